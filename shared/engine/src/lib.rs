@@ -1,0 +1,2 @@
+//! tandem's sync engine.
+pub mod ports;

@@ -1,0 +1,159 @@
+use async_trait::async_trait;
+use std::time::Duration;
+use tandem_model::{Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef};
+
+/// Whether retrying the same call can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Network failure, timeout, 5xx, 429: try again (after `retry_after` when the system said so).
+    Retryable,
+    /// Bad request, missing permission, no workflow transition, unknown item: retrying cannot help.
+    Permanent,
+}
+
+/// A failure talking to a work-item system. Every variant says whether it is worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{system} did not answer: {message}")]
+    Unreachable {
+        system: SystemKind,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("{system} is rate limiting (HTTP {status}); retry after {retry_after:?}")]
+    RateLimited { system: SystemKind, status: u16, retry_after: Option<Duration> },
+    #[error("{system} answered HTTP {status} to {method} {path}: {message}")]
+    Http { system: SystemKind, status: u16, method: String, path: String, message: String, retry_after: Option<Duration> },
+    #[error("{system} rejected the service account's credentials (HTTP {status})")]
+    Unauthorized { system: SystemKind, status: u16 },
+    #[error("{system} item {item} does not exist or is not visible to the service account")]
+    NotFound { system: SystemKind, item: String },
+    #[error("{system} item {item}: no workflow transition leads from `{from}` to `{to}`")]
+    NoTransition { system: SystemKind, item: String, from: String, to: String },
+    #[error("{system} sent a response tandem cannot read: {message}")]
+    InvalidResponse {
+        system: SystemKind,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("{system}: {message}")]
+    Invalid { system: SystemKind, message: String },
+}
+
+impl ConnectorError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => ErrorClass::Retryable,
+            ConnectorError::Http { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
+                ErrorClass::Retryable
+            }
+            _ => ErrorClass::Permanent,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.class() == ErrorClass::Retryable
+    }
+
+    /// The wait the system asked for (Retry-After), if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// What `tandem check` reports for one side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessCheck {
+    /// The authenticated service account.
+    pub account: Option<UserRef>,
+    /// What was verified, in words ("project OPS is readable", "issue type Bug exists").
+    pub passed: Vec<String>,
+    /// What is missing ("permission TRANSITION_ISSUES", "item type `Bug` not found").
+    pub problems: Vec<String>,
+}
+
+/// One work-item system's project and item type, as seen by its service account.
+///
+/// Field maps use the system's own field ids. Rich text is in the system's own format
+/// (ADF for Jira, HTML for Azure DevOps); the engine converts between them.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn system(&self) -> SystemKind;
+
+    /// The service account this connector authenticates as (its changes are never synced back).
+    async fn service_account(&self) -> Result<UserRef, ConnectorError>;
+
+    /// The item's current state, with every field the connector knows how to read.
+    async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError>;
+
+    /// Items of the configured project and type changed at or after `since` (inclusive: items updated at
+    /// the watermark instant are not skipped), oldest first. Paging is the connector's business.
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError>;
+
+    /// When anything in the project last changed; `None` when it has no items.
+    async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError>;
+
+    /// Creates an item of the configured type with these fields and returns it as stored.
+    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError>;
+
+    /// Writes these fields. A status field in a workflow system goes through a transition.
+    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError>;
+
+    async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError>;
+    async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError>;
+    async fn update_comment(&self, item: &ItemId, comment: &CommentId, body: &RichText) -> Result<Comment, ConnectorError>;
+
+    /// The user with this e-mail, if the system has one visible to the service account.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError>;
+
+    /// The user with this id (Jira accountId, Azure DevOps identity id), e.g. to map a mention.
+    async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError>;
+
+    /// Checks that the service account can do what the mapping needs; `fields` are the fields it writes.
+    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError>;
+
+    /// A browser URL for an item, for attribution lines and links.
+    fn item_ref(&self, item: &Item) -> ItemRef {
+        item.item.clone()
+    }
+}
+
+/// A webhook request as received, before any parsing: header names lower-cased, the raw body.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebhookRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing or wrong signature / credentials: answer 401 and record nothing.
+    #[error("webhook rejected: {0}")]
+    Unauthorized(String),
+    /// Authentic but unreadable: answer 400.
+    #[error("webhook body is malformed: {0}")]
+    Malformed(String),
+    /// Authentic, readable, and about something tandem does not sync (another project, an event type
+    /// it ignores): answer 202 and do nothing.
+    #[error("webhook ignored: {0}")]
+    Ignored(String),
+}
+
+/// Verifies and parses one system's webhook deliveries.
+pub trait WebhookReceiver: Send + Sync {
+    fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError>;
+}

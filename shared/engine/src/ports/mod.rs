@@ -1,0 +1,15 @@
+//! The small capabilities the engine needs from the outside world. Adapters implement them in their own
+//! crates (connectors, stores, secret sources); the engine never imports an AWS or HTTP crate.
+
+mod clock;
+mod connector;
+mod secrets;
+mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use connector::{AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest};
+pub use secrets::{SecretError, SecretSource};
+pub use store::{
+    ClaimOutcome, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, LinkStore, StoreError,
+    SyncLog, WatermarkStore, DeliveryStore,
+};

@@ -1,0 +1,216 @@
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, Side, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: someone else created or changed the record first. Re-read and retry.
+    #[error("{what} was changed concurrently")]
+    Conflict { what: String },
+    #[error("{what} already exists")]
+    AlreadyExists { what: String },
+    #[error("store unavailable: {message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("stored record is corrupt: {message}")]
+    Corrupt { message: String },
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::Unavailable { .. })
+    }
+}
+
+/// A mapped field's values on both sides as of the last sync, each in its own side's form. Comparing a
+/// side's current value with its own snapshot tells whether that side changed since (three-way merge).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FieldSnapshot {
+    pub side1: FieldValue,
+    pub side2: FieldValue,
+}
+
+impl FieldSnapshot {
+    pub fn get(&self, side: Side) -> &FieldValue {
+        match side {
+            Side::One => &self.side1,
+            Side::Two => &self.side2,
+        }
+    }
+
+    pub fn set(&mut self, side: Side, value: FieldValue) {
+        match side {
+            Side::One => self.side1 = value,
+            Side::Two => self.side2 = value,
+        }
+    }
+}
+
+/// A comment and its copy on the other side, with a fingerprint of each body as last synced, so an
+/// edit on either side is noticed and a copy is never posted twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentLink {
+    pub side1: CommentId,
+    pub side2: CommentId,
+    pub side1_fingerprint: String,
+    pub side2_fingerprint: String,
+}
+
+impl CommentLink {
+    pub fn id(&self, side: Side) -> &CommentId {
+        match side {
+            Side::One => &self.side1,
+            Side::Two => &self.side2,
+        }
+    }
+
+    pub fn fingerprint(&self, side: Side) -> &str {
+        match side {
+            Side::One => &self.side1_fingerprint,
+            Side::Two => &self.side2_fingerprint,
+        }
+    }
+
+    pub fn set_fingerprint(&mut self, side: Side, fingerprint: String) {
+        match side {
+            Side::One => self.side1_fingerprint = fingerprint,
+            Side::Two => self.side2_fingerprint = fingerprint,
+        }
+    }
+}
+
+/// An entity link: an item and its copy, and the sync state between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub integration: String,
+    pub side1: ItemRef,
+    pub side2: ItemRef,
+    /// Last-synced values, keyed by the mapping's field name.
+    pub fields: BTreeMap<String, FieldSnapshot>,
+    pub comments: Vec<CommentLink>,
+    pub created_at: Timestamp,
+    pub synced_at: Timestamp,
+    /// Optimistic-concurrency counter: `update_link` succeeds only if the stored version is this one.
+    pub version: u64,
+}
+
+impl Link {
+    pub fn item(&self, side: Side) -> &ItemRef {
+        match side {
+            Side::One => &self.side1,
+            Side::Two => &self.side2,
+        }
+    }
+}
+
+/// The answer to "may I create the copy of this item?".
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// You hold the claim until the lease ends: create the copy, then insert the link.
+    Claimed,
+    /// The item is already linked: update instead.
+    Linked(Box<Link>),
+    /// Another worker holds an unexpired claim: leave it to them (the poller retries later).
+    HeldElsewhere { until: Timestamp },
+}
+
+/// Entity links and their sync state. Every write is conditional so two workers syncing the same item
+/// cannot both create a copy or overwrite each other's state.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// The link of the item with this id on this side.
+    async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError>;
+
+    /// Claims the right to create the copy of `item` (from `side`). A claim whose lease has ended may be
+    /// taken over. Returns `Linked` when a link exists.
+    async fn claim_creation(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Gives a claim up (the creation failed before anything was written).
+    async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError>;
+
+    /// Stores a new link (version 1) under both items' ids and removes the creation claim.
+    /// `AlreadyExists` when either item is linked already.
+    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError>;
+
+    /// Replaces a link if its stored version is `link.version`; returns it with the version increased.
+    /// `Conflict` when someone else updated it first.
+    async fn update_link(&self, link: &Link) -> Result<Link, StoreError>;
+
+    /// Every link of an integration (operators' listings, tests, the convergence harness).
+    async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError>;
+}
+
+/// Where polling resumes, per integration side.
+#[async_trait]
+pub trait WatermarkStore: Send + Sync {
+    async fn get_watermark(&self, integration: &str, side: Side) -> Result<Option<Timestamp>, StoreError>;
+    async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError>;
+}
+
+/// Webhook delivery de-duplication.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records a delivery id; `true` the first time it is seen (until `expires_at`), `false` after.
+    async fn record_delivery(
+        &self,
+        integration: &str,
+        side: Side,
+        delivery: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Both sides changed the same field since the last sync; what the policy chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictRecord {
+    pub integration: String,
+    pub field: String,
+    pub side1: ItemRef,
+    pub side2: ItemRef,
+    pub side1_value: FieldValue,
+    pub side2_value: FieldValue,
+    pub winner: Side,
+    pub policy: String,
+    pub at: Timestamp,
+}
+
+/// A change that could not be synced: kept so the poller retries it and an operator can see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub integration: String,
+    pub side: Side,
+    pub item: ItemId,
+    pub error: String,
+    pub retryable: bool,
+    pub attempts: u32,
+    pub first_failed_at: Timestamp,
+    pub last_failed_at: Timestamp,
+    /// When the poller may try again; `None` once parked (needs an operator).
+    pub next_attempt_at: Option<Timestamp>,
+    pub parked: bool,
+}
+
+/// Conflicts and failures, for operators and for the poller's retries.
+#[async_trait]
+pub trait SyncLog: Send + Sync {
+    async fn record_conflict(&self, conflict: &ConflictRecord) -> Result<(), StoreError>;
+    async fn list_conflicts(&self, integration: &str) -> Result<Vec<ConflictRecord>, StoreError>;
+    /// Inserts or replaces the failure of (integration, side, item).
+    async fn record_failure(&self, failure: &FailureRecord) -> Result<(), StoreError>;
+    async fn get_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<FailureRecord>, StoreError>;
+    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError>;
+    async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
+}

@@ -1,0 +1,76 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A credential value. `Debug` and `Display` never show it, so it cannot leak into logs or errors.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The value itself, for the one place that needs it (an Authorization header, an HMAC key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for SecretString {
+    /// Serialising writes the value (secrets files are written by tandem's own tools); logging goes
+    /// through `Debug`, which does not.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A service account's credentials, as stored in a secret (JSON with a `kind` tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Credentials {
+    /// Jira Cloud: Atlassian account e-mail and API token (HTTP Basic).
+    JiraApiToken { email: String, api_token: SecretString },
+    /// Azure DevOps: personal access token (HTTP Basic with an empty user name).
+    AzureDevopsPat { pat: SecretString },
+    /// A webhook's HMAC secret (Jira `X-Hub-Signature`, GitHub `X-Hub-Signature-256`).
+    WebhookHmac { secret: SecretString },
+    /// The Basic credentials an Azure DevOps service hook subscription sends.
+    WebhookBasic { username: String, password: SecretString },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_print_the_value() {
+        let credentials = Credentials::JiraApiToken {
+            email: "svc@example.com".into(),
+            api_token: SecretString::new("ATATT-very-secret"),
+        };
+        let shown = format!("{credentials:?} {} {:?}", SecretString::new("pat-123"), SecretString::new("pat-123"));
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("pat-123"), "{shown}");
+        assert!(shown.contains("svc@example.com"));
+    }
+
+    #[test]
+    fn credentials_parse_from_secret_json() {
+        let parsed: Credentials =
+            serde_json::from_str(r#"{"kind":"azure-devops-pat","pat":"abc"}"#).unwrap();
+        assert_eq!(parsed, Credentials::AzureDevopsPat { pat: SecretString::new("abc") });
+    }
+}
