@@ -36,7 +36,11 @@ pub struct ItemRef {
 
 impl ItemRef {
     pub fn new(id: ItemId) -> Self {
-        ItemRef { id, key: None, url: None }
+        ItemRef {
+            id,
+            key: None,
+            url: None,
+        }
     }
 
     /// The key when there is one, else the id: what a person recognises.

@@ -8,10 +8,12 @@ mod notice;
 mod secret;
 mod system;
 
-pub use item::{Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, UserRef};
+pub use item::{
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, UserRef,
+};
 pub use notice::{ChangeKind, ChangeNotice, Delivery};
 pub use secret::{Credentials, SecretString};
-pub use system::{Side, SystemKind};
+pub use system::{RichTextFormat, Side, SystemKind};
 
 /// Timestamps everywhere are UTC instants.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

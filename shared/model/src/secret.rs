@@ -42,13 +42,19 @@ impl Serialize for SecretString {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Credentials {
     /// Jira Cloud: Atlassian account e-mail and API token (HTTP Basic).
-    JiraApiToken { email: String, api_token: SecretString },
+    JiraApiToken {
+        email: String,
+        api_token: SecretString,
+    },
     /// Azure DevOps: personal access token (HTTP Basic with an empty user name).
     AzureDevopsPat { pat: SecretString },
     /// A webhook's HMAC secret (Jira `X-Hub-Signature`, GitHub `X-Hub-Signature-256`).
     WebhookHmac { secret: SecretString },
     /// The Basic credentials an Azure DevOps service hook subscription sends.
-    WebhookBasic { username: String, password: SecretString },
+    WebhookBasic {
+        username: String,
+        password: SecretString,
+    },
 }
 
 #[cfg(test)]
@@ -61,7 +67,11 @@ mod tests {
             email: "svc@example.com".into(),
             api_token: SecretString::new("ATATT-very-secret"),
         };
-        let shown = format!("{credentials:?} {} {:?}", SecretString::new("pat-123"), SecretString::new("pat-123"));
+        let shown = format!(
+            "{credentials:?} {} {:?}",
+            SecretString::new("pat-123"),
+            SecretString::new("pat-123")
+        );
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(!shown.contains("pat-123"), "{shown}");
         assert!(shown.contains("svc@example.com"));
@@ -71,6 +81,11 @@ mod tests {
     fn credentials_parse_from_secret_json() {
         let parsed: Credentials =
             serde_json::from_str(r#"{"kind":"azure-devops-pat","pat":"abc"}"#).unwrap();
-        assert_eq!(parsed, Credentials::AzureDevopsPat { pat: SecretString::new("abc") });
+        assert_eq!(
+            parsed,
+            Credentials::AzureDevopsPat {
+                pat: SecretString::new("abc")
+            }
+        );
     }
 }

@@ -3,7 +3,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The kind of work-item system on one side of an integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SystemKind {
     /// Jira Cloud, REST API v3.
@@ -18,6 +20,14 @@ impl SystemKind {
         match self {
             SystemKind::Jira => "Jira",
             SystemKind::AzureDevops => "Azure DevOps",
+        }
+    }
+
+    /// How the system stores rich text (descriptions, comments).
+    pub fn rich_text_format(self) -> RichTextFormat {
+        match self {
+            SystemKind::Jira => RichTextFormat::Adf,
+            SystemKind::AzureDevops => RichTextFormat::Html,
         }
     }
 
@@ -37,7 +47,9 @@ impl fmt::Display for SystemKind {
 }
 
 /// One of the two sides of an integration. Mappings say "1→2", "2→1" or "both" in terms of sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Side {
     #[serde(rename = "1")]
     One,
@@ -67,4 +79,13 @@ impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.number())
     }
+}
+
+/// The rich-text formats tandem converts between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RichTextFormat {
+    /// Atlassian Document Format (Jira).
+    Adf,
+    /// HTML (Azure DevOps).
+    Html,
 }

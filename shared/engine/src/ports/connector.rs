@@ -1,6 +1,9 @@
 use async_trait::async_trait;
 use std::time::Duration;
-use tandem_model::{Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef};
+use tandem_model::{
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp,
+    UserRef,
+};
 
 /// Whether retrying the same call can succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,15 +25,31 @@ pub enum ConnectorError {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     #[error("{system} is rate limiting (HTTP {status}); retry after {retry_after:?}")]
-    RateLimited { system: SystemKind, status: u16, retry_after: Option<Duration> },
+    RateLimited {
+        system: SystemKind,
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     #[error("{system} answered HTTP {status} to {method} {path}: {message}")]
-    Http { system: SystemKind, status: u16, method: String, path: String, message: String, retry_after: Option<Duration> },
+    Http {
+        system: SystemKind,
+        status: u16,
+        method: String,
+        path: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     #[error("{system} rejected the service account's credentials (HTTP {status})")]
     Unauthorized { system: SystemKind, status: u16 },
     #[error("{system} item {item} does not exist or is not visible to the service account")]
     NotFound { system: SystemKind, item: String },
     #[error("{system} item {item}: no workflow transition leads from `{from}` to `{to}`")]
-    NoTransition { system: SystemKind, item: String, from: String, to: String },
+    NoTransition {
+        system: SystemKind,
+        item: String,
+        from: String,
+        to: String,
+    },
     #[error("{system} sent a response tandem cannot read: {message}")]
     InvalidResponse {
         system: SystemKind,
@@ -45,8 +64,12 @@ pub enum ConnectorError {
 impl ConnectorError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => ErrorClass::Retryable,
-            ConnectorError::Http { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
+            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => {
+                ErrorClass::Retryable
+            }
+            ConnectorError::Http { status, .. }
+                if *status >= 500 || *status == 429 || *status == 408 =>
+            {
                 ErrorClass::Retryable
             }
             _ => ErrorClass::Permanent,
@@ -60,7 +83,8 @@ impl ConnectorError {
     /// The wait the system asked for (Retry-After), if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Http { retry_after, .. } => *retry_after,
+            ConnectorError::RateLimited { retry_after, .. }
+            | ConnectorError::Http { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -106,7 +130,12 @@ pub trait Connector: Send + Sync {
 
     async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError>;
     async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError>;
-    async fn update_comment(&self, item: &ItemId, comment: &CommentId, body: &RichText) -> Result<Comment, ConnectorError>;
+    async fn update_comment(
+        &self,
+        item: &ItemId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment, ConnectorError>;
 
     /// The user with this e-mail, if the system has one visible to the service account.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError>;

@@ -7,9 +7,12 @@ mod secrets;
 mod store;
 
 pub use clock::{Clock, SystemClock};
-pub use connector::{AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest};
+pub use connector::{
+    AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver,
+    WebhookRequest,
+};
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
-    ClaimOutcome, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, LinkStore, StoreError,
-    SyncLog, WatermarkStore, DeliveryStore,
+    ClaimOutcome, CommentLink, ConflictRecord, DeliveryStore, FailureRecord, FieldSnapshot, Link,
+    LinkStore, StoreError, SyncLog, WatermarkStore,
 };

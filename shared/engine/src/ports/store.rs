@@ -22,7 +22,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. } | StoreError::Unavailable { .. })
+        matches!(
+            self,
+            StoreError::Conflict { .. } | StoreError::Unavailable { .. }
+        )
     }
 }
 
@@ -123,7 +126,12 @@ pub enum ClaimOutcome {
 #[async_trait]
 pub trait LinkStore: Send + Sync {
     /// The link of the item with this id on this side.
-    async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError>;
+    async fn get_link(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+    ) -> Result<Option<Link>, StoreError>;
 
     /// Claims the right to create the copy of `item` (from `side`). A claim whose lease has ended may be
     /// taken over. Returns `Linked` when a link exists.
@@ -138,7 +146,13 @@ pub trait LinkStore: Send + Sync {
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Gives a claim up (the creation failed before anything was written).
-    async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError>;
+    async fn release_claim(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+    ) -> Result<(), StoreError>;
 
     /// Stores a new link (version 1) under both items' ids and removes the creation claim.
     /// `AlreadyExists` when either item is linked already.
@@ -155,8 +169,17 @@ pub trait LinkStore: Send + Sync {
 /// Where polling resumes, per integration side.
 #[async_trait]
 pub trait WatermarkStore: Send + Sync {
-    async fn get_watermark(&self, integration: &str, side: Side) -> Result<Option<Timestamp>, StoreError>;
-    async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError>;
+    async fn get_watermark(
+        &self,
+        integration: &str,
+        side: Side,
+    ) -> Result<Option<Timestamp>, StoreError>;
+    async fn set_watermark(
+        &self,
+        integration: &str,
+        side: Side,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 /// Webhook delivery de-duplication.
@@ -210,7 +233,17 @@ pub trait SyncLog: Send + Sync {
     async fn list_conflicts(&self, integration: &str) -> Result<Vec<ConflictRecord>, StoreError>;
     /// Inserts or replaces the failure of (integration, side, item).
     async fn record_failure(&self, failure: &FailureRecord) -> Result<(), StoreError>;
-    async fn get_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<FailureRecord>, StoreError>;
-    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError>;
+    async fn get_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+    ) -> Result<Option<FailureRecord>, StoreError>;
+    async fn clear_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+    ) -> Result<(), StoreError>;
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
 }

@@ -1,0 +1,9 @@
+//! The `tandem` command's building blocks, as a library so end-to-end tests run them in-process.
+//!
+//! `wiring` turns a validated configuration and a secret source into connectors, webhook receivers
+//! and an engine; `server` serves the webhook endpoints and runs the poller; `local` starts the bundled
+//! simulators for sides configured with `simulator: true`.
+
+pub mod local;
+pub mod server;
+pub mod wiring;

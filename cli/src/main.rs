@@ -1,0 +1,285 @@
+//! The `tandem` command.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tandem_cli::{local, server, wiring};
+use tandem_model::Side;
+
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Two-way sync of work items between Jira Cloud and Azure DevOps"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the webhook endpoints and the poller locally, on the embedded store. Sides configured with
+    /// `simulator: true` get a bundled simulator started in-process.
+    Serve {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Where the webhook endpoints listen.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "TANDEM_LISTEN")]
+        listen: String,
+        /// The embedded store's file (created if missing; kept across restarts).
+        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
+        store: PathBuf,
+        /// A JSON file of secrets (name → credentials) for sides that talk to real systems.
+        #[arg(long, env = "TANDEM_SECRETS")]
+        secrets: Option<PathBuf>,
+        /// Seconds between polls (overrides the configuration's `polling.interval`).
+        #[arg(long)]
+        poll_seconds: Option<u64>,
+        /// With simulators: create a sample Jira bug and an Azure DevOps comment so the sync can be watched.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Check an integration file and report every problem with file:line:column.
+    Validate { file: PathBuf },
+    /// Print the JSON Schema of integration files (for editors).
+    Schema,
+    /// Test each side's service account: authenticate, read the project and item type, report missing permissions.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, env = "TANDEM_SECRETS")]
+        secrets: Option<PathBuf>,
+    },
+    /// Show or set a side's polling watermark.
+    Watermark {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
+        store: PathBuf,
+        /// Side 1 or 2.
+        #[arg(long)]
+        side: u8,
+        /// New watermark (RFC 3339, e.g. 2026-11-20T08:00:00Z); omit to show the current one.
+        #[arg(long)]
+        set: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List recorded sync failures, or make a parked one due again.
+    Failures {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
+        store: PathBuf,
+        /// Retry this item (`1:10001` = side 1, item 10001) at the next poll.
+        #[arg(long)]
+        retry: Option<String>,
+    },
+    /// List recorded conflicts (fields changed on both sides) and what the policy chose.
+    Conflicts {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
+        store: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    match Cli::parse().command {
+        Command::Validate { file } => match tandem_mapping::load_file(&file) {
+            Ok(config) => {
+                println!(
+                    "{}: valid integration `{}` ({} field mappings)",
+                    file.display(),
+                    config.name,
+                    config.fields.len()
+                );
+                Ok(())
+            }
+            Err(problems) => {
+                eprintln!("{problems}");
+                bail!(
+                    "{} problem(s) in {}",
+                    problems.problems.len(),
+                    file.display()
+                )
+            }
+        },
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tandem_mapping::json_schema())?
+            );
+            Ok(())
+        }
+        Command::Serve {
+            config,
+            listen,
+            store,
+            secrets,
+            poll_seconds,
+            demo,
+        } => {
+            let config = load(&config)?;
+            let store = wiring::open_store(&store)?;
+            let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let address = listener.local_addr()?;
+            let poll = poll_seconds
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(config.polling.interval);
+            let served = wiring::serve_integration(
+                config.clone(),
+                environment.endpoints(),
+                environment.secrets().as_ref(),
+                store,
+                poll,
+            )
+            .await?;
+            let running = server::start(listener, vec![served.clone()])?;
+            environment.register_webhooks(&config, address);
+            println!("tandem is serving `{}` on http://{address}", config.name);
+            for side in Side::BOTH {
+                println!(
+                    "  side {side} ({}): webhook URL {}",
+                    config.side(side).system,
+                    running.webhook_url(&config.name, side)
+                );
+            }
+            if demo {
+                environment.run_demo(&served.engine).await?;
+            }
+            running.run_until_signal().await;
+            environment.stop().await;
+            Ok(())
+        }
+        Command::Check { config, secrets } => {
+            let config = load(&config)?;
+            let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
+            let healthy = wiring::check(
+                &config,
+                environment.endpoints(),
+                environment.secrets().as_ref(),
+            )
+            .await?;
+            environment.stop().await;
+            if healthy {
+                Ok(())
+            } else {
+                bail!("the service accounts lack what the mapping needs (see above)")
+            }
+        }
+        Command::Watermark {
+            config,
+            store,
+            side,
+            set,
+        } => {
+            let config = load(&config)?;
+            let side = parse_side(side)?;
+            let store = wiring::open_store(&store)?;
+            use tandem_engine::ports::WatermarkStore;
+            if let Some(at) = set {
+                store.set_watermark(&config.name, side, at).await?;
+                println!("side {side}: watermark set to {}", at.to_rfc3339());
+            } else {
+                match store.get_watermark(&config.name, side).await? {
+                    Some(at) => println!("side {side}: {}", at.to_rfc3339()),
+                    None => println!("side {side}: no watermark yet (the first poll starts at the project's last update)"),
+                }
+            }
+            Ok(())
+        }
+        Command::Failures {
+            config,
+            store,
+            retry,
+        } => {
+            let config = load(&config)?;
+            let store = wiring::open_store(&store)?;
+            use tandem_engine::ports::SyncLog;
+            if let Some(target) = retry {
+                let (side, item) = target
+                    .split_once(':')
+                    .context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
+                let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
+                let item = tandem_model::ItemId::new(item);
+                let Some(mut failure) = store.get_failure(&config.name, side, &item).await? else {
+                    bail!("no failure recorded for side {side} item {item}");
+                };
+                failure.parked = false;
+                failure.attempts = 0;
+                failure.next_attempt_at = Some(chrono::Utc::now());
+                store.record_failure(&failure).await?;
+                println!("side {side} item {item} will be retried at the next poll");
+                return Ok(());
+            }
+            let failures = store.list_failures(&config.name).await?;
+            if failures.is_empty() {
+                println!("no failures recorded");
+            }
+            for failure in failures {
+                println!(
+                    "side {} item {}: {} attempt(s), {}{}\n    {}",
+                    failure.side,
+                    failure.item,
+                    failure.attempts,
+                    if failure.parked { "PARKED" } else { "retrying" },
+                    failure
+                        .next_attempt_at
+                        .map(|at| format!(" at {}", at.to_rfc3339()))
+                        .unwrap_or_default(),
+                    failure.error
+                );
+            }
+            Ok(())
+        }
+        Command::Conflicts { config, store } => {
+            let config = load(&config)?;
+            let store = wiring::open_store(&store)?;
+            use tandem_engine::ports::SyncLog;
+            let conflicts = store.list_conflicts(&config.name).await?;
+            if conflicts.is_empty() {
+                println!("no conflicts recorded");
+            }
+            for conflict in conflicts {
+                println!(
+                    "{} {} ↔ {} field `{}`: side 1 {:?}, side 2 {:?} → side {} won ({})",
+                    conflict.at.to_rfc3339(),
+                    conflict.side1.label(),
+                    conflict.side2.label(),
+                    conflict.field,
+                    conflict.side1_value.as_text().unwrap_or_default(),
+                    conflict.side2_value.as_text().unwrap_or_default(),
+                    conflict.winner,
+                    conflict.policy
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Arc<tandem_mapping::IntegrationConfig>> {
+    tandem_mapping::load_file(path)
+        .map(Arc::new)
+        .map_err(|problems| anyhow::anyhow!("{problems}"))
+}
+
+fn parse_side(side: u8) -> Result<Side> {
+    match side {
+        1 => Ok(Side::One),
+        2 => Ok(Side::Two),
+        other => bail!("side must be 1 or 2, not {other}"),
+    }
+}

@@ -1,0 +1,333 @@
+//! HTTP transport: Basic authentication with the PAT, `api-version`, error mapping, and retries.
+//!
+//! Retrying answers two separate questions: whether an error is worth retrying
+//! ([`ConnectorError::is_retryable`]) and how long to wait (exponential backoff with jitter, or the
+//! service's `Retry-After` when it gives one, capped).
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+use tandem_engine::ports::ConnectorError;
+use tandem_model::{SecretString, SystemKind};
+use url::Url;
+
+const SYSTEM: SystemKind = SystemKind::AzureDevops;
+
+/// `api-version` of the work item tracking and identities calls.
+pub const API_VERSION: &str = "7.1";
+/// `api-version` of the comments calls.
+pub const COMMENTS_API_VERSION: &str = "7.1-preview.4";
+/// `api-version` of `connectionData`, which has no released 7.1 version.
+pub const CONNECTION_DATA_API_VERSION: &str = "7.1-preview.1";
+
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// How often and how patiently failed calls are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: usize,
+    /// The first backoff; it doubles (with jitter) up to `max_delay`.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; longer waits are cut to this.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Millisecond backoffs for tests; `Retry-After` is still honoured up to `max_retry_after`.
+    pub fn fast() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a request carries.
+#[derive(Debug)]
+pub enum Payload<'a, B: Serialize> {
+    Empty,
+    Json(&'a B),
+    /// A JSON Patch document (`application/json-patch+json`).
+    JsonPatch(&'a B),
+}
+
+// Derived impls would demand `B: Copy`; a payload only holds a reference.
+impl<B: Serialize> Clone for Payload<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Serialize> Copy for Payload<'_, B> {}
+
+/// An authenticated Azure DevOps HTTP client. Cheap to clone.
+#[derive(Clone)]
+pub struct AzureDevopsClient {
+    http: reqwest::Client,
+    pat: SecretString,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for AzureDevopsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureDevopsClient")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureDevopsClient {
+    pub fn new(pat: SecretString, retry: RetryPolicy) -> Result<Self, ConnectorError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ConnectorError::Invalid {
+                system: SYSTEM,
+                message: format!("HTTP client could not be built: {error}"),
+            })?;
+        Ok(AzureDevopsClient { http, pat, retry })
+    }
+
+    /// `base` + path segments (each percent-encoded) + query + `api-version`.
+    pub fn url(base: &Url, segments: &[&str], query: &[(&str, &str)], api_version: &str) -> Url {
+        let mut url = base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query {
+                pairs.append_pair(name, value);
+            }
+            pairs.append_pair("api-version", api_version);
+        }
+        url
+    }
+
+    /// Sends the request, retrying retryable failures, and decodes the JSON answer. `what` names the
+    /// resource for a 404 ("work item 12").
+    pub async fn send<T, B>(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Payload<'_, B>,
+        what: &str,
+    ) -> Result<T, ConnectorError>
+    where
+        T: DeserializeOwned,
+        B: Serialize,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_attempts.saturating_sub(1))
+            .with_jitter();
+        let cap = self.retry.max_retry_after;
+        (|| self.send_once(method.clone(), url.clone(), payload, what))
+            .retry(backoff)
+            .when(ConnectorError::is_retryable)
+            .adjust(move |error: &ConnectorError, backoff: Option<Duration>| {
+                backoff.map(|delay| error.retry_after().map_or(delay, |asked| asked.min(cap)))
+            })
+            .notify(|error: &ConnectorError, delay: Duration| {
+                tracing::debug!(%error, ?delay, "retrying Azure DevOps call");
+            })
+            .await
+    }
+
+    async fn send_once<T, B>(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Payload<'_, B>,
+        what: &str,
+    ) -> Result<T, ConnectorError>
+    where
+        T: DeserializeOwned,
+        B: Serialize,
+    {
+        let path = url.path().to_string();
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .basic_auth("", Some(self.pat.expose()));
+        request = match payload {
+            Payload::Empty => request,
+            Payload::Json(body) => request.json(body),
+            Payload::JsonPatch(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|error| ConnectorError::Invalid {
+                    system: SYSTEM,
+                    message: format!("request body could not be encoded: {error}"),
+                })?;
+                request.header(CONTENT_TYPE, JSON_PATCH).body(bytes)
+            }
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ConnectorError::Unreachable {
+                system: SYSTEM,
+                message: format!("{method} {path}: {error}"),
+                source: Some(Box::new(error)),
+            })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ConnectorError::Unreachable {
+                system: SYSTEM,
+                message: format!("{method} {path}: the answer was cut off: {error}"),
+                source: Some(Box::new(error)),
+            })?;
+        if !status.is_success() {
+            return Err(error_for(status, &headers, &bytes, &method, &path, what));
+        }
+        serde_json::from_slice(&bytes).map_err(|error| ConnectorError::InvalidResponse {
+            system: SYSTEM,
+            message: format!("{method} {path}: {error}"),
+            source: Some(Box::new(error)),
+        })
+    }
+}
+
+/// Maps a failed answer to the engine's error, keeping the service's own message.
+fn error_for(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    method: &Method,
+    path: &str,
+    what: &str,
+) -> ConnectorError {
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|body| {
+            body.get("message")
+                .and_then(|message| message.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+    match status.as_u16() {
+        401 | 403 => ConnectorError::Unauthorized {
+            system: SYSTEM,
+            status: status.as_u16(),
+        },
+        404 => ConnectorError::NotFound {
+            system: SYSTEM,
+            item: what.to_string(),
+        },
+        429 => ConnectorError::RateLimited {
+            system: SYSTEM,
+            status: 429,
+            retry_after,
+        },
+        code => ConnectorError::Http {
+            system: SYSTEM,
+            status: code,
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+            retry_after,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_encode_segments_and_always_carry_the_api_version() {
+        let base = Url::parse("https://dev.azure.com/fabrikam").unwrap();
+        let url = AzureDevopsClient::url(
+            &base,
+            &["My Project", "_apis", "wit", "workitems", "$Bug"],
+            &[("validateOnly", "true")],
+            API_VERSION,
+        );
+        assert_eq!(
+            url.as_str(),
+            "https://dev.azure.com/fabrikam/My%20Project/_apis/wit/workitems/$Bug?validateOnly=true&api-version=7.1"
+        );
+    }
+
+    #[test]
+    fn throttling_and_unavailability_are_retryable_with_their_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "3".parse().unwrap());
+        let throttled = error_for(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            b"",
+            &Method::GET,
+            "/x",
+            "x",
+        );
+        assert!(throttled.is_retryable());
+        assert_eq!(throttled.retry_after(), Some(Duration::from_secs(3)));
+        let unavailable = error_for(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &HeaderMap::new(),
+            b"{}",
+            &Method::GET,
+            "/x",
+            "x",
+        );
+        assert!(unavailable.is_retryable());
+    }
+
+    #[test]
+    fn client_errors_are_permanent_and_keep_the_service_message() {
+        let body = br#"{"message":"TF401320: Rule Error for field State."}"#;
+        let refused = error_for(
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            body,
+            &Method::PATCH,
+            "/x",
+            "x",
+        );
+        assert!(!refused.is_retryable());
+        assert!(refused.to_string().contains("TF401320"), "{refused}");
+        assert!(matches!(
+            error_for(
+                StatusCode::UNAUTHORIZED,
+                &HeaderMap::new(),
+                b"",
+                &Method::GET,
+                "/x",
+                "x"
+            ),
+            ConnectorError::Unauthorized { status: 401, .. }
+        ));
+        assert!(matches!(
+            error_for(StatusCode::NOT_FOUND, &HeaderMap::new(), b"", &Method::GET, "/x", "work item 9"),
+            ConnectorError::NotFound { item, .. } if item == "work item 9"
+        ));
+    }
+}

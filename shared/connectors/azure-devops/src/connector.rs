@@ -1,0 +1,565 @@
+//! The [`Connector`] port for one Azure DevOps project and work item type.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
+use tandem_model::{
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, RichText, SystemKind, Timestamp,
+    UserRef,
+};
+use url::Url;
+
+use crate::client::{
+    AzureDevopsClient, Payload, RetryPolicy, API_VERSION, COMMENTS_API_VERSION,
+    CONNECTION_DATA_API_VERSION,
+};
+use crate::config::ValidAzureDevopsConfig;
+use crate::convert::{self, ConvertError, CHANGED_DATE, TITLE};
+use crate::wire::{self, PatchOperation};
+
+const SYSTEM: SystemKind = SystemKind::AzureDevops;
+/// The service reads at most this many work items per call.
+const BATCH_SIZE: usize = 200;
+/// Results per WIQL query; the service refuses queries above 20,000 results (VS402337).
+const DEFAULT_QUERY_PAGE: usize = 5_000;
+
+/// Azure DevOps as one side of an integration.
+#[derive(Debug)]
+pub struct AzureDevopsConnector {
+    config: ValidAzureDevopsConfig,
+    client: AzureDevopsClient,
+    query_page: usize,
+    service_account: OnceLock<UserRef>,
+}
+
+/// Comment ids are numbers; ordering them as numbers keeps comments made in the same instant in order.
+fn comment_number(id: &CommentId) -> u64 {
+    id.0.parse().unwrap_or(u64::MAX)
+}
+
+fn invalid(error: ConvertError) -> ConnectorError {
+    ConnectorError::Invalid {
+        system: SYSTEM,
+        message: error.to_string(),
+    }
+}
+
+fn unreadable(error: ConvertError) -> ConnectorError {
+    ConnectorError::InvalidResponse {
+        system: SYSTEM,
+        message: error.to_string(),
+        source: Some(Box::new(error)),
+    }
+}
+
+/// No request body.
+const EMPTY: Payload<'static, ()> = Payload::Empty;
+
+impl AzureDevopsConnector {
+    /// A connector authenticating with the PAT in `credentials` (which must be `AzureDevopsPat`).
+    pub fn new(
+        config: ValidAzureDevopsConfig,
+        credentials: &Credentials,
+        retry: RetryPolicy,
+    ) -> Result<Self, ConnectorError> {
+        let Credentials::AzureDevopsPat { pat } = credentials else {
+            return Err(ConnectorError::Invalid {
+                system: SYSTEM,
+                message: "Azure DevOps needs `azure-devops-pat` credentials".into(),
+            });
+        };
+        Ok(AzureDevopsConnector {
+            config,
+            client: AzureDevopsClient::new(pat.clone(), retry)?,
+            query_page: DEFAULT_QUERY_PAGE,
+            service_account: OnceLock::new(),
+        })
+    }
+
+    /// Pages WIQL results by this many ids (tests use small pages to exercise paging).
+    #[must_use]
+    pub fn with_query_page(mut self, page: usize) -> Self {
+        self.query_page = page.max(1);
+        self
+    }
+
+    pub fn config(&self) -> &ValidAzureDevopsConfig {
+        &self.config
+    }
+
+    fn project_url(&self, segments: &[&str], query: &[(&str, &str)], api_version: &str) -> Url {
+        let mut all = vec![self.config.project()];
+        all.extend_from_slice(segments);
+        AzureDevopsClient::url(self.config.organization_url(), &all, query, api_version)
+    }
+
+    fn browse_base(&self) -> String {
+        let mut url = self.config.organization_url().clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(self.config.project());
+        }
+        url.to_string()
+    }
+
+    fn to_item(&self, work_item: &wire::WorkItem) -> Result<Item, ConnectorError> {
+        convert::item_from_wire(work_item, &self.browse_base()).map_err(unreadable)
+    }
+
+    fn quoted(text: &str) -> String {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+
+    /// Ids matched by a WIQL query over the configured project and type.
+    async fn query(
+        &self,
+        condition: &str,
+        order: &str,
+        top: usize,
+    ) -> Result<Vec<u32>, ConnectorError> {
+        let query = format!(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = {}{condition} ORDER BY {order}",
+            Self::quoted(self.config.work_item_type()),
+        );
+        let top = top.to_string();
+        let url = self.project_url(
+            &["_apis", "wit", "wiql"],
+            &[("timePrecision", "true"), ("$top", &top)],
+            API_VERSION,
+        );
+        let result: wire::WorkItemQueryResult = self
+            .client
+            .send(
+                Method::POST,
+                url,
+                Payload::Json(&wire::Wiql { query }),
+                &format!("project {}", self.config.project()),
+            )
+            .await?;
+        Ok(result
+            .work_items
+            .into_iter()
+            .map(|reference| reference.id)
+            .collect())
+    }
+
+    /// Reads work items in batches of at most 200, skipping any deleted since they were queried.
+    async fn read_batch(&self, ids: &[u32]) -> Result<Vec<Item>, ConnectorError> {
+        let mut items = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_SIZE) {
+            let request = wire::WorkItemBatchGetRequest {
+                ids: chunk.to_vec(),
+                fields: None,
+                error_policy: Some("omit".into()),
+            };
+            let url = self.project_url(&["_apis", "wit", "workitemsbatch"], &[], API_VERSION);
+            let batch: wire::Collection<Option<wire::WorkItem>> = self
+                .client
+                .send(Method::POST, url, Payload::Json(&request), "work items")
+                .await?;
+            for work_item in batch.value.iter().flatten() {
+                items.push(self.to_item(work_item)?);
+            }
+        }
+        Ok(items)
+    }
+
+    async fn identities(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<wire::Identity>, ConnectorError> {
+        let url = AzureDevopsClient::url(
+            self.config.identities_url(),
+            &["_apis", "identities"],
+            query,
+            API_VERSION,
+        );
+        let found: wire::Collection<Option<wire::Identity>> = self
+            .client
+            .send(Method::GET, url, EMPTY, "identities")
+            .await?;
+        Ok(found.value.into_iter().flatten().collect())
+    }
+
+    fn comment_url(
+        &self,
+        item: &ItemId,
+        comment: Option<&CommentId>,
+        query: &[(&str, &str)],
+    ) -> Url {
+        let mut segments = vec!["_apis", "wit", "workItems", item.as_str(), "comments"];
+        if let Some(comment) = comment {
+            segments.push(&comment.0);
+        }
+        self.project_url(&segments, query, COMMENTS_API_VERSION)
+    }
+
+    fn field_operations(
+        fields: &FieldMap,
+        clear_empty: bool,
+    ) -> Result<Vec<PatchOperation>, ConnectorError> {
+        let mut operations = Vec::with_capacity(fields.len());
+        for (name, value) in fields {
+            match convert::patch_value(name, value).map_err(invalid)? {
+                Some(value) => operations.push(PatchOperation::add_field(name, value)),
+                None if clear_empty => operations.push(PatchOperation::remove_field(name)),
+                None => {}
+            }
+        }
+        Ok(operations)
+    }
+
+    async fn check_steps(
+        &self,
+        fields: &[String],
+        check: &mut AccessCheck,
+    ) -> Result<(), ConnectorError> {
+        let project = self.config.project();
+        let work_item_type = self.config.work_item_type();
+        let type_url = self.project_url(
+            &["_apis", "wit", "workitemtypes", work_item_type],
+            &[],
+            API_VERSION,
+        );
+        let described = format!("project `{project}` or its work item type `{work_item_type}`");
+        match self
+            .client
+            .send::<wire::WorkItemType, ()>(Method::GET, type_url, EMPTY, &described)
+            .await
+        {
+            Ok(found) => {
+                check.passed.push(format!(
+                    "project `{project}` is readable and has work item type `{}`",
+                    found.name
+                ));
+                let known: BTreeSet<String> = found
+                    .fields
+                    .iter()
+                    .map(|field| field.reference_name.to_ascii_lowercase())
+                    .collect();
+                for field in fields {
+                    if known.contains(&field.to_ascii_lowercase()) {
+                        check
+                            .passed
+                            .push(format!("field `{field}` exists on `{work_item_type}`"));
+                    } else {
+                        check.problems.push(format!(
+                            "field `{field}` does not exist on work item type `{work_item_type}`"
+                        ));
+                    }
+                }
+            }
+            Err(ConnectorError::NotFound { .. }) => {
+                check.problems.push(format!(
+                    "{described} does not exist or is not visible to the service account"
+                ));
+                return Ok(());
+            }
+            Err(error) if error.is_retryable() => return Err(error),
+            Err(error) => {
+                check.problems.push(format!(
+                    "the work item type `{work_item_type}` could not be read: {error}"
+                ));
+                return Ok(());
+            }
+        }
+        match self.query("", "[System.ChangedDate] DESC", 1).await {
+            Ok(_) => check.passed.push(format!(
+                "work items of project `{project}` can be queried (WIQL)"
+            )),
+            Err(error) if error.is_retryable() => return Err(error),
+            Err(error) => check
+                .problems
+                .push(format!("work items cannot be queried: {error}")),
+        }
+        let probe = vec![PatchOperation::add_field(
+            TITLE,
+            Value::from("tandem access check"),
+        )];
+        let url = self.project_url(
+            &["_apis", "wit", "workitems", &format!("${work_item_type}")],
+            &[("validateOnly", "true")],
+            API_VERSION,
+        );
+        match self.client.send::<wire::WorkItem, _>(Method::POST, url, Payload::JsonPatch(&probe), &described).await {
+            Ok(_) => check.passed.push(format!("the service account may create `{work_item_type}` work items")),
+            Err(ConnectorError::Unauthorized { status, .. }) => check.problems.push(format!(
+                "the service account may not create or edit `{work_item_type}` work items in `{project}` (HTTP {status}): grant it \"Edit work items in this node\" on the area path"
+            )),
+            Err(error) if error.is_retryable() => return Err(error),
+            Err(error) => check.problems.push(format!("creating a `{work_item_type}` work item would fail: {error}")),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Connector for AzureDevopsConnector {
+    fn system(&self) -> SystemKind {
+        SYSTEM
+    }
+
+    async fn service_account(&self) -> Result<UserRef, ConnectorError> {
+        if let Some(account) = self.service_account.get() {
+            return Ok(account.clone());
+        }
+        let url = AzureDevopsClient::url(
+            self.config.organization_url(),
+            &["_apis", "connectionData"],
+            &[],
+            CONNECTION_DATA_API_VERSION,
+        );
+        let connection: wire::ConnectionData = self
+            .client
+            .send(Method::GET, url, EMPTY, "connection data")
+            .await?;
+        let account = convert::user_from_identity(&connection.authenticated_user);
+        Ok(self.service_account.get_or_init(|| account).clone())
+    }
+
+    async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError> {
+        let url = self.project_url(
+            &["_apis", "wit", "workitems", id.as_str()],
+            &[],
+            API_VERSION,
+        );
+        let work_item: wire::WorkItem = self
+            .client
+            .send(Method::GET, url, EMPTY, &format!("work item {id}"))
+            .await?;
+        self.to_item(&work_item)
+    }
+
+    /// Pages through WIQL results by `ChangedDate`: each page starts at the newest instant the previous
+    /// one reached (inclusive), and ids already read are skipped.
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
+        let mut from = since;
+        let mut seen = BTreeSet::new();
+        let mut items = Vec::new();
+        loop {
+            let condition = format!(
+                " AND [System.ChangedDate] >= '{}'",
+                convert::format_instant(from)
+            );
+            let ids = self
+                .query(
+                    &condition,
+                    "[System.ChangedDate] ASC, [System.Id] ASC",
+                    self.query_page,
+                )
+                .await?;
+            let full_page = ids.len() >= self.query_page;
+            let fresh: Vec<u32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+            let page = self.read_batch(&fresh).await?;
+            let reached = page.iter().map(|item| item.updated).max();
+            items.extend(page);
+            if !full_page {
+                break;
+            }
+            match reached {
+                Some(next) if next > from => from = next,
+                _ => {
+                    return Err(ConnectorError::Invalid {
+                        system: SYSTEM,
+                        message: format!(
+                            "more than {} work items changed at {}; raise the query page size",
+                            self.query_page,
+                            convert::format_instant(from)
+                        ),
+                    })
+                }
+            }
+        }
+        items.sort_by(|left, right| {
+            left.updated
+                .cmp(&right.updated)
+                .then_with(|| left.item.id.cmp(&right.item.id))
+        });
+        Ok(items)
+    }
+
+    async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
+        let newest = self.query("", "[System.ChangedDate] DESC", 1).await?;
+        let Some(id) = newest.first() else {
+            return Ok(None);
+        };
+        let url = self.project_url(
+            &["_apis", "wit", "workitems", &id.to_string()],
+            &[("fields", CHANGED_DATE)],
+            API_VERSION,
+        );
+        let work_item: wire::WorkItem = self
+            .client
+            .send(Method::GET, url, EMPTY, &format!("work item {id}"))
+            .await?;
+        Ok(Some(self.to_item(&work_item)?.updated))
+    }
+
+    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
+        let operations = Self::field_operations(fields, false)?;
+        let work_item_type = format!("${}", self.config.work_item_type());
+        let url = self.project_url(
+            &["_apis", "wit", "workitems", &work_item_type],
+            &[],
+            API_VERSION,
+        );
+        let created: wire::WorkItem = self
+            .client
+            .send(
+                Method::POST,
+                url,
+                Payload::JsonPatch(&operations),
+                &format!("work item type {}", self.config.work_item_type()),
+            )
+            .await?;
+        self.to_item(&created)
+    }
+
+    /// Writes the given fields only; `System.State` is an ordinary field in Azure DevOps.
+    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
+        let operations = Self::field_operations(fields, true)?;
+        if operations.is_empty() {
+            return Ok(());
+        }
+        let url = self.project_url(
+            &["_apis", "wit", "workitems", id.as_str()],
+            &[],
+            API_VERSION,
+        );
+        let _: wire::WorkItem = self
+            .client
+            .send(
+                Method::PATCH,
+                url,
+                Payload::JsonPatch(&operations),
+                &format!("work item {id}"),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Pages with the service's continuation token. The first call sends no paging parameters: `$top` and
+    /// `order` are only declared on the comments operation the description keeps under `x-ms-paths`.
+    async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
+        let mut comments = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let query: Vec<(&str, &str)> = token
+                .iter()
+                .map(|token| ("continuationToken", token.as_str()))
+                .collect();
+            let url = self.comment_url(item, None, &query);
+            let page: wire::CommentList = self
+                .client
+                .send(Method::GET, url, EMPTY, &format!("work item {item}"))
+                .await?;
+            comments.extend(
+                page.comments
+                    .iter()
+                    .filter(|comment| !comment.is_deleted)
+                    .map(convert::comment_from_wire),
+            );
+            match page.continuation_token.filter(|next| !next.is_empty()) {
+                Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+                _ => break,
+            }
+        }
+        comments.sort_by(|left, right| {
+            left.created
+                .cmp(&right.created)
+                .then_with(|| comment_number(&left.id).cmp(&comment_number(&right.id)))
+        });
+        Ok(comments)
+    }
+
+    async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError> {
+        let text = convert::comment_html(body).map_err(invalid)?;
+        let url = self.comment_url(item, None, &[]);
+        let created: wire::Comment = self
+            .client
+            .send(
+                Method::POST,
+                url,
+                Payload::Json(&wire::CommentText { text }),
+                &format!("work item {item}"),
+            )
+            .await?;
+        Ok(convert::comment_from_wire(&created))
+    }
+
+    async fn update_comment(
+        &self,
+        item: &ItemId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment, ConnectorError> {
+        let text = convert::comment_html(body).map_err(invalid)?;
+        let url = self.comment_url(item, Some(comment), &[]);
+        let updated: wire::Comment = self
+            .client
+            .send(
+                Method::PATCH,
+                url,
+                Payload::Json(&wire::CommentText { text }),
+                &format!("comment {comment} of work item {item}"),
+            )
+            .await?;
+        Ok(convert::comment_from_wire(&updated))
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
+        let found = self
+            .identities(&[
+                ("searchFilter", "General"),
+                ("filterValue", email),
+                ("queryMembership", "None"),
+            ])
+            .await?;
+        Ok(found
+            .iter()
+            .find(|identity| {
+                identity
+                    .email()
+                    .is_some_and(|known| known.eq_ignore_ascii_case(email))
+            })
+            .map(convert::user_from_identity))
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError> {
+        let found = self
+            .identities(&[("identityIds", id), ("queryMembership", "None")])
+            .await?;
+        Ok(found
+            .iter()
+            .find(|identity| identity.id.eq_ignore_ascii_case(id))
+            .map(convert::user_from_identity))
+    }
+
+    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+        let mut check = AccessCheck::default();
+        match self.service_account().await {
+            Ok(account) => {
+                check.passed.push(format!(
+                    "authenticated as {}",
+                    account
+                        .email
+                        .as_deref()
+                        .or(account.display_name.as_deref())
+                        .unwrap_or(&account.id)
+                ));
+                check.account = Some(account);
+            }
+            Err(ConnectorError::Unauthorized { status, .. }) => {
+                check.problems.push(format!(
+                    "Azure DevOps rejected the personal access token (HTTP {status}): check that it is valid, not expired, and has the Work Items (Read & write) scope"
+                ));
+                return Ok(check);
+            }
+            Err(error) => return Err(error),
+        }
+        self.check_steps(fields, &mut check).await?;
+        Ok(check)
+    }
+}

@@ -1,0 +1,235 @@
+//! Work items through the connector: create, read, update, state changes, WIQL paging and watermarks.
+
+mod common;
+
+use common::{
+    assert_no_violations, connector, connector_as, connector_for, fields, simulator, text,
+};
+use tandem_engine::ports::{Connector, ConnectorError};
+use tandem_model::{FieldValue, ItemId, RichText};
+
+#[tokio::test]
+async fn creates_reads_and_updates_a_work_item() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    let alice = simulator
+        .identity("alice@fabrikam.example")
+        .expect("alice is configured");
+
+    let created = connector
+        .create_item(&fields(&[
+            ("System.Title", text("Login fails")),
+            ("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0)),
+            (
+                "System.Description",
+                FieldValue::RichText(RichText::Html("<p>Steps</p>".into())),
+            ),
+            (
+                "System.Tags",
+                FieldValue::List(vec!["sync".into(), "ui".into()]),
+            ),
+            (
+                "System.AssignedTo",
+                FieldValue::User(tandem_model::UserRef {
+                    id: "ignored-on-write".into(),
+                    email: Some(alice.email.clone()),
+                    display_name: None,
+                }),
+            ),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(created.revision, Some(1));
+    assert_eq!(created.field("System.State"), &text("New"));
+    assert_eq!(
+        created.updated_by.as_ref().map(|user| user.id.clone()),
+        Some(simulator.service_account().id.to_string())
+    );
+
+    let read = connector.get_item(&created.item.id).await.unwrap();
+    assert_eq!(read.field("System.Title"), &text("Login fails"));
+    assert_eq!(
+        read.field("Microsoft.VSTS.Common.Priority"),
+        &FieldValue::Number(1.0)
+    );
+    assert_eq!(
+        read.field("System.Tags"),
+        &FieldValue::List(vec!["sync".into(), "ui".into()])
+    );
+    assert_eq!(
+        read.field("System.Description"),
+        &FieldValue::RichText(RichText::Html("<p>Steps</p>".into()))
+    );
+    match read.field("System.AssignedTo") {
+        FieldValue::User(user) => {
+            assert_eq!(user.id, alice.id.to_string());
+            assert_eq!(user.email.as_deref(), Some(alice.email.as_str()));
+            assert_eq!(
+                user.display_name.as_deref(),
+                Some(alice.display_name.as_str())
+            );
+        }
+        other => panic!("AssignedTo should be a user, got {other:?}"),
+    }
+    assert!(read
+        .item
+        .url
+        .as_deref()
+        .is_some_and(|url| url.ends_with(&format!("/Fabrikam/_workitems/edit/{}", read.item.id))));
+
+    connector
+        .update_item(
+            &read.item.id,
+            &fields(&[
+                ("System.State", text("Active")),
+                ("System.Tags", FieldValue::Empty),
+            ]),
+        )
+        .await
+        .unwrap();
+    let updated = connector.get_item(&read.item.id).await.unwrap();
+    assert_eq!(updated.field("System.State"), &text("Active"));
+    assert_eq!(updated.field("System.Tags"), &FieldValue::Empty);
+    assert_eq!(
+        updated.field("System.Title"),
+        &text("Login fails"),
+        "fields not given stay as they were"
+    );
+    assert_eq!(updated.revision, Some(2));
+    assert!(updated.updated > read.updated);
+    assert_no_violations(&simulator);
+}
+
+#[tokio::test]
+async fn refusals_are_permanent_errors_that_keep_the_service_message() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    let created = connector
+        .create_item(&fields(&[("System.Title", text("T"))]))
+        .await
+        .unwrap();
+
+    let refused = connector
+        .update_item(
+            &created.item.id,
+            &fields(&[("System.State", text("Doing"))]),
+        )
+        .await
+        .unwrap_err();
+    assert!(!refused.is_retryable());
+    assert!(refused.to_string().contains("TF401320"), "{refused}");
+
+    let unknown_user = fields(&[("System.AssignedTo", text("nobody@elsewhere.example"))]);
+    let refused = connector
+        .update_item(&created.item.id, &unknown_user)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("unknown identity"),
+        "{refused}"
+    );
+
+    let missing = connector.get_item(&ItemId::new("999")).await.unwrap_err();
+    assert!(
+        matches!(missing, ConnectorError::NotFound { .. }),
+        "{missing}"
+    );
+
+    let wrong_pat = connector_as(&simulator, "not-a-pat");
+    assert!(matches!(
+        wrong_pat.get_item(&created.item.id).await,
+        Err(ConnectorError::Unauthorized { status: 401, .. })
+    ));
+    common::assert_only_undeclared_error_statuses(&simulator);
+}
+
+#[tokio::test]
+async fn a_human_edit_is_attributed_to_the_human() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    let alice = connector_as(&simulator, "alice-pat");
+    let created = connector
+        .create_item(&fields(&[("System.Title", text("T"))]))
+        .await
+        .unwrap();
+    alice
+        .update_item(
+            &created.item.id,
+            &fields(&[("System.Title", text("Edited by Alice"))]),
+        )
+        .await
+        .unwrap();
+    let read = connector.get_item(&created.item.id).await.unwrap();
+    assert_eq!(
+        read.updated_by.and_then(|user| user.email).as_deref(),
+        Some("alice@fabrikam.example")
+    );
+    assert_no_violations(&simulator);
+}
+
+#[tokio::test]
+async fn changed_since_pages_beyond_200_ids_and_includes_the_watermark_instant() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator).with_query_page(90);
+    let start = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let mut created = Vec::new();
+    for number in 0..230 {
+        created.push(
+            connector
+                .create_item(&fields(&[(
+                    "System.Title",
+                    text(&format!("Item {number}")),
+                )]))
+                .await
+                .unwrap(),
+        );
+    }
+    // A Task in the same project and a Bug in another project are outside the connector's scope.
+    let pat = simulator.service_account().pat.clone();
+    connector_for(&simulator, "Fabrikam", "Task", &pat)
+        .create_item(&fields(&[("System.Title", text("A task"))]))
+        .await
+        .unwrap();
+    connector_for(&simulator, "Contoso", "Bug", &pat)
+        .create_item(&fields(&[("System.Title", text("Elsewhere"))]))
+        .await
+        .unwrap();
+
+    let all = connector.changed_since(start).await.unwrap();
+    assert_eq!(all.len(), 230);
+    assert!(
+        all.windows(2)
+            .all(|pair| pair[0].updated <= pair[1].updated),
+        "oldest first"
+    );
+    let ids: std::collections::BTreeSet<_> = all.iter().map(|item| item.item.id.clone()).collect();
+    assert_eq!(ids.len(), 230, "no duplicates across pages");
+
+    // The watermark is inclusive: an item changed exactly at the watermark instant comes back.
+    let watermark = created[150].updated;
+    let since = connector.changed_since(watermark).await.unwrap();
+    assert_eq!(
+        since.first().map(|item| item.item.id.clone()),
+        Some(created[150].item.id.clone())
+    );
+    assert_eq!(since.len(), 80);
+
+    assert_eq!(
+        connector.project_last_updated().await.unwrap(),
+        Some(created[229].updated)
+    );
+    assert_no_violations(&simulator);
+}
+
+#[tokio::test]
+async fn an_empty_project_has_no_last_update() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    assert_eq!(connector.project_last_updated().await.unwrap(), None);
+    assert!(connector
+        .changed_since(chrono::Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_no_violations(&simulator);
+}

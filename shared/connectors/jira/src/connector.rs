@@ -1,0 +1,502 @@
+//! [`JiraConnector`]: the engine's `Connector` port for one Jira project and issue type.
+
+use crate::client::{JiraClient, Repeat, RetryPolicy};
+use crate::config::ValidJiraConfig;
+use crate::convert::{
+    adf_body, comment_from_wire, fields_to_wire, item_from_wire, parse_jira_time, user_ref,
+};
+use crate::error::invalid_response;
+use crate::wire;
+use async_trait::async_trait;
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::Value;
+use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
+use tandem_model::{
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind,
+    Timestamp, UserRef,
+};
+
+/// Issues per search page; Jira may return fewer.
+const PAGE_SIZE: u32 = 100;
+/// Comments per page.
+const COMMENT_PAGE_SIZE: usize = 100;
+/// Extra minutes searched before `since`, so a small clock difference with Jira loses nothing; the
+/// client-side filter drops what is older.
+const SEARCH_MARGIN_MINUTES: i64 = 1;
+/// What the service account needs in the project to sync.
+const REQUIRED_PERMISSIONS: [&str; 6] = [
+    "BROWSE_PROJECTS",
+    "CREATE_ISSUES",
+    "EDIT_ISSUES",
+    "TRANSITION_ISSUES",
+    "ADD_COMMENTS",
+    "EDIT_ALL_COMMENTS",
+];
+
+pub struct JiraConnector {
+    client: JiraClient,
+    config: ValidJiraConfig,
+}
+
+impl std::fmt::Debug for JiraConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JiraConnector")
+            .field("config", &self.config)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl JiraConnector {
+    /// A connector for `config`, authenticating with Jira API-token credentials.
+    pub fn new(
+        config: ValidJiraConfig,
+        credentials: &Credentials,
+        retry: RetryPolicy,
+    ) -> Result<Self, ConnectorError> {
+        let Credentials::JiraApiToken { email, api_token } = credentials else {
+            return Err(ConnectorError::Invalid {
+                system: SystemKind::Jira,
+                message: "Jira needs `jira-api-token` credentials (e-mail and API token)".into(),
+            });
+        };
+        let client = JiraClient::new(config.site(), email, api_token, retry)?;
+        Ok(JiraConnector { client, config })
+    }
+
+    pub fn config(&self) -> &ValidJiraConfig {
+        &self.config
+    }
+
+    fn issue_path(id: &ItemId) -> String {
+        format!("/rest/api/3/issue/{}", encode(id.as_str()))
+    }
+
+    /// The JQL scope of this connector: its project and issue type.
+    fn scope(&self) -> String {
+        format!(
+            "project = {} AND issuetype = {}",
+            quote(self.config.project_key()),
+            quote(self.config.issue_type())
+        )
+    }
+
+    async fn search_page(
+        &self,
+        jql: &str,
+        max_results: u32,
+        fields: &[&str],
+        token: Option<String>,
+    ) -> Result<wire::SearchPage, ConnectorError> {
+        let request = wire::SearchRequest {
+            jql: jql.to_string(),
+            max_results,
+            fields: fields.iter().map(|field| field.to_string()).collect(),
+            next_page_token: token,
+        };
+        self.client
+            .send(
+                Method::POST,
+                "/rest/api/3/search/jql",
+                &request,
+                Repeat::Safe,
+            )
+            .await
+    }
+
+    async fn current_status(&self, id: &ItemId) -> Result<String, ConnectorError> {
+        let issue: wire::Issue = self
+            .client
+            .get(&Self::issue_path(id), &[("fields", "status")])
+            .await
+            .map_err(|error| not_found_as(error, id))?;
+        issue
+            .fields
+            .get("status")
+            .and_then(|status| status.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| invalid_response(format!("issue {id} has no status"), None))
+    }
+
+    /// Moves the issue to `target` through the transition leading there; nothing when it is there already.
+    async fn transition_to(&self, id: &ItemId, target: &str) -> Result<(), ConnectorError> {
+        let current = self.current_status(id).await?;
+        if current.eq_ignore_ascii_case(target) {
+            return Ok(());
+        }
+        let path = format!("{}/transitions", Self::issue_path(id));
+        let available: wire::Transitions = self
+            .client
+            .get(&path, &[])
+            .await
+            .map_err(|error| not_found_as(error, id))?;
+        let transition = available
+            .transitions
+            .into_iter()
+            .find(|transition| transition.to.name.eq_ignore_ascii_case(target))
+            .ok_or_else(|| ConnectorError::NoTransition {
+                system: SystemKind::Jira,
+                item: id.to_string(),
+                from: current,
+                to: target.to_string(),
+            })?;
+        let request = wire::DoTransition {
+            transition: wire::TransitionRef { id: transition.id },
+        };
+        self.client
+            .send_without_answer(Method::POST, &path, &request, Repeat::Unsafe)
+            .await
+            .map_err(|error| not_found_as(error, id))
+    }
+}
+
+/// A 404 about an issue names the issue rather than the URL path.
+fn not_found_as(error: ConnectorError, id: &ItemId) -> ConnectorError {
+    match error {
+        ConnectorError::NotFound { system, .. } => ConnectorError::NotFound {
+            system,
+            item: id.to_string(),
+        },
+        other => other,
+    }
+}
+
+/// A JQL string literal.
+fn quote(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Percent-encodes one path segment.
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Minutes to search back from now so that `since` is inside the window: rounded up, plus a margin.
+fn minutes_back(now: Timestamp, since: Timestamp) -> i64 {
+    let seconds = (now - since).num_seconds().max(0);
+    (seconds + 59) / 60 + SEARCH_MARGIN_MINUTES
+}
+
+#[async_trait]
+impl Connector for JiraConnector {
+    fn system(&self) -> SystemKind {
+        SystemKind::Jira
+    }
+
+    async fn service_account(&self) -> Result<UserRef, ConnectorError> {
+        let user: wire::User = self.client.get("/rest/api/3/myself", &[]).await?;
+        Ok(user_ref(&user))
+    }
+
+    async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError> {
+        let issue: wire::Issue = self
+            .client
+            .get(&Self::issue_path(id), &[("fields", "*all")])
+            .await
+            .map_err(|error| not_found_as(error, id))?;
+        item_from_wire(&issue, &self.config)
+    }
+
+    /// Searches with a relative date (`updated >= -<n>m`), because JQL date literals are read in the
+    /// account's time zone and have minute precision; then keeps items updated at or after `since`.
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
+        let jql = format!(
+            "{} AND updated >= -{}m ORDER BY updated ASC",
+            self.scope(),
+            minutes_back(Utc::now(), since)
+        );
+        let mut items = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self.search_page(&jql, PAGE_SIZE, &["*all"], token).await?;
+            for issue in &page.issues {
+                let item = item_from_wire(issue, &self.config)?;
+                if item.updated >= since {
+                    items.push(item);
+                }
+            }
+            match page.next_page_token {
+                Some(next) if page.is_last != Some(true) => token = Some(next),
+                _ => break,
+            }
+        }
+        items.sort_by(|left, right| {
+            left.updated
+                .cmp(&right.updated)
+                .then_with(|| left.item.id.cmp(&right.item.id))
+        });
+        items.dedup_by(|later, earlier| later.item.id == earlier.item.id);
+        Ok(items)
+    }
+
+    /// The newest `updated` among the connector's issues (its project and issue type).
+    async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
+        let jql = format!("{} ORDER BY updated DESC", self.scope());
+        let page = self.search_page(&jql, 1, &["updated"], None).await?;
+        let Some(issue) = page.issues.first() else {
+            return Ok(None);
+        };
+        let text = issue
+            .fields
+            .get("updated")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                invalid_response(format!("issue {} has no `updated`", issue.id), None)
+            })?;
+        parse_jira_time(text).map(Some).map_err(|error| {
+            invalid_response(
+                format!("issue {}: `{text}` is not a Jira timestamp", issue.id),
+                Some(Box::new(error)),
+            )
+        })
+    }
+
+    /// Creates the issue, then moves it to the requested status if that is not where it starts.
+    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
+        let mut writes = fields_to_wire(fields)?;
+        writes.fields.insert(
+            "project".into(),
+            serde_json::json!({ "key": self.config.project_key() }),
+        );
+        writes.fields.insert(
+            "issuetype".into(),
+            serde_json::json!({ "name": self.config.issue_type() }),
+        );
+        let created: wire::CreatedIssue = self
+            .client
+            .send(
+                Method::POST,
+                "/rest/api/3/issue",
+                &wire::IssueUpdate {
+                    fields: writes.fields,
+                },
+                Repeat::Unsafe,
+            )
+            .await?;
+        let id = ItemId::new(created.id);
+        if let Some(status) = writes.status {
+            self.transition_to(&id, &status).await?;
+        }
+        self.get_item(&id).await
+    }
+
+    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
+        let writes = fields_to_wire(fields)?;
+        if !writes.fields.is_empty() {
+            self.client
+                .send_without_answer(
+                    Method::PUT,
+                    &Self::issue_path(id),
+                    &wire::IssueUpdate {
+                        fields: writes.fields,
+                    },
+                    Repeat::Safe,
+                )
+                .await
+                .map_err(|error| not_found_as(error, id))?;
+        }
+        if let Some(status) = writes.status {
+            self.transition_to(id, &status).await?;
+        }
+        Ok(())
+    }
+
+    async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
+        let path = format!("{}/comment", Self::issue_path(item));
+        let mut comments = Vec::new();
+        loop {
+            let start_at = comments.len().to_string();
+            let page_size = COMMENT_PAGE_SIZE.to_string();
+            let query = [
+                ("startAt", start_at.as_str()),
+                ("maxResults", page_size.as_str()),
+                ("orderBy", "created"),
+            ];
+            let page: wire::CommentPage = self
+                .client
+                .get(&path, &query)
+                .await
+                .map_err(|error| not_found_as(error, item))?;
+            let received = page.comments.len();
+            for comment in &page.comments {
+                comments.push(comment_from_wire(comment)?);
+            }
+            if received == 0 || comments.len() as u64 >= page.total {
+                return Ok(comments);
+            }
+        }
+    }
+
+    async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError> {
+        let path = format!("{}/comment", Self::issue_path(item));
+        let request = wire::CommentBody {
+            body: adf_body(body)?,
+        };
+        let comment: wire::Comment = self
+            .client
+            .send(Method::POST, &path, &request, Repeat::Unsafe)
+            .await
+            .map_err(|error| not_found_as(error, item))?;
+        comment_from_wire(&comment)
+    }
+
+    async fn update_comment(
+        &self,
+        item: &ItemId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment, ConnectorError> {
+        let path = format!("{}/comment/{}", Self::issue_path(item), encode(&comment.0));
+        let request = wire::CommentBody {
+            body: adf_body(body)?,
+        };
+        let comment: wire::Comment = self
+            .client
+            .send(Method::PUT, &path, &request, Repeat::Safe)
+            .await
+            .map_err(|error| not_found_as(error, item))?;
+        comment_from_wire(&comment)
+    }
+
+    /// User search matches prefixes of names and e-mails; only an exact e-mail match counts.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
+        let users: Vec<wire::User> = self
+            .client
+            .get("/rest/api/3/user/search", &[("query", email)])
+            .await?;
+        Ok(users
+            .iter()
+            .find(|user| {
+                user.email_address
+                    .as_deref()
+                    .is_some_and(|found| found.eq_ignore_ascii_case(email))
+            })
+            .map(user_ref))
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError> {
+        match self
+            .client
+            .get::<wire::User>("/rest/api/3/user", &[("accountId", id)])
+            .await
+        {
+            Ok(user) => Ok(Some(user_ref(&user))),
+            Err(ConnectorError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+        let mut check = AccessCheck::default();
+        match self.service_account().await {
+            Ok(account) => {
+                check.passed.push(format!(
+                    "authenticated as {}",
+                    account.display_name.as_deref().unwrap_or(&account.id)
+                ));
+                check.account = Some(account);
+            }
+            Err(ConnectorError::Unauthorized { status, .. }) => {
+                check
+                    .problems
+                    .push(format!("Jira rejected the credentials (HTTP {status})"));
+                return Ok(check);
+            }
+            Err(error) => return Err(error),
+        }
+        let key = self.config.project_key();
+        match self
+            .client
+            .get::<wire::Project>(&format!("/rest/api/3/project/{}", encode(key)), &[])
+            .await
+        {
+            Ok(project) => {
+                check.passed.push(format!("project {key} is readable"));
+                let wanted = self.config.issue_type();
+                if project
+                    .issue_types
+                    .iter()
+                    .any(|kind| kind.name.eq_ignore_ascii_case(wanted))
+                {
+                    check
+                        .passed
+                        .push(format!("issue type {wanted} exists in {key}"));
+                } else {
+                    check
+                        .problems
+                        .push(format!("issue type `{wanted}` not found in project {key}"));
+                }
+            }
+            Err(ConnectorError::NotFound { .. } | ConnectorError::Unauthorized { .. }) => {
+                check.problems.push(format!(
+                    "project {key} does not exist or is not visible to the service account"
+                ));
+                return Ok(check);
+            }
+            Err(error) => return Err(error),
+        }
+        let mut needed: Vec<&str> = REQUIRED_PERMISSIONS.to_vec();
+        if fields.iter().any(|field| field == "assignee") {
+            needed.push("ASSIGN_ISSUES");
+        }
+        let wanted = needed.join(",");
+        let granted: wire::Permissions = self
+            .client
+            .get(
+                "/rest/api/3/mypermissions",
+                &[("projectKey", key), ("permissions", wanted.as_str())],
+            )
+            .await?;
+        for permission in needed {
+            if granted
+                .permissions
+                .get(permission)
+                .is_some_and(|granted| granted.have_permission)
+            {
+                check.passed.push(format!("permission {permission}"));
+            } else {
+                check.problems.push(format!(
+                    "permission {permission} is missing in project {key}"
+                ));
+            }
+        }
+        Ok(check)
+    }
+
+    fn item_ref(&self, item: &Item) -> ItemRef {
+        let mut reference = item.item.clone();
+        if reference.url.is_none() {
+            reference.url = reference
+                .key
+                .as_deref()
+                .map(|key| self.config.browse_url(key));
+        }
+        reference
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn the_search_window_covers_since_with_a_margin() {
+        let now = Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 30).unwrap();
+        assert_eq!(minutes_back(now, now), 1);
+        assert_eq!(minutes_back(now, now - Duration::seconds(1)), 2);
+        assert_eq!(minutes_back(now, now - Duration::minutes(15)), 16);
+        assert_eq!(minutes_back(now, now + Duration::minutes(5)), 1);
+    }
+
+    #[test]
+    fn jql_literals_and_path_segments_are_escaped() {
+        assert_eq!(quote(r#"My "Bug""#), r#""My \"Bug\"""#);
+        assert_eq!(encode("OPS-1"), "OPS-1");
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}

@@ -1,0 +1,337 @@
+//! Jira's JSON ↔ tandem's item model.
+//!
+//! Reading: summary → Text, description → RichText::Adf, priority/status/issuetype → Text (the name),
+//! assignee/reporter → User, labels → List, dates → DateTime; other fields best effort.
+//! Writing: the reverse, with `status` kept apart because Jira changes it only through a transition.
+
+use crate::config::ValidJiraConfig;
+use crate::error::invalid_response;
+use crate::wire;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use tandem_engine::ports::ConnectorError;
+use tandem_model::{
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, SystemKind,
+    Timestamp, UserRef,
+};
+
+/// Jira's timestamp format: `2024-01-31T10:20:30.123+0000` (RFC 3339 accepted too).
+pub fn parse_jira_time(text: &str) -> Result<Timestamp, chrono::ParseError> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// Formats an instant as Jira writes date-time fields.
+pub fn format_jira_time(at: Timestamp) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+pub fn user_ref(user: &wire::User) -> UserRef {
+    UserRef {
+        id: user.account_id.clone(),
+        email: user.email_address.clone(),
+        display_name: user.display_name.clone(),
+    }
+}
+
+fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, ConnectorError> {
+    let text = issue
+        .fields
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            invalid_response(
+                format!("issue {} has no `{name}` timestamp", issue.id),
+                None,
+            )
+        })?;
+    parse_jira_time(text).map_err(|error| {
+        invalid_response(
+            format!(
+                "issue {}: `{name}` = `{text}` is not a Jira timestamp",
+                issue.id
+            ),
+            Some(Box::new(error)),
+        )
+    })
+}
+
+/// An issue read through REST v3 as a tandem item.
+pub fn item_from_wire(
+    issue: &wire::Issue,
+    config: &ValidJiraConfig,
+) -> Result<Item, ConnectorError> {
+    let updated = time_field(issue, "updated")?;
+    let mut fields = FieldMap::new();
+    for (name, value) in &issue.fields {
+        fields.insert(name.clone(), field_from_wire(name, value)?);
+    }
+    Ok(Item {
+        item: ItemRef {
+            id: ItemId::new(issue.id.clone()),
+            key: issue.key.clone(),
+            url: issue.key.as_deref().map(|key| config.browse_url(key)),
+        },
+        updated,
+        updated_by: None,
+        revision: None,
+        fields,
+    })
+}
+
+fn field_from_wire(name: &str, value: &Value) -> Result<FieldValue, ConnectorError> {
+    if value.is_null() {
+        return Ok(FieldValue::Empty);
+    }
+    let wrong = |expected: &str| {
+        invalid_response(format!("field `{name}` is not {expected}: {value}"), None)
+    };
+    Ok(match name {
+        "summary" => FieldValue::Text(value.as_str().ok_or_else(|| wrong("text"))?.to_string()),
+        "description" => FieldValue::RichText(RichText::Adf(value.clone())),
+        "assignee" | "reporter" | "creator" => {
+            let user: wire::User =
+                serde_json::from_value(value.clone()).map_err(|_| wrong("a user"))?;
+            FieldValue::User(user_ref(&user))
+        }
+        "created" | "updated" | "resolutiondate" | "statuscategorychangedate" => {
+            let text = value.as_str().ok_or_else(|| wrong("a timestamp"))?;
+            FieldValue::DateTime(parse_jira_time(text).map_err(|_| wrong("a Jira timestamp"))?)
+        }
+        _ => best_effort(value),
+    })
+}
+
+/// Any other field: look-ups by name (or value), users by accountId, ADF as rich text, arrays of
+/// strings or look-ups as lists.
+fn best_effort(value: &Value) -> FieldValue {
+    match value {
+        Value::Null => FieldValue::Empty,
+        Value::Bool(flag) => FieldValue::Bool(*flag),
+        Value::Number(number) => number
+            .as_f64()
+            .map_or(FieldValue::Empty, FieldValue::Number),
+        Value::String(text) => match parse_jira_time(text) {
+            Ok(at) => FieldValue::DateTime(at),
+            Err(_) => FieldValue::Text(text.clone()),
+        },
+        Value::Array(values) => FieldValue::List(values.iter().filter_map(label_of).collect()),
+        Value::Object(object) => {
+            if object.get("type").and_then(Value::as_str) == Some("doc") {
+                FieldValue::RichText(RichText::Adf(value.clone()))
+            } else if let Ok(user) = serde_json::from_value::<wire::User>(value.clone()) {
+                FieldValue::User(user_ref(&user))
+            } else {
+                label_of(value).map_or(FieldValue::Empty, FieldValue::Text)
+            }
+        }
+    }
+}
+
+fn label_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Object(object) => ["name", "value", "key", "displayName"]
+            .iter()
+            .find_map(|member| object.get(*member).and_then(Value::as_str))
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Fields to write: everything for `PUT /issue` and the target status, which needs a transition.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldWrites {
+    pub fields: Map<String, Value>,
+    pub status: Option<String>,
+}
+
+/// Translates tandem field values into Jira's edit format.
+pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> {
+    let mut writes = FieldWrites::default();
+    for (name, value) in fields {
+        let invalid = |reason: &str| ConnectorError::Invalid {
+            system: SystemKind::Jira,
+            message: format!("field `{name}` cannot be written: {reason}"),
+        };
+        if name == "status" {
+            match value {
+                FieldValue::Text(status) if !status.is_empty() => {
+                    writes.status = Some(status.clone())
+                }
+                _ => return Err(invalid("a status must be a status name")),
+            }
+            continue;
+        }
+        let wire = match (name.as_str(), value) {
+            (_, FieldValue::Empty) if name == "summary" => {
+                return Err(invalid("the summary cannot be empty"))
+            }
+            (_, FieldValue::Empty) if name == "labels" => json!([]),
+            (_, FieldValue::Empty) => Value::Null,
+            ("priority" | "issuetype", FieldValue::Text(option)) => json!({ "name": option }),
+            (_, FieldValue::User(user)) => json!({ "accountId": user.id }),
+            (_, FieldValue::RichText(RichText::Adf(document))) => document.clone(),
+            (_, FieldValue::RichText(RichText::Html(_))) => {
+                return Err(invalid(
+                    "Jira keeps rich text as ADF; convert the HTML first",
+                ))
+            }
+            (_, FieldValue::Text(text)) => json!(text),
+            (_, FieldValue::Number(number)) => json!(number),
+            (_, FieldValue::Bool(flag)) => json!(flag),
+            (_, FieldValue::DateTime(at)) => json!(format_jira_time(*at)),
+            (_, FieldValue::List(values)) => json!(values),
+        };
+        writes.fields.insert(name.clone(), wire);
+    }
+    Ok(writes)
+}
+
+pub fn comment_from_wire(comment: &wire::Comment) -> Result<Comment, ConnectorError> {
+    let time = |text: &Option<String>, name: &str| {
+        let text = text.as_deref().ok_or_else(|| {
+            invalid_response(format!("comment {} has no `{name}`", comment.id), None)
+        })?;
+        parse_jira_time(text).map_err(|error| {
+            invalid_response(
+                format!("comment {}: `{name}` is not a Jira timestamp", comment.id),
+                Some(Box::new(error)),
+            )
+        })
+    };
+    Ok(Comment {
+        id: CommentId(comment.id.clone()),
+        author: comment.author.as_ref().map(user_ref),
+        body: RichText::Adf(comment.body.clone()),
+        created: time(&comment.created, "created")?,
+        updated: time(&comment.updated, "updated")?,
+    })
+}
+
+/// The ADF document of a rich-text value; Jira takes nothing else.
+pub fn adf_body(body: &RichText) -> Result<&Value, ConnectorError> {
+    match body {
+        RichText::Adf(document) => Ok(document),
+        RichText::Html(_) => Err(ConnectorError::Invalid {
+            system: SystemKind::Jira,
+            message: "Jira comments are ADF; convert the HTML first".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::JiraConfig;
+    use chrono::TimeZone;
+
+    fn config() -> ValidJiraConfig {
+        JiraConfig {
+            base_url: "https://acme.atlassian.net".into(),
+            project_key: "OPS".into(),
+            issue_type: "Bug".into(),
+        }
+        .validate()
+        .unwrap()
+    }
+
+    #[test]
+    fn parses_jiras_timestamps_to_the_millisecond() {
+        let expected = Utc.with_ymd_and_hms(2024, 1, 31, 9, 20, 30).unwrap()
+            + chrono::Duration::milliseconds(123);
+        assert_eq!(
+            parse_jira_time("2024-01-31T10:20:30.123+0100").unwrap(),
+            expected
+        );
+        assert_eq!(
+            parse_jira_time("2024-01-31T09:20:30.123Z").unwrap(),
+            expected
+        );
+        assert!(parse_jira_time("31/01/2024").is_err());
+        assert_eq!(format_jira_time(expected), "2024-01-31T09:20:30.123+0000");
+    }
+
+    #[test]
+    fn reads_an_issue_into_an_item() {
+        let issue: wire::Issue = serde_json::from_value(json!({
+            "id": "10001", "key": "OPS-2",
+            "fields": {
+                "summary": "Broken", "description": {"type": "doc", "version": 1, "content": []},
+                "priority": {"id": "2", "name": "High"}, "status": {"id": "3", "name": "In Progress"},
+                "assignee": {"accountId": "a-1", "emailAddress": "a@example.com", "displayName": "A"},
+                "reporter": null, "labels": ["x", "y"], "updated": "2024-01-31T10:20:30.123+0000",
+                "customfield_10010": 3.5, "customfield_10011": {"value": "Blue"}
+            }
+        }))
+        .unwrap();
+        let item = item_from_wire(&issue, &config()).unwrap();
+        assert_eq!(
+            item.item.url.as_deref(),
+            Some("https://acme.atlassian.net/browse/OPS-2")
+        );
+        assert_eq!(item.field("summary"), &FieldValue::Text("Broken".into()));
+        assert_eq!(item.field("priority"), &FieldValue::Text("High".into()));
+        assert_eq!(
+            item.field("status"),
+            &FieldValue::Text("In Progress".into())
+        );
+        assert_eq!(item.field("reporter"), &FieldValue::Empty);
+        assert_eq!(
+            item.field("labels"),
+            &FieldValue::List(vec!["x".into(), "y".into()])
+        );
+        assert_eq!(item.field("customfield_10010"), &FieldValue::Number(3.5));
+        assert_eq!(
+            item.field("customfield_10011"),
+            &FieldValue::Text("Blue".into())
+        );
+        let FieldValue::User(assignee) = item.field("assignee") else {
+            panic!("assignee is not a user")
+        };
+        assert_eq!(assignee.email.as_deref(), Some("a@example.com"));
+    }
+
+    #[test]
+    fn an_issue_without_updated_is_an_invalid_response() {
+        let issue: wire::Issue = serde_json::from_value(json!({"id": "1", "fields": {}})).unwrap();
+        assert!(matches!(
+            item_from_wire(&issue, &config()),
+            Err(ConnectorError::InvalidResponse { .. })
+        ));
+    }
+
+    #[test]
+    fn writes_split_the_status_and_use_jiras_shapes() {
+        let fields = FieldMap::from([
+            ("status".to_string(), FieldValue::Text("Done".into())),
+            ("priority".to_string(), FieldValue::Text("Low".into())),
+            (
+                "assignee".to_string(),
+                FieldValue::User(UserRef {
+                    id: "a-1".into(),
+                    email: None,
+                    display_name: None,
+                }),
+            ),
+            ("labels".to_string(), FieldValue::Empty),
+            ("description".to_string(), FieldValue::Empty),
+        ]);
+        let writes = fields_to_wire(&fields).unwrap();
+        assert_eq!(writes.status.as_deref(), Some("Done"));
+        assert_eq!(
+            Value::Object(writes.fields),
+            json!({"priority": {"name": "Low"}, "assignee": {"accountId": "a-1"}, "labels": [], "description": null})
+        );
+        let html = FieldMap::from([(
+            "description".to_string(),
+            FieldValue::RichText(RichText::Html("<p/>".into())),
+        )]);
+        assert!(matches!(
+            fields_to_wire(&html),
+            Err(ConnectorError::Invalid { .. })
+        ));
+    }
+}

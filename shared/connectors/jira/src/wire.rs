@@ -1,0 +1,222 @@
+//! Jira's JSON, as `serde` types: only what tandem reads or writes, unknown members ignored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// An Atlassian account (`User` / `UserDetails` in the OpenAPI file). E-mail may be hidden by privacy settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// A look-up value such as a priority, status or issue type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Named {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+}
+
+/// An issue (`IssueBean`). `fields` holds only what was asked for; system fields tandem understands are
+/// typed, everything else stays JSON.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Issue {
+    pub id: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// `POST /issue` and `PUT /issue/{id}` body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueUpdate {
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// `POST /issue` answer (`CreatedIssue`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CreatedIssue {
+    pub id: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Transitions {
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Transition {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub to: Named,
+}
+
+/// `POST /issue/{id}/transitions` body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoTransition {
+    pub transition: TransitionRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRef {
+    pub id: String,
+}
+
+/// `POST /search/jql` body (`SearchAndReconcileRequestBean`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchRequest {
+    pub jql: String,
+    pub max_results: u32,
+    pub fields: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// One page of `POST /search/jql` (`SearchAndReconcileResults`): no `total`; `isLast` ends the pages.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+    #[serde(default)]
+    pub is_last: Option<bool>,
+}
+
+/// A comment; `body` is ADF in REST v3 (and plain text in webhooks, which use v2).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comment {
+    pub id: String,
+    #[serde(default)]
+    pub author: Option<User>,
+    #[serde(default)]
+    pub update_author: Option<User>,
+    #[serde(default)]
+    pub body: Value,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub updated: Option<String>,
+}
+
+/// `POST`/`PUT` comment body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommentBody<'a> {
+    pub body: &'a Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentPage {
+    #[serde(default)]
+    pub start_at: u64,
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub key: String,
+    #[serde(default)]
+    pub issue_types: Vec<Named>,
+}
+
+/// `GET /mypermissions` (`Permissions`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Permissions {
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Permission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    #[serde(default)]
+    pub have_permission: bool,
+}
+
+/// Jira's error answer (`ErrorCollection`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorCollection {
+    #[serde(default)]
+    pub error_messages: Vec<String>,
+    #[serde(default)]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl ErrorCollection {
+    /// Every message in one line: general messages first, then `field: message`.
+    pub fn summary(&self) -> String {
+        self.error_messages
+            .iter()
+            .cloned()
+            .chain(
+                self.errors
+                    .iter()
+                    .map(|(field, message)| format!("{field}: {message}")),
+            )
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// An admin webhook's body. `issue` is the REST v2 representation (links to `/rest/api/2/`, rich text as
+/// plain text), so it is never used as the item's state: the engine re-reads the item through v3.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    pub webhook_event: String,
+    #[serde(default, rename = "issue_event_type_name")]
+    pub issue_event_type_name: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub issue: Option<WebhookIssue>,
+    #[serde(default)]
+    pub comment: Option<Comment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebhookIssue {
+    pub id: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub fields: Option<WebhookIssueFields>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebhookIssueFields {
+    #[serde(default)]
+    pub project: Option<ProjectRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ProjectRef {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+}

@@ -1,0 +1,301 @@
+//! Corrections where a vendor's description disagrees with what its service does on the wire.
+//!
+//! Each correction is keyed on the exact name the vendor uses, so it does nothing to other files,
+//! and each makes the description describe the real service more precisely, never accept more
+//! than the service would.
+
+use serde_json::{json, Map, Value};
+
+use crate::description::{escape, Description};
+use crate::path_key::{PathKey, Section};
+
+pub(crate) fn apply(document: &mut Value) {
+    if !is_azure_devops(document) {
+        return;
+    }
+    if let Some(definitions) = document.get_mut("definitions") {
+        json_patch_document(definitions);
+        any_dotnet_object(definitions);
+    }
+    for responses in operation_responses(document) {
+        wrap_collections(responses);
+        declare_error_classes(responses);
+    }
+    pin_api_versions(document);
+}
+
+/// Microsoft's generated Swagger 2 files, served from `dev.azure.com` or `vssps.dev.azure.com`.
+fn is_azure_devops(document: &Value) -> bool {
+    document.get("swagger").and_then(Value::as_str) == Some("2.0")
+        && document
+            .get("host")
+            .and_then(Value::as_str)
+            .is_some_and(|host| host == "dev.azure.com" || host.ends_with(".dev.azure.com"))
+}
+
+/// Azure DevOps declares `JsonPatchDocument` as an object with an `allOf` holding an array, which
+/// no value satisfies; the service takes a JSON array of operations, each with `op` and `path`.
+fn json_patch_document(definitions: &mut Value) {
+    if let Some(document) = definitions.get_mut("JsonPatchDocument") {
+        let description = document.get("description").cloned();
+        *document = json!({
+            "type": "array",
+            "items": {"$ref": "#/definitions/JsonPatchOperation"},
+        });
+        if let Some(description) = description {
+            document["description"] = description;
+        }
+    }
+    if let Some(operation) = definitions.get_mut("JsonPatchOperation") {
+        operation["required"] = json!(["op", "path"]);
+    }
+}
+
+/// Microsoft's generator writes a .NET `object` (a field value, `JsonPatchOperation.value`,
+/// `oldValue`/`newValue`) as a bare `{"type": "object"}`, though it carries strings, numbers and
+/// arrays on the wire: such a schema constrains nothing, so drop its `type`.
+fn any_dotnet_object(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let is_bare_object = object.get("type").and_then(Value::as_str) == Some("object")
+                && ![
+                    "properties",
+                    "additionalProperties",
+                    "allOf",
+                    "$ref",
+                    "items",
+                ]
+                .iter()
+                .any(|key| object.contains_key(*key));
+            if is_bare_object {
+                object.remove("type");
+            }
+            object.values_mut().for_each(any_dotnet_object);
+        }
+        Value::Array(items) => items.iter_mut().for_each(any_dotnet_object),
+        _ => {}
+    }
+}
+
+/// The `responses` of every operation, under `paths` and `x-ms-paths` alike.
+fn operation_responses(document: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+    document
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|document| document.iter_mut())
+        .filter(|(member, _)| {
+            Section::ALL
+                .iter()
+                .any(|section| section.member() == member.as_str())
+        })
+        .filter_map(|(_, items)| items.as_object_mut())
+        .flat_map(|items| items.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(Value::as_object_mut)
+}
+
+/// Azure DevOps answers a list as `{"count": n, "value": [...]}` where the description declares
+/// a bare array response.
+fn wrap_collections(responses: &mut Map<String, Value>) {
+    for response in responses.values_mut() {
+        let Some(schema) = response.get_mut("schema") else {
+            continue;
+        };
+        if schema.get("type").and_then(Value::as_str) == Some("array") {
+            let list = schema.take();
+            *schema = json!({
+                "type": "object",
+                "required": ["count", "value"],
+                "properties": {"count": {"type": "integer"}, "value": list},
+            });
+        }
+    }
+}
+
+/// Microsoft's generator declares only the success response, yet the service answers 400, 401,
+/// 404, 409, 429, 503 and more. Declare the two error classes without a schema (the files
+/// describe no error body), so that an error passes while an undeclared 2xx or 3xx is still
+/// reported.
+fn declare_error_classes(responses: &mut Map<String, Value>) {
+    for class in ["4XX", "5XX"] {
+        let covered = responses
+            .keys()
+            .any(|key| key.eq_ignore_ascii_case(class) || key == "default");
+        if !covered {
+            responses.insert(
+                class.to_owned(),
+                json!({"description": "An Azure DevOps error; Microsoft's file describes none."}),
+            );
+        }
+    }
+}
+
+/// Azure DevOps states the one accepted `api-version` only in prose ("should be set to '7.1'"),
+/// and answers any other value with an error; turn that sentence into an `enum`.
+fn pin_api_versions(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let is_api_version = object.get("name").and_then(Value::as_str) == Some("api-version")
+                && object.get("in").and_then(Value::as_str) == Some("query")
+                && !object.contains_key("enum");
+            if is_api_version {
+                let stated = object
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .and_then(stated_version);
+                if let Some(version) = stated {
+                    object.insert("enum".into(), json!([version]));
+                }
+            }
+            object.values_mut().for_each(pin_api_versions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(pin_api_versions),
+        _ => {}
+    }
+}
+
+/// Other shapes of `template` that reach the same operations: Azure DevOps marks path parameters it
+/// can do without (`project`, `team`) with `x-ms-required: false`, and its own examples omit them
+/// (`/fabrikam/_apis/wit/workitems/299`).
+pub(crate) fn shorter_shapes(description: &Description, key: &PathKey) -> Vec<String> {
+    let template = key.path.as_str();
+    let item_pointer = key.item_pointer();
+    let Some(item) = description
+        .document
+        .pointer(&item_pointer)
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    let mut optional: Vec<&str> = Vec::new();
+    for (method, operation) in item {
+        let count = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        for index in 0..count {
+            let pointer = format!("{item_pointer}/{}/parameters/{index}", escape(method));
+            let Some((_, parameter)) = description.follow(&pointer) else {
+                continue;
+            };
+            let is_optional_segment = parameter.get("in").and_then(Value::as_str) == Some("path")
+                && parameter.get("x-ms-required") == Some(&Value::Bool(false));
+            if let Some(name) = parameter.get("name").and_then(Value::as_str) {
+                if is_optional_segment && !optional.contains(&name) {
+                    optional.push(name);
+                }
+            }
+        }
+    }
+    // Every combination of left-out segments (at most a handful: `project`, `team`).
+    let mut shapes = vec![template.to_owned()];
+    for name in optional {
+        let segment = format!("/{{{name}}}");
+        let shorter: Vec<String> = shapes
+            .iter()
+            .filter(|shape| shape.contains(&segment))
+            .map(|shape| shape.replacen(&segment, "", 1))
+            .collect();
+        shapes.extend(shorter);
+    }
+    shapes.retain(|shape| shape != template);
+    shapes
+}
+
+fn stated_version(description: &str) -> Option<String> {
+    let (_, rest) = description.split_once("set to '")?;
+    let (version, _) = rest.split_once('\'')?;
+    (!version.is_empty()).then(|| version.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_version_sentence_becomes_an_enum() {
+        let mut document = json!({"swagger": "2.0", "host": "dev.azure.com", "parameters": {"api-Version-preview.4": {
+            "name": "api-version", "in": "query", "type": "string",
+            "description": "Version of the API to use.  This should be set to '7.1-preview.4' to use this version of the api."
+        }}});
+        apply(&mut document);
+        assert_eq!(
+            document["parameters"]["api-Version-preview.4"]["enum"],
+            json!(["7.1-preview.4"])
+        );
+    }
+
+    #[test]
+    fn other_vendors_files_are_left_alone() {
+        let original = json!({"openapi": "3.0.1", "paths": {}, "definitions": {
+            "JsonPatchDocument": {"type": "object"}
+        }});
+        let mut document = original.clone();
+        apply(&mut document);
+        assert_eq!(document, original);
+    }
+
+    #[test]
+    fn list_responses_are_wrapped_in_count_and_value() {
+        let mut document = json!({"swagger": "2.0", "host": "dev.azure.com", "paths": {"/x": {"get": {
+            "responses": {"200": {"schema": {"type": "array", "items": {"type": "string"}}}}
+        }}}});
+        apply(&mut document);
+        assert_eq!(
+            document["paths"]["/x"]["get"]["responses"]["200"]["schema"],
+            json!({"type": "object", "required": ["count", "value"], "properties": {
+                "count": {"type": "integer"},
+                "value": {"type": "array", "items": {"type": "string"}}
+            }})
+        );
+    }
+
+    #[test]
+    fn error_classes_are_declared_under_both_path_members() {
+        let mut document = json!({"swagger": "2.0", "host": "dev.azure.com",
+            "paths": {"/x": {"get": {"responses": {"200": {}}}}},
+            "x-ms-paths": {"/x?": {"get": {"responses": {"200": {}, "4XX": {"description": "kept"}}}}}
+        });
+        apply(&mut document);
+        let keys = |responses: &Value| {
+            responses
+                .as_object()
+                .expect("responses")
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(&document["paths"]["/x"]["get"]["responses"]),
+            ["200", "4XX", "5XX"]
+        );
+        let extension = &document["x-ms-paths"]["/x?"]["get"]["responses"];
+        assert_eq!(keys(extension), ["200", "4XX", "5XX"]);
+        assert_eq!(extension["4XX"]["description"], "kept");
+    }
+
+    #[test]
+    fn json_patch_document_becomes_an_array_of_operations() {
+        let mut document = json!({"swagger": "2.0", "host": "dev.azure.com", "definitions": {
+            "JsonPatchDocument": {"type": "object", "allOf": [{"type": "array"}], "properties": {}},
+            "JsonPatchOperation": {"type": "object", "properties": {
+                "op": {"enum": ["add"]}, "path": {"type": "string"}, "value": {"type": "object"}
+            }}
+        }});
+        apply(&mut document);
+        assert_eq!(
+            document["definitions"]["JsonPatchDocument"],
+            json!({"type": "array", "items": {"$ref": "#/definitions/JsonPatchOperation"}})
+        );
+        assert_eq!(
+            document["definitions"]["JsonPatchOperation"]["required"],
+            json!(["op", "path"])
+        );
+        assert_eq!(
+            document["definitions"]["JsonPatchOperation"]["properties"]["value"],
+            json!({})
+        );
+    }
+}

@@ -1,0 +1,533 @@
+use crate::compare::same_value;
+use crate::error::SyncError;
+use crate::merge::{decide, FieldAction, FieldState};
+use crate::ports::{
+    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, DeliveryStore, FieldSnapshot,
+    Link, LinkStore, StoreError, SyncLog, WatermarkStore,
+};
+use crate::users::UserResolver;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
+use tandem_model::{FieldMap, FieldValue, Item, ItemId, RichText, Side, UserRef};
+use tokio::sync::Mutex;
+use tracing::{info, instrument, warn};
+
+/// How long a creation claim is held before another worker may take it over (a crashed worker's claim
+/// must not block the item forever; a live one finishes a create in well under this).
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// Optimistic-concurrency retries of one sync before giving up (the change stays recorded for the poller).
+const MAX_LINK_RACES: u32 = 4;
+
+/// Serialises syncs of one item within this process (other processes are held off by the store's
+/// conditional writes).
+type ItemLock = Arc<Mutex<()>>;
+
+/// The stores the engine needs; one adapter usually implements them all.
+#[derive(Clone)]
+pub struct EngineStores {
+    pub links: Arc<dyn LinkStore>,
+    pub watermarks: Arc<dyn WatermarkStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub log: Arc<dyn SyncLog>,
+}
+
+impl EngineStores {
+    /// All four from one adapter.
+    pub fn from_one<S>(store: Arc<S>) -> Self
+    where
+        S: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static,
+    {
+        EngineStores {
+            links: store.clone(),
+            watermarks: store.clone(),
+            deliveries: store.clone(),
+            log: store,
+        }
+    }
+}
+
+/// What syncing one item did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncOutcome {
+    /// The copy was created on the other side.
+    Created { copy: ItemId },
+    /// The link existed; `writes` fields/comments were written (0: both sides already agreed).
+    Updated { writes: usize },
+    /// Not synced: the item does not match its side's filter (and is not linked).
+    FilteredOut,
+    /// Not synced: the item no longer exists or is not visible.
+    Gone,
+    /// An unlinked item last changed by the integration itself (a copy whose link is being stored).
+    OwnEcho,
+}
+
+/// The sync engine of one integration.
+pub struct Engine {
+    pub(crate) config: Arc<IntegrationConfig>,
+    pub(crate) connectors: [Arc<dyn Connector>; 2],
+    pub(crate) service_accounts: [UserRef; 2],
+    pub(crate) stores: EngineStores,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) users: UserResolver,
+    worker: String,
+    item_locks: Mutex<HashMap<(Side, ItemId), ItemLock>>,
+}
+
+impl Engine {
+    /// Builds the engine and asks each side who its service account is (its changes are never synced back).
+    pub async fn new(
+        config: Arc<IntegrationConfig>,
+        connectors: [Arc<dyn Connector>; 2],
+        stores: EngineStores,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, SyncError> {
+        let side1 = connectors[0]
+            .service_account()
+            .await
+            .map_err(SyncError::connector(Side::One))?;
+        let side2 = connectors[1]
+            .service_account()
+            .await
+            .map_err(SyncError::connector(Side::Two))?;
+        Ok(Engine {
+            users: UserResolver::new(connectors.clone()),
+            config,
+            connectors,
+            service_accounts: [side1, side2],
+            stores,
+            clock,
+            worker: uuid::Uuid::new_v4().to_string(),
+            item_locks: Mutex::default(),
+        })
+    }
+
+    pub fn config(&self) -> &IntegrationConfig {
+        &self.config
+    }
+
+    pub fn integration(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn connector(&self, side: Side) -> &dyn Connector {
+        self.connectors[index(side)].as_ref()
+    }
+
+    pub fn stores(&self) -> &EngineStores {
+        &self.stores
+    }
+
+    pub(crate) fn is_service_account(&self, side: Side, user: Option<&UserRef>) -> bool {
+        user.is_some_and(|user| {
+            let own = &self.service_accounts[index(side)];
+            user.id == own.id || matches!((&user.email, &own.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+        })
+    }
+
+    /// Brings an item and its copy in line: reads the item's current state, then creates the copy or
+    /// merges three ways. Safe to call any number of times, from any number of workers.
+    #[instrument(skip(self), fields(integration = %self.config.name))]
+    pub async fn sync_item(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
+        let item = match self.connector(side).get_item(id).await {
+            Ok(item) => item,
+            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
+            Err(error) => {
+                return Err(SyncError::Connector {
+                    side,
+                    source: error,
+                })
+            }
+        };
+        self.sync_read_item(side, item).await
+    }
+
+    /// As [`Engine::sync_item`], for an item already read (the poller reads items in pages).
+    pub async fn sync_read_item(&self, side: Side, item: Item) -> Result<SyncOutcome, SyncError> {
+        let lock = self.link_lock(side, &item.item.id).await?;
+        let _guard = lock.lock().await;
+        let mut item = item;
+        for attempt in 1..=MAX_LINK_RACES {
+            match self.sync_once(side, &item).await {
+                Err(SyncError::Store(StoreError::Conflict { .. })) if attempt < MAX_LINK_RACES => {
+                    // Someone else synced this link meanwhile: start again from fresh state.
+                    item = match self.connector(side).get_item(&item.item.id).await {
+                        Ok(fresh) => fresh,
+                        Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
+                        Err(error) => {
+                            return Err(SyncError::Connector {
+                                side,
+                                source: error,
+                            })
+                        }
+                    };
+                }
+                other => return other,
+            }
+        }
+        Err(SyncError::TooMuchContention {
+            attempts: MAX_LINK_RACES,
+        })
+    }
+
+    /// The in-process lock of an item's link: both items of a link share one (keyed by the side-1
+    /// item), so a webhook from each side cannot sync the same link at once and post a comment twice.
+    async fn link_lock(&self, side: Side, id: &ItemId) -> Result<ItemLock, SyncError> {
+        let key = match side {
+            Side::One => (Side::One, id.clone()),
+            Side::Two => match self
+                .stores
+                .links
+                .get_link(&self.config.name, side, id)
+                .await?
+            {
+                Some(link) => (Side::One, link.side1.id),
+                None => (Side::Two, id.clone()),
+            },
+        };
+        let mut locks = self.item_locks.lock().await;
+        // Locks of items nobody is syncing are dropped so the map does not grow without bound.
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        Ok(locks.entry(key).or_default().clone())
+    }
+
+    async fn sync_once(&self, side: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
+        let integration = &self.config.name;
+        if let Some(link) = self
+            .stores
+            .links
+            .get_link(integration, side, &item.item.id)
+            .await?
+        {
+            return self.merge(side, item, link).await;
+        }
+        if self.is_service_account(side, item.updated_by.as_ref()) {
+            return Ok(SyncOutcome::OwnEcho);
+        }
+        if let Some(filter) = self.config.filter(side) {
+            if !filter.matches(&item.fields) {
+                return Ok(SyncOutcome::FilteredOut);
+            }
+        }
+        let now = self.clock.now();
+        match self
+            .stores
+            .links
+            .claim_creation(
+                integration,
+                side,
+                &item.item.id,
+                &self.worker,
+                now,
+                now + CLAIM_LEASE,
+            )
+            .await?
+        {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::Linked(link) => return self.merge(side, item, *link).await,
+            ClaimOutcome::HeldElsewhere { until } => {
+                return Err(SyncError::CreationInProgress { until })
+            }
+        }
+        self.create_copy(side, item).await
+    }
+
+    /// Creates the copy under the claim taken by the caller.
+    ///
+    /// The claim is given up only when nothing was sent to the target yet. Once the create call has
+    /// been made it may have succeeded even if it reported an error (a timeout, a failed follow-up
+    /// transition), so the claim is kept until its lease ends rather than inviting a second copy.
+    async fn create_copy(&self, from: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
+        let fields = match self.copy_fields(from, item).await {
+            Ok(fields) => fields,
+            Err(error) => {
+                let integration = &self.config.name;
+                if let Err(release) = self
+                    .stores
+                    .links
+                    .release_claim(integration, from, &item.item.id, &self.worker)
+                    .await
+                {
+                    warn!(error = %release, "could not release a creation claim; it expires with its lease");
+                }
+                return Err(error);
+            }
+        };
+        self.create_and_link(from, item, fields).await
+    }
+
+    /// The copy's fields and the snapshots they start from, keyed by mapping name.
+    async fn copy_fields(
+        &self,
+        from: Side,
+        item: &Item,
+    ) -> Result<(FieldMap, BTreeMap<String, FieldSnapshot>), SyncError> {
+        let target = from.other();
+        let mut fields = FieldMap::new();
+        let mut snapshots = BTreeMap::new();
+        for mapping in &self.config.fields {
+            let Some(target_field) = mapping.field(target) else {
+                continue;
+            };
+            let source_value = mapping
+                .field(from)
+                .map(|field| item.field(field).clone())
+                .unwrap_or_default();
+            let value = if mapping.field(from).is_some() && mapping.flows_from(from) {
+                self.translate(mapping, from, &source_value).await?
+            } else {
+                mapping.default_for(target).unwrap_or_default()
+            };
+            if !value.is_empty() {
+                fields.insert(target_field.to_string(), value.clone());
+            }
+            let mut snapshot = FieldSnapshot::default();
+            snapshot.set(from, source_value);
+            snapshot.set(target, value);
+            snapshots.insert(mapping.name.clone(), snapshot);
+        }
+        Ok((fields, snapshots))
+    }
+
+    async fn create_and_link(
+        &self,
+        from: Side,
+        item: &Item,
+        (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
+    ) -> Result<SyncOutcome, SyncError> {
+        let target = from.other();
+        let copy = self
+            .connector(target)
+            .create_item(&fields)
+            .await
+            .map_err(SyncError::connector(target))?;
+        // Remember each field as the target stored it, so its own re-serialisation is not a change.
+        for mapping in &self.config.fields {
+            if let (Some(field), Some(snapshot)) =
+                (mapping.field(target), snapshots.get_mut(&mapping.name))
+            {
+                if let Some(stored) = copy.fields.get(field) {
+                    if same_value(stored, snapshot.get(target)) {
+                        snapshot.set(target, stored.clone());
+                    }
+                }
+            }
+        }
+        let now = self.clock.now();
+        let (side1, side2) = match from {
+            Side::One => (item.item.clone(), copy.item.clone()),
+            Side::Two => (copy.item.clone(), item.item.clone()),
+        };
+        let link = Link {
+            integration: self.config.name.clone(),
+            side1,
+            side2,
+            fields: snapshots,
+            comments: Vec::new(),
+            created_at: now,
+            synced_at: now,
+            version: 0,
+        };
+        let link = self.stores.links.insert_link(&link).await?;
+        info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
+        let (item1, item2) = match from {
+            Side::One => (item, &copy),
+            Side::Two => (&copy, item),
+        };
+        self.sync_comments(link, [item1, item2]).await?;
+        Ok(SyncOutcome::Created { copy: copy.item.id })
+    }
+
+    async fn merge(
+        &self,
+        side: Side,
+        item: &Item,
+        mut link: Link,
+    ) -> Result<SyncOutcome, SyncError> {
+        let other = side.other();
+        let other_item = match self.connector(other).get_item(&link.item(other).id).await {
+            Ok(other_item) => other_item,
+            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
+            Err(error) => {
+                return Err(SyncError::Connector {
+                    side: other,
+                    source: error,
+                })
+            }
+        };
+        let items: [&Item; 2] = match side {
+            Side::One => [item, &other_item],
+            Side::Two => [&other_item, item],
+        };
+        let synced_fields = link.fields.clone();
+        let mut writes: [FieldMap; 2] = [FieldMap::new(), FieldMap::new()];
+        let mut conflicts = Vec::new();
+        for mapping in &self.config.fields {
+            let current = |side: Side| {
+                mapping
+                    .field(side)
+                    .map(|field| items[index(side)].field(field).clone())
+                    .unwrap_or_default()
+            };
+            let (value1, value2) = (current(Side::One), current(Side::Two));
+            let state = FieldState {
+                snapshot: link.fields.get(&mapping.name),
+                side1: &value1,
+                side2: &value2,
+            };
+            let action = decide(
+                mapping,
+                &state,
+                self.config.conflicts,
+                [items[0].updated, items[1].updated],
+            );
+            let snapshot = link.fields.entry(mapping.name.clone()).or_default();
+            let from = match action {
+                FieldAction::Unchanged => continue,
+                FieldAction::Accept { side } => {
+                    snapshot.set(side, if side == Side::One { value1 } else { value2 });
+                    continue;
+                }
+                FieldAction::Propagate { from } => from,
+                FieldAction::Conflict { winner } => {
+                    conflicts.push(ConflictRecord {
+                        integration: self.config.name.clone(),
+                        field: mapping.name.clone(),
+                        side1: link.side1.clone(),
+                        side2: link.side2.clone(),
+                        side1_value: value1.clone(),
+                        side2_value: value2.clone(),
+                        winner,
+                        policy: self.config.conflicts.name().to_string(),
+                        at: self.clock.now(),
+                    });
+                    winner
+                }
+            };
+            let to = from.other();
+            let (source, target_now) = match from {
+                Side::One => (value1, value2),
+                Side::Two => (value2, value1),
+            };
+            let value = self.translate(mapping, from, &source).await?;
+            let Some(target_field) = mapping.field(to) else {
+                continue;
+            };
+            let snapshot = link.fields.entry(mapping.name.clone()).or_default();
+            snapshot.set(from, source);
+            if same_value(&value, &target_now) {
+                // Already equal (the same edit made on both sides, or an echo): never send a no-op write.
+                snapshot.set(to, target_now);
+                conflicts.retain(|conflict: &ConflictRecord| conflict.field != mapping.name);
+            } else {
+                writes[index(to)].insert(target_field.to_string(), value.clone());
+                snapshot.set(to, value);
+            }
+        }
+        let mut written = 0;
+        for to in Side::BOTH {
+            let fields = &writes[index(to)];
+            if fields.is_empty() {
+                continue;
+            }
+            self.connector(to)
+                .update_item(&link.item(to).id, fields)
+                .await
+                .map_err(SyncError::connector(to))?;
+            written += fields.len();
+            info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
+        }
+        for conflict in &conflicts {
+            warn!(field = %conflict.field, winner = %conflict.winner, "both sides changed a field; policy decided");
+            self.stores.log.record_conflict(conflict).await?;
+        }
+        // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
+        if written > 0 || link.fields != synced_fields {
+            link.synced_at = self.clock.now();
+            link = self.stores.links.update_link(&link).await?;
+        }
+        written += self.sync_comments(link, items).await?;
+        Ok(SyncOutcome::Updated { writes: written })
+    }
+
+    /// A source value as the target should hold it: users resolved on the target, mentions re-pointed at
+    /// the target's users, then the mapping's value map / defaults / rich-text conversion.
+    pub(crate) async fn translate(
+        &self,
+        mapping: &FieldMapping,
+        from: Side,
+        value: &FieldValue,
+    ) -> Result<FieldValue, SyncError> {
+        if mapping.kind == FieldKind::User {
+            let source = match value {
+                FieldValue::User(user) => Some(user),
+                _ => None,
+            };
+            return Ok(self
+                .users
+                .resolve(&self.config.users, from, source)
+                .await?
+                .map(FieldValue::User)
+                .unwrap_or_default());
+        }
+        let value = match value {
+            FieldValue::RichText(text) => {
+                FieldValue::RichText(self.repoint_mentions(from, text).await?)
+            }
+            other => other.clone(),
+        };
+        self.config
+            .convert(mapping, from, &value)
+            .map_err(|source| SyncError::Mapping {
+                field: mapping.name.clone(),
+                source,
+            })
+    }
+
+    /// Mentions name users by their id on the source side; the copy must name the target's users.
+    /// A mention of someone with no counterpart becomes plain text.
+    pub(crate) async fn repoint_mentions(
+        &self,
+        from: Side,
+        text: &RichText,
+    ) -> Result<RichText, SyncError> {
+        let mentions = match text {
+            RichText::Adf(document) => tandem_rich_text::adf_mentions(document),
+            RichText::Html(html) => tandem_rich_text::html_mentions(html),
+        };
+        if mentions.is_empty() {
+            return Ok(text.clone());
+        }
+        let mut targets: HashMap<String, Option<tandem_rich_text::Mention>> = HashMap::new();
+        for mention in mentions {
+            if targets.contains_key(&mention.id) {
+                continue;
+            }
+            let source = self.users.user_by_id(from, &mention.id).await?;
+            let target = match self.config.users.target_email(from, &source) {
+                Some(email) => self.users.find_by_email(from.other(), &email).await?,
+                None => None,
+            };
+            let repointed = target.map(|user| tandem_rich_text::Mention {
+                text: user
+                    .display_name
+                    .as_ref()
+                    .map(|name| format!("@{name}"))
+                    .unwrap_or_else(|| mention.text.clone()),
+                id: user.id,
+            });
+            targets.insert(mention.id.clone(), repointed);
+        }
+        let map = |mention: &tandem_rich_text::Mention| targets.get(&mention.id).cloned().flatten();
+        Ok(match text {
+            RichText::Adf(document) => {
+                RichText::Adf(tandem_rich_text::map_adf_mentions(document, &map))
+            }
+            RichText::Html(html) => RichText::Html(tandem_rich_text::map_html_mentions(html, &map)),
+        })
+    }
+}
+
+pub(crate) fn index(side: Side) -> usize {
+    usize::from(side.number() - 1)
+}

@@ -1,0 +1,44 @@
+use crate::ports::{ConnectorError, StoreError};
+use tandem_model::Side;
+
+/// Why a change could not be synced. Each variant says whether a later retry can succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("side {side}: {source}")]
+    Connector {
+        side: Side,
+        #[source]
+        source: ConnectorError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("field `{field}`: {source}")]
+    Mapping {
+        field: String,
+        #[source]
+        source: tandem_mapping::MappingError,
+    },
+    #[error("rich text: {0}")]
+    RichText(#[from] tandem_rich_text::RichTextError),
+    #[error("another worker is creating the copy of this item (claim held until {until})")]
+    CreationInProgress { until: tandem_model::Timestamp },
+    #[error(
+        "the link kept changing under concurrent updates; giving up after {attempts} attempts"
+    )]
+    TooMuchContention { attempts: u32 },
+}
+
+impl SyncError {
+    pub fn connector(side: Side) -> impl FnOnce(ConnectorError) -> SyncError {
+        move |source| SyncError::Connector { side, source }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Connector { source, .. } => source.is_retryable(),
+            SyncError::Store(source) => source.is_retryable(),
+            SyncError::Mapping { .. } | SyncError::RichText(_) => false,
+            SyncError::CreationInProgress { .. } | SyncError::TooMuchContention { .. } => true,
+        }
+    }
+}

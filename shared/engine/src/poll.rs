@@ -1,0 +1,251 @@
+//! Polling: the safety net under webhooks. Per side, it reads every item changed since the watermark
+//! (inclusive, so an item updated at the watermark instant is never skipped), syncs it, and moves the
+//! watermark to the newest change it saw. It also retries recorded failures with backoff and parks the
+//! ones that keep failing for an operator.
+
+use crate::engine::Engine;
+use crate::error::SyncError;
+use crate::ports::FailureRecord;
+use std::time::Duration;
+use tandem_model::{ItemId, Side, Timestamp};
+use tracing::{info, instrument, warn};
+
+/// When no watermark exists and the project has no items, polling starts this far back.
+const FIRST_RUN_LOOKBACK: chrono::Duration = chrono::Duration::hours(26);
+
+/// Backoff for recorded failures: `base · 2^(attempts-1)`, capped, parked after `max_attempts`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub max_delay: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(30),
+            max_delay: Duration::from_secs(3600),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempts: u32) -> chrono::Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+        let delay = self.base.saturating_mul(factor).min(self.max_delay);
+        chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollReport {
+    pub side: Side,
+    pub since: Timestamp,
+    pub watermark: Timestamp,
+    pub items: usize,
+    pub synced: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailureRetryReport {
+    pub retried: usize,
+    pub succeeded: usize,
+    pub parked: usize,
+}
+
+impl Engine {
+    /// The watermark a side starts from on its first poll: the project's last update, or now − 26 h
+    /// when the project has no items.
+    pub async fn initial_watermark(&self, side: Side) -> Result<Timestamp, SyncError> {
+        let last = self
+            .connector(side)
+            .project_last_updated()
+            .await
+            .map_err(SyncError::connector(side))?;
+        Ok(last.unwrap_or_else(|| self.clock.now() - FIRST_RUN_LOOKBACK))
+    }
+
+    #[instrument(skip(self), fields(integration = %self.config.name))]
+    pub async fn poll_side(&self, side: Side) -> Result<PollReport, SyncError> {
+        let integration = &self.config.name;
+        let since = match self
+            .stores
+            .watermarks
+            .get_watermark(integration, side)
+            .await?
+        {
+            Some(watermark) => watermark,
+            None => {
+                let start = self.initial_watermark(side).await?;
+                self.stores
+                    .watermarks
+                    .set_watermark(integration, side, start)
+                    .await?;
+                start
+            }
+        };
+        let mut items = self
+            .connector(side)
+            .changed_since(since)
+            .await
+            .map_err(SyncError::connector(side))?;
+        items.sort_by_key(|item| item.updated);
+        let mut report = PollReport {
+            side,
+            since,
+            watermark: since,
+            items: items.len(),
+            synced: 0,
+            failed: 0,
+        };
+        for item in items {
+            let (id, updated) = (item.item.id.clone(), item.updated);
+            match self.sync_read_item(side, item).await {
+                Ok(_) => report.synced += 1,
+                Err(error) => {
+                    warn!(item = %id, %error, "sync failed during poll; recorded for retry");
+                    // The failure record, not the watermark, now holds this change.
+                    self.record_failure(side, &id, &error).await?;
+                    report.failed += 1;
+                }
+            }
+            report.watermark = report.watermark.max(updated);
+        }
+        if report.watermark > since {
+            self.stores
+                .watermarks
+                .set_watermark(integration, side, report.watermark)
+                .await?;
+        }
+        info!(side = %side, items = report.items, failed = report.failed, watermark = %report.watermark, "polled");
+        Ok(report)
+    }
+
+    /// Sets a side's watermark by hand (the `tandem watermark set` command).
+    pub async fn set_watermark(&self, side: Side, at: Timestamp) -> Result<(), SyncError> {
+        Ok(self
+            .stores
+            .watermarks
+            .set_watermark(&self.config.name, side, at)
+            .await?)
+    }
+
+    /// Retries the recorded failures that are due.
+    pub async fn retry_failures(
+        &self,
+        policy: RetryPolicy,
+    ) -> Result<FailureRetryReport, SyncError> {
+        let now = self.clock.now();
+        let mut report = FailureRetryReport::default();
+        for failure in self.stores.log.list_failures(&self.config.name).await? {
+            let due = !failure.parked && failure.next_attempt_at.is_some_and(|at| at <= now);
+            if !due {
+                continue;
+            }
+            report.retried += 1;
+            match self.sync_item(failure.side, &failure.item).await {
+                Ok(_) => {
+                    self.stores
+                        .log
+                        .clear_failure(&self.config.name, failure.side, &failure.item)
+                        .await?;
+                    report.succeeded += 1;
+                }
+                Err(error) => {
+                    if self
+                        .record_failure_with(failure.side, &failure.item, &error, policy)
+                        .await?
+                        .parked
+                    {
+                        report.parked += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Makes a parked failure due again (the `tandem failures retry` command).
+    pub async fn unpark_failure(&self, side: Side, item: &ItemId) -> Result<bool, SyncError> {
+        let Some(mut failure) = self
+            .stores
+            .log
+            .get_failure(&self.config.name, side, item)
+            .await?
+        else {
+            return Ok(false);
+        };
+        failure.parked = false;
+        failure.attempts = 0;
+        failure.next_attempt_at = Some(self.clock.now());
+        self.stores.log.record_failure(&failure).await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn record_failure(
+        &self,
+        side: Side,
+        item: &ItemId,
+        error: &SyncError,
+    ) -> Result<FailureRecord, SyncError> {
+        self.record_failure_with(side, item, error, RetryPolicy::default())
+            .await
+    }
+
+    async fn record_failure_with(
+        &self,
+        side: Side,
+        item: &ItemId,
+        error: &SyncError,
+        policy: RetryPolicy,
+    ) -> Result<FailureRecord, SyncError> {
+        let now = self.clock.now();
+        let previous = self
+            .stores
+            .log
+            .get_failure(&self.config.name, side, item)
+            .await?;
+        let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + 1;
+        let retryable = error.is_retryable();
+        // A permanent error (bad mapping, missing transition) is still retried a few times: the
+        // configuration or the workflow may be fixed meanwhile; it parks sooner.
+        let limit = if retryable {
+            policy.max_attempts
+        } else {
+            policy.max_attempts.min(3)
+        };
+        let parked = attempts >= limit;
+        let failure = FailureRecord {
+            integration: self.config.name.clone(),
+            side,
+            item: item.clone(),
+            error: error_chain(error),
+            retryable,
+            attempts,
+            first_failed_at: previous.map_or(now, |failure| failure.first_failed_at),
+            last_failed_at: now,
+            next_attempt_at: (!parked).then(|| now + policy.delay(attempts)),
+            parked,
+        };
+        self.stores.log.record_failure(&failure).await?;
+        Ok(failure)
+    }
+}
+
+/// The error with its causes, for operators reading `tandem failures list`.
+fn error_chain(error: &SyncError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,106 @@
+//! A loaded, valid integration configuration: what the sync engine reads.
+
+use crate::convert::MappingError;
+use crate::field::FieldMapping;
+use crate::filter::Filter;
+use crate::settings::{CommentSettings, ConflictPolicy, PollingSettings};
+use crate::users::UserMapping;
+use tandem_model::{FieldValue, Side, SystemKind};
+use url::Url;
+
+/// An integration: two sides and how their items map onto each other. Only a configuration without
+/// problems is ever built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationConfig {
+    /// The integration's id (`[a-z0-9-]+`).
+    pub name: String,
+    pub side1: SideConfig,
+    pub side2: SideConfig,
+    /// The field mappings, in file order.
+    pub fields: Vec<FieldMapping>,
+    pub users: UserMapping,
+    pub comments: CommentSettings,
+    pub conflicts: ConflictPolicy,
+    pub polling: PollingSettings,
+}
+
+/// One side: a system, a project in it, and the item type synced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideConfig {
+    pub system: SystemKind,
+    /// The Jira site or Azure DevOps organization; `None` only when `simulator` is true.
+    pub base_url: Option<Url>,
+    /// Jira project key or Azure DevOps project name.
+    pub project: String,
+    /// Jira issue type or Azure DevOps work item type.
+    pub item_type: String,
+    /// Name of the secret holding the service account's credentials.
+    pub secret: String,
+    /// Name of the secret holding what authenticates this side's webhooks.
+    pub webhook_secret: String,
+    /// Azure DevOps only: the identities URL, when not the one derived from `base_url`.
+    pub identities_url: Option<String>,
+    /// Which items are synced. It applies to creates and updates: an unlinked item is created on the
+    /// other side when it is created, or updated, while it matches. An item that stops matching stays
+    /// linked and keeps syncing.
+    pub filter: Option<Filter>,
+    /// Local runs start a bundled simulator for this side.
+    pub simulator: bool,
+}
+
+impl IntegrationConfig {
+    pub fn side(&self, side: Side) -> &SideConfig {
+        match side {
+            Side::One => &self.side1,
+            Side::Two => &self.side2,
+        }
+    }
+
+    pub fn filter(&self, side: Side) -> Option<&Filter> {
+        self.side(side).filter.as_ref()
+    }
+
+    /// The mapping with this name.
+    pub fn field_mapping(&self, name: &str) -> Option<&FieldMapping> {
+        self.fields.iter().find(|mapping| mapping.name == name)
+    }
+
+    /// The field ids the integration writes on `side`: what its service account needs permission for.
+    pub fn written_fields(&self, side: Side) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|mapping| mapping.flows_to(side) || mapping.default_for(side).is_some())
+            .filter_map(|mapping| mapping.field(side).map(str::to_string))
+            .collect()
+    }
+
+    /// The field ids the integration reads on `side`: mapped sources and filter inputs.
+    pub fn read_fields(&self, side: Side) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|mapping| mapping.flows_from(side))
+            .filter_map(|mapping| mapping.field(side).map(str::to_string))
+            .collect();
+        for id in self.filter(side).map(Filter::fields).unwrap_or_default() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// A value read on `from` → the value to write on the other side: the value map (and `reverse`)
+    /// for option fields, the target's default for an empty or unmapped value, rich text in the
+    /// target system's format (Jira: ADF, Azure DevOps: HTML; plain text becomes paragraphs and rich
+    /// text written to a text field becomes plain text). Users pass through unchanged: the engine
+    /// resolves them with `users`.
+    pub fn convert(
+        &self,
+        mapping: &FieldMapping,
+        from: Side,
+        value: &FieldValue,
+    ) -> Result<FieldValue, MappingError> {
+        mapping.convert(from, value)
+    }
+}

@@ -1,0 +1,202 @@
+//! The integration-wide settings: conflict policy, comments, polling.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+use tandem_model::{Side, SystemKind};
+
+/// Which change wins when both sides changed the same field since the last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The change made last, by the systems' clocks, wins (the default).
+    #[default]
+    LatestWins,
+    /// Side 1's value wins.
+    Side1Wins,
+    /// Side 2's value wins.
+    Side2Wins,
+}
+
+impl ConflictPolicy {
+    /// The name used in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictPolicy::LatestWins => "latest-wins",
+            ConflictPolicy::Side1Wins => "side1-wins",
+            ConflictPolicy::Side2Wins => "side2-wins",
+        }
+    }
+}
+
+impl fmt::Display for ConflictPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which way comments are copied and how a copy names its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentSettings {
+    pub(crate) side1_to_side2: bool,
+    pub(crate) side2_to_side1: bool,
+    pub(crate) attribution: String,
+}
+
+impl CommentSettings {
+    pub(crate) const DEFAULT_ATTRIBUTION: &'static str = "{author} commented in {system}:";
+    pub(crate) const PLACEHOLDERS: [&'static str; 2] = ["{author}", "{system}"];
+
+    /// Whether comments made on `from` are copied to the other side.
+    pub fn enabled(&self, from: Side) -> bool {
+        match from {
+            Side::One => self.side1_to_side2,
+            Side::Two => self.side2_to_side1,
+        }
+    }
+
+    /// The attribution line for a comment by `author` made in `system`.
+    pub fn attribution(&self, author: &str, system: SystemKind) -> String {
+        self.attribution
+            .replace("{author}", author)
+            .replace("{system}", system.display_name())
+    }
+}
+
+impl Default for CommentSettings {
+    fn default() -> Self {
+        CommentSettings {
+            side1_to_side2: true,
+            side2_to_side1: true,
+            attribution: Self::DEFAULT_ATTRIBUTION.to_string(),
+        }
+    }
+}
+
+/// Placeholders in an attribution template that tandem does not fill in.
+pub(crate) fn unknown_placeholders(template: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(length) = rest[open..].find('}') else {
+            break;
+        };
+        let placeholder = &rest[open..open + length + 1];
+        if !CommentSettings::PLACEHOLDERS.contains(&placeholder) {
+            unknown.push(placeholder.to_string());
+        }
+        rest = &rest[open + length + 1..];
+    }
+    unknown
+}
+
+/// How often each side is polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollingSettings {
+    pub interval: Duration,
+}
+
+impl PollingSettings {
+    pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+    const MINIMUM_INTERVAL: Duration = Duration::from_secs(1);
+}
+
+impl Default for PollingSettings {
+    fn default() -> Self {
+        PollingSettings {
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
+}
+
+/// Reads `30s`, `5m`, `1h30m`, `250ms`, `2d`: numbers each followed by a unit.
+pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() {
+        return Err("the interval is empty; write e.g. `30s`, `5m` or `1h`".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = compact.as_str();
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let amount: u64 = rest[..digits].parse().map_err(|_| {
+            format!("`{text}` is not a duration: expected a number, e.g. `30s`, `5m` or `1h`")
+        })?;
+        rest = &rest[digits..];
+        let unit_length = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_length] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            "" => {
+                return Err(format!(
+                    "`{text}` needs a unit after {amount}: ms, s, m, h or d"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}`; use ms, s, m, h or d"
+                ))
+            }
+        };
+        rest = &rest[unit_length..];
+        let part = u32::try_from(amount)
+            .ok()
+            .and_then(|amount| unit.checked_mul(amount))
+            .ok_or_else(|| format!("`{text}` is too long"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("`{text}` is too long"))?;
+    }
+    if total < PollingSettings::MINIMUM_INTERVAL {
+        return Err(format!("`{text}` is shorter than the minimum of 1s"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_parse_with_units() {
+        assert_eq!(parse_interval("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_interval("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_interval("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_interval("1500ms"), Ok(Duration::from_millis(1500)));
+        assert!(parse_interval("5").unwrap_err().contains("needs a unit"));
+        assert!(parse_interval("5 minutes")
+            .unwrap_err()
+            .contains("unknown unit `minutes`"));
+        assert!(parse_interval("500ms").unwrap_err().contains("minimum"));
+        assert!(parse_interval("").is_err());
+        assert!(parse_interval("m").is_err());
+    }
+
+    #[test]
+    fn attribution_fills_author_and_system() {
+        let settings = CommentSettings::default();
+        assert_eq!(
+            settings.attribution("Ada Lovelace", SystemKind::AzureDevops),
+            "Ada Lovelace commented in Azure DevOps:"
+        );
+        assert!(settings.enabled(Side::One) && settings.enabled(Side::Two));
+        assert_eq!(
+            unknown_placeholders("{author} in {sytem} {author}"),
+            vec!["{sytem}".to_string()]
+        );
+    }
+
+    #[test]
+    fn policy_names_match_the_file() {
+        assert_eq!(ConflictPolicy::Side2Wins.name(), "side2-wins");
+        assert_eq!(ConflictPolicy::default(), ConflictPolicy::LatestWins);
+    }
+}

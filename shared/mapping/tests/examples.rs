@@ -1,0 +1,121 @@
+//! The example integration files load, and validate against the generated JSON Schema.
+
+mod common;
+
+use common::{example_files, examples_dir};
+use tandem_mapping::{json_schema, load_file, ConflictPolicy};
+use tandem_model::{Side, SystemKind};
+
+#[test]
+fn every_example_loads() {
+    let files = example_files();
+    assert!(files.len() >= 2, "{files:?}");
+    for file in files {
+        if let Err(errors) = load_file(&file) {
+            panic!("{} does not load:\n{errors}", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_documented_example_reads_as_written() {
+    let config = load_file(&examples_dir().join("jira-azure-devops.yaml")).expect("loads");
+    assert_eq!(config.name, "ops-fabrikam-bugs");
+    assert_eq!(config.side(Side::One).system, SystemKind::Jira);
+    assert_eq!(config.side(Side::Two).project, "Fabrikam");
+    assert_eq!(
+        config
+            .side(Side::Two)
+            .base_url
+            .as_ref()
+            .map(|url| url.as_str()),
+        Some("https://dev.azure.com/fabrikam")
+    );
+    assert!(config.filter(Side::One).is_some() && config.filter(Side::Two).is_none());
+    assert_eq!(config.conflicts, ConflictPolicy::LatestWins);
+    assert_eq!(config.polling.interval.as_secs(), 300);
+    let names: Vec<&str> = config
+        .fields
+        .iter()
+        .map(|mapping| mapping.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "title",
+            "description",
+            "priority",
+            "status",
+            "assignee",
+            "labels",
+            "severity"
+        ]
+    );
+    // Inline pair, then the CSV's two rows.
+    assert_eq!(config.users.pairs().len(), 3);
+    assert_eq!(
+        config.users.default_user(Side::Two),
+        Some("triage@contoso.com")
+    );
+}
+
+#[test]
+fn the_local_example_uses_simulators_without_urls_or_filters() {
+    let config = load_file(&examples_dir().join("local.yaml")).expect("loads");
+    for side in Side::BOTH {
+        let settings = config.side(side);
+        assert!(settings.simulator, "side {side}");
+        assert!(settings.base_url.is_none(), "side {side}");
+        assert!(settings.filter.is_none(), "side {side}");
+    }
+    let documented = load_file(&examples_dir().join("jira-azure-devops.yaml")).expect("loads");
+    assert_eq!(
+        config.fields, documented.fields,
+        "the same mapping as the documented example"
+    );
+}
+
+#[test]
+fn examples_validate_against_the_json_schema() {
+    let schema = json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    for file in example_files() {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let instance: serde_json::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+}
+
+#[test]
+fn the_schema_is_strict_and_documented() {
+    let schema = json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let text = std::fs::read_to_string(examples_dir().join("local.yaml")).expect("readable");
+    let mut instance: serde_json::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+    instance["colour"] = "blue".into();
+    assert!(!validator.is_valid(&instance), "unknown keys are refused");
+    instance.as_object_mut().expect("object").remove("colour");
+    instance["side1"]
+        .as_object_mut()
+        .expect("object")
+        .remove("secret");
+    assert!(!validator.is_valid(&instance), "secret is required");
+
+    // Descriptions come from the doc comments; line breaks inside them do not matter here.
+    let text = schema.to_string().replace("\\n", " ");
+    for documented in [
+        "An item that stops matching stays linked and keeps syncing.",
+        "no target user is found, the target side's `default` user is written",
+        "`reverse` must say which one it maps back to",
+        "The change made last, by the systems' clocks, wins",
+    ] {
+        assert!(
+            text.contains(documented),
+            "the schema describes `{documented}`"
+        );
+    }
+}

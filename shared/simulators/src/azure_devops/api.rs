@@ -1,0 +1,745 @@
+//! The REST API: authentication, `api-version`, routing, and one handler per operation.
+//!
+//! Azure DevOps matches its routes without regard to case (`workItems` and `workitems` are the same), so
+//! the API is one handler that splits the path itself rather than an axum route table.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use chrono::Utc;
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::fields;
+use super::hooks::{event_for, HookEvent};
+use super::identity::SimIdentity;
+use super::patch;
+use super::render::Expand;
+use super::state::{format_instant, Change, Organization, WorkItem};
+use super::wiql;
+use super::Shared;
+use crate::recording::AuthenticatedUser;
+
+const API_VERSION: &str = "7.1";
+const COMMENTS_API_VERSION: &str = "7.1-preview.4";
+const JSON_PATCH: &str = "application/json-patch+json";
+/// The service refuses to read more work items than this in one call.
+const MAX_IDS: usize = 200;
+/// The service refuses WIQL results larger than this (VS402337).
+const MAX_QUERY_RESULTS: usize = 20_000;
+
+/// One API request, decoded.
+struct Call {
+    method: Method,
+    segments: Vec<String>,
+    query: Vec<(String, String)>,
+    content_type: Option<String>,
+    body: Bytes,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json_body(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            ApiError::bad_request(
+                "VssRequestContentException",
+                format!("The request body is not valid JSON: {error}"),
+            )
+        })
+    }
+
+    fn require_content_type(&self, expected: &str) -> Result<(), ApiError> {
+        let sent = self.content_type.as_deref().unwrap_or_default();
+        let essence = sent.split(';').next().unwrap_or_default().trim();
+        if essence.eq_ignore_ascii_case(expected) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "VssRequestContentTypeNotSupportedException",
+                format!("The request indicated a Content-Type of \"{sent}\" for method type \"{}\" which is not supported. Valid content types for this method are: {expected}.", self.method),
+            ))
+        }
+    }
+
+    fn require_api_version(&self, expected: &str) -> Result<(), ApiError> {
+        match self.param("api-version") {
+            Some(version) if version == expected => Ok(()),
+            None => Err(ApiError::bad_request(
+                "VssVersionNotSpecifiedException",
+                format!("VS800006: No api-version was supplied for the \"{}\" request. The version must be supplied either as part of the Accept header (e.g. \"application/json; api-version=1.0\") or as a query parameter (e.g. \"?api-version=1.0\").", self.method),
+            )),
+            Some(version) if expected.contains("preview") && !version.contains("preview") => Err(ApiError::bad_request(
+                "VssInvalidPreviewVersionException",
+                format!("VS800069: The requested version \"{version}\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"{expected}\""),
+            )),
+            Some(version) => Err(ApiError::bad_request(
+                "VssVersionOutOfRangeException",
+                format!("VS800003: The requested REST API version of {version} is out of range for this server. This simulator serves {expected}."),
+            )),
+        }
+    }
+}
+
+/// The fallback handler that serves every API path.
+pub async fn serve(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = shared.take_fault() {
+        return fault.into_response();
+    }
+    let segments: Vec<String> = uri
+        .path()
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| percent_decode_str(segment).decode_utf8_lossy().into_owned())
+        .collect();
+    let query = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|query| query.0)
+        .unwrap_or_default();
+    let call = Call {
+        method,
+        segments,
+        query,
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string),
+        body,
+    };
+    let Some(actor) = authenticate(&shared, &headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"https://dev.azure.com/\"",
+            )],
+        )
+            .into_response();
+    };
+    let mut response = match route(&shared, &call, &actor) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    response
+        .extensions_mut()
+        .insert(AuthenticatedUser(actor.id.to_string()));
+    response
+}
+
+/// `GET /{organization}/_apis/connectionData`: who the credentials belong to. Not part of the published
+/// contracts, so it is served outside the recorder.
+pub async fn connection_data(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(actor) = authenticate(&shared, &headers) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let user = json!({
+        "id": actor.id.to_string(),
+        "descriptor": format!("Microsoft.IdentityModel.Claims.ClaimsIdentity;{}\\{}", actor.id, actor.email),
+        "subjectDescriptor": actor.descriptor(),
+        "providerDisplayName": actor.display_name,
+        "isActive": true,
+        "properties": {"Account": {"$type": "System.String", "$value": actor.email}},
+        "resourceVersion": 2,
+        "metaTypeId": 0,
+    });
+    Json(json!({
+        "authenticatedUser": user,
+        "authorizedUser": user,
+        "instanceId": Uuid::nil().to_string(),
+        "deploymentType": "hosted",
+        "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7"},
+    }))
+    .into_response()
+}
+
+/// Basic authentication with any user name and a personal access token as the password.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<SimIdentity> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (_, pat) = decoded.split_once(':')?;
+    shared.organization().identity_by_pat(pat).cloned()
+}
+
+fn is(segment: &str, literal: &str) -> bool {
+    segment.eq_ignore_ascii_case(literal)
+}
+
+fn route(shared: &Shared, call: &Call, actor: &SimIdentity) -> Result<Response, ApiError> {
+    let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ApiNotFound",
+            "The requested resource does not exist.",
+        )
+    };
+    let Some((organization, rest)) = segments.split_first() else {
+        return Err(not_found());
+    };
+    if !organization.eq_ignore_ascii_case(&shared.organization().name) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "AccountNotFound",
+            format!("TF400813: Organization {organization} was not found."),
+        ));
+    }
+    let method = &call.method;
+    match rest {
+        ["_apis", identities] if is(identities, "identities") && method == Method::GET => {
+            identities_read(shared, call)
+        }
+        [project, "_apis", wit, rest @ ..] if is(wit, "wit") => {
+            wit_route(shared, call, actor, project, rest).unwrap_or_else(|| Err(not_found()))
+        }
+        // WIQL may be addressed to a team; the simulator does not model teams.
+        [project, _team, "_apis", wit, wiql]
+            if is(wit, "wit") && is(wiql, "wiql") && method == Method::POST =>
+        {
+            query_by_wiql(shared, call, actor, project)
+        }
+        _ => Err(not_found()),
+    }
+}
+
+fn wit_route(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    rest: &[&str],
+) -> Option<Result<Response, ApiError>> {
+    let method = &call.method;
+    let result = match rest {
+        [workitems] if is(workitems, "workitems") && method == Method::GET => {
+            list_work_items(shared, call, project)
+        }
+        [batch] if is(batch, "workitemsbatch") && method == Method::POST => {
+            work_items_batch(shared, call, project)
+        }
+        [wiql] if is(wiql, "wiql") && method == Method::POST => {
+            query_by_wiql(shared, call, actor, project)
+        }
+        [types, name] if is(types, "workitemtypes") && method == Method::GET => {
+            work_item_type(shared, call, project, name)
+        }
+        [workitems, target] if is(workitems, "workitems") => match target.strip_prefix('$') {
+            Some(work_item_type) if method == Method::POST => {
+                create_work_item(shared, call, actor, project, work_item_type)
+            }
+            None if method == Method::GET => get_work_item(shared, call, project, target),
+            None if method == Method::PATCH => {
+                update_work_item(shared, call, actor, project, target)
+            }
+            _ => return None,
+        },
+        [workitems, id, comments] if is(workitems, "workitems") && is(comments, "comments") => {
+            match *method {
+                Method::GET => list_comments(shared, call, project, id),
+                Method::POST => add_comment(shared, call, actor, project, id),
+                _ => return None,
+            }
+        }
+        [workitems, id, comments, comment]
+            if is(workitems, "workitems") && is(comments, "comments") =>
+        {
+            match *method {
+                Method::GET => get_comment(shared, call, project, id, comment),
+                Method::PATCH => edit_comment(shared, call, actor, project, id, comment),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn parse_id(text: &str) -> Result<u32, ApiError> {
+    text.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "ArgumentException",
+            format!("`{text}` is not a work item id."),
+        )
+    })
+}
+
+fn parse_expand(call: &Call) -> Result<Expand, ApiError> {
+    let expand = match call.param("$expand") {
+        None => Expand::None,
+        Some(text) => Expand::parse(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "ArgumentException",
+                format!("`{text}` is not a valid $expand value."),
+            )
+        })?,
+    };
+    if expand != Expand::None && call.param("fields").is_some() {
+        return Err(ApiError::bad_request(
+            "ConflictingParametersException",
+            "The expand parameter can not be used with the fields parameter.",
+        ));
+    }
+    Ok(expand)
+}
+
+fn field_list(text: Option<&str>) -> Option<Vec<String>> {
+    text.map(|text| {
+        text.split(',')
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect()
+    })
+}
+
+fn collection(values: Vec<Value>) -> Response {
+    Json(json!({"count": values.len(), "value": values})).into_response()
+}
+
+fn get_work_item(
+    shared: &Shared,
+    call: &Call,
+    project: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let expand = parse_expand(call)?;
+    let only = field_list(call.param("fields"));
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let item = organization.item(&project, parse_id(id)?)?;
+    let renderer = shared.renderer(&organization);
+    let mut body = renderer.work_item(item, only.as_deref(), expand);
+    body["_links"] = renderer.work_item_links(item);
+    Ok(Json(body).into_response())
+}
+
+/// Reads work items by id, for `GET workitems?ids=` and `POST workitemsbatch`.
+fn read_many(
+    shared: &Shared,
+    project: &str,
+    ids: &[u32],
+    only: Option<&[String]>,
+    expand: Expand,
+    omit_missing: bool,
+) -> Result<Response, ApiError> {
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(ApiError::bad_request(
+            "WorkItemTrackingArgumentException",
+            format!("VS402335: The number of work items requested ({}) must be between 1 and {MAX_IDS}.", ids.len()),
+        ));
+    }
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let renderer = shared.renderer(&organization);
+    let mut values = Vec::with_capacity(ids.len());
+    for id in ids {
+        match organization.item(&project, *id) {
+            Ok(item) => values.push(renderer.work_item(item, only, expand)),
+            Err(_) if omit_missing => values.push(Value::Null),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(collection(values))
+}
+
+fn list_work_items(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let expand = parse_expand(call)?;
+    let ids = call
+        .param("ids")
+        .ok_or_else(|| {
+            ApiError::bad_request("ArgumentNullException", "The ids parameter is required.")
+        })?
+        .split(',')
+        .map(parse_id)
+        .collect::<Result<Vec<_>, _>>()?;
+    let omit = call
+        .param("errorPolicy")
+        .is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
+    read_many(
+        shared,
+        project,
+        &ids,
+        field_list(call.param("fields")).as_deref(),
+        expand,
+        omit,
+    )
+}
+
+fn work_items_batch(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    call.require_content_type("application/json")?;
+    let body = call.json_body()?;
+    let ids: Vec<u32> = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_u64)
+                .filter_map(|id| u32::try_from(id).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let only: Option<Vec<String>> = body.get("fields").and_then(Value::as_array).map(|names| {
+        names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    });
+    let expand = match body.get("$expand").and_then(Value::as_str) {
+        None => Expand::None,
+        Some(text) => Expand::parse(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "ArgumentException",
+                format!("`{text}` is not a valid $expand value."),
+            )
+        })?,
+    };
+    let omit = body
+        .get("errorPolicy")
+        .and_then(Value::as_str)
+        .is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
+    read_many(shared, project, &ids, only.as_deref(), expand, omit)
+}
+
+fn patch_operations(call: &Call) -> Result<Vec<patch::PatchOperation>, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    call.require_content_type(JSON_PATCH)?;
+    patch::parse(&call.json_body()?)
+}
+
+fn is_true(call: &Call, name: &str) -> bool {
+    call.param(name)
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+}
+
+fn create_work_item(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    work_item_type: &str,
+) -> Result<Response, ApiError> {
+    let operations = patch_operations(call)?;
+    let mut organization = shared.organization();
+    let (item, change) = organization.create(
+        project,
+        work_item_type,
+        &operations,
+        actor,
+        is_true(call, "validateOnly"),
+    )?;
+    Ok(respond_with_item(shared, &organization, item, change))
+}
+
+fn update_work_item(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let operations = patch_operations(call)?;
+    let mut organization = shared.organization();
+    let (item, change) = organization.update(
+        project,
+        id,
+        &operations,
+        actor,
+        is_true(call, "validateOnly"),
+    )?;
+    Ok(respond_with_item(shared, &organization, item, change))
+}
+
+/// Answers with the work item (relations and links included, like the service after a write) and
+/// announces the change to the service hooks.
+fn respond_with_item(
+    shared: &Shared,
+    organization: &Organization,
+    item: WorkItem,
+    change: Option<Change>,
+) -> Response {
+    let renderer = shared.renderer(organization);
+    let body = renderer.work_item(&item, None, Expand::All);
+    if let Some(change) = change {
+        shared.publish(&hook_event(shared, organization, &change, &item));
+    }
+    Json(body).into_response()
+}
+
+fn hook_event(
+    shared: &Shared,
+    organization: &Organization,
+    change: &Change,
+    item: &WorkItem,
+) -> HookEvent {
+    let project_id = organization
+        .project(&item.project)
+        .map(|project| project.id)
+        .unwrap_or_default();
+    event_for(&shared.renderer(organization), change, item, project_id)
+}
+
+fn comment_text(call: &Call) -> Result<String, ApiError> {
+    call.require_api_version(COMMENTS_API_VERSION)?;
+    call.require_content_type("application/json")?;
+    call.json_body()?
+        .get("text")
+        .and_then(Value::as_str)
+        .filter(|text| !text.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::bad_request("ArgumentException", "The comment text must not be empty.")
+        })
+}
+
+fn add_comment(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let text = comment_text(call)?;
+    let mut organization = shared.organization();
+    let (item, comment, change) = organization.add_comment(project, id, text, actor)?;
+    shared.publish(&hook_event(shared, &organization, &change, &item));
+    let stored = organization.comment(&item, comment)?;
+    Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
+}
+
+fn edit_comment(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    id: &str,
+    comment: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let comment = parse_id(comment)?;
+    let text = comment_text(call)?;
+    let mut organization = shared.organization();
+    let (item, change) = organization.edit_comment(project, id, comment, text, actor)?;
+    shared.publish(&hook_event(shared, &organization, &change, &item));
+    let stored = organization.comment(&item, comment)?;
+    Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
+}
+
+fn get_comment(
+    shared: &Shared,
+    call: &Call,
+    project: &str,
+    id: &str,
+    comment: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(COMMENTS_API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let item = organization.item(&project, parse_id(id)?)?;
+    let stored = organization.comment(item, parse_id(comment)?)?;
+    Ok(Json(shared.renderer(&organization).comment(item, stored)).into_response())
+}
+
+/// Comments, oldest first unless `order=desc`, in pages of `$top` (at most 200) with a continuation token.
+fn list_comments(
+    shared: &Shared,
+    call: &Call,
+    project: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(COMMENTS_API_VERSION)?;
+    let top = match call.param("$top") {
+        None => MAX_IDS,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|top| (1..=MAX_IDS).contains(top))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "ArgumentOutOfRangeException",
+                    format!("$top must be between 1 and {MAX_IDS}."),
+                )
+            })?,
+    };
+    let start = match call.param("continuationToken") {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::bad_request("ArgumentException", "The continuation token is not valid.")
+        })?,
+    };
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let item = organization.item(&project, parse_id(id)?)?;
+    let renderer = shared.renderer(&organization);
+    let mut comments: Vec<_> = item.comments.iter().collect();
+    if call
+        .param("order")
+        .is_some_and(|order| order.eq_ignore_ascii_case("desc"))
+    {
+        comments.reverse();
+    }
+    let page: Vec<Value> = comments
+        .iter()
+        .skip(start)
+        .take(top)
+        .map(|stored| renderer.comment(item, stored))
+        .collect();
+    let url = format!("{}/comments", renderer.work_item_url(item.id));
+    let mut body =
+        json!({"totalCount": comments.len(), "count": page.len(), "comments": page, "url": url});
+    if start + top < comments.len() {
+        let token = (start + top).to_string();
+        body["nextPage"] = Value::from(format!(
+            "{url}?continuationToken={token}&$top={top}&api-version={COMMENTS_API_VERSION}"
+        ));
+        body["continuationToken"] = Value::from(token);
+    }
+    Ok(Json(body).into_response())
+}
+
+fn work_item_type(
+    shared: &Shared,
+    call: &Call,
+    project: &str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let name = organization.work_item_type(name)?;
+    Ok(Json(
+        shared
+            .renderer(&organization)
+            .work_item_type(&project, name),
+    )
+    .into_response())
+}
+
+fn query_by_wiql(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    call.require_content_type("application/json")?;
+    let text = call
+        .json_body()?
+        .get("query")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::bad_request("ArgumentNullException", "The query text is required.")
+        })?;
+    let top = match call.param("$top") {
+        None => None,
+        Some(text) => Some(text.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(
+                "ArgumentException",
+                format!("`{text}` is not a valid $top."),
+            )
+        })?),
+    };
+    let query = wiql::parse(&text)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let me = actor.id.to_string();
+    let context = wiql::Context {
+        project: &project,
+        me: &me,
+        time_precision: is_true(call, "timePrecision"),
+    };
+    wiql::check(&query, &context)?;
+    let mut found: Vec<&WorkItem> = organization
+        .items
+        .values()
+        .filter(|item| wiql::matches(&query, item, &context))
+        .collect();
+    if top.is_none() && found.len() > MAX_QUERY_RESULTS {
+        return Err(ApiError::bad_request(
+            "WorkItemTrackingQueryResultSizeLimitExceededException",
+            format!("VS402337: The number of work items returned exceeds the size limit of {MAX_QUERY_RESULTS}. Change the query to return fewer items."),
+        ));
+    }
+    wiql::sort(&query, &mut found);
+    found.truncate(top.unwrap_or(MAX_QUERY_RESULTS));
+    let renderer = shared.renderer(&organization);
+    let field_reference = |name: &String| {
+        let friendly = fields::definition(name).map_or(name.as_str(), |definition| definition.name);
+        json!({"referenceName": name, "name": friendly, "url": format!("{}/_apis/wit/fields/{name}", renderer.organization_url)})
+    };
+    let body = json!({
+        "queryType": "flat",
+        "queryResultType": "workItem",
+        "asOf": format_instant(Utc::now()),
+        "columns": query.columns.iter().map(field_reference).collect::<Vec<_>>(),
+        "sortColumns": query.order.iter().map(|(name, descending)| json!({"field": field_reference(name), "descending": descending})).collect::<Vec<_>>(),
+        "workItems": found.iter().map(|item| json!({"id": item.id, "url": renderer.work_item_url(item.id)})).collect::<Vec<_>>(),
+    });
+    Ok(Json(body).into_response())
+}
+
+/// `GET /{organization}/_apis/identities?searchFilter=General&filterValue=…` or `?identityIds=…`.
+fn identities_read(shared: &Shared, call: &Call) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let found: Vec<Value> = match (
+        call.param("searchFilter"),
+        call.param("filterValue"),
+        call.param("identityIds"),
+    ) {
+        (Some(filter), Some(value), None)
+            if ["general", "mailaddress", "accountname"]
+                .contains(&filter.to_ascii_lowercase().as_str()) =>
+        {
+            organization
+                .identities
+                .iter()
+                .filter(|identity| {
+                    identity.email.eq_ignore_ascii_case(value)
+                        || identity.display_name.eq_ignore_ascii_case(value)
+                })
+                .map(SimIdentity::ims_identity)
+                .collect()
+        }
+        (None, None, Some(ids)) => ids
+            .split(',')
+            .filter_map(|id| organization.identity(id.trim()))
+            .map(SimIdentity::ims_identity)
+            .collect(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "InvalidQueryException",
+                "Give either searchFilter with filterValue, or identityIds.",
+            ))
+        }
+    };
+    Ok(collection(found))
+}

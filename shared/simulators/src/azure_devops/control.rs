@@ -1,0 +1,149 @@
+//! The simulator's own control endpoints (`/_sim/…`): counters, the exchange log, contract violations,
+//! service hook subscriptions, identities and injected faults.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::error::ApiError;
+use super::hooks::HookTarget;
+use super::identity::{SimIdentity, SimUser};
+use super::Shared;
+use crate::recording::{RecordedExchange, RecordedViolation, RecordingStats};
+use crate::webhooks::WebhookStats;
+
+/// A failure the next calls answer with, to test retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// 429 (throttled) or 503 (unavailable).
+    pub status: u16,
+    /// How many calls fail.
+    pub remaining: u32,
+    /// Sent as `Retry-After`, in seconds.
+    #[serde(default)]
+    pub retry_after_seconds: Option<u32>,
+}
+
+impl Fault {
+    pub(crate) fn error(&self) -> ApiError {
+        let (status, type_key, message) = match self.status {
+            429 => (StatusCode::TOO_MANY_REQUESTS, "RequestBlockedException", "TF400733: The request has been throttled. Retry after the delay given in Retry-After."),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException", "TF400898: The service is temporarily unavailable. Retry later."),
+        };
+        ApiError {
+            retry_after: self.retry_after_seconds,
+            ..ApiError::new(status, type_key, message)
+        }
+    }
+}
+
+/// Counters of one simulator run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AzureDevopsSimStats {
+    /// API requests and writes, writes per identity id.
+    pub recording: RecordingStats,
+    /// Writes per e-mail, for readable benchmark output.
+    pub writes_by_email: BTreeMap<String, u64>,
+    pub webhooks: WebhookStats,
+    pub work_items: usize,
+    pub violations: usize,
+}
+
+pub(crate) fn stats(shared: &Shared) -> AzureDevopsSimStats {
+    let recording = shared.recorder.stats();
+    let organization = shared.organization();
+    let writes_by_email = recording
+        .writes_by_user
+        .iter()
+        .map(|(id, writes)| {
+            (
+                organization
+                    .identity(id)
+                    .map_or_else(|| id.clone(), |identity| identity.email.clone()),
+                *writes,
+            )
+        })
+        .collect();
+    AzureDevopsSimStats {
+        writes_by_email,
+        webhooks: shared.hooks.stats(),
+        work_items: organization.items.len(),
+        violations: shared.recorder.violations().len(),
+        recording,
+    }
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/_sim/stats",
+            get(|State(shared): State<Arc<Shared>>| async move { Json(stats(&shared)) }),
+        )
+        .route("/_sim/exchanges", get(exchanges))
+        .route("/_sim/violations", get(violations))
+        .route("/_sim/hooks", post(subscribe))
+        .route(
+            "/_sim/hooks/pause",
+            post(|State(shared): State<Arc<Shared>>| async move {
+                shared.hooks.pause();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/hooks/resume",
+            post(|State(shared): State<Arc<Shared>>| async move {
+                shared.hooks.resume();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route("/_sim/identities", get(identities).post(add_identity))
+        .route("/_sim/faults", post(inject_fault))
+}
+
+async fn exchanges(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedExchange>> {
+    Json(shared.recorder.exchanges())
+}
+
+async fn violations(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedViolation>> {
+    Json(shared.recorder.violations())
+}
+
+async fn subscribe(
+    State(shared): State<Arc<Shared>>,
+    Json(target): Json<HookTarget>,
+) -> Json<Value> {
+    Json(json!({"id": shared.hooks.subscribe(target)}))
+}
+
+async fn identities(State(shared): State<Arc<Shared>>) -> Json<Vec<SimIdentity>> {
+    Json(shared.organization().identities.clone())
+}
+
+async fn add_identity(
+    State(shared): State<Arc<Shared>>,
+    Json(user): Json<SimUser>,
+) -> Json<SimIdentity> {
+    Json(shared.organization().add_identity(user))
+}
+
+async fn inject_fault(
+    State(shared): State<Arc<Shared>>,
+    Json(fault): Json<Fault>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    if ![429, 503].contains(&fault.status) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("fault status must be 429 or 503, not {}", fault.status),
+        ));
+    }
+    *shared
+        .faults
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = (fault.remaining > 0).then_some(fault);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,83 @@
+//! The errors the simulated service answers with, in Azure DevOps' own shape.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// An error response: HTTP status, Azure DevOps' `typeKey` and its message (with the `TF…`/`VS…` code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub type_key: &'static str,
+    pub message: String,
+    /// Seconds for a `Retry-After` header (throttling, unavailability).
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, type_key: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            type_key,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(type_key: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, type_key, message)
+    }
+
+    /// TF401320: the work item rules refused a field's value.
+    pub fn rule(field_name: &str, codes: &str) -> Self {
+        ApiError::bad_request(
+            "RuleValidationException",
+            format!("TF401320: Rule Error for field {field_name}. Error code: {codes}."),
+        )
+    }
+
+    pub fn unknown_field(reference_name: &str) -> Self {
+        ApiError::bad_request(
+            "WorkItemFieldInvalidException",
+            format!("TF51535: Cannot find field {reference_name}."),
+        )
+    }
+
+    pub fn work_item_not_found(id: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "WorkItemUnauthorizedAccessException",
+            format!("TF401232: Work item {id} does not exist, or you do not have permissions to read it."),
+        )
+    }
+
+    pub fn project_not_found(project: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ProjectDoesNotExistWithNameException",
+            format!("TF200016: The following project does not exist: {project}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server."),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "$id": "1",
+            "innerException": null,
+            "message": self.message,
+            "typeName": format!("Microsoft.TeamFoundation.WorkItemTracking.Server.{}, Microsoft.TeamFoundation.WorkItemTracking.Server", self.type_key),
+            "typeKey": self.type_key,
+            "errorCode": 0,
+            "eventId": 3200,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

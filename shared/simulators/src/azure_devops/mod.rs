@@ -1,0 +1,325 @@
+//! Azure DevOps simulator: the work item tracking 7.1 REST API of one organization, with identities,
+//! WIQL, comments and Web Hooks service hooks, checked against the vendor's published contracts.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tandem_simulators::azure_devops::StartError> {
+//! use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator};
+//! let simulator = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await?;
+//! println!("{}", simulator.organization_url()); // http://127.0.0.1:PORT/fabrikam
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod control;
+mod error;
+mod fields;
+mod hooks;
+mod identity;
+mod patch;
+mod render;
+mod state;
+mod wiql;
+
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tandem_contract_check::{Contract, ContractError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub use control::{AzureDevopsSimStats, Fault};
+pub use fields::STATES;
+pub use hooks::HookTarget;
+pub use identity::{SimIdentity, SimUser};
+
+use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
+use crate::webhooks::DeliveryPolicy;
+use error::ApiError;
+use hooks::{HookEvent, ServiceHooks};
+use render::Renderer;
+use state::Organization;
+
+/// What the simulated organization holds at start.
+#[derive(Debug, Clone)]
+pub struct AzureDevopsSimConfig {
+    /// 0 picks any free port.
+    pub port: u16,
+    pub organization: String,
+    pub projects: Vec<String>,
+    pub work_item_types: Vec<String>,
+    /// The integration's account (its PAT is what the connector is configured with).
+    pub service_account: SimUser,
+    /// People who edit work items through the API with their own PATs.
+    pub users: Vec<SimUser>,
+    /// Check every request and response against the vendor's contract (on by default).
+    pub check_contract: bool,
+    pub hook_delivery: DeliveryPolicy,
+}
+
+impl Default for AzureDevopsSimConfig {
+    fn default() -> Self {
+        AzureDevopsSimConfig {
+            port: 0,
+            organization: "fabrikam".into(),
+            projects: vec!["Fabrikam".into(), "Contoso".into()],
+            work_item_types: vec!["Bug".into(), "Task".into()],
+            service_account: SimUser::new(
+                "tandem sync",
+                "tandem@fabrikam.example",
+                "service-account-pat",
+            ),
+            users: vec![
+                SimUser::new("Alice Doe", "alice@fabrikam.example", "alice-pat"),
+                SimUser::new("Bob Roe", "bob@fabrikam.example", "bob-pat"),
+            ],
+            check_contract: true,
+            hook_delivery: DeliveryPolicy::default(),
+        }
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not listen on 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the Azure DevOps contract could not be loaded")]
+    Contract(#[source] ContractError),
+}
+
+/// State shared by the API and control handlers.
+pub(crate) struct Shared {
+    organization: Mutex<Organization>,
+    organization_url: String,
+    hooks: ServiceHooks,
+    faults: Mutex<Option<Fault>>,
+    recorder: Recorder,
+}
+
+impl Shared {
+    fn organization(&self) -> MutexGuard<'_, Organization> {
+        // Every write validates before it changes anything, so a panic cannot leave half a change behind.
+        self.organization
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn renderer<'a>(&'a self, organization: &'a Organization) -> Renderer<'a> {
+        Renderer {
+            organization,
+            organization_url: &self.organization_url,
+        }
+    }
+
+    fn publish(&self, event: &HookEvent) {
+        self.hooks.publish(event, &self.organization_url);
+    }
+
+    /// The failure to answer with instead of serving this call, while an injected fault lasts.
+    fn take_fault(&self) -> Option<ApiError> {
+        let mut faults = self
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fault = faults.as_mut()?;
+        let error = fault.error();
+        fault.remaining = fault.remaining.saturating_sub(1);
+        if fault.remaining == 0 {
+            *faults = None;
+        }
+        Some(error)
+    }
+}
+
+pub struct AzureDevopsSimulator;
+
+impl AzureDevopsSimulator {
+    /// Binds 127.0.0.1:`port` and serves until the returned handle is stopped or dropped.
+    pub async fn start(config: AzureDevopsSimConfig) -> Result<RunningAzureDevops, StartError> {
+        let contract = if config.check_contract {
+            Some(Contract::azure_devops().map_err(StartError::Contract)?)
+        } else {
+            None
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| StartError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let organization_url = format!("http://{address}/{}", config.organization);
+        let mut users = vec![config.service_account.clone()];
+        users.extend(config.users);
+        let organization = Organization::new(
+            config.organization,
+            &config.projects,
+            config.work_item_types,
+            users,
+        );
+        let service_account = organization.identities[0].clone();
+        let recorder = Recorder::new(contract, |path| {
+            let path = path.to_ascii_lowercase();
+            path.ends_with("/wiql") || path.ends_with("/workitemsbatch")
+        });
+        let shared = Arc::new(Shared {
+            organization: Mutex::new(organization),
+            organization_url: organization_url.clone(),
+            hooks: ServiceHooks::new(config.hook_delivery),
+            faults: Mutex::new(None),
+            recorder: recorder.clone(),
+        });
+        let recorded = axum::Router::new()
+            .fallback(api::serve)
+            .with_state(Arc::clone(&shared))
+            .layer(axum::middleware::from_fn_with_state(
+                recorder,
+                Recorder::middleware,
+            ));
+        let app = axum::Router::new()
+            .route(
+                "/{organization}/_apis/connectionData",
+                get(api::connection_data),
+            )
+            .merge(control::routes())
+            .with_state(Arc::clone(&shared))
+            .fallback_service(recorded);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "Azure DevOps simulator stopped");
+            }
+        });
+        Ok(RunningAzureDevops {
+            address,
+            organization_url,
+            service_account,
+            shared,
+            stop: Some(stop),
+            server,
+        })
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct RunningAzureDevops {
+    address: SocketAddr,
+    organization_url: String,
+    service_account: SimIdentity,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl RunningAzureDevops {
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://127.0.0.1:PORT`, where the control endpoints (`/_sim/…`) live.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// `http://127.0.0.1:PORT/{organization}`: what a connector is configured with.
+    pub fn organization_url(&self) -> &str {
+        &self.organization_url
+    }
+
+    pub fn service_account(&self) -> &SimIdentity {
+        &self.service_account
+    }
+
+    pub fn identities(&self) -> Vec<SimIdentity> {
+        self.shared.organization().identities.clone()
+    }
+
+    /// The identity with this e-mail.
+    pub fn identity(&self, email: &str) -> Option<SimIdentity> {
+        self.shared
+            .organization()
+            .identities
+            .iter()
+            .find(|identity| identity.email.eq_ignore_ascii_case(email))
+            .cloned()
+    }
+
+    pub fn add_identity(&self, user: SimUser) -> SimIdentity {
+        self.shared.organization().add_identity(user)
+    }
+
+    pub fn work_item_count(&self) -> usize {
+        self.shared.organization().items.len()
+    }
+
+    pub fn stats(&self) -> AzureDevopsSimStats {
+        control::stats(&self.shared)
+    }
+
+    pub fn exchanges(&self) -> Vec<RecordedExchange> {
+        self.shared.recorder.exchanges()
+    }
+
+    pub fn violations(&self) -> Vec<RecordedViolation> {
+        self.shared.recorder.violations()
+    }
+
+    /// Subscribes a Web Hooks consumer to every `workitem.*` event; returns the subscription id.
+    pub fn subscribe_hook(&self, target: HookTarget) -> Uuid {
+        self.shared.hooks.subscribe(target)
+    }
+
+    /// Drops events until [`resume_hooks`](Self::resume_hooks), like a missed delivery.
+    pub fn pause_hooks(&self) {
+        self.shared.hooks.pause();
+    }
+
+    pub fn resume_hooks(&self) {
+        self.shared.hooks.resume();
+    }
+
+    /// Waits until every queued hook delivery was made or given up.
+    pub async fn hooks_settled(&self) {
+        self.shared.hooks.settled().await;
+    }
+
+    /// Makes the next `fault.remaining` API calls fail with `fault.status` (429 or 503) and `Retry-After`.
+    pub fn inject_fault(&self, fault: Fault) {
+        *self
+            .shared
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            (fault.remaining > 0).then_some(fault);
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+    }
+}
+
+impl Drop for RunningAzureDevops {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! How the service shows its resources on the wire (work items, comments, work item types).
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use super::fields::{self, FieldKind};
+use super::identity::SimIdentity;
+use super::state::{format_instant, Organization, StoredComment, WorkItem};
+
+/// What a read asks for: all fields or some, and which extras (`$expand`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expand {
+    #[default]
+    None,
+    Relations,
+    Fields,
+    Links,
+    All,
+}
+
+impl Expand {
+    pub fn parse(text: &str) -> Option<Expand> {
+        match text.to_ascii_lowercase().as_str() {
+            "none" => Some(Expand::None),
+            "relations" => Some(Expand::Relations),
+            "fields" => Some(Expand::Fields),
+            "links" => Some(Expand::Links),
+            "all" => Some(Expand::All),
+            _ => None,
+        }
+    }
+}
+
+/// Where the organization's resources live, e.g. `http://127.0.0.1:8080/fabrikam`.
+pub struct Renderer<'a> {
+    pub organization: &'a Organization,
+    pub organization_url: &'a str,
+}
+
+impl Renderer<'_> {
+    pub fn work_item_url(&self, id: u32) -> String {
+        format!("{}/_apis/wit/workItems/{id}", self.organization_url)
+    }
+
+    /// A field map for the wire: identity fields become `IdentityRef`s, optionally limited to `only`.
+    pub fn fields(
+        &self,
+        stored: &BTreeMap<String, Value>,
+        only: Option<&[String]>,
+    ) -> Map<String, Value> {
+        stored
+            .iter()
+            .filter(|(name, _)| {
+                only.is_none_or(|wanted| wanted.iter().any(|want| want.eq_ignore_ascii_case(name)))
+            })
+            .map(|(name, value)| (name.clone(), self.field_value(name, value)))
+            .collect()
+    }
+
+    fn field_value(&self, name: &str, value: &Value) -> Value {
+        let is_identity = fields::definition(name)
+            .is_some_and(|definition| definition.kind == FieldKind::Identity);
+        match (
+            is_identity,
+            value.as_str().and_then(|id| self.organization.identity(id)),
+        ) {
+            (true, Some(identity)) => self.identity_ref(identity),
+            _ => value.clone(),
+        }
+    }
+
+    pub fn identity_ref(&self, identity: &SimIdentity) -> Value {
+        identity.identity_ref(self.organization_url)
+    }
+
+    pub fn work_item(&self, item: &WorkItem, only: Option<&[String]>, expand: Expand) -> Value {
+        let mut body = json!({
+            "id": item.id,
+            "rev": item.rev,
+            "fields": self.fields(&item.fields, only),
+            "url": self.work_item_url(item.id),
+        });
+        if matches!(expand, Expand::Relations | Expand::All) {
+            body["relations"] = Value::Array(item.relations.clone());
+        }
+        if matches!(expand, Expand::Links | Expand::All) {
+            body["_links"] = self.work_item_links(item);
+        }
+        body
+    }
+
+    pub fn work_item_links(&self, item: &WorkItem) -> Value {
+        let url = self.work_item_url(item.id);
+        json!({
+            "self": {"href": url},
+            "workItemUpdates": {"href": format!("{url}/updates")},
+            "workItemRevisions": {"href": format!("{url}/revisions")},
+            "workItemComments": {"href": format!("{url}/comments")},
+            "html": {"href": format!("{}/{}/_workitems/edit/{}", self.organization_url, item.project, item.id)},
+            "workItemType": {"href": format!("{}/{}/_apis/wit/workItemTypes/{}", self.organization_url, item.project, item.work_item_type())},
+            "fields": {"href": format!("{}/_apis/wit/fields", self.organization_url)},
+        })
+    }
+
+    pub fn comment(&self, item: &WorkItem, comment: &StoredComment) -> Value {
+        let person = |id: &uuid::Uuid| {
+            self.organization
+                .identity(&id.to_string())
+                .map(|identity| self.identity_ref(identity))
+                .unwrap_or(Value::Null)
+        };
+        json!({
+            "workItemId": item.id,
+            "id": comment.id,
+            "version": comment.version,
+            "text": comment.text,
+            "renderedText": comment.text,
+            "format": "html",
+            "createdBy": person(&comment.created_by),
+            "createdDate": format_instant(comment.created),
+            "modifiedBy": person(&comment.modified_by),
+            "modifiedDate": format_instant(comment.modified),
+            "isDeleted": false,
+            "mentions": [],
+            "url": format!("{}/comments/{}", self.work_item_url(item.id), comment.id),
+        })
+    }
+
+    pub fn work_item_type(&self, project: &str, name: &str) -> Value {
+        let states: Vec<Value> = fields::STATES
+            .iter()
+            .zip(["Proposed", "InProgress", "Resolved", "Completed"])
+            .map(
+                |(state, category)| json!({"name": state, "color": "b2b2b2", "category": category}),
+            )
+            .collect();
+        let field_list: Vec<Value> = fields::DEFINITIONS
+            .iter()
+            .map(|definition| {
+                json!({
+                    "referenceName": definition.reference_name,
+                    "name": definition.name,
+                    "alwaysRequired": definition.reference_name == fields::TITLE,
+                    "url": format!("{}/_apis/wit/fields/{}", self.organization_url, definition.reference_name),
+                })
+            })
+            .collect();
+        let transitions: Map<String, Value> = fields::STATES
+            .iter()
+            .map(|from| {
+                let targets: Vec<Value> = fields::STATES
+                    .iter()
+                    .filter(|to| *to != from)
+                    .map(|to| json!({"to": to, "actions": []}))
+                    .collect();
+                (from.to_string(), Value::Array(targets))
+            })
+            .collect();
+        json!({
+            "name": name,
+            "referenceName": format!("Microsoft.VSTS.WorkItemTypes.{}", name.replace(' ', "")),
+            "description": format!("Tracks a {name}."),
+            "color": "CC293D",
+            "icon": {"id": "icon_insect", "url": format!("{}/_apis/wit/workItemIcons/icon_insect", self.organization_url)},
+            "isDisabled": false,
+            "states": states,
+            "fields": field_list.clone(),
+            "fieldInstances": field_list,
+            "transitions": transitions,
+            "url": format!("{}/{project}/_apis/wit/workItemTypes/{name}", self.organization_url),
+        })
+    }
+}

@@ -1,0 +1,538 @@
+//! The simulated organization's state: projects, people, work items with their revisions and comments.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::fields;
+use super::identity::{SimIdentity, SimUser};
+use super::patch::{self, Draft, PatchContext, PatchOperation};
+
+/// `2024-01-31T10:20:30.123Z`: how the service writes instants (UTC, milliseconds).
+pub fn format_instant(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredComment {
+    pub id: u32,
+    pub version: u32,
+    pub text: String,
+    pub created_by: Uuid,
+    pub created: DateTime<Utc>,
+    pub modified_by: Uuid,
+    pub modified: DateTime<Utc>,
+}
+
+/// A work item: its current fields (identity fields hold identity ids), relations, every revision's
+/// fields, and its comments.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    pub id: u32,
+    pub rev: u32,
+    pub project: String,
+    pub fields: BTreeMap<String, Value>,
+    pub relations: Vec<Value>,
+    /// `revisions[n]` holds the fields of revision `n + 1`.
+    pub revisions: Vec<BTreeMap<String, Value>>,
+    pub comments: Vec<StoredComment>,
+    pub changed: DateTime<Utc>,
+}
+
+impl WorkItem {
+    pub fn work_item_type(&self) -> &str {
+        self.fields
+            .get(fields::WORK_ITEM_TYPE)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// What a successful write changed, for the service hooks (the work item itself travels alongside).
+#[derive(Debug, Clone)]
+pub enum Change {
+    Created,
+    /// `previous` holds the fields of the revision before this one.
+    Updated {
+        previous: BTreeMap<String, Value>,
+    },
+    Commented {
+        comment: u32,
+    },
+    CommentEdited {
+        comment: u32,
+        previous: BTreeMap<String, Value>,
+    },
+}
+
+/// The organization behind one simulator.
+#[derive(Debug)]
+pub struct Organization {
+    pub name: String,
+    pub projects: Vec<Project>,
+    pub work_item_types: Vec<String>,
+    pub identities: Vec<SimIdentity>,
+    pub items: BTreeMap<u32, WorkItem>,
+    next_item_id: u32,
+    next_comment_id: u32,
+    last_instant: DateTime<Utc>,
+}
+
+impl Organization {
+    pub fn new(
+        name: String,
+        projects: &[String],
+        work_item_types: Vec<String>,
+        users: Vec<SimUser>,
+    ) -> Self {
+        Organization {
+            name,
+            projects: projects
+                .iter()
+                .map(|name| Project {
+                    id: Uuid::new_v4(),
+                    name: name.clone(),
+                })
+                .collect(),
+            work_item_types,
+            identities: users.into_iter().map(SimIdentity::new).collect(),
+            items: BTreeMap::new(),
+            next_item_id: 1,
+            next_comment_id: 1,
+            last_instant: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    /// A strictly increasing instant with millisecond precision, so that every change has its own
+    /// `ChangedDate` and watermarks compare exactly.
+    pub fn next_instant(&mut self) -> DateTime<Utc> {
+        let now = Utc::now();
+        let now = now.duration_trunc(Duration::milliseconds(1)).unwrap_or(now);
+        let next = if now > self.last_instant {
+            now
+        } else {
+            self.last_instant + Duration::milliseconds(1)
+        };
+        self.last_instant = next;
+        next
+    }
+
+    pub fn identity_by_pat(&self, pat: &str) -> Option<&SimIdentity> {
+        self.identities.iter().find(|identity| identity.pat == pat)
+    }
+
+    pub fn identity(&self, id: &str) -> Option<&SimIdentity> {
+        self.identities
+            .iter()
+            .find(|identity| identity.id.to_string().eq_ignore_ascii_case(id))
+    }
+
+    /// Adds a person (or replaces the one with the same e-mail) and returns the identity.
+    pub fn add_identity(&mut self, user: SimUser) -> SimIdentity {
+        let identity = SimIdentity::new(user);
+        self.identities
+            .retain(|known| !known.email.eq_ignore_ascii_case(&identity.email));
+        self.identities.push(identity.clone());
+        identity
+    }
+
+    /// The project's canonical name, found case-insensitively by name or id.
+    pub fn project(&self, name_or_id: &str) -> Result<&Project, ApiError> {
+        self.projects
+            .iter()
+            .find(|project| {
+                project.name.eq_ignore_ascii_case(name_or_id)
+                    || project.id.to_string() == name_or_id
+            })
+            .ok_or_else(|| ApiError::project_not_found(name_or_id))
+    }
+
+    pub fn work_item_type(&self, name: &str) -> Result<&str, ApiError> {
+        self.work_item_types
+            .iter()
+            .find(|known| known.eq_ignore_ascii_case(name))
+            .map(String::as_str)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "WorkItemTypeNotFoundException",
+                    format!("VS402323: Work item type {name} does not exist."),
+                )
+            })
+    }
+
+    /// The work item with this id in this project.
+    pub fn item(&self, project: &str, id: u32) -> Result<&WorkItem, ApiError> {
+        self.items
+            .get(&id)
+            .filter(|item| item.project == project)
+            .ok_or_else(|| ApiError::work_item_not_found(&id.to_string()))
+    }
+
+    /// Creates a work item from a JSON Patch document. With `validate_only` nothing is stored and the
+    /// returned item has id 0.
+    pub fn create(
+        &mut self,
+        project: &str,
+        work_item_type: &str,
+        operations: &[PatchOperation],
+        actor: &SimIdentity,
+        validate_only: bool,
+    ) -> Result<(WorkItem, Option<Change>), ApiError> {
+        let project = self.project(project)?.name.clone();
+        let work_item_type = self.work_item_type(work_item_type)?.to_string();
+        refuse_read_only(actor)?;
+        let mut draft = Draft {
+            fields: BTreeMap::new(),
+            relations: Vec::new(),
+        };
+        let context = PatchContext {
+            rev: 0,
+            project: &project,
+            identities: &self.identities,
+        };
+        patch::apply(&mut draft, operations, &context)?;
+        if !draft.fields.contains_key(fields::TITLE) {
+            return Err(ApiError::rule("Title", "Required, InvalidEmpty"));
+        }
+        let defaults = [
+            (fields::STATE, Value::from(fields::STATES[0])),
+            (fields::REASON, Value::from("New")),
+            (fields::AREA_PATH, Value::from(project.as_str())),
+            (fields::ITERATION_PATH, Value::from(project.as_str())),
+            (fields::PRIORITY, Value::from(2)),
+        ];
+        for (name, value) in defaults {
+            draft.fields.entry(name.to_string()).or_insert(value);
+        }
+        let id = if validate_only { 0 } else { self.next_item_id };
+        let at = self.next_instant();
+        let mut item = WorkItem {
+            id,
+            rev: 0,
+            project: project.clone(),
+            fields: BTreeMap::new(),
+            relations: Vec::new(),
+            revisions: Vec::new(),
+            comments: Vec::new(),
+            changed: at,
+        };
+        draft.fields.insert(fields::ID.into(), Value::from(id));
+        draft
+            .fields
+            .insert(fields::TEAM_PROJECT.into(), Value::from(project));
+        draft
+            .fields
+            .insert(fields::WORK_ITEM_TYPE.into(), Value::from(work_item_type));
+        draft
+            .fields
+            .insert(fields::CREATED_DATE.into(), Value::from(format_instant(at)));
+        draft
+            .fields
+            .insert(fields::CREATED_BY.into(), Value::from(actor.id.to_string()));
+        draft
+            .fields
+            .insert(fields::COMMENT_COUNT.into(), Value::from(0));
+        let history = draft
+            .fields
+            .get(fields::HISTORY)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        commit(&mut item, draft, at, actor);
+        if validate_only {
+            return Ok((item, None));
+        }
+        if let Some(text) = history {
+            self.attach_history_comment(&mut item, text, actor, at);
+        }
+        self.next_item_id += 1;
+        self.items.insert(id, item.clone());
+        Ok((item, Some(Change::Created)))
+    }
+
+    /// Applies a JSON Patch document to a work item. A document that changes nothing makes no revision.
+    pub fn update(
+        &mut self,
+        project: &str,
+        id: u32,
+        operations: &[PatchOperation],
+        actor: &SimIdentity,
+        validate_only: bool,
+    ) -> Result<(WorkItem, Option<Change>), ApiError> {
+        let project = self.project(project)?.name.clone();
+        let current = self.item(&project, id)?.clone();
+        refuse_read_only(actor)?;
+        // History belongs to the revision that wrote it; the next revision starts without it.
+        let mut before = current.fields.clone();
+        before.remove(fields::HISTORY);
+        let mut draft = Draft {
+            fields: before.clone(),
+            relations: current.relations.clone(),
+        };
+        let context = PatchContext {
+            rev: current.rev,
+            project: &project,
+            identities: &self.identities,
+        };
+        patch::apply(&mut draft, operations, &context)?;
+        if validate_only || (draft.fields == before && draft.relations == current.relations) {
+            return Ok((current, None));
+        }
+        let at = self.next_instant();
+        let history = draft
+            .fields
+            .get(fields::HISTORY)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut item = current.clone();
+        commit(&mut item, draft, at, actor);
+        if let Some(text) = history {
+            self.attach_history_comment(&mut item, text, actor, at);
+        }
+        self.items.insert(id, item.clone());
+        Ok((
+            item,
+            Some(Change::Updated {
+                previous: current.fields,
+            }),
+        ))
+    }
+
+    /// Adds a comment: a new revision whose `System.History` is the comment, like the service.
+    pub fn add_comment(
+        &mut self,
+        project: &str,
+        id: u32,
+        text: String,
+        actor: &SimIdentity,
+    ) -> Result<(WorkItem, u32, Change), ApiError> {
+        let project = self.project(project)?.name.clone();
+        let mut item = self.item(&project, id)?.clone();
+        refuse_read_only(actor)?;
+        let at = self.next_instant();
+        let mut draft = Draft {
+            fields: item.fields.clone(),
+            relations: item.relations.clone(),
+        };
+        draft
+            .fields
+            .insert(fields::HISTORY.into(), Value::from(text.clone()));
+        commit(&mut item, draft, at, actor);
+        let comment = self.attach_history_comment(&mut item, text, actor, at);
+        self.items.insert(id, item.clone());
+        Ok((item, comment, Change::Commented { comment }))
+    }
+
+    /// Edits a comment's text; only its author may, and the work item gets a new revision.
+    pub fn edit_comment(
+        &mut self,
+        project: &str,
+        id: u32,
+        comment: u32,
+        text: String,
+        actor: &SimIdentity,
+    ) -> Result<(WorkItem, Change), ApiError> {
+        let project = self.project(project)?.name.clone();
+        let mut item = self.item(&project, id)?.clone();
+        let position = item
+            .comments
+            .iter()
+            .position(|stored| stored.id == comment)
+            .ok_or_else(|| comment_not_found(comment))?;
+        if item.comments[position].created_by != actor.id {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CommentUpdateUnauthorizedException",
+                "VS403443: Only the author of a comment can edit it.",
+            ));
+        }
+        let previous = item.fields.clone();
+        let at = self.next_instant();
+        let mut draft = Draft {
+            fields: item.fields.clone(),
+            relations: item.relations.clone(),
+        };
+        draft.fields.remove(fields::HISTORY);
+        commit(&mut item, draft, at, actor);
+        let stored = &mut item.comments[position];
+        stored.text = text;
+        stored.version += 1;
+        stored.modified = at;
+        stored.modified_by = actor.id;
+        self.items.insert(id, item.clone());
+        Ok((item, Change::CommentEdited { comment, previous }))
+    }
+
+    pub fn comment<'a>(
+        &self,
+        item: &'a WorkItem,
+        comment: u32,
+    ) -> Result<&'a StoredComment, ApiError> {
+        item.comments
+            .iter()
+            .find(|stored| stored.id == comment)
+            .ok_or_else(|| comment_not_found(comment))
+    }
+
+    fn attach_history_comment(
+        &mut self,
+        item: &mut WorkItem,
+        text: String,
+        actor: &SimIdentity,
+        at: DateTime<Utc>,
+    ) -> u32 {
+        let id = self.next_comment_id;
+        self.next_comment_id += 1;
+        item.comments.push(StoredComment {
+            id,
+            version: 1,
+            text,
+            created_by: actor.id,
+            created: at,
+            modified_by: actor.id,
+            modified: at,
+        });
+        let count = item.comments.len();
+        item.fields
+            .insert(fields::COMMENT_COUNT.into(), Value::from(count));
+        if let Some(revision) = item.revisions.last_mut() {
+            revision.insert(fields::COMMENT_COUNT.into(), Value::from(count));
+        }
+        id
+    }
+}
+
+/// Makes the draft the item's next revision, stamped with the instant and the actor.
+fn commit(item: &mut WorkItem, draft: Draft, at: DateTime<Utc>, actor: &SimIdentity) {
+    item.rev += 1;
+    item.fields = draft.fields;
+    item.relations = draft.relations;
+    item.changed = at;
+    item.fields
+        .insert(fields::REV.into(), Value::from(item.rev));
+    item.fields
+        .insert(fields::CHANGED_DATE.into(), Value::from(format_instant(at)));
+    item.fields
+        .insert(fields::CHANGED_BY.into(), Value::from(actor.id.to_string()));
+    item.revisions.push(item.fields.clone());
+}
+
+fn refuse_read_only(actor: &SimIdentity) -> Result<(), ApiError> {
+    if actor.read_only {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "WorkItemUnauthorizedAccessException",
+            "TF237111: The current user does not have permissions to save work items under the specified area path.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn comment_not_found(comment: u32) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "CommentNotFoundException",
+        format!("VS403421: Comment {comment} does not exist."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn organization() -> Organization {
+        Organization::new(
+            "fabrikam".into(),
+            &["Fabrikam".to_string()],
+            vec!["Bug".into(), "Task".into()],
+            vec![SimUser::new("Alice", "alice@example.com", "pat-a")],
+        )
+    }
+
+    fn ops(body: Value) -> Vec<PatchOperation> {
+        patch::parse(&body).unwrap()
+    }
+
+    #[test]
+    fn every_change_gets_a_new_rev_and_a_later_changed_date_and_no_op_patches_none() {
+        let mut org = organization();
+        let alice = org.identities[0].clone();
+        let (created, _) = org
+            .create(
+                "fabrikam",
+                "bug",
+                &ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}])),
+                &alice,
+                false,
+            )
+            .unwrap();
+        assert_eq!((created.id, created.rev), (1, 1));
+        assert_eq!(created.fields[fields::STATE], json!("New"));
+        let retitle = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "U"}]));
+        let (updated, change) = org.update("Fabrikam", 1, &retitle, &alice, false).unwrap();
+        assert_eq!(updated.rev, 2);
+        assert!(updated.changed > created.changed);
+        assert!(matches!(change, Some(Change::Updated { .. })));
+        let (again, change) = org.update("Fabrikam", 1, &retitle, &alice, false).unwrap();
+        assert_eq!(again.rev, 2);
+        assert!(change.is_none());
+    }
+
+    #[test]
+    fn comments_bump_the_rev_and_only_their_author_edits_them() {
+        let mut org = organization();
+        let alice = org.identities[0].clone();
+        let bob = org.add_identity(SimUser::new("Bob", "bob@example.com", "pat-b"));
+        org.create(
+            "Fabrikam",
+            "Task",
+            &ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}])),
+            &alice,
+            false,
+        )
+        .unwrap();
+        let (item, comment, _) = org
+            .add_comment("Fabrikam", 1, "<p>hi</p>".into(), &alice)
+            .unwrap();
+        assert_eq!(item.rev, 2);
+        assert_eq!(item.fields[fields::COMMENT_COUNT], json!(1));
+        assert!(org
+            .edit_comment("Fabrikam", 1, comment, "x".into(), &bob)
+            .is_err());
+        let (item, _) = org
+            .edit_comment("Fabrikam", 1, comment, "<p>edited</p>".into(), &alice)
+            .unwrap();
+        assert_eq!(item.comments[0].version, 2);
+        assert_eq!(item.rev, 3);
+    }
+
+    #[test]
+    fn validate_only_stores_nothing_and_read_only_users_cannot_save() {
+        let mut org = organization();
+        let reader = org.add_identity(SimUser {
+            read_only: true,
+            ..SimUser::new("R", "r@example.com", "pat-r")
+        });
+        let alice = org.identities[0].clone();
+        let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
+        let (item, change) = org.create("Fabrikam", "Bug", &title, &alice, true).unwrap();
+        assert_eq!(item.id, 0);
+        assert!(change.is_none());
+        assert!(org.items.is_empty());
+        let refused = org
+            .create("Fabrikam", "Bug", &title, &reader, false)
+            .unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}

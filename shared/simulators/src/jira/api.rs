@@ -1,0 +1,620 @@
+//! The REST v3 endpoints: Basic authentication, then one handler per operation.
+
+use super::error::ApiError;
+use super::jql::{Jql, JqlContext};
+use super::render::{self, ApiVersion, FieldSelection};
+use super::site::{Site, SiteEvent};
+use super::workflow::{self, PERMISSIONS};
+use super::Sim;
+use crate::recording::AuthenticatedUser;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use chrono::{FixedOffset, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Shared = State<Arc<Sim>>;
+type Params = Query<Vec<(String, String)>>;
+type ApiResult = Result<Response, ApiError>;
+
+/// Who is calling, once authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    pub offset: FixedOffset,
+}
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/rest/api/3/myself", get(myself))
+        .route("/rest/api/3/project/{project}", get(project))
+        .route("/rest/api/3/mypermissions", get(my_permissions))
+        .route("/rest/api/3/issue", axum::routing::post(create_issue))
+        .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue))
+        .route(
+            "/rest/api/3/issue/{issue}/transitions",
+            get(transitions).post(do_transition),
+        )
+        .route("/rest/api/3/search/jql", get(search_get).post(search_post))
+        .route(
+            "/rest/api/3/issue/{issue}/comment",
+            get(comments).post(add_comment),
+        )
+        .route(
+            "/rest/api/3/issue/{issue}/comment/{comment}",
+            get(get_comment).put(update_comment).delete(delete_comment),
+        )
+        .route("/rest/api/3/user/search", get(user_search))
+        .route("/rest/api/3/user", get(user))
+        .route(
+            "/rest/api/3/issue/{issue}/properties/{property}",
+            get(get_property).put(set_property),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&sim),
+            authenticate,
+        ))
+        .with_state(sim)
+}
+
+/// HTTP Basic with the account's e-mail and API token, as Jira Cloud accepts it.
+async fn authenticate(State(sim): Shared, mut request: Request, next: Next) -> Response {
+    let caller = basic_credentials(request.headers()).and_then(|(email, token)| {
+        let site = sim.site();
+        site.authenticate(&email, &token).map(|user| Caller {
+            account_id: user.account_id.clone(),
+            offset: FixedOffset::east_opt(i32::from(user.utc_offset_hours) * 3600)
+                .unwrap_or(FixedOffset::east_opt(0).expect("UTC is a valid offset")),
+        })
+    });
+    let Some(caller) = caller else {
+        return ApiError::unauthorized().into_response();
+    };
+    let account_id = caller.account_id.clone();
+    request.extensions_mut().insert(caller);
+    let mut response = next.run(request).await;
+    response
+        .extensions_mut()
+        .insert(AuthenticatedUser(account_id));
+    response
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let (email, token) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((email.to_string(), token.to_string()))
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn params_named<'a>(
+    params: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    params
+        .iter()
+        .filter(move |(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn number_param(
+    params: &[(String, String)],
+    name: &str,
+    default: usize,
+) -> Result<usize, ApiError> {
+    param(params, name).map_or(Ok(default), |value| {
+        value.parse().map_err(|_| {
+            ApiError::bad_request(format!("The value '{value}' of `{name}` is not a number."))
+        })
+    })
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// Issues are visible to callers who may browse the project; others get Jira's "does not exist".
+fn visible(site: &Site, caller: &Caller) -> Result<(), ApiError> {
+    site.require(&caller.account_id, "BROWSE_PROJECTS")
+        .map_err(|_| ApiError::issue_not_found())
+}
+
+async fn myself(State(sim): Shared, Extension(caller): Extension<Caller>) -> ApiResult {
+    let site = sim.site();
+    let user = site
+        .user(&caller.account_id)
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(json_response(
+        StatusCode::OK,
+        render::user_json(&site.base_url, user, ApiVersion::V3),
+    ))
+}
+
+async fn project(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult {
+    let site = sim.site();
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("No project could be found with key '{key}'."),
+        )
+    };
+    site.require(&caller.account_id, "BROWSE_PROJECTS")
+        .map_err(|_| not_found())?;
+    let project = site.project(&key).ok_or_else(not_found)?;
+    Ok(json_response(
+        StatusCode::OK,
+        render::project_json(&site, project),
+    ))
+}
+
+async fn my_permissions(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> ApiResult {
+    let site = sim.site();
+    if let Some(key) = param(&params, "projectKey").or_else(|| param(&params, "projectId")) {
+        if site.project(key).is_none() {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("No project could be found with key '{key}'."),
+            ));
+        }
+    }
+    let wanted = param(&params, "permissions")
+        .ok_or_else(|| ApiError::bad_request("The permissions query parameter is required."))?;
+    let user = site
+        .user(&caller.account_id)
+        .ok_or_else(ApiError::unauthorized)?;
+    let mut permissions = serde_json::Map::new();
+    for key in wanted
+        .split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+    {
+        let (id, key, name) = PERMISSIONS
+            .iter()
+            .find(|(_, known, _)| *known == key)
+            .ok_or_else(|| ApiError::bad_request(format!("Invalid permission key: {key}")))?;
+        permissions.insert(
+            key.to_string(),
+            json!({
+                "id": id, "key": key, "name": name, "type": "PROJECT",
+                "description": format!("Ability to {}.", name.to_lowercase()),
+                "havePermission": user.permissions.contains(*key),
+            }),
+        );
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "permissions": permissions }),
+    ))
+}
+
+async fn create_issue(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let (created, event) = {
+        let mut site = sim.site();
+        let (id, event) = site.create_issue(&caller.account_id, &body)?;
+        let issue = site.issue(&id.to_string())?;
+        let created = json!({
+            "id": id.to_string(),
+            "key": issue.key,
+            "self": format!("{}/rest/api/3/issue/{id}", site.base_url),
+        });
+        (created, sim.webhook_body(&site, &event, &caller))
+    };
+    sim.publish(event);
+    Ok(json_response(StatusCode::CREATED, created))
+}
+
+async fn get_issue(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller)?;
+    let issue = site.issue(&key)?;
+    let selection = FieldSelection::parse(params_named(&params, "fields"), FieldSelection::all());
+    Ok(json_response(
+        StatusCode::OK,
+        render::issue_json(&site, issue, &selection, ApiVersion::V3),
+    ))
+}
+
+async fn edit_issue(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let event = {
+        let mut site = sim.site();
+        visible(&site, &caller)?;
+        let event = site.edit_issue(&caller.account_id, &key, &body)?;
+        event.and_then(|event| sim.webhook_body(&site, &event, &caller))
+    };
+    sim.publish(event);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn transitions(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller)?;
+    let issue = site.issue(&key)?;
+    let transitions: Vec<Value> = workflow::transitions_from(issue.status)
+        .map(|transition| render::transition_json(&site.base_url, transition))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "expand": "transitions", "transitions": transitions }),
+    ))
+}
+
+async fn do_transition(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let event = {
+        let mut site = sim.site();
+        visible(&site, &caller)?;
+        let event = site.transition(&caller.account_id, &key, &body)?;
+        event.and_then(|event| sim.webhook_body(&site, &event, &caller))
+    };
+    sim.publish(event);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The body of `POST /search/jql` (the same names as the `GET` form's query parameters).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchRequest {
+    #[serde(default)]
+    jql: Option<String>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+    #[serde(default)]
+    max_results: Option<usize>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+/// The most issues one page holds, whatever the caller asks for.
+const MAX_PAGE: usize = 100;
+
+async fn search_get(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> ApiResult {
+    let request = SearchRequest {
+        jql: param(&params, "jql").map(str::to_string),
+        next_page_token: param(&params, "nextPageToken").map(str::to_string),
+        max_results: Some(number_param(&params, "maxResults", 50)?),
+        fields: params_named(&params, "fields")
+            .map(str::to_string)
+            .collect(),
+    };
+    search(&sim, &caller, request)
+}
+
+async fn search_post(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Json(request): Json<SearchRequest>,
+) -> ApiResult {
+    search(&sim, &caller, request)
+}
+
+/// Paged by an opaque `nextPageToken` (the next offset); `isLast` ends the pages; there is no `total`.
+fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
+    let site = sim.site();
+    let jql = Jql::parse(request.jql.as_deref().unwrap_or_default())
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    jql.check(&site)
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let offset = match &request.next_page_token {
+        None => 0,
+        Some(token) => decode_page_token(token).ok_or_else(|| {
+            ApiError::bad_request("The provided next page token is invalid or expired.")
+        })?,
+    };
+    let page_size = request.max_results.unwrap_or(50).clamp(1, MAX_PAGE);
+    let selection = FieldSelection::parse(
+        request.fields.iter().map(String::as_str),
+        FieldSelection::none(),
+    );
+    let context = JqlContext {
+        now: Utc::now(),
+        offset: caller.offset,
+    };
+    let mut found: Vec<_> = if site.require(&caller.account_id, "BROWSE_PROJECTS").is_ok() {
+        site.issues
+            .values()
+            .filter(|issue| jql.matches(&site, issue, &context))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    found.sort_by(|left, right| jql.compare(left, right));
+    let page: Vec<Value> = found
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .map(|issue| {
+            if selection.is_empty() {
+                json!({ "id": issue.id.to_string() })
+            } else {
+                render::issue_json(&site, issue, &selection, ApiVersion::V3)
+            }
+        })
+        .collect();
+    let next = offset + page.len();
+    let mut body = json!({ "issues": page, "isLast": next >= found.len() });
+    if next < found.len() {
+        body["nextPageToken"] = json!(encode_page_token(next));
+    }
+    Ok(json_response(StatusCode::OK, body))
+}
+
+fn encode_page_token(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+fn decode_page_token(token: &str) -> Option<usize> {
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    std::str::from_utf8(&decoded)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
+}
+
+async fn comments(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller)?;
+    let issue = site.issue(&key)?;
+    let start_at = number_param(&params, "startAt", 0)?;
+    let max_results = number_param(&params, "maxResults", 100)?.clamp(1, 5000);
+    let mut ordered: Vec<_> = issue.comments.iter().collect();
+    if param(&params, "orderBy") == Some("-created") {
+        ordered.reverse();
+    }
+    let page: Vec<Value> = ordered
+        .iter()
+        .skip(start_at)
+        .take(max_results)
+        .map(|comment| render::comment_json(&site, issue, comment, ApiVersion::V3))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "startAt": start_at, "maxResults": max_results, "total": issue.comments.len(), "comments": page }),
+    ))
+}
+
+async fn get_comment(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, comment)): Path<(String, String)>,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller)?;
+    let issue = site.issue(&key)?;
+    let record = site.comment(issue.id, &comment)?;
+    Ok(json_response(
+        StatusCode::OK,
+        render::comment_json(&site, issue, record, ApiVersion::V3),
+    ))
+}
+
+async fn add_comment(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let (comment, event) = {
+        let mut site = sim.site();
+        visible(&site, &caller)?;
+        let (comment, event) = site.add_comment(&caller.account_id, &key, &body)?;
+        (
+            comment_body(&site, &key, comment)?,
+            sim.webhook_body(&site, &event, &caller),
+        )
+    };
+    sim.publish(event);
+    Ok(json_response(StatusCode::CREATED, comment))
+}
+
+async fn update_comment(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, comment)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let (comment, event) = {
+        let mut site = sim.site();
+        visible(&site, &caller)?;
+        let (comment, event) = site.update_comment(&caller.account_id, &key, &comment, &body)?;
+        (
+            comment_body(&site, &key, comment)?,
+            sim.webhook_body(&site, &event, &caller),
+        )
+    };
+    sim.publish(event);
+    Ok(json_response(StatusCode::OK, comment))
+}
+
+fn comment_body(site: &Site, key: &str, comment: u64) -> Result<Value, ApiError> {
+    let issue = site.issue(key)?;
+    let record = site.comment(issue.id, &comment.to_string())?;
+    Ok(render::comment_json(site, issue, record, ApiVersion::V3))
+}
+
+async fn delete_comment(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, comment)): Path<(String, String)>,
+) -> ApiResult {
+    let mut site = sim.site();
+    visible(&site, &caller)?;
+    site.delete_comment(&caller.account_id, &key, &comment)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Matches the start of the e-mail address or of any word of the display name, case-insensitively.
+async fn user_search(State(sim): Shared, Query(params): Params) -> ApiResult {
+    let site = sim.site();
+    let query = param(&params, "query").unwrap_or_default().to_lowercase();
+    let max_results = number_param(&params, "maxResults", 50)?;
+    let found: Vec<Value> = site
+        .users
+        .iter()
+        .filter(|user| {
+            !query.is_empty()
+                && (user.email.to_lowercase().starts_with(&query)
+                    || user.display_name.to_lowercase().starts_with(&query)
+                    || user
+                        .display_name
+                        .to_lowercase()
+                        .split_whitespace()
+                        .any(|word| word.starts_with(&query)))
+        })
+        .take(max_results)
+        .map(|user| render::user_json(&site.base_url, user, ApiVersion::V3))
+        .collect();
+    Ok(json_response(StatusCode::OK, Value::Array(found)))
+}
+
+async fn user(State(sim): Shared, Query(params): Params) -> ApiResult {
+    let site = sim.site();
+    let account_id = param(&params, "accountId").ok_or_else(|| {
+        ApiError::bad_request("The accountId query parameter needs to be provided.")
+    })?;
+    let user = site.user(account_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Specified user does not exist or you do not have required permissions",
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        render::user_json(&site.base_url, user, ApiVersion::V3),
+    ))
+}
+
+async fn get_property(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, property)): Path<(String, String)>,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller)?;
+    let issue = site.issue(&key)?;
+    let value = issue.properties.get(&property).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("The property with key '{property}' does not exist."),
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "key": property, "value": value }),
+    ))
+}
+
+async fn set_property(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, property)): Path<(String, String)>,
+    Json(value): Json<Value>,
+) -> ApiResult {
+    let mut site = sim.site();
+    visible(&site, &caller)?;
+    let created = site.set_property(&caller.account_id, &key, &property, value)?;
+    Ok(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+    .into_response())
+}
+
+impl Sim {
+    fn webhook_body(&self, site: &Site, event: &SiteEvent, caller: &Caller) -> Option<Value> {
+        super::events::webhook_body(site, event, &caller.account_id, Utc::now())
+    }
+
+    fn publish(&self, body: Option<Value>) {
+        if let Some(body) = body {
+            self.webhooks.send(&body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_page_token(&encode_page_token(150)), Some(150));
+        assert_eq!(decode_page_token("not a token"), None);
+    }
+
+    #[test]
+    fn basic_credentials_are_read_from_the_header() {
+        let mut headers = HeaderMap::new();
+        let encoded = base64::engine::general_purpose::STANDARD.encode("a@example.com:tok:en");
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {encoded}").parse().unwrap(),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("a@example.com".into(), "tok:en".into()))
+        );
+        headers.insert(header::AUTHORIZATION, "Bearer xyz".parse().unwrap());
+        assert_eq!(basic_credentials(&headers), None);
+    }
+}

@@ -1,0 +1,64 @@
+//! Jira's error answers: an `ErrorCollection` (`errorMessages` and per-field `errors`) with a status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub messages: Vec<String>,
+    pub errors: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            messages: vec![message.into()],
+            errors: BTreeMap::new(),
+        }
+    }
+
+    /// A 400 about one field, as Jira reports validation failures.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            messages: Vec::new(),
+            errors: BTreeMap::from([(field.into(), message.into())]),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn issue_not_found() -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Client must be authenticated to access this resource.",
+        )
+    }
+
+    pub fn forbidden(permission: &str) -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("You do not have the permission {permission} in this project."),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "errorMessages": self.messages, "errors": self.errors });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,372 @@
+//! A stateful Jira Cloud simulator: the REST v3 subset tandem uses, Jira's workflow and JQL rules,
+//! admin webhooks signed like Jira's, and a record of every call checked against Atlassian's OpenAPI file.
+//!
+//! A person editing in Jira is simulated by calling the same REST API with that person's credentials, so
+//! webhooks name that person as the actor. Control endpoints live under `/_sim/` (see `control`).
+
+mod api;
+mod control;
+mod error;
+mod events;
+mod faults;
+mod jql;
+mod render;
+mod site;
+mod workflow;
+
+pub use faults::InjectedFault;
+
+use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
+use crate::webhooks::{DeliveryPolicy, WebhookSender, WebhookStats};
+use faults::Faults;
+use serde::Serialize;
+use serde_json::Value;
+use site::Site;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tandem_contract_check::{Contract, ContractError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A project on the simulated site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimProject {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+}
+
+impl SimProject {
+    pub fn new(id: impl Into<String>, key: impl Into<String>, name: impl Into<String>) -> Self {
+        SimProject {
+            id: id.into(),
+            key: key.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// An Atlassian account on the simulated site, with its API token and project permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimUser {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub api_token: String,
+    /// Project permission keys (`EDIT_ISSUES`, …) granted in every project.
+    pub permissions: BTreeSet<String>,
+    /// The account's time zone as a whole-hour UTC offset; JQL date literals are read in it.
+    pub utc_offset_hours: i8,
+}
+
+impl SimUser {
+    /// A user with every project permission, in UTC.
+    pub fn new(
+        account_id: impl Into<String>,
+        email: impl Into<String>,
+        display_name: impl Into<String>,
+        api_token: impl Into<String>,
+    ) -> Self {
+        SimUser {
+            account_id: account_id.into(),
+            email: email.into(),
+            display_name: display_name.into(),
+            api_token: api_token.into(),
+            permissions: workflow::PERMISSIONS
+                .iter()
+                .map(|(_, key, _)| key.to_string())
+                .collect(),
+            utc_offset_hours: 0,
+        }
+    }
+
+    /// tandem's service account of the default configuration.
+    pub fn service_account() -> Self {
+        SimUser::new(
+            "712020:tandem-service",
+            "tandem@example.com",
+            "tandem sync",
+            "svc-token",
+        )
+    }
+
+    /// A person editing issues by hand (default configuration).
+    pub fn alice() -> Self {
+        SimUser::new(
+            "712020:alice",
+            "alice@example.com",
+            "Alice Example",
+            "alice-token",
+        )
+    }
+
+    /// Another person (default configuration), in UTC+2 to exercise time-zone handling.
+    pub fn bob() -> Self {
+        SimUser::new("712020:bob", "bob@example.com", "Bob Example", "bob-token")
+            .with_utc_offset_hours(2)
+    }
+
+    #[must_use]
+    pub fn without_permission(mut self, permission: &str) -> Self {
+        self.permissions.remove(permission);
+        self
+    }
+
+    #[must_use]
+    pub fn with_utc_offset_hours(mut self, hours: i8) -> Self {
+        self.utc_offset_hours = hours;
+        self
+    }
+
+    /// The IANA name of the offset (`Etc/GMT-2` is UTC+2: the sign is inverted by convention).
+    pub fn time_zone(&self) -> String {
+        match self.utc_offset_hours {
+            0 => "UTC".to_string(),
+            hours => format!("Etc/GMT{:+}", -i32::from(hours)),
+        }
+    }
+}
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct JiraSimConfig {
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub projects: Vec<SimProject>,
+    /// The service account comes first (it is the projects' lead).
+    pub users: Vec<SimUser>,
+    /// Check every request and response against Atlassian's OpenAPI file (recorded as violations).
+    pub check_contract: bool,
+    pub webhook_delivery: DeliveryPolicy,
+}
+
+impl Default for JiraSimConfig {
+    /// Project `OPS` (id 10000), the service account, Alice and Bob; contract checks on.
+    fn default() -> Self {
+        JiraSimConfig {
+            port: 0,
+            projects: vec![SimProject::new("10000", "OPS", "Operations")],
+            users: vec![SimUser::service_account(), SimUser::alice(), SimUser::bob()],
+            check_contract: true,
+            webhook_delivery: DeliveryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JiraSimError {
+    #[error("the Jira simulator could not listen on 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the Jira simulator could not load Atlassian's contract files")]
+    Contract(#[source] ContractError),
+}
+
+impl JiraSimError {
+    /// A port in use may free up; missing contract files do not appear by themselves.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, JiraSimError::Bind { .. })
+    }
+}
+
+/// Counters of a running simulator (`GET /_sim/stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JiraSimStats {
+    /// API requests (control calls and injected faults excluded).
+    pub requests: u64,
+    /// Mutating API requests (searches are reads).
+    pub writes: u64,
+    /// Mutating API requests per accountId.
+    pub writes_by_user: BTreeMap<String, u64>,
+    pub webhooks: WebhookStats,
+    /// Calls answered with an injected fault.
+    pub faults_injected: u64,
+    pub violations: u64,
+}
+
+/// What the handlers share.
+struct Sim {
+    site: Mutex<Site>,
+    webhooks: WebhookSender,
+    faults: Faults,
+    recorder: Recorder,
+}
+
+impl Sim {
+    fn site(&self) -> MutexGuard<'_, Site> {
+        // Site changes are staged and committed in one assignment, so a poisoned lock holds a usable site.
+        self.site
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn stats(&self) -> JiraSimStats {
+        let recorded = self.recorder.stats();
+        JiraSimStats {
+            requests: recorded.requests,
+            writes: recorded.writes,
+            writes_by_user: recorded.writes_by_user,
+            webhooks: self.webhooks.stats(),
+            faults_injected: self.faults.injected(),
+            violations: self.recorder.violations().len() as u64,
+        }
+    }
+}
+
+/// Starts Jira simulators.
+pub struct JiraSimulator;
+
+impl JiraSimulator {
+    /// Binds 127.0.0.1:`config.port` and serves until the returned handle is stopped or dropped.
+    pub async fn start(config: JiraSimConfig) -> Result<RunningJira, JiraSimError> {
+        let contract = if config.check_contract {
+            Some(Contract::jira().map_err(JiraSimError::Contract)?)
+        } else {
+            None
+        };
+        // Loaded now so that a missing schema fails the start, not the first description.
+        tandem_contract_check::adf_schema().map_err(JiraSimError::Contract)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| JiraSimError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let address: SocketAddr = listener.local_addr().map_err(|source| JiraSimError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let base_url = format!("http://{address}");
+
+        let recorder = Recorder::new(contract, is_read_only_post);
+        let sim = Arc::new(Sim {
+            site: Mutex::new(Site::new(
+                base_url.clone(),
+                config.projects,
+                config.users,
+                check_adf,
+            )),
+            webhooks: WebhookSender::new(config.webhook_delivery),
+            faults: Faults::default(),
+            recorder: recorder.clone(),
+        });
+        let app = api::router(Arc::clone(&sim))
+            .merge(control::router(Arc::clone(&sim)))
+            .layer(axum::middleware::from_fn_with_state(
+                recorder,
+                Recorder::middleware,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                sim.faults.clone(),
+                Faults::middleware,
+            ));
+
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "the Jira simulator stopped");
+            }
+        });
+        tracing::info!(%base_url, "Jira simulator listening");
+        Ok(RunningJira {
+            base_url,
+            sim,
+            stop: Some(stop),
+            server,
+        })
+    }
+}
+
+/// Searches only read, although they are `POST`s.
+fn is_read_only_post(path: &str) -> bool {
+    path.ends_with("/search/jql") || path.ends_with("/search") || path.ends_with("/issue/bulkfetch")
+}
+
+fn check_adf(document: &Value) -> Result<(), String> {
+    let schema = tandem_contract_check::adf_schema()
+        .map_err(|error| format!("the ADF schema is unavailable: {error}"))?;
+    schema
+        .validate(document)
+        .map_err(|problems| problems.join("; "))
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct RunningJira {
+    base_url: String,
+    sim: Arc<Sim>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl RunningJira {
+    /// `http://127.0.0.1:<port>`, the site URL a connector is configured with.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn stats(&self) -> JiraSimStats {
+        self.sim.stats()
+    }
+
+    pub fn exchanges(&self) -> Vec<RecordedExchange> {
+        self.sim.recorder.exchanges()
+    }
+
+    /// Contract violations found so far; tests assert there are none.
+    pub fn violations(&self) -> Vec<RecordedViolation> {
+        self.sim.recorder.violations()
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.sim.recorder
+    }
+
+    pub fn webhooks(&self) -> &WebhookSender {
+        &self.sim.webhooks
+    }
+
+    /// Sends webhooks to `url`, signed with `secret` when given.
+    pub fn subscribe_webhook(&self, url: &str, secret: Option<&str>) {
+        self.sim
+            .webhooks
+            .subscribe(events::subscription(url, secret.map(str::to_string)));
+    }
+
+    /// Adds a user, or replaces the one with the same accountId.
+    pub fn add_user(&self, user: SimUser) {
+        self.sim.site().upsert_user(user);
+    }
+
+    /// The next `count` API calls fail with `fault`.
+    pub fn inject_faults(&self, fault: InjectedFault, count: usize) {
+        self.sim.faults.inject(fault, count);
+    }
+
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Connections still open after a few seconds are cut when the handle drops.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.server).await;
+    }
+}
+
+impl Drop for RunningJira {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.abort();
+    }
+}

@@ -1,0 +1,108 @@
+//! Records the checks write: fixed instants (so a check never depends on the wall clock) and links,
+//! conflicts and failures with every field filled in, so a store that drops a field is caught.
+
+use chrono::{DateTime, Duration};
+use std::collections::BTreeMap;
+use tandem_engine::ports::{CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link};
+use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, RichText, Side, Timestamp, UserRef};
+
+/// An integration name no other check and no earlier run used.
+pub fn unique_integration(label: &str) -> String {
+    format!("conformance-{label}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `seconds` after a fixed instant (2030-01-01T00:00:00Z).
+pub fn at(seconds: i64) -> Timestamp {
+    const BASE: i64 = 1_893_456_000;
+    DateTime::from_timestamp(BASE, 0).expect("the base instant is valid")
+        + Duration::seconds(seconds)
+}
+
+pub fn item(id: &str) -> ItemId {
+    ItemId::new(id)
+}
+
+/// A link of `side1` (a Jira issue) and `side2` (an Azure DevOps work item), not yet stored.
+pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
+    let mut fields = BTreeMap::new();
+    fields.insert(
+        "summary".to_owned(),
+        FieldSnapshot {
+            side1: FieldValue::Text(format!("Summary of {side1}")),
+            side2: FieldValue::Text(format!("Summary of {side2}")),
+        },
+    );
+    fields.insert(
+        "description".to_owned(),
+        FieldSnapshot {
+            side1: FieldValue::RichText(RichText::Adf(serde_json::json!({
+                "type": "doc", "version": 1, "content": []
+            }))),
+            side2: FieldValue::RichText(RichText::Html("<p>Description</p>".to_owned())),
+        },
+    );
+    fields.insert(
+        "assignee".to_owned(),
+        FieldSnapshot {
+            side1: FieldValue::User(UserRef {
+                id: "5b10a2844c20165700ede21g".to_owned(),
+                email: Some("dev@example.com".to_owned()),
+                display_name: Some("Dev".to_owned()),
+            }),
+            side2: FieldValue::Empty,
+        },
+    );
+    Link {
+        integration: integration.to_owned(),
+        side1: ItemRef {
+            id: item(side1),
+            key: Some(format!("OPS-{side1}")),
+            url: Some(format!("https://example.atlassian.net/browse/OPS-{side1}")),
+        },
+        side2: ItemRef::new(item(side2)),
+        fields,
+        comments: vec![CommentLink {
+            side1: CommentId(format!("{side1}-c1")),
+            side2: CommentId(format!("{side2}-c1")),
+            side1_fingerprint: "f1".to_owned(),
+            side2_fingerprint: "f2".to_owned(),
+        }],
+        created_at: at(0),
+        synced_at: at(1),
+        version: 0,
+    }
+}
+
+/// `link` as the store returns it at `version`.
+pub fn versioned(link: Link, version: u64) -> Link {
+    Link { version, ..link }
+}
+
+pub fn conflict(integration: &str, field: &str, seconds: i64) -> ConflictRecord {
+    ConflictRecord {
+        integration: integration.to_owned(),
+        field: field.to_owned(),
+        side1: ItemRef::new(item("10001")),
+        side2: ItemRef::new(item("42")),
+        side1_value: FieldValue::Text("High".to_owned()),
+        side2_value: FieldValue::Number(2.0),
+        winner: Side::Two,
+        policy: "last-writer-wins".to_owned(),
+        at: at(seconds),
+    }
+}
+
+pub fn failure(integration: &str, side: Side, item_id: &str, attempts: u32) -> FailureRecord {
+    FailureRecord {
+        integration: integration.to_owned(),
+        side,
+        item: item(item_id),
+        error: format!("target answered 503 (attempt {attempts})"),
+        retryable: true,
+        attempts,
+        first_failed_at: at(10),
+        last_failed_at: at(10 + i64::from(attempts)),
+        next_attempt_at: Some(at(100)),
+        parked: false,
+    }
+}

@@ -1,0 +1,55 @@
+//! The semantics every store implementation must have, as reusable checks. Each check takes a store,
+//! works in integrations of its own (unique names, so checks may share one store, even a persistent
+//! table that earlier runs wrote to) and panics with a description when the store misbehaves.
+//!
+//! A store's test file runs them all with [`conformance_tests!`](crate::conformance_tests):
+//!
+//! ```text
+//! tandem_store::conformance_tests!(std::sync::Arc::new(my_store().await));
+//! ```
+
+pub mod deliveries;
+pub mod fixtures;
+pub mod links;
+pub mod log;
+pub mod restart;
+pub mod watermarks;
+
+use tandem_engine::ports::{DeliveryStore, LinkStore, SyncLog, WatermarkStore};
+
+/// Everything a store implements.
+pub trait Store: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static {}
+
+impl<T: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static> Store for T {}
+
+/// One `#[tokio::test]` per conformance check, each on the store `$store` evaluates to (an
+/// `Arc<impl Store>`, evaluated once per test). Needs `tokio` among the calling crate's dependencies.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($store:expr) => {
+        $crate::conformance_tests!(@checks $store;
+            links::claim_then_link,
+            links::inserting_refuses_items_already_linked,
+            links::claims_are_held_until_their_lease_ends,
+            links::only_the_owner_releases_a_claim,
+            links::concurrent_claims_have_one_winner,
+            links::updates_are_versioned,
+            links::concurrent_updates_of_one_version_have_one_winner,
+            links::updating_a_link_never_inserted_conflicts,
+            links::links_are_listed_per_integration,
+            watermarks::watermarks_are_kept_per_integration_side,
+            deliveries::deliveries_are_new_once_until_they_expire,
+            log::conflicts_are_listed_per_integration,
+            log::failures_are_kept_per_integration_side_and_item,
+        );
+    };
+    (@checks $store:expr; $($module:ident :: $check:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                let store = $store;
+                $crate::conformance::$module::$check(&store).await;
+            }
+        )+
+    };
+}

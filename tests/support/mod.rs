@@ -1,0 +1,235 @@
+//! A world for end-to-end scenarios: both simulators, `tandem serve`'s webhook server and engine on an
+//! embedded store in a temporary folder, and a person (Alice) with accounts in both systems.
+
+#![allow(dead_code)] // each scenario file uses a different part
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
+use tandem_cli::local::{LocalEnvironment, Simulator};
+use tandem_cli::server::{self, RunningServer, ServedIntegration};
+use tandem_cli::wiring;
+use tandem_engine::ports::Link;
+use tandem_engine::Engine;
+use tandem_jira::{JiraConfig, JiraConnector};
+use tandem_mapping::IntegrationConfig;
+use tandem_model::{Credentials, ItemId, SecretString, Side};
+use tandem_simulators::azure_devops::RunningAzureDevops;
+use tandem_simulators::jira::{RunningJira, SimUser};
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// The local example configuration, optionally edited (e.g. to add a filter).
+pub fn local_config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
+    let path = examples_dir().join("local.yaml");
+    let text = edit(std::fs::read_to_string(&path)?);
+    tandem_mapping::load_str(&text, "local.yaml", &examples_dir())
+        .map_err(|problems| anyhow::anyhow!("{problems}"))
+}
+
+pub struct World {
+    pub config: Arc<IntegrationConfig>,
+    pub environment: LocalEnvironment,
+    pub served: Arc<ServedIntegration>,
+    pub server: Option<RunningServer>,
+    /// Alice, acting by hand in each system.
+    pub jira_alice: JiraConnector,
+    pub ado_alice: AzureDevopsConnector,
+    _store_dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn start() -> Result<World> {
+        World::with_config(local_config(|text| text)?).await
+    }
+
+    pub async fn with_config(config: IntegrationConfig) -> Result<World> {
+        let config = Arc::new(config);
+        let store_dir = tempfile::tempdir()?;
+        let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
+        let environment = LocalEnvironment::prepare(&config, None).await?;
+        // Polls are driven by the scenarios (World::settle), not by the clock.
+        let served = wiring::serve_integration(
+            config.clone(),
+            environment.endpoints(),
+            environment.secrets().as_ref(),
+            store,
+            Duration::from_secs(3600),
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = server::start(listener, vec![served.clone()])?;
+        environment.register_webhooks(&config, address);
+        let alice = SimUser::alice();
+        let jira_alice = JiraConnector::new(
+            JiraConfig {
+                base_url: jira(&environment).base_url().to_string(),
+                project_key: config.side(Side::One).project.clone(),
+                issue_type: config.side(Side::One).item_type.clone(),
+            }
+            .validate()?,
+            &Credentials::JiraApiToken {
+                email: alice.email,
+                api_token: SecretString::new(alice.api_token),
+            },
+            tandem_jira::RetryPolicy::fast(),
+        )?;
+        let ado = ado(&environment);
+        let ado_alice_pat = ado
+            .identity("alice@fabrikam.example")
+            .context("ADO simulator has Alice")?
+            .pat;
+        let ado_alice = AzureDevopsConnector::new(
+            AzureDevopsConfig {
+                organization_url: ado.organization_url().to_string(),
+                project: config.side(Side::Two).project.clone(),
+                work_item_type: config.side(Side::Two).item_type.clone(),
+                identities_url: None,
+            }
+            .validate()?,
+            &Credentials::AzureDevopsPat {
+                pat: SecretString::new(ado_alice_pat),
+            },
+            tandem_azure_devops::RetryPolicy::fast(),
+        )?;
+        Ok(World {
+            config,
+            environment,
+            served,
+            server: Some(server),
+            jira_alice,
+            ado_alice,
+            _store_dir: store_dir,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.served.engine
+    }
+
+    pub fn jira(&self) -> &RunningJira {
+        jira(&self.environment)
+    }
+
+    pub fn ado(&self) -> &RunningAzureDevops {
+        ado(&self.environment)
+    }
+
+    pub fn webhook_url(&self, side: Side) -> String {
+        self.server
+            .as_ref()
+            .expect("server running")
+            .webhook_url(&self.config.name, side)
+    }
+
+    /// Writes each simulator has received (from anyone).
+    pub fn writes(&self) -> (u64, u64) {
+        (
+            self.jira().stats().writes,
+            self.ado().stats().recording.writes,
+        )
+    }
+
+    async fn webhooks_delivered(&self) {
+        self.jira().webhooks().settled().await;
+        self.ado().hooks_settled().await;
+    }
+
+    /// Lets webhooks land, then polls until a whole cycle writes nothing. Returns the poll cycles it took.
+    pub async fn settle(&self) -> Result<usize> {
+        for cycle in 1..=10 {
+            self.webhooks_delivered().await;
+            let before = self.writes();
+            server::poll_once(self.engine()).await;
+            self.webhooks_delivered().await;
+            if self.writes() == before {
+                return Ok(cycle);
+            }
+        }
+        bail!("the integration did not settle within 10 poll cycles")
+    }
+
+    /// After settling, two more full poll cycles (and every webhook they cause) write nothing at all.
+    pub async fn assert_quiet(&self) -> Result<()> {
+        self.settle().await?;
+        let before = self.writes();
+        for _ in 0..2 {
+            server::poll_once(self.engine()).await;
+            self.webhooks_delivered().await;
+        }
+        let after = self.writes();
+        if after != before {
+            bail!("writes after quiescence: before {before:?}, after {after:?}");
+        }
+        Ok(())
+    }
+
+    /// Every request tandem sent and every response the simulators gave matched the official specs.
+    pub fn assert_contracts_kept(&self) -> Result<()> {
+        let mut problems: Vec<String> = Vec::new();
+        problems.extend(
+            self.jira()
+                .violations()
+                .iter()
+                .map(|violation| format!("Jira: {violation:?}")),
+        );
+        problems.extend(
+            self.ado()
+                .violations()
+                .iter()
+                .map(|violation| format!("Azure DevOps: {violation:?}")),
+        );
+        if !problems.is_empty() {
+            bail!(
+                "{} contract violation(s):\n{}",
+                problems.len(),
+                problems.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn link_of(&self, side: Side, item: &ItemId) -> Result<Option<Link>> {
+        Ok(self
+            .engine()
+            .stores()
+            .links
+            .get_link(&self.config.name, side, item)
+            .await?)
+    }
+
+    pub async fn links(&self) -> Result<Vec<Link>> {
+        Ok(self
+            .engine()
+            .stores()
+            .links
+            .list_links(&self.config.name)
+            .await?)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        self.environment.stop().await;
+    }
+}
+
+fn jira(environment: &LocalEnvironment) -> &RunningJira {
+    match environment.simulator(Side::One) {
+        Some(Simulator::Jira(jira)) => jira,
+        _ => panic!("side 1 of the local example is a simulated Jira"),
+    }
+}
+
+fn ado(environment: &LocalEnvironment) -> &RunningAzureDevops {
+    match environment.simulator(Side::Two) {
+        Some(Simulator::AzureDevops(ado)) => ado,
+        _ => panic!("side 2 of the local example is a simulated Azure DevOps"),
+    }
+}
