@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# A local stand-in for the AWS services tandem uses (DynamoDB, Secrets Manager): moto's server on
+# 127.0.0.1, started in the background and reused while it runs.
+#
+#   eval "$(infra/local-aws.sh)"   # start (or reuse) it and export AWS_ENDPOINT_URL and dummy credentials
+#   infra/local-aws.sh stop        # stop the server this script started
+#
+# Only the export lines go to stdout, so `eval` sees nothing else; progress and errors go to stderr.
+# Environment: LOCAL_AWS_PORT (first port tried, default 5005).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly MOTO_REQUIREMENT="moto[server]==5.2.*"
+readonly MOTO_VERSION_PATTERN='^5\.2\.'
+readonly STATE_DIR="target/local-aws"
+readonly PID_FILE="$STATE_DIR/moto.pid"
+readonly PORT_FILE="$STATE_DIR/moto.port"
+readonly LOG_FILE="$STATE_DIR/moto.log"
+readonly START_TIMEOUT_SECONDS=20
+
+say() { echo "local-aws: $*" >&2; }
+
+# The pid of the server this script started, if it is still running.
+running_pid() {
+    [[ -f "$PID_FILE" ]] || return 1
+    local pid
+    pid="$(cat "$PID_FILE")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+answers() {
+    curl --silent --output /dev/null --max-time 2 "http://127.0.0.1:$1/moto-api/data.json"
+}
+
+port_is_free() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+with socket.socket() as probe:
+    try:
+        probe.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(1)
+EOF
+}
+
+ensure_moto() {
+    local installed=""
+    if command -v moto_server >/dev/null 2>&1; then
+        installed="$(python3 -c 'import moto, flask, flask_cors; print(moto.__version__)' 2>/dev/null || true)"
+    fi
+    if [[ ! "$installed" =~ $MOTO_VERSION_PATTERN ]]; then
+        say "installing $MOTO_REQUIREMENT (found: ${installed:-none})"
+        python3 -m pip install --quiet "$MOTO_REQUIREMENT" >&2
+        hash -r
+    fi
+}
+
+print_exports() {
+    echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$1"
+    echo "export AWS_REGION=us-east-1"
+    echo "export AWS_ACCESS_KEY_ID=test"
+    echo "export AWS_SECRET_ACCESS_KEY=test"
+}
+
+start() {
+    local pid port
+    if pid="$(running_pid)" && port="$(cat "$PORT_FILE" 2>/dev/null)" && answers "$port"; then
+        say "reusing moto (pid $pid) on port $port"
+        print_exports "$port"
+        return
+    fi
+
+    ensure_moto
+    mkdir -p "$STATE_DIR"
+    port="${LOCAL_AWS_PORT:-5005}"
+    local last=$((port + 50))
+    until port_is_free "$port"; do
+        port=$((port + 1))
+        if ((port > last)); then
+            say "no free port between ${LOCAL_AWS_PORT:-5005} and $last"
+            exit 1
+        fi
+    done
+
+    # setsid: the server outlives this script and the shell that eval'd it.
+    setsid moto_server --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$PID_FILE"
+    echo "$port" >"$PORT_FILE"
+
+    local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            say "moto exited while starting; its log ($LOG_FILE):"
+            tail -n 20 "$LOG_FILE" >&2
+            rm -f "$PID_FILE" "$PORT_FILE"
+            exit 1
+        fi
+        if ((SECONDS >= deadline)); then
+            say "moto did not answer on port $port within ${START_TIMEOUT_SECONDS}s (log: $LOG_FILE)"
+            kill "$pid" 2>/dev/null || true
+            rm -f "$PID_FILE" "$PORT_FILE"
+            exit 1
+        fi
+        sleep 0.2
+    done
+    say "moto (pid $pid) answers on port $port; log: $LOG_FILE"
+    print_exports "$port"
+}
+
+stop() {
+    local pid
+    if pid="$(running_pid)"; then
+        kill "$pid"
+        say "stopped moto (pid $pid)"
+    else
+        say "moto is not running"
+    fi
+    rm -f "$PID_FILE" "$PORT_FILE"
+}
+
+case "${1:-start}" in
+start) start ;;
+stop) stop ;;
+*)
+    say "usage: $0 [start|stop]"
+    exit 2
+    ;;
+esac

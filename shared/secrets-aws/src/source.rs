@@ -1,0 +1,83 @@
+//! Reading one secret's credentials from AWS Secrets Manager.
+
+use crate::error::secret_error;
+use crate::parse::credentials_from_text;
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_secretsmanager::Client;
+use std::fmt;
+use tandem_engine::ports::{SecretError, SecretSource};
+use tandem_model::Credentials;
+
+/// Credentials from the `SecretString` of Secrets Manager secrets (the `AWSCURRENT` version).
+///
+/// Errors name the secret as Secrets Manager knows it, prefix included, so an operator can see
+/// exactly which secret to create or fix.
+#[derive(Clone)]
+pub struct SecretsManagerSource {
+    client: Client,
+    prefix: String,
+}
+
+impl SecretsManagerSource {
+    pub fn new(client: Client) -> SecretsManagerSource {
+        SecretsManagerSource {
+            client,
+            prefix: String::new(),
+        }
+    }
+
+    /// A client configured the way every AWS SDK is: region, credentials and endpoint from the
+    /// environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, …), the Lambda execution
+    /// role, or the shared config files.
+    pub async fn from_env() -> SecretsManagerSource {
+        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        SecretsManagerSource::new(Client::new(&config))
+    }
+
+    /// Reads the secret `<prefix><name>` for `name`, so IAM can limit the functions to secrets
+    /// under the prefix (`tandem/`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> SecretsManagerSource {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The Secrets Manager name of the secret read for `name`.
+    pub fn secret_id(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretsManagerSource {
+    async fn credentials(&self, name: &str) -> Result<Credentials, SecretError> {
+        let secret_id = self.secret_id(name);
+        tracing::debug!(secret = %secret_id, "reading credentials from Secrets Manager");
+        let answer = self
+            .client
+            .get_secret_value()
+            .secret_id(&secret_id)
+            .send()
+            .await
+            .map_err(|error| secret_error(&secret_id, error))?;
+        let malformed = |reason: String| SecretError::Malformed {
+            name: secret_id.clone(),
+            reason,
+        };
+        let Some(text) = answer.secret_string() else {
+            return Err(malformed(
+                "the secret holds binary data; credentials are read from its SecretString".into(),
+            ));
+        };
+        credentials_from_text(text).map_err(malformed)
+    }
+}
+
+impl fmt::Debug for SecretsManagerSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsManagerSource")
+            .field("region", &self.client.config().region())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}

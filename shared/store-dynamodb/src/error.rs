@@ -1,0 +1,249 @@
+//! How DynamoDB answers become the engine's `StoreError`, and records become attributes and back.
+
+use crate::keys::RECORD;
+use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use tandem_engine::ports::StoreError;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Maps a failed request to `StoreError`, naming what the store was doing and in which table.
+///
+/// A request DynamoDB refuses as invalid (a record over the 400 KB item limit, a key over its length
+/// limit) will fail the same way every time, so it is `Corrupt`, not retryable. Everything else —
+/// throttling, 5xx, timeouts, the network, a missing table, missing credentials — is `Unavailable`
+/// (retryable) with the SDK error kept as the source. The SDK has already retried throttling and
+/// transient errors with backoff by then.
+pub(crate) fn request_failed<E, R>(doing: &str, table: &str, error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match error.code() {
+        Some("ValidationException") => StoreError::Corrupt {
+            message: format!(
+                "DynamoDB refused {doing} in table {table}: {}",
+                error.message().unwrap_or("no reason given")
+            ),
+        },
+        Some("ResourceNotFoundException") => StoreError::Unavailable {
+            message: format!(
+                "{doing}: table {table} does not exist (create it with `DynamoStore::create_table` or the \
+                 deployment template)"
+            ),
+            source: Some(Box::new(error)),
+        },
+        _ => StoreError::Unavailable {
+            message: format!("{doing} in table {table}: {}", DisplayErrorContext(&error)),
+            source: Some(Box::new(error)),
+        },
+    }
+}
+
+/// Why a TransactWriteItems did not happen.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The conditions of these actions (their positions in the request) failed; each comes with the
+    /// item as it was, when the action asked for it.
+    ConditionsFailed(Vec<(usize, Option<Item>)>),
+    /// Another write touched the same items at the same moment; nothing was decided.
+    Contended,
+    Failed(StoreError),
+}
+
+impl Refusal {
+    pub fn condition_failed(&self, action: usize) -> bool {
+        matches!(self, Refusal::ConditionsFailed(failed) if failed.iter().any(|(at, _)| *at == action))
+    }
+
+    /// The item as it was when the condition of `action` failed, if DynamoDB returned it.
+    pub fn item_of(&mut self, action: usize) -> Option<Item> {
+        match self {
+            Refusal::ConditionsFailed(failed) => failed
+                .iter_mut()
+                .find(|(at, _)| *at == action)
+                .and_then(|(_, item)| item.take()),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn refusal<R>(
+    doing: &str,
+    table: &str,
+    error: SdkError<TransactWriteItemsError, R>,
+) -> Refusal
+where
+    R: Debug + Send + Sync + 'static,
+{
+    let reasons = match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            cancelled.cancellation_reasons()
+        }
+        _ => return Refusal::Failed(request_failed(doing, table, error)),
+    };
+    let failed: Vec<(usize, Option<Item>)> = reasons
+        .iter()
+        .enumerate()
+        .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+        .map(|(action, reason)| (action, reason.item().cloned()))
+        .collect();
+    if !failed.is_empty() {
+        Refusal::ConditionsFailed(failed)
+    } else if reasons
+        .iter()
+        .any(|reason| reason.code() == Some("TransactionConflict"))
+    {
+        Refusal::Contended
+    } else {
+        Refusal::Failed(request_failed(doing, table, error))
+    }
+}
+
+/// A request part the SDK refused to build (a required field unset): a programming error, reported
+/// rather than panicking. Not retryable, like every other request that can never succeed.
+pub(crate) fn built<T>(part: Result<T, BuildError>, what: &str) -> Result<T, StoreError> {
+    part.map_err(|error| StoreError::Corrupt {
+        message: format!("cannot build {what}: {error}"),
+    })
+}
+
+/// The `record` attribute holding `record` as JSON.
+pub(crate) fn encode<T: Serialize>(record: &T, what: &str) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(record)
+        .map(AttributeValue::S)
+        .map_err(|error| StoreError::Corrupt {
+            message: format!("{what} cannot be written as JSON: {error}"),
+        })
+}
+
+/// The record a stored item holds in its `record` attribute.
+pub(crate) fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
+    let json = item
+        .get(RECORD)
+        .and_then(|value| value.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            message: format!("stored {what} has no `{RECORD}` text attribute"),
+        })?;
+    serde_json::from_str(json).map_err(|error| StoreError::Corrupt {
+        message: format!("stored {what} is not valid: {error}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use std::error::Error as _;
+
+    fn service_error<E>(error: E) -> SdkError<E, ()> {
+        SdkError::service_error(error, ())
+    }
+
+    fn get_item_error(code: &str, message: &str) -> SdkError<GetItemError, ()> {
+        service_error(GetItemError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        ))
+    }
+
+    fn cancelled(codes: &[&str]) -> SdkError<TransactWriteItemsError, ()> {
+        let mut exception = TransactionCanceledException::builder().message("cancelled");
+        for code in codes {
+            exception =
+                exception.cancellation_reasons(CancellationReason::builder().code(*code).build());
+        }
+        service_error(TransactWriteItemsError::TransactionCanceledException(
+            exception.build(),
+        ))
+    }
+
+    #[test]
+    fn throttling_is_retryable_and_keeps_the_sdk_error() {
+        let error = request_failed(
+            "reading a link",
+            "tandem",
+            get_item_error("ThrottlingException", "slow down"),
+        );
+        assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
+        assert!(error.is_retryable());
+        assert!(error.to_string().contains("reading a link"), "{error}");
+        assert!(error.source().is_some());
+    }
+
+    #[test]
+    fn a_missing_table_is_named() {
+        let error = request_failed(
+            "reading a link",
+            "tandem-prod",
+            get_item_error("ResourceNotFoundException", "Requested resource not found"),
+        );
+        assert!(error.is_retryable());
+        assert!(
+            error
+                .to_string()
+                .contains("table tandem-prod does not exist"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_request_is_not_retried() {
+        let error = request_failed(
+            "updating a link",
+            "tandem",
+            get_item_error(
+                "ValidationException",
+                "Item size has exceeded the maximum allowed size",
+            ),
+        );
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+        assert!(!error.is_retryable());
+        assert!(
+            error.to_string().contains("maximum allowed size"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn failed_conditions_are_told_apart_from_contention() {
+        let refusal = refusal(
+            "inserting a link",
+            "tandem",
+            cancelled(&["None", "ConditionalCheckFailed", "None"]),
+        );
+        assert!(!refusal.condition_failed(0));
+        assert!(refusal.condition_failed(1));
+
+        let refusal = refusal_of(&["TransactionConflict", "None"]);
+        assert!(matches!(refusal, Refusal::Contended), "{refusal:?}");
+
+        let refusal = refusal_of(&["ThrottlingError", "None"]);
+        assert!(
+            matches!(&refusal, Refusal::Failed(error) if error.is_retryable()),
+            "{refusal:?}"
+        );
+    }
+
+    fn refusal_of(codes: &[&str]) -> Refusal {
+        refusal("updating a link", "tandem", cancelled(codes))
+    }
+
+    #[test]
+    fn records_without_valid_json_are_corrupt() {
+        let missing = decode::<u64>(&Item::new(), "watermark").unwrap_err();
+        assert!(matches!(missing, StoreError::Corrupt { .. }));
+        assert!(missing.to_string().contains("watermark"), "{missing}");
+
+        let item = Item::from([(RECORD.to_owned(), AttributeValue::S("{not json".into()))]);
+        let invalid = decode::<u64>(&item, "watermark").unwrap_err();
+        assert!(matches!(invalid, StoreError::Corrupt { .. }));
+    }
+}

@@ -1,0 +1,60 @@
+//! DynamoDB adapter of the engine's store traits (`LinkStore`, `WatermarkStore`, `DeliveryStore`,
+//! `SyncLog`) on one on-demand table, for tandem on AWS Lambda.
+//!
+//! # Table layout
+//!
+//! One table with string keys `pk` (partition) and `sk` (sort), billed per request, with DynamoDB's
+//! time to live on the number attribute `expires_at`. Every record kind has a partition per
+//! integration, `{KIND}#{integration}`: the integration name is the whole remainder after a fixed
+//! prefix, and in sort keys the free-form id (item, delivery) comes last, so no name or id needs
+//! escaping and none can collide with another.
+//!
+//! | record       | `pk`                       | `sk`                     | other attributes                                   |
+//! |--------------|----------------------------|--------------------------|----------------------------------------------------|
+//! | link         | `LINK#{integration}`       | `{side}#{item id}`       | `record`, `version` (N), `partner` (other item id) |
+//! | claim        | `CLAIM#{integration}`      | `{side}#{item id}`       | `record`, `owner`, `until_us` (N), `expires_at`    |
+//! | watermark    | `WATERMARK#{integration}`  | `{side}`                 | `record`                                           |
+//! | delivery     | `DELIVERY#{integration}`   | `{side}#{delivery id}`   | `until_us` (N), `expires_at`                       |
+//! | conflict     | `CONFLICT#{integration}`   | `{RFC 3339 at}#{random}` | `record`                                           |
+//! | failure      | `FAILURE#{integration}`    | `{side}#{item id}`       | `record`                                           |
+//!
+//! `record` is the record as JSON and the only attribute read back, so every field round-trips
+//! exactly. The other attributes exist for conditions and expiry: `until_us` is microseconds since the
+//! epoch (conditions compare at that precision), `expires_at` whole seconds rounded up (DynamoDB
+//! removes an item some time after it, never before).
+//!
+//! # Access paths
+//!
+//! - A link is stored whole under each of its two items, so "the link of this item on this side" is
+//!   one strongly consistent GetItem. `insert_link` is one TransactWriteItems: both copies, each on
+//!   `attribute_not_exists(pk)` (`AlreadyExists` if either item is linked), plus the removal of both
+//!   items' creation claims. `update_link` rewrites both copies on `version = :stored AND partner =
+//!   :partner` (`Conflict` otherwise). `list_links` queries side 1's copies of the integration.
+//! - `claim_creation` is one TransactWriteItems: a condition check that the item's link does not exist
+//!   and the claim put on `attribute_not_exists(pk) OR owner = :owner OR until_us <= :now`. A claim
+//!   checked in the same transaction as the link cannot be taken after `insert_link` removed it.
+//!   Claims colliding at the same instant (DynamoDB cancels both) are retried with jittered backoff.
+//! - A delivery is new when its put on `attribute_not_exists(pk) OR until_us <= :now` succeeds.
+//! - Conflicts sort by time within their integration's partition; failures are replaced in place.
+//!   Listings are paginated strongly consistent Queries.
+//!
+//! Per-integration partitions fit tandem's load: one integration's webhooks and polls are far below a
+//! partition's 1,000 writes per second, and DynamoDB splits a busy partition by sort key on its own.
+//!
+//! # Errors
+//!
+//! A lost condition is `Conflict` or `AlreadyExists`; throttling, 5xx, timeouts and the network are
+//! `Unavailable` (retryable, after the SDK's own retries) with the SDK error as the source; a request
+//! DynamoDB refuses as invalid (an item over 400 KB) is `Corrupt`, since retrying cannot help.
+
+mod deliveries;
+mod error;
+mod keys;
+mod links;
+mod store;
+mod sync_log;
+mod table;
+mod watermarks;
+
+pub use store::DynamoStore;
+pub use table::TableError;

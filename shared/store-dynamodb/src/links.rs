@@ -1,0 +1,344 @@
+//! Entity links, stored once under each of their items, and creation claims.
+//!
+//! Every write that involves a link is one TransactWriteItems, so the two copies never disagree and a
+//! concurrent writer either sees the whole change or loses its condition. The SDK gives each
+//! transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry of a write that
+//! did land is answered as a success instead of failing its own condition.
+
+use crate::error::{built, decode, encode, refusal, Refusal};
+use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, UNTIL_MICROS, VERSION};
+use crate::store::{item_at, DynamoStore};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
+use backon::{ExponentialBuilder, Retryable};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tandem_engine::ports::{ClaimOutcome, Link, LinkStore, StoreError};
+use tandem_model::{ItemId, Side, Timestamp};
+
+/// Who may create the copy of an item, and until when.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claim {
+    owner: String,
+    until: Timestamp,
+}
+
+/// How often a claim is tried again when another claim of the same item was being written at the same
+/// moment (DynamoDB then cancels both transactions without deciding either).
+const CONTENDED_CLAIM_ATTEMPTS: usize = 6;
+
+fn describe(link: &Link) -> String {
+    format!(
+        "the link of {} (side 1) and {} (side 2) in integration {}",
+        link.side1.label(),
+        link.side2.label(),
+        link.integration
+    )
+}
+
+fn describe_item(integration: &str, side: Side, item: &ItemId) -> String {
+    format!("item {item} on side {side} in integration {integration}")
+}
+
+impl DynamoStore {
+    /// Both copies of `link`, each conditional: a new link only where neither item is linked yet, an
+    /// update only where the stored copy is at `replaces` and pairs the same two items.
+    fn link_puts(
+        &self,
+        link: &Link,
+        replaces: Option<u64>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let record = encode(link, "link")?;
+        let version = AttributeValue::N(link.version.to_string());
+        Side::BOTH
+            .into_iter()
+            .map(|side| {
+                let key = Key::link(&link.integration, side, &link.item(side).id);
+                let partner = AttributeValue::S(link.item(side.other()).id.as_str().to_owned());
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item_at(
+                        &key,
+                        [
+                            (RECORD, record.clone()),
+                            (VERSION, version.clone()),
+                            (PARTNER, partner.clone()),
+                        ],
+                    )));
+                let put = match replaces {
+                    None => put.condition_expression("attribute_not_exists(pk)"),
+                    Some(stored) => put
+                        .condition_expression("#version = :stored AND #partner = :partner")
+                        .expression_attribute_names("#version", VERSION)
+                        .expression_attribute_names("#partner", PARTNER)
+                        .expression_attribute_values(
+                            ":stored",
+                            AttributeValue::N(stored.to_string()),
+                        )
+                        .expression_attribute_values(":partner", partner),
+                };
+                let put = built(put.build(), "the write of a link")?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+            .collect()
+    }
+
+    /// One attempt at a claim: the item must not be linked, and the claim must be free, ours, or ended.
+    async fn try_claim(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<ClaimOutcome, StoreError> {
+        const DOING: &str = "claiming the creation of a copy";
+        let link_key = Key::link(integration, side, item);
+        let claim_key = Key::claim(integration, side, item);
+        let not_linked = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(link_key.attributes()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build();
+        let not_linked = built(not_linked, "the check that an item is not linked")?;
+        let claim = item_at(
+            &claim_key,
+            [
+                (
+                    RECORD,
+                    encode(
+                        &Claim {
+                            owner: owner.to_owned(),
+                            until: lease_until,
+                        },
+                        "creation claim",
+                    )?,
+                ),
+                (OWNER, AttributeValue::S(owner.to_owned())),
+                (UNTIL_MICROS, keys::micros(lease_until)),
+                (keys::EXPIRES_AT, keys::expires_at(lease_until)),
+            ],
+        );
+        let take = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(claim))
+            .condition_expression("attribute_not_exists(pk) OR #owner = :owner OR #until <= :now")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#until", UNTIL_MICROS)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":now", keys::micros(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build();
+        let take = built(take, "a creation claim")?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(not_linked)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(take).build())
+            .send()
+            .await;
+        let mut refused = match written {
+            Ok(_) => return Ok(ClaimOutcome::Claimed),
+            Err(error) => refusal(DOING, &self.table, error),
+        };
+        let what = describe_item(integration, side, item);
+        if refused.condition_failed(0) {
+            return match self.get_link(integration, side, item).await? {
+                Some(link) => Ok(ClaimOutcome::Linked(Box::new(link))),
+                None => Err(StoreError::Conflict {
+                    what: format!("the link of {what}"),
+                }),
+            };
+        }
+        if refused.condition_failed(1) {
+            let holder = match refused.item_of(1) {
+                Some(item) => Some(item),
+                None => self.get(&claim_key, DOING).await?,
+            };
+            // Released between our write and this read: the claim is free again, so try again.
+            let Some(holder) = holder else {
+                return Err(StoreError::Conflict {
+                    what: format!("the creation claim of {what}"),
+                });
+            };
+            let holder: Claim = decode(&holder, "creation claim")?;
+            return Ok(ClaimOutcome::HeldElsewhere {
+                until: holder.until,
+            });
+        }
+        match refused {
+            Refusal::Failed(error) => Err(error),
+            _ => Err(StoreError::Conflict {
+                what: format!("the creation claim of {what}"),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl LinkStore for DynamoStore {
+    async fn get_link(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+    ) -> Result<Option<Link>, StoreError> {
+        self.get(&Key::link(integration, side, item), "reading a link")
+            .await?
+            .map(|item| decode(&item, "link"))
+            .transpose()
+    }
+
+    async fn claim_creation(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<ClaimOutcome, StoreError> {
+        // Jitter seeded per call, so that claims colliding once do not collide again in lockstep.
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(20))
+            .with_max_delay(Duration::from_millis(500))
+            .with_max_times(CONTENDED_CLAIM_ATTEMPTS)
+            .with_jitter_seed(uuid::Uuid::new_v4().as_u64_pair().0);
+        (|| self.try_claim(integration, side, item, owner, now, lease_until))
+            .retry(backoff)
+            .when(|error| matches!(error, StoreError::Conflict { .. }))
+            .notify(|error, delay| {
+                tracing::debug!(%integration, %side, %item, ?delay, "claim contended, trying again: {error}");
+            })
+            .await
+    }
+
+    async fn release_claim(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let released = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::claim(integration, side, item).attributes()))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Not claimed, or taken over after the lease ended: it is not ours to release.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(self.failed("releasing a creation claim", error)),
+        }
+    }
+
+    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
+        const DOING: &str = "inserting a link";
+        let link = Link {
+            version: 1,
+            ..link.clone()
+        };
+        let mut actions = self.link_puts(&link, None)?;
+        for side in Side::BOTH {
+            let claim = Key::claim(&link.integration, side, &link.item(side).id);
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim.attributes()))
+                .build();
+            let delete = built(delete, "the removal of a creation claim")?;
+            actions.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let refused = match written {
+            Ok(_) => return Ok(link),
+            Err(error) => refusal(DOING, &self.table, error),
+        };
+        // The puts are the first two actions, side 1's then side 2's.
+        if let Some(side) = Side::BOTH
+            .into_iter()
+            .zip(0..)
+            .find_map(|(side, action)| refused.condition_failed(action).then_some(side))
+        {
+            return Err(StoreError::AlreadyExists {
+                what: format!(
+                    "a link of {}",
+                    describe_item(&link.integration, side, &link.item(side).id)
+                ),
+            });
+        }
+        match refused {
+            Refusal::Failed(error) => Err(error),
+            _ => Err(StoreError::Conflict {
+                what: describe(&link),
+            }),
+        }
+    }
+
+    async fn update_link(&self, link: &Link) -> Result<Link, StoreError> {
+        let next = link
+            .version
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt {
+                message: format!("{} has run out of versions", describe(link)),
+            })?;
+        let updated = Link {
+            version: next,
+            ..link.clone()
+        };
+        // The pair of items is the link's identity; only its sync state may change.
+        let actions = self.link_puts(&updated, Some(link.version))?;
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(updated),
+            Err(error) => match refusal("updating a link", &self.table, error) {
+                Refusal::Failed(error) => Err(error),
+                Refusal::ConditionsFailed(_) | Refusal::Contended => Err(StoreError::Conflict {
+                    what: describe(link),
+                }),
+            },
+        }
+    }
+
+    async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError> {
+        // Each link is stored under both items; side 1's copies list every link once.
+        self.query(
+            keys::partition(Kind::Link, integration),
+            Some(keys::side_prefix(Side::One)),
+            "listing links",
+        )
+        .await?
+        .iter()
+        .map(|item| decode(item, "link"))
+        .collect()
+    }
+}

@@ -1,0 +1,153 @@
+//! The store conformance suite and restart safety against a real DynamoDB-compatible server (moto,
+//! started by `infra/local-aws.sh`), on a table of this test process's own.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::sync::Arc;
+use tandem_engine::ports::{LinkStore, StoreError, WatermarkStore};
+use tandem_model::{ItemId, Side};
+use tandem_store::conformance::fixtures::unique_integration;
+use tandem_store::conformance::restart::{assert_sample, write_sample};
+use tandem_store_dynamodb::{DynamoStore, TableError};
+use tokio::sync::OnceCell;
+
+/// The table every test of this process shares; each check works in integrations of its own.
+static TABLE: OnceCell<String> = OnceCell::const_new();
+
+/// A store on a server the environment points at; fails (never skips) when there is none, so CI
+/// cannot pass without running these tests.
+async fn store_on(table: &str) -> DynamoStore {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: these tests need a local DynamoDB. Start one with \
+             `eval \"$(infra/local-aws.sh)\"` from the repository root, then run the tests again."
+        );
+    }
+    DynamoStore::from_env(table).await
+}
+
+/// A fresh store handle (the SDK client must not outlive the test's runtime) on the shared table.
+async fn store() -> DynamoStore {
+    let table = TABLE
+        .get_or_init(|| async {
+            let table = unique_integration("table");
+            store_on(&table)
+                .await
+                .create_table()
+                .await
+                .unwrap_or_else(|error| panic!("creating table {table}: {error:#?}"));
+            table
+        })
+        .await;
+    store_on(table).await
+}
+
+tandem_store::conformance_tests!(Arc::new(store().await));
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_store_on_the_table_sees_everything_the_first_wrote() {
+    let integration = unique_integration("restart");
+    let before = store().await;
+    write_sample(&before, &integration).await;
+    drop(before);
+
+    let after = store().await;
+    assert_sample(&after, &integration).await;
+}
+
+#[tokio::test]
+async fn creating_the_table_again_keeps_it() {
+    let store = store().await;
+    let integration = unique_integration("create-again");
+    let at = tandem_store::conformance::fixtures::at(5);
+    store
+        .set_watermark(&integration, Side::One, at)
+        .await
+        .expect("set");
+    store.create_table().await.expect("create again");
+    assert_eq!(
+        store
+            .get_watermark(&integration, Side::One)
+            .await
+            .expect("get"),
+        Some(at)
+    );
+}
+
+#[tokio::test]
+async fn a_table_with_other_keys_is_refused() {
+    let table = unique_integration("other-keys");
+    let store = store_on(&table).await;
+    let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("create a table keyed by id");
+
+    let error = store.create_table().await.expect_err("wrong keys");
+    assert!(
+        matches!(&error, TableError::WrongKeys { found, .. } if found == "id HASH (S)"),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+}
+
+#[tokio::test]
+async fn a_missing_table_is_unavailable_and_named() {
+    let table = unique_integration("missing");
+    let error = store_on(&table)
+        .await
+        .get_watermark("ops", Side::One)
+        .await
+        .expect_err("no such table");
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("table {table} does not exist")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_link_is_corrupt_not_missing() {
+    let store = store().await;
+    let integration = unique_integration("corrupt");
+    let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+    client
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(format!("LINK#{integration}")))
+        .item("sk", AttributeValue::S("2#42".to_owned()))
+        .item(
+            "record",
+            AttributeValue::S(r#"{"integration": "ops"}"#.to_owned()),
+        )
+        .send()
+        .await
+        .expect("write a damaged link");
+
+    let error = store
+        .get_link(&integration, Side::Two, &ItemId::new("42"))
+        .await
+        .expect_err("damaged link");
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+    assert!(error.to_string().contains("link"), "{error}");
+    assert!(!error.is_retryable());
+}
