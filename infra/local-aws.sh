@@ -36,6 +36,8 @@ port_is_free() {
     python3 - "$1" <<'EOF'
 import socket, sys
 with socket.socket() as probe:
+    # As the server will: connections of a server stopped a moment ago must not block the port.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind(("127.0.0.1", int(sys.argv[1])))
     except OSError:
@@ -82,8 +84,20 @@ start() {
         fi
     done
 
+    # moto's server handles requests on parallel threads without any locking, and a cancelled
+    # TransactWriteItems restores a copy of the whole table taken when it began, undoing other
+    # requests' writes made meanwhile. Real DynamoDB is atomic, so serve one request at a time.
     # setsid: the server outlives this script and the shell that eval'd it.
-    setsid moto_server --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null &
+    setsid python3 -c '
+import sys
+import moto.server as server
+threaded_run_simple = server.run_simple
+def serial_run_simple(*args, **options):
+    options["threaded"] = False
+    return threaded_run_simple(*args, **options)
+server.run_simple = serial_run_simple
+server.main(sys.argv[1:])
+' --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$PID_FILE"
     echo "$port" >"$PORT_FILE"
@@ -112,6 +126,11 @@ stop() {
     local pid
     if pid="$(running_pid)"; then
         kill "$pid"
+        local waited=0
+        while kill -0 "$pid" 2>/dev/null && ((waited < 50)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
         say "stopped moto (pid $pid)"
     else
         say "moto is not running"

@@ -11,9 +11,7 @@ use tandem_engine::ports::SecretSource;
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{Credentials, SecretString, Side, SystemKind};
 use tandem_secrets::LocalSecrets;
-use tandem_simulators::azure_devops::{
-    AzureDevopsSimConfig, AzureDevopsSimulator, HookTarget, RunningAzureDevops,
-};
+use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, HookTarget, RunningAzureDevops};
 use tandem_simulators::jira::{JiraSimConfig, JiraSimulator, RunningJira, SimProject};
 
 /// A simulator started for one side.
@@ -32,10 +30,7 @@ pub struct LocalEnvironment {
 
 impl LocalEnvironment {
     /// Starts the simulators the configuration asks for; reads the secrets file for the other sides.
-    pub async fn prepare(
-        config: &IntegrationConfig,
-        secrets_file: Option<&Path>,
-    ) -> Result<LocalEnvironment> {
+    pub async fn prepare(config: &IntegrationConfig, secrets_file: Option<&Path>) -> Result<LocalEnvironment> {
         let mut simulated = Vec::new();
         let mut simulators: [Option<Simulator>; 2] = [None, None];
         let mut webhook_secrets: [Option<String>; 2] = [None, None];
@@ -48,9 +43,7 @@ impl LocalEnvironment {
                     .base_url
                     .as_ref()
                     .map(|url| url.as_str().trim_end_matches('/').to_string())
-                    .with_context(|| {
-                        format!("side {side} has neither base_url nor simulator: true")
-                    })?;
+                    .with_context(|| format!("side {side} has neither base_url nor simulator: true"))?;
                 continue;
             }
             // A fresh random webhook secret per run: the simulator signs with it, serve verifies it.
@@ -58,17 +51,11 @@ impl LocalEnvironment {
             let (simulator, credentials, webhook) = match settings.system {
                 SystemKind::Jira => {
                     let sim_config = JiraSimConfig {
-                        projects: vec![SimProject::new(
-                            "10000",
-                            settings.project.clone(),
-                            "Simulated project",
-                        )],
+                        projects: vec![SimProject::new("10000", settings.project.clone(), "Simulated project")],
                         ..JiraSimConfig::default()
                     };
                     let service = sim_config.users[0].clone();
-                    let running = JiraSimulator::start(sim_config)
-                        .await
-                        .context("starting the Jira simulator")?;
+                    let running = JiraSimulator::start(sim_config).await.context("starting the Jira simulator")?;
                     base_urls[slot] = running.base_url().to_string();
                     (
                         Simulator::Jira(running),
@@ -76,9 +63,7 @@ impl LocalEnvironment {
                             email: service.email,
                             api_token: SecretString::new(service.api_token),
                         },
-                        Credentials::WebhookHmac {
-                            secret: SecretString::new(webhook_secret.clone()),
-                        },
+                        Credentials::WebhookHmac { secret: SecretString::new(webhook_secret.clone()) },
                     )
                 }
                 SystemKind::AzureDevops => {
@@ -86,16 +71,13 @@ impl LocalEnvironment {
                         projects: vec![settings.project.clone()],
                         ..AzureDevopsSimConfig::default()
                     };
-                    let running = AzureDevopsSimulator::start(sim_config)
-                        .await
-                        .context("starting the Azure DevOps simulator")?;
+                    let running =
+                        AzureDevopsSimulator::start(sim_config).await.context("starting the Azure DevOps simulator")?;
                     base_urls[slot] = running.organization_url().to_string();
                     let pat = running.service_account().pat.clone();
                     (
                         Simulator::AzureDevops(running),
-                        Credentials::AzureDevopsPat {
-                            pat: SecretString::new(pat),
-                        },
+                        Credentials::AzureDevopsPat { pat: SecretString::new(pat) },
                         Credentials::WebhookBasic {
                             username: "tandem".into(),
                             password: SecretString::new(webhook_secret.clone()),
@@ -103,10 +85,7 @@ impl LocalEnvironment {
                     )
                 }
             };
-            println!(
-                "started the {} simulator for side {side} at {}",
-                settings.system, base_urls[slot]
-            );
+            println!("started the {} simulator for side {side} at {}", settings.system, base_urls[slot]);
             simulated.push((settings.secret.clone(), credentials));
             simulated.push((settings.webhook_secret.clone(), webhook));
             simulators[slot] = Some(simulator);
@@ -114,21 +93,13 @@ impl LocalEnvironment {
         }
         let file = match secrets_file {
             Some(path) => Some(
-                LocalSecrets::from_file(path)
-                    .with_context(|| format!("reading secrets file {}", path.display()))?,
+                LocalSecrets::from_file(path).with_context(|| format!("reading secrets file {}", path.display()))?,
             ),
             None => None,
         };
-        let secrets: Arc<dyn SecretSource> = Arc::new(LayeredSecrets {
-            first: LocalSecrets::from_map(simulated),
-            then: file,
-        });
-        Ok(LocalEnvironment {
-            endpoints: Endpoints { base_urls },
-            secrets,
-            simulators,
-            webhook_secrets,
-        })
+        let secrets: Arc<dyn SecretSource> =
+            Arc::new(LayeredSecrets { first: LocalSecrets::from_map(simulated), then: file });
+        Ok(LocalEnvironment { endpoints: Endpoints { base_urls }, secrets, simulators, webhook_secrets })
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -143,13 +114,16 @@ impl LocalEnvironment {
         self.simulators[usize::from(side.number() - 1)].as_ref()
     }
 
+    /// The webhook secret generated for a simulated side (tests sign their own deliveries with it).
+    pub fn webhook_secret(&self, side: Side) -> Option<&str> {
+        self.webhook_secrets[usize::from(side.number() - 1)].as_deref()
+    }
+
     /// Points each simulator's webhooks at the server's endpoint for its side.
     pub fn register_webhooks(&self, config: &IntegrationConfig, address: SocketAddr) {
         for side in Side::BOTH {
             let slot = usize::from(side.number() - 1);
-            let (Some(simulator), Some(secret)) =
-                (&self.simulators[slot], &self.webhook_secrets[slot])
-            else {
+            let (Some(simulator), Some(secret)) = (&self.simulators[slot], &self.webhook_secrets[slot]) else {
                 continue;
             };
             let url = format!("http://{address}/hooks/{}/{side}", config.name);
@@ -247,17 +221,12 @@ pub mod demo {
                     identities_url: None,
                 }
                 .validate()?,
-                &Credentials::AzureDevopsPat {
-                    pat: SecretString::new(ado_alice_identity.pat.clone()),
-                },
+                &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_identity.pat.clone()) },
                 tandem_azure_devops::RetryPolicy::default(),
             )?;
 
             let mut fields = FieldMap::new();
-            fields.insert(
-                "summary".into(),
-                FieldValue::Text("Checkout fails when the cart is empty".into()),
-            );
+            fields.insert("summary".into(), FieldValue::Text("Checkout fails when the cart is empty".into()));
             fields.insert("priority".into(), FieldValue::Text("High".into()));
             fields.insert(
                 "assignee".into(),
@@ -267,30 +236,16 @@ pub mod demo {
                     display_name: None,
                 }),
             );
-            fields.insert(
-                "description".into(),
-                FieldValue::RichText(RichText::Adf(demo_description())),
-            );
-            let bug = jira_alice
-                .create_item(&fields)
-                .await
-                .context("creating the demo bug in Jira")?;
+            fields.insert("description".into(), FieldValue::RichText(RichText::Adf(demo_description())));
+            let bug = jira_alice.create_item(&fields).await.context("creating the demo bug in Jira")?;
             println!("demo: Alice created {} in Jira", bug.item.label());
 
             let link = wait_for(|| async {
-                Ok(engine
-                    .stores()
-                    .links
-                    .get_link(engine.integration(), Side::One, &bug.item.id)
-                    .await?)
+                Ok(engine.stores().links.get_link(engine.integration(), Side::One, &bug.item.id).await?)
             })
             .await
             .context("the demo bug did not reach Azure DevOps")?;
-            println!(
-                "demo: {} now has its copy, Azure DevOps work item #{}",
-                bug.item.label(),
-                link.side2.id
-            );
+            println!("demo: {} now has its copy, Azure DevOps work item #{}", bug.item.label(), link.side2.id);
 
             ado_alice
                 .add_comment(
@@ -299,10 +254,7 @@ pub mod demo {
                 )
                 .await
                 .context("commenting in Azure DevOps")?;
-            println!(
-                "demo: Alice commented on work item #{} in Azure DevOps",
-                link.side2.id
-            );
+            println!("demo: Alice commented on work item #{} in Azure DevOps", link.side2.id);
             let comments = wait_for(|| async {
                 let comments = jira_alice.list_comments(&bug.item.id).await?;
                 Ok((!comments.is_empty()).then_some(comments))

@@ -8,11 +8,7 @@ use tandem_cli::{local, server, wiring};
 use tandem_model::Side;
 
 #[derive(Parser)]
-#[command(
-    name = "tandem",
-    version,
-    about = "Two-way sync of work items between Jira Cloud and Azure DevOps"
-)]
+#[command(name = "tandem", version, about = "Two-way sync of work items between Jira Cloud and Azure DevOps")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,38 +102,21 @@ async fn main() -> Result<()> {
             }
             Err(problems) => {
                 eprintln!("{problems}");
-                bail!(
-                    "{} problem(s) in {}",
-                    problems.problems.len(),
-                    file.display()
-                )
+                bail!("{} problem(s) in {}", problems.problems.len(), file.display())
             }
         },
         Command::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&tandem_mapping::json_schema())?
-            );
+            println!("{}", serde_json::to_string_pretty(&tandem_mapping::json_schema())?);
             Ok(())
         }
-        Command::Serve {
-            config,
-            listen,
-            store,
-            secrets,
-            poll_seconds,
-            demo,
-        } => {
+        Command::Serve { config, listen, store, secrets, poll_seconds, demo } => {
             let config = load(&config)?;
             let store = wiring::open_store(&store)?;
             let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             let address = listener.local_addr()?;
-            let poll = poll_seconds
-                .map(std::time::Duration::from_secs)
-                .unwrap_or(config.polling.interval);
+            let poll = poll_seconds.map(std::time::Duration::from_secs).unwrap_or(config.polling.interval);
             let served = wiring::serve_integration(
                 config.clone(),
                 environment.endpoints(),
@@ -166,12 +145,7 @@ async fn main() -> Result<()> {
         Command::Check { config, secrets } => {
             let config = load(&config)?;
             let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
-            let healthy = wiring::check(
-                &config,
-                environment.endpoints(),
-                environment.secrets().as_ref(),
-            )
-            .await?;
+            let healthy = wiring::check(&config, environment.endpoints(), environment.secrets().as_ref()).await?;
             environment.stop().await;
             if healthy {
                 Ok(())
@@ -179,12 +153,7 @@ async fn main() -> Result<()> {
                 bail!("the service accounts lack what the mapping needs (see above)")
             }
         }
-        Command::Watermark {
-            config,
-            store,
-            side,
-            set,
-        } => {
+        Command::Watermark { config, store, side, set } => {
             let config = load(&config)?;
             let side = parse_side(side)?;
             let store = wiring::open_store(&store)?;
@@ -195,23 +164,19 @@ async fn main() -> Result<()> {
             } else {
                 match store.get_watermark(&config.name, side).await? {
                     Some(at) => println!("side {side}: {}", at.to_rfc3339()),
-                    None => println!("side {side}: no watermark yet (the first poll starts at the project's last update)"),
+                    None => {
+                        println!("side {side}: no watermark yet (the first poll starts at the project's last update)")
+                    }
                 }
             }
             Ok(())
         }
-        Command::Failures {
-            config,
-            store,
-            retry,
-        } => {
+        Command::Failures { config, store, retry } => {
             let config = load(&config)?;
             let store = wiring::open_store(&store)?;
             use tandem_engine::ports::SyncLog;
             if let Some(target) = retry {
-                let (side, item) = target
-                    .split_once(':')
-                    .context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
+                let (side, item) = target.split_once(':').context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
                 let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
                 let item = tandem_model::ItemId::new(item);
                 let Some(mut failure) = store.get_failure(&config.name, side, &item).await? else {
@@ -235,10 +200,7 @@ async fn main() -> Result<()> {
                     failure.item,
                     failure.attempts,
                     if failure.parked { "PARKED" } else { "retrying" },
-                    failure
-                        .next_attempt_at
-                        .map(|at| format!(" at {}", at.to_rfc3339()))
-                        .unwrap_or_default(),
+                    failure.next_attempt_at.map(|at| format!(" at {}", at.to_rfc3339())).unwrap_or_default(),
                     failure.error
                 );
             }
@@ -271,9 +233,7 @@ async fn main() -> Result<()> {
 }
 
 fn load(path: &std::path::Path) -> Result<Arc<tandem_mapping::IntegrationConfig>> {
-    tandem_mapping::load_file(path)
-        .map(Arc::new)
-        .map_err(|problems| anyhow::anyhow!("{problems}"))
+    tandem_mapping::load_file(path).map(Arc::new).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
 fn parse_side(side: u8) -> Result<Side> {

@@ -65,14 +65,13 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -80,18 +79,12 @@ async fn wait_for_signal() {
 }
 
 /// Binds `listener` and serves the integrations' webhooks; starts one poller per integration.
-pub fn start(
-    listener: TcpListener,
-    integrations: Vec<Arc<ServedIntegration>>,
-) -> std::io::Result<RunningServer> {
+pub fn start(listener: TcpListener, integrations: Vec<Arc<ServedIntegration>>) -> std::io::Result<RunningServer> {
     let address = listener.local_addr()?;
     let (shutdown, signal) = watch::channel(false);
     let state = AppState {
         integrations: Arc::new(
-            integrations
-                .iter()
-                .map(|served| (served.engine.integration().to_string(), served.clone()))
-                .collect(),
+            integrations.iter().map(|served| (served.engine.integration().to_string(), served.clone())).collect(),
         ),
     };
     let app = Router::new()
@@ -104,10 +97,7 @@ pub fn start(
         let stopped = async move {
             let _ = server_signal.wait_for(|stop| *stop).await;
         };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
             error!(%error, "webhook server failed");
         }
     })];
@@ -115,11 +105,7 @@ pub fn start(
         tasks.push(tokio::spawn(poll_forever(served, signal.clone())));
     }
     info!(%address, "serving webhooks");
-    Ok(RunningServer {
-        address,
-        shutdown,
-        tasks,
-    })
+    Ok(RunningServer { address, shutdown, tasks })
 }
 
 /// Polls each side, then retries due failures, every interval, until shutdown. A failed cycle is logged
@@ -153,27 +139,17 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let Some(served) = state.integrations.get(&integration) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            format!("no integration named `{integration}`"),
-        );
+        return problem(StatusCode::NOT_FOUND, format!("no integration named `{integration}`"));
     };
     let side = match side.as_str() {
         "1" => Side::One,
         "2" => Side::Two,
-        other => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                format!("no side `{other}`: use 1 or 2"),
-            )
-        }
+        other => return problem(StatusCode::NOT_FOUND, format!("no side `{other}`: use 1 or 2")),
     };
     let request = WebhookRequest {
         headers: headers
             .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-            })
+            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
             .collect(),
         body: body.to_vec(),
     };
@@ -181,21 +157,14 @@ async fn receive(
         Ok(delivery) => delivery,
         Err(WebhookError::Unauthorized(reason)) => {
             warn!(%integration, side = %side, %reason, "webhook rejected");
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "signature or credentials missing or wrong".into(),
-            );
+            return problem(StatusCode::UNAUTHORIZED, "signature or credentials missing or wrong".into());
         }
         Err(WebhookError::Malformed(reason)) => {
             warn!(%integration, side = %side, %reason, "malformed webhook");
             return problem(StatusCode::BAD_REQUEST, reason);
         }
         Err(WebhookError::Ignored(reason)) => {
-            return (
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({ "ignored": reason })),
-            )
-                .into_response();
+            return (StatusCode::ACCEPTED, Json(serde_json::json!({ "ignored": reason }))).into_response();
         }
     };
     match served.engine.receive_delivery(side, &delivery).await {
@@ -213,10 +182,7 @@ async fn receive(
             // Only the store failing lands here (sync failures are recorded, not returned): ask the
             // sender to retry.
             error!(%integration, %error, "could not record the delivery");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily unable to record the delivery".into(),
-            )
+            problem(StatusCode::SERVICE_UNAVAILABLE, "temporarily unable to record the delivery".into())
         }
     }
 }

@@ -31,9 +31,7 @@ impl Endpoints {
                 .map(|url| url.as_str().trim_end_matches('/').to_string())
                 .with_context(|| format!("side {side} has no base_url"))
         };
-        Ok(Endpoints {
-            base_urls: [url(Side::One)?, url(Side::Two)?],
-        })
+        Ok(Endpoints { base_urls: [url(Side::One)?, url(Side::Two)?] })
     }
 
     pub fn base_url(&self, side: Side) -> &str {
@@ -42,16 +40,10 @@ impl Endpoints {
 }
 
 pub fn open_store(path: &Path) -> Result<Arc<EmbeddedStore>> {
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    Ok(Arc::new(EmbeddedStore::open(path).with_context(|| {
-        format!("cannot open the store {}", path.display())
-    })?))
+    Ok(Arc::new(EmbeddedStore::open(path).with_context(|| format!("cannot open the store {}", path.display()))?))
 }
 
 /// The connector of one side, authenticated with its service account's secret.
@@ -69,18 +61,11 @@ pub async fn connector(
     let base_url = endpoints.base_url(side).to_string();
     Ok(match settings.system {
         SystemKind::Jira => {
-            let valid = JiraConfig {
-                base_url,
-                project_key: settings.project.clone(),
-                issue_type: settings.item_type.clone(),
-            }
-            .validate()
-            .with_context(|| format!("side {side}"))?;
-            Arc::new(JiraConnector::new(
-                valid,
-                &credentials,
-                tandem_jira::RetryPolicy::default(),
-            )?)
+            let valid =
+                JiraConfig { base_url, project_key: settings.project.clone(), issue_type: settings.item_type.clone() }
+                    .validate()
+                    .with_context(|| format!("side {side}"))?;
+            Arc::new(JiraConnector::new(valid, &credentials, tandem_jira::RetryPolicy::default())?)
         }
         SystemKind::AzureDevops => {
             let valid = AzureDevopsConfig {
@@ -91,11 +76,7 @@ pub async fn connector(
             }
             .validate()
             .with_context(|| format!("side {side}"))?;
-            Arc::new(AzureDevopsConnector::new(
-                valid,
-                &credentials,
-                tandem_azure_devops::RetryPolicy::default(),
-            )?)
+            Arc::new(AzureDevopsConnector::new(valid, &credentials, tandem_azure_devops::RetryPolicy::default())?)
         }
     })
 }
@@ -110,12 +91,7 @@ pub async fn receiver(
     let secret = secrets
         .credentials(&settings.webhook_secret)
         .await
-        .with_context(|| {
-            format!(
-                "side {side}: reading webhook secret `{}`",
-                settings.webhook_secret
-            )
-        })?;
+        .with_context(|| format!("side {side}: reading webhook secret `{}`", settings.webhook_secret))?;
     Ok(match (settings.system, secret) {
         (SystemKind::Jira, Credentials::WebhookHmac { secret }) => {
             Arc::new(JiraWebhookReceiver::new(secret, settings.project.clone()))
@@ -142,31 +118,15 @@ pub async fn serve_integration(
         connector(&config, Side::One, endpoints, secrets).await?,
         connector(&config, Side::Two, endpoints, secrets).await?,
     ];
-    let receivers = [
-        receiver(&config, Side::One, secrets).await?,
-        receiver(&config, Side::Two, secrets).await?,
-    ];
-    let engine = Engine::new(
-        config,
-        connectors,
-        EngineStores::from_one(store),
-        Arc::new(SystemClock),
-    )
-    .await
-    .context("starting the sync engine (could not identify a side's service account)")?;
-    Ok(Arc::new(ServedIntegration {
-        engine: Arc::new(engine),
-        receivers,
-        poll_interval,
-    }))
+    let receivers = [receiver(&config, Side::One, secrets).await?, receiver(&config, Side::Two, secrets).await?];
+    let engine = Engine::new(config, connectors, EngineStores::from_one(store), Arc::new(SystemClock))
+        .await
+        .context("starting the sync engine (could not identify a side's service account)")?;
+    Ok(Arc::new(ServedIntegration { engine: Arc::new(engine), receivers, poll_interval }))
 }
 
 /// `tandem check`: prints what each side's service account can and cannot do; true when all is well.
-pub async fn check(
-    config: &IntegrationConfig,
-    endpoints: &Endpoints,
-    secrets: &dyn SecretSource,
-) -> Result<bool> {
+pub async fn check(config: &IntegrationConfig, endpoints: &Endpoints, secrets: &dyn SecretSource) -> Result<bool> {
     let mut healthy = true;
     for side in Side::BOTH {
         let settings = config.side(side);
@@ -190,11 +150,7 @@ pub async fn check(
                 if let Some(account) = &report.account {
                     println!(
                         "  ✓ authenticated as {}",
-                        account
-                            .email
-                            .as_deref()
-                            .or(account.display_name.as_deref())
-                            .unwrap_or(&account.id)
+                        account.email.as_deref().or(account.display_name.as_deref()).unwrap_or(&account.id)
                     );
                 }
                 for passed in &report.passed {

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn tandem(args: &[&str]) -> Result<Output> {
-    Ok(Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()?)
+    Ok(Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).env("RUST_LOG", "warn").output()?)
 }
 
 fn examples() -> PathBuf {
@@ -22,16 +19,9 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn validate_accepts_the_examples() -> Result<()> {
     for file in ["jira-azure-devops.yaml", "local.yaml"] {
-        let output = tandem(&[
-            "validate",
-            examples().join(file).to_str().unwrap_or_default(),
-        ])?;
+        let output = tandem(&["validate", examples().join(file).to_str().unwrap_or_default()])?;
         assert!(output.status.success(), "{file}: {}", text(&output.stderr));
-        assert!(
-            text(&output.stdout).contains("valid integration"),
-            "{}",
-            text(&output.stdout)
-        );
+        assert!(text(&output.stdout).contains("valid integration"), "{}", text(&output.stdout));
     }
     Ok(())
 }
@@ -41,31 +31,20 @@ fn validate_reports_every_problem_with_its_location() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let broken = dir.path().join("broken.yaml");
     let original = std::fs::read_to_string(examples().join("local.yaml"))?;
-    let edited = original
-        .replacen(
-            "  item_type: Bug\n",
-            "  item_type: Bug\n  colour: blue\n",
-            1,
-        )
-        .replacen("    kind: rich-text\n", "    kind: rich-txt\n", 1);
+    let edited = original.replacen("  item_type: Bug\n", "  item_type: Bug\n  colour: blue\n", 1).replacen(
+        "    kind: rich-text\n",
+        "    kind: rich-txt\n",
+        1,
+    );
     assert_ne!(edited, original);
     std::fs::write(&broken, edited)?;
-    std::fs::copy(
-        examples().join("local-users.csv"),
-        dir.path().join("local-users.csv"),
-    )?;
+    std::fs::copy(examples().join("local-users.csv"), dir.path().join("local-users.csv"))?;
     let output = tandem(&["validate", broken.to_str().unwrap_or_default()])?;
-    assert!(
-        !output.status.success(),
-        "a broken file must fail validation"
-    );
+    assert!(!output.status.success(), "a broken file must fail validation");
     let errors = text(&output.stderr);
     assert!(errors.contains("broken.yaml:"), "{errors}");
     assert!(errors.contains("colour"), "unknown key reported: {errors}");
-    assert!(
-        errors.contains("rich-txt"),
-        "unknown kind reported: {errors}"
-    );
+    assert!(errors.contains("rich-txt"), "unknown kind reported: {errors}");
     assert!(errors.contains("2 problem(s)"), "{errors}");
     Ok(())
 }
@@ -82,17 +61,9 @@ fn schema_is_a_json_schema_for_integration_files() -> Result<()> {
 
 #[test]
 fn check_reports_each_side_of_the_simulated_example() -> Result<()> {
-    let output = tandem(&[
-        "check",
-        "--config",
-        examples().join("local.yaml").to_str().unwrap_or_default(),
-    ])?;
+    let output = tandem(&["check", "--config", examples().join("local.yaml").to_str().unwrap_or_default()])?;
     let printed = text(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{printed}\n{}",
-        text(&output.stderr)
-    );
+    assert!(output.status.success(), "{printed}\n{}", text(&output.stderr));
     assert!(printed.contains("side 1: Jira"), "{printed}");
     assert!(printed.contains("side 2: Azure DevOps"), "{printed}");
     assert!(printed.contains("✓ authenticated as"), "{printed}");
@@ -105,35 +76,14 @@ fn watermark_can_be_set_and_shown() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = dir.path().join("state.redb");
     let config = examples().join("local.yaml");
-    let common = [
-        "--config",
-        config.to_str().unwrap_or_default(),
-        "--store",
-        store.to_str().unwrap_or_default(),
-        "--side",
-        "2",
-    ];
+    let common =
+        ["--config", config.to_str().unwrap_or_default(), "--store", store.to_str().unwrap_or_default(), "--side", "2"];
     let shown = tandem(&[&["watermark"][..], &common[..]].concat())?;
-    assert!(
-        text(&shown.stdout).contains("no watermark yet"),
-        "{}",
-        text(&shown.stdout)
-    );
-    let set = tandem(
-        &[
-            &["watermark"][..],
-            &common[..],
-            &["--set", "2026-11-20T08:00:00Z"][..],
-        ]
-        .concat(),
-    )?;
+    assert!(text(&shown.stdout).contains("no watermark yet"), "{}", text(&shown.stdout));
+    let set = tandem(&[&["watermark"][..], &common[..], &["--set", "2026-11-20T08:00:00Z"][..]].concat())?;
     assert!(set.status.success(), "{}", text(&set.stderr));
     let shown = tandem(&[&["watermark"][..], &common[..]].concat())?;
-    assert!(
-        text(&shown.stdout).contains("2026-11-20T08:00:00+00:00"),
-        "{}",
-        text(&shown.stdout)
-    );
+    assert!(text(&shown.stdout).contains("2026-11-20T08:00:00+00:00"), "{}", text(&shown.stdout));
     let failures = tandem(&[
         "failures",
         "--config",

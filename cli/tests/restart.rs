@@ -25,17 +25,12 @@ fn write_config(dir: &Path, jira_url: &str, ado_url: &str) -> Result<std::path::
     let mut urls = [jira_url, ado_url].into_iter();
     let text: String = std::fs::read_to_string(examples.join("local.yaml"))?
         .lines()
-        .map(
-            |line| match line.trim_start().starts_with("simulator: true") {
-                true => format!("  base_url: {}\n", urls.next().unwrap_or_default()),
-                false => format!("{line}\n"),
-            },
-        )
+        .map(|line| match line.trim_start().starts_with("simulator: true") {
+            true => format!("  base_url: {}\n", urls.next().unwrap_or_default()),
+            false => format!("{line}\n"),
+        })
         .collect();
-    std::fs::copy(
-        examples.join("local-users.csv"),
-        dir.join("local-users.csv"),
-    )?;
+    std::fs::copy(examples.join("local-users.csv"), dir.join("local-users.csv"))?;
     let path = dir.join("integration.yaml");
     std::fs::write(&path, text)?;
     Ok(path)
@@ -71,10 +66,7 @@ impl Serve {
         let health = format!("http://{}/health", self.address);
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
-            if reqwest::get(&health)
-                .await
-                .is_ok_and(|response| response.status().is_success())
-            {
+            if reqwest::get(&health).await.is_ok_and(|response| response.status().is_success()) {
                 return Ok(child);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -99,10 +91,7 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
             "--secrets",
             secrets.to_str().context("utf-8 path")?,
             "--store",
-            dir.path()
-                .join("state.redb")
-                .to_str()
-                .context("utf-8 path")?,
+            dir.path().join("state.redb").to_str().context("utf-8 path")?,
             "--listen",
             &address,
             "--poll-seconds",
@@ -112,10 +101,7 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
         .to_vec(),
         address: address.clone(),
     };
-    jira.subscribe_webhook(
-        &format!("http://{address}/hooks/local-demo/1"),
-        Some(WEBHOOK_SECRET),
-    );
+    jira.subscribe_webhook(&format!("http://{address}/hooks/local-demo/1"), Some(WEBHOOK_SECRET));
     ado.subscribe_hook(HookTarget {
         url: format!("http://{address}/hooks/local-demo/2"),
         username: Some("tandem".into()),
@@ -124,16 +110,9 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
     });
     let alice = SimUser::alice();
     let jira_alice = JiraConnector::new(
-        JiraConfig {
-            base_url: jira.base_url().into(),
-            project_key: "OPS".into(),
-            issue_type: "Bug".into(),
-        }
-        .validate()?,
-        &Credentials::JiraApiToken {
-            email: alice.email,
-            api_token: SecretString::new(alice.api_token),
-        },
+        JiraConfig { base_url: jira.base_url().into(), project_key: "OPS".into(), issue_type: "Bug".into() }
+            .validate()?,
+        &Credentials::JiraApiToken { email: alice.email, api_token: SecretString::new(alice.api_token) },
         tandem_jira::RetryPolicy::fast(),
     )?;
 
@@ -141,10 +120,7 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
     let mut process = serve.start().await?;
     for round in 0..BUGS {
         let mut fields = FieldMap::new();
-        fields.insert(
-            "summary".into(),
-            FieldValue::Text(format!("Bug number {round}")),
-        );
+        fields.insert("summary".into(), FieldValue::Text(format!("Bug number {round}")));
         fields.insert("priority".into(), FieldValue::Text("High".into()));
         jira_alice.create_item(&fields).await?;
         if round % 3 == 1 {
@@ -172,28 +148,14 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
     process.kill()?;
     process.wait()?;
 
-    assert_eq!(
-        ado.work_item_count(),
-        BUGS,
-        "exactly one Azure DevOps copy per Jira bug"
-    );
-    let jira_bugs = jira_alice
-        .changed_since(chrono::DateTime::UNIX_EPOCH)
-        .await?;
-    assert_eq!(
-        jira_bugs.len(),
-        BUGS,
-        "no copies of the copies came back to Jira"
-    );
+    assert_eq!(ado.work_item_count(), BUGS, "exactly one Azure DevOps copy per Jira bug");
+    let jira_bugs = jira_alice.changed_since(chrono::DateTime::UNIX_EPOCH).await?;
+    assert_eq!(jira_bugs.len(), BUGS, "no copies of the copies came back to Jira");
     let violations: Vec<String> = jira
         .violations()
         .iter()
         .map(|violation| format!("{violation:?}"))
-        .chain(
-            ado.violations()
-                .iter()
-                .map(|violation| format!("{violation:?}")),
-        )
+        .chain(ado.violations().iter().map(|violation| format!("{violation:?}")))
         .collect();
     assert!(violations.is_empty(), "{violations:#?}");
     Ok(())

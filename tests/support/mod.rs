@@ -11,11 +11,12 @@ use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
 use tandem_cli::local::{LocalEnvironment, Simulator};
 use tandem_cli::server::{self, RunningServer, ServedIntegration};
 use tandem_cli::wiring;
+use tandem_engine::ports::Connector;
 use tandem_engine::ports::Link;
 use tandem_engine::Engine;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, ItemId, SecretString, Side};
+use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, SecretString, Side};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::jira::{RunningJira, SimUser};
 
@@ -27,8 +28,7 @@ pub fn examples_dir() -> PathBuf {
 pub fn local_config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
     let path = examples_dir().join("local.yaml");
     let text = edit(std::fs::read_to_string(&path)?);
-    tandem_mapping::load_str(&text, "local.yaml", &examples_dir())
-        .map_err(|problems| anyhow::anyhow!("{problems}"))
+    tandem_mapping::load_str(&text, "local.yaml", &examples_dir()).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
 pub struct World {
@@ -73,17 +73,11 @@ impl World {
                 issue_type: config.side(Side::One).item_type.clone(),
             }
             .validate()?,
-            &Credentials::JiraApiToken {
-                email: alice.email,
-                api_token: SecretString::new(alice.api_token),
-            },
+            &Credentials::JiraApiToken { email: alice.email, api_token: SecretString::new(alice.api_token) },
             tandem_jira::RetryPolicy::fast(),
         )?;
         let ado = ado(&environment);
-        let ado_alice_pat = ado
-            .identity("alice@fabrikam.example")
-            .context("ADO simulator has Alice")?
-            .pat;
+        let ado_alice_pat = ado.identity("alice@fabrikam.example").context("ADO simulator has Alice")?.pat;
         let ado_alice = AzureDevopsConnector::new(
             AzureDevopsConfig {
                 organization_url: ado.organization_url().to_string(),
@@ -92,20 +86,10 @@ impl World {
                 identities_url: None,
             }
             .validate()?,
-            &Credentials::AzureDevopsPat {
-                pat: SecretString::new(ado_alice_pat),
-            },
+            &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_pat) },
             tandem_azure_devops::RetryPolicy::fast(),
         )?;
-        Ok(World {
-            config,
-            environment,
-            served,
-            server: Some(server),
-            jira_alice,
-            ado_alice,
-            _store_dir: store_dir,
-        })
+        Ok(World { config, environment, served, server: Some(server), jira_alice, ado_alice, _store_dir: store_dir })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -121,18 +105,12 @@ impl World {
     }
 
     pub fn webhook_url(&self, side: Side) -> String {
-        self.server
-            .as_ref()
-            .expect("server running")
-            .webhook_url(&self.config.name, side)
+        self.server.as_ref().expect("server running").webhook_url(&self.config.name, side)
     }
 
     /// Writes each simulator has received (from anyone).
     pub fn writes(&self) -> (u64, u64) {
-        (
-            self.jira().stats().writes,
-            self.ado().stats().recording.writes,
-        )
+        (self.jira().stats().writes, self.ado().stats().recording.writes)
     }
 
     async fn webhooks_delivered(&self) {
@@ -172,44 +150,47 @@ impl World {
     /// Every request tandem sent and every response the simulators gave matched the official specs.
     pub fn assert_contracts_kept(&self) -> Result<()> {
         let mut problems: Vec<String> = Vec::new();
-        problems.extend(
-            self.jira()
-                .violations()
-                .iter()
-                .map(|violation| format!("Jira: {violation:?}")),
-        );
-        problems.extend(
-            self.ado()
-                .violations()
-                .iter()
-                .map(|violation| format!("Azure DevOps: {violation:?}")),
-        );
+        problems.extend(self.jira().violations().iter().map(|violation| format!("Jira: {violation:?}")));
+        problems.extend(self.ado().violations().iter().map(|violation| format!("Azure DevOps: {violation:?}")));
         if !problems.is_empty() {
-            bail!(
-                "{} contract violation(s):\n{}",
-                problems.len(),
-                problems.join("\n")
-            );
+            bail!("{} contract violation(s):\n{}", problems.len(), problems.join("\n"));
         }
         Ok(())
     }
 
     pub async fn link_of(&self, side: Side, item: &ItemId) -> Result<Option<Link>> {
-        Ok(self
-            .engine()
-            .stores()
-            .links
-            .get_link(&self.config.name, side, item)
-            .await?)
+        Ok(self.engine().stores().links.get_link(&self.config.name, side, item).await?)
     }
 
     pub async fn links(&self) -> Result<Vec<Link>> {
-        Ok(self
-            .engine()
-            .stores()
-            .links
-            .list_links(&self.config.name)
-            .await?)
+        Ok(self.engine().stores().links.list_links(&self.config.name).await?)
+    }
+
+    /// Alice edits a Jira issue.
+    pub async fn edit_in_jira(&self, item: &ItemId, fields: &[(&str, FieldValue)]) -> Result<()> {
+        Ok(self.jira_alice.update_item(item, &field_map(fields)).await?)
+    }
+
+    /// Alice edits an Azure DevOps work item.
+    pub async fn edit_in_ado(&self, item: &ItemId, fields: &[(&str, FieldValue)]) -> Result<()> {
+        Ok(self.ado_alice.update_item(item, &field_map(fields)).await?)
+    }
+
+    pub async fn jira_field(&self, item: &ItemId, field: &str) -> Result<FieldValue> {
+        Ok(self.jira_alice.get_item(item).await?.field(field).clone())
+    }
+
+    pub async fn ado_field(&self, item: &ItemId, field: &str) -> Result<FieldValue> {
+        Ok(self.ado_alice.get_item(item).await?.field(field).clone())
+    }
+
+    /// The end of every scenario: both systems go quiet, every exchange kept to the official
+    /// contracts, then everything stops.
+    pub async fn finish(self) -> Result<()> {
+        self.assert_quiet().await?;
+        self.assert_contracts_kept()?;
+        self.stop().await;
+        Ok(())
     }
 
     pub async fn stop(mut self) {
@@ -232,4 +213,12 @@ fn ado(environment: &LocalEnvironment) -> &RunningAzureDevops {
         Some(Simulator::AzureDevops(ado)) => ado,
         _ => panic!("side 2 of the local example is a simulated Azure DevOps"),
     }
+}
+
+pub fn field_map(pairs: &[(&str, FieldValue)]) -> FieldMap {
+    pairs.iter().map(|(name, value)| (name.to_string(), value.clone())).collect()
+}
+
+pub fn text(value: &str) -> FieldValue {
+    FieldValue::Text(value.to_string())
 }

@@ -31,10 +31,7 @@ impl AdfSchema {
         let validator = jsonschema::options()
             .with_draft(Draft::Draft4)
             .build(&schema)
-            .map_err(|error| ContractError::SchemaCompile {
-                path: path.to_path_buf(),
-                message: error.to_string(),
-            })?;
+            .map_err(|error| ContractError::SchemaCompile { path: path.to_path_buf(), message: error.to_string() })?;
         Ok(Self { validator })
     }
 
@@ -54,15 +51,11 @@ pub fn adf_schema() -> Result<&'static AdfSchema, ContractError> {
     static ADF: OnceLock<Result<AdfSchema, Arc<ContractError>>> = OnceLock::new();
     ADF.get_or_init(|| {
         {
-            let path = contracts_dir()?
-                .join("jira")
-                .join("adf-schema-v1-full.json");
+            let path = contracts_dir()?.join("jira").join("adf-schema-v1-full.json");
             AdfSchema::load(&path)
         }
         .map_err(Arc::new)
     })
     .as_ref()
-    .map_err(|source| ContractError::Load {
-        source: Arc::clone(source),
-    })
+    .map_err(|source| ContractError::Load { source: Arc::clone(source) })
 }

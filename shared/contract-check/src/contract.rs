@@ -34,11 +34,7 @@ impl Contract {
     /// Jira Cloud platform REST API v3 (`jira/platform-v3.json`), loaded once per process.
     pub fn jira() -> Result<&'static Contract, ContractError> {
         static JIRA: Cached = OnceLock::new();
-        cached(
-            &JIRA,
-            &["jira/platform-v3.json"],
-            PathMatching::CaseSensitive,
-        )
+        cached(&JIRA, &["jira/platform-v3.json"], PathMatching::CaseSensitive)
     }
 
     /// Azure DevOps work item tracking, identities and service hooks (7.1), loaded once per process.
@@ -58,11 +54,7 @@ impl Contract {
     /// GitHub REST API (`github/api.github.com.json`), loaded once per process.
     pub fn github() -> Result<&'static Contract, ContractError> {
         static GITHUB: Cached = OnceLock::new();
-        cached(
-            &GITHUB,
-            &["github/api.github.com.json"],
-            PathMatching::CaseSensitive,
-        )
+        cached(&GITHUB, &["github/api.github.com.json"], PathMatching::CaseSensitive)
     }
 
     /// Loads and merges descriptions; when two declare the same path, the first one wins.
@@ -70,12 +62,7 @@ impl Contract {
         let descriptions = files
             .iter()
             .enumerate()
-            .map(|(index, path)| {
-                Description::load(
-                    path,
-                    format!("https://contracts.tandem.invalid/{index}.json"),
-                )
-            })
+            .map(|(index, path)| Description::load(path, format!("https://contracts.tandem.invalid/{index}.json")))
             .collect::<Result<Vec<_>, _>>()?;
         let mut router = Router::new(matching);
         for (index, description) in descriptions.iter().enumerate() {
@@ -89,10 +76,7 @@ impl Contract {
                     .map(move |key| PathKey::parse(section, key))
             });
             for key in keys {
-                let invalid = |reason| ContractError::InvalidPathTemplate {
-                    path: description.path.clone(),
-                    reason,
-                };
+                let invalid = |reason| ContractError::InvalidPathTemplate { path: description.path.clone(), reason };
                 router.add(&key, index).map_err(invalid)?;
                 for shape in quirks::shorter_shapes(description, &key) {
                     router.add_shape(&shape, &key, index).map_err(invalid)?;
@@ -100,13 +84,7 @@ impl Contract {
             }
         }
         let schemas = SchemaCache::new(&descriptions)?;
-        Ok(Self {
-            descriptions,
-            router,
-            matching,
-            schemas,
-            exercised: Mutex::new(BTreeSet::new()),
-        })
+        Ok(Self { descriptions, router, matching, schemas, exercised: Mutex::new(BTreeSet::new()) })
     }
 
     /// Checks a request against the operation its path and method select, and returns that
@@ -119,10 +97,7 @@ impl Contract {
         }
         problems.extend(fit.problems.iter().map(ToString::to_string));
         problems.extend(self.body_problems(&operation, request));
-        self.exercised
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.clone());
+        self.exercised.lock().unwrap_or_else(PoisonError::into_inner).insert(id.clone());
         if problems.is_empty() {
             Ok(id)
         } else {
@@ -159,11 +134,9 @@ impl Contract {
             (Some(_), _) if status == 204 || status == 304 => {
                 vec![format!("response {status} must not carry a body")]
             }
-            (Some(body), Some(pointer)) => self
-                .schemas
-                .validate(operation.description, &pointer, body, &prefix)
-                .err()
-                .unwrap_or_default(),
+            (Some(body), Some(pointer)) => {
+                self.schemas.validate(operation.description, &pointer, body, &prefix).err().unwrap_or_default()
+            }
             // 204 cannot carry a body (RFC 9110), whatever a description says under it.
             (None, Some(_)) if (200..300).contains(&status) && status != 204 => vec![format!(
                 "response {status} has no body, but the description (under {:?}) gives it one",
@@ -181,9 +154,7 @@ impl Contract {
     /// Every operation of the contract, as `METHOD /template` (an `x-ms-paths` template keeps
     /// its `?…` suffix), each once.
     pub fn operations(&self) -> Vec<OperationId> {
-        const METHODS: [&str; 8] = [
-            "get", "put", "post", "delete", "options", "head", "patch", "trace",
-        ];
+        const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
         let mut seen = BTreeSet::new();
         self.router
             .routes()
@@ -191,8 +162,7 @@ impl Contract {
             .flat_map(|route| {
                 let description = &self.descriptions[route.description];
                 METHODS.iter().filter_map(move |method| {
-                    Operation::find(description, &route.key, method)
-                        .map(|_| operation_id(method, &route.key))
+                    Operation::find(description, &route.key, method).map(|_| operation_id(method, &route.key))
                 })
             })
             .filter(|id| seen.insert(id.clone()))
@@ -201,12 +171,7 @@ impl Contract {
 
     /// The operations that requests checked so far in this process have matched.
     pub fn exercised_operations(&self) -> Vec<OperationId> {
-        self.exercised
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+        self.exercised.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
     /// Number of body schemas compiled so far (each is compiled once and then reused).
@@ -223,28 +188,15 @@ impl Contract {
         let Some(first) = candidates.first() else {
             return Err(unknown("no path of the description matches".to_owned()));
         };
-        let no_method = format!(
-            "{} does not take method {}",
-            first.route.key.path,
-            request.method.to_ascii_uppercase()
-        );
+        let no_method =
+            format!("{} does not take method {}", first.route.key.path, request.method.to_ascii_uppercase());
         candidates
             .iter()
             .filter_map(|found| {
                 let description = &self.descriptions[found.route.description];
                 let operation = Operation::find(description, &found.route.key, &request.method)?;
-                let fit = Fit::of(
-                    &operation,
-                    &found.route.key,
-                    request,
-                    &found.parameters,
-                    self.matching,
-                );
-                Some(Selected {
-                    id: operation_id(&request.method, &found.route.key),
-                    operation,
-                    fit,
-                })
+                let fit = Fit::of(&operation, &found.route.key, request, &found.parameters, self.matching);
+                Some(Selected { id: operation_id(&request.method, &found.route.key), operation, fit })
             })
             .enumerate()
             .max_by_key(|(order, selected)| (selected.fit.rank(), Reverse(*order)))
@@ -273,11 +225,7 @@ impl Contract {
             return vec!["body: sent without a Content-Type".to_owned()];
         };
         let Some(media) = pick_media_type(&declared.media_types, content_type) else {
-            let names: Vec<&str> = declared
-                .media_types
-                .iter()
-                .map(|media| media.name.as_str())
-                .collect();
+            let names: Vec<&str> = declared.media_types.iter().map(|media| media.name.as_str()).collect();
             return vec![format!(
                 "body: content type {:?} is not accepted (accepted: {})",
                 essence(content_type),
@@ -285,11 +233,9 @@ impl Contract {
             )];
         };
         match &media.schema_pointer {
-            Some(pointer) => self
-                .schemas
-                .validate(operation.description, pointer, body, "body")
-                .err()
-                .unwrap_or_default(),
+            Some(pointer) => {
+                self.schemas.validate(operation.description, pointer, body, "body").err().unwrap_or_default()
+            }
             None => Vec::new(),
         }
     }
@@ -316,23 +262,14 @@ struct Selected<'c> {
 }
 
 fn into_violations(request: &RecordedRequest, problems: Vec<String>) -> Vec<Violation> {
-    problems
-        .into_iter()
-        .map(|problem| Violation::new(request, problem))
-        .collect()
+    problems.into_iter().map(|problem| Violation::new(request, problem)).collect()
 }
 
-fn cached(
-    cell: &'static Cached,
-    files: &[&str],
-    matching: PathMatching,
-) -> Result<&'static Contract, ContractError> {
+fn cached(cell: &'static Cached, files: &[&str], matching: PathMatching) -> Result<&'static Contract, ContractError> {
     let loaded = cell.get_or_init(|| {
         let dir = contracts_dir().map_err(Arc::new)?;
         let files: Vec<PathBuf> = files.iter().map(|file| dir.join(file)).collect();
         Contract::load(&files, matching).map_err(Arc::new)
     });
-    loaded.as_ref().map_err(|source| ContractError::Load {
-        source: Arc::clone(source),
-    })
+    loaded.as_ref().map_err(|source| ContractError::Load { source: Arc::clone(source) })
 }

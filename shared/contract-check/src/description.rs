@@ -34,12 +34,7 @@ impl Description {
             nullable::translate(&mut document);
         }
         quirks::apply(&mut document);
-        Ok(Self {
-            path: path.to_path_buf(),
-            uri,
-            dialect,
-            document,
-        })
+        Ok(Self { path: path.to_path_buf(), uri, dialect, document })
     }
 
     /// The value at `pointer` after following `$ref`s within this document, with the pointer of
@@ -61,10 +56,7 @@ impl Description {
 /// `#/components/schemas/A%20B` → `/components/schemas/A B`; references to other files → `None`.
 fn local_pointer(reference: &str) -> Option<String> {
     let fragment = reference.strip_prefix('#')?;
-    percent_encoding::percent_decode_str(fragment)
-        .decode_utf8()
-        .ok()
-        .map(|decoded| decoded.into_owned())
+    percent_encoding::percent_decode_str(fragment).decode_utf8().ok().map(|decoded| decoded.into_owned())
 }
 
 /// Escapes one JSON-pointer segment (`/rest/api` → `~1rest~1api`).
@@ -74,22 +66,13 @@ pub(crate) fn escape(segment: &str) -> String {
 
 /// Reads a JSON file, dropping the UTF-8 byte-order mark that Microsoft's files start with.
 pub(crate) fn read_json(path: &Path) -> Result<Value, ContractError> {
-    let bytes = std::fs::read(path).map_err(|source| ContractError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| ContractError::Read { path: path.to_path_buf(), source })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    serde_json::from_slice(text).map_err(|source| ContractError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_slice(text).map_err(|source| ContractError::Parse { path: path.to_path_buf(), source })
 }
 
 fn detect_dialect(path: &Path, document: &Value) -> Result<Dialect, ContractError> {
-    let unknown = |reason: &str| ContractError::UnknownDialect {
-        path: path.to_path_buf(),
-        reason: reason.to_owned(),
-    };
+    let unknown = |reason: &str| ContractError::UnknownDialect { path: path.to_path_buf(), reason: reason.to_owned() };
     if !document.get("paths").is_some_and(Value::is_object) {
         return Err(unknown("no `paths` object"));
     }
@@ -114,22 +97,15 @@ mod tests {
 
     #[test]
     fn reads_a_file_that_starts_with_a_byte_order_mark() {
-        let path = contracts_dir()
-            .expect("contracts folder")
-            .join("azure-devops/ims-7.1-identities.json");
-        let description =
-            Description::load(&path, "https://contracts.invalid/ims.json".into()).expect("loads");
+        let path = contracts_dir().expect("contracts folder").join("azure-devops/ims-7.1-identities.json");
+        let description = Description::load(&path, "https://contracts.invalid/ims.json".into()).expect("loads");
         assert_eq!(description.dialect, Dialect::Swagger2);
-        assert!(description.document["paths"]
-            .get("/{organization}/_apis/identities")
-            .is_some());
+        assert!(description.document["paths"].get("/{organization}/_apis/identities").is_some());
     }
 
     #[test]
     fn a_json_file_without_paths_is_refused() {
-        let path = contracts_dir()
-            .expect("contracts folder")
-            .join("jira/adf-schema-v1-full.json");
+        let path = contracts_dir().expect("contracts folder").join("jira/adf-schema-v1-full.json");
         let error = Description::load(&path, "https://contracts.invalid/adf.json".into())
             .expect_err("the ADF schema is not an API description");
         assert!(matches!(error, ContractError::UnknownDialect { .. }));
@@ -137,11 +113,8 @@ mod tests {
 
     #[test]
     fn follow_resolves_parameter_references() {
-        let path = contracts_dir()
-            .expect("contracts folder")
-            .join("azure-devops/ims-7.1-identities.json");
-        let description =
-            Description::load(&path, "https://contracts.invalid/ims.json".into()).expect("loads");
+        let path = contracts_dir().expect("contracts folder").join("azure-devops/ims-7.1-identities.json");
+        let description = Description::load(&path, "https://contracts.invalid/ims.json".into()).expect("loads");
         let operation = format!("/paths/{}/get", escape("/{organization}/_apis/identities"));
         let parameters = description
             .document
@@ -152,9 +125,7 @@ mod tests {
             .iter()
             .position(|parameter| parameter.get("$ref").is_some())
             .expect("one parameter is a reference");
-        let (pointer, parameter) = description
-            .follow(&format!("{operation}/parameters/{index}"))
-            .expect("resolves");
+        let (pointer, parameter) = description.follow(&format!("{operation}/parameters/{index}")).expect("resolves");
         assert_eq!(pointer, "/parameters/api-Version");
         assert_eq!(parameter["name"], "api-version");
         assert_eq!(parameter["enum"], serde_json::json!(["7.1"]));

@@ -40,11 +40,7 @@ impl fmt::Display for ParameterProblem {
             Self::Undeclared { location, name } => {
                 write!(f, "{location}.{name}: not a declared parameter")
             }
-            Self::Misfit {
-                location,
-                name,
-                reason,
-            } => write!(f, "{location}.{name}: {reason}"),
+            Self::Misfit { location, name, reason } => write!(f, "{location}.{name}: {reason}"),
             Self::Missing { name } => write!(f, "query.{name}: required parameter is missing"),
             Self::OtherValue { name, expected } => {
                 write!(f, "query.{name}: must be {expected:?} for this operation")
@@ -77,31 +73,17 @@ impl Fit {
             .query
             .iter()
             .map(|(name, value)| ("query", name, value))
-            .chain(
-                path_parameters
-                    .iter()
-                    .map(|(name, value)| ("path", name, value)),
-            );
+            .chain(path_parameters.iter().map(|(name, value)| ("path", name, value)));
         for (location, name, value) in sent {
-            let parameter = declared.iter().find(|parameter| {
-                parameter.location == location && matching.same(parameter.name, name)
-            });
+            let parameter =
+                declared.iter().find(|parameter| parameter.location == location && matching.same(parameter.name, name));
             let Some(parameter) = parameter else {
-                problems.push(ParameterProblem::Undeclared {
-                    location: location.to_owned(),
-                    name: name.clone(),
-                });
+                problems.push(ParameterProblem::Undeclared { location: location.to_owned(), name: name.clone() });
                 continue;
             };
-            let reason = parameter
-                .schema
-                .and_then(|schema| misfit(operation.description, schema, value, matching));
+            let reason = parameter.schema.and_then(|schema| misfit(operation.description, schema, value, matching));
             if let Some(reason) = reason {
-                problems.push(ParameterProblem::Misfit {
-                    location: location.to_owned(),
-                    name: name.clone(),
-                    reason,
-                });
+                problems.push(ParameterProblem::Misfit { location: location.to_owned(), name: name.clone(), reason });
             }
         }
         let mut missing: Vec<&str> = Vec::new();
@@ -110,51 +92,33 @@ impl Fit {
             .filter(|parameter| parameter.required && parameter.location == "query")
             .map(|parameter| parameter.name);
         for name in required {
-            let present = request
-                .query
-                .iter()
-                .any(|(sent, _)| matching.same(name, sent));
+            let present = request.query.iter().any(|(sent, _)| matching.same(name, sent));
             if !present {
                 missing.push(name);
             }
         }
         for condition in &key.discriminator {
-            let already_missing = missing
-                .iter()
-                .any(|name| matching.same(name, &condition.name));
+            let already_missing = missing.iter().any(|name| matching.same(name, &condition.name));
             match condition.unmet(&request.query, matching) {
                 Some(Unmet::Absent) if !already_missing => missing.push(&condition.name),
                 None | Some(Unmet::Absent) => {}
                 Some(Unmet::OtherValue { expected }) => {
-                    problems.push(ParameterProblem::OtherValue {
-                        name: condition.name.clone(),
-                        expected,
-                    });
+                    problems.push(ParameterProblem::OtherValue { name: condition.name.clone(), expected });
                 }
             }
         }
-        problems.extend(missing.into_iter().map(|name| ParameterProblem::Missing {
-            name: name.to_owned(),
-        }));
+        problems.extend(missing.into_iter().map(|name| ParameterProblem::Missing { name: name.to_owned() }));
         Self { problems }
     }
 
     pub(crate) fn rank(&self) -> Rank {
-        let nothing_missing = !self.problems.iter().any(|problem| {
-            matches!(
-                problem,
-                ParameterProblem::Missing { .. } | ParameterProblem::OtherValue { .. }
-            )
-        });
-        let nothing_undeclared = !self
+        let nothing_missing = !self
             .problems
             .iter()
-            .any(|problem| matches!(problem, ParameterProblem::Undeclared { .. }));
-        (
-            nothing_missing,
-            nothing_undeclared,
-            Reverse(self.problems.len()),
-        )
+            .any(|problem| matches!(problem, ParameterProblem::Missing { .. } | ParameterProblem::OtherValue { .. }));
+        let nothing_undeclared =
+            !self.problems.iter().any(|problem| matches!(problem, ParameterProblem::Undeclared { .. }));
+        (nothing_missing, nothing_undeclared, Reverse(self.problems.len()))
     }
 }
 
@@ -171,10 +135,7 @@ mod tests {
     }
 
     fn undeclared() -> ParameterProblem {
-        ParameterProblem::Undeclared {
-            location: "query".into(),
-            name: "continuationToken".into(),
-        }
+        ParameterProblem::Undeclared { location: "query".into(), name: "continuationToken".into() }
     }
 
     fn misfit() -> ParameterProblem {
@@ -199,20 +160,10 @@ mod tests {
 
     #[test]
     fn problems_read_as_before() {
+        assert_eq!(missing().to_string(), "query.ids: required parameter is missing");
+        assert_eq!(undeclared().to_string(), "query.continuationToken: not a declared parameter");
         assert_eq!(
-            missing().to_string(),
-            "query.ids: required parameter is missing"
-        );
-        assert_eq!(
-            undeclared().to_string(),
-            "query.continuationToken: not a declared parameter"
-        );
-        assert_eq!(
-            ParameterProblem::OtherValue {
-                name: "comp".into(),
-                expected: "list".into()
-            }
-            .to_string(),
+            ParameterProblem::OtherValue { name: "comp".into(), expected: "list".into() }.to_string(),
             "query.comp: must be \"list\" for this operation"
         );
     }

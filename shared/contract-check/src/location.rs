@@ -26,10 +26,7 @@ pub fn contracts_dir() -> Result<PathBuf, ContractError> {
     if let Ok(current) = std::env::current_dir() {
         starts.push(current);
     }
-    starts
-        .iter()
-        .find_map(|start| find_upwards(start))
-        .ok_or(ContractError::ContractsDirNotFound { searched: starts })
+    starts.iter().find_map(|start| find_upwards(start)).ok_or(ContractError::ContractsDirNotFound { searched: starts })
 }
 
 fn find_upwards(start: &Path) -> Option<PathBuf> {

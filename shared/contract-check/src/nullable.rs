@@ -46,9 +46,7 @@ fn walk(value: &mut Value, position: Position) {
                 }
                 match (key.as_str(), child) {
                     ("oneOf" | "anyOf", Value::Array(items)) => {
-                        items
-                            .iter_mut()
-                            .for_each(|item| walk(item, Position::Alternative));
+                        items.iter_mut().for_each(|item| walk(item, Position::Alternative));
                     }
                     ("properties" | "patternProperties" | "schemas" | "definitions", child) => {
                         walk(child, Position::NamedSchemas)
@@ -56,18 +54,13 @@ fn walk(value: &mut Value, position: Position) {
                     (_, child) => walk(child, Position::Plain),
                 }
             }
-            if position != Position::NamedSchemas
-                && object.get("nullable") == Some(&Value::Bool(true))
-            {
+            if position != Position::NamedSchemas && object.get("nullable") == Some(&Value::Bool(true)) {
                 object.remove("nullable");
-                let translated =
-                    allow_null(std::mem::take(object), position == Position::Alternative);
+                let translated = allow_null(std::mem::take(object), position == Position::Alternative);
                 *value = translated;
             }
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| walk(item, Position::Plain)),
+        Value::Array(items) => items.iter_mut().for_each(|item| walk(item, Position::Plain)),
         _ => {}
     }
 }
@@ -84,9 +77,7 @@ fn allow_null(mut schema: Map<String, Value>, is_alternative: bool) -> Value {
         }
         return Value::Object(schema);
     }
-    let constrains = schema
-        .keys()
-        .any(|key| !ANNOTATIONS.contains(&key.as_str()) && !key.starts_with("x-"));
+    let constrains = schema.keys().any(|key| !ANNOTATIONS.contains(&key.as_str()) && !key.starts_with("x-"));
     if !constrains && is_alternative {
         // A bare `{nullable: true}` among `oneOf` alternatives is the vendor's way of writing "or
         // null"; read literally it accepts everything and makes every `oneOf` fail.
@@ -99,13 +90,7 @@ fn allow_null(mut schema: Map<String, Value>, is_alternative: bool) -> Value {
     }
     // Without a `type`, the constraint sits in `$ref`/`allOf`/`oneOf`/…: allow null beside it.
     let mut wrapper = Map::new();
-    wrapper.insert(
-        "anyOf".into(),
-        Value::Array(vec![
-            serde_json::json!({"type": "null"}),
-            Value::Object(schema),
-        ]),
-    );
+    wrapper.insert("anyOf".into(), Value::Array(vec![serde_json::json!({"type": "null"}), Value::Object(schema)]));
     Value::Object(wrapper)
 }
 
@@ -121,10 +106,7 @@ mod tests {
 
     #[test]
     fn a_typed_schema_gains_null_as_a_type() {
-        assert_eq!(
-            translated(json!({"type": "string", "nullable": true})),
-            json!({"type": ["string", "null"]})
-        );
+        assert_eq!(translated(json!({"type": "string", "nullable": true})), json!({"type": ["string", "null"]}));
     }
 
     #[test]

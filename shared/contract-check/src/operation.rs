@@ -54,12 +54,7 @@ impl<'d> Operation<'d> {
         let path_item_pointer = key.item_pointer();
         let pointer = format!("{path_item_pointer}/{}", method.to_ascii_lowercase());
         let (pointer, operation) = description.follow(&pointer)?;
-        operation.is_object().then_some(Self {
-            description,
-            pointer,
-            path_item_pointer,
-            operation,
-        })
+        operation.is_object().then_some(Self { description, pointer, path_item_pointer, operation })
     }
 
     pub(crate) fn is_deprecated(&self) -> bool {
@@ -73,21 +68,13 @@ impl<'d> Operation<'d> {
         let shared = self.parameters_at(&format!("{}/parameters", self.path_item_pointer));
         let inherited: Vec<Parameter<'d>> = shared
             .into_iter()
-            .filter(|shared| {
-                !own.iter()
-                    .any(|own| own.name == shared.name && own.location == shared.location)
-            })
+            .filter(|shared| !own.iter().any(|own| own.name == shared.name && own.location == shared.location))
             .collect();
         own.into_iter().chain(inherited).collect()
     }
 
     fn parameters_at(&self, pointer: &str) -> Vec<Parameter<'d>> {
-        let count = self
-            .description
-            .document
-            .pointer(pointer)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let count = self.description.document.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
         (0..count)
             .filter_map(|index| self.description.follow(&format!("{pointer}/{index}")))
             .filter_map(|(_, parameter)| {
@@ -101,8 +88,7 @@ impl<'d> Operation<'d> {
                     name,
                     location,
                     // Path parameters are always required, whatever the file says.
-                    required: location == "path"
-                        || parameter.get("required") == Some(&Value::Bool(true)),
+                    required: location == "path" || parameter.get("required") == Some(&Value::Bool(true)),
                     schema,
                 })
             })
@@ -113,61 +99,39 @@ impl<'d> Operation<'d> {
     pub(crate) fn request_body(&self) -> Option<RequestBody> {
         match self.description.dialect {
             Dialect::OpenApi3 => {
-                let (pointer, body) = self
-                    .description
-                    .follow(&format!("{}/requestBody", self.pointer))?;
+                let (pointer, body) = self.description.follow(&format!("{}/requestBody", self.pointer))?;
                 Some(RequestBody {
                     required: body.get("required") == Some(&Value::Bool(true)),
                     media_types: self.content(&pointer, body),
                 })
             }
             Dialect::Swagger2 => {
-                let body = self
-                    .parameters()
-                    .into_iter()
-                    .find(|parameter| parameter.location == "body")?;
+                let body = self.parameters().into_iter().find(|parameter| parameter.location == "body")?;
                 let schema_pointer = self.body_parameter_schema_pointer();
                 let media_types = self
                     .media_type_list("consumes")
                     .into_iter()
-                    .map(|name| MediaType {
-                        name,
-                        schema_pointer: schema_pointer.clone(),
-                    })
+                    .map(|name| MediaType { name, schema_pointer: schema_pointer.clone() })
                     .collect();
-                Some(RequestBody {
-                    required: body.required,
-                    media_types,
-                })
+                Some(RequestBody { required: body.required, media_types })
             }
         }
     }
 
     /// Whether the operation takes form fields (Swagger 2 `formData`), which a JSON body is not.
     pub(crate) fn takes_form_data(&self) -> bool {
-        self.parameters()
-            .iter()
-            .any(|parameter| parameter.location == "formData")
+        self.parameters().iter().any(|parameter| parameter.location == "formData")
     }
 
     fn body_parameter_schema_pointer(&self) -> Option<String> {
-        [&self.pointer, &self.path_item_pointer]
-            .into_iter()
-            .find_map(|owner| {
-                let list = format!("{owner}/parameters");
-                let count = self
-                    .description
-                    .document
-                    .pointer(&list)
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
-                (0..count).find_map(|index| {
-                    let (pointer, parameter) =
-                        self.description.follow(&format!("{list}/{index}"))?;
-                    (parameter.get("in").and_then(Value::as_str) == Some("body"))
-                        .then(|| format!("{pointer}/schema"))
-                })
+        [&self.pointer, &self.path_item_pointer].into_iter().find_map(|owner| {
+            let list = format!("{owner}/parameters");
+            let count = self.description.document.pointer(&list).and_then(Value::as_array).map_or(0, Vec::len);
+            (0..count).find_map(|index| {
+                let (pointer, parameter) = self.description.follow(&format!("{list}/{index}"))?;
+                (parameter.get("in").and_then(Value::as_str) == Some("body")).then(|| format!("{pointer}/schema"))
             })
+        })
     }
 
     /// The declared response for `status`: exact code, then `2XX`-style range, then `default`.
@@ -178,32 +142,20 @@ impl<'d> Operation<'d> {
         let key = responses
             .keys()
             .find(|key| **key == exact)
-            .or_else(|| {
-                responses
-                    .keys()
-                    .find(|key| key.eq_ignore_ascii_case(&range))
-            })
+            .or_else(|| responses.keys().find(|key| key.eq_ignore_ascii_case(&range)))
             .or_else(|| responses.keys().find(|key| *key == "default"))?;
-        let (pointer, response) =
-            self.description
-                .follow(&format!("{}/responses/{}", self.pointer, escape(key)))?;
+        let (pointer, response) = self.description.follow(&format!("{}/responses/{}", self.pointer, escape(key)))?;
         let media_types = match self.description.dialect {
             Dialect::OpenApi3 => self.content(&pointer, response),
             Dialect::Swagger2 => {
                 let schema_pointer = response.get("schema").map(|_| format!("{pointer}/schema"));
                 self.media_type_list("produces")
                     .into_iter()
-                    .map(|name| MediaType {
-                        name,
-                        schema_pointer: schema_pointer.clone(),
-                    })
+                    .map(|name| MediaType { name, schema_pointer: schema_pointer.clone() })
                     .collect()
             }
         };
-        Some(Response {
-            key: key.clone(),
-            media_types,
-        })
+        Some(Response { key: key.clone(), media_types })
     }
 
     /// The status keys the operation declares, for messages.
@@ -241,13 +193,7 @@ impl<'d> Operation<'d> {
             .get(key)
             .or_else(|| self.description.document.get(key))
             .and_then(Value::as_array)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
+            .map(|names| names.iter().filter_map(Value::as_str).map(str::to_owned).collect::<Vec<_>>())
             .unwrap_or_default();
         if listed.is_empty() {
             vec![JSON.to_owned()]
@@ -259,12 +205,7 @@ impl<'d> Operation<'d> {
 
 /// `application/json; charset=utf-8` → `application/json`.
 pub(crate) fn essence(media_type: &str) -> String {
-    media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+    media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 /// Whether a declared media type (maybe `*/*` or `application/*`) covers a sent one.
@@ -292,10 +233,7 @@ mod tests {
 
     #[test]
     fn media_types_compare_by_essence_and_wildcards() {
-        assert!(covers(
-            "application/json",
-            "application/json; charset=UTF-8"
-        ));
+        assert!(covers("application/json", "application/json; charset=UTF-8"));
         assert!(covers("*/*", "application/json-patch+json"));
         assert!(covers("application/*", "application/json"));
         assert!(!covers("application/json", "application/json-patch+json"));

@@ -9,18 +9,11 @@ use crate::description::Description;
 use crate::route::PathMatching;
 
 /// Why `value` does not fit `schema`, or `None` when it does (or the schema says nothing checkable).
-pub(crate) fn misfit(
-    description: &Description,
-    schema: &Value,
-    value: &str,
-    matching: PathMatching,
-) -> Option<String> {
+pub(crate) fn misfit(description: &Description, schema: &Value, value: &str, matching: PathMatching) -> Option<String> {
     let schema = resolve(description, schema)?;
     if schema.get("type").and_then(Value::as_str) == Some("array") {
         let items = schema.get("items")?;
-        return value
-            .split(',')
-            .find_map(|item| misfit(description, items, item, matching));
+        return value.split(',').find_map(|item| misfit(description, items, item, matching));
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         let listed = allowed.iter().any(|candidate| match candidate {
@@ -37,12 +30,7 @@ pub(crate) fn misfit(
         [] => true,
         names => names.iter().any(|name| fits_type(name, value, matching)),
     };
-    (!fits).then(|| {
-        format!(
-            "{value:?} is not of type {}",
-            type_names(schema).join(" or ")
-        )
-    })
+    (!fits).then(|| format!("{value:?} is not of type {}", type_names(schema).join(" or ")))
 }
 
 fn resolve<'d>(description: &'d Description, schema: &'d Value) -> Option<&'d Value> {
@@ -67,9 +55,7 @@ fn fits_type(name: &str, value: &str, matching: PathMatching) -> bool {
     match name {
         "integer" => value.parse::<i64>().is_ok(),
         "number" => value.parse::<f64>().is_ok_and(f64::is_finite),
-        "boolean" => ["true", "false"]
-            .iter()
-            .any(|literal| matching.same(literal, value)),
+        "boolean" => ["true", "false"].iter().any(|literal| matching.same(literal, value)),
         // `null` cannot be told apart in text; strings, objects and files take any text.
         _ => true,
     }
@@ -82,9 +68,7 @@ mod tests {
     use serde_json::json;
 
     fn description() -> Description {
-        let path = contracts_dir()
-            .expect("contracts folder")
-            .join("azure-devops/ims-7.1-identities.json");
+        let path = contracts_dir().expect("contracts folder").join("azure-devops/ims-7.1-identities.json");
         Description::load(&path, "https://contracts.invalid/ims.json".into()).expect("loads")
     }
 
@@ -101,10 +85,7 @@ mod tests {
         let expand = json!({"type": "string", "enum": ["none", "all"]});
         assert_eq!(misfit(&description, &expand, "all", sensitive), None);
         assert!(misfit(&description, &expand, "All", sensitive).is_some());
-        assert_eq!(
-            misfit(&description, &expand, "All", PathMatching::CaseInsensitive),
-            None
-        );
+        assert_eq!(misfit(&description, &expand, "All", PathMatching::CaseInsensitive), None);
     }
 
     #[test]

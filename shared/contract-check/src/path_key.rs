@@ -59,18 +59,10 @@ impl PathKey {
             .map(|pair| {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
                 let placeholder = value.is_empty() || value.starts_with('{');
-                QueryCondition {
-                    name: name.to_owned(),
-                    value: (!placeholder).then(|| value.to_owned()),
-                }
+                QueryCondition { name: name.to_owned(), value: (!placeholder).then(|| value.to_owned()) }
             })
             .collect();
-        Self {
-            section,
-            key: key.to_owned(),
-            path: path.to_owned(),
-            discriminator,
-        }
+        Self { section, key: key.to_owned(), path: path.to_owned(), discriminator }
     }
 
     /// JSON pointer of the path item (`/x-ms-paths/~1a~1b?c`).
@@ -81,26 +73,15 @@ impl PathKey {
 
 impl QueryCondition {
     /// Why the sent query does not meet the condition, or `None` when it does.
-    pub(crate) fn unmet(
-        &self,
-        query: &[(String, String)],
-        matching: PathMatching,
-    ) -> Option<Unmet> {
-        let mut values = query
-            .iter()
-            .filter(|(name, _)| matching.same(name, &self.name))
-            .map(|(_, value)| value);
+    pub(crate) fn unmet(&self, query: &[(String, String)], matching: PathMatching) -> Option<Unmet> {
+        let mut values = query.iter().filter(|(name, _)| matching.same(name, &self.name)).map(|(_, value)| value);
         let first = values.next();
         match (&self.value, first) {
             (_, None) => Some(Unmet::Absent),
             (None, Some(_)) => None,
             (Some(expected), Some(first)) => {
-                let matches = std::iter::once(first)
-                    .chain(values)
-                    .any(|value| matching.same(value, expected));
-                (!matches).then(|| Unmet::OtherValue {
-                    expected: expected.clone(),
-                })
+                let matches = std::iter::once(first).chain(values).any(|value| matching.same(value, expected));
+                (!matches).then(|| Unmet::OtherValue { expected: expected.clone() })
             }
         }
     }
@@ -111,10 +92,7 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
+        pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
     }
 
     #[test]
@@ -122,10 +100,7 @@ mod tests {
         let key = PathKey::parse(Section::Paths, "/{organization}/_apis/wit/wiql");
         assert_eq!(key.path, "/{organization}/_apis/wit/wiql");
         assert!(key.discriminator.is_empty());
-        assert_eq!(
-            key.item_pointer(),
-            "/paths/~1{organization}~1_apis~1wit~1wiql"
-        );
+        assert_eq!(key.item_pointer(), "/paths/~1{organization}~1_apis~1wit~1wiql");
     }
 
     #[test]
@@ -143,14 +118,8 @@ mod tests {
         assert_eq!(
             key.discriminator,
             vec![
-                QueryCondition {
-                    name: "format".into(),
-                    value: None
-                },
-                QueryCondition {
-                    name: "comp".into(),
-                    value: Some("list".into())
-                },
+                QueryCondition { name: "format".into(), value: None },
+                QueryCondition { name: "comp".into(), value: Some("list".into()) },
             ]
         );
         let [format, comp] = &key.discriminator[..] else {
@@ -162,9 +131,7 @@ mod tests {
         assert_eq!(comp.unmet(&query(&[("comp", "LIST")]), matching), None);
         assert_eq!(
             comp.unmet(&query(&[("comp", "tree")]), matching),
-            Some(Unmet::OtherValue {
-                expected: "list".into()
-            })
+            Some(Unmet::OtherValue { expected: "list".into() })
         );
     }
 }

@@ -58,15 +58,9 @@ fn any_dotnet_object(value: &mut Value) {
     match value {
         Value::Object(object) => {
             let is_bare_object = object.get("type").and_then(Value::as_str) == Some("object")
-                && ![
-                    "properties",
-                    "additionalProperties",
-                    "allOf",
-                    "$ref",
-                    "items",
-                ]
-                .iter()
-                .any(|key| object.contains_key(*key));
+                && !["properties", "additionalProperties", "allOf", "$ref", "items"]
+                    .iter()
+                    .any(|key| object.contains_key(*key));
             if is_bare_object {
                 object.remove("type");
             }
@@ -83,11 +77,7 @@ fn operation_responses(document: &mut Value) -> impl Iterator<Item = &mut Map<St
         .as_object_mut()
         .into_iter()
         .flat_map(|document| document.iter_mut())
-        .filter(|(member, _)| {
-            Section::ALL
-                .iter()
-                .any(|section| section.member() == member.as_str())
-        })
+        .filter(|(member, _)| Section::ALL.iter().any(|section| section.member() == member.as_str()))
         .filter_map(|(_, items)| items.as_object_mut())
         .flat_map(|items| items.values_mut())
         .filter_map(Value::as_object_mut)
@@ -120,9 +110,7 @@ fn wrap_collections(responses: &mut Map<String, Value>) {
 /// reported.
 fn declare_error_classes(responses: &mut Map<String, Value>) {
     for class in ["4XX", "5XX"] {
-        let covered = responses
-            .keys()
-            .any(|key| key.eq_ignore_ascii_case(class) || key == "default");
+        let covered = responses.keys().any(|key| key.eq_ignore_ascii_case(class) || key == "default");
         if !covered {
             responses.insert(
                 class.to_owned(),
@@ -141,10 +129,7 @@ fn pin_api_versions(value: &mut Value) {
                 && object.get("in").and_then(Value::as_str) == Some("query")
                 && !object.contains_key("enum");
             if is_api_version {
-                let stated = object
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .and_then(stated_version);
+                let stated = object.get("description").and_then(Value::as_str).and_then(stated_version);
                 if let Some(version) = stated {
                     object.insert("enum".into(), json!([version]));
                 }
@@ -162,19 +147,12 @@ fn pin_api_versions(value: &mut Value) {
 pub(crate) fn shorter_shapes(description: &Description, key: &PathKey) -> Vec<String> {
     let template = key.path.as_str();
     let item_pointer = key.item_pointer();
-    let Some(item) = description
-        .document
-        .pointer(&item_pointer)
-        .and_then(Value::as_object)
-    else {
+    let Some(item) = description.document.pointer(&item_pointer).and_then(Value::as_object) else {
         return Vec::new();
     };
     let mut optional: Vec<&str> = Vec::new();
     for (method, operation) in item {
-        let count = operation
-            .get("parameters")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let count = operation.get("parameters").and_then(Value::as_array).map_or(0, Vec::len);
         for index in 0..count {
             let pointer = format!("{item_pointer}/{}/parameters/{index}", escape(method));
             let Some((_, parameter)) = description.follow(&pointer) else {
@@ -221,10 +199,7 @@ mod tests {
             "description": "Version of the API to use.  This should be set to '7.1-preview.4' to use this version of the api."
         }}});
         apply(&mut document);
-        assert_eq!(
-            document["parameters"]["api-Version-preview.4"]["enum"],
-            json!(["7.1-preview.4"])
-        );
+        assert_eq!(document["parameters"]["api-Version-preview.4"]["enum"], json!(["7.1-preview.4"]));
     }
 
     #[test]
@@ -259,18 +234,8 @@ mod tests {
             "x-ms-paths": {"/x?": {"get": {"responses": {"200": {}, "4XX": {"description": "kept"}}}}}
         });
         apply(&mut document);
-        let keys = |responses: &Value| {
-            responses
-                .as_object()
-                .expect("responses")
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            keys(&document["paths"]["/x"]["get"]["responses"]),
-            ["200", "4XX", "5XX"]
-        );
+        let keys = |responses: &Value| responses.as_object().expect("responses").keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&document["paths"]["/x"]["get"]["responses"]), ["200", "4XX", "5XX"]);
         let extension = &document["x-ms-paths"]["/x?"]["get"]["responses"];
         assert_eq!(keys(extension), ["200", "4XX", "5XX"]);
         assert_eq!(extension["4XX"]["description"], "kept");
@@ -289,13 +254,7 @@ mod tests {
             document["definitions"]["JsonPatchDocument"],
             json!({"type": "array", "items": {"$ref": "#/definitions/JsonPatchOperation"}})
         );
-        assert_eq!(
-            document["definitions"]["JsonPatchOperation"]["required"],
-            json!(["op", "path"])
-        );
-        assert_eq!(
-            document["definitions"]["JsonPatchOperation"]["properties"]["value"],
-            json!({})
-        );
+        assert_eq!(document["definitions"]["JsonPatchOperation"]["required"], json!(["op", "path"]));
+        assert_eq!(document["definitions"]["JsonPatchOperation"]["properties"]["value"], json!({}));
     }
 }

@@ -22,13 +22,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A request without query, content type or body.
     pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
-        Self {
-            method: method.into(),
-            path: path.into(),
-            query: Vec::new(),
-            content_type: None,
-            body: None,
-        }
+        Self { method: method.into(), path: path.into(), query: Vec::new(), content_type: None, body: None }
     }
 
     /// Adds one query parameter.
@@ -74,10 +68,7 @@ pub struct Violation {
 
 impl Violation {
     pub(crate) fn new(request: &RecordedRequest, message: impl Into<String>) -> Self {
-        Self {
-            request: request.label(),
-            message: message.into(),
-        }
+        Self { request: request.label(), message: message.into() }
     }
 }
 
@@ -95,9 +86,6 @@ mod tests {
     fn a_violation_names_the_request_then_the_problem() {
         let request = RecordedRequest::new("post", "/rest/api/3/issue");
         let violation = Violation::new(&request, "body.fields.summary: expected string");
-        assert_eq!(
-            violation.to_string(),
-            "POST /rest/api/3/issue: body.fields.summary: expected string"
-        );
+        assert_eq!(violation.to_string(), "POST /rest/api/3/issue: body.fields.summary: expected string");
     }
 }

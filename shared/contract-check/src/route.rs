@@ -75,10 +75,7 @@ pub(crate) struct Router {
 
 impl Router {
     pub(crate) fn new(matching: PathMatching) -> Self {
-        Self {
-            routes: Vec::new(),
-            matching,
-        }
+        Self { routes: Vec::new(), matching }
     }
 
     /// Adds a key's template; a template whose braces do not pair is reported back.
@@ -87,20 +84,10 @@ impl Router {
     }
 
     /// Adds `shape` as another way to reach `key` (a form with optional segments left out).
-    pub(crate) fn add_shape(
-        &mut self,
-        shape: &str,
-        key: &PathKey,
-        description: usize,
-    ) -> Result<(), String> {
-        let segments = split(shape)
-            .map(|segment| parse_segment(segment, self.matching))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.routes.push(Route {
-            key: key.clone(),
-            description,
-            segments,
-        });
+    pub(crate) fn add_shape(&mut self, shape: &str, key: &PathKey, description: usize) -> Result<(), String> {
+        let segments =
+            split(shape).map(|segment| parse_segment(segment, self.matching)).collect::<Result<Vec<_>, _>>()?;
+        self.routes.push(Route { key: key.clone(), description, segments });
         Ok(())
     }
 
@@ -111,24 +98,17 @@ impl Router {
     /// The most specific templates that match `path` (comparing segments left to right), in the
     /// order they were added: several when keys differ only in their query discriminator.
     pub(crate) fn candidates(&self, path: &str) -> Vec<RouteMatch<'_>> {
-        let sent: Vec<Cow<'_, str>> = split(path)
-            .map(|segment| percent_decode_str(segment).decode_utf8_lossy())
-            .collect();
+        let sent: Vec<Cow<'_, str>> =
+            split(path).map(|segment| percent_decode_str(segment).decode_utf8_lossy()).collect();
         let matches: Vec<RouteMatch<'_>> = self
             .routes
             .iter()
-            .filter_map(|route| {
-                self.bind(route, &sent)
-                    .map(|parameters| RouteMatch { route, parameters })
-            })
+            .filter_map(|route| self.bind(route, &sent).map(|parameters| RouteMatch { route, parameters }))
             .collect();
         let Some(best) = matches.iter().map(|found| rank(found.route)).max() else {
             return Vec::new();
         };
-        matches
-            .into_iter()
-            .filter(|found| rank(found.route) == best)
-            .collect()
+        matches.into_iter().filter(|found| rank(found.route) == best).collect()
     }
 
     fn bind(&self, route: &Route, sent: &[Cow<'_, str>]) -> Option<Vec<(String, String)>> {
@@ -188,11 +168,7 @@ fn parse_segment(segment: &str, matching: PathMatching) -> Result<Segment, Strin
         .build()
         .map_err(|error| format!("path segment {segment:?} gives no pattern: {error}"))?;
     let bare = names.len() == 1 && segment.len() == names[0].len() + 2;
-    Ok(Segment::Template {
-        pattern,
-        names,
-        bare,
-    })
+    Ok(Segment::Template { pattern, names, bare })
 }
 
 #[cfg(test)]
@@ -203,14 +179,8 @@ mod tests {
     fn router(matching: PathMatching, templates: &[&str]) -> Router {
         let mut router = Router::new(matching);
         for template in templates {
-            let section = if template.contains('?') {
-                Section::XMsPaths
-            } else {
-                Section::Paths
-            };
-            router
-                .add(&PathKey::parse(section, template), 0)
-                .expect("valid template");
+            let section = if template.contains('?') { Section::XMsPaths } else { Section::Paths };
+            router.add(&PathKey::parse(section, template), 0).expect("valid template");
         }
         router
     }
@@ -224,18 +194,13 @@ mod tests {
 
     #[test]
     fn a_literal_segment_beats_a_parameter() {
-        let router = router(
-            PathMatching::CaseSensitive,
-            &["/rest/api/3/issue/{issueIdOrKey}", "/rest/api/3/issue/bulk"],
-        );
+        let router =
+            router(PathMatching::CaseSensitive, &["/rest/api/3/issue/{issueIdOrKey}", "/rest/api/3/issue/bulk"]);
         let found = find(&router, "/rest/api/3/issue/bulk").expect("matches");
         assert_eq!(found.route.key.key, "/rest/api/3/issue/bulk");
         let found = find(&router, "/rest/api/3/issue/PROJ-1").expect("matches");
         assert_eq!(found.route.key.key, "/rest/api/3/issue/{issueIdOrKey}");
-        assert_eq!(
-            found.parameters,
-            vec![("issueIdOrKey".into(), "PROJ-1".into())]
-        );
+        assert_eq!(found.parameters, vec![("issueIdOrKey".into(), "PROJ-1".into())]);
     }
 
     #[test]
@@ -247,19 +212,9 @@ mod tests {
                 "/{organization}/{project}/_apis/wit/workitems/{id}",
             ],
         );
-        let found = find(
-            &router,
-            "/fabrikam/Fabrikam%20Fiber/_apis/wit/WorkItems/%24User%20Story",
-        )
-        .expect("matches");
-        assert_eq!(
-            found.route.key.key,
-            "/{organization}/{project}/_apis/wit/workitems/${type}"
-        );
-        assert_eq!(
-            found.parameters[1],
-            ("project".into(), "Fabrikam Fiber".into())
-        );
+        let found = find(&router, "/fabrikam/Fabrikam%20Fiber/_apis/wit/WorkItems/%24User%20Story").expect("matches");
+        assert_eq!(found.route.key.key, "/{organization}/{project}/_apis/wit/workitems/${type}");
+        assert_eq!(found.parameters[1], ("project".into(), "Fabrikam Fiber".into()));
         assert_eq!(found.parameters[2], ("type".into(), "User Story".into()));
     }
 
@@ -289,10 +244,7 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [
-                "/{organization}/_apis/wit/workItems/{id}/comments",
-                "/{organization}/_apis/wit/workItems/{id}/comments?",
-            ]
+            ["/{organization}/_apis/wit/workItems/{id}/comments", "/{organization}/_apis/wit/workItems/{id}/comments?",]
         );
     }
 
@@ -307,8 +259,6 @@ mod tests {
     #[test]
     fn an_unclosed_brace_is_refused() {
         let mut router = Router::new(PathMatching::CaseSensitive);
-        assert!(router
-            .add(&PathKey::parse(Section::Paths, "/a/{b"), 0)
-            .is_err());
+        assert!(router.add(&PathKey::parse(Section::Paths, "/a/{b"), 0).is_err());
     }
 }

@@ -22,12 +22,7 @@ const MAX_MESSAGE: usize = 400;
 const MAX_VALUE: usize = 80;
 
 /// Characters left as they are in a JSON pointer used as a URI fragment.
-const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'~')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.');
+const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'_').remove(b'.');
 
 /// Registered descriptions plus the validators compiled from them so far.
 pub(crate) struct SchemaCache {
@@ -43,26 +38,15 @@ impl std::fmt::Debug for SchemaCache {
 
 impl SchemaCache {
     pub(crate) fn new(descriptions: &[Description]) -> Result<Self, ContractError> {
-        let resources = descriptions.iter().map(|description| {
-            (
-                description.uri.clone(),
-                Draft::Draft4.create_resource(description.document.clone()),
-            )
-        });
-        let registry = Registry::options()
-            .draft(Draft::Draft4)
-            .build(resources)
-            .map_err(|source| ContractError::Register {
-                path: descriptions
-                    .first()
-                    .map(|description| description.path.clone())
-                    .unwrap_or_default(),
+        let resources = descriptions
+            .iter()
+            .map(|description| (description.uri.clone(), Draft::Draft4.create_resource(description.document.clone())));
+        let registry =
+            Registry::options().draft(Draft::Draft4).build(resources).map_err(|source| ContractError::Register {
+                path: descriptions.first().map(|description| description.path.clone()).unwrap_or_default(),
                 source: Box::new(source),
             })?;
-        Ok(Self {
-            registry,
-            validators: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { registry, validators: Mutex::new(HashMap::new()) })
     }
 
     /// Validates `instance` against the schema at `pointer` inside `description`; errors are
@@ -74,9 +58,7 @@ impl SchemaCache {
         instance: &Value,
         prefix: &str,
     ) -> Result<(), Vec<String>> {
-        let validator = self
-            .validator(description, pointer)
-            .map_err(|message| vec![message])?;
+        let validator = self.validator(description, pointer).map_err(|message| vec![message])?;
         let messages = describe_errors(prefix, validator.iter_errors(instance));
         if messages.is_empty() {
             Ok(())
@@ -90,16 +72,8 @@ impl SchemaCache {
         self.lock().len()
     }
 
-    fn validator(
-        &self,
-        description: &Description,
-        pointer: &str,
-    ) -> Result<Arc<Validator>, String> {
-        let reference = format!(
-            "{}#{}",
-            description.uri,
-            utf8_percent_encode(pointer, FRAGMENT)
-        );
+    fn validator(&self, description: &Description, pointer: &str) -> Result<Arc<Validator>, String> {
+        let reference = format!("{}#{}", description.uri, utf8_percent_encode(pointer, FRAGMENT));
         // Compiling under the lock keeps parallel tests from compiling the same schema twice.
         let mut validators = self.lock();
         if let Some(validator) = validators.get(&reference) {
@@ -123,9 +97,7 @@ impl SchemaCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Validator>>> {
         // A panic while compiling leaves the map intact (insertions are atomic), so keep using it.
-        self.validators
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.validators.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -150,20 +122,12 @@ pub(crate) fn describe_errors<'a>(
 fn describe(prefix: &str, error: &jsonschema::ValidationError<'_>, messages: &mut Vec<String>) {
     use jsonschema::error::ValidationErrorKind;
     let alternatives = match &error.kind {
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            closest(context)
-        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => closest(context),
         _ => None,
     };
     match alternatives {
-        Some(branch) => branch
-            .iter()
-            .for_each(|inner| describe(prefix, inner, messages)),
-        None => messages.push(format!(
-            "{prefix}{}: {}",
-            dotted(error.instance_path.as_str()),
-            reason(error)
-        )),
+        Some(branch) => branch.iter().for_each(|inner| describe(prefix, inner, messages)),
+        None => messages.push(format!("{prefix}{}: {}", dotted(error.instance_path.as_str()), reason(error))),
     }
 }
 
@@ -178,14 +142,9 @@ fn closest<'c>(
         .max_by_key(|branch| {
             let kind_matches = !branch.iter().any(|error| {
                 error.instance_path.as_str().ends_with("/type")
-                    && (error.schema_path.as_str().ends_with("/enum")
-                        || error.schema_path.as_str().ends_with("/const"))
+                    && (error.schema_path.as_str().ends_with("/enum") || error.schema_path.as_str().ends_with("/const"))
             });
-            let depth = branch
-                .iter()
-                .map(|error| error.instance_path.as_str().matches('/').count())
-                .max()
-                .unwrap_or(0);
+            let depth = branch.iter().map(|error| error.instance_path.as_str().matches('/').count()).max().unwrap_or(0);
             (kind_matches, depth, std::cmp::Reverse(branch.len()))
         })
         .map(Vec::as_slice)
@@ -208,10 +167,7 @@ fn reason(error: &jsonschema::ValidationError<'_>) -> String {
 
 /// The longest prefix of `text` within `limit` bytes that ends on a character boundary.
 fn shorten(text: &str, limit: usize) -> &str {
-    let cut = (0..=limit.min(text.len()))
-        .rev()
-        .find(|index| text.is_char_boundary(*index))
-        .unwrap_or(0);
+    let cut = (0..=limit.min(text.len())).rev().find(|index| text.is_char_boundary(*index)).unwrap_or(0);
     &text[..cut]
 }
 

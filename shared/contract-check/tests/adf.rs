@@ -26,9 +26,7 @@ fn rich_description() -> Value {
 #[test]
 fn a_document_with_bold_list_link_and_mention_passes() {
     let schema = adf_schema().expect("the ADF schema compiles");
-    schema
-        .validate(&rich_description())
-        .unwrap_or_else(|problems| panic!("{}", problems.join("\n")));
+    schema.validate(&rich_description()).unwrap_or_else(|problems| panic!("{}", problems.join("\n")));
 }
 
 #[test]
@@ -36,14 +34,9 @@ fn a_mention_without_an_id_fails() {
     let schema = adf_schema().expect("the ADF schema compiles");
     let mut doc = rich_description();
     doc["content"][0]["content"][4]["attrs"] = json!({"text": "@Jamal Hartnett"});
-    let problems = schema
-        .validate(&doc)
-        .expect_err("a mention needs its account id");
+    let problems = schema.validate(&doc).expect_err("a mention needs its account id");
     assert!(
-        problems
-            .iter()
-            .any(|problem| problem
-                == "doc.content[0].content[4].attrs: \"id\" is a required property"),
+        problems.iter().any(|problem| problem == "doc.content[0].content[4].attrs: \"id\" is a required property"),
         "{problems:?}"
     );
 }
@@ -52,10 +45,7 @@ fn a_mention_without_an_id_fails() {
 fn a_document_without_version_or_with_an_unknown_node_fails() {
     let schema = adf_schema().expect("the ADF schema compiles");
     let mut without_version = rich_description();
-    without_version
-        .as_object_mut()
-        .expect("an object")
-        .remove("version");
+    without_version.as_object_mut().expect("an object").remove("version");
     assert!(schema.validate(&without_version).is_err());
     let unknown = document(json!([{"type": "marquee", "content": []}]));
     assert!(schema.validate(&unknown).is_err());

@@ -14,11 +14,7 @@ fn azure_devops() -> &'static Contract {
 }
 
 fn messages(violations: &[Violation]) -> String {
-    violations
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 fn update_work_item(body: Value) -> RecordedRequest {
@@ -41,19 +37,14 @@ fn a_json_patch_update_passes() {
     let operation = azure_devops()
         .check_request(&update_work_item(title_patch()))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    assert_eq!(
-        operation.0,
-        "PATCH /{organization}/{project}/_apis/wit/workitems/{id}"
-    );
+    assert_eq!(operation.0, "PATCH /{organization}/{project}/_apis/wit/workitems/{id}");
 }
 
 #[test]
 fn a_missing_api_version_fails() {
     let mut request = update_work_item(title_patch());
     request.query.clear();
-    let violations = azure_devops()
-        .check_request(&request)
-        .expect_err("every call needs api-version");
+    let violations = azure_devops().check_request(&request).expect_err("every call needs api-version");
     assert_eq!(
         messages(&violations),
         "PATCH /fabrikam/Fabrikam-Fiber/_apis/wit/workitems/42: query.api-version: required parameter is missing"
@@ -63,19 +54,14 @@ fn a_missing_api_version_fails() {
 #[test]
 fn a_preview_api_needs_its_preview_version() {
     let add_comment = |version: &str| {
-        RecordedRequest::new(
-            "POST",
-            "/fabrikam/Fabrikam-Fiber/_apis/wit/workItems/42/comments",
-        )
-        .with_query("api-version", version)
-        .with_body("application/json", json!({"text": "Moved to <b>Done</b>"}))
+        RecordedRequest::new("POST", "/fabrikam/Fabrikam-Fiber/_apis/wit/workItems/42/comments")
+            .with_query("api-version", version)
+            .with_body("application/json", json!({"text": "Moved to <b>Done</b>"}))
     };
     azure_devops()
         .check_request(&add_comment("7.1-preview.4"))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    let violations = azure_devops()
-        .check_request(&add_comment("7.1"))
-        .expect_err("comments are a preview API");
+    let violations = azure_devops().check_request(&add_comment("7.1")).expect_err("comments are a preview API");
     assert!(messages(&violations).contains("query.api-version: "));
 }
 
@@ -107,41 +93,27 @@ fn a_patch_sent_as_plain_json_fails() {
     let request = RecordedRequest::new("PATCH", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/42")
         .with_query("api-version", "7.1")
         .with_body("application/json", title_patch());
-    let violations = azure_devops()
-        .check_request(&request)
-        .expect_err("work item updates take application/json-patch+json");
+    let violations =
+        azure_devops().check_request(&request).expect_err("work item updates take application/json-patch+json");
     assert!(messages(&violations).contains("is not accepted"));
 }
 
 #[test]
 fn a_non_numeric_work_item_id_fails() {
-    let request =
-        RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/PROJ-1")
-            .with_query("api-version", "7.1");
-    let violations = azure_devops()
-        .check_request(&request)
-        .expect_err("ids are integers");
+    let request = RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/PROJ-1")
+        .with_query("api-version", "7.1");
+    let violations = azure_devops().check_request(&request).expect_err("ids are integers");
     assert!(messages(&violations).contains("path.id: "));
 }
 
 #[test]
 fn creating_by_type_matches_the_dollar_route() {
-    let request = RecordedRequest::new(
-        "POST",
-        "/fabrikam/Fabrikam%20Fiber/_apis/wit/workitems/$User%20Story",
-    )
-    .with_query("api-version", "7.1")
-    .with_body(
-        JSON_PATCH,
-        json!([{"op": "add", "path": "/fields/System.Title", "value": "New"}]),
-    );
-    let operation = azure_devops()
-        .check_request(&request)
-        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    assert_eq!(
-        operation.0,
-        "POST /{organization}/{project}/_apis/wit/workitems/${type}"
-    );
+    let request = RecordedRequest::new("POST", "/fabrikam/Fabrikam%20Fiber/_apis/wit/workitems/$User%20Story")
+        .with_query("api-version", "7.1")
+        .with_body(JSON_PATCH, json!([{"op": "add", "path": "/fields/System.Title", "value": "New"}]));
+    let operation =
+        azure_devops().check_request(&request).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    assert_eq!(operation.0, "POST /{organization}/{project}/_apis/wit/workitems/${type}");
 }
 
 #[test]
@@ -150,32 +122,24 @@ fn routes_of_the_merged_identity_and_hooks_files_are_found() {
         .with_query("searchFilter", "General")
         .with_query("filterValue", "jamal@fabrikam.example")
         .with_query("api-version", "7.1");
-    let operation = azure_devops()
-        .check_request(&identities)
-        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    let operation =
+        azure_devops().check_request(&identities).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
     assert_eq!(operation.0, "GET /{organization}/_apis/identities");
 
-    let subscriptions = RecordedRequest::new("GET", "/fabrikam/_apis/hooks/subscriptions")
-        .with_query("api-version", "7.1");
+    let subscriptions =
+        RecordedRequest::new("GET", "/fabrikam/_apis/hooks/subscriptions").with_query("api-version", "7.1");
     assert!(azure_devops().check_request(&subscriptions).is_ok());
 }
 
 #[test]
 fn a_wiql_query_passes_with_and_without_the_optional_project() {
-    for path in [
-        "/fabrikam/_apis/wit/wiql",
-        "/fabrikam/Fabrikam-Fiber/_apis/wit/wiql",
-    ] {
-        let request = RecordedRequest::new("POST", path)
-            .with_query("api-version", "7.1")
-            .with_query("$top", "200")
-            .with_body(
+    for path in ["/fabrikam/_apis/wit/wiql", "/fabrikam/Fabrikam-Fiber/_apis/wit/wiql"] {
+        let request =
+            RecordedRequest::new("POST", path).with_query("api-version", "7.1").with_query("$top", "200").with_body(
                 "application/json",
                 json!({"query": "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @Today - 1"}),
             );
-        azure_devops()
-            .check_request(&request)
-            .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+        azure_devops().check_request(&request).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
     }
 }
 
@@ -195,10 +159,7 @@ struct Example {
 /// (`<area>__<file>`, flattened from the spec's `./httpExamples/<area>/<file>`).
 fn citations(spec: &Value) -> BTreeMap<String, Vec<(String, String, Value)>> {
     let mut cited: BTreeMap<String, Vec<_>> = BTreeMap::new();
-    let items = ["paths", "x-ms-paths"]
-        .iter()
-        .filter_map(|member| spec[member].as_object())
-        .flatten();
+    let items = ["paths", "x-ms-paths"].iter().filter_map(|member| spec[member].as_object()).flatten();
     for (template, item) in items {
         for (method, operation) in item.as_object().expect("path item") {
             let Some(examples) = operation.get("x-ms-examples").and_then(Value::as_object) else {
@@ -223,31 +184,21 @@ fn citations(spec: &Value) -> BTreeMap<String, Vec<(String, String, Value)>> {
 /// The vendor's examples that an operation of the 7.1 description cites (the folder also holds
 /// a few older ones that none cites).
 fn cited_examples() -> Vec<Example> {
-    let dir = contracts_dir()
-        .expect("contracts folder")
-        .join("azure-devops");
+    let dir = contracts_dir().expect("contracts folder").join("azure-devops");
     let cited = citations(&read(dir.join("wit-7.1-workItemTracking.json")));
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir.join("wit-7.1-examples")).expect("examples folder") {
         let path = entry.expect("directory entry").path();
-        let file = path
-            .file_name()
-            .expect("file name")
-            .to_string_lossy()
-            .into_owned();
+        let file = path.file_name().expect("file name").to_string_lossy().into_owned();
         let Some(citing) = cited.get(&file) else {
             continue;
         };
         let contents = read(path);
         // Where two operations cite one example (GET and HEAD), the example's own method wins.
-        let stated = contents["x-ms-vss-request-method"]
-            .as_str()
-            .map(str::to_owned);
+        let stated = contents["x-ms-vss-request-method"].as_str().map(str::to_owned);
         let (method, template, operation) = citing
             .iter()
-            .find(|(method, _, _)| {
-                stated.as_deref() == Some(method.as_str()) || file.contains(&format!("__{method}_"))
-            })
+            .find(|(method, _, _)| stated.as_deref() == Some(method.as_str()) || file.contains(&format!("__{method}_")))
             .unwrap_or(&citing[0]);
         let version_suffix = operation["parameters"]
             .as_array()
@@ -262,10 +213,7 @@ fn cited_examples() -> Vec<Example> {
             method: method.clone(),
             template: template.clone(),
             api_version: format!("7.1{version_suffix}"),
-            content_type: operation["consumes"][0]
-                .as_str()
-                .unwrap_or("application/json")
-                .to_owned(),
+            content_type: operation["consumes"][0].as_str().unwrap_or("application/json").to_owned(),
         });
     }
     found.sort_by(|left, right| left.file.cmp(&right.file));
@@ -280,15 +228,10 @@ fn read(path: PathBuf) -> Value {
 
 /// The example's request: its URL and body, with the `api-version` 7.1 requires.
 fn request_of(example: &Example) -> RecordedRequest {
-    let url = example.contents["x-ms-vss-request-url"]
-        .as_str()
-        .expect("request URL")
-        .trim();
+    let url = example.contents["x-ms-vss-request-url"].as_str().expect("request URL").trim();
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path_and_query = &after_scheme[after_scheme.find('/').unwrap_or(after_scheme.len())..];
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let mut request = RecordedRequest::new(example.method.clone(), path.replace(' ', "%20"));
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -336,20 +279,14 @@ const KNOWN_RESPONSE_ERRORS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn known<'k>(
-    list: &'k [(&str, &str, &str)],
-    file: &str,
-) -> Option<&'k (&'k str, &'k str, &'k str)> {
+fn known<'k>(list: &'k [(&str, &str, &str)], file: &str) -> Option<&'k (&'k str, &'k str, &'k str)> {
     list.iter().find(|(known, _, _)| *known == file)
 }
 
 #[test]
 fn the_vendors_example_requests_pass_except_known_vendor_errors() {
     let examples = cited_examples();
-    let with_body = examples
-        .iter()
-        .filter(|example| !example.contents["parameters"]["body"].is_null())
-        .count();
+    let with_body = examples.iter().filter(|example| !example.contents["parameters"]["body"].is_null()).count();
     let mut passed = Vec::new();
     for example in &examples {
         let request = request_of(example);
@@ -366,17 +303,10 @@ fn the_vendors_example_requests_pass_except_known_vendor_errors() {
             }
             (None, Err(violations)) => panic!("{}: {}", example.file, messages(&violations)),
             (Some((_, _, why)), Ok(_)) => {
-                panic!(
-                    "{} now passes; drop it from the known errors ({why})",
-                    example.file
-                )
+                panic!("{} now passes; drop it from the known errors ({why})", example.file)
             }
             (Some((_, expected, _)), Err(violations)) => {
-                assert!(
-                    messages(&violations).contains(expected),
-                    "{}",
-                    messages(&violations)
-                )
+                assert!(messages(&violations).contains(expected), "{}", messages(&violations))
             }
         }
     }
@@ -387,10 +317,7 @@ fn the_vendors_example_requests_pass_except_known_vendor_errors() {
         with_body,
         KNOWN_REQUEST_ERRORS.len()
     );
-    assert!(
-        with_body >= 20,
-        "only {with_body} examples with a body were found"
-    );
+    assert!(with_body >= 20, "only {with_body} examples with a body were found");
     assert_eq!(passed.len() + KNOWN_REQUEST_ERRORS.len(), examples.len());
 }
 
@@ -402,9 +329,7 @@ fn the_vendors_example_responses_fit_except_known_vendor_errors() {
             continue;
         }
         let request = request_of(&example);
-        let responses = example.contents["responses"]
-            .as_object()
-            .expect("responses");
+        let responses = example.contents["responses"].as_object().expect("responses");
         for (status, response) in responses {
             let status: u16 = status.parse().expect("numeric status");
             let body = response.get("body").filter(|body| !body.is_null());
@@ -413,31 +338,21 @@ fn the_vendors_example_responses_fit_except_known_vendor_errors() {
                 (None, Ok(())) => checked += 1,
                 (None, Err(violations)) => panic!("{}: {}", example.file, messages(&violations)),
                 (Some((_, _, why)), Ok(())) => {
-                    panic!(
-                        "{} now passes; drop it from the known errors ({why})",
-                        example.file
-                    )
+                    panic!("{} now passes; drop it from the known errors ({why})", example.file)
                 }
                 (Some((_, expected, _)), Err(violations)) => {
-                    assert!(
-                        messages(&violations).contains(expected),
-                        "{}",
-                        messages(&violations)
-                    )
+                    assert!(messages(&violations).contains(expected), "{}", messages(&violations))
                 }
             }
         }
     }
-    assert!(
-        checked >= 30,
-        "only {checked} example responses were checked"
-    );
+    assert!(checked >= 30, "only {checked} example responses were checked");
 }
 
 #[test]
 fn a_work_item_response_is_checked_against_its_schema() {
-    let request = RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/42")
-        .with_query("api-version", "7.1");
+    let request =
+        RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/42").with_query("api-version", "7.1");
     let item = json!({
         "id": 42, "rev": 3, "url": "https://dev.azure.com/fabrikam/_apis/wit/workItems/42",
         "fields": {"System.Title": "Checkout fails", "Microsoft.VSTS.Common.Priority": 2,
@@ -447,9 +362,7 @@ fn a_work_item_response_is_checked_against_its_schema() {
         .check_response(&request, 200, Some(&item))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
     let wrong = json!({"id": "42", "rev": 3, "fields": {}});
-    let violations = azure_devops()
-        .check_response(&request, 200, Some(&wrong))
-        .expect_err("id is an integer");
+    let violations = azure_devops().check_response(&request, 200, Some(&wrong)).expect_err("id is an integer");
     assert!(messages(&violations).contains("response 200 body.id: "));
 }
 
@@ -459,9 +372,7 @@ fn a_list_response_must_be_wrapped_in_count_and_value() {
         .with_query("ids", "1,2")
         .with_query("api-version", "7.1");
     let items = json!([{"id": 1, "rev": 1, "fields": {}}, {"id": 2, "rev": 1, "fields": {}}]);
-    assert!(azure_devops()
-        .check_response(&request, 200, Some(&items))
-        .is_err());
+    assert!(azure_devops().check_response(&request, 200, Some(&items)).is_err());
     let wrapped = json!({"count": 2, "value": items});
     azure_devops()
         .check_response(&request, 200, Some(&wrapped))
@@ -471,10 +382,7 @@ fn a_list_response_must_be_wrapped_in_count_and_value() {
 const COMMENTS: &str = "/fabrikam/Fabrikam-Fiber/_apis/wit/workItems/42/comments";
 
 fn list_comments(query: &[(&str, &str)]) -> RecordedRequest {
-    query.iter().fold(
-        RecordedRequest::new("GET", COMMENTS),
-        |request, (name, value)| request.with_query(*name, *value),
-    )
+    query.iter().fold(RecordedRequest::new("GET", COMMENTS), |request, (name, value)| request.with_query(*name, *value))
 }
 
 #[test]
@@ -494,10 +402,7 @@ fn listing_comments_page_by_page_selects_the_x_ms_paths_operation() {
         let operation = azure_devops()
             .check_request(&list_comments(&query))
             .unwrap_or_else(|violations| panic!("{query:?}: {}", messages(&violations)));
-        assert_eq!(
-            operation.0,
-            "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments?"
-        );
+        assert_eq!(operation.0, "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments?");
     }
 }
 
@@ -510,10 +415,7 @@ fn fetching_comments_by_id_selects_the_batch_operation() {
             ("api-version", "7.1-preview.4"),
         ]))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    assert_eq!(
-        operation.0,
-        "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments"
-    );
+    assert_eq!(operation.0, "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments");
 }
 
 #[test]
@@ -526,16 +428,10 @@ fn an_undeclared_comment_parameter_is_reported_against_the_closest_operation() {
         ]))
         .expect_err("neither comment listing declares pageSize");
     // Against the batch operation, `ids` would be missing and `continuationToken` undeclared too.
-    assert_eq!(
-        messages(&violations),
-        format!("GET {COMMENTS}: query.pageSize: not a declared parameter")
-    );
+    assert_eq!(messages(&violations), format!("GET {COMMENTS}: query.pageSize: not a declared parameter"));
 
     let violations = azure_devops()
-        .check_request(&list_comments(&[
-            ("order", "newest"),
-            ("api-version", "7.1-preview.4"),
-        ]))
+        .check_request(&list_comments(&[("order", "newest"), ("api-version", "7.1-preview.4")]))
         .expect_err("order is asc or desc");
     assert_eq!(
         messages(&violations),
@@ -554,23 +450,14 @@ fn a_comment_in_a_named_format_selects_the_operation_that_declares_format() {
     let operation = azure_devops()
         .check_request(&add_comment("markdown"))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    assert_eq!(
-        operation.0,
-        "POST /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments?format={format}"
-    );
-    let violations = azure_devops()
-        .check_request(&add_comment("rtf"))
-        .expect_err("format is markdown or html");
+    assert_eq!(operation.0, "POST /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments?format={format}");
+    let violations = azure_devops().check_request(&add_comment("rtf")).expect_err("format is markdown or html");
     assert!(messages(&violations).contains("query.format: \"rtf\" is not one of"));
 }
 
 #[test]
 fn the_x_ms_paths_operations_are_listed() {
-    let operations: Vec<String> = azure_devops()
-        .operations()
-        .into_iter()
-        .map(|operation| operation.0)
-        .collect();
+    let operations: Vec<String> = azure_devops().operations().into_iter().map(|operation| operation.0).collect();
     for listed in [
         "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments",
         "GET /{organization}/{project}/_apis/wit/workItems/{workItemId}/comments?",
@@ -581,16 +468,11 @@ fn the_x_ms_paths_operations_are_listed() {
     let mut unique = operations.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(
-        unique.len(),
-        operations.len(),
-        "an operation is listed twice"
-    );
+    assert_eq!(unique.len(), operations.len(), "an operation is listed twice");
 }
 
 fn get_work_item() -> RecordedRequest {
-    RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/999")
-        .with_query("api-version", "7.1")
+    RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workitems/999").with_query("api-version", "7.1")
 }
 
 #[test]

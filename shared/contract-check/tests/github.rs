@@ -15,19 +15,10 @@ fn an_issue_update_passes_and_a_wrong_state_fails() {
             json!({"title": "Checkout fails", "state": state, "labels": ["bug"], "milestone": null}),
         )
     };
-    let operation = github()
-        .check_request(&update("closed"))
-        .unwrap_or_else(|violations| panic!("{violations:?}"));
-    assert_eq!(
-        operation.0,
-        "PATCH /repos/{owner}/{repo}/issues/{issue_number}"
-    );
-    let violations = github()
-        .check_request(&update("resolved"))
-        .expect_err("state is open or closed");
-    assert!(violations
-        .iter()
-        .any(|violation| violation.message.starts_with("body.state: ")));
+    let operation = github().check_request(&update("closed")).unwrap_or_else(|violations| panic!("{violations:?}"));
+    assert_eq!(operation.0, "PATCH /repos/{owner}/{repo}/issues/{issue_number}");
+    let violations = github().check_request(&update("resolved")).expect_err("state is open or closed");
+    assert!(violations.iter().any(|violation| violation.message.starts_with("body.state: ")));
 }
 
 #[test]

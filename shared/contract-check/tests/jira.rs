@@ -10,11 +10,7 @@ fn jira() -> &'static Contract {
 }
 
 fn messages(violations: &[Violation]) -> String {
-    violations
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 fn create_issue(body: serde_json::Value) -> RecordedRequest {
@@ -61,14 +57,10 @@ fn a_correct_create_issue_request_passes() {
 fn a_wrong_typed_create_issue_field_fails_with_its_location() {
     let mut body = valid_issue();
     body["update"]["labels"] = json!({"add": "tandem"});
-    let violations = jira()
-        .check_request(&create_issue(body))
-        .expect_err("`update.labels` must be an array of operations");
+    let violations =
+        jira().check_request(&create_issue(body)).expect_err("`update.labels` must be an array of operations");
     let text = messages(&violations);
-    assert!(
-        text.starts_with("POST /rest/api/3/issue: body.update.labels: "),
-        "{text}"
-    );
+    assert!(text.starts_with("POST /rest/api/3/issue: body.update.labels: "), "{text}");
 }
 
 #[test]
@@ -82,9 +74,7 @@ fn fields_given_as_text_fail() {
 #[test]
 fn a_query_parameter_of_the_wrong_type_fails() {
     let request = create_issue(valid_issue()).with_query("updateHistory", "often");
-    let violations = jira()
-        .check_request(&request)
-        .expect_err("updateHistory is boolean");
+    let violations = jira().check_request(&request).expect_err("updateHistory is boolean");
     assert!(messages(&violations).contains("query.updateHistory: "));
 }
 
@@ -98,8 +88,8 @@ fn a_missing_required_body_fails() {
 
 #[test]
 fn a_body_in_the_wrong_content_type_fails() {
-    let request = RecordedRequest::new("POST", "/rest/api/3/issue")
-        .with_body("application/x-www-form-urlencoded", valid_issue());
+    let request =
+        RecordedRequest::new("POST", "/rest/api/3/issue").with_body("application/x-www-form-urlencoded", valid_issue());
     let violations = jira().check_request(&request).expect_err("JSON only");
     assert!(messages(&violations).contains("is not accepted"));
 }
@@ -115,21 +105,15 @@ fn search_by_jql_with_a_page_token_passes() {
             "fields": ["summary", "status", "updated"]
         }),
     );
-    let operation = jira()
-        .check_request(&request)
-        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    let operation = jira().check_request(&request).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
     assert_eq!(operation.0, "POST /rest/api/3/search/jql");
 }
 
 #[test]
 fn search_by_jql_with_an_undeclared_body_property_fails() {
-    let request = RecordedRequest::new("POST", "/rest/api/3/search/jql").with_body(
-        "application/json",
-        json!({"jql": "project = PROJ", "startAt": 50}),
-    );
-    let violations = jira()
-        .check_request(&request)
-        .expect_err("search/jql pages by token, not startAt");
+    let request = RecordedRequest::new("POST", "/rest/api/3/search/jql")
+        .with_body("application/json", json!({"jql": "project = PROJ", "startAt": 50}));
+    let violations = jira().check_request(&request).expect_err("search/jql pages by token, not startAt");
     assert!(messages(&violations).contains("body: "));
 }
 
@@ -138,22 +122,14 @@ fn an_undeclared_query_parameter_fails() {
     let request = RecordedRequest::new("GET", "/rest/api/3/search/jql")
         .with_query("jql", "project = PROJ")
         .with_query("startAt", "50");
-    let violations = jira()
-        .check_request(&request)
-        .expect_err("startAt is not a parameter of search/jql");
-    assert_eq!(
-        messages(&violations),
-        "GET /rest/api/3/search/jql: query.startAt: not a declared parameter"
-    );
+    let violations = jira().check_request(&request).expect_err("startAt is not a parameter of search/jql");
+    assert_eq!(messages(&violations), "GET /rest/api/3/search/jql: query.startAt: not a declared parameter");
 }
 
 #[test]
 fn the_deprecated_search_endpoint_is_reported() {
-    let request =
-        RecordedRequest::new("GET", "/rest/api/3/search").with_query("jql", "project = PROJ");
-    let violations = jira()
-        .check_request(&request)
-        .expect_err("/rest/api/3/search is deprecated");
+    let request = RecordedRequest::new("GET", "/rest/api/3/search").with_query("jql", "project = PROJ");
+    let violations = jira().check_request(&request).expect_err("/rest/api/3/search is deprecated");
     assert!(messages(&violations).contains("deprecated"));
 }
 
@@ -170,9 +146,7 @@ fn unknown_paths_and_methods_fail() {
 fn a_literal_path_wins_over_a_parameter() {
     let request = RecordedRequest::new("POST", "/rest/api/3/issue/bulk")
         .with_body("application/json", json!({"issueUpdates": [valid_issue()]}));
-    let operation = jira()
-        .check_request(&request)
-        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    let operation = jira().check_request(&request).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
     assert_eq!(operation.0, "POST /rest/api/3/issue/bulk");
 }
 
@@ -195,14 +169,11 @@ fn the_search_response_is_checked_against_its_schema() {
         "nextPageToken": "CAEaAggD",
         "isLast": false
     });
-    jira()
-        .check_response(&request, 200, Some(&page))
-        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    jira().check_response(&request, 200, Some(&page)).unwrap_or_else(|violations| panic!("{}", messages(&violations)));
 
     let wrong = json!({"issues": "none", "isLast": "no"});
-    let violations = jira()
-        .check_response(&request, 200, Some(&wrong))
-        .expect_err("issues is an array, isLast a boolean");
+    let violations =
+        jira().check_response(&request, 200, Some(&wrong)).expect_err("issues is an array, isLast a boolean");
     let text = messages(&violations);
     assert!(text.contains("response 200 body.issues: "), "{text}");
     assert!(text.contains("response 200 body.isLast: "), "{text}");
@@ -211,16 +182,16 @@ fn the_search_response_is_checked_against_its_schema() {
 #[test]
 fn an_undeclared_status_fails() {
     let request = create_issue(valid_issue());
-    let violations = jira()
-        .check_response(&request, 200, Some(&json!({"id": "10001"})))
-        .expect_err("creating answers 201, not 200");
+    let violations =
+        jira().check_response(&request, 200, Some(&json!({"id": "10001"}))).expect_err("creating answers 201, not 200");
     assert!(messages(&violations).contains("response status 200 is not declared"));
 }
 
 #[test]
 fn a_created_issue_response_is_checked() {
     let request = create_issue(valid_issue());
-    let created = json!({"id": "10000", "key": "PROJ-24", "self": "https://example.atlassian.net/rest/api/3/issue/10000"});
+    let created =
+        json!({"id": "10000", "key": "PROJ-24", "self": "https://example.atlassian.net/rest/api/3/issue/10000"});
     assert!(jira().check_response(&request, 201, Some(&created)).is_ok());
     let wrong = json!({"id": 10000, "key": "PROJ-24"});
     assert!(jira().check_response(&request, 201, Some(&wrong)).is_err());
@@ -237,12 +208,9 @@ fn null_is_accepted_only_where_the_description_says_nullable() {
     jira()
         .check_request(&mappings(serde_json::Value::Null, json!("10001")))
         .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
-    assert!(jira()
-        .check_request(&mappings(json!(5), json!("10001")))
-        .is_err());
-    let violations = jira()
-        .check_request(&mappings(json!("jira"), serde_json::Value::Null))
-        .expect_err("`id` is not nullable");
+    assert!(jira().check_request(&mappings(json!(5), json!("10001"))).is_err());
+    let violations =
+        jira().check_request(&mappings(json!("jira"), serde_json::Value::Null)).expect_err("`id` is not nullable");
     assert!(messages(&violations).contains("body.id: null"));
 }
 
@@ -258,9 +226,8 @@ fn error_statuses_are_held_to_what_jira_declares() {
         .expect_err("a declared error body is checked against its schema");
     assert!(messages(&violations).contains("response 400 body.errorMessages: "));
     for status in [404, 500, 503] {
-        let violations = jira()
-            .check_response(&request, status, None)
-            .expect_err("creating an issue does not declare this status");
+        let violations =
+            jira().check_response(&request, status, None).expect_err("creating an issue does not declare this status");
         assert!(
             messages(&violations).contains(&format!("response status {status} is not declared")),
             "{}",

@@ -15,14 +15,10 @@ pub(crate) fn same_value(left: &FieldValue, right: &FieldValue) -> bool {
                 || matches!((&left.email, &right.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
         }
         (FieldValue::List(left), FieldValue::List(right)) => sorted(left) == sorted(right),
-        (FieldValue::Number(left), FieldValue::Number(right)) => {
-            (left - right).abs() < f64::EPSILON
-        }
+        (FieldValue::Number(left), FieldValue::Number(right)) => (left - right).abs() < f64::EPSILON,
         (FieldValue::Text(left), FieldValue::Text(right)) => left.trim() == right.trim(),
         (left, right) if left.is_empty() && right.is_empty() => true,
-        (FieldValue::RichText(rich), other) | (other, FieldValue::RichText(rich))
-            if other.is_empty() =>
-        {
+        (FieldValue::RichText(rich), other) | (other, FieldValue::RichText(rich)) if other.is_empty() => {
             rich_text_is_blank(rich)
         }
         (left, right) => left == right,
@@ -30,11 +26,7 @@ pub(crate) fn same_value(left: &FieldValue, right: &FieldValue) -> bool {
 }
 
 fn sorted(values: &[String]) -> Vec<&str> {
-    let mut values: Vec<&str> = values
-        .iter()
-        .map(|value| value.trim())
-        .filter(|v| !v.is_empty())
-        .collect();
+    let mut values: Vec<&str> = values.iter().map(|value| value.trim()).filter(|v| !v.is_empty()).collect();
     values.sort_unstable();
     values.dedup();
     values
@@ -42,9 +34,7 @@ fn sorted(values: &[String]) -> Vec<&str> {
 
 fn rich_text_is_blank(text: &RichText) -> bool {
     match text {
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document)
-            .trim()
-            .is_empty(),
+        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document).trim().is_empty(),
         RichText::Html(html) => tandem_rich_text::html_to_plain_text(html).trim().is_empty(),
     }
 }
@@ -56,9 +46,7 @@ pub(crate) fn canonical_rich_text(text: &RichText) -> String {
         RichText::Adf(document) => tandem_rich_text::normalize_adf(document)
             .map(|normal| normal.to_string())
             .unwrap_or_else(|_| document.to_string()),
-        RichText::Html(html) => {
-            tandem_rich_text::normalize_html(html).unwrap_or_else(|_| html.clone())
-        }
+        RichText::Html(html) => tandem_rich_text::normalize_html(html).unwrap_or_else(|_| html.clone()),
     }
 }
 
@@ -75,58 +63,25 @@ mod tests {
 
     #[test]
     fn numbers_lists_and_empties_compare_by_meaning() {
-        assert!(same_value(
-            &FieldValue::Number(2.0),
-            &FieldValue::Number(2.0)
-        ));
-        assert!(!same_value(
-            &FieldValue::Number(2.0),
-            &FieldValue::Number(3.0)
-        ));
+        assert!(same_value(&FieldValue::Number(2.0), &FieldValue::Number(2.0)));
+        assert!(!same_value(&FieldValue::Number(2.0), &FieldValue::Number(3.0)));
         assert!(same_value(
             &FieldValue::List(vec!["b".into(), "a".into()]),
             &FieldValue::List(vec!["a".into(), " b".into()])
         ));
-        assert!(same_value(
-            &FieldValue::Empty,
-            &FieldValue::Text(String::new())
-        ));
+        assert!(same_value(&FieldValue::Empty, &FieldValue::Text(String::new())));
         assert!(same_value(&FieldValue::Empty, &FieldValue::List(vec![])));
-        assert!(!same_value(
-            &FieldValue::Empty,
-            &FieldValue::Text("x".into())
-        ));
+        assert!(!same_value(&FieldValue::Empty, &FieldValue::Text("x".into())));
     }
 
     #[test]
     fn users_match_by_id_or_email() {
-        let by_id = UserRef {
-            id: "u1".into(),
-            email: None,
-            display_name: None,
-        };
-        let by_mail = UserRef {
-            id: "other".into(),
-            email: Some("A@x.com".into()),
-            display_name: None,
-        };
-        let same_mail = UserRef {
-            id: "u2".into(),
-            email: Some("a@x.com".into()),
-            display_name: None,
-        };
-        assert!(same_value(
-            &FieldValue::User(by_id.clone()),
-            &FieldValue::User(by_id.clone())
-        ));
-        assert!(same_value(
-            &FieldValue::User(by_mail.clone()),
-            &FieldValue::User(same_mail)
-        ));
-        assert!(!same_value(
-            &FieldValue::User(by_id),
-            &FieldValue::User(by_mail)
-        ));
+        let by_id = UserRef { id: "u1".into(), email: None, display_name: None };
+        let by_mail = UserRef { id: "other".into(), email: Some("A@x.com".into()), display_name: None };
+        let same_mail = UserRef { id: "u2".into(), email: Some("a@x.com".into()), display_name: None };
+        assert!(same_value(&FieldValue::User(by_id.clone()), &FieldValue::User(by_id.clone())));
+        assert!(same_value(&FieldValue::User(by_mail.clone()), &FieldValue::User(same_mail)));
+        assert!(!same_value(&FieldValue::User(by_id), &FieldValue::User(by_mail)));
     }
 
     #[test]
@@ -136,9 +91,6 @@ mod tests {
         let c = FieldValue::RichText(RichText::Html("<p>Hello world</p>".into()));
         assert!(same_value(&a, &b));
         assert!(!same_value(&a, &c));
-        assert_eq!(
-            fingerprint(&RichText::Html("<p>x</p>".into())),
-            fingerprint(&RichText::Html("<p>x</p>".into()))
-        );
+        assert_eq!(fingerprint(&RichText::Html("<p>x</p>".into())), fingerprint(&RichText::Html("<p>x</p>".into())));
     }
 }

@@ -2,8 +2,8 @@ use crate::compare::same_value;
 use crate::error::SyncError;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{
-    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, DeliveryStore, FieldSnapshot,
-    Link, LinkStore, StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, DeliveryStore, FieldSnapshot, Link, LinkStore,
+    StoreError, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -38,12 +38,7 @@ impl EngineStores {
     where
         S: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static,
     {
-        EngineStores {
-            links: store.clone(),
-            watermarks: store.clone(),
-            deliveries: store.clone(),
-            log: store,
-        }
+        EngineStores { links: store.clone(), watermarks: store.clone(), deliveries: store.clone(), log: store }
     }
 }
 
@@ -82,14 +77,8 @@ impl Engine {
         stores: EngineStores,
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, SyncError> {
-        let side1 = connectors[0]
-            .service_account()
-            .await
-            .map_err(SyncError::connector(Side::One))?;
-        let side2 = connectors[1]
-            .service_account()
-            .await
-            .map_err(SyncError::connector(Side::Two))?;
+        let side1 = connectors[0].service_account().await.map_err(SyncError::connector(Side::One))?;
+        let side2 = connectors[1].service_account().await.map_err(SyncError::connector(Side::Two))?;
         Ok(Engine {
             users: UserResolver::new(connectors.clone()),
             config,
@@ -132,12 +121,7 @@ impl Engine {
         let item = match self.connector(side).get_item(id).await {
             Ok(item) => item,
             Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-            Err(error) => {
-                return Err(SyncError::Connector {
-                    side,
-                    source: error,
-                })
-            }
+            Err(error) => return Err(SyncError::Connector { side, source: error }),
         };
         self.sync_read_item(side, item).await
     }
@@ -154,20 +138,13 @@ impl Engine {
                     item = match self.connector(side).get_item(&item.item.id).await {
                         Ok(fresh) => fresh,
                         Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-                        Err(error) => {
-                            return Err(SyncError::Connector {
-                                side,
-                                source: error,
-                            })
-                        }
+                        Err(error) => return Err(SyncError::Connector { side, source: error }),
                     };
                 }
                 other => return other,
             }
         }
-        Err(SyncError::TooMuchContention {
-            attempts: MAX_LINK_RACES,
-        })
+        Err(SyncError::TooMuchContention { attempts: MAX_LINK_RACES })
     }
 
     /// The in-process lock of an item's link: both items of a link share one (keyed by the side-1
@@ -175,12 +152,7 @@ impl Engine {
     async fn link_lock(&self, side: Side, id: &ItemId) -> Result<ItemLock, SyncError> {
         let key = match side {
             Side::One => (Side::One, id.clone()),
-            Side::Two => match self
-                .stores
-                .links
-                .get_link(&self.config.name, side, id)
-                .await?
-            {
+            Side::Two => match self.stores.links.get_link(&self.config.name, side, id).await? {
                 Some(link) => (Side::One, link.side1.id),
                 None => (Side::Two, id.clone()),
             },
@@ -193,12 +165,7 @@ impl Engine {
 
     async fn sync_once(&self, side: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
         let integration = &self.config.name;
-        if let Some(link) = self
-            .stores
-            .links
-            .get_link(integration, side, &item.item.id)
-            .await?
-        {
+        if let Some(link) = self.stores.links.get_link(integration, side, &item.item.id).await? {
             return self.merge(side, item, link).await;
         }
         if self.is_service_account(side, item.updated_by.as_ref()) {
@@ -213,21 +180,12 @@ impl Engine {
         match self
             .stores
             .links
-            .claim_creation(
-                integration,
-                side,
-                &item.item.id,
-                &self.worker,
-                now,
-                now + CLAIM_LEASE,
-            )
+            .claim_creation(integration, side, &item.item.id, &self.worker, now, now + CLAIM_LEASE)
             .await?
         {
             ClaimOutcome::Claimed => {}
             ClaimOutcome::Linked(link) => return self.merge(side, item, *link).await,
-            ClaimOutcome::HeldElsewhere { until } => {
-                return Err(SyncError::CreationInProgress { until })
-            }
+            ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
         }
         self.create_copy(side, item).await
     }
@@ -242,11 +200,8 @@ impl Engine {
             Ok(fields) => fields,
             Err(error) => {
                 let integration = &self.config.name;
-                if let Err(release) = self
-                    .stores
-                    .links
-                    .release_claim(integration, from, &item.item.id, &self.worker)
-                    .await
+                if let Err(release) =
+                    self.stores.links.release_claim(integration, from, &item.item.id, &self.worker).await
                 {
                     warn!(error = %release, "could not release a creation claim; it expires with its lease");
                 }
@@ -269,10 +224,7 @@ impl Engine {
             let Some(target_field) = mapping.field(target) else {
                 continue;
             };
-            let source_value = mapping
-                .field(from)
-                .map(|field| item.field(field).clone())
-                .unwrap_or_default();
+            let source_value = mapping.field(from).map(|field| item.field(field).clone()).unwrap_or_default();
             let value = if mapping.field(from).is_some() && mapping.flows_from(from) {
                 self.translate(mapping, from, &source_value).await?
             } else {
@@ -296,16 +248,10 @@ impl Engine {
         (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
     ) -> Result<SyncOutcome, SyncError> {
         let target = from.other();
-        let copy = self
-            .connector(target)
-            .create_item(&fields)
-            .await
-            .map_err(SyncError::connector(target))?;
+        let copy = self.connector(target).create_item(&fields).await.map_err(SyncError::connector(target))?;
         // Remember each field as the target stored it, so its own re-serialisation is not a change.
         for mapping in &self.config.fields {
-            if let (Some(field), Some(snapshot)) =
-                (mapping.field(target), snapshots.get_mut(&mapping.name))
-            {
+            if let (Some(field), Some(snapshot)) = (mapping.field(target), snapshots.get_mut(&mapping.name)) {
                 if let Some(stored) = copy.fields.get(field) {
                     if same_value(stored, snapshot.get(target)) {
                         snapshot.set(target, stored.clone());
@@ -338,22 +284,12 @@ impl Engine {
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
 
-    async fn merge(
-        &self,
-        side: Side,
-        item: &Item,
-        mut link: Link,
-    ) -> Result<SyncOutcome, SyncError> {
+    async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
         let other = side.other();
         let other_item = match self.connector(other).get_item(&link.item(other).id).await {
             Ok(other_item) => other_item,
             Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-            Err(error) => {
-                return Err(SyncError::Connector {
-                    side: other,
-                    source: error,
-                })
-            }
+            Err(error) => return Err(SyncError::Connector { side: other, source: error }),
         };
         let items: [&Item; 2] = match side {
             Side::One => [item, &other_item],
@@ -364,23 +300,11 @@ impl Engine {
         let mut conflicts = Vec::new();
         for mapping in &self.config.fields {
             let current = |side: Side| {
-                mapping
-                    .field(side)
-                    .map(|field| items[index(side)].field(field).clone())
-                    .unwrap_or_default()
+                mapping.field(side).map(|field| items[index(side)].field(field).clone()).unwrap_or_default()
             };
             let (value1, value2) = (current(Side::One), current(Side::Two));
-            let state = FieldState {
-                snapshot: link.fields.get(&mapping.name),
-                side1: &value1,
-                side2: &value2,
-            };
-            let action = decide(
-                mapping,
-                &state,
-                self.config.conflicts,
-                [items[0].updated, items[1].updated],
-            );
+            let state = FieldState { snapshot: link.fields.get(&mapping.name), side1: &value1, side2: &value2 };
+            let action = decide(mapping, &state, self.config.conflicts, [items[0].updated, items[1].updated]);
             let snapshot = link.fields.entry(mapping.name.clone()).or_default();
             let from = match action {
                 FieldAction::Unchanged => continue,
@@ -430,10 +354,7 @@ impl Engine {
             if fields.is_empty() {
                 continue;
             }
-            self.connector(to)
-                .update_item(&link.item(to).id, fields)
-                .await
-                .map_err(SyncError::connector(to))?;
+            self.connector(to).update_item(&link.item(to).id, fields).await.map_err(SyncError::connector(to))?;
             written += fields.len();
             info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
         }
@@ -471,26 +392,17 @@ impl Engine {
                 .unwrap_or_default());
         }
         let value = match value {
-            FieldValue::RichText(text) => {
-                FieldValue::RichText(self.repoint_mentions(from, text).await?)
-            }
+            FieldValue::RichText(text) => FieldValue::RichText(self.repoint_mentions(from, text).await?),
             other => other.clone(),
         };
         self.config
             .convert(mapping, from, &value)
-            .map_err(|source| SyncError::Mapping {
-                field: mapping.name.clone(),
-                source,
-            })
+            .map_err(|source| SyncError::Mapping { field: mapping.name.clone(), source })
     }
 
     /// Mentions name users by their id on the source side; the copy must name the target's users.
     /// A mention of someone with no counterpart becomes plain text.
-    pub(crate) async fn repoint_mentions(
-        &self,
-        from: Side,
-        text: &RichText,
-    ) -> Result<RichText, SyncError> {
+    pub(crate) async fn repoint_mentions(&self, from: Side, text: &RichText) -> Result<RichText, SyncError> {
         let mentions = match text {
             RichText::Adf(document) => tandem_rich_text::adf_mentions(document),
             RichText::Html(html) => tandem_rich_text::html_mentions(html),
@@ -509,20 +421,14 @@ impl Engine {
                 None => None,
             };
             let repointed = target.map(|user| tandem_rich_text::Mention {
-                text: user
-                    .display_name
-                    .as_ref()
-                    .map(|name| format!("@{name}"))
-                    .unwrap_or_else(|| mention.text.clone()),
+                text: user.display_name.as_ref().map(|name| format!("@{name}")).unwrap_or_else(|| mention.text.clone()),
                 id: user.id,
             });
             targets.insert(mention.id.clone(), repointed);
         }
         let map = |mention: &tandem_rich_text::Mention| targets.get(&mention.id).cloned().flatten();
         Ok(match text {
-            RichText::Adf(document) => {
-                RichText::Adf(tandem_rich_text::map_adf_mentions(document, &map))
-            }
+            RichText::Adf(document) => RichText::Adf(tandem_rich_text::map_adf_mentions(document, &map)),
             RichText::Html(html) => RichText::Html(tandem_rich_text::map_html_mentions(html, &map)),
         })
     }

@@ -22,9 +22,7 @@ pub enum SyncError {
     RichText(#[from] tandem_rich_text::RichTextError),
     #[error("another worker is creating the copy of this item (claim held until {until})")]
     CreationInProgress { until: tandem_model::Timestamp },
-    #[error(
-        "the link kept changing under concurrent updates; giving up after {attempts} attempts"
-    )]
+    #[error("the link kept changing under concurrent updates; giving up after {attempts} attempts")]
     TooMuchContention { attempts: u32 },
 }
 

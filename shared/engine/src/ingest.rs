@@ -27,29 +27,16 @@ pub struct DeliveryOutcome {
 
 impl Engine {
     #[instrument(skip(self, delivery), fields(integration = %self.config.name, delivery = %delivery.id))]
-    pub async fn receive_delivery(
-        &self,
-        side: Side,
-        delivery: &Delivery,
-    ) -> Result<DeliveryOutcome, SyncError> {
+    pub async fn receive_delivery(&self, side: Side, delivery: &Delivery) -> Result<DeliveryOutcome, SyncError> {
         let now = self.clock.now();
         let first = self
             .stores
             .deliveries
-            .record_delivery(
-                &self.config.name,
-                side,
-                &delivery.id,
-                now,
-                now + DELIVERY_MEMORY,
-            )
+            .record_delivery(&self.config.name, side, &delivery.id, now, now + DELIVERY_MEMORY)
             .await?;
         if !first {
             info!("repeated delivery dropped");
-            return Ok(DeliveryOutcome {
-                duplicate: true,
-                ..DeliveryOutcome::default()
-            });
+            return Ok(DeliveryOutcome { duplicate: true, ..DeliveryOutcome::default() });
         }
         let mut outcome = DeliveryOutcome::default();
         for notice in &delivery.notices {

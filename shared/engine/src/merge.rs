@@ -57,9 +57,7 @@ pub(crate) fn decide(
         (true, true) => {
             let flows = [mapping.flows_from(Side::One), mapping.flows_from(Side::Two)];
             match flows {
-                [true, true] => FieldAction::Conflict {
-                    winner: winner(policy, updated),
-                },
+                [true, true] => FieldAction::Conflict { winner: winner(policy, updated) },
                 [true, false] => FieldAction::Propagate { from: Side::One },
                 [false, true] => FieldAction::Propagate { from: Side::Two },
                 [false, false] => FieldAction::Accept { side: Side::One },
@@ -111,8 +109,7 @@ fields:
     direction: "{direction}"
 "#
         );
-        tandem_mapping::load_str(&text, "merge-test.yaml", Path::new("."))
-            .expect("test config is valid")
+        tandem_mapping::load_str(&text, "merge-test.yaml", Path::new(".")).expect("test config is valid")
     }
 
     fn text(value: &str) -> FieldValue {
@@ -120,9 +117,7 @@ fields:
     }
 
     fn at(second: u32) -> Timestamp {
-        chrono::Utc
-            .with_ymd_and_hms(2026, 11, 21, 10, 0, second)
-            .unwrap()
+        chrono::Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, second).unwrap()
     }
 
     fn run(
@@ -133,110 +128,49 @@ fields:
         updated: [Timestamp; 2],
     ) -> FieldAction {
         let config = config(direction);
-        let snapshot = snapshot.map(|(one, two)| FieldSnapshot {
-            side1: text(one),
-            side2: text(two),
-        });
+        let snapshot = snapshot.map(|(one, two)| FieldSnapshot { side1: text(one), side2: text(two) });
         let (one, two) = (text(now.0), text(now.1));
-        let state = FieldState {
-            snapshot: snapshot.as_ref(),
-            side1: &one,
-            side2: &two,
-        };
+        let state = FieldState { snapshot: snapshot.as_ref(), side1: &one, side2: &two };
         decide(&config.fields[0], &state, policy, updated)
     }
 
     #[test]
     fn nothing_changed_means_nothing_to_do() {
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("a", "a"),
-            ConflictPolicy::LatestWins,
-            [at(0), at(1)],
-        );
+        let action = run("both", Some(("a", "a")), ("a", "a"), ConflictPolicy::LatestWins, [at(0), at(1)]);
         assert_eq!(action, FieldAction::Unchanged);
     }
 
     #[test]
     fn a_change_on_one_side_flows_to_the_other() {
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("a", "b"),
-            ConflictPolicy::LatestWins,
-            [at(0), at(1)],
-        );
+        let action = run("both", Some(("a", "a")), ("a", "b"), ConflictPolicy::LatestWins, [at(0), at(1)]);
         assert_eq!(action, FieldAction::Propagate { from: Side::Two });
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("c", "a"),
-            ConflictPolicy::LatestWins,
-            [at(0), at(1)],
-        );
+        let action = run("both", Some(("a", "a")), ("c", "a"), ConflictPolicy::LatestWins, [at(0), at(1)]);
         assert_eq!(action, FieldAction::Propagate { from: Side::One });
     }
 
     #[test]
     fn a_change_against_the_direction_is_remembered_not_written() {
-        let action = run(
-            "1->2",
-            Some(("a", "a")),
-            ("a", "b"),
-            ConflictPolicy::LatestWins,
-            [at(0), at(1)],
-        );
+        let action = run("1->2", Some(("a", "a")), ("a", "b"), ConflictPolicy::LatestWins, [at(0), at(1)]);
         assert_eq!(action, FieldAction::Accept { side: Side::Two });
     }
 
     #[test]
     fn both_changed_goes_to_the_policy() {
         let later_two = [at(0), at(5)];
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("b", "c"),
-            ConflictPolicy::LatestWins,
-            later_two,
-        );
+        let action = run("both", Some(("a", "a")), ("b", "c"), ConflictPolicy::LatestWins, later_two);
         assert_eq!(action, FieldAction::Conflict { winner: Side::Two });
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("b", "c"),
-            ConflictPolicy::LatestWins,
-            [at(9), at(5)],
-        );
+        let action = run("both", Some(("a", "a")), ("b", "c"), ConflictPolicy::LatestWins, [at(9), at(5)]);
         assert_eq!(action, FieldAction::Conflict { winner: Side::One });
-        let action = run(
-            "both",
-            Some(("a", "a")),
-            ("b", "c"),
-            ConflictPolicy::Side1Wins,
-            later_two,
-        );
+        let action = run("both", Some(("a", "a")), ("b", "c"), ConflictPolicy::Side1Wins, later_two);
         assert_eq!(action, FieldAction::Conflict { winner: Side::One });
         // One-way mappings have no conflict: the flowing side wins.
-        let action = run(
-            "2->1",
-            Some(("a", "a")),
-            ("b", "c"),
-            ConflictPolicy::Side1Wins,
-            later_two,
-        );
+        let action = run("2->1", Some(("a", "a")), ("b", "c"), ConflictPolicy::Side1Wins, later_two);
         assert_eq!(action, FieldAction::Propagate { from: Side::Two });
     }
 
     #[test]
     fn a_field_new_to_the_mapping_counts_as_changed_where_it_has_a_value() {
-        let action = run(
-            "both",
-            None,
-            ("x", ""),
-            ConflictPolicy::LatestWins,
-            [at(0), at(1)],
-        );
+        let action = run("both", None, ("x", ""), ConflictPolicy::LatestWins, [at(0), at(1)]);
         assert_eq!(action, FieldAction::Propagate { from: Side::One });
     }
 }

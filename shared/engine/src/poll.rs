@@ -6,6 +6,7 @@
 use crate::engine::Engine;
 use crate::error::SyncError;
 use crate::ports::FailureRecord;
+use std::collections::HashSet;
 use std::time::Duration;
 use tandem_model::{ItemId, Side, Timestamp};
 use tracing::{info, instrument, warn};
@@ -23,11 +24,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            base: Duration::from_secs(30),
-            max_delay: Duration::from_secs(3600),
-            max_attempts: 8,
-        }
+        RetryPolicy { base: Duration::from_secs(30), max_delay: Duration::from_secs(3600), max_attempts: 8 }
     }
 }
 
@@ -60,49 +57,40 @@ impl Engine {
     /// The watermark a side starts from on its first poll: the project's last update, or now − 26 h
     /// when the project has no items.
     pub async fn initial_watermark(&self, side: Side) -> Result<Timestamp, SyncError> {
-        let last = self
-            .connector(side)
-            .project_last_updated()
-            .await
-            .map_err(SyncError::connector(side))?;
+        let last = self.connector(side).project_last_updated().await.map_err(SyncError::connector(side))?;
         Ok(last.unwrap_or_else(|| self.clock.now() - FIRST_RUN_LOOKBACK))
     }
 
     #[instrument(skip(self), fields(integration = %self.config.name))]
     pub async fn poll_side(&self, side: Side) -> Result<PollReport, SyncError> {
         let integration = &self.config.name;
-        let since = match self
-            .stores
-            .watermarks
-            .get_watermark(integration, side)
-            .await?
-        {
+        let since = match self.stores.watermarks.get_watermark(integration, side).await? {
             Some(watermark) => watermark,
             None => {
                 let start = self.initial_watermark(side).await?;
-                self.stores
-                    .watermarks
-                    .set_watermark(integration, side, start)
-                    .await?;
+                self.stores.watermarks.set_watermark(integration, side, start).await?;
                 start
             }
         };
-        let mut items = self
-            .connector(side)
-            .changed_since(since)
-            .await
-            .map_err(SyncError::connector(side))?;
+        let mut items = self.connector(side).changed_since(since).await.map_err(SyncError::connector(side))?;
         items.sort_by_key(|item| item.updated);
-        let mut report = PollReport {
-            side,
-            since,
-            watermark: since,
-            items: items.len(),
-            synced: 0,
-            failed: 0,
-        };
+        let mut report = PollReport { side, since, watermark: since, items: items.len(), synced: 0, failed: 0 };
+        // Items with a recorded failure are retried on the failure's schedule, not on every poll.
+        let waiting: HashSet<ItemId> = self
+            .stores
+            .log
+            .list_failures(integration)
+            .await?
+            .into_iter()
+            .filter(|failure| failure.side == side)
+            .map(|failure| failure.item)
+            .collect();
         for item in items {
             let (id, updated) = (item.item.id.clone(), item.updated);
+            report.watermark = report.watermark.max(updated);
+            if waiting.contains(&id) {
+                continue;
+            }
             match self.sync_read_item(side, item).await {
                 Ok(_) => report.synced += 1,
                 Err(error) => {
@@ -112,13 +100,9 @@ impl Engine {
                     report.failed += 1;
                 }
             }
-            report.watermark = report.watermark.max(updated);
         }
         if report.watermark > since {
-            self.stores
-                .watermarks
-                .set_watermark(integration, side, report.watermark)
-                .await?;
+            self.stores.watermarks.set_watermark(integration, side, report.watermark).await?;
         }
         info!(side = %side, items = report.items, failed = report.failed, watermark = %report.watermark, "polled");
         Ok(report)
@@ -126,18 +110,11 @@ impl Engine {
 
     /// Sets a side's watermark by hand (the `tandem watermark set` command).
     pub async fn set_watermark(&self, side: Side, at: Timestamp) -> Result<(), SyncError> {
-        Ok(self
-            .stores
-            .watermarks
-            .set_watermark(&self.config.name, side, at)
-            .await?)
+        Ok(self.stores.watermarks.set_watermark(&self.config.name, side, at).await?)
     }
 
     /// Retries the recorded failures that are due.
-    pub async fn retry_failures(
-        &self,
-        policy: RetryPolicy,
-    ) -> Result<FailureRetryReport, SyncError> {
+    pub async fn retry_failures(&self, policy: RetryPolicy) -> Result<FailureRetryReport, SyncError> {
         let now = self.clock.now();
         let mut report = FailureRetryReport::default();
         for failure in self.stores.log.list_failures(&self.config.name).await? {
@@ -148,18 +125,11 @@ impl Engine {
             report.retried += 1;
             match self.sync_item(failure.side, &failure.item).await {
                 Ok(_) => {
-                    self.stores
-                        .log
-                        .clear_failure(&self.config.name, failure.side, &failure.item)
-                        .await?;
+                    self.stores.log.clear_failure(&self.config.name, failure.side, &failure.item).await?;
                     report.succeeded += 1;
                 }
                 Err(error) => {
-                    if self
-                        .record_failure_with(failure.side, &failure.item, &error, policy)
-                        .await?
-                        .parked
-                    {
+                    if self.record_failure_with(failure.side, &failure.item, &error, policy).await?.parked {
                         report.parked += 1;
                     }
                 }
@@ -170,12 +140,7 @@ impl Engine {
 
     /// Makes a parked failure due again (the `tandem failures retry` command).
     pub async fn unpark_failure(&self, side: Side, item: &ItemId) -> Result<bool, SyncError> {
-        let Some(mut failure) = self
-            .stores
-            .log
-            .get_failure(&self.config.name, side, item)
-            .await?
-        else {
+        let Some(mut failure) = self.stores.log.get_failure(&self.config.name, side, item).await? else {
             return Ok(false);
         };
         failure.parked = false;
@@ -191,8 +156,7 @@ impl Engine {
         item: &ItemId,
         error: &SyncError,
     ) -> Result<FailureRecord, SyncError> {
-        self.record_failure_with(side, item, error, RetryPolicy::default())
-            .await
+        self.record_failure_with(side, item, error, RetryPolicy::default()).await
     }
 
     async fn record_failure_with(
@@ -203,20 +167,19 @@ impl Engine {
         policy: RetryPolicy,
     ) -> Result<FailureRecord, SyncError> {
         let now = self.clock.now();
-        let previous = self
-            .stores
-            .log
-            .get_failure(&self.config.name, side, item)
-            .await?;
+        // One record per link, whichever side's notice or poll hit the problem, so an operator sees
+        // each problem once; an unlinked item's failure is its own.
+        let linked = self.stores.links.get_link(&self.config.name, side, item).await?;
+        let (side, item) = match &linked {
+            Some(link) => (Side::One, &link.side1.id),
+            None => (side, item),
+        };
+        let previous = self.stores.log.get_failure(&self.config.name, side, item).await?;
         let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + 1;
         let retryable = error.is_retryable();
         // A permanent error (bad mapping, missing transition) is still retried a few times: the
         // configuration or the workflow may be fixed meanwhile; it parks sooner.
-        let limit = if retryable {
-            policy.max_attempts
-        } else {
-            policy.max_attempts.min(3)
-        };
+        let limit = if retryable { policy.max_attempts } else { policy.max_attempts.min(3) };
         let parked = attempts >= limit;
         let failure = FailureRecord {
             integration: self.config.name.clone(),

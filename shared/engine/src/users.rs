@@ -20,11 +20,7 @@ pub(crate) struct UserResolver {
 
 impl UserResolver {
     pub(crate) fn new(connectors: [Arc<dyn Connector>; 2]) -> Self {
-        UserResolver {
-            connectors,
-            by_email: Mutex::default(),
-            by_id: Mutex::default(),
-        }
+        UserResolver { connectors, by_email: Mutex::default(), by_id: Mutex::default() }
     }
 
     fn connector(&self, side: Side) -> &dyn Connector {
@@ -66,43 +62,23 @@ impl UserResolver {
         if let Some(cached) = self.by_id.lock().await.get(&key) {
             return Ok(cached.clone().unwrap_or_else(|| user.clone()));
         }
-        let found = self
-            .connector(side)
-            .get_user(&user.id)
-            .await
-            .map_err(SyncError::connector(side))?;
+        let found = self.connector(side).get_user(&user.id).await.map_err(SyncError::connector(side))?;
         self.by_id.lock().await.insert(key, found.clone());
         Ok(found.unwrap_or_else(|| user.clone()))
     }
 
-    pub(crate) async fn find_by_email(
-        &self,
-        side: Side,
-        email: &str,
-    ) -> Result<Option<UserRef>, SyncError> {
+    pub(crate) async fn find_by_email(&self, side: Side, email: &str) -> Result<Option<UserRef>, SyncError> {
         let key = (side, email.to_ascii_lowercase());
         if let Some(cached) = self.by_email.lock().await.get(&key) {
             return Ok(cached.clone());
         }
-        let found = self
-            .connector(side)
-            .find_user_by_email(email)
-            .await
-            .map_err(SyncError::connector(side))?;
+        let found = self.connector(side).find_user_by_email(email).await.map_err(SyncError::connector(side))?;
         self.by_email.lock().await.insert(key, found.clone());
         Ok(found)
     }
 
     /// The user with this id on `side`, with its e-mail when the system shows it (for mentions).
     pub(crate) async fn user_by_id(&self, side: Side, id: &str) -> Result<UserRef, SyncError> {
-        self.with_email(
-            side,
-            &UserRef {
-                id: id.to_string(),
-                email: None,
-                display_name: None,
-            },
-        )
-        .await
+        self.with_email(side, &UserRef { id: id.to_string(), email: None, display_name: None }).await
     }
 }

@@ -95,12 +95,7 @@ impl IntegrationConfig {
     /// target system's format (Jira: ADF, Azure DevOps: HTML; plain text becomes paragraphs and rich
     /// text written to a text field becomes plain text). Users pass through unchanged: the engine
     /// resolves them with `users`.
-    pub fn convert(
-        &self,
-        mapping: &FieldMapping,
-        from: Side,
-        value: &FieldValue,
-    ) -> Result<FieldValue, MappingError> {
+    pub fn convert(&self, mapping: &FieldMapping, from: Side, value: &FieldValue) -> Result<FieldValue, MappingError> {
         mapping.convert(from, value)
     }
 }

@@ -16,11 +16,7 @@ pub enum MappingError {
     #[error("field mapping `{field}`: `{value}` is not a number")]
     NotANumber { field: String, value: String },
     #[error("field mapping `{field}` is of kind {kind} and cannot take a {found} value")]
-    UnexpectedValue {
-        field: String,
-        kind: FieldKind,
-        found: &'static str,
-    },
+    UnexpectedValue { field: String, kind: FieldKind, found: &'static str },
     #[error("field mapping `{field}` does not flow from side {from}")]
     DirectionClosed { field: String, from: Side },
 }
@@ -33,16 +29,9 @@ impl MappingError {
 }
 
 impl FieldMapping {
-    pub(crate) fn convert(
-        &self,
-        from: Side,
-        value: &FieldValue,
-    ) -> Result<FieldValue, MappingError> {
+    pub(crate) fn convert(&self, from: Side, value: &FieldValue) -> Result<FieldValue, MappingError> {
         if !self.flows_from(from) || self.field(from.other()).is_none() {
-            return Err(MappingError::DirectionClosed {
-                field: self.name.clone(),
-                from,
-            });
+            return Err(MappingError::DirectionClosed { field: self.name.clone(), from });
         }
         let to = from.other();
         if value.is_empty() {
@@ -56,22 +45,19 @@ impl FieldMapping {
             },
             FieldKind::Number => match value {
                 FieldValue::Number(_) => Ok(value.clone()),
-                FieldValue::Text(text) => {
-                    text.trim().parse().map(FieldValue::Number).map_err(|_| {
-                        MappingError::NotANumber {
-                            field: self.name.clone(),
-                            value: text.clone(),
-                        }
-                    })
-                }
+                FieldValue::Text(text) => text
+                    .trim()
+                    .parse()
+                    .map(FieldValue::Number)
+                    .map_err(|_| MappingError::NotANumber { field: self.name.clone(), value: text.clone() }),
                 other => Err(self.unexpected(other)),
             },
             FieldKind::RichText => {
                 let system = self.systems[crate::field::index(to)];
                 match value {
-                    FieldValue::RichText(rich) => rich_text_for(system, rich)
-                        .map(FieldValue::RichText)
-                        .map_err(MappingError::RichText),
+                    FieldValue::RichText(rich) => {
+                        rich_text_for(system, rich).map(FieldValue::RichText).map_err(MappingError::RichText)
+                    }
                     FieldValue::Text(text) => Ok(FieldValue::RichText(from_plain(system, text))),
                     other => Err(self.unexpected(other)),
                 }
@@ -95,29 +81,18 @@ impl FieldMapping {
             Some(target) => Ok(target.clone()),
             None => self
                 .default_for(from.other())
-                .ok_or_else(|| MappingError::UnmappedValue {
-                    field: self.name.clone(),
-                    value: text,
-                }),
+                .ok_or_else(|| MappingError::UnmappedValue { field: self.name.clone(), value: text }),
         }
     }
 
     fn unexpected(&self, value: &FieldValue) -> MappingError {
-        MappingError::UnexpectedValue {
-            field: self.name.clone(),
-            kind: self.kind,
-            found: describe(value),
-        }
+        MappingError::UnexpectedValue { field: self.name.clone(), kind: self.kind, found: describe(value) }
     }
 }
 
 /// A list written as text: Azure DevOps keeps tags as one `a; b` string.
 pub(crate) fn split_list(text: &str) -> Vec<String> {
-    text.split(';')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_string)
-        .collect()
+    text.split(';').map(str::trim).filter(|item| !item.is_empty()).map(str::to_string).collect()
 }
 
 fn describe(value: &FieldValue) -> &'static str {

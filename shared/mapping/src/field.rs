@@ -27,9 +27,7 @@ impl Direction {
     pub fn flows_from(self, side: Side) -> bool {
         matches!(
             (self, side),
-            (Direction::Both, _)
-                | (Direction::OneToTwo, Side::One)
-                | (Direction::TwoToOne, Side::Two)
+            (Direction::Both, _) | (Direction::OneToTwo, Side::One) | (Direction::TwoToOne, Side::Two)
         )
     }
 
@@ -105,9 +103,7 @@ impl ValueMap {
         if let Some(target) = table.get(source) {
             return Some(target);
         }
-        let mut folded = table
-            .iter()
-            .filter(|(key, _)| key.to_lowercase() == source.to_lowercase());
+        let mut folded = table.iter().filter(|(key, _)| key.to_lowercase() == source.to_lowercase());
         match (folded.next(), folded.next()) {
             (Some((_, target)), None) => Some(target),
             _ => None,
@@ -173,12 +169,8 @@ mod tests {
     #[test]
     fn directions_say_which_side_is_read() {
         assert!(Direction::Both.flows_from(Side::One) && Direction::Both.flows_from(Side::Two));
-        assert!(
-            Direction::OneToTwo.flows_from(Side::One) && !Direction::OneToTwo.flows_from(Side::Two)
-        );
-        assert!(
-            Direction::TwoToOne.flows_from(Side::Two) && !Direction::TwoToOne.flows_from(Side::One)
-        );
+        assert!(Direction::OneToTwo.flows_from(Side::One) && !Direction::OneToTwo.flows_from(Side::Two));
+        assert!(Direction::TwoToOne.flows_from(Side::Two) && !Direction::TwoToOne.flows_from(Side::One));
     }
 
     #[test]
@@ -187,20 +179,10 @@ mod tests {
         map.to_side2.insert("High".into(), FieldValue::Number(2.0));
         map.to_side2.insert("low".into(), FieldValue::Number(4.0));
         map.to_side2.insert("LOW".into(), FieldValue::Number(5.0));
-        assert_eq!(
-            map.lookup(Side::One, "High"),
-            Some(&FieldValue::Number(2.0))
-        );
-        assert_eq!(
-            map.lookup(Side::One, "high"),
-            Some(&FieldValue::Number(2.0))
-        );
+        assert_eq!(map.lookup(Side::One, "High"), Some(&FieldValue::Number(2.0)));
+        assert_eq!(map.lookup(Side::One, "high"), Some(&FieldValue::Number(2.0)));
         assert_eq!(map.lookup(Side::One, "LOW"), Some(&FieldValue::Number(5.0)));
-        assert_eq!(
-            map.lookup(Side::One, "Low"),
-            None,
-            "ambiguous without exact match"
-        );
+        assert_eq!(map.lookup(Side::One, "Low"), None, "ambiguous without exact match");
         assert_eq!(map.lookup(Side::Two, "2"), None);
     }
 }

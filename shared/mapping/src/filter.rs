@@ -46,16 +46,9 @@ enum Test {
 impl Filter {
     pub fn parse(expression: &str) -> Result<Filter, FilterError> {
         let tokens = lex(expression)?;
-        let mut parser = FilterParser {
-            tokens,
-            position: 0,
-            end: expression.chars().count() + 1,
-        };
+        let mut parser = FilterParser { tokens, position: 0, end: expression.chars().count() + 1 };
         if parser.tokens.is_empty() {
-            return Err(FilterError {
-                column: 1,
-                message: "the filter is empty".into(),
-            });
+            return Err(FilterError { column: 1, message: "the filter is empty".into() });
         }
         let parsed = parser.or()?;
         if let Some(token) = parser.peek() {
@@ -64,10 +57,7 @@ impl Filter {
                 message: format!("unexpected {}; expected `and`, `or` or the end", token.kind),
             });
         }
-        Ok(Filter {
-            source: expression.to_string(),
-            expression: parsed,
-        })
+        Ok(Filter { source: expression.to_string(), expression: parsed })
     }
 
     /// Whether an item with these fields passes the filter.
@@ -137,9 +127,7 @@ impl Test {
             Test::In(options) => value.as_text().is_some_and(|text| options.contains(&text)),
             Test::Contains(part) => match value {
                 FieldValue::List(items) => items.iter().any(|item| item == part),
-                other => other
-                    .as_text()
-                    .is_some_and(|text| text.contains(part.as_str())),
+                other => other.as_text().is_some_and(|text| text.contains(part.as_str())),
             },
             Test::IsEmpty => value.is_empty(),
         }
@@ -207,63 +195,36 @@ fn lex(expression: &str) -> Result<Vec<Token>, FilterError> {
             index += 1;
         } else if c == '!' {
             if chars.get(index + 1) != Some(&'=') {
-                return Err(FilterError {
-                    column,
-                    message: "`!` must be followed by `=`".into(),
-                });
+                return Err(FilterError { column, message: "`!` must be followed by `=`".into() });
             }
-            tokens.push(Token {
-                kind: TokenKind::NotEquals,
-                column,
-            });
+            tokens.push(Token { kind: TokenKind::NotEquals, column });
             index += 2;
         } else if c == '"' || c == '\'' {
             let (text, next) = quoted(&chars, index)?;
-            tokens.push(Token {
-                kind: TokenKind::Quoted(text),
-                column,
-            });
+            tokens.push(Token { kind: TokenKind::Quoted(text), column });
             index = next;
-        } else if c.is_ascii_digit()
-            || (c == '-' && chars.get(index + 1).is_some_and(char::is_ascii_digit))
-        {
+        } else if c.is_ascii_digit() || (c == '-' && chars.get(index + 1).is_some_and(char::is_ascii_digit)) {
             let end = run_end(&chars, index + 1, |c| c.is_ascii_digit() || c == '.');
             let literal: String = chars[index..end].iter().collect();
-            let number: f64 = literal.parse().map_err(|_| FilterError {
-                column,
-                message: format!("`{literal}` is not a number"),
-            })?;
+            let number: f64 =
+                literal.parse().map_err(|_| FilterError { column, message: format!("`{literal}` is not a number") })?;
             // Written the way `FieldValue::as_text` prints numbers, so `2.0` matches a field holding 2.
             let text = FieldValue::Number(number).as_text().unwrap_or(literal);
-            tokens.push(Token {
-                kind: TokenKind::Number(text),
-                column,
-            });
+            tokens.push(Token { kind: TokenKind::Number(text), column });
             index = end;
         } else if c.is_alphabetic() || c == '_' {
-            let end = run_end(&chars, index + 1, |c| {
-                c.is_alphanumeric() || c == '_' || c == '.'
-            });
-            tokens.push(Token {
-                kind: TokenKind::Word(chars[index..end].iter().collect()),
-                column,
-            });
+            let end = run_end(&chars, index + 1, |c| c.is_alphanumeric() || c == '_' || c == '.');
+            tokens.push(Token { kind: TokenKind::Word(chars[index..end].iter().collect()), column });
             index = end;
         } else {
-            return Err(FilterError {
-                column,
-                message: format!("unexpected character `{c}`"),
-            });
+            return Err(FilterError { column, message: format!("unexpected character `{c}`") });
         }
     }
     Ok(tokens)
 }
 
 fn run_end(chars: &[char], from: usize, keep: impl Fn(char) -> bool) -> usize {
-    chars[from..]
-        .iter()
-        .position(|c| !keep(*c))
-        .map_or(chars.len(), |offset| from + offset)
+    chars[from..].iter().position(|c| !keep(*c)).map_or(chars.len(), |offset| from + offset)
 }
 
 /// A quoted string starting at `start`; `\` escapes the next character. Returns the text and the
@@ -288,10 +249,7 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), FilterError> 
             }
         }
     }
-    Err(FilterError {
-        column: start + 1,
-        message: format!("this string has no closing {quote}"),
-    })
+    Err(FilterError { column: start + 1, message: format!("this string has no closing {quote}") })
 }
 
 struct FilterParser {
@@ -329,14 +287,10 @@ impl FilterParser {
 
     fn error(&self, expected: &str) -> FilterError {
         match self.peek() {
-            Some(token) => FilterError {
-                column: token.column,
-                message: format!("expected {expected}, found {}", token.kind),
-            },
-            None => FilterError {
-                column: self.end,
-                message: format!("expected {expected}, but the filter ends"),
-            },
+            Some(token) => {
+                FilterError { column: token.column, message: format!("expected {expected}, found {}", token.kind) }
+            }
+            None => FilterError { column: self.end, message: format!("expected {expected}, but the filter ends") },
         }
     }
 
@@ -374,21 +328,18 @@ impl FilterParser {
 
     fn comparison(&mut self) -> Result<Expression, FilterError> {
         let field = match self.peek().cloned() {
-            Some(Token {
-                kind: TokenKind::Word(id) | TokenKind::Quoted(id),
-                column,
-            }) if !is_keyword(&id) => {
+            Some(Token { kind: TokenKind::Word(id) | TokenKind::Quoted(id), column }) if !is_keyword(&id) => {
                 self.position += 1;
                 FieldName { id, column }
             }
             _ => return Err(self.error("a field id")),
         };
         let negated = self.peek_keyword("not")
-            && (self.keyword_at(self.position + 1, "in")
-                || self.keyword_at(self.position + 1, "contains"));
+            && (self.keyword_at(self.position + 1, "in") || self.keyword_at(self.position + 1, "contains"));
         self.position += usize::from(negated);
         let operator = self.peek().map(|token| token.kind.clone());
-        let keyword = |word: &str| matches!(&operator, Some(TokenKind::Word(found)) if found.eq_ignore_ascii_case(word));
+        let keyword =
+            |word: &str| matches!(&operator, Some(TokenKind::Word(found)) if found.eq_ignore_ascii_case(word));
         let (test, inverted) = if operator == Some(TokenKind::Equals) && !negated {
             self.position += 1;
             (Test::Equals(self.value()?), false)
@@ -414,19 +365,12 @@ impl FilterParser {
             return Err(self.error("`=`, `!=`, `in`, `not in`, `contains` or `is`"));
         };
         let test = Expression::Test { field, test };
-        Ok(if inverted {
-            Expression::Not(Box::new(test))
-        } else {
-            test
-        })
+        Ok(if inverted { Expression::Not(Box::new(test)) } else { test })
     }
 
     fn value(&mut self) -> Result<String, FilterError> {
         match self.peek().cloned() {
-            Some(Token {
-                kind: TokenKind::Quoted(text) | TokenKind::Number(text),
-                ..
-            }) => {
+            Some(Token { kind: TokenKind::Quoted(text) | TokenKind::Number(text), .. }) => {
                 self.position += 1;
                 Ok(text)
             }
@@ -456,9 +400,7 @@ impl FilterParser {
 }
 
 fn is_keyword(word: &str) -> bool {
-    ["and", "or", "not", "in", "contains", "is", "empty"]
-        .iter()
-        .any(|keyword| word.eq_ignore_ascii_case(keyword))
+    ["and", "or", "not", "in", "contains", "is", "empty"].iter().any(|keyword| word.eq_ignore_ascii_case(keyword))
 }
 
 #[cfg(test)]
@@ -466,10 +408,7 @@ mod tests {
     use super::*;
 
     fn item(pairs: &[(&str, FieldValue)]) -> FieldMap {
-        pairs
-            .iter()
-            .map(|(id, value)| (id.to_string(), value.clone()))
-            .collect()
+        pairs.iter().map(|(id, value)| (id.to_string(), value.clone())).collect()
     }
 
     fn text(value: &str) -> FieldValue {
@@ -478,76 +417,33 @@ mod tests {
 
     #[test]
     fn comparisons_and_boolean_operators() {
-        let filter =
-            Filter::parse(r#"priority in ["High", "Highest"] and status != "Done""#).unwrap();
-        assert!(filter.matches(&item(&[
-            ("priority", text("High")),
-            ("status", text("To Do"))
-        ])));
-        assert!(!filter.matches(&item(&[
-            ("priority", text("High")),
-            ("status", text("Done"))
-        ])));
-        assert!(!filter.matches(&item(&[
-            ("priority", text("Low")),
-            ("status", text("To Do"))
-        ])));
-        assert!(
-            !filter.matches(&item(&[])),
-            "a missing field is empty, so not in the list"
-        );
-        assert_eq!(
-            filter.fields(),
-            vec!["priority".to_string(), "status".to_string()]
-        );
+        let filter = Filter::parse(r#"priority in ["High", "Highest"] and status != "Done""#).unwrap();
+        assert!(filter.matches(&item(&[("priority", text("High")), ("status", text("To Do"))])));
+        assert!(!filter.matches(&item(&[("priority", text("High")), ("status", text("Done"))])));
+        assert!(!filter.matches(&item(&[("priority", text("Low")), ("status", text("To Do"))])));
+        assert!(!filter.matches(&item(&[])), "a missing field is empty, so not in the list");
+        assert_eq!(filter.fields(), vec!["priority".to_string(), "status".to_string()]);
     }
 
     #[test]
     fn dotted_and_quoted_field_ids_and_numbers() {
-        let filter =
-            Filter::parse(r#"Microsoft.VSTS.Common.Priority = 2.0 or ("System.State" = 'Active')"#)
-                .unwrap();
-        assert!(filter.matches(&item(&[(
-            "Microsoft.VSTS.Common.Priority",
-            FieldValue::Number(2.0)
-        )])));
+        let filter = Filter::parse(r#"Microsoft.VSTS.Common.Priority = 2.0 or ("System.State" = 'Active')"#).unwrap();
+        assert!(filter.matches(&item(&[("Microsoft.VSTS.Common.Priority", FieldValue::Number(2.0))])));
         assert!(filter.matches(&item(&[("System.State", text("Active"))])));
-        assert!(!filter.matches(&item(&[(
-            "Microsoft.VSTS.Common.Priority",
-            FieldValue::Number(3.0)
-        )])));
-        assert_eq!(
-            filter.fields(),
-            vec!["Microsoft.VSTS.Common.Priority", "System.State"]
-        );
+        assert!(!filter.matches(&item(&[("Microsoft.VSTS.Common.Priority", FieldValue::Number(3.0))])));
+        assert_eq!(filter.fields(), vec!["Microsoft.VSTS.Common.Priority", "System.State"]);
     }
 
     #[test]
     fn not_precedence_and_negated_tests() {
-        let filter =
-            Filter::parse(r#"not status = "Done" and labels not contains "internal""#).unwrap();
-        let labels =
-            |values: &[&str]| FieldValue::List(values.iter().map(|v| v.to_string()).collect());
-        assert!(filter.matches(&item(&[
-            ("status", text("Open")),
-            ("labels", labels(&["customer"]))
-        ])));
-        assert!(!filter.matches(&item(&[
-            ("status", text("Open")),
-            ("labels", labels(&["internal"]))
-        ])));
+        let filter = Filter::parse(r#"not status = "Done" and labels not contains "internal""#).unwrap();
+        let labels = |values: &[&str]| FieldValue::List(values.iter().map(|v| v.to_string()).collect());
+        assert!(filter.matches(&item(&[("status", text("Open")), ("labels", labels(&["customer"]))])));
+        assert!(!filter.matches(&item(&[("status", text("Open")), ("labels", labels(&["internal"]))])));
         assert!(!filter.matches(&item(&[("status", text("Done"))])));
-        let filter =
-            Filter::parse(r#"status not in ["Done", "Closed"] or summary contains "urgent""#)
-                .unwrap();
-        assert!(filter.matches(&item(&[
-            ("status", text("Done")),
-            ("summary", text("very urgent"))
-        ])));
-        assert!(!filter.matches(&item(&[
-            ("status", text("Closed")),
-            ("summary", text("later"))
-        ])));
+        let filter = Filter::parse(r#"status not in ["Done", "Closed"] or summary contains "urgent""#).unwrap();
+        assert!(filter.matches(&item(&[("status", text("Done")), ("summary", text("very urgent"))])));
+        assert!(!filter.matches(&item(&[("status", text("Closed")), ("summary", text("later"))])));
     }
 
     #[test]

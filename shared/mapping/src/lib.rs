@@ -38,11 +38,7 @@ use std::path::Path;
 pub fn load_file(path: &Path) -> Result<IntegrationConfig, ConfigErrors> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| {
-        ConfigErrors::single(
-            &shown,
-            Position::START,
-            format!("cannot read the configuration file: {error}"),
-        )
+        ConfigErrors::single(&shown, Position::START, format!("cannot read the configuration file: {error}"))
     })?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
     load_str(&text, &shown, base_dir)
@@ -50,37 +46,21 @@ pub fn load_file(path: &Path) -> Result<IntegrationConfig, ConfigErrors> {
 
 /// Loads a configuration from `text`; `file` names it in problems, `base_dir` is where relative paths
 /// in it (the users CSV) start.
-pub fn load_str(
-    text: &str,
-    file: &str,
-    base_dir: &Path,
-) -> Result<IntegrationConfig, ConfigErrors> {
-    let spans = SpanIndex::build(text).map_err(|error| {
-        ConfigErrors::single(file, error.at, format!("invalid YAML: {}", error.message))
-    })?;
+pub fn load_str(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, ConfigErrors> {
+    let spans = SpanIndex::build(text)
+        .map_err(|error| ConfigErrors::single(file, error.at, format!("invalid YAML: {}", error.message)))?;
     let mut problems = Problems::new(file, &spans);
     for duplicate in &spans.duplicates {
         let key = duplicate.path.last_key().unwrap_or_default();
-        problems.at(
-            &duplicate.path,
-            duplicate.at,
-            format!("duplicate key `{key}`"),
-        );
+        problems.at(&duplicate.path, duplicate.at, format!("duplicate key `{key}`"));
     }
     if !problems.is_empty() {
         return Err(problems.into_errors());
     }
-    let mut value: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(text).map_err(|error| yaml_error(file, &error))?;
-    value
-        .apply_merge()
-        .map_err(|error| yaml_error(file, &error))?;
+    let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|error| yaml_error(file, &error))?;
+    value.apply_merge().map_err(|error| yaml_error(file, &error))?;
     if !value.is_mapping() {
-        let found = if value.is_null() {
-            "nothing"
-        } else {
-            "something else"
-        };
+        let found = if value.is_null() { "nothing" } else { "something else" };
         return Err(ConfigErrors::single(
             file,
             Position::START,
@@ -103,14 +83,9 @@ pub fn json_schema() -> serde_json::Value {
 fn yaml_error(file: &str, error: &serde_yaml_ng::Error) -> ConfigErrors {
     let at = error
         .location()
-        .map_or(Position::START, |location| Position {
-            line: location.line(),
-            column: location.column(),
-        });
+        .map_or(Position::START, |location| Position { line: location.line(), column: location.column() });
     // The message repeats the location, which the problem already carries.
     let message = error.to_string();
-    let message = message
-        .rfind(" at line ")
-        .map_or(message.as_str(), |end| &message[..end]);
+    let message = message.rfind(" at line ").map_or(message.as_str(), |end| &message[..end]);
     ConfigErrors::single(file, at, format!("invalid YAML: {message}"))
 }

@@ -58,10 +58,7 @@ impl fmt::Display for ConfigPath {
             match segment {
                 Segment::Index(index) => write!(f, "[{index}]")?,
                 Segment::Key(key)
-                    if !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
                 {
                     if position > 0 {
                         f.write_str(".")?;
@@ -81,19 +78,9 @@ mod tests {
 
     #[test]
     fn paths_print_like_the_file_reads() {
-        let path = ConfigPath::root()
-            .key("fields")
-            .index(2)
-            .key("values")
-            .key("To Do");
+        let path = ConfigPath::root().key("fields").index(2).key("values").key("To Do");
         assert_eq!(path.to_string(), r#"fields[2].values["To Do"]"#);
-        assert_eq!(
-            ConfigPath::root().key("side1").key("secret").to_string(),
-            "side1.secret"
-        );
-        assert_eq!(
-            path.parent().map(|p| p.to_string()).as_deref(),
-            Some("fields[2].values")
-        );
+        assert_eq!(ConfigPath::root().key("side1").key("secret").to_string(), "side1.secret");
+        assert_eq!(path.parent().map(|p| p.to_string()).as_deref(), Some("fields[2].values"));
     }
 }

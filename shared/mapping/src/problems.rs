@@ -79,12 +79,7 @@ pub(crate) struct Problems<'a> {
 
 impl<'a> Problems<'a> {
     pub(crate) fn new(file: &str, spans: &'a SpanIndex) -> Self {
-        Problems {
-            file: file.to_string(),
-            spans,
-            found: Vec::new(),
-            rejected: Vec::new(),
-        }
+        Problems { file: file.to_string(), spans, found: Vec::new(), rejected: Vec::new() }
     }
 
     pub(crate) fn spans(&self) -> &SpanIndex {
@@ -117,13 +112,7 @@ impl<'a> Problems<'a> {
     }
 
     /// A problem in another file the configuration names (the users CSV).
-    pub(crate) fn in_file(
-        &mut self,
-        file: &str,
-        line: usize,
-        path: &ConfigPath,
-        message: impl Into<String>,
-    ) {
+    pub(crate) fn in_file(&mut self, file: &str, line: usize, path: &ConfigPath, message: impl Into<String>) {
         self.found.push(ConfigProblem {
             file: file.to_string(),
             line,
@@ -138,9 +127,7 @@ impl<'a> Problems<'a> {
     }
 
     pub(crate) fn is_rejected(&self, path: &ConfigPath) -> bool {
-        self.rejected
-            .iter()
-            .any(|rejected| path.starts_with(rejected))
+        self.rejected.iter().any(|rejected| path.starts_with(rejected))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -151,14 +138,7 @@ impl<'a> Problems<'a> {
     pub(crate) fn into_errors(self) -> ConfigErrors {
         let mut problems = self.found;
         let file = self.file;
-        problems.sort_by_key(|problem| {
-            (
-                problem.file != file,
-                problem.file.clone(),
-                problem.line,
-                problem.column,
-            )
-        });
+        problems.sort_by_key(|problem| (problem.file != file, problem.file.clone(), problem.line, problem.column));
         ConfigErrors { problems }
     }
 }

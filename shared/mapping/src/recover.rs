@@ -12,10 +12,7 @@ use serde_yaml_ng::{Mapping, Value};
 /// More passes than any real file has nodes; guards against a value that keeps failing in place.
 const MAX_PASSES: usize = 10_000;
 
-pub(crate) fn deserialize_all<T: DeserializeOwned>(
-    mut value: Value,
-    problems: &mut Problems,
-) -> Option<T> {
+pub(crate) fn deserialize_all<T: DeserializeOwned>(mut value: Value, problems: &mut Problems) -> Option<T> {
     for _ in 0..MAX_PASSES {
         let error = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(parsed) => return Some(parsed),
@@ -33,8 +30,7 @@ pub(crate) fn deserialize_all<T: DeserializeOwned>(
         } else {
             problems.value(&path, message.clone());
         }
-        if path.segments().is_empty() || problems.is_rejected(&path) || !take_out(&mut value, &path)
-        {
+        if path.segments().is_empty() || problems.is_rejected(&path) || !take_out(&mut value, &path) {
             return None;
         }
         problems.reject(&path);
@@ -43,13 +39,12 @@ pub(crate) fn deserialize_all<T: DeserializeOwned>(
 }
 
 fn to_config_path(path: &serde_path_to_error::Path) -> ConfigPath {
-    path.iter()
-        .fold(ConfigPath::root(), |path, segment| match segment {
-            serde_path_to_error::Segment::Seq { index } => path.index(*index),
-            serde_path_to_error::Segment::Map { key } => path.key(key.clone()),
-            serde_path_to_error::Segment::Enum { variant } => path.key(variant.clone()),
-            serde_path_to_error::Segment::Unknown => path.key("?"),
-        })
+    path.iter().fold(ConfigPath::root(), |path, segment| match segment {
+        serde_path_to_error::Segment::Seq { index } => path.index(*index),
+        serde_path_to_error::Segment::Map { key } => path.key(key.clone()),
+        serde_path_to_error::Segment::Enum { variant } => path.key(variant.clone()),
+        serde_path_to_error::Segment::Unknown => path.key("?"),
+    })
 }
 
 /// The key named by serde's "unknown field `x`, expected …" message.
@@ -77,10 +72,7 @@ fn take_out(root: &mut Value, path: &ConfigPath) -> bool {
     }
     match (last, node) {
         (Segment::Key(key), Value::Mapping(mapping)) => {
-            let found = mapping
-                .keys()
-                .find(|candidate| key_text(candidate).as_deref() == Some(key.as_str()))
-                .cloned();
+            let found = mapping.keys().find(|candidate| key_text(candidate).as_deref() == Some(key.as_str())).cloned();
             found.is_some_and(|found| mapping.remove(&found).is_some())
         }
         (Segment::Index(index), Value::Sequence(items)) => match items.get_mut(*index) {
@@ -95,10 +87,7 @@ fn take_out(root: &mut Value, path: &ConfigPath) -> bool {
 }
 
 fn find_key<'v>(mapping: &'v mut Mapping, key: &str) -> Option<&'v mut Value> {
-    mapping
-        .iter_mut()
-        .find(|(candidate, _)| key_text(candidate).as_deref() == Some(key))
-        .map(|(_, value)| value)
+    mapping.iter_mut().find(|(candidate, _)| key_text(candidate).as_deref() == Some(key)).map(|(_, value)| value)
 }
 
 /// A mapping key as serde_path_to_error prints it.

@@ -3,16 +3,12 @@
 
 use serde_json::{json, Value};
 use tandem_model::{RichText, SystemKind};
-use tandem_rich_text::{
-    adf_to_html, adf_to_plain_text, html_to_adf, html_to_plain_text, RichTextError,
-};
+use tandem_rich_text::{adf_to_html, adf_to_plain_text, html_to_adf, html_to_plain_text, RichTextError};
 
 /// `text` in the format `system` stores.
 pub fn rich_text_for(system: SystemKind, text: &RichText) -> Result<RichText, RichTextError> {
     match (system, text) {
-        (SystemKind::Jira, RichText::Adf(_)) | (SystemKind::AzureDevops, RichText::Html(_)) => {
-            Ok(text.clone())
-        }
+        (SystemKind::Jira, RichText::Adf(_)) | (SystemKind::AzureDevops, RichText::Html(_)) => Ok(text.clone()),
         (SystemKind::Jira, RichText::Html(html)) => html_to_adf(html).map(RichText::Adf),
         (SystemKind::AzureDevops, RichText::Adf(adf)) => adf_to_html(adf).map(RichText::Html),
     }
@@ -32,11 +28,7 @@ pub(crate) fn from_plain(system: SystemKind, text: &str) -> RichText {
                 .collect();
             RichText::Adf(json!({ "type": "doc", "version": 1, "content": paragraphs }))
         }
-        SystemKind::AzureDevops => RichText::Html(
-            lines
-                .map(|line| format!("<p>{}</p>", escape_html(line)))
-                .collect(),
-        ),
+        SystemKind::AzureDevops => RichText::Html(lines.map(|line| format!("<p>{}</p>", escape_html(line))).collect()),
     }
 }
 
@@ -73,10 +65,7 @@ mod tests {
             let rich = from_plain(system, text);
             assert_eq!(plain_text(&rich), text, "{system}");
         }
-        assert_eq!(
-            from_plain(SystemKind::AzureDevops, "a<b"),
-            RichText::Html("<p>a&lt;b</p>".into())
-        );
+        assert_eq!(from_plain(SystemKind::AzureDevops, "a<b"), RichText::Html("<p>a&lt;b</p>".into()));
     }
 
     #[test]

@@ -130,12 +130,8 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_type_and_compare_as_field_text() {
-        let table: ScalarTable =
-            serde_yaml_ng::from_str("High: 2\n4: Low\n'3': x\nok: true\n").unwrap();
-        assert_eq!(
-            table.0[0],
-            (Scalar::Text("High".into()), Scalar::Number(2.0))
-        );
+        let table: ScalarTable = serde_yaml_ng::from_str("High: 2\n4: Low\n'3': x\nok: true\n").unwrap();
+        assert_eq!(table.0[0], (Scalar::Text("High".into()), Scalar::Number(2.0)));
         assert_eq!(table.0[1].0.text(), "4");
         assert_eq!(table.0[1].0.to_field_value(), FieldValue::Number(4.0));
         assert_eq!(table.0[2].0, Scalar::Text("3".into()));

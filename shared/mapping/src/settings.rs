@@ -58,9 +58,7 @@ impl CommentSettings {
 
     /// The attribution line for a comment by `author` made in `system`.
     pub fn attribution(&self, author: &str, system: SystemKind) -> String {
-        self.attribution
-            .replace("{author}", author)
-            .replace("{system}", system.display_name())
+        self.attribution.replace("{author}", author).replace("{system}", system.display_name())
     }
 }
 
@@ -104,9 +102,7 @@ impl PollingSettings {
 
 impl Default for PollingSettings {
     fn default() -> Self {
-        PollingSettings {
-            interval: Self::DEFAULT_INTERVAL,
-        }
+        PollingSettings { interval: Self::DEFAULT_INTERVAL }
     }
 }
 
@@ -119,41 +115,27 @@ pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = compact.as_str();
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let amount: u64 = rest[..digits].parse().map_err(|_| {
-            format!("`{text}` is not a duration: expected a number, e.g. `30s`, `5m` or `1h`")
-        })?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let amount: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration: expected a number, e.g. `30s`, `5m` or `1h`"))?;
         rest = &rest[digits..];
-        let unit_length = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_length = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = match &rest[..unit_length] {
             "ms" => Duration::from_millis(1),
             "s" => Duration::from_secs(1),
             "m" => Duration::from_secs(60),
             "h" => Duration::from_secs(3600),
             "d" => Duration::from_secs(86_400),
-            "" => {
-                return Err(format!(
-                    "`{text}` needs a unit after {amount}: ms, s, m, h or d"
-                ))
-            }
-            other => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{other}`; use ms, s, m, h or d"
-                ))
-            }
+            "" => return Err(format!("`{text}` needs a unit after {amount}: ms, s, m, h or d")),
+            other => return Err(format!("`{text}`: unknown unit `{other}`; use ms, s, m, h or d")),
         };
         rest = &rest[unit_length..];
         let part = u32::try_from(amount)
             .ok()
             .and_then(|amount| unit.checked_mul(amount))
             .ok_or_else(|| format!("`{text}` is too long"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("`{text}` is too long"))?;
+        total = total.checked_add(part).ok_or_else(|| format!("`{text}` is too long"))?;
     }
     if total < PollingSettings::MINIMUM_INTERVAL {
         return Err(format!("`{text}` is shorter than the minimum of 1s"));
@@ -172,9 +154,7 @@ mod tests {
         assert_eq!(parse_interval("1h 30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_interval("1500ms"), Ok(Duration::from_millis(1500)));
         assert!(parse_interval("5").unwrap_err().contains("needs a unit"));
-        assert!(parse_interval("5 minutes")
-            .unwrap_err()
-            .contains("unknown unit `minutes`"));
+        assert!(parse_interval("5 minutes").unwrap_err().contains("unknown unit `minutes`"));
         assert!(parse_interval("500ms").unwrap_err().contains("minimum"));
         assert!(parse_interval("").is_err());
         assert!(parse_interval("m").is_err());
@@ -188,10 +168,7 @@ mod tests {
             "Ada Lovelace commented in Azure DevOps:"
         );
         assert!(settings.enabled(Side::One) && settings.enabled(Side::Two));
-        assert_eq!(
-            unknown_placeholders("{author} in {sytem} {author}"),
-            vec!["{sytem}".to_string()]
-        );
+        assert_eq!(unknown_placeholders("{author} in {sytem} {author}"), vec!["{sytem}".to_string()]);
     }
 
     #[test]

@@ -49,22 +49,12 @@ pub(crate) struct SyntaxError {
 
 impl SpanIndex {
     pub(crate) fn build(text: &str) -> Result<SpanIndex, SyntaxError> {
-        let mut builder = Builder {
-            source: text.chars().collect(),
-            ..Builder::default()
-        };
+        let mut builder = Builder { source: text.chars().collect(), ..Builder::default() };
         let mut parser = Parser::new_from_str(text);
         parser
             .load(&mut builder, false)
-            .map_err(|error| SyntaxError {
-                at: position(error.marker()),
-                message: error.info().to_string(),
-            })?;
-        Ok(SpanIndex {
-            nodes: builder.nodes,
-            source: builder.source,
-            duplicates: builder.duplicates,
-        })
+            .map_err(|error| SyntaxError { at: position(error.marker()), message: error.info().to_string() })?;
+        Ok(SpanIndex { nodes: builder.nodes, source: builder.source, duplicates: builder.duplicates })
     }
 
     /// Where the value at `path` starts; for a path that is not in the file (a missing key, a key
@@ -87,12 +77,7 @@ impl SpanIndex {
     /// The position of character `offset` of `text`, the scalar at `path`: exact for single-line plain
     /// and quoted scalars whose source spells `text` literally, the scalar's start otherwise (block
     /// scalars, escapes).
-    pub(crate) fn position_in_scalar(
-        &self,
-        path: &ConfigPath,
-        text: &str,
-        offset: usize,
-    ) -> Position {
+    pub(crate) fn position_in_scalar(&self, path: &ConfigPath, text: &str, offset: usize) -> Position {
         let Some(node) = self.nodes.get(path) else {
             return self.enclosing(path);
         };
@@ -110,10 +95,7 @@ impl SpanIndex {
             .get(start + quote..start + quote + expected.len())
             .is_some_and(|spelled| spelled == expected.as_slice());
         if literal && !text.contains('\n') {
-            Position {
-                line: node.value.line,
-                column: node.value.column + quote + offset.min(expected.len()),
-            }
+            Position { line: node.value.line, column: node.value.column + quote + offset.min(expected.len()) }
         } else {
             node.value
         }
@@ -133,22 +115,12 @@ impl SpanIndex {
 
 fn position(marker: &Marker) -> Position {
     // yaml-rust2 counts lines from 1 and columns from 0.
-    Position {
-        line: marker.line(),
-        column: marker.col() + 1,
-    }
+    Position { line: marker.line(), column: marker.col() + 1 }
 }
 
 enum Frame {
-    Mapping {
-        path: ConfigPath,
-        pending_key: Option<(String, Position)>,
-        first_key: bool,
-    },
-    Sequence {
-        path: ConfigPath,
-        next: usize,
-    },
+    Mapping { path: ConfigPath, pending_key: Option<(String, Position)>, first_key: bool },
+    Sequence { path: ConfigPath, next: usize },
 }
 
 #[derive(Default)]
@@ -162,22 +134,14 @@ struct Builder {
 impl Builder {
     /// Files the node that starts here under its path and returns that path; `None` when the node is
     /// a mapping key.
-    fn place(
-        &mut self,
-        at: Position,
-        scalar: Option<(&str, usize, TScalarStyle)>,
-    ) -> Option<ConfigPath> {
+    fn place(&mut self, at: Position, scalar: Option<(&str, usize, TScalarStyle)>) -> Option<ConfigPath> {
         let (path, key) = match self.stack.last_mut() {
             None => (ConfigPath::root(), None),
             Some(Frame::Sequence { path, next }) => {
                 *next += 1;
                 (path.index(*next - 1), None)
             }
-            Some(Frame::Mapping {
-                path,
-                pending_key,
-                first_key,
-            }) => match pending_key.take() {
+            Some(Frame::Mapping { path, pending_key, first_key }) => match pending_key.take() {
                 Some((key, key_at)) => (path.key(key), Some(key_at)),
                 None => {
                     // yaml-rust2 marks a block mapping's start after its first key; the key itself
@@ -188,27 +152,17 @@ impl Builder {
                         }
                     }
                     // A complex (non-scalar) key gets a name no configuration key can have.
-                    let name =
-                        scalar.map_or_else(|| "?".to_string(), |(value, _, _)| value.to_string());
+                    let name = scalar.map_or_else(|| "?".to_string(), |(value, _, _)| value.to_string());
                     *pending_key = Some((name, at));
                     return None;
                 }
             },
         };
         if key.is_some() && self.nodes.contains_key(&path) {
-            self.duplicates.push(DuplicateKey {
-                path: path.clone(),
-                at: key.unwrap_or(at),
-            });
+            self.duplicates.push(DuplicateKey { path: path.clone(), at: key.unwrap_or(at) });
         } else {
-            self.nodes.insert(
-                path.clone(),
-                Node {
-                    key,
-                    value: at,
-                    scalar: scalar.map(|(_, index, style)| (index, style)),
-                },
-            );
+            self.nodes
+                .insert(path.clone(), Node { key, value: at, scalar: scalar.map(|(_, index, style)| (index, style)) });
         }
         Some(path)
     }
@@ -225,31 +179,19 @@ impl MarkedEventReceiver for Builder {
                 self.place(at, None);
             }
             Event::MappingStart(_, _) => {
-                let path = self
-                    .place(at, None)
-                    .unwrap_or_else(|| ConfigPath::root().key("?"));
+                let path = self.place(at, None).unwrap_or_else(|| ConfigPath::root().key("?"));
                 // A flow mapping's `{` is marked where it is; a block mapping's start is not.
                 let flow = self.source.get(marker.index()) == Some(&'{');
-                self.stack.push(Frame::Mapping {
-                    path,
-                    pending_key: None,
-                    first_key: !flow,
-                });
+                self.stack.push(Frame::Mapping { path, pending_key: None, first_key: !flow });
             }
             Event::SequenceStart(_, _) => {
-                let path = self
-                    .place(at, None)
-                    .unwrap_or_else(|| ConfigPath::root().key("?"));
+                let path = self.place(at, None).unwrap_or_else(|| ConfigPath::root().key("?"));
                 self.stack.push(Frame::Sequence { path, next: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
 }
@@ -261,45 +203,25 @@ mod tests {
     const TEXT: &str = "name: demo\nside1:\n  system: jira\n  filter: 'status = \"Done\"'\nfields:\n  - name: title\n    side1: summary\n";
 
     fn path(text: &str) -> ConfigPath {
-        text.split('.').fold(ConfigPath::root(), |path, part| {
-            match part.parse::<usize>() {
-                Ok(index) => path.index(index),
-                Err(_) => path.key(part),
-            }
+        text.split('.').fold(ConfigPath::root(), |path, part| match part.parse::<usize>() {
+            Ok(index) => path.index(index),
+            Err(_) => path.key(part),
         })
     }
 
     #[test]
     fn keys_and_values_are_located() {
         let spans = SpanIndex::build(TEXT).unwrap();
-        assert_eq!(
-            spans.value_position(&path("name")),
-            Position { line: 1, column: 7 }
-        );
-        assert_eq!(
-            spans.key_position(&path("side1.system")),
-            Position { line: 3, column: 3 }
-        );
-        assert_eq!(
-            spans.value_position(&path("fields.0.side1")),
-            Position {
-                line: 7,
-                column: 12
-            }
-        );
-        assert_eq!(
-            spans.key_position(&path("fields.0")),
-            Position { line: 6, column: 5 }
-        );
+        assert_eq!(spans.value_position(&path("name")), Position { line: 1, column: 7 });
+        assert_eq!(spans.key_position(&path("side1.system")), Position { line: 3, column: 3 });
+        assert_eq!(spans.value_position(&path("fields.0.side1")), Position { line: 7, column: 12 });
+        assert_eq!(spans.key_position(&path("fields.0")), Position { line: 6, column: 5 });
     }
 
     #[test]
     fn missing_paths_fall_back_to_the_enclosing_key() {
         let spans = SpanIndex::build(TEXT).unwrap();
-        assert_eq!(
-            spans.value_position(&path("side1.secret")),
-            Position { line: 2, column: 1 }
-        );
+        assert_eq!(spans.value_position(&path("side1.secret")), Position { line: 2, column: 1 });
         assert_eq!(spans.value_position(&path("nothing.here")), Position::START);
     }
 
@@ -308,13 +230,7 @@ mod tests {
         let text = "ünïcode: x\nfilter: 'status = \"Done\"'\n";
         let spans = SpanIndex::build(text).unwrap();
         let at = spans.position_in_scalar(&path("filter"), "status = \"Done\"", 7);
-        assert_eq!(
-            at,
-            Position {
-                line: 2,
-                column: 17
-            }
-        );
+        assert_eq!(at, Position { line: 2, column: 17 });
     }
 
     #[test]

@@ -33,11 +33,7 @@ pub struct UserMapping {
 
 impl Default for UserMapping {
     fn default() -> Self {
-        UserMapping {
-            match_by_email: true,
-            table: Vec::new(),
-            defaults: [None, None],
-        }
+        UserMapping { match_by_email: true, table: Vec::new(), defaults: [None, None] }
     }
 }
 
@@ -91,16 +87,12 @@ pub(crate) fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<(usize, String)>) {
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let line = error
-                    .position()
-                    .map_or(1, |position| line_at(text, position));
+                let line = error.position().map_or(1, |position| line_at(text, position));
                 problems.push((line, format!("unreadable row: {error}")));
                 continue;
             }
         };
-        let line = record
-            .position()
-            .map_or(1, |position| line_at(text, position));
+        let line = record.position().map_or(1, |position| line_at(text, position));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -108,27 +100,15 @@ pub(crate) fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<(usize, String)>) {
             header_seen = true;
             let header: Vec<&str> = record.iter().collect();
             if header != ["side1", "side2"] {
-                problems.push((
-                    line,
-                    format!(
-                        "the header must be `side1,side2`, found `{}`",
-                        header.join(",")
-                    ),
-                ));
+                problems.push((line, format!("the header must be `side1,side2`, found `{}`", header.join(","))));
             }
             continue;
         }
         if record.len() != 2 {
-            problems.push((
-                line,
-                format!("expected 2 columns (side1,side2), found {}", record.len()),
-            ));
+            problems.push((line, format!("expected 2 columns (side1,side2), found {}", record.len())));
             continue;
         }
-        let pair = UserPair {
-            side1: record[0].to_string(),
-            side2: record[1].to_string(),
-        };
+        let pair = UserPair { side1: record[0].to_string(), side2: record[1].to_string() };
         for email in [&pair.side1, &pair.side2] {
             if let Err(message) = check_email(email) {
                 problems.push((line, message));
@@ -137,10 +117,7 @@ pub(crate) fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<(usize, String)>) {
         rows.push(CsvRow { line, pair });
     }
     if !header_seen {
-        problems.push((
-            1,
-            "the file is empty; expected the header `side1,side2`".into(),
-        ));
+        problems.push((1, "the file is empty; expected the header `side1,side2`".into()));
     }
     (rows, problems)
 }
@@ -149,27 +126,19 @@ pub(crate) fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<(usize, String)>) {
 /// skipped before the record, so the count starts at the record's first character.
 fn line_at(text: &str, position: &csv::Position) -> usize {
     let bytes = text.as_bytes();
-    let mut offset = usize::try_from(position.byte())
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    while bytes
-        .get(offset)
-        .is_some_and(|byte| *byte == b'\n' || *byte == b'\r')
-    {
+    let mut offset = usize::try_from(position.byte()).unwrap_or(usize::MAX).min(bytes.len());
+    while bytes.get(offset).is_some_and(|byte| *byte == b'\n' || *byte == b'\r') {
         offset += 1;
     }
-    bytes[..offset]
-        .iter()
-        .filter(|byte| **byte == b'\n')
-        .count()
-        + 1
+    bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1
 }
 
 /// The only check an e-mail gets here: the systems decide whether the user exists.
 pub(crate) fn check_email(email: &str) -> Result<(), String> {
-    let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !email.contains(char::is_whitespace);
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+        && !email.contains(char::is_whitespace);
     if valid {
         Ok(())
     } else {
@@ -182,20 +151,13 @@ mod tests {
     use super::*;
 
     fn user(email: Option<&str>) -> UserRef {
-        UserRef {
-            id: "id-1".into(),
-            email: email.map(str::to_string),
-            display_name: Some("Someone".into()),
-        }
+        UserRef { id: "id-1".into(), email: email.map(str::to_string), display_name: Some("Someone".into()) }
     }
 
     fn mapping(match_by_email: bool) -> UserMapping {
         UserMapping {
             match_by_email,
-            table: vec![UserPair {
-                side1: "Ada@Fabrikam.com".into(),
-                side2: "ada.lovelace@contoso.com".into(),
-            }],
+            table: vec![UserPair { side1: "Ada@Fabrikam.com".into(), side2: "ada.lovelace@contoso.com".into() }],
             defaults: [Some("svc-jira@fabrikam.com".into()), None],
         }
     }
@@ -204,44 +166,29 @@ mod tests {
     fn table_first_case_insensitive_then_same_email() {
         let users = mapping(true);
         assert_eq!(
-            users
-                .target_email(Side::One, &user(Some("ada@fabrikam.com")))
-                .as_deref(),
+            users.target_email(Side::One, &user(Some("ada@fabrikam.com"))).as_deref(),
             Some("ada.lovelace@contoso.com")
         );
         assert_eq!(
-            users
-                .target_email(Side::Two, &user(Some("ADA.LOVELACE@contoso.com")))
-                .as_deref(),
+            users.target_email(Side::Two, &user(Some("ADA.LOVELACE@contoso.com"))).as_deref(),
             Some("Ada@Fabrikam.com")
         );
-        assert_eq!(
-            users
-                .target_email(Side::One, &user(Some("bob@fabrikam.com")))
-                .as_deref(),
-            Some("bob@fabrikam.com")
-        );
+        assert_eq!(users.target_email(Side::One, &user(Some("bob@fabrikam.com"))).as_deref(), Some("bob@fabrikam.com"));
         assert_eq!(users.target_email(Side::One, &user(None)), None);
     }
 
     #[test]
     fn without_email_matching_only_the_table_maps() {
         let users = mapping(false);
-        assert_eq!(
-            users.target_email(Side::One, &user(Some("bob@fabrikam.com"))),
-            None
-        );
-        assert!(users
-            .target_email(Side::One, &user(Some("ada@fabrikam.com")))
-            .is_some());
+        assert_eq!(users.target_email(Side::One, &user(Some("bob@fabrikam.com"))), None);
+        assert!(users.target_email(Side::One, &user(Some("ada@fabrikam.com"))).is_some());
         assert_eq!(users.default_user(Side::One), Some("svc-jira@fabrikam.com"));
         assert_eq!(users.default_user(Side::Two), None);
     }
 
     #[test]
     fn csv_rows_and_problems_carry_line_numbers() {
-        let (rows, problems) =
-            read_csv("side1,side2\na@x.com, b@y.com\n\nc@x.com\nd@x.com,not-an-email\n");
+        let (rows, problems) = read_csv("side1,side2\na@x.com, b@y.com\n\nc@x.com\nd@x.com,not-an-email\n");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].pair.side2, "b@y.com");
         assert_eq!(rows[0].line, 2);

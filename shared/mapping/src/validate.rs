@@ -5,9 +5,7 @@
 use crate::config::{IntegrationConfig, SideConfig};
 use crate::convert::split_list;
 use crate::field::{index, Direction, FieldKind, FieldMapping, ValueMap};
-use crate::file::{
-    CommentsFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile,
-};
+use crate::file::{CommentsFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile};
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
@@ -23,30 +21,19 @@ use url::{Host, Url};
 /// What a field mapping's side says: a field id, or `none`.
 const NO_FIELD: &str = "none";
 
-pub(crate) fn build(
-    file: IntegrationFile,
-    problems: &mut Problems,
-    base_dir: &Path,
-) -> Option<IntegrationConfig> {
+pub(crate) fn build(file: IntegrationFile, problems: &mut Problems, base_dir: &Path) -> Option<IntegrationConfig> {
     let root = ConfigPath::root();
     let name = required(problems, &root.key("name"), file.name);
     if let Some(name) = &name {
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            problems.value(
-                &root.key("name"),
-                format!("`{name}` may hold only lower-case letters, digits and `-`"),
-            );
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            problems.value(&root.key("name"), format!("`{name}` may hold only lower-case letters, digits and `-`"));
         }
     }
     let side1 = side(problems, Side::One, file.side1);
     let side2 = side(problems, Side::Two, file.side2);
     // A side that failed to load leaves a problem behind, so the placeholder system only shapes
     // defaults of a configuration that is refused anyway.
-    let systems =
-        [&side1, &side2].map(|side| side.as_ref().map_or(SystemKind::Jira, |side| side.system));
+    let systems = [&side1, &side2].map(|side| side.as_ref().map_or(SystemKind::Jira, |side| side.system));
     let fields = fields(problems, file.fields, systems);
     for (side, config) in [(Side::One, &side1), (Side::Two, &side2)] {
         if let Some(filter) = config.as_ref().and_then(|config| config.filter.as_ref()) {
@@ -56,23 +43,11 @@ pub(crate) fn build(
     let users = users(problems, file.users.unwrap_or_default(), base_dir);
     let comments = comments(problems, file.comments.unwrap_or_default());
     let polling = polling(problems, file.polling.unwrap_or_default());
-    let conflicts = file
-        .conflicts
-        .and_then(|conflicts| conflicts.policy)
-        .unwrap_or_default();
+    let conflicts = file.conflicts.and_then(|conflicts| conflicts.policy).unwrap_or_default();
     if !problems.is_empty() {
         return None;
     }
-    Some(IntegrationConfig {
-        name: name?,
-        side1: side1?,
-        side2: side2?,
-        fields,
-        users,
-        comments,
-        conflicts,
-        polling,
-    })
+    Some(IntegrationConfig { name: name?, side1: side1?, side2: side2?, fields, users, comments, conflicts, polling })
 }
 
 fn side_key(side: Side) -> String {
@@ -103,10 +78,7 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
     };
     let system = file.system;
     if system.is_none() {
-        problems.value(
-            &path.key("system"),
-            "missing key `system` (jira or azure-devops)",
-        );
+        problems.value(&path.key("system"), "missing key `system` (jira or azure-devops)");
     }
     let project = required(problems, &path.key("project"), file.project);
     let item_type = required(problems, &path.key("item_type"), file.item_type);
@@ -116,10 +88,7 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
         Some(text) => checked_url(problems, &path.key("base_url"), &text),
         None if file.simulator => None,
         None => {
-            problems.value(
-                &path.key("base_url"),
-                "missing key `base_url` (required unless `simulator: true`)",
-            );
+            problems.value(&path.key("base_url"), "missing key `base_url` (required unless `simulator: true`)");
             None
         }
     };
@@ -134,17 +103,11 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
         let at = path.key("filter");
         Filter::parse(&expression)
             .map_err(|error| {
-                let position =
-                    problems
-                        .spans()
-                        .position_in_scalar(&at, &expression, error.column - 1);
+                let position = problems.spans().position_in_scalar(&at, &expression, error.column - 1);
                 problems.at(
                     &at,
                     position,
-                    format!(
-                        "invalid filter at column {} of the expression: {}",
-                        error.column, error.message
-                    ),
+                    format!("invalid filter at column {} of the expression: {}", error.column, error.message),
                 );
             })
             .ok()
@@ -181,37 +144,21 @@ fn checked_url(problems: &mut Problems, path: &ConfigPath, text: &str) -> Option
         "https" => Some(url),
         "http" if local => Some(url),
         "http" => {
-            problems.value(
-                path,
-                format!("`{text}` must use https (http is allowed only for localhost)"),
-            );
+            problems.value(path, format!("`{text}` must use https (http is allowed only for localhost)"));
             None
         }
         scheme => {
-            problems.value(
-                path,
-                format!("`{scheme}` URLs are not supported; use https"),
-            );
+            problems.value(path, format!("`{scheme}` URLs are not supported; use https"));
             None
         }
     }
 }
 
-fn check_filter_fields(
-    problems: &mut Problems,
-    side: Side,
-    filter: &Filter,
-    fields: &[FieldMapping],
-) {
+fn check_filter_fields(problems: &mut Problems, side: Side, filter: &Filter, fields: &[FieldMapping]) {
     let at = ConfigPath::root().key(side_key(side)).key("filter");
     for (id, column) in filter.field_columns() {
-        if !fields
-            .iter()
-            .any(|mapping| mapping.field(side) == Some(id.as_str()))
-        {
-            let position = problems
-                .spans()
-                .position_in_scalar(&at, filter.as_str(), column - 1);
+        if !fields.iter().any(|mapping| mapping.field(side) == Some(id.as_str())) {
+            let position = problems.spans().position_in_scalar(&at, filter.as_str(), column - 1);
             problems.at(
                 &at,
                 position,
@@ -231,17 +178,10 @@ struct Seen {
     ids: [HashMap<String, String>; 2],
 }
 
-fn fields(
-    problems: &mut Problems,
-    list: Option<Vec<FieldFile>>,
-    systems: [SystemKind; 2],
-) -> Vec<FieldMapping> {
+fn fields(problems: &mut Problems, list: Option<Vec<FieldFile>>, systems: [SystemKind; 2]) -> Vec<FieldMapping> {
     let path = ConfigPath::root().key("fields");
     let Some(list) = list else {
-        problems.value(
-            &path,
-            "missing key `fields`: an integration maps at least one field",
-        );
+        problems.value(&path, "missing key `fields`: an integration maps at least one field");
         return Vec::new();
     };
     if list.is_empty() {
@@ -250,16 +190,7 @@ fn fields(
     let mut seen = Seen::default();
     list.into_iter()
         .enumerate()
-        .filter_map(|(position, file)| {
-            field(
-                problems,
-                &path.index(position),
-                position,
-                file,
-                systems,
-                &mut seen,
-            )
-        })
+        .filter_map(|(position, file)| field(problems, &path.index(position), position, file, systems, &mut seen))
         .collect()
 }
 
@@ -275,10 +206,7 @@ fn field(
     if let Some(name) = &name {
         if let Some(first) = seen.names.insert(name.clone(), position) {
             seen.names.insert(name.clone(), first);
-            problems.value(
-                &path.key("name"),
-                format!("the name `{name}` is already used by fields[{first}]"),
-            );
+            problems.value(&path.key("name"), format!("the name `{name}` is already used by fields[{first}]"));
         }
     }
     let mut ids: [Option<Option<String>>; 2] = [None, None];
@@ -287,13 +215,7 @@ fn field(
         ids[index(side)] = required(problems, &at, id).map(|id| (id != NO_FIELD).then_some(id));
         if let (Some(Some(id)), Some(name)) = (&ids[index(side)], &name) {
             if let Some(other) = seen.ids[index(side)].get(id) {
-                problems.value(
-                    &at,
-                    format!(
-                        "side {} field `{id}` is already mapped by `{other}`",
-                        side.number()
-                    ),
-                );
+                problems.value(&at, format!("side {} field `{id}` is already mapped by `{other}`", side.number()));
             } else {
                 seen.ids[index(side)].insert(id.clone(), name.clone());
             }
@@ -304,49 +226,24 @@ fn field(
     check_direction(problems, path, direction, &ids);
 
     let value_map = match (kind, &file.values) {
-        (FieldKind::Option, Some(values)) => Some(value_map(
-            problems,
-            path,
-            values,
-            file.reverse.as_ref(),
-            direction.flows_from(Side::Two),
-        )),
+        (FieldKind::Option, Some(values)) => {
+            Some(value_map(problems, path, values, file.reverse.as_ref(), direction.flows_from(Side::Two)))
+        }
         (_, Some(_)) => {
-            problems.value(
-                &path.key("values"),
-                format!("a value map needs `kind: option`; this mapping is `{kind}`"),
-            );
+            problems.value(&path.key("values"), format!("a value map needs `kind: option`; this mapping is `{kind}`"));
             None
         }
         (_, None) => None,
     };
     if file.reverse.is_some() && file.values.is_none() {
-        problems.value(
-            &path.key("reverse"),
-            "`reverse` completes `values`, which is missing",
-        );
+        problems.value(&path.key("reverse"), "`reverse` completes `values`, which is missing");
     }
-    let defaults = defaults(
-        problems,
-        path,
-        file.default.unwrap_or_default(),
-        kind,
-        systems,
-        &ids,
-        file.values.as_ref(),
-    );
+    let defaults =
+        defaults(problems, path, file.default.unwrap_or_default(), kind, systems, &ids, file.values.as_ref());
     let [Some(side1), Some(side2)] = ids else {
         return None;
     };
-    Some(FieldMapping {
-        name: name?,
-        kind,
-        direction,
-        fields: [side1, side2],
-        systems,
-        value_map,
-        defaults,
-    })
+    Some(FieldMapping { name: name?, kind, direction, fields: [side1, side2], systems, value_map, defaults })
 }
 
 fn check_direction(
@@ -356,10 +253,7 @@ fn check_direction(
     ids: &[Option<Option<String>>; 2],
 ) {
     if ids.iter().all(|id| matches!(id, Some(None))) {
-        problems.value(
-            &path.key("side2"),
-            "both sides are `none`; a mapping needs a field on at least one side",
-        );
+        problems.value(&path.key("side2"), "both sides are `none`; a mapping needs a field on at least one side");
         return;
     }
     // A `none` side is a source without a value: the other side only gets its default on create, so
@@ -399,15 +293,10 @@ fn value_map(
     }
     for (side2, side1) in reverse.map(|table| table.0.as_slice()).unwrap_or_default() {
         let at = path.key("reverse").key(side2.text());
-        let Some((known, target)) = values.0.iter().find(|(key, _)| key.text() == side1.text())
-        else {
+        let Some((known, target)) = values.0.iter().find(|(key, _)| key.text() == side1.text()) else {
             problems.value(
                 &at,
-                format!(
-                    "maps `{}` back to `{}`, which is not a side 1 value in `values`",
-                    side2.text(),
-                    side1.text()
-                ),
+                format!("maps `{}` back to `{}`, which is not a side 1 value in `values`", side2.text(), side1.text()),
             );
             continue;
         };
@@ -435,8 +324,7 @@ fn value_map(
                 map.to_side1.insert(target, only.to_field_value());
             }
             [_, second, ..] if maps_back => {
-                let names: Vec<String> =
-                    keys.iter().map(|key| format!("`{}`", key.text())).collect();
+                let names: Vec<String> = keys.iter().map(|key| format!("`{}`", key.text())).collect();
                 problems.value(
                     &path.key("values").key(second.text()),
                     format!(
@@ -465,20 +353,11 @@ fn defaults(
         let Some(scalar) = scalar else { continue };
         let at = path.key("default").key(side_key(side));
         if matches!(ids[index(side)], Some(None)) {
-            problems.value(
-                &at,
-                format!(
-                    "side {} is `none`; there is no field to write a default to",
-                    side.number()
-                ),
-            );
+            problems.value(&at, format!("side {} is `none`; there is no field to write a default to", side.number()));
             continue;
         }
         if kind == FieldKind::User {
-            problems.value(
-                &at,
-                "a user field's default is the side's default user: set `users.default` instead",
-            );
+            problems.value(&at, "a user field's default is the side's default user: set `users.default` instead");
             continue;
         }
         if kind == FieldKind::Number && !matches!(scalar, Scalar::Number(_)) {
@@ -508,9 +387,7 @@ fn defaults(
             }
         }
         defaults[index(side)] = Some(match (kind, &scalar) {
-            (FieldKind::RichText, scalar) => {
-                FieldValue::RichText(from_plain(systems[index(side)], &scalar.text()))
-            }
+            (FieldKind::RichText, scalar) => FieldValue::RichText(from_plain(systems[index(side)], &scalar.text())),
             (FieldKind::List, scalar) => FieldValue::List(split_list(&scalar.text())),
             (_, scalar) => scalar.to_field_value(),
         });
@@ -541,10 +418,7 @@ fn users(problems: &mut Problems, file: UsersFile, base_dir: &Path) -> UserMappi
         let full = base_dir.join(&relative);
         let shown = full.display().to_string();
         match std::fs::read_to_string(&full) {
-            Err(error) => problems.value(
-                &at,
-                format!("cannot read the users file `{shown}`: {error}"),
-            ),
+            Err(error) => problems.value(&at, format!("cannot read the users file `{shown}`: {error}")),
             Ok(text) => {
                 let (rows, row_problems) = read_csv(&text);
                 for (line, message) in row_problems {
@@ -553,10 +427,7 @@ fn users(problems: &mut Problems, file: UsersFile, base_dir: &Path) -> UserMappi
                 from_file = rows
                     .into_iter()
                     .map(|row| {
-                        let origin = PairOrigin::Csv {
-                            file: shown.clone(),
-                            line: row.line,
-                        };
+                        let origin = PairOrigin::Csv { file: shown.clone(), line: row.line };
                         (row.pair, origin)
                     })
                     .collect();
@@ -580,20 +451,12 @@ fn users(problems: &mut Problems, file: UsersFile, base_dir: &Path) -> UserMappi
     }
     UserMapping {
         match_by_email: file.match_by_email.unwrap_or(true),
-        table: inline
-            .into_iter()
-            .chain(from_file)
-            .map(|(pair, _)| pair)
-            .collect(),
+        table: inline.into_iter().chain(from_file).map(|(pair, _)| pair).collect(),
         defaults,
     }
 }
 
-fn required_email(
-    problems: &mut Problems,
-    path: &ConfigPath,
-    email: Option<String>,
-) -> Option<String> {
+fn required_email(problems: &mut Problems, path: &ConfigPath, email: Option<String>) -> Option<String> {
     let email = required(problems, path, email)?;
     match check_email(&email) {
         Ok(()) => Some(email),
@@ -615,18 +478,12 @@ fn report_contradictions(problems: &mut Problems, pairs: &[(UserPair, PairOrigin
             };
             match partners.get(&own.to_lowercase()) {
                 Some(previous) if !previous.eq_ignore_ascii_case(other) => {
-                    let message = format!(
-                        "side {} user `{own}` is already paired with `{previous}`",
-                        side.number()
-                    );
+                    let message = format!("side {} user `{own}` is already paired with `{previous}`", side.number());
                     match origin {
                         PairOrigin::Inline(at) => problems.value(&at.key(side_key(side)), message),
-                        PairOrigin::Csv { file, line } => problems.in_file(
-                            file,
-                            *line,
-                            &ConfigPath::root().key("users").key("map_file"),
-                            message,
-                        ),
+                        PairOrigin::Csv { file, line } => {
+                            problems.in_file(file, *line, &ConfigPath::root().key("users").key("map_file"), message)
+                        }
                     }
                 }
                 Some(_) => {}

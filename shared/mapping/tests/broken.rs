@@ -51,15 +51,8 @@ fn check(case: &str, text: &str, base_dir: &Path, expected: &[Expected]) {
     let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
     assert_eq!(found.len(), expected.len(), "{case}: {shown:#?}");
     for (problem, (line, column, path, fragment)) in found.iter().zip(expected) {
-        assert_eq!(
-            (problem.line, problem.column, problem.path.as_str()),
-            (*line, *column, *path),
-            "{case}: {problem}"
-        );
-        assert!(
-            problem.message.contains(fragment),
-            "{case}: `{fragment}` in {problem}"
-        );
+        assert_eq!((problem.line, problem.column, problem.path.as_str()), (*line, *column, *path), "{case}: {problem}");
+        assert!(problem.message.contains(fragment), "{case}: `{fragment}` in {problem}");
     }
 }
 
@@ -73,24 +66,13 @@ fn the_base_file_is_valid() {
 fn structural_problems() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cases: Vec<(&str, String, Vec<Expected>)> = vec![
-        (
-            "unknown top-level key",
-            append("colour: blue\n"),
-            vec![(20, 1, "colour", "unknown key `colour`")],
-        ),
+        ("unknown top-level key", append("colour: blue\n"), vec![(20, 1, "colour", "unknown key `colour`")]),
         (
             "misspelt key: unknown, and the real one missing",
             edit("  project: OPS", "  projcet: OPS"),
-            vec![
-                (2, 1, "side1.project", "missing key `project`"),
-                (5, 3, "side1.projcet", "unknown key `projcet`"),
-            ],
+            vec![(2, 1, "side1.project", "missing key `project`"), (5, 3, "side1.projcet", "unknown key `projcet`")],
         ),
-        (
-            "wrong type",
-            edit("  secret: s1", "  secret: [s1]"),
-            vec![(7, 11, "side1.secret", "invalid type: sequence")],
-        ),
+        ("wrong type", edit("  secret: s1", "  secret: [s1]"), vec![(7, 11, "side1.secret", "invalid type: sequence")]),
         (
             "unknown system",
             edit("  system: jira", "  system: jra"),
@@ -98,8 +80,7 @@ fn structural_problems() {
         ),
         (
             "problems in several places are all reported",
-            edit("  system: jira", "  system: jra")
-                .replace("  secret: s2", "  secret: 2s\n  colour: x")
+            edit("  system: jira", "  system: jra").replace("  secret: s2", "  secret: 2s\n  colour: x")
                 + "polling: { interval: fast }\n",
             vec![
                 (3, 11, "side1.system", "unknown variant `jra`"),
@@ -122,21 +103,9 @@ fn structural_problems() {
             edit("  project: OPS", "  project: OPS\n  project: OPS2"),
             vec![(6, 3, "side1.project", "duplicate key")],
         ),
-        (
-            "YAML syntax",
-            edit("  project: OPS", "  project: [OPS"),
-            vec![(6, 12, "", "invalid YAML")],
-        ),
-        (
-            "not a mapping",
-            "- a\n- b\n".to_string(),
-            vec![(1, 1, "", "expected a mapping")],
-        ),
-        (
-            "empty file",
-            String::new(),
-            vec![(1, 1, "", "found nothing")],
-        ),
+        ("YAML syntax", edit("  project: OPS", "  project: [OPS"), vec![(6, 12, "", "invalid YAML")]),
+        ("not a mapping", "- a\n- b\n".to_string(), vec![(1, 1, "", "expected a mapping")]),
+        ("empty file", String::new(), vec![(1, 1, "", "found nothing")]),
     ];
     for (case, text, expected) in cases {
         check(case, &text, dir.path(), &expected);
@@ -294,47 +263,26 @@ fn field_mapping_problems() {
 fn filter_problems() {
     let dir = tempfile::tempdir().expect("temp dir");
     let with_filter = |filter: &str| {
-        edit(
-            "  item_type: Bug\n  secret: s1",
-            &format!("  item_type: Bug\n  filter: {filter}\n  secret: s1"),
-        )
+        edit("  item_type: Bug\n  secret: s1", &format!("  item_type: Bug\n  filter: {filter}\n  secret: s1"))
     };
     let cases: Vec<(&str, String, Vec<Expected>)> = vec![
         (
             "filter that does not parse: the column inside the expression",
             with_filter("'summary = Done'"),
-            vec![(
-                7,
-                22,
-                "side1.filter",
-                "column 11 of the expression: expected a quoted value",
-            )],
+            vec![(7, 22, "side1.filter", "column 11 of the expression: expected a quoted value")],
         ),
-        (
-            "plain scalar filter",
-            with_filter("summary = Done"),
-            vec![(7, 21, "side1.filter", "column 11")],
-        ),
+        ("plain scalar filter", with_filter("summary = Done"), vec![(7, 21, "side1.filter", "column 11")]),
         (
             "filter naming a field this side does not map",
             with_filter("'summary = \"x\" and status = \"Done\"'"),
-            vec![(
-                7,
-                30,
-                "side1.filter",
-                "reads `status`, which no field mapping maps on side 1",
-            )],
+            vec![(7, 30, "side1.filter", "reads `status`, which no field mapping maps on side 1")],
         ),
         (
             "filter naming the other side's field",
             with_filter("'System.Title = \"x\"'"),
             vec![(7, 12, "side1.filter", "reads `System.Title`")],
         ),
-        (
-            "a valid filter",
-            with_filter("'summary contains \"x\"'"),
-            vec![],
-        ),
+        ("a valid filter", with_filter("'summary contains \"x\"'"), vec![]),
     ];
     for (case, text, expected) in cases {
         check(case, &text, dir.path(), &expected);
@@ -344,11 +292,8 @@ fn filter_problems() {
 #[test]
 fn settings_problems() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("bad.csv"),
-        "side1,side2\na@x.com\nb@x.com,c@y.com\nb@x.com,d@y.com\n",
-    )
-    .expect("writes");
+    std::fs::write(dir.path().join("bad.csv"), "side1,side2\na@x.com\nb@x.com,c@y.com\nb@x.com,d@y.com\n")
+        .expect("writes");
     std::fs::write(dir.path().join("header.csv"), "jira,ado\n").expect("writes");
     let cases: Vec<(&str, String, Vec<Expected>)> = vec![
         (
@@ -363,7 +308,9 @@ fn settings_problems() {
         ),
         (
             "inline table contradicting itself",
-            append("users:\n  map:\n    - { side1: a@x.com, side2: b@y.com }\n    - { side1: A@x.com, side2: c@y.com }\n"),
+            append(
+                "users:\n  map:\n    - { side1: a@x.com, side2: b@y.com }\n    - { side1: A@x.com, side2: c@y.com }\n",
+            ),
             vec![(23, 16, "users.map[1].side1", "already paired with `b@y.com`")],
         ),
         (
@@ -400,56 +347,28 @@ fn settings_problems() {
 #[test]
 fn users_csv_problems_name_the_csv_row() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("bad.csv"),
-        "side1,side2\na@x.com\nb@x.com,c@y.com\nB@x.com,d@y.com\n",
-    )
-    .expect("writes");
+    std::fs::write(dir.path().join("bad.csv"), "side1,side2\na@x.com\nb@x.com,c@y.com\nB@x.com,d@y.com\n")
+        .expect("writes");
     let found = problems(&append("users:\n  map_file: bad.csv\n"), dir.path());
     let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
     assert_eq!(found.len(), 2, "{shown:#?}");
-    assert!(found
-        .iter()
-        .all(|problem| problem.file.ends_with("bad.csv") && problem.path == "users.map_file"));
-    assert_eq!(
-        (
-            found[0].line,
-            found[0].message.contains("expected 2 columns")
-        ),
-        (2, true),
-        "{shown:#?}"
-    );
-    assert_eq!(
-        (found[1].line, found[1].message.contains("already paired")),
-        (4, true),
-        "{shown:#?}"
-    );
+    assert!(found.iter().all(|problem| problem.file.ends_with("bad.csv") && problem.path == "users.map_file"));
+    assert_eq!((found[0].line, found[0].message.contains("expected 2 columns")), (2, true), "{shown:#?}");
+    assert_eq!((found[1].line, found[1].message.contains("already paired")), (4, true), "{shown:#?}");
 
     std::fs::write(dir.path().join("header.csv"), "jira,ado\n").expect("writes");
     let found = problems(&append("users:\n  map_file: header.csv\n"), dir.path());
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].line, 1);
-    assert!(
-        found[0].message.contains("header must be `side1,side2`"),
-        "{}",
-        found[0]
-    );
+    assert!(found[0].message.contains("header must be `side1,side2`"), "{}", found[0]);
 }
 
 #[test]
 fn problems_print_as_file_line_column_path_message() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let errors = load_str(
-        &edit("  secret: s1", "  secret: [s1]"),
-        "ops.yaml",
-        dir.path(),
-    )
-    .expect_err("invalid");
+    let errors = load_str(&edit("  secret: s1", "  secret: [s1]"), "ops.yaml", dir.path()).expect_err("invalid");
     assert!(!errors.is_retryable());
-    assert_eq!(
-        errors.to_string(),
-        "ops.yaml:7:11: side1.secret: invalid type: sequence, expected a string"
-    );
+    assert_eq!(errors.to_string(), "ops.yaml:7:11: side1.secret: invalid type: sequence, expected a string");
 }
 
 #[test]
@@ -459,9 +378,6 @@ fn localhost_may_use_http_and_simulators_need_no_url() {
     assert_eq!(problems(&local, dir.path()), Vec::new());
     let loopback = edit("https://example.atlassian.net", "http://127.0.0.1:8080");
     assert_eq!(problems(&loopback, dir.path()), Vec::new());
-    let simulated = edit(
-        "  base_url: https://example.atlassian.net\n",
-        "  simulator: true\n",
-    );
+    let simulated = edit("  base_url: https://example.atlassian.net\n", "  simulator: true\n");
     assert_eq!(problems(&simulated, dir.path()), Vec::new());
 }

@@ -24,39 +24,17 @@ fn the_documented_example_reads_as_written() {
     assert_eq!(config.side(Side::One).system, SystemKind::Jira);
     assert_eq!(config.side(Side::Two).project, "Fabrikam");
     assert_eq!(
-        config
-            .side(Side::Two)
-            .base_url
-            .as_ref()
-            .map(|url| url.as_str()),
+        config.side(Side::Two).base_url.as_ref().map(|url| url.as_str()),
         Some("https://dev.azure.com/fabrikam")
     );
     assert!(config.filter(Side::One).is_some() && config.filter(Side::Two).is_none());
     assert_eq!(config.conflicts, ConflictPolicy::LatestWins);
     assert_eq!(config.polling.interval.as_secs(), 300);
-    let names: Vec<&str> = config
-        .fields
-        .iter()
-        .map(|mapping| mapping.name.as_str())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "title",
-            "description",
-            "priority",
-            "status",
-            "assignee",
-            "labels",
-            "severity"
-        ]
-    );
+    let names: Vec<&str> = config.fields.iter().map(|mapping| mapping.name.as_str()).collect();
+    assert_eq!(names, ["title", "description", "priority", "status", "assignee", "labels", "severity"]);
     // Inline pair, then the CSV's two rows.
     assert_eq!(config.users.pairs().len(), 3);
-    assert_eq!(
-        config.users.default_user(Side::Two),
-        Some("triage@contoso.com")
-    );
+    assert_eq!(config.users.default_user(Side::Two), Some("triage@contoso.com"));
 }
 
 #[test]
@@ -69,10 +47,7 @@ fn the_local_example_uses_simulators_without_urls_or_filters() {
         assert!(settings.filter.is_none(), "side {side}");
     }
     let documented = load_file(&examples_dir().join("jira-azure-devops.yaml")).expect("loads");
-    assert_eq!(
-        config.fields, documented.fields,
-        "the same mapping as the documented example"
-    );
+    assert_eq!(config.fields, documented.fields, "the same mapping as the documented example");
 }
 
 #[test]
@@ -82,10 +57,7 @@ fn examples_validate_against_the_json_schema() {
     for file in example_files() {
         let text = std::fs::read_to_string(&file).expect("readable");
         let instance: serde_json::Value = serde_yaml_ng::from_str(&text).expect("YAML");
-        let errors: Vec<String> = validator
-            .iter_errors(&instance)
-            .map(|error| error.to_string())
-            .collect();
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|error| error.to_string()).collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
     }
 }
@@ -99,10 +71,7 @@ fn the_schema_is_strict_and_documented() {
     instance["colour"] = "blue".into();
     assert!(!validator.is_valid(&instance), "unknown keys are refused");
     instance.as_object_mut().expect("object").remove("colour");
-    instance["side1"]
-        .as_object_mut()
-        .expect("object")
-        .remove("secret");
+    instance["side1"].as_object_mut().expect("object").remove("secret");
     assert!(!validator.is_valid(&instance), "secret is required");
 
     // Descriptions come from the doc comments; line breaks inside them do not matter here.
@@ -113,9 +82,6 @@ fn the_schema_is_strict_and_documented() {
         "`reverse` must say which one it maps back to",
         "The change made last, by the systems' clocks, wins",
     ] {
-        assert!(
-            text.contains(documented),
-            "the schema describes `{documented}`"
-        );
+        assert!(text.contains(documented), "the schema describes `{documented}`");
     }
 }

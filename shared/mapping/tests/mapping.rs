@@ -24,50 +24,22 @@ fn text(value: &str) -> FieldValue {
 fn value_maps_translate_both_ways_keeping_the_target_type() {
     let config = example();
     let priority = mapping(&config, "priority");
-    let convert =
-        |from, value: FieldValue| config.convert(priority, from, &value).expect("converts");
+    let convert = |from, value: FieldValue| config.convert(priority, from, &value).expect("converts");
     assert_eq!(convert(Side::One, text("High")), FieldValue::Number(2.0));
     assert_eq!(convert(Side::One, text("Lowest")), FieldValue::Number(4.0));
-    assert_eq!(
-        convert(Side::One, text("highest")),
-        FieldValue::Number(1.0),
-        "case-insensitive fallback"
-    );
+    assert_eq!(convert(Side::One, text("highest")), FieldValue::Number(1.0), "case-insensitive fallback");
     assert_eq!(convert(Side::Two, FieldValue::Number(2.0)), text("High"));
-    assert_eq!(
-        convert(Side::Two, text("2")),
-        text("High"),
-        "compared as text"
-    );
-    assert_eq!(
-        convert(Side::Two, FieldValue::Number(4.0)),
-        text("Low"),
-        "reverse settles the shared 4"
-    );
+    assert_eq!(convert(Side::Two, text("2")), text("High"), "compared as text");
+    assert_eq!(convert(Side::Two, FieldValue::Number(4.0)), text("Low"), "reverse settles the shared 4");
 }
 
 #[test]
 fn defaults_cover_empty_and_unmapped_values() {
     let config = example();
     let priority = mapping(&config, "priority");
-    assert_eq!(
-        config
-            .convert(priority, Side::One, &text("Urgent"))
-            .expect("default"),
-        FieldValue::Number(3.0)
-    );
-    assert_eq!(
-        config
-            .convert(priority, Side::One, &FieldValue::Empty)
-            .expect("default"),
-        FieldValue::Number(3.0)
-    );
-    assert_eq!(
-        config
-            .convert(priority, Side::Two, &FieldValue::Number(9.0))
-            .expect("default"),
-        text("Medium")
-    );
+    assert_eq!(config.convert(priority, Side::One, &text("Urgent")).expect("default"), FieldValue::Number(3.0));
+    assert_eq!(config.convert(priority, Side::One, &FieldValue::Empty).expect("default"), FieldValue::Number(3.0));
+    assert_eq!(config.convert(priority, Side::Two, &FieldValue::Number(9.0)).expect("default"), text("Medium"));
     assert_eq!(priority.default_for(Side::One), Some(text("Medium")));
 
     // Without a default, an unmapped value is an error naming the mapping and the value.
@@ -76,50 +48,22 @@ fn defaults_cover_empty_and_unmapped_values() {
         Err(error @ MappingError::UnmappedValue { .. }) => {
             assert!(!error.is_retryable());
             let message = error.to_string();
-            assert!(
-                message.contains("status") && message.contains("Removed"),
-                "{message}"
-            );
+            assert!(message.contains("status") && message.contains("Removed"), "{message}");
         }
         other => panic!("expected an unmapped value, got {other:?}"),
     }
     // Without a default, an empty value clears the target.
-    assert_eq!(
-        config
-            .convert(status, Side::One, &FieldValue::Empty)
-            .expect("converts"),
-        FieldValue::Empty
-    );
+    assert_eq!(config.convert(status, Side::One, &FieldValue::Empty).expect("converts"), FieldValue::Empty);
 }
 
 #[test]
 fn reverse_adds_one_way_values() {
     let config = example();
     let status = mapping(&config, "status");
-    assert_eq!(
-        config
-            .convert(status, Side::Two, &text("Resolved"))
-            .expect("converts"),
-        text("Done")
-    );
-    assert_eq!(
-        config
-            .convert(status, Side::Two, &text("Closed"))
-            .expect("converts"),
-        text("Done")
-    );
-    assert_eq!(
-        config
-            .convert(status, Side::One, &text("Done"))
-            .expect("converts"),
-        text("Closed")
-    );
-    assert_eq!(
-        config
-            .convert(status, Side::One, &text("In Progress"))
-            .expect("converts"),
-        text("Active")
-    );
+    assert_eq!(config.convert(status, Side::Two, &text("Resolved")).expect("converts"), text("Done"));
+    assert_eq!(config.convert(status, Side::Two, &text("Closed")).expect("converts"), text("Done"));
+    assert_eq!(config.convert(status, Side::One, &text("Done")).expect("converts"), text("Closed"));
+    assert_eq!(config.convert(status, Side::One, &text("In Progress")).expect("converts"), text("Active"));
 }
 
 #[test]
@@ -127,25 +71,15 @@ fn none_sides_only_give_defaults() {
     let config = example();
     let severity = mapping(&config, "severity");
     assert_eq!(severity.field(Side::One), None);
-    assert_eq!(
-        severity.field(Side::Two),
-        Some("Microsoft.VSTS.Common.Severity")
-    );
+    assert_eq!(severity.field(Side::Two), Some("Microsoft.VSTS.Common.Severity"));
     assert!(!severity.flows_from(Side::One) && !severity.flows_from(Side::Two));
     assert_eq!(severity.default_for(Side::Two), Some(text("3 - Medium")));
     assert!(matches!(
         config.convert(severity, Side::One, &text("x")),
-        Err(MappingError::DirectionClosed {
-            from: Side::One,
-            ..
-        })
+        Err(MappingError::DirectionClosed { from: Side::One, .. })
     ));
-    assert!(config
-        .written_fields(Side::Two)
-        .contains(&"Microsoft.VSTS.Common.Severity".to_string()));
-    assert!(!config
-        .read_fields(Side::Two)
-        .contains(&"Microsoft.VSTS.Common.Severity".to_string()));
+    assert!(config.written_fields(Side::Two).contains(&"Microsoft.VSTS.Common.Severity".to_string()));
+    assert!(!config.read_fields(Side::Two).contains(&"Microsoft.VSTS.Common.Severity".to_string()));
 }
 
 #[test]
@@ -158,41 +92,23 @@ fn rich_text_is_converted_to_the_target_format() {
             {"type": "text", "text": "reboot", "marks": [{"type": "strong"}]}
         ]}
     ]});
-    let to_ado = config
-        .convert(
-            description,
-            Side::One,
-            &FieldValue::RichText(RichText::Adf(adf.clone())),
-        )
-        .expect("converts");
+    let to_ado =
+        config.convert(description, Side::One, &FieldValue::RichText(RichText::Adf(adf.clone()))).expect("converts");
     let FieldValue::RichText(RichText::Html(html)) = &to_ado else {
         panic!("Azure DevOps gets HTML, got {to_ado:?}");
     };
     assert!(html.contains("<strong>reboot</strong>"), "{html}");
-    let back = config
-        .convert(description, Side::Two, &to_ado)
-        .expect("converts");
-    assert_eq!(
-        back,
-        FieldValue::RichText(RichText::Adf(adf)),
-        "the round trip is stable"
-    );
+    let back = config.convert(description, Side::Two, &to_ado).expect("converts");
+    assert_eq!(back, FieldValue::RichText(RichText::Adf(adf)), "the round trip is stable");
 
     // Plain text arriving in a rich-text mapping becomes a paragraph in the target's format.
-    let from_text = config
-        .convert(description, Side::Two, &text("a < b"))
-        .expect("converts");
+    let from_text = config.convert(description, Side::Two, &text("a < b")).expect("converts");
     let FieldValue::RichText(RichText::Adf(document)) = from_text else {
         panic!("Jira gets ADF");
     };
     assert_eq!(document["content"][0]["content"][0]["text"], "a < b");
-    let html = config
-        .convert(description, Side::One, &text("a < b"))
-        .expect("converts");
-    assert_eq!(
-        html,
-        FieldValue::RichText(RichText::Html("<p>a &lt; b</p>".into()))
-    );
+    let html = config.convert(description, Side::One, &text("a < b")).expect("converts");
+    assert_eq!(html, FieldValue::RichText(RichText::Html("<p>a &lt; b</p>".into())));
 }
 
 #[test]
@@ -200,16 +116,8 @@ fn rich_text_into_a_text_field_becomes_plain_text() {
     let config = example();
     let title = mapping(&config, "title");
     let html = FieldValue::RichText(RichText::Html("<p>Printer <b>on fire</b></p>".into()));
-    assert_eq!(
-        config.convert(title, Side::Two, &html).expect("converts"),
-        text("Printer on fire")
-    );
-    assert_eq!(
-        config
-            .convert(title, Side::One, &text("Printer"))
-            .expect("converts"),
-        text("Printer")
-    );
+    assert_eq!(config.convert(title, Side::Two, &html).expect("converts"), text("Printer on fire"));
+    assert_eq!(config.convert(title, Side::One, &text("Printer")).expect("converts"), text("Printer"));
 }
 
 #[test]
@@ -220,25 +128,15 @@ fn users_pass_through_and_lists_split_tags() {
         email: Some("ada@fabrikam.com".into()),
         display_name: Some("Ada".into()),
     });
-    assert_eq!(
-        config
-            .convert(mapping(&config, "assignee"), Side::One, &user)
-            .expect("converts"),
-        user
-    );
+    assert_eq!(config.convert(mapping(&config, "assignee"), Side::One, &user).expect("converts"), user);
 
     let labels = mapping(&config, "labels");
     assert_eq!(
-        config
-            .convert(labels, Side::Two, &text("customer; needs triage ;"))
-            .expect("converts"),
+        config.convert(labels, Side::Two, &text("customer; needs triage ;")).expect("converts"),
         FieldValue::List(vec!["customer".into(), "needs triage".into()])
     );
     let list = FieldValue::List(vec!["a".into()]);
-    assert_eq!(
-        config.convert(labels, Side::One, &list).expect("converts"),
-        list
-    );
+    assert_eq!(config.convert(labels, Side::One, &list).expect("converts"), list);
     assert!(matches!(
         config.convert(labels, Side::One, &FieldValue::Number(1.0)),
         Err(MappingError::UnexpectedValue { .. })
@@ -257,16 +155,8 @@ fields:
 ";
     let config = load_str(text_file, "numbers.yaml", dir.path()).expect("loads");
     let points = mapping(&config, "points");
-    assert_eq!(
-        config
-            .convert(points, Side::One, &text(" 5 "))
-            .expect("converts"),
-        FieldValue::Number(5.0)
-    );
-    assert!(matches!(
-        config.convert(points, Side::One, &text("five")),
-        Err(MappingError::NotANumber { .. })
-    ));
+    assert_eq!(config.convert(points, Side::One, &text(" 5 ")).expect("converts"), FieldValue::Number(5.0));
+    assert!(matches!(config.convert(points, Side::One, &text("five")), Err(MappingError::NotANumber { .. })));
 }
 
 #[test]
@@ -274,48 +164,32 @@ fn the_example_filter_selects_open_important_bugs() {
     let config = example();
     let filter = config.filter(Side::One).expect("side 1 has a filter");
     let item = |priority: &str, status: &str| -> FieldMap {
-        [
-            ("priority".to_string(), text(priority)),
-            ("status".to_string(), text(status)),
-        ]
-        .into()
+        [("priority".to_string(), text(priority)), ("status".to_string(), text(status))].into()
     };
     assert!(filter.matches(&item("High", "To Do")));
     assert!(!filter.matches(&item("Low", "To Do")));
     assert!(!filter.matches(&item("Highest", "Done")));
     assert_eq!(filter.fields(), ["priority", "status"]);
-    assert!(config
-        .read_fields(Side::One)
-        .contains(&"status".to_string()));
+    assert!(config.read_fields(Side::One).contains(&"status".to_string()));
 }
 
 #[test]
 fn users_map_through_the_table_then_by_email() {
     let config = example();
-    let person = |email: &str| UserRef {
-        id: "x".into(),
-        email: Some(email.into()),
-        display_name: None,
-    };
+    let person = |email: &str| UserRef { id: "x".into(), email: Some(email.into()), display_name: None };
     let users = &config.users;
     assert_eq!(
-        users
-            .target_email(Side::One, &person("ADA@fabrikam.com"))
-            .as_deref(),
+        users.target_email(Side::One, &person("ADA@fabrikam.com")).as_deref(),
         Some("ada.lovelace@contoso.com"),
         "inline table"
     );
     assert_eq!(
-        users
-            .target_email(Side::Two, &person("grace.hopper@contoso.com"))
-            .as_deref(),
+        users.target_email(Side::Two, &person("grace.hopper@contoso.com")).as_deref(),
         Some("grace@fabrikam.com"),
         "users.csv"
     );
     assert_eq!(
-        users
-            .target_email(Side::One, &person("someone@example.com"))
-            .as_deref(),
+        users.target_email(Side::One, &person("someone@example.com")).as_deref(),
         Some("someone@example.com"),
         "same e-mail"
     );
@@ -327,10 +201,7 @@ fn users_map_through_the_table_then_by_email() {
 fn comments_and_conflicts_settings() {
     let config = example();
     assert!(config.comments.enabled(Side::One) && config.comments.enabled(Side::Two));
-    assert_eq!(
-        config.comments.attribution("Ada", SystemKind::Jira),
-        "Ada commented in Jira:"
-    );
+    assert_eq!(config.comments.attribution("Ada", SystemKind::Jira), "Ada commented in Jira:");
     assert_eq!(config.conflicts.name(), "latest-wins");
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -346,10 +217,7 @@ fields:
 ";
     let config = load_str(one_way, "one-way.yaml", dir.path()).expect("loads");
     assert!(config.comments.enabled(Side::One) && !config.comments.enabled(Side::Two));
-    assert_eq!(
-        config.comments.attribution("Bob", SystemKind::AzureDevops),
-        "From Azure DevOps (Bob):"
-    );
+    assert_eq!(config.comments.attribution("Bob", SystemKind::AzureDevops), "From Azure DevOps (Bob):");
     assert_eq!(config.conflicts.name(), "side2-wins");
     assert_eq!(config.polling.interval.as_secs(), 5400);
     let title = mapping(&config, "title");

@@ -36,11 +36,7 @@ pub struct ItemRef {
 
 impl ItemRef {
     pub fn new(id: ItemId) -> Self {
-        ItemRef {
-            id,
-            key: None,
-            url: None,
-        }
+        ItemRef { id, key: None, url: None }
     }
 
     /// The key when there is one, else the id: what a person recognises.
@@ -107,12 +103,9 @@ impl FieldValue {
             FieldValue::Number(number) => Some(number.to_string()),
             FieldValue::Bool(flag) => Some(flag.to_string()),
             FieldValue::DateTime(at) => Some(at.to_rfc3339()),
-            FieldValue::User(user) => Some(
-                user.email
-                    .clone()
-                    .or_else(|| user.display_name.clone())
-                    .unwrap_or_else(|| user.id.clone()),
-            ),
+            FieldValue::User(user) => {
+                Some(user.email.clone().or_else(|| user.display_name.clone()).unwrap_or_else(|| user.id.clone()))
+            }
             FieldValue::RichText(_) => None,
             FieldValue::List(values) => Some(values.join(", ")),
         }

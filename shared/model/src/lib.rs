@@ -8,9 +8,7 @@ mod notice;
 mod secret;
 mod system;
 
-pub use item::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, UserRef,
-};
+pub use item::{Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, UserRef};
 pub use notice::{ChangeKind, ChangeNotice, Delivery};
 pub use secret::{Credentials, SecretString};
 pub use system::{RichTextFormat, Side, SystemKind};

@@ -42,19 +42,13 @@ impl Serialize for SecretString {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Credentials {
     /// Jira Cloud: Atlassian account e-mail and API token (HTTP Basic).
-    JiraApiToken {
-        email: String,
-        api_token: SecretString,
-    },
+    JiraApiToken { email: String, api_token: SecretString },
     /// Azure DevOps: personal access token (HTTP Basic with an empty user name).
     AzureDevopsPat { pat: SecretString },
     /// A webhook's HMAC secret (Jira `X-Hub-Signature`, GitHub `X-Hub-Signature-256`).
     WebhookHmac { secret: SecretString },
     /// The Basic credentials an Azure DevOps service hook subscription sends.
-    WebhookBasic {
-        username: String,
-        password: SecretString,
-    },
+    WebhookBasic { username: String, password: SecretString },
 }
 
 #[cfg(test)]
@@ -67,11 +61,7 @@ mod tests {
             email: "svc@example.com".into(),
             api_token: SecretString::new("ATATT-very-secret"),
         };
-        let shown = format!(
-            "{credentials:?} {} {:?}",
-            SecretString::new("pat-123"),
-            SecretString::new("pat-123")
-        );
+        let shown = format!("{credentials:?} {} {:?}", SecretString::new("pat-123"), SecretString::new("pat-123"));
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(!shown.contains("pat-123"), "{shown}");
         assert!(shown.contains("svc@example.com"));
@@ -79,13 +69,7 @@ mod tests {
 
     #[test]
     fn credentials_parse_from_secret_json() {
-        let parsed: Credentials =
-            serde_json::from_str(r#"{"kind":"azure-devops-pat","pat":"abc"}"#).unwrap();
-        assert_eq!(
-            parsed,
-            Credentials::AzureDevopsPat {
-                pat: SecretString::new("abc")
-            }
-        );
+        let parsed: Credentials = serde_json::from_str(r#"{"kind":"azure-devops-pat","pat":"abc"}"#).unwrap();
+        assert_eq!(parsed, Credentials::AzureDevopsPat { pat: SecretString::new("abc") });
     }
 }

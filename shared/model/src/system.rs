@@ -3,9 +3,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The kind of work-item system on one side of an integration.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SystemKind {
     /// Jira Cloud, REST API v3.
@@ -47,9 +45,7 @@ impl fmt::Display for SystemKind {
 }
 
 /// One of the two sides of an integration. Mappings say "1→2", "2→1" or "both" in terms of sides.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Side {
     #[serde(rename = "1")]
     One,

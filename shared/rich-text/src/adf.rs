@@ -20,15 +20,11 @@ pub(crate) fn parse_document(document: &Value) -> Result<Document, RichTextError
     let is_doc = document.get("type").and_then(Value::as_str) == Some("doc")
         && document.get("version").and_then(Value::as_u64) == Some(1);
     if !is_doc {
-        return Err(RichTextError::InvalidRoot {
-            found: describe(document),
-        });
+        return Err(RichTextError::InvalidRoot { found: describe(document) });
     }
     let mut sink = BlockSink::default();
     visit_children(document, "doc", 0, &mut sink)?;
-    Ok(Document {
-        blocks: sink.finish(),
-    })
+    Ok(Document { blocks: sink.finish() })
 }
 
 /// Reads one node that stands where blocks go (e.g. the first node of a document).
@@ -42,12 +38,8 @@ fn describe(value: &Value) -> String {
     match value {
         Value::Object(object) => format!(
             "{{type: {}, version: {}}}",
-            object
-                .get("type")
-                .map_or("missing".into(), Value::to_string),
-            object
-                .get("version")
-                .map_or("missing".into(), Value::to_string),
+            object.get("type").map_or("missing".into(), Value::to_string),
+            object.get("version").map_or("missing".into(), Value::to_string),
         ),
         Value::Null => "null".into(),
         Value::Bool(_) => "a boolean".into(),
@@ -73,8 +65,7 @@ struct BlockSink {
 impl BlockSink {
     fn flush(&mut self) {
         if !self.loose.is_empty() {
-            self.blocks
-                .push(Block::Paragraph(std::mem::take(&mut self.loose)));
+            self.blocks.push(Block::Paragraph(std::mem::take(&mut self.loose)));
         }
     }
 
@@ -121,19 +112,11 @@ fn children<'a>(node: &'a Value, path: &str) -> Result<&'a [Value], RichTextErro
     match node.get("content") {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(children)) => Ok(children),
-        Some(_) => Err(RichTextError::invalid_node(
-            path,
-            "content must be an array",
-        )),
+        Some(_) => Err(RichTextError::invalid_node(path, "content must be an array")),
     }
 }
 
-fn visit_children(
-    node: &Value,
-    path: &str,
-    depth: usize,
-    sink: &mut dyn Sink,
-) -> Result<(), RichTextError> {
+fn visit_children(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<(), RichTextError> {
     for (index, child) in children(node, path)?.iter().enumerate() {
         visit(child, &format!("{path}.content[{index}]"), depth + 1, sink)?;
     }
@@ -167,20 +150,14 @@ fn attr_count(node: &Value, name: &str, path: &str) -> Result<Option<u32>, RichT
         // `as` saturates, which is what an absurdly large span or start number deserves.
         Some(value) => match value.as_f64() {
             Some(number) if number >= 0.0 => Ok(Some(number as u32)),
-            _ => Err(RichTextError::invalid_node(
-                path,
-                format!("attrs.{name} must be a number >= 0, found {value}"),
-            )),
+            _ => Err(RichTextError::invalid_node(path, format!("attrs.{name} must be a number >= 0, found {value}"))),
         },
     }
 }
 
 fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<(), RichTextError> {
     if depth > MAX_DEPTH {
-        return Err(RichTextError::TooDeep {
-            path: path.to_owned(),
-            limit: MAX_DEPTH,
-        });
+        return Err(RichTextError::TooDeep { path: path.to_owned(), limit: MAX_DEPTH });
     }
     if !node.is_object() {
         return Err(RichTextError::invalid_node(path, "node must be an object"));
@@ -193,10 +170,7 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
             let Some(text) = node.get("text").and_then(Value::as_str) else {
                 return Err(RichTextError::invalid_node(path, "text node has no text"));
             };
-            sink.inline(Inline::Text {
-                text: text.to_owned(),
-                marks: parse_marks(node, path)?,
-            });
+            sink.inline(Inline::Text { text: text.to_owned(), marks: parse_marks(node, path)? });
         }
         "hardBreak" => sink.inline(Inline::HardBreak),
         "mention" => {
@@ -212,15 +186,9 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
         "heading" => {
             let level = attr(node, "level").and_then(Value::as_f64);
             let Some(level) = level.filter(|level| (1.0..=6.0).contains(level)) else {
-                return Err(RichTextError::invalid_node(
-                    path,
-                    "heading attrs.level must be a number from 1 to 6",
-                ));
+                return Err(RichTextError::invalid_node(path, "heading attrs.level must be a number from 1 to 6"));
             };
-            sink.block(Block::Heading {
-                level: level as u8,
-                content: inline_children(node, path, depth)?,
-            });
+            sink.block(Block::Heading { level: level as u8, content: inline_children(node, path, depth)? });
         }
         "bulletList" | "taskList" | "decisionList" => {
             sink.block(Block::BulletList(list_items(node, path, depth)?));
@@ -246,9 +214,7 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
         "emoji" => lossy::emoji(node).into_iter().for_each(|i| sink.inline(i)),
         "status" => lossy::status(node).into_iter().for_each(|i| sink.inline(i)),
         "date" => lossy::date(node).into_iter().for_each(|i| sink.inline(i)),
-        "inlineCard" => lossy::card_link(node)
-            .into_iter()
-            .for_each(|i| sink.inline(i)),
+        "inlineCard" => lossy::card_link(node).into_iter().for_each(|i| sink.inline(i)),
         "blockCard" | "embedCard" => {
             if let Some(link) = lossy::card_link(node) {
                 sink.block(Block::Paragraph(vec![link]));
@@ -257,10 +223,7 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
         "taskItem" | "decisionItem" => sink.block(Block::Paragraph(task_line(node, path, depth)?)),
         "expand" | "nestedExpand" => {
             if let Some(title) = attr_str(node, "title").filter(|t| !t.trim().is_empty()) {
-                sink.block(Block::Paragraph(vec![Inline::Text {
-                    text: title.to_owned(),
-                    marks: vec![Mark::Strong],
-                }]));
+                sink.block(Block::Paragraph(vec![Inline::Text { text: title.to_owned(), marks: vec![Mark::Strong] }]));
             }
             visit_children(node, path, depth, sink)?;
         }
@@ -289,16 +252,11 @@ fn parse_marks(node: &Value, path: &str) -> Result<Vec<Mark>, RichTextError> {
     let mut parsed = Vec::with_capacity(marks.len());
     for (index, mark) in marks.iter().enumerate() {
         let Some(kind) = mark.get("type").and_then(Value::as_str) else {
-            return Err(RichTextError::invalid_node(
-                path,
-                format!("marks[{index}] has no type"),
-            ));
+            return Err(RichTextError::invalid_node(path, format!("marks[{index}] has no type")));
         };
         parsed.push(match kind {
             "link" => match attr_str(mark, "href") {
-                Some(href) => Mark::Link {
-                    href: href.to_owned(),
-                },
+                Some(href) => Mark::Link { href: href.to_owned() },
                 None => {
                     return Err(RichTextError::invalid_node(
                         path,
@@ -354,18 +312,12 @@ fn table_rows(node: &Value, path: &str, depth: usize) -> Result<Vec<TableRow>, R
     for (index, child) in children(node, path)?.iter().enumerate() {
         let row_path = format!("{path}.content[{index}]");
         if child.get("type").and_then(Value::as_str) != Some("tableRow") {
-            rows.push(TableRow {
-                cells: vec![table_cell(child, &row_path, depth + 1)?],
-            });
+            rows.push(TableRow { cells: vec![table_cell(child, &row_path, depth + 1)?] });
             continue;
         }
         let mut cells = Vec::new();
         for (index, cell) in children(child, &row_path)?.iter().enumerate() {
-            cells.push(table_cell(
-                cell,
-                &format!("{row_path}.content[{index}]"),
-                depth + 2,
-            )?);
+            cells.push(table_cell(cell, &format!("{row_path}.content[{index}]"), depth + 2)?);
         }
         rows.push(TableRow { cells });
     }
@@ -377,12 +329,7 @@ fn table_cell(node: &Value, path: &str, depth: usize) -> Result<TableCell, RichT
     if !matches!(kind, Some("tableCell" | "tableHeader")) {
         let mut sink = BlockSink::default();
         visit(node, path, depth, &mut sink)?;
-        return Ok(TableCell {
-            header: false,
-            colspan: 1,
-            rowspan: 1,
-            blocks: sink.finish(),
-        });
+        return Ok(TableCell { header: false, colspan: 1, rowspan: 1, blocks: sink.finish() });
     }
     Ok(TableCell {
         header: kind == Some("tableHeader"),
@@ -413,45 +360,26 @@ fn node(kind: &str, attrs: Option<Map<String, Value>>, content: Option<Vec<Value
 }
 
 fn attrs<const N: usize>(entries: [(&str, Option<Value>); N]) -> Option<Map<String, Value>> {
-    Some(
-        entries
-            .into_iter()
-            .filter_map(|(name, value)| Some((name.to_owned(), value?)))
-            .collect(),
-    )
+    Some(entries.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))).collect())
 }
 
 pub(crate) fn block_to_value(block: &Block) -> Value {
     let blocks = |blocks: &[Block]| Some(blocks.iter().map(block_to_value).collect());
-    let items = |items: &[ListItem]| {
-        Some(
-            items
-                .iter()
-                .map(|item| node("listItem", None, blocks(&item.blocks)))
-                .collect(),
-        )
-    };
+    let items =
+        |items: &[ListItem]| Some(items.iter().map(|item| node("listItem", None, blocks(&item.blocks))).collect());
     match block {
         Block::Paragraph(content) => node("paragraph", None, Some(inlines_to_value(content))),
-        Block::Heading { level, content } => node(
-            "heading",
-            attrs([("level", Some((*level).into()))]),
-            Some(inlines_to_value(content)),
-        ),
+        Block::Heading { level, content } => {
+            node("heading", attrs([("level", Some((*level).into()))]), Some(inlines_to_value(content)))
+        }
         Block::BulletList(list) => node("bulletList", None, items(list)),
-        Block::OrderedList { order, items: list } => node(
-            "orderedList",
-            attrs([("order", (*order != 1).then(|| (*order).into()))]),
-            items(list),
-        ),
+        Block::OrderedList { order, items: list } => {
+            node("orderedList", attrs([("order", (*order != 1).then(|| (*order).into()))]), items(list))
+        }
         Block::Code { language, text } => node(
             "codeBlock",
             attrs([("language", language.clone().map(Value::from))]),
-            Some(if text.is_empty() {
-                Vec::new()
-            } else {
-                vec![json!({"type": "text", "text": text})]
-            }),
+            Some(if text.is_empty() { Vec::new() } else { vec![json!({"type": "text", "text": text})] }),
         ),
         Block::Blockquote(content) => node("blockquote", None, blocks(content)),
         Block::Rule => node("rule", None, None),
@@ -463,11 +391,7 @@ pub(crate) fn block_to_value(block: &Block) -> Value {
                     .map(|row| {
                         let cells = row.cells.iter().map(|cell| {
                             node(
-                                if cell.header {
-                                    "tableHeader"
-                                } else {
-                                    "tableCell"
-                                },
+                                if cell.header { "tableHeader" } else { "tableCell" },
                                 attrs([
                                     ("colspan", (cell.colspan != 1).then(|| cell.colspan.into())),
                                     ("rowspan", (cell.rowspan != 1).then(|| cell.rowspan.into())),
@@ -494,10 +418,7 @@ pub(crate) fn inline_to_value(inline: &Inline) -> Value {
             object.insert("type".into(), "text".into());
             object.insert("text".into(), text.as_str().into());
             if !marks.is_empty() {
-                object.insert(
-                    "marks".into(),
-                    marks.iter().map(mark_to_value).collect::<Vec<_>>().into(),
-                );
+                object.insert("marks".into(), marks.iter().map(mark_to_value).collect::<Vec<_>>().into());
             }
             Value::Object(object)
         }
@@ -532,9 +453,7 @@ mod tests {
             json!([]),
         ] {
             let error = parse_document(&root).unwrap_err();
-            assert!(error
-                .to_string()
-                .contains("ADF root must be {type: doc, version: 1}"));
+            assert!(error.to_string().contains("ADF root must be {type: doc, version: 1}"));
         }
     }
 
@@ -550,10 +469,7 @@ mod tests {
         let document = json!({"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [{"type": "text", "text": "x", "marks": [{"type": "link"}]}]}
         ]});
-        assert!(parse_document(&document)
-            .unwrap_err()
-            .to_string()
-            .contains("link mark marks[0] has no attrs.href"));
+        assert!(parse_document(&document).unwrap_err().to_string().contains("link mark marks[0] has no attrs.href"));
     }
 
     #[test]
@@ -567,13 +483,7 @@ mod tests {
             ]}
         ]});
         let parsed = parse_document(&document).unwrap();
-        assert_eq!(
-            parsed.blocks,
-            vec![Block::Paragraph(vec![
-                Inline::plain("hi"),
-                Inline::plain(" there")
-            ])]
-        );
+        assert_eq!(parsed.blocks, vec![Block::Paragraph(vec![Inline::plain("hi"), Inline::plain(" there")])]);
     }
 
     #[test]
@@ -583,9 +493,6 @@ mod tests {
             node = json!({"type": "blockquote", "content": [node]});
         }
         let document = json!({"type": "doc", "version": 1, "content": [node]});
-        assert!(matches!(
-            parse_document(&document),
-            Err(RichTextError::TooDeep { .. })
-        ));
+        assert!(matches!(parse_document(&document), Err(RichTextError::TooDeep { .. })));
     }
 }

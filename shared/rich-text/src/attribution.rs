@@ -9,12 +9,7 @@ use crate::{adf, html_in, html_out, plain_text};
 
 fn attribution(text: &str) -> Option<Block> {
     let text = collapse_whitespace(text);
-    (!text.is_empty()).then(|| {
-        Block::Paragraph(vec![Inline::Text {
-            text,
-            marks: vec![Mark::Em],
-        }])
-    })
+    (!text.is_empty()).then(|| Block::Paragraph(vec![Inline::Text { text, marks: vec![Mark::Em] }]))
 }
 
 /// The document with `text` as an italic first paragraph. A value that is not an ADF document, or an
@@ -26,9 +21,7 @@ pub fn prepend_paragraph_adf(document: &Value, text: &str) -> Value {
     };
     let is_doc = out.get("type").and_then(Value::as_str) == Some("doc");
     if let (true, Some(object)) = (is_doc, out.as_object_mut()) {
-        let content = object
-            .entry("content")
-            .or_insert_with(|| Value::Array(Vec::new()));
+        let content = object.entry("content").or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(content) = content {
             content.insert(0, adf::block_to_value(&paragraph));
         }
@@ -40,9 +33,7 @@ pub fn prepend_paragraph_adf(document: &Value, text: &str) -> Value {
 pub fn prepend_paragraph_html(html: &str, text: &str) -> String {
     match attribution(text) {
         Some(paragraph) => {
-            let mut out = html_out::render(&Document {
-                blocks: vec![paragraph],
-            });
+            let mut out = html_out::render(&Document { blocks: vec![paragraph] });
             out.push_str(html);
             out
         }

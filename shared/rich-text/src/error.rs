@@ -23,9 +23,6 @@ impl RichTextError {
     }
 
     pub(crate) fn invalid_node(path: &str, problem: impl Into<String>) -> Self {
-        Self::InvalidNode {
-            path: path.to_owned(),
-            problem: problem.into(),
-        }
+        Self::InvalidNode { path: path.to_owned(), problem: problem.into() }
     }
 }

@@ -35,9 +35,7 @@ pub(crate) fn parse(html: &str) -> Document {
     for root in dom.document.children.borrow().iter() {
         reader.children(root, &mut sink, 0);
     }
-    Document {
-        blocks: sink.finish(),
-    }
+    Document { blocks: sink.finish() }
 }
 
 /// Collects the blocks of one container; inline content gathers in a run that becomes a paragraph (or
@@ -62,10 +60,7 @@ impl BlockSink {
         if text.chars().any(|c| !is_html_space(c)) {
             self.has_content = true;
         }
-        self.run.push(Inline::Text {
-            text: text.to_owned(),
-            marks: marks.to_vec(),
-        });
+        self.run.push(Inline::Text { text: text.to_owned(), marks: marks.to_vec() });
     }
 
     fn inline(&mut self, inline: Inline) {
@@ -77,10 +72,7 @@ impl BlockSink {
         let run = mem::take(&mut self.run);
         if self.has_content || self.explicit {
             self.blocks.push(match self.heading {
-                Some(level) => Block::Heading {
-                    level,
-                    content: run,
-                },
+                Some(level) => Block::Heading { level, content: run },
                 None => Block::Paragraph(run),
             });
         }
@@ -106,10 +98,7 @@ struct Reader {
 }
 
 fn attribute<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|attr| &*attr.name.local == name)
-        .map(|attr| &*attr.value)
+    attrs.iter().find(|attr| &*attr.name.local == name).map(|attr| &*attr.value)
 }
 
 fn element_name(node: &Handle) -> Option<&str> {
@@ -120,10 +109,7 @@ fn element_name(node: &Handle) -> Option<&str> {
 }
 
 fn heading_level(tag: &str) -> Option<u8> {
-    tag.strip_prefix('h')?
-        .parse::<u8>()
-        .ok()
-        .filter(|level| (1..=6).contains(level))
+    tag.strip_prefix('h')?.parse::<u8>().ok().filter(|level| (1..=6).contains(level))
 }
 
 /// The text under a node, with `<br>` as a line end; iterative, as it also reads what is nested too
@@ -157,23 +143,18 @@ fn code_language(pre: &Handle, attrs: &[Attribute]) -> Option<String> {
         })
     };
     attribute(attrs, "class").and_then(from_class).or_else(|| {
-        pre.children
-            .borrow()
-            .iter()
-            .find_map(|child| match &child.data {
-                NodeData::Element { name, attrs, .. } if &*name.local == "code" => {
-                    attribute(&attrs.borrow(), "class").and_then(from_class)
-                }
-                _ => None,
-            })
+        pre.children.borrow().iter().find_map(|child| match &child.data {
+            NodeData::Element { name, attrs, .. } if &*name.local == "code" => {
+                attribute(&attrs.borrow(), "class").and_then(from_class)
+            }
+            _ => None,
+        })
     })
 }
 
 /// A span attribute as browsers read it; anything unreadable is the default, 1.
 fn span(attrs: &[Attribute], name: &str) -> u32 {
-    attribute(attrs, name)
-        .and_then(|value| value.trim_matches(is_html_space).parse().ok())
-        .unwrap_or(1)
+    attribute(attrs, name).and_then(|value| value.trim_matches(is_html_space).parse().ok()).unwrap_or(1)
 }
 
 fn list_start(attrs: &[Attribute]) -> u32 {
@@ -214,14 +195,7 @@ impl Reader {
         }
     }
 
-    fn element(
-        &mut self,
-        node: &Handle,
-        tag: &str,
-        attrs: &[Attribute],
-        sink: &mut BlockSink,
-        depth: usize,
-    ) {
+    fn element(&mut self, node: &Handle, tag: &str, attrs: &[Attribute], sink: &mut BlockSink, depth: usize) {
         match tag {
             "p" => self.text_block(node, None, sink, depth),
             "br" => sink.inline(Inline::HardBreak),
@@ -231,31 +205,19 @@ impl Reader {
             "u" => self.marked(Mark::Underline, node, sink, depth),
             "code" => self.marked(Mark::Code, node, sink, depth),
             "a" => {
-                let mention_id =
-                    attribute(attrs, "data-vss-mention").and_then(id_from_ado_attribute);
+                let mention_id = attribute(attrs, "data-vss-mention").and_then(id_from_ado_attribute);
                 if let Some(id) = mention_id {
-                    sink.inline(Inline::Mention(Mention {
-                        id,
-                        text: text_content(node),
-                    }));
+                    sink.inline(Inline::Mention(Mention { id, text: text_content(node) }));
                 } else if let Some(href) = attribute(attrs, "href") {
-                    let link = Mark::Link {
-                        href: href.to_owned(),
-                    };
+                    let link = Mark::Link { href: href.to_owned() };
                     self.marked(link, node, sink, depth);
                 } else {
                     self.children(node, sink, depth);
                 }
             }
             "ul" => sink.block(Block::BulletList(self.list_items(node, depth))),
-            "ol" => sink.block(Block::OrderedList {
-                order: list_start(attrs),
-                items: self.list_items(node, depth),
-            }),
-            "pre" => sink.block(Block::Code {
-                language: code_language(node, attrs),
-                text: text_content(node),
-            }),
+            "ol" => sink.block(Block::OrderedList { order: list_start(attrs), items: self.list_items(node, depth) }),
+            "pre" => sink.block(Block::Code { language: code_language(node, attrs), text: text_content(node) }),
             "blockquote" => sink.block(Block::Blockquote(self.container(node, depth))),
             "hr" => sink.block(Block::Rule),
             "table" => {
@@ -277,13 +239,7 @@ impl Reader {
         }
     }
 
-    fn text_block(
-        &mut self,
-        node: &Handle,
-        heading: Option<u8>,
-        sink: &mut BlockSink,
-        depth: usize,
-    ) {
+    fn text_block(&mut self, node: &Handle, heading: Option<u8>, sink: &mut BlockSink, depth: usize) {
         sink.flush();
         let outer = mem::replace(&mut sink.heading, heading);
         sink.explicit = true;
@@ -312,9 +268,7 @@ impl Reader {
         for child in list.children.borrow().iter() {
             if element_name(child) == Some("li") {
                 attach_loose(&mut items, mem::take(&mut loose));
-                items.push(ListItem {
-                    blocks: self.container(child, depth + 1),
-                });
+                items.push(ListItem { blocks: self.container(child, depth + 1) });
             } else {
                 self.node(child, &mut loose, depth + 1);
             }
@@ -366,17 +320,14 @@ mod tests {
 
     #[test]
     fn ado_div_lines_become_paragraphs() {
-        let document =
-            parse("<div>Steps:<br><ol><li>Open</li></ol></div><div><br></div><div>Done</div>");
+        let document = parse("<div>Steps:<br><ol><li>Open</li></ol></div><div><br></div><div>Done</div>");
         assert_eq!(
             document.blocks,
             vec![
                 Block::Paragraph(vec![text("Steps:"), Inline::HardBreak]),
                 Block::OrderedList {
                     order: 1,
-                    items: vec![ListItem {
-                        blocks: vec![Block::Paragraph(vec![text("Open")])]
-                    }]
+                    items: vec![ListItem { blocks: vec![Block::Paragraph(vec![text("Open")])] }]
                 },
                 Block::Paragraph(vec![Inline::HardBreak]),
                 Block::Paragraph(vec![text("Done")]),
@@ -400,22 +351,12 @@ mod tests {
     #[test]
     fn code_language_comes_from_the_class() {
         let document = parse("<pre><code class=\"hljs language-rust\">fn main() {}\n</code></pre>");
-        assert_eq!(
-            document.blocks,
-            vec![Block::Code {
-                language: Some("rust".into()),
-                text: "fn main() {}\n".into()
-            }]
-        );
+        assert_eq!(document.blocks, vec![Block::Code { language: Some("rust".into()), text: "fn main() {}\n".into() }]);
     }
 
     #[test]
     fn deep_nesting_is_read_as_text() {
-        let html = format!(
-            "{}deep{}",
-            "<div><span>".repeat(2000),
-            "</span></div>".repeat(2000)
-        );
+        let html = format!("{}deep{}", "<div><span>".repeat(2000), "</span></div>".repeat(2000));
         let document = parse(&html);
         let mut texts = Vec::new();
         for block in document.blocks {

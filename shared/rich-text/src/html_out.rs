@@ -116,11 +116,7 @@ fn inlines(out: &mut String, content: &[Inline]) {
     for inline in content {
         match inline {
             Inline::Text { text, marks } => {
-                let kept = open
-                    .iter()
-                    .zip(marks)
-                    .take_while(|(open, mark)| **open == *mark)
-                    .count();
+                let kept = open.iter().zip(marks).take_while(|(open, mark)| **open == *mark).count();
                 close_marks(out, &mut open, kept);
                 for mark in &marks[kept..] {
                     open_mark(out, mark);
@@ -213,19 +209,10 @@ mod tests {
     fn shared_marks_stay_open_across_text_nodes() {
         let document = Document {
             blocks: vec![Block::Paragraph(vec![
-                Inline::Text {
-                    text: "a".into(),
-                    marks: vec![Mark::Strong],
-                },
-                Inline::Text {
-                    text: "b<".into(),
-                    marks: vec![Mark::Strong, Mark::Code],
-                },
+                Inline::Text { text: "a".into(), marks: vec![Mark::Strong] },
+                Inline::Text { text: "b<".into(), marks: vec![Mark::Strong, Mark::Code] },
                 Inline::HardBreak,
-                Inline::Mention(Mention {
-                    id: "1\"2".into(),
-                    text: "@A&B".into(),
-                }),
+                Inline::Mention(Mention { id: "1\"2".into(), text: "@A&B".into() }),
             ])],
         };
         assert_eq!(

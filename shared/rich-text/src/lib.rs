@@ -32,8 +32,7 @@ mod sanitize;
 use serde_json::Value;
 
 pub use attribution::{
-    prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf,
-    strip_leading_paragraph_html,
+    prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf, strip_leading_paragraph_html,
 };
 pub use error::RichTextError;
 pub use mention::{adf_mentions, html_mentions, map_adf_mentions, map_html_mentions, Mention};

@@ -14,16 +14,11 @@ use serde_json::Value;
 use crate::model::{Inline, Mark};
 
 fn attr_str<'a>(node: &'a Value, name: &str) -> Option<&'a str> {
-    node.get("attrs")
-        .and_then(|attrs| attrs.get(name))
-        .and_then(Value::as_str)
-        .filter(|value| !value.is_empty())
+    node.get("attrs").and_then(|attrs| attrs.get(name)).and_then(Value::as_str).filter(|value| !value.is_empty())
 }
 
 pub(crate) fn emoji(node: &Value) -> Option<Inline> {
-    attr_str(node, "text")
-        .or_else(|| attr_str(node, "shortName"))
-        .map(Inline::plain)
+    attr_str(node, "text").or_else(|| attr_str(node, "shortName")).map(Inline::plain)
 }
 
 pub(crate) fn status(node: &Value) -> Option<Inline> {
@@ -52,12 +47,7 @@ pub(crate) fn card_link(node: &Value) -> Option<Inline> {
             .and_then(Value::as_str)
             .filter(|url| !url.is_empty())
     })?;
-    Some(Inline::Text {
-        text: url.to_owned(),
-        marks: vec![Mark::Link {
-            href: url.to_owned(),
-        }],
-    })
+    Some(Inline::Text { text: url.to_owned(), marks: vec![Mark::Link { href: url.to_owned() }] })
 }
 
 #[cfg(test)]
@@ -71,34 +61,16 @@ mod tests {
             Some(Inline::Text { text, .. }) => text,
             other => panic!("expected text, got {other:?}"),
         };
-        assert_eq!(
-            text(emoji(
-                &json!({"attrs": {"shortName": ":smile:", "text": "😄"}})
-            )),
-            "😄"
-        );
-        assert_eq!(
-            text(emoji(&json!({"attrs": {"shortName": ":party:"}}))),
-            ":party:"
-        );
-        assert_eq!(
-            text(status(
-                &json!({"attrs": {"text": "IN PROGRESS", "color": "blue"}})
-            )),
-            "[IN PROGRESS]"
-        );
-        assert_eq!(
-            text(date(&json!({"attrs": {"timestamp": "1700000000000"}}))),
-            "2023-11-14"
-        );
+        assert_eq!(text(emoji(&json!({"attrs": {"shortName": ":smile:", "text": "😄"}}))), "😄");
+        assert_eq!(text(emoji(&json!({"attrs": {"shortName": ":party:"}}))), ":party:");
+        assert_eq!(text(status(&json!({"attrs": {"text": "IN PROGRESS", "color": "blue"}}))), "[IN PROGRESS]");
+        assert_eq!(text(date(&json!({"attrs": {"timestamp": "1700000000000"}}))), "2023-11-14");
         assert_eq!(text(date(&json!({"attrs": {"timestamp": "soon"}}))), "soon");
         assert_eq!(
             card_link(&json!({"attrs": {"data": {"url": "https://x.test/"}}})),
             Some(Inline::Text {
                 text: "https://x.test/".into(),
-                marks: vec![Mark::Link {
-                    href: "https://x.test/".into()
-                }]
+                marks: vec![Mark::Link { href: "https://x.test/".into() }]
             })
         );
         assert_eq!(status(&json!({"attrs": {}})), None);

@@ -46,11 +46,7 @@ fn adf_mention(node: &Value) -> Option<Mention> {
     let attrs = node.get("attrs")?;
     Mention {
         id: attrs.get("id")?.as_str()?.to_owned(),
-        text: attrs
-            .get("text")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        text: attrs.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
     }
     .canonical()
     .ok()

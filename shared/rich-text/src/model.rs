@@ -12,19 +12,10 @@ pub(crate) struct Document {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Block {
     Paragraph(Vec<Inline>),
-    Heading {
-        level: u8,
-        content: Vec<Inline>,
-    },
+    Heading { level: u8, content: Vec<Inline> },
     BulletList(Vec<ListItem>),
-    OrderedList {
-        order: u32,
-        items: Vec<ListItem>,
-    },
-    Code {
-        language: Option<String>,
-        text: String,
-    },
+    OrderedList { order: u32, items: Vec<ListItem> },
+    Code { language: Option<String>, text: String },
     Blockquote(Vec<Block>),
     Rule,
     Table(Vec<TableRow>),
@@ -57,10 +48,7 @@ pub(crate) enum Inline {
 
 impl Inline {
     pub fn plain(text: impl Into<String>) -> Self {
-        Inline::Text {
-            text: text.into(),
-            marks: Vec::new(),
-        }
+        Inline::Text { text: text.into(), marks: Vec::new() }
     }
 }
 
@@ -131,11 +119,7 @@ impl Block {
                 lines(items.into_iter().flat_map(|item| item.blocks))
             }
             Block::Blockquote(blocks) => lines(blocks.into_iter()),
-            Block::Table(rows) => lines(
-                rows.into_iter()
-                    .flat_map(|row| row.cells)
-                    .flat_map(|cell| cell.blocks),
-            ),
+            Block::Table(rows) => lines(rows.into_iter().flat_map(|row| row.cells).flat_map(|cell| cell.blocks)),
         }
     }
 }

@@ -26,9 +26,7 @@ const MAX_COLSPAN: u32 = 1000;
 const MAX_ROWSPAN: u32 = 65534;
 
 pub(crate) fn canonicalize(document: Document) -> Document {
-    Document {
-        blocks: blocks(document.blocks, Context::Doc),
-    }
+    Document { blocks: blocks(document.blocks, Context::Doc) }
 }
 
 /// Where blocks stand, which decides what the ADF schema lets them be.
@@ -68,10 +66,7 @@ fn push_block(block: Block, context: Context, out: &mut Vec<Block>) {
         Block::Heading { level, content } => {
             let content = inlines(content);
             out.push(if context.allows_heading_rule_and_quote() {
-                Block::Heading {
-                    level: level.clamp(1, 6),
-                    content,
-                }
+                Block::Heading { level: level.clamp(1, 6), content }
             } else {
                 Block::Paragraph(content)
             });
@@ -88,15 +83,11 @@ fn push_block(block: Block, context: Context, out: &mut Vec<Block>) {
                 out.push(Block::OrderedList { order, items });
             }
         }
-        Block::Code { language, text } => out.push(Block::Code {
-            language: language.as_deref().and_then(language_name),
-            text: code_text(&text),
-        }),
+        Block::Code { language, text } => {
+            out.push(Block::Code { language: language.as_deref().and_then(language_name), text: code_text(&text) })
+        }
         Block::Blockquote(content) if context.allows_heading_rule_and_quote() => {
-            out.push(Block::Blockquote(non_empty(blocks(
-                content,
-                Context::Blockquote,
-            ))));
+            out.push(Block::Blockquote(non_empty(blocks(content, Context::Blockquote))));
         }
         Block::Blockquote(content) => {
             for block in content {
@@ -115,11 +106,7 @@ fn push_block(block: Block, context: Context, out: &mut Vec<Block>) {
             }
         }
         Block::Table(rows) => {
-            for block in rows
-                .into_iter()
-                .flat_map(|row| row.cells)
-                .flat_map(|cell| cell.blocks)
-            {
+            for block in rows.into_iter().flat_map(|row| row.cells).flat_map(|cell| cell.blocks) {
                 push_block(block, context, out);
             }
         }
@@ -160,25 +147,17 @@ fn table_rows(rows: Vec<TableRow>) -> Vec<TableRow> {
 
 /// The language of a code block is what a `language-x` class can carry: one word.
 fn language_name(language: &str) -> Option<String> {
-    language
-        .split(is_html_space)
-        .find(|word| !word.is_empty())
-        .map(attribute_text)
+    language.split(is_html_space).find(|word| !word.is_empty()).map(attribute_text)
 }
 
 /// HTML parsing turns every line end into `\n` and drops NUL characters from text.
 fn code_text(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .replace('\0', "")
+    text.replace("\r\n", "\n").replace('\r', "\n").replace('\0', "")
 }
 
 /// What an HTML attribute value reads back as: line ends as `\n`, NUL as U+FFFD.
 pub(crate) fn attribute_text(value: &str) -> String {
-    value
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .replace('\0', "\u{FFFD}")
+    value.replace("\r\n", "\n").replace('\r', "\n").replace('\0', "\u{FFFD}")
 }
 
 /// The whitespace HTML collapses; no-break space is not among it.
@@ -249,20 +228,13 @@ fn push_text(out: &mut Vec<Inline>, text: &str, marks: Vec<Mark>, after_space: &
     if collapsed.is_empty() {
         return;
     }
-    if let Some(Inline::Text {
-        text: previous,
-        marks: previous_marks,
-    }) = out.last_mut()
-    {
+    if let Some(Inline::Text { text: previous, marks: previous_marks }) = out.last_mut() {
         if *previous_marks == marks {
             previous.push_str(&collapsed);
             return;
         }
     }
-    out.push(Inline::Text {
-        text: collapsed,
-        marks,
-    });
+    out.push(Inline::Text { text: collapsed, marks });
 }
 
 /// Collapsing leaves at most one trailing space, in the last text node.
@@ -304,18 +276,12 @@ fn canonical_marks(marks: Vec<Mark>) -> Vec<Mark> {
 impl Mention {
     /// The mention as the canonical form has it, or the plain text it falls back to when it names no one.
     pub(crate) fn canonical(self) -> Result<Mention, String> {
-        let id = attribute_text(&self.id)
-            .trim_matches(is_html_space)
-            .to_owned();
+        let id = attribute_text(&self.id).trim_matches(is_html_space).to_owned();
         let text = collapse_whitespace(&self.text);
         if id.is_empty() {
             return Err(text);
         }
-        let text = if text.is_empty() {
-            collapse_whitespace(&format!("@{id}"))
-        } else {
-            text
-        };
+        let text = if text.is_empty() { collapse_whitespace(&format!("@{id}")) } else { text };
         Ok(Mention { id, text })
     }
 }
@@ -325,10 +291,7 @@ mod tests {
     use super::*;
 
     fn text(text: &str, marks: &[Mark]) -> Inline {
-        Inline::Text {
-            text: text.into(),
-            marks: marks.to_vec(),
-        }
+        Inline::Text { text: text.into(), marks: marks.to_vec() }
     }
 
     #[test]
@@ -343,48 +306,24 @@ mod tests {
             Inline::HardBreak,
             Inline::HardBreak,
         ]);
-        assert_eq!(
-            canonical,
-            vec![
-                text("a ", &[]),
-                text("b", &[Mark::Strong]),
-                Inline::HardBreak,
-                text("c", &[]),
-            ]
-        );
+        assert_eq!(canonical, vec![text("a ", &[]), text("b", &[Mark::Strong]), Inline::HardBreak, text("c", &[]),]);
     }
 
     #[test]
     fn marks_are_sorted_deduplicated_and_fit_the_schema() {
         let link = |href: &str| Mark::Link { href: href.into() };
         assert_eq!(
-            canonical_marks(vec![
-                Mark::Strong,
-                link("/a"),
-                Mark::Em,
-                Mark::Strong,
-                link("/b")
-            ]),
+            canonical_marks(vec![Mark::Strong, link("/a"), Mark::Em, Mark::Strong, link("/b")]),
             vec![link("/a"), Mark::Em, Mark::Strong]
         );
-        assert_eq!(
-            canonical_marks(vec![Mark::Strong, Mark::Code, link("/a")]),
-            vec![link("/a"), Mark::Code]
-        );
-        assert_eq!(
-            canonical_marks(vec![link("javascript:alert(1)"), Mark::Em]),
-            vec![Mark::Em]
-        );
+        assert_eq!(canonical_marks(vec![Mark::Strong, Mark::Code, link("/a")]), vec![link("/a"), Mark::Code]);
+        assert_eq!(canonical_marks(vec![link("javascript:alert(1)"), Mark::Em]), vec![Mark::Em]);
     }
 
     #[test]
     fn adjacent_text_with_equal_marks_merges() {
         assert_eq!(
-            inlines(vec![
-                text("a", &[Mark::Em, Mark::Strong]),
-                text("", &[]),
-                text("b", &[Mark::Strong, Mark::Em]),
-            ]),
+            inlines(vec![text("a", &[Mark::Em, Mark::Strong]), text("", &[]), text("b", &[Mark::Strong, Mark::Em]),]),
             vec![text("ab", &[Mark::Em, Mark::Strong])]
         );
     }
@@ -392,29 +331,14 @@ mod tests {
     #[test]
     fn blocks_are_fitted_to_where_they_stand() {
         let quote = Block::Blockquote(vec![
-            Block::Heading {
-                level: 2,
-                content: vec![text("h", &[])],
-            },
+            Block::Heading { level: 2, content: vec![text("h", &[])] },
             Block::Rule,
             Block::Blockquote(vec![Block::Paragraph(vec![text("inner", &[])])]),
         ]);
-        let list = Block::BulletList(vec![ListItem {
-            blocks: vec![Block::BulletList(vec![ListItem::default()])],
-        }]);
-        let document = canonicalize(Document {
-            blocks: vec![
-                quote,
-                list,
-                Block::OrderedList {
-                    order: 3,
-                    items: vec![],
-                },
-            ],
-        });
-        let empty_item = || ListItem {
-            blocks: vec![Block::Paragraph(vec![])],
-        };
+        let list = Block::BulletList(vec![ListItem { blocks: vec![Block::BulletList(vec![ListItem::default()])] }]);
+        let document =
+            canonicalize(Document { blocks: vec![quote, list, Block::OrderedList { order: 3, items: vec![] }] });
+        let empty_item = || ListItem { blocks: vec![Block::Paragraph(vec![])] };
         assert_eq!(
             document.blocks,
             vec![
@@ -423,10 +347,7 @@ mod tests {
                     Block::Paragraph(vec![text("inner", &[])]),
                 ]),
                 Block::BulletList(vec![ListItem {
-                    blocks: vec![
-                        Block::Paragraph(vec![]),
-                        Block::BulletList(vec![empty_item()]),
-                    ],
+                    blocks: vec![Block::Paragraph(vec![]), Block::BulletList(vec![empty_item()]),],
                 }]),
             ]
         );
@@ -435,23 +356,9 @@ mod tests {
     #[test]
     fn mentions_without_text_show_their_id_and_without_id_become_text() {
         assert_eq!(
-            Mention {
-                id: " 42 ".into(),
-                text: "".into()
-            }
-            .canonical(),
-            Ok(Mention {
-                id: "42".into(),
-                text: "@42".into()
-            })
+            Mention { id: " 42 ".into(), text: "".into() }.canonical(),
+            Ok(Mention { id: "42".into(), text: "@42".into() })
         );
-        assert_eq!(
-            Mention {
-                id: "".into(),
-                text: " @Jane  Doe ".into()
-            }
-            .canonical(),
-            Err("@Jane Doe".into())
-        );
+        assert_eq!(Mention { id: "".into(), text: " @Jane  Doe ".into() }.canonical(), Err("@Jane Doe".into()));
     }
 }

@@ -53,8 +53,8 @@ const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
 
 /// Link schemes people put in work items; anything else (`javascript:`, `data:`, ...) loses its link.
 const URL_SCHEMES: &[&str] = &[
-    "ftp", "ftps", "http", "https", "irc", "ircs", "mailto", "news", "nntp", "sip", "sms", "ssh",
-    "tel", "webcal", "xmpp",
+    "ftp", "ftps", "http", "https", "irc", "ircs", "mailto", "news", "nntp", "sip", "sms", "ssh", "tel", "webcal",
+    "xmpp",
 ];
 
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {

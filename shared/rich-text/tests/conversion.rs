@@ -84,11 +84,7 @@ Ask <a href=\"#\" data-vss-mention=\"version:2.0,557058:f00d\">@Jane Doe</a> tod
 fn rich_document_round_trips_both_ways_without_drift() {
     let document = rich_document();
     assert_valid_adf(&document);
-    assert_eq!(
-        normalize_adf(&document).unwrap(),
-        document,
-        "already canonical"
-    );
+    assert_eq!(normalize_adf(&document).unwrap(), document, "already canonical");
 
     let html = adf_to_html(&document).unwrap();
     assert_eq!(html, RICH_HTML);
@@ -165,10 +161,7 @@ fn hostile_html_is_sanitised() {
         adf,
         doc(json!([paragraph(json!([
             text("Hi click x"),
-            marked(
-                "ok",
-                json!([{"type": "link", "attrs": {"href": "https://ok.test"}}])
-            ),
+            marked("ok", json!([{"type": "link", "attrs": {"href": "https://ok.test"}}])),
         ]))]))
     );
 }
@@ -227,61 +220,30 @@ fn nodes_outside_the_subset_keep_their_text() {
         "😄 [DONE] on 2023-11-14 see https://jira.test/browse/A-1\n[x] ship\nMore\nhidden\nfuture"
     );
     let html = adf_to_html(&jira).unwrap();
-    assert!(
-        html.contains("<a href=\"https://jira.test/browse/A-1\">https://jira.test/browse/A-1</a>")
-    );
+    assert!(html.contains("<a href=\"https://jira.test/browse/A-1\">https://jira.test/browse/A-1</a>"));
     assert_eq!(html_to_adf(&html).unwrap(), normalized);
 }
 
 #[test]
 fn malformed_adf_is_an_error_naming_the_problem() {
     let cases = [
-        (
-            json!({"type": "paragraph"}),
-            "ADF root must be {type: doc, version: 1}",
-        ),
+        (json!({"type": "paragraph"}), "ADF root must be {type: doc, version: 1}"),
         (json!("text"), "ADF root must be {type: doc, version: 1}"),
-        (
-            doc(json!([paragraph(json!([{"type": "text"}]))])),
-            "text node has no text",
-        ),
-        (
-            doc(json!([paragraph(
-                json!([{"type": "mention", "attrs": {}}])
-            )])),
-            "mention has no attrs.id",
-        ),
-        (
-            doc(json!([{"type": "heading", "attrs": {"level": 9}, "content": []}])),
-            "heading attrs.level",
-        ),
-        (
-            doc(json!([paragraph(json!([marked(
-                "x",
-                json!([{"attrs": {}}])
-            )]))])),
-            "marks[0] has no type",
-        ),
-        (
-            doc(json!([paragraph(json!("not a list"))])),
-            "content must be an array",
-        ),
+        (doc(json!([paragraph(json!([{"type": "text"}]))])), "text node has no text"),
+        (doc(json!([paragraph(json!([{"type": "mention", "attrs": {}}]))])), "mention has no attrs.id"),
+        (doc(json!([{"type": "heading", "attrs": {"level": 9}, "content": []}])), "heading attrs.level"),
+        (doc(json!([paragraph(json!([marked("x", json!([{"attrs": {}}]))]))])), "marks[0] has no type"),
+        (doc(json!([paragraph(json!("not a list"))])), "content must be an array"),
         (doc(json!([42])), "node must be an object"),
     ];
     for (document, problem) in cases {
         let error = adf_to_html(&document).unwrap_err();
-        assert!(
-            error.to_string().contains(problem),
-            "{error} should mention {problem}"
-        );
+        assert!(error.to_string().contains(problem), "{error} should mention {problem}");
         assert!(!error.is_retryable());
         assert!(normalize_adf(&document).is_err());
     }
     // Unknown marks are not errors: the text stays.
-    let unknown_mark = doc(json!([paragraph(json!([marked(
-        "x",
-        json!([{"type": "sparkle"}])
-    )]))]));
+    let unknown_mark = doc(json!([paragraph(json!([marked("x", json!([{"type": "sparkle"}]))]))]));
     assert_eq!(adf_to_html(&unknown_mark).unwrap(), "<p>x</p>");
 }
 
@@ -296,21 +258,12 @@ fn mentions_are_extracted_mapped_and_converted_both_ways() {
     assert_eq!(
         adf_mentions(&document),
         vec![
-            Mention {
-                id: "jira-1".into(),
-                text: "@Jane Doe".into()
-            },
-            Mention {
-                id: "jira-2".into(),
-                text: "@Unknown Person".into()
-            },
+            Mention { id: "jira-1".into(), text: "@Jane Doe".into() },
+            Mention { id: "jira-2".into(), text: "@Unknown Person".into() },
         ]
     );
     let to_ado = |mention: &Mention| {
-        (mention.id == "jira-1").then(|| Mention {
-            id: "ado-guid-1".into(),
-            text: "@Jane D.".into(),
-        })
+        (mention.id == "jira-1").then(|| Mention { id: "ado-guid-1".into(), text: "@Jane D.".into() })
     };
     let mapped = map_adf_mentions(&document, &to_ado);
     assert_valid_adf(&mapped);
@@ -328,18 +281,9 @@ fn mentions_are_extracted_mapped_and_converted_both_ways() {
         html,
         "<p>Hi <a href=\"#\" data-vss-mention=\"version:2.0,ado-guid-1\">@Jane D.</a> and @Unknown Person</p>"
     );
-    assert_eq!(
-        html_mentions(&html),
-        vec![Mention {
-            id: "ado-guid-1".into(),
-            text: "@Jane D.".into()
-        }]
-    );
+    assert_eq!(html_mentions(&html), vec![Mention { id: "ado-guid-1".into(), text: "@Jane D.".into() }]);
     let to_jira = |mention: &Mention| {
-        (mention.id == "ado-guid-1").then(|| Mention {
-            id: "jira-1".into(),
-            text: "@Jane Doe".into(),
-        })
+        (mention.id == "ado-guid-1").then(|| Mention { id: "jira-1".into(), text: "@Jane Doe".into() })
     };
     let back = map_html_mentions(&html, &to_jira);
     assert_eq!(
@@ -348,15 +292,9 @@ fn mentions_are_extracted_mapped_and_converted_both_ways() {
     );
     assert_eq!(
         adf_mentions(&html_to_adf(&back).unwrap()),
-        vec![Mention {
-            id: "jira-1".into(),
-            text: "@Jane Doe".into()
-        }]
+        vec![Mention { id: "jira-1".into(), text: "@Jane Doe".into() }]
     );
-    assert_eq!(
-        map_html_mentions(&back, &|_| None),
-        "<p>Hi @Jane Doe and @Unknown Person</p>"
-    );
+    assert_eq!(map_html_mentions(&back, &|_| None), "<p>Hi @Jane Doe and @Unknown Person</p>");
 }
 
 #[test]
@@ -372,8 +310,7 @@ fn azure_devops_mention_markup_is_read_as_written_by_its_editor() {
         ]))]))
     );
     // Version 1 mentions carry no id: they stay links.
-    let old =
-        html_to_adf("<a href=\"mailto:j@x.test\" data-vss-mention=\"version:1.0\">@J</a>").unwrap();
+    let old = html_to_adf("<a href=\"mailto:j@x.test\" data-vss-mention=\"version:1.0\">@J</a>").unwrap();
     assert!(adf_mentions(&old).is_empty());
     assert_eq!(adf_to_plain_text(&old), "@J");
 }
@@ -385,44 +322,19 @@ fn attribution_is_prepended_and_stripped_on_both_sides() {
     assert_valid_adf(&attributed);
     assert_eq!(
         attributed["content"][0],
-        paragraph(json!([marked(
-            "Jane Doe commented in Azure DevOps:",
-            json!([{"type": "em"}])
-        )]))
+        paragraph(json!([marked("Jane Doe commented in Azure DevOps:", json!([{"type": "em"}]))]))
     );
-    assert_eq!(
-        strip_leading_paragraph_adf(&attributed, "Jane Doe commented"),
-        body
-    );
-    assert_eq!(
-        strip_leading_paragraph_adf(&body, "Jane Doe commented"),
-        body
-    );
+    assert_eq!(strip_leading_paragraph_adf(&attributed, "Jane Doe commented"), body);
+    assert_eq!(strip_leading_paragraph_adf(&body, "Jane Doe commented"), body);
 
     let html = adf_to_html(&body).unwrap();
     let attributed_html = prepend_paragraph_html(&html, "Jane Doe commented in Jira:");
-    assert_eq!(
-        attributed_html,
-        "<p><em>Jane Doe commented in Jira:</em></p><p>Looks good</p>"
-    );
-    assert_eq!(
-        strip_leading_paragraph_html(&attributed_html, "Jane Doe commented"),
-        html
-    );
-    assert_eq!(
-        strip_leading_paragraph_html(&html, "Jane Doe commented"),
-        html
-    );
+    assert_eq!(attributed_html, "<p><em>Jane Doe commented in Jira:</em></p><p>Looks good</p>");
+    assert_eq!(strip_leading_paragraph_html(&attributed_html, "Jane Doe commented"), html);
+    assert_eq!(strip_leading_paragraph_html(&html, "Jane Doe commented"), html);
 
     // Both sides agree on what the attributed value is.
-    assert_eq!(
-        html_to_adf(&prepend_paragraph_html(
-            &html,
-            "Jane Doe commented in Azure DevOps:"
-        ))
-        .unwrap(),
-        attributed
-    );
+    assert_eq!(html_to_adf(&prepend_paragraph_html(&html, "Jane Doe commented in Azure DevOps:")).unwrap(), attributed);
 }
 
 #[test]
@@ -435,8 +347,5 @@ fn plain_text_is_the_same_from_either_side() {
          Steps\nOpen\nnested\nClose\nfn main() {\n    println!(\"<hi>\");\n}\n\nQuoted\nName\tValue\nwide"
     );
     assert_eq!(html_to_plain_text(RICH_HTML), plain);
-    assert_eq!(
-        adf_to_plain_text(&json!({"type": "bogus", "content": [text("still words")]})),
-        "still words"
-    );
+    assert_eq!(adf_to_plain_text(&json!({"type": "bogus", "content": [text("still words")]})), "still words");
 }

@@ -79,18 +79,15 @@ fn block() -> impl Strategy<Value = Value> {
             blocks.clone().prop_map(|content| json!({"type": "listItem", "content": content})),
             0..3,
         );
-        let cell = (any::<bool>(), 1u32..3, 1u32..3, blocks.clone()).prop_map(
-            |(header, colspan, rowspan, content)| {
-                json!({
-                    "type": if header { "tableHeader" } else { "tableCell" },
-                    "attrs": {"colspan": colspan, "rowspan": rowspan},
-                    "content": content,
-                })
-            },
-        );
+        let cell = (any::<bool>(), 1u32..3, 1u32..3, blocks.clone()).prop_map(|(header, colspan, rowspan, content)| {
+            json!({
+                "type": if header { "tableHeader" } else { "tableCell" },
+                "attrs": {"colspan": colspan, "rowspan": rowspan},
+                "content": content,
+            })
+        });
         let rows = prop::collection::vec(
-            prop::collection::vec(cell, 0..3)
-                .prop_map(|cells| json!({"type": "tableRow", "content": cells})),
+            prop::collection::vec(cell, 0..3).prop_map(|cells| json!({"type": "tableRow", "content": cells})),
             0..3,
         );
         prop_oneof![
@@ -106,8 +103,7 @@ fn block() -> impl Strategy<Value = Value> {
 }
 
 fn document() -> impl Strategy<Value = Value> {
-    prop::collection::vec(block(), 0..5)
-        .prop_map(|content| json!({"type": "doc", "version": 1, "content": content}))
+    prop::collection::vec(block(), 0..5).prop_map(|content| json!({"type": "doc", "version": 1, "content": content}))
 }
 
 /// The characters a document shows, without whitespace (which canonical form collapses) and NUL.
@@ -120,11 +116,7 @@ fn shown_characters(document: &Value) -> String {
             Some("mention") | Some("emoji") => node["attrs"].get("text").and_then(Value::as_str),
             _ => None,
         };
-        out.extend(
-            text.unwrap_or_default()
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace()),
-        );
+        out.extend(text.unwrap_or_default().chars().filter(|c| !c.is_ascii_whitespace()));
         if let Some(Value::Array(children)) = node.get("content") {
             stack.extend(children.iter().rev());
         }
@@ -221,22 +213,10 @@ fn assert_html_is_stable(html: &str) {
     let adf = html_to_adf(html).unwrap();
     assert_valid_adf(&adf);
     let normalized = normalize_html(html).unwrap();
-    assert_eq!(
-        normalize_html(&normalized).unwrap(),
-        normalized,
-        "normalize_html drifts"
-    );
-    assert_eq!(
-        html_to_adf(&normalized).unwrap(),
-        adf,
-        "HTML round trip drifts"
-    );
+    assert_eq!(normalize_html(&normalized).unwrap(), normalized, "normalize_html drifts");
+    assert_eq!(html_to_adf(&normalized).unwrap(), adf, "HTML round trip drifts");
     assert_eq!(adf_to_html(&adf).unwrap(), normalized);
-    assert_eq!(
-        normalize_adf(&adf).unwrap(),
-        adf,
-        "ADF from HTML is not canonical"
-    );
+    assert_eq!(normalize_adf(&adf).unwrap(), adf, "ADF from HTML is not canonical");
     let _ = html_to_plain_text(html);
     let _ = html_mentions(html);
 }
@@ -296,14 +276,7 @@ fn json_value() -> impl Strategy<Value = Value> {
                 ),
                 0..5,
             )
-            .prop_map(|entries| {
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), v))
-                        .collect(),
-                )
-            }),
+            .prop_map(|entries| { Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),) }),
         ]
     })
 }
@@ -372,12 +345,9 @@ fn the_schema_check_rejects_invalid_adf() {
 
 #[test]
 fn deep_html_nesting_never_overflows_the_stack() {
-    for (open, close) in [
-        ("<div>", "</div>"),
-        ("<ul><li>", "</li></ul>"),
-        ("<blockquote>", "</blockquote>"),
-        ("<b><i>", "</i></b>"),
-    ] {
+    for (open, close) in
+        [("<div>", "</div>"), ("<ul><li>", "</li></ul>"), ("<blockquote>", "</blockquote>"), ("<b><i>", "</i></b>")]
+    {
         let html = format!("{}deep{}", open.repeat(3000), close.repeat(3000));
         let adf = html_to_adf(&html).unwrap();
         assert_valid_adf(&adf);

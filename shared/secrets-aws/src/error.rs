@@ -27,9 +27,7 @@ impl SecretsManagerError {
     /// The error code Secrets Manager answered with (`ThrottlingException`, `AccessDeniedException`,
     /// …), when the call got as far as an answer.
     pub fn code(&self) -> Option<&str> {
-        self.source
-            .downcast_ref::<GetSecretValueError>()
-            .and_then(ProvideErrorMetadata::code)
+        self.source.downcast_ref::<GetSecretValueError>().and_then(ProvideErrorMetadata::code)
     }
 }
 
@@ -51,18 +49,10 @@ impl From<SdkError<GetSecretValueError>> for SecretsManagerError {
 /// port has no separate variant — is `Unavailable`. The SDK has already retried what it considers
 /// transient (standard retry mode) before this is reached.
 pub(crate) fn secret_error(secret_id: &str, error: SdkError<GetSecretValueError>) -> SecretError {
-    if error
-        .as_service_error()
-        .is_some_and(GetSecretValueError::is_resource_not_found_exception)
-    {
-        return SecretError::NotFound {
-            name: secret_id.to_owned(),
-        };
+    if error.as_service_error().is_some_and(GetSecretValueError::is_resource_not_found_exception) {
+        return SecretError::NotFound { name: secret_id.to_owned() };
     }
-    SecretError::Unavailable {
-        name: secret_id.to_owned(),
-        source: Box::new(SecretsManagerError::from(error)),
-    }
+    SecretError::Unavailable { name: secret_id.to_owned(), source: Box::new(SecretsManagerError::from(error)) }
 }
 
 #[cfg(test)]
@@ -103,10 +93,7 @@ mod tests {
             answer(400, r#"{"__type":"ResourceNotFoundException"}"#),
         );
         let error = secret_error("tandem/ops/ado", error);
-        assert!(
-            matches!(&error, SecretError::NotFound { name } if name == "tandem/ops/ado"),
-            "{error:?}"
-        );
+        assert!(matches!(&error, SecretError::NotFound { name } if name == "tandem/ops/ado"), "{error:?}");
     }
 
     #[test]
@@ -114,11 +101,7 @@ mod tests {
         let error = SdkError::service_error(
             GetSecretValueError::InternalServiceError(
                 InternalServiceError::builder()
-                    .meta(
-                        aws_sdk_secretsmanager::error::ErrorMetadata::builder()
-                            .code("InternalServiceError")
-                            .build(),
-                    )
+                    .meta(aws_sdk_secretsmanager::error::ErrorMetadata::builder().code("InternalServiceError").build())
                     .build(),
             ),
             answer(500, r#"{"__type":"InternalServiceError"}"#),
@@ -128,9 +111,7 @@ mod tests {
         let SecretError::Unavailable { source, .. } = &error else {
             panic!("expected Unavailable, got {error:?}");
         };
-        let source = source
-            .downcast_ref::<SecretsManagerError>()
-            .expect("the SDK error is the source");
+        let source = source.downcast_ref::<SecretsManagerError>().expect("the SDK error is the source");
         assert_eq!(source.code(), Some("InternalServiceError"));
         assert!(shown(&error).contains("service error"), "{}", shown(&error));
     }

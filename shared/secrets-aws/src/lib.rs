@@ -15,7 +15,6 @@
 //! for why the SDK's errors are safe to keep as sources.
 
 mod error;
-mod parse;
 mod source;
 
 pub use error::SecretsManagerError;

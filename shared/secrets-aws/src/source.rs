@@ -1,7 +1,7 @@
 //! Reading one secret's credentials from AWS Secrets Manager.
 
 use crate::error::secret_error;
-use crate::parse::credentials_from_text;
+use tandem_secrets::credentials_from_text;
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
@@ -21,10 +21,7 @@ pub struct SecretsManagerSource {
 
 impl SecretsManagerSource {
     pub fn new(client: Client) -> SecretsManagerSource {
-        SecretsManagerSource {
-            client,
-            prefix: String::new(),
-        }
+        SecretsManagerSource { client, prefix: String::new() }
     }
 
     /// A client configured the way every AWS SDK is: region, credentials and endpoint from the
@@ -60,14 +57,9 @@ impl SecretSource for SecretsManagerSource {
             .send()
             .await
             .map_err(|error| secret_error(&secret_id, error))?;
-        let malformed = |reason: String| SecretError::Malformed {
-            name: secret_id.clone(),
-            reason,
-        };
+        let malformed = |reason: String| SecretError::Malformed { name: secret_id.clone(), reason };
         let Some(text) = answer.secret_string() else {
-            return Err(malformed(
-                "the secret holds binary data; credentials are read from its SecretString".into(),
-            ));
+            return Err(malformed("the secret holds binary data; credentials are read from its SecretString".into()));
         };
         credentials_from_text(text).map_err(malformed)
     }

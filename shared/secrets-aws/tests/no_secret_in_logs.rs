@@ -16,16 +16,7 @@ use tandem_secrets_aws::SecretsManagerSource;
 use tracing::instrument::WithSubscriber;
 
 /// Every value any test stores; none may ever be printed.
-const VALUES: [&str; 8] = [
-    JIRA_TOKEN,
-    ADO_PAT,
-    ROTATED_PAT,
-    HMAC,
-    BASIC_PASSWORD,
-    BARE_TOKEN,
-    NUMERIC_PIN,
-    BINARY,
-];
+const VALUES: [&str; 8] = [JIRA_TOKEN, ADO_PAT, ROTATED_PAT, HMAC, BASIC_PASSWORD, BARE_TOKEN, NUMERIC_PIN, BINARY];
 
 /// Everything `tracing` writes while it is the subscriber.
 #[derive(Clone, Default)]
@@ -33,10 +24,7 @@ struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for CapturedLogs {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
         Ok(bytes.len())
     }
 

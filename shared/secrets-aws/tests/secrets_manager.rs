@@ -22,10 +22,7 @@ struct Counting<S> {
 impl<S> Counting<S> {
     fn new(inner: S) -> (Counting<S>, Arc<AtomicUsize>) {
         let reads = Arc::new(AtomicUsize::new(0));
-        let counting = Counting {
-            inner,
-            reads: reads.clone(),
-        };
+        let counting = Counting { inner, reads: reads.clone() };
         (counting, reads)
     }
 }
@@ -55,10 +52,7 @@ async fn a_missing_secret_is_not_found_by_its_name() {
     let id = format!("{}nothing-here", unique_prefix());
     let source = SecretsManagerSource::new(admin().await);
     let error = source.credentials(&id).await.unwrap_err();
-    assert!(
-        matches!(&error, SecretError::NotFound { name } if *name == id),
-        "{error:?}"
-    );
+    assert!(matches!(&error, SecretError::NotFound { name } if *name == id), "{error:?}");
     assert!(!error.is_retryable());
     assert!(error.to_string().contains(&id), "{error}");
 }
@@ -78,10 +72,7 @@ async fn a_malformed_secret_is_refused_without_its_value() {
         assert!(!format!("{error} {error:?}").contains(value), "{error:?}");
         assert!(!error.is_retryable());
         if name == "missing-email" {
-            assert!(
-                reason.contains("email"),
-                "the reason names the field: {reason}"
-            );
+            assert!(reason.contains("email"), "the reason names the field: {reason}");
         }
     }
 }
@@ -91,14 +82,8 @@ async fn a_binary_secret_is_refused_as_not_credentials_json() {
     let admin = admin().await;
     let id = format!("{}binary", unique_prefix());
     create_binary_secret(&admin, &id).await;
-    let error = SecretsManagerSource::new(admin)
-        .credentials(&id)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, SecretError::Malformed { reason, .. } if reason.contains("binary")),
-        "{error:?}"
-    );
+    let error = SecretsManagerSource::new(admin).credentials(&id).await.unwrap_err();
+    assert!(matches!(&error, SecretError::Malformed { reason, .. } if reason.contains("binary")), "{error:?}");
 }
 
 #[tokio::test]
@@ -119,15 +104,8 @@ async fn the_prefix_is_put_before_every_name() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_unavailable_and_worth_retrying() {
-    let error = unreachable_source()
-        .await
-        .credentials("tandem/ops/ado")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, SecretError::Unavailable { name, .. } if name == "tandem/ops/ado"),
-        "{error:?}"
-    );
+    let error = unreachable_source().await.credentials("tandem/ops/ado").await.unwrap_err();
+    assert!(matches!(&error, SecretError::Unavailable { name, .. } if name == "tandem/ops/ado"), "{error:?}");
     assert!(error.is_retryable());
     let cause = std::error::Error::source(&error).map(ToString::to_string);
     assert_eq!(
@@ -143,8 +121,7 @@ async fn the_cache_spares_reads_until_invalidated_after_a_rotation() {
     let prefix = unique_prefix();
     let id = format!("{prefix}ado");
     create_secret(&admin, &id, &ado(ADO_PAT)).await;
-    let (counting, reads) =
-        Counting::new(SecretsManagerSource::new(admin.clone()).with_prefix(&prefix));
+    let (counting, reads) = Counting::new(SecretsManagerSource::new(admin.clone()).with_prefix(&prefix));
     let cached = CachedSecrets::new(counting, Duration::from_secs(300));
 
     assert_eq!(cached.credentials("ado").await.unwrap(), pat(ADO_PAT));

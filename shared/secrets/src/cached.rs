@@ -56,37 +56,20 @@ impl<S: SecretSource> SecretSource for CachedSecrets<S> {
     /// concurrent misses may both read the source; both get the same answer.
     async fn credentials(&self, name: &str) -> Result<Credentials, SecretError> {
         let now = self.clock.now();
-        if let Some(entry) = self
-            .entries()
-            .get(name)
-            .filter(|entry| entry.fresh_until > now)
-        {
+        if let Some(entry) = self.entries().get(name).filter(|entry| entry.fresh_until > now) {
             return Ok(entry.credentials.clone());
         }
         let credentials = self.source.credentials(name).await?;
-        let fresh_until = now
-            .checked_add_signed(self.ttl)
-            .unwrap_or(Timestamp::MAX_UTC);
-        self.entries().insert(
-            name.to_owned(),
-            Entry {
-                credentials: credentials.clone(),
-                fresh_until,
-            },
-        );
+        let fresh_until = now.checked_add_signed(self.ttl).unwrap_or(Timestamp::MAX_UTC);
+        self.entries().insert(name.to_owned(), Entry { credentials: credentials.clone(), fresh_until });
         Ok(credentials)
     }
 }
 
 impl<S: fmt::Debug> fmt::Debug for CachedSecrets<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut cached: Vec<String> = self
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect();
+        let mut cached: Vec<String> =
+            self.entries.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
         cached.sort();
         f.debug_struct("CachedSecrets")
             .field("source", &self.source)
@@ -120,12 +103,8 @@ mod tests {
         async fn credentials(&self, name: &str) -> Result<Credentials, SecretError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             match self.pat.lock().unwrap().as_deref() {
-                Some(pat) => Ok(Credentials::AzureDevopsPat {
-                    pat: SecretString::new(pat),
-                }),
-                None => Err(SecretError::NotFound {
-                    name: name.to_owned(),
-                }),
+                Some(pat) => Ok(Credentials::AzureDevopsPat { pat: SecretString::new(pat) }),
+                None => Err(SecretError::NotFound { name: name.to_owned() }),
             }
         }
     }
@@ -145,9 +124,7 @@ mod tests {
     }
 
     fn pat(value: &str) -> Credentials {
-        Credentials::AzureDevopsPat {
-            pat: SecretString::new(value),
-        }
+        Credentials::AzureDevopsPat { pat: SecretString::new(value) }
     }
 
     fn cache() -> (CachedSecrets<RotatingSource>, Arc<ManualClock>) {
@@ -169,11 +146,7 @@ mod tests {
         assert_eq!(source.reads.load(Ordering::SeqCst), 1);
 
         clock.advance(1);
-        assert_eq!(
-            cached.credentials("ado").await.unwrap(),
-            pat("pat-2"),
-            "expired entries are re-read"
-        );
+        assert_eq!(cached.credentials("ado").await.unwrap(), pat("pat-2"), "expired entries are re-read");
         assert_eq!(source.reads.load(Ordering::SeqCst), 2);
     }
 
@@ -186,11 +159,7 @@ mod tests {
         source.rotate("pat-2");
         cached.invalidate("ado");
         assert_eq!(cached.credentials("ado").await.unwrap(), pat("pat-2"));
-        assert_eq!(
-            cached.credentials("other").await.unwrap(),
-            pat("pat-1"),
-            "other names stay cached"
-        );
+        assert_eq!(cached.credentials("other").await.unwrap(), pat("pat-1"), "other names stay cached");
         assert_eq!(source.reads.load(Ordering::SeqCst), 3);
     }
 
@@ -200,10 +169,7 @@ mod tests {
         let source = &cached.source;
         *source.pat.lock().unwrap() = None;
         let missing = cached.credentials("ado").await.unwrap_err();
-        assert!(
-            matches!(missing, SecretError::NotFound { .. }),
-            "{missing:?}"
-        );
+        assert!(matches!(missing, SecretError::NotFound { .. }), "{missing:?}");
         source.rotate("pat-3");
         assert_eq!(cached.credentials("ado").await.unwrap(), pat("pat-3"));
     }

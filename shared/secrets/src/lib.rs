@@ -8,3 +8,6 @@ mod parse;
 
 pub use cached::CachedSecrets;
 pub use local::{LocalSecrets, LocalSecretsError, OVERRIDE_PREFIX};
+/// Parses a secret's text into credentials; failure reasons never repeat any value (shared with
+/// the AWS Secrets Manager source).
+pub use parse::credentials_from_text;

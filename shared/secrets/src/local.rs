@@ -31,11 +31,7 @@ pub enum LocalSecretsError {
         source: Option<serde_json::Error>,
     },
     #[error("secret `{name}` in the secrets file {} is not valid credentials JSON: {reason}", .path.display())]
-    Malformed {
-        path: PathBuf,
-        name: String,
-        reason: String,
-    },
+    Malformed { path: PathBuf, name: String, reason: String },
 }
 
 impl LocalSecretsError {
@@ -45,9 +41,7 @@ impl LocalSecretsError {
         match self {
             LocalSecretsError::Read { source, .. } => matches!(
                 source.kind(),
-                std::io::ErrorKind::Interrupted
-                    | std::io::ErrorKind::TimedOut
-                    | std::io::ErrorKind::WouldBlock
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ),
             LocalSecretsError::NotAnObject { .. } | LocalSecretsError::Malformed { .. } => false,
         }
@@ -69,37 +63,23 @@ impl LocalSecrets {
     /// Loads the secrets file (`{"<secret name>": <credentials JSON>, …}`) and takes the overrides
     /// among the process's environment variables.
     pub fn from_file(path: &Path) -> Result<LocalSecrets, LocalSecretsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LocalSecretsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| LocalSecretsError::Read { path: path.to_path_buf(), source })?;
         let secrets = parse_file(path, &text)?;
-        let environment = std::env::vars_os().filter_map(|(variable, value)| {
-            Some((variable.into_string().ok()?, value.into_string().ok()?))
-        });
-        Ok(LocalSecrets {
-            secrets,
-            file: Some(path.to_path_buf()),
-            overrides: BTreeMap::new(),
-        }
-        .with_overrides(environment))
+        let environment = std::env::vars_os()
+            .filter_map(|(variable, value)| Some((variable.into_string().ok()?, value.into_string().ok()?)));
+        Ok(LocalSecrets { secrets, file: Some(path.to_path_buf()), overrides: BTreeMap::new() }
+            .with_overrides(environment))
     }
 
     /// Secrets given directly (the local run with simulators); no environment overrides.
     pub fn from_map(secrets: impl IntoIterator<Item = (String, Credentials)>) -> LocalSecrets {
-        LocalSecrets {
-            secrets: secrets.into_iter().collect(),
-            file: None,
-            overrides: BTreeMap::new(),
-        }
+        LocalSecrets { secrets: secrets.into_iter().collect(), file: None, overrides: BTreeMap::new() }
     }
 
     /// Adds the overrides among `variables` (name, value); variables without [`OVERRIDE_PREFIX`] are
     /// ignored. Later ones replace earlier ones of the same name.
-    pub fn with_overrides(
-        mut self,
-        variables: impl IntoIterator<Item = (String, String)>,
-    ) -> LocalSecrets {
+    pub fn with_overrides(mut self, variables: impl IntoIterator<Item = (String, String)>) -> LocalSecrets {
         self.overrides.extend(
             variables
                 .into_iter()
@@ -112,16 +92,8 @@ impl LocalSecrets {
     /// The environment variable that overrides secret `name`: the prefix, then the name in upper
     /// case with everything but letters and digits turned into `_`.
     pub fn override_variable(name: &str) -> String {
-        let suffix: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let suffix: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
         format!("{OVERRIDE_PREFIX}{suffix}")
     }
 
@@ -139,31 +111,23 @@ impl LocalSecrets {
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<BTreeMap<String, Credentials>, LocalSecretsError> {
-    let not_an_object =
-        |reason: String, source: Option<serde_json::Error>| LocalSecretsError::NotAnObject {
-            path: path.to_path_buf(),
-            reason,
-            source,
-        };
+    let not_an_object = |reason: String, source: Option<serde_json::Error>| LocalSecretsError::NotAnObject {
+        path: path.to_path_buf(),
+        reason,
+        source,
+    };
     // A BOM is how some Windows editors save JSON; it is not part of the content.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Value::Object(entries) = serde_json::from_str::<Value>(text)
-        .map_err(|error| not_an_object(error.to_string(), Some(error)))?
+    let Value::Object(entries) =
+        serde_json::from_str::<Value>(text).map_err(|error| not_an_object(error.to_string(), Some(error)))?
     else {
-        return Err(not_an_object(
-            "the top level is not an object".to_owned(),
-            None,
-        ));
+        return Err(not_an_object("the top level is not an object".to_owned(), None));
     };
     entries
         .into_iter()
         .map(|(name, value)| match credentials_from_value(&value) {
             Ok(credentials) => Ok((name, credentials)),
-            Err(reason) => Err(LocalSecretsError::Malformed {
-                path: path.to_path_buf(),
-                name,
-                reason,
-            }),
+            Err(reason) => Err(LocalSecretsError::Malformed { path: path.to_path_buf(), name, reason }),
         })
         .collect()
 }
@@ -187,9 +151,7 @@ impl SecretSource for LocalSecrets {
                     "secret not found in {} nor in environment variable {variable}",
                     self.describe_origin()
                 );
-                Err(SecretError::NotFound {
-                    name: name.to_owned(),
-                })
+                Err(SecretError::NotFound { name: name.to_owned() })
             }
         }
     }
@@ -210,9 +172,7 @@ mod tests {
     use super::*;
 
     fn pat(value: &str) -> Credentials {
-        Credentials::AzureDevopsPat {
-            pat: SecretString::new(value),
-        }
+        Credentials::AzureDevopsPat { pat: SecretString::new(value) }
     }
 
     fn secrets() -> LocalSecrets {
@@ -221,56 +181,32 @@ mod tests {
 
     #[tokio::test]
     async fn secrets_are_found_by_name() {
-        assert_eq!(
-            secrets().credentials("tandem/ops/ado").await.unwrap(),
-            pat("from-map")
-        );
+        assert_eq!(secrets().credentials("tandem/ops/ado").await.unwrap(), pat("from-map"));
         let missing = secrets().credentials("tandem/ops/jira").await.unwrap_err();
-        assert!(
-            matches!(&missing, SecretError::NotFound { name } if name == "tandem/ops/jira"),
-            "{missing:?}"
-        );
+        assert!(matches!(&missing, SecretError::NotFound { name } if name == "tandem/ops/jira"), "{missing:?}");
         assert!(!missing.is_retryable());
     }
 
     #[test]
     fn override_variables_are_derived_from_secret_names() {
-        assert_eq!(
-            LocalSecrets::override_variable("tandem/ops/jira"),
-            "TANDEM_SECRET_TANDEM_OPS_JIRA"
-        );
-        assert_eq!(
-            LocalSecrets::override_variable("ado-pat.2"),
-            "TANDEM_SECRET_ADO_PAT_2"
-        );
+        assert_eq!(LocalSecrets::override_variable("tandem/ops/jira"), "TANDEM_SECRET_TANDEM_OPS_JIRA");
+        assert_eq!(LocalSecrets::override_variable("ado-pat.2"), "TANDEM_SECRET_ADO_PAT_2");
     }
 
     #[tokio::test]
     async fn an_override_replaces_the_secret_and_unrelated_variables_are_ignored() {
         let secrets = secrets().with_overrides([
-            (
-                "TANDEM_SECRET_TANDEM_OPS_ADO".to_owned(),
-                r#"{"kind":"azure-devops-pat","pat":"from-env"}"#.to_owned(),
-            ),
+            ("TANDEM_SECRET_TANDEM_OPS_ADO".to_owned(), r#"{"kind":"azure-devops-pat","pat":"from-env"}"#.to_owned()),
             ("TANDEM_OPS_ADO".to_owned(), "not an override".to_owned()),
         ]);
-        assert_eq!(
-            secrets.credentials("tandem/ops/ado").await.unwrap(),
-            pat("from-env")
-        );
+        assert_eq!(secrets.credentials("tandem/ops/ado").await.unwrap(), pat("from-env"));
         let shown = format!("{secrets:?}");
-        assert!(
-            shown.contains(r#"overrides: ["TANDEM_SECRET_TANDEM_OPS_ADO"]"#),
-            "{shown}"
-        );
+        assert!(shown.contains(r#"overrides: ["TANDEM_SECRET_TANDEM_OPS_ADO"]"#), "{shown}");
     }
 
     #[tokio::test]
     async fn a_malformed_override_names_the_secret_and_the_variable() {
-        let secrets = secrets().with_overrides([(
-            "TANDEM_SECRET_TANDEM_OPS_ADO".to_owned(),
-            "env-token".to_owned(),
-        )]);
+        let secrets = secrets().with_overrides([("TANDEM_SECRET_TANDEM_OPS_ADO".to_owned(), "env-token".to_owned())]);
         let error = secrets.credentials("tandem/ops/ado").await.unwrap_err();
         let SecretError::Malformed { name, reason } = &error else {
             panic!("expected Malformed, got {error:?}");
@@ -283,17 +219,12 @@ mod tests {
     fn the_file_must_be_an_object_of_credentials() {
         let path = Path::new("secrets.json");
         let not_object = parse_file(path, "[]").unwrap_err();
-        assert!(
-            matches!(not_object, LocalSecretsError::NotAnObject { .. }),
-            "{not_object:?}"
-        );
+        assert!(matches!(not_object, LocalSecretsError::NotAnObject { .. }), "{not_object:?}");
         let broken = parse_file(path, "{\"a\": ").unwrap_err();
         assert!(broken.to_string().contains("secrets.json"), "{broken}");
-        let malformed = parse_file(
-            path,
-            r#"{"ok": {"kind":"webhook-hmac","secret":"s"}, "bad": {"kind":"webhook-hmac"}}"#,
-        )
-        .unwrap_err();
+        let malformed =
+            parse_file(path, r#"{"ok": {"kind":"webhook-hmac","secret":"s"}, "bad": {"kind":"webhook-hmac"}}"#)
+                .unwrap_err();
         assert!(
             matches!(&malformed, LocalSecretsError::Malformed { name, reason, .. } if name == "bad" && reason.contains("secret")),
             "{malformed:?}"
@@ -303,11 +234,8 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_is_ignored() {
-        let parsed = parse_file(
-            Path::new("s.json"),
-            "\u{feff}{\"a\": {\"kind\":\"azure-devops-pat\",\"pat\":\"p\"}}",
-        )
-        .unwrap();
+        let parsed =
+            parse_file(Path::new("s.json"), "\u{feff}{\"a\": {\"kind\":\"azure-devops-pat\",\"pat\":\"p\"}}").unwrap();
         assert_eq!(parsed.get("a"), Some(&pat("p")));
     }
 }

@@ -11,21 +11,11 @@ const HMAC: &str = "hmac-secret-value-0042";
 const NUMERIC_PIN: &str = "918273645";
 const BARE_TOKEN: &str = "bare-token-pasted-without-json";
 const ENV_TOKEN: &str = "env-token-value-77";
-const VALUES: [&str; 6] = [
-    JIRA_TOKEN,
-    ADO_PAT,
-    HMAC,
-    NUMERIC_PIN,
-    BARE_TOKEN,
-    ENV_TOKEN,
-];
+const VALUES: [&str; 6] = [JIRA_TOKEN, ADO_PAT, HMAC, NUMERIC_PIN, BARE_TOKEN, ENV_TOKEN];
 
 fn assert_hidden(shown: &str) {
     for value in VALUES {
-        assert!(
-            !shown.contains(value),
-            "a secret value was printed: {shown}"
-        );
+        assert!(!shown.contains(value), "a secret value was printed: {shown}");
     }
 }
 
@@ -60,25 +50,16 @@ async fn loaded_secrets_and_their_errors_never_show_a_value() {
             }}"#
         ),
     );
-    let secrets = LocalSecrets::from_file(&path)
-        .expect("load")
-        .with_overrides([
-            (
-                "TANDEM_SECRET_TANDEM_OPS_BROKEN".to_owned(),
-                format!(r#"{{"kind": "azure-devops-pat", "pat": {NUMERIC_PIN}}}"#),
-            ),
-            (
-                "TANDEM_SECRET_TANDEM_OPS_BARE".to_owned(),
-                ENV_TOKEN.to_owned(),
-            ),
-        ]);
+    let secrets = LocalSecrets::from_file(&path).expect("load").with_overrides([
+        (
+            "TANDEM_SECRET_TANDEM_OPS_BROKEN".to_owned(),
+            format!(r#"{{"kind": "azure-devops-pat", "pat": {NUMERIC_PIN}}}"#),
+        ),
+        ("TANDEM_SECRET_TANDEM_OPS_BARE".to_owned(), ENV_TOKEN.to_owned()),
+    ]);
 
     let mut shown = format!("{secrets:?}\n");
-    for name in [
-        "tandem/ops/jira",
-        "tandem/ops/ado",
-        "tandem/ops/jira-webhook",
-    ] {
+    for name in ["tandem/ops/jira", "tandem/ops/ado", "tandem/ops/jira-webhook"] {
         let credentials = secrets.credentials(name).await.expect("credentials");
         shown.push_str(&format!("{credentials:?}\n"));
     }
@@ -86,42 +67,19 @@ async fn loaded_secrets_and_their_errors_never_show_a_value() {
     for name in ["tandem/ops/missing", "tandem/ops/broken", "tandem/ops/bare"] {
         errors.push(secrets.credentials(name).await.expect_err(name));
     }
-    assert!(
-        matches!(errors[0], SecretError::NotFound { .. }),
-        "{:?}",
-        errors[0]
-    );
-    assert!(
-        matches!(errors[1], SecretError::Malformed { .. }),
-        "{:?}",
-        errors[1]
-    );
-    assert!(
-        matches!(errors[2], SecretError::Malformed { .. }),
-        "{:?}",
-        errors[2]
-    );
+    assert!(matches!(errors[0], SecretError::NotFound { .. }), "{:?}", errors[0]);
+    assert!(matches!(errors[1], SecretError::Malformed { .. }), "{:?}", errors[1]);
+    assert!(matches!(errors[2], SecretError::Malformed { .. }), "{:?}", errors[2]);
 
     let cached = CachedSecrets::new(secrets.clone(), Duration::from_secs(60));
-    cached
-        .credentials("tandem/ops/jira")
-        .await
-        .expect("cached credentials");
-    errors.push(
-        cached
-            .credentials("tandem/ops/broken")
-            .await
-            .expect_err("cached malformed"),
-    );
+    cached.credentials("tandem/ops/jira").await.expect("cached credentials");
+    errors.push(cached.credentials("tandem/ops/broken").await.expect_err("cached malformed"));
     shown.push_str(&format!("{cached:?}\n"));
 
     for error in &errors {
         shown.push_str(&shown_error(error));
     }
-    assert!(
-        shown.contains("tandem/ops/broken") && shown.contains("svc@example.com"),
-        "{shown}"
-    );
+    assert!(shown.contains("tandem/ops/broken") && shown.contains("svc@example.com"), "{shown}");
     assert_hidden(&shown);
 }
 
@@ -131,9 +89,7 @@ fn malformed_files_never_show_a_value() {
     let files = [
         format!(r#"{{"tandem/ops/ado": "{BARE_TOKEN}"}}"#),
         format!(r#"{{"tandem/ops/ado": {{"kind": "azure-devops-pat", "pat": {NUMERIC_PIN}}}}}"#),
-        format!(
-            r#"{{"tandem/ops/jira": {{"kind": "jira-api-token", "api_token": "{JIRA_TOKEN}"}}}}"#
-        ),
+        format!(r#"{{"tandem/ops/jira": {{"kind": "jira-api-token", "api_token": "{JIRA_TOKEN}"}}}}"#),
         format!(r#"{{"tandem/ops/hook": {{"kind": "webhook-hmac", "secret": ["{HMAC}"]}}}}"#),
         format!(r#""{BARE_TOKEN}""#),
         format!(r#"{{"tandem/ops/ado": {{"kind": "azure-devops-pat", "pat": "{ADO_PAT}"#),
@@ -142,31 +98,18 @@ fn malformed_files_never_show_a_value() {
         let path = write_secrets(&folder, &format!("secrets-{number}.json"), json);
         let error: LocalSecretsError = LocalSecrets::from_file(&path).expect_err(json);
         let shown = shown_error(&error);
-        assert!(
-            shown.contains(&format!("secrets-{number}.json")),
-            "the file is named: {shown}"
-        );
+        assert!(shown.contains(&format!("secrets-{number}.json")), "the file is named: {shown}");
         assert_hidden(&shown);
     }
 
-    let missing =
-        LocalSecrets::from_file(&folder.path().join("absent.json")).expect_err("missing file");
-    assert!(
-        matches!(missing, LocalSecretsError::Read { .. }),
-        "{missing:?}"
-    );
+    let missing = LocalSecrets::from_file(&folder.path().join("absent.json")).expect_err("missing file");
+    assert!(matches!(missing, LocalSecretsError::Read { .. }), "{missing:?}");
 }
 
 #[tokio::test]
 async fn an_error_from_the_cached_source_is_passed_through_unchanged() {
     let secrets = LocalSecrets::from_map([]);
     let cached = CachedSecrets::new(secrets, Duration::from_secs(60));
-    let error = cached
-        .credentials("tandem/ops/jira")
-        .await
-        .expect_err("missing");
-    assert!(
-        matches!(&error, SecretError::NotFound { name } if name == "tandem/ops/jira"),
-        "{error:?}"
-    );
+    let error = cached.credentials("tandem/ops/jira").await.expect_err("missing");
+    assert!(matches!(&error, SecretError::NotFound { name } if name == "tandem/ops/jira"), "{error:?}");
 }

@@ -106,12 +106,7 @@ impl Recorder {
         contract: Option<&'static Contract>,
         read_only_post: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Recorder {
-            contract,
-            read_only_post: Arc::new(read_only_post),
-            capacity: 10_000,
-            log: Arc::default(),
-        }
+        Recorder { contract, read_only_post: Arc::new(read_only_post), capacity: 10_000, log: Arc::default() }
     }
 
     /// Keeps at most `capacity` exchanges (the oldest go first); counters and violations are kept in full.
@@ -148,43 +143,28 @@ impl Recorder {
     }
 
     /// The middleware: `router.layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))`.
-    pub async fn middleware(
-        State(recorder): State<Recorder>,
-        request: Request,
-        next: Next,
-    ) -> Response {
+    pub async fn middleware(State(recorder): State<Recorder>, request: Request, next: Next) -> Response {
         if request.uri().path().starts_with(CONTROL_PREFIX) {
             return next.run(request).await;
         }
         let (parts, body) = request.into_parts();
         let request_bytes = match to_bytes(body, MAX_BODY_BYTES).await {
             Ok(bytes) => bytes,
-            Err(error) => {
-                return (StatusCode::PAYLOAD_TOO_LARGE, error.to_string()).into_response()
-            }
+            Err(error) => return (StatusCode::PAYLOAD_TOO_LARGE, error.to_string()).into_response(),
         };
-        let query = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map(|query| query.0)
-            .unwrap_or_default();
+        let query = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|query| query.0).unwrap_or_default();
         let method = parts.method.clone();
         let path = parts.uri.path().to_string();
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string);
+        let content_type =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_string);
         let request_body = json_body(&request_bytes);
 
-        let response = next
-            .run(Request::from_parts(parts, Body::from(request_bytes)))
-            .await;
+        let response = next.run(Request::from_parts(parts, Body::from(request_bytes))).await;
 
         let (parts, body) = response.into_parts();
         let response_bytes = match to_bytes(body, MAX_BODY_BYTES).await {
             Ok(bytes) => bytes,
-            Err(error) => {
-                return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
-            }
+            Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
         };
         let exchange = RecordedExchange {
             method: method.as_str().to_string(),
@@ -194,10 +174,7 @@ impl Recorder {
             request_body,
             status: parts.status.as_u16(),
             response_body: json_body(&response_bytes),
-            user: parts
-                .extensions
-                .get::<AuthenticatedUser>()
-                .map(|user| user.0.clone()),
+            user: parts.extensions.get::<AuthenticatedUser>().map(|user| user.0.clone()),
         };
         let write = recorder.is_write(&method, &exchange.path);
         recorder.record(exchange, write);
@@ -232,19 +209,13 @@ impl Recorder {
         };
         let request = exchange.request();
         let tag = |phase: &'static str| {
-            move |violation: Violation| RecordedViolation {
-                phase,
-                status: exchange.status,
-                violation,
-            }
+            move |violation: Violation| RecordedViolation { phase, status: exchange.status, violation }
         };
         let mut found: Vec<RecordedViolation> = match contract.check_request(&request) {
             Ok(_) => Vec::new(),
             Err(violations) => violations.into_iter().map(tag("request")).collect(),
         };
-        if let Err(violations) =
-            contract.check_response(&request, exchange.status, exchange.response_body.as_ref())
-        {
+        if let Err(violations) = contract.check_response(&request, exchange.status, exchange.response_body.as_ref()) {
             found.extend(violations.into_iter().map(tag("response")));
         }
         found
@@ -252,9 +223,7 @@ impl Recorder {
 
     fn log(&self) -> MutexGuard<'_, Log> {
         // Every update of the log is a few plain assignments, so a poisoned lock still holds a usable log.
-        self.log
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -278,22 +247,14 @@ mod tests {
                 "/items",
                 post(|Json(body): Json<Value>| async move {
                     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-                    response
-                        .extensions_mut()
-                        .insert(AuthenticatedUser("alice".into()));
+                    response.extensions_mut().insert(AuthenticatedUser("alice".into()));
                     response
                 }),
             )
-            .route(
-                "/items/search",
-                post(|| async { Json(serde_json::json!({"items": []})) }),
-            )
+            .route("/items/search", post(|| async { Json(serde_json::json!({"items": []})) }))
             .route("/items/{id}", get(|| async { "plain text" }))
             .route("/_sim/stats", get(|| async { "control" }))
-            .layer(axum::middleware::from_fn_with_state(
-                recorder,
-                Recorder::middleware,
-            ))
+            .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))
     }
 
     async fn serve(recorder: Recorder) -> String {
@@ -308,56 +269,24 @@ mod tests {
         let recorder = Recorder::new(None, |path| path.ends_with("/search"));
         let base = serve(recorder.clone()).await;
         let client = reqwest::Client::new();
-        let created = client
-            .post(format!("{base}/items"))
-            .json(&serde_json::json!({"a": 1}))
-            .send()
-            .await
-            .unwrap();
+        let created = client.post(format!("{base}/items")).json(&serde_json::json!({"a": 1})).send().await.unwrap();
         assert_eq!(created.status(), 201);
-        assert_eq!(
-            created.json::<Value>().await.unwrap(),
-            serde_json::json!({"a": 1})
-        );
-        client
-            .post(format!("{base}/items/search"))
-            .send()
-            .await
-            .unwrap();
-        let read = client
-            .get(format!("{base}/items/7?x=a%20b&y=2"))
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(created.json::<Value>().await.unwrap(), serde_json::json!({"a": 1}));
+        client.post(format!("{base}/items/search")).send().await.unwrap();
+        let read = client.get(format!("{base}/items/7?x=a%20b&y=2")).send().await.unwrap();
         assert_eq!(read.text().await.unwrap(), "plain text");
-        client
-            .get(format!("{base}/_sim/stats"))
-            .send()
-            .await
-            .unwrap();
+        client.get(format!("{base}/_sim/stats")).send().await.unwrap();
 
         let stats = recorder.stats();
         assert_eq!(stats.requests, 3);
         assert_eq!(stats.writes, 1);
-        assert_eq!(
-            stats.writes_by_user,
-            BTreeMap::from([("alice".to_string(), 1)])
-        );
+        assert_eq!(stats.writes_by_user, BTreeMap::from([("alice".to_string(), 1)]));
         let exchanges = recorder.exchanges();
         assert_eq!(exchanges.len(), 3);
         assert_eq!(exchanges[0].request_body, Some(serde_json::json!({"a": 1})));
-        assert_eq!(
-            exchanges[0].response_body,
-            Some(serde_json::json!({"a": 1}))
-        );
+        assert_eq!(exchanges[0].response_body, Some(serde_json::json!({"a": 1})));
         assert_eq!(exchanges[0].user.as_deref(), Some("alice"));
-        assert_eq!(
-            exchanges[2].query,
-            vec![
-                ("x".to_string(), "a b".to_string()),
-                ("y".to_string(), "2".to_string())
-            ]
-        );
+        assert_eq!(exchanges[2].query, vec![("x".to_string(), "a b".to_string()), ("y".to_string(), "2".to_string())]);
         assert_eq!(exchanges[2].response_body, None);
         assert!(recorder.violations().is_empty());
     }
@@ -381,19 +310,9 @@ mod tests {
         let recorder = Recorder::new(Some(contract), |_| false);
         let base = serve(recorder.clone()).await;
         // `/items` is no Jira operation, so both the request and the response are violations.
-        reqwest::Client::new()
-            .post(format!("{base}/items"))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
+        reqwest::Client::new().post(format!("{base}/items")).json(&serde_json::json!({})).send().await.unwrap();
         let violations = recorder.violations();
-        assert!(
-            violations
-                .iter()
-                .any(|violation| violation.phase == "request"),
-            "{violations:?}"
-        );
+        assert!(violations.iter().any(|violation| violation.phase == "request"), "{violations:?}");
         assert!(violations.iter().all(|violation| violation.status == 201));
     }
 }

@@ -44,18 +44,13 @@ impl WebhookSubscription {
         url: impl Into<String>,
         headers: impl Fn(&DeliveryAttempt<'_>) -> Vec<(String, String)> + Send + Sync + 'static,
     ) -> Self {
-        WebhookSubscription {
-            url: url.into(),
-            headers: Arc::new(headers),
-        }
+        WebhookSubscription { url: url.into(), headers: Arc::new(headers) }
     }
 }
 
 impl std::fmt::Debug for WebhookSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSubscription")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("WebhookSubscription").field("url", &self.url).finish_non_exhaustive()
     }
 }
 
@@ -72,11 +67,7 @@ pub struct DeliveryPolicy {
 
 impl Default for DeliveryPolicy {
     fn default() -> Self {
-        DeliveryPolicy {
-            max_attempts: 4,
-            first_backoff: Duration::from_millis(100),
-            timeout: Duration::from_secs(10),
-        }
+        DeliveryPolicy { max_attempts: 4, first_backoff: Duration::from_millis(100), timeout: Duration::from_secs(10) }
     }
 }
 
@@ -115,10 +106,7 @@ struct Shared {
 
 impl WebhookSender {
     pub fn new(policy: DeliveryPolicy) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(policy.timeout)
-            .build()
-            .unwrap_or_default();
+        let client = reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default();
         WebhookSender {
             shared: Arc::new(Shared {
                 client,
@@ -178,9 +166,7 @@ impl WebhookSender {
             return;
         }
         if self.is_paused() {
-            self.shared
-                .dropped
-                .fetch_add(subscriptions.len() as u64, Ordering::SeqCst);
+            self.shared.dropped.fetch_add(subscriptions.len() as u64, Ordering::SeqCst);
             return;
         }
         let body: Arc<[u8]> = match serde_json::to_vec(event) {
@@ -188,9 +174,7 @@ impl WebhookSender {
             Err(error) => {
                 // A `Value` always serialises; count it as failed rather than panic if that ever changes.
                 tracing::error!(%error, "webhook event could not be serialised");
-                self.shared
-                    .failed
-                    .fetch_add(subscriptions.len() as u64, Ordering::SeqCst);
+                self.shared.failed.fetch_add(subscriptions.len() as u64, Ordering::SeqCst);
                 return;
             }
         };
@@ -200,11 +184,7 @@ impl WebhookSender {
             let body = Arc::clone(&body);
             tokio::spawn(async move {
                 let delivered = shared.deliver(&subscription, &body).await;
-                let counter = if delivered {
-                    &shared.sent
-                } else {
-                    &shared.failed
-                };
+                let counter = if delivered { &shared.sent } else { &shared.failed };
                 counter.fetch_add(1, Ordering::SeqCst);
                 shared.in_flight.send_modify(|count| *count -= 1);
             });
@@ -220,10 +200,7 @@ impl WebhookSender {
 
     fn subscriptions(&self) -> MutexGuard<'_, Vec<WebhookSubscription>> {
         // A panic while holding this lock cannot leave the list half-changed, so a poisoned lock is usable.
-        self.shared
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.subscriptions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -244,11 +221,7 @@ impl Shared {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
-            let attempt = DeliveryAttempt {
-                delivery_id: &delivery_id,
-                body,
-                retry,
-            };
+            let attempt = DeliveryAttempt { delivery_id: &delivery_id, body, retry };
             let mut request = self
                 .client
                 .post(&subscription.url)
@@ -322,11 +295,7 @@ mod tests {
     }
 
     fn fast_policy(max_attempts: u32) -> DeliveryPolicy {
-        DeliveryPolicy {
-            max_attempts,
-            first_backoff: Duration::from_millis(5),
-            timeout: Duration::from_secs(2),
-        }
+        DeliveryPolicy { max_attempts, first_backoff: Duration::from_millis(5), timeout: Duration::from_secs(2) }
     }
 
     fn numbered(url: &str) -> WebhookSubscription {
@@ -334,10 +303,7 @@ mod tests {
             vec![
                 ("x-delivery".to_string(), attempt.delivery_id.to_string()),
                 ("x-retry".to_string(), attempt.retry.to_string()),
-                (
-                    "x-signature".to_string(),
-                    hmac_sha256_hex(b"key", attempt.body),
-                ),
+                ("x-signature".to_string(), hmac_sha256_hex(b"key", attempt.body)),
             ]
         })
     }
@@ -352,30 +318,12 @@ mod tests {
 
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 3);
-        let ids: Vec<_> = seen
-            .iter()
-            .map(|headers| headers["x-delivery"].clone())
-            .collect();
+        let ids: Vec<_> = seen.iter().map(|headers| headers["x-delivery"].clone()).collect();
         assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
-        let retries: Vec<_> = seen
-            .iter()
-            .map(|headers| headers["x-retry"].to_str().unwrap().to_string())
-            .collect();
+        let retries: Vec<_> = seen.iter().map(|headers| headers["x-retry"].to_str().unwrap().to_string()).collect();
         assert_eq!(retries, ["0", "1", "2"]);
-        assert_eq!(
-            seen[0]["x-signature"],
-            hmac_sha256_hex(b"key", br#"{"event":1}"#).as_str()
-        );
-        assert_eq!(
-            sender.stats(),
-            WebhookStats {
-                sent: 1,
-                failed: 0,
-                dropped: 0,
-                retries: 2,
-                in_flight: 0
-            }
-        );
+        assert_eq!(seen[0]["x-signature"], hmac_sha256_hex(b"key", br#"{"event":1}"#).as_str());
+        assert_eq!(sender.stats(), WebhookStats { sent: 1, failed: 0, dropped: 0, retries: 2, in_flight: 0 });
     }
 
     #[tokio::test]
@@ -387,16 +335,7 @@ mod tests {
         sender.settled().await;
 
         assert_eq!(seen.lock().unwrap().len(), 3);
-        assert_eq!(
-            sender.stats(),
-            WebhookStats {
-                sent: 0,
-                failed: 1,
-                dropped: 0,
-                retries: 2,
-                in_flight: 0
-            }
-        );
+        assert_eq!(sender.stats(), WebhookStats { sent: 0, failed: 1, dropped: 0, retries: 2, in_flight: 0 });
     }
 
     #[tokio::test]
@@ -414,16 +353,7 @@ mod tests {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
         assert_ne!(seen[0]["x-delivery"], seen[1]["x-delivery"]);
-        assert_eq!(
-            sender.stats(),
-            WebhookStats {
-                sent: 2,
-                failed: 0,
-                dropped: 1,
-                retries: 0,
-                in_flight: 0
-            }
-        );
+        assert_eq!(sender.stats(), WebhookStats { sent: 2, failed: 0, dropped: 1, retries: 0, in_flight: 0 });
     }
 
     #[tokio::test]

@@ -9,17 +9,11 @@ fn adf(text: &str) -> Value {
 
 #[tokio::test]
 async fn control_api_adds_users_and_reports_counters() {
-    let sim = JiraSimulator::start(JiraSimConfig::default())
-        .await
-        .unwrap();
+    let sim = JiraSimulator::start(JiraSimConfig::default()).await.unwrap();
     let base = sim.base_url().to_string();
     let http = reqwest::Client::new();
 
-    let anonymous = http
-        .get(format!("{base}/rest/api/3/myself"))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = http.get(format!("{base}/rest/api/3/myself")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.json::<Value>().await.unwrap()["errorMessages"].is_array());
 
@@ -53,59 +47,28 @@ async fn control_api_adds_users_and_reports_counters() {
         .unwrap();
     assert_eq!(refused.status(), 403);
 
-    let stats: Value = http
-        .get(format!("{base}/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = http.get(format!("{base}/_sim/stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["requests"], 3);
     assert_eq!(stats["writes"], 1);
     assert_eq!(stats["writes_by_user"]["712020:carol"], 1);
     assert_eq!(stats["violations"], 0, "{:#?}", sim.violations());
-    let exchanges: Vec<Value> = http
-        .get(format!("{base}/_sim/exchanges"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exchanges: Vec<Value> = http.get(format!("{base}/_sim/exchanges")).send().await.unwrap().json().await.unwrap();
     assert_eq!(exchanges.len(), 3);
 
-    assert_eq!(
-        http.post(format!("{base}/_sim/webhooks/pause"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(http.post(format!("{base}/_sim/webhooks/pause")).send().await.unwrap().status(), 204);
     assert!(sim.webhooks().is_paused());
-    assert_eq!(
-        http.post(format!("{base}/_sim/webhooks/resume"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(http.post(format!("{base}/_sim/webhooks/resume")).send().await.unwrap().status(), 204);
     assert!(!sim.webhooks().is_paused());
     sim.stop().await;
 }
 
 #[tokio::test]
 async fn jql_date_literals_have_minute_precision_and_a_bad_transition_is_refused() {
-    let sim = JiraSimulator::start(JiraSimConfig::default())
-        .await
-        .unwrap();
+    let sim = JiraSimulator::start(JiraSimConfig::default()).await.unwrap();
     let base = sim.base_url().to_string();
     let http = reqwest::Client::new();
     let alice = SimUser::alice();
-    let as_alice =
-        |request: reqwest::RequestBuilder| request.basic_auth(&alice.email, Some(&alice.api_token));
+    let as_alice = |request: reqwest::RequestBuilder| request.basic_auth(&alice.email, Some(&alice.api_token));
 
     let create = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "x"}});
     let created: Value = as_alice(http.post(format!("{base}/rest/api/3/issue")))
@@ -130,28 +93,16 @@ async fn jql_date_literals_have_minute_precision_and_a_bad_transition_is_refused
     let search = |jql: String| {
         let request = as_alice(http.post(format!("{base}/rest/api/3/search/jql")));
         async move {
-            let page: Value = request
-                .json(&json!({"jql": jql, "fields": ["updated"]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page: Value =
+                request.json(&json!({"jql": jql, "fields": ["updated"]})).send().await.unwrap().json().await.unwrap();
             page["issues"].as_array().unwrap().len()
         }
     };
-    assert_eq!(
-        search(format!(r#"project = OPS AND updated >= "{minute}""#)).await,
-        1
-    );
-    let next_minute = chrono::NaiveDateTime::parse_from_str(&minute, "%Y-%m-%d %H:%M").unwrap()
-        + chrono::Duration::minutes(1);
+    assert_eq!(search(format!(r#"project = OPS AND updated >= "{minute}""#)).await, 1);
+    let next_minute =
+        chrono::NaiveDateTime::parse_from_str(&minute, "%Y-%m-%d %H:%M").unwrap() + chrono::Duration::minutes(1);
     let next_minute = next_minute.format("%Y-%m-%d %H:%M");
-    assert_eq!(
-        search(format!(r#"project = OPS AND updated >= "{next_minute}""#)).await,
-        0
-    );
+    assert_eq!(search(format!(r#"project = OPS AND updated >= "{next_minute}""#)).await, 0);
     assert_eq!(search("project = OPS AND updated >= -1m".into()).await, 1);
     assert_eq!(search("project = OPS AND updated >= 1m".into()).await, 0);
 

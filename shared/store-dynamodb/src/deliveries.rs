@@ -19,10 +19,7 @@ impl DeliveryStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         let item = item_at(
             &Key::delivery(integration, side, delivery),
-            [
-                (UNTIL_MICROS, keys::micros(expires_at)),
-                (keys::EXPIRES_AT, keys::expires_at(expires_at)),
-            ],
+            [(UNTIL_MICROS, keys::micros(expires_at)), (keys::EXPIRES_AT, keys::expires_at(expires_at))],
         );
         // Time to live removes items late (up to days), so an expired delivery may still be there:
         // the condition, not the item's presence, decides whether it was seen.
@@ -39,9 +36,7 @@ impl DeliveryStore for DynamoStore {
         match recorded {
             Ok(_) => Ok(true),
             Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
             {
                 Ok(false)
             }

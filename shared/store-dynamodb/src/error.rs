@@ -64,27 +64,20 @@ impl Refusal {
     /// The item as it was when the condition of `action` failed, if DynamoDB returned it.
     pub fn item_of(&mut self, action: usize) -> Option<Item> {
         match self {
-            Refusal::ConditionsFailed(failed) => failed
-                .iter_mut()
-                .find(|(at, _)| *at == action)
-                .and_then(|(_, item)| item.take()),
+            Refusal::ConditionsFailed(failed) => {
+                failed.iter_mut().find(|(at, _)| *at == action).and_then(|(_, item)| item.take())
+            }
             _ => None,
         }
     }
 }
 
-pub(crate) fn refusal<R>(
-    doing: &str,
-    table: &str,
-    error: SdkError<TransactWriteItemsError, R>,
-) -> Refusal
+pub(crate) fn refusal<R>(doing: &str, table: &str, error: SdkError<TransactWriteItemsError, R>) -> Refusal
 where
     R: Debug + Send + Sync + 'static,
 {
     let reasons = match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-            cancelled.cancellation_reasons()
-        }
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled.cancellation_reasons(),
         _ => return Refusal::Failed(request_failed(doing, table, error)),
     };
     let failed: Vec<(usize, Option<Item>)> = reasons
@@ -95,10 +88,14 @@ where
         .collect();
     if !failed.is_empty() {
         Refusal::ConditionsFailed(failed)
-    } else if reasons
-        .iter()
-        .any(|reason| reason.code() == Some("TransactionConflict"))
-    {
+    } else if let Some(invalid) = reasons.iter().find(|reason| reason.code() == Some("ValidationError")) {
+        Refusal::Failed(StoreError::Corrupt {
+            message: format!(
+                "DynamoDB refused {doing} in table {table}: {}",
+                invalid.message().unwrap_or("no reason given")
+            ),
+        })
+    } else if reasons.iter().any(|reason| reason.code() == Some("TransactionConflict")) {
         Refusal::Contended
     } else {
         Refusal::Failed(request_failed(doing, table, error))
@@ -108,18 +105,14 @@ where
 /// A request part the SDK refused to build (a required field unset): a programming error, reported
 /// rather than panicking. Not retryable, like every other request that can never succeed.
 pub(crate) fn built<T>(part: Result<T, BuildError>, what: &str) -> Result<T, StoreError> {
-    part.map_err(|error| StoreError::Corrupt {
-        message: format!("cannot build {what}: {error}"),
-    })
+    part.map_err(|error| StoreError::Corrupt { message: format!("cannot build {what}: {error}") })
 }
 
 /// The `record` attribute holding `record` as JSON.
 pub(crate) fn encode<T: Serialize>(record: &T, what: &str) -> Result<AttributeValue, StoreError> {
     serde_json::to_string(record)
         .map(AttributeValue::S)
-        .map_err(|error| StoreError::Corrupt {
-            message: format!("{what} cannot be written as JSON: {error}"),
-        })
+        .map_err(|error| StoreError::Corrupt { message: format!("{what} cannot be written as JSON: {error}") })
 }
 
 /// The record a stored item holds in its `record` attribute.
@@ -127,12 +120,9 @@ pub(crate) fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, 
     let json = item
         .get(RECORD)
         .and_then(|value| value.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            message: format!("stored {what} has no `{RECORD}` text attribute"),
-        })?;
-    serde_json::from_str(json).map_err(|error| StoreError::Corrupt {
-        message: format!("stored {what} is not valid: {error}"),
-    })
+        .ok_or_else(|| StoreError::Corrupt { message: format!("stored {what} has no `{RECORD}` text attribute") })?;
+    serde_json::from_str(json)
+        .map_err(|error| StoreError::Corrupt { message: format!("stored {what} is not valid: {error}") })
 }
 
 #[cfg(test)]
@@ -149,29 +139,22 @@ mod tests {
     }
 
     fn get_item_error(code: &str, message: &str) -> SdkError<GetItemError, ()> {
-        service_error(GetItemError::generic(
-            ErrorMetadata::builder().code(code).message(message).build(),
-        ))
+        service_error(GetItemError::generic(ErrorMetadata::builder().code(code).message(message).build()))
     }
 
     fn cancelled(codes: &[&str]) -> SdkError<TransactWriteItemsError, ()> {
         let mut exception = TransactionCanceledException::builder().message("cancelled");
         for code in codes {
-            exception =
-                exception.cancellation_reasons(CancellationReason::builder().code(*code).build());
+            exception = exception.cancellation_reasons(
+                CancellationReason::builder().code(*code).message(format!("{code} of this action")).build(),
+            );
         }
-        service_error(TransactWriteItemsError::TransactionCanceledException(
-            exception.build(),
-        ))
+        service_error(TransactWriteItemsError::TransactionCanceledException(exception.build()))
     }
 
     #[test]
     fn throttling_is_retryable_and_keeps_the_sdk_error() {
-        let error = request_failed(
-            "reading a link",
-            "tandem",
-            get_item_error("ThrottlingException", "slow down"),
-        );
+        let error = request_failed("reading a link", "tandem", get_item_error("ThrottlingException", "slow down"));
         assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
         assert!(error.is_retryable());
         assert!(error.to_string().contains("reading a link"), "{error}");
@@ -186,12 +169,7 @@ mod tests {
             get_item_error("ResourceNotFoundException", "Requested resource not found"),
         );
         assert!(error.is_retryable());
-        assert!(
-            error
-                .to_string()
-                .contains("table tandem-prod does not exist"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("table tandem-prod does not exist"), "{error}");
     }
 
     #[test]
@@ -199,36 +177,31 @@ mod tests {
         let error = request_failed(
             "updating a link",
             "tandem",
-            get_item_error(
-                "ValidationException",
-                "Item size has exceeded the maximum allowed size",
-            ),
+            get_item_error("ValidationException", "Item size has exceeded the maximum allowed size"),
         );
         assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
         assert!(!error.is_retryable());
-        assert!(
-            error.to_string().contains("maximum allowed size"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("maximum allowed size"), "{error}");
     }
 
     #[test]
     fn failed_conditions_are_told_apart_from_contention() {
-        let refusal = refusal(
-            "inserting a link",
-            "tandem",
-            cancelled(&["None", "ConditionalCheckFailed", "None"]),
-        );
-        assert!(!refusal.condition_failed(0));
-        assert!(refusal.condition_failed(1));
+        let mut refused = refusal_of(&["None", "ConditionalCheckFailed", "None"]);
+        assert!(!refused.condition_failed(0));
+        assert!(refused.condition_failed(1));
+        assert_eq!(refused.item_of(1), None, "no item was asked for");
 
-        let refusal = refusal_of(&["TransactionConflict", "None"]);
-        assert!(matches!(refusal, Refusal::Contended), "{refusal:?}");
+        let refused = refusal_of(&["TransactionConflict", "None"]);
+        assert!(matches!(refused, Refusal::Contended), "{refused:?}");
+        assert!(!refused.condition_failed(0));
 
-        let refusal = refusal_of(&["ThrottlingError", "None"]);
+        let refused = refusal_of(&["ThrottlingError", "None"]);
+        assert!(matches!(&refused, Refusal::Failed(error) if error.is_retryable()), "{refused:?}");
+
+        let refused = refusal_of(&["ValidationError", "None"]);
         assert!(
-            matches!(&refusal, Refusal::Failed(error) if error.is_retryable()),
-            "{refusal:?}"
+            matches!(&refused, Refusal::Failed(StoreError::Corrupt { message }) if message.contains("ValidationError of this action")),
+            "{refused:?}"
         );
     }
 

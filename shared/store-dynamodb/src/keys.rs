@@ -73,46 +73,28 @@ pub(crate) struct Key {
 impl Key {
     /// The copy of a link filed under its item on `side`.
     pub fn link(integration: &str, side: Side, item: &ItemId) -> Key {
-        Key {
-            pk: partition(Kind::Link, integration),
-            sk: item_sort_key(side, item.as_str()),
-        }
+        Key { pk: partition(Kind::Link, integration), sk: item_sort_key(side, item.as_str()) }
     }
 
     pub fn claim(integration: &str, side: Side, item: &ItemId) -> Key {
-        Key {
-            pk: partition(Kind::Claim, integration),
-            sk: item_sort_key(side, item.as_str()),
-        }
+        Key { pk: partition(Kind::Claim, integration), sk: item_sort_key(side, item.as_str()) }
     }
 
     pub fn watermark(integration: &str, side: Side) -> Key {
-        Key {
-            pk: partition(Kind::Watermark, integration),
-            sk: side.to_string(),
-        }
+        Key { pk: partition(Kind::Watermark, integration), sk: side.to_string() }
     }
 
     pub fn delivery(integration: &str, side: Side, delivery: &str) -> Key {
-        Key {
-            pk: partition(Kind::Delivery, integration),
-            sk: item_sort_key(side, delivery),
-        }
+        Key { pk: partition(Kind::Delivery, integration), sk: item_sort_key(side, delivery) }
     }
 
     /// A conflict, sorted by when it happened; `unique` keeps two conflicts of the same instant apart.
     pub fn conflict(integration: &str, at: Timestamp, unique: &str) -> Key {
-        Key {
-            pk: partition(Kind::Conflict, integration),
-            sk: format!("{}#{unique}", sortable(at)),
-        }
+        Key { pk: partition(Kind::Conflict, integration), sk: format!("{}#{unique}", sortable(at)) }
     }
 
     pub fn failure(integration: &str, side: Side, item: &ItemId) -> Key {
-        Key {
-            pk: partition(Kind::Failure, integration),
-            sk: item_sort_key(side, item.as_str()),
-        }
+        Key { pk: partition(Kind::Failure, integration), sk: item_sort_key(side, item.as_str()) }
     }
 
     /// The key as the attribute map GetItem, DeleteItem and condition checks take.
@@ -137,11 +119,7 @@ pub(crate) fn micros(at: Timestamp) -> AttributeValue {
 /// A time-to-live attribute for `until`: whole seconds rounded up, so DynamoDB never removes an item
 /// before `until` has passed.
 pub(crate) fn expires_at(until: Timestamp) -> AttributeValue {
-    let seconds = if until.timestamp_subsec_nanos() == 0 {
-        until.timestamp()
-    } else {
-        until.timestamp() + 1
-    };
+    let seconds = if until.timestamp_subsec_nanos() == 0 { until.timestamp() } else { until.timestamp() + 1 };
     AttributeValue::N(seconds.to_string())
 }
 
@@ -159,23 +137,14 @@ mod tests {
         let plain = Key::link("ops", Side::One, &ItemId::new("1#x"));
         let tricky = Key::link("ops#1", Side::One, &ItemId::new("x"));
         assert_ne!(plain, tricky);
-        assert_ne!(
-            partition(Kind::Link, "ops"),
-            partition(Kind::Claim, "ops"),
-            "kinds never share a partition"
-        );
+        assert_ne!(partition(Kind::Link, "ops"), partition(Kind::Claim, "ops"), "kinds never share a partition");
     }
 
     #[test]
     fn the_same_id_on_each_side_has_its_own_key() {
         let item = ItemId::new("42");
-        assert_ne!(
-            Key::failure("ops", Side::One, &item),
-            Key::failure("ops", Side::Two, &item)
-        );
-        assert!(Key::link("ops", Side::Two, &item)
-            .sk
-            .starts_with(&side_prefix(Side::Two)));
+        assert_ne!(Key::failure("ops", Side::One, &item), Key::failure("ops", Side::Two, &item));
+        assert!(Key::link("ops", Side::Two, &item).sk.starts_with(&side_prefix(Side::Two)));
     }
 
     #[test]
@@ -183,10 +152,8 @@ mod tests {
         let earlier = instant(1_893_456_000, 999_999_999);
         let later = earlier + Duration::nanoseconds(1);
         let much_later = earlier + Duration::days(400);
-        let keys: Vec<String> = [earlier, later, much_later]
-            .into_iter()
-            .map(|at| Key::conflict("ops", at, "u").sk)
-            .collect();
+        let keys: Vec<String> =
+            [earlier, later, much_later].into_iter().map(|at| Key::conflict("ops", at, "u").sk).collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
@@ -196,9 +163,6 @@ mod tests {
     fn time_to_live_never_ends_before_the_instant() {
         assert_eq!(expires_at(instant(100, 0)), AttributeValue::N("100".into()));
         assert_eq!(expires_at(instant(100, 1)), AttributeValue::N("101".into()));
-        assert_eq!(
-            micros(instant(100, 1_500)),
-            AttributeValue::N("100000001".into())
-        );
+        assert_eq!(micros(instant(100, 1_500)), AttributeValue::N("100000001".into()));
     }
 }

@@ -10,8 +10,7 @@ use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, UNTIL_MICROS, VERSION
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use backon::{ExponentialBuilder, Retryable};
 use serde::{Deserialize, Serialize};
@@ -46,11 +45,7 @@ fn describe_item(integration: &str, side: Side, item: &ItemId) -> String {
 impl DynamoStore {
     /// Both copies of `link`, each conditional: a new link only where neither item is linked yet, an
     /// update only where the stored copy is at `replaces` and pairs the same two items.
-    fn link_puts(
-        &self,
-        link: &Link,
-        replaces: Option<u64>,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn link_puts(&self, link: &Link, replaces: Option<u64>) -> Result<Vec<TransactWriteItem>, StoreError> {
         let record = encode(link, "link")?;
         let version = AttributeValue::N(link.version.to_string());
         Side::BOTH
@@ -58,26 +53,17 @@ impl DynamoStore {
             .map(|side| {
                 let key = Key::link(&link.integration, side, &link.item(side).id);
                 let partner = AttributeValue::S(link.item(side.other()).id.as_str().to_owned());
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item_at(
-                        &key,
-                        [
-                            (RECORD, record.clone()),
-                            (VERSION, version.clone()),
-                            (PARTNER, partner.clone()),
-                        ],
-                    )));
+                let put = Put::builder().table_name(&self.table).set_item(Some(item_at(
+                    &key,
+                    [(RECORD, record.clone()), (VERSION, version.clone()), (PARTNER, partner.clone())],
+                )));
                 let put = match replaces {
                     None => put.condition_expression("attribute_not_exists(pk)"),
                     Some(stored) => put
                         .condition_expression("#version = :stored AND #partner = :partner")
                         .expression_attribute_names("#version", VERSION)
                         .expression_attribute_names("#partner", PARTNER)
-                        .expression_attribute_values(
-                            ":stored",
-                            AttributeValue::N(stored.to_string()),
-                        )
+                        .expression_attribute_values(":stored", AttributeValue::N(stored.to_string()))
                         .expression_attribute_values(":partner", partner),
                 };
                 let put = built(put.build(), "the write of a link")?;
@@ -108,16 +94,7 @@ impl DynamoStore {
         let claim = item_at(
             &claim_key,
             [
-                (
-                    RECORD,
-                    encode(
-                        &Claim {
-                            owner: owner.to_owned(),
-                            until: lease_until,
-                        },
-                        "creation claim",
-                    )?,
-                ),
+                (RECORD, encode(&Claim { owner: owner.to_owned(), until: lease_until }, "creation claim")?),
                 (OWNER, AttributeValue::S(owner.to_owned())),
                 (UNTIL_MICROS, keys::micros(lease_until)),
                 (keys::EXPIRES_AT, keys::expires_at(lease_until)),
@@ -137,11 +114,7 @@ impl DynamoStore {
         let written = self
             .client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(not_linked)
-                    .build(),
-            )
+            .transact_items(TransactWriteItem::builder().condition_check(not_linked).build())
             .transact_items(TransactWriteItem::builder().put(take).build())
             .send()
             .await;
@@ -153,9 +126,7 @@ impl DynamoStore {
         if refused.condition_failed(0) {
             return match self.get_link(integration, side, item).await? {
                 Some(link) => Ok(ClaimOutcome::Linked(Box::new(link))),
-                None => Err(StoreError::Conflict {
-                    what: format!("the link of {what}"),
-                }),
+                None => Err(StoreError::Conflict { what: format!("the link of {what}") }),
             };
         }
         if refused.condition_failed(1) {
@@ -165,32 +136,21 @@ impl DynamoStore {
             };
             // Released between our write and this read: the claim is free again, so try again.
             let Some(holder) = holder else {
-                return Err(StoreError::Conflict {
-                    what: format!("the creation claim of {what}"),
-                });
+                return Err(StoreError::Conflict { what: format!("the creation claim of {what}") });
             };
             let holder: Claim = decode(&holder, "creation claim")?;
-            return Ok(ClaimOutcome::HeldElsewhere {
-                until: holder.until,
-            });
+            return Ok(ClaimOutcome::HeldElsewhere { until: holder.until });
         }
         match refused {
             Refusal::Failed(error) => Err(error),
-            _ => Err(StoreError::Conflict {
-                what: format!("the creation claim of {what}"),
-            }),
+            _ => Err(StoreError::Conflict { what: format!("the creation claim of {what}") }),
         }
     }
 }
 
 #[async_trait]
 impl LinkStore for DynamoStore {
-    async fn get_link(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-    ) -> Result<Option<Link>, StoreError> {
+    async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError> {
         self.get(&Key::link(integration, side, item), "reading a link")
             .await?
             .map(|item| decode(&item, "link"))
@@ -221,13 +181,7 @@ impl LinkStore for DynamoStore {
             .await
     }
 
-    async fn release_claim(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        owner: &str,
-    ) -> Result<(), StoreError> {
+    async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError> {
         let released = self
             .client
             .delete_item()
@@ -242,9 +196,7 @@ impl LinkStore for DynamoStore {
             Ok(_) => Ok(()),
             // Not claimed, or taken over after the lease ended: it is not ours to release.
             Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
             {
                 Ok(())
             }
@@ -254,48 +206,30 @@ impl LinkStore for DynamoStore {
 
     async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
-        let link = Link {
-            version: 1,
-            ..link.clone()
-        };
+        let link = Link { version: 1, ..link.clone() };
         let mut actions = self.link_puts(&link, None)?;
         for side in Side::BOTH {
             let claim = Key::claim(&link.integration, side, &link.item(side).id);
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(claim.attributes()))
-                .build();
+            let delete = Delete::builder().table_name(&self.table).set_key(Some(claim.attributes())).build();
             let delete = built(delete, "the removal of a creation claim")?;
             actions.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
+        let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
         let refused = match written {
             Ok(_) => return Ok(link),
             Err(error) => refusal(DOING, &self.table, error),
         };
         // The puts are the first two actions, side 1's then side 2's.
-        if let Some(side) = Side::BOTH
-            .into_iter()
-            .zip(0..)
-            .find_map(|(side, action)| refused.condition_failed(action).then_some(side))
+        if let Some(side) =
+            Side::BOTH.into_iter().zip(0..).find_map(|(side, action)| refused.condition_failed(action).then_some(side))
         {
             return Err(StoreError::AlreadyExists {
-                what: format!(
-                    "a link of {}",
-                    describe_item(&link.integration, side, &link.item(side).id)
-                ),
+                what: format!("a link of {}", describe_item(&link.integration, side, &link.item(side).id)),
             });
         }
         match refused {
             Refusal::Failed(error) => Err(error),
-            _ => Err(StoreError::Conflict {
-                what: describe(&link),
-            }),
+            _ => Err(StoreError::Conflict { what: describe(&link) }),
         }
     }
 
@@ -303,42 +237,26 @@ impl LinkStore for DynamoStore {
         let next = link
             .version
             .checked_add(1)
-            .ok_or_else(|| StoreError::Corrupt {
-                message: format!("{} has run out of versions", describe(link)),
-            })?;
-        let updated = Link {
-            version: next,
-            ..link.clone()
-        };
+            .ok_or_else(|| StoreError::Corrupt { message: format!("{} has run out of versions", describe(link)) })?;
+        let updated = Link { version: next, ..link.clone() };
         // The pair of items is the link's identity; only its sync state may change.
         let actions = self.link_puts(&updated, Some(link.version))?;
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
+        let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
         match written {
             Ok(_) => Ok(updated),
             Err(error) => match refusal("updating a link", &self.table, error) {
                 Refusal::Failed(error) => Err(error),
-                Refusal::ConditionsFailed(_) | Refusal::Contended => Err(StoreError::Conflict {
-                    what: describe(link),
-                }),
+                Refusal::ConditionsFailed(_) | Refusal::Contended => Err(StoreError::Conflict { what: describe(link) }),
             },
         }
     }
 
     async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError> {
         // Each link is stored under both items; side 1's copies list every link once.
-        self.query(
-            keys::partition(Kind::Link, integration),
-            Some(keys::side_prefix(Side::One)),
-            "listing links",
-        )
-        .await?
-        .iter()
-        .map(|item| decode(item, "link"))
-        .collect()
+        self.query(keys::partition(Kind::Link, integration), Some(keys::side_prefix(Side::One)), "listing links")
+            .await?
+            .iter()
+            .map(|item| decode(item, "link"))
+            .collect()
     }
 }

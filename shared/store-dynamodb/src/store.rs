@@ -17,10 +17,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore {
-            client,
-            table: table.into(),
-        }
+        DynamoStore { client, table: table.into() }
     }
 
     /// A store on `table` with the SDK's usual configuration from the environment: `AWS_REGION`,
@@ -112,16 +109,9 @@ impl DynamoStore {
 }
 
 /// `key`'s attributes plus `attributes`: a whole item to write.
-pub(crate) fn item_at(
-    key: &Key,
-    attributes: impl IntoIterator<Item = (&'static str, AttributeValue)>,
-) -> Item {
+pub(crate) fn item_at(key: &Key, attributes: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Item {
     let mut item = key.attributes();
-    item.extend(
-        attributes
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value)),
-    );
+    item.extend(attributes.into_iter().map(|(name, value)| (name.to_owned(), value)));
     item
 }
 
@@ -145,18 +135,10 @@ mod tests {
             .retry_config(RetryConfig::disabled())
             .build();
         let store = DynamoStore::new(Client::from_conf(config), "tandem");
-        let error = store
-            .get_watermark("ops", Side::One)
-            .await
-            .expect_err("nothing listens");
+        let error = store.get_watermark("ops", Side::One).await.expect_err("nothing listens");
         assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
         assert!(error.is_retryable());
-        assert!(
-            error
-                .to_string()
-                .contains("reading a watermark in table tandem"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("reading a watermark in table tandem"), "{error}");
         assert!(error.source().is_some(), "the SDK error is kept");
     }
 }

@@ -34,8 +34,7 @@ impl SyncLog for DynamoStore {
     }
 
     async fn list_conflicts(&self, integration: &str) -> Result<Vec<ConflictRecord>, StoreError> {
-        self.list(Kind::Conflict, integration, "conflict", "listing conflicts")
-            .await
+        self.list(Kind::Conflict, integration, "conflict", "listing conflicts").await
     }
 
     async fn record_failure(&self, failure: &FailureRecord) -> Result<(), StoreError> {
@@ -56,18 +55,11 @@ impl SyncLog for DynamoStore {
             .transpose()
     }
 
-    async fn clear_failure(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-    ) -> Result<(), StoreError> {
-        self.delete(&Key::failure(integration, side, item), "clearing a failure")
-            .await
+    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError> {
+        self.delete(&Key::failure(integration, side, item), "clearing a failure").await
     }
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {
-        self.list(Kind::Failure, integration, "failure", "listing failures")
-            .await
+        self.list(Kind::Failure, integration, "failure", "listing failures").await
     }
 }

@@ -6,8 +6,8 @@ use crate::store::DynamoStore;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use std::time::Duration;
 
@@ -25,9 +25,7 @@ pub enum TableError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error(
-        "table {table} is keyed by {found}; tandem needs the string keys `pk` (partition) and `sk` (sort)"
-    )]
+    #[error("table {table} is keyed by {found}; tandem needs the string keys `pk` (partition) and `sk` (sort)")]
     WrongKeys { table: String, found: String },
     #[error("table {table} expires items by attribute `{found}`; tandem needs `{EXPIRES_AT}`")]
     WrongTimeToLive { table: String, found: String },
@@ -36,13 +34,7 @@ pub enum TableError {
 impl TableError {
     /// Whether trying again later may succeed (the service was unreachable, throttled or failing).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            TableError::Request {
-                retryable: true,
-                ..
-            }
-        )
+        matches!(self, TableError::Request { retryable: true, .. })
     }
 }
 
@@ -88,17 +80,9 @@ impl DynamoStore {
     /// Creates the table (string keys `pk` and `sk`, on-demand billing) with time to live on
     /// `expires_at`, and waits until it is active. An existing table is kept if its keys are right.
     pub async fn create_table(&self) -> Result<(), TableError> {
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-        };
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
         let string = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
         };
         let doing = "creating";
         let created = self
@@ -114,10 +98,7 @@ impl DynamoStore {
             .await;
         match created {
             Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_resource_in_use_exception()) => {}
+            Err(error) if error.as_service_error().is_some_and(|error| error.is_resource_in_use_exception()) => {}
             Err(error) => return Err(self.table_failed(doing, error)),
         }
 
@@ -149,19 +130,10 @@ impl DynamoStore {
                     .collect()
             })
             .unwrap_or_default();
-        let expected = [
-            (format!("{PK} HASH"), "S".to_owned()),
-            (format!("{SK} RANGE"), "S".to_owned()),
-        ];
+        let expected = [(format!("{PK} HASH"), "S".to_owned()), (format!("{SK} RANGE"), "S".to_owned())];
         if keys != expected {
-            let found: Vec<String> = keys
-                .iter()
-                .map(|(key, kind)| format!("{key} ({kind})"))
-                .collect();
-            return Err(TableError::WrongKeys {
-                table: self.table.clone(),
-                found: found.join(", "),
-            });
+            let found: Vec<String> = keys.iter().map(|(key, kind)| format!("{key} ({kind})")).collect();
+            return Err(TableError::WrongKeys { table: self.table.clone(), found: found.join(", ") });
         }
         self.enable_time_to_live().await
     }
@@ -175,26 +147,18 @@ impl DynamoStore {
             .await
             .map_err(|error| self.table_failed("reading the time to live of", error))?;
         if let Some(current) = described.time_to_live_description() {
-            let on = matches!(
-                current.time_to_live_status(),
-                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-            );
+            let on =
+                matches!(current.time_to_live_status(), Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling));
             match current.attribute_name() {
                 Some(EXPIRES_AT) if on => return Ok(()),
                 Some(other) if on => {
-                    return Err(TableError::WrongTimeToLive {
-                        table: self.table.clone(),
-                        found: other.to_owned(),
-                    })
+                    return Err(TableError::WrongTimeToLive { table: self.table.clone(), found: other.to_owned() })
                 }
                 _ => {}
             }
         }
         let doing = "enabling the time to live of";
-        let specification = TimeToLiveSpecification::builder()
-            .enabled(true)
-            .attribute_name(EXPIRES_AT)
-            .build();
+        let specification = TimeToLiveSpecification::builder().enabled(true).attribute_name(EXPIRES_AT).build();
         let specification = self.built(doing, specification)?;
         self.client
             .update_time_to_live()

@@ -1,11 +1,13 @@
 //! The store conformance suite and restart safety against a real DynamoDB-compatible server (moto,
 //! started by `infra/local-aws.sh`), on a table of this test process's own.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use std::sync::Arc;
 use tandem_engine::ports::{LinkStore, StoreError, WatermarkStore};
 use tandem_model::{ItemId, Side};
-use tandem_store::conformance::fixtures::unique_integration;
+use tandem_store::conformance::fixtures::{at, unique_integration};
 use tandem_store::conformance::restart::{assert_sample, write_sample};
 use tandem_store_dynamodb::{DynamoStore, TableError};
 use tokio::sync::OnceCell;
@@ -41,6 +43,11 @@ async fn store() -> DynamoStore {
     store_on(table).await
 }
 
+/// A client of the same server for writing what the store never would.
+async fn raw_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+}
+
 tandem_store::conformance_tests!(Arc::new(store().await));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,41 +65,25 @@ async fn a_second_store_on_the_table_sees_everything_the_first_wrote() {
 async fn creating_the_table_again_keeps_it() {
     let store = store().await;
     let integration = unique_integration("create-again");
-    let at = tandem_store::conformance::fixtures::at(5);
-    store
-        .set_watermark(&integration, Side::One, at)
-        .await
-        .expect("set");
+    store.set_watermark(&integration, Side::One, at(5)).await.expect("set");
     store.create_table().await.expect("create again");
-    assert_eq!(
-        store
-            .get_watermark(&integration, Side::One)
-            .await
-            .expect("get"),
-        Some(at)
-    );
+    assert_eq!(store.get_watermark(&integration, Side::One).await.expect("get"), Some(at(5)));
 }
 
 #[tokio::test]
 async fn a_table_with_other_keys_is_refused() {
     let table = unique_integration("other-keys");
     let store = store_on(&table).await;
-    let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
-    client
+    raw_client()
+        .await
         .create_table()
         .table_name(&table)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"))
         .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+            AttributeDefinition::builder()
                 .attribute_name("id")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .attribute_type(ScalarAttributeType::S)
                 .build()
                 .expect("attribute"),
         )
@@ -101,52 +92,34 @@ async fn a_table_with_other_keys_is_refused() {
         .expect("create a table keyed by id");
 
     let error = store.create_table().await.expect_err("wrong keys");
-    assert!(
-        matches!(&error, TableError::WrongKeys { found, .. } if found == "id HASH (S)"),
-        "{error:?}"
-    );
+    assert!(matches!(&error, TableError::WrongKeys { found, .. } if found == "id HASH (S)"), "{error:?}");
     assert!(!error.is_retryable());
 }
 
 #[tokio::test]
 async fn a_missing_table_is_unavailable_and_named() {
     let table = unique_integration("missing");
-    let error = store_on(&table)
-        .await
-        .get_watermark("ops", Side::One)
-        .await
-        .expect_err("no such table");
+    let error = store_on(&table).await.get_watermark("ops", Side::One).await.expect_err("no such table");
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .contains(&format!("table {table} does not exist")),
-        "{error}"
-    );
+    assert!(error.to_string().contains(&format!("table {table} does not exist")), "{error}");
 }
 
 #[tokio::test]
 async fn an_unreadable_link_is_corrupt_not_missing() {
     let store = store().await;
     let integration = unique_integration("corrupt");
-    let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
-    client
+    raw_client()
+        .await
         .put_item()
         .table_name(store.table())
         .item("pk", AttributeValue::S(format!("LINK#{integration}")))
         .item("sk", AttributeValue::S("2#42".to_owned()))
-        .item(
-            "record",
-            AttributeValue::S(r#"{"integration": "ops"}"#.to_owned()),
-        )
+        .item("record", AttributeValue::S(r#"{"integration": "ops"}"#.to_owned()))
         .send()
         .await
         .expect("write a damaged link");
 
-    let error = store
-        .get_link(&integration, Side::Two, &ItemId::new("42"))
-        .await
-        .expect_err("damaged link");
+    let error = store.get_link(&integration, Side::Two, &ItemId::new("42")).await.expect_err("damaged link");
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
     assert!(error.to_string().contains("link"), "{error}");
     assert!(!error.is_retryable());

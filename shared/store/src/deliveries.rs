@@ -24,27 +24,16 @@ fn purge_expired(
     let now = now.timestamp_micros();
     let mut expired = Vec::new();
     for entry in expiry.iter().or_unavailable(doing)?.take(PURGE_BATCH) {
-        let (key, ()) = entry
-            .map(|(key, value)| (key, value.value()))
-            .or_unavailable(doing)?;
+        let (key, ()) = entry.map(|(key, value)| (key, value.value())).or_unavailable(doing)?;
         let (expires_at, integration, side, delivery) = key.value();
         if expires_at > now {
             break;
         }
-        expired.push((
-            expires_at,
-            integration.to_owned(),
-            side,
-            delivery.to_owned(),
-        ));
+        expired.push((expires_at, integration.to_owned(), side, delivery.to_owned()));
     }
     for (expires_at, integration, side, delivery) in &expired {
-        expiry
-            .remove((*expires_at, integration.as_str(), *side, delivery.as_str()))
-            .or_unavailable(doing)?;
-        deliveries
-            .remove((integration.as_str(), *side, delivery.as_str()))
-            .or_unavailable(doing)?;
+        expiry.remove((*expires_at, integration.as_str(), *side, delivery.as_str())).or_unavailable(doing)?;
+        deliveries.remove((integration.as_str(), *side, delivery.as_str())).or_unavailable(doing)?;
     }
     Ok(())
 }
@@ -61,16 +50,12 @@ impl DeliveryStore for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let (integration, delivery) = (integration.to_owned(), delivery.to_owned());
         self.write("recording a delivery", move |transaction| {
-            let mut deliveries = transaction
-                .open_table(DELIVERIES)
-                .or_unavailable("opening the deliveries")?;
-            let mut expiry = transaction
-                .open_table(DELIVERY_EXPIRY)
-                .or_unavailable("opening the delivery expiry index")?;
+            let mut deliveries = transaction.open_table(DELIVERIES).or_unavailable("opening the deliveries")?;
+            let mut expiry =
+                transaction.open_table(DELIVERY_EXPIRY).or_unavailable("opening the delivery expiry index")?;
             purge_expired(&mut deliveries, &mut expiry, now)?;
 
-            let (integration, side, delivery) =
-                (integration.as_str(), side_key(side), delivery.as_str());
+            let (integration, side, delivery) = (integration.as_str(), side_key(side), delivery.as_str());
             let seen_until: Option<Timestamp> = deliveries
                 .get((integration, side, delivery))
                 .or_unavailable("reading a delivery")?
@@ -86,16 +71,10 @@ impl DeliveryStore for EmbeddedStore {
                     .or_unavailable("removing an expired delivery")?;
             }
             deliveries
-                .insert(
-                    (integration, side, delivery),
-                    encode(&expires_at, "delivery")?.as_str(),
-                )
+                .insert((integration, side, delivery), encode(&expires_at, "delivery")?.as_str())
                 .or_unavailable("writing a delivery")?;
             expiry
-                .insert(
-                    (expires_at.timestamp_micros(), integration, side, delivery),
-                    (),
-                )
+                .insert((expires_at.timestamp_micros(), integration, side, delivery), ())
                 .or_unavailable("writing a delivery")?;
             Ok(true)
         })

@@ -19,13 +19,10 @@ impl<T, E: Into<redb::Error>> OrUnavailable<T> for Result<T, E> {
 
 fn from_redb(doing: &str, error: redb::Error) -> StoreError {
     match error {
-        redb::Error::Corrupted(detail) => StoreError::Corrupt {
-            message: format!("{doing}: the store file is damaged: {detail}"),
-        },
-        other => StoreError::Unavailable {
-            message: format!("{doing}: {other}"),
-            source: Some(Box::new(other)),
-        },
+        redb::Error::Corrupted(detail) => {
+            StoreError::Corrupt { message: format!("{doing}: the store file is damaged: {detail}") }
+        }
+        other => StoreError::Unavailable { message: format!("{doing}: {other}"), source: Some(Box::new(other)) },
     }
 }
 
@@ -38,15 +35,13 @@ pub(crate) fn worker_failed(doing: &str, error: tokio::task::JoinError) -> Store
 }
 
 pub(crate) fn encode<T: Serialize>(record: &T, what: &str) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|error| StoreError::Corrupt {
-        message: format!("{what} cannot be written as JSON: {error}"),
-    })
+    serde_json::to_string(record)
+        .map_err(|error| StoreError::Corrupt { message: format!("{what} cannot be written as JSON: {error}") })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(json: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|error| StoreError::Corrupt {
-        message: format!("stored {what} is not valid: {error}"),
-    })
+    serde_json::from_str(json)
+        .map_err(|error| StoreError::Corrupt { message: format!("stored {what} is not valid: {error}") })
 }
 
 #[cfg(test)]
@@ -56,20 +51,16 @@ mod tests {
 
     #[test]
     fn io_failures_are_retryable_and_keep_the_redb_error() {
-        let failed: Result<(), redb::StorageError> =
-            Err(redb::StorageError::Io(std::io::Error::other("disk gone")));
+        let failed: Result<(), redb::StorageError> = Err(redb::StorageError::Io(std::io::Error::other("disk gone")));
         let error = failed.or_unavailable("reading links").unwrap_err();
         assert!(error.is_retryable());
         assert!(error.to_string().contains("reading links"), "{error}");
-        assert!(error
-            .source()
-            .is_some_and(|source| source.to_string().contains("disk gone")));
+        assert!(error.source().is_some_and(|source| source.to_string().contains("disk gone")));
     }
 
     #[test]
     fn a_damaged_file_is_corrupt_and_not_retryable() {
-        let failed: Result<(), redb::StorageError> =
-            Err(redb::StorageError::Corrupted("bad page".into()));
+        let failed: Result<(), redb::StorageError> = Err(redb::StorageError::Corrupted("bad page".into()));
         let error = failed.or_unavailable("reading links").unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
         assert!(!error.is_retryable());

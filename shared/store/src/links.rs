@@ -24,17 +24,11 @@ fn link_of(
     side: Side,
     item: &str,
 ) -> Result<Option<Link>, StoreError> {
-    let filed_under = match index
-        .get((integration, side_key(side), item))
-        .or_unavailable("reading the link index")?
-    {
+    let filed_under = match index.get((integration, side_key(side), item)).or_unavailable("reading the link index")? {
         Some(guard) => guard.value().to_owned(),
         None => return Ok(None),
     };
-    match links
-        .get((integration, filed_under.as_str()))
-        .or_unavailable("reading a link")?
-    {
+    match links.get((integration, filed_under.as_str())).or_unavailable("reading a link")? {
         Some(json) => decode(json.value(), "link").map(Some),
         None => Err(StoreError::Corrupt {
             message: format!(
@@ -56,20 +50,11 @@ fn describe(link: &Link) -> String {
 
 #[async_trait]
 impl LinkStore for EmbeddedStore {
-    async fn get_link(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-    ) -> Result<Option<Link>, StoreError> {
+    async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError> {
         let (integration, item) = (integration.to_owned(), item.as_str().to_owned());
         self.read("reading a link", move |transaction| {
-            let index = transaction
-                .open_table(LINK_INDEX)
-                .or_unavailable("opening the link index")?;
-            let links = transaction
-                .open_table(LINKS)
-                .or_unavailable("opening the links")?;
+            let index = transaction.open_table(LINK_INDEX).or_unavailable("opening the link index")?;
+            let links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             link_of(&index, &links, &integration, side, &item)
         })
         .await
@@ -84,24 +69,14 @@ impl LinkStore for EmbeddedStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<ClaimOutcome, StoreError> {
-        let (integration, item, owner) = (
-            integration.to_owned(),
-            item.as_str().to_owned(),
-            owner.to_owned(),
-        );
+        let (integration, item, owner) = (integration.to_owned(), item.as_str().to_owned(), owner.to_owned());
         self.write("claiming the creation of a copy", move |transaction| {
-            let index = transaction
-                .open_table(LINK_INDEX)
-                .or_unavailable("opening the link index")?;
-            let links = transaction
-                .open_table(LINKS)
-                .or_unavailable("opening the links")?;
+            let index = transaction.open_table(LINK_INDEX).or_unavailable("opening the link index")?;
+            let links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             if let Some(link) = link_of(&index, &links, &integration, side, &item)? {
                 return Ok(ClaimOutcome::Linked(Box::new(link)));
             }
-            let mut claims = transaction
-                .open_table(CLAIMS)
-                .or_unavailable("opening the creation claims")?;
+            let mut claims = transaction.open_table(CLAIMS).or_unavailable("opening the creation claims")?;
             let key = (integration.as_str(), side_key(side), item.as_str());
             let current: Option<Claim> = claims
                 .get(key)
@@ -113,37 +88,17 @@ impl LinkStore for EmbeddedStore {
                     return Ok(ClaimOutcome::HeldElsewhere { until: claim.until });
                 }
             }
-            let claim = encode(
-                &Claim {
-                    owner,
-                    until: lease_until,
-                },
-                "creation claim",
-            )?;
-            claims
-                .insert(key, claim.as_str())
-                .or_unavailable("writing a creation claim")?;
+            let claim = encode(&Claim { owner, until: lease_until }, "creation claim")?;
+            claims.insert(key, claim.as_str()).or_unavailable("writing a creation claim")?;
             Ok(ClaimOutcome::Claimed)
         })
         .await
     }
 
-    async fn release_claim(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        let (integration, item, owner) = (
-            integration.to_owned(),
-            item.as_str().to_owned(),
-            owner.to_owned(),
-        );
+    async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError> {
+        let (integration, item, owner) = (integration.to_owned(), item.as_str().to_owned(), owner.to_owned());
         self.write("releasing a creation claim", move |transaction| {
-            let mut claims = transaction
-                .open_table(CLAIMS)
-                .or_unavailable("opening the creation claims")?;
+            let mut claims = transaction.open_table(CLAIMS).or_unavailable("opening the creation claims")?;
             let key = (integration.as_str(), side_key(side), item.as_str());
             let current: Option<Claim> = claims
                 .get(key)
@@ -152,9 +107,7 @@ impl LinkStore for EmbeddedStore {
                 .transpose()?;
             // A claim taken over after its lease ended belongs to someone else now: leave it alone.
             if current.is_some_and(|claim| claim.owner == owner) {
-                claims
-                    .remove(key)
-                    .or_unavailable("removing a creation claim")?;
+                claims.remove(key).or_unavailable("removing a creation claim")?;
             }
             Ok(())
         })
@@ -162,49 +115,29 @@ impl LinkStore for EmbeddedStore {
     }
 
     async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
-        let link = Link {
-            version: 1,
-            ..link.clone()
-        };
+        let link = Link { version: 1, ..link.clone() };
         self.write("inserting a link", move |transaction| {
             let integration = link.integration.as_str();
-            let mut index = transaction
-                .open_table(LINK_INDEX)
-                .or_unavailable("opening the link index")?;
+            let mut index = transaction.open_table(LINK_INDEX).or_unavailable("opening the link index")?;
             for side in Side::BOTH {
                 let item = link.item(side);
                 let key = (integration, side_key(side), item.id.as_str());
-                if index
-                    .get(key)
-                    .or_unavailable("reading the link index")?
-                    .is_some()
-                {
+                if index.get(key).or_unavailable("reading the link index")?.is_some() {
                     return Err(StoreError::AlreadyExists {
-                        what: format!(
-                            "a link of item {} on side {side} in integration {integration}",
-                            item.label()
-                        ),
+                        what: format!("a link of item {} on side {side} in integration {integration}", item.label()),
                     });
                 }
             }
             let filed_under = link.side1.id.as_str();
-            let mut links = transaction
-                .open_table(LINKS)
-                .or_unavailable("opening the links")?;
+            let mut links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             links
                 .insert((integration, filed_under), encode(&link, "link")?.as_str())
                 .or_unavailable("writing a link")?;
-            let mut claims = transaction
-                .open_table(CLAIMS)
-                .or_unavailable("opening the creation claims")?;
+            let mut claims = transaction.open_table(CLAIMS).or_unavailable("opening the creation claims")?;
             for side in Side::BOTH {
                 let key = (integration, side_key(side), link.item(side).id.as_str());
-                index
-                    .insert(key, filed_under)
-                    .or_unavailable("writing the link index")?;
-                claims
-                    .remove(key)
-                    .or_unavailable("removing a creation claim")?;
+                index.insert(key, filed_under).or_unavailable("writing the link index")?;
+                claims.remove(key).or_unavailable("removing a creation claim")?;
             }
             Ok(link)
         })
@@ -214,9 +147,7 @@ impl LinkStore for EmbeddedStore {
     async fn update_link(&self, link: &Link) -> Result<Link, StoreError> {
         let link = link.clone();
         self.write("updating a link", move |transaction| {
-            let mut links = transaction
-                .open_table(LINKS)
-                .or_unavailable("opening the links")?;
+            let mut links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             let key = (link.integration.as_str(), link.side1.id.as_str());
             let stored: Option<Link> = links
                 .get(key)
@@ -224,21 +155,13 @@ impl LinkStore for EmbeddedStore {
                 .map(|json| decode(json.value(), "link"))
                 .transpose()?;
             // The pair of items is the link's identity; only its sync state may change.
-            let current = stored.is_some_and(|stored| {
-                stored.version == link.version && stored.side2.id == link.side2.id
-            });
+            let current =
+                stored.is_some_and(|stored| stored.version == link.version && stored.side2.id == link.side2.id);
             if !current {
-                return Err(StoreError::Conflict {
-                    what: describe(&link),
-                });
+                return Err(StoreError::Conflict { what: describe(&link) });
             }
-            let updated = Link {
-                version: link.version + 1,
-                ..link.clone()
-            };
-            links
-                .insert(key, encode(&updated, "link")?.as_str())
-                .or_unavailable("writing a link")?;
+            let updated = Link { version: link.version + 1, ..link.clone() };
+            links.insert(key, encode(&updated, "link")?.as_str()).or_unavailable("writing a link")?;
             Ok(updated)
         })
         .await
@@ -247,15 +170,8 @@ impl LinkStore for EmbeddedStore {
     async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError> {
         let integration = integration.to_owned();
         self.read("listing links", move |transaction| {
-            let links = transaction
-                .open_table(LINKS)
-                .or_unavailable("opening the links")?;
-            collect_while(
-                &links,
-                (integration.as_str(), ""),
-                |key: (&str, &str)| key.0 == integration,
-                "link",
-            )
+            let links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
+            collect_while(&links, (integration.as_str(), ""), |key: (&str, &str)| key.0 == integration, "link")
         })
         .await
     }
@@ -289,10 +205,7 @@ mod tests {
     async fn an_unreadable_link_is_corrupt_not_missing() {
         let (_folder, store) = store();
         damage(&store, Some(r#"{"integration": "ops"}"#));
-        let error = store
-            .get_link("ops", Side::Two, &ItemId::new("42"))
-            .await
-            .unwrap_err();
+        let error = store.get_link("ops", Side::Two, &ItemId::new("42")).await.unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
         assert!(error.to_string().contains("link"), "{error}");
         assert!(!error.is_retryable());
@@ -303,19 +216,9 @@ mod tests {
         let (_folder, store) = store();
         damage(&store, None);
         let error = store
-            .claim_creation(
-                "ops",
-                Side::Two,
-                &ItemId::new("42"),
-                "worker",
-                Timestamp::UNIX_EPOCH,
-                Timestamp::MAX_UTC,
-            )
+            .claim_creation("ops", Side::Two, &ItemId::new("42"), "worker", Timestamp::UNIX_EPOCH, Timestamp::MAX_UTC)
             .await
             .unwrap_err();
-        assert!(
-            matches!(&error, StoreError::Corrupt { message } if message.contains("42")),
-            "{error:?}"
-        );
+        assert!(matches!(&error, StoreError::Corrupt { message } if message.contains("42")), "{error:?}");
     }
 }

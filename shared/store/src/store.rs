@@ -1,9 +1,7 @@
 //! The embedded store's handle: one redb file, opened once per process.
 
 use crate::error::{worker_failed, OrUnavailable};
-use crate::tables::{
-    CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, LINKS, LINK_INDEX, WATERMARKS,
-};
+use crate::tables::{CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, LINKS, LINK_INDEX, WATERMARKS};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -35,10 +33,7 @@ impl EmbeddedStore {
     /// open.
     pub fn open(path: &Path) -> Result<EmbeddedStore, StoreError> {
         let doing = format!("opening the store file {}", path.display());
-        if let Some(folder) = path
-            .parent()
-            .filter(|folder| !folder.as_os_str().is_empty())
-        {
+        if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|error| StoreError::Unavailable {
                 message: format!("{doing}: cannot create its folder: {error}"),
                 source: Some(Box::new(error)),
@@ -68,12 +63,7 @@ impl EmbeddedStore {
             message: "a store just opened is shared already".to_owned(),
             source: None,
         })?;
-        Ok(EmbeddedStore {
-            inner: Arc::new(Inner {
-                _temporary_folder: Some(folder),
-                ..inner
-            }),
-        })
+        Ok(EmbeddedStore { inner: Arc::new(Inner { _temporary_folder: Some(folder), ..inner }) })
     }
 
     /// The database itself, for tests that damage records on purpose.
@@ -139,9 +129,7 @@ fn create_tables(database: &Database) -> Result<(), redb::Error> {
 
 impl fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmbeddedStore")
-            .field("path", &self.inner.path)
-            .finish()
+        f.debug_struct("EmbeddedStore").field("path", &self.inner.path).finish()
     }
 }
 

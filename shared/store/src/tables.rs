@@ -15,31 +15,26 @@ pub(crate) const LINKS: TableDefinition<(&str, &str), &str> = TableDefinition::n
 
 /// (integration, side, item id) → the side-1 item id under which the item's link is filed. Both items
 /// of every link are indexed, which is what makes "either item is linked already" one look-up each.
-pub(crate) const LINK_INDEX: TableDefinition<(&str, u8, &str), &str> =
-    TableDefinition::new("link_index");
+pub(crate) const LINK_INDEX: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("link_index");
 
 /// (integration, side, item id) → `Claim` on creating the item's copy.
-pub(crate) const CLAIMS: TableDefinition<(&str, u8, &str), &str> =
-    TableDefinition::new("creation_claims");
+pub(crate) const CLAIMS: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("creation_claims");
 
 /// (integration, side) → the timestamp polling resumes from.
 pub(crate) const WATERMARKS: TableDefinition<(&str, u8), &str> = TableDefinition::new("watermarks");
 
 /// (integration, side, delivery id) → the timestamp until which the delivery counts as seen.
-pub(crate) const DELIVERIES: TableDefinition<(&str, u8, &str), &str> =
-    TableDefinition::new("deliveries");
+pub(crate) const DELIVERIES: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("deliveries");
 
 /// (expiry in microseconds since the epoch, integration, side, delivery id): deliveries ordered by
 /// expiry, so purging the expired ones reads only those.
-pub(crate) const DELIVERY_EXPIRY: TableDefinition<(i64, &str, u8, &str), ()> =
-    TableDefinition::new("delivery_expiry");
+pub(crate) const DELIVERY_EXPIRY: TableDefinition<(i64, &str, u8, &str), ()> = TableDefinition::new("delivery_expiry");
 
 /// (integration, sequence number) → `ConflictRecord`, in the order recorded.
 pub(crate) const CONFLICTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("conflicts");
 
 /// (integration, side, item id) → `FailureRecord`.
-pub(crate) const FAILURES: TableDefinition<(&str, u8, &str), &str> =
-    TableDefinition::new("failures");
+pub(crate) const FAILURES: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("failures");
 
 pub(crate) fn side_key(side: Side) -> u8 {
     side.number()

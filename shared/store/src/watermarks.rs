@@ -9,16 +9,10 @@ use tandem_model::{Side, Timestamp};
 
 #[async_trait]
 impl WatermarkStore for EmbeddedStore {
-    async fn get_watermark(
-        &self,
-        integration: &str,
-        side: Side,
-    ) -> Result<Option<Timestamp>, StoreError> {
+    async fn get_watermark(&self, integration: &str, side: Side) -> Result<Option<Timestamp>, StoreError> {
         let integration = integration.to_owned();
         self.read("reading a watermark", move |transaction| {
-            let watermarks = transaction
-                .open_table(WATERMARKS)
-                .or_unavailable("opening the watermarks")?;
+            let watermarks = transaction.open_table(WATERMARKS).or_unavailable("opening the watermarks")?;
             watermarks
                 .get((integration.as_str(), side_key(side)))
                 .or_unavailable("reading a watermark")?
@@ -28,22 +22,12 @@ impl WatermarkStore for EmbeddedStore {
         .await
     }
 
-    async fn set_watermark(
-        &self,
-        integration: &str,
-        side: Side,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError> {
         let integration = integration.to_owned();
         self.write("writing a watermark", move |transaction| {
-            let mut watermarks = transaction
-                .open_table(WATERMARKS)
-                .or_unavailable("opening the watermarks")?;
+            let mut watermarks = transaction.open_table(WATERMARKS).or_unavailable("opening the watermarks")?;
             watermarks
-                .insert(
-                    (integration.as_str(), side_key(side)),
-                    encode(&at, "watermark")?.as_str(),
-                )
+                .insert((integration.as_str(), side_key(side)), encode(&at, "watermark")?.as_str())
                 .or_unavailable("writing a watermark")?;
             Ok(())
         })

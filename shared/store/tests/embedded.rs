@@ -5,9 +5,7 @@ use tandem_store::conformance::fixtures::unique_integration;
 use tandem_store::conformance::restart::{assert_sample, write_sample};
 use tandem_store::EmbeddedStore;
 
-tandem_store::conformance_tests!(Arc::new(
-    EmbeddedStore::in_temp_dir().expect("open a temporary store")
-));
+tandem_store::conformance_tests!(Arc::new(EmbeddedStore::in_temp_dir().expect("open a temporary store")));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_survives_closing_and_reopening_the_file() {

@@ -88,9 +88,7 @@ pub struct AzureDevopsClient {
 
 impl std::fmt::Debug for AzureDevopsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureDevopsClient")
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        f.debug_struct("AzureDevopsClient").field("retry", &self.retry).finish_non_exhaustive()
     }
 }
 
@@ -166,10 +164,7 @@ impl AzureDevopsClient {
         B: Serialize,
     {
         let path = url.path().to_string();
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .basic_auth("", Some(self.pat.expose()));
+        let mut request = self.http.request(method.clone(), url).basic_auth("", Some(self.pat.expose()));
         request = match payload {
             Payload::Empty => request,
             Payload::Json(body) => request.json(body),
@@ -181,24 +176,18 @@ impl AzureDevopsClient {
                 request.header(CONTENT_TYPE, JSON_PATCH).body(bytes)
             }
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|error| ConnectorError::Unreachable {
-                system: SYSTEM,
-                message: format!("{method} {path}: {error}"),
-                source: Some(Box::new(error)),
-            })?;
+        let response = request.send().await.map_err(|error| ConnectorError::Unreachable {
+            system: SYSTEM,
+            message: format!("{method} {path}: {error}"),
+            source: Some(Box::new(error)),
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| ConnectorError::Unreachable {
-                system: SYSTEM,
-                message: format!("{method} {path}: the answer was cut off: {error}"),
-                source: Some(Box::new(error)),
-            })?;
+        let bytes = response.bytes().await.map_err(|error| ConnectorError::Unreachable {
+            system: SYSTEM,
+            message: format!("{method} {path}: the answer was cut off: {error}"),
+            source: Some(Box::new(error)),
+        })?;
         if !status.is_success() {
             return Err(error_for(status, &headers, &bytes, &method, &path, what));
         }
@@ -226,26 +215,12 @@ fn error_for(
         .map(Duration::from_secs);
     let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|body| {
-            body.get("message")
-                .and_then(|message| message.as_str())
-                .map(str::to_string)
-        })
+        .and_then(|body| body.get("message").and_then(|message| message.as_str()).map(str::to_string))
         .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
     match status.as_u16() {
-        401 | 403 => ConnectorError::Unauthorized {
-            system: SYSTEM,
-            status: status.as_u16(),
-        },
-        404 => ConnectorError::NotFound {
-            system: SYSTEM,
-            item: what.to_string(),
-        },
-        429 => ConnectorError::RateLimited {
-            system: SYSTEM,
-            status: 429,
-            retry_after,
-        },
+        401 | 403 => ConnectorError::Unauthorized { system: SYSTEM, status: status.as_u16() },
+        404 => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
+        429 => ConnectorError::RateLimited { system: SYSTEM, status: 429, retry_after },
         code => ConnectorError::Http {
             system: SYSTEM,
             status: code,
@@ -280,49 +255,21 @@ mod tests {
     fn throttling_and_unavailability_are_retryable_with_their_retry_after() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "3".parse().unwrap());
-        let throttled = error_for(
-            StatusCode::TOO_MANY_REQUESTS,
-            &headers,
-            b"",
-            &Method::GET,
-            "/x",
-            "x",
-        );
+        let throttled = error_for(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &Method::GET, "/x", "x");
         assert!(throttled.is_retryable());
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(3)));
-        let unavailable = error_for(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &HeaderMap::new(),
-            b"{}",
-            &Method::GET,
-            "/x",
-            "x",
-        );
+        let unavailable = error_for(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"{}", &Method::GET, "/x", "x");
         assert!(unavailable.is_retryable());
     }
 
     #[test]
     fn client_errors_are_permanent_and_keep_the_service_message() {
         let body = br#"{"message":"TF401320: Rule Error for field State."}"#;
-        let refused = error_for(
-            StatusCode::BAD_REQUEST,
-            &HeaderMap::new(),
-            body,
-            &Method::PATCH,
-            "/x",
-            "x",
-        );
+        let refused = error_for(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, &Method::PATCH, "/x", "x");
         assert!(!refused.is_retryable());
         assert!(refused.to_string().contains("TF401320"), "{refused}");
         assert!(matches!(
-            error_for(
-                StatusCode::UNAUTHORIZED,
-                &HeaderMap::new(),
-                b"",
-                &Method::GET,
-                "/x",
-                "x"
-            ),
+            error_for(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b"", &Method::GET, "/x", "x"),
             ConnectorError::Unauthorized { status: 401, .. }
         ));
         assert!(matches!(

@@ -30,7 +30,9 @@ pub enum ConfigError {
     },
     #[error("azure devops `{field}` must be an http(s) URL, not `{value}`")]
     NotHttp { field: &'static str, value: String },
-    #[error("azure devops `organization_url` must name the organization, e.g. https://dev.azure.com/fabrikam (got `{0}`)")]
+    #[error(
+        "azure devops `organization_url` must name the organization, e.g. https://dev.azure.com/fabrikam (got `{0}`)"
+    )]
     NoOrganization(String),
     #[error("azure devops `{0}` must not be empty")]
     Empty(&'static str),
@@ -78,23 +80,15 @@ impl ValidAzureDevopsConfig {
 
 impl AzureDevopsConfig {
     pub fn validate(&self) -> Result<ValidAzureDevopsConfig, ConfigError> {
-        for (field, value) in [
-            ("project", &self.project),
-            ("work_item_type", &self.work_item_type),
-        ] {
+        for (field, value) in [("project", &self.project), ("work_item_type", &self.work_item_type)] {
             if value.trim().is_empty() {
                 return Err(ConfigError::Empty(field));
             }
         }
         let organization_url = parse_base("organization_url", &self.organization_url)?;
-        let host = organization_url
-            .host_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let last_segment = organization_url
-            .path_segments()
-            .and_then(|mut segments| segments.next_back())
-            .unwrap_or_default();
+        let host = organization_url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let last_segment =
+            organization_url.path_segments().and_then(|mut segments| segments.next_back()).unwrap_or_default();
         let organization = match host.strip_suffix(".visualstudio.com") {
             Some(name) if last_segment.is_empty() => name.to_string(),
             _ => last_segment.to_string(),
@@ -104,14 +98,12 @@ impl AzureDevopsConfig {
         }
         let identities_url = match &self.identities_url {
             Some(url) => parse_base("identities_url", url)?,
-            None if host == "dev.azure.com" => parse_base(
-                "identities_url",
-                &format!("https://vssps.dev.azure.com/{organization}"),
-            )?,
-            None if host.ends_with(".visualstudio.com") => parse_base(
-                "identities_url",
-                &format!("https://{organization}.vssps.visualstudio.com"),
-            )?,
+            None if host == "dev.azure.com" => {
+                parse_base("identities_url", &format!("https://vssps.dev.azure.com/{organization}"))?
+            }
+            None if host.ends_with(".visualstudio.com") => {
+                parse_base("identities_url", &format!("https://{organization}.vssps.visualstudio.com"))?
+            }
             None => organization_url.clone(),
         };
         Ok(ValidAzureDevopsConfig {
@@ -132,10 +124,7 @@ fn parse_base(field: &'static str, value: &str) -> Result<Url, ConfigError> {
         source,
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(ConfigError::NotHttp {
-            field,
-            value: value.to_string(),
-        });
+        return Err(ConfigError::NotHttp { field, value: value.to_string() });
     }
     if let Ok(mut segments) = url.path_segments_mut() {
         segments.pop_if_empty();
@@ -160,56 +149,31 @@ mod tests {
 
     #[test]
     fn dev_azure_com_identities_live_on_vssps() {
-        let valid = config("https://dev.azure.com/fabrikam/")
-            .validate()
-            .unwrap();
+        let valid = config("https://dev.azure.com/fabrikam/").validate().unwrap();
         assert_eq!(valid.organization(), "fabrikam");
-        assert_eq!(
-            valid.organization_url().as_str(),
-            "https://dev.azure.com/fabrikam"
-        );
-        assert_eq!(
-            valid.identities_url().as_str(),
-            "https://vssps.dev.azure.com/fabrikam"
-        );
+        assert_eq!(valid.organization_url().as_str(), "https://dev.azure.com/fabrikam");
+        assert_eq!(valid.identities_url().as_str(), "https://vssps.dev.azure.com/fabrikam");
     }
 
     #[test]
     fn other_hosts_use_the_organization_url_for_identities() {
         let valid = config("http://127.0.0.1:8080/fabrikam").validate().unwrap();
         assert_eq!(valid.identities_url(), valid.organization_url());
-        let legacy = config("https://fabrikam.visualstudio.com")
-            .validate()
-            .unwrap();
+        let legacy = config("https://fabrikam.visualstudio.com").validate().unwrap();
         assert_eq!(legacy.organization(), "fabrikam");
-        assert_eq!(
-            legacy.identities_url().as_str(),
-            "https://fabrikam.vssps.visualstudio.com/"
-        );
+        assert_eq!(legacy.identities_url().as_str(), "https://fabrikam.vssps.visualstudio.com/");
     }
 
     #[test]
     fn bad_configurations_are_refused_with_the_field_named() {
         assert!(matches!(
             config("not a url").validate(),
-            Err(ConfigError::InvalidUrl {
-                field: "organization_url",
-                ..
-            })
+            Err(ConfigError::InvalidUrl { field: "organization_url", .. })
         ));
-        assert!(matches!(
-            config("ftp://dev.azure.com/x").validate(),
-            Err(ConfigError::NotHttp { .. })
-        ));
-        assert!(matches!(
-            config("https://dev.azure.com/").validate(),
-            Err(ConfigError::NoOrganization(_))
-        ));
+        assert!(matches!(config("ftp://dev.azure.com/x").validate(), Err(ConfigError::NotHttp { .. })));
+        assert!(matches!(config("https://dev.azure.com/").validate(), Err(ConfigError::NoOrganization(_))));
         let mut empty = config("https://dev.azure.com/fabrikam");
         empty.project = " ".into();
-        assert!(matches!(
-            empty.validate(),
-            Err(ConfigError::Empty("project"))
-        ));
+        assert!(matches!(empty.validate(), Err(ConfigError::Empty("project"))));
     }
 }

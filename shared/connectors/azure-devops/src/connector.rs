@@ -6,15 +6,11 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
-use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, RichText, SystemKind, Timestamp,
-    UserRef,
-};
+use tandem_model::{Comment, CommentId, Credentials, FieldMap, Item, ItemId, RichText, SystemKind, Timestamp, UserRef};
 use url::Url;
 
 use crate::client::{
-    AzureDevopsClient, Payload, RetryPolicy, API_VERSION, COMMENTS_API_VERSION,
-    CONNECTION_DATA_API_VERSION,
+    AzureDevopsClient, Payload, RetryPolicy, API_VERSION, COMMENTS_API_VERSION, CONNECTION_DATA_API_VERSION,
 };
 use crate::config::ValidAzureDevopsConfig;
 use crate::convert::{self, ConvertError, CHANGED_DATE, TITLE};
@@ -41,18 +37,11 @@ fn comment_number(id: &CommentId) -> u64 {
 }
 
 fn invalid(error: ConvertError) -> ConnectorError {
-    ConnectorError::Invalid {
-        system: SYSTEM,
-        message: error.to_string(),
-    }
+    ConnectorError::Invalid { system: SYSTEM, message: error.to_string() }
 }
 
 fn unreadable(error: ConvertError) -> ConnectorError {
-    ConnectorError::InvalidResponse {
-        system: SYSTEM,
-        message: error.to_string(),
-        source: Some(Box::new(error)),
-    }
+    ConnectorError::InvalidResponse { system: SYSTEM, message: error.to_string(), source: Some(Box::new(error)) }
 }
 
 /// No request body.
@@ -113,22 +102,14 @@ impl AzureDevopsConnector {
     }
 
     /// Ids matched by a WIQL query over the configured project and type.
-    async fn query(
-        &self,
-        condition: &str,
-        order: &str,
-        top: usize,
-    ) -> Result<Vec<u32>, ConnectorError> {
+    async fn query(&self, condition: &str, order: &str, top: usize) -> Result<Vec<u32>, ConnectorError> {
         let query = format!(
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = {}{condition} ORDER BY {order}",
             Self::quoted(self.config.work_item_type()),
         );
         let top = top.to_string();
-        let url = self.project_url(
-            &["_apis", "wit", "wiql"],
-            &[("timePrecision", "true"), ("$top", &top)],
-            API_VERSION,
-        );
+        let url =
+            self.project_url(&["_apis", "wit", "wiql"], &[("timePrecision", "true"), ("$top", &top)], API_VERSION);
         let result: wire::WorkItemQueryResult = self
             .client
             .send(
@@ -138,27 +119,18 @@ impl AzureDevopsConnector {
                 &format!("project {}", self.config.project()),
             )
             .await?;
-        Ok(result
-            .work_items
-            .into_iter()
-            .map(|reference| reference.id)
-            .collect())
+        Ok(result.work_items.into_iter().map(|reference| reference.id).collect())
     }
 
     /// Reads work items in batches of at most 200, skipping any deleted since they were queried.
     async fn read_batch(&self, ids: &[u32]) -> Result<Vec<Item>, ConnectorError> {
         let mut items = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_SIZE) {
-            let request = wire::WorkItemBatchGetRequest {
-                ids: chunk.to_vec(),
-                fields: None,
-                error_policy: Some("omit".into()),
-            };
+            let request =
+                wire::WorkItemBatchGetRequest { ids: chunk.to_vec(), fields: None, error_policy: Some("omit".into()) };
             let url = self.project_url(&["_apis", "wit", "workitemsbatch"], &[], API_VERSION);
-            let batch: wire::Collection<Option<wire::WorkItem>> = self
-                .client
-                .send(Method::POST, url, Payload::Json(&request), "work items")
-                .await?;
+            let batch: wire::Collection<Option<wire::WorkItem>> =
+                self.client.send(Method::POST, url, Payload::Json(&request), "work items").await?;
             for work_item in batch.value.iter().flatten() {
                 items.push(self.to_item(work_item)?);
             }
@@ -166,29 +138,14 @@ impl AzureDevopsConnector {
         Ok(items)
     }
 
-    async fn identities(
-        &self,
-        query: &[(&str, &str)],
-    ) -> Result<Vec<wire::Identity>, ConnectorError> {
-        let url = AzureDevopsClient::url(
-            self.config.identities_url(),
-            &["_apis", "identities"],
-            query,
-            API_VERSION,
-        );
-        let found: wire::Collection<Option<wire::Identity>> = self
-            .client
-            .send(Method::GET, url, EMPTY, "identities")
-            .await?;
+    async fn identities(&self, query: &[(&str, &str)]) -> Result<Vec<wire::Identity>, ConnectorError> {
+        let url = AzureDevopsClient::url(self.config.identities_url(), &["_apis", "identities"], query, API_VERSION);
+        let found: wire::Collection<Option<wire::Identity>> =
+            self.client.send(Method::GET, url, EMPTY, "identities").await?;
         Ok(found.value.into_iter().flatten().collect())
     }
 
-    fn comment_url(
-        &self,
-        item: &ItemId,
-        comment: Option<&CommentId>,
-        query: &[(&str, &str)],
-    ) -> Url {
+    fn comment_url(&self, item: &ItemId, comment: Option<&CommentId>, query: &[(&str, &str)]) -> Url {
         let mut segments = vec!["_apis", "wit", "workItems", item.as_str(), "comments"];
         if let Some(comment) = comment {
             segments.push(&comment.0);
@@ -196,10 +153,7 @@ impl AzureDevopsConnector {
         self.project_url(&segments, query, COMMENTS_API_VERSION)
     }
 
-    fn field_operations(
-        fields: &FieldMap,
-        clear_empty: bool,
-    ) -> Result<Vec<PatchOperation>, ConnectorError> {
+    fn field_operations(fields: &FieldMap, clear_empty: bool) -> Result<Vec<PatchOperation>, ConnectorError> {
         let mut operations = Vec::with_capacity(fields.len());
         for (name, value) in fields {
             match convert::patch_value(name, value).map_err(invalid)? {
@@ -211,73 +165,42 @@ impl AzureDevopsConnector {
         Ok(operations)
     }
 
-    async fn check_steps(
-        &self,
-        fields: &[String],
-        check: &mut AccessCheck,
-    ) -> Result<(), ConnectorError> {
+    async fn check_steps(&self, fields: &[String], check: &mut AccessCheck) -> Result<(), ConnectorError> {
         let project = self.config.project();
         let work_item_type = self.config.work_item_type();
-        let type_url = self.project_url(
-            &["_apis", "wit", "workitemtypes", work_item_type],
-            &[],
-            API_VERSION,
-        );
+        let type_url = self.project_url(&["_apis", "wit", "workitemtypes", work_item_type], &[], API_VERSION);
         let described = format!("project `{project}` or its work item type `{work_item_type}`");
-        match self
-            .client
-            .send::<wire::WorkItemType, ()>(Method::GET, type_url, EMPTY, &described)
-            .await
-        {
+        match self.client.send::<wire::WorkItemType, ()>(Method::GET, type_url, EMPTY, &described).await {
             Ok(found) => {
-                check.passed.push(format!(
-                    "project `{project}` is readable and has work item type `{}`",
-                    found.name
-                ));
-                let known: BTreeSet<String> = found
-                    .fields
-                    .iter()
-                    .map(|field| field.reference_name.to_ascii_lowercase())
-                    .collect();
+                check.passed.push(format!("project `{project}` is readable and has work item type `{}`", found.name));
+                let known: BTreeSet<String> =
+                    found.fields.iter().map(|field| field.reference_name.to_ascii_lowercase()).collect();
                 for field in fields {
                     if known.contains(&field.to_ascii_lowercase()) {
-                        check
-                            .passed
-                            .push(format!("field `{field}` exists on `{work_item_type}`"));
+                        check.passed.push(format!("field `{field}` exists on `{work_item_type}`"));
                     } else {
-                        check.problems.push(format!(
-                            "field `{field}` does not exist on work item type `{work_item_type}`"
-                        ));
+                        check
+                            .problems
+                            .push(format!("field `{field}` does not exist on work item type `{work_item_type}`"));
                     }
                 }
             }
             Err(ConnectorError::NotFound { .. }) => {
-                check.problems.push(format!(
-                    "{described} does not exist or is not visible to the service account"
-                ));
+                check.problems.push(format!("{described} does not exist or is not visible to the service account"));
                 return Ok(());
             }
             Err(error) if error.is_retryable() => return Err(error),
             Err(error) => {
-                check.problems.push(format!(
-                    "the work item type `{work_item_type}` could not be read: {error}"
-                ));
+                check.problems.push(format!("the work item type `{work_item_type}` could not be read: {error}"));
                 return Ok(());
             }
         }
         match self.query("", "[System.ChangedDate] DESC", 1).await {
-            Ok(_) => check.passed.push(format!(
-                "work items of project `{project}` can be queried (WIQL)"
-            )),
+            Ok(_) => check.passed.push(format!("work items of project `{project}` can be queried (WIQL)")),
             Err(error) if error.is_retryable() => return Err(error),
-            Err(error) => check
-                .problems
-                .push(format!("work items cannot be queried: {error}")),
+            Err(error) => check.problems.push(format!("work items cannot be queried: {error}")),
         }
-        let probe = vec![PatchOperation::add_field(
-            TITLE,
-            Value::from("tandem access check"),
-        )];
+        let probe = vec![PatchOperation::add_field(TITLE, Value::from("tandem access check"))];
         let url = self.project_url(
             &["_apis", "wit", "workitems", &format!("${work_item_type}")],
             &[("validateOnly", "true")],
@@ -311,24 +234,14 @@ impl Connector for AzureDevopsConnector {
             &[],
             CONNECTION_DATA_API_VERSION,
         );
-        let connection: wire::ConnectionData = self
-            .client
-            .send(Method::GET, url, EMPTY, "connection data")
-            .await?;
+        let connection: wire::ConnectionData = self.client.send(Method::GET, url, EMPTY, "connection data").await?;
         let account = convert::user_from_identity(&connection.authenticated_user);
         Ok(self.service_account.get_or_init(|| account).clone())
     }
 
     async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError> {
-        let url = self.project_url(
-            &["_apis", "wit", "workitems", id.as_str()],
-            &[],
-            API_VERSION,
-        );
-        let work_item: wire::WorkItem = self
-            .client
-            .send(Method::GET, url, EMPTY, &format!("work item {id}"))
-            .await?;
+        let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &[], API_VERSION);
+        let work_item: wire::WorkItem = self.client.send(Method::GET, url, EMPTY, &format!("work item {id}")).await?;
         self.to_item(&work_item)
     }
 
@@ -339,17 +252,8 @@ impl Connector for AzureDevopsConnector {
         let mut seen = BTreeSet::new();
         let mut items = Vec::new();
         loop {
-            let condition = format!(
-                " AND [System.ChangedDate] >= '{}'",
-                convert::format_instant(from)
-            );
-            let ids = self
-                .query(
-                    &condition,
-                    "[System.ChangedDate] ASC, [System.Id] ASC",
-                    self.query_page,
-                )
-                .await?;
+            let condition = format!(" AND [System.ChangedDate] >= '{}'", convert::format_instant(from));
+            let ids = self.query(&condition, "[System.ChangedDate] ASC, [System.Id] ASC", self.query_page).await?;
             let full_page = ids.len() >= self.query_page;
             let fresh: Vec<u32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
             let page = self.read_batch(&fresh).await?;
@@ -372,11 +276,7 @@ impl Connector for AzureDevopsConnector {
                 }
             }
         }
-        items.sort_by(|left, right| {
-            left.updated
-                .cmp(&right.updated)
-                .then_with(|| left.item.id.cmp(&right.item.id))
-        });
+        items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
         Ok(items)
     }
 
@@ -385,26 +285,16 @@ impl Connector for AzureDevopsConnector {
         let Some(id) = newest.first() else {
             return Ok(None);
         };
-        let url = self.project_url(
-            &["_apis", "wit", "workitems", &id.to_string()],
-            &[("fields", CHANGED_DATE)],
-            API_VERSION,
-        );
-        let work_item: wire::WorkItem = self
-            .client
-            .send(Method::GET, url, EMPTY, &format!("work item {id}"))
-            .await?;
+        let url =
+            self.project_url(&["_apis", "wit", "workitems", &id.to_string()], &[("fields", CHANGED_DATE)], API_VERSION);
+        let work_item: wire::WorkItem = self.client.send(Method::GET, url, EMPTY, &format!("work item {id}")).await?;
         Ok(Some(self.to_item(&work_item)?.updated))
     }
 
     async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
         let operations = Self::field_operations(fields, false)?;
         let work_item_type = format!("${}", self.config.work_item_type());
-        let url = self.project_url(
-            &["_apis", "wit", "workitems", &work_item_type],
-            &[],
-            API_VERSION,
-        );
+        let url = self.project_url(&["_apis", "wit", "workitems", &work_item_type], &[], API_VERSION);
         let created: wire::WorkItem = self
             .client
             .send(
@@ -423,20 +313,9 @@ impl Connector for AzureDevopsConnector {
         if operations.is_empty() {
             return Ok(());
         }
-        let url = self.project_url(
-            &["_apis", "wit", "workitems", id.as_str()],
-            &[],
-            API_VERSION,
-        );
-        let _: wire::WorkItem = self
-            .client
-            .send(
-                Method::PATCH,
-                url,
-                Payload::JsonPatch(&operations),
-                &format!("work item {id}"),
-            )
-            .await?;
+        let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &[], API_VERSION);
+        let _: wire::WorkItem =
+            self.client.send(Method::PATCH, url, Payload::JsonPatch(&operations), &format!("work item {id}")).await?;
         Ok(())
     }
 
@@ -446,30 +325,18 @@ impl Connector for AzureDevopsConnector {
         let mut comments = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let query: Vec<(&str, &str)> = token
-                .iter()
-                .map(|token| ("continuationToken", token.as_str()))
-                .collect();
+            let query: Vec<(&str, &str)> = token.iter().map(|token| ("continuationToken", token.as_str())).collect();
             let url = self.comment_url(item, None, &query);
-            let page: wire::CommentList = self
-                .client
-                .send(Method::GET, url, EMPTY, &format!("work item {item}"))
-                .await?;
-            comments.extend(
-                page.comments
-                    .iter()
-                    .filter(|comment| !comment.is_deleted)
-                    .map(convert::comment_from_wire),
-            );
+            let page: wire::CommentList =
+                self.client.send(Method::GET, url, EMPTY, &format!("work item {item}")).await?;
+            comments.extend(page.comments.iter().filter(|comment| !comment.is_deleted).map(convert::comment_from_wire));
             match page.continuation_token.filter(|next| !next.is_empty()) {
                 Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
                 _ => break,
             }
         }
         comments.sort_by(|left, right| {
-            left.created
-                .cmp(&right.created)
-                .then_with(|| comment_number(&left.id).cmp(&comment_number(&right.id)))
+            left.created.cmp(&right.created).then_with(|| comment_number(&left.id).cmp(&comment_number(&right.id)))
         });
         Ok(comments)
     }
@@ -479,12 +346,7 @@ impl Connector for AzureDevopsConnector {
         let url = self.comment_url(item, None, &[]);
         let created: wire::Comment = self
             .client
-            .send(
-                Method::POST,
-                url,
-                Payload::Json(&wire::CommentText { text }),
-                &format!("work item {item}"),
-            )
+            .send(Method::POST, url, Payload::Json(&wire::CommentText { text }), &format!("work item {item}"))
             .await?;
         Ok(convert::comment_from_wire(&created))
     }
@@ -511,30 +373,17 @@ impl Connector for AzureDevopsConnector {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
         let found = self
-            .identities(&[
-                ("searchFilter", "General"),
-                ("filterValue", email),
-                ("queryMembership", "None"),
-            ])
+            .identities(&[("searchFilter", "General"), ("filterValue", email), ("queryMembership", "None")])
             .await?;
         Ok(found
             .iter()
-            .find(|identity| {
-                identity
-                    .email()
-                    .is_some_and(|known| known.eq_ignore_ascii_case(email))
-            })
+            .find(|identity| identity.email().is_some_and(|known| known.eq_ignore_ascii_case(email)))
             .map(convert::user_from_identity))
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError> {
-        let found = self
-            .identities(&[("identityIds", id), ("queryMembership", "None")])
-            .await?;
-        Ok(found
-            .iter()
-            .find(|identity| identity.id.eq_ignore_ascii_case(id))
-            .map(convert::user_from_identity))
+        let found = self.identities(&[("identityIds", id), ("queryMembership", "None")]).await?;
+        Ok(found.iter().find(|identity| identity.id.eq_ignore_ascii_case(id)).map(convert::user_from_identity))
     }
 
     async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
@@ -543,11 +392,7 @@ impl Connector for AzureDevopsConnector {
             Ok(account) => {
                 check.passed.push(format!(
                     "authenticated as {}",
-                    account
-                        .email
-                        .as_deref()
-                        .or(account.display_name.as_deref())
-                        .unwrap_or(&account.id)
+                    account.email.as_deref().or(account.display_name.as_deref()).unwrap_or(&account.id)
                 ));
                 check.account = Some(account);
             }

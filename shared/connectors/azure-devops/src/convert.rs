@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
-use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, Timestamp, UserRef,
-};
+use tandem_model::{Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, Timestamp, UserRef};
 
 use crate::wire;
 
@@ -50,16 +48,9 @@ pub enum ConvertError {
 
 /// A person from an `IdentityRef`: identity id, e-mail (`uniqueName` when it is one), display name.
 pub fn user_from_identity_ref(identity: &wire::IdentityRef) -> Option<UserRef> {
-    let email = identity
-        .unique_name
-        .clone()
-        .filter(|name| name.contains('@'));
+    let email = identity.unique_name.clone().filter(|name| name.contains('@'));
     let id = identity.id.clone().or_else(|| email.clone())?;
-    Some(UserRef {
-        id,
-        email,
-        display_name: identity.display_name.clone(),
-    })
+    Some(UserRef { id, email, display_name: identity.display_name.clone() })
 }
 
 /// A person from the identities API.
@@ -88,16 +79,10 @@ fn user_from_text(text: &str) -> Option<UserRef> {
                 display_name: (!name.is_empty()).then(|| name.to_string()),
             })
         }
-        _ if text.contains('@') => Some(UserRef {
-            id: text.to_string(),
-            email: Some(text.to_string()),
-            display_name: None,
-        }),
-        _ => Some(UserRef {
-            id: text.to_string(),
-            email: None,
-            display_name: Some(text.to_string()),
-        }),
+        _ if text.contains('@') => {
+            Some(UserRef { id: text.to_string(), email: Some(text.to_string()), display_name: None })
+        }
+        _ => Some(UserRef { id: text.to_string(), email: None, display_name: Some(text.to_string()) }),
     }
 }
 
@@ -106,11 +91,7 @@ pub fn parse_instant(text: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|at| at.and_utc())
-        })
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|at| at.and_utc()))
 }
 
 /// A field's wire value in tandem's terms.
@@ -119,41 +100,20 @@ pub fn field_value(name: &str, value: &Value) -> FieldValue {
     match value {
         Value::Null => FieldValue::Empty,
         Value::Bool(flag) => FieldValue::Bool(*flag),
-        Value::Number(number) => number
-            .as_f64()
-            .map_or(FieldValue::Empty, FieldValue::Number),
+        Value::Number(number) => number.as_f64().map_or(FieldValue::Empty, FieldValue::Number),
         Value::Object(_) => serde_json::from_value::<wire::IdentityRef>(value.clone())
             .ok()
             .and_then(|identity| user_from_identity_ref(&identity))
             .map_or_else(|| FieldValue::Text(value.to_string()), FieldValue::User),
         Value::Array(values) => FieldValue::List(
-            values
-                .iter()
-                .map(|value| {
-                    value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_string)
-                })
-                .collect(),
+            values.iter().map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_string)).collect(),
         ),
-        Value::String(text) if is_identity => {
-            user_from_text(text).map_or(FieldValue::Empty, FieldValue::User)
+        Value::String(text) if is_identity => user_from_text(text).map_or(FieldValue::Empty, FieldValue::User),
+        Value::String(text) if HTML_FIELDS.contains(&name) => FieldValue::RichText(RichText::Html(text.clone())),
+        Value::String(text) if name == TAGS => {
+            FieldValue::List(text.split(';').map(str::trim).filter(|tag| !tag.is_empty()).map(str::to_string).collect())
         }
-        Value::String(text) if HTML_FIELDS.contains(&name) => {
-            FieldValue::RichText(RichText::Html(text.clone()))
-        }
-        Value::String(text) if name == TAGS => FieldValue::List(
-            text.split(';')
-                .map(str::trim)
-                .filter(|tag| !tag.is_empty())
-                .map(str::to_string)
-                .collect(),
-        ),
-        Value::String(text) => match name
-            .ends_with("Date")
-            .then(|| parse_instant(text))
-            .flatten()
-        {
+        Value::String(text) => match name.ends_with("Date").then(|| parse_instant(text)).flatten() {
             Some(at) => FieldValue::DateTime(at),
             None => FieldValue::Text(text.clone()),
         },
@@ -166,30 +126,18 @@ pub fn patch_value(name: &str, value: &FieldValue) -> Result<Option<Value>, Conv
         FieldValue::Empty => return Ok(None),
         FieldValue::Text(text) => Value::String(text.clone()),
         FieldValue::Number(number) if !number.is_finite() => {
-            return Err(ConvertError::NotFinite {
-                field: name.to_string(),
-                value: *number,
-            })
+            return Err(ConvertError::NotFinite { field: name.to_string(), value: *number })
         }
         // Integer fields (Priority) refuse `2.0`; whole numbers go as integers.
-        FieldValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
-            Value::from(*number as i64)
-        }
+        FieldValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => Value::from(*number as i64),
         FieldValue::Number(number) => Value::from(*number),
         FieldValue::Bool(flag) => Value::Bool(*flag),
         FieldValue::DateTime(at) => Value::String(format_instant(*at)),
-        FieldValue::User(user) => Value::String(
-            user.email
-                .clone()
-                .or_else(|| user.display_name.clone())
-                .unwrap_or_else(|| user.id.clone()),
-        ),
-        FieldValue::RichText(RichText::Html(html)) => Value::String(html.clone()),
-        FieldValue::RichText(RichText::Adf(_)) => {
-            return Err(ConvertError::AdfNotAccepted {
-                field: name.to_string(),
-            })
+        FieldValue::User(user) => {
+            Value::String(user.email.clone().or_else(|| user.display_name.clone()).unwrap_or_else(|| user.id.clone()))
         }
+        FieldValue::RichText(RichText::Html(html)) => Value::String(html.clone()),
+        FieldValue::RichText(RichText::Adf(_)) => return Err(ConvertError::AdfNotAccepted { field: name.to_string() }),
         FieldValue::List(values) => Value::String(values.join("; ")),
     }))
 }
@@ -207,25 +155,15 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         .and_then(Value::as_str)
         .and_then(parse_instant)
         .ok_or(ConvertError::MissingChangedDate { id: work_item.id })?;
-    let updated_by = match field_value(
-        CHANGED_BY,
-        work_item.fields.get(CHANGED_BY).unwrap_or(&Value::Null),
-    ) {
+    let updated_by = match field_value(CHANGED_BY, work_item.fields.get(CHANGED_BY).unwrap_or(&Value::Null)) {
         FieldValue::User(user) => Some(user),
         _ => None,
     };
-    let fields: FieldMap = work_item
-        .fields
-        .iter()
-        .map(|(name, value)| (name.clone(), field_value(name, value)))
-        .collect();
+    let fields: FieldMap =
+        work_item.fields.iter().map(|(name, value)| (name.clone(), field_value(name, value))).collect();
     let id = ItemId::new(work_item.id.to_string());
     Ok(Item {
-        item: ItemRef {
-            id,
-            key: None,
-            url: Some(format!("{browse_base}/_workitems/edit/{}", work_item.id)),
-        },
+        item: ItemRef { id, key: None, url: Some(format!("{browse_base}/_workitems/edit/{}", work_item.id)) },
         updated,
         updated_by,
         revision: work_item.rev,
@@ -268,10 +206,7 @@ mod tests {
             })
         );
         assert_eq!(
-            field_value(
-                "System.AssignedTo",
-                &json!("Johnnie McLeod <johnnie@example.com>")
-            ),
+            field_value("System.AssignedTo", &json!("Johnnie McLeod <johnnie@example.com>")),
             FieldValue::User(UserRef {
                 id: "johnnie@example.com".into(),
                 email: Some("johnnie@example.com".into()),
@@ -280,24 +215,14 @@ mod tests {
         );
         assert_eq!(
             field_value("System.Tags", &json!("client; sample;  teamservices")),
-            FieldValue::List(vec![
-                "client".into(),
-                "sample".into(),
-                "teamservices".into()
-            ])
+            FieldValue::List(vec!["client".into(), "sample".into(), "teamservices".into()])
         );
         assert_eq!(
             field_value("System.Description", &json!("<p>x</p>")),
             FieldValue::RichText(RichText::Html("<p>x</p>".into()))
         );
-        assert_eq!(
-            field_value("Microsoft.VSTS.Common.Priority", &json!(2)),
-            FieldValue::Number(2.0)
-        );
-        assert_eq!(
-            field_value("System.State", &json!("Active")),
-            FieldValue::Text("Active".into())
-        );
+        assert_eq!(field_value("Microsoft.VSTS.Common.Priority", &json!(2)), FieldValue::Number(2.0));
+        assert_eq!(field_value("System.State", &json!("Active")), FieldValue::Text("Active".into()));
         assert!(matches!(
             field_value("System.CreatedDate", &json!("2017-09-04T06:11:59.05Z")),
             FieldValue::DateTime(_)
@@ -306,48 +231,27 @@ mod tests {
 
     #[test]
     fn writes_values_the_way_azure_devops_takes_them() {
-        let user = UserRef {
-            id: "guid".into(),
-            email: Some("alice@example.com".into()),
-            display_name: Some("Alice".into()),
-        };
+        let user =
+            UserRef { id: "guid".into(), email: Some("alice@example.com".into()), display_name: Some("Alice".into()) };
         assert_eq!(
             patch_value("System.AssignedTo", &FieldValue::User(user)).unwrap(),
             Some(json!("alice@example.com"))
         );
         assert_eq!(
-            patch_value(
-                "System.Tags",
-                &FieldValue::List(vec!["a".into(), "b".into()])
-            )
-            .unwrap(),
+            patch_value("System.Tags", &FieldValue::List(vec!["a".into(), "b".into()])).unwrap(),
             Some(json!("a; b"))
         );
-        assert_eq!(
-            patch_value("Microsoft.VSTS.Common.Priority", &FieldValue::Number(3.0)).unwrap(),
-            Some(json!(3))
-        );
-        assert_eq!(
-            patch_value("System.Title", &FieldValue::Empty).unwrap(),
-            None
-        );
-        assert!(patch_value(
-            "System.Description",
-            &FieldValue::RichText(RichText::Adf(json!({})))
-        )
-        .is_err());
+        assert_eq!(patch_value("Microsoft.VSTS.Common.Priority", &FieldValue::Number(3.0)).unwrap(), Some(json!(3)));
+        assert_eq!(patch_value("System.Title", &FieldValue::Empty).unwrap(), None);
+        assert!(patch_value("System.Description", &FieldValue::RichText(RichText::Adf(json!({})))).is_err());
         assert!(patch_value("X", &FieldValue::Number(f64::NAN)).is_err());
     }
 
     #[test]
     fn an_item_needs_its_changed_date() {
         let wire: wire::WorkItem =
-            serde_json::from_value(json!({"id": 7, "rev": 2, "fields": {"System.Title": "T"}}))
-                .unwrap();
-        assert_eq!(
-            item_from_wire(&wire, "https://x/P").unwrap_err(),
-            ConvertError::MissingChangedDate { id: 7 }
-        );
+            serde_json::from_value(json!({"id": 7, "rev": 2, "fields": {"System.Title": "T"}})).unwrap();
+        assert_eq!(item_from_wire(&wire, "https://x/P").unwrap_err(), ConvertError::MissingChangedDate { id: 7 });
         let wire: wire::WorkItem = serde_json::from_value(json!({"id": 7, "rev": 2, "fields": {
             "System.Title": "T", "System.ChangedDate": "2024-01-31T10:20:30.123Z",
             "System.ChangedBy": {"id": "g", "displayName": "Bob", "uniqueName": "bob@example.com"}
@@ -355,14 +259,8 @@ mod tests {
         .unwrap();
         let item = item_from_wire(&wire, "https://x/P").unwrap();
         assert_eq!(item.revision, Some(2));
-        assert_eq!(
-            item.updated_by.unwrap().email.as_deref(),
-            Some("bob@example.com")
-        );
-        assert_eq!(
-            item.item.url.as_deref(),
-            Some("https://x/P/_workitems/edit/7")
-        );
+        assert_eq!(item.updated_by.unwrap().email.as_deref(), Some("bob@example.com"));
+        assert_eq!(item.item.url.as_deref(), Some("https://x/P/_workitems/edit/7"));
         assert_eq!(format_instant(item.updated), "2024-01-31T10:20:30.123Z");
     }
 }

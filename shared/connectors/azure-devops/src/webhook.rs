@@ -65,10 +65,8 @@ impl AzureDevopsWebhookReceiver {
 impl WebhookReceiver for AzureDevopsWebhookReceiver {
     fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError> {
         self.verify(request)?;
-        let event: wire::ServiceHookEvent =
-            serde_json::from_slice(&request.body).map_err(|error| {
-                WebhookError::Malformed(format!("not a service hook event: {error}"))
-            })?;
+        let event: wire::ServiceHookEvent = serde_json::from_slice(&request.body)
+            .map_err(|error| WebhookError::Malformed(format!("not a service hook event: {error}")))?;
         let delivery_id = format!("{}:{}", event.subscription_id, event.notification_id);
         let notice = match event.event_type.as_str() {
             "workitem.updated" => {
@@ -91,8 +89,7 @@ impl WebhookReceiver for AzureDevopsWebhookReceiver {
                         .filter(|at| at.timestamp() > 0),
                 }
             }
-            event_type @ ("workitem.created" | "workitem.deleted" | "workitem.restored"
-            | "workitem.commented") => {
+            event_type @ ("workitem.created" | "workitem.deleted" | "workitem.restored" | "workitem.commented") => {
                 let work_item: wire::WorkItem = parse_resource(&event)?;
                 self.require_project(work_item.fields.get(TEAM_PROJECT))?;
                 let kind = match (event_type, &work_item.comment_version_ref) {
@@ -120,16 +117,9 @@ impl WebhookReceiver for AzureDevopsWebhookReceiver {
                         .and_then(convert::parse_instant),
                 }
             }
-            other => {
-                return Err(WebhookError::Ignored(format!(
-                    "event type `{other}` is not synced"
-                )))
-            }
+            other => return Err(WebhookError::Ignored(format!("event type `{other}` is not synced"))),
         };
-        Ok(Delivery {
-            id: delivery_id,
-            notices: vec![notice],
-        })
+        Ok(Delivery { id: delivery_id, notices: vec![notice] })
     }
 }
 
@@ -137,26 +127,17 @@ impl AzureDevopsWebhookReceiver {
     fn require_project(&self, project: Option<&Value>) -> Result<(), WebhookError> {
         match project.and_then(Value::as_str) {
             Some(project) if project.eq_ignore_ascii_case(&self.project) => Ok(()),
-            Some(other) => Err(WebhookError::Ignored(format!(
-                "work item of project `{other}`, not `{}`",
-                self.project
-            ))),
-            None => Err(WebhookError::Malformed(
-                "the work item names no System.TeamProject".into(),
-            )),
+            Some(other) => {
+                Err(WebhookError::Ignored(format!("work item of project `{other}`, not `{}`", self.project)))
+            }
+            None => Err(WebhookError::Malformed("the work item names no System.TeamProject".into())),
         }
     }
 }
 
-fn parse_resource<T: serde::de::DeserializeOwned>(
-    event: &wire::ServiceHookEvent,
-) -> Result<T, WebhookError> {
-    serde_json::from_value(event.resource.clone()).map_err(|error| {
-        WebhookError::Malformed(format!(
-            "`{}` resource is unreadable: {error}",
-            event.event_type
-        ))
-    })
+fn parse_resource<T: serde::de::DeserializeOwned>(event: &wire::ServiceHookEvent) -> Result<T, WebhookError> {
+    serde_json::from_value(event.resource.clone())
+        .map_err(|error| WebhookError::Malformed(format!("`{}` resource is unreadable: {error}", event.event_type)))
 }
 
 fn changed_by(fields: &std::collections::BTreeMap<String, Value>) -> Option<UserRef> {
@@ -181,10 +162,7 @@ mod tests {
             let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
             headers.push(("authorization".to_string(), format!("Basic {encoded}")));
         }
-        WebhookRequest {
-            headers,
-            body: serde_json::to_vec(&body).unwrap(),
-        }
+        WebhookRequest { headers, body: serde_json::to_vec(&body).unwrap() }
     }
 
     /// The documented `workitem.updated` sample's shape (its zone-less `revisedDate` included).
@@ -207,51 +185,28 @@ mod tests {
 
     #[test]
     fn an_authentic_update_becomes_a_notice_with_the_reviser() {
-        let delivery = receiver()
-            .receive(&request(Some("tandem:hook-secret"), updated("Fabrikam")))
-            .unwrap();
+        let delivery = receiver().receive(&request(Some("tandem:hook-secret"), updated("Fabrikam"))).unwrap();
         assert_eq!(delivery.id, "00000000-0000-0000-0000-000000000000:5");
         let notice = &delivery.notices[0];
         assert_eq!(notice.item, ItemId::new("5"));
         assert_eq!(notice.kind, ChangeKind::ItemUpdated);
-        assert_eq!(
-            notice.actor.as_ref().and_then(|user| user.email.as_deref()),
-            Some("fabrikamfiber4@hotmail.com")
-        );
+        assert_eq!(notice.actor.as_ref().and_then(|user| user.email.as_deref()), Some("fabrikamfiber4@hotmail.com"));
         assert_eq!(notice.occurred_at, None);
     }
 
     #[test]
     fn wrong_or_missing_credentials_are_unauthorized() {
-        for credentials in [
-            Some("tandem:wrong"),
-            Some("other:hook-secret"),
-            Some("tandem:hook-secret-longer"),
-            None,
-        ] {
-            let refused = receiver()
-                .receive(&request(credentials, updated("Fabrikam")))
-                .unwrap_err();
-            assert!(
-                matches!(refused, WebhookError::Unauthorized(_)),
-                "{credentials:?}: {refused}"
-            );
+        for credentials in [Some("tandem:wrong"), Some("other:hook-secret"), Some("tandem:hook-secret-longer"), None] {
+            let refused = receiver().receive(&request(credentials, updated("Fabrikam"))).unwrap_err();
+            assert!(matches!(refused, WebhookError::Unauthorized(_)), "{credentials:?}: {refused}");
         }
-        let bearer = WebhookRequest {
-            headers: vec![("authorization".into(), "Bearer x".into())],
-            body: vec![],
-        };
-        assert!(matches!(
-            receiver().receive(&bearer),
-            Err(WebhookError::Unauthorized(_))
-        ));
+        let bearer = WebhookRequest { headers: vec![("authorization".into(), "Bearer x".into())], body: vec![] };
+        assert!(matches!(receiver().receive(&bearer), Err(WebhookError::Unauthorized(_))));
     }
 
     #[test]
     fn other_projects_and_event_types_are_ignored_and_garbage_is_malformed() {
-        let other = receiver()
-            .receive(&request(Some("tandem:hook-secret"), updated("Contoso")))
-            .unwrap_err();
+        let other = receiver().receive(&request(Some("tandem:hook-secret"), updated("Contoso"))).unwrap_err();
         assert!(matches!(other, WebhookError::Ignored(_)), "{other}");
         let mut build = updated("Fabrikam");
         build["eventType"] = json!("build.complete");
@@ -259,14 +214,8 @@ mod tests {
             receiver().receive(&request(Some("tandem:hook-secret"), build)),
             Err(WebhookError::Ignored(_))
         ));
-        let garbage = WebhookRequest {
-            body: b"{not json".to_vec(),
-            ..request(Some("tandem:hook-secret"), json!({}))
-        };
-        assert!(matches!(
-            receiver().receive(&garbage),
-            Err(WebhookError::Malformed(_))
-        ));
+        let garbage = WebhookRequest { body: b"{not json".to_vec(), ..request(Some("tandem:hook-secret"), json!({})) };
+        assert!(matches!(receiver().receive(&garbage), Err(WebhookError::Malformed(_))));
     }
 
     #[test]
@@ -276,13 +225,8 @@ mod tests {
             "resource": {"id": 9, "rev": 3, "fields": {"System.TeamProject": "Fabrikam", "System.ChangedDate": "2024-01-31T10:20:30.123Z"},
                          "commentVersionRef": {"commentId": 41, "version": 1}}
         });
-        let delivery = receiver()
-            .receive(&request(Some("tandem:hook-secret"), body))
-            .unwrap();
-        assert_eq!(
-            delivery.notices[0].kind,
-            ChangeKind::CommentCreated(CommentId("41".into()))
-        );
+        let delivery = receiver().receive(&request(Some("tandem:hook-secret"), body)).unwrap();
+        assert_eq!(delivery.notices[0].kind, ChangeKind::CommentCreated(CommentId("41".into())));
         assert!(delivery.notices[0].occurred_at.is_some());
     }
 }

@@ -88,19 +88,11 @@ pub enum PatchOp {
 
 impl PatchOperation {
     pub fn add_field(name: &str, value: Value) -> Self {
-        PatchOperation {
-            op: PatchOp::Add,
-            path: format!("/fields/{name}"),
-            value: Some(value),
-        }
+        PatchOperation { op: PatchOp::Add, path: format!("/fields/{name}"), value: Some(value) }
     }
 
     pub fn remove_field(name: &str) -> Self {
-        PatchOperation {
-            op: PatchOp::Remove,
-            path: format!("/fields/{name}"),
-            value: None,
-        }
+        PatchOperation { op: PatchOp::Remove, path: format!("/fields/{name}"), value: None }
     }
 }
 
@@ -202,25 +194,16 @@ pub struct Identity {
 
 impl Identity {
     fn property(&self, name: &str) -> Option<&str> {
-        self.properties
-            .get(name)?
-            .get("$value")?
-            .as_str()
-            .filter(|value| !value.is_empty())
+        self.properties.get(name)?.get("$value")?.as_str().filter(|value| !value.is_empty())
     }
 
     /// The e-mail: `Mail`, else the `Account` when it looks like one.
     pub fn email(&self) -> Option<&str> {
-        self.property("Mail").or_else(|| {
-            self.property("Account")
-                .filter(|account| account.contains('@'))
-        })
+        self.property("Mail").or_else(|| self.property("Account").filter(|account| account.contains('@')))
     }
 
     pub fn display_name(&self) -> Option<&str> {
-        self.custom_display_name
-            .as_deref()
-            .or(self.provider_display_name.as_deref())
+        self.custom_display_name.as_deref().or(self.provider_display_name.as_deref())
     }
 }
 

@@ -2,9 +2,7 @@
 
 mod common;
 
-use common::{
-    assert_no_violations, connector, connector_as, connector_for, fields, simulator, text,
-};
+use common::{assert_no_violations, connector, connector_as, connector_for, fields, simulator, text};
 use tandem_engine::ports::{Connector, ConnectorError};
 use tandem_model::{FieldValue, ItemId, RichText};
 
@@ -12,22 +10,14 @@ use tandem_model::{FieldValue, ItemId, RichText};
 async fn creates_reads_and_updates_a_work_item() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let alice = simulator
-        .identity("alice@fabrikam.example")
-        .expect("alice is configured");
+    let alice = simulator.identity("alice@fabrikam.example").expect("alice is configured");
 
     let created = connector
         .create_item(&fields(&[
             ("System.Title", text("Login fails")),
             ("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0)),
-            (
-                "System.Description",
-                FieldValue::RichText(RichText::Html("<p>Steps</p>".into())),
-            ),
-            (
-                "System.Tags",
-                FieldValue::List(vec!["sync".into(), "ui".into()]),
-            ),
+            ("System.Description", FieldValue::RichText(RichText::Html("<p>Steps</p>".into()))),
+            ("System.Tags", FieldValue::List(vec!["sync".into(), "ui".into()])),
             (
                 "System.AssignedTo",
                 FieldValue::User(tandem_model::UserRef {
@@ -48,26 +38,14 @@ async fn creates_reads_and_updates_a_work_item() {
 
     let read = connector.get_item(&created.item.id).await.unwrap();
     assert_eq!(read.field("System.Title"), &text("Login fails"));
-    assert_eq!(
-        read.field("Microsoft.VSTS.Common.Priority"),
-        &FieldValue::Number(1.0)
-    );
-    assert_eq!(
-        read.field("System.Tags"),
-        &FieldValue::List(vec!["sync".into(), "ui".into()])
-    );
-    assert_eq!(
-        read.field("System.Description"),
-        &FieldValue::RichText(RichText::Html("<p>Steps</p>".into()))
-    );
+    assert_eq!(read.field("Microsoft.VSTS.Common.Priority"), &FieldValue::Number(1.0));
+    assert_eq!(read.field("System.Tags"), &FieldValue::List(vec!["sync".into(), "ui".into()]));
+    assert_eq!(read.field("System.Description"), &FieldValue::RichText(RichText::Html("<p>Steps</p>".into())));
     match read.field("System.AssignedTo") {
         FieldValue::User(user) => {
             assert_eq!(user.id, alice.id.to_string());
             assert_eq!(user.email.as_deref(), Some(alice.email.as_str()));
-            assert_eq!(
-                user.display_name.as_deref(),
-                Some(alice.display_name.as_str())
-            );
+            assert_eq!(user.display_name.as_deref(), Some(alice.display_name.as_str()));
         }
         other => panic!("AssignedTo should be a user, got {other:?}"),
     }
@@ -78,23 +56,13 @@ async fn creates_reads_and_updates_a_work_item() {
         .is_some_and(|url| url.ends_with(&format!("/Fabrikam/_workitems/edit/{}", read.item.id))));
 
     connector
-        .update_item(
-            &read.item.id,
-            &fields(&[
-                ("System.State", text("Active")),
-                ("System.Tags", FieldValue::Empty),
-            ]),
-        )
+        .update_item(&read.item.id, &fields(&[("System.State", text("Active")), ("System.Tags", FieldValue::Empty)]))
         .await
         .unwrap();
     let updated = connector.get_item(&read.item.id).await.unwrap();
     assert_eq!(updated.field("System.State"), &text("Active"));
     assert_eq!(updated.field("System.Tags"), &FieldValue::Empty);
-    assert_eq!(
-        updated.field("System.Title"),
-        &text("Login fails"),
-        "fields not given stay as they were"
-    );
+    assert_eq!(updated.field("System.Title"), &text("Login fails"), "fields not given stay as they were");
     assert_eq!(updated.revision, Some(2));
     assert!(updated.updated > read.updated);
     assert_no_violations(&simulator);
@@ -104,36 +72,19 @@ async fn creates_reads_and_updates_a_work_item() {
 async fn refusals_are_permanent_errors_that_keep_the_service_message() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let created = connector
-        .create_item(&fields(&[("System.Title", text("T"))]))
-        .await
-        .unwrap();
+    let created = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
 
-    let refused = connector
-        .update_item(
-            &created.item.id,
-            &fields(&[("System.State", text("Doing"))]),
-        )
-        .await
-        .unwrap_err();
+    let refused =
+        connector.update_item(&created.item.id, &fields(&[("System.State", text("Doing"))])).await.unwrap_err();
     assert!(!refused.is_retryable());
     assert!(refused.to_string().contains("TF401320"), "{refused}");
 
     let unknown_user = fields(&[("System.AssignedTo", text("nobody@elsewhere.example"))]);
-    let refused = connector
-        .update_item(&created.item.id, &unknown_user)
-        .await
-        .unwrap_err();
-    assert!(
-        refused.to_string().contains("unknown identity"),
-        "{refused}"
-    );
+    let refused = connector.update_item(&created.item.id, &unknown_user).await.unwrap_err();
+    assert!(refused.to_string().contains("unknown identity"), "{refused}");
 
     let missing = connector.get_item(&ItemId::new("999")).await.unwrap_err();
-    assert!(
-        matches!(missing, ConnectorError::NotFound { .. }),
-        "{missing}"
-    );
+    assert!(matches!(missing, ConnectorError::NotFound { .. }), "{missing}");
 
     let wrong_pat = connector_as(&simulator, "not-a-pat");
     assert!(matches!(
@@ -148,22 +99,10 @@ async fn a_human_edit_is_attributed_to_the_human() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
     let alice = connector_as(&simulator, "alice-pat");
-    let created = connector
-        .create_item(&fields(&[("System.Title", text("T"))]))
-        .await
-        .unwrap();
-    alice
-        .update_item(
-            &created.item.id,
-            &fields(&[("System.Title", text("Edited by Alice"))]),
-        )
-        .await
-        .unwrap();
+    let created = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    alice.update_item(&created.item.id, &fields(&[("System.Title", text("Edited by Alice"))])).await.unwrap();
     let read = connector.get_item(&created.item.id).await.unwrap();
-    assert_eq!(
-        read.updated_by.and_then(|user| user.email).as_deref(),
-        Some("alice@fabrikam.example")
-    );
+    assert_eq!(read.updated_by.and_then(|user| user.email).as_deref(), Some("alice@fabrikam.example"));
     assert_no_violations(&simulator);
 }
 
@@ -174,15 +113,8 @@ async fn changed_since_pages_beyond_200_ids_and_includes_the_watermark_instant()
     let start = chrono::Utc::now() - chrono::Duration::seconds(1);
     let mut created = Vec::new();
     for number in 0..230 {
-        created.push(
-            connector
-                .create_item(&fields(&[(
-                    "System.Title",
-                    text(&format!("Item {number}")),
-                )]))
-                .await
-                .unwrap(),
-        );
+        created
+            .push(connector.create_item(&fields(&[("System.Title", text(&format!("Item {number}")))])).await.unwrap());
     }
     // A Task in the same project and a Bug in another project are outside the connector's scope.
     let pat = simulator.service_account().pat.clone();
@@ -197,27 +129,17 @@ async fn changed_since_pages_beyond_200_ids_and_includes_the_watermark_instant()
 
     let all = connector.changed_since(start).await.unwrap();
     assert_eq!(all.len(), 230);
-    assert!(
-        all.windows(2)
-            .all(|pair| pair[0].updated <= pair[1].updated),
-        "oldest first"
-    );
+    assert!(all.windows(2).all(|pair| pair[0].updated <= pair[1].updated), "oldest first");
     let ids: std::collections::BTreeSet<_> = all.iter().map(|item| item.item.id.clone()).collect();
     assert_eq!(ids.len(), 230, "no duplicates across pages");
 
     // The watermark is inclusive: an item changed exactly at the watermark instant comes back.
     let watermark = created[150].updated;
     let since = connector.changed_since(watermark).await.unwrap();
-    assert_eq!(
-        since.first().map(|item| item.item.id.clone()),
-        Some(created[150].item.id.clone())
-    );
+    assert_eq!(since.first().map(|item| item.item.id.clone()), Some(created[150].item.id.clone()));
     assert_eq!(since.len(), 80);
 
-    assert_eq!(
-        connector.project_last_updated().await.unwrap(),
-        Some(created[229].updated)
-    );
+    assert_eq!(connector.project_last_updated().await.unwrap(), Some(created[229].updated));
     assert_no_violations(&simulator);
 }
 
@@ -226,10 +148,6 @@ async fn an_empty_project_has_no_last_update() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
     assert_eq!(connector.project_last_updated().await.unwrap(), None);
-    assert!(connector
-        .changed_since(chrono::Utc::now())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(connector.changed_since(chrono::Utc::now()).await.unwrap().is_empty());
     assert_no_violations(&simulator);
 }

@@ -16,19 +16,11 @@ fn examples(prefix: &str) -> Vec<(String, Value)> {
     let mut found: Vec<(String, Value)> = std::fs::read_dir(examples_dir())
         .expect("the examples folder is readable")
         .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with(prefix))
-        })
+        .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with(prefix)))
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("an example is readable");
-            let document = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-                .expect("an example is JSON");
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                document,
-            )
+            let document = serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("an example is JSON");
+            (path.file_name().unwrap().to_string_lossy().into_owned(), document)
         })
         .collect();
     found.sort_by(|left, right| left.0.cmp(&right.0));
@@ -37,9 +29,7 @@ fn examples(prefix: &str) -> Vec<(String, Value)> {
 }
 
 fn ok_body(document: &Value) -> Option<&Value> {
-    document
-        .pointer("/responses/200/body")
-        .filter(|body| !body.is_null())
+    document.pointer("/responses/200/body").filter(|body| !body.is_null())
 }
 
 #[test]
@@ -53,8 +43,8 @@ fn every_work_item_get_and_patch_response_parses() {
     ] {
         for (name, document) in examples(prefix) {
             let body = ok_body(&document).unwrap_or_else(|| panic!("{name} has a 200 body"));
-            let work_item: wire::WorkItem = serde_json::from_value(body.clone())
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let work_item: wire::WorkItem =
+                serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("{name}: {error}"));
             if work_item.fields.contains_key(convert::CHANGED_DATE) {
                 convert::item_from_wire(&work_item, "https://dev.azure.com/fabrikam/P")
                     .unwrap_or_else(|error| panic!("{name}: {error}"));
@@ -83,23 +73,17 @@ fn every_comments_api_response_parses() {
         // api-version 3.0-preview); the connector uses the comments API, whose answers have `text` and
         // `createdDate` and a comment id.
         if body.get("revision").is_some() || body.get("value").is_some() {
-            assert!(
-                name.contains("taskId__comments"),
-                "{name} looks like the revision-comments API"
-            );
+            assert!(name.contains("taskId__comments"), "{name} looks like the revision-comments API");
             continue;
         }
         if body.get("comments").is_some() {
-            let list: wire::CommentList = serde_json::from_value(body.clone())
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let list: wire::CommentList =
+                serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("{name}: {error}"));
             assert!(!list.comments.is_empty(), "{name}");
-            list.comments
-                .iter()
-                .map(convert::comment_from_wire)
-                .for_each(drop);
+            list.comments.iter().map(convert::comment_from_wire).for_each(drop);
         } else {
-            let comment: wire::Comment = serde_json::from_value(body.clone())
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let comment: wire::Comment =
+                serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("{name}: {error}"));
             assert!(!comment.text.is_empty(), "{name}");
             assert!(comment.created_by.is_some(), "{name}");
         }
@@ -111,9 +95,8 @@ fn every_comments_api_response_parses() {
 #[test]
 fn the_wiql_and_batch_examples_parse() {
     for (name, document) in examples("wiql__GET__wit_get_id_workitems") {
-        let result: wire::WorkItemQueryResult =
-            serde_json::from_value(ok_body(&document).unwrap().clone())
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let result: wire::WorkItemQueryResult = serde_json::from_value(ok_body(&document).unwrap().clone())
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
         assert!(!result.work_items.is_empty(), "{name}");
     }
     for (name, document) in examples("workItemsBatch__") {
@@ -123,9 +106,8 @@ fn the_wiql_and_batch_examples_parse() {
         assert!(!list.value.is_empty(), "{name}");
     }
     for (name, document) in examples("workItemTypes__GET__wit_workItemTypes_Bug") {
-        let work_item_type: wire::WorkItemType =
-            serde_json::from_value(ok_body(&document).unwrap().clone())
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let work_item_type: wire::WorkItemType = serde_json::from_value(ok_body(&document).unwrap().clone())
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
         assert_eq!(work_item_type.name, "Bug");
     }
 }

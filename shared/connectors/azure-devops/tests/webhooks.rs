@@ -5,9 +5,7 @@ mod common;
 
 use axum::http::HeaderMap;
 use axum::routing::post;
-use common::{
-    assert_no_violations, connector, connector_as, connector_for, fields, simulator, text,
-};
+use common::{assert_no_violations, connector, connector_as, connector_for, fields, simulator, text};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tandem_azure_devops::AzureDevopsWebhookReceiver;
@@ -27,16 +25,10 @@ async fn hook_endpoint() -> (String, mpsc::UnboundedReceiver<WebhookRequest>) {
                 let headers = headers
                     .iter()
                     .filter_map(|(name, value)| {
-                        Some((
-                            name.as_str().to_ascii_lowercase(),
-                            value.to_str().ok()?.to_string(),
-                        ))
+                        Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_string()))
                     })
                     .collect();
-                let _ = sender.send(WebhookRequest {
-                    headers,
-                    body: body.to_vec(),
-                });
+                let _ = sender.send(WebhookRequest { headers, body: body.to_vec() });
                 "ok"
             }
         }),
@@ -75,51 +67,30 @@ async fn real_deliveries_verify_and_parse_into_notices() {
     let connector = connector(&simulator);
     let alice = connector_as(&simulator, "alice-pat");
 
-    let item = connector
-        .create_item(&fields(&[("System.Title", text("Hooked"))]))
-        .await
-        .unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("Hooked"))])).await.unwrap();
     let created = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(created.id, format!("{subscription}:1"));
     assert_eq!(created.notices[0].item, item.item.id);
     assert_eq!(created.notices[0].kind, ChangeKind::ItemCreated);
     assert_eq!(
-        created.notices[0]
-            .actor
-            .as_ref()
-            .map(|user| user.id.clone()),
+        created.notices[0].actor.as_ref().map(|user| user.id.clone()),
         Some(simulator.service_account().id.to_string())
     );
     assert_eq!(created.notices[0].occurred_at, Some(item.updated));
 
-    alice
-        .update_item(&item.item.id, &fields(&[("System.State", text("Active"))]))
-        .await
-        .unwrap();
+    alice.update_item(&item.item.id, &fields(&[("System.State", text("Active"))])).await.unwrap();
     let updated = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(updated.id, format!("{subscription}:2"));
     assert_eq!(updated.notices[0].kind, ChangeKind::ItemUpdated);
     assert_eq!(
-        updated.notices[0]
-            .actor
-            .as_ref()
-            .and_then(|user| user.email.as_deref()),
+        updated.notices[0].actor.as_ref().and_then(|user| user.email.as_deref()),
         Some("alice@fabrikam.example")
     );
 
-    let comment = alice
-        .add_comment(&item.item.id, &RichText::Html("<p>hi</p>".into()))
-        .await
-        .unwrap();
+    let comment = alice.add_comment(&item.item.id, &RichText::Html("<p>hi</p>".into())).await.unwrap();
     let commented = verifier().receive(&next(&mut requests).await).unwrap();
-    assert_eq!(
-        commented.notices[0].kind,
-        ChangeKind::CommentCreated(comment.id)
-    );
-    assert_eq!(
-        commented.notices[0].item,
-        ItemId::new(item.item.id.as_str())
-    );
+    assert_eq!(commented.notices[0].kind, ChangeKind::CommentCreated(comment.id));
+    assert_eq!(commented.notices[0].item, ItemId::new(item.item.id.as_str()));
     assert_no_violations(&simulator);
 }
 
@@ -130,24 +101,15 @@ async fn wrong_missing_malformed_and_foreign_deliveries_are_told_apart() {
     let pat = simulator.service_account().pat.clone();
 
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("guessed")));
-    connector(&simulator)
-        .create_item(&fields(&[("System.Title", text("A"))]))
-        .await
-        .unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("A"))])).await.unwrap();
     let wrong = verifier().receive(&next(&mut requests).await).unwrap_err();
     assert!(matches!(wrong, WebhookError::Unauthorized(_)), "{wrong}");
 
     let simulator = common::simulator().await;
     simulator.subscribe_hook(target(&url, None, None));
-    connector(&simulator)
-        .create_item(&fields(&[("System.Title", text("B"))]))
-        .await
-        .unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("B"))])).await.unwrap();
     let missing = verifier().receive(&next(&mut requests).await).unwrap_err();
-    assert!(
-        matches!(missing, WebhookError::Unauthorized(_)),
-        "{missing}"
-    );
+    assert!(matches!(missing, WebhookError::Unauthorized(_)), "{missing}");
 
     let simulator = common::simulator().await;
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("s3cret")));
@@ -156,17 +118,11 @@ async fn wrong_missing_malformed_and_foreign_deliveries_are_told_apart() {
         .await
         .unwrap();
     let foreign = next(&mut requests).await;
-    assert!(matches!(
-        verifier().receive(&foreign),
-        Err(WebhookError::Ignored(_))
-    ));
+    assert!(matches!(verifier().receive(&foreign), Err(WebhookError::Ignored(_))));
 
     let mut truncated = foreign.clone();
     truncated.body.truncate(truncated.body.len() / 2);
-    assert!(matches!(
-        verifier().receive(&truncated),
-        Err(WebhookError::Malformed(_))
-    ));
+    assert!(matches!(verifier().receive(&truncated), Err(WebhookError::Malformed(_))));
     assert_no_violations(&simulator);
 }
 
@@ -176,15 +132,9 @@ async fn paused_hooks_drop_events() {
     let (url, mut requests) = hook_endpoint().await;
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("s3cret")));
     simulator.pause_hooks();
-    connector(&simulator)
-        .create_item(&fields(&[("System.Title", text("Missed"))]))
-        .await
-        .unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("Missed"))])).await.unwrap();
     simulator.resume_hooks();
-    connector(&simulator)
-        .create_item(&fields(&[("System.Title", text("Seen"))]))
-        .await
-        .unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("Seen"))])).await.unwrap();
     simulator.hooks_settled().await;
     let delivered = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(delivered.notices[0].item, ItemId::new("2"));

@@ -56,10 +56,7 @@ impl RetryPolicy {
 
     /// One attempt, no retry.
     pub fn never() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }
 }
 
@@ -75,10 +72,9 @@ impl Repeat {
     fn allows(self, error: &ConnectorError) -> bool {
         match self {
             Repeat::Safe => error.is_retryable(),
-            Repeat::Unsafe => matches!(
-                error,
-                ConnectorError::RateLimited { .. } | ConnectorError::Http { status: 503, .. }
-            ),
+            Repeat::Unsafe => {
+                matches!(error, ConnectorError::RateLimited { .. } | ConnectorError::Http { status: 503, .. })
+            }
         }
     }
 }
@@ -94,59 +90,32 @@ pub struct JiraClient {
 
 impl std::fmt::Debug for JiraClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JiraClient")
-            .field("site", &self.site)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        f.debug_struct("JiraClient").field("site", &self.site).field("retry", &self.retry).finish_non_exhaustive()
     }
 }
 
 impl JiraClient {
     /// `site` is the base URL (`https://acme.atlassian.net`, or a simulator's); paths are appended to it.
-    pub fn new(
-        site: &str,
-        email: &str,
-        api_token: &SecretString,
-        retry: RetryPolicy,
-    ) -> Result<Self, ConnectorError> {
-        let invalid = |message: String| ConnectorError::Invalid {
-            system: SystemKind::Jira,
-            message,
-        };
-        let encoded = base64::engine::general_purpose::STANDARD
-            .encode(format!("{email}:{}", api_token.expose()));
-        let mut authorization =
-            HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
-                invalid(
-                    "the Jira e-mail or API token contains characters a header cannot carry".into(),
-                )
-            })?;
+    pub fn new(site: &str, email: &str, api_token: &SecretString, retry: RetryPolicy) -> Result<Self, ConnectorError> {
+        let invalid = |message: String| ConnectorError::Invalid { system: SystemKind::Jira, message };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{email}:{}", api_token.expose()));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .map_err(|_| invalid("the Jira e-mail or API token contains characters a header cannot carry".into()))?;
         authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
             .timeout(retry.timeout)
             .user_agent(concat!("tandem-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| invalid(format!("the HTTP client could not be built: {error}")))?;
-        Ok(JiraClient {
-            http,
-            site: site.trim_end_matches('/').to_string(),
-            authorization,
-            retry,
-        })
+        Ok(JiraClient { http, site: site.trim_end_matches('/').to_string(), authorization, retry })
     }
 
     pub fn site(&self) -> &str {
         &self.site
     }
 
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<T, ConnectorError> {
-        let body = self
-            .call(Method::GET, path, query, None, Repeat::Safe)
-            .await?;
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, ConnectorError> {
+        let body = self.call(Method::GET, path, query, None, Repeat::Safe).await?;
         decode(path, &body)
     }
 
@@ -158,9 +127,7 @@ impl JiraClient {
         body: &B,
         repeat: Repeat,
     ) -> Result<T, ConnectorError> {
-        let body = self
-            .call(method, path, &[], Some(to_json(body)?), repeat)
-            .await?;
+        let body = self.call(method, path, &[], Some(to_json(body)?), repeat).await?;
         decode(path, &body)
     }
 
@@ -172,9 +139,7 @@ impl JiraClient {
         body: &B,
         repeat: Repeat,
     ) -> Result<(), ConnectorError> {
-        self.call(method, path, &[], Some(to_json(body)?), repeat)
-            .await
-            .map(drop)
+        self.call(method, path, &[], Some(to_json(body)?), repeat).await.map(drop)
     }
 
     async fn call(
@@ -224,26 +189,14 @@ impl JiraClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| unreachable(method.as_str(), path, error))?;
+        let response = request.send().await.map_err(|error| unreachable(method.as_str(), path, error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| unreachable(method.as_str(), path, error))?;
+        let bytes = response.bytes().await.map_err(|error| unreachable(method.as_str(), path, error))?;
         if status.is_success() {
             Ok(bytes.to_vec())
         } else {
-            Err(from_status(
-                status.as_u16(),
-                method.as_str(),
-                path,
-                &headers,
-                &bytes,
-            ))
+            Err(from_status(status.as_u16(), method.as_str(), path, &headers, &bytes))
         }
     }
 }
@@ -257,10 +210,7 @@ fn to_json<B: Serialize>(body: &B) -> Result<Value, ConnectorError> {
 
 fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ConnectorError> {
     serde_json::from_slice(body).map_err(|error| {
-        invalid_response(
-            format!("the answer to {path} is not the expected JSON: {error}"),
-            Some(Box::new(error)),
-        )
+        invalid_response(format!("the answer to {path} is not the expected JSON: {error}"), Some(Box::new(error)))
     })
 }
 
@@ -270,16 +220,8 @@ mod tests {
 
     #[test]
     fn unsafe_requests_are_repeated_only_when_jira_refused_them() {
-        let limited = ConnectorError::RateLimited {
-            system: SystemKind::Jira,
-            status: 429,
-            retry_after: None,
-        };
-        let timeout = ConnectorError::Unreachable {
-            system: SystemKind::Jira,
-            message: "timeout".into(),
-            source: None,
-        };
+        let limited = ConnectorError::RateLimited { system: SystemKind::Jira, status: 429, retry_after: None };
+        let timeout = ConnectorError::Unreachable { system: SystemKind::Jira, message: "timeout".into(), source: None };
         let http = |status| ConnectorError::Http {
             system: SystemKind::Jira,
             status,
@@ -299,18 +241,11 @@ mod tests {
 
     #[test]
     fn debug_does_not_show_the_credentials() {
-        let client = JiraClient::new(
-            "http://jira.test/",
-            "a@example.com",
-            &SecretString::new("tok-123"),
-            RetryPolicy::fast(),
-        )
-        .unwrap();
+        let client =
+            JiraClient::new("http://jira.test/", "a@example.com", &SecretString::new("tok-123"), RetryPolicy::fast())
+                .unwrap();
         let shown = format!("{client:?}");
-        assert!(
-            !shown.contains("tok-123") && !shown.contains("Basic"),
-            "{shown}"
-        );
+        assert!(!shown.contains("tok-123") && !shown.contains("Basic"), "{shown}");
         assert_eq!(client.site(), "http://jira.test");
     }
 }

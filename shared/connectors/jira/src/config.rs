@@ -19,7 +19,9 @@ pub struct JiraConfig {
 pub enum JiraConfigError {
     #[error("Jira base_url `{value}` is not a URL: {reason}")]
     BaseUrl { value: String, reason: String },
-    #[error("Jira project_key `{0}` is not a project key (upper-case letters, digits and `_`, starting with a letter)")]
+    #[error(
+        "Jira project_key `{0}` is not a project key (upper-case letters, digits and `_`, starting with a letter)"
+    )]
     ProjectKey(String),
     #[error("Jira issue_type must not be empty")]
     IssueType,
@@ -67,12 +69,9 @@ impl ValidJiraConfig {
 
 impl JiraConfig {
     pub fn validate(&self) -> Result<ValidJiraConfig, JiraConfigError> {
-        let invalid = |reason: &str| JiraConfigError::BaseUrl {
-            value: self.base_url.clone(),
-            reason: reason.to_string(),
-        };
-        let base_url =
-            Url::parse(self.base_url.trim()).map_err(|error| invalid(&error.to_string()))?;
+        let invalid =
+            |reason: &str| JiraConfigError::BaseUrl { value: self.base_url.clone(), reason: reason.to_string() };
+        let base_url = Url::parse(self.base_url.trim()).map_err(|error| invalid(&error.to_string()))?;
         if !matches!(base_url.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https"));
         }
@@ -85,20 +84,14 @@ impl JiraConfig {
         let key = self.project_key.trim();
         let mut chars = key.chars();
         let starts_with_letter = chars.next().is_some_and(|first| first.is_ascii_uppercase());
-        if !starts_with_letter
-            || !chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        {
+        if !starts_with_letter || !chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
             return Err(JiraConfigError::ProjectKey(self.project_key.clone()));
         }
         let issue_type = self.issue_type.trim();
         if issue_type.is_empty() {
             return Err(JiraConfigError::IssueType);
         }
-        Ok(ValidJiraConfig {
-            base_url,
-            project_key: key.to_string(),
-            issue_type: issue_type.to_string(),
-        })
+        Ok(ValidJiraConfig { base_url, project_key: key.to_string(), issue_type: issue_type.to_string() })
     }
 }
 
@@ -107,51 +100,27 @@ mod tests {
     use super::*;
 
     fn config(base_url: &str, project_key: &str, issue_type: &str) -> JiraConfig {
-        JiraConfig {
-            base_url: base_url.into(),
-            project_key: project_key.into(),
-            issue_type: issue_type.into(),
-        }
+        JiraConfig { base_url: base_url.into(), project_key: project_key.into(), issue_type: issue_type.into() }
     }
 
     #[test]
     fn a_good_configuration_is_normalised() {
-        let valid = config("https://acme.atlassian.net/", " OPS ", "Bug")
-            .validate()
-            .unwrap();
+        let valid = config("https://acme.atlassian.net/", " OPS ", "Bug").validate().unwrap();
         assert_eq!(valid.site(), "https://acme.atlassian.net");
         assert_eq!(valid.project_key(), "OPS");
-        assert_eq!(
-            valid.browse_url("OPS-1"),
-            "https://acme.atlassian.net/browse/OPS-1"
-        );
+        assert_eq!(valid.browse_url("OPS-1"), "https://acme.atlassian.net/browse/OPS-1");
     }
 
     #[test]
     fn bad_values_are_named() {
-        assert!(matches!(
-            config("acme.atlassian.net", "OPS", "Bug").validate(),
-            Err(JiraConfigError::BaseUrl { .. })
-        ));
-        assert!(matches!(
-            config("ftp://acme", "OPS", "Bug").validate(),
-            Err(JiraConfigError::BaseUrl { .. })
-        ));
+        assert!(matches!(config("acme.atlassian.net", "OPS", "Bug").validate(), Err(JiraConfigError::BaseUrl { .. })));
+        assert!(matches!(config("ftp://acme", "OPS", "Bug").validate(), Err(JiraConfigError::BaseUrl { .. })));
         assert!(matches!(
             config("https://acme.net/jira", "OPS", "Bug").validate(),
             Err(JiraConfigError::BaseUrl { .. })
         ));
-        assert_eq!(
-            config("https://a.net", "ops", "Bug").validate(),
-            Err(JiraConfigError::ProjectKey("ops".into()))
-        );
-        assert_eq!(
-            config("https://a.net", "1OPS", "Bug").validate(),
-            Err(JiraConfigError::ProjectKey("1OPS".into()))
-        );
-        assert_eq!(
-            config("https://a.net", "OPS", " ").validate(),
-            Err(JiraConfigError::IssueType)
-        );
+        assert_eq!(config("https://a.net", "ops", "Bug").validate(), Err(JiraConfigError::ProjectKey("ops".into())));
+        assert_eq!(config("https://a.net", "1OPS", "Bug").validate(), Err(JiraConfigError::ProjectKey("1OPS".into())));
+        assert_eq!(config("https://a.net", "OPS", " ").validate(), Err(JiraConfigError::IssueType));
     }
 }

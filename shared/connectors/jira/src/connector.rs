@@ -2,9 +2,7 @@
 
 use crate::client::{JiraClient, Repeat, RetryPolicy};
 use crate::config::ValidJiraConfig;
-use crate::convert::{
-    adf_body, comment_from_wire, fields_to_wire, item_from_wire, parse_jira_time, user_ref,
-};
+use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, parse_jira_time, user_ref};
 use crate::error::invalid_response;
 use crate::wire;
 use async_trait::async_trait;
@@ -13,8 +11,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind,
-    Timestamp, UserRef,
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -25,14 +22,8 @@ const COMMENT_PAGE_SIZE: usize = 100;
 /// client-side filter drops what is older.
 const SEARCH_MARGIN_MINUTES: i64 = 1;
 /// What the service account needs in the project to sync.
-const REQUIRED_PERMISSIONS: [&str; 6] = [
-    "BROWSE_PROJECTS",
-    "CREATE_ISSUES",
-    "EDIT_ISSUES",
-    "TRANSITION_ISSUES",
-    "ADD_COMMENTS",
-    "EDIT_ALL_COMMENTS",
-];
+const REQUIRED_PERMISSIONS: [&str; 6] =
+    ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS", "EDIT_ALL_COMMENTS"];
 
 pub struct JiraConnector {
     client: JiraClient,
@@ -41,20 +32,13 @@ pub struct JiraConnector {
 
 impl std::fmt::Debug for JiraConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JiraConnector")
-            .field("config", &self.config)
-            .field("client", &self.client)
-            .finish()
+        f.debug_struct("JiraConnector").field("config", &self.config).field("client", &self.client).finish()
     }
 }
 
 impl JiraConnector {
     /// A connector for `config`, authenticating with Jira API-token credentials.
-    pub fn new(
-        config: ValidJiraConfig,
-        credentials: &Credentials,
-        retry: RetryPolicy,
-    ) -> Result<Self, ConnectorError> {
+    pub fn new(config: ValidJiraConfig, credentials: &Credentials, retry: RetryPolicy) -> Result<Self, ConnectorError> {
         let Credentials::JiraApiToken { email, api_token } = credentials else {
             return Err(ConnectorError::Invalid {
                 system: SystemKind::Jira,
@@ -75,11 +59,7 @@ impl JiraConnector {
 
     /// The JQL scope of this connector: its project and issue type.
     fn scope(&self) -> String {
-        format!(
-            "project = {} AND issuetype = {}",
-            quote(self.config.project_key()),
-            quote(self.config.issue_type())
-        )
+        format!("project = {} AND issuetype = {}", quote(self.config.project_key()), quote(self.config.issue_type()))
     }
 
     async fn search_page(
@@ -95,14 +75,7 @@ impl JiraConnector {
             fields: fields.iter().map(|field| field.to_string()).collect(),
             next_page_token: token,
         };
-        self.client
-            .send(
-                Method::POST,
-                "/rest/api/3/search/jql",
-                &request,
-                Repeat::Safe,
-            )
-            .await
+        self.client.send(Method::POST, "/rest/api/3/search/jql", &request, Repeat::Safe).await
     }
 
     async fn current_status(&self, id: &ItemId) -> Result<String, ConnectorError> {
@@ -127,11 +100,8 @@ impl JiraConnector {
             return Ok(());
         }
         let path = format!("{}/transitions", Self::issue_path(id));
-        let available: wire::Transitions = self
-            .client
-            .get(&path, &[])
-            .await
-            .map_err(|error| not_found_as(error, id))?;
+        let available: wire::Transitions =
+            self.client.get(&path, &[]).await.map_err(|error| not_found_as(error, id))?;
         let transition = available
             .transitions
             .into_iter()
@@ -142,9 +112,7 @@ impl JiraConnector {
                 from: current,
                 to: target.to_string(),
             })?;
-        let request = wire::DoTransition {
-            transition: wire::TransitionRef { id: transition.id },
-        };
+        let request = wire::DoTransition { transition: wire::TransitionRef { id: transition.id } };
         self.client
             .send_without_answer(Method::POST, &path, &request, Repeat::Unsafe)
             .await
@@ -155,10 +123,7 @@ impl JiraConnector {
 /// A 404 about an issue names the issue rather than the URL path.
 fn not_found_as(error: ConnectorError, id: &ItemId) -> ConnectorError {
     match error {
-        ConnectorError::NotFound { system, .. } => ConnectorError::NotFound {
-            system,
-            item: id.to_string(),
-        },
+        ConnectorError::NotFound { system, .. } => ConnectorError::NotFound { system, item: id.to_string() },
         other => other,
     }
 }
@@ -170,9 +135,7 @@ fn quote(value: &str) -> String {
 
 /// Percent-encodes one path segment.
 fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// Minutes to search back from now so that `since` is inside the window: rounded up, plus a margin.
@@ -204,11 +167,7 @@ impl Connector for JiraConnector {
     /// Searches with a relative date (`updated >= -<n>m`), because JQL date literals are read in the
     /// account's time zone and have minute precision; then keeps items updated at or after `since`.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
-        let jql = format!(
-            "{} AND updated >= -{}m ORDER BY updated ASC",
-            self.scope(),
-            minutes_back(Utc::now(), since)
-        );
+        let jql = format!("{} AND updated >= -{}m ORDER BY updated ASC", self.scope(), minutes_back(Utc::now(), since));
         let mut items = Vec::new();
         let mut token = None;
         loop {
@@ -224,11 +183,7 @@ impl Connector for JiraConnector {
                 _ => break,
             }
         }
-        items.sort_by(|left, right| {
-            left.updated
-                .cmp(&right.updated)
-                .then_with(|| left.item.id.cmp(&right.item.id))
-        });
+        items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
         items.dedup_by(|later, earlier| later.item.id == earlier.item.id);
         Ok(items)
     }
@@ -244,38 +199,20 @@ impl Connector for JiraConnector {
             .fields
             .get("updated")
             .and_then(Value::as_str)
-            .ok_or_else(|| {
-                invalid_response(format!("issue {} has no `updated`", issue.id), None)
-            })?;
+            .ok_or_else(|| invalid_response(format!("issue {} has no `updated`", issue.id), None))?;
         parse_jira_time(text).map(Some).map_err(|error| {
-            invalid_response(
-                format!("issue {}: `{text}` is not a Jira timestamp", issue.id),
-                Some(Box::new(error)),
-            )
+            invalid_response(format!("issue {}: `{text}` is not a Jira timestamp", issue.id), Some(Box::new(error)))
         })
     }
 
     /// Creates the issue, then moves it to the requested status if that is not where it starts.
     async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
         let mut writes = fields_to_wire(fields)?;
-        writes.fields.insert(
-            "project".into(),
-            serde_json::json!({ "key": self.config.project_key() }),
-        );
-        writes.fields.insert(
-            "issuetype".into(),
-            serde_json::json!({ "name": self.config.issue_type() }),
-        );
+        writes.fields.insert("project".into(), serde_json::json!({ "key": self.config.project_key() }));
+        writes.fields.insert("issuetype".into(), serde_json::json!({ "name": self.config.issue_type() }));
         let created: wire::CreatedIssue = self
             .client
-            .send(
-                Method::POST,
-                "/rest/api/3/issue",
-                &wire::IssueUpdate {
-                    fields: writes.fields,
-                },
-                Repeat::Unsafe,
-            )
+            .send(Method::POST, "/rest/api/3/issue", &wire::IssueUpdate { fields: writes.fields }, Repeat::Unsafe)
             .await?;
         let id = ItemId::new(created.id);
         if let Some(status) = writes.status {
@@ -291,9 +228,7 @@ impl Connector for JiraConnector {
                 .send_without_answer(
                     Method::PUT,
                     &Self::issue_path(id),
-                    &wire::IssueUpdate {
-                        fields: writes.fields,
-                    },
+                    &wire::IssueUpdate { fields: writes.fields },
                     Repeat::Safe,
                 )
                 .await
@@ -311,16 +246,9 @@ impl Connector for JiraConnector {
         loop {
             let start_at = comments.len().to_string();
             let page_size = COMMENT_PAGE_SIZE.to_string();
-            let query = [
-                ("startAt", start_at.as_str()),
-                ("maxResults", page_size.as_str()),
-                ("orderBy", "created"),
-            ];
-            let page: wire::CommentPage = self
-                .client
-                .get(&path, &query)
-                .await
-                .map_err(|error| not_found_as(error, item))?;
+            let query = [("startAt", start_at.as_str()), ("maxResults", page_size.as_str()), ("orderBy", "created")];
+            let page: wire::CommentPage =
+                self.client.get(&path, &query).await.map_err(|error| not_found_as(error, item))?;
             let received = page.comments.len();
             for comment in &page.comments {
                 comments.push(comment_from_wire(comment)?);
@@ -333,9 +261,7 @@ impl Connector for JiraConnector {
 
     async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError> {
         let path = format!("{}/comment", Self::issue_path(item));
-        let request = wire::CommentBody {
-            body: adf_body(body)?,
-        };
+        let request = wire::CommentBody { body: adf_body(body)? };
         let comment: wire::Comment = self
             .client
             .send(Method::POST, &path, &request, Repeat::Unsafe)
@@ -351,9 +277,7 @@ impl Connector for JiraConnector {
         body: &RichText,
     ) -> Result<Comment, ConnectorError> {
         let path = format!("{}/comment/{}", Self::issue_path(item), encode(&comment.0));
-        let request = wire::CommentBody {
-            body: adf_body(body)?,
-        };
+        let request = wire::CommentBody { body: adf_body(body)? };
         let comment: wire::Comment = self
             .client
             .send(Method::PUT, &path, &request, Repeat::Safe)
@@ -364,26 +288,15 @@ impl Connector for JiraConnector {
 
     /// User search matches prefixes of names and e-mails; only an exact e-mail match counts.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
-        let users: Vec<wire::User> = self
-            .client
-            .get("/rest/api/3/user/search", &[("query", email)])
-            .await?;
+        let users: Vec<wire::User> = self.client.get("/rest/api/3/user/search", &[("query", email)]).await?;
         Ok(users
             .iter()
-            .find(|user| {
-                user.email_address
-                    .as_deref()
-                    .is_some_and(|found| found.eq_ignore_ascii_case(email))
-            })
+            .find(|user| user.email_address.as_deref().is_some_and(|found| found.eq_ignore_ascii_case(email)))
             .map(user_ref))
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError> {
-        match self
-            .client
-            .get::<wire::User>("/rest/api/3/user", &[("accountId", id)])
-            .await
-        {
+        match self.client.get::<wire::User>("/rest/api/3/user", &[("accountId", id)]).await {
             Ok(user) => Ok(Some(user_ref(&user))),
             Err(ConnectorError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
@@ -394,47 +307,30 @@ impl Connector for JiraConnector {
         let mut check = AccessCheck::default();
         match self.service_account().await {
             Ok(account) => {
-                check.passed.push(format!(
-                    "authenticated as {}",
-                    account.display_name.as_deref().unwrap_or(&account.id)
-                ));
+                check
+                    .passed
+                    .push(format!("authenticated as {}", account.display_name.as_deref().unwrap_or(&account.id)));
                 check.account = Some(account);
             }
             Err(ConnectorError::Unauthorized { status, .. }) => {
-                check
-                    .problems
-                    .push(format!("Jira rejected the credentials (HTTP {status})"));
+                check.problems.push(format!("Jira rejected the credentials (HTTP {status})"));
                 return Ok(check);
             }
             Err(error) => return Err(error),
         }
         let key = self.config.project_key();
-        match self
-            .client
-            .get::<wire::Project>(&format!("/rest/api/3/project/{}", encode(key)), &[])
-            .await
-        {
+        match self.client.get::<wire::Project>(&format!("/rest/api/3/project/{}", encode(key)), &[]).await {
             Ok(project) => {
                 check.passed.push(format!("project {key} is readable"));
                 let wanted = self.config.issue_type();
-                if project
-                    .issue_types
-                    .iter()
-                    .any(|kind| kind.name.eq_ignore_ascii_case(wanted))
-                {
-                    check
-                        .passed
-                        .push(format!("issue type {wanted} exists in {key}"));
+                if project.issue_types.iter().any(|kind| kind.name.eq_ignore_ascii_case(wanted)) {
+                    check.passed.push(format!("issue type {wanted} exists in {key}"));
                 } else {
-                    check
-                        .problems
-                        .push(format!("issue type `{wanted}` not found in project {key}"));
+                    check.problems.push(format!("issue type `{wanted}` not found in project {key}"));
                 }
             }
             Err(ConnectorError::NotFound { .. } | ConnectorError::Unauthorized { .. }) => {
-                check.problems.push(format!(
-                    "project {key} does not exist or is not visible to the service account"
-                ));
+                check.problems.push(format!("project {key} does not exist or is not visible to the service account"));
                 return Ok(check);
             }
             Err(error) => return Err(error),
@@ -446,22 +342,13 @@ impl Connector for JiraConnector {
         let wanted = needed.join(",");
         let granted: wire::Permissions = self
             .client
-            .get(
-                "/rest/api/3/mypermissions",
-                &[("projectKey", key), ("permissions", wanted.as_str())],
-            )
+            .get("/rest/api/3/mypermissions", &[("projectKey", key), ("permissions", wanted.as_str())])
             .await?;
         for permission in needed {
-            if granted
-                .permissions
-                .get(permission)
-                .is_some_and(|granted| granted.have_permission)
-            {
+            if granted.permissions.get(permission).is_some_and(|granted| granted.have_permission) {
                 check.passed.push(format!("permission {permission}"));
             } else {
-                check.problems.push(format!(
-                    "permission {permission} is missing in project {key}"
-                ));
+                check.problems.push(format!("permission {permission} is missing in project {key}"));
             }
         }
         Ok(check)
@@ -470,10 +357,7 @@ impl Connector for JiraConnector {
     fn item_ref(&self, item: &Item) -> ItemRef {
         let mut reference = item.item.clone();
         if reference.url.is_none() {
-            reference.url = reference
-                .key
-                .as_deref()
-                .map(|key| self.config.browse_url(key));
+            reference.url = reference.key.as_deref().map(|key| self.config.browse_url(key));
         }
         reference
     }

@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tandem_engine::ports::ConnectorError;
 use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, SystemKind,
-    Timestamp, UserRef,
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Jira's timestamp format: `2024-01-31T10:20:30.123+0000` (RFC 3339 accepted too).
@@ -28,11 +27,7 @@ pub fn format_jira_time(at: Timestamp) -> String {
 }
 
 pub fn user_ref(user: &wire::User) -> UserRef {
-    UserRef {
-        id: user.account_id.clone(),
-        email: user.email_address.clone(),
-        display_name: user.display_name.clone(),
-    }
+    UserRef { id: user.account_id.clone(), email: user.email_address.clone(), display_name: user.display_name.clone() }
 }
 
 fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, ConnectorError> {
@@ -40,28 +35,17 @@ fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, ConnectorErr
         .fields
         .get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            invalid_response(
-                format!("issue {} has no `{name}` timestamp", issue.id),
-                None,
-            )
-        })?;
+        .ok_or_else(|| invalid_response(format!("issue {} has no `{name}` timestamp", issue.id), None))?;
     parse_jira_time(text).map_err(|error| {
         invalid_response(
-            format!(
-                "issue {}: `{name}` = `{text}` is not a Jira timestamp",
-                issue.id
-            ),
+            format!("issue {}: `{name}` = `{text}` is not a Jira timestamp", issue.id),
             Some(Box::new(error)),
         )
     })
 }
 
 /// An issue read through REST v3 as a tandem item.
-pub fn item_from_wire(
-    issue: &wire::Issue,
-    config: &ValidJiraConfig,
-) -> Result<Item, ConnectorError> {
+pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<Item, ConnectorError> {
     let updated = time_field(issue, "updated")?;
     let mut fields = FieldMap::new();
     for (name, value) in &issue.fields {
@@ -84,15 +68,12 @@ fn field_from_wire(name: &str, value: &Value) -> Result<FieldValue, ConnectorErr
     if value.is_null() {
         return Ok(FieldValue::Empty);
     }
-    let wrong = |expected: &str| {
-        invalid_response(format!("field `{name}` is not {expected}: {value}"), None)
-    };
+    let wrong = |expected: &str| invalid_response(format!("field `{name}` is not {expected}: {value}"), None);
     Ok(match name {
         "summary" => FieldValue::Text(value.as_str().ok_or_else(|| wrong("text"))?.to_string()),
         "description" => FieldValue::RichText(RichText::Adf(value.clone())),
         "assignee" | "reporter" | "creator" => {
-            let user: wire::User =
-                serde_json::from_value(value.clone()).map_err(|_| wrong("a user"))?;
+            let user: wire::User = serde_json::from_value(value.clone()).map_err(|_| wrong("a user"))?;
             FieldValue::User(user_ref(&user))
         }
         "created" | "updated" | "resolutiondate" | "statuscategorychangedate" => {
@@ -109,9 +90,7 @@ fn best_effort(value: &Value) -> FieldValue {
     match value {
         Value::Null => FieldValue::Empty,
         Value::Bool(flag) => FieldValue::Bool(*flag),
-        Value::Number(number) => number
-            .as_f64()
-            .map_or(FieldValue::Empty, FieldValue::Number),
+        Value::Number(number) => number.as_f64().map_or(FieldValue::Empty, FieldValue::Number),
         Value::String(text) => match parse_jira_time(text) {
             Ok(at) => FieldValue::DateTime(at),
             Err(_) => FieldValue::Text(text.clone()),
@@ -158,26 +137,20 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
         };
         if name == "status" {
             match value {
-                FieldValue::Text(status) if !status.is_empty() => {
-                    writes.status = Some(status.clone())
-                }
+                FieldValue::Text(status) if !status.is_empty() => writes.status = Some(status.clone()),
                 _ => return Err(invalid("a status must be a status name")),
             }
             continue;
         }
         let wire = match (name.as_str(), value) {
-            (_, FieldValue::Empty) if name == "summary" => {
-                return Err(invalid("the summary cannot be empty"))
-            }
+            (_, FieldValue::Empty) if name == "summary" => return Err(invalid("the summary cannot be empty")),
             (_, FieldValue::Empty) if name == "labels" => json!([]),
             (_, FieldValue::Empty) => Value::Null,
             ("priority" | "issuetype", FieldValue::Text(option)) => json!({ "name": option }),
             (_, FieldValue::User(user)) => json!({ "accountId": user.id }),
             (_, FieldValue::RichText(RichText::Adf(document))) => document.clone(),
             (_, FieldValue::RichText(RichText::Html(_))) => {
-                return Err(invalid(
-                    "Jira keeps rich text as ADF; convert the HTML first",
-                ))
+                return Err(invalid("Jira keeps rich text as ADF; convert the HTML first"))
             }
             (_, FieldValue::Text(text)) => json!(text),
             (_, FieldValue::Number(number)) => json!(number),
@@ -192,14 +165,10 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
 
 pub fn comment_from_wire(comment: &wire::Comment) -> Result<Comment, ConnectorError> {
     let time = |text: &Option<String>, name: &str| {
-        let text = text.as_deref().ok_or_else(|| {
-            invalid_response(format!("comment {} has no `{name}`", comment.id), None)
-        })?;
+        let text =
+            text.as_deref().ok_or_else(|| invalid_response(format!("comment {} has no `{name}`", comment.id), None))?;
         parse_jira_time(text).map_err(|error| {
-            invalid_response(
-                format!("comment {}: `{name}` is not a Jira timestamp", comment.id),
-                Some(Box::new(error)),
-            )
+            invalid_response(format!("comment {}: `{name}` is not a Jira timestamp", comment.id), Some(Box::new(error)))
         })
     };
     Ok(Comment {
@@ -240,16 +209,9 @@ mod tests {
 
     #[test]
     fn parses_jiras_timestamps_to_the_millisecond() {
-        let expected = Utc.with_ymd_and_hms(2024, 1, 31, 9, 20, 30).unwrap()
-            + chrono::Duration::milliseconds(123);
-        assert_eq!(
-            parse_jira_time("2024-01-31T10:20:30.123+0100").unwrap(),
-            expected
-        );
-        assert_eq!(
-            parse_jira_time("2024-01-31T09:20:30.123Z").unwrap(),
-            expected
-        );
+        let expected = Utc.with_ymd_and_hms(2024, 1, 31, 9, 20, 30).unwrap() + chrono::Duration::milliseconds(123);
+        assert_eq!(parse_jira_time("2024-01-31T10:20:30.123+0100").unwrap(), expected);
+        assert_eq!(parse_jira_time("2024-01-31T09:20:30.123Z").unwrap(), expected);
         assert!(parse_jira_time("31/01/2024").is_err());
         assert_eq!(format_jira_time(expected), "2024-01-31T09:20:30.123+0000");
     }
@@ -268,39 +230,22 @@ mod tests {
         }))
         .unwrap();
         let item = item_from_wire(&issue, &config()).unwrap();
-        assert_eq!(
-            item.item.url.as_deref(),
-            Some("https://acme.atlassian.net/browse/OPS-2")
-        );
+        assert_eq!(item.item.url.as_deref(), Some("https://acme.atlassian.net/browse/OPS-2"));
         assert_eq!(item.field("summary"), &FieldValue::Text("Broken".into()));
         assert_eq!(item.field("priority"), &FieldValue::Text("High".into()));
-        assert_eq!(
-            item.field("status"),
-            &FieldValue::Text("In Progress".into())
-        );
+        assert_eq!(item.field("status"), &FieldValue::Text("In Progress".into()));
         assert_eq!(item.field("reporter"), &FieldValue::Empty);
-        assert_eq!(
-            item.field("labels"),
-            &FieldValue::List(vec!["x".into(), "y".into()])
-        );
+        assert_eq!(item.field("labels"), &FieldValue::List(vec!["x".into(), "y".into()]));
         assert_eq!(item.field("customfield_10010"), &FieldValue::Number(3.5));
-        assert_eq!(
-            item.field("customfield_10011"),
-            &FieldValue::Text("Blue".into())
-        );
-        let FieldValue::User(assignee) = item.field("assignee") else {
-            panic!("assignee is not a user")
-        };
+        assert_eq!(item.field("customfield_10011"), &FieldValue::Text("Blue".into()));
+        let FieldValue::User(assignee) = item.field("assignee") else { panic!("assignee is not a user") };
         assert_eq!(assignee.email.as_deref(), Some("a@example.com"));
     }
 
     #[test]
     fn an_issue_without_updated_is_an_invalid_response() {
         let issue: wire::Issue = serde_json::from_value(json!({"id": "1", "fields": {}})).unwrap();
-        assert!(matches!(
-            item_from_wire(&issue, &config()),
-            Err(ConnectorError::InvalidResponse { .. })
-        ));
+        assert!(matches!(item_from_wire(&issue, &config()), Err(ConnectorError::InvalidResponse { .. })));
     }
 
     #[test]
@@ -308,14 +253,7 @@ mod tests {
         let fields = FieldMap::from([
             ("status".to_string(), FieldValue::Text("Done".into())),
             ("priority".to_string(), FieldValue::Text("Low".into())),
-            (
-                "assignee".to_string(),
-                FieldValue::User(UserRef {
-                    id: "a-1".into(),
-                    email: None,
-                    display_name: None,
-                }),
-            ),
+            ("assignee".to_string(), FieldValue::User(UserRef { id: "a-1".into(), email: None, display_name: None })),
             ("labels".to_string(), FieldValue::Empty),
             ("description".to_string(), FieldValue::Empty),
         ]);
@@ -325,13 +263,7 @@ mod tests {
             Value::Object(writes.fields),
             json!({"priority": {"name": "Low"}, "assignee": {"accountId": "a-1"}, "labels": [], "description": null})
         );
-        let html = FieldMap::from([(
-            "description".to_string(),
-            FieldValue::RichText(RichText::Html("<p/>".into())),
-        )]);
-        assert!(matches!(
-            fields_to_wire(&html),
-            Err(ConnectorError::Invalid { .. })
-        ));
+        let html = FieldMap::from([("description".to_string(), FieldValue::RichText(RichText::Html("<p/>".into())))]);
+        assert!(matches!(fields_to_wire(&html), Err(ConnectorError::Invalid { .. })));
     }
 }

@@ -10,11 +10,7 @@ use tandem_model::SystemKind;
 type Source = Option<Box<dyn std::error::Error + Send + Sync>>;
 
 pub fn invalid_response(message: impl Into<String>, source: Source) -> ConnectorError {
-    ConnectorError::InvalidResponse {
-        system: SystemKind::Jira,
-        message: message.into(),
-        source,
-    }
+    ConnectorError::InvalidResponse { system: SystemKind::Jira, message: message.into(), source }
 }
 
 pub fn unreachable(method: &str, path: &str, error: reqwest::Error) -> ConnectorError {
@@ -27,46 +23,24 @@ pub fn unreachable(method: &str, path: &str, error: reqwest::Error) -> Connector
 
 /// `Retry-After` in seconds (Jira sends seconds; an HTTP date is not worth honouring precisely).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The error for a non-2xx answer: 401/403 → Unauthorized, 404 → NotFound (of `path`), 429 → RateLimited,
 /// anything else → Http with Jira's own messages.
-pub fn from_status(
-    status: u16,
-    method: &str,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> ConnectorError {
+pub fn from_status(status: u16, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) -> ConnectorError {
     let system = SystemKind::Jira;
     let retry_after = retry_after(headers);
     match status {
         401 | 403 => ConnectorError::Unauthorized { system, status },
-        404 => ConnectorError::NotFound {
-            system,
-            item: path.to_string(),
-        },
-        429 => ConnectorError::RateLimited {
-            system,
-            status,
-            retry_after,
-        },
+        404 => ConnectorError::NotFound { system, item: path.to_string() },
+        429 => ConnectorError::RateLimited { system, status, retry_after },
         _ => {
             let message = serde_json::from_slice::<ErrorCollection>(body)
                 .map(|errors| errors.summary())
                 .ok()
                 .filter(|summary| !summary.is_empty())
-                .unwrap_or_else(|| {
-                    String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
-                });
+                .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
             ConnectorError::Http {
                 system,
                 status,
@@ -97,10 +71,7 @@ mod tests {
             from_status(403, "GET", "/x", &HeaderMap::new(), b""),
             ConnectorError::Unauthorized { status: 403, .. }
         ));
-        assert!(matches!(
-            from_status(404, "GET", "/x", &HeaderMap::new(), b""),
-            ConnectorError::NotFound { .. }
-        ));
+        assert!(matches!(from_status(404, "GET", "/x", &HeaderMap::new(), b""), ConnectorError::NotFound { .. }));
     }
 
     #[test]
@@ -108,9 +79,6 @@ mod tests {
         let body = br#"{"errorMessages":["Nope."],"errors":{"summary":"Too long"}}"#;
         let error = from_status(400, "PUT", "/rest/api/3/issue/1", &HeaderMap::new(), body);
         assert!(!error.is_retryable());
-        assert!(
-            error.to_string().contains("Nope.; summary: Too long"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("Nope.; summary: Too long"), "{error}");
     }
 }

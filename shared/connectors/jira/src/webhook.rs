@@ -20,50 +20,43 @@ pub struct JiraWebhookReceiver {
 
 impl std::fmt::Debug for JiraWebhookReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JiraWebhookReceiver")
-            .field("project_key", &self.project_key)
-            .finish_non_exhaustive()
+        f.debug_struct("JiraWebhookReceiver").field("project_key", &self.project_key).finish_non_exhaustive()
     }
 }
 
 impl JiraWebhookReceiver {
     pub fn new(hmac_secret: SecretString, project_key: impl Into<String>) -> Self {
-        JiraWebhookReceiver {
-            secret: hmac_secret,
-            project_key: project_key.into(),
-        }
+        JiraWebhookReceiver { secret: hmac_secret, project_key: project_key.into() }
     }
 
     fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
-        let header = request.header(SIGNATURE_HEADER).ok_or_else(|| {
-            WebhookError::Unauthorized("the X-Hub-Signature header is missing".into())
-        })?;
-        let hex_digest = header.trim().strip_prefix("sha256=").ok_or_else(|| {
-            WebhookError::Unauthorized("X-Hub-Signature is not a sha256 signature".into())
-        })?;
+        let header = request
+            .header(SIGNATURE_HEADER)
+            .ok_or_else(|| WebhookError::Unauthorized("the X-Hub-Signature header is missing".into()))?;
+        let hex_digest = header
+            .trim()
+            .strip_prefix("sha256=")
+            .ok_or_else(|| WebhookError::Unauthorized("X-Hub-Signature is not a sha256 signature".into()))?;
         let signature = hex::decode(hex_digest)
             .map_err(|_| WebhookError::Unauthorized("X-Hub-Signature is not hexadecimal".into()))?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes()).map_err(|_| {
-                WebhookError::Unauthorized("the webhook secret cannot key an HMAC".into())
-            })?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
+            .map_err(|_| WebhookError::Unauthorized("the webhook secret cannot key an HMAC".into()))?;
         mac.update(&request.body);
         // `verify_slice` compares in constant time.
-        mac.verify_slice(&signature).map_err(|_| {
-            WebhookError::Unauthorized("X-Hub-Signature does not match the body".into())
-        })
+        mac.verify_slice(&signature)
+            .map_err(|_| WebhookError::Unauthorized("X-Hub-Signature does not match the body".into()))
     }
 }
 
 impl WebhookReceiver for JiraWebhookReceiver {
     fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError> {
         self.verify(request)?;
-        let event: WebhookEvent = serde_json::from_slice(&request.body).map_err(|error| {
-            WebhookError::Malformed(format!("not a Jira webhook body: {error}"))
-        })?;
-        let issue = event.issue.as_ref().ok_or_else(|| {
-            WebhookError::Malformed(format!("`{}` event without an issue", event.webhook_event))
-        })?;
+        let event: WebhookEvent = serde_json::from_slice(&request.body)
+            .map_err(|error| WebhookError::Malformed(format!("not a Jira webhook body: {error}")))?;
+        let issue = event
+            .issue
+            .as_ref()
+            .ok_or_else(|| WebhookError::Malformed(format!("`{}` event without an issue", event.webhook_event)))?;
 
         let project = issue
             .fields
@@ -71,15 +64,9 @@ impl WebhookReceiver for JiraWebhookReceiver {
             .and_then(|fields| fields.project.as_ref())
             .and_then(|project| project.key.clone())
             .or_else(|| {
-                issue
-                    .key
-                    .as_deref()
-                    .and_then(|key| key.rsplit_once('-'))
-                    .map(|(project, _)| project.to_string())
+                issue.key.as_deref().and_then(|key| key.rsplit_once('-')).map(|(project, _)| project.to_string())
             })
-            .ok_or_else(|| {
-                WebhookError::Malformed(format!("issue {} names no project", issue.id))
-            })?;
+            .ok_or_else(|| WebhookError::Malformed(format!("issue {} names no project", issue.id)))?;
         if !project.eq_ignore_ascii_case(&self.project_key) {
             return Err(WebhookError::Ignored(format!(
                 "issue {} belongs to project {project}, not {}",
@@ -87,18 +74,12 @@ impl WebhookReceiver for JiraWebhookReceiver {
             )));
         }
 
-        let comment_id = || {
-            event
-                .comment
-                .as_ref()
-                .map(|comment| CommentId(comment.id.clone()))
-                .ok_or_else(|| {
-                    WebhookError::Malformed(format!(
-                        "`{}` event without a comment",
-                        event.webhook_event
-                    ))
+        let comment_id =
+            || {
+                event.comment.as_ref().map(|comment| CommentId(comment.id.clone())).ok_or_else(|| {
+                    WebhookError::Malformed(format!("`{}` event without a comment", event.webhook_event))
                 })
-        };
+            };
         let kind = match event.webhook_event.as_str() {
             "jira:issue_created" => ChangeKind::ItemCreated,
             "jira:issue_updated" => ChangeKind::ItemUpdated,
@@ -106,35 +87,23 @@ impl WebhookReceiver for JiraWebhookReceiver {
             "comment_created" => ChangeKind::CommentCreated(comment_id()?),
             "comment_updated" => ChangeKind::CommentUpdated(comment_id()?),
             "comment_deleted" => ChangeKind::CommentDeleted(comment_id()?),
-            other => {
-                return Err(WebhookError::Ignored(format!(
-                    "event `{other}` is not synced"
-                )))
-            }
+            other => return Err(WebhookError::Ignored(format!("event `{other}` is not synced"))),
         };
         // Comment events carry no `user`: the comment's last editor made the change.
         let actor = event.user.as_ref().or_else(|| {
-            event
-                .comment
-                .as_ref()
-                .and_then(|comment| comment.update_author.as_ref().or(comment.author.as_ref()))
+            event.comment.as_ref().and_then(|comment| comment.update_author.as_ref().or(comment.author.as_ref()))
         });
         let notice = ChangeNotice {
             item: ItemId::new(issue.id.clone()),
             kind,
             actor: actor.map(user_ref),
-            occurred_at: event
-                .timestamp
-                .and_then(|millis| Utc.timestamp_millis_opt(millis).single()),
+            occurred_at: event.timestamp.and_then(|millis| Utc.timestamp_millis_opt(millis).single()),
         };
         let id = request
             .header(IDENTIFIER_HEADER)
             .map(str::to_string)
             .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(&request.body))));
-        Ok(Delivery {
-            id,
-            notices: vec![notice],
-        })
+        Ok(Delivery { id, notices: vec![notice] })
     }
 }
 
@@ -147,15 +116,8 @@ mod tests {
         mac.update(body.as_bytes());
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         let mut headers = vec![("x-hub-signature".to_string(), signature)];
-        headers.extend(
-            extra
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string())),
-        );
-        WebhookRequest {
-            headers,
-            body: body.as_bytes().to_vec(),
-        }
+        headers.extend(extra.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+        WebhookRequest { headers, body: body.as_bytes().to_vec() }
     }
 
     fn receiver() -> JiraWebhookReceiver {
@@ -180,27 +142,15 @@ mod tests {
                 headers: vec![("X-Hub-Signature".into(), header.into())],
                 body: body.as_bytes().to_vec(),
             };
-            assert!(
-                matches!(
-                    receiver().receive(&request),
-                    Err(WebhookError::Unauthorized(_))
-                ),
-                "{header}"
-            );
+            assert!(matches!(receiver().receive(&request), Err(WebhookError::Unauthorized(_))), "{header}");
         }
     }
 
     #[test]
     fn unknown_events_and_comment_events_without_comment_are_told_apart() {
         let ignored = r#"{"webhookEvent":"worklog_created","issue":{"id":"1","key":"OPS-1"}}"#;
-        assert!(matches!(
-            receiver().receive(&signed("s3cret", ignored, &[])),
-            Err(WebhookError::Ignored(_))
-        ));
+        assert!(matches!(receiver().receive(&signed("s3cret", ignored, &[])), Err(WebhookError::Ignored(_))));
         let broken = r#"{"webhookEvent":"comment_created","issue":{"id":"1","key":"OPS-1"}}"#;
-        assert!(matches!(
-            receiver().receive(&signed("s3cret", broken, &[])),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert!(matches!(receiver().receive(&signed("s3cret", broken, &[])), Err(WebhookError::Malformed(_))));
     }
 }

@@ -170,11 +170,7 @@ impl ErrorCollection {
         self.error_messages
             .iter()
             .cloned()
-            .chain(
-                self.errors
-                    .iter()
-                    .map(|(field, message)| format!("{field}: {message}")),
-            )
+            .chain(self.errors.iter().map(|(field, message)| format!("{field}: {message}")))
             .collect::<Vec<_>>()
             .join("; ")
     }

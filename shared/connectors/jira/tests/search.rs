@@ -16,25 +16,14 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
     let jira = connector(&sim);
     let before = chrono::Utc::now() - Duration::seconds(1);
     for number in 0..105 {
-        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]))
-            .await
-            .unwrap();
+        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))])).await.unwrap();
     }
     let changed = jira.changed_since(before).await.unwrap();
     assert_eq!(changed.len(), 105);
-    assert!(
-        changed
-            .windows(2)
-            .all(|pair| pair[0].updated < pair[1].updated),
-        "not oldest first"
-    );
+    assert!(changed.windows(2).all(|pair| pair[0].updated < pair[1].updated), "not oldest first");
     assert_eq!(changed[0].field("summary"), &text("issue 0"));
 
-    let searches = sim
-        .exchanges()
-        .iter()
-        .filter(|exchange| exchange.path == "/rest/api/3/search/jql")
-        .count();
+    let searches = sim.exchanges().iter().filter(|exchange| exchange.path == "/rest/api/3/search/jql").count();
     assert_eq!(searches, 2, "105 issues take two pages of 100");
     assert_no_violations(&sim);
 }
@@ -43,39 +32,17 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
 async fn the_watermark_instant_is_inclusive_and_other_types_are_left_out() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let first = jira
-        .create_item(&fields(&[("summary", text("first"))]))
-        .await
-        .unwrap();
-    let second = jira
-        .create_item(&fields(&[("summary", text("second"))]))
-        .await
-        .unwrap();
+    let first = jira.create_item(&fields(&[("summary", text("first"))])).await.unwrap();
+    let second = jira.create_item(&fields(&[("summary", text("second"))])).await.unwrap();
     // A Task in the same project is outside the connector's scope.
     let alice = person(&sim, &SimUser::alice());
     let task = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "a task"}});
-    let _: serde_json::Value = alice
-        .send(
-            reqwest::Method::POST,
-            "/rest/api/3/issue",
-            &task,
-            Repeat::Unsafe,
-        )
-        .await
-        .unwrap();
+    let _: serde_json::Value =
+        alice.send(reqwest::Method::POST, "/rest/api/3/issue", &task, Repeat::Unsafe).await.unwrap();
 
     let at_second = jira.changed_since(second.updated).await.unwrap();
-    assert_eq!(
-        at_second
-            .iter()
-            .map(|item| item.item.id.clone())
-            .collect::<Vec<_>>(),
-        vec![second.item.id]
-    );
-    let after_second = jira
-        .changed_since(second.updated + Duration::milliseconds(1))
-        .await
-        .unwrap();
+    assert_eq!(at_second.iter().map(|item| item.item.id.clone()).collect::<Vec<_>>(), vec![second.item.id]);
+    let after_second = jira.changed_since(second.updated + Duration::milliseconds(1)).await.unwrap();
     assert!(after_second.is_empty(), "{after_second:?}");
     let from_first = jira.changed_since(first.updated).await.unwrap();
     assert_eq!(from_first.len(), 2);
@@ -87,23 +54,10 @@ async fn project_last_updated_is_the_newest_change() {
     let sim = simulator().await;
     let jira = connector(&sim);
     assert_eq!(jira.project_last_updated().await.unwrap(), None);
-    let first = jira
-        .create_item(&fields(&[("summary", text("first"))]))
-        .await
-        .unwrap();
-    jira.create_item(&fields(&[("summary", text("second"))]))
-        .await
-        .unwrap();
-    jira.update_item(
-        &first.item.id,
-        &fields(&[("summary", text("first, edited"))]),
-    )
-    .await
-    .unwrap();
+    let first = jira.create_item(&fields(&[("summary", text("first"))])).await.unwrap();
+    jira.create_item(&fields(&[("summary", text("second"))])).await.unwrap();
+    jira.update_item(&first.item.id, &fields(&[("summary", text("first, edited"))])).await.unwrap();
     let edited = jira.get_item(&first.item.id).await.unwrap();
-    assert_eq!(
-        jira.project_last_updated().await.unwrap(),
-        Some(edited.updated)
-    );
+    assert_eq!(jira.project_last_updated().await.unwrap(), Some(edited.updated));
     assert_no_violations(&sim);
 }

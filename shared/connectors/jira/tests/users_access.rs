@@ -12,71 +12,37 @@ async fn finds_users_by_exact_email_and_by_account_id() {
     let jira = connector(&sim);
     let alice = SimUser::alice();
 
-    let found = jira
-        .find_user_by_email("ALICE@example.com")
-        .await
-        .unwrap()
-        .expect("alice is found");
+    let found = jira.find_user_by_email("ALICE@example.com").await.unwrap().expect("alice is found");
     assert_eq!(found.id, alice.account_id);
     assert_eq!(found.display_name.as_deref(), Some("Alice Example"));
     // A prefix matches in Jira's search, but only an exact e-mail counts.
-    assert_eq!(
-        jira.find_user_by_email("alice@example").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        jira.find_user_by_email("nobody@example.com").await.unwrap(),
-        None
-    );
+    assert_eq!(jira.find_user_by_email("alice@example").await.unwrap(), None);
+    assert_eq!(jira.find_user_by_email("nobody@example.com").await.unwrap(), None);
 
     assert_eq!(jira.get_user(&alice.account_id).await.unwrap(), Some(found));
     assert_eq!(jira.get_user("712020:ghost").await.unwrap(), None);
-    assert_eq!(
-        jira.service_account().await.unwrap().id,
-        SimUser::service_account().account_id
-    );
+    assert_eq!(jira.service_account().await.unwrap().id, SimUser::service_account().account_id);
     assert_no_violations(&sim);
 }
 
 #[tokio::test]
 async fn check_access_passes_for_the_service_account() {
     let sim = simulator().await;
-    let check = connector(&sim)
-        .check_access(&["summary".into(), "assignee".into()])
-        .await
-        .unwrap();
+    let check = connector(&sim).check_access(&["summary".into(), "assignee".into()]).await.unwrap();
     assert!(check.problems.is_empty(), "{check:?}");
-    assert_eq!(
-        check.account.map(|account| account.id),
-        Some(SimUser::service_account().account_id)
-    );
-    assert!(
-        check
-            .passed
-            .iter()
-            .any(|passed| passed == "permission ASSIGN_ISSUES"),
-        "{:?}",
-        check.passed
-    );
+    assert_eq!(check.account.map(|account| account.id), Some(SimUser::service_account().account_id));
+    assert!(check.passed.iter().any(|passed| passed == "permission ASSIGN_ISSUES"), "{:?}", check.passed);
     assert_no_violations(&sim);
 }
 
 #[tokio::test]
 async fn check_access_names_each_missing_permission() {
     let sim = simulator().await;
-    let limited = SimUser::new(
-        "712020:limited",
-        "limited@example.com",
-        "Limited Account",
-        "limited-token",
-    )
-    .without_permission("TRANSITION_ISSUES")
-    .without_permission("EDIT_ALL_COMMENTS");
+    let limited = SimUser::new("712020:limited", "limited@example.com", "Limited Account", "limited-token")
+        .without_permission("TRANSITION_ISSUES")
+        .without_permission("EDIT_ALL_COMMENTS");
     sim.add_user(limited.clone());
-    let check = connector_as(&sim, &limited)
-        .check_access(&[])
-        .await
-        .unwrap();
+    let check = connector_as(&sim, &limited).check_access(&[]).await.unwrap();
     assert_eq!(
         check.problems,
         [
@@ -84,11 +50,7 @@ async fn check_access_names_each_missing_permission() {
             "permission EDIT_ALL_COMMENTS is missing in project OPS"
         ]
     );
-    assert!(
-        check.passed.contains(&"permission EDIT_ISSUES".to_string()),
-        "{:?}",
-        check.passed
-    );
+    assert!(check.passed.contains(&"permission EDIT_ISSUES".to_string()), "{:?}", check.passed);
     assert_no_violations(&sim);
 }
 
@@ -99,14 +61,8 @@ async fn check_access_reports_bad_credentials_and_a_missing_issue_type() {
         ..JiraSimConfig::default()
     })
     .await;
-    let impostor = SimUser {
-        api_token: "wrong".into(),
-        ..SimUser::service_account()
-    };
-    let check = connector_as(&sim, &impostor)
-        .check_access(&[])
-        .await
-        .unwrap();
+    let impostor = SimUser { api_token: "wrong".into(), ..SimUser::service_account() };
+    let check = connector_as(&sim, &impostor).check_access(&[]).await.unwrap();
     assert_eq!(check.problems, ["Jira rejected the credentials (HTTP 401)"]);
     assert_eq!(check.account, None);
 
@@ -122,9 +78,6 @@ async fn check_access_reports_bad_credentials_and_a_missing_issue_type() {
     )
     .unwrap();
     let check = epic.check_access(&[]).await.unwrap();
-    assert_eq!(
-        check.problems,
-        ["issue type `Epic` not found in project OPS"]
-    );
+    assert_eq!(check.problems, ["issue type `Epic` not found in project OPS"]);
     assert_no_violations(&sim);
 }

@@ -1,8 +1,7 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp,
-    UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -25,11 +24,7 @@ pub enum ConnectorError {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     #[error("{system} is rate limiting (HTTP {status}); retry after {retry_after:?}")]
-    RateLimited {
-        system: SystemKind,
-        status: u16,
-        retry_after: Option<Duration>,
-    },
+    RateLimited { system: SystemKind, status: u16, retry_after: Option<Duration> },
     #[error("{system} answered HTTP {status} to {method} {path}: {message}")]
     Http {
         system: SystemKind,
@@ -44,12 +39,7 @@ pub enum ConnectorError {
     #[error("{system} item {item} does not exist or is not visible to the service account")]
     NotFound { system: SystemKind, item: String },
     #[error("{system} item {item}: no workflow transition leads from `{from}` to `{to}`")]
-    NoTransition {
-        system: SystemKind,
-        item: String,
-        from: String,
-        to: String,
-    },
+    NoTransition { system: SystemKind, item: String, from: String, to: String },
     #[error("{system} sent a response tandem cannot read: {message}")]
     InvalidResponse {
         system: SystemKind,
@@ -64,12 +54,8 @@ pub enum ConnectorError {
 impl ConnectorError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => {
-                ErrorClass::Retryable
-            }
-            ConnectorError::Http { status, .. }
-                if *status >= 500 || *status == 429 || *status == 408 =>
-            {
+            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => ErrorClass::Retryable,
+            ConnectorError::Http { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
                 ErrorClass::Retryable
             }
             _ => ErrorClass::Permanent,
@@ -83,8 +69,7 @@ impl ConnectorError {
     /// The wait the system asked for (Retry-After), if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ConnectorError::RateLimited { retry_after, .. }
-            | ConnectorError::Http { retry_after, .. } => *retry_after,
+            ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Http { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -161,10 +146,7 @@ pub struct WebhookRequest {
 
 impl WebhookRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 

@@ -8,11 +8,10 @@ mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver,
-    WebhookRequest,
+    AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
-    ClaimOutcome, CommentLink, ConflictRecord, DeliveryStore, FailureRecord, FieldSnapshot, Link,
-    LinkStore, StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, CommentLink, ConflictRecord, DeliveryStore, FailureRecord, FieldSnapshot, Link, LinkStore,
+    StoreError, SyncLog, WatermarkStore,
 };

@@ -22,10 +22,7 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Conflict { .. } | StoreError::Unavailable { .. }
-        )
+        matches!(self, StoreError::Conflict { .. } | StoreError::Unavailable { .. })
     }
 }
 
@@ -126,12 +123,7 @@ pub enum ClaimOutcome {
 #[async_trait]
 pub trait LinkStore: Send + Sync {
     /// The link of the item with this id on this side.
-    async fn get_link(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-    ) -> Result<Option<Link>, StoreError>;
+    async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError>;
 
     /// Claims the right to create the copy of `item` (from `side`). A claim whose lease has ended may be
     /// taken over. Returns `Linked` when a link exists.
@@ -146,13 +138,7 @@ pub trait LinkStore: Send + Sync {
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Gives a claim up (the creation failed before anything was written).
-    async fn release_claim(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        owner: &str,
-    ) -> Result<(), StoreError>;
+    async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError>;
 
     /// Stores a new link (version 1) under both items' ids and removes the creation claim.
     /// `AlreadyExists` when either item is linked already.
@@ -169,17 +155,8 @@ pub trait LinkStore: Send + Sync {
 /// Where polling resumes, per integration side.
 #[async_trait]
 pub trait WatermarkStore: Send + Sync {
-    async fn get_watermark(
-        &self,
-        integration: &str,
-        side: Side,
-    ) -> Result<Option<Timestamp>, StoreError>;
-    async fn set_watermark(
-        &self,
-        integration: &str,
-        side: Side,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
+    async fn get_watermark(&self, integration: &str, side: Side) -> Result<Option<Timestamp>, StoreError>;
+    async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Webhook delivery de-duplication.
@@ -239,11 +216,6 @@ pub trait SyncLog: Send + Sync {
         side: Side,
         item: &ItemId,
     ) -> Result<Option<FailureRecord>, StoreError>;
-    async fn clear_failure(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-    ) -> Result<(), StoreError>;
+    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError>;
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
 }

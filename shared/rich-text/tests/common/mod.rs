@@ -11,10 +11,7 @@ pub fn contracts_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("TANDEM_CONTRACTS_DIR") {
         return PathBuf::from(dir);
     }
-    let starts = [
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
-        std::env::current_dir().ok(),
-    ];
+    let starts = [Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))), std::env::current_dir().ok()];
     starts
         .iter()
         .flatten()
@@ -36,10 +33,8 @@ fn adf_schema() -> &'static jsonschema::Validator {
 
 /// Fails the test with every schema violation if `document` is not valid ADF.
 pub fn assert_valid_adf(document: &Value) {
-    let errors: Vec<String> = adf_schema()
-        .iter_errors(document)
-        .map(|error| format!("{} at {}", error, error.instance_path))
-        .collect();
+    let errors: Vec<String> =
+        adf_schema().iter_errors(document).map(|error| format!("{} at {}", error, error.instance_path)).collect();
     assert!(
         errors.is_empty(),
         "invalid ADF {}:\n{}",

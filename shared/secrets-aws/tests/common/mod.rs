@@ -72,9 +72,7 @@ pub fn ado(pat: &str) -> String {
 }
 
 pub fn pat(value: &str) -> Credentials {
-    Credentials::AzureDevopsPat {
-        pat: SecretString::new(value),
-    }
+    Credentials::AzureDevopsPat { pat: SecretString::new(value) }
 }
 
 /// One secret of each kind of credentials: name, stored JSON, what it reads as.
@@ -82,31 +80,19 @@ pub fn every_kind() -> [(&'static str, String, Credentials); 4] {
     [
         (
             "jira",
-            format!(
-                r#"{{"kind": "jira-api-token", "email": "svc@example.com", "api_token": "{JIRA_TOKEN}"}}"#
-            ),
-            Credentials::JiraApiToken {
-                email: "svc@example.com".into(),
-                api_token: SecretString::new(JIRA_TOKEN),
-            },
+            format!(r#"{{"kind": "jira-api-token", "email": "svc@example.com", "api_token": "{JIRA_TOKEN}"}}"#),
+            Credentials::JiraApiToken { email: "svc@example.com".into(), api_token: SecretString::new(JIRA_TOKEN) },
         ),
         ("ado", ado(ADO_PAT), pat(ADO_PAT)),
         (
             "jira-webhook",
             format!(r#"{{"kind": "webhook-hmac", "secret": "{HMAC}"}}"#),
-            Credentials::WebhookHmac {
-                secret: SecretString::new(HMAC),
-            },
+            Credentials::WebhookHmac { secret: SecretString::new(HMAC) },
         ),
         (
             "ado-webhook",
-            format!(
-                r#"{{"kind": "webhook-basic", "username": "ado-hook", "password": "{BASIC_PASSWORD}"}}"#
-            ),
-            Credentials::WebhookBasic {
-                username: "ado-hook".into(),
-                password: SecretString::new(BASIC_PASSWORD),
-            },
+            format!(r#"{{"kind": "webhook-basic", "username": "ado-hook", "password": "{BASIC_PASSWORD}"}}"#),
+            Credentials::WebhookBasic { username: "ado-hook".into(), password: SecretString::new(BASIC_PASSWORD) },
         ),
     ]
 }
@@ -115,16 +101,8 @@ pub fn every_kind() -> [(&'static str, String, Credentials); 4] {
 pub fn malformed() -> [(&'static str, String, &'static str); 3] {
     [
         ("bare", BARE_TOKEN.to_owned(), BARE_TOKEN),
-        (
-            "number",
-            format!(r#"{{"kind": "azure-devops-pat", "pat": {NUMERIC_PIN}}}"#),
-            NUMERIC_PIN,
-        ),
-        (
-            "missing-email",
-            format!(r#"{{"kind": "jira-api-token", "api_token": "{JIRA_TOKEN}"}}"#),
-            JIRA_TOKEN,
-        ),
+        ("number", format!(r#"{{"kind": "azure-devops-pat", "pat": {NUMERIC_PIN}}}"#), NUMERIC_PIN),
+        ("missing-email", format!(r#"{{"kind": "jira-api-token", "api_token": "{JIRA_TOKEN}"}}"#), JIRA_TOKEN),
     ]
 }
 

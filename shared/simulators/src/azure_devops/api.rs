@@ -45,18 +45,12 @@ struct Call {
 
 impl Call {
     fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.query.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 
     fn json_body(&self) -> Result<Value, ApiError> {
         serde_json::from_slice(&self.body).map_err(|error| {
-            ApiError::bad_request(
-                "VssRequestContentException",
-                format!("The request body is not valid JSON: {error}"),
-            )
+            ApiError::bad_request("VssRequestContentException", format!("The request body is not valid JSON: {error}"))
         })
     }
 
@@ -110,36 +104,23 @@ pub async fn serve(
         .filter(|segment| !segment.is_empty())
         .map(|segment| percent_decode_str(segment).decode_utf8_lossy().into_owned())
         .collect();
-    let query = Query::<Vec<(String, String)>>::try_from_uri(&uri)
-        .map(|query| query.0)
-        .unwrap_or_default();
+    let query = Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|query| query.0).unwrap_or_default();
     let call = Call {
         method,
         segments,
         query,
-        content_type: headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string),
+        content_type: headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_string),
         body,
     };
     let Some(actor) = authenticate(&shared, &headers) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"https://dev.azure.com/\"",
-            )],
-        )
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"https://dev.azure.com/\"")])
             .into_response();
     };
     let mut response = match route(&shared, &call, &actor) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    response
-        .extensions_mut()
-        .insert(AuthenticatedUser(actor.id.to_string()));
+    response.extensions_mut().insert(AuthenticatedUser(actor.id.to_string()));
     response
 }
 
@@ -176,9 +157,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<SimIdentity> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (_, pat) = decoded.split_once(':')?;
     shared.organization().identity_by_pat(pat).cloned()
@@ -190,13 +169,7 @@ fn is(segment: &str, literal: &str) -> bool {
 
 fn route(shared: &Shared, call: &Call, actor: &SimIdentity) -> Result<Response, ApiError> {
     let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "ApiNotFound",
-            "The requested resource does not exist.",
-        )
-    };
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "ApiNotFound", "The requested resource does not exist.");
     let Some((organization, rest)) = segments.split_first() else {
         return Err(not_found());
     };
@@ -209,16 +182,12 @@ fn route(shared: &Shared, call: &Call, actor: &SimIdentity) -> Result<Response, 
     }
     let method = &call.method;
     match rest {
-        ["_apis", identities] if is(identities, "identities") && method == Method::GET => {
-            identities_read(shared, call)
-        }
+        ["_apis", identities] if is(identities, "identities") && method == Method::GET => identities_read(shared, call),
         [project, "_apis", wit, rest @ ..] if is(wit, "wit") => {
             wit_route(shared, call, actor, project, rest).unwrap_or_else(|| Err(not_found()))
         }
         // WIQL may be addressed to a team; the simulator does not model teams.
-        [project, _team, "_apis", wit, wiql]
-            if is(wit, "wit") && is(wiql, "wiql") && method == Method::POST =>
-        {
+        [project, _team, "_apis", wit, wiql] if is(wit, "wit") && is(wiql, "wiql") && method == Method::POST => {
             query_by_wiql(shared, call, actor, project)
         }
         _ => Err(not_found()),
@@ -234,15 +203,9 @@ fn wit_route(
 ) -> Option<Result<Response, ApiError>> {
     let method = &call.method;
     let result = match rest {
-        [workitems] if is(workitems, "workitems") && method == Method::GET => {
-            list_work_items(shared, call, project)
-        }
-        [batch] if is(batch, "workitemsbatch") && method == Method::POST => {
-            work_items_batch(shared, call, project)
-        }
-        [wiql] if is(wiql, "wiql") && method == Method::POST => {
-            query_by_wiql(shared, call, actor, project)
-        }
+        [workitems] if is(workitems, "workitems") && method == Method::GET => list_work_items(shared, call, project),
+        [batch] if is(batch, "workitemsbatch") && method == Method::POST => work_items_batch(shared, call, project),
+        [wiql] if is(wiql, "wiql") && method == Method::POST => query_by_wiql(shared, call, actor, project),
         [types, name] if is(types, "workitemtypes") && method == Method::GET => {
             work_item_type(shared, call, project, name)
         }
@@ -251,49 +214,35 @@ fn wit_route(
                 create_work_item(shared, call, actor, project, work_item_type)
             }
             None if method == Method::GET => get_work_item(shared, call, project, target),
-            None if method == Method::PATCH => {
-                update_work_item(shared, call, actor, project, target)
-            }
+            None if method == Method::PATCH => update_work_item(shared, call, actor, project, target),
             _ => return None,
         },
-        [workitems, id, comments] if is(workitems, "workitems") && is(comments, "comments") => {
-            match *method {
-                Method::GET => list_comments(shared, call, project, id),
-                Method::POST => add_comment(shared, call, actor, project, id),
-                _ => return None,
-            }
-        }
-        [workitems, id, comments, comment]
-            if is(workitems, "workitems") && is(comments, "comments") =>
-        {
-            match *method {
-                Method::GET => get_comment(shared, call, project, id, comment),
-                Method::PATCH => edit_comment(shared, call, actor, project, id, comment),
-                _ => return None,
-            }
-        }
+        [workitems, id, comments] if is(workitems, "workitems") && is(comments, "comments") => match *method {
+            Method::GET => list_comments(shared, call, project, id),
+            Method::POST => add_comment(shared, call, actor, project, id),
+            _ => return None,
+        },
+        [workitems, id, comments, comment] if is(workitems, "workitems") && is(comments, "comments") => match *method {
+            Method::GET => get_comment(shared, call, project, id, comment),
+            Method::PATCH => edit_comment(shared, call, actor, project, id, comment),
+            _ => return None,
+        },
         _ => return None,
     };
     Some(result)
 }
 
 fn parse_id(text: &str) -> Result<u32, ApiError> {
-    text.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "ArgumentException",
-            format!("`{text}` is not a work item id."),
-        )
-    })
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request("ArgumentException", format!("`{text}` is not a work item id.")))
 }
 
 fn parse_expand(call: &Call) -> Result<Expand, ApiError> {
     let expand = match call.param("$expand") {
         None => Expand::None,
         Some(text) => Expand::parse(text).ok_or_else(|| {
-            ApiError::bad_request(
-                "ArgumentException",
-                format!("`{text}` is not a valid $expand value."),
-            )
+            ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid $expand value."))
         })?,
     };
     if expand != Expand::None && call.param("fields").is_some() {
@@ -306,24 +255,14 @@ fn parse_expand(call: &Call) -> Result<Expand, ApiError> {
 }
 
 fn field_list(text: Option<&str>) -> Option<Vec<String>> {
-    text.map(|text| {
-        text.split(',')
-            .map(|name| name.trim().to_string())
-            .filter(|name| !name.is_empty())
-            .collect()
-    })
+    text.map(|text| text.split(',').map(|name| name.trim().to_string()).filter(|name| !name.is_empty()).collect())
 }
 
 fn collection(values: Vec<Value>) -> Response {
     Json(json!({"count": values.len(), "value": values})).into_response()
 }
 
-fn get_work_item(
-    shared: &Shared,
-    call: &Call,
-    project: &str,
-    id: &str,
-) -> Result<Response, ApiError> {
+fn get_work_item(shared: &Shared, call: &Call, project: &str, id: &str) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let expand = parse_expand(call)?;
     let only = field_list(call.param("fields"));
@@ -370,23 +309,12 @@ fn list_work_items(shared: &Shared, call: &Call, project: &str) -> Result<Respon
     let expand = parse_expand(call)?;
     let ids = call
         .param("ids")
-        .ok_or_else(|| {
-            ApiError::bad_request("ArgumentNullException", "The ids parameter is required.")
-        })?
+        .ok_or_else(|| ApiError::bad_request("ArgumentNullException", "The ids parameter is required."))?
         .split(',')
         .map(parse_id)
         .collect::<Result<Vec<_>, _>>()?;
-    let omit = call
-        .param("errorPolicy")
-        .is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
-    read_many(
-        shared,
-        project,
-        &ids,
-        field_list(call.param("fields")).as_deref(),
-        expand,
-        omit,
-    )
+    let omit = call.param("errorPolicy").is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
+    read_many(shared, project, &ids, field_list(call.param("fields")).as_deref(), expand, omit)
 }
 
 fn work_items_batch(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
@@ -396,33 +324,20 @@ fn work_items_batch(shared: &Shared, call: &Call, project: &str) -> Result<Respo
     let ids: Vec<u32> = body
         .get("ids")
         .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(Value::as_u64)
-                .filter_map(|id| u32::try_from(id).ok())
-                .collect()
-        })
+        .map(|ids| ids.iter().filter_map(Value::as_u64).filter_map(|id| u32::try_from(id).ok()).collect())
         .unwrap_or_default();
-    let only: Option<Vec<String>> = body.get("fields").and_then(Value::as_array).map(|names| {
-        names
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    });
+    let only: Option<Vec<String>> = body
+        .get("fields")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect());
     let expand = match body.get("$expand").and_then(Value::as_str) {
         None => Expand::None,
         Some(text) => Expand::parse(text).ok_or_else(|| {
-            ApiError::bad_request(
-                "ArgumentException",
-                format!("`{text}` is not a valid $expand value."),
-            )
+            ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid $expand value."))
         })?,
     };
-    let omit = body
-        .get("errorPolicy")
-        .and_then(Value::as_str)
-        .is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
+    let omit =
+        body.get("errorPolicy").and_then(Value::as_str).is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
     read_many(shared, project, &ids, only.as_deref(), expand, omit)
 }
 
@@ -433,8 +348,7 @@ fn patch_operations(call: &Call) -> Result<Vec<patch::PatchOperation>, ApiError>
 }
 
 fn is_true(call: &Call, name: &str) -> bool {
-    call.param(name)
-        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    call.param(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
 fn create_work_item(
@@ -446,13 +360,8 @@ fn create_work_item(
 ) -> Result<Response, ApiError> {
     let operations = patch_operations(call)?;
     let mut organization = shared.organization();
-    let (item, change) = organization.create(
-        project,
-        work_item_type,
-        &operations,
-        actor,
-        is_true(call, "validateOnly"),
-    )?;
+    let (item, change) =
+        organization.create(project, work_item_type, &operations, actor, is_true(call, "validateOnly"))?;
     Ok(respond_with_item(shared, &organization, item, change))
 }
 
@@ -466,24 +375,13 @@ fn update_work_item(
     let id = parse_id(id)?;
     let operations = patch_operations(call)?;
     let mut organization = shared.organization();
-    let (item, change) = organization.update(
-        project,
-        id,
-        &operations,
-        actor,
-        is_true(call, "validateOnly"),
-    )?;
+    let (item, change) = organization.update(project, id, &operations, actor, is_true(call, "validateOnly"))?;
     Ok(respond_with_item(shared, &organization, item, change))
 }
 
 /// Answers with the work item (relations and links included, like the service after a write) and
 /// announces the change to the service hooks.
-fn respond_with_item(
-    shared: &Shared,
-    organization: &Organization,
-    item: WorkItem,
-    change: Option<Change>,
-) -> Response {
+fn respond_with_item(shared: &Shared, organization: &Organization, item: WorkItem, change: Option<Change>) -> Response {
     let renderer = shared.renderer(organization);
     let body = renderer.work_item(&item, None, Expand::All);
     if let Some(change) = change {
@@ -492,16 +390,8 @@ fn respond_with_item(
     Json(body).into_response()
 }
 
-fn hook_event(
-    shared: &Shared,
-    organization: &Organization,
-    change: &Change,
-    item: &WorkItem,
-) -> HookEvent {
-    let project_id = organization
-        .project(&item.project)
-        .map(|project| project.id)
-        .unwrap_or_default();
+fn hook_event(shared: &Shared, organization: &Organization, change: &Change, item: &WorkItem) -> HookEvent {
+    let project_id = organization.project(&item.project).map(|project| project.id).unwrap_or_default();
     event_for(&shared.renderer(organization), change, item, project_id)
 }
 
@@ -513,9 +403,7 @@ fn comment_text(call: &Call) -> Result<String, ApiError> {
         .and_then(Value::as_str)
         .filter(|text| !text.trim().is_empty())
         .map(str::to_string)
-        .ok_or_else(|| {
-            ApiError::bad_request("ArgumentException", "The comment text must not be empty.")
-        })
+        .ok_or_else(|| ApiError::bad_request("ArgumentException", "The comment text must not be empty."))
 }
 
 fn add_comment(
@@ -552,13 +440,7 @@ fn edit_comment(
     Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
 }
 
-fn get_comment(
-    shared: &Shared,
-    call: &Call,
-    project: &str,
-    id: &str,
-    comment: &str,
-) -> Result<Response, ApiError> {
+fn get_comment(shared: &Shared, call: &Call, project: &str, id: &str, comment: &str) -> Result<Response, ApiError> {
     call.require_api_version(COMMENTS_API_VERSION)?;
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
@@ -568,86 +450,49 @@ fn get_comment(
 }
 
 /// Comments, oldest first unless `order=desc`, in pages of `$top` (at most 200) with a continuation token.
-fn list_comments(
-    shared: &Shared,
-    call: &Call,
-    project: &str,
-    id: &str,
-) -> Result<Response, ApiError> {
+fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Result<Response, ApiError> {
     call.require_api_version(COMMENTS_API_VERSION)?;
     let top = match call.param("$top") {
         None => MAX_IDS,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|top| (1..=MAX_IDS).contains(top))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "ArgumentOutOfRangeException",
-                    format!("$top must be between 1 and {MAX_IDS}."),
-                )
-            })?,
+        Some(text) => text.parse::<usize>().ok().filter(|top| (1..=MAX_IDS).contains(top)).ok_or_else(|| {
+            ApiError::bad_request("ArgumentOutOfRangeException", format!("$top must be between 1 and {MAX_IDS}."))
+        })?,
     };
     let start = match call.param("continuationToken") {
         None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
-            ApiError::bad_request("ArgumentException", "The continuation token is not valid.")
-        })?,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request("ArgumentException", "The continuation token is not valid."))?,
     };
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let item = organization.item(&project, parse_id(id)?)?;
     let renderer = shared.renderer(&organization);
     let mut comments: Vec<_> = item.comments.iter().collect();
-    if call
-        .param("order")
-        .is_some_and(|order| order.eq_ignore_ascii_case("desc"))
-    {
+    if call.param("order").is_some_and(|order| order.eq_ignore_ascii_case("desc")) {
         comments.reverse();
     }
-    let page: Vec<Value> = comments
-        .iter()
-        .skip(start)
-        .take(top)
-        .map(|stored| renderer.comment(item, stored))
-        .collect();
+    let page: Vec<Value> = comments.iter().skip(start).take(top).map(|stored| renderer.comment(item, stored)).collect();
     let url = format!("{}/comments", renderer.work_item_url(item.id));
-    let mut body =
-        json!({"totalCount": comments.len(), "count": page.len(), "comments": page, "url": url});
+    let mut body = json!({"totalCount": comments.len(), "count": page.len(), "comments": page, "url": url});
     if start + top < comments.len() {
         let token = (start + top).to_string();
-        body["nextPage"] = Value::from(format!(
-            "{url}?continuationToken={token}&$top={top}&api-version={COMMENTS_API_VERSION}"
-        ));
+        body["nextPage"] =
+            Value::from(format!("{url}?continuationToken={token}&$top={top}&api-version={COMMENTS_API_VERSION}"));
         body["continuationToken"] = Value::from(token);
     }
     Ok(Json(body).into_response())
 }
 
-fn work_item_type(
-    shared: &Shared,
-    call: &Call,
-    project: &str,
-    name: &str,
-) -> Result<Response, ApiError> {
+fn work_item_type(shared: &Shared, call: &Call, project: &str, name: &str) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let name = organization.work_item_type(name)?;
-    Ok(Json(
-        shared
-            .renderer(&organization)
-            .work_item_type(&project, name),
-    )
-    .into_response())
+    Ok(Json(shared.renderer(&organization).work_item_type(&project, name)).into_response())
 }
 
-fn query_by_wiql(
-    shared: &Shared,
-    call: &Call,
-    actor: &SimIdentity,
-    project: &str,
-) -> Result<Response, ApiError> {
+fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &str) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     call.require_content_type("application/json")?;
     let text = call
@@ -655,33 +500,22 @@ fn query_by_wiql(
         .get("query")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| {
-            ApiError::bad_request("ArgumentNullException", "The query text is required.")
-        })?;
+        .ok_or_else(|| ApiError::bad_request("ArgumentNullException", "The query text is required."))?;
     let top = match call.param("$top") {
         None => None,
-        Some(text) => Some(text.parse::<usize>().map_err(|_| {
-            ApiError::bad_request(
-                "ArgumentException",
-                format!("`{text}` is not a valid $top."),
-            )
-        })?),
+        Some(text) => Some(
+            text.parse::<usize>()
+                .map_err(|_| ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid $top.")))?,
+        ),
     };
     let query = wiql::parse(&text)?;
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let me = actor.id.to_string();
-    let context = wiql::Context {
-        project: &project,
-        me: &me,
-        time_precision: is_true(call, "timePrecision"),
-    };
+    let context = wiql::Context { project: &project, me: &me, time_precision: is_true(call, "timePrecision") };
     wiql::check(&query, &context)?;
-    let mut found: Vec<&WorkItem> = organization
-        .items
-        .values()
-        .filter(|item| wiql::matches(&query, item, &context))
-        .collect();
+    let mut found: Vec<&WorkItem> =
+        organization.items.values().filter(|item| wiql::matches(&query, item, &context)).collect();
     if top.is_none() && found.len() > MAX_QUERY_RESULTS {
         return Err(ApiError::bad_request(
             "WorkItemTrackingQueryResultSizeLimitExceededException",
@@ -710,30 +544,22 @@ fn query_by_wiql(
 fn identities_read(shared: &Shared, call: &Call) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let organization = shared.organization();
-    let found: Vec<Value> = match (
-        call.param("searchFilter"),
-        call.param("filterValue"),
-        call.param("identityIds"),
-    ) {
+    let found: Vec<Value> = match (call.param("searchFilter"), call.param("filterValue"), call.param("identityIds")) {
         (Some(filter), Some(value), None)
-            if ["general", "mailaddress", "accountname"]
-                .contains(&filter.to_ascii_lowercase().as_str()) =>
+            if ["general", "mailaddress", "accountname"].contains(&filter.to_ascii_lowercase().as_str()) =>
         {
             organization
                 .identities
                 .iter()
                 .filter(|identity| {
-                    identity.email.eq_ignore_ascii_case(value)
-                        || identity.display_name.eq_ignore_ascii_case(value)
+                    identity.email.eq_ignore_ascii_case(value) || identity.display_name.eq_ignore_ascii_case(value)
                 })
                 .map(SimIdentity::ims_identity)
                 .collect()
         }
-        (None, None, Some(ids)) => ids
-            .split(',')
-            .filter_map(|id| organization.identity(id.trim()))
-            .map(SimIdentity::ims_identity)
-            .collect(),
+        (None, None, Some(ids)) => {
+            ids.split(',').filter_map(|id| organization.identity(id.trim())).map(SimIdentity::ims_identity).collect()
+        }
         _ => {
             return Err(ApiError::bad_request(
                 "InvalidQueryException",

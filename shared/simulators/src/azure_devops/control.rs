@@ -32,13 +32,18 @@ pub struct Fault {
 impl Fault {
     pub(crate) fn error(&self) -> ApiError {
         let (status, type_key, message) = match self.status {
-            429 => (StatusCode::TOO_MANY_REQUESTS, "RequestBlockedException", "TF400733: The request has been throttled. Retry after the delay given in Retry-After."),
-            _ => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException", "TF400898: The service is temporarily unavailable. Retry later."),
+            429 => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "RequestBlockedException",
+                "TF400733: The request has been throttled. Retry after the delay given in Retry-After.",
+            ),
+            _ => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                "TF400898: The service is temporarily unavailable. Retry later.",
+            ),
         };
-        ApiError {
-            retry_after: self.retry_after_seconds,
-            ..ApiError::new(status, type_key, message)
-        }
+        ApiError { retry_after: self.retry_after_seconds, ..ApiError::new(status, type_key, message) }
     }
 }
 
@@ -61,12 +66,7 @@ pub(crate) fn stats(shared: &Shared) -> AzureDevopsSimStats {
         .writes_by_user
         .iter()
         .map(|(id, writes)| {
-            (
-                organization
-                    .identity(id)
-                    .map_or_else(|| id.clone(), |identity| identity.email.clone()),
-                *writes,
-            )
+            (organization.identity(id).map_or_else(|| id.clone(), |identity| identity.email.clone()), *writes)
         })
         .collect();
     AzureDevopsSimStats {
@@ -80,10 +80,7 @@ pub(crate) fn stats(shared: &Shared) -> AzureDevopsSimStats {
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route(
-            "/_sim/stats",
-            get(|State(shared): State<Arc<Shared>>| async move { Json(stats(&shared)) }),
-        )
+        .route("/_sim/stats", get(|State(shared): State<Arc<Shared>>| async move { Json(stats(&shared)) }))
         .route("/_sim/exchanges", get(exchanges))
         .route("/_sim/violations", get(violations))
         .route("/_sim/hooks", post(subscribe))
@@ -113,10 +110,7 @@ async fn violations(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedViola
     Json(shared.recorder.violations())
 }
 
-async fn subscribe(
-    State(shared): State<Arc<Shared>>,
-    Json(target): Json<HookTarget>,
-) -> Json<Value> {
+async fn subscribe(State(shared): State<Arc<Shared>>, Json(target): Json<HookTarget>) -> Json<Value> {
     Json(json!({"id": shared.hooks.subscribe(target)}))
 }
 
@@ -124,10 +118,7 @@ async fn identities(State(shared): State<Arc<Shared>>) -> Json<Vec<SimIdentity>>
     Json(shared.organization().identities.clone())
 }
 
-async fn add_identity(
-    State(shared): State<Arc<Shared>>,
-    Json(user): Json<SimUser>,
-) -> Json<SimIdentity> {
+async fn add_identity(State(shared): State<Arc<Shared>>, Json(user): Json<SimUser>) -> Json<SimIdentity> {
     Json(shared.organization().add_identity(user))
 }
 
@@ -136,14 +127,8 @@ async fn inject_fault(
     Json(fault): Json<Fault>,
 ) -> Result<StatusCode, (StatusCode, String)> {
     if ![429, 503].contains(&fault.status) {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("fault status must be 429 or 503, not {}", fault.status),
-        ));
+        return Err((StatusCode::BAD_REQUEST, format!("fault status must be 429 or 503, not {}", fault.status)));
     }
-    *shared
-        .faults
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = (fault.remaining > 0).then_some(fault);
+    *shared.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (fault.remaining > 0).then_some(fault);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,12 +17,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, type_key: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            type_key,
-            message: message.into(),
-            retry_after: None,
-        }
+        ApiError { status, type_key, message: message.into(), retry_after: None }
     }
 
     pub fn bad_request(type_key: &'static str, message: impl Into<String>) -> Self {
@@ -38,10 +33,7 @@ impl ApiError {
     }
 
     pub fn unknown_field(reference_name: &str) -> Self {
-        ApiError::bad_request(
-            "WorkItemFieldInvalidException",
-            format!("TF51535: Cannot find field {reference_name}."),
-        )
+        ApiError::bad_request("WorkItemFieldInvalidException", format!("TF51535: Cannot find field {reference_name}."))
     }
 
     pub fn work_item_not_found(id: &str) -> Self {
@@ -74,9 +66,7 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -55,18 +55,8 @@ pub struct FieldDefinition {
     pub read_only: bool,
 }
 
-const fn field(
-    reference_name: &'static str,
-    name: &'static str,
-    kind: FieldKind,
-    read_only: bool,
-) -> FieldDefinition {
-    FieldDefinition {
-        reference_name,
-        name,
-        kind,
-        read_only,
-    }
+const fn field(reference_name: &'static str, name: &'static str, kind: FieldKind, read_only: bool) -> FieldDefinition {
+    FieldDefinition { reference_name, name, kind, read_only }
 }
 
 pub const DEFINITIONS: &[FieldDefinition] = &[
@@ -94,11 +84,7 @@ pub const DEFINITIONS: &[FieldDefinition] = &[
 
 /// The definition of a field by reference name (case-insensitive, like the service).
 pub fn definition(reference_name: &str) -> Option<&'static FieldDefinition> {
-    DEFINITIONS.iter().find(|definition| {
-        definition
-            .reference_name
-            .eq_ignore_ascii_case(reference_name)
-    })
+    DEFINITIONS.iter().find(|definition| definition.reference_name.eq_ignore_ascii_case(reference_name))
 }
 
 /// Checks and normalises a value written to a field: what the service would store, or its refusal.
@@ -127,10 +113,7 @@ pub fn validate(
             }
             .ok_or_else(invalid)?;
             if definition.reference_name == PRIORITY && !(1..=4).contains(&number) {
-                return Err(ApiError::rule(
-                    definition.name,
-                    "LimitedToValues, AllowsOldValue, InvalidListValue",
-                ));
+                return Err(ApiError::rule(definition.name, "LimitedToValues, AllowsOldValue, InvalidListValue"));
             }
             Ok(Value::from(number))
         }
@@ -146,10 +129,7 @@ pub fn validate(
                 .ok_or_else(|| {
                     ApiError::bad_request(
                         "WorkItemFieldInvalidIdentityException",
-                        format!(
-                            "The identity value '{text}' for field '{}' is an unknown identity.",
-                            definition.name
-                        ),
+                        format!("The identity value '{text}' for field '{}' is an unknown identity.", definition.name),
                     )
                 })
         }
@@ -167,21 +147,15 @@ pub fn validate(
         FieldKind::String => {
             let text = text()?;
             match definition.reference_name {
-                TITLE if text.trim().is_empty() => {
-                    Err(ApiError::rule(definition.name, "Required, InvalidEmpty"))
+                TITLE if text.trim().is_empty() => Err(ApiError::rule(definition.name, "Required, InvalidEmpty")),
+                STATE if !STATES.contains(&text.as_str()) => {
+                    Err(ApiError::rule(definition.name, "InvalidListValue, LimitedToValues, AllowsOldValue"))
                 }
-                STATE if !STATES.contains(&text.as_str()) => Err(ApiError::rule(
-                    definition.name,
-                    "InvalidListValue, LimitedToValues, AllowsOldValue",
-                )),
-                SEVERITY if !SEVERITIES.contains(&text.as_str()) => Err(ApiError::rule(
-                    definition.name,
-                    "InvalidListValue, LimitedToValues, AllowsOldValue",
-                )),
+                SEVERITY if !SEVERITIES.contains(&text.as_str()) => {
+                    Err(ApiError::rule(definition.name, "InvalidListValue, LimitedToValues, AllowsOldValue"))
+                }
                 TAGS => Ok(Value::String(normalise_tags(&text))),
-                _ if text.chars().count() > 255 => {
-                    Err(ApiError::rule(definition.name, "InvalidTooLong"))
-                }
+                _ if text.chars().count() > 255 => Err(ApiError::rule(definition.name, "InvalidTooLong")),
                 _ => Ok(Value::String(text)),
             }
         }
@@ -190,11 +164,7 @@ pub fn validate(
 
 /// Tags are kept as Azure DevOps shows them: trimmed, without empties, joined by `"; "`.
 fn normalise_tags(text: &str) -> String {
-    text.split(';')
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    text.split(';').map(str::trim).filter(|tag| !tag.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]
@@ -205,24 +175,13 @@ mod tests {
 
     fn check(reference_name: &str, value: Value) -> Result<Value, ApiError> {
         let alice = SimIdentity::new(SimUser::new("Alice", "alice@example.com", "pat"));
-        validate(
-            definition(reference_name).expect("known field"),
-            &value,
-            "Fabrikam",
-            &[alice],
-        )
+        validate(definition(reference_name).expect("known field"), &value, "Fabrikam", &[alice])
     }
 
     #[test]
     fn states_and_priorities_outside_the_rules_are_refused_with_tf401320() {
         let refused = check(STATE, json!("Doing")).unwrap_err();
-        assert!(
-            refused
-                .message
-                .starts_with("TF401320: Rule Error for field State."),
-            "{}",
-            refused.message
-        );
+        assert!(refused.message.starts_with("TF401320: Rule Error for field State."), "{}", refused.message);
         assert_eq!(check(STATE, json!("Active")).unwrap(), json!("Active"));
         assert!(check(PRIORITY, json!(5)).is_err());
         assert_eq!(check(PRIORITY, json!("3")).unwrap(), json!(3));
@@ -230,9 +189,7 @@ mod tests {
 
     #[test]
     fn identities_resolve_by_email_and_unknown_ones_are_refused() {
-        assert!(check(ASSIGNED_TO, json!("Alice <alice@example.com>"))
-            .unwrap()
-            .is_string());
+        assert!(check(ASSIGNED_TO, json!("Alice <alice@example.com>")).unwrap().is_string());
         assert_eq!(check(ASSIGNED_TO, json!("")).unwrap(), Value::Null);
         let refused = check(ASSIGNED_TO, json!("nobody@example.com")).unwrap_err();
         assert!(refused.message.contains("unknown identity"));
@@ -243,9 +200,6 @@ mod tests {
         assert_eq!(check(TAGS, json!(" a ;b;; c ")).unwrap(), json!("a; b; c"));
         assert!(check(CHANGED_DATE, json!("2024-01-01T00:00:00Z")).is_err());
         assert!(check(AREA_PATH, json!("Other\\Team")).is_err());
-        assert_eq!(
-            check(AREA_PATH, json!("Fabrikam\\Web")).unwrap(),
-            json!("Fabrikam\\Web")
-        );
+        assert_eq!(check(AREA_PATH, json!("Fabrikam\\Web")).unwrap(), json!("Fabrikam\\Web"));
     }
 }

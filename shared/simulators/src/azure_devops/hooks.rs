@@ -53,11 +53,7 @@ pub struct HookEvent {
 
 impl ServiceHooks {
     pub fn new(policy: DeliveryPolicy) -> Self {
-        ServiceHooks {
-            policy,
-            subscriptions: Mutex::new(Vec::new()),
-            paused: AtomicBool::new(false),
-        }
+        ServiceHooks { policy, subscriptions: Mutex::new(Vec::new()), paused: AtomicBool::new(false) }
     }
 
     /// Adds a subscription to every `workitem.*` event and returns its id.
@@ -65,64 +61,48 @@ impl ServiceHooks {
         let sender = WebhookSender::new(self.policy.clone());
         let mut headers: Vec<(String, String)> = target.headers.into_iter().collect();
         if target.username.is_some() || target.password.is_some() {
-            let credentials = format!(
-                "{}:{}",
-                target.username.unwrap_or_default(),
-                target.password.unwrap_or_default()
-            );
+            let credentials =
+                format!("{}:{}", target.username.unwrap_or_default(), target.password.unwrap_or_default());
             let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
             headers.push(("authorization".into(), format!("Basic {encoded}")));
         }
-        sender.subscribe(WebhookSubscription::new(target.url, move |_| {
-            headers.clone()
-        }));
+        sender.subscribe(WebhookSubscription::new(target.url, move |_| headers.clone()));
         if self.paused.load(Ordering::SeqCst) {
             sender.pause();
         }
         let id = Uuid::new_v4();
-        self.subscriptions().push(Arc::new(Subscription {
-            id,
-            sender,
-            notifications: AtomicU64::new(0),
-        }));
+        self.subscriptions().push(Arc::new(Subscription { id, sender, notifications: AtomicU64::new(0) }));
         id
     }
 
     pub fn pause(&self) {
         self.paused.store(true, Ordering::SeqCst);
-        self.subscriptions()
-            .iter()
-            .for_each(|subscription| subscription.sender.pause());
+        self.subscriptions().iter().for_each(|subscription| subscription.sender.pause());
     }
 
     pub fn resume(&self) {
         self.paused.store(false, Ordering::SeqCst);
-        self.subscriptions()
-            .iter()
-            .for_each(|subscription| subscription.sender.resume());
+        self.subscriptions().iter().for_each(|subscription| subscription.sender.resume());
     }
 
     /// Delivery counters summed over the subscriptions.
     pub fn stats(&self) -> WebhookStats {
-        self.subscriptions()
-            .iter()
-            .map(|subscription| subscription.sender.stats())
-            .fold(WebhookStats::default(), |sum, stats| WebhookStats {
+        self.subscriptions().iter().map(|subscription| subscription.sender.stats()).fold(
+            WebhookStats::default(),
+            |sum, stats| WebhookStats {
                 sent: sum.sent + stats.sent,
                 failed: sum.failed + stats.failed,
                 dropped: sum.dropped + stats.dropped,
                 retries: sum.retries + stats.retries,
                 in_flight: sum.in_flight + stats.in_flight,
-            })
+            },
+        )
     }
 
     /// Waits until every queued delivery was made or given up.
     pub async fn settled(&self) {
-        let senders: Vec<WebhookSender> = self
-            .subscriptions()
-            .iter()
-            .map(|subscription| subscription.sender.clone())
-            .collect();
+        let senders: Vec<WebhookSender> =
+            self.subscriptions().iter().map(|subscription| subscription.sender.clone()).collect();
         for sender in senders {
             sender.settled().await;
         }
@@ -155,19 +135,12 @@ impl ServiceHooks {
 
     fn subscriptions(&self) -> MutexGuard<'_, Vec<Arc<Subscription>>> {
         // The list is only pushed to; a panic elsewhere cannot leave it half-changed.
-        self.subscriptions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.subscriptions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// The service hook event a change produces, shaped like the service's documented samples.
-pub fn event_for(
-    renderer: &Renderer<'_>,
-    change: &Change,
-    item: &WorkItem,
-    project_id: Uuid,
-) -> HookEvent {
+pub fn event_for(renderer: &Renderer<'_>, change: &Change, item: &WorkItem, project_id: Uuid) -> HookEvent {
     let changed_by = item
         .fields
         .get(fields::CHANGED_BY)
@@ -175,11 +148,7 @@ pub fn event_for(
         .and_then(|id| renderer.organization.identity(id))
         .map(|identity| identity.display_name.clone())
         .unwrap_or_default();
-    let title = item
-        .fields
-        .get(fields::TITLE)
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let title = item.fields.get(fields::TITLE).and_then(Value::as_str).unwrap_or_default();
     let label = format!("{} #{} ({title})", item.work_item_type(), item.id);
     match change {
         Change::Created => HookEvent {

@@ -19,17 +19,8 @@ pub struct SimUser {
 }
 
 impl SimUser {
-    pub fn new(
-        display_name: impl Into<String>,
-        email: impl Into<String>,
-        pat: impl Into<String>,
-    ) -> Self {
-        SimUser {
-            display_name: display_name.into(),
-            email: email.into(),
-            pat: pat.into(),
-            read_only: false,
-        }
+    pub fn new(display_name: impl Into<String>, email: impl Into<String>, pat: impl Into<String>) -> Self {
+        SimUser { display_name: display_name.into(), email: email.into(), pat: pat.into(), read_only: false }
     }
 }
 
@@ -57,10 +48,7 @@ impl SimIdentity {
 
     /// The subject descriptor Azure DevOps shows for an Entra ID user (`aad.` + base64 of an id).
     pub fn descriptor(&self) -> String {
-        format!(
-            "aad.{}",
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(self.id.as_bytes())
-        )
+        format!("aad.{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(self.id.as_bytes()))
     }
 
     /// `Name <e-mail>`: how work item fields such as `ActivatedBy` spell a person.

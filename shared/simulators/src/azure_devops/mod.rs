@@ -64,11 +64,7 @@ impl Default for AzureDevopsSimConfig {
             organization: "fabrikam".into(),
             projects: vec!["Fabrikam".into(), "Contoso".into()],
             work_item_types: vec!["Bug".into(), "Task".into()],
-            service_account: SimUser::new(
-                "tandem sync",
-                "tandem@fabrikam.example",
-                "service-account-pat",
-            ),
+            service_account: SimUser::new("tandem sync", "tandem@fabrikam.example", "service-account-pat"),
             users: vec![
                 SimUser::new("Alice Doe", "alice@fabrikam.example", "alice-pat"),
                 SimUser::new("Bob Roe", "bob@fabrikam.example", "bob-pat"),
@@ -104,16 +100,11 @@ pub(crate) struct Shared {
 impl Shared {
     fn organization(&self) -> MutexGuard<'_, Organization> {
         // Every write validates before it changes anything, so a panic cannot leave half a change behind.
-        self.organization
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.organization.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn renderer<'a>(&'a self, organization: &'a Organization) -> Renderer<'a> {
-        Renderer {
-            organization,
-            organization_url: &self.organization_url,
-        }
+        Renderer { organization, organization_url: &self.organization_url }
     }
 
     fn publish(&self, event: &HookEvent) {
@@ -122,10 +113,7 @@ impl Shared {
 
     /// The failure to answer with instead of serving this call, while an injected fault lasts.
     fn take_fault(&self) -> Option<ApiError> {
-        let mut faults = self
-            .faults
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut faults = self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let fault = faults.as_mut()?;
         let error = fault.error();
         fault.remaining = fault.remaining.saturating_sub(1);
@@ -141,30 +129,16 @@ pub struct AzureDevopsSimulator;
 impl AzureDevopsSimulator {
     /// Binds 127.0.0.1:`port` and serves until the returned handle is stopped or dropped.
     pub async fn start(config: AzureDevopsSimConfig) -> Result<RunningAzureDevops, StartError> {
-        let contract = if config.check_contract {
-            Some(Contract::azure_devops().map_err(StartError::Contract)?)
-        } else {
-            None
-        };
+        let contract =
+            if config.check_contract { Some(Contract::azure_devops().map_err(StartError::Contract)?) } else { None };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
-            .map_err(|source| StartError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let address = listener.local_addr().map_err(|source| StartError::Bind {
-            port: config.port,
-            source,
-        })?;
+            .map_err(|source| StartError::Bind { port: config.port, source })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind { port: config.port, source })?;
         let organization_url = format!("http://{address}/{}", config.organization);
         let mut users = vec![config.service_account.clone()];
         users.extend(config.users);
-        let organization = Organization::new(
-            config.organization,
-            &config.projects,
-            config.work_item_types,
-            users,
-        );
+        let organization = Organization::new(config.organization, &config.projects, config.work_item_types, users);
         let service_account = organization.identities[0].clone();
         let recorder = Recorder::new(contract, |path| {
             let path = path.to_ascii_lowercase();
@@ -180,15 +154,9 @@ impl AzureDevopsSimulator {
         let recorded = axum::Router::new()
             .fallback(api::serve)
             .with_state(Arc::clone(&shared))
-            .layer(axum::middleware::from_fn_with_state(
-                recorder,
-                Recorder::middleware,
-            ));
+            .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware));
         let app = axum::Router::new()
-            .route(
-                "/{organization}/_apis/connectionData",
-                get(api::connection_data),
-            )
+            .route("/{organization}/_apis/connectionData", get(api::connection_data))
             .merge(control::routes())
             .with_state(Arc::clone(&shared))
             .fallback_service(recorded);
@@ -197,21 +165,11 @@ impl AzureDevopsSimulator {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(%error, "Azure DevOps simulator stopped");
             }
         });
-        Ok(RunningAzureDevops {
-            address,
-            organization_url,
-            service_account,
-            shared,
-            stop: Some(stop),
-            server,
-        })
+        Ok(RunningAzureDevops { address, organization_url, service_account, shared, stop: Some(stop), server })
     }
 }
 
@@ -299,11 +257,7 @@ impl RunningAzureDevops {
 
     /// Makes the next `fault.remaining` API calls fail with `fault.status` (429 or 503) and `Retry-After`.
     pub fn inject_fault(&self, fault: Fault) {
-        *self
-            .shared
-            .faults
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+        *self.shared.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
             (fault.remaining > 0).then_some(fault);
     }
 

@@ -34,13 +34,12 @@ pub struct PatchContext<'a> {
 
 /// Parses a request body as a JSON Patch document.
 pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, ApiError> {
-    let operations: Vec<PatchOperation> =
-        serde_json::from_value(body.clone()).map_err(|error| {
-            ApiError::bad_request(
-                "VssPropertyValidationException",
-                format!("You must pass a valid patch document in the body of the request: {error}"),
-            )
-        })?;
+    let operations: Vec<PatchOperation> = serde_json::from_value(body.clone()).map_err(|error| {
+        ApiError::bad_request(
+            "VssPropertyValidationException",
+            format!("You must pass a valid patch document in the body of the request: {error}"),
+        )
+    })?;
     if operations.is_empty() {
         return Err(ApiError::bad_request(
             "VssPropertyValidationException",
@@ -51,22 +50,14 @@ pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, ApiError> {
 }
 
 /// Applies every operation in order; the first refusal aborts the whole document, like the service.
-pub fn apply(
-    draft: &mut Draft,
-    operations: &[PatchOperation],
-    context: &PatchContext<'_>,
-) -> Result<(), ApiError> {
+pub fn apply(draft: &mut Draft, operations: &[PatchOperation], context: &PatchContext<'_>) -> Result<(), ApiError> {
     for operation in operations {
         apply_one(draft, operation, context)?;
     }
     Ok(())
 }
 
-fn apply_one(
-    draft: &mut Draft,
-    operation: &PatchOperation,
-    context: &PatchContext<'_>,
-) -> Result<(), ApiError> {
+fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchContext<'_>) -> Result<(), ApiError> {
     let op = operation.op.to_ascii_lowercase();
     if operation.path.eq_ignore_ascii_case("/rev") {
         return match op.as_str() {
@@ -75,17 +66,12 @@ fn apply_one(
         };
     }
     if let Some(reference_name) = strip_prefix_ignore_case(&operation.path, "/fields/") {
-        let definition = fields::definition(reference_name)
-            .ok_or_else(|| ApiError::unknown_field(reference_name))?;
+        let definition = fields::definition(reference_name).ok_or_else(|| ApiError::unknown_field(reference_name))?;
         let key = definition.reference_name.to_string();
         return match op.as_str() {
             "add" | "replace" => {
-                let value = operation
-                    .value
-                    .as_ref()
-                    .ok_or_else(|| missing_value(&operation.path))?;
-                let stored =
-                    fields::validate(definition, value, context.project, context.identities)?;
+                let value = operation.value.as_ref().ok_or_else(|| missing_value(&operation.path))?;
+                let stored = fields::validate(definition, value, context.project, context.identities)?;
                 if stored.is_null() {
                     draft.fields.remove(&key);
                 } else {
@@ -94,10 +80,7 @@ fn apply_one(
                 Ok(())
             }
             "remove" if definition.read_only => Err(ApiError::rule(definition.name, "ReadOnly")),
-            "remove"
-                if definition.reference_name == fields::TITLE
-                    || definition.reference_name == fields::STATE =>
-            {
+            "remove" if definition.reference_name == fields::TITLE || definition.reference_name == fields::STATE => {
                 Err(ApiError::rule(definition.name, "Required, InvalidEmpty"))
             }
             "remove" => {
@@ -105,16 +88,8 @@ fn apply_one(
                 Ok(())
             }
             "test" => {
-                let expected = operation
-                    .value
-                    .as_ref()
-                    .ok_or_else(|| missing_value(&operation.path))?;
-                test_field(
-                    definition,
-                    draft.fields.get(&key),
-                    expected,
-                    context.identities,
-                )
+                let expected = operation.value.as_ref().ok_or_else(|| missing_value(&operation.path))?;
+                test_field(definition, draft.fields.get(&key), expected, context.identities)
             }
             _ => Err(unsupported(&op)),
         };
@@ -122,10 +97,7 @@ fn apply_one(
     if let Some(position) = strip_prefix_ignore_case(&operation.path, "/relations/") {
         return match op.as_str() {
             "add" => {
-                let relation = operation
-                    .value
-                    .clone()
-                    .ok_or_else(|| missing_value(&operation.path))?;
+                let relation = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
                 let well_formed = relation.get("rel").is_some_and(Value::is_string)
                     && relation.get("url").is_some_and(Value::is_string);
                 if !well_formed {
@@ -178,8 +150,7 @@ fn test_field(
             .zip(expected.as_str())
             .is_some_and(|(identity, text)| identity.is_named_by(text)),
         (_, Some(current)) => {
-            current == expected
-                || current.to_string().trim_matches('"') == expected.to_string().trim_matches('"')
+            current == expected || current.to_string().trim_matches('"') == expected.to_string().trim_matches('"')
         }
         (_, None) => expected.is_null() || expected.as_str() == Some(""),
     };
@@ -189,10 +160,7 @@ fn test_field(
         Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
             "WorkItemTestOperationFailedException",
-            format!(
-                "The test operation for field {} failed: the current value differs.",
-                definition.reference_name
-            ),
+            format!("The test operation for field {} failed: the current value differs.", definition.reference_name),
         ))
     }
 }
@@ -207,29 +175,19 @@ fn changed_by_someone_else() -> ApiError {
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 fn invalid_path(path: &str) -> ApiError {
-    ApiError::bad_request(
-        "VssPropertyValidationException",
-        format!("The path `{path}` is not valid for a work item."),
-    )
+    ApiError::bad_request("VssPropertyValidationException", format!("The path `{path}` is not valid for a work item."))
 }
 
 fn missing_value(path: &str) -> ApiError {
-    ApiError::bad_request(
-        "VssPropertyValidationException",
-        format!("The operation on `{path}` needs a value."),
-    )
+    ApiError::bad_request("VssPropertyValidationException", format!("The operation on `{path}` needs a value."))
 }
 
 fn unsupported(op: &str) -> ApiError {
-    ApiError::bad_request(
-        "VssPropertyValidationException",
-        format!("The operation `{op}` is not supported here."),
-    )
+    ApiError::bad_request("VssPropertyValidationException", format!("The operation `{op}` is not supported here."))
 }
 
 #[cfg(test)]
@@ -240,62 +198,43 @@ mod tests {
 
     fn run(draft: &mut Draft, body: Value) -> Result<(), ApiError> {
         let alice = SimIdentity::new(SimUser::new("Alice", "alice@example.com", "pat"));
-        let context = PatchContext {
-            rev: 3,
-            project: "Fabrikam",
-            identities: std::slice::from_ref(&alice),
-        };
+        let context = PatchContext { rev: 3, project: "Fabrikam", identities: std::slice::from_ref(&alice) };
         apply(draft, &parse(&body)?, &context)
     }
 
     fn empty() -> Draft {
-        Draft {
-            fields: BTreeMap::new(),
-            relations: Vec::new(),
-        }
+        Draft { fields: BTreeMap::new(), relations: Vec::new() }
     }
 
     #[test]
     fn adds_replaces_and_removes_fields() {
         let mut draft = empty();
-        run(&mut draft, json!([
-            {"op": "add", "path": "/fields/System.Title", "value": "First"},
-            {"op": "replace", "path": "/fields/system.title", "value": "Second"},
-            {"op": "add", "path": "/fields/System.Tags", "value": "x"},
-            {"op": "remove", "path": "/fields/System.Tags"},
-            {"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://example.com"}},
-        ]))
+        run(
+            &mut draft,
+            json!([
+                {"op": "add", "path": "/fields/System.Title", "value": "First"},
+                {"op": "replace", "path": "/fields/system.title", "value": "Second"},
+                {"op": "add", "path": "/fields/System.Tags", "value": "x"},
+                {"op": "remove", "path": "/fields/System.Tags"},
+                {"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://example.com"}},
+            ]),
+        )
         .unwrap();
-        assert_eq!(
-            draft.fields,
-            BTreeMap::from([(fields::TITLE.to_string(), json!("Second"))])
-        );
+        assert_eq!(draft.fields, BTreeMap::from([(fields::TITLE.to_string(), json!("Second"))]));
         assert_eq!(draft.relations.len(), 1);
     }
 
     #[test]
     fn a_stale_rev_test_fails_with_tf26071_and_412() {
-        let refused = run(
-            &mut empty(),
-            json!([{"op": "test", "path": "/rev", "value": 2}]),
-        )
-        .unwrap_err();
+        let refused = run(&mut empty(), json!([{"op": "test", "path": "/rev", "value": 2}])).unwrap_err();
         assert_eq!(refused.status, StatusCode::PRECONDITION_FAILED);
         assert!(refused.message.starts_with("TF26071"));
-        run(
-            &mut empty(),
-            json!([{"op": "test", "path": "/rev", "value": 3}]),
-        )
-        .unwrap();
+        run(&mut empty(), json!([{"op": "test", "path": "/rev", "value": 3}])).unwrap();
     }
 
     #[test]
     fn unknown_fields_and_malformed_documents_are_refused() {
-        let refused = run(
-            &mut empty(),
-            json!([{"op": "add", "path": "/fields/Custom.Nope", "value": 1}]),
-        )
-        .unwrap_err();
+        let refused = run(&mut empty(), json!([{"op": "add", "path": "/fields/Custom.Nope", "value": 1}])).unwrap_err();
         assert!(refused.message.starts_with("TF51535"));
         assert!(run(&mut empty(), json!({"op": "add"})).is_err());
         assert!(run(&mut empty(), json!([])).is_err());

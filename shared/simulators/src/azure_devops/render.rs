@@ -43,27 +43,17 @@ impl Renderer<'_> {
     }
 
     /// A field map for the wire: identity fields become `IdentityRef`s, optionally limited to `only`.
-    pub fn fields(
-        &self,
-        stored: &BTreeMap<String, Value>,
-        only: Option<&[String]>,
-    ) -> Map<String, Value> {
+    pub fn fields(&self, stored: &BTreeMap<String, Value>, only: Option<&[String]>) -> Map<String, Value> {
         stored
             .iter()
-            .filter(|(name, _)| {
-                only.is_none_or(|wanted| wanted.iter().any(|want| want.eq_ignore_ascii_case(name)))
-            })
+            .filter(|(name, _)| only.is_none_or(|wanted| wanted.iter().any(|want| want.eq_ignore_ascii_case(name))))
             .map(|(name, value)| (name.clone(), self.field_value(name, value)))
             .collect()
     }
 
     fn field_value(&self, name: &str, value: &Value) -> Value {
-        let is_identity = fields::definition(name)
-            .is_some_and(|definition| definition.kind == FieldKind::Identity);
-        match (
-            is_identity,
-            value.as_str().and_then(|id| self.organization.identity(id)),
-        ) {
+        let is_identity = fields::definition(name).is_some_and(|definition| definition.kind == FieldKind::Identity);
+        match (is_identity, value.as_str().and_then(|id| self.organization.identity(id))) {
             (true, Some(identity)) => self.identity_ref(identity),
             _ => value.clone(),
         }
@@ -130,9 +120,7 @@ impl Renderer<'_> {
         let states: Vec<Value> = fields::STATES
             .iter()
             .zip(["Proposed", "InProgress", "Resolved", "Completed"])
-            .map(
-                |(state, category)| json!({"name": state, "color": "b2b2b2", "category": category}),
-            )
+            .map(|(state, category)| json!({"name": state, "color": "b2b2b2", "category": category}))
             .collect();
         let field_list: Vec<Value> = fields::DEFINITIONS
             .iter()
@@ -148,11 +136,8 @@ impl Renderer<'_> {
         let transitions: Map<String, Value> = fields::STATES
             .iter()
             .map(|from| {
-                let targets: Vec<Value> = fields::STATES
-                    .iter()
-                    .filter(|to| *to != from)
-                    .map(|to| json!({"to": to, "actions": []}))
-                    .collect();
+                let targets: Vec<Value> =
+                    fields::STATES.iter().filter(|to| *to != from).map(|to| json!({"to": to, "actions": []})).collect();
                 (from.to_string(), Value::Array(targets))
             })
             .collect();

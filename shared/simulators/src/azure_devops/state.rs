@@ -50,10 +50,7 @@ pub struct WorkItem {
 
 impl WorkItem {
     pub fn work_item_type(&self) -> &str {
-        self.fields
-            .get(fields::WORK_ITEM_TYPE)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.fields.get(fields::WORK_ITEM_TYPE).and_then(Value::as_str).unwrap_or_default()
     }
 }
 
@@ -88,21 +85,10 @@ pub struct Organization {
 }
 
 impl Organization {
-    pub fn new(
-        name: String,
-        projects: &[String],
-        work_item_types: Vec<String>,
-        users: Vec<SimUser>,
-    ) -> Self {
+    pub fn new(name: String, projects: &[String], work_item_types: Vec<String>, users: Vec<SimUser>) -> Self {
         Organization {
             name,
-            projects: projects
-                .iter()
-                .map(|name| Project {
-                    id: Uuid::new_v4(),
-                    name: name.clone(),
-                })
-                .collect(),
+            projects: projects.iter().map(|name| Project { id: Uuid::new_v4(), name: name.clone() }).collect(),
             work_item_types,
             identities: users.into_iter().map(SimIdentity::new).collect(),
             items: BTreeMap::new(),
@@ -117,11 +103,7 @@ impl Organization {
     pub fn next_instant(&mut self) -> DateTime<Utc> {
         let now = Utc::now();
         let now = now.duration_trunc(Duration::milliseconds(1)).unwrap_or(now);
-        let next = if now > self.last_instant {
-            now
-        } else {
-            self.last_instant + Duration::milliseconds(1)
-        };
+        let next = if now > self.last_instant { now } else { self.last_instant + Duration::milliseconds(1) };
         self.last_instant = next;
         next
     }
@@ -131,16 +113,13 @@ impl Organization {
     }
 
     pub fn identity(&self, id: &str) -> Option<&SimIdentity> {
-        self.identities
-            .iter()
-            .find(|identity| identity.id.to_string().eq_ignore_ascii_case(id))
+        self.identities.iter().find(|identity| identity.id.to_string().eq_ignore_ascii_case(id))
     }
 
     /// Adds a person (or replaces the one with the same e-mail) and returns the identity.
     pub fn add_identity(&mut self, user: SimUser) -> SimIdentity {
         let identity = SimIdentity::new(user);
-        self.identities
-            .retain(|known| !known.email.eq_ignore_ascii_case(&identity.email));
+        self.identities.retain(|known| !known.email.eq_ignore_ascii_case(&identity.email));
         self.identities.push(identity.clone());
         identity
     }
@@ -149,25 +128,20 @@ impl Organization {
     pub fn project(&self, name_or_id: &str) -> Result<&Project, ApiError> {
         self.projects
             .iter()
-            .find(|project| {
-                project.name.eq_ignore_ascii_case(name_or_id)
-                    || project.id.to_string() == name_or_id
-            })
+            .find(|project| project.name.eq_ignore_ascii_case(name_or_id) || project.id.to_string() == name_or_id)
             .ok_or_else(|| ApiError::project_not_found(name_or_id))
     }
 
     pub fn work_item_type(&self, name: &str) -> Result<&str, ApiError> {
-        self.work_item_types
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(name))
-            .map(String::as_str)
-            .ok_or_else(|| {
+        self.work_item_types.iter().find(|known| known.eq_ignore_ascii_case(name)).map(String::as_str).ok_or_else(
+            || {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
                     "WorkItemTypeNotFoundException",
                     format!("VS402323: Work item type {name} does not exist."),
                 )
-            })
+            },
+        )
     }
 
     /// The work item with this id in this project.
@@ -191,15 +165,8 @@ impl Organization {
         let project = self.project(project)?.name.clone();
         let work_item_type = self.work_item_type(work_item_type)?.to_string();
         refuse_read_only(actor)?;
-        let mut draft = Draft {
-            fields: BTreeMap::new(),
-            relations: Vec::new(),
-        };
-        let context = PatchContext {
-            rev: 0,
-            project: &project,
-            identities: &self.identities,
-        };
+        let mut draft = Draft { fields: BTreeMap::new(), relations: Vec::new() };
+        let context = PatchContext { rev: 0, project: &project, identities: &self.identities };
         patch::apply(&mut draft, operations, &context)?;
         if !draft.fields.contains_key(fields::TITLE) {
             return Err(ApiError::rule("Title", "Required, InvalidEmpty"));
@@ -227,26 +194,12 @@ impl Organization {
             changed: at,
         };
         draft.fields.insert(fields::ID.into(), Value::from(id));
-        draft
-            .fields
-            .insert(fields::TEAM_PROJECT.into(), Value::from(project));
-        draft
-            .fields
-            .insert(fields::WORK_ITEM_TYPE.into(), Value::from(work_item_type));
-        draft
-            .fields
-            .insert(fields::CREATED_DATE.into(), Value::from(format_instant(at)));
-        draft
-            .fields
-            .insert(fields::CREATED_BY.into(), Value::from(actor.id.to_string()));
-        draft
-            .fields
-            .insert(fields::COMMENT_COUNT.into(), Value::from(0));
-        let history = draft
-            .fields
-            .get(fields::HISTORY)
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        draft.fields.insert(fields::TEAM_PROJECT.into(), Value::from(project));
+        draft.fields.insert(fields::WORK_ITEM_TYPE.into(), Value::from(work_item_type));
+        draft.fields.insert(fields::CREATED_DATE.into(), Value::from(format_instant(at)));
+        draft.fields.insert(fields::CREATED_BY.into(), Value::from(actor.id.to_string()));
+        draft.fields.insert(fields::COMMENT_COUNT.into(), Value::from(0));
+        let history = draft.fields.get(fields::HISTORY).and_then(Value::as_str).map(str::to_string);
         commit(&mut item, draft, at, actor);
         if validate_only {
             return Ok((item, None));
@@ -274,37 +227,21 @@ impl Organization {
         // History belongs to the revision that wrote it; the next revision starts without it.
         let mut before = current.fields.clone();
         before.remove(fields::HISTORY);
-        let mut draft = Draft {
-            fields: before.clone(),
-            relations: current.relations.clone(),
-        };
-        let context = PatchContext {
-            rev: current.rev,
-            project: &project,
-            identities: &self.identities,
-        };
+        let mut draft = Draft { fields: before.clone(), relations: current.relations.clone() };
+        let context = PatchContext { rev: current.rev, project: &project, identities: &self.identities };
         patch::apply(&mut draft, operations, &context)?;
         if validate_only || (draft.fields == before && draft.relations == current.relations) {
             return Ok((current, None));
         }
         let at = self.next_instant();
-        let history = draft
-            .fields
-            .get(fields::HISTORY)
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let history = draft.fields.get(fields::HISTORY).and_then(Value::as_str).map(str::to_string);
         let mut item = current.clone();
         commit(&mut item, draft, at, actor);
         if let Some(text) = history {
             self.attach_history_comment(&mut item, text, actor, at);
         }
         self.items.insert(id, item.clone());
-        Ok((
-            item,
-            Some(Change::Updated {
-                previous: current.fields,
-            }),
-        ))
+        Ok((item, Some(Change::Updated { previous: current.fields })))
     }
 
     /// Adds a comment: a new revision whose `System.History` is the comment, like the service.
@@ -319,13 +256,8 @@ impl Organization {
         let mut item = self.item(&project, id)?.clone();
         refuse_read_only(actor)?;
         let at = self.next_instant();
-        let mut draft = Draft {
-            fields: item.fields.clone(),
-            relations: item.relations.clone(),
-        };
-        draft
-            .fields
-            .insert(fields::HISTORY.into(), Value::from(text.clone()));
+        let mut draft = Draft { fields: item.fields.clone(), relations: item.relations.clone() };
+        draft.fields.insert(fields::HISTORY.into(), Value::from(text.clone()));
         commit(&mut item, draft, at, actor);
         let comment = self.attach_history_comment(&mut item, text, actor, at);
         self.items.insert(id, item.clone());
@@ -343,11 +275,8 @@ impl Organization {
     ) -> Result<(WorkItem, Change), ApiError> {
         let project = self.project(project)?.name.clone();
         let mut item = self.item(&project, id)?.clone();
-        let position = item
-            .comments
-            .iter()
-            .position(|stored| stored.id == comment)
-            .ok_or_else(|| comment_not_found(comment))?;
+        let position =
+            item.comments.iter().position(|stored| stored.id == comment).ok_or_else(|| comment_not_found(comment))?;
         if item.comments[position].created_by != actor.id {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -357,10 +286,7 @@ impl Organization {
         }
         let previous = item.fields.clone();
         let at = self.next_instant();
-        let mut draft = Draft {
-            fields: item.fields.clone(),
-            relations: item.relations.clone(),
-        };
+        let mut draft = Draft { fields: item.fields.clone(), relations: item.relations.clone() };
         draft.fields.remove(fields::HISTORY);
         commit(&mut item, draft, at, actor);
         let stored = &mut item.comments[position];
@@ -372,15 +298,8 @@ impl Organization {
         Ok((item, Change::CommentEdited { comment, previous }))
     }
 
-    pub fn comment<'a>(
-        &self,
-        item: &'a WorkItem,
-        comment: u32,
-    ) -> Result<&'a StoredComment, ApiError> {
-        item.comments
-            .iter()
-            .find(|stored| stored.id == comment)
-            .ok_or_else(|| comment_not_found(comment))
+    pub fn comment<'a>(&self, item: &'a WorkItem, comment: u32) -> Result<&'a StoredComment, ApiError> {
+        item.comments.iter().find(|stored| stored.id == comment).ok_or_else(|| comment_not_found(comment))
     }
 
     fn attach_history_comment(
@@ -402,8 +321,7 @@ impl Organization {
             modified: at,
         });
         let count = item.comments.len();
-        item.fields
-            .insert(fields::COMMENT_COUNT.into(), Value::from(count));
+        item.fields.insert(fields::COMMENT_COUNT.into(), Value::from(count));
         if let Some(revision) = item.revisions.last_mut() {
             revision.insert(fields::COMMENT_COUNT.into(), Value::from(count));
         }
@@ -417,12 +335,9 @@ fn commit(item: &mut WorkItem, draft: Draft, at: DateTime<Utc>, actor: &SimIdent
     item.fields = draft.fields;
     item.relations = draft.relations;
     item.changed = at;
-    item.fields
-        .insert(fields::REV.into(), Value::from(item.rev));
-    item.fields
-        .insert(fields::CHANGED_DATE.into(), Value::from(format_instant(at)));
-    item.fields
-        .insert(fields::CHANGED_BY.into(), Value::from(actor.id.to_string()));
+    item.fields.insert(fields::REV.into(), Value::from(item.rev));
+    item.fields.insert(fields::CHANGED_DATE.into(), Value::from(format_instant(at)));
+    item.fields.insert(fields::CHANGED_BY.into(), Value::from(actor.id.to_string()));
     item.revisions.push(item.fields.clone());
 }
 
@@ -502,17 +417,11 @@ mod tests {
             false,
         )
         .unwrap();
-        let (item, comment, _) = org
-            .add_comment("Fabrikam", 1, "<p>hi</p>".into(), &alice)
-            .unwrap();
+        let (item, comment, _) = org.add_comment("Fabrikam", 1, "<p>hi</p>".into(), &alice).unwrap();
         assert_eq!(item.rev, 2);
         assert_eq!(item.fields[fields::COMMENT_COUNT], json!(1));
-        assert!(org
-            .edit_comment("Fabrikam", 1, comment, "x".into(), &bob)
-            .is_err());
-        let (item, _) = org
-            .edit_comment("Fabrikam", 1, comment, "<p>edited</p>".into(), &alice)
-            .unwrap();
+        assert!(org.edit_comment("Fabrikam", 1, comment, "x".into(), &bob).is_err());
+        let (item, _) = org.edit_comment("Fabrikam", 1, comment, "<p>edited</p>".into(), &alice).unwrap();
         assert_eq!(item.comments[0].version, 2);
         assert_eq!(item.rev, 3);
     }
@@ -520,19 +429,14 @@ mod tests {
     #[test]
     fn validate_only_stores_nothing_and_read_only_users_cannot_save() {
         let mut org = organization();
-        let reader = org.add_identity(SimUser {
-            read_only: true,
-            ..SimUser::new("R", "r@example.com", "pat-r")
-        });
+        let reader = org.add_identity(SimUser { read_only: true, ..SimUser::new("R", "r@example.com", "pat-r") });
         let alice = org.identities[0].clone();
         let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
         let (item, change) = org.create("Fabrikam", "Bug", &title, &alice, true).unwrap();
         assert_eq!(item.id, 0);
         assert!(change.is_none());
         assert!(org.items.is_empty());
-        let refused = org
-            .create("Fabrikam", "Bug", &title, &reader, false)
-            .unwrap_err();
+        let refused = org.create("Fabrikam", "Bug", &title, &reader, false).unwrap_err();
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }

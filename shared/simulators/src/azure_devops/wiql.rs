@@ -67,10 +67,7 @@ enum Token {
 fn syntax(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(
         "WorkItemTrackingQueryResultException",
-        format!(
-            "TF51006: The query statement is not valid. {}",
-            message.into()
-        ),
+        format!("TF51006: The query statement is not valid. {}", message.into()),
     )
 }
 
@@ -119,9 +116,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ApiError> {
             }
             c if c.is_ascii_digit() || c == '-' => {
                 let word = take_word(&mut chars);
-                let number = word
-                    .parse()
-                    .map_err(|_| syntax(format!("`{word}` is not a number.")))?;
+                let number = word.parse().map_err(|_| syntax(format!("`{word}` is not a number.")))?;
                 tokens.push(Token::Number(number));
             }
             c if c.is_alphanumeric() || c == '_' => {
@@ -135,10 +130,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ApiError> {
 
 fn take_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
     let mut word = String::new();
-    while let Some(&c) = chars
-        .peek()
-        .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
+    while let Some(&c) = chars.peek().filter(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
         word.push(c);
         chars.next();
     }
@@ -193,16 +185,15 @@ fn known_field(name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::bad_request(
                 "WorkItemTrackingQueryResultException",
-                format!("TF51005: The query references a field that does not exist. The error is caused by «[{name}]»."),
+                format!(
+                    "TF51005: The query references a field that does not exist. The error is caused by «[{name}]»."
+                ),
             )
         })
 }
 
 pub fn parse(text: &str) -> Result<Query, ApiError> {
-    let mut parser = Parser {
-        tokens: tokenize(text)?,
-        position: 0,
-    };
+    let mut parser = Parser { tokens: tokenize(text)?, position: 0 };
     parser.expect("SELECT")?;
     let mut columns = Vec::new();
     while !parser.keyword("FROM") {
@@ -234,11 +225,7 @@ pub fn parse(text: &str) -> Result<Query, ApiError> {
                 Some(Token::Variable(name)) if name == "me" => Operand::Me,
                 _ => return Err(syntax(format!("Expected a value after [{field}]."))),
             };
-            conditions.push(Condition {
-                field,
-                operator,
-                operand,
-            });
+            conditions.push(Condition { field, operator, operand });
             if !parser.keyword("AND") {
                 break;
             }
@@ -261,11 +248,7 @@ pub fn parse(text: &str) -> Result<Query, ApiError> {
     if let Some(token) = parser.peek() {
         return Err(syntax(format!("Unexpected {token:?}.")));
     }
-    Ok(Query {
-        columns,
-        conditions,
-        order,
-    })
+    Ok(Query { columns, conditions, order })
 }
 
 /// A date literal: an instant, or a day when it has no time of day.
@@ -292,9 +275,7 @@ fn date_operand(text: &str, time_precision: bool) -> Result<DateTime<Utc>, ApiEr
 /// Checks the query's literals against the precision in force (before any item is looked at).
 pub fn check(query: &Query, context: &Context<'_>) -> Result<(), ApiError> {
     for condition in &query.conditions {
-        if let (Some(FieldKind::DateTime), Operand::Text(text)) =
-            (kind(&condition.field), &condition.operand)
-        {
+        if let (Some(FieldKind::DateTime), Operand::Text(text)) = (kind(&condition.field), &condition.operand) {
             date_operand(text, context.time_precision)?;
         }
     }
@@ -306,10 +287,7 @@ fn kind(field: &str) -> Option<FieldKind> {
 }
 
 fn stored_instant(value: &Value) -> Option<DateTime<Utc>> {
-    value
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .map(|at| at.with_timezone(&Utc))
+    value.as_str().and_then(|text| DateTime::parse_from_rfc3339(text).ok()).map(|at| at.with_timezone(&Utc))
 }
 
 /// Whether the work item satisfies every condition. Call [`check`] first.
@@ -318,10 +296,9 @@ pub fn matches(query: &Query, item: &WorkItem, context: &Context<'_>) -> bool {
         let stored = item.fields.get(&condition.field);
         let ordering = match (&condition.operand, kind(&condition.field)) {
             (Operand::Text(text), Some(FieldKind::DateTime)) => {
-                let (Some(value), Ok(literal)) = (
-                    stored.and_then(stored_instant),
-                    date_operand(text, context.time_precision),
-                ) else {
+                let (Some(value), Ok(literal)) =
+                    (stored.and_then(stored_instant), date_operand(text, context.time_precision))
+                else {
                     return false;
                 };
                 if context.time_precision {
@@ -367,11 +344,7 @@ pub fn sort(query: &Query, items: &mut [&WorkItem]) {
     items.sort_by(|left, right| {
         for (field, descending) in &query.order {
             let ordering = compare_values(left.fields.get(field), right.fields.get(field));
-            let ordering = if *descending {
-                ordering.reverse()
-            } else {
-                ordering
-            };
+            let ordering = if *descending { ordering.reverse() } else { ordering };
             if ordering != Ordering::Equal {
                 return ordering;
             }
@@ -382,10 +355,9 @@ pub fn sort(query: &Query, items: &mut [&WorkItem]) {
 
 fn compare_values(left: Option<&Value>, right: Option<&Value>) -> Ordering {
     match (left, right) {
-        (Some(Value::Number(left)), Some(Value::Number(right))) => left
-            .as_f64()
-            .partial_cmp(&right.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::Number(left)), Some(Value::Number(right))) => {
+            left.as_f64().partial_cmp(&right.as_f64()).unwrap_or(Ordering::Equal)
+        }
         (Some(Value::String(left)), Some(Value::String(right))) => left.cmp(right),
         (left, right) => left.is_some().cmp(&right.is_some()),
     }
@@ -410,35 +382,18 @@ mod tests {
     #[test]
     fn a_time_of_day_needs_time_precision() {
         let query = parse(QUERY).unwrap();
-        let day_precision = Context {
-            project: "P",
-            me: "",
-            time_precision: false,
-        };
+        let day_precision = Context { project: "P", me: "", time_precision: false };
         let refused = check(&query, &day_precision).unwrap_err();
-        assert!(
-            refused.message.contains("date precision"),
-            "{}",
-            refused.message
-        );
-        assert!(check(
-            &query,
-            &Context {
-                time_precision: true,
-                ..day_precision
-            }
-        )
-        .is_ok());
+        assert!(refused.message.contains("date precision"), "{}", refused.message);
+        assert!(check(&query, &Context { time_precision: true, ..day_precision }).is_ok());
     }
 
     #[test]
     fn unknown_fields_and_bad_syntax_are_refused() {
-        assert!(
-            parse("SELECT [System.Id] FROM WorkItems WHERE [Custom.X] = 1")
-                .unwrap_err()
-                .message
-                .starts_with("TF51005")
-        );
+        assert!(parse("SELECT [System.Id] FROM WorkItems WHERE [Custom.X] = 1")
+            .unwrap_err()
+            .message
+            .starts_with("TF51005"));
         assert!(parse("SELECT [System.Id] WorkItems").is_err());
         assert!(parse("SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'open").is_err());
     }

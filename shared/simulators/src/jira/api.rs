@@ -37,29 +37,17 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/mypermissions", get(my_permissions))
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
         .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue))
-        .route(
-            "/rest/api/3/issue/{issue}/transitions",
-            get(transitions).post(do_transition),
-        )
+        .route("/rest/api/3/issue/{issue}/transitions", get(transitions).post(do_transition))
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
-        .route(
-            "/rest/api/3/issue/{issue}/comment",
-            get(comments).post(add_comment),
-        )
+        .route("/rest/api/3/issue/{issue}/comment", get(comments).post(add_comment))
         .route(
             "/rest/api/3/issue/{issue}/comment/{comment}",
             get(get_comment).put(update_comment).delete(delete_comment),
         )
         .route("/rest/api/3/user/search", get(user_search))
         .route("/rest/api/3/user", get(user))
-        .route(
-            "/rest/api/3/issue/{issue}/properties/{property}",
-            get(get_property).put(set_property),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&sim),
-            authenticate,
-        ))
+        .route("/rest/api/3/issue/{issue}/properties/{property}", get(get_property).put(set_property))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), authenticate))
         .with_state(sim)
 }
 
@@ -79,9 +67,7 @@ async fn authenticate(State(sim): Shared, mut request: Request, next: Next) -> R
     let account_id = caller.account_id.clone();
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
-    response
-        .extensions_mut()
-        .insert(AuthenticatedUser(account_id));
+    response.extensions_mut().insert(AuthenticatedUser(account_id));
     response
 }
 
@@ -91,39 +77,22 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let (email, token) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
     Some((email.to_string(), token.to_string()))
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
-fn params_named<'a>(
-    params: &'a [(String, String)],
-    name: &'a str,
-) -> impl Iterator<Item = &'a str> + 'a {
-    params
-        .iter()
-        .filter(move |(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+fn params_named<'a>(params: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    params.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
-fn number_param(
-    params: &[(String, String)],
-    name: &str,
-    default: usize,
-) -> Result<usize, ApiError> {
+fn number_param(params: &[(String, String)], name: &str, default: usize) -> Result<usize, ApiError> {
     param(params, name).map_or(Ok(default), |value| {
-        value.parse().map_err(|_| {
-            ApiError::bad_request(format!("The value '{value}' of `{name}` is not a number."))
-        })
+        value.parse().map_err(|_| ApiError::bad_request(format!("The value '{value}' of `{name}` is not a number.")))
     })
 }
 
@@ -133,67 +102,35 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 /// Issues are visible to callers who may browse the project; others get Jira's "does not exist".
 fn visible(site: &Site, caller: &Caller) -> Result<(), ApiError> {
-    site.require(&caller.account_id, "BROWSE_PROJECTS")
-        .map_err(|_| ApiError::issue_not_found())
+    site.require(&caller.account_id, "BROWSE_PROJECTS").map_err(|_| ApiError::issue_not_found())
 }
 
 async fn myself(State(sim): Shared, Extension(caller): Extension<Caller>) -> ApiResult {
     let site = sim.site();
-    let user = site
-        .user(&caller.account_id)
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok(json_response(
-        StatusCode::OK,
-        render::user_json(&site.base_url, user, ApiVersion::V3),
-    ))
+    let user = site.user(&caller.account_id).ok_or_else(ApiError::unauthorized)?;
+    Ok(json_response(StatusCode::OK, render::user_json(&site.base_url, user, ApiVersion::V3)))
 }
 
-async fn project(
-    State(sim): Shared,
-    Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
-) -> ApiResult {
+async fn project(State(sim): Shared, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult {
     let site = sim.site();
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("No project could be found with key '{key}'."),
-        )
-    };
-    site.require(&caller.account_id, "BROWSE_PROJECTS")
-        .map_err(|_| not_found())?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("No project could be found with key '{key}'."));
+    site.require(&caller.account_id, "BROWSE_PROJECTS").map_err(|_| not_found())?;
     let project = site.project(&key).ok_or_else(not_found)?;
-    Ok(json_response(
-        StatusCode::OK,
-        render::project_json(&site, project),
-    ))
+    Ok(json_response(StatusCode::OK, render::project_json(&site, project)))
 }
 
-async fn my_permissions(
-    State(sim): Shared,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> ApiResult {
+async fn my_permissions(State(sim): Shared, Extension(caller): Extension<Caller>, Query(params): Params) -> ApiResult {
     let site = sim.site();
     if let Some(key) = param(&params, "projectKey").or_else(|| param(&params, "projectId")) {
         if site.project(key).is_none() {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("No project could be found with key '{key}'."),
-            ));
+            return Err(ApiError::new(StatusCode::NOT_FOUND, format!("No project could be found with key '{key}'.")));
         }
     }
     let wanted = param(&params, "permissions")
         .ok_or_else(|| ApiError::bad_request("The permissions query parameter is required."))?;
-    let user = site
-        .user(&caller.account_id)
-        .ok_or_else(ApiError::unauthorized)?;
+    let user = site.user(&caller.account_id).ok_or_else(ApiError::unauthorized)?;
     let mut permissions = serde_json::Map::new();
-    for key in wanted
-        .split(',')
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-    {
+    for key in wanted.split(',').map(str::trim).filter(|key| !key.is_empty()) {
         let (id, key, name) = PERMISSIONS
             .iter()
             .find(|(_, known, _)| *known == key)
@@ -207,17 +144,10 @@ async fn my_permissions(
             }),
         );
     }
-    Ok(json_response(
-        StatusCode::OK,
-        json!({ "permissions": permissions }),
-    ))
+    Ok(json_response(StatusCode::OK, json!({ "permissions": permissions })))
 }
 
-async fn create_issue(
-    State(sim): Shared,
-    Extension(caller): Extension<Caller>,
-    Json(body): Json<Value>,
-) -> ApiResult {
+async fn create_issue(State(sim): Shared, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> ApiResult {
     let (created, event) = {
         let mut site = sim.site();
         let (id, event) = site.create_issue(&caller.account_id, &body)?;
@@ -243,10 +173,7 @@ async fn get_issue(
     visible(&site, &caller)?;
     let issue = site.issue(&key)?;
     let selection = FieldSelection::parse(params_named(&params, "fields"), FieldSelection::all());
-    Ok(json_response(
-        StatusCode::OK,
-        render::issue_json(&site, issue, &selection, ApiVersion::V3),
-    ))
+    Ok(json_response(StatusCode::OK, render::issue_json(&site, issue, &selection, ApiVersion::V3)))
 }
 
 async fn edit_issue(
@@ -265,21 +192,14 @@ async fn edit_issue(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn transitions(
-    State(sim): Shared,
-    Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
-) -> ApiResult {
+async fn transitions(State(sim): Shared, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult {
     let site = sim.site();
     visible(&site, &caller)?;
     let issue = site.issue(&key)?;
     let transitions: Vec<Value> = workflow::transitions_from(issue.status)
         .map(|transition| render::transition_json(&site.base_url, transition))
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        json!({ "expand": "transitions", "transitions": transitions }),
-    ))
+    Ok(json_response(StatusCode::OK, json!({ "expand": "transitions", "transitions": transitions })))
 }
 
 async fn do_transition(
@@ -315,18 +235,12 @@ struct SearchRequest {
 /// The most issues one page holds, whatever the caller asks for.
 const MAX_PAGE: usize = 100;
 
-async fn search_get(
-    State(sim): Shared,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> ApiResult {
+async fn search_get(State(sim): Shared, Extension(caller): Extension<Caller>, Query(params): Params) -> ApiResult {
     let request = SearchRequest {
         jql: param(&params, "jql").map(str::to_string),
         next_page_token: param(&params, "nextPageToken").map(str::to_string),
         max_results: Some(number_param(&params, "maxResults", 50)?),
-        fields: params_named(&params, "fields")
-            .map(str::to_string)
-            .collect(),
+        fields: params_named(&params, "fields").map(str::to_string).collect(),
     };
     search(&sim, &caller, request)
 }
@@ -344,28 +258,17 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
     let site = sim.site();
     let jql = Jql::parse(request.jql.as_deref().unwrap_or_default())
         .map_err(|error| ApiError::bad_request(error.to_string()))?;
-    jql.check(&site)
-        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    jql.check(&site).map_err(|error| ApiError::bad_request(error.to_string()))?;
     let offset = match &request.next_page_token {
         None => 0,
-        Some(token) => decode_page_token(token).ok_or_else(|| {
-            ApiError::bad_request("The provided next page token is invalid or expired.")
-        })?,
+        Some(token) => decode_page_token(token)
+            .ok_or_else(|| ApiError::bad_request("The provided next page token is invalid or expired."))?,
     };
     let page_size = request.max_results.unwrap_or(50).clamp(1, MAX_PAGE);
-    let selection = FieldSelection::parse(
-        request.fields.iter().map(String::as_str),
-        FieldSelection::none(),
-    );
-    let context = JqlContext {
-        now: Utc::now(),
-        offset: caller.offset,
-    };
+    let selection = FieldSelection::parse(request.fields.iter().map(String::as_str), FieldSelection::none());
+    let context = JqlContext { now: Utc::now(), offset: caller.offset };
     let mut found: Vec<_> = if site.require(&caller.account_id, "BROWSE_PROJECTS").is_ok() {
-        site.issues
-            .values()
-            .filter(|issue| jql.matches(&site, issue, &context))
-            .collect()
+        site.issues.values().filter(|issue| jql.matches(&site, issue, &context)).collect()
     } else {
         Vec::new()
     };
@@ -395,14 +298,8 @@ fn encode_page_token(offset: usize) -> String {
 }
 
 fn decode_page_token(token: &str) -> Option<usize> {
-    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    std::str::from_utf8(&decoded)
-        .ok()?
-        .strip_prefix("offset:")?
-        .parse()
-        .ok()
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    std::str::from_utf8(&decoded).ok()?.strip_prefix("offset:")?.parse().ok()
 }
 
 async fn comments(
@@ -441,10 +338,7 @@ async fn get_comment(
     visible(&site, &caller)?;
     let issue = site.issue(&key)?;
     let record = site.comment(issue.id, &comment)?;
-    Ok(json_response(
-        StatusCode::OK,
-        render::comment_json(&site, issue, record, ApiVersion::V3),
-    ))
+    Ok(json_response(StatusCode::OK, render::comment_json(&site, issue, record, ApiVersion::V3)))
 }
 
 async fn add_comment(
@@ -457,10 +351,7 @@ async fn add_comment(
         let mut site = sim.site();
         visible(&site, &caller)?;
         let (comment, event) = site.add_comment(&caller.account_id, &key, &body)?;
-        (
-            comment_body(&site, &key, comment)?,
-            sim.webhook_body(&site, &event, &caller),
-        )
+        (comment_body(&site, &key, comment)?, sim.webhook_body(&site, &event, &caller))
     };
     sim.publish(event);
     Ok(json_response(StatusCode::CREATED, comment))
@@ -476,10 +367,7 @@ async fn update_comment(
         let mut site = sim.site();
         visible(&site, &caller)?;
         let (comment, event) = site.update_comment(&caller.account_id, &key, &comment, &body)?;
-        (
-            comment_body(&site, &key, comment)?,
-            sim.webhook_body(&site, &event, &caller),
-        )
+        (comment_body(&site, &key, comment)?, sim.webhook_body(&site, &event, &caller))
     };
     sim.publish(event);
     Ok(json_response(StatusCode::OK, comment))
@@ -514,11 +402,7 @@ async fn user_search(State(sim): Shared, Query(params): Params) -> ApiResult {
             !query.is_empty()
                 && (user.email.to_lowercase().starts_with(&query)
                     || user.display_name.to_lowercase().starts_with(&query)
-                    || user
-                        .display_name
-                        .to_lowercase()
-                        .split_whitespace()
-                        .any(|word| word.starts_with(&query)))
+                    || user.display_name.to_lowercase().split_whitespace().any(|word| word.starts_with(&query)))
         })
         .take(max_results)
         .map(|user| render::user_json(&site.base_url, user, ApiVersion::V3))
@@ -528,19 +412,12 @@ async fn user_search(State(sim): Shared, Query(params): Params) -> ApiResult {
 
 async fn user(State(sim): Shared, Query(params): Params) -> ApiResult {
     let site = sim.site();
-    let account_id = param(&params, "accountId").ok_or_else(|| {
-        ApiError::bad_request("The accountId query parameter needs to be provided.")
-    })?;
+    let account_id = param(&params, "accountId")
+        .ok_or_else(|| ApiError::bad_request("The accountId query parameter needs to be provided."))?;
     let user = site.user(account_id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "Specified user does not exist or you do not have required permissions",
-        )
+        ApiError::new(StatusCode::NOT_FOUND, "Specified user does not exist or you do not have required permissions")
     })?;
-    Ok(json_response(
-        StatusCode::OK,
-        render::user_json(&site.base_url, user, ApiVersion::V3),
-    ))
+    Ok(json_response(StatusCode::OK, render::user_json(&site.base_url, user, ApiVersion::V3)))
 }
 
 async fn get_property(
@@ -552,15 +429,9 @@ async fn get_property(
     visible(&site, &caller)?;
     let issue = site.issue(&key)?;
     let value = issue.properties.get(&property).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("The property with key '{property}' does not exist."),
-        )
+        ApiError::new(StatusCode::NOT_FOUND, format!("The property with key '{property}' does not exist."))
     })?;
-    Ok(json_response(
-        StatusCode::OK,
-        json!({ "key": property, "value": value }),
-    ))
+    Ok(json_response(StatusCode::OK, json!({ "key": property, "value": value })))
 }
 
 async fn set_property(
@@ -572,12 +443,7 @@ async fn set_property(
     let mut site = sim.site();
     visible(&site, &caller)?;
     let created = site.set_property(&caller.account_id, &key, &property, value)?;
-    Ok(if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
-    .into_response())
+    Ok(if created { StatusCode::CREATED } else { StatusCode::OK }.into_response())
 }
 
 impl Sim {
@@ -606,14 +472,8 @@ mod tests {
     fn basic_credentials_are_read_from_the_header() {
         let mut headers = HeaderMap::new();
         let encoded = base64::engine::general_purpose::STANDARD.encode("a@example.com:tok:en");
-        headers.insert(
-            header::AUTHORIZATION,
-            format!("Basic {encoded}").parse().unwrap(),
-        );
-        assert_eq!(
-            basic_credentials(&headers),
-            Some(("a@example.com".into(), "tok:en".into()))
-        );
+        headers.insert(header::AUTHORIZATION, format!("Basic {encoded}").parse().unwrap());
+        assert_eq!(basic_credentials(&headers), Some(("a@example.com".into(), "tok:en".into())));
         headers.insert(header::AUTHORIZATION, "Bearer xyz".parse().unwrap());
         assert_eq!(basic_credentials(&headers), None);
     }

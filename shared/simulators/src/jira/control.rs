@@ -37,13 +37,8 @@ struct Subscription {
 }
 
 async fn subscribe(State(sim): Shared, Json(subscription): Json<Subscription>) -> Response {
-    sim.webhooks
-        .subscribe(events::subscription(&subscription.url, subscription.secret));
-    (
-        StatusCode::CREATED,
-        Json(json!({ "subscriptions": sim.webhooks.subscription_count() })),
-    )
-        .into_response()
+    sim.webhooks.subscribe(events::subscription(&subscription.url, subscription.secret));
+    (StatusCode::CREATED, Json(json!({ "subscriptions": sim.webhooks.subscription_count() }))).into_response()
 }
 
 async fn unsubscribe_all(State(sim): Shared) -> StatusCode {

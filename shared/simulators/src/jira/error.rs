@@ -14,11 +14,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            messages: vec![message.into()],
-            errors: BTreeMap::new(),
-        }
+        ApiError { status, messages: vec![message.into()], errors: BTreeMap::new() }
     }
 
     /// A 400 about one field, as Jira reports validation failures.
@@ -35,24 +31,15 @@ impl ApiError {
     }
 
     pub fn issue_not_found() -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        )
+        ApiError::new(StatusCode::NOT_FOUND, "Issue does not exist or you do not have permission to see it.")
     }
 
     pub fn unauthorized() -> Self {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Client must be authenticated to access this resource.",
-        )
+        ApiError::new(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.")
     }
 
     pub fn forbidden(permission: &str) -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("You do not have the permission {permission} in this project."),
-        )
+        ApiError::new(StatusCode::FORBIDDEN, format!("You do not have the permission {permission} in this project."))
     }
 }
 

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 /// The body Jira posts for this change, made by `actor` at `at`; `None` when the issue is gone.
 pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) -> Option<Value> {
     let timestamp = at.timestamp_millis();
-    let user = site
-        .user(actor)
-        .map(|user| render::user_json(&site.base_url, user, ApiVersion::V2));
+    let user = site.user(actor).map(|user| render::user_json(&site.base_url, user, ApiVersion::V2));
     match event {
         SiteEvent::IssueCreated { issue } => {
             let issue = site.issues.get(issue)?;
@@ -23,12 +21,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
                 "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2),
             }))
         }
-        SiteEvent::IssueUpdated {
-            issue,
-            changelog_id,
-            items,
-            transition,
-        } => {
+        SiteEvent::IssueUpdated { issue, changelog_id, items, transition } => {
             let issue = site.issues.get(issue)?;
             let type_name = if *transition {
                 "issue_generic"
@@ -47,19 +40,13 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
             }))
         }
         // Jira's comment events carry the comment (with its authors) and a summary of the issue, no `user`.
-        SiteEvent::CommentCreated { issue, comment }
-        | SiteEvent::CommentUpdated { issue, comment } => {
+        SiteEvent::CommentCreated { issue, comment } | SiteEvent::CommentUpdated { issue, comment } => {
             let record = site.issues.get(issue)?;
             let comment = site.comment(*issue, &comment.to_string()).ok()?;
-            let name = if matches!(event, SiteEvent::CommentCreated { .. }) {
-                "comment_created"
-            } else {
-                "comment_updated"
-            };
-            let summary = FieldSelection::parse(
-                ["summary,status,priority,assignee,issuetype,project"],
-                FieldSelection::none(),
-            );
+            let name =
+                if matches!(event, SiteEvent::CommentCreated { .. }) { "comment_created" } else { "comment_updated" };
+            let summary =
+                FieldSelection::parse(["summary,status,priority,assignee,issuetype,project"], FieldSelection::none());
             Some(json!({
                 "timestamp": timestamp,
                 "webhookEvent": name,
@@ -86,23 +73,14 @@ fn change_item_json(item: &ChangeItem) -> Value {
 /// `X-Atlassian-Webhook-Identifier` (the same on retries), retries counted in `X-Atlassian-Webhook-Retry`.
 pub fn subscription(url: &str, secret: Option<String>) -> WebhookSubscription {
     WebhookSubscription::new(url, move |attempt| {
-        let mut headers = vec![(
-            "X-Atlassian-Webhook-Identifier".to_string(),
-            attempt.delivery_id.to_string(),
-        )];
+        let mut headers = vec![("X-Atlassian-Webhook-Identifier".to_string(), attempt.delivery_id.to_string())];
         if attempt.retry > 0 {
-            headers.push((
-                "X-Atlassian-Webhook-Retry".to_string(),
-                attempt.retry.to_string(),
-            ));
+            headers.push(("X-Atlassian-Webhook-Retry".to_string(), attempt.retry.to_string()));
         }
         if let Some(secret) = &secret {
             headers.push((
                 "X-Hub-Signature".to_string(),
-                format!(
-                    "sha256={}",
-                    hmac_sha256_hex(secret.as_bytes(), attempt.body)
-                ),
+                format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), attempt.body)),
             ));
         }
         headers
@@ -128,24 +106,14 @@ mod tests {
         let description = json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Steps"}]}]});
         let create = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Broken", "description": description}});
         let (id, _) = site.create_issue(&alice, &create).unwrap();
-        let event = site
-            .transition(
-                &alice,
-                &id.to_string(),
-                &json!({"transition": {"id": "11"}}),
-            )
-            .unwrap()
-            .unwrap();
+        let event = site.transition(&alice, &id.to_string(), &json!({"transition": {"id": "11"}})).unwrap().unwrap();
         let at = site.tick();
         let body = webhook_body(&site, &event, &alice, at).unwrap();
 
         assert_eq!(body["webhookEvent"], "jira:issue_updated");
         assert_eq!(body["issue_event_type_name"], "issue_generic");
         assert_eq!(body["user"]["accountId"], alice.as_str());
-        assert_eq!(
-            body["issue"]["self"],
-            format!("http://jira.test/rest/api/2/issue/{id}")
-        );
+        assert_eq!(body["issue"]["self"], format!("http://jira.test/rest/api/2/issue/{id}"));
         assert_eq!(body["issue"]["fields"]["description"], "Steps");
         assert_eq!(body["changelog"]["items"][0]["toString"], "In Progress");
         assert_eq!(body["timestamp"], at.timestamp_millis());
@@ -154,34 +122,14 @@ mod tests {
     #[test]
     fn headers_sign_the_body_and_keep_the_identifier() {
         let subscription = subscription("http://receiver.test", Some("s3cret".into()));
-        let first = (subscription.headers)(&DeliveryAttempt {
-            delivery_id: "d-1",
-            body: b"{}",
-            retry: 0,
-        });
-        let retry = (subscription.headers)(&DeliveryAttempt {
-            delivery_id: "d-1",
-            body: b"{}",
-            retry: 2,
-        });
+        let first = (subscription.headers)(&DeliveryAttempt { delivery_id: "d-1", body: b"{}", retry: 0 });
+        let retry = (subscription.headers)(&DeliveryAttempt { delivery_id: "d-1", body: b"{}", retry: 2 });
         let get = |headers: &[(String, String)], name: &str| {
-            headers
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
+            headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
         };
-        assert_eq!(
-            get(&first, "X-Hub-Signature"),
-            Some(format!("sha256={}", hmac_sha256_hex(b"s3cret", b"{}")))
-        );
+        assert_eq!(get(&first, "X-Hub-Signature"), Some(format!("sha256={}", hmac_sha256_hex(b"s3cret", b"{}"))));
         assert_eq!(get(&first, "X-Atlassian-Webhook-Retry"), None);
-        assert_eq!(
-            get(&retry, "X-Atlassian-Webhook-Identifier").as_deref(),
-            Some("d-1")
-        );
-        assert_eq!(
-            get(&retry, "X-Atlassian-Webhook-Retry").as_deref(),
-            Some("2")
-        );
+        assert_eq!(get(&retry, "X-Atlassian-Webhook-Identifier").as_deref(), Some("d-1"));
+        assert_eq!(get(&retry, "X-Atlassian-Webhook-Retry").as_deref(), Some("2"));
     }
 }

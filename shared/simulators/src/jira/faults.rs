@@ -37,9 +37,7 @@ struct FaultState {
 impl Faults {
     /// The next `count` API calls fail with `fault`.
     pub fn inject(&self, fault: InjectedFault, count: usize) {
-        self.state()
-            .pending
-            .extend(std::iter::repeat_n(fault, count));
+        self.state().pending.extend(std::iter::repeat_n(fault, count));
     }
 
     /// How many calls have been failed so far.
@@ -56,47 +54,26 @@ impl Faults {
 
     fn state(&self) -> MutexGuard<'_, FaultState> {
         // Updates are single assignments, so a poisoned lock still holds consistent counters.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub async fn middleware(
-        State(faults): State<Faults>,
-        request: Request,
-        next: Next,
-    ) -> Response {
-        if request
-            .uri()
-            .path()
-            .starts_with(crate::recording::CONTROL_PREFIX)
-        {
+    pub async fn middleware(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+        if request.uri().path().starts_with(crate::recording::CONTROL_PREFIX) {
             return next.run(request).await;
         }
         let Some(fault) = faults.take() else {
             return next.run(request).await;
         };
         let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let message = if status == StatusCode::TOO_MANY_REQUESTS {
-            "Rate limit exceeded."
-        } else {
-            "Service unavailable."
-        };
-        let mut response = (
-            status,
-            Json(serde_json::json!({ "errorMessages": [message], "errors": {} })),
-        )
-            .into_response();
+        let message =
+            if status == StatusCode::TOO_MANY_REQUESTS { "Rate limit exceeded." } else { "Service unavailable." };
+        let mut response =
+            (status, Json(serde_json::json!({ "errorMessages": [message], "errors": {} }))).into_response();
         if let Some(seconds) = fault.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(
-                "RateLimit-Reason",
-                HeaderValue::from_static("jira-burst-based"),
-            );
+            response.headers_mut().insert("RateLimit-Reason", HeaderValue::from_static("jira-burst-based"));
         }
         response
     }

@@ -103,11 +103,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, JqlError> {
                         Some(c) if c == next => break,
                         Some('\\') => value.extend(chars.next()),
                         Some(c) => value.push(c),
-                        None => {
-                            return Err(JqlError(format!(
-                                "the quoted value `{value}` is not closed"
-                            )))
-                        }
+                        None => return Err(JqlError(format!("the quoted value `{value}` is not closed"))),
                     }
                 }
                 tokens.push(Token::Quoted(value));
@@ -161,10 +157,7 @@ impl Jql {
         while position < tokens.len() && !is_keyword(tokens.get(position), "order") {
             if !clauses.is_empty() {
                 if !is_keyword(tokens.get(position), "and") {
-                    return Err(JqlError(format!(
-                        "expected AND or ORDER BY, found {:?}",
-                        tokens[position]
-                    )));
+                    return Err(JqlError(format!("expected AND or ORDER BY, found {:?}", tokens[position])));
                 }
                 position += 1;
             }
@@ -172,16 +165,9 @@ impl Jql {
                 Some(Token::Word(field)),
                 Some(Token::Operator(operator)),
                 Some(Token::Word(value) | Token::Quoted(value)),
-            ) = (
-                tokens.get(position),
-                tokens.get(position + 1),
-                tokens.get(position + 2),
-            )
+            ) = (tokens.get(position), tokens.get(position + 1), tokens.get(position + 2))
             else {
-                return Err(JqlError(format!(
-                    "expected `field operator value` at token {}",
-                    position + 1
-                )));
+                return Err(JqlError(format!("expected `field operator value` at token {}", position + 1)));
             };
             clauses.push(clause(field, *operator, value)?);
             position += 3;
@@ -198,15 +184,9 @@ impl Jql {
                         "created" => OrderField::Created,
                         "updated" => OrderField::Updated,
                         "key" | "id" => OrderField::Key,
-                        other => {
-                            return Err(JqlError(format!("ordering by `{other}` is not supported")))
-                        }
+                        other => return Err(JqlError(format!("ordering by `{other}` is not supported"))),
                     },
-                    other => {
-                        return Err(JqlError(format!(
-                            "expected a field to order by, found {other:?}"
-                        )))
-                    }
+                    other => return Err(JqlError(format!("expected a field to order by, found {other:?}"))),
                 };
                 position += 1;
                 let descending = if is_keyword(tokens.get(position), "desc") {
@@ -222,9 +202,7 @@ impl Jql {
                 match tokens.get(position) {
                     Some(Token::Comma) => position += 1,
                     None => break,
-                    Some(other) => {
-                        return Err(JqlError(format!("unexpected {other:?} after ORDER BY")))
-                    }
+                    Some(other) => return Err(JqlError(format!("unexpected {other:?} after ORDER BY"))),
                 }
             }
         }
@@ -236,9 +214,7 @@ impl Jql {
         for clause in &self.clauses {
             if let Clause::Project(_, project) = clause {
                 if site.project(project).is_none() {
-                    return Err(JqlError(format!(
-                        "The value '{project}' does not exist for the field 'project'."
-                    )));
+                    return Err(JqlError(format!("The value '{project}' does not exist for the field 'project'.")));
                 }
             }
         }
@@ -248,27 +224,14 @@ impl Jql {
     pub fn matches(&self, site: &Site, issue: &IssueRecord, context: &JqlContext) -> bool {
         self.clauses.iter().all(|clause| match clause {
             Clause::Project(operator, wanted) => {
-                let same = site
-                    .project(wanted)
-                    .is_some_and(|project| project.project.key == issue.project_key);
-                operator.holds(if same {
-                    Ordering::Equal
-                } else {
-                    Ordering::Less
-                })
+                let same = site.project(wanted).is_some_and(|project| project.project.key == issue.project_key);
+                operator.holds(if same { Ordering::Equal } else { Ordering::Less })
             }
-            Clause::IssueType(operator, wanted) => {
-                text_holds(*operator, issue.issue_type.name, wanted)
-            }
+            Clause::IssueType(operator, wanted) => text_holds(*operator, issue.issue_type.name, wanted),
             Clause::Status(operator, wanted) => text_holds(*operator, issue.status.name, wanted),
             Clause::Key(operator, wanted) => {
-                let same =
-                    issue.key.eq_ignore_ascii_case(wanted) || issue.id.to_string() == *wanted;
-                operator.holds(if same {
-                    Ordering::Equal
-                } else {
-                    Ordering::Less
-                })
+                let same = issue.key.eq_ignore_ascii_case(wanted) || issue.id.to_string() == *wanted;
+                operator.holds(if same { Ordering::Equal } else { Ordering::Less })
             }
             Clause::Date(field, operator, bound) => {
                 let value = match field {
@@ -282,11 +245,8 @@ impl Jql {
 
     /// Orders issues as the query asks; by creation, newest first, when it does not say.
     pub fn compare(&self, left: &IssueRecord, right: &IssueRecord) -> Ordering {
-        let order: &[(OrderField, bool)] = if self.order.is_empty() {
-            &[(OrderField::Created, true)]
-        } else {
-            &self.order
-        };
+        let order: &[(OrderField, bool)] =
+            if self.order.is_empty() { &[(OrderField::Created, true)] } else { &self.order };
         order
             .iter()
             .map(|(field, descending)| {
@@ -318,28 +278,16 @@ fn text_holds(operator: Operator, actual: &str, wanted: &str) -> bool {
 fn clause(field: &str, operator: Operator, value: &str) -> Result<Clause, JqlError> {
     let equality = |clause: fn(Operator, String) -> Clause| match operator {
         Operator::Equal | Operator::NotEqual => Ok(clause(operator, value.to_string())),
-        _ => Err(JqlError(format!(
-            "the operator is not supported for the field '{field}'"
-        ))),
+        _ => Err(JqlError(format!("the operator is not supported for the field '{field}'"))),
     };
     match field.to_ascii_lowercase().as_str() {
         "project" => equality(Clause::Project),
         "issuetype" | "type" => equality(Clause::IssueType),
         "key" | "issuekey" | "id" => equality(Clause::Key),
         "status" => equality(Clause::Status),
-        "created" | "createddate" => Ok(Clause::Date(
-            DateField::Created,
-            operator,
-            date_bound(value)?,
-        )),
-        "updated" | "updateddate" => Ok(Clause::Date(
-            DateField::Updated,
-            operator,
-            date_bound(value)?,
-        )),
-        other => Err(JqlError(format!(
-            "Field '{other}' does not exist or you do not have permission to view it."
-        ))),
+        "created" | "createddate" => Ok(Clause::Date(DateField::Created, operator, date_bound(value)?)),
+        "updated" | "updateddate" => Ok(Clause::Date(DateField::Updated, operator, date_bound(value)?)),
+        other => Err(JqlError(format!("Field '{other}' does not exist or you do not have permission to view it."))),
     }
 }
 
@@ -414,43 +362,26 @@ mod tests {
 
     #[test]
     fn parses_the_connectors_query() {
-        let jql = Jql::parse(
-            r#"project = "OPS" AND issuetype = Bug AND updated >= -16m ORDER BY updated ASC"#,
-        )
-        .unwrap();
+        let jql =
+            Jql::parse(r#"project = "OPS" AND issuetype = Bug AND updated >= -16m ORDER BY updated ASC"#).unwrap();
         assert_eq!(jql.clauses.len(), 3);
         assert_eq!(jql.order, [(OrderField::Updated, false)]);
-        assert_eq!(
-            jql.clauses[1],
-            Clause::IssueType(Operator::Equal, "Bug".into())
-        );
+        assert_eq!(jql.clauses[1], Clause::IssueType(Operator::Equal, "Bug".into()));
     }
 
     #[test]
     fn date_literals_have_minute_precision_in_the_callers_zone() {
         let local = bound(r#"updated >= "2024-01-31 10:20""#);
-        assert_eq!(
-            local.instant(&context(0)),
-            Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 0).unwrap()
-        );
-        assert_eq!(
-            local.instant(&context(2)),
-            Utc.with_ymd_and_hms(2024, 1, 31, 8, 20, 0).unwrap()
-        );
+        assert_eq!(local.instant(&context(0)), Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 0).unwrap());
+        assert_eq!(local.instant(&context(2)), Utc.with_ymd_and_hms(2024, 1, 31, 8, 20, 0).unwrap());
         assert!(Jql::parse(r#"updated >= "2024-01-31 10:20:30""#).is_err());
     }
 
     #[test]
     fn relative_dates_count_from_now() {
         let earlier = bound("updated >= -15m").instant(&context(5));
-        assert_eq!(
-            earlier,
-            Utc.with_ymd_and_hms(2024, 1, 31, 10, 5, 30).unwrap()
-        );
-        assert_eq!(
-            bound("updated > '-1w'").instant(&context(0)),
-            context(0).now - Duration::weeks(1)
-        );
+        assert_eq!(earlier, Utc.with_ymd_and_hms(2024, 1, 31, 10, 5, 30).unwrap());
+        assert_eq!(bound("updated > '-1w'").instant(&context(0)), context(0).now - Duration::weeks(1));
     }
 
     #[test]

@@ -39,11 +39,7 @@ pub struct SimProject {
 
 impl SimProject {
     pub fn new(id: impl Into<String>, key: impl Into<String>, name: impl Into<String>) -> Self {
-        SimProject {
-            id: id.into(),
-            key: key.into(),
-            name: name.into(),
-        }
+        SimProject { id: id.into(), key: key.into(), name: name.into() }
     }
 }
 
@@ -73,38 +69,24 @@ impl SimUser {
             email: email.into(),
             display_name: display_name.into(),
             api_token: api_token.into(),
-            permissions: workflow::PERMISSIONS
-                .iter()
-                .map(|(_, key, _)| key.to_string())
-                .collect(),
+            permissions: workflow::PERMISSIONS.iter().map(|(_, key, _)| key.to_string()).collect(),
             utc_offset_hours: 0,
         }
     }
 
     /// tandem's service account of the default configuration.
     pub fn service_account() -> Self {
-        SimUser::new(
-            "712020:tandem-service",
-            "tandem@example.com",
-            "tandem sync",
-            "svc-token",
-        )
+        SimUser::new("712020:tandem-service", "tandem@example.com", "tandem sync", "svc-token")
     }
 
     /// A person editing issues by hand (default configuration).
     pub fn alice() -> Self {
-        SimUser::new(
-            "712020:alice",
-            "alice@example.com",
-            "Alice Example",
-            "alice-token",
-        )
+        SimUser::new("712020:alice", "alice@example.com", "Alice Example", "alice-token")
     }
 
     /// Another person (default configuration), in UTC+2 to exercise time-zone handling.
     pub fn bob() -> Self {
-        SimUser::new("712020:bob", "bob@example.com", "Bob Example", "bob-token")
-            .with_utc_offset_hours(2)
+        SimUser::new("712020:bob", "bob@example.com", "Bob Example", "bob-token").with_utc_offset_hours(2)
     }
 
     #[must_use]
@@ -199,9 +181,7 @@ struct Sim {
 impl Sim {
     fn site(&self) -> MutexGuard<'_, Site> {
         // Site changes are staged and committed in one assignment, so a poisoned lock holds a usable site.
-        self.site
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.site.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn stats(&self) -> JiraSimStats {
@@ -223,67 +203,40 @@ pub struct JiraSimulator;
 impl JiraSimulator {
     /// Binds 127.0.0.1:`config.port` and serves until the returned handle is stopped or dropped.
     pub async fn start(config: JiraSimConfig) -> Result<RunningJira, JiraSimError> {
-        let contract = if config.check_contract {
-            Some(Contract::jira().map_err(JiraSimError::Contract)?)
-        } else {
-            None
-        };
+        let contract =
+            if config.check_contract { Some(Contract::jira().map_err(JiraSimError::Contract)?) } else { None };
         // Loaded now so that a missing schema fails the start, not the first description.
         tandem_contract_check::adf_schema().map_err(JiraSimError::Contract)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
-            .map_err(|source| JiraSimError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let address: SocketAddr = listener.local_addr().map_err(|source| JiraSimError::Bind {
-            port: config.port,
-            source,
-        })?;
+            .map_err(|source| JiraSimError::Bind { port: config.port, source })?;
+        let address: SocketAddr =
+            listener.local_addr().map_err(|source| JiraSimError::Bind { port: config.port, source })?;
         let base_url = format!("http://{address}");
 
         let recorder = Recorder::new(contract, is_read_only_post);
         let sim = Arc::new(Sim {
-            site: Mutex::new(Site::new(
-                base_url.clone(),
-                config.projects,
-                config.users,
-                check_adf,
-            )),
+            site: Mutex::new(Site::new(base_url.clone(), config.projects, config.users, check_adf)),
             webhooks: WebhookSender::new(config.webhook_delivery),
             faults: Faults::default(),
             recorder: recorder.clone(),
         });
         let app = api::router(Arc::clone(&sim))
             .merge(control::router(Arc::clone(&sim)))
-            .layer(axum::middleware::from_fn_with_state(
-                recorder,
-                Recorder::middleware,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                sim.faults.clone(),
-                Faults::middleware,
-            ));
+            .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))
+            .layer(axum::middleware::from_fn_with_state(sim.faults.clone(), Faults::middleware));
 
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(%error, "the Jira simulator stopped");
             }
         });
         tracing::info!(%base_url, "Jira simulator listening");
-        Ok(RunningJira {
-            base_url,
-            sim,
-            stop: Some(stop),
-            server,
-        })
+        Ok(RunningJira { base_url, sim, stop: Some(stop), server })
     }
 }
 
@@ -293,11 +246,9 @@ fn is_read_only_post(path: &str) -> bool {
 }
 
 fn check_adf(document: &Value) -> Result<(), String> {
-    let schema = tandem_contract_check::adf_schema()
-        .map_err(|error| format!("the ADF schema is unavailable: {error}"))?;
-    schema
-        .validate(document)
-        .map_err(|problems| problems.join("; "))
+    let schema =
+        tandem_contract_check::adf_schema().map_err(|error| format!("the ADF schema is unavailable: {error}"))?;
+    schema.validate(document).map_err(|problems| problems.join("; "))
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -337,9 +288,7 @@ impl RunningJira {
 
     /// Sends webhooks to `url`, signed with `secret` when given.
     pub fn subscribe_webhook(&self, url: &str, secret: Option<&str>) {
-        self.sim
-            .webhooks
-            .subscribe(events::subscription(url, secret.map(str::to_string)));
+        self.sim.webhooks.subscribe(events::subscription(url, secret.map(str::to_string)));
     }
 
     /// Adds a user, or replaces the one with the same accountId.

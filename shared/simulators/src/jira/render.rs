@@ -60,9 +60,7 @@ pub struct FieldSelection {
 
 impl FieldSelection {
     pub fn all() -> Self {
-        FieldSelection {
-            fields: ISSUE_FIELDS.to_vec(),
-        }
+        FieldSelection { fields: ISSUE_FIELDS.to_vec() }
     }
 
     pub fn none() -> Self {
@@ -87,9 +85,7 @@ impl FieldSelection {
         for token in &tokens {
             match *token {
                 "*all" | "*navigable" => selected = ISSUE_FIELDS.to_vec(),
-                excluded if excluded.starts_with('-') => {
-                    selected.retain(|field| *field != &excluded[1..])
-                }
+                excluded if excluded.starts_with('-') => selected.retain(|field| *field != &excluded[1..]),
                 named => {
                     if let Some(field) = ISSUE_FIELDS.iter().find(|field| **field == named) {
                         if !selected.contains(field) {
@@ -195,13 +191,7 @@ pub fn project_json(site: &Site, project: &ProjectRecord) -> Value {
     let mut value = project_reference(base, project);
     if let Some(object) = value.as_object_mut() {
         object.insert("description".into(), json!(""));
-        object.insert(
-            "issueTypes".into(),
-            ISSUE_TYPES
-                .iter()
-                .map(|kind| issue_type_json(base, *kind))
-                .collect(),
-        );
+        object.insert("issueTypes".into(), ISSUE_TYPES.iter().map(|kind| issue_type_json(base, *kind)).collect());
         object.insert("assigneeType".into(), json!("UNASSIGNED"));
         object.insert("isPrivate".into(), json!(false));
         object.insert("style".into(), json!("classic"));
@@ -213,9 +203,7 @@ pub fn project_json(site: &Site, project: &ProjectRecord) -> Value {
 }
 
 fn account_json(site: &Site, account: Option<&str>, api: ApiVersion) -> Value {
-    account
-        .and_then(|id| site.user(id))
-        .map_or(Value::Null, |user| user_json(&site.base_url, user, api))
+    account.and_then(|id| site.user(id)).map_or(Value::Null, |user| user_json(&site.base_url, user, api))
 }
 
 fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) -> Value {
@@ -235,25 +223,15 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
         "created" => json!(jira_time(issue.created)),
         "updated" => json!(jira_time(issue.updated)),
         "issuetype" => issue_type_json(base, issue.issue_type),
-        "project" => site
-            .project(&issue.project_key)
-            .map_or(Value::Null, |project| project_reference(base, project)),
+        "project" => site.project(&issue.project_key).map_or(Value::Null, |project| project_reference(base, project)),
         _ => Value::Null,
     }
 }
 
 /// An issue as `GET /issue/{key}` and the search show it.
-pub fn issue_json(
-    site: &Site,
-    issue: &IssueRecord,
-    selection: &FieldSelection,
-    api: ApiVersion,
-) -> Value {
-    let fields: Map<String, Value> = selection
-        .fields
-        .iter()
-        .map(|field| (field.to_string(), field_json(site, issue, field, api)))
-        .collect();
+pub fn issue_json(site: &Site, issue: &IssueRecord, selection: &FieldSelection, api: ApiVersion) -> Value {
+    let fields: Map<String, Value> =
+        selection.fields.iter().map(|field| (field.to_string(), field_json(site, issue, field, api))).collect();
     json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": issue.id.to_string(),
@@ -263,12 +241,7 @@ pub fn issue_json(
     })
 }
 
-pub fn comment_json(
-    site: &Site,
-    issue: &IssueRecord,
-    comment: &CommentRecord,
-    api: ApiVersion,
-) -> Value {
+pub fn comment_json(site: &Site, issue: &IssueRecord, comment: &CommentRecord, api: ApiVersion) -> Value {
     let body = match api {
         ApiVersion::V3 => comment.body.clone(),
         ApiVersion::V2 => json!(adf_to_text(&comment.body)),
@@ -290,24 +263,16 @@ pub fn comment_json(
 pub fn adf_to_text(document: &Value) -> String {
     fn walk(node: &Value, out: &mut String) {
         match node.get("type").and_then(Value::as_str) {
-            Some("text") => {
-                out.push_str(node.get("text").and_then(Value::as_str).unwrap_or_default())
-            }
+            Some("text") => out.push_str(node.get("text").and_then(Value::as_str).unwrap_or_default()),
             Some("hardBreak") => out.push('\n'),
-            Some("mention") | Some("emoji") => out.push_str(
-                node.pointer("/attrs/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
+            Some("mention") | Some("emoji") => {
+                out.push_str(node.pointer("/attrs/text").and_then(Value::as_str).unwrap_or_default())
+            }
             _ => {
-                let children = node
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                let children = node.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
                 for child in children {
-                    let block = child.get("content").is_some()
-                        && child.get("type").and_then(Value::as_str) != Some("text");
+                    let block =
+                        child.get("content").is_some() && child.get("type").and_then(Value::as_str) != Some("text");
                     walk(child, out);
                     if block && !out.ends_with('\n') {
                         out.push('\n');
@@ -328,10 +293,7 @@ mod tests {
 
     #[test]
     fn timestamps_use_jiras_format_with_milliseconds() {
-        let at = chrono::Utc
-            .with_ymd_and_hms(2024, 1, 31, 10, 20, 30)
-            .unwrap()
-            + chrono::Duration::milliseconds(123);
+        let at = chrono::Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 30).unwrap() + chrono::Duration::milliseconds(123);
         assert_eq!(jira_time(at), "2024-01-31T10:20:30.123+0000");
     }
 
@@ -339,29 +301,15 @@ mod tests {
     fn field_selection_understands_lists_wildcards_and_exclusions() {
         let names = |selection: FieldSelection| selection.fields;
         assert_eq!(
-            names(FieldSelection::parse(
-                ["summary,status", "labels"],
-                FieldSelection::none()
-            )),
+            names(FieldSelection::parse(["summary,status", "labels"], FieldSelection::none())),
             ["summary", "status", "labels"]
         );
-        assert_eq!(
-            names(FieldSelection::parse([], FieldSelection::none())),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            names(FieldSelection::parse(["id"], FieldSelection::all())),
-            Vec::<&str>::new()
-        );
-        let without = names(FieldSelection::parse(
-            ["*all,-description"],
-            FieldSelection::none(),
-        ));
+        assert_eq!(names(FieldSelection::parse([], FieldSelection::none())), Vec::<&str>::new());
+        assert_eq!(names(FieldSelection::parse(["id"], FieldSelection::all())), Vec::<&str>::new());
+        let without = names(FieldSelection::parse(["*all,-description"], FieldSelection::none()));
         assert_eq!(without.len(), ISSUE_FIELDS.len() - 1);
         assert!(!without.contains(&"description"));
-        assert!(
-            !names(FieldSelection::parse(["-labels"], FieldSelection::none())).contains(&"labels")
-        );
+        assert!(!names(FieldSelection::parse(["-labels"], FieldSelection::none())).contains(&"labels"));
     }
 
     #[test]

@@ -59,23 +59,10 @@ pub struct ChangeItem {
 /// What an API call changed, for the webhook it triggers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SiteEvent {
-    IssueCreated {
-        issue: u64,
-    },
-    IssueUpdated {
-        issue: u64,
-        changelog_id: u64,
-        items: Vec<ChangeItem>,
-        transition: bool,
-    },
-    CommentCreated {
-        issue: u64,
-        comment: u64,
-    },
-    CommentUpdated {
-        issue: u64,
-        comment: u64,
-    },
+    IssueCreated { issue: u64 },
+    IssueUpdated { issue: u64, changelog_id: u64, items: Vec<ChangeItem>, transition: bool },
+    CommentCreated { issue: u64, comment: u64 },
+    CommentUpdated { issue: u64, comment: u64 },
 }
 
 /// Validates an ADF document; the caller decides which schema (the simulator uses the official one).
@@ -94,21 +81,10 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn new(
-        base_url: String,
-        projects: Vec<SimProject>,
-        users: Vec<SimUser>,
-        adf_check: AdfCheck,
-    ) -> Self {
+    pub fn new(base_url: String, projects: Vec<SimProject>, users: Vec<SimUser>, adf_check: AdfCheck) -> Self {
         Site {
             base_url,
-            projects: projects
-                .into_iter()
-                .map(|project| ProjectRecord {
-                    project,
-                    next_number: 1,
-                })
-                .collect(),
+            projects: projects.into_iter().map(|project| ProjectRecord { project, next_number: 1 }).collect(),
             users,
             issues: BTreeMap::new(),
             adf_check,
@@ -122,22 +98,14 @@ impl Site {
     /// The current instant at Jira's millisecond precision, strictly later than any instant handed out
     /// before, so every change gets its own `updated`.
     pub fn tick(&mut self) -> Timestamp {
-        let now = Utc::now()
-            .duration_trunc(Duration::milliseconds(1))
-            .unwrap_or_else(|_| Utc::now());
-        let next = if now > self.last_instant {
-            now
-        } else {
-            self.last_instant + Duration::milliseconds(1)
-        };
+        let now = Utc::now().duration_trunc(Duration::milliseconds(1)).unwrap_or_else(|_| Utc::now());
+        let next = if now > self.last_instant { now } else { self.last_instant + Duration::milliseconds(1) };
         self.last_instant = next;
         next
     }
 
     pub fn authenticate(&self, email: &str, api_token: &str) -> Option<&SimUser> {
-        self.users
-            .iter()
-            .find(|user| user.email.eq_ignore_ascii_case(email) && user.api_token == api_token)
+        self.users.iter().find(|user| user.email.eq_ignore_ascii_case(email) && user.api_token == api_token)
     }
 
     pub fn user(&self, account_id: &str) -> Option<&SimUser> {
@@ -146,11 +114,7 @@ impl Site {
 
     /// Adds a user, or replaces the one with the same accountId.
     pub fn upsert_user(&mut self, user: SimUser) {
-        match self
-            .users
-            .iter_mut()
-            .find(|existing| existing.account_id == user.account_id)
-        {
+        match self.users.iter_mut().find(|existing| existing.account_id == user.account_id) {
             Some(existing) => *existing = user,
             None => self.users.push(user),
         }
@@ -164,9 +128,9 @@ impl Site {
     }
 
     pub fn project(&self, id_or_key: &str) -> Option<&ProjectRecord> {
-        self.projects.iter().find(|record| {
-            record.project.id == id_or_key || record.project.key.eq_ignore_ascii_case(id_or_key)
-        })
+        self.projects
+            .iter()
+            .find(|record| record.project.id == id_or_key || record.project.key.eq_ignore_ascii_case(id_or_key))
     }
 
     pub fn issue(&self, id_or_key: &str) -> Result<&IssueRecord, ApiError> {
@@ -186,19 +150,12 @@ impl Site {
     }
 
     /// `POST /issue`: `fields` must name a project and an issue type and carry a summary.
-    pub fn create_issue(
-        &mut self,
-        actor: &str,
-        body: &Value,
-    ) -> Result<(u64, SiteEvent), ApiError> {
+    pub fn create_issue(&mut self, actor: &str, body: &Value) -> Result<(u64, SiteEvent), ApiError> {
         let fields = fields_object(body)?;
         let project_key = {
-            let project = fields
-                .get("project")
-                .ok_or_else(|| ApiError::field("project", "Specify a valid project ID or key"))?;
-            let wanted = reference(project, "key")
-                .or_else(|| reference(project, "id"))
-                .unwrap_or_default();
+            let project =
+                fields.get("project").ok_or_else(|| ApiError::field("project", "Specify a valid project ID or key"))?;
+            let wanted = reference(project, "key").or_else(|| reference(project, "id")).unwrap_or_default();
             self.project(&wanted)
                 .ok_or_else(|| ApiError::field("project", "Specify a valid project ID or key"))?
                 .project
@@ -215,15 +172,8 @@ impl Site {
                 )
             })
             .ok_or_else(|| ApiError::field("issuetype", "Specify an issue type"))?;
-        if fields
-            .get("summary")
-            .and_then(Value::as_str)
-            .is_none_or(|summary| summary.trim().is_empty())
-        {
-            return Err(ApiError::field(
-                "summary",
-                "You must specify a summary of the issue.",
-            ));
+        if fields.get("summary").and_then(Value::as_str).is_none_or(|summary| summary.trim().is_empty()) {
+            return Err(ApiError::field("summary", "You must specify a summary of the issue."));
         }
         let now = self.tick();
         let mut issue = IssueRecord {
@@ -243,10 +193,7 @@ impl Site {
             properties: BTreeMap::new(),
             comments: Vec::new(),
         };
-        for (name, value) in fields
-            .iter()
-            .filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype"))
-        {
+        for (name, value) in fields.iter().filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype")) {
             self.apply_field(&mut issue, name, value)?;
         }
         let project = self
@@ -264,32 +211,19 @@ impl Site {
 
     /// `PUT /issue/{key}`: sets the fields in `fields` and applies `update` operations; `None` when nothing
     /// changed (no new `updated`, no webhook).
-    pub fn edit_issue(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        body: &Value,
-    ) -> Result<Option<SiteEvent>, ApiError> {
+    pub fn edit_issue(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "EDIT_ISSUES")?;
-        let mut staged = self
-            .issues
-            .get(&id)
-            .cloned()
-            .ok_or_else(ApiError::issue_not_found)?;
+        let mut staged = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
         let mut items = Vec::new();
         if let Some(fields) = body.get("fields") {
-            let fields = fields
-                .as_object()
-                .ok_or_else(|| ApiError::bad_request("`fields` must be an object"))?;
+            let fields = fields.as_object().ok_or_else(|| ApiError::bad_request("`fields` must be an object"))?;
             for (name, value) in fields {
                 items.extend(self.apply_field(&mut staged, name, value)?);
             }
         }
         if let Some(update) = body.get("update") {
-            let update = update
-                .as_object()
-                .ok_or_else(|| ApiError::bad_request("`update` must be an object"))?;
+            let update = update.as_object().ok_or_else(|| ApiError::bad_request("`update` must be an object"))?;
             for (name, operations) in update {
                 items.extend(self.apply_operations(&mut staged, name, operations)?);
             }
@@ -299,30 +233,17 @@ impl Site {
 
     /// `POST /issue/{key}/transitions`: moves the issue along the workflow; a transition not available from
     /// its status is rejected as Jira does.
-    pub fn transition(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        body: &Value,
-    ) -> Result<Option<SiteEvent>, ApiError> {
+    pub fn transition(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "TRANSITION_ISSUES")?;
-        let mut staged = self
-            .issues
-            .get(&id)
-            .cloned()
-            .ok_or_else(ApiError::issue_not_found)?;
+        let mut staged = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
         let wanted = body
             .get("transition")
             .and_then(|transition| reference(transition, "id"))
             .ok_or_else(|| ApiError::bad_request("Missing transition id."))?;
         let transition = workflow::transitions_from(staged.status)
             .find(|transition| transition.id == wanted)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "Transition id '{wanted}' is not valid for this issue."
-                ))
-            })?;
+            .ok_or_else(|| ApiError::bad_request(format!("Transition id '{wanted}' is not valid for this issue.")))?;
         let mut items = vec![ChangeItem {
             field: "status".into(),
             from: Some(staged.status.id.into()),
@@ -339,12 +260,7 @@ impl Site {
         Ok(self.commit(staged, items, true))
     }
 
-    fn commit(
-        &mut self,
-        mut staged: IssueRecord,
-        items: Vec<ChangeItem>,
-        transition: bool,
-    ) -> Option<SiteEvent> {
+    fn commit(&mut self, mut staged: IssueRecord, items: Vec<ChangeItem>, transition: bool) -> Option<SiteEvent> {
         if items.is_empty() {
             return None;
         }
@@ -353,21 +269,11 @@ impl Site {
         self.issues.insert(issue, staged);
         let changelog_id = self.next_changelog_id;
         self.next_changelog_id += 1;
-        Some(SiteEvent::IssueUpdated {
-            issue,
-            changelog_id,
-            items,
-            transition,
-        })
+        Some(SiteEvent::IssueUpdated { issue, changelog_id, items, transition })
     }
 
     /// Sets one field on a staged issue; the change item when the value changed.
-    fn apply_field(
-        &self,
-        issue: &mut IssueRecord,
-        name: &str,
-        value: &Value,
-    ) -> Result<Option<ChangeItem>, ApiError> {
+    fn apply_field(&self, issue: &mut IssueRecord, name: &str, value: &Value) -> Result<Option<ChangeItem>, ApiError> {
         match name {
             "summary" => {
                 let summary = value
@@ -385,7 +291,10 @@ impl Site {
                     Value::Null => None,
                     doc => {
                         (self.adf_check)(doc).map_err(|reason| {
-                            ApiError::field("description", format!("Operation value must be an Atlassian Document: {reason}"))
+                            ApiError::field(
+                                "description",
+                                format!("Operation value must be an Atlassian Document: {reason}"),
+                            )
                         })?;
                         Some(doc.clone())
                     }
@@ -404,10 +313,21 @@ impl Site {
                 }))
             }
             "priority" => {
-                let priority = workflow::find_priority(value.get("id").and_then(Value::as_str), value.get("name").and_then(Value::as_str))
-                    .ok_or_else(|| ApiError::field("priority", "Specify the Priority (id or name) in the correct format"))?;
+                let priority = workflow::find_priority(
+                    value.get("id").and_then(Value::as_str),
+                    value.get("name").and_then(Value::as_str),
+                )
+                .ok_or_else(|| {
+                    ApiError::field("priority", "Specify the Priority (id or name) in the correct format")
+                })?;
                 let old = std::mem::replace(&mut issue.priority, priority);
-                Ok(change(name, Some(old.id.into()), Some(old.name.into()), Some(priority.id.into()), Some(priority.name.into())))
+                Ok(change(
+                    name,
+                    Some(old.id.into()),
+                    Some(old.name.into()),
+                    Some(priority.id.into()),
+                    Some(priority.name.into()),
+                ))
             }
             "assignee" | "reporter" => {
                 let account = match value {
@@ -434,9 +354,10 @@ impl Site {
                     .ok_or_else(|| ApiError::field("labels", "Labels must be an array of strings"))?
                     .iter()
                     .map(|label| match label.as_str() {
-                        Some(label) if label.is_empty() || label.contains(char::is_whitespace) => {
-                            Err(ApiError::field("labels", format!("The label '{label}' contains spaces which is invalid.")))
-                        }
+                        Some(label) if label.is_empty() || label.contains(char::is_whitespace) => Err(ApiError::field(
+                            "labels",
+                            format!("The label '{label}' contains spaces which is invalid."),
+                        )),
                         Some(label) => Ok(label.to_string()),
                         None => Err(ApiError::field("labels", "Labels must be an array of strings")),
                     })
@@ -447,7 +368,10 @@ impl Site {
                 "status",
                 "Field 'status' cannot be set. It is not on the appropriate screen, or unknown.",
             )),
-            other => Err(ApiError::field(other, format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."))),
+            other => Err(ApiError::field(
+                other,
+                format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."),
+            )),
         }
     }
 
@@ -458,17 +382,11 @@ impl Site {
         name: &str,
         operations: &Value,
     ) -> Result<Vec<ChangeItem>, ApiError> {
-        let operations = operations
-            .as_array()
-            .ok_or_else(|| ApiError::field(name, "Update operations must be an array"))?;
+        let operations =
+            operations.as_array().ok_or_else(|| ApiError::field(name, "Update operations must be an array"))?;
         let mut items = Vec::new();
         for operation in operations {
-            match (
-                name,
-                operation.get("set"),
-                operation.get("add"),
-                operation.get("remove"),
-            ) {
+            match (name, operation.get("set"), operation.get("add"), operation.get("remove")) {
                 (_, Some(value), None, None) => items.extend(self.apply_field(issue, name, value)?),
                 ("labels", None, Some(Value::String(label)), None) => {
                     let mut labels = issue.labels.clone();
@@ -478,20 +396,11 @@ impl Site {
                     items.extend(self.apply_field(issue, name, &serde_json::json!(labels))?);
                 }
                 ("labels", None, None, Some(Value::String(label))) => {
-                    let labels: Vec<String> = issue
-                        .labels
-                        .iter()
-                        .filter(|existing| *existing != label)
-                        .cloned()
-                        .collect();
+                    let labels: Vec<String> =
+                        issue.labels.iter().filter(|existing| *existing != label).cloned().collect();
                     items.extend(self.set_labels(issue, labels));
                 }
-                _ => {
-                    return Err(ApiError::field(
-                        name,
-                        format!("Unsupported update operation on '{name}'"),
-                    ))
-                }
+                _ => return Err(ApiError::field(name, format!("Unsupported update operation on '{name}'"))),
             }
         }
         Ok(items)
@@ -499,52 +408,27 @@ impl Site {
 
     fn set_labels(&self, issue: &mut IssueRecord, labels: Vec<String>) -> Option<ChangeItem> {
         let old = std::mem::replace(&mut issue.labels, labels.clone());
-        change(
-            "labels",
-            None,
-            Some(old.join(" ")),
-            None,
-            Some(labels.join(" ")),
-        )
+        change("labels", None, Some(old.join(" ")), None, Some(labels.join(" ")))
     }
 
-    pub fn set_property(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        key: &str,
-        value: Value,
-    ) -> Result<bool, ApiError> {
+    pub fn set_property(&mut self, actor: &str, id_or_key: &str, key: &str, value: Value) -> Result<bool, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "EDIT_ISSUES")?;
         if key.is_empty() || key.len() > 255 {
-            return Err(ApiError::bad_request(
-                "The property key must be between 1 and 255 characters.",
-            ));
+            return Err(ApiError::bad_request("The property key must be between 1 and 255 characters."));
         }
-        let issue = self
-            .issues
-            .get_mut(&id)
-            .ok_or_else(ApiError::issue_not_found)?;
+        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
         Ok(issue.properties.insert(key.to_string(), value).is_none())
     }
 
-    pub fn add_comment(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        body: &Value,
-    ) -> Result<(u64, SiteEvent), ApiError> {
+    pub fn add_comment(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<(u64, SiteEvent), ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "ADD_COMMENTS")?;
         let document = self.comment_body(body)?;
         let now = self.tick();
         let comment = self.next_comment_id;
         self.next_comment_id += 1;
-        let issue = self
-            .issues
-            .get_mut(&id)
-            .ok_or_else(ApiError::issue_not_found)?;
+        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
         issue.comments.push(CommentRecord {
             id: comment,
             author: actor.to_string(),
@@ -574,16 +458,10 @@ impl Site {
             self.require(actor, "EDIT_OWN_COMMENTS")?;
         }
         let now = self.tick();
-        let issue = self
-            .issues
-            .get_mut(&id)
-            .ok_or_else(ApiError::issue_not_found)?;
+        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
         issue.updated = now;
-        let record = issue
-            .comments
-            .iter_mut()
-            .find(|record| record.id.to_string() == comment)
-            .ok_or_else(comment_not_found)?;
+        let record =
+            issue.comments.iter_mut().find(|record| record.id.to_string() == comment).ok_or_else(comment_not_found)?;
         record.body = document;
         record.update_author = actor.to_string();
         record.updated = now;
@@ -591,30 +469,13 @@ impl Site {
         Ok((comment, SiteEvent::CommentUpdated { issue: id, comment }))
     }
 
-    pub fn delete_comment(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        comment: &str,
-    ) -> Result<(), ApiError> {
+    pub fn delete_comment(&mut self, actor: &str, id_or_key: &str, comment: &str) -> Result<(), ApiError> {
         let id = self.issue_id(id_or_key)?;
         let author = self.comment(id, comment)?.author.clone();
-        self.require(
-            actor,
-            if author == actor {
-                "DELETE_OWN_COMMENTS"
-            } else {
-                "DELETE_ALL_COMMENTS"
-            },
-        )?;
+        self.require(actor, if author == actor { "DELETE_OWN_COMMENTS" } else { "DELETE_ALL_COMMENTS" })?;
         let now = self.tick();
-        let issue = self
-            .issues
-            .get_mut(&id)
-            .ok_or_else(ApiError::issue_not_found)?;
-        issue
-            .comments
-            .retain(|record| record.id.to_string() != comment);
+        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
+        issue.comments.retain(|record| record.id.to_string() != comment);
         issue.updated = now;
         Ok(())
     }
@@ -630,14 +491,9 @@ impl Site {
     }
 
     fn comment_body(&self, body: &Value) -> Result<Value, ApiError> {
-        let document = body
-            .get("body")
-            .ok_or_else(|| ApiError::field("comment", "Comment body can not be empty!"))?;
+        let document = body.get("body").ok_or_else(|| ApiError::field("comment", "Comment body can not be empty!"))?;
         (self.adf_check)(document).map_err(|reason| {
-            ApiError::field(
-                "comment",
-                format!("Comment body must be an Atlassian Document: {reason}"),
-            )
+            ApiError::field("comment", format!("Comment body must be an Atlassian Document: {reason}"))
         })?;
         Ok(document.clone())
     }
@@ -684,23 +540,13 @@ mod tests {
     use serde_json::json;
 
     fn site() -> Site {
-        let users = vec![
-            SimUser::service_account(),
-            SimUser::alice().without_permission("TRANSITION_ISSUES"),
-        ];
-        Site::new(
-            "http://jira.test".into(),
-            vec![SimProject::new("10000", "OPS", "Operations")],
-            users,
-            |_| Ok(()),
-        )
+        let users = vec![SimUser::service_account(), SimUser::alice().without_permission("TRANSITION_ISSUES")];
+        Site::new("http://jira.test".into(), vec![SimProject::new("10000", "OPS", "Operations")], users, |_| Ok(()))
     }
 
     fn create(site: &mut Site) -> u64 {
         let body = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Broken"}});
-        site.create_issue(&SimUser::service_account().account_id, &body)
-            .unwrap()
-            .0
+        site.create_issue(&SimUser::service_account().account_id, &body).unwrap().0
     }
 
     #[test]
@@ -708,9 +554,7 @@ mod tests {
         let mut site = site();
         let instants: Vec<_> = (0..50).map(|_| site.tick()).collect();
         assert!(instants.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(instants
-            .iter()
-            .all(|at| at.timestamp_subsec_nanos() % 1_000_000 == 0));
+        assert!(instants.iter().all(|at| at.timestamp_subsec_nanos() % 1_000_000 == 0));
     }
 
     #[test]
@@ -732,30 +576,14 @@ mod tests {
         let actor = SimUser::service_account().account_id;
         let before = site.issue(&id).unwrap().updated;
         let event = site
-            .edit_issue(
-                &actor,
-                &id,
-                &json!({"fields": {"summary": "Broken", "priority": {"name": "High"}}}),
-            )
+            .edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken", "priority": {"name": "High"}}}))
             .unwrap();
-        let Some(SiteEvent::IssueUpdated { items, .. }) = event else {
-            panic!("expected an update, got {event:?}")
-        };
+        let Some(SiteEvent::IssueUpdated { items, .. }) = event else { panic!("expected an update, got {event:?}") };
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].to_string.as_deref(), Some("High"));
         assert!(site.issue(&id).unwrap().updated > before);
-        assert_eq!(
-            site.edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken"}}))
-                .unwrap(),
-            None
-        );
-        let refused = site
-            .edit_issue(
-                &actor,
-                &id,
-                &json!({"fields": {"status": {"name": "Done"}}}),
-            )
-            .unwrap_err();
+        assert_eq!(site.edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken"}})).unwrap(), None);
+        let refused = site.edit_issue(&actor, &id, &json!({"fields": {"status": {"name": "Done"}}})).unwrap_err();
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(refused.errors.contains_key("status"));
     }
@@ -765,23 +593,12 @@ mod tests {
         let mut site = site();
         let id = create(&mut site).to_string();
         let actor = SimUser::service_account().account_id;
-        let refused = site
-            .transition(&actor, &id, &json!({"transition": {"id": "21"}}))
-            .unwrap_err();
-        assert_eq!(
-            refused.messages,
-            ["Transition id '21' is not valid for this issue."]
-        );
-        site.transition(&actor, &id, &json!({"transition": {"id": "11"}}))
-            .unwrap();
+        let refused = site.transition(&actor, &id, &json!({"transition": {"id": "21"}})).unwrap_err();
+        assert_eq!(refused.messages, ["Transition id '21' is not valid for this issue."]);
+        site.transition(&actor, &id, &json!({"transition": {"id": "11"}})).unwrap();
         assert_eq!(site.issue(&id).unwrap().status, workflow::IN_PROGRESS);
-        let forbidden = site
-            .transition(
-                &SimUser::alice().account_id,
-                &id,
-                &json!({"transition": {"id": "21"}}),
-            )
-            .unwrap_err();
+        let forbidden =
+            site.transition(&SimUser::alice().account_id, &id, &json!({"transition": {"id": "21"}})).unwrap_err();
         assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     }
 
@@ -790,15 +607,9 @@ mod tests {
         let mut site = site();
         let id = create(&mut site).to_string();
         let actor = SimUser::service_account().account_id;
-        assert!(site
-            .edit_issue(&actor, &id, &json!({"fields": {"labels": ["a b"]}}))
-            .is_err());
-        site.edit_issue(
-            &actor,
-            &id,
-            &json!({"update": {"labels": [{"add": "x"}, {"add": "y"}, {"remove": "x"}]}}),
-        )
-        .unwrap();
+        assert!(site.edit_issue(&actor, &id, &json!({"fields": {"labels": ["a b"]}})).is_err());
+        site.edit_issue(&actor, &id, &json!({"update": {"labels": [{"add": "x"}, {"add": "y"}, {"remove": "x"}]}}))
+            .unwrap();
         assert_eq!(site.issue(&id).unwrap().labels, ["y"]);
     }
 
@@ -807,27 +618,13 @@ mod tests {
         let mut site = site();
         let id = create(&mut site).to_string();
         let service = SimUser::service_account().account_id;
-        let (comment, _) = site
-            .add_comment(
-                &service,
-                &id,
-                &json!({"body": {"type": "doc", "version": 1, "content": []}}),
-            )
-            .unwrap();
-        assert_eq!(
-            site.issue(&id).unwrap().updated,
-            site.issue(&id).unwrap().comments[0].created
-        );
+        let (comment, _) =
+            site.add_comment(&service, &id, &json!({"body": {"type": "doc", "version": 1, "content": []}})).unwrap();
+        assert_eq!(site.issue(&id).unwrap().updated, site.issue(&id).unwrap().comments[0].created);
         let alice = SimUser::alice().without_permission("EDIT_ALL_COMMENTS");
         site.upsert_user(alice.clone());
-        let refused = site
-            .update_comment(
-                &alice.account_id,
-                &id,
-                &comment.to_string(),
-                &json!({"body": {}}),
-            )
-            .unwrap_err();
+        let refused =
+            site.update_comment(&alice.account_id, &id, &comment.to_string(), &json!({"body": {}})).unwrap_err();
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }

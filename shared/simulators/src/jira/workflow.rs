@@ -20,32 +20,17 @@ pub struct Status {
 pub const TO_DO: Status = Status {
     id: "10000",
     name: "To Do",
-    category: StatusCategory {
-        id: 2,
-        key: "new",
-        name: "To Do",
-        color_name: "blue-gray",
-    },
+    category: StatusCategory { id: 2, key: "new", name: "To Do", color_name: "blue-gray" },
 };
 pub const IN_PROGRESS: Status = Status {
     id: "3",
     name: "In Progress",
-    category: StatusCategory {
-        id: 4,
-        key: "indeterminate",
-        name: "In Progress",
-        color_name: "yellow",
-    },
+    category: StatusCategory { id: 4, key: "indeterminate", name: "In Progress", color_name: "yellow" },
 };
 pub const DONE: Status = Status {
     id: "10001",
     name: "Done",
-    category: StatusCategory {
-        id: 3,
-        key: "done",
-        name: "Done",
-        color_name: "green",
-    },
+    category: StatusCategory { id: 3, key: "done", name: "Done", color_name: "green" },
 };
 
 /// The status a new issue starts in.
@@ -60,43 +45,16 @@ pub struct Transition {
 }
 
 pub const TRANSITIONS: [Transition; 5] = [
-    Transition {
-        id: "11",
-        name: "Start progress",
-        from: TO_DO,
-        to: IN_PROGRESS,
-    },
-    Transition {
-        id: "21",
-        name: "Done",
-        from: IN_PROGRESS,
-        to: DONE,
-    },
-    Transition {
-        id: "31",
-        name: "Stop progress",
-        from: IN_PROGRESS,
-        to: TO_DO,
-    },
-    Transition {
-        id: "41",
-        name: "Reopen",
-        from: DONE,
-        to: TO_DO,
-    },
-    Transition {
-        id: "51",
-        name: "Close",
-        from: TO_DO,
-        to: DONE,
-    },
+    Transition { id: "11", name: "Start progress", from: TO_DO, to: IN_PROGRESS },
+    Transition { id: "21", name: "Done", from: IN_PROGRESS, to: DONE },
+    Transition { id: "31", name: "Stop progress", from: IN_PROGRESS, to: TO_DO },
+    Transition { id: "41", name: "Reopen", from: DONE, to: TO_DO },
+    Transition { id: "51", name: "Close", from: TO_DO, to: DONE },
 ];
 
 /// The transitions an issue in `status` can take.
 pub fn transitions_from(status: Status) -> impl Iterator<Item = &'static Transition> {
-    TRANSITIONS
-        .iter()
-        .filter(move |transition| transition.from == status)
+    TRANSITIONS.iter().filter(move |transition| transition.from == status)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,26 +64,11 @@ pub struct Priority {
 }
 
 pub const PRIORITIES: [Priority; 5] = [
-    Priority {
-        id: "1",
-        name: "Highest",
-    },
-    Priority {
-        id: "2",
-        name: "High",
-    },
-    Priority {
-        id: "3",
-        name: "Medium",
-    },
-    Priority {
-        id: "4",
-        name: "Low",
-    },
-    Priority {
-        id: "5",
-        name: "Lowest",
-    },
+    Priority { id: "1", name: "Highest" },
+    Priority { id: "2", name: "High" },
+    Priority { id: "3", name: "Medium" },
+    Priority { id: "4", name: "Low" },
+    Priority { id: "5", name: "Lowest" },
 ];
 
 /// The priority of an issue created without one.
@@ -139,16 +82,8 @@ pub struct IssueType {
 }
 
 pub const ISSUE_TYPES: [IssueType; 2] = [
-    IssueType {
-        id: "10001",
-        name: "Task",
-        description: "A small, distinct piece of work.",
-    },
-    IssueType {
-        id: "10004",
-        name: "Bug",
-        description: "A problem or error.",
-    },
+    IssueType { id: "10001", name: "Task", description: "A small, distinct piece of work." },
+    IssueType { id: "10004", name: "Bug", description: "A problem or error." },
 ];
 
 /// The project permissions the simulator knows, with Jira's ids and names.
@@ -168,16 +103,14 @@ pub const PERMISSIONS: [(&str, &str, &str); 10] = [
 /// Finds a priority by `{"id": …}` or `{"name": …}` (names case-insensitively, as Jira does).
 pub fn find_priority(id: Option<&str>, name: Option<&str>) -> Option<Priority> {
     PRIORITIES.into_iter().find(|priority| {
-        id.is_some_and(|id| id == priority.id)
-            || name.is_some_and(|name| name.eq_ignore_ascii_case(priority.name))
+        id.is_some_and(|id| id == priority.id) || name.is_some_and(|name| name.eq_ignore_ascii_case(priority.name))
     })
 }
 
 /// Finds an issue type by `{"id": …}` or `{"name": …}`.
 pub fn find_issue_type(id: Option<&str>, name: Option<&str>) -> Option<IssueType> {
     ISSUE_TYPES.into_iter().find(|kind| {
-        id.is_some_and(|id| id == kind.id)
-            || name.is_some_and(|name| name.eq_ignore_ascii_case(kind.name))
+        id.is_some_and(|id| id == kind.id) || name.is_some_and(|name| name.eq_ignore_ascii_case(kind.name))
     })
 }
 
@@ -188,28 +121,16 @@ mod tests {
     #[test]
     fn every_status_can_be_left_and_reached() {
         for status in [TO_DO, IN_PROGRESS, DONE] {
-            assert!(
-                transitions_from(status).next().is_some(),
-                "{status:?} is a dead end"
-            );
-            assert!(
-                TRANSITIONS.iter().any(|transition| transition.to == status),
-                "{status:?} is unreachable"
-            );
+            assert!(transitions_from(status).next().is_some(), "{status:?} is a dead end");
+            assert!(TRANSITIONS.iter().any(|transition| transition.to == status), "{status:?} is unreachable");
         }
     }
 
     #[test]
     fn look_ups_accept_ids_and_names_in_any_case() {
         assert_eq!(find_priority(None, Some("high")).map(|p| p.id), Some("2"));
-        assert_eq!(
-            find_priority(Some("5"), None).map(|p| p.name),
-            Some("Lowest")
-        );
+        assert_eq!(find_priority(Some("5"), None).map(|p| p.name), Some("Lowest"));
         assert_eq!(find_priority(None, Some("Urgent")), None);
-        assert_eq!(
-            find_issue_type(None, Some("bug")).map(|t| t.id),
-            Some("10004")
-        );
+        assert_eq!(find_issue_type(None, Some("bug")).map(|t| t.id), Some("10004"));
     }
 }

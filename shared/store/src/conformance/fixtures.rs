@@ -14,8 +14,7 @@ pub fn unique_integration(label: &str) -> String {
 /// `seconds` after a fixed instant (2030-01-01T00:00:00Z).
 pub fn at(seconds: i64) -> Timestamp {
     const BASE: i64 = 1_893_456_000;
-    DateTime::from_timestamp(BASE, 0).expect("the base instant is valid")
-        + Duration::seconds(seconds)
+    DateTime::from_timestamp(BASE, 0).expect("the base instant is valid") + Duration::seconds(seconds)
 }
 
 pub fn item(id: &str) -> ItemId {

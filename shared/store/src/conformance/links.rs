@@ -11,52 +11,29 @@ use tokio::task::JoinSet;
 pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("claim-then-link");
     let source = item("10001");
-    let claimed = store
-        .claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30))
-        .await
-        .expect("claim");
+    let claimed =
+        store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
     assert_eq!(claimed, ClaimOutcome::Claimed);
-    assert_eq!(
-        store
-            .get_link(&integration, Side::One, &source)
-            .await
-            .expect("get"),
-        None
-    );
+    assert_eq!(store.get_link(&integration, Side::One, &source).await.expect("get"), None);
 
-    let inserted = store
-        .insert_link(&link(&integration, "10001", "42"))
-        .await
-        .expect("insert");
+    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
     assert_eq!(inserted.version, 1, "a new link has version 1");
     assert_eq!(inserted, versioned(link(&integration, "10001", "42"), 1));
 
     for (side, id) in [(Side::One, "10001"), (Side::Two, "42")] {
-        let found = store
-            .get_link(&integration, side, &item(id))
-            .await
-            .expect("get");
-        assert_eq!(
-            found.as_ref(),
-            Some(&inserted),
-            "the link is found from item {id} on side {side}"
-        );
+        let found = store.get_link(&integration, side, &item(id)).await.expect("get");
+        assert_eq!(found.as_ref(), Some(&inserted), "the link is found from item {id} on side {side}");
     }
     assert_eq!(
-        store
-            .get_link(&integration, Side::Two, &item("10001"))
-            .await
-            .expect("get"),
+        store.get_link(&integration, Side::Two, &item("10001")).await.expect("get"),
         None,
         "an item id is linked on its own side only"
     );
 
     // The claim went with the insert: anyone asking now is told to update instead.
     for (side, id) in [(Side::One, "10001"), (Side::Two, "42")] {
-        let outcome = store
-            .claim_creation(&integration, side, &item(id), "worker-b", at(5), at(35))
-            .await
-            .expect("claim");
+        let outcome =
+            store.claim_creation(&integration, side, &item(id), "worker-b", at(5), at(35)).await.expect("claim");
         assert_eq!(outcome, ClaimOutcome::Linked(Box::new(inserted.clone())));
     }
 }
@@ -64,44 +41,20 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
 /// No item is ever linked twice, whichever side the second link shares.
 pub async fn inserting_refuses_items_already_linked<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("insert-twice");
-    store
-        .insert_link(&link(&integration, "10001", "42"))
-        .await
-        .expect("insert");
+    store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
 
     for (side1, side2) in [("10001", "42"), ("10001", "43"), ("10002", "42")] {
-        let error = store
-            .insert_link(&link(&integration, side1, side2))
-            .await
-            .expect_err("second link");
-        assert!(
-            matches!(error, StoreError::AlreadyExists { .. }),
-            "linking {side1}↔{side2}: {error:?}"
-        );
+        let error = store.insert_link(&link(&integration, side1, side2)).await.expect_err("second link");
+        assert!(matches!(error, StoreError::AlreadyExists { .. }), "linking {side1}↔{side2}: {error:?}");
     }
     // A refused insert leaves nothing behind.
-    assert_eq!(
-        store
-            .get_link(&integration, Side::Two, &item("43"))
-            .await
-            .expect("get"),
-        None
-    );
-    assert_eq!(
-        store
-            .get_link(&integration, Side::One, &item("10002"))
-            .await
-            .expect("get"),
-        None
-    );
+    assert_eq!(store.get_link(&integration, Side::Two, &item("43")).await.expect("get"), None);
+    assert_eq!(store.get_link(&integration, Side::One, &item("10002")).await.expect("get"), None);
     assert_eq!(store.list_links(&integration).await.expect("list").len(), 1);
 
     // The same ids in another integration are unrelated.
     let other = unique_integration("insert-twice-other");
-    store
-        .insert_link(&link(&other, "10001", "42"))
-        .await
-        .expect("insert in another integration");
+    store.insert_link(&link(&other, "10001", "42")).await.expect("insert in another integration");
 }
 
 /// A claim keeps others out until its lease ends; then anyone may take it over.
@@ -111,42 +64,20 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
     let claim = |owner: &'static str, now: i64, until: i64| {
         let (store, integration, source) = (Arc::clone(store), integration.clone(), source.clone());
         async move {
-            store
-                .claim_creation(&integration, Side::One, &source, owner, at(now), at(until))
-                .await
-                .expect("claim")
+            store.claim_creation(&integration, Side::One, &source, owner, at(now), at(until)).await.expect("claim")
         }
     };
 
     assert_eq!(claim("worker-a", 0, 30).await, ClaimOutcome::Claimed);
-    assert_eq!(
-        claim("worker-b", 10, 40).await,
-        ClaimOutcome::HeldElsewhere { until: at(30) }
-    );
-    assert_eq!(
-        claim("worker-a", 20, 50).await,
-        ClaimOutcome::Claimed,
-        "the owner may renew its claim"
-    );
-    assert_eq!(
-        claim("worker-b", 40, 70).await,
-        ClaimOutcome::HeldElsewhere { until: at(50) }
-    );
-    assert_eq!(
-        claim("worker-b", 50, 80).await,
-        ClaimOutcome::Claimed,
-        "an ended lease is taken over"
-    );
-    assert_eq!(
-        claim("worker-a", 60, 90).await,
-        ClaimOutcome::HeldElsewhere { until: at(80) }
-    );
+    assert_eq!(claim("worker-b", 10, 40).await, ClaimOutcome::HeldElsewhere { until: at(30) });
+    assert_eq!(claim("worker-a", 20, 50).await, ClaimOutcome::Claimed, "the owner may renew its claim");
+    assert_eq!(claim("worker-b", 40, 70).await, ClaimOutcome::HeldElsewhere { until: at(50) });
+    assert_eq!(claim("worker-b", 50, 80).await, ClaimOutcome::Claimed, "an ended lease is taken over");
+    assert_eq!(claim("worker-a", 60, 90).await, ClaimOutcome::HeldElsewhere { until: at(80) });
 
     // A claim is per item and side.
-    let other_side = store
-        .claim_creation(&integration, Side::Two, &source, "worker-a", at(60), at(90))
-        .await
-        .expect("claim");
+    let other_side =
+        store.claim_creation(&integration, Side::Two, &source, "worker-a", at(60), at(90)).await.expect("claim");
     assert_eq!(other_side, ClaimOutcome::Claimed);
 }
 
@@ -154,45 +85,22 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
 pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("release");
     let source = item("10001");
-    let outcome = store
-        .claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30))
-        .await
-        .expect("claim");
+    let outcome =
+        store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
     assert_eq!(outcome, ClaimOutcome::Claimed);
 
-    store
-        .release_claim(&integration, Side::One, &source, "worker-b")
-        .await
-        .expect("release by another");
-    let outcome = store
-        .claim_creation(&integration, Side::One, &source, "worker-b", at(5), at(35))
-        .await
-        .expect("claim");
-    assert_eq!(
-        outcome,
-        ClaimOutcome::HeldElsewhere { until: at(30) },
-        "another worker cannot release it"
-    );
+    store.release_claim(&integration, Side::One, &source, "worker-b").await.expect("release by another");
+    let outcome =
+        store.claim_creation(&integration, Side::One, &source, "worker-b", at(5), at(35)).await.expect("claim");
+    assert_eq!(outcome, ClaimOutcome::HeldElsewhere { until: at(30) }, "another worker cannot release it");
 
-    store
-        .release_claim(&integration, Side::One, &source, "worker-a")
-        .await
-        .expect("release by owner");
-    let outcome = store
-        .claim_creation(&integration, Side::One, &source, "worker-b", at(6), at(36))
-        .await
-        .expect("claim");
-    assert_eq!(
-        outcome,
-        ClaimOutcome::Claimed,
-        "a released claim is free before its lease ends"
-    );
+    store.release_claim(&integration, Side::One, &source, "worker-a").await.expect("release by owner");
+    let outcome =
+        store.claim_creation(&integration, Side::One, &source, "worker-b", at(6), at(36)).await.expect("claim");
+    assert_eq!(outcome, ClaimOutcome::Claimed, "a released claim is free before its lease ends");
 
     // Releasing what is not claimed is harmless.
-    store
-        .release_claim(&integration, Side::Two, &item("7"), "worker-a")
-        .await
-        .expect("release unclaimed");
+    store.release_claim(&integration, Side::Two, &item("7"), "worker-a").await.expect("release unclaimed");
 }
 
 /// 16 workers claim the same item at the same moment: exactly one may create the copy.
@@ -202,85 +110,45 @@ pub async fn concurrent_claims_have_one_winner<S: Store>(store: &Arc<S>) {
     for worker in 0..16 {
         let (store, integration) = (Arc::clone(store), integration.clone());
         workers.spawn(async move {
-            store
-                .claim_creation(
-                    &integration,
-                    Side::Two,
-                    &item("42"),
-                    &format!("worker-{worker}"),
-                    at(0),
-                    at(30),
-                )
-                .await
+            store.claim_creation(&integration, Side::Two, &item("42"), &format!("worker-{worker}"), at(0), at(30)).await
         });
     }
-    let outcomes: Vec<ClaimOutcome> = workers
-        .join_all()
-        .await
-        .into_iter()
-        .map(|outcome| outcome.expect("claim"))
-        .collect();
-    let claimed = outcomes
-        .iter()
-        .filter(|outcome| **outcome == ClaimOutcome::Claimed)
-        .count();
-    let held = outcomes
-        .iter()
-        .filter(|outcome| **outcome == ClaimOutcome::HeldElsewhere { until: at(30) })
-        .count();
+    let outcomes: Vec<ClaimOutcome> =
+        workers.join_all().await.into_iter().map(|outcome| outcome.expect("claim")).collect();
+    let claimed = outcomes.iter().filter(|outcome| **outcome == ClaimOutcome::Claimed).count();
+    let held = outcomes.iter().filter(|outcome| **outcome == ClaimOutcome::HeldElsewhere { until: at(30) }).count();
     assert_eq!((claimed, held), (1, 15), "{outcomes:?}");
 }
 
 /// An update succeeds only on the stored version and returns the next one.
 pub async fn updates_are_versioned<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("versions");
-    let inserted = store
-        .insert_link(&link(&integration, "10001", "42"))
-        .await
-        .expect("insert");
+    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
 
     let mut changed = inserted.clone();
     changed.synced_at = at(60);
     changed.comments.clear();
     let updated = store.update_link(&changed).await.expect("update");
     assert_eq!(updated, versioned(changed.clone(), 2));
-    assert_eq!(
-        store
-            .get_link(&integration, Side::Two, &item("42"))
-            .await
-            .expect("get"),
-        Some(updated.clone())
-    );
+    assert_eq!(store.get_link(&integration, Side::Two, &item("42")).await.expect("get"), Some(updated.clone()));
 
-    let stale = store
-        .update_link(&changed)
-        .await
-        .expect_err("update from a stale version");
+    let stale = store.update_link(&changed).await.expect_err("update from a stale version");
     assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
     assert!(stale.is_retryable());
     assert_eq!(
-        store
-            .get_link(&integration, Side::One, &item("10001"))
-            .await
-            .expect("get"),
+        store.get_link(&integration, Side::One, &item("10001")).await.expect("get"),
         Some(updated.clone()),
         "a refused update changes nothing"
     );
 
-    let again = store
-        .update_link(&updated)
-        .await
-        .expect("update from the current version");
+    let again = store.update_link(&updated).await.expect("update from the current version");
     assert_eq!(again.version, 3);
 }
 
 /// 8 workers update the same version at once: exactly one wins, the others must re-read.
 pub async fn concurrent_updates_of_one_version_have_one_winner<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("concurrent-updates");
-    let inserted = store
-        .insert_link(&link(&integration, "10001", "42"))
-        .await
-        .expect("insert");
+    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
     let mut workers = JoinSet::new();
     for worker in 0..8 {
         let store = Arc::clone(store);
@@ -301,11 +169,7 @@ pub async fn concurrent_updates_of_one_version_have_one_winner<S: Store>(store: 
     assert_eq!(updated.version, 2);
     assert_eq!(updated.synced_at, at(100 + worker));
     assert_eq!(
-        store
-            .get_link(&integration, Side::One, &item("10001"))
-            .await
-            .expect("get")
-            .as_ref(),
+        store.get_link(&integration, Side::One, &item("10001")).await.expect("get").as_ref(),
         Some(updated),
         "the stored link is the winner's"
     );
@@ -318,10 +182,7 @@ pub async fn updating_a_link_never_inserted_conflicts<S: Store>(store: &Arc<S>) 
         .await
         .expect_err("update of a link never inserted");
     assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
-    assert_eq!(
-        store.list_links(&integration).await.expect("list"),
-        Vec::new()
-    );
+    assert_eq!(store.list_links(&integration).await.expect("list"), Vec::new());
 }
 
 pub async fn links_are_listed_per_integration<S: Store>(store: &Arc<S>) {
@@ -329,27 +190,13 @@ pub async fn links_are_listed_per_integration<S: Store>(store: &Arc<S>) {
     let support = unique_integration("list-support");
     let mut expected = Vec::new();
     for (side1, side2) in [("10001", "41"), ("10002", "42"), ("10003", "43")] {
-        expected.push(
-            store
-                .insert_link(&link(&ops, side1, side2))
-                .await
-                .expect("insert"),
-        );
+        expected.push(store.insert_link(&link(&ops, side1, side2)).await.expect("insert"));
     }
-    store
-        .insert_link(&link(&support, "20001", "51"))
-        .await
-        .expect("insert");
+    store.insert_link(&link(&support, "20001", "51")).await.expect("insert");
 
     let mut listed = store.list_links(&ops).await.expect("list");
     listed.sort_by(|a, b| a.side1.id.cmp(&b.side1.id));
     assert_eq!(listed, expected);
     assert_eq!(store.list_links(&support).await.expect("list").len(), 1);
-    assert_eq!(
-        store
-            .list_links(&unique_integration("list-none"))
-            .await
-            .expect("list"),
-        Vec::new()
-    );
+    assert_eq!(store.list_links(&unique_integration("list-none")).await.expect("list"), Vec::new());
 }

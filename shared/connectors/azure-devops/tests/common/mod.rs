@@ -4,17 +4,13 @@
 
 use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector, RetryPolicy};
 use tandem_model::{Credentials, FieldMap, FieldValue, SecretString};
-use tandem_simulators::azure_devops::{
-    AzureDevopsSimConfig, AzureDevopsSimulator, RunningAzureDevops,
-};
+use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, RunningAzureDevops};
 use tandem_simulators::recording::RecordedViolation;
 
 pub const PROJECT: &str = "Fabrikam";
 
 pub async fn simulator() -> RunningAzureDevops {
-    AzureDevopsSimulator::start(AzureDevopsSimConfig::default())
-        .await
-        .expect("the simulator starts")
+    AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await.expect("the simulator starts")
 }
 
 /// A connector for the simulator's `Fabrikam` project and `Bug` type, authenticating with `pat`.
@@ -36,11 +32,8 @@ pub fn connector_for(
     }
     .validate()
     .expect("the simulator's URL is a valid organization URL");
-    let credentials = Credentials::AzureDevopsPat {
-        pat: SecretString::new(pat),
-    };
-    AzureDevopsConnector::new(config, &credentials, RetryPolicy::fast())
-        .expect("the connector builds")
+    let credentials = Credentials::AzureDevopsPat { pat: SecretString::new(pat) };
+    AzureDevopsConnector::new(config, &credentials, RetryPolicy::fast()).expect("the connector builds")
 }
 
 /// The connector as the integration's service account.
@@ -49,10 +42,7 @@ pub fn connector(simulator: &RunningAzureDevops) -> AzureDevopsConnector {
 }
 
 pub fn fields(pairs: &[(&str, FieldValue)]) -> FieldMap {
-    pairs
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.clone()))
-        .collect()
+    pairs.iter().map(|(name, value)| (name.to_string(), value.clone())).collect()
 }
 
 pub fn text(value: &str) -> FieldValue {
@@ -67,28 +57,16 @@ fn is_comment_listing_gap(recorded: &RecordedViolation) -> bool {
     recorded.phase == "request"
         && request.starts_with("GET ")
         && request.ends_with("/comments")
-        && [
-            "query.ids: required parameter is missing",
-            "query.continuationToken: not a declared parameter",
-        ]
-        .contains(&recorded.violation.message.as_str())
+        && ["query.ids: required parameter is missing", "query.continuationToken: not a declared parameter"]
+            .contains(&recorded.violation.message.as_str())
 }
 
 /// Every request the connector sent and every answer the simulator gave fit the vendor's contract.
 pub fn assert_no_violations(simulator: &RunningAzureDevops) {
-    let violations: Vec<_> = simulator
-        .violations()
-        .into_iter()
-        .filter(|recorded| !is_comment_listing_gap(recorded))
-        .collect();
-    assert!(
-        violations.is_empty(),
-        "contract violations: {violations:#?}"
-    );
-    assert!(
-        !simulator.exchanges().is_empty(),
-        "the test made no recorded API call"
-    );
+    let violations: Vec<_> =
+        simulator.violations().into_iter().filter(|recorded| !is_comment_listing_gap(recorded)).collect();
+    assert!(violations.is_empty(), "contract violations: {violations:#?}");
+    assert!(!simulator.exchanges().is_empty(), "the test made no recorded API call");
 }
 
 /// Like [`assert_no_violations`], for tests that provoke refusals on purpose: the vendor's description
@@ -102,15 +80,9 @@ pub fn assert_only_undeclared_error_statuses(simulator: &RunningAzureDevops) {
             let undeclared_error = recorded.phase == "response"
                 && recorded.status >= 400
                 && recorded.violation.message
-                    == format!(
-                        "response status {} is not declared (declared: 200)",
-                        recorded.status
-                    );
+                    == format!("response status {} is not declared (declared: 200)", recorded.status);
             !undeclared_error
         })
         .collect();
-    assert!(
-        unexpected.is_empty(),
-        "contract violations: {unexpected:#?}"
-    );
+    assert!(unexpected.is_empty(), "contract violations: {unexpected:#?}");
 }

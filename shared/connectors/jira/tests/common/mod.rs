@@ -11,29 +11,20 @@ pub async fn simulator() -> RunningJira {
 }
 
 pub async fn simulator_with(config: JiraSimConfig) -> RunningJira {
-    JiraSimulator::start(config)
-        .await
-        .expect("the Jira simulator starts")
+    JiraSimulator::start(config).await.expect("the Jira simulator starts")
 }
 
 pub fn credentials(user: &SimUser) -> Credentials {
-    Credentials::JiraApiToken {
-        email: user.email.clone(),
-        api_token: SecretString::new(user.api_token.clone()),
-    }
+    Credentials::JiraApiToken { email: user.email.clone(), api_token: SecretString::new(user.api_token.clone()) }
 }
 
 /// The connector for project OPS, issue type Bug, as `user`.
 pub fn connector_as(sim: &RunningJira, user: &SimUser) -> JiraConnector {
-    let config = JiraConfig {
-        base_url: sim.base_url().to_string(),
-        project_key: "OPS".into(),
-        issue_type: "Bug".into(),
-    }
-    .validate()
-    .expect("the test configuration is valid");
-    JiraConnector::new(config, &credentials(user), RetryPolicy::fast())
-        .expect("the connector builds")
+    let config =
+        JiraConfig { base_url: sim.base_url().to_string(), project_key: "OPS".into(), issue_type: "Bug".into() }
+            .validate()
+            .expect("the test configuration is valid");
+    JiraConnector::new(config, &credentials(user), RetryPolicy::fast()).expect("the connector builds")
 }
 
 pub fn connector(sim: &RunningJira) -> JiraConnector {
@@ -42,13 +33,8 @@ pub fn connector(sim: &RunningJira) -> JiraConnector {
 
 /// A person using Jira through its REST API (what a browser does on their behalf).
 pub fn person(sim: &RunningJira, user: &SimUser) -> JiraClient {
-    JiraClient::new(
-        sim.base_url(),
-        &user.email,
-        &SecretString::new(user.api_token.clone()),
-        RetryPolicy::fast(),
-    )
-    .expect("the client builds")
+    JiraClient::new(sim.base_url(), &user.email, &SecretString::new(user.api_token.clone()), RetryPolicy::fast())
+        .expect("the client builds")
 }
 
 pub fn adf(text: &str) -> Value {
@@ -56,10 +42,7 @@ pub fn adf(text: &str) -> Value {
 }
 
 pub fn fields(entries: &[(&str, FieldValue)]) -> FieldMap {
-    entries
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.clone()))
-        .collect()
+    entries.iter().map(|(name, value)| (name.to_string(), value.clone())).collect()
 }
 
 pub fn text(value: &str) -> FieldValue {
@@ -77,17 +60,8 @@ const BODYLESS_204: &str = "response 204 has no body";
 
 /// Every request the tests sent and every answer the simulator gave matched Atlassian's OpenAPI file.
 pub fn assert_no_violations(sim: &RunningJira) {
-    let violations: Vec<_> = sim
-        .violations()
-        .into_iter()
-        .filter(|found| !found.violation.message.starts_with(BODYLESS_204))
-        .collect();
-    assert!(
-        violations.is_empty(),
-        "contract violations: {violations:#?}"
-    );
-    assert!(
-        sim.stats().requests > 0,
-        "the simulator recorded no traffic at all"
-    );
+    let violations: Vec<_> =
+        sim.violations().into_iter().filter(|found| !found.violation.message.starts_with(BODYLESS_204)).collect();
+    assert!(violations.is_empty(), "contract violations: {violations:#?}");
+    assert!(sim.stats().requests > 0, "the simulator recorded no traffic at all");
 }
