@@ -16,20 +16,41 @@ readonly STATE_DIR="target/local-aws"
 readonly PID_FILE="$STATE_DIR/moto.pid"
 readonly PORT_FILE="$STATE_DIR/moto.port"
 readonly LOG_FILE="$STATE_DIR/moto.log"
+readonly LOCK_FILE="$STATE_DIR/lock"
 readonly START_TIMEOUT_SECONDS=20
 
 say() { echo "local-aws: $*" >&2; }
 
-# The pid of the server this script started, if it is still running.
+# The pid of the server this script started, if it is still running (and is still moto, not another
+# process that got the pid since).
 running_pid() {
     [[ -f "$PID_FILE" ]] || return 1
     local pid
     pid="$(cat "$PID_FILE")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+        grep -q "moto" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
+# moto's dashboard page: static, so it answers fast however much data the server holds.
 answers() {
-    curl --silent --output /dev/null --max-time 2 "http://127.0.0.1:$1/moto-api/data.json"
+    curl --silent --output /dev/null --max-time 2 "http://127.0.0.1:$1/moto-api/"
+}
+
+# Waits until the server `$1` answers on port `$2`; fails if it exits or the time runs out.
+wait_until_answering() {
+    local pid="$1" port="$2" deadline=$((SECONDS + START_TIMEOUT_SECONDS))
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            say "moto exited; its log ($LOG_FILE):"
+            tail -n 20 "$LOG_FILE" >&2
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            say "moto (pid $pid) does not answer on port $port within ${START_TIMEOUT_SECONDS}s (log: $LOG_FILE)"
+            return 1
+        fi
+        sleep 0.2
+    done
 }
 
 port_is_free() {
@@ -65,15 +86,25 @@ print_exports() {
 }
 
 start() {
+    mkdir -p "$STATE_DIR"
+    # One start at a time: two callers at once would otherwise start two servers.
+    exec 9>"$LOCK_FILE"
+    flock 9
+
     local pid port
-    if pid="$(running_pid)" && port="$(cat "$PORT_FILE" 2>/dev/null)" && answers "$port"; then
+    if pid="$(running_pid)"; then
+        port="$(cat "$PORT_FILE")"
+        # Never start a second server while ours lives: a busy one is waited for, a hung one reported.
+        if ! wait_until_answering "$pid" "$port"; then
+            say "run '$0 stop' and try again"
+            exit 1
+        fi
         say "reusing moto (pid $pid) on port $port"
         print_exports "$port"
         return
     fi
 
     ensure_moto
-    mkdir -p "$STATE_DIR"
     port="${LOCAL_AWS_PORT:-5005}"
     local last=$((port + 50))
     until port_is_free "$port"; do
@@ -97,27 +128,16 @@ def serial_run_simple(*args, **options):
     return threaded_run_simple(*args, **options)
 server.run_simple = serial_run_simple
 server.main(sys.argv[1:])
-' --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null &
+' --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$PID_FILE"
     echo "$port" >"$PORT_FILE"
 
-    local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            say "moto exited while starting; its log ($LOG_FILE):"
-            tail -n 20 "$LOG_FILE" >&2
-            rm -f "$PID_FILE" "$PORT_FILE"
-            exit 1
-        fi
-        if ((SECONDS >= deadline)); then
-            say "moto did not answer on port $port within ${START_TIMEOUT_SECONDS}s (log: $LOG_FILE)"
-            kill "$pid" 2>/dev/null || true
-            rm -f "$PID_FILE" "$PORT_FILE"
-            exit 1
-        fi
-        sleep 0.2
-    done
+    if ! wait_until_answering "$pid" "$port"; then
+        kill "$pid" 2>/dev/null || true
+        rm -f "$PID_FILE" "$PORT_FILE"
+        exit 1
+    fi
     say "moto (pid $pid) answers on port $port; log: $LOG_FILE"
     print_exports "$port"
 }

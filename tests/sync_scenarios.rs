@@ -48,7 +48,7 @@ fn plain(body: &RichText) -> String {
 
 async fn create_jira_bug(world: &World, summary: &str, priority: &str) -> Result<Item> {
     let fields = field_map(&[("summary", text(summary)), ("priority", text(priority))]);
-    Ok(world.jira_alice.create_item(&fields).await?)
+    Ok(world.jira_alice.create_item(&fields, None).await?)
 }
 
 /// The Azure DevOps copy of a linked Jira bug.
@@ -72,12 +72,15 @@ async fn jira_bug_appears_in_azure_devops_and_edits_flow_back() -> Result<()> {
     let assignee = UserRef { id: alice.account_id.clone(), email: Some(alice.email.clone()), display_name: None };
     let bug = world
         .jira_alice
-        .create_item(&field_map(&[
-            ("summary", text("Checkout fails on empty cart")),
-            ("priority", text("High")),
-            ("assignee", FieldValue::User(assignee)),
-            ("description", FieldValue::RichText(RichText::Adf(rich_description()))),
-        ]))
+        .create_item(
+            &field_map(&[
+                ("summary", text("Checkout fails on empty cart")),
+                ("priority", text("High")),
+                ("assignee", FieldValue::User(assignee)),
+                ("description", FieldValue::RichText(RichText::Adf(rich_description()))),
+            ]),
+            None,
+        )
         .await?;
     world.settle().await?;
 

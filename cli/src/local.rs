@@ -237,7 +237,7 @@ pub mod demo {
                 }),
             );
             fields.insert("description".into(), FieldValue::RichText(RichText::Adf(demo_description())));
-            let bug = jira_alice.create_item(&fields).await.context("creating the demo bug in Jira")?;
+            let bug = jira_alice.create_item(&fields, None).await.context("creating the demo bug in Jira")?;
             println!("demo: Alice created {} in Jira", bug.item.label());
 
             let link = wait_for(|| async {

@@ -33,6 +33,10 @@ enum Command {
         /// Seconds between polls (overrides the configuration's `polling.interval`).
         #[arg(long)]
         poll_seconds: Option<u64>,
+        /// Seconds a creation claim keeps other workers off; after a crash, the next attempt waits this
+        /// long, then adopts the copy the crashed attempt may have created instead of creating another.
+        #[arg(long, default_value_t = 60)]
+        claim_lease_seconds: u64,
         /// With simulators: create a sample Jira bug and an Azure DevOps comment so the sync can be watched.
         #[arg(long)]
         demo: bool,
@@ -88,6 +92,8 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         Command::Validate { file } => match tandem_mapping::load_file(&file) {
@@ -109,7 +115,7 @@ async fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&tandem_mapping::json_schema())?);
             Ok(())
         }
-        Command::Serve { config, listen, store, secrets, poll_seconds, demo } => {
+        Command::Serve { config, listen, store, secrets, poll_seconds, claim_lease_seconds, demo } => {
             let config = load(&config)?;
             let store = wiring::open_store(&store)?;
             let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
@@ -117,12 +123,16 @@ async fn main() -> Result<()> {
                 tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             let address = listener.local_addr()?;
             let poll = poll_seconds.map(std::time::Duration::from_secs).unwrap_or(config.polling.interval);
+            let settings = wiring::ServeSettings {
+                poll_interval: poll,
+                claim_lease: std::time::Duration::from_secs(claim_lease_seconds),
+            };
             let served = wiring::serve_integration(
                 config.clone(),
                 environment.endpoints(),
                 environment.secrets().as_ref(),
                 store,
-                poll,
+                settings,
             )
             .await?;
             let running = server::start(listener, vec![served.clone()])?;

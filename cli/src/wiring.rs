@@ -106,13 +106,21 @@ pub async fn receiver(
     })
 }
 
+/// How `serve` runs an integration.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeSettings {
+    pub poll_interval: Duration,
+    /// How long a creation claim keeps other workers off (see the engine's exactly-once creation).
+    pub claim_lease: Duration,
+}
+
 /// Everything `serve` needs for one integration.
 pub async fn serve_integration(
     config: Arc<IntegrationConfig>,
     endpoints: &Endpoints,
     secrets: &dyn SecretSource,
     store: Arc<EmbeddedStore>,
-    poll_interval: Duration,
+    settings: ServeSettings,
 ) -> Result<Arc<ServedIntegration>> {
     let connectors = [
         connector(&config, Side::One, endpoints, secrets).await?,
@@ -121,8 +129,9 @@ pub async fn serve_integration(
     let receivers = [receiver(&config, Side::One, secrets).await?, receiver(&config, Side::Two, secrets).await?];
     let engine = Engine::new(config, connectors, EngineStores::from_one(store), Arc::new(SystemClock))
         .await
-        .context("starting the sync engine (could not identify a side's service account)")?;
-    Ok(Arc::new(ServedIntegration { engine: Arc::new(engine), receivers, poll_interval }))
+        .context("starting the sync engine (could not identify a side's service account)")?
+        .with_claim_lease(settings.claim_lease);
+    Ok(Arc::new(ServedIntegration { engine: Arc::new(engine), receivers, poll_interval: settings.poll_interval }))
 }
 
 /// `tandem check`: prints what each side's service account can and cannot do; true when all is well.

@@ -96,6 +96,9 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
             &address,
             "--poll-seconds",
             "1",
+            // A crashed attempt's claim ends soon, so the adoption of its copy happens within the test.
+            "--claim-lease-seconds",
+            "3",
         ]
         .map(String::from)
         .to_vec(),
@@ -122,7 +125,7 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
         let mut fields = FieldMap::new();
         fields.insert("summary".into(), FieldValue::Text(format!("Bug number {round}")));
         fields.insert("priority".into(), FieldValue::Text("High".into()));
-        jira_alice.create_item(&fields).await?;
+        jira_alice.create_item(&fields, None).await?;
         if round % 3 == 1 {
             // Mid-sync: webhooks are in flight, creates may be half done.
             process.kill()?;

@@ -58,7 +58,7 @@ impl World {
             environment.endpoints(),
             environment.secrets().as_ref(),
             store,
-            Duration::from_secs(3600),
+            wiring::ServeSettings { poll_interval: Duration::from_secs(3600), claim_lease: Duration::from_secs(60) },
         )
         .await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -2,8 +2,8 @@ use crate::compare::same_value;
 use crate::error::SyncError;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{
-    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, DeliveryStore, FieldSnapshot, Link, LinkStore,
-    StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, CopyOrigin, DeliveryStore, FieldSnapshot, Link,
+    LinkStore, StoreError, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +15,9 @@ use tracing::{info, instrument, warn};
 
 /// How long a creation claim is held before another worker may take it over (a crashed worker's claim
 /// must not block the item forever; a live one finishes a create in well under this).
-const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How far before an earlier claim's lease the search for its copy starts (clock skew, slow creates).
+const ADOPTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 /// Optimistic-concurrency retries of one sync before giving up (the change stays recorded for the poller).
 const MAX_LINK_RACES: u32 = 4;
 
@@ -66,6 +68,7 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) users: UserResolver,
     worker: String,
+    claim_lease: chrono::Duration,
     item_locks: Mutex<HashMap<(Side, ItemId), ItemLock>>,
 }
 
@@ -87,8 +90,15 @@ impl Engine {
             stores,
             clock,
             worker: uuid::Uuid::new_v4().to_string(),
+            claim_lease: DEFAULT_CLAIM_LEASE,
             item_locks: Mutex::default(),
         })
+    }
+
+    /// Changes how long a creation claim keeps other workers off (default one minute).
+    pub fn with_claim_lease(mut self, lease: std::time::Duration) -> Self {
+        self.claim_lease = chrono::Duration::from_std(lease).unwrap_or(DEFAULT_CLAIM_LEASE);
+        self
     }
 
     pub fn config(&self) -> &IntegrationConfig {
@@ -180,14 +190,73 @@ impl Engine {
         match self
             .stores
             .links
-            .claim_creation(integration, side, &item.item.id, &self.worker, now, now + CLAIM_LEASE)
+            .claim_creation(integration, side, &item.item.id, &self.worker, now, now + self.claim_lease)
             .await?
         {
-            ClaimOutcome::Claimed => {}
+            ClaimOutcome::Claimed { earlier_attempt: None } => {}
+            ClaimOutcome::Claimed { earlier_attempt: Some(lease_end) } => {
+                // An earlier attempt claimed this creation and never linked: it may have died after the
+                // target created the copy. Adopt that copy rather than create a second one.
+                let since = lease_end - self.claim_lease - ADOPTION_MARGIN;
+                let target = side.other();
+                if let Some(copy) = self
+                    .connector(target)
+                    .find_copy(&self.origin(side, item), since)
+                    .await
+                    .map_err(SyncError::connector(target))?
+                {
+                    return self.adopt_copy(side, item, copy).await;
+                }
+            }
             ClaimOutcome::Linked(link) => return self.merge(side, item, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
         }
         self.create_copy(side, item).await
+    }
+
+    fn origin(&self, side: Side, item: &Item) -> CopyOrigin {
+        CopyOrigin {
+            integration: self.config.name.clone(),
+            side,
+            item: item.item.id.clone(),
+            url: item.item.url.clone(),
+        }
+    }
+
+    /// Links a copy an earlier attempt created. Its fields start with an unknown source snapshot, so the
+    /// merge that follows writes whatever the source has that the copy lacks, and nothing else.
+    async fn adopt_copy(&self, from: Side, item: &Item, copy: Item) -> Result<SyncOutcome, SyncError> {
+        let target = from.other();
+        let mut snapshots = BTreeMap::new();
+        for mapping in &self.config.fields {
+            let mut snapshot = FieldSnapshot::default();
+            if let Some(field) = mapping.field(target) {
+                snapshot.set(target, copy.field(field).clone());
+            }
+            snapshots.insert(mapping.name.clone(), snapshot);
+        }
+        let link = self.stores.links.insert_link(&self.new_link(from, item, &copy, snapshots)).await?;
+        info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
+        self.merge(from, item, link).await?;
+        Ok(SyncOutcome::Created { copy: copy.item.id })
+    }
+
+    fn new_link(&self, from: Side, item: &Item, copy: &Item, fields: BTreeMap<String, FieldSnapshot>) -> Link {
+        let now = self.clock.now();
+        let (side1, side2) = match from {
+            Side::One => (item.item.clone(), copy.item.clone()),
+            Side::Two => (copy.item.clone(), item.item.clone()),
+        };
+        Link {
+            integration: self.config.name.clone(),
+            side1,
+            side2,
+            fields,
+            comments: Vec::new(),
+            created_at: now,
+            synced_at: now,
+            version: 0,
+        }
     }
 
     /// Creates the copy under the claim taken by the caller.
@@ -248,7 +317,11 @@ impl Engine {
         (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
     ) -> Result<SyncOutcome, SyncError> {
         let target = from.other();
-        let copy = self.connector(target).create_item(&fields).await.map_err(SyncError::connector(target))?;
+        let copy = self
+            .connector(target)
+            .create_item(&fields, Some(&self.origin(from, item)))
+            .await
+            .map_err(SyncError::connector(target))?;
         // Remember each field as the target stored it, so its own re-serialisation is not a change.
         for mapping in &self.config.fields {
             if let (Some(field), Some(snapshot)) = (mapping.field(target), snapshots.get_mut(&mapping.name)) {
@@ -259,22 +332,7 @@ impl Engine {
                 }
             }
         }
-        let now = self.clock.now();
-        let (side1, side2) = match from {
-            Side::One => (item.item.clone(), copy.item.clone()),
-            Side::Two => (copy.item.clone(), item.item.clone()),
-        };
-        let link = Link {
-            integration: self.config.name.clone(),
-            side1,
-            side2,
-            fields: snapshots,
-            comments: Vec::new(),
-            created_at: now,
-            synced_at: now,
-            version: 0,
-        };
-        let link = self.stores.links.insert_link(&link).await?;
+        let link = self.stores.links.insert_link(&self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         let (item1, item2) = match from {
             Side::One => (item, &copy),

@@ -190,7 +190,11 @@ impl Engine {
             attempts,
             first_failed_at: previous.map_or(now, |failure| failure.first_failed_at),
             last_failed_at: now,
-            next_attempt_at: (!parked).then(|| now + policy.delay(attempts)),
+            next_attempt_at: (!parked).then(|| match error {
+                // Another worker's claim: worth trying again as soon as its lease ends, not later.
+                SyncError::CreationInProgress { until } => (*until).max(now),
+                _ => now + policy.delay(attempts),
+            }),
             parked,
         };
         self.stores.log.record_failure(&failure).await?;

@@ -1,13 +1,13 @@
 //! Reading one secret's credentials from AWS Secrets Manager.
 
 use crate::error::secret_error;
-use tandem_secrets::credentials_from_text;
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use std::fmt;
 use tandem_engine::ports::{SecretError, SecretSource};
 use tandem_model::Credentials;
+use tandem_secrets::credentials_from_text;
 
 /// Credentials from the `SecretString` of Secrets Manager secrets (the `AWSCURRENT` version).
 ///

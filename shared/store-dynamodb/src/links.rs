@@ -18,6 +18,13 @@ use std::time::Duration;
 use tandem_engine::ports::{ClaimOutcome, Link, LinkStore, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
 
+/// What one conditional claim write found.
+enum Attempt {
+    Done(ClaimOutcome),
+    /// A claim exists that is ours or has ended: it may be taken over.
+    TakeOver(Claim),
+}
+
 /// Who may create the copy of an item, and until when.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
@@ -72,8 +79,9 @@ impl DynamoStore {
             .collect()
     }
 
-    /// One attempt at a claim: the item must not be linked, and the claim must be free, ours, or ended.
-    async fn try_claim(
+    /// One claim: a fresh one, or — when an earlier claim exists that is ours or has ended — a takeover
+    /// of exactly that claim, so the caller learns that an earlier attempt may have created the copy.
+    async fn claim_once(
         &self,
         integration: &str,
         side: Side,
@@ -82,6 +90,33 @@ impl DynamoStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<ClaimOutcome, StoreError> {
+        match self.try_claim(integration, side, item, owner, now, lease_until, None).await? {
+            Attempt::Done(outcome) => Ok(outcome),
+            Attempt::TakeOver(earlier) => {
+                match self.try_claim(integration, side, item, owner, now, lease_until, Some(earlier)).await? {
+                    Attempt::Done(outcome) => Ok(outcome),
+                    // The earlier claim changed between the two writes: start over.
+                    Attempt::TakeOver(_) => Err(StoreError::Conflict {
+                        what: format!("the creation claim of {}", describe_item(integration, side, item)),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// One conditional write of a claim: the item must not be linked, and the claim must be absent
+    /// (`replacing` None) or still exactly `replacing`.
+    #[allow(clippy::too_many_arguments)]
+    async fn try_claim(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        replacing: Option<Claim>,
+    ) -> Result<Attempt, StoreError> {
         const DOING: &str = "claiming the creation of a copy";
         let link_key = Key::link(integration, side, item);
         let claim_key = Key::claim(integration, side, item);
@@ -103,13 +138,17 @@ impl DynamoStore {
         let take = Put::builder()
             .table_name(&self.table)
             .set_item(Some(claim))
-            .condition_expression("attribute_not_exists(pk) OR #owner = :owner OR #until <= :now")
-            .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_names("#until", UNTIL_MICROS)
-            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-            .expression_attribute_values(":now", keys::micros(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build();
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let take = match &replacing {
+            None => take.condition_expression("attribute_not_exists(pk)"),
+            Some(earlier) => take
+                .condition_expression("#owner = :earlier_owner AND #until = :earlier_until")
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#until", UNTIL_MICROS)
+                .expression_attribute_values(":earlier_owner", AttributeValue::S(earlier.owner.clone()))
+                .expression_attribute_values(":earlier_until", keys::micros(earlier.until)),
+        }
+        .build();
         let take = built(take, "a creation claim")?;
         let written = self
             .client
@@ -119,13 +158,16 @@ impl DynamoStore {
             .send()
             .await;
         let mut refused = match written {
-            Ok(_) => return Ok(ClaimOutcome::Claimed),
+            Ok(_) => {
+                let earlier_attempt = replacing.map(|earlier| earlier.until);
+                return Ok(Attempt::Done(ClaimOutcome::Claimed { earlier_attempt }));
+            }
             Err(error) => refusal(DOING, &self.table, error),
         };
         let what = describe_item(integration, side, item);
         if refused.condition_failed(0) {
             return match self.get_link(integration, side, item).await? {
-                Some(link) => Ok(ClaimOutcome::Linked(Box::new(link))),
+                Some(link) => Ok(Attempt::Done(ClaimOutcome::Linked(Box::new(link)))),
                 None => Err(StoreError::Conflict { what: format!("the link of {what}") }),
             };
         }
@@ -139,7 +181,11 @@ impl DynamoStore {
                 return Err(StoreError::Conflict { what: format!("the creation claim of {what}") });
             };
             let holder: Claim = decode(&holder, "creation claim")?;
-            return Ok(ClaimOutcome::HeldElsewhere { until: holder.until });
+            return Ok(if holder.owner != owner && holder.until > now {
+                Attempt::Done(ClaimOutcome::HeldElsewhere { until: holder.until })
+            } else {
+                Attempt::TakeOver(holder)
+            });
         }
         match refused {
             Refusal::Failed(error) => Err(error),
@@ -172,7 +218,7 @@ impl LinkStore for DynamoStore {
             .with_max_delay(Duration::from_millis(500))
             .with_max_times(CONTENDED_CLAIM_ATTEMPTS)
             .with_jitter_seed(uuid::Uuid::new_v4().as_u64_pair().0);
-        (|| self.try_claim(integration, side, item, owner, now, lease_until))
+        (|| self.claim_once(integration, side, item, owner, now, lease_until))
             .retry(backoff)
             .when(|error| matches!(error, StoreError::Conflict { .. }))
             .notify(|error, delay| {

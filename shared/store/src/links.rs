@@ -83,14 +83,14 @@ impl LinkStore for EmbeddedStore {
                 .or_unavailable("reading a creation claim")?
                 .map(|json| decode(json.value(), "creation claim"))
                 .transpose()?;
-            if let Some(claim) = current {
+            if let Some(claim) = &current {
                 if claim.owner != owner && claim.until > now {
                     return Ok(ClaimOutcome::HeldElsewhere { until: claim.until });
                 }
             }
             let claim = encode(&Claim { owner, until: lease_until }, "creation claim")?;
             claims.insert(key, claim.as_str()).or_unavailable("writing a creation claim")?;
-            Ok(ClaimOutcome::Claimed)
+            Ok(ClaimOutcome::Claimed { earlier_attempt: current.map(|earlier| earlier.until) })
         })
         .await
     }

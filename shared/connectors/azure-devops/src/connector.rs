@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
-use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
+use tandem_engine::ports::{AccessCheck, Connector, ConnectorError, CopyOrigin};
 use tandem_model::{Comment, CommentId, Credentials, FieldMap, Item, ItemId, RichText, SystemKind, Timestamp, UserRef};
 use url::Url;
 
@@ -13,12 +13,15 @@ use crate::client::{
     AzureDevopsClient, Payload, RetryPolicy, API_VERSION, COMMENTS_API_VERSION, CONNECTION_DATA_API_VERSION,
 };
 use crate::config::ValidAzureDevopsConfig;
-use crate::convert::{self, ConvertError, CHANGED_DATE, TITLE};
+use crate::convert::{self, ConvertError, CHANGED_DATE, CREATED_DATE, TITLE};
+use crate::copy;
 use crate::wire::{self, PatchOperation};
 
 const SYSTEM: SystemKind = SystemKind::AzureDevops;
 /// The service reads at most this many work items per call.
 const BATCH_SIZE: usize = 200;
+/// How far tandem's clock and the service's may disagree when looking for a copy by its creation time.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// Results per WIQL query; the service refuses queries above 20,000 results (VS402337).
 const DEFAULT_QUERY_PAGE: usize = 5_000;
 
@@ -123,19 +126,70 @@ impl AzureDevopsConnector {
     }
 
     /// Reads work items in batches of at most 200, skipping any deleted since they were queried.
-    async fn read_batch(&self, ids: &[u32]) -> Result<Vec<Item>, ConnectorError> {
-        let mut items = Vec::with_capacity(ids.len());
+    async fn read_batch(
+        &self,
+        ids: &[u32],
+        expand: Option<wire::WorkItemExpand>,
+    ) -> Result<Vec<wire::WorkItem>, ConnectorError> {
+        let mut work_items = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_SIZE) {
-            let request =
-                wire::WorkItemBatchGetRequest { ids: chunk.to_vec(), fields: None, error_policy: Some("omit".into()) };
+            let request = wire::WorkItemBatchGetRequest {
+                ids: chunk.to_vec(),
+                fields: None,
+                expand,
+                error_policy: Some("omit".into()),
+            };
             let url = self.project_url(&["_apis", "wit", "workitemsbatch"], &[], API_VERSION);
             let batch: wire::Collection<Option<wire::WorkItem>> =
                 self.client.send(Method::POST, url, Payload::Json(&request), "work items").await?;
-            for work_item in batch.value.iter().flatten() {
-                items.push(self.to_item(work_item)?);
+            work_items.extend(batch.value.into_iter().flatten());
+        }
+        Ok(work_items)
+    }
+
+    /// Work items of the configured project and type that meet `condition` and whose `date_field` is at
+    /// or after `since`. Pages through WIQL results by `date_field`: each page starts at the newest instant
+    /// the previous one reached (inclusive), and ids already read are skipped.
+    async fn read_window(
+        &self,
+        date_field: &str,
+        since: Timestamp,
+        condition: &str,
+        expand: Option<wire::WorkItemExpand>,
+    ) -> Result<Vec<wire::WorkItem>, ConnectorError> {
+        let order = format!("[{date_field}] ASC, [System.Id] ASC");
+        let mut from = since;
+        let mut seen = BTreeSet::new();
+        let mut work_items = Vec::new();
+        loop {
+            let window = format!("{condition} AND [{date_field}] >= '{}'", convert::format_instant(from));
+            let ids = self.query(&window, &order, self.query_page).await?;
+            let full_page = ids.len() >= self.query_page;
+            let fresh: Vec<u32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+            let page = self.read_batch(&fresh, expand).await?;
+            let reached = page
+                .iter()
+                .filter_map(|work_item| work_item.fields.get(date_field)?.as_str().and_then(convert::parse_instant))
+                .max();
+            work_items.extend(page);
+            if !full_page {
+                break;
+            }
+            match reached {
+                Some(next) if next > from => from = next,
+                _ => {
+                    return Err(ConnectorError::Invalid {
+                        system: SYSTEM,
+                        message: format!(
+                            "more than {} work items have {date_field} {}; raise the query page size",
+                            self.query_page,
+                            convert::format_instant(from)
+                        ),
+                    })
+                }
             }
         }
-        Ok(items)
+        Ok(work_items)
     }
 
     async fn identities(&self, query: &[(&str, &str)]) -> Result<Vec<wire::Identity>, ConnectorError> {
@@ -245,37 +299,9 @@ impl Connector for AzureDevopsConnector {
         self.to_item(&work_item)
     }
 
-    /// Pages through WIQL results by `ChangedDate`: each page starts at the newest instant the previous
-    /// one reached (inclusive), and ids already read are skipped.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
-        let mut from = since;
-        let mut seen = BTreeSet::new();
-        let mut items = Vec::new();
-        loop {
-            let condition = format!(" AND [System.ChangedDate] >= '{}'", convert::format_instant(from));
-            let ids = self.query(&condition, "[System.ChangedDate] ASC, [System.Id] ASC", self.query_page).await?;
-            let full_page = ids.len() >= self.query_page;
-            let fresh: Vec<u32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
-            let page = self.read_batch(&fresh).await?;
-            let reached = page.iter().map(|item| item.updated).max();
-            items.extend(page);
-            if !full_page {
-                break;
-            }
-            match reached {
-                Some(next) if next > from => from = next,
-                _ => {
-                    return Err(ConnectorError::Invalid {
-                        system: SYSTEM,
-                        message: format!(
-                            "more than {} work items changed at {}; raise the query page size",
-                            self.query_page,
-                            convert::format_instant(from)
-                        ),
-                    })
-                }
-            }
-        }
+        let work_items = self.read_window(CHANGED_DATE, since, "", None).await?;
+        let mut items = work_items.iter().map(|work_item| self.to_item(work_item)).collect::<Result<Vec<_>, _>>()?;
         items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
         Ok(items)
     }
@@ -291,8 +317,11 @@ impl Connector for AzureDevopsConnector {
         Ok(Some(self.to_item(&work_item)?.updated))
     }
 
-    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
-        let operations = Self::field_operations(fields, false)?;
+    /// The origin travels as a hyperlink relation in the same JSON Patch document as the fields, so the
+    /// work item never exists without it.
+    async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError> {
+        let mut operations = Self::field_operations(fields, false)?;
+        operations.extend(origin.map(copy::origin_relation));
         let work_item_type = format!("${}", self.config.work_item_type());
         let url = self.project_url(&["_apis", "wit", "workitems", &work_item_type], &[], API_VERSION);
         let created: wire::WorkItem = self
@@ -305,6 +334,22 @@ impl Connector for AzureDevopsConnector {
             )
             .await?;
         self.to_item(&created)
+    }
+
+    /// Reads the work items the service account created in the window, with their relations, and picks
+    /// the first that carries the origin's hyperlink.
+    async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError> {
+        // `created_since` comes from tandem's clock and `CreatedDate` from the service's; opening the window
+        // a minute early keeps a copy from being missed when the two clocks disagree by seconds.
+        let from = created_since.checked_sub_signed(CLOCK_SKEW).unwrap_or(created_since);
+        let created = self
+            .read_window(CREATED_DATE, from, " AND [System.CreatedBy] = @me", Some(wire::WorkItemExpand::Relations))
+            .await?;
+        created
+            .iter()
+            .find(|work_item| copy::carries_marker(work_item, origin))
+            .map(|found| self.to_item(found))
+            .transpose()
     }
 
     /// Writes the given fields only; `System.State` is an ordinary field in Azure DevOps.

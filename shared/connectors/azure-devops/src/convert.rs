@@ -12,6 +12,7 @@ pub const TAGS: &str = "System.Tags";
 pub const TEAM_PROJECT: &str = "System.TeamProject";
 pub const CHANGED_DATE: &str = "System.ChangedDate";
 pub const CHANGED_BY: &str = "System.ChangedBy";
+pub const CREATED_DATE: &str = "System.CreatedDate";
 
 /// Fields whose text is HTML.
 const HTML_FIELDS: &[&str] = &[

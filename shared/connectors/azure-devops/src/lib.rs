@@ -22,6 +22,7 @@ pub mod client;
 pub mod config;
 pub mod connector;
 pub mod convert;
+pub mod copy;
 pub mod webhook;
 pub mod wire;
 

@@ -94,6 +94,11 @@ impl PatchOperation {
     pub fn remove_field(name: &str) -> Self {
         PatchOperation { op: PatchOp::Remove, path: format!("/fields/{name}"), value: None }
     }
+
+    /// Appends a relation (`{rel, url, attributes}`) to the work item's relations.
+    pub fn add_relation(relation: Value) -> Self {
+        PatchOperation { op: PatchOp::Add, path: "/relations/-".into(), value: Some(relation) }
+    }
 }
 
 /// `POST …/wiql` body.
@@ -126,9 +131,19 @@ pub struct WorkItemBatchGetRequest {
     pub ids: Vec<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<String>>,
+    /// Extras to read with each work item; the service refuses it together with `fields`.
+    #[serde(rename = "$expand", skip_serializing_if = "Option::is_none")]
+    pub expand: Option<WorkItemExpand>,
     /// `omit` answers `null` for work items deleted since they were queried, instead of failing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_policy: Option<String>,
+}
+
+/// `WorkItemExpand`: what a read adds to each work item's fields (tandem only ever needs relations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkItemExpand {
+    Relations,
 }
 
 /// A comment (comments API 7.1-preview.4). Older answers call the id `commentId`.

@@ -10,7 +10,7 @@ use tandem_model::{CommentId, RichText};
 async fn adds_edits_and_lists_comments_and_each_bumps_the_item() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let item = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
     let id = item.item.id.clone();
 
     let first = connector.add_comment(&id, &RichText::Html("<p>First</p>".into())).await.unwrap();
@@ -44,7 +44,7 @@ async fn adds_edits_and_lists_comments_and_each_bumps_the_item() {
 async fn lists_comments_across_pages() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let item = connector.create_item(&fields(&[("System.Title", text("Chatty"))])).await.unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("Chatty"))]), None).await.unwrap();
     for number in 0..205 {
         connector.add_comment(&item.item.id, &RichText::Html(format!("<p>{number}</p>"))).await.unwrap();
     }
@@ -58,7 +58,7 @@ async fn lists_comments_across_pages() {
 async fn adf_bodies_and_foreign_edits_are_refused() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let item = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
     let adf = RichText::Adf(serde_json::json!({"type": "doc", "version": 1, "content": []}));
     assert!(connector.add_comment(&item.item.id, &adf).await.is_err());
 

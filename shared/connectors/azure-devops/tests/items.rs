@@ -13,20 +13,23 @@ async fn creates_reads_and_updates_a_work_item() {
     let alice = simulator.identity("alice@fabrikam.example").expect("alice is configured");
 
     let created = connector
-        .create_item(&fields(&[
-            ("System.Title", text("Login fails")),
-            ("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0)),
-            ("System.Description", FieldValue::RichText(RichText::Html("<p>Steps</p>".into()))),
-            ("System.Tags", FieldValue::List(vec!["sync".into(), "ui".into()])),
-            (
-                "System.AssignedTo",
-                FieldValue::User(tandem_model::UserRef {
-                    id: "ignored-on-write".into(),
-                    email: Some(alice.email.clone()),
-                    display_name: None,
-                }),
-            ),
-        ]))
+        .create_item(
+            &fields(&[
+                ("System.Title", text("Login fails")),
+                ("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0)),
+                ("System.Description", FieldValue::RichText(RichText::Html("<p>Steps</p>".into()))),
+                ("System.Tags", FieldValue::List(vec!["sync".into(), "ui".into()])),
+                (
+                    "System.AssignedTo",
+                    FieldValue::User(tandem_model::UserRef {
+                        id: "ignored-on-write".into(),
+                        email: Some(alice.email.clone()),
+                        display_name: None,
+                    }),
+                ),
+            ]),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(created.revision, Some(1));
@@ -72,7 +75,7 @@ async fn creates_reads_and_updates_a_work_item() {
 async fn refusals_are_permanent_errors_that_keep_the_service_message() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let created = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    let created = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
 
     let refused =
         connector.update_item(&created.item.id, &fields(&[("System.State", text("Doing"))])).await.unwrap_err();
@@ -99,7 +102,7 @@ async fn a_human_edit_is_attributed_to_the_human() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
     let alice = connector_as(&simulator, "alice-pat");
-    let created = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    let created = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
     alice.update_item(&created.item.id, &fields(&[("System.Title", text("Edited by Alice"))])).await.unwrap();
     let read = connector.get_item(&created.item.id).await.unwrap();
     assert_eq!(read.updated_by.and_then(|user| user.email).as_deref(), Some("alice@fabrikam.example"));
@@ -113,17 +116,18 @@ async fn changed_since_pages_beyond_200_ids_and_includes_the_watermark_instant()
     let start = chrono::Utc::now() - chrono::Duration::seconds(1);
     let mut created = Vec::new();
     for number in 0..230 {
-        created
-            .push(connector.create_item(&fields(&[("System.Title", text(&format!("Item {number}")))])).await.unwrap());
+        created.push(
+            connector.create_item(&fields(&[("System.Title", text(&format!("Item {number}")))]), None).await.unwrap(),
+        );
     }
     // A Task in the same project and a Bug in another project are outside the connector's scope.
     let pat = simulator.service_account().pat.clone();
     connector_for(&simulator, "Fabrikam", "Task", &pat)
-        .create_item(&fields(&[("System.Title", text("A task"))]))
+        .create_item(&fields(&[("System.Title", text("A task"))]), None)
         .await
         .unwrap();
     connector_for(&simulator, "Contoso", "Bug", &pat)
-        .create_item(&fields(&[("System.Title", text("Elsewhere"))]))
+        .create_item(&fields(&[("System.Title", text("Elsewhere"))]), None)
         .await
         .unwrap();
 

@@ -11,7 +11,7 @@ use tandem_simulators::azure_devops::Fault;
 async fn throttling_is_retried_after_the_retry_after_delay() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
-    let item = connector.create_item(&fields(&[("System.Title", text("T"))])).await.unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
     simulator.inject_fault(Fault { status: 429, remaining: 2, retry_after_seconds: Some(1) });
     let started = Instant::now();
     let read = connector.get_item(&item.item.id).await.unwrap();
@@ -27,7 +27,7 @@ async fn unavailability_is_retried_with_backoff() {
     let simulator = simulator().await;
     let connector = connector(&simulator);
     simulator.inject_fault(Fault { status: 503, remaining: 3, retry_after_seconds: None });
-    let created = connector.create_item(&fields(&[("System.Title", text("After an outage"))])).await.unwrap();
+    let created = connector.create_item(&fields(&[("System.Title", text("After an outage"))]), None).await.unwrap();
     assert_eq!(created.field("System.Title"), &text("After an outage"));
     assert_eq!(simulator.work_item_count(), 1, "the failed attempts created nothing");
     assert_only_undeclared_error_statuses(&simulator);

@@ -67,7 +67,7 @@ async fn real_deliveries_verify_and_parse_into_notices() {
     let connector = connector(&simulator);
     let alice = connector_as(&simulator, "alice-pat");
 
-    let item = connector.create_item(&fields(&[("System.Title", text("Hooked"))])).await.unwrap();
+    let item = connector.create_item(&fields(&[("System.Title", text("Hooked"))]), None).await.unwrap();
     let created = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(created.id, format!("{subscription}:1"));
     assert_eq!(created.notices[0].item, item.item.id);
@@ -101,20 +101,20 @@ async fn wrong_missing_malformed_and_foreign_deliveries_are_told_apart() {
     let pat = simulator.service_account().pat.clone();
 
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("guessed")));
-    connector(&simulator).create_item(&fields(&[("System.Title", text("A"))])).await.unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("A"))]), None).await.unwrap();
     let wrong = verifier().receive(&next(&mut requests).await).unwrap_err();
     assert!(matches!(wrong, WebhookError::Unauthorized(_)), "{wrong}");
 
     let simulator = common::simulator().await;
     simulator.subscribe_hook(target(&url, None, None));
-    connector(&simulator).create_item(&fields(&[("System.Title", text("B"))])).await.unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("B"))]), None).await.unwrap();
     let missing = verifier().receive(&next(&mut requests).await).unwrap_err();
     assert!(matches!(missing, WebhookError::Unauthorized(_)), "{missing}");
 
     let simulator = common::simulator().await;
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("s3cret")));
     connector_for(&simulator, "Contoso", "Bug", &pat)
-        .create_item(&fields(&[("System.Title", text("C"))]))
+        .create_item(&fields(&[("System.Title", text("C"))]), None)
         .await
         .unwrap();
     let foreign = next(&mut requests).await;
@@ -132,9 +132,9 @@ async fn paused_hooks_drop_events() {
     let (url, mut requests) = hook_endpoint().await;
     simulator.subscribe_hook(target(&url, Some("tandem-hooks"), Some("s3cret")));
     simulator.pause_hooks();
-    connector(&simulator).create_item(&fields(&[("System.Title", text("Missed"))])).await.unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("Missed"))]), None).await.unwrap();
     simulator.resume_hooks();
-    connector(&simulator).create_item(&fields(&[("System.Title", text("Seen"))])).await.unwrap();
+    connector(&simulator).create_item(&fields(&[("System.Title", text("Seen"))]), None).await.unwrap();
     simulator.hooks_settled().await;
     let delivered = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(delivered.notices[0].item, ItemId::new("2"));

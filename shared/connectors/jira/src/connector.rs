@@ -2,14 +2,15 @@
 
 use crate::client::{JiraClient, Repeat, RetryPolicy};
 use crate::config::ValidJiraConfig;
-use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, parse_jira_time, user_ref};
+use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, time_field, user_ref};
 use crate::error::invalid_response;
+use crate::origin::{is_copy_of, origin_property, ORIGIN_PROPERTY};
 use crate::wire;
 use async_trait::async_trait;
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
-use tandem_engine::ports::{AccessCheck, Connector, ConnectorError};
+use tandem_engine::ports::{AccessCheck, Connector, ConnectorError, CopyOrigin};
 use tandem_model::{
     Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
 };
@@ -67,12 +68,14 @@ impl JiraConnector {
         jql: &str,
         max_results: u32,
         fields: &[&str],
+        properties: &[&str],
         token: Option<String>,
     ) -> Result<wire::SearchPage, ConnectorError> {
         let request = wire::SearchRequest {
             jql: jql.to_string(),
             max_results,
             fields: fields.iter().map(|field| field.to_string()).collect(),
+            properties: properties.iter().map(|key| key.to_string()).collect(),
             next_page_token: token,
         };
         self.client.send(Method::POST, "/rest/api/3/search/jql", &request, Repeat::Safe).await
@@ -171,16 +174,16 @@ impl Connector for JiraConnector {
         let mut items = Vec::new();
         let mut token = None;
         loop {
-            let page = self.search_page(&jql, PAGE_SIZE, &["*all"], token).await?;
+            let page = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], token).await?;
             for issue in &page.issues {
                 let item = item_from_wire(issue, &self.config)?;
                 if item.updated >= since {
                     items.push(item);
                 }
             }
-            match page.next_page_token {
-                Some(next) if page.is_last != Some(true) => token = Some(next),
-                _ => break,
+            token = page.next_page();
+            if token.is_none() {
+                break;
             }
         }
         items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
@@ -191,34 +194,60 @@ impl Connector for JiraConnector {
     /// The newest `updated` among the connector's issues (its project and issue type).
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
         let jql = format!("{} ORDER BY updated DESC", self.scope());
-        let page = self.search_page(&jql, 1, &["updated"], None).await?;
-        let Some(issue) = page.issues.first() else {
-            return Ok(None);
-        };
-        let text = issue
-            .fields
-            .get("updated")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid_response(format!("issue {} has no `updated`", issue.id), None))?;
-        parse_jira_time(text).map(Some).map_err(|error| {
-            invalid_response(format!("issue {}: `{text}` is not a Jira timestamp", issue.id), Some(Box::new(error)))
-        })
+        let page = self.search_page(&jql, 1, &["updated"], &[], None).await?;
+        page.issues.first().map(|issue| time_field(issue, "updated")).transpose()
     }
 
-    /// Creates the issue, then moves it to the requested status if that is not where it starts.
-    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError> {
+    /// Creates the issue, with the copy marker as an issue property when `origin` is given, then moves it
+    /// to the requested status if that is not where it starts.
+    async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError> {
         let mut writes = fields_to_wire(fields)?;
         writes.fields.insert("project".into(), serde_json::json!({ "key": self.config.project_key() }));
         writes.fields.insert("issuetype".into(), serde_json::json!({ "name": self.config.issue_type() }));
-        let created: wire::CreatedIssue = self
-            .client
-            .send(Method::POST, "/rest/api/3/issue", &wire::IssueUpdate { fields: writes.fields }, Repeat::Unsafe)
-            .await?;
+        let properties = origin
+            .map(origin_property)
+            .transpose()
+            .map_err(|error| ConnectorError::Invalid {
+                system: SystemKind::Jira,
+                message: format!("the copy marker could not be serialised: {error}"),
+            })?
+            .into_iter()
+            .collect();
+        let request = wire::IssueUpdate { fields: writes.fields, properties };
+        let created: wire::CreatedIssue =
+            self.client.send(Method::POST, "/rest/api/3/issue", &request, Repeat::Unsafe).await?;
         let id = ItemId::new(created.id);
         if let Some(status) = writes.status {
             self.transition_to(&id, &status).await?;
         }
         self.get_item(&id).await
+    }
+
+    /// Searches the service account's issues created since `created_since` (relative date, as in
+    /// `changed_since`), asking for the marker property, and keeps the first one carrying `origin`'s
+    /// marker. JQL cannot search a property without an app declaring it searchable, so the marker is
+    /// compared here.
+    async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError> {
+        let jql = format!(
+            "{} AND creator = currentUser() AND created >= -{}m ORDER BY created ASC",
+            self.scope(),
+            minutes_back(Utc::now(), created_since)
+        );
+        // Jira's clock is not ours: an issue created a little "before" created_since may still be the copy.
+        let earliest = created_since - chrono::Duration::minutes(SEARCH_MARGIN_MINUTES);
+        let mut token = None;
+        loop {
+            let page = self.search_page(&jql, PAGE_SIZE, &["created"], &[ORIGIN_PROPERTY], token).await?;
+            for issue in &page.issues {
+                if is_copy_of(issue, origin) && time_field(issue, "created")? >= earliest {
+                    return self.get_item(&ItemId::new(issue.id.clone())).await.map(Some);
+                }
+            }
+            token = page.next_page();
+            if token.is_none() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
@@ -228,7 +257,7 @@ impl Connector for JiraConnector {
                 .send_without_answer(
                     Method::PUT,
                     &Self::issue_path(id),
-                    &wire::IssueUpdate { fields: writes.fields },
+                    &wire::IssueUpdate { fields: writes.fields, properties: Vec::new() },
                     Repeat::Safe,
                 )
                 .await

@@ -30,7 +30,8 @@ pub fn user_ref(user: &wire::User) -> UserRef {
     UserRef { id: user.account_id.clone(), email: user.email_address.clone(), display_name: user.display_name.clone() }
 }
 
-fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, ConnectorError> {
+/// A timestamp field of an issue; an issue without it, or with an unreadable one, is an invalid answer.
+pub(crate) fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, ConnectorError> {
     let text = issue
         .fields
         .get(name)

@@ -9,6 +9,7 @@ mod config;
 mod connector;
 mod convert;
 mod error;
+mod origin;
 mod webhook;
 pub mod wire;
 
@@ -16,4 +17,5 @@ pub use client::{JiraClient, Repeat, RetryPolicy};
 pub use config::{JiraConfig, JiraConfigError, ValidJiraConfig};
 pub use connector::JiraConnector;
 pub use convert::{fields_to_wire, item_from_wire, parse_jira_time, FieldWrites};
+pub use origin::ORIGIN_PROPERTY;
 pub use webhook::JiraWebhookReceiver;

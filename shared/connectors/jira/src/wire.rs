@@ -34,12 +34,25 @@ pub struct Issue {
     pub key: Option<String>,
     #[serde(default)]
     pub fields: BTreeMap<String, Value>,
+    /// The issue properties a search asked for, by key.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
 }
 
-/// `POST /issue` and `PUT /issue/{id}` body.
+/// `POST /issue` and `PUT /issue/{id}` body (`IssueUpdateDetails`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueUpdate {
     pub fields: serde_json::Map<String, Value>,
+    /// Issue properties written with the issue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<EntityProperty>,
+}
+
+/// An issue property (`EntityProperty`): a key and any JSON value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityProperty {
+    pub key: String,
+    pub value: Value,
 }
 
 /// `POST /issue` answer (`CreatedIssue`).
@@ -81,6 +94,9 @@ pub struct SearchRequest {
     pub jql: String,
     pub max_results: u32,
     pub fields: Vec<String>,
+    /// Issue property keys to return with each issue (at most 5).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
@@ -95,6 +111,13 @@ pub struct SearchPage {
     pub next_page_token: Option<String>,
     #[serde(default)]
     pub is_last: Option<bool>,
+}
+
+impl SearchPage {
+    /// The token of the next page; `None` on the last page.
+    pub fn next_page(self) -> Option<String> {
+        self.next_page_token.filter(|_| self.is_last != Some(true))
+    }
 }
 
 /// A comment; `body` is ADF in REST v3 (and plain text in webhooks, which use v2).

@@ -11,7 +11,7 @@ use tandem_simulators::jira::SimUser;
 async fn adds_edits_and_lists_comments() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let item = jira.create_item(&fields(&[("summary", text("talk"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("talk"))]), None).await.unwrap();
     let id = &item.item.id;
 
     let first = jira.add_comment(id, &rich("first")).await.unwrap();
@@ -41,7 +41,7 @@ async fn adds_edits_and_lists_comments() {
 async fn lists_more_comments_than_one_page() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let item = jira.create_item(&fields(&[("summary", text("chatty"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("chatty"))]), None).await.unwrap();
     for number in 0..103 {
         jira.add_comment(&item.item.id, &rich(&format!("comment {number}"))).await.unwrap();
     }
@@ -55,7 +55,7 @@ async fn lists_more_comments_than_one_page() {
 async fn invalid_bodies_and_unknown_comments_are_refused() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let item = jira.create_item(&fields(&[("summary", text("x"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("x"))]), None).await.unwrap();
     let html = jira.add_comment(&item.item.id, &RichText::Html("<p>hi</p>".into())).await.unwrap_err();
     assert!(matches!(html, ConnectorError::Invalid { .. }), "{html:?}");
     let not_adf = RichText::Adf(serde_json::json!({"type": "paragraph"}));

@@ -13,13 +13,19 @@ async fn creates_an_issue_and_reads_it_back() {
     let jira = connector(&sim);
     let alice = SimUser::alice();
     let created = jira
-        .create_item(&fields(&[
-            ("summary", text("Printer on fire")),
-            ("description", FieldValue::RichText(rich("Smoke everywhere"))),
-            ("priority", text("High")),
-            ("labels", FieldValue::List(vec!["hardware".into(), "urgent".into()])),
-            ("assignee", FieldValue::User(UserRef { id: alice.account_id.clone(), email: None, display_name: None })),
-        ]))
+        .create_item(
+            &fields(&[
+                ("summary", text("Printer on fire")),
+                ("description", FieldValue::RichText(rich("Smoke everywhere"))),
+                ("priority", text("High")),
+                ("labels", FieldValue::List(vec!["hardware".into(), "urgent".into()])),
+                (
+                    "assignee",
+                    FieldValue::User(UserRef { id: alice.account_id.clone(), email: None, display_name: None }),
+                ),
+            ]),
+            None,
+        )
         .await
         .unwrap();
 
@@ -44,7 +50,7 @@ async fn creating_in_a_status_transitions_after_creation() {
     let sim = simulator().await;
     let jira = connector(&sim);
     let created = jira
-        .create_item(&fields(&[("summary", text("Already started")), ("status", text("in progress"))]))
+        .create_item(&fields(&[("summary", text("Already started")), ("status", text("in progress"))]), None)
         .await
         .unwrap();
     assert_eq!(created.field("status"), &text("In Progress"));
@@ -55,7 +61,7 @@ async fn creating_in_a_status_transitions_after_creation() {
 async fn updates_fields_and_moves_the_status_through_transitions() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let item = jira.create_item(&fields(&[("summary", text("Old"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("Old"))]), None).await.unwrap();
     let id = &item.item.id;
 
     jira.update_item(
@@ -89,7 +95,7 @@ async fn updates_fields_and_moves_the_status_through_transitions() {
 async fn a_status_no_transition_leads_to_is_a_no_transition_error() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let item = jira.create_item(&fields(&[("summary", text("Stuck"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("Stuck"))]), None).await.unwrap();
     let error = jira.update_item(&item.item.id, &fields(&[("status", text("Won't Fix"))])).await.unwrap_err();
     match &error {
         ConnectorError::NoTransition { from, to, item: named, .. } => {
@@ -109,7 +115,7 @@ async fn an_unknown_issue_is_not_found_and_a_bad_value_is_a_permanent_error() {
     let missing = jira.get_item(&ItemId::new("99999")).await.unwrap_err();
     assert!(matches!(&missing, ConnectorError::NotFound { item, .. } if item == "99999"), "{missing:?}");
 
-    let item = jira.create_item(&fields(&[("summary", text("x"))])).await.unwrap();
+    let item = jira.create_item(&fields(&[("summary", text("x"))]), None).await.unwrap();
     let refused = jira.update_item(&item.item.id, &fields(&[("priority", text("Catastrophic"))])).await.unwrap_err();
     assert!(matches!(refused, ConnectorError::Http { status: 400, .. }), "{refused:?}");
     assert!(!refused.is_retryable());

@@ -14,7 +14,7 @@ async fn retries_rate_limited_calls_and_honours_retry_after() {
     let jira = connector(&sim);
     sim.inject_faults(InjectedFault { status: 429, retry_after_seconds: Some(1) }, 1);
     let started = Instant::now();
-    let created = jira.create_item(&fields(&[("summary", text("after a pause"))])).await.unwrap();
+    let created = jira.create_item(&fields(&[("summary", text("after a pause"))]), None).await.unwrap();
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured: {:?}", started.elapsed());
     assert_eq!(created.item.key.as_deref(), Some("OPS-1"), "the create ran once");
     assert_eq!(sim.stats().faults_injected, 1);

@@ -16,7 +16,7 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
     let jira = connector(&sim);
     let before = chrono::Utc::now() - Duration::seconds(1);
     for number in 0..105 {
-        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))])).await.unwrap();
+        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap();
     }
     let changed = jira.changed_since(before).await.unwrap();
     assert_eq!(changed.len(), 105);
@@ -32,8 +32,8 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
 async fn the_watermark_instant_is_inclusive_and_other_types_are_left_out() {
     let sim = simulator().await;
     let jira = connector(&sim);
-    let first = jira.create_item(&fields(&[("summary", text("first"))])).await.unwrap();
-    let second = jira.create_item(&fields(&[("summary", text("second"))])).await.unwrap();
+    let first = jira.create_item(&fields(&[("summary", text("first"))]), None).await.unwrap();
+    let second = jira.create_item(&fields(&[("summary", text("second"))]), None).await.unwrap();
     // A Task in the same project is outside the connector's scope.
     let alice = person(&sim, &SimUser::alice());
     let task = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "a task"}});
@@ -54,8 +54,8 @@ async fn project_last_updated_is_the_newest_change() {
     let sim = simulator().await;
     let jira = connector(&sim);
     assert_eq!(jira.project_last_updated().await.unwrap(), None);
-    let first = jira.create_item(&fields(&[("summary", text("first"))])).await.unwrap();
-    jira.create_item(&fields(&[("summary", text("second"))])).await.unwrap();
+    let first = jira.create_item(&fields(&[("summary", text("first"))]), None).await.unwrap();
+    jira.create_item(&fields(&[("summary", text("second"))]), None).await.unwrap();
     jira.update_item(&first.item.id, &fields(&[("summary", text("first, edited"))])).await.unwrap();
     let edited = jira.get_item(&first.item.id).await.unwrap();
     assert_eq!(jira.project_last_updated().await.unwrap(), Some(edited.updated));

@@ -62,7 +62,7 @@ fn receiver() -> JiraWebhookReceiver {
 #[tokio::test]
 async fn a_persons_edit_arrives_verified_with_that_person_as_actor() {
     let (sim, inbox) = subscribed(JiraSimConfig::default()).await;
-    let item = connector(&sim).create_item(&fields(&[("summary", text("before"))])).await.unwrap();
+    let item = connector(&sim).create_item(&fields(&[("summary", text("before"))]), None).await.unwrap();
     let created = delivered(&sim, &inbox).await;
     assert_eq!(created.len(), 1);
     let delivery = receiver().receive(&created[0]).unwrap();
@@ -100,7 +100,7 @@ async fn a_persons_edit_arrives_verified_with_that_person_as_actor() {
 #[tokio::test]
 async fn comment_events_name_the_comment_and_its_author() {
     let (sim, inbox) = subscribed(JiraSimConfig::default()).await;
-    let item = connector(&sim).create_item(&fields(&[("summary", text("talk"))])).await.unwrap();
+    let item = connector(&sim).create_item(&fields(&[("summary", text("talk"))]), None).await.unwrap();
     delivered(&sim, &inbox).await;
     let bob = SimUser::bob();
     let path = format!("/rest/api/3/issue/{}/comment", item.item.id);
@@ -119,7 +119,7 @@ async fn comment_events_name_the_comment_and_its_author() {
 #[tokio::test]
 async fn forged_unsigned_and_wrongly_keyed_deliveries_are_unauthorized() {
     let (sim, inbox) = subscribed(JiraSimConfig::default()).await;
-    connector(&sim).create_item(&fields(&[("summary", text("x"))])).await.unwrap();
+    connector(&sim).create_item(&fields(&[("summary", text("x"))]), None).await.unwrap();
     let genuine = delivered(&sim, &inbox).await.remove(0);
     assert!(receiver().receive(&genuine).is_ok());
 
@@ -166,7 +166,7 @@ async fn events_of_another_project_are_ignored() {
 async fn paused_webhooks_are_dropped_and_counted() {
     let (sim, inbox) = subscribed(JiraSimConfig::default()).await;
     sim.webhooks().pause();
-    connector(&sim).create_item(&fields(&[("summary", text("missed"))])).await.unwrap();
+    connector(&sim).create_item(&fields(&[("summary", text("missed"))]), None).await.unwrap();
     assert!(delivered(&sim, &inbox).await.is_empty());
     assert_eq!(sim.stats().webhooks.dropped, 1);
     assert_no_violations(&sim);

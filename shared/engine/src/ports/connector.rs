@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -75,6 +75,24 @@ impl ConnectorError {
     }
 }
 
+/// Which item a copy was made from. Connectors stamp it on the copy (a Jira issue property, an Azure
+/// DevOps hyperlink relation) in the create request itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOrigin {
+    pub integration: String,
+    pub side: Side,
+    pub item: ItemId,
+    /// The source item's browser URL, when known (Azure DevOps shows it as the hyperlink).
+    pub url: Option<String>,
+}
+
+impl CopyOrigin {
+    /// The marker value: unique per integration, side and item, stable across attempts.
+    pub fn marker(&self) -> String {
+        format!("tandem:{}:{}:{}", self.integration, self.side, self.item)
+    }
+}
+
 /// What `tandem check` reports for one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessCheck {
@@ -107,8 +125,15 @@ pub trait Connector: Send + Sync {
     /// When anything in the project last changed; `None` when it has no items.
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError>;
 
-    /// Creates an item of the configured type with these fields and returns it as stored.
-    async fn create_item(&self, fields: &FieldMap) -> Result<Item, ConnectorError>;
+    /// Creates an item of the configured type with these fields and returns it as stored. When
+    /// `origin` is given (the engine creating a copy), the new item carries it as a marker written in
+    /// the same request, so that [`Connector::find_copy`] can find it after a crash.
+    async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError>;
+
+    /// The copy created for `origin` at or after `created_since`, if one exists: a previous attempt may
+    /// have created it and died before the link was stored. Searches only items the service account
+    /// created in that window.
+    async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError>;
 
     /// Writes these fields. A status field in a workflow system goes through a transition.
     async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError>;

@@ -8,7 +8,7 @@ mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    AccessCheck, Connector, ConnectorError, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest,
+    AccessCheck, Connector, ConnectorError, CopyOrigin, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{

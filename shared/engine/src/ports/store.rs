@@ -111,7 +111,10 @@ impl Link {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
     /// You hold the claim until the lease ends: create the copy, then insert the link.
-    Claimed,
+    /// `earlier_attempt` is the lease end of an earlier claim on this item that never became a link (a
+    /// worker that died, or this worker's own failed attempt): that attempt may have created the copy,
+    /// so look for it (`Connector::find_copy`) before creating another.
+    Claimed { earlier_attempt: Option<Timestamp> },
     /// The item is already linked: update instead.
     Linked(Box<Link>),
     /// Another worker holds an unexpired claim: leave it to them (the poller retries later).

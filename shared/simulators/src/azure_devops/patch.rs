@@ -1,6 +1,6 @@
 //! JSON Patch documents applied to a work item, as Azure DevOps interprets them.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -98,14 +98,7 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         return match op.as_str() {
             "add" => {
                 let relation = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
-                let well_formed = relation.get("rel").is_some_and(Value::is_string)
-                    && relation.get("url").is_some_and(Value::is_string);
-                if !well_formed {
-                    return Err(ApiError::bad_request(
-                        "WorkItemLinkInvalidException",
-                        "A relation needs `rel` and `url` strings.",
-                    ));
-                }
+                check_relation(&relation)?;
                 draft.relations.push(relation);
                 Ok(())
             }
@@ -122,6 +115,25 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         };
     }
     Err(invalid_path(&operation.path))
+}
+
+/// A relation is `{rel, url, attributes?}`; the service refuses a link whose URL is not absolute (a
+/// hyperlink to `example.com` without a scheme, say) and attributes that are not an object.
+fn check_relation(relation: &Value) -> Result<(), ApiError> {
+    let invalid = |message: String| ApiError::bad_request("WorkItemLinkInvalidException", message);
+    let (Some(_), Some(url)) =
+        (relation.get("rel").and_then(Value::as_str), relation.get("url").and_then(Value::as_str))
+    else {
+        return Err(invalid("A relation needs `rel` and `url` strings.".into()));
+    };
+    let absolute = url.parse::<Uri>().is_ok_and(|uri| uri.scheme().is_some() && uri.authority().is_some());
+    if !absolute {
+        return Err(invalid(format!("The relation URL `{url}` is not a valid absolute URL.")));
+    }
+    if relation.get("attributes").is_some_and(|attributes| !attributes.is_object()) {
+        return Err(invalid("A relation's `attributes` must be an object.".into()));
+    }
+    Ok(())
 }
 
 fn test_rev(expected: Option<&Value>, rev: u32) -> Result<(), ApiError> {
@@ -222,6 +234,21 @@ mod tests {
         .unwrap();
         assert_eq!(draft.fields, BTreeMap::from([(fields::TITLE.to_string(), json!("Second"))]));
         assert_eq!(draft.relations.len(), 1);
+    }
+
+    #[test]
+    fn relations_need_an_absolute_url_and_object_attributes() {
+        let hyperlink = |url: &str, attributes: Value| json!([{"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": url, "attributes": attributes}}]);
+        let mut draft = empty();
+        run(&mut draft, hyperlink("https://tandem.invalid/origin/a/1/X-1", json!({"comment": "tandem:a:1:X-1"})))
+            .unwrap();
+        assert_eq!(draft.relations[0]["attributes"]["comment"], "tandem:a:1:X-1");
+        for refused in [hyperlink("example.com/x", json!({})), hyperlink("https://x.example", json!("comment"))] {
+            let error = run(&mut empty(), refused).unwrap_err();
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{}", error.message);
+        }
+        let missing_url = json!([{"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink"}}]);
+        assert!(run(&mut empty(), missing_url).is_err());
     }
 
     #[test]

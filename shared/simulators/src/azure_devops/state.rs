@@ -364,6 +364,7 @@ fn comment_not_found(comment: u32) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure_devops::wiql;
     use serde_json::json;
 
     fn organization() -> Organization {
@@ -402,6 +403,46 @@ mod tests {
         let (again, change) = org.update("Fabrikam", 1, &retitle, &alice, false).unwrap();
         assert_eq!(again.rev, 2);
         assert!(change.is_none());
+    }
+
+    #[test]
+    fn a_relation_change_is_a_revision_and_an_unchanged_one_is_not() {
+        let mut org = organization();
+        let alice = org.identities[0].clone();
+        let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
+        org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
+        let link = ops(
+            json!([{"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://x.example/1"}}]),
+        );
+        let (linked, change) = org.update("Fabrikam", 1, &link, &alice, false).unwrap();
+        assert_eq!((linked.rev, linked.relations.len()), (2, 1));
+        assert!(matches!(change, Some(Change::Updated { .. })));
+        let unlink = ops(json!([{"op": "remove", "path": "/relations/0"}]));
+        let (unlinked, _) = org.update("Fabrikam", 1, &unlink, &alice, false).unwrap();
+        assert_eq!((unlinked.rev, unlinked.relations.len()), (3, 0));
+    }
+
+    #[test]
+    fn wiql_finds_what_the_caller_created_since_an_instant() {
+        let mut org = organization();
+        let alice = org.identities[0].clone();
+        let bob = org.add_identity(SimUser::new("Bob", "bob@example.com", "pat-b"));
+        let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
+        let (early, _) = org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
+        let (late, _) = org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
+        org.create("Fabrikam", "Bug", &title, &bob, false).unwrap();
+        let query = wiql::parse(&format!(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.CreatedBy] = @me AND [System.CreatedDate] >= '{}'",
+            format_instant(late.changed)
+        ))
+        .unwrap();
+        let me = alice.id.to_string();
+        let context = wiql::Context { project: "Fabrikam", me: &me, time_precision: true };
+        wiql::check(&query, &context).unwrap();
+        let found: Vec<u32> =
+            org.items.values().filter(|item| wiql::matches(&query, item, &context)).map(|item| item.id).collect();
+        assert!(early.changed < late.changed);
+        assert_eq!(found, vec![late.id]);
     }
 
     #[test]

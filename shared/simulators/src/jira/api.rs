@@ -230,10 +230,15 @@ struct SearchRequest {
     max_results: Option<usize>,
     #[serde(default)]
     fields: Vec<String>,
+    /// Issue property keys to show with each issue.
+    #[serde(default)]
+    properties: Vec<String>,
 }
 
 /// The most issues one page holds, whatever the caller asks for.
 const MAX_PAGE: usize = 100;
+/// The most issue properties one search may ask for, as Jira documents.
+const MAX_PROPERTIES: usize = 5;
 
 async fn search_get(State(sim): Shared, Extension(caller): Extension<Caller>, Query(params): Params) -> ApiResult {
     let request = SearchRequest {
@@ -241,6 +246,7 @@ async fn search_get(State(sim): Shared, Extension(caller): Extension<Caller>, Qu
         next_page_token: param(&params, "nextPageToken").map(str::to_string),
         max_results: Some(number_param(&params, "maxResults", 50)?),
         fields: params_named(&params, "fields").map(str::to_string).collect(),
+        properties: params_named(&params, "properties").map(str::to_string).collect(),
     };
     search(&sim, &caller, request)
 }
@@ -266,7 +272,17 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
     };
     let page_size = request.max_results.unwrap_or(50).clamp(1, MAX_PAGE);
     let selection = FieldSelection::parse(request.fields.iter().map(String::as_str), FieldSelection::none());
-    let context = JqlContext { now: Utc::now(), offset: caller.offset };
+    let properties: Vec<&str> = request
+        .properties
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .collect();
+    if properties.len() > MAX_PROPERTIES {
+        return Err(ApiError::bad_request(format!("A search can return at most {MAX_PROPERTIES} issue properties.")));
+    }
+    let context = JqlContext { now: Utc::now(), offset: caller.offset, account_id: &caller.account_id };
     let mut found: Vec<_> = if site.require(&caller.account_id, "BROWSE_PROJECTS").is_ok() {
         site.issues.values().filter(|issue| jql.matches(&site, issue, &context)).collect()
     } else {
@@ -278,11 +294,15 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
         .skip(offset)
         .take(page_size)
         .map(|issue| {
-            if selection.is_empty() {
+            let mut shown = if selection.is_empty() {
                 json!({ "id": issue.id.to_string() })
             } else {
                 render::issue_json(&site, issue, &selection, ApiVersion::V3)
+            };
+            if !properties.is_empty() {
+                shown["properties"] = render::properties_json(issue, &properties);
             }
+            shown
         })
         .collect();
     let next = offset + page.len();
@@ -443,7 +463,8 @@ async fn set_property(
     let mut site = sim.site();
     visible(&site, &caller)?;
     let created = site.set_property(&caller.account_id, &key, &property, value)?;
-    Ok(if created { StatusCode::CREATED } else { StatusCode::OK }.into_response())
+    // The contract declares a JSON body (of any shape) for both answers; an empty object is one.
+    Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({})))
 }
 
 impl Sim {

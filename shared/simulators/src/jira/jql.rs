@@ -1,5 +1,5 @@
 //! The JQL subset the simulator understands: `AND`-joined comparisons on project, issue type, key, status,
-//! created and updated, and `ORDER BY`.
+//! creator (an accountId or `currentUser()`), created and updated, and `ORDER BY`.
 //!
 //! Date literals behave as in Jira Cloud: minute precision (`"2024-01-31 10:20"`), read in the caller's
 //! time zone; relative dates (`-15m`, `-2h`, `-1d`, `-1w`) count from now.
@@ -55,7 +55,16 @@ enum Clause {
     IssueType(Operator, String),
     Key(Operator, String),
     Status(Operator, String),
+    Creator(Operator, Account),
     Date(DateField, Operator, DateBound),
+}
+
+/// A user named in a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Account {
+    /// `currentUser()`: whoever runs the query.
+    Caller,
+    Id(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +81,13 @@ pub struct Jql {
     order: Vec<(OrderField, bool)>,
 }
 
-/// Where and when a query runs: "now" and the caller's UTC offset, for date literals.
+/// Where and when a query runs: "now" and the caller's UTC offset, for date literals; the caller's
+/// accountId, for `currentUser()`.
 #[derive(Debug, Clone, Copy)]
-pub struct JqlContext {
+pub struct JqlContext<'a> {
     pub now: Timestamp,
     pub offset: FixedOffset,
+    pub account_id: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,6 +240,13 @@ impl Jql {
             }
             Clause::IssueType(operator, wanted) => text_holds(*operator, issue.issue_type.name, wanted),
             Clause::Status(operator, wanted) => text_holds(*operator, issue.status.name, wanted),
+            Clause::Creator(operator, wanted) => {
+                let account = match wanted {
+                    Account::Caller => context.account_id,
+                    Account::Id(id) => id,
+                };
+                operator.holds(if issue.creator == account { Ordering::Equal } else { Ordering::Less })
+            }
             Clause::Key(operator, wanted) => {
                 let same = issue.key.eq_ignore_ascii_case(wanted) || issue.id.to_string() == *wanted;
                 operator.holds(if same { Ordering::Equal } else { Ordering::Less })
@@ -285,6 +303,14 @@ fn clause(field: &str, operator: Operator, value: &str) -> Result<Clause, JqlErr
         "issuetype" | "type" => equality(Clause::IssueType),
         "key" | "issuekey" | "id" => equality(Clause::Key),
         "status" => equality(Clause::Status),
+        "creator" => {
+            let account =
+                if value.eq_ignore_ascii_case("currentUser()") { Account::Caller } else { Account::Id(value.into()) };
+            match operator {
+                Operator::Equal | Operator::NotEqual => Ok(Clause::Creator(operator, account)),
+                _ => Err(JqlError(format!("the operator is not supported for the field '{field}'"))),
+            }
+        }
         "created" | "createddate" => Ok(Clause::Date(DateField::Created, operator, date_bound(value)?)),
         "updated" | "updateddate" => Ok(Clause::Date(DateField::Updated, operator, date_bound(value)?)),
         other => Err(JqlError(format!("Field '{other}' does not exist or you do not have permission to view it."))),
@@ -346,10 +372,11 @@ mod tests {
     use super::*;
     use chrono::Utc;
 
-    fn context(offset_hours: i32) -> JqlContext {
+    fn context(offset_hours: i32) -> JqlContext<'static> {
         JqlContext {
             now: Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 30).unwrap(),
             offset: FixedOffset::east_opt(offset_hours * 3600).unwrap(),
+            account_id: "caller",
         }
     }
 
@@ -367,6 +394,47 @@ mod tests {
         assert_eq!(jql.clauses.len(), 3);
         assert_eq!(jql.order, [(OrderField::Updated, false)]);
         assert_eq!(jql.clauses[1], Clause::IssueType(Operator::Equal, "Bug".into()));
+    }
+
+    #[test]
+    fn parses_the_copy_search() {
+        let jql = Jql::parse(
+            r#"project = "OPS" AND issuetype = "Bug" AND creator = currentUser() AND created >= -3m ORDER BY created ASC"#,
+        )
+        .unwrap();
+        assert_eq!(jql.clauses[2], Clause::Creator(Operator::Equal, Account::Caller));
+        assert_eq!(
+            jql.clauses[3],
+            Clause::Date(DateField::Created, Operator::GreaterOrEqual, DateBound::Relative(Duration::minutes(-3)))
+        );
+        assert_eq!(
+            Jql::parse("creator != 'abc'").unwrap().clauses[0],
+            Clause::Creator(Operator::NotEqual, Account::Id("abc".into()))
+        );
+        assert!(Jql::parse("creator > currentUser()").is_err());
+    }
+
+    #[test]
+    fn creator_matches_the_account_that_created_the_issue() {
+        use crate::jira::{SimProject, SimUser};
+        let (service, alice) = (SimUser::service_account(), SimUser::alice());
+        let users = vec![service.clone(), alice.clone()];
+        let mut site = Site::new(
+            "http://jira.test".into(),
+            vec![SimProject::new("10000", "OPS", "Operations")],
+            users,
+            |_| Ok(()),
+        );
+        let body =
+            serde_json::json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "x"}});
+        let (id, _) = site.create_issue(&alice.account_id, &body).unwrap();
+        let issue = site.issue(&id.to_string()).unwrap();
+        let as_caller = |account_id| JqlContext { account_id, ..context(0) };
+        let mine = Jql::parse("creator = currentUser()").unwrap();
+        assert!(mine.matches(&site, issue, &as_caller(&alice.account_id)));
+        assert!(!mine.matches(&site, issue, &as_caller(&service.account_id)));
+        let named = Jql::parse(&format!("creator = \"{}\"", alice.account_id)).unwrap();
+        assert!(named.matches(&site, issue, &as_caller(&service.account_id)));
     }
 
     #[test]

@@ -38,13 +38,14 @@ pub fn comment_time(at: Timestamp) -> String {
 }
 
 /// The fields every issue has, in the order Jira lists them.
-pub const ISSUE_FIELDS: [&str; 11] = [
+pub const ISSUE_FIELDS: [&str; 12] = [
     "summary",
     "description",
     "priority",
     "status",
     "assignee",
     "reporter",
+    "creator",
     "labels",
     "created",
     "updated",
@@ -219,6 +220,7 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
         "status" => status_json(base, issue.status),
         "assignee" => account_json(site, issue.assignee.as_deref(), api),
         "reporter" => account_json(site, issue.reporter.as_deref(), api),
+        "creator" => account_json(site, Some(&issue.creator), api),
         "labels" => json!(issue.labels),
         "created" => json!(jira_time(issue.created)),
         "updated" => json!(jira_time(issue.updated)),
@@ -239,6 +241,15 @@ pub fn issue_json(site: &Site, issue: &IssueRecord, selection: &FieldSelection, 
         "key": issue.key,
         "fields": fields,
     })
+}
+
+/// The issue properties a search asked for (`IssueBean.properties`): key → value, those the issue has.
+pub fn properties_json(issue: &IssueRecord, keys: &[&str]) -> Value {
+    let shown: Map<String, Value> = keys
+        .iter()
+        .filter_map(|key| issue.properties.get(*key).map(|value| (key.to_string(), value.clone())))
+        .collect();
+    Value::Object(shown)
 }
 
 pub fn comment_json(site: &Site, issue: &IssueRecord, comment: &CommentRecord, api: ApiVersion) -> Value {

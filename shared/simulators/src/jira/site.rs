@@ -39,6 +39,8 @@ pub struct IssueRecord {
     pub status: Status,
     pub assignee: Option<String>,
     pub reporter: Option<String>,
+    /// Who created the issue; unlike the reporter it never changes.
+    pub creator: String,
     pub labels: Vec<String>,
     pub created: Timestamp,
     pub updated: Timestamp,
@@ -175,6 +177,7 @@ impl Site {
         if fields.get("summary").and_then(Value::as_str).is_none_or(|summary| summary.trim().is_empty()) {
             return Err(ApiError::field("summary", "You must specify a summary of the issue."));
         }
+        let properties = entity_properties(body)?;
         let now = self.tick();
         let mut issue = IssueRecord {
             id: self.next_issue_id,
@@ -187,10 +190,11 @@ impl Site {
             status: workflow::INITIAL_STATUS,
             assignee: None,
             reporter: Some(actor.to_string()),
+            creator: actor.to_string(),
             labels: Vec::new(),
             created: now,
             updated: now,
-            properties: BTreeMap::new(),
+            properties,
             comments: Vec::new(),
         };
         for (name, value) in fields.iter().filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype")) {
@@ -414,9 +418,7 @@ impl Site {
     pub fn set_property(&mut self, actor: &str, id_or_key: &str, key: &str, value: Value) -> Result<bool, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "EDIT_ISSUES")?;
-        if key.is_empty() || key.len() > 255 {
-            return Err(ApiError::bad_request("The property key must be between 1 and 255 characters."));
-        }
+        check_property_key(key)?;
         let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
         Ok(issue.properties.insert(key.to_string(), value).is_none())
     }
@@ -509,6 +511,33 @@ fn fields_object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
         .ok_or_else(|| ApiError::bad_request("The request must carry a `fields` object."))
 }
 
+fn check_property_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::bad_request("The property key must be between 1 and 255 characters."));
+    }
+    Ok(())
+}
+
+/// The `properties` of a create request (`EntityProperty` list): each needs a key and a value.
+fn entity_properties(body: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
+    let Some(listed) = body.get("properties") else {
+        return Ok(BTreeMap::new());
+    };
+    let listed = listed.as_array().ok_or_else(|| ApiError::bad_request("`properties` must be an array"))?;
+    let mut properties = BTreeMap::new();
+    for property in listed {
+        let key = property
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::bad_request("Every issue property needs a `key`."))?;
+        check_property_key(key)?;
+        let value =
+            property.get("value").ok_or_else(|| ApiError::bad_request(format!("Property '{key}' has no value.")))?;
+        properties.insert(key.to_string(), value.clone());
+    }
+    Ok(properties)
+}
+
 /// A reference such as `{"key": "OPS"}` or `{"id": "10000"}` (ids may come as numbers).
 fn reference(value: &Value, name: &str) -> Option<String> {
     match value.get(name)? {
@@ -547,6 +576,34 @@ mod tests {
     fn create(site: &mut Site) -> u64 {
         let body = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Broken"}});
         site.create_issue(&SimUser::service_account().account_id, &body).unwrap().0
+    }
+
+    #[test]
+    fn properties_given_at_creation_are_stored_and_the_creator_is_kept_apart_from_the_reporter() {
+        let mut site = site();
+        let actor = SimUser::service_account().account_id;
+        let body = json!({
+            "fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Copied"},
+            "properties": [{"key": "tandem.origin", "value": {"marker": "m"}}],
+        });
+        let (id, _) = site.create_issue(&actor, &body).unwrap();
+        site.edit_issue(
+            &actor,
+            &id.to_string(),
+            &json!({"fields": {"reporter": {"accountId": SimUser::alice().account_id}}}),
+        )
+        .unwrap();
+        let issue = site.issue(&id.to_string()).unwrap();
+        assert_eq!(issue.properties["tandem.origin"], json!({"marker": "m"}));
+        assert_eq!(
+            (issue.creator.as_str(), issue.reporter.clone()),
+            (actor.as_str(), Some(SimUser::alice().account_id))
+        );
+        let keyless = json!({
+            "fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "x"},
+            "properties": [{"value": 1}],
+        });
+        assert_eq!(site.create_issue(&actor, &keyless).unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

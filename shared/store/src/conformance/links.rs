@@ -13,7 +13,7 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
     let source = item("10001");
     let claimed =
         store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
-    assert_eq!(claimed, ClaimOutcome::Claimed);
+    assert_eq!(claimed, FRESH);
     assert_eq!(store.get_link(&integration, Side::One, &source).await.expect("get"), None);
 
     let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
@@ -57,6 +57,9 @@ pub async fn inserting_refuses_items_already_linked<S: Store>(store: &Arc<S>) {
     store.insert_link(&link(&other, "10001", "42")).await.expect("insert in another integration");
 }
 
+/// A claim on an item nobody claimed before.
+const FRESH: ClaimOutcome = ClaimOutcome::Claimed { earlier_attempt: None };
+
 /// A claim keeps others out until its lease ends; then anyone may take it over.
 pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("lease");
@@ -68,17 +71,25 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
         }
     };
 
-    assert_eq!(claim("worker-a", 0, 30).await, ClaimOutcome::Claimed);
+    assert_eq!(claim("worker-a", 0, 30).await, FRESH);
     assert_eq!(claim("worker-b", 10, 40).await, ClaimOutcome::HeldElsewhere { until: at(30) });
-    assert_eq!(claim("worker-a", 20, 50).await, ClaimOutcome::Claimed, "the owner may renew its claim");
+    assert_eq!(
+        claim("worker-a", 20, 50).await,
+        ClaimOutcome::Claimed { earlier_attempt: Some(at(30)) },
+        "the owner may renew its claim, and learns of its earlier attempt"
+    );
     assert_eq!(claim("worker-b", 40, 70).await, ClaimOutcome::HeldElsewhere { until: at(50) });
-    assert_eq!(claim("worker-b", 50, 80).await, ClaimOutcome::Claimed, "an ended lease is taken over");
+    assert_eq!(
+        claim("worker-b", 50, 80).await,
+        ClaimOutcome::Claimed { earlier_attempt: Some(at(50)) },
+        "an ended lease is taken over, and the earlier attempt is reported"
+    );
     assert_eq!(claim("worker-a", 60, 90).await, ClaimOutcome::HeldElsewhere { until: at(80) });
 
     // A claim is per item and side.
     let other_side =
         store.claim_creation(&integration, Side::Two, &source, "worker-a", at(60), at(90)).await.expect("claim");
-    assert_eq!(other_side, ClaimOutcome::Claimed);
+    assert_eq!(other_side, FRESH);
 }
 
 /// Releasing frees the claim at once, but only the owner's release counts.
@@ -87,7 +98,7 @@ pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     let source = item("10001");
     let outcome =
         store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
-    assert_eq!(outcome, ClaimOutcome::Claimed);
+    assert_eq!(outcome, FRESH);
 
     store.release_claim(&integration, Side::One, &source, "worker-b").await.expect("release by another");
     let outcome =
@@ -97,7 +108,7 @@ pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     store.release_claim(&integration, Side::One, &source, "worker-a").await.expect("release by owner");
     let outcome =
         store.claim_creation(&integration, Side::One, &source, "worker-b", at(6), at(36)).await.expect("claim");
-    assert_eq!(outcome, ClaimOutcome::Claimed, "a released claim is free before its lease ends");
+    assert_eq!(outcome, FRESH, "a released claim is free before its lease ends, with no earlier attempt");
 
     // Releasing what is not claimed is harmless.
     store.release_claim(&integration, Side::Two, &item("7"), "worker-a").await.expect("release unclaimed");
@@ -115,7 +126,7 @@ pub async fn concurrent_claims_have_one_winner<S: Store>(store: &Arc<S>) {
     }
     let outcomes: Vec<ClaimOutcome> =
         workers.join_all().await.into_iter().map(|outcome| outcome.expect("claim")).collect();
-    let claimed = outcomes.iter().filter(|outcome| **outcome == ClaimOutcome::Claimed).count();
+    let claimed = outcomes.iter().filter(|outcome| **outcome == FRESH).count();
     let held = outcomes.iter().filter(|outcome| **outcome == ClaimOutcome::HeldElsewhere { until: at(30) }).count();
     assert_eq!((claimed, held), (1, 15), "{outcomes:?}");
 }

@@ -17,7 +17,7 @@ pub async fn write_sample<S: Store>(store: &S, integration: &str) {
         .claim_creation(integration, Side::One, &item("10002"), "worker-before-restart", at(0), at(1000))
         .await
         .expect("claim");
-    assert_eq!(claimed, ClaimOutcome::Claimed);
+    assert_eq!(claimed, ClaimOutcome::Claimed { earlier_attempt: None });
     store.set_watermark(integration, Side::Two, at(70)).await.expect("watermark");
     assert!(store.record_delivery(integration, Side::One, "d-1", at(0), at(600)).await.expect("delivery"));
     store.record_conflict(&conflict(integration, "priority", 5)).await.expect("conflict");
