@@ -22,6 +22,8 @@ pub enum SyncError {
     RichText(#[from] tandem_rich_text::RichTextError),
     #[error("another worker is creating the copy of this item (claim held until {until})")]
     CreationInProgress { until: tandem_model::Timestamp },
+    #[error("stopped before the sync finished, to answer in time; the poller completes it")]
+    DeadlineReached,
     #[error("the link kept changing under concurrent updates; giving up after {attempts} attempts")]
     TooMuchContention { attempts: u32 },
 }
@@ -36,7 +38,9 @@ impl SyncError {
             SyncError::Connector { source, .. } => source.is_retryable(),
             SyncError::Store(source) => source.is_retryable(),
             SyncError::Mapping { .. } | SyncError::RichText(_) => false,
-            SyncError::CreationInProgress { .. } | SyncError::TooMuchContention { .. } => true,
+            SyncError::CreationInProgress { .. } | SyncError::TooMuchContention { .. } | SyncError::DeadlineReached => {
+                true
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::engine::Engine;
 use crate::error::SyncError;
 use tandem_model::{ChangeKind, Delivery, Side};
+use tokio::time::Instant;
 use tracing::{info, instrument, warn};
 
 /// How long a delivery id is remembered. Senders retry for hours at most (Jira: a few retries within
@@ -26,8 +27,20 @@ pub struct DeliveryOutcome {
 }
 
 impl Engine {
-    #[instrument(skip(self, delivery), fields(integration = %self.config.name, delivery = %delivery.id))]
     pub async fn receive_delivery(&self, side: Side, delivery: &Delivery) -> Result<DeliveryOutcome, SyncError> {
+        self.receive_delivery_until(side, delivery, None).await
+    }
+
+    /// As [`Engine::receive_delivery`], but syncing stops at `deadline` (a webhook sender's answer limit,
+    /// a Lambda's remaining time): every notice not finished by then is recorded as a failure that is
+    /// due at once, so the poller completes it and the sender still gets its answer in time.
+    #[instrument(skip(self, delivery, deadline), fields(integration = %self.config.name, delivery = %delivery.id))]
+    pub async fn receive_delivery_until(
+        &self,
+        side: Side,
+        delivery: &Delivery,
+        deadline: Option<Instant>,
+    ) -> Result<DeliveryOutcome, SyncError> {
         let now = self.clock.now();
         let first = self
             .stores
@@ -48,7 +61,13 @@ impl Engine {
                 outcome.echoes += 1;
                 continue;
             }
-            match self.sync_item(side, &notice.item).await {
+            let synced = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, self.sync_item(side, &notice.item))
+                    .await
+                    .unwrap_or(Err(SyncError::DeadlineReached)),
+                None => self.sync_item(side, &notice.item).await,
+            };
+            match synced {
                 Ok(_) => outcome.synced += 1,
                 Err(error) => {
                     warn!(item = %notice.item, %error, "sync failed; recorded for retry");

@@ -9,6 +9,7 @@ use crate::ports::FailureRecord;
 use std::collections::HashSet;
 use std::time::Duration;
 use tandem_model::{ItemId, Side, Timestamp};
+use tokio::time::Instant;
 use tracing::{info, instrument, warn};
 
 /// When no watermark exists and the project has no items, polling starts this far back.
@@ -44,6 +45,8 @@ pub struct PollReport {
     pub items: usize,
     pub synced: usize,
     pub failed: usize,
+    /// The deadline came before every changed item was synced.
+    pub stopped_early: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,8 +64,14 @@ impl Engine {
         Ok(last.unwrap_or_else(|| self.clock.now() - FIRST_RUN_LOOKBACK))
     }
 
-    #[instrument(skip(self), fields(integration = %self.config.name))]
     pub async fn poll_side(&self, side: Side) -> Result<PollReport, SyncError> {
+        self.poll_side_until(side, None).await
+    }
+
+    /// As [`Engine::poll_side`], stopping cleanly at `deadline` (a Lambda's remaining time): the
+    /// watermark moves only past the items synced, so the next run continues where this one stopped.
+    #[instrument(skip(self, deadline), fields(integration = %self.config.name))]
+    pub async fn poll_side_until(&self, side: Side, deadline: Option<Instant>) -> Result<PollReport, SyncError> {
         let integration = &self.config.name;
         let since = match self.stores.watermarks.get_watermark(integration, side).await? {
             Some(watermark) => watermark,
@@ -74,7 +83,15 @@ impl Engine {
         };
         let mut items = self.connector(side).changed_since(since).await.map_err(SyncError::connector(side))?;
         items.sort_by_key(|item| item.updated);
-        let mut report = PollReport { side, since, watermark: since, items: items.len(), synced: 0, failed: 0 };
+        let mut report = PollReport {
+            side,
+            since,
+            watermark: since,
+            items: items.len(),
+            synced: 0,
+            failed: 0,
+            stopped_early: false,
+        };
         // Items with a recorded failure are retried on the failure's schedule, not on every poll.
         let waiting: HashSet<ItemId> = self
             .stores
@@ -86,6 +103,10 @@ impl Engine {
             .map(|failure| failure.item)
             .collect();
         for item in items {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                report.stopped_early = true;
+                break;
+            }
             let (id, updated) = (item.item.id.clone(), item.updated);
             report.watermark = report.watermark.max(updated);
             if waiting.contains(&id) {
@@ -115,9 +136,21 @@ impl Engine {
 
     /// Retries the recorded failures that are due.
     pub async fn retry_failures(&self, policy: RetryPolicy) -> Result<FailureRetryReport, SyncError> {
+        self.retry_failures_until(policy, None).await
+    }
+
+    /// As [`Engine::retry_failures`], leaving what is not reached by `deadline` for the next run.
+    pub async fn retry_failures_until(
+        &self,
+        policy: RetryPolicy,
+        deadline: Option<Instant>,
+    ) -> Result<FailureRetryReport, SyncError> {
         let now = self.clock.now();
         let mut report = FailureRetryReport::default();
         for failure in self.stores.log.list_failures(&self.config.name).await? {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                break;
+            }
             let due = !failure.parked && failure.next_attempt_at.is_some_and(|at| at <= now);
             if !due {
                 continue;
@@ -193,6 +226,8 @@ impl Engine {
             next_attempt_at: (!parked).then(|| match error {
                 // Another worker's claim: worth trying again as soon as its lease ends, not later.
                 SyncError::CreationInProgress { until } => (*until).max(now),
+                // Cut short only to answer in time: nothing is wrong, the next run may finish it.
+                SyncError::DeadlineReached => now,
                 _ => now + policy.delay(attempts),
             }),
             parked,
