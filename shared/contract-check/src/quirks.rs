@@ -4,6 +4,10 @@
 //! and each makes the description describe the real service more precisely, never accept more
 //! than the service would.
 
+use std::sync::LazyLock;
+
+use jsonschema::{Draft, Validator};
+use regex::Regex;
 use serde_json::{json, Map, Value};
 
 use crate::description::{escape, Description};
@@ -22,6 +26,56 @@ pub(crate) fn apply(document: &mut Value) {
         declare_error_classes(responses);
     }
     pin_api_versions(document);
+}
+
+/// A string format the validator checks differently for one vendor's description.
+pub(crate) type FormatCheck = fn(&str) -> bool;
+
+/// Formats to check in place of the validator's own, for schemas inside `document`.
+pub(crate) fn formats(document: &Value) -> Vec<(&'static str, FormatCheck)> {
+    if is_jira(document) {
+        vec![("date-time", jira_date_time)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Atlassian's OpenAPI 3 files, whose servers are a site under `atlassian.net`.
+fn is_jira(document: &Value) -> bool {
+    document.get("openapi").and_then(Value::as_str).is_some_and(|version| version.starts_with("3."))
+        && document.get("servers").and_then(Value::as_array).is_some_and(|servers| {
+            servers
+                .iter()
+                .filter_map(|server| server.get("url").and_then(Value::as_str))
+                .any(|url| url.trim_end_matches('/').ends_with(".atlassian.net"))
+        })
+}
+
+/// Jira declares its timestamps (`Comment.created`, …) as RFC 3339 `date-time`, but sends and
+/// exemplifies Java's `yyyy-MM-dd'T'HH:mm:ss.SSSZ` (`2024-01-31T10:20:30.123+0000`), whose offset
+/// has no colon. Accept RFC 3339 or exactly that form, with the same range checks on both.
+fn jira_date_time(value: &str) -> bool {
+    static JIRA_FORM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2})(\d{2})$")
+            .expect("a constant pattern compiles")
+    });
+    if rfc3339(value) {
+        return true;
+    }
+    JIRA_FORM.captures(value).is_some_and(|parts| rfc3339(&format!("{}:{}", &parts[1], &parts[2])))
+}
+
+/// The validator's own `date-time` check, so a Jira timestamp meets the same calendar and clock
+/// ranges as any RFC 3339 one.
+fn rfc3339(value: &str) -> bool {
+    static DATE_TIME: LazyLock<Validator> = LazyLock::new(|| {
+        jsonschema::options()
+            .with_draft(Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&json!({"format": "date-time"}))
+            .expect("a constant schema compiles")
+    });
+    DATE_TIME.is_valid(&Value::String(value.to_owned()))
 }
 
 /// Microsoft's generated Swagger 2 files, served from `dev.azure.com` or `vssps.dev.azure.com`.
@@ -200,6 +254,33 @@ mod tests {
         }}});
         apply(&mut document);
         assert_eq!(document["parameters"]["api-Version-preview.4"]["enum"], json!(["7.1-preview.4"]));
+    }
+
+    #[test]
+    fn jira_timestamps_pass_in_rfc_3339_and_in_jiras_own_form() {
+        for value in ["2024-01-31T10:20:30.123+0000", "2021-01-17T12:34:00.000-0530", "2024-01-31T10:20:30.123+00:00"] {
+            assert!(jira_date_time(value), "{value}");
+        }
+        for value in [
+            "2024-13-45T99:00",
+            "2024-13-31T10:20:30.123+0000",
+            "2024-01-31T10:20:30.123+2400",
+            "2024-01-31T10:20:30+0000",
+            "2024-01-31 10:20:30.123+0000",
+            "yesterday",
+        ] {
+            assert!(!jira_date_time(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn only_atlassians_description_gets_the_jira_date_time() {
+        let jira = json!({"openapi": "3.0.1", "servers": [{"url": "https://your-domain.atlassian.net"}], "paths": {}});
+        assert_eq!(formats(&jira).iter().map(|(name, _)| *name).collect::<Vec<_>>(), ["date-time"]);
+        let azure_devops = json!({"swagger": "2.0", "host": "dev.azure.com", "paths": {}});
+        assert!(formats(&azure_devops).is_empty());
+        let github = json!({"openapi": "3.0.3", "servers": [{"url": "https://api.github.com"}], "paths": {}});
+        assert!(formats(&github).is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::description::Description;
 use crate::error::ContractError;
+use crate::quirks;
 
 /// Most errors reported for one body: beyond this the list stops helping.
 const MAX_ERRORS: usize = 20;
@@ -79,10 +80,13 @@ impl SchemaCache {
         if let Some(validator) = validators.get(&reference) {
             return Ok(Arc::clone(validator));
         }
-        let validator = jsonschema::options()
+        let options = jsonschema::options()
             .with_draft(Draft::Draft4)
             .with_registry(self.registry.clone())
-            .should_validate_formats(true)
+            .should_validate_formats(true);
+        let validator = quirks::formats(&description.document)
+            .into_iter()
+            .fold(options, |options, (name, check)| options.with_format(name, check))
             .build(&json!({ "$ref": reference }))
             .map_err(|error| {
                 format!(

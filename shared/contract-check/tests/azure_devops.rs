@@ -508,3 +508,17 @@ fn undeclared_success_and_redirect_statuses_still_fail() {
         );
     }
 }
+
+#[test]
+fn a_date_time_in_jiras_form_still_fails_for_azure_devops() {
+    let request = RecordedRequest::new("GET", "/fabrikam/Fabrikam-Fiber/_apis/wit/workItems/42/comments/50")
+        .with_query("api-version", "7.1-preview.4");
+    let comment = |created: &str| json!({"id": 50, "workItemId": 42, "text": "Looks fixed", "createdDate": created});
+    azure_devops()
+        .check_response(&request, 200, Some(&comment("2024-01-31T10:20:30.123Z")))
+        .unwrap_or_else(|violations| panic!("{}", messages(&violations)));
+    let violations = azure_devops()
+        .check_response(&request, 200, Some(&comment("2024-01-31T10:20:30.123+0000")))
+        .expect_err("Azure DevOps is held to RFC 3339");
+    assert!(messages(&violations).contains("response 200 body.createdDate: "), "{}", messages(&violations));
+}

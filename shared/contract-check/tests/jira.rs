@@ -235,3 +235,29 @@ fn error_statuses_are_held_to_what_jira_declares() {
         );
     }
 }
+
+fn comment(created: &str) -> serde_json::Value {
+    json!({
+        "id": "10000", "self": "https://example.atlassian.net/rest/api/3/issue/10010/comment/10000",
+        "body": {"version": 1, "type": "doc", "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Looks fixed"}]}
+        ]},
+        "created": created, "updated": "2024-01-31T10:20:30.123+0000"
+    })
+}
+
+#[test]
+fn comment_timestamps_in_jiras_own_form_pass_and_malformed_ones_fail() {
+    let request = RecordedRequest::new("GET", "/rest/api/3/issue/PROJ-1/comment/10000");
+    for created in ["2024-01-31T10:20:30.123+0000", "2024-01-31T10:20:30.123-05:30"] {
+        jira()
+            .check_response(&request, 200, Some(&comment(created)))
+            .unwrap_or_else(|violations| panic!("{created}: {}", messages(&violations)));
+    }
+    let violations = jira()
+        .check_response(&request, 200, Some(&comment("2024-13-45T99:00")))
+        .expect_err("neither RFC 3339 nor Jira's form");
+    let text = messages(&violations);
+    assert!(text.contains("response 200 body.created: "), "{text}");
+    assert!(!text.contains("body.updated"), "{text}");
+}

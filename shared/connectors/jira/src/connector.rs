@@ -22,9 +22,10 @@ const COMMENT_PAGE_SIZE: usize = 100;
 /// Extra minutes searched before `since`, so a small clock difference with Jira loses nothing; the
 /// client-side filter drops what is older.
 const SEARCH_MARGIN_MINUTES: i64 = 1;
-/// What the service account needs in the project to sync.
+/// What the service account needs in the project to sync. It only ever edits the comments it posted
+/// (copies), so editing its own comments is enough.
 const REQUIRED_PERMISSIONS: [&str; 6] =
-    ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS", "EDIT_ALL_COMMENTS"];
+    ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS", "EDIT_OWN_COMMENTS"];
 
 pub struct JiraConnector {
     client: JiraClient,

@@ -40,14 +40,14 @@ async fn check_access_names_each_missing_permission() {
     let sim = simulator().await;
     let limited = SimUser::new("712020:limited", "limited@example.com", "Limited Account", "limited-token")
         .without_permission("TRANSITION_ISSUES")
-        .without_permission("EDIT_ALL_COMMENTS");
+        .without_permission("EDIT_OWN_COMMENTS");
     sim.add_user(limited.clone());
     let check = connector_as(&sim, &limited).check_access(&[]).await.unwrap();
     assert_eq!(
         check.problems,
         [
             "permission TRANSITION_ISSUES is missing in project OPS",
-            "permission EDIT_ALL_COMMENTS is missing in project OPS"
+            "permission EDIT_OWN_COMMENTS is missing in project OPS"
         ]
     );
     assert!(check.passed.contains(&"permission EDIT_ISSUES".to_string()), "{:?}", check.passed);

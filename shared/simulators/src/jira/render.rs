@@ -29,14 +29,6 @@ pub fn jira_time(at: Timestamp) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
-/// A comment's `created`/`updated`. Jira sends its own format here too (`…123+0000`), but Atlassian's
-/// OpenAPI file declares these two as RFC 3339 `date-time`, which that offset fails (the file's own
-/// example fails it). Until the contract check knows this quirk, the simulator sends the RFC 3339 form of
-/// the same instant (`…123+00:00`), which connectors must read anyway.
-pub fn comment_time(at: Timestamp) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
-}
-
 /// The fields every issue has, in the order Jira lists them.
 pub const ISSUE_FIELDS: [&str; 12] = [
     "summary",
@@ -263,8 +255,8 @@ pub fn comment_json(site: &Site, issue: &IssueRecord, comment: &CommentRecord, a
         "author": account_json(site, Some(&comment.author), api),
         "body": body,
         "updateAuthor": account_json(site, Some(&comment.update_author), api),
-        "created": comment_time(comment.created),
-        "updated": comment_time(comment.updated),
+        "created": jira_time(comment.created),
+        "updated": jira_time(comment.updated),
         "jsdPublic": true,
     })
 }
