@@ -71,9 +71,21 @@ enum Command {
         config: PathBuf,
         #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
         store: PathBuf,
+        /// Read the deployed stack's DynamoDB table instead of the local store.
+        #[arg(long, env = "TANDEM_TABLE")]
+        table: Option<String>,
         /// Retry this item (`1:10001` = side 1, item 10001) at the next poll.
         #[arg(long)]
         retry: Option<String>,
+    },
+    /// Store, activate, deactivate or list the integrations the deployed Lambda functions run (in the
+    /// stack's DynamoDB table; AWS credentials and region come from the environment).
+    Integrations {
+        /// The stack's table (output `TableName`).
+        #[arg(long, env = "TANDEM_TABLE")]
+        table: String,
+        #[command(subcommand)]
+        action: IntegrationAction,
     },
     /// List recorded conflicts (fields changed on both sides) and what the policy chose.
     Conflicts {
@@ -82,6 +94,26 @@ enum Command {
         #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
         store: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum IntegrationAction {
+    /// Validate an integration file and store it (a new integration starts inactive).
+    Put {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Activate it too.
+        #[arg(long)]
+        activate: bool,
+    },
+    Activate {
+        name: String,
+    },
+    /// A deactivated integration syncs nothing; its links and state are kept.
+    Deactivate {
+        name: String,
+    },
+    List,
 }
 
 #[tokio::main]
@@ -181,10 +213,13 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Failures { config, store, retry } => {
+        Command::Failures { config, store, table, retry } => {
             let config = load(&config)?;
-            let store = wiring::open_store(&store)?;
-            use tandem_engine::ports::SyncLog;
+            let store: Arc<dyn tandem_engine::ports::SyncLog> = match table {
+                Some(table) => Arc::new(tandem_store_dynamodb::DynamoStore::from_env(table).await),
+                None => wiring::open_store(&store)?,
+            };
+
             if let Some(target) = retry {
                 let (side, item) = target.split_once(':').context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
                 let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
@@ -216,6 +251,7 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Integrations { table, action } => integrations(&table, action).await,
         Command::Conflicts { config, store } => {
             let config = load(&config)?;
             let store = wiring::open_store(&store)?;
@@ -251,5 +287,47 @@ fn parse_side(side: u8) -> Result<Side> {
         1 => Ok(Side::One),
         2 => Ok(Side::Two),
         other => bail!("side must be 1 or 2, not {other}"),
+    }
+}
+
+async fn integrations(table: &str, action: IntegrationAction) -> Result<()> {
+    let store = tandem_store_dynamodb::DynamoStore::from_env(table).await;
+    let set_active = |name: String, active: bool| {
+        let store = store.clone();
+        async move {
+            if !store.set_active(&name, active).await? {
+                bail!("no integration named `{name}` in table {table}: store it with `tandem integrations put`");
+            }
+            println!("{name}: {}", if active { "active" } else { "inactive" });
+            Ok(())
+        }
+    };
+    match action {
+        IntegrationAction::Put { config, activate } => {
+            let parsed = load(&config)?;
+            let yaml = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
+            if yaml.lines().any(|line| line.trim_start().starts_with("map_file:")) {
+                bail!("{}: a stored integration has no folder to read `users.map_file` from; put the pairs inline under `users.map`", config.display());
+            }
+            store.put_integration(&parsed.name, &yaml).await?;
+            println!("{}: stored in {table}", parsed.name);
+            if activate {
+                set_active(parsed.name.clone(), true).await?;
+            }
+            Ok(())
+        }
+        IntegrationAction::Activate { name } => set_active(name, true).await,
+        IntegrationAction::Deactivate { name } => set_active(name, false).await,
+        IntegrationAction::List => {
+            let stored = store.list_integrations().await?;
+            if stored.is_empty() {
+                println!("no integrations stored in {table}");
+            }
+            for integration in stored {
+                let state = if integration.active { "active" } else { "inactive" };
+                println!("{}: {state} (updated {})", integration.name, integration.updated_at.to_rfc3339());
+            }
+            Ok(())
+        }
     }
 }

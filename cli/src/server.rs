@@ -1,4 +1,4 @@
-//! `tandem serve`: webhook endpoints (`POST /hooks/{integration}/{side}`) and the poller, in one process
+//! `tandem serve`: webhook endpoints (`POST /hooks/{integration}/{side}`, the side as `1`/`2` or its system) and the poller, in one process
 //! on the embedded store.
 
 use axum::body::Bytes;
@@ -11,16 +11,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_engine::ports::{WebhookError, WebhookReceiver, WebhookRequest};
+use tandem_engine::ports::{WebhookReceiver, WebhookRequest};
 use tandem_engine::{Engine, RetryPolicy};
+use tandem_lambda_runtime::{side_named, WebhookAnswer};
 use tandem_model::Side;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-/// Webhook bodies above this are refused (413) before any parsing: real payloads are a few KB.
-pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+pub use tandem_lambda_runtime::MAX_WEBHOOK_BODY;
 
 /// One integration as the server runs it.
 pub struct ServedIntegration {
@@ -139,12 +139,11 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let Some(served) = state.integrations.get(&integration) else {
-        return problem(StatusCode::NOT_FOUND, format!("no integration named `{integration}`"));
+        return respond(WebhookAnswer::problem(404, format!("no integration named `{integration}`")));
     };
-    let side = match side.as_str() {
-        "1" => Side::One,
-        "2" => Side::Two,
-        other => return problem(StatusCode::NOT_FOUND, format!("no side `{other}`: use 1 or 2")),
+    let side = match side_named(served.engine.config(), &side) {
+        Ok(side) => side,
+        Err(message) => return respond(WebhookAnswer::problem(404, message)),
     };
     let request = WebhookRequest {
         headers: headers
@@ -153,40 +152,14 @@ async fn receive(
             .collect(),
         body: body.to_vec(),
     };
-    let delivery = match served.receivers[usize::from(side.number() - 1)].receive(&request) {
-        Ok(delivery) => delivery,
-        Err(WebhookError::Unauthorized(reason)) => {
-            warn!(%integration, side = %side, %reason, "webhook rejected");
-            return problem(StatusCode::UNAUTHORIZED, "signature or credentials missing or wrong".into());
-        }
-        Err(WebhookError::Malformed(reason)) => {
-            warn!(%integration, side = %side, %reason, "malformed webhook");
-            return problem(StatusCode::BAD_REQUEST, reason);
-        }
-        Err(WebhookError::Ignored(reason)) => {
-            return (StatusCode::ACCEPTED, Json(serde_json::json!({ "ignored": reason }))).into_response();
-        }
+    let answer = match served.receivers[usize::from(side.number() - 1)].receive(&request) {
+        Ok(delivery) => WebhookAnswer::delivered(&integration, served.engine.receive_delivery(side, &delivery).await),
+        Err(refusal) => WebhookAnswer::refused(&integration, side, &refusal),
     };
-    match served.engine.receive_delivery(side, &delivery).await {
-        Ok(outcome) => (
-            StatusCode::OK,
-            Json(serde_json::json!({
-                "duplicate": outcome.duplicate,
-                "synced": outcome.synced,
-                "echoes": outcome.echoes,
-                "failed": outcome.failed,
-            })),
-        )
-            .into_response(),
-        Err(error) => {
-            // Only the store failing lands here (sync failures are recorded, not returned): ask the
-            // sender to retry.
-            error!(%integration, %error, "could not record the delivery");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "temporarily unable to record the delivery".into())
-        }
-    }
+    respond(answer)
 }
 
-fn problem(status: StatusCode, message: String) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+fn respond(answer: WebhookAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(answer.body)).into_response()
 }

@@ -94,3 +94,43 @@ fn watermark_can_be_set_and_shown() -> Result<()> {
     assert!(text(&failures.stdout).contains("no failures recorded"));
     Ok(())
 }
+
+/// `tandem integrations` against the local DynamoDB stand-in (`eval "$(infra/local-aws.sh)"`).
+#[tokio::test]
+async fn integrations_are_stored_activated_and_listed() -> Result<()> {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is unset: run `eval \"$(infra/local-aws.sh)\"` (infra/test.sh does) to start moto"
+    );
+    let table = format!("tandem-cli-{}", std::process::id());
+    tandem_store_dynamodb::DynamoStore::from_env(table.clone()).await.create_table().await?;
+    let config = examples().join("jira-azure-devops.yaml");
+    let dir = tempfile::tempdir()?;
+    let inline = dir.path().join("inline.yaml");
+    let without_map_file = std::fs::read_to_string(&config)?.replace("  map_file: users.csv", "");
+    std::fs::write(&inline, without_map_file)?;
+
+    let refused = tandem(&["integrations", "--table", &table, "put", "--config", config.to_str().unwrap_or_default()])?;
+    assert!(!refused.status.success(), "a users map_file cannot be stored");
+    assert!(text(&refused.stderr).contains("users.map"), "{}", text(&refused.stderr));
+
+    let put = tandem(&[
+        "integrations",
+        "--table",
+        &table,
+        "put",
+        "--config",
+        inline.to_str().unwrap_or_default(),
+        "--activate",
+    ])?;
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    let listed = text(&tandem(&["integrations", "--table", &table, "list"])?.stdout);
+    assert!(listed.contains("ops-fabrikam-bugs: active"), "{listed}");
+    let off = tandem(&["integrations", "--table", &table, "deactivate", "ops-fabrikam-bugs"])?;
+    assert!(off.status.success(), "{}", text(&off.stderr));
+    let listed = text(&tandem(&["integrations", "--table", &table, "list"])?.stdout);
+    assert!(listed.contains("ops-fabrikam-bugs: inactive"), "{listed}");
+    let unknown = tandem(&["integrations", "--table", &table, "activate", "no-such-integration"])?;
+    assert!(!unknown.status.success());
+    Ok(())
+}

@@ -17,6 +17,7 @@
 //! | delivery     | `DELIVERY#{integration}`   | `{side}#{delivery id}`   | `until_us` (N), `expires_at`                       |
 //! | conflict     | `CONFLICT#{integration}`   | `{RFC 3339 at}#{random}` | `record`                                           |
 //! | failure      | `FAILURE#{integration}`    | `{side}#{item id}`       | `record`                                           |
+//! | integration  | `INTEGRATION`              | `{integration}`          | `yaml`, `active` (BOOL), `updated_at`              |
 //!
 //! `record` is the record as JSON and the only attribute read back, so every field round-trips
 //! exactly. The other attributes exist for conditions and expiry: `until_us` is microseconds since the
@@ -51,10 +52,12 @@ mod deliveries;
 mod error;
 mod keys;
 mod links;
+mod registry;
 mod store;
 mod sync_log;
 mod table;
 mod watermarks;
 
+pub use registry::StoredIntegration;
 pub use store::DynamoStore;
 pub use table::TableError;

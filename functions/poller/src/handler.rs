@@ -1,0 +1,14 @@
+//! One scheduled event: poll until the invocation's remaining time runs out, answer the summary.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent};
+use tandem_lambda_runtime::{deadline, run_poll, PollSummary, Runtime};
+use tracing::info;
+
+pub async fn handle(runtime: &Runtime, event: LambdaEvent<EventBridgeEvent>) -> Result<PollSummary, Error> {
+    let (event, context) = (event.payload, event.context);
+    info!(source = %event.source, detail_type = %event.detail_type, id = ?event.id, "scheduled poll");
+    // A context without a deadline (deadline 0) only happens outside Lambda; the default bound applies.
+    let invocation_deadline = (context.deadline > 0).then(|| context.deadline());
+    Ok(run_poll(runtime, deadline(invocation_deadline, None)).await)
+}

@@ -1,0 +1,45 @@
+//! Turns an API Gateway request into a webhook delivery for the runtime and its answer back into an
+//! HTTP response.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use tandem_lambda_runtime::{deadline, handle_webhook, Runtime, WebhookAnswer, MAX_WEBHOOK_BODY, WEBHOOK_WORK_LIMIT};
+
+pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body>, Error> {
+    let answer = answer(runtime, request).await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(answer.body.to_string()))?)
+}
+
+async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
+    if request.method() != Method::POST {
+        return WebhookAnswer::problem(405, format!("{} is not accepted; webhooks are POSTed", request.method()));
+    }
+    let parameters = request.path_parameters();
+    let (Some(integration), Some(system)) = (parameters.first("integration"), parameters.first("system")) else {
+        return WebhookAnswer::problem(404, "webhooks are POSTed to /hooks/{integration}/{system}");
+    };
+    let (integration, system) = (integration.to_owned(), system.to_owned());
+    // A context without a deadline (deadline 0) only happens outside Lambda; the work limit applies.
+    let invocation_deadline =
+        request.lambda_context_ref().filter(|context| context.deadline > 0).map(|context| context.deadline());
+    let stop_at = deadline(invocation_deadline, Some(WEBHOOK_WORK_LIMIT));
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = match request.into_body() {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => return WebhookAnswer::problem(400, "the request body is in an unsupported form"),
+    };
+    if body.len() > MAX_WEBHOOK_BODY {
+        return WebhookAnswer::too_large(body.len());
+    }
+    handle_webhook(runtime, &integration, &system, headers, body, stop_at).await
+}

@@ -1,0 +1,146 @@
+//! The webhook and poller functions' handlers, end to end: API Gateway and EventBridge events as
+//! JSON, moto's DynamoDB and Secrets Manager, the Jira and Azure DevOps simulators as targets.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{invoke_poller, invoke_webhook, ApiRequest, World};
+use tandem_engine::ports::SyncLog;
+use tandem_simulators::azure_devops::Fault;
+
+/// A Lambda invocation with the webhook function's usual timeout.
+const INVOCATION: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_jira_event_creates_one_copy_and_repeats_write_nothing() {
+    let world = World::start().await;
+    let container = world.container().await;
+    let bug = world.create_jira_bug("Checkout fails on empty cart").await;
+    let event = world.jira_issue_created(&bug, "delivery-1", &world.webhook_secret);
+
+    let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!((status, &answer["synced"]), (200, &serde_json::json!(1)), "{answer}");
+    assert_eq!(world.ado_copies(), 1);
+
+    let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!((status, &answer["duplicate"]), (200, &serde_json::json!(true)), "{answer}");
+    assert_eq!(world.ado_copies(), 1, "a repeated delivery writes nothing");
+
+    // Two containers receive events about a new bug at once (Jira sends created and updated).
+    let second_bug = world.create_jira_bug("Logo blurry").await;
+    let other_container = world.container().await;
+    let (first, second) = tokio::join!(
+        invoke_webhook(
+            &container,
+            world.jira_issue_created(&second_bug, "delivery-2", &world.webhook_secret).event(INVOCATION)
+        ),
+        invoke_webhook(
+            &other_container,
+            world.jira_issue_created(&second_bug, "delivery-3", &world.webhook_secret).event(INVOCATION)
+        ),
+    );
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    assert_eq!(world.ado_copies(), 2, "concurrent invocations create one copy: {first:?} {second:?}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_event_syncs_a_change_whose_webhook_never_came() {
+    let world = World::start().await;
+    let container = world.container().await;
+    world.create_jira_bug("Nobody told the webhook").await;
+
+    let summary = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!(summary.integrations, 1, "{summary:?}");
+    assert!(summary.synced >= 1 && summary.errors == 0 && !summary.stopped_early, "{summary:?}");
+    assert_eq!(world.ado_copies(), 1);
+
+    let again = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!(world.ado_copies(), 1, "polling again creates nothing: {again:?}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_target_is_answered_in_time_and_the_poll_completes_the_change() {
+    let world = World::start().await;
+    let container = world.container().await;
+    // A warm container: its engine was built before the target started failing.
+    invoke_poller(&container, Duration::from_secs(60)).await;
+    world.ado.inject_fault(Fault { status: 503, remaining: 10_000, retry_after_seconds: None });
+    let bug = world.create_jira_bug("Target is down").await;
+
+    let started = Instant::now();
+    let remaining = Duration::from_secs(4);
+    let (status, answer) = invoke_webhook(
+        &container,
+        world.jira_issue_created(&bug, "delivery-slow", &world.webhook_secret).event(remaining),
+    )
+    .await;
+    assert!(started.elapsed() < remaining, "answered after {:?}", started.elapsed());
+    assert_eq!((status, &answer["failed"]), (200, &serde_json::json!(1)), "{answer}");
+    let failures = world.store().await.list_failures(&world.name).await.expect("failures");
+    assert_eq!(failures.len(), 1, "the change is recorded: {failures:?}");
+    assert_eq!(failures[0].item, bug.item.id);
+    assert_eq!(world.ado_copies(), 0);
+
+    world.ado.inject_fault(Fault { status: 503, remaining: 0, retry_after_seconds: None });
+    let summary = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!(summary.retry_succeeded, 1, "{summary:?}");
+    assert_eq!(world.ado_copies(), 1);
+    assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_signature_gets_401_and_nothing_is_stored() {
+    let world = World::start().await;
+    let container = world.container().await;
+    let bug = world.create_jira_bug("Real bug").await;
+
+    let forged = world.jira_issue_created(&bug, "delivery-forged", "not-the-secret");
+    let (status, _) = invoke_webhook(&container, forged.event(INVOCATION)).await;
+    assert_eq!(status, 401);
+    let unsigned = ApiRequest::post(&world.name, "jira", r#"{"webhookEvent":"jira:issue_created"}"#.into())
+        .header("x-atlassian-webhook-identifier", "delivery-forged");
+    assert_eq!(invoke_webhook(&container, unsigned.event(INVOCATION)).await.0, 401);
+    assert_eq!(world.ado_copies(), 0);
+    assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+
+    // The forged delivery's id was not remembered: the genuine delivery with it is processed.
+    let genuine = world.jira_issue_created(&bug, "delivery-forged", &world.webhook_secret);
+    let (status, answer) = invoke_webhook(&container, genuine.event(INVOCATION)).await;
+    assert_eq!((status, &answer["duplicate"]), (200, &serde_json::json!(false)), "{answer}");
+    assert_eq!(world.ado_copies(), 1);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_integration_syncs_nothing() {
+    let world = World::start().await;
+    let container = world.container().await;
+    // Warm: the container built the engine while the integration was active.
+    invoke_poller(&container, Duration::from_secs(60)).await;
+    assert!(world.store().await.set_active(&world.name, false).await.expect("deactivate"));
+    let bug = world.create_jira_bug("Should stay put").await;
+
+    let event = world.jira_issue_created(&bug, "delivery-inactive", &world.webhook_secret);
+    let (status, _) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!(status, 404);
+    let summary = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!(summary.integrations, 0, "{summary:?}");
+    assert_eq!(world.ado_copies(), 0);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_misaddressed_requests_are_refused() {
+    let world = World::start().await;
+    let container = world.container().await;
+    let huge = ApiRequest::post(&world.name, "jira", "x".repeat(tandem_lambda_runtime::MAX_WEBHOOK_BODY + 1));
+    assert_eq!(invoke_webhook(&container, huge.event(INVOCATION)).await.0, 413);
+    let unknown_system = ApiRequest::post(&world.name, "github", "{}".into());
+    assert_eq!(invoke_webhook(&container, unknown_system.event(INVOCATION)).await.0, 404);
+    let unknown_integration = ApiRequest::post("no-such-integration", "jira", "{}".into());
+    assert_eq!(invoke_webhook(&container, unknown_integration.event(INVOCATION)).await.0, 404);
+    world.stop().await;
+}

@@ -1,0 +1,87 @@
+//! One scheduled poll: every active integration, both sides, then the due failures, until the
+//! deadline. An integration that cannot be brought up or polled is logged and the others still run;
+//! watermarks only move past what was done, so the next run continues where this one stopped.
+
+use crate::runtime::Runtime;
+use serde::Serialize;
+use tandem_engine::{Engine, RetryPolicy};
+use tandem_model::Side;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+/// What one poll run did, in all integrations together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollSummary {
+    /// Active integrations polled (wholly or until the deadline).
+    pub integrations: usize,
+    /// Changed items read from the systems.
+    pub items: usize,
+    pub synced: usize,
+    /// Items whose sync failed; each is recorded for a retry.
+    pub failed: usize,
+    /// Recorded failures retried, how many succeeded, how many were parked for an operator.
+    pub retried: usize,
+    pub retry_succeeded: usize,
+    pub parked: usize,
+    /// Integrations or sides that could not be polled at all (logged with the reason).
+    pub errors: usize,
+    /// The deadline came first; the next run continues.
+    pub stopped_early: bool,
+}
+
+pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
+    let mut summary = PollSummary::default();
+    let integrations = match runtime.active_integrations().await {
+        Ok(integrations) => integrations,
+        Err(problem) => {
+            error!(error = %problem, "cannot read the integration registry; nothing polled");
+            summary.errors += 1;
+            return summary;
+        }
+    };
+    for (name, served) in integrations {
+        if Instant::now() >= deadline {
+            summary.stopped_early = true;
+            break;
+        }
+        match served {
+            Ok(served) => poll_integration(&served.engine, deadline, &mut summary).await,
+            Err(problem) => {
+                warn!(integration = %name, error = %problem, retryable = problem.is_retryable(), "integration not polled");
+                summary.errors += 1;
+            }
+        }
+    }
+    info!(?summary, "poll run finished");
+    summary
+}
+
+async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut PollSummary) {
+    summary.integrations += 1;
+    for side in Side::BOTH {
+        match engine.poll_side_until(side, Some(deadline)).await {
+            Ok(report) => {
+                summary.items += report.items;
+                summary.synced += report.synced;
+                summary.failed += report.failed;
+                summary.stopped_early |= report.stopped_early;
+            }
+            Err(problem) => {
+                warn!(integration = engine.integration(), side = %side, error = %problem, "poll failed; next run retries");
+                summary.errors += 1;
+            }
+        }
+    }
+    match engine.retry_failures_until(RetryPolicy::default(), Some(deadline)).await {
+        Ok(report) => {
+            summary.retried += report.retried;
+            summary.retry_succeeded += report.succeeded;
+            summary.parked += report.parked;
+        }
+        Err(problem) => {
+            warn!(integration = engine.integration(), error = %problem, "retrying failures failed");
+            summary.errors += 1;
+        }
+    }
+    summary.stopped_early |= Instant::now() >= deadline;
+}

@@ -1,0 +1,69 @@
+//! One webhook delivery, start to answer: size limit, integration and side, verification, then the
+//! engine (which records the delivery before syncing and leaves what the deadline cuts short to the
+//! poller).
+
+use crate::answer::{WebhookAnswer, MAX_WEBHOOK_BODY};
+use crate::runtime::{Runtime, Unserved};
+use tandem_engine::ports::WebhookRequest;
+use tandem_mapping::IntegrationConfig;
+use tandem_model::Side;
+use tokio::time::Instant;
+use tracing::error;
+
+/// Handles `POST /hooks/{integration}/{system_or_side}`. `system_or_side` is `1`/`2` or the side's
+/// system (`jira`, `azure-devops`); `headers` are as received, `deadline` is when the sender must
+/// have its answer.
+pub async fn handle_webhook(
+    runtime: &Runtime,
+    integration: &str,
+    system_or_side: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    deadline: Instant,
+) -> WebhookAnswer {
+    if body.len() > MAX_WEBHOOK_BODY {
+        return WebhookAnswer::too_large(body.len());
+    }
+    let served = match runtime.integration(integration).await {
+        Ok(Ok(served)) => served,
+        Ok(Err(Unserved::Unknown | Unserved::Inactive | Unserved::Invalid)) => {
+            // One answer for all three: a sender learns nothing about which integrations exist.
+            return WebhookAnswer::problem(404, format!("no active integration named `{integration}`"));
+        }
+        Err(problem) => {
+            error!(%integration, error = %problem, retryable = problem.is_retryable(), "integration unavailable");
+            return WebhookAnswer::problem(503, "temporarily unable to accept deliveries for this integration");
+        }
+    };
+    let side = match side_named(served.config(), system_or_side) {
+        Ok(side) => side,
+        Err(message) => return WebhookAnswer::problem(404, message),
+    };
+    let request = WebhookRequest { headers, body };
+    let delivery = match served.receiver(side).receive(&request).await {
+        Ok(delivery) => delivery,
+        Err(refusal) => return WebhookAnswer::refused(integration, side, &refusal),
+    };
+    WebhookAnswer::delivered(integration, served.engine.receive_delivery_until(side, &delivery, Some(deadline)).await)
+}
+
+/// The side a webhook path segment names: `1`, `2`, or the system of exactly one side.
+pub fn side_named(config: &IntegrationConfig, segment: &str) -> Result<Side, String> {
+    match segment {
+        "1" => return Ok(Side::One),
+        "2" => return Ok(Side::Two),
+        _ => {}
+    }
+    let matching: Vec<Side> =
+        Side::BOTH.into_iter().filter(|side| config.side(*side).system.slug() == segment).collect();
+    match matching.as_slice() {
+        [side] => Ok(*side),
+        [] => Err(format!(
+            "integration `{}` has no side `{segment}`: use 1, 2, {} or {}",
+            config.name,
+            config.side(Side::One).system.slug(),
+            config.side(Side::Two).system.slug()
+        )),
+        _ => Err(format!("both sides of integration `{}` are {segment}: use 1 or 2", config.name)),
+    }
+}
