@@ -10,5 +10,8 @@ pub async fn handle(runtime: &Runtime, event: LambdaEvent<EventBridgeEvent>) -> 
     info!(source = %event.source, detail_type = %event.detail_type, id = ?event.id, "scheduled poll");
     // A context without a deadline (deadline 0) only happens outside Lambda; the default bound applies.
     let invocation_deadline = (context.deadline > 0).then(|| context.deadline());
-    Ok(run_poll(runtime, deadline(invocation_deadline, None)).await)
+    let summary = run_poll(runtime, deadline(invocation_deadline, None)).await;
+    // Embedded metric format: CloudWatch turns this stdout line into the ParkedFailures metric.
+    println!("{}", summary.metric_line(chrono::Utc::now()));
+    Ok(summary)
 }

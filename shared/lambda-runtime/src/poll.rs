@@ -27,6 +27,28 @@ pub struct PollSummary {
     pub errors: usize,
     /// The deadline came first; the next run continues.
     pub stopped_early: bool,
+    /// Failures parked for an operator in the polled integrations, after this run (the metric the
+    /// `ParkedFailures` alarm watches).
+    pub parked_now: usize,
+}
+
+impl PollSummary {
+    /// The parked-failures count as a CloudWatch embedded-metric-format line: printed to stdout, it
+    /// becomes metric `Tandem/ParkedFailures` (no dimensions, as the template's alarm expects).
+    pub fn metric_line(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        serde_json::json!({
+            "_aws": {
+                "Timestamp": now.timestamp_millis(),
+                "CloudWatchMetrics": [{
+                    "Namespace": "Tandem",
+                    "Dimensions": [[]],
+                    "Metrics": [{ "Name": "ParkedFailures", "Unit": "Count" }]
+                }]
+            },
+            "ParkedFailures": self.parked_now
+        })
+        .to_string()
+    }
 }
 
 pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
@@ -45,7 +67,7 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
             break;
         }
         match served {
-            Ok(served) => poll_integration(&served.engine, deadline, &mut summary).await,
+            Ok(served) => poll_integration(&served.engine, runtime.retry_policy(), deadline, &mut summary).await,
             Err(problem) => {
                 warn!(integration = %name, error = %problem, retryable = problem.is_retryable(), "integration not polled");
                 summary.errors += 1;
@@ -56,7 +78,7 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
     summary
 }
 
-async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut PollSummary) {
+async fn poll_integration(engine: &Engine, policy: RetryPolicy, deadline: Instant, summary: &mut PollSummary) {
     summary.integrations += 1;
     for side in Side::BOTH {
         match engine.poll_side_until(side, Some(deadline)).await {
@@ -72,7 +94,7 @@ async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut Poll
             }
         }
     }
-    match engine.retry_failures_until(RetryPolicy::default(), Some(deadline)).await {
+    match engine.retry_failures_until(policy, Some(deadline)).await {
         Ok(report) => {
             summary.retried += report.retried;
             summary.retry_succeeded += report.succeeded;
@@ -83,5 +105,30 @@ async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut Poll
             summary.errors += 1;
         }
     }
+    match engine.stores().log.list_failures(engine.integration()).await {
+        Ok(failures) => summary.parked_now += failures.iter().filter(|failure| failure.parked).count(),
+        Err(problem) => {
+            warn!(integration = engine.integration(), error = %problem, "cannot count parked failures");
+            summary.errors += 1;
+        }
+    }
     summary.stopped_early |= Instant::now() >= deadline;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metric_line_is_embedded_metric_format_without_dimensions() {
+        let summary = PollSummary { parked_now: 3, ..PollSummary::default() };
+        let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).expect("valid instant");
+        let line: serde_json::Value = serde_json::from_str(&summary.metric_line(at)).expect("JSON");
+        assert_eq!(line["ParkedFailures"], 3);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_123_i64);
+        let metrics = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(metrics["Namespace"], "Tandem");
+        assert_eq!(metrics["Dimensions"], serde_json::json!([[]]));
+        assert_eq!(metrics["Metrics"][0]["Name"], "ParkedFailures");
+    }
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tandem_engine::ports::{Connector, SystemClock};
+use tandem_engine::RetryPolicy;
 use tandem_engine::{Engine, EngineStores};
 use tandem_mapping::IntegrationConfig;
 use tandem_model::Side;
@@ -28,6 +29,9 @@ pub const TABLE_VARIABLE: &str = "TANDEM_TABLE";
 /// policy allows only secrets under it, so a configuration naming another secret is refused up front
 /// with a clear message rather than failing later with AccessDenied. Names are used as written.
 pub const SECRET_PREFIX_VARIABLE: &str = "TANDEM_SECRET_PREFIX";
+/// Attempts before a failing change is parked for an operator (template parameter
+/// `MaxAttemptsBeforeParking`).
+pub const MAX_ATTEMPTS_VARIABLE: &str = "TANDEM_MAX_ATTEMPTS";
 
 /// An integration ready to sync: its engine and its two webhook receivers.
 pub struct ServedIntegration {
@@ -60,12 +64,29 @@ pub struct Runtime {
     store: Arc<DynamoStore>,
     secrets: Arc<dyn SecretCache>,
     secret_prefix: String,
+    retry_policy: RetryPolicy,
     served: Mutex<HashMap<String, Arc<ServedIntegration>>>,
 }
 
 impl Runtime {
     pub fn new(store: DynamoStore, secrets: Arc<dyn SecretCache>) -> Runtime {
-        Runtime { store: Arc::new(store), secrets, secret_prefix: String::new(), served: Mutex::default() }
+        Runtime {
+            store: Arc::new(store),
+            secrets,
+            secret_prefix: String::new(),
+            retry_policy: RetryPolicy::default(),
+            served: Mutex::default(),
+        }
+    }
+
+    /// How recorded failures are retried and when they are parked.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Runtime {
+        self.retry_policy = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry_policy
     }
 
     /// Refuses configurations whose secret names do not start with `prefix`.
@@ -87,7 +108,17 @@ impl Runtime {
         let prefix = std::env::var(SECRET_PREFIX_VARIABLE).unwrap_or_default();
         let source = SecretsManagerSource::from_env().await;
         let secrets = Arc::new(CachedSecrets::new(source, SECRET_TTL));
-        Ok(Runtime::new(DynamoStore::from_env(table).await, secrets).with_secret_prefix(prefix))
+        let mut retry_policy = RetryPolicy::default();
+        if let Ok(text) = std::env::var(MAX_ATTEMPTS_VARIABLE) {
+            retry_policy.max_attempts =
+                text.trim().parse().ok().filter(|attempts| *attempts > 0).ok_or(RuntimeError::MissingSetting {
+                    name: MAX_ATTEMPTS_VARIABLE,
+                    meaning: "a whole number of attempts (1 or more) before a failing change is parked",
+                })?;
+        }
+        Ok(Runtime::new(DynamoStore::from_env(table).await, secrets)
+            .with_secret_prefix(prefix)
+            .with_retry_policy(retry_policy))
     }
 
     pub fn store(&self) -> &DynamoStore {
