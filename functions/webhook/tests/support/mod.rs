@@ -295,3 +295,81 @@ pub fn scheduled_event(remaining: Duration) -> LambdaEvent<EventBridgeEvent> {
 pub async fn invoke_poller(runtime: &Runtime, remaining: Duration) -> PollSummary {
     tandem_poller_function::handler::handle(runtime, scheduled_event(remaining)).await.expect("a poll summary")
 }
+
+/// What tests of rotation and stored configurations need beyond the usual world.
+impl World {
+    /// `secret` as named under this world's secret prefix (the one its containers may read).
+    pub fn secret_name(&self, secret: &str) -> String {
+        format!("{}{secret}", self.secret_prefix)
+    }
+
+    /// The world's integration configuration, as stored in the registry.
+    pub fn integration_yaml(&self) -> String {
+        self.config_yaml()
+    }
+
+    /// Stores `yaml` as integration `name` in this world's table and activates it, as an operator does.
+    pub async fn add_integration(&self, name: &str, yaml: &str) {
+        let store = self.store().await;
+        store.put_integration(name, yaml).await.expect("store the integration");
+        assert!(store.set_active(name, true).await.expect("activate"));
+    }
+
+    /// Creates secret `name` (any name, inside the prefix or not) with `value`.
+    pub async fn create_secret(&self, name: &str, value: &Value) {
+        admin()
+            .await
+            .create_secret()
+            .name(name)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("creating secret {name}: {error:?}"));
+    }
+
+    /// Gives secret `name` a new current value (`PutSecretValue`), as rotating it does.
+    pub async fn put_secret_value(&self, name: &str, value: &Value) {
+        admin()
+            .await
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("rotating secret {name}: {error:?}"));
+    }
+
+    /// A container like [`World::container`] that may read the secrets starting with `prefix`.
+    pub async fn container_with_secret_prefix(&self, prefix: &str) -> Runtime {
+        self.container().await.with_secret_prefix(prefix)
+    }
+}
+
+impl World {
+    /// A Jira connector on this world's site signing in as `email` with `api_token`.
+    pub fn jira_connector_as(&self, email: &str, api_token: &str) -> JiraConnector {
+        JiraConnector::new(
+            JiraConfig {
+                base_url: self.jira.base_url().to_string(),
+                project_key: "OPS".into(),
+                issue_type: "Bug".into(),
+            }
+            .validate()
+            .expect("Jira settings"),
+            &Credentials::JiraApiToken {
+                email: email.to_string(),
+                api_token: SecretString::new(api_token.to_string()),
+            },
+            tandem_jira::RetryPolicy::fast(),
+        )
+        .expect("a Jira connector")
+    }
+}
+
+impl ApiRequest {
+    /// The same delivery POSTed to another integration's path.
+    pub fn addressed_to(mut self, integration: &str) -> ApiRequest {
+        self.integration = integration.to_string();
+        self
+    }
+}
