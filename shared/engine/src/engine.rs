@@ -159,6 +159,8 @@ impl Engine {
 
     /// The in-process lock of an item's link: both items of a link share one (keyed by the side-1
     /// item), so a webhook from each side cannot sync the same link at once and post a comment twice.
+    /// The link read here only picks the key; `sync_once` reads it again under the lock, because it
+    /// may have changed while this worker waited.
     async fn link_lock(&self, side: Side, id: &ItemId) -> Result<ItemLock, SyncError> {
         let key = match side {
             Side::One => (Side::One, id.clone()),

@@ -148,8 +148,7 @@ async fn my_permissions(State(sim): Shared, Extension(caller): Extension<Caller>
 }
 
 async fn create_issue(State(sim): Shared, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> ApiResult {
-    let (created, event) = {
-        let mut site = sim.site();
+    let created = sim.change(&caller, false, |site| {
         let (id, event) = site.create_issue(&caller.account_id, &body)?;
         let issue = site.issue(&id.to_string())?;
         let created = json!({
@@ -157,9 +156,8 @@ async fn create_issue(State(sim): Shared, Extension(caller): Extension<Caller>, 
             "key": issue.key,
             "self": format!("{}/rest/api/3/issue/{id}", site.base_url),
         });
-        (created, sim.webhook_body(&site, &event, &caller))
-    };
-    sim.publish(event);
+        Ok((created, Some(event)))
+    })?;
     Ok(json_response(StatusCode::CREATED, created))
 }
 
@@ -182,13 +180,7 @@ async fn edit_issue(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let event = {
-        let mut site = sim.site();
-        visible(&site, &caller)?;
-        let event = site.edit_issue(&caller.account_id, &key, &body)?;
-        event.and_then(|event| sim.webhook_body(&site, &event, &caller))
-    };
-    sim.publish(event);
+    sim.change(&caller, true, |site| Ok(((), site.edit_issue(&caller.account_id, &key, &body)?)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -208,13 +200,7 @@ async fn do_transition(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let event = {
-        let mut site = sim.site();
-        visible(&site, &caller)?;
-        let event = site.transition(&caller.account_id, &key, &body)?;
-        event.and_then(|event| sim.webhook_body(&site, &event, &caller))
-    };
-    sim.publish(event);
+    sim.change(&caller, true, |site| Ok(((), site.transition(&caller.account_id, &key, &body)?)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -367,13 +353,10 @@ async fn add_comment(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let (comment, event) = {
-        let mut site = sim.site();
-        visible(&site, &caller)?;
+    let comment = sim.change(&caller, true, |site| {
         let (comment, event) = site.add_comment(&caller.account_id, &key, &body)?;
-        (comment_body(&site, &key, comment)?, sim.webhook_body(&site, &event, &caller))
-    };
-    sim.publish(event);
+        Ok((comment_body(site, &key, comment)?, Some(event)))
+    })?;
     Ok(json_response(StatusCode::CREATED, comment))
 }
 
@@ -383,13 +366,10 @@ async fn update_comment(
     Path((key, comment)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let (comment, event) = {
-        let mut site = sim.site();
-        visible(&site, &caller)?;
+    let comment = sim.change(&caller, true, |site| {
         let (comment, event) = site.update_comment(&caller.account_id, &key, &comment, &body)?;
-        (comment_body(&site, &key, comment)?, sim.webhook_body(&site, &event, &caller))
-    };
-    sim.publish(event);
+        Ok((comment_body(site, &key, comment)?, Some(event)))
+    })?;
     Ok(json_response(StatusCode::OK, comment))
 }
 
@@ -470,6 +450,26 @@ async fn set_property(
 impl Sim {
     fn webhook_body(&self, site: &Site, event: &SiteEvent, caller: &Caller) -> Option<Value> {
         super::events::webhook_body(site, event, &caller.account_id, Utc::now())
+    }
+
+    /// Applies one change to the site as `caller` (who must see the project when `visible_only`), then
+    /// sends its webhook once the site's lock is released, so slow receivers never hold up the API.
+    fn change<T>(
+        &self,
+        caller: &Caller,
+        visible_only: bool,
+        apply: impl FnOnce(&mut Site) -> Result<(T, Option<SiteEvent>), ApiError>,
+    ) -> Result<T, ApiError> {
+        let (answer, body) = {
+            let mut site = self.site();
+            if visible_only {
+                visible(&site, caller)?;
+            }
+            let (answer, event) = apply(&mut site)?;
+            (answer, event.and_then(|event| self.webhook_body(&site, &event, caller)))
+        };
+        self.publish(body);
+        Ok(answer)
     }
 
     fn publish(&self, body: Option<Value>) {
