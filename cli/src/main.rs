@@ -156,7 +156,7 @@ async fn main() -> Result<()> {
             let address = listener.local_addr()?;
             let poll = poll_seconds.map(std::time::Duration::from_secs).unwrap_or(config.polling.interval);
             let settings = wiring::ServeSettings {
-                poll_interval: poll,
+                poll_interval: Some(poll),
                 claim_lease: std::time::Duration::from_secs(claim_lease_seconds),
             };
             let served = wiring::serve_integration(
@@ -224,13 +224,10 @@ async fn main() -> Result<()> {
                 let (side, item) = target.split_once(':').context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
                 let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
                 let item = tandem_model::ItemId::new(item);
-                let Some(mut failure) = store.get_failure(&config.name, side, &item).await? else {
+                if !tandem_engine::unpark_failure(store.as_ref(), &config.name, side, &item, chrono::Utc::now()).await?
+                {
                     bail!("no failure recorded for side {side} item {item}");
-                };
-                failure.parked = false;
-                failure.attempts = 0;
-                failure.next_attempt_at = Some(chrono::Utc::now());
-                store.record_failure(&failure).await?;
+                }
                 println!("side {side} item {item} will be retried at the next poll");
                 return Ok(());
             }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_engine::ports::{WebhookReceiver, WebhookRequest};
-use tandem_engine::{Engine, RetryPolicy};
+use tandem_engine::Engine;
 use tandem_lambda_runtime::{side_named, WebhookAnswer};
 use tandem_model::Side;
 use tokio::net::TcpListener;
@@ -26,7 +26,8 @@ pub use tandem_lambda_runtime::MAX_WEBHOOK_BODY;
 pub struct ServedIntegration {
     pub engine: Arc<Engine>,
     pub receivers: [Arc<dyn WebhookReceiver>; 2],
-    pub poll_interval: Duration,
+    /// `None`: no background poller (the caller polls with [`poll_once`]).
+    pub poll_interval: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -102,7 +103,9 @@ pub fn start(listener: TcpListener, integrations: Vec<Arc<ServedIntegration>>) -
         }
     })];
     for served in integrations {
-        tasks.push(tokio::spawn(poll_forever(served, signal.clone())));
+        if let Some(interval) = served.poll_interval {
+            tasks.push(tokio::spawn(poll_forever(served, interval, signal.clone())));
+        }
     }
     info!(%address, "serving webhooks");
     Ok(RunningServer { address, shutdown, tasks })
@@ -110,11 +113,11 @@ pub fn start(listener: TcpListener, integrations: Vec<Arc<ServedIntegration>>) -
 
 /// Polls each side, then retries due failures, every interval, until shutdown. A failed cycle is logged
 /// and the next one tries again: the watermark only moves past what was done.
-async fn poll_forever(served: Arc<ServedIntegration>, mut stop: watch::Receiver<bool>) {
+async fn poll_forever(served: Arc<ServedIntegration>, interval: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         poll_once(&served.engine).await;
         tokio::select! {
-            _ = tokio::time::sleep(served.poll_interval) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
     }
@@ -127,7 +130,7 @@ pub async fn poll_once(engine: &Engine) {
             warn!(integration = engine.integration(), side = %side, %error, "poll failed; will retry next cycle");
         }
     }
-    if let Err(error) = engine.retry_failures(RetryPolicy::default()).await {
+    if let Err(error) = engine.retry_failures().await {
         warn!(integration = engine.integration(), %error, "retrying failures failed");
     }
 }

@@ -11,8 +11,8 @@ use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
 use tandem_cli::local::{LocalEnvironment, Simulator};
 use tandem_cli::server::{self, RunningServer, ServedIntegration};
 use tandem_cli::wiring;
-use tandem_engine::ports::Connector;
 use tandem_engine::ports::Link;
+use tandem_engine::ports::{Connector, SystemClock};
 use tandem_engine::Engine;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
@@ -52,13 +52,13 @@ impl World {
         let store_dir = tempfile::tempdir()?;
         let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
         let environment = LocalEnvironment::prepare(&config, None).await?;
-        // Polls are driven by the scenarios (World::settle), not by the clock.
+        // Polls are driven by the scenarios (World::settle), not by a background poller.
         let served = wiring::serve_integration(
             config.clone(),
             environment.endpoints(),
             environment.secrets().as_ref(),
             store,
-            wiring::ServeSettings { poll_interval: Duration::from_secs(3600), claim_lease: Duration::from_secs(60) },
+            wiring::ServeSettings { poll_interval: None, claim_lease: Duration::from_secs(60) },
         )
         .await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -94,6 +94,18 @@ impl World {
 
     pub fn engine(&self) -> &Engine {
         &self.served.engine
+    }
+
+    /// Another worker on the same store, with its own connectors and in-process locks: a second
+    /// process or Lambda container. Its webhooks are not routed anywhere; the scenario drives it.
+    pub async fn another_worker(&self) -> Result<Engine> {
+        let secrets = self.environment.secrets();
+        let endpoints = self.environment.endpoints();
+        let connectors = [
+            wiring::connector(&self.config, Side::One, endpoints, secrets.as_ref()).await?,
+            wiring::connector(&self.config, Side::Two, endpoints, secrets.as_ref()).await?,
+        ];
+        Ok(Engine::new(self.config.clone(), connectors, self.engine().stores().clone(), Arc::new(SystemClock)))
     }
 
     pub fn jira(&self) -> &RunningJira {

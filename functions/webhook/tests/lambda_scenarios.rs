@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 use support::{invoke_poller, invoke_webhook, ApiRequest, World};
 use tandem_engine::ports::SyncLog;
+use tandem_engine::RetryPolicy;
 use tandem_simulators::azure_devops::Fault;
 
 /// A Lambda invocation with the webhook function's usual timeout.
@@ -63,9 +64,9 @@ async fn a_scheduled_event_syncs_a_change_whose_webhook_never_came() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_target_is_answered_in_time_and_the_poll_completes_the_change() {
     let world = World::start().await;
+    // A cold container: nothing was asked of Azure DevOps before it started failing, so even the
+    // service account cannot be looked up there. Jira's side must still be received and recorded.
     let container = world.container().await;
-    // A warm container: its engine was built before the target started failing.
-    invoke_poller(&container, Duration::from_secs(60)).await;
     world.ado.inject_fault(Fault { status: 503, remaining: 10_000, retry_after_seconds: None });
     let bug = world.create_jira_bug("Target is down").await;
 
@@ -88,6 +89,81 @@ async fn a_slow_target_is_answered_in_time_and_the_poll_completes_the_change() {
     assert_eq!(summary.retry_succeeded, 1, "{summary:?}");
     assert_eq!(world.ado_copies(), 1);
     assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_and_a_poll_of_the_same_change_at_once_write_one_copy() {
+    let world = World::start().await;
+    let (webhook_container, poller_container) = (world.container().await, world.container().await);
+    let bug = world.create_jira_bug("Seen by both functions").await;
+    let event = world.jira_issue_created(&bug, "delivery-raced", &world.webhook_secret);
+
+    let ((status, answer), summary) = tokio::join!(
+        invoke_webhook(&webhook_container, event.event(INVOCATION)),
+        invoke_poller(&poller_container, Duration::from_secs(60)),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(world.ado_copies(), 1, "one copy: {answer} {summary:?}");
+    // Whichever lost the race may have recorded the change for a retry; the retry must find the link.
+    invoke_poller(&poller_container, Duration::from_secs(60)).await;
+    let writes = world.ado.stats().recording.writes;
+
+    let repeated = world.jira_issue_created(&bug, "delivery-raced-again", &world.webhook_secret);
+    let ((status, answer), summary) = tokio::join!(
+        invoke_webhook(&webhook_container, repeated.event(INVOCATION)),
+        invoke_poller(&poller_container, Duration::from_secs(60)),
+    );
+    assert_eq!((status, &answer["failed"]), (200, &serde_json::json!(0)), "{answer}");
+    assert_eq!(summary.failed, 0, "{summary:?}");
+    assert_eq!(world.ado.stats().recording.writes, writes, "nothing more is written to Azure DevOps");
+    assert_eq!(world.ado_copies(), 1);
+    assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_keeps_failing_is_parked_listed_and_retried_once_the_fault_clears() {
+    let world = World::start().await;
+    let policy = RetryPolicy { base: Duration::ZERO, max_delay: Duration::ZERO, max_attempts: 3 };
+    let container = world.container().await.with_retry_policy(policy);
+    world.ado.inject_fault(Fault { status: 503, remaining: 100_000, retry_after_seconds: None });
+    let bug = world.create_jira_bug("Azure DevOps keeps refusing").await;
+    let event = world.jira_issue_created(&bug, "delivery-parked", &world.webhook_secret);
+    let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!((status, &answer["failed"]), (200, &serde_json::json!(1)), "{answer}");
+
+    let mut polls = 0;
+    let parked = loop {
+        let summary = invoke_poller(&container, Duration::from_secs(60)).await;
+        polls += 1;
+        if summary.parked_now == 1 {
+            break summary;
+        }
+        assert!(polls < 5, "parked after at most 3 attempts: {summary:?}");
+    };
+    let failures = world.store().await.list_failures(&world.name).await.expect("failures");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let failure = &failures[0];
+    assert!(failure.parked && failure.attempts == 3, "{failure:?}");
+    assert_eq!(failure.item, bug.item.id);
+    assert!(failure.error.contains("503"), "the operator sees why: {}", failure.error);
+
+    world.ado.inject_fault(Fault { status: 503, remaining: 0, retry_after_seconds: None });
+    let after_clearing = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!((after_clearing.retried, world.ado_copies()), (0, 0), "a parked change waits for the operator");
+    assert_eq!(after_clearing.parked_now, parked.parked_now);
+
+    let store = world.store().await;
+    let unparked = tandem_engine::unpark_failure(&store, &world.name, failure.side, &failure.item, chrono::Utc::now())
+        .await
+        .expect("unpark");
+    assert!(unparked);
+    let retried = invoke_poller(&container, Duration::from_secs(60)).await;
+    assert_eq!((retried.retry_succeeded, retried.parked_now), (1, 0), "{retried:?}");
+    assert_eq!(world.ado_copies(), 1);
+    assert!(store.list_failures(&world.name).await.expect("failures").is_empty());
     world.stop().await;
 }
 

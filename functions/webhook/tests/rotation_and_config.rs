@@ -8,7 +8,6 @@ use serde_json::json;
 use std::time::Duration;
 use support::{invoke_poller, invoke_webhook, World};
 use tandem_engine::ports::{Connector, ConnectorError, SyncLog};
-use tandem_lambda_runtime::Unserved;
 use tandem_simulators::jira::SimUser;
 
 /// A Lambda invocation with the webhook function's usual timeout.
@@ -76,19 +75,23 @@ async fn an_invalid_configuration_is_skipped_and_the_valid_one_still_syncs() {
     assert!(yaml.contains(&format!("name: {broken}\n")) && yaml.contains("no-such-kind"), "{yaml}");
     world.add_integration(&broken, &yaml).await;
     let container = world.container().await;
-    assert_eq!(container.integration(&broken).await.expect("registry").err(), Some(Unserved::Invalid));
+    let refused = container.integration(&broken).await.err().expect("an invalid configuration is an error");
+    assert!(refused.to_string().contains("no-such-kind"), "the problem is named: {refused}");
 
     world.create_jira_bug("Synced by the valid integration").await;
     let summary = invoke_poller(&container, POLL).await;
-    assert_eq!((summary.integrations, summary.errors), (1, 0), "only the valid integration is polled: {summary:?}");
+    assert_eq!(
+        (summary.integrations, summary.invalid_configurations, summary.errors),
+        (1, 1, 1),
+        "only the valid integration is polled, the broken one is counted: {summary:?}"
+    );
     assert!(summary.synced >= 1, "{summary:?}");
     assert_eq!(world.ado_copies(), 1, "one copy, made by the valid integration");
 
     let bug = world.create_jira_bug("Sent to the broken integration").await;
     let event = world.jira_issue_created(&bug, "delivery-broken", &world.webhook_secret).addressed_to(&broken);
     let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
-    assert_eq!(status, 404, "{answer}");
-    assert!(answer["error"].as_str().is_some_and(|message| message.contains(&broken)), "{answer}");
+    assert_eq!(status, 503, "the sender is asked to retry: {answer}");
     assert_eq!(world.ado_copies(), 1, "nothing synced for the broken integration");
     assert!(world.store().await.list_failures(&broken).await.expect("failures").is_empty());
     world.stop().await;
@@ -113,17 +116,18 @@ async fn a_secret_outside_the_prefix_is_refused_and_nothing_syncs() {
     world.store().await.put_integration(&world.name, &yaml).await.expect("replace the configuration");
 
     let container = world.container().await;
-    assert_eq!(container.integration(&world.name).await.expect("registry").err(), Some(Unserved::Invalid));
+    let refused = container.integration(&world.name).await.err().expect("a secret outside the prefix is refused");
+    assert!(refused.to_string().contains(&outside), "the secret is named: {refused}");
     // Only the prefix stands in the way: a runtime allowed every name would serve it.
     let unrestricted = world.container_with_secret_prefix("").await;
     assert!(unrestricted.integration(&world.name).await.expect("registry").is_ok());
 
     let bug = world.create_jira_bug("Must not cross").await;
     let summary = invoke_poller(&container, POLL).await;
-    assert_eq!((summary.integrations, summary.synced), (0, 0), "{summary:?}");
+    assert_eq!((summary.integrations, summary.synced, summary.invalid_configurations), (0, 0, 1), "{summary:?}");
     let event = world.jira_issue_created(&bug, "delivery-outside", &world.webhook_secret);
     let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
-    assert_eq!(status, 404, "{answer}");
+    assert_eq!(status, 503, "{answer}");
     assert_eq!(world.ado_copies(), 0);
     world.stop().await;
 }

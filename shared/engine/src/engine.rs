@@ -1,4 +1,5 @@
 use crate::compare::same_value;
+use crate::crash::Step;
 use crate::error::SyncError;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
 use tandem_model::{FieldMap, FieldValue, Item, ItemId, RichText, Side, UserRef};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 use tracing::{info, instrument, warn};
 
 /// How long a creation claim is held before another worker may take it over (a crashed worker's claim
@@ -63,42 +64,70 @@ pub enum SyncOutcome {
 pub struct Engine {
     pub(crate) config: Arc<IntegrationConfig>,
     pub(crate) connectors: [Arc<dyn Connector>; 2],
-    pub(crate) service_accounts: [UserRef; 2],
+    /// Asked of each system when first needed, not at start: a system that is down when a function
+    /// starts must not stop the other direction, nor the recording of changes for later.
+    service_accounts: [OnceCell<UserRef>; 2],
     pub(crate) stores: EngineStores,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) users: UserResolver,
-    worker: String,
-    claim_lease: chrono::Duration,
+    pub(crate) worker: String,
+    pub(crate) claim_lease: chrono::Duration,
+    pub(crate) retry_policy: crate::RetryPolicy,
+    #[cfg(feature = "crash-points")]
+    crash_plan: Option<Arc<dyn crate::crash::CrashPlan>>,
     item_locks: Mutex<HashMap<(Side, ItemId), ItemLock>>,
 }
 
 impl Engine {
-    /// Builds the engine and asks each side who its service account is (its changes are never synced back).
-    pub async fn new(
+    /// Builds the engine. Nothing is asked of the systems yet.
+    pub fn new(
         config: Arc<IntegrationConfig>,
         connectors: [Arc<dyn Connector>; 2],
         stores: EngineStores,
         clock: Arc<dyn Clock>,
-    ) -> Result<Engine, SyncError> {
-        let side1 = connectors[0].service_account().await.map_err(SyncError::connector(Side::One))?;
-        let side2 = connectors[1].service_account().await.map_err(SyncError::connector(Side::Two))?;
-        Ok(Engine {
+    ) -> Engine {
+        Engine {
             users: UserResolver::new(connectors.clone()),
             config,
             connectors,
-            service_accounts: [side1, side2],
+            service_accounts: [OnceCell::new(), OnceCell::new()],
             stores,
             clock,
             worker: uuid::Uuid::new_v4().to_string(),
             claim_lease: DEFAULT_CLAIM_LEASE,
+            retry_policy: crate::RetryPolicy::default(),
+            #[cfg(feature = "crash-points")]
+            crash_plan: None,
             item_locks: Mutex::default(),
-        })
+        }
     }
 
     /// Changes how long a creation claim keeps other workers off (default one minute).
     pub fn with_claim_lease(mut self, lease: std::time::Duration) -> Self {
         self.claim_lease = chrono::Duration::from_std(lease).unwrap_or(DEFAULT_CLAIM_LEASE);
         self
+    }
+
+    /// Changes when failed syncs are tried again and when they are parked.
+    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Arms the crash points (tests only): the engine dies wherever `plan` says.
+    #[cfg(feature = "crash-points")]
+    pub fn with_crash_plan(mut self, plan: Arc<dyn crate::crash::CrashPlan>) -> Self {
+        self.crash_plan = Some(plan);
+        self
+    }
+
+    /// Dies here if the armed crash plan says so; nothing at all in builds without crash points.
+    #[inline]
+    pub(crate) fn crash_point(&self, _step: crate::crash::Step) {
+        #[cfg(feature = "crash-points")]
+        if self.crash_plan.as_ref().is_some_and(|plan| plan.crash_at(_step)) {
+            std::panic::panic_any(crate::crash::Crash { step: _step });
+        }
     }
 
     pub fn config(&self) -> &IntegrationConfig {
@@ -117,11 +146,20 @@ impl Engine {
         &self.stores
     }
 
-    pub(crate) fn is_service_account(&self, side: Side, user: Option<&UserRef>) -> bool {
-        user.is_some_and(|user| {
-            let own = &self.service_accounts[index(side)];
-            user.id == own.id || matches!((&user.email, &own.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
-        })
+    /// The account the integration acts as on `side` (its changes are never synced back).
+    pub async fn service_account(&self, side: Side) -> Result<&UserRef, SyncError> {
+        self.service_accounts[index(side)]
+            .get_or_try_init(|| async { self.connector(side).service_account().await })
+            .await
+            .map_err(SyncError::connector(side))
+    }
+
+    pub(crate) async fn is_service_account(&self, side: Side, user: Option<&UserRef>) -> Result<bool, SyncError> {
+        let Some(user) = user else {
+            return Ok(false);
+        };
+        let own = self.service_account(side).await?;
+        Ok(user.id == own.id || matches!((&user.email, &own.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b)))
     }
 
     /// Brings an item and its copy in line: reads the item's current state, then creates the copy or
@@ -180,7 +218,7 @@ impl Engine {
         if let Some(link) = self.stores.links.get_link(integration, side, &item.item.id).await? {
             return self.merge(side, item, link).await;
         }
-        if self.is_service_account(side, item.updated_by.as_ref()) {
+        if self.is_service_account(side, item.updated_by.as_ref()).await? {
             return Ok(SyncOutcome::OwnEcho);
         }
         if let Some(filter) = self.config.filter(side) {
@@ -195,7 +233,7 @@ impl Engine {
             .claim_creation(integration, side, &item.item.id, &self.worker, now, now + self.claim_lease)
             .await?
         {
-            ClaimOutcome::Claimed { earlier_attempt: None } => {}
+            ClaimOutcome::Claimed { earlier_attempt: None } => self.crash_point(Step::CreationClaimed),
             ClaimOutcome::Claimed { earlier_attempt: Some(lease_end) } => {
                 // An earlier attempt claimed this creation and never linked: it may have died after the
                 // target created the copy. Adopt that copy rather than create a second one.
@@ -324,6 +362,7 @@ impl Engine {
             .create_item(&fields, Some(&self.origin(from, item)))
             .await
             .map_err(SyncError::connector(target))?;
+        self.crash_point(Step::CopyCreated);
         // Remember each field as the target stored it, so its own re-serialisation is not a change.
         for mapping in &self.config.fields {
             if let (Some(field), Some(snapshot)) = (mapping.field(target), snapshots.get_mut(&mapping.name)) {
@@ -336,6 +375,7 @@ impl Engine {
         }
         let link = self.stores.links.insert_link(&self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
+        self.crash_point(Step::LinkInserted);
         let (item1, item2) = match from {
             Side::One => (item, &copy),
             Side::Two => (&copy, item),
@@ -417,6 +457,7 @@ impl Engine {
             self.connector(to).update_item(&link.item(to).id, fields).await.map_err(SyncError::connector(to))?;
             written += fields.len();
             info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
+            self.crash_point(Step::TargetUpdated);
         }
         for conflict in &conflicts {
             warn!(field = %conflict.field, winner = %conflict.winner, "both sides changed a field; policy decided");
@@ -426,6 +467,7 @@ impl Engine {
         if written > 0 || link.fields != synced_fields {
             link.synced_at = self.clock.now();
             link = self.stores.links.update_link(&link).await?;
+            self.crash_point(Step::LinkUpdated);
         }
         written += self.sync_comments(link, items).await?;
         Ok(SyncOutcome::Updated { writes: written })

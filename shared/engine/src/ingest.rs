@@ -2,6 +2,7 @@
 //! sender's delivery id, echoes of the integration's own writes dropped, then each item synced from its
 //! current state. A change that fails is recorded for the poller; nothing is lost.
 
+use crate::crash::Step;
 use crate::engine::Engine;
 use crate::error::SyncError;
 use tandem_model::{ChangeKind, Delivery, Side};
@@ -51,21 +52,25 @@ impl Engine {
             info!("repeated delivery dropped");
             return Ok(DeliveryOutcome { duplicate: true, ..DeliveryOutcome::default() });
         }
+        self.crash_point(Step::DeliveryRecorded);
         let mut outcome = DeliveryOutcome::default();
         for notice in &delivery.notices {
             if notice.kind == ChangeKind::ItemDeleted {
                 outcome.ignored += 1;
                 continue;
             }
-            if self.is_service_account(side, notice.actor.as_ref()) {
-                outcome.echoes += 1;
-                continue;
-            }
-            let synced = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, self.sync_item(side, &notice.item))
-                    .await
-                    .unwrap_or(Err(SyncError::DeadlineReached)),
-                None => self.sync_item(side, &notice.item).await,
+            let synced = match self.is_service_account(side, notice.actor.as_ref()).await {
+                Ok(true) => {
+                    outcome.echoes += 1;
+                    continue;
+                }
+                Ok(false) => match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, self.sync_item(side, &notice.item))
+                        .await
+                        .unwrap_or(Err(SyncError::DeadlineReached)),
+                    None => self.sync_item(side, &notice.item).await,
+                },
+                Err(error) => Err(error),
             };
             match synced {
                 Ok(_) => outcome.synced += 1,

@@ -13,6 +13,7 @@
 
 mod comments;
 mod compare;
+pub mod crash;
 mod engine;
 mod error;
 mod ingest;
@@ -24,4 +25,4 @@ mod users;
 pub use engine::{Engine, EngineStores, SyncOutcome};
 pub use error::SyncError;
 pub use ingest::DeliveryOutcome;
-pub use poll::{FailureRetryReport, PollReport, RetryPolicy};
+pub use poll::{unpark_failure, FailureRetryReport, PollReport, RetryPolicy};

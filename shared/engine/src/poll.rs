@@ -3,9 +3,10 @@
 //! watermark to the newest change it saw. It also retries recorded failures with backoff and parks the
 //! ones that keep failing for an operator.
 
+use crate::crash::Step;
 use crate::engine::Engine;
 use crate::error::SyncError;
-use crate::ports::FailureRecord;
+use crate::ports::{FailureRecord, SyncLog};
 use std::collections::HashSet;
 use std::time::Duration;
 use tandem_model::{ItemId, Side, Timestamp};
@@ -122,6 +123,7 @@ impl Engine {
                 }
             }
         }
+        self.crash_point(Step::PollSynced);
         if report.watermark > since {
             self.stores.watermarks.set_watermark(integration, side, report.watermark).await?;
         }
@@ -135,16 +137,12 @@ impl Engine {
     }
 
     /// Retries the recorded failures that are due.
-    pub async fn retry_failures(&self, policy: RetryPolicy) -> Result<FailureRetryReport, SyncError> {
-        self.retry_failures_until(policy, None).await
+    pub async fn retry_failures(&self) -> Result<FailureRetryReport, SyncError> {
+        self.retry_failures_until(None).await
     }
 
     /// As [`Engine::retry_failures`], leaving what is not reached by `deadline` for the next run.
-    pub async fn retry_failures_until(
-        &self,
-        policy: RetryPolicy,
-        deadline: Option<Instant>,
-    ) -> Result<FailureRetryReport, SyncError> {
+    pub async fn retry_failures_until(&self, deadline: Option<Instant>) -> Result<FailureRetryReport, SyncError> {
         let now = self.clock.now();
         let mut report = FailureRetryReport::default();
         for failure in self.stores.log.list_failures(&self.config.name).await? {
@@ -162,7 +160,7 @@ impl Engine {
                     report.succeeded += 1;
                 }
                 Err(error) => {
-                    if self.record_failure_with(failure.side, &failure.item, &error, policy).await?.parked {
+                    if self.record_failure(failure.side, &failure.item, &error).await?.parked {
                         report.parked += 1;
                     }
                 }
@@ -171,34 +169,20 @@ impl Engine {
         Ok(report)
     }
 
-    /// Makes a parked failure due again (the `tandem failures retry` command).
+    /// Makes a parked failure due again (the `tandem failures --retry` command).
     pub async fn unpark_failure(&self, side: Side, item: &ItemId) -> Result<bool, SyncError> {
-        let Some(mut failure) = self.stores.log.get_failure(&self.config.name, side, item).await? else {
-            return Ok(false);
-        };
-        failure.parked = false;
-        failure.attempts = 0;
-        failure.next_attempt_at = Some(self.clock.now());
-        self.stores.log.record_failure(&failure).await?;
-        Ok(true)
+        unpark_failure(self.stores.log.as_ref(), &self.config.name, side, item, self.clock.now()).await
     }
 
+    /// Records (or updates) the failure of an item's sync, with its next attempt per the engine's
+    /// retry policy, parking it once the policy's attempts are used up.
     pub(crate) async fn record_failure(
         &self,
         side: Side,
         item: &ItemId,
         error: &SyncError,
     ) -> Result<FailureRecord, SyncError> {
-        self.record_failure_with(side, item, error, RetryPolicy::default()).await
-    }
-
-    async fn record_failure_with(
-        &self,
-        side: Side,
-        item: &ItemId,
-        error: &SyncError,
-        policy: RetryPolicy,
-    ) -> Result<FailureRecord, SyncError> {
+        let policy = self.retry_policy;
         let now = self.clock.now();
         // One record per link, whichever side's notice or poll hit the problem, so an operator sees
         // each problem once; an unlinked item's failure is its own.
@@ -235,6 +219,25 @@ impl Engine {
         self.stores.log.record_failure(&failure).await?;
         Ok(failure)
     }
+}
+
+/// Makes a recorded failure due at `now` with its attempts reset; false when none is recorded. Needs
+/// only the sync log, so an operator's command can do it without reaching either system.
+pub async fn unpark_failure(
+    log: &dyn SyncLog,
+    integration: &str,
+    side: Side,
+    item: &ItemId,
+    now: Timestamp,
+) -> Result<bool, SyncError> {
+    let Some(mut failure) = log.get_failure(integration, side, item).await? else {
+        return Ok(false);
+    };
+    failure.parked = false;
+    failure.attempts = 0;
+    failure.next_attempt_at = Some(now);
+    log.record_failure(&failure).await?;
+    Ok(true)
 }
 
 /// The error with its causes, for operators reading `tandem failures list`.

@@ -2,9 +2,10 @@
 //! deadline. An integration that cannot be brought up or polled is logged and the others still run;
 //! watermarks only move past what was done, so the next run continues where this one stopped.
 
+use crate::error::RuntimeError;
 use crate::runtime::Runtime;
 use serde::Serialize;
-use tandem_engine::{Engine, RetryPolicy};
+use tandem_engine::Engine;
 use tandem_model::Side;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -23,8 +24,12 @@ pub struct PollSummary {
     pub retried: usize,
     pub retry_succeeded: usize,
     pub parked: usize,
-    /// Integrations or sides that could not be polled at all (logged with the reason).
+    /// Integrations or sides that could not be polled at all (logged with the reason), invalid
+    /// configurations included.
     pub errors: usize,
+    /// Active integrations not polled because their stored configuration cannot be used (logged with
+    /// every problem); their changes wait, behind their watermarks, until it is fixed.
+    pub invalid_configurations: usize,
     /// The deadline came first; the next run continues.
     pub stopped_early: bool,
     /// Failures parked for an operator in the polled integrations, after this run (the metric the
@@ -33,8 +38,9 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
-    /// The parked-failures count as a CloudWatch embedded-metric-format line: printed to stdout, it
-    /// becomes metric `Tandem/ParkedFailures` (no dimensions, as the template's alarm expects).
+    /// The parked-failures and invalid-configurations counts as a CloudWatch embedded-metric-format
+    /// line: printed to stdout, it becomes metrics `Tandem/ParkedFailures` and
+    /// `Tandem/InvalidConfigurations` (no dimensions, as the template's alarms expect).
     pub fn metric_line(&self, now: chrono::DateTime<chrono::Utc>) -> String {
         serde_json::json!({
             "_aws": {
@@ -42,10 +48,14 @@ impl PollSummary {
                 "CloudWatchMetrics": [{
                     "Namespace": "Tandem",
                     "Dimensions": [[]],
-                    "Metrics": [{ "Name": "ParkedFailures", "Unit": "Count" }]
+                    "Metrics": [
+                        { "Name": "ParkedFailures", "Unit": "Count" },
+                        { "Name": "InvalidConfigurations", "Unit": "Count" }
+                    ]
                 }]
             },
-            "ParkedFailures": self.parked_now
+            "ParkedFailures": self.parked_now,
+            "InvalidConfigurations": self.invalid_configurations
         })
         .to_string()
     }
@@ -67,7 +77,12 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
             break;
         }
         match served {
-            Ok(served) => poll_integration(&served.engine, runtime.retry_policy(), deadline, &mut summary).await,
+            Ok(served) => poll_integration(&served.engine, deadline, &mut summary).await,
+            Err(problem @ RuntimeError::InvalidConfiguration { .. }) => {
+                error!(integration = %name, error = %problem, "integration not polled until its configuration is fixed");
+                summary.invalid_configurations += 1;
+                summary.errors += 1;
+            }
             Err(problem) => {
                 warn!(integration = %name, error = %problem, retryable = problem.is_retryable(), "integration not polled");
                 summary.errors += 1;
@@ -78,7 +93,7 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
     summary
 }
 
-async fn poll_integration(engine: &Engine, policy: RetryPolicy, deadline: Instant, summary: &mut PollSummary) {
+async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut PollSummary) {
     summary.integrations += 1;
     for side in Side::BOTH {
         match engine.poll_side_until(side, Some(deadline)).await {
@@ -94,7 +109,7 @@ async fn poll_integration(engine: &Engine, policy: RetryPolicy, deadline: Instan
             }
         }
     }
-    match engine.retry_failures_until(policy, Some(deadline)).await {
+    match engine.retry_failures_until(Some(deadline)).await {
         Ok(report) => {
             summary.retried += report.retried;
             summary.retry_succeeded += report.succeeded;
@@ -121,14 +136,16 @@ mod tests {
 
     #[test]
     fn the_metric_line_is_embedded_metric_format_without_dimensions() {
-        let summary = PollSummary { parked_now: 3, ..PollSummary::default() };
+        let summary = PollSummary { parked_now: 3, invalid_configurations: 1, ..PollSummary::default() };
         let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).expect("valid instant");
         let line: serde_json::Value = serde_json::from_str(&summary.metric_line(at)).expect("JSON");
         assert_eq!(line["ParkedFailures"], 3);
+        assert_eq!(line["InvalidConfigurations"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_123_i64);
         let metrics = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(metrics["Namespace"], "Tandem");
         assert_eq!(metrics["Dimensions"], serde_json::json!([[]]));
         assert_eq!(metrics["Metrics"][0]["Name"], "ParkedFailures");
+        assert_eq!(metrics["Metrics"][1]["Name"], "InvalidConfigurations");
     }
 }

@@ -56,8 +56,6 @@ impl ServedIntegration {
 pub enum Unserved {
     Unknown,
     Inactive,
-    /// Its configuration fails validation; the problems are logged.
-    Invalid,
 }
 
 pub struct Runtime {
@@ -125,7 +123,8 @@ impl Runtime {
         &self.store
     }
 
-    /// The integration named `name`, if it is stored, active and valid.
+    /// The integration named `name`, if it is stored and active; an active one whose configuration
+    /// cannot be used is a [`RuntimeError::InvalidConfiguration`].
     pub async fn integration(&self, name: &str) -> Result<Result<Arc<ServedIntegration>, Unserved>, RuntimeError> {
         match self.store.get_integration(name).await.map_err(RuntimeError::Registry)? {
             None => Ok(Err(Unserved::Unknown)),
@@ -133,8 +132,8 @@ impl Runtime {
         }
     }
 
-    /// Every active integration with a valid configuration, by name: ready, or why it could not be
-    /// brought up (a secret or a target unavailable). Inactive and invalid ones are left out.
+    /// Every active integration, by name: ready, or why it could not be brought up (an invalid
+    /// configuration, a secret unavailable). Inactive ones are left out.
     pub async fn active_integrations(
         &self,
     ) -> Result<Vec<(String, Result<Arc<ServedIntegration>, RuntimeError>)>, RuntimeError> {
@@ -162,9 +161,12 @@ impl Runtime {
         if let Some(served) = self.cache().get(&stored.name).filter(|served| served.yaml == stored.yaml) {
             return Ok(Ok(served.clone()));
         }
-        let Some(config) = parse(stored, &self.secret_prefix) else {
-            self.cache().remove(&stored.name);
-            return Ok(Err(Unserved::Invalid));
+        let config = match parse(stored, &self.secret_prefix) {
+            Ok(config) => config,
+            Err(problems) => {
+                self.cache().remove(&stored.name);
+                return Err(RuntimeError::InvalidConfiguration { integration: stored.name.clone(), problems });
+            }
         };
         // Built outside the lock: two cold invocations may both build; either result is right.
         let served = Arc::new(self.build(Arc::new(config), stored.yaml.clone()).await?);
@@ -181,8 +183,7 @@ impl Runtime {
         let (connector2, receiver2) = self.side(&config, Side::Two, &endpoints).await?;
         let stores = EngineStores::from_one(self.store.clone());
         let engine = Engine::new(config, [connector1, connector2], stores, Arc::new(SystemClock))
-            .await
-            .map_err(|source| RuntimeError::Engine { integration, source })?;
+            .with_retry_policy(self.retry_policy);
         Ok(ServedIntegration { engine: Arc::new(engine), receivers: [receiver1, receiver2], yaml })
     }
 
@@ -207,30 +208,24 @@ impl Runtime {
 
 /// The stored configuration, validated; `None` (its problems logged) when it fails validation or
 /// names another integration than the one it is stored as.
-fn parse(stored: &StoredIntegration, secret_prefix: &str) -> Option<IntegrationConfig> {
+/// The stored configuration, or what is wrong with it.
+fn parse(stored: &StoredIntegration, secret_prefix: &str) -> Result<IntegrationConfig, Vec<String>> {
     // A stored configuration has no folder: users must be mapped inline, not by `map_file`.
     let shown = format!("registry:{}", stored.name);
-    match tandem_mapping::load_str(&stored.yaml, &shown, Path::new(".")) {
-        Ok(config) if config.name == stored.name => {
-            let outside: Vec<&str> = Side::BOTH
-                .iter()
-                .flat_map(|side| [config.side(*side).secret.as_str(), config.side(*side).webhook_secret.as_str()])
-                .filter(|name| !name.starts_with(secret_prefix))
-                .collect();
-            if outside.is_empty() {
-                return Some(config);
-            }
-            warn!(integration = %stored.name, ?outside, %secret_prefix, "secret names outside the prefix the functions may read; not synced");
-            None
-        }
-        Ok(config) => {
-            warn!(integration = %stored.name, named = %config.name, "configuration names another integration; not synced");
-            None
-        }
-        Err(errors) => {
-            let problems: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
-            warn!(integration = %stored.name, ?problems, "configuration is invalid; not synced until it is fixed");
-            None
-        }
+    let config = tandem_mapping::load_str(&stored.yaml, &shown, Path::new("."))
+        .map_err(|errors| errors.problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    if config.name != stored.name {
+        return Err(vec![format!("it is registered as `{}` but names itself `{}`", stored.name, config.name)]);
+    }
+    let outside: Vec<String> = Side::BOTH
+        .iter()
+        .flat_map(|side| [&config.side(*side).secret, &config.side(*side).webhook_secret])
+        .filter(|name| !name.starts_with(secret_prefix))
+        .map(|name| format!("secret `{name}` is outside the prefix `{secret_prefix}` the functions may read"))
+        .collect();
+    if outside.is_empty() {
+        Ok(config)
+    } else {
+        Err(outside)
     }
 }

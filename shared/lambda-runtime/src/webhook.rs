@@ -26,13 +26,15 @@ pub async fn handle_webhook(
     }
     let served = match runtime.integration(integration).await {
         Ok(Ok(served)) => served,
-        Ok(Err(Unserved::Unknown | Unserved::Inactive | Unserved::Invalid)) => {
-            // One answer for all three: a sender learns nothing about which integrations exist.
+        Ok(Err(Unserved::Unknown | Unserved::Inactive)) => {
+            // One answer for both: a sender learns nothing about which integrations exist.
             return WebhookAnswer::problem(404, format!("no active integration named `{integration}`"));
         }
         Err(problem) => {
             error!(%integration, error = %problem, retryable = problem.is_retryable(), "integration unavailable");
-            return WebhookAnswer::problem(503, "temporarily unable to accept deliveries for this integration");
+            // 503: the sender may retry, and the poller catches up on the change once the integration
+            // can be served (its watermark has not moved).
+            return WebhookAnswer::problem(503, "unable to accept deliveries for this integration now");
         }
     };
     let side = match side_named(served.config(), system_or_side) {

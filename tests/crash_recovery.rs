@@ -1,0 +1,166 @@
+//! A worker killed between any two steps of the engine loses nothing and duplicates nothing: another
+//! worker (here the world's own engine, through its webhooks and polls) finishes the job, adopting
+//! what the dead one made instead of making it again.
+//!
+//! Each scenario arms one crash point in a second worker on the same store, lets that worker die
+//! there, then lets the world settle and checks both systems.
+
+mod support;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{field_map, text, World};
+use tandem_engine::crash::{Crash, CrashPlan, Step};
+use tandem_engine::ports::Connector;
+use tandem_engine::{Engine, SyncError, SyncOutcome};
+use tandem_model::{Item, ItemId, RichText, Side};
+
+/// The dead worker's claims end this soon, so the world may take them over within the scenario.
+const DEAD_WORKER_LEASE: Duration = Duration::from_millis(300);
+
+/// Dies the first time the engine passes `step`, and never again.
+struct CrashOnce {
+    step: Step,
+    armed: AtomicBool,
+}
+
+impl CrashPlan for CrashOnce {
+    fn crash_at(&self, step: Step) -> bool {
+        step == self.step && self.armed.swap(false, Ordering::SeqCst)
+    }
+}
+
+/// Runs `work` on a second worker armed to die at `step`, and checks that it died exactly there.
+async fn die_at<F, Fut>(world: &World, step: Step, work: F) -> Result<()>
+where
+    F: FnOnce(Arc<Engine>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), SyncError>> + Send + 'static,
+{
+    let plan = Arc::new(CrashOnce { step, armed: AtomicBool::new(true) });
+    let worker = Arc::new(world.another_worker().await?.with_claim_lease(DEAD_WORKER_LEASE).with_crash_plan(plan));
+    match tokio::spawn(work(worker)).await {
+        Err(joined) if joined.is_panic() => {
+            let payload = joined.into_panic();
+            let crash = Crash::from_panic(payload.as_ref()).context("the worker panicked, but not at a crash point")?;
+            if crash.step != step {
+                bail!("the worker died at {}, not at {step}", crash.step);
+            }
+            // Its claims must run out before anyone may take them over.
+            tokio::time::sleep(DEAD_WORKER_LEASE + Duration::from_millis(100)).await;
+            Ok(())
+        }
+        Err(joined) => bail!("the worker did not finish: {joined}"),
+        Ok(outcome) => bail!("the worker never reached {step}: {outcome:?}"),
+    }
+}
+
+async fn sync(worker: Arc<Engine>, id: ItemId) -> Result<(), SyncError> {
+    worker.sync_item(Side::One, &id).await.map(|_: SyncOutcome| ())
+}
+
+async fn new_jira_bug(world: &World, summary: &str) -> Result<Item> {
+    let fields = field_map(&[("summary", text(summary)), ("priority", text("High"))]);
+    Ok(world.jira_alice.create_item(&fields, None).await?)
+}
+
+/// The world's engine hears nothing until the dead worker has had its go.
+fn silence_webhooks(world: &World) {
+    world.jira().webhooks().pause();
+    world.ado().pause_hooks();
+}
+
+fn resume_webhooks(world: &World) {
+    world.jira().webhooks().resume();
+    world.ado().resume_hooks();
+}
+
+/// The single Azure DevOps copy of `bug`, after checking there is exactly one work item.
+async fn the_only_copy(world: &World, bug: &Item) -> Result<Item> {
+    let copies = world.ado().work_item_count();
+    if copies != 1 {
+        bail!("{copies} Azure DevOps work items for one Jira bug");
+    }
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("the bug is linked")?;
+    Ok(world.ado_alice.get_item(&link.side2.id).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_step_of_a_creation_leaves_exactly_one_copy() -> Result<()> {
+    for step in [Step::CreationClaimed, Step::CopyCreated, Step::LinkInserted] {
+        let world = World::start().await?;
+        silence_webhooks(&world);
+        let bug = new_jira_bug(&world, &format!("Created while a worker dies at {step}")).await?;
+        let id = bug.item.id.clone();
+        die_at(&world, step, move |worker| sync(worker, id)).await?;
+
+        resume_webhooks(&world);
+        world.settle().await?;
+        let copy = the_only_copy(&world, &bug).await.with_context(|| format!("after a crash at {step}"))?;
+        assert_eq!(copy.field("System.Title"), bug.field("summary"), "after a crash at {step}");
+        world.finish().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_polling_leaves_exactly_one_copy() -> Result<()> {
+    let world = World::start().await?;
+    silence_webhooks(&world);
+    let bug = new_jira_bug(&world, "Found by a poll that dies before moving its watermark").await?;
+    die_at(&world, Step::PollSynced, |worker| async move { worker.poll_side(Side::One).await.map(|_| ()) }).await?;
+
+    resume_webhooks(&world);
+    world.settle().await?;
+    the_only_copy(&world, &bug).await?;
+    world.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_writing_a_target_and_storing_the_link_loses_no_update() -> Result<()> {
+    for step in [Step::TargetUpdated, Step::LinkUpdated] {
+        let world = World::start().await?;
+        let bug = new_jira_bug(&world, "Before the edit").await?;
+        world.settle().await?;
+        silence_webhooks(&world);
+        let edited = format!("Edited while a worker dies at {step}");
+        world.edit_in_jira(&bug.item.id, &[("summary", text(&edited))]).await?;
+        let id = bug.item.id.clone();
+        die_at(&world, step, move |worker| sync(worker, id)).await?;
+
+        resume_webhooks(&world);
+        world.settle().await?;
+        let copy = the_only_copy(&world, &bug).await?;
+        assert_eq!(copy.field("System.Title"), &text(&edited), "after a crash at {step}");
+        world.finish().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Discussed while a worker dies").await?;
+    world.settle().await?;
+    let copy = the_only_copy(&world, &bug).await?;
+    silence_webhooks(&world);
+    let words = "Reproduced on staging with an empty cart.";
+    let body = RichText::Adf(
+        json!({"version":1,"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":words}]}]}),
+    );
+    world.jira_alice.add_comment(&bug.item.id, &body).await?;
+    let id = bug.item.id.clone();
+    die_at(&world, Step::CommentCopied, move |worker| sync(worker, id)).await?;
+    assert_eq!(world.ado_alice.list_comments(&copy.item.id).await?.len(), 1, "the dead worker posted its copy");
+
+    resume_webhooks(&world);
+    world.settle().await?;
+    let comments = world.ado_alice.list_comments(&copy.item.id).await?;
+    assert_eq!(comments.len(), 1, "the copy was adopted, not posted again: {comments:?}");
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert_eq!(link.comments.len(), 1, "the comment and its copy are linked");
+    assert_eq!(link.comments[0].side2, comments[0].id);
+    world.finish().await
+}
