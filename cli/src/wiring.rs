@@ -13,7 +13,7 @@ use tandem_mapping::IntegrationConfig;
 use tandem_model::Side;
 use tandem_store::EmbeddedStore;
 
-pub use tandem_lambda_runtime::wiring::{connector, receiver, Endpoints};
+pub use tandem_lambda_runtime::wiring::{connector, receiver, tuned_connector, ConnectorTuning, Endpoints};
 
 pub fn open_store(path: &Path) -> Result<Arc<EmbeddedStore>> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {

@@ -11,6 +11,7 @@
 //! never sent. That comparison is what stops loops: the integration's own writes leave both sides equal
 //! to their snapshots, so the echo they cause finds nothing to do.
 
+mod audit;
 mod comments;
 mod compare;
 pub mod crash;
@@ -22,6 +23,7 @@ mod poll;
 pub mod ports;
 mod users;
 
+pub use audit::{FieldDifference, LinkAudit};
 pub use engine::{Engine, EngineStores, SyncOutcome};
 pub use error::SyncError;
 pub use ingest::DeliveryOutcome;

@@ -19,7 +19,7 @@ use tandem_model::Side;
 use tandem_secrets::CachedSecrets;
 use tandem_secrets_aws::SecretsManagerSource;
 use tandem_store_dynamodb::{DynamoStore, StoredIntegration};
-use tracing::{info, warn};
+use tracing::info;
 
 /// How long a secret read from Secrets Manager is used before it is read again.
 pub const SECRET_TTL: Duration = Duration::from_secs(300);

@@ -72,12 +72,31 @@ impl Endpoints {
     }
 }
 
+/// How patient each system's connector is: retries and timeouts.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorTuning {
+    pub jira: tandem_jira::RetryPolicy,
+    pub azure_devops: tandem_azure_devops::RetryPolicy,
+}
+
 /// The connector of one side, authenticated with its service account's secret.
 pub async fn connector(
     config: &IntegrationConfig,
     side: Side,
     endpoints: &Endpoints,
     secrets: &dyn SecretSource,
+) -> Result<Arc<dyn Connector>, WiringError> {
+    tuned_connector(config, side, endpoints, secrets, &ConnectorTuning::default()).await
+}
+
+/// As [`connector`], with other retries and timeouts (the convergence harness, whose simulators hold
+/// answers back on purpose).
+pub async fn tuned_connector(
+    config: &IntegrationConfig,
+    side: Side,
+    endpoints: &Endpoints,
+    secrets: &dyn SecretSource,
+    tuning: &ConnectorTuning,
 ) -> Result<Arc<dyn Connector>, WiringError> {
     let settings = config.side(side);
     let credentials = secrets.credentials(&settings.secret).await.map_err(|source| WiringError::Secret {
@@ -94,7 +113,7 @@ pub async fn connector(
                 JiraConfig { base_url, project_key: settings.project.clone(), issue_type: settings.item_type.clone() }
                     .validate()
                     .map_err(|error| invalid(error.to_string()))?;
-            Arc::new(JiraConnector::new(valid, &credentials, tandem_jira::RetryPolicy::default()).map_err(built)?)
+            Arc::new(JiraConnector::new(valid, &credentials, tuning.jira.clone()).map_err(built)?)
         }
         SystemKind::AzureDevops => {
             let valid = AzureDevopsConfig {
@@ -105,10 +124,7 @@ pub async fn connector(
             }
             .validate()
             .map_err(|error| invalid(error.to_string()))?;
-            Arc::new(
-                AzureDevopsConnector::new(valid, &credentials, tandem_azure_devops::RetryPolicy::default())
-                    .map_err(built)?,
-            )
+            Arc::new(AzureDevopsConnector::new(valid, &credentials, tuning.azure_devops.clone()).map_err(built)?)
         }
     })
 }

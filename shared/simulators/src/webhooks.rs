@@ -4,12 +4,15 @@
 //! tokio task, so the API call that caused the event is not slowed down by the receiver. Failed deliveries
 //! (network errors, non-2xx answers) are retried a few times with a short backoff, keeping the delivery id
 //! (Jira keeps `X-Atlassian-Webhook-Identifier` across retries). Pausing makes the sender drop events, which
-//! is how tests simulate a missed webhook that only polling can recover.
+//! is how tests simulate a missed webhook that only polling can recover. A sender built
+//! [`with_faults`](WebhookSender::with_faults) also drops, duplicates and delays deliveries as the
+//! simulator's fault plan says (see [`crate::faults`]).
 //!
 //! What a request carries besides the body (signature, identifiers, credentials) is the subscription's
 //! business: each one has a [`DeliveryHeaders`] callback, so Jira's HMAC and Azure DevOps' Basic credentials
 //! both fit.
 
+use crate::faults::{DeliveryFate, Faults};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -74,11 +77,11 @@ impl Default for DeliveryPolicy {
 /// Delivery counters, per sender.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct WebhookStats {
-    /// Deliveries a receiver accepted (2xx).
+    /// Deliveries a receiver accepted (2xx); each copy of a duplicated delivery counts.
     pub sent: u64,
     /// Deliveries given up after every attempt failed.
     pub failed: u64,
-    /// Deliveries not attempted because the sender was paused.
+    /// Deliveries not attempted because the sender was paused or the fault plan dropped them.
     pub dropped: u64,
     /// Attempts after the first, over all deliveries.
     pub retries: u64,
@@ -95,6 +98,7 @@ pub struct WebhookSender {
 struct Shared {
     client: reqwest::Client,
     policy: DeliveryPolicy,
+    faults: Faults,
     subscriptions: Mutex<Vec<WebhookSubscription>>,
     paused: AtomicBool,
     sent: AtomicU64,
@@ -105,12 +109,19 @@ struct Shared {
 }
 
 impl WebhookSender {
+    /// A sender without faults (only pausing drops events).
     pub fn new(policy: DeliveryPolicy) -> Self {
+        WebhookSender::with_faults(policy, Faults::default())
+    }
+
+    /// A sender whose deliveries follow the plan of `faults`, drawing from the same rng as the API calls.
+    pub fn with_faults(policy: DeliveryPolicy, faults: Faults) -> Self {
         let client = reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default();
         WebhookSender {
             shared: Arc::new(Shared {
                 client,
                 policy,
+                faults,
                 subscriptions: Mutex::new(Vec::new()),
                 paused: AtomicBool::new(false),
                 sent: AtomicU64::new(0),
@@ -159,7 +170,7 @@ impl WebhookSender {
     }
 
     /// Queues one event for every subscription and returns at once. Each subscription gets its own
-    /// delivery id. Must be called inside a tokio runtime.
+    /// delivery id (shared by the copies of a duplicated delivery). Must be called inside a tokio runtime.
     pub fn send(&self, event: &serde_json::Value) {
         let subscriptions = self.subscriptions().clone();
         if subscriptions.is_empty() {
@@ -179,16 +190,29 @@ impl WebhookSender {
             }
         };
         for subscription in subscriptions {
-            self.shared.in_flight.send_modify(|count| *count += 1);
-            let shared = Arc::clone(&self.shared);
-            let body = Arc::clone(&body);
-            tokio::spawn(async move {
-                let delivered = shared.deliver(&subscription, &body).await;
-                let counter = if delivered { &shared.sent } else { &shared.failed };
-                counter.fetch_add(1, Ordering::SeqCst);
-                shared.in_flight.send_modify(|count| *count -= 1);
-            });
+            let DeliveryFate::Deliver { copies, delay } = self.shared.faults.next_delivery() else {
+                self.shared.dropped.fetch_add(1, Ordering::SeqCst);
+                continue;
+            };
+            let delivery_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+            for _ in 0..copies {
+                self.spawn_delivery(subscription.clone(), Arc::clone(&body), Arc::clone(&delivery_id), delay);
+            }
         }
+    }
+
+    fn spawn_delivery(&self, subscription: WebhookSubscription, body: Arc<[u8]>, id: Arc<str>, delay: Duration) {
+        self.shared.in_flight.send_modify(|count| *count += 1);
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let delivered = shared.deliver(&subscription, &body, &id).await;
+            let counter = if delivered { &shared.sent } else { &shared.failed };
+            counter.fetch_add(1, Ordering::SeqCst);
+            shared.in_flight.send_modify(|count| *count -= 1);
+        });
     }
 
     /// Waits until no delivery is in flight (every queued event was delivered or given up).
@@ -212,8 +236,7 @@ impl Default for WebhookSender {
 
 impl Shared {
     /// Attempts one delivery until a receiver accepts it or the attempts run out.
-    async fn deliver(&self, subscription: &WebhookSubscription, body: &[u8]) -> bool {
-        let delivery_id = uuid::Uuid::new_v4().to_string();
+    async fn deliver(&self, subscription: &WebhookSubscription, body: &[u8], delivery_id: &str) -> bool {
         let mut backoff = self.policy.first_backoff;
         for retry in 0..self.policy.max_attempts.max(1) {
             if retry > 0 {
@@ -221,7 +244,7 @@ impl Shared {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
-            let attempt = DeliveryAttempt { delivery_id: &delivery_id, body, retry };
+            let attempt = DeliveryAttempt { delivery_id, body, retry };
             let mut request = self
                 .client
                 .post(&subscription.url)
@@ -354,6 +377,27 @@ mod tests {
         assert_eq!(seen.len(), 2);
         assert_ne!(seen[0]["x-delivery"], seen[1]["x-delivery"]);
         assert_eq!(sender.stats(), WebhookStats { sent: 2, failed: 0, dropped: 1, retries: 0, in_flight: 0 });
+    }
+
+    #[tokio::test]
+    async fn a_fault_plan_duplicates_with_one_delivery_id_and_drops() {
+        let (url, seen) = receiver(0).await;
+        let faults = Faults::default();
+        let sender = WebhookSender::with_faults(fast_policy(1), faults.clone());
+        sender.subscribe(numbered(&url));
+        let duplicate =
+            crate::faults::FaultPlan { webhook_duplicate_rate: 1.0, webhook_duplicate_copies: 2, ..Default::default() };
+        faults.set_plan(duplicate).unwrap();
+        sender.send(&serde_json::json!({"n": 1}));
+        faults.set_plan(crate::faults::FaultPlan { webhook_drop_rate: 1.0, ..Default::default() }).unwrap();
+        sender.send(&serde_json::json!({"n": 2}));
+        sender.settled().await;
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|headers| headers["x-delivery"] == seen[0]["x-delivery"]));
+        assert_eq!(sender.stats(), WebhookStats { sent: 3, failed: 0, dropped: 1, retries: 0, in_flight: 0 });
+        assert_eq!((faults.stats().webhooks_duplicated, faults.stats().webhooks_dropped), (1, 1));
     }
 
     #[tokio::test]

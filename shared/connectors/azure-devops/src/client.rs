@@ -35,6 +35,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; longer waits are cut to this.
     pub max_retry_after: Duration,
+    /// How long one attempt may take.
+    pub timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -44,6 +46,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
         }
     }
 }
@@ -56,6 +59,7 @@ impl RetryPolicy {
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -95,7 +99,7 @@ impl std::fmt::Debug for AzureDevopsClient {
 impl AzureDevopsClient {
     pub fn new(pat: SecretString, retry: RetryPolicy) -> Result<Self, ConnectorError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(retry.timeout)
             .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| ConnectorError::Invalid {

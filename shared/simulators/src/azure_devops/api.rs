@@ -95,9 +95,6 @@ pub async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(fault) = shared.take_fault() {
-        return fault.into_response();
-    }
     let segments: Vec<String> = uri
         .path()
         .split('/')

@@ -1,5 +1,6 @@
 //! The simulator's own control endpoints (`/_sim/…`): counters, the exchange log, contract violations,
-//! service hook subscriptions, identities and injected faults.
+//! service hook subscriptions, identities and one-off faults. The fault plan's endpoints are common to
+//! the simulators (`crate::faults`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,10 +11,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::error::ApiError;
 use super::hooks::HookTarget;
 use super::identity::{SimIdentity, SimUser};
 use super::Shared;
+use crate::faults::InjectedFault;
 use crate::recording::{RecordedExchange, RecordedViolation, RecordingStats};
 use crate::webhooks::WebhookStats;
 
@@ -29,22 +30,12 @@ pub struct Fault {
     pub retry_after_seconds: Option<u32>,
 }
 
-impl Fault {
-    pub(crate) fn error(&self) -> ApiError {
-        let (status, type_key, message) = match self.status {
-            429 => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "RequestBlockedException",
-                "TF400733: The request has been throttled. Retry after the delay given in Retry-After.",
-            ),
-            _ => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailableException",
-                "TF400898: The service is temporarily unavailable. Retry later.",
-            ),
-        };
-        ApiError { retry_after: self.retry_after_seconds, ..ApiError::new(status, type_key, message) }
-    }
+/// Queues `fault.remaining` copies of the fault in place of those still pending.
+pub(crate) fn inject(shared: &Shared, fault: &Fault) {
+    let injected =
+        InjectedFault { status: fault.status, retry_after_seconds: fault.retry_after_seconds.map(u64::from) };
+    // `remaining` is a u32, which fits a usize on every platform tokio runs on.
+    shared.faults.replace_injected(injected, usize::try_from(fault.remaining).unwrap_or(usize::MAX));
 }
 
 /// Counters of one simulator run.
@@ -129,6 +120,6 @@ async fn inject_fault(
     if ![429, 503].contains(&fault.status) {
         return Err((StatusCode::BAD_REQUEST, format!("fault status must be 429 or 503, not {}", fault.status)));
     }
-    *shared.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (fault.remaining > 0).then_some(fault);
+    inject(&shared, &fault);
     Ok(StatusCode::NO_CONTENT)
 }

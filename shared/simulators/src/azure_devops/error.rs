@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::faults::FaultAnswer;
+
 /// An error response: HTTP status, Azure DevOps' `typeKey` and its message (with the `TF…`/`VS…` code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -70,4 +72,38 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An injected failure in Azure DevOps' words. Statuses the service does not use for failures of its own
+/// are answered as unavailability, as one-off faults always were.
+pub fn fault_response(answer: FaultAnswer) -> Response {
+    let (status, type_key, message) = match answer.status {
+        StatusCode::TOO_MANY_REQUESTS => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "RequestBlockedException",
+            "TF400733: The request has been throttled. Retry after the delay given in Retry-After.",
+        ),
+        StatusCode::INTERNAL_SERVER_ERROR => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "VssServiceException",
+            "An unexpected error occurred while processing the request. Retry later.",
+        ),
+        StatusCode::BAD_GATEWAY => (
+            StatusCode::BAD_GATEWAY,
+            "VssServiceResponseException",
+            "Bad gateway: the service behind the front door did not answer. Retry later.",
+        ),
+        StatusCode::GATEWAY_TIMEOUT => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "VssServiceResponseException",
+            "The request timed out before the service answered. Retry later.",
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "TF400898: The service is temporarily unavailable. Retry later.",
+        ),
+    };
+    let retry_after = answer.retry_after_seconds.map(|seconds| u32::try_from(seconds).unwrap_or(u32::MAX));
+    ApiError { retry_after, ..ApiError::new(status, type_key, message) }.into_response()
 }

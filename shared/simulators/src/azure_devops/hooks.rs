@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::fields;
 use super::render::{Expand, Renderer};
 use super::state::{format_instant, Change, WorkItem};
+use crate::faults::Faults;
 use crate::webhooks::{DeliveryPolicy, WebhookSender, WebhookStats, WebhookSubscription};
 
 /// A Web Hooks consumer as configured on a subscription: target URL, Basic credentials, extra headers.
@@ -38,6 +39,8 @@ struct Subscription {
 /// The organization's service hook subscriptions.
 pub struct ServiceHooks {
     policy: DeliveryPolicy,
+    /// The simulator's faults, shared by every subscription's sender.
+    faults: Faults,
     subscriptions: Mutex<Vec<Arc<Subscription>>>,
     paused: AtomicBool,
 }
@@ -52,13 +55,13 @@ pub struct HookEvent {
 }
 
 impl ServiceHooks {
-    pub fn new(policy: DeliveryPolicy) -> Self {
-        ServiceHooks { policy, subscriptions: Mutex::new(Vec::new()), paused: AtomicBool::new(false) }
+    pub fn new(policy: DeliveryPolicy, faults: Faults) -> Self {
+        ServiceHooks { policy, faults, subscriptions: Mutex::new(Vec::new()), paused: AtomicBool::new(false) }
     }
 
     /// Adds a subscription to every `workitem.*` event and returns its id.
     pub fn subscribe(&self, target: HookTarget) -> Uuid {
-        let sender = WebhookSender::new(self.policy.clone());
+        let sender = WebhookSender::with_faults(self.policy.clone(), self.faults.clone());
         let mut headers: Vec<(String, String)> = target.headers.into_iter().collect();
         if target.username.is_some() || target.password.is_some() {
             let credentials =

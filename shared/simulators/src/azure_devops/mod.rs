@@ -33,9 +33,9 @@ pub use fields::STATES;
 pub use hooks::HookTarget;
 pub use identity::{SimIdentity, SimUser};
 
+use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::DeliveryPolicy;
-use error::ApiError;
 use hooks::{HookEvent, ServiceHooks};
 use render::Renderer;
 use state::Organization;
@@ -93,7 +93,7 @@ pub(crate) struct Shared {
     organization: Mutex<Organization>,
     organization_url: String,
     hooks: ServiceHooks,
-    faults: Mutex<Option<Fault>>,
+    faults: Faults,
     recorder: Recorder,
 }
 
@@ -109,18 +109,6 @@ impl Shared {
 
     fn publish(&self, event: &HookEvent) {
         self.hooks.publish(event, &self.organization_url);
-    }
-
-    /// The failure to answer with instead of serving this call, while an injected fault lasts.
-    fn take_fault(&self) -> Option<ApiError> {
-        let mut faults = self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fault = faults.as_mut()?;
-        let error = fault.error();
-        fault.remaining = fault.remaining.saturating_sub(1);
-        if fault.remaining == 0 {
-            *faults = None;
-        }
-        Some(error)
     }
 }
 
@@ -144,22 +132,30 @@ impl AzureDevopsSimulator {
             let path = path.to_ascii_lowercase();
             path.ends_with("/wiql") || path.ends_with("/workitemsbatch")
         });
+        let faults = Faults::default();
         let shared = Arc::new(Shared {
             organization: Mutex::new(organization),
             organization_url: organization_url.clone(),
-            hooks: ServiceHooks::new(config.hook_delivery),
-            faults: Mutex::new(None),
+            hooks: ServiceHooks::new(config.hook_delivery, faults.clone()),
+            faults: faults.clone(),
             recorder: recorder.clone(),
         });
+        // The fault layer sits inside the recorder: the contract declares every 4xx and 5xx, and the
+        // exchange log has always shown injected answers. `connectionData` (outside the contracts and
+        // asked once per connector) is timed but never faulted, so one-off fault counts stay exact.
+        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response);
         let recorded = axum::Router::new()
             .fallback(api::serve)
             .with_state(Arc::clone(&shared))
+            .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
             .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware));
         let app = axum::Router::new()
             .route("/{organization}/_apis/connectionData", get(api::connection_data))
             .merge(control::routes())
             .with_state(Arc::clone(&shared))
-            .fallback_service(recorded);
+            .merge(crate::faults::control_router(faults.clone()))
+            .fallback_service(recorded)
+            .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
@@ -255,10 +251,23 @@ impl RunningAzureDevops {
         self.shared.hooks.settled().await;
     }
 
-    /// Makes the next `fault.remaining` API calls fail with `fault.status` (429 or 503) and `Retry-After`.
+    /// Makes the next `fault.remaining` API calls fail with `fault.status` (429 or 503) and `Retry-After`,
+    /// in place of any one-off fault still pending (before any fault plan).
     pub fn inject_fault(&self, fault: Fault) {
-        *self.shared.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            (fault.remaining > 0).then_some(fault);
+        control::inject(&self.shared, &fault);
+    }
+
+    /// Applies `plan` from the next call on (see [`crate::faults`]); an invalid plan changes nothing.
+    pub fn set_fault_plan(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        self.shared.faults.set_plan(plan)
+    }
+
+    pub fn clear_fault_plan(&self) {
+        self.shared.faults.clear_plan();
+    }
+
+    pub fn fault_stats(&self) -> FaultStats {
+        self.shared.faults.stats()
     }
 
     /// Stops serving and waits for the server to finish.

@@ -1,9 +1,9 @@
 //! The simulator's own control endpoints under `/_sim/`: webhook subscriptions and their pause switch,
-//! users, injected faults, counters and the recorded traffic. They need no authentication and are not
-//! recorded.
+//! users, one-off faults, counters and the recorded traffic. They need no authentication and are not
+//! recorded. The fault plan's endpoints are common to the simulators (`crate::faults`).
 
-use super::faults::InjectedFault;
 use super::{events, render, Sim, SimUser};
+use crate::faults::InjectedFault;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,6 +1,7 @@
 //! Jira's error answers: an `ErrorCollection` (`errorMessages` and per-field `errors`) with a status.
 
-use axum::http::StatusCode;
+use crate::faults::FaultAnswer;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::collections::BTreeMap;
@@ -48,4 +49,22 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "errorMessages": self.messages, "errors": self.errors });
         (self.status, Json(body)).into_response()
     }
+}
+
+/// An injected failure in Jira's words; a 429 says why, as Jira's `RateLimit-Reason` does.
+pub fn fault_response(answer: FaultAnswer) -> Response {
+    let message = match answer.status {
+        StatusCode::TOO_MANY_REQUESTS => "Rate limit exceeded.",
+        StatusCode::SERVICE_UNAVAILABLE => "Service unavailable.",
+        StatusCode::GATEWAY_TIMEOUT => "The request timed out before Jira answered.",
+        status => status.canonical_reason().unwrap_or("Unexpected error."),
+    };
+    let mut response = ApiError::new(answer.status, message).into_response();
+    if let Some(seconds) = answer.retry_after_seconds {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if answer.status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert("RateLimit-Reason", HeaderValue::from_static("jira-burst-based"));
+    }
+    response
 }

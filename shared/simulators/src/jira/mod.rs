@@ -8,17 +8,16 @@ mod api;
 mod control;
 mod error;
 mod events;
-mod faults;
 mod jql;
 mod render;
 mod site;
 mod workflow;
 
-pub use faults::InjectedFault;
+pub use crate::faults::InjectedFault;
 
+use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::{DeliveryPolicy, WebhookSender, WebhookStats};
-use faults::Faults;
 use serde::Serialize;
 use serde_json::Value;
 use site::Site;
@@ -165,7 +164,7 @@ pub struct JiraSimStats {
     /// Mutating API requests per accountId.
     pub writes_by_user: BTreeMap<String, u64>,
     pub webhooks: WebhookStats,
-    /// Calls answered with an injected fault.
+    /// Calls answered with an injected fault (one-off or drawn from the fault plan).
     pub faults_injected: u64,
     pub violations: u64,
 }
@@ -215,16 +214,22 @@ impl JiraSimulator {
         let base_url = format!("http://{address}");
 
         let recorder = Recorder::new(contract, is_read_only_post);
+        let faults = Faults::default();
         let sim = Arc::new(Sim {
             site: Mutex::new(Site::new(base_url.clone(), config.projects, config.users, check_adf)),
-            webhooks: WebhookSender::new(config.webhook_delivery),
-            faults: Faults::default(),
+            webhooks: WebhookSender::with_faults(config.webhook_delivery, faults.clone()),
+            faults: faults.clone(),
             recorder: recorder.clone(),
         });
+        // The fault layer sits outside the recorder: Jira's contract declares no 429 or 5xx for most
+        // operations, so an injected answer is neither recorded nor checked (see `crate::faults`).
+        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response);
         let app = api::router(Arc::clone(&sim))
             .merge(control::router(Arc::clone(&sim)))
+            .merge(crate::faults::control_router(faults.clone()))
             .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))
-            .layer(axum::middleware::from_fn_with_state(sim.faults.clone(), Faults::middleware));
+            .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
+            .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
 
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -296,9 +301,22 @@ impl RunningJira {
         self.sim.site().upsert_user(user);
     }
 
-    /// The next `count` API calls fail with `fault`.
+    /// The next `count` API calls fail with `fault` (before any fault plan).
     pub fn inject_faults(&self, fault: InjectedFault, count: usize) {
         self.sim.faults.inject(fault, count);
+    }
+
+    /// Applies `plan` from the next call on (see [`crate::faults`]); an invalid plan changes nothing.
+    pub fn set_fault_plan(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        self.sim.faults.set_plan(plan)
+    }
+
+    pub fn clear_fault_plan(&self) {
+        self.sim.faults.clear_plan();
+    }
+
+    pub fn fault_stats(&self) -> FaultStats {
+        self.sim.faults.stats()
     }
 
     /// Stops accepting connections and waits for the server to finish.

@@ -1,0 +1,182 @@
+//! What the functions run against: moto's DynamoDB and Secrets Manager (`infra/local-aws.sh`), a table
+//! and secrets of the bench's own, the Jira and Azure DevOps simulators, and one active integration
+//! between them in the registry — as an operator sets up a deployment.
+
+use crate::error::BenchError;
+use serde_json::{json, Value};
+use tandem_engine::ports::Connector;
+use tandem_jira::{JiraConfig, JiraConnector};
+use tandem_model::{Credentials, FieldMap, FieldValue, Item, RichText, SecretString};
+use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, RunningAzureDevops};
+use tandem_simulators::jira::{JiraSimConfig, JiraSimulator, RunningJira, SimUser};
+use tandem_store_dynamodb::DynamoStore;
+
+/// The AWS settings a Lambda container gets from its environment (region, the role's credentials),
+/// passed on from the bench's own; `AWS_ENDPOINT_URL` points the SDK at moto.
+const AWS_VARIABLES: [&str; 5] =
+    ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+pub struct World {
+    /// The integration's name, the first segment of its webhook path.
+    pub integration: String,
+    pub jira: RunningJira,
+    pub ado: RunningAzureDevops,
+    /// The HMAC secret Jira signs this integration's webhooks with.
+    pub webhook_secret: String,
+    table: String,
+    secret_prefix: String,
+    /// Alice, who files and edits bugs in Jira by hand.
+    alice: JiraConnector,
+}
+
+impl World {
+    /// A fresh table and secret prefix (so repeated runs never see each other's state), both
+    /// simulators, and an active integration syncing Jira bugs with Azure DevOps bugs.
+    pub async fn start() -> Result<World, BenchError> {
+        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+            return Err(BenchError::LocalAwsMissing);
+        }
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let table = format!("tandem-bench-{unique}");
+        DynamoStore::from_env(&table)
+            .await
+            .create_table()
+            .await
+            .map_err(|source| BenchError::Table { table: table.clone(), source })?;
+        // The bench measures the functions: the simulators skip checking every exchange against the
+        // vendors' OpenAPI files, which would dominate the time of megabyte-sized requests.
+        let jira = JiraSimulator::start(JiraSimConfig { check_contract: false, ..JiraSimConfig::default() })
+            .await
+            .map_err(BenchError::JiraSimulator)?;
+        let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig { check_contract: false, ..Default::default() })
+            .await
+            .map_err(BenchError::AzureDevopsSimulator)?;
+        let secret_prefix = format!("tandem-bench/{unique}/");
+        let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
+        let service = SimUser::service_account();
+        let secrets = [
+            ("jira", json!({ "kind": "jira-api-token", "email": service.email, "api_token": service.api_token })),
+            ("ado", json!({ "kind": "azure-devops-pat", "pat": ado.service_account().pat })),
+            ("jira-webhook", json!({ "kind": "webhook-hmac", "secret": webhook_secret })),
+            ("ado-webhook", json!({ "kind": "webhook-basic", "username": "tandem", "password": webhook_secret })),
+        ];
+        let client = aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await);
+        for (secret, value) in secrets {
+            let name = format!("{secret_prefix}{secret}");
+            client
+                .create_secret()
+                .name(&name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .map_err(|source| BenchError::Secret { name, source: Box::new(source) })?;
+        }
+        let alice = SimUser::alice();
+        let alice = JiraConnector::new(
+            JiraConfig { base_url: jira.base_url().to_string(), project_key: "OPS".into(), issue_type: "Bug".into() }
+                .validate()
+                .map_err(BenchError::JiraSettings)?,
+            &Credentials::JiraApiToken { email: alice.email, api_token: SecretString::new(alice.api_token) },
+            tandem_jira::RetryPolicy::fast(),
+        )
+        .map_err(BenchError::JiraBug)?;
+        let world = World {
+            integration: format!("bench-{}", &unique[..12]),
+            jira,
+            ado,
+            webhook_secret,
+            table,
+            secret_prefix,
+            alice,
+        };
+        world.register().await?;
+        Ok(world)
+    }
+
+    /// The integration as an operator stores it: the simulators' URLs, users mapped inline (a
+    /// stored configuration has no folder for a users file).
+    fn config_yaml(&self) -> String {
+        format!(
+            r#"
+name: {name}
+side1:
+  system: jira
+  base_url: {jira}
+  project: OPS
+  item_type: Bug
+  secret: {prefix}jira
+  webhook_secret: {prefix}jira-webhook
+side2:
+  system: azure-devops
+  base_url: {ado}
+  project: Fabrikam
+  item_type: Bug
+  secret: {prefix}ado
+  webhook_secret: {prefix}ado-webhook
+users:
+  match_by_email: true
+  map:
+    - {{ side1: alice@example.com, side2: alice@fabrikam.example }}
+fields:
+  - name: title
+    side1: summary
+    side2: System.Title
+  - name: description
+    side1: description
+    side2: System.Description
+    kind: rich-text
+  - name: priority
+    side1: priority
+    side2: Microsoft.VSTS.Common.Priority
+    kind: option
+    values: {{ Highest: 1, High: 2, Medium: 3, Low: 4, Lowest: 4 }}
+    reverse: {{ 4: Low }}
+    default: {{ side1: Medium, side2: 3 }}
+"#,
+            name = self.integration,
+            prefix = self.secret_prefix,
+            jira = self.jira.base_url(),
+            ado = self.ado.organization_url(),
+        )
+    }
+
+    async fn register(&self) -> Result<(), BenchError> {
+        let store = DynamoStore::from_env(&self.table).await;
+        let failed = |source| BenchError::Registry { integration: self.integration.clone(), source };
+        store.put_integration(&self.integration, &self.config_yaml()).await.map_err(failed)?;
+        store.set_active(&self.integration, true).await.map_err(failed)?;
+        Ok(())
+    }
+
+    /// Alice files a bug in Jira, with `description` (ADF) when given.
+    pub async fn file_bug(&self, summary: &str, description: Option<Value>) -> Result<Item, BenchError> {
+        let mut fields: FieldMap = [
+            ("summary".to_string(), FieldValue::Text(summary.to_string())),
+            ("priority".to_string(), FieldValue::Text("High".to_string())),
+        ]
+        .into_iter()
+        .collect();
+        if let Some(document) = description {
+            fields.insert("description".into(), FieldValue::RichText(RichText::Adf(document)));
+        }
+        self.alice.create_item(&fields, None).await.map_err(BenchError::JiraBug)
+    }
+
+    /// The functions' own settings (`TANDEM_*`, see `tandem_lambda_runtime::Runtime::from_env`) and
+    /// the AWS settings a container gets.
+    pub fn function_environment(&self) -> Vec<(String, String)> {
+        let mut environment = vec![
+            (tandem_lambda_runtime::TABLE_VARIABLE.to_string(), self.table.clone()),
+            (tandem_lambda_runtime::SECRET_PREFIX_VARIABLE.to_string(), self.secret_prefix.clone()),
+        ];
+        environment.extend(
+            AWS_VARIABLES.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))),
+        );
+        environment
+    }
+
+    pub async fn stop(self) {
+        self.jira.stop().await;
+        self.ado.stop().await;
+    }
+}

@@ -1,0 +1,389 @@
+//! The convergence harness: proves, with figures, that tandem neither duplicates, nor loses, nor
+//! loops, under the faults real systems have.
+//!
+//! One run: the Jira and Azure DevOps simulators with a seeded fault plan (latency, 5xx, 429 with
+//! Retry-After, timeouts whose write may or may not have happened, webhooks dropped, duplicated and
+//! reordered); several workers on one store (embedded or DynamoDB) that die at random step
+//! boundaries; people making N random changes on both sides, several at a time; a poller running
+//! throughout. Then the faults stop and the system settles through polls alone, and the harness
+//! checks both systems: duplicates, lost updates, echo writes after quiescence, conflicts recorded,
+//! changes parked, and how many poll cycles convergence took.
+
+pub mod cluster;
+pub mod report;
+pub mod verdict;
+pub mod workload;
+
+use anyhow::{bail, Context, Result};
+use cluster::{Cluster, RandomCrashes, WorkerSettings};
+use indicatif::{ProgressBar, ProgressStyle};
+use report::{Figures, Report};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
+use tandem_cli::local::{LocalEnvironment, Simulator};
+use tandem_cli::wiring::{self, ConnectorTuning};
+use tandem_engine::ports::Connector;
+use tandem_engine::{EngineStores, RetryPolicy};
+use tandem_jira::{JiraConfig, JiraConnector};
+use tandem_mapping::IntegrationConfig;
+use tandem_model::{Credentials, SecretString, Side, UserRef};
+use tandem_simulators::azure_devops::RunningAzureDevops;
+use tandem_simulators::faults::{FaultPlan, LatencyRange};
+use tandem_simulators::jira::{RunningJira, SimUser};
+use verdict::{check_links, Creations};
+use workload::{People, Workload};
+
+/// Where the workers keep links, watermarks and failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// redb in a temporary folder.
+    Embedded,
+    /// DynamoDB (or a compatible server at `AWS_ENDPOINT_URL`): a table made for this run.
+    Dynamodb { table: String },
+}
+
+/// The faults the simulators inject while people make changes, as fractions of calls or deliveries.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRates {
+    pub server_errors: f64,
+    pub rate_limits: f64,
+    pub timeouts: f64,
+    pub webhooks_dropped: f64,
+    /// Every delivery arrives this many times in all (1: no duplicates).
+    pub webhook_copies: u32,
+    pub reorder_window_ms: u64,
+    pub latency_ms: LatencyRange,
+}
+
+impl FaultRates {
+    /// The issue's target run: 20% 5xx, 10% 429, 5% timeouts, 10% of webhooks dropped, each delivered
+    /// three times, reordered within 200 ms, 5–20 ms of API latency.
+    pub fn storm() -> Self {
+        FaultRates {
+            server_errors: 0.20,
+            rate_limits: 0.10,
+            timeouts: 0.05,
+            webhooks_dropped: 0.10,
+            webhook_copies: 3,
+            reorder_window_ms: 200,
+            latency_ms: LatencyRange { min: 5, max: 20 },
+        }
+    }
+
+    /// No faults at all.
+    pub fn calm() -> Self {
+        FaultRates {
+            server_errors: 0.0,
+            rate_limits: 0.0,
+            timeouts: 0.0,
+            webhooks_dropped: 0.0,
+            webhook_copies: 1,
+            reorder_window_ms: 0,
+            latency_ms: LatencyRange { min: 0, max: 0 },
+        }
+    }
+
+    fn plan(&self, seed: u64, timeout_hold: Duration) -> FaultPlan {
+        FaultPlan {
+            seed,
+            latency_ms: self.latency_ms,
+            server_error_rate: self.server_errors,
+            rate_limit_rate: self.rate_limits,
+            retry_after_seconds: 1,
+            timeout_rate: self.timeouts,
+            timeout_hold_ms: u64::try_from(timeout_hold.as_millis()).unwrap_or(u64::MAX),
+            webhook_drop_rate: self.webhooks_dropped,
+            webhook_duplicate_rate: if self.webhook_copies > 1 { 1.0 } else { 0.0 },
+            webhook_duplicate_copies: self.webhook_copies.saturating_sub(1).max(1),
+            webhook_reorder_window_ms: self.reorder_window_ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HarnessSettings {
+    pub events: u64,
+    pub seed: u64,
+    /// People making changes at the same time.
+    pub concurrency: usize,
+    /// Workers (function containers) sharing the store.
+    pub workers: usize,
+    pub store: StoreChoice,
+    pub faults: FaultRates,
+    /// Chance of dying at each step boundary the engine passes.
+    pub crash_rate: f64,
+    /// How often the poller runs while people make changes.
+    pub poll_every: Duration,
+    /// Poll cycles allowed for convergence after the faults stop.
+    pub max_settle_cycles: usize,
+    pub progress: bool,
+}
+
+impl HarnessSettings {
+    pub fn validate(&self) -> Result<()> {
+        if self.events == 0 || self.concurrency == 0 || self.workers == 0 {
+            bail!("events, concurrency and workers must each be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.crash_rate) {
+            bail!("the crash rate must be between 0 and 1, not {}", self.crash_rate);
+        }
+        Ok(())
+    }
+}
+
+/// How patient tandem's connectors are in the harness: a held answer is given up after a second
+/// (the simulators hold "timed out" answers longer), and retries are quick.
+fn harness_tuning() -> ConnectorTuning {
+    let mut jira = tandem_jira::RetryPolicy::fast();
+    jira.timeout = Duration::from_secs(1);
+    jira.max_total_wait = Duration::from_secs(3);
+    let mut azure_devops = tandem_azure_devops::RetryPolicy::fast();
+    azure_devops.timeout = Duration::from_secs(1);
+    azure_devops.max_retry_after = Duration::from_secs(1);
+    ConnectorTuning { jira, azure_devops }
+}
+
+/// Leases and retries short enough that a dead worker's claims and the failures it left are due
+/// again within a poll cycle of the settle phase.
+const CLAIM_LEASE: Duration = Duration::from_secs(2);
+const RETRY: RetryPolicy =
+    RetryPolicy { base: Duration::from_millis(200), max_delay: Duration::from_secs(2), max_attempts: 12 };
+/// How long the simulators hold a "timed out" answer: longer than the connectors wait.
+const TIMEOUT_HOLD: Duration = Duration::from_millis(1500);
+
+pub async fn run(settings: &HarnessSettings) -> Result<Report> {
+    settings.validate()?;
+    let config = Arc::new(local_example()?);
+    let environment = LocalEnvironment::prepare(&config, None).await?;
+    let (jira, ado) = simulators(&environment)?;
+    let (stores, _store_dir) = open_stores(&settings.store).await?;
+    let crashes = Arc::new(RandomCrashes::new(settings.crash_rate, settings.seed));
+    let worker_settings =
+        WorkerSettings { workers: settings.workers, claim_lease: CLAIM_LEASE, retry: RETRY, tuning: harness_tuning() };
+    let cluster =
+        Cluster::start(config.clone(), &environment, stores.clone(), &worker_settings, crashes.clone(), settings.seed)
+            .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the webhook endpoint")?;
+    let (address, server) = cluster.serve(listener)?;
+    environment.register_webhooks(&config, address);
+    let people = people(&config, jira, ado).await?;
+    let workload = Arc::new(Workload::new(people, stores.links.clone(), config.name.clone(), settings.seed));
+
+    jira.set_fault_plan(settings.faults.plan(settings.seed, TIMEOUT_HOLD))?;
+    ado.set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(1), TIMEOUT_HOLD))?;
+    let started = Instant::now();
+    make_changes(settings, &workload, &cluster).await;
+    let events_took = started.elapsed();
+
+    // The storm ends: no more faults, nobody dies. What is left is settled by polls alone.
+    crashes.disarm();
+    jira.clear_fault_plan();
+    ado.clear_fault_plan();
+    let settle_started = Instant::now();
+    webhooks_settled(jira, ado).await;
+    let gap = CLAIM_LEASE.max(RETRY.max_delay) + Duration::from_millis(200);
+    let mut cycles = None;
+    let mut links = Default::default();
+    for cycle in 1..=settings.max_settle_cycles {
+        tokio::time::sleep(gap).await;
+        cluster.poll_once().await;
+        webhooks_settled(jira, ado).await;
+        links = check_links(cluster.worker(0)).await?;
+        let creations = creations(jira, ado);
+        let all_linked = creations.iter().map(|side| side.by_people).sum::<u64>() == links.links;
+        if links.in_sync() && all_linked {
+            cycles = Some(cycle);
+            break;
+        }
+    }
+    let settle_took = settle_started.elapsed();
+
+    // Quiescence: more cycles, and every webhook they cause, must write nothing at all.
+    let before = integration_writes(jira, ado);
+    for _ in 0..2 {
+        tokio::time::sleep(gap).await;
+        cluster.poll_once().await;
+        webhooks_settled(jira, ado).await;
+    }
+    let echo_writes = integration_writes(jira, ado) - before;
+
+    let creations = creations(jira, ado);
+    let log = &stores.log;
+    let failures = log.list_failures(&config.name).await?;
+    let conflicts = log.list_conflicts(&config.name).await?;
+    let report = Report::new(Figures {
+        settings: settings.clone(),
+        events_took,
+        settle_took,
+        workload: &workload.counters,
+        cluster: &cluster.counters,
+        crashes: crashes.crashes(),
+        faults: [jira.fault_stats(), ado.fault_stats()],
+        webhooks: [jira.webhooks().stats(), ado.stats().webhooks],
+        creations,
+        links,
+        echo_writes,
+        conflicts: conflicts.len() as u64,
+        parked: failures.iter().filter(|failure| failure.parked).count() as u64,
+        failures_open: failures.len() as u64,
+        poll_cycles_to_converge: cycles,
+    });
+    server.abort();
+    environment.stop().await;
+    Ok(report)
+}
+
+/// People make `settings.events` changes, `concurrency` at a time, while the poller runs.
+async fn make_changes(settings: &HarnessSettings, workload: &Arc<Workload>, cluster: &Arc<Cluster>) {
+    let progress = if settings.progress { ProgressBar::new(settings.events) } else { ProgressBar::hidden() };
+    progress.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} changes ({per_sec}, {eta} left) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let next = Arc::new(AtomicU64::new(0));
+    let poller = {
+        let cluster = cluster.clone();
+        let every = settings.poll_every;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                cluster.poll_once().await;
+            }
+        })
+    };
+    let mut people = tokio::task::JoinSet::new();
+    for _ in 0..settings.concurrency {
+        let (workload, next, progress, events) = (workload.clone(), next.clone(), progress.clone(), settings.events);
+        people.spawn(async move {
+            loop {
+                let number = next.fetch_add(1, Ordering::Relaxed);
+                if number >= events {
+                    return;
+                }
+                workload.event(number).await;
+                progress.inc(1);
+            }
+        });
+    }
+    while people.join_next().await.is_some() {}
+    poller.abort();
+    progress.finish_with_message("settling");
+}
+
+async fn webhooks_settled(jira: &RunningJira, ado: &RunningAzureDevops) {
+    // Bounded: a delivery stuck in retries must not hang the harness; polls cover what it carried.
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        jira.webhooks().settled().await;
+        ado.hooks_settled().await;
+    })
+    .await;
+}
+
+fn creations(jira: &RunningJira, ado: &RunningAzureDevops) -> [Creations; 2] {
+    let alice_in_ado =
+        ado.identity("alice@fabrikam.example").map(|identity| identity.id.to_string()).unwrap_or_default();
+    [
+        Creations::count(&jira.exchanges(), &SimUser::alice().account_id, |exchange| {
+            exchange.method == "POST" && exchange.path == "/rest/api/3/issue" && exchange.status == 201
+        }),
+        Creations::count(&ado.exchanges(), &alice_in_ado, |exchange| {
+            exchange.method == "POST" && exchange.path.contains("/_apis/wit/workitems/$") && exchange.status == 200
+        }),
+    ]
+}
+
+/// Writes the integration's service accounts have made, both systems together.
+fn integration_writes(jira: &RunningJira, ado: &RunningAzureDevops) -> u64 {
+    let alice = SimUser::alice().account_id;
+    let alice_in_ado =
+        ado.identity("alice@fabrikam.example").map(|identity| identity.id.to_string()).unwrap_or_default();
+    let jira_writes: u64 = jira.stats().writes_by_user.iter().filter(|(user, _)| **user != alice).map(|(_, n)| n).sum();
+    let ado_writes: u64 =
+        ado.stats().recording.writes_by_user.iter().filter(|(user, _)| **user != alice_in_ado).map(|(_, n)| n).sum();
+    jira_writes + ado_writes
+}
+
+fn simulators(environment: &LocalEnvironment) -> Result<(&RunningJira, &RunningAzureDevops)> {
+    match (environment.simulator(Side::One), environment.simulator(Side::Two)) {
+        (Some(Simulator::Jira(jira)), Some(Simulator::AzureDevops(ado))) => Ok((jira, ado)),
+        _ => bail!("the harness runs the local example: a simulated Jira on side 1, Azure DevOps on side 2"),
+    }
+}
+
+fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("examples")
+}
+
+/// The local example integration (`examples/local.yaml`): every kind of field, comments both ways.
+fn local_example() -> Result<IntegrationConfig> {
+    let path = examples_dir().join("local.yaml");
+    tandem_mapping::load_file(&path).map_err(|errors| anyhow::anyhow!("{}: {errors}", path.display()))
+}
+
+async fn open_stores(choice: &StoreChoice) -> Result<(EngineStores, Option<tempfile::TempDir>)> {
+    match choice {
+        StoreChoice::Embedded => {
+            let dir = tempfile::tempdir().context("a folder for the embedded store")?;
+            let store = wiring::open_store(&dir.path().join("harness.redb"))?;
+            Ok((EngineStores::from_one(store), Some(dir)))
+        }
+        StoreChoice::Dynamodb { table } => {
+            if std::env::var_os("AWS_ENDPOINT_URL").is_none() && std::env::var_os("AWS_REGION").is_none() {
+                bail!("--store dynamodb needs AWS_ENDPOINT_URL (a local server: eval \"$(infra/local-aws.sh)\") or real AWS settings");
+            }
+            let store = tandem_store_dynamodb::DynamoStore::from_env(table.clone()).await;
+            store.create_table().await.with_context(|| format!("creating the table {table}"))?;
+            Ok((EngineStores::from_one(Arc::new(store)), None))
+        }
+    }
+}
+
+/// Alice's accounts in both systems, and whom she may assign bugs to there.
+async fn people(config: &IntegrationConfig, jira: &RunningJira, ado: &RunningAzureDevops) -> Result<People> {
+    // People retry like a browser does: a few times, then give up on that change.
+    let alice = SimUser::alice();
+    let jira_alice = JiraConnector::new(
+        JiraConfig {
+            base_url: jira.base_url().to_string(),
+            project_key: config.side(Side::One).project.clone(),
+            issue_type: config.side(Side::One).item_type.clone(),
+        }
+        .validate()?,
+        &Credentials::JiraApiToken {
+            email: alice.email.clone(),
+            api_token: SecretString::new(alice.api_token.clone()),
+        },
+        harness_tuning().jira,
+    )?;
+    let ado_alice_identity = ado.identity("alice@fabrikam.example").context("the ADO simulator has Alice")?;
+    let ado_alice = AzureDevopsConnector::new(
+        AzureDevopsConfig {
+            organization_url: ado.organization_url().to_string(),
+            project: config.side(Side::Two).project.clone(),
+            work_item_type: config.side(Side::Two).item_type.clone(),
+            identities_url: None,
+        }
+        .validate()?,
+        &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_identity.pat.clone()) },
+        harness_tuning().azure_devops,
+    )?;
+    let jira_people = [SimUser::alice(), SimUser::bob()]
+        .into_iter()
+        .map(|user| UserRef { id: user.account_id, email: Some(user.email), display_name: Some(user.display_name) })
+        .collect();
+    let ado_people = ["alice@fabrikam.example", "bob@fabrikam.example"]
+        .into_iter()
+        .filter_map(|email| ado.identity(email))
+        .map(|identity| UserRef {
+            id: identity.id.to_string(),
+            email: Some(identity.email),
+            display_name: Some(identity.display_name),
+        })
+        .collect();
+    let connectors: [Arc<dyn Connector>; 2] = [Arc::new(jira_alice), Arc::new(ado_alice)];
+    Ok(People { connectors, assignees: [jira_people, ado_people] })
+}

@@ -1,0 +1,241 @@
+//! The harness's figures: what was thrown at tandem, and what it made of it.
+
+use crate::cluster::ClusterCounters;
+use crate::verdict::{Creations, LinkCheck};
+use crate::workload::WorkloadCounters;
+use crate::{HarnessSettings, StoreChoice};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tandem_engine::crash::Step;
+use tandem_simulators::faults::FaultStats;
+use tandem_simulators::webhooks::WebhookStats;
+
+/// Everything `run` measured, before it is summarised.
+pub struct Figures<'a> {
+    pub settings: HarnessSettings,
+    pub events_took: Duration,
+    pub settle_took: Duration,
+    pub workload: &'a WorkloadCounters,
+    pub cluster: &'a ClusterCounters,
+    pub crashes: BTreeMap<Step, u64>,
+    pub faults: [FaultStats; 2],
+    pub webhooks: [WebhookStats; 2],
+    pub creations: [Creations; 2],
+    pub links: LinkCheck,
+    pub echo_writes: u64,
+    pub conflicts: u64,
+    pub parked: u64,
+    pub failures_open: u64,
+    pub poll_cycles_to_converge: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub events: u64,
+    pub seed: u64,
+    pub store: String,
+    pub workers: usize,
+    pub concurrency: usize,
+    pub crash_rate: f64,
+    pub events_seconds: f64,
+    pub settle_seconds: f64,
+    pub changes_made: ChangesMade,
+    pub injected: Injected,
+    pub tandem: TandemActivity,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesMade {
+    pub creates: u64,
+    pub field_edits: u64,
+    pub comments: u64,
+    /// Changes the person's own call could not make under the faults.
+    pub not_made: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Injected {
+    /// Jira, then Azure DevOps.
+    pub faults: [FaultStats; 2],
+    pub webhooks: [WebhookStats; 2],
+    pub crashes: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TandemActivity {
+    pub deliveries: u64,
+    pub deliveries_failed: u64,
+    pub polls: u64,
+    /// API calls tandem made to Jira and Azure DevOps, and per change people made.
+    pub api_calls: [u64; 2],
+    pub api_calls_per_change: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub items_made_by_people: u64,
+    pub links: u64,
+    /// Copies beyond one per item.
+    pub duplicate_items: u64,
+    /// Items people made that have no copy.
+    pub items_without_copy: u64,
+    /// Mapped fields that differ between the two items of a link, in all links.
+    pub lost_updates: u64,
+    pub differing_fields: BTreeMap<String, u64>,
+    pub comments_without_copy: u64,
+    pub duplicate_comments: u64,
+    pub echo_writes_after_quiescence: u64,
+    pub conflicts_recorded: u64,
+    pub changes_parked: u64,
+    pub failures_open: u64,
+    /// Poll cycles after the faults stopped until both systems agreed; `None`: not within the limit.
+    pub poll_cycles_to_converge: Option<usize>,
+    pub examples: Vec<String>,
+}
+
+impl Verdict {
+    /// The promise: no duplicates, nothing lost, no loops, and convergence.
+    pub fn kept(&self) -> bool {
+        self.duplicate_items == 0
+            && self.items_without_copy == 0
+            && self.lost_updates == 0
+            && self.comments_without_copy == 0
+            && self.duplicate_comments == 0
+            && self.echo_writes_after_quiescence == 0
+            && self.poll_cycles_to_converge.is_some()
+    }
+}
+
+impl Report {
+    pub fn new(figures: Figures<'_>) -> Report {
+        let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        let made_by_people: u64 = figures.creations.iter().map(|side| side.by_people).sum();
+        let made_by_integration: u64 = figures.creations.iter().map(|side| side.by_integration).sum();
+        let links = figures.links.links;
+        let changes = count(&figures.workload.events).saturating_sub(count(&figures.workload.failed));
+        let api_calls = [figures.creations[0].integration_calls, figures.creations[1].integration_calls];
+        Report {
+            events: figures.settings.events,
+            seed: figures.settings.seed,
+            store: match &figures.settings.store {
+                StoreChoice::Embedded => "embedded (redb)".to_string(),
+                StoreChoice::Dynamodb { table } => format!("DynamoDB table {table}"),
+            },
+            workers: figures.settings.workers,
+            concurrency: figures.settings.concurrency,
+            crash_rate: figures.settings.crash_rate,
+            events_seconds: figures.events_took.as_secs_f64(),
+            settle_seconds: figures.settle_took.as_secs_f64(),
+            changes_made: ChangesMade {
+                creates: count(&figures.workload.creates),
+                field_edits: count(&figures.workload.field_edits),
+                comments: count(&figures.workload.comments),
+                not_made: count(&figures.workload.failed),
+            },
+            injected: Injected {
+                faults: figures.faults,
+                webhooks: figures.webhooks,
+                crashes: figures.crashes.iter().map(|(step, n)| (step.to_string(), *n)).collect(),
+            },
+            tandem: TandemActivity {
+                deliveries: count(&figures.cluster.deliveries),
+                deliveries_failed: count(&figures.cluster.deliveries_failed),
+                polls: count(&figures.cluster.polls),
+                api_calls,
+                api_calls_per_change: (api_calls[0] + api_calls[1]) as f64 / changes.max(1) as f64,
+            },
+            verdict: Verdict {
+                items_made_by_people: made_by_people,
+                links,
+                duplicate_items: made_by_integration.saturating_sub(links),
+                items_without_copy: made_by_people.saturating_sub(links),
+                lost_updates: figures.links.differing_fields.values().sum(),
+                differing_fields: figures.links.differing_fields.clone(),
+                comments_without_copy: figures.links.comments_without_copy,
+                duplicate_comments: figures.links.surplus_comment_copies,
+                echo_writes_after_quiescence: figures.echo_writes,
+                conflicts_recorded: figures.conflicts,
+                changes_parked: figures.parked,
+                failures_open: figures.failures_open,
+                poll_cycles_to_converge: figures.poll_cycles_to_converge,
+                examples: figures.links.examples,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = &self.verdict;
+        let [jira, ado] = &self.injected.faults;
+        let crashes: u64 = self.injected.crashes.values().sum();
+        writeln!(f, "tandem convergence harness — seed {}, {} store", self.seed, self.store)?;
+        writeln!(
+            f,
+            "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments; {} not made)",
+            self.events,
+            self.events_seconds,
+            self.concurrency,
+            self.changes_made.creates,
+            self.changes_made.field_edits,
+            self.changes_made.comments,
+            self.changes_made.not_made
+        )?;
+        writeln!(
+            f,
+            "  faults injected   API calls {}: {} 5xx, {} 429, {} timeouts ({} after the write); webhooks {} dropped, {} duplicated, {} delayed",
+            jira.api_calls + ado.api_calls,
+            jira.server_errors + ado.server_errors,
+            jira.rate_limited + ado.rate_limited,
+            jira.timeouts + ado.timeouts,
+            jira.timeouts_processed + ado.timeouts_processed,
+            jira.webhooks_dropped + ado.webhooks_dropped,
+            jira.webhooks_duplicated + ado.webhooks_duplicated,
+            jira.webhooks_delayed + ado.webhooks_delayed
+        )?;
+        let per_step: Vec<String> = self.injected.crashes.iter().map(|(step, n)| format!("{step} {n}")).collect();
+        writeln!(f, "  worker crashes    {crashes} across {} workers ({})", self.workers, per_step.join(", "))?;
+        writeln!(
+            f,
+            "  tandem            {} deliveries ({} failed or died), {} polls, {} API calls ({:.1} per change)",
+            self.tandem.deliveries,
+            self.tandem.deliveries_failed,
+            self.tandem.polls,
+            self.tandem.api_calls[0] + self.tandem.api_calls[1],
+            self.tandem.api_calls_per_change
+        )?;
+        writeln!(f, "  items             {} made by people, {} links", verdict.items_made_by_people, verdict.links)?;
+        writeln!(f, "  duplicates        {} items, {} comments", verdict.duplicate_items, verdict.duplicate_comments)?;
+        writeln!(
+            f,
+            "  lost              {} field updates, {} items without copy, {} comments without copy",
+            verdict.lost_updates, verdict.items_without_copy, verdict.comments_without_copy
+        )?;
+        writeln!(f, "  echo writes       {} after quiescence", verdict.echo_writes_after_quiescence)?;
+        writeln!(
+            f,
+            "  recorded          {} conflicts, {} changes parked, {} failures open",
+            verdict.conflicts_recorded, verdict.changes_parked, verdict.failures_open
+        )?;
+        match verdict.poll_cycles_to_converge {
+            Some(cycles) => writeln!(
+                f,
+                "  converged         in {cycles} poll cycle(s) after the faults stopped ({:.1} s)",
+                self.settle_seconds
+            )?,
+            None => writeln!(f, "  converged         NO, not within the allowed poll cycles")?,
+        }
+        for example in &verdict.examples {
+            writeln!(f, "    e.g. {example}")?;
+        }
+        write!(
+            f,
+            "  verdict           {}",
+            if verdict.kept() { "KEPT: no duplicates, nothing lost, no loops" } else { "BROKEN" }
+        )
+    }
+}

@@ -1,0 +1,125 @@
+//! "Are these two items in sync?", asked of a link from outside the sync path: by operators checking an
+//! integration, and by the convergence harness counting lost updates and duplicate comments.
+//!
+//! An audit only reads. A field agrees when the value on one side, translated as a sync would write
+//! it, is the value on the other side; several-to-one value maps make that hold in one direction only,
+//! so either direction the mapping allows is enough.
+
+use crate::compare::same_value;
+use crate::engine::{index, Engine};
+use crate::error::SyncError;
+use crate::ports::{ConnectorError, Link};
+use serde::Serialize;
+use tandem_model::{Comment, Item, Side};
+
+/// What an audit of one link found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LinkAudit {
+    /// Mapped fields whose two sides disagree, with both values.
+    pub differing_fields: Vec<FieldDifference>,
+    /// Comments (not the integration's own) that have no copy on the other side.
+    pub comments_without_copy: usize,
+    /// Comments the integration posted that copy no comment, or copy one already copied.
+    pub surplus_comment_copies: usize,
+    /// An item of the link is gone (deleted or no longer visible).
+    pub missing_item: bool,
+}
+
+impl LinkAudit {
+    pub fn in_sync(&self) -> bool {
+        self.differing_fields.is_empty()
+            && self.comments_without_copy == 0
+            && self.surplus_comment_copies == 0
+            && !self.missing_item
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldDifference {
+    pub field: String,
+    pub side1: String,
+    pub side2: String,
+}
+
+impl Engine {
+    /// Reads both items of `link` (and their comments) and reports where they disagree.
+    pub async fn audit_link(&self, link: &Link) -> Result<LinkAudit, SyncError> {
+        let mut audit = LinkAudit::default();
+        let mut items = Vec::with_capacity(2);
+        for side in Side::BOTH {
+            match self.connector(side).get_item(&link.item(side).id).await {
+                Ok(item) => items.push(item),
+                Err(ConnectorError::NotFound { .. }) => {
+                    audit.missing_item = true;
+                    return Ok(audit);
+                }
+                Err(error) => return Err(SyncError::Connector { side, source: error }),
+            }
+        }
+        let items: [&Item; 2] = [&items[0], &items[1]];
+        for mapping in &self.config.fields {
+            let (Some(field1), Some(field2)) = (mapping.field(Side::One), mapping.field(Side::Two)) else {
+                continue;
+            };
+            let values = [items[0].field(field1), items[1].field(field2)];
+            let mut agree = false;
+            for from in Side::BOTH {
+                if agree || !mapping.flows_from(from) {
+                    continue;
+                }
+                let written = self.translate(mapping, from, values[index(from)]).await?;
+                agree = same_value(&written, values[index(from.other())]);
+            }
+            if !agree {
+                audit.differing_fields.push(FieldDifference {
+                    field: mapping.name.clone(),
+                    side1: format!("{:?}", values[0]),
+                    side2: format!("{:?}", values[1]),
+                });
+            }
+        }
+        self.audit_comments(link, items, &mut audit).await?;
+        Ok(audit)
+    }
+
+    async fn audit_comments(&self, link: &Link, items: [&Item; 2], audit: &mut LinkAudit) -> Result<(), SyncError> {
+        let settings = &self.config.comments;
+        if !settings.enabled(Side::One) && !settings.enabled(Side::Two) {
+            return Ok(());
+        }
+        let mut comments: [Vec<Comment>; 2] = [Vec::new(), Vec::new()];
+        for side in Side::BOTH {
+            comments[index(side)] = self
+                .connector(side)
+                .list_comments(&items[index(side)].item.id)
+                .await
+                .map_err(SyncError::connector(side))?;
+        }
+        for from in Side::BOTH {
+            let to = from.other();
+            let mut copies_expected = 0;
+            for comment in &comments[index(from)] {
+                if self.is_service_account(from, comment.author.as_ref()).await? || !settings.enabled(from) {
+                    continue;
+                }
+                copies_expected += 1;
+                let copied = link
+                    .comments
+                    .iter()
+                    .find(|pair| pair.id(from) == &comment.id)
+                    .is_some_and(|pair| comments[index(to)].iter().any(|candidate| &candidate.id == pair.id(to)));
+                if !copied {
+                    audit.comments_without_copy += 1;
+                }
+            }
+            let mut copies_found: usize = 0;
+            for comment in &comments[index(to)] {
+                if self.is_service_account(to, comment.author.as_ref()).await? {
+                    copies_found += 1;
+                }
+            }
+            audit.surplus_comment_copies += copies_found.saturating_sub(copies_expected);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! Seeded, configurable fault injection, shared by the simulators: the failures a real Jira or Azure
+//! DevOps shows under load, reproducible from a seed, so tests and benchmarks can prove that tandem
+//! keeps items in sync exactly once through them.
+//!
+//! # The fault plan
+//!
+//! A [`FaultPlan`] is set on a running simulator with `set_fault_plan` or `PUT /_sim/fault-plan` (a JSON
+//! plan; fields left out keep the defaults of [`FaultPlan::none`], unknown fields and invalid values are
+//! answered 400 with a message naming the field), removed with `clear_fault_plan` or
+//! `DELETE /_sim/fault-plan`, and read back with `GET /_sim/fault-plan`. What the faults did is counted in
+//! [`FaultStats`] (`fault_stats`, `GET /_sim/fault-stats`).
+//!
+//! ```json
+//! { "seed": 7, "latency_ms": {"min": 5, "max": 40},
+//!   "server_error_rate": 0.05, "rate_limit_rate": 0.05, "retry_after_seconds": 1,
+//!   "timeout_rate": 0.02, "timeout_hold_ms": 2000,
+//!   "webhook_drop_rate": 0.1, "webhook_duplicate_rate": 0.1, "webhook_duplicate_copies": 2,
+//!   "webhook_reorder_window_ms": 300 }
+//! ```
+//!
+//! For every vendor API call (never the `/_sim/…` control paths), in this order:
+//! - a latency drawn uniformly from `latency_ms` is added;
+//! - one roll decides between a server error (`server_error_rate`: 500, 502 or 503, drawn), a rate limit
+//!   (`rate_limit_rate`: 429 with `Retry-After: retry_after_seconds`), a timeout (`timeout_rate`) and a
+//!   normal answer. Server errors and rate limits are answered without processing the call. A timeout holds
+//!   the answer for `timeout_hold_ms` and then answers 504; half of the timeouts (drawn) are processed
+//!   first, so the change was made although its answer was lost — the hardest case for exactly-once.
+//!
+//! Errors are worded in the vendor's shape (Jira's `errorMessages`/`errors` with `RateLimit-Reason` on
+//! 429; Azure DevOps' `$id`/`message`/`typeKey`).
+//!
+//! For every webhook delivery (one event to one subscription):
+//! - `webhook_drop_rate` of them are never made;
+//! - `webhook_duplicate_rate` of them are made `1 + webhook_duplicate_copies` times at once, all with the
+//!   same delivery id, as the vendors' retries carry it;
+//! - each waits a random `0..webhook_reorder_window_ms` before it is sent, so later events overtake
+//!   earlier ones.
+//!
+//! # Determinism
+//!
+//! Each simulator has one [`Faults`]: the plan, and one rng (`StdRng`) behind a mutex, reseeded from
+//! `seed` whenever a plan is set and drawn from by both the API calls and the webhook deliveries. The same
+//! seed and the same order of calls give the same decisions; concurrent calls are ordered by whoever takes
+//! the lock first.
+//!
+//! # One-off faults
+//!
+//! Besides the plan, a queue of one-off faults ([`InjectedFault`], `Faults::inject`) answers the next calls
+//! with a given status; a queued fault comes before the plan and draws nothing from the rng.
+//!
+//! # Timing
+//!
+//! Every API call, with or without a plan, adds its wall time (latency and holds included) to
+//! `FaultStats::handler_busy_micros`, so a benchmark can subtract the simulators' time from its own.
+//!
+//! # Recording
+//!
+//! Jira's contract declares neither 429 nor 5xx for most operations, so Jira's fault layer sits outside its
+//! recorder: an injected answer is neither recorded nor checked, and a timed-out call that was processed is
+//! recorded with the answer Jira gave before it was lost. Azure DevOps' contract declares every 4xx and
+//! 5xx, and its recorder keeps the injected answers, as the exchange log always did.
+
+mod control;
+mod layer;
+mod plan;
+mod state;
+
+pub(crate) use control::router as control_router;
+pub(crate) use layer::{measure, FaultLayer};
+pub use plan::{FaultPlan, FaultPlanError, LatencyRange, MAX_DUPLICATE_COPIES};
+pub(crate) use state::DeliveryFate;
+pub use state::{FaultAnswer, FaultStats, Faults, InjectedFault};

@@ -1,0 +1,85 @@
+//! The axum middlewares that apply a simulator's [`Faults`] to its API calls and time them. Control
+//! paths (`/_sim/…`) pass through both untouched.
+
+use super::state::{CallFault, FaultAnswer, Faults};
+use crate::recording::CONTROL_PREFIX;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+
+/// Words an injected answer in the vendor's error shape.
+pub(crate) type RenderFault = fn(FaultAnswer) -> Response;
+
+/// Injects faults into the API calls it wraps. Where a simulator puts it decides whether its recorder
+/// sees the injected answers.
+#[derive(Clone)]
+pub(crate) struct FaultLayer {
+    faults: Faults,
+    render: RenderFault,
+}
+
+impl FaultLayer {
+    pub(crate) fn new(faults: Faults, render: RenderFault) -> Self {
+        FaultLayer { faults, render }
+    }
+
+    /// `router.layer(axum::middleware::from_fn_with_state(layer, FaultLayer::inject))`.
+    pub(crate) async fn inject(State(layer): State<FaultLayer>, request: Request, next: Next) -> Response {
+        if is_control(&request) {
+            return next.run(request).await;
+        }
+        let fate = layer.faults.next_call();
+        if !fate.latency.is_zero() {
+            tokio::time::sleep(fate.latency).await;
+        }
+        match fate.fault {
+            None => next.run(request).await,
+            Some(CallFault::Answer(answer)) => (layer.render)(answer),
+            Some(CallFault::Timeout { hold, processed }) => {
+                // The change is made and its answer thrown away, as when a gateway gives up on a slow
+                // backend; who made it stays on the answer so that a recorder outside still counts it.
+                let processed_extensions = if processed {
+                    let (parts, _) = next.run(request).await.into_parts();
+                    Some(parts.extensions)
+                } else {
+                    None
+                };
+                tokio::time::sleep(hold).await;
+                let mut response =
+                    (layer.render)(FaultAnswer { status: StatusCode::GATEWAY_TIMEOUT, retry_after_seconds: None });
+                if let Some(extensions) = processed_extensions {
+                    response.extensions_mut().extend(extensions);
+                }
+                response
+            }
+        }
+    }
+}
+
+/// Counts API calls and the wall time spent on them (`router.layer(axum::middleware::from_fn_with_state(
+/// faults, measure))`, outermost so that everything the simulator does is inside).
+pub(crate) async fn measure(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    if is_control(&request) {
+        return next.run(request).await;
+    }
+    let _busy = BusyTimer { faults, started: Instant::now() };
+    next.run(request).await
+}
+
+/// Records the call when dropped, so a call whose client went away mid-hold is still counted.
+struct BusyTimer {
+    faults: Faults,
+    started: Instant,
+}
+
+impl Drop for BusyTimer {
+    fn drop(&mut self) {
+        self.faults.record_call(self.started.elapsed());
+    }
+}
+
+fn is_control(request: &Request) -> bool {
+    request.uri().path().starts_with(CONTROL_PREFIX)
+}

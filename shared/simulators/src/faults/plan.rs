@@ -1,0 +1,185 @@
+//! The fault plan: which failures a simulator injects, how often, and with what seed.
+
+use serde::{Deserialize, Serialize};
+
+/// What a simulator does to its API calls and webhook deliveries, drawn from one rng seeded with `seed`.
+///
+/// Every field has a default (that of [`FaultPlan::none`]), so a JSON plan names only what it changes;
+/// unknown fields are refused so that a misspelt rate does not silently mean 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultPlan {
+    /// Seeds the simulator's rng when the plan is set: the same seed and the same call order give the
+    /// same decisions.
+    pub seed: u64,
+    /// Added to every API call (faulted or not), uniformly drawn from the range.
+    pub latency_ms: LatencyRange,
+    /// Share of API calls answered 500, 502 or 503 (chosen by the rng) without being processed.
+    pub server_error_rate: f64,
+    /// Share of API calls answered 429 with `Retry-After: retry_after_seconds`, without being processed.
+    pub rate_limit_rate: f64,
+    pub retry_after_seconds: u64,
+    /// Share of API calls whose answer never comes in time: held for `timeout_hold_ms`, then 504. Half of
+    /// them (drawn by the rng) are processed first, so the write happened but its answer was lost.
+    pub timeout_rate: f64,
+    pub timeout_hold_ms: u64,
+    /// Share of webhook deliveries never made.
+    pub webhook_drop_rate: f64,
+    /// Share of webhook deliveries made `1 + webhook_duplicate_copies` times at once, all with the same
+    /// delivery id, as the vendors' own retries carry it.
+    pub webhook_duplicate_rate: f64,
+    pub webhook_duplicate_copies: u32,
+    /// Each delivery waits a random `0..window` milliseconds before it is sent, so later events overtake
+    /// earlier ones.
+    pub webhook_reorder_window_ms: u64,
+}
+
+/// An inclusive range of milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LatencyRange {
+    pub min: u64,
+    pub max: u64,
+}
+
+/// The most copies of one delivery a plan may ask for; more would flood a receiver, not test it.
+pub const MAX_DUPLICATE_COPIES: u32 = 100;
+
+/// The three per-call rates are shares of one draw; float addition may overshoot 1 by a rounding error.
+const RATE_SUM_TOLERANCE: f64 = 1e-9;
+
+/// Why a plan cannot be used; each variant names the field(s) at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultPlanError {
+    #[error("{field} must be a rate between 0 and 1, not {value}")]
+    RateOutOfRange { field: &'static str, value: f64 },
+    #[error("server_error_rate + rate_limit_rate + timeout_rate must not exceed 1, not {sum}")]
+    CallRatesAboveOne { sum: f64 },
+    #[error("latency_ms.min ({min}) must not exceed latency_ms.max ({max})")]
+    LatencyRangeReversed { min: u64, max: u64 },
+    #[error(
+        "webhook_duplicate_copies must be between 1 and {MAX_DUPLICATE_COPIES} when webhook_duplicate_rate is above 0, not {copies}"
+    )]
+    DuplicateCopiesOutOfRange { copies: u32 },
+}
+
+impl FaultPlanError {
+    /// A plan is data: sending the same one again fails the same way.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+
+    /// The plan field the error is about (the first of them, for the sum of the per-call rates).
+    pub fn field(&self) -> &'static str {
+        match self {
+            FaultPlanError::RateOutOfRange { field, .. } => field,
+            FaultPlanError::CallRatesAboveOne { .. } => "server_error_rate",
+            FaultPlanError::LatencyRangeReversed { .. } => "latency_ms",
+            FaultPlanError::DuplicateCopiesOutOfRange { .. } => "webhook_duplicate_copies",
+        }
+    }
+}
+
+impl FaultPlan {
+    /// No faults and no latency.
+    pub fn none() -> Self {
+        FaultPlan {
+            seed: 0,
+            latency_ms: LatencyRange::default(),
+            server_error_rate: 0.0,
+            rate_limit_rate: 0.0,
+            retry_after_seconds: 1,
+            timeout_rate: 0.0,
+            timeout_hold_ms: 1_000,
+            webhook_drop_rate: 0.0,
+            webhook_duplicate_rate: 0.0,
+            webhook_duplicate_copies: 1,
+            webhook_reorder_window_ms: 0,
+        }
+    }
+
+    /// Rates in `[0, 1]`, the three per-call rates summing to at most 1, `latency_ms.min <= max`, and a
+    /// sensible number of duplicate copies when duplicates are asked for.
+    pub fn validate(&self) -> Result<(), FaultPlanError> {
+        let rates = [
+            ("server_error_rate", self.server_error_rate),
+            ("rate_limit_rate", self.rate_limit_rate),
+            ("timeout_rate", self.timeout_rate),
+            ("webhook_drop_rate", self.webhook_drop_rate),
+            ("webhook_duplicate_rate", self.webhook_duplicate_rate),
+        ];
+        for (field, value) in rates {
+            // `contains` is false for NaN, which is refused with the rest.
+            if !(0.0..=1.0).contains(&value) {
+                return Err(FaultPlanError::RateOutOfRange { field, value });
+            }
+        }
+        let sum = self.server_error_rate + self.rate_limit_rate + self.timeout_rate;
+        if sum > 1.0 + RATE_SUM_TOLERANCE {
+            return Err(FaultPlanError::CallRatesAboveOne { sum });
+        }
+        if self.latency_ms.min > self.latency_ms.max {
+            return Err(FaultPlanError::LatencyRangeReversed { min: self.latency_ms.min, max: self.latency_ms.max });
+        }
+        let copies = self.webhook_duplicate_copies;
+        if self.webhook_duplicate_rate > 0.0 && !(1..=MAX_DUPLICATE_COPIES).contains(&copies) {
+            return Err(FaultPlanError::DuplicateCopiesOutOfRange { copies });
+        }
+        Ok(())
+    }
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        FaultPlan::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_plan_names_only_what_it_changes() {
+        let plan: FaultPlan = serde_json::from_str(r#"{"seed": 7, "rate_limit_rate": 0.5}"#).unwrap();
+        assert_eq!(plan, FaultPlan { seed: 7, rate_limit_rate: 0.5, ..FaultPlan::none() });
+        assert_eq!(plan.validate(), Ok(()));
+        let latency: FaultPlan = serde_json::from_str(r#"{"latency_ms": {"max": 20}}"#).unwrap();
+        assert_eq!(latency.latency_ms, LatencyRange { min: 0, max: 20 });
+    }
+
+    #[test]
+    fn misspelt_fields_are_refused() {
+        let error = serde_json::from_str::<FaultPlan>(r#"{"server_error_rat": 0.5}"#).unwrap_err();
+        assert!(error.to_string().contains("server_error_rat"), "{error}");
+        assert!(serde_json::from_str::<FaultPlan>(r#"{"latency_ms": {"mni": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let cases = [
+            (FaultPlan { timeout_rate: 1.5, ..FaultPlan::none() }, "timeout_rate"),
+            (FaultPlan { webhook_drop_rate: -0.1, ..FaultPlan::none() }, "webhook_drop_rate"),
+            (FaultPlan { webhook_duplicate_rate: f64::NAN, ..FaultPlan::none() }, "webhook_duplicate_rate"),
+            (FaultPlan { server_error_rate: 0.6, rate_limit_rate: 0.5, ..FaultPlan::none() }, "server_error_rate"),
+            (FaultPlan { latency_ms: LatencyRange { min: 5, max: 1 }, ..FaultPlan::none() }, "latency_ms"),
+            (
+                FaultPlan { webhook_duplicate_rate: 0.1, webhook_duplicate_copies: 0, ..FaultPlan::none() },
+                "webhook_duplicate_copies",
+            ),
+        ];
+        for (plan, field) in cases {
+            let error = plan.validate().unwrap_err();
+            assert_eq!(error.field(), field);
+            assert!(error.to_string().contains(field), "{error}");
+            assert!(!error.is_retryable());
+        }
+    }
+
+    #[test]
+    fn per_call_rates_may_sum_to_exactly_one_despite_rounding() {
+        let plan = FaultPlan { server_error_rate: 0.1, rate_limit_rate: 0.2, timeout_rate: 0.7, ..FaultPlan::none() };
+        assert_eq!(plan.validate(), Ok(()));
+        assert_eq!(FaultPlan::none().validate(), Ok(()));
+    }
+}

@@ -1,0 +1,317 @@
+//! One simulator's fault state: the plan, its seeded rng, the queue of one-off faults and the counters.
+//! The API layer and the webhook sender draw from the same rng, so one seed fixes every decision.
+
+use super::plan::{FaultPlan, FaultPlanError};
+use axum::http::StatusCode;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// One failure to answer the next API call with instead of the real response (queued by
+/// [`Faults::inject`], ahead of any plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectedFault {
+    /// 429, 503, …
+    pub status: u16,
+    /// The `Retry-After` header to send, in seconds.
+    #[serde(default)]
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// What the faults did so far (`GET /_sim/fault-stats`). Kept across plan changes; one-off faults are
+/// counted as server errors (5xx) or rate limits (429) too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultStats {
+    /// API calls served, faulted or not (control calls excluded).
+    pub api_calls: u64,
+    pub server_errors: u64,
+    pub rate_limited: u64,
+    /// Calls answered 504 after the hold, processed or not.
+    pub timeouts: u64,
+    /// Timed-out calls whose change was made before the answer was lost.
+    pub timeouts_processed: u64,
+    pub injected_latency_ms: u64,
+    pub webhooks_dropped: u64,
+    /// Deliveries sent more than once (each counted once, whatever the number of copies).
+    pub webhooks_duplicated: u64,
+    /// Deliveries held back for a non-zero part of the reorder window.
+    pub webhooks_delayed: u64,
+    /// Wall time spent handling API calls, injected latency and holds included: benchmarks subtract it
+    /// from their end-to-end time to get tandem's own.
+    pub handler_busy_micros: u64,
+}
+
+/// An error answer the fault layer gives in place of the simulator's own; the simulator words it in its
+/// vendor's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultAnswer {
+    pub status: StatusCode,
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// What happens to one API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CallFate {
+    pub latency: Duration,
+    pub fault: Option<CallFault>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallFault {
+    /// Answered at once with an error; the call is not processed.
+    Answer(FaultAnswer),
+    /// Answered 504 after `hold`; processed first when `processed`.
+    Timeout { hold: Duration, processed: bool },
+}
+
+/// What happens to one webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeliveryFate {
+    Dropped,
+    /// Sent `copies` times at once (1 unless duplicated), after `delay`.
+    Deliver {
+        copies: u32,
+        delay: Duration,
+    },
+}
+
+impl DeliveryFate {
+    pub(crate) const UNTOUCHED: DeliveryFate = DeliveryFate::Deliver { copies: 1, delay: Duration::ZERO };
+}
+
+/// The statuses a plan's server errors are drawn from.
+const SERVER_ERRORS: [StatusCode; 3] =
+    [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::BAD_GATEWAY, StatusCode::SERVICE_UNAVAILABLE];
+
+/// The fault state of one simulator. Cheap to clone; clones share the state.
+#[derive(Clone, Default)]
+pub struct Faults {
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    plan: Option<FaultPlan>,
+    rng: StdRng,
+    queued: VecDeque<InjectedFault>,
+    injected: u64,
+    stats: FaultStats,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            plan: None,
+            rng: StdRng::seed_from_u64(0),
+            queued: VecDeque::new(),
+            injected: 0,
+            stats: FaultStats::default(),
+        }
+    }
+}
+
+impl Faults {
+    /// Validates `plan`, then applies it from the next call on, with the rng reseeded from `plan.seed`.
+    pub fn set_plan(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        plan.validate()?;
+        let mut state = self.state();
+        state.rng = StdRng::seed_from_u64(plan.seed);
+        state.plan = Some(plan);
+        Ok(())
+    }
+
+    /// Back to no latency and no drawn faults; queued one-off faults and the counters stay.
+    pub fn clear_plan(&self) {
+        self.state().plan = None;
+    }
+
+    pub fn plan(&self) -> Option<FaultPlan> {
+        self.state().plan.clone()
+    }
+
+    pub fn stats(&self) -> FaultStats {
+        self.state().stats
+    }
+
+    /// The next `count` API calls fail with `fault`, after those already queued.
+    pub fn inject(&self, fault: InjectedFault, count: usize) {
+        self.state().queued.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// Drops the queued faults, then queues `count` of `fault`.
+    pub fn replace_injected(&self, fault: InjectedFault, count: usize) {
+        let mut state = self.state();
+        state.queued.clear();
+        state.queued.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// How many API calls were answered with an injected fault (queued or drawn from the plan).
+    pub fn injected(&self) -> u64 {
+        self.state().injected
+    }
+
+    /// Decides the fate of the next API call. A queued fault comes first and draws nothing from the rng;
+    /// the plan's latency applies to every call.
+    pub(crate) fn next_call(&self) -> CallFate {
+        let mut guard = self.state();
+        let State { plan, rng, queued, injected, stats } = &mut *guard;
+        let latency_ms = plan.as_ref().map_or(0, |plan| rng.random_range(plan.latency_ms.min..=plan.latency_ms.max));
+        stats.injected_latency_ms += latency_ms;
+        let fault = match (queued.pop_front(), plan.as_ref()) {
+            (Some(fault), _) => {
+                let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                Some(CallFault::Answer(FaultAnswer { status, retry_after_seconds: fault.retry_after_seconds }))
+            }
+            (None, Some(plan)) => draw_call_fault(plan, rng),
+            (None, None) => None,
+        };
+        if let Some(fault) = fault {
+            *injected += 1;
+            count_call_fault(stats, fault);
+        }
+        CallFate { latency: Duration::from_millis(latency_ms), fault }
+    }
+
+    /// Decides the fate of the next webhook delivery.
+    pub(crate) fn next_delivery(&self) -> DeliveryFate {
+        let mut guard = self.state();
+        let State { plan, rng, stats, .. } = &mut *guard;
+        let Some(plan) = plan.as_ref() else {
+            return DeliveryFate::UNTOUCHED;
+        };
+        if rng.random_bool(plan.webhook_drop_rate) {
+            stats.webhooks_dropped += 1;
+            return DeliveryFate::Dropped;
+        }
+        let copies = if rng.random_bool(plan.webhook_duplicate_rate) {
+            stats.webhooks_duplicated += 1;
+            1 + plan.webhook_duplicate_copies
+        } else {
+            1
+        };
+        let delay_ms =
+            if plan.webhook_reorder_window_ms > 0 { rng.random_range(0..plan.webhook_reorder_window_ms) } else { 0 };
+        if delay_ms > 0 {
+            stats.webhooks_delayed += 1;
+        }
+        DeliveryFate::Deliver { copies, delay: Duration::from_millis(delay_ms) }
+    }
+
+    /// Counts one API call that took `busy` to handle.
+    pub(crate) fn record_call(&self, busy: Duration) {
+        let mut state = self.state();
+        state.stats.api_calls += 1;
+        state.stats.handler_busy_micros += u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update is a few plain assignments, so a poisoned lock still holds consistent state.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One roll against the three per-call rates, laid end to end in `[0, 1)`.
+fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
+    let roll: f64 = rng.random();
+    if roll < plan.server_error_rate {
+        let status = SERVER_ERRORS[rng.random_range(0..SERVER_ERRORS.len())];
+        return Some(CallFault::Answer(FaultAnswer { status, retry_after_seconds: None }));
+    }
+    if roll < plan.server_error_rate + plan.rate_limit_rate {
+        let answer =
+            FaultAnswer { status: StatusCode::TOO_MANY_REQUESTS, retry_after_seconds: Some(plan.retry_after_seconds) };
+        return Some(CallFault::Answer(answer));
+    }
+    if roll < plan.server_error_rate + plan.rate_limit_rate + plan.timeout_rate {
+        let processed = rng.random_bool(0.5);
+        return Some(CallFault::Timeout { hold: Duration::from_millis(plan.timeout_hold_ms), processed });
+    }
+    None
+}
+
+fn count_call_fault(stats: &mut FaultStats, fault: CallFault) {
+    match fault {
+        CallFault::Answer(FaultAnswer { status: StatusCode::TOO_MANY_REQUESTS, .. }) => stats.rate_limited += 1,
+        CallFault::Answer(answer) if answer.status.is_server_error() => stats.server_errors += 1,
+        // A one-off fault with another status (a 4xx) is only counted in `injected`.
+        CallFault::Answer(_) => {}
+        CallFault::Timeout { processed, .. } => {
+            stats.timeouts += 1;
+            stats.timeouts_processed += u64::from(processed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses(faults: &Faults, calls: usize) -> Vec<Option<CallFault>> {
+        (0..calls).map(|_| faults.next_call().fault).collect()
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_decisions() {
+        let plan = FaultPlan {
+            seed: 42,
+            server_error_rate: 0.2,
+            rate_limit_rate: 0.2,
+            timeout_rate: 0.2,
+            latency_ms: crate::faults::LatencyRange { min: 0, max: 5 },
+            ..FaultPlan::none()
+        };
+        let first = Faults::default();
+        first.set_plan(plan.clone()).unwrap();
+        let second = Faults::default();
+        second.set_plan(plan.clone()).unwrap();
+        let drawn = statuses(&first, 200);
+        assert_eq!(drawn, statuses(&second, 200));
+        assert_eq!(first.stats(), second.stats());
+        let other = Faults::default();
+        other.set_plan(FaultPlan { seed: 43, ..plan }).unwrap();
+        assert_ne!(drawn, statuses(&other, 200));
+    }
+
+    #[test]
+    fn queued_faults_come_first_and_replacing_drops_the_rest() {
+        let faults = Faults::default();
+        faults.inject(InjectedFault { status: 429, retry_after_seconds: Some(3) }, 2);
+        faults.replace_injected(InjectedFault { status: 503, retry_after_seconds: None }, 1);
+        faults.set_plan(FaultPlan { rate_limit_rate: 1.0, ..FaultPlan::none() }).unwrap();
+        let answer = |status, retry_after_seconds| Some(CallFault::Answer(FaultAnswer { status, retry_after_seconds }));
+        assert_eq!(
+            statuses(&faults, 2),
+            [answer(StatusCode::SERVICE_UNAVAILABLE, None), answer(StatusCode::TOO_MANY_REQUESTS, Some(1))]
+        );
+        faults.clear_plan();
+        assert_eq!(statuses(&faults, 1), [None]);
+        assert_eq!(faults.injected(), 2);
+        let stats = faults.stats();
+        assert_eq!((stats.server_errors, stats.rate_limited), (1, 1));
+    }
+
+    #[test]
+    fn without_a_plan_deliveries_are_untouched() {
+        let faults = Faults::default();
+        assert_eq!(faults.next_delivery(), DeliveryFate::UNTOUCHED);
+        faults.set_plan(FaultPlan { webhook_drop_rate: 1.0, ..FaultPlan::none() }).unwrap();
+        assert_eq!(faults.next_delivery(), DeliveryFate::Dropped);
+        faults
+            .set_plan(FaultPlan { webhook_duplicate_rate: 1.0, webhook_duplicate_copies: 2, ..FaultPlan::none() })
+            .unwrap();
+        assert_eq!(faults.next_delivery(), DeliveryFate::Deliver { copies: 3, delay: Duration::ZERO });
+        let stats = faults.stats();
+        assert_eq!((stats.webhooks_dropped, stats.webhooks_duplicated), (1, 1));
+    }
+
+    #[test]
+    fn an_invalid_plan_leaves_the_current_one() {
+        let faults = Faults::default();
+        let plan = FaultPlan { rate_limit_rate: 0.5, ..FaultPlan::none() };
+        faults.set_plan(plan.clone()).unwrap();
+        assert!(faults.set_plan(FaultPlan { rate_limit_rate: 2.0, ..FaultPlan::none() }).is_err());
+        assert_eq!(faults.plan(), Some(plan));
+    }
+}
