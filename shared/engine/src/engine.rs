@@ -19,6 +19,9 @@ use tracing::{info, instrument, warn};
 pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// How far before an earlier claim's lease the search for its copy starts (clock skew, slow creates).
 const ADOPTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+/// Items a poll syncs at once: enough to hide API latency in a backfill, few enough to stay polite to
+/// the systems' rate limits (each item takes several calls).
+pub const DEFAULT_POLL_CONCURRENCY: usize = 4;
 /// Optimistic-concurrency retries of one sync before giving up (the change stays recorded for the poller).
 const MAX_LINK_RACES: u32 = 4;
 
@@ -73,6 +76,7 @@ pub struct Engine {
     pub(crate) worker: String,
     pub(crate) claim_lease: chrono::Duration,
     pub(crate) retry_policy: crate::RetryPolicy,
+    pub(crate) poll_concurrency: usize,
     #[cfg(feature = "crash-points")]
     crash_plan: Option<Arc<dyn crate::crash::CrashPlan>>,
     item_locks: Mutex<HashMap<(Side, ItemId), ItemLock>>,
@@ -96,6 +100,7 @@ impl Engine {
             worker: uuid::Uuid::new_v4().to_string(),
             claim_lease: DEFAULT_CLAIM_LEASE,
             retry_policy: crate::RetryPolicy::default(),
+            poll_concurrency: DEFAULT_POLL_CONCURRENCY,
             #[cfg(feature = "crash-points")]
             crash_plan: None,
             item_locks: Mutex::default(),
@@ -105,6 +110,12 @@ impl Engine {
     /// Changes how long a creation claim keeps other workers off (default one minute).
     pub fn with_claim_lease(mut self, lease: std::time::Duration) -> Self {
         self.claim_lease = chrono::Duration::from_std(lease).unwrap_or(DEFAULT_CLAIM_LEASE);
+        self
+    }
+
+    /// How many changed items a poll syncs at once (at least one).
+    pub fn with_poll_concurrency(mut self, items: usize) -> Self {
+        self.poll_concurrency = items.max(1);
         self
     }
 
@@ -367,7 +378,7 @@ impl Engine {
         for mapping in &self.config.fields {
             if let (Some(field), Some(snapshot)) = (mapping.field(target), snapshots.get_mut(&mapping.name)) {
                 if let Some(stored) = copy.fields.get(field) {
-                    if same_value(stored, snapshot.get(target)) {
+                    if snapshot.holds(target, stored) {
                         snapshot.set(target, stored.clone());
                     }
                 }

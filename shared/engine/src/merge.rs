@@ -1,7 +1,6 @@
 //! The three-way merge of one mapped field: what each side has now, what each had at the last sync, and
 //! which way the mapping lets values flow. Pure, so every case is tested without I/O.
 
-use crate::compare::same_value;
 use crate::ports::FieldSnapshot;
 use tandem_mapping::{ConflictPolicy, FieldMapping};
 use tandem_model::{FieldValue, Side, Timestamp};
@@ -35,7 +34,7 @@ impl FieldState<'_> {
 
     fn changed(&self, side: Side) -> bool {
         match self.snapshot {
-            Some(snapshot) => !same_value(self.current(side), snapshot.get(side)),
+            Some(snapshot) => !snapshot.holds(side, self.current(side)),
             // A field added to the mapping after the link was made: a non-empty value counts as a change.
             None => !self.current(side).is_empty(),
         }
@@ -128,7 +127,7 @@ fields:
         updated: [Timestamp; 2],
     ) -> FieldAction {
         let config = config(direction);
-        let snapshot = snapshot.map(|(one, two)| FieldSnapshot { side1: text(one), side2: text(two) });
+        let snapshot = snapshot.map(|(one, two)| FieldSnapshot::new(text(one), text(two)));
         let (one, two) = (text(now.0), text(now.1));
         let state = FieldState { snapshot: snapshot.as_ref(), side1: &one, side2: &two };
         decide(&config.fields[0], &state, policy, updated)

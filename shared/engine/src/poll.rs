@@ -7,6 +7,7 @@ use crate::crash::Step;
 use crate::engine::Engine;
 use crate::error::SyncError;
 use crate::ports::{FailureRecord, SyncLog};
+use futures_util::{stream, StreamExt};
 use std::collections::HashSet;
 use std::time::Duration;
 use tandem_model::{ItemId, Side, Timestamp};
@@ -36,6 +37,14 @@ impl RetryPolicy {
         let delay = self.base.saturating_mul(factor).min(self.max_delay);
         chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
     }
+}
+
+enum PollOutcome {
+    /// The deadline came before the item was started.
+    NotStarted,
+    /// A recorded failure holds the item; it is retried on that failure's schedule.
+    Waiting,
+    Synced(Result<crate::SyncOutcome, SyncError>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,19 +112,37 @@ impl Engine {
             .filter(|failure| failure.side == side)
             .map(|failure| failure.item)
             .collect();
-        for item in items {
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                report.stopped_early = true;
-                break;
-            }
+        // Several items at once, results taken in order of change: the watermark moves over a
+        // contiguous run of items that were dealt with, never past one that was not started.
+        let waiting = &waiting;
+        let mut outcomes = stream::iter(items.into_iter().map(|item| async move {
             let (id, updated) = (item.item.id.clone(), item.updated);
+            let outcome = if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                PollOutcome::NotStarted
+            } else if waiting.contains(&id) {
+                PollOutcome::Waiting
+            } else {
+                PollOutcome::Synced(self.sync_read_item(side, item).await)
+            };
+            (id, updated, outcome)
+        }))
+        .buffered(self.poll_concurrency);
+        while let Some((id, updated, outcome)) = outcomes.next().await {
+            let synced = match outcome {
+                // Items already started are let finish (dropping them would be a crash), but the
+                // watermark stays before the first item this poll did not start.
+                PollOutcome::NotStarted => {
+                    report.stopped_early = true;
+                    continue;
+                }
+                _ if report.stopped_early => continue,
+                PollOutcome::Waiting => None,
+                PollOutcome::Synced(synced) => Some(synced),
+            };
             report.watermark = report.watermark.max(updated);
-            if waiting.contains(&id) {
-                continue;
-            }
-            match self.sync_read_item(side, item).await {
-                Ok(_) => report.synced += 1,
-                Err(error) => {
+            match synced {
+                None | Some(Ok(_)) => report.synced += usize::from(synced.is_some()),
+                Some(Err(error)) => {
                     warn!(item = %id, %error, "sync failed during poll; recorded for retry");
                     // The failure record, not the watermark, now holds this change.
                     self.record_failure(side, &id, &error).await?;

@@ -21,10 +21,13 @@ pub struct Filter {
     expression: Expression,
 }
 
+/// `and` and `or` hold flat lists, so that a long chain of tests does not make a deep tree (whose
+/// recursive drop and evaluation would overflow the stack); only `not` and parentheses nest, and the
+/// parser bounds them.
 #[derive(Debug, Clone, PartialEq)]
 enum Expression {
-    And(Box<Expression>, Box<Expression>),
-    Or(Box<Expression>, Box<Expression>),
+    And(Vec<Expression>),
+    Or(Vec<Expression>),
     Not(Box<Expression>),
     Test { field: FieldName, test: Test },
 }
@@ -46,7 +49,7 @@ enum Test {
 impl Filter {
     pub fn parse(expression: &str) -> Result<Filter, FilterError> {
         let tokens = lex(expression)?;
-        let mut parser = FilterParser { tokens, position: 0, end: expression.chars().count() + 1 };
+        let mut parser = FilterParser { tokens, position: 0, end: expression.chars().count() + 1, depth: 0 };
         if parser.tokens.is_empty() {
             return Err(FilterError { column: 1, message: "the filter is empty".into() });
         }
@@ -98,8 +101,8 @@ impl fmt::Display for Filter {
 impl Expression {
     fn matches(&self, fields: &FieldMap) -> bool {
         match self {
-            Expression::And(left, right) => left.matches(fields) && right.matches(fields),
-            Expression::Or(left, right) => left.matches(fields) || right.matches(fields),
+            Expression::And(all) => all.iter().all(|expression| expression.matches(fields)),
+            Expression::Or(any) => any.iter().any(|expression| expression.matches(fields)),
             Expression::Not(inner) => !inner.matches(fields),
             Expression::Test { field, test } => {
                 let value = fields.get(&field.id).unwrap_or(&FieldValue::Empty);
@@ -110,9 +113,8 @@ impl Expression {
 
     fn collect_fields(&self, found: &mut Vec<(String, usize)>) {
         match self {
-            Expression::And(left, right) | Expression::Or(left, right) => {
-                left.collect_fields(found);
-                right.collect_fields(found);
+            Expression::And(parts) | Expression::Or(parts) => {
+                parts.iter().for_each(|part| part.collect_fields(found));
             }
             Expression::Not(inner) => inner.collect_fields(found),
             Expression::Test { field, .. } => found.push((field.id.clone(), field.column)),
@@ -257,7 +259,13 @@ struct FilterParser {
     position: usize,
     /// The column just past the expression, for "ended too early" errors.
     end: usize,
+    /// How many `not`s and parentheses enclose the current position.
+    depth: usize,
 }
+
+/// More levels of `not` and parentheses than anyone writes; parsing and evaluating recurse once per
+/// level, so without a bound a hostile filter would overflow the stack.
+const MAX_NESTING: usize = 64;
 
 impl FilterParser {
     fn peek(&self) -> Option<&Token> {
@@ -295,35 +303,50 @@ impl FilterParser {
     }
 
     fn or(&mut self) -> Result<Expression, FilterError> {
-        let mut left = self.and()?;
+        let mut parts = vec![self.and()?];
         while self.peek_keyword("or") {
             self.position += 1;
-            left = Expression::Or(Box::new(left), Box::new(self.and()?));
+            parts.push(self.and()?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Expression::Or(parts) })
     }
 
     fn and(&mut self) -> Result<Expression, FilterError> {
-        let mut left = self.unary()?;
+        let mut parts = vec![self.unary()?];
         while self.peek_keyword("and") {
             self.position += 1;
-            left = Expression::And(Box::new(left), Box::new(self.unary()?));
+            parts.push(self.unary()?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Expression::And(parts) })
     }
 
     fn unary(&mut self) -> Result<Expression, FilterError> {
         if self.peek_keyword("not") {
-            self.position += 1;
-            return Ok(Expression::Not(Box::new(self.unary()?)));
+            self.enter()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expression::Not(Box::new(inner)));
         }
         if self.peek_kind(&TokenKind::Open) {
-            self.position += 1;
+            self.enter()?;
             let inner = self.or()?;
             self.expect(&TokenKind::Close)?;
+            self.depth -= 1;
             return Ok(inner);
         }
         self.comparison()
+    }
+
+    /// Takes the `not` or `(` at the current position as one more level of nesting.
+    fn enter(&mut self) -> Result<(), FilterError> {
+        if self.depth == MAX_NESTING {
+            let column = self.peek().map_or(self.end, |token| token.column);
+            let message = format!("more than {MAX_NESTING} levels of `not` and parentheses");
+            return Err(FilterError { column, message });
+        }
+        self.depth += 1;
+        self.position += 1;
+        Ok(())
     }
 
     fn comparison(&mut self) -> Result<Expression, FilterError> {
@@ -471,6 +494,8 @@ mod tests {
             (r#"and = "a""#, 1, "a field id"),
             ("status is full", 11, "`empty`"),
             ("status", 7, "the filter ends"),
+            (&format!("{}a = \"b\"", "not ".repeat(65)), 257, "more than 64 levels"),
+            (&format!("{}a = \"b\"{}", "(".repeat(65), ")".repeat(65)), 65, "more than 64 levels"),
         ];
         for (expression, column, message) in cases {
             let error = Filter::parse(expression).unwrap_err();

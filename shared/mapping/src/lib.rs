@@ -47,6 +47,10 @@ pub fn load_file(path: &Path) -> Result<IntegrationConfig, ConfigErrors> {
 /// Loads a configuration from `text`; `file` names it in problems, `base_dir` is where relative paths
 /// in it (the users CSV) start.
 pub fn load_str(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, ConfigErrors> {
+    parse(text, file, base_dir).map_err(|errors| errors.within(file, text))
+}
+
+fn parse(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, ConfigErrors> {
     let spans = SpanIndex::build(text)
         .map_err(|error| ConfigErrors::single(file, error.at, format!("invalid YAML: {}", error.message)))?;
     let mut problems = Problems::new(file, &spans);

@@ -42,6 +42,18 @@ impl ConfigErrors {
         false
     }
 
+    /// Moves every position in `file` onto the text: the YAML parsers mark the end of the input one line
+    /// past it, and a problem should point at a place a reader can find.
+    pub(crate) fn within(mut self, file: &str, text: &str) -> Self {
+        let lines: Vec<&str> = text.split('\n').collect();
+        for problem in self.problems.iter_mut().filter(|problem| problem.file == file) {
+            problem.line = problem.line.clamp(1, lines.len());
+            let width = lines[problem.line - 1].trim_end_matches('\r').chars().count();
+            problem.column = problem.column.clamp(1, width + 1);
+        }
+        self
+    }
+
     pub(crate) fn single(file: &str, at: Position, message: impl Into<String>) -> Self {
         ConfigErrors {
             problems: vec![ConfigProblem {

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+/// Deeper than any configuration, and serde_yaml_ng's own limit: every node's path is kept, so the
+/// index would otherwise grow with the square of the depth.
+const MAX_DEPTH: usize = 128;
+
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Position {
@@ -51,9 +55,23 @@ impl SpanIndex {
     pub(crate) fn build(text: &str) -> Result<SpanIndex, SyntaxError> {
         let mut builder = Builder { source: text.chars().collect(), ..Builder::default() };
         let mut parser = Parser::new_from_str(text);
-        parser
-            .load(&mut builder, false)
-            .map_err(|error| SyntaxError { at: position(error.marker()), message: error.info().to_string() })?;
+        // Events are read one by one, not through `Parser::load`, which recurses once per level of
+        // nesting: a deeply nested file would overflow the stack.
+        loop {
+            let (event, marker) = parser
+                .next_token()
+                .map_err(|error| SyntaxError { at: position(error.marker()), message: error.info().to_string() })?;
+            // Only the first document, as serde_yaml_ng refuses a stream of several.
+            let last = matches!(event, Event::DocumentEnd | Event::StreamEnd);
+            builder.on_event(event, marker);
+            if builder.stack.len() > MAX_DEPTH {
+                let message = format!("more than {MAX_DEPTH} levels of nesting");
+                return Err(SyntaxError { at: position(&marker), message });
+            }
+            if last {
+                break;
+            }
+        }
         Ok(SpanIndex { nodes: builder.nodes, source: builder.source, duplicates: builder.duplicates })
     }
 
@@ -238,6 +256,15 @@ mod tests {
         let spans = SpanIndex::build("a: 1\nb: 2\na: 3\n").unwrap();
         assert_eq!(spans.duplicates.len(), 1);
         assert_eq!(spans.duplicates[0].at, Position { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn nesting_is_bounded_not_recursed() {
+        // Block lists: the scanner itself refuses flow collections nested this deep.
+        let text: String = (0..5_000).map(|level| format!("{}-\n", " ".repeat(level))).collect();
+        let error = SpanIndex::build(&text).unwrap_err();
+        assert_eq!(error.at.line, MAX_DEPTH + 1);
+        assert!(error.message.contains("more than 128 levels of nesting"), "{error:?}");
     }
 
     #[test]

@@ -122,13 +122,19 @@ pub(crate) fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<(usize, String)>) {
     (rows, problems)
 }
 
-/// The 1-based line of a record. The reader's own line count and offset include the blank lines it
-/// skipped before the record, so the count starts at the record's first character.
+/// The 1-based line of a record. The reader's own line count and offset include the blank lines and
+/// comment lines it skipped before the record, so the count starts at the record's first character.
 fn line_at(text: &str, position: &csv::Position) -> usize {
     let bytes = text.as_bytes();
     let mut offset = usize::try_from(position.byte()).unwrap_or(usize::MAX).min(bytes.len());
-    while bytes.get(offset).is_some_and(|byte| *byte == b'\n' || *byte == b'\r') {
-        offset += 1;
+    loop {
+        match bytes.get(offset) {
+            Some(b'\n' | b'\r') => offset += 1,
+            Some(b'#') => {
+                offset = bytes[offset..].iter().position(|byte| *byte == b'\n').map_or(bytes.len(), |end| offset + end)
+            }
+            _ => break,
+        }
     }
     bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1
 }
@@ -196,6 +202,8 @@ mod tests {
         assert_eq!(problems[0].0, 4);
         assert!(problems[0].1.contains("found 1"));
         assert_eq!(problems[1].0, 5);
+        let (_, problems) = read_csv("side1,side2\n# a note\n\n# another\nnot-an-email,b@y.com\n");
+        assert_eq!(problems, vec![(5, "`not-an-email` is not an e-mail address".to_string())], "comments skipped");
         let (_, problems) = read_csv("email,other\n");
         assert!(problems[0].1.contains("header"));
         let (_, problems) = read_csv("");

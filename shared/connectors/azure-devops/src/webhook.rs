@@ -65,14 +65,16 @@ impl AzureDevopsWebhookReceiver {
 impl WebhookReceiver for AzureDevopsWebhookReceiver {
     fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError> {
         self.verify(request)?;
-        let event: wire::ServiceHookEvent = serde_json::from_slice(&request.body)
-            .map_err(|error| WebhookError::Malformed(format!("not a service hook event: {error}")))?;
+        let event = read_event(&request.body)?;
         let delivery_id = format!("{}:{}", event.subscription_id, event.notification_id);
         let notice = match event.event_type.as_str() {
             "workitem.updated" => {
                 let update: wire::WorkItemUpdate = parse_resource(&event)?;
                 let revision_fields = update.revision.as_ref().map(|revision| &revision.fields);
-                self.require_project(revision_fields.and_then(|fields| fields.get(TEAM_PROJECT)))?;
+                self.require_project(
+                    revision_fields.and_then(|fields| fields.get(TEAM_PROJECT)),
+                    "resource.revision.fields",
+                )?;
                 let actor = update
                     .revised_by
                     .as_ref()
@@ -91,7 +93,7 @@ impl WebhookReceiver for AzureDevopsWebhookReceiver {
             }
             event_type @ ("workitem.created" | "workitem.deleted" | "workitem.restored" | "workitem.commented") => {
                 let work_item: wire::WorkItem = parse_resource(&event)?;
-                self.require_project(work_item.fields.get(TEAM_PROJECT))?;
+                self.require_project(work_item.fields.get(TEAM_PROJECT), "resource.fields")?;
                 let kind = match (event_type, &work_item.comment_version_ref) {
                     ("workitem.created", _) => ChangeKind::ItemCreated,
                     ("workitem.deleted", _) => ChangeKind::ItemDeleted,
@@ -124,20 +126,38 @@ impl WebhookReceiver for AzureDevopsWebhookReceiver {
 }
 
 impl AzureDevopsWebhookReceiver {
-    fn require_project(&self, project: Option<&Value>) -> Result<(), WebhookError> {
+    /// `fields` says where the project was looked for, for the error.
+    fn require_project(&self, project: Option<&Value>, fields: &str) -> Result<(), WebhookError> {
         match project.and_then(Value::as_str) {
             Some(project) if project.eq_ignore_ascii_case(&self.project) => Ok(()),
             Some(other) => {
                 Err(WebhookError::Ignored(format!("work item of project `{other}`, not `{}`", self.project)))
             }
-            None => Err(WebhookError::Malformed("the work item names no System.TeamProject".into())),
+            None => Err(WebhookError::Malformed(format!(
+                "the work item names no project: `{fields}` has no text `{TEAM_PROJECT}`"
+            ))),
         }
     }
 }
 
+/// Reads the body, naming the member that is missing or of the wrong type by its path
+/// (`notificationId: invalid type: …`): serde alone names neither the member nor its parent.
+fn read_event(body: &[u8]) -> Result<wire::ServiceHookEvent, WebhookError> {
+    let malformed =
+        |error: &dyn std::fmt::Display| WebhookError::Malformed(format!("not a service hook event: {error}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| malformed(&error))?;
+    deserializer.end().map_err(|error| malformed(&error))?;
+    Ok(event)
+}
+
+/// Reads the event's `resource`, naming a bad member by its whole path (`resource.revision.id`).
 fn parse_resource<T: serde::de::DeserializeOwned>(event: &wire::ServiceHookEvent) -> Result<T, WebhookError> {
-    serde_json::from_value(event.resource.clone())
-        .map_err(|error| WebhookError::Malformed(format!("`{}` resource is unreadable: {error}", event.event_type)))
+    serde_path_to_error::deserialize(&event.resource).map_err(|error| {
+        let path = error.path().to_string();
+        let member = if path == "." { "resource".to_string() } else { format!("resource.{path}") };
+        WebhookError::Malformed(format!("`{}` resource is unreadable: {member}: {}", event.event_type, error.inner()))
+    })
 }
 
 fn changed_by(fields: &std::collections::BTreeMap<String, Value>) -> Option<UserRef> {

@@ -51,8 +51,7 @@ impl JiraWebhookReceiver {
 impl WebhookReceiver for JiraWebhookReceiver {
     fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError> {
         self.verify(request)?;
-        let event: WebhookEvent = serde_json::from_slice(&request.body)
-            .map_err(|error| WebhookError::Malformed(format!("not a Jira webhook body: {error}")))?;
+        let event = read_event(&request.body)?;
         let issue = event
             .issue
             .as_ref()
@@ -105,6 +104,17 @@ impl WebhookReceiver for JiraWebhookReceiver {
             .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(&request.body))));
         Ok(Delivery { id, notices: vec![notice] })
     }
+}
+
+/// Reads the body, naming the member that is missing or of the wrong type by its path
+/// (`issue.fields.project.key: invalid type: …`): serde alone names neither the member nor its parent.
+fn read_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+    let malformed =
+        |error: &dyn std::fmt::Display| WebhookError::Malformed(format!("not a Jira webhook body: {error}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| malformed(&error))?;
+    deserializer.end().map_err(|error| malformed(&error))?;
+    Ok(event)
 }
 
 #[cfg(test)]

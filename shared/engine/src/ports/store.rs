@@ -26,27 +26,69 @@ impl StoreError {
     }
 }
 
+/// Rich text longer than this (bytes, as stored) is kept in a snapshot as a fingerprint only.
+pub const LARGE_SNAPSHOT_BYTES: usize = 8 * 1024;
+
 /// A mapped field's values on both sides as of the last sync, each in its own side's form. Comparing a
 /// side's current value with its own snapshot tells whether that side changed since (three-way merge).
+///
+/// Large rich text is kept as a fingerprint of its canonical form instead of the value: that is all a
+/// comparison needs, and a link must stay well under a DynamoDB item's 400 KB whatever the descriptions
+/// hold (a 1 MB description once made a copy that could never be linked).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FieldSnapshot {
-    pub side1: FieldValue,
-    pub side2: FieldValue,
+    side1: FieldValue,
+    side2: FieldValue,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    side1_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    side2_fingerprint: Option<String>,
 }
 
 impl FieldSnapshot {
-    pub fn get(&self, side: Side) -> &FieldValue {
-        match side {
-            Side::One => &self.side1,
-            Side::Two => &self.side2,
-        }
+    pub fn new(side1: FieldValue, side2: FieldValue) -> Self {
+        let mut snapshot = FieldSnapshot::default();
+        snapshot.set(Side::One, side1);
+        snapshot.set(Side::Two, side2);
+        snapshot
     }
 
     pub fn set(&mut self, side: Side, value: FieldValue) {
-        match side {
-            Side::One => self.side1 = value,
-            Side::Two => self.side2 = value,
+        let (slot, fingerprint) = match side {
+            Side::One => (&mut self.side1, &mut self.side1_fingerprint),
+            Side::Two => (&mut self.side2, &mut self.side2_fingerprint),
+        };
+        match &value {
+            FieldValue::RichText(text) if rich_text_bytes(text) > LARGE_SNAPSHOT_BYTES => {
+                *fingerprint = Some(crate::compare::fingerprint(text));
+                *slot = FieldValue::Empty;
+            }
+            _ => {
+                *fingerprint = None;
+                *slot = value;
+            }
         }
+    }
+
+    /// Whether `current` is, by meaning, the value this snapshot holds for `side`.
+    pub fn holds(&self, side: Side, current: &FieldValue) -> bool {
+        let (value, fingerprint) = match side {
+            Side::One => (&self.side1, &self.side1_fingerprint),
+            Side::Two => (&self.side2, &self.side2_fingerprint),
+        };
+        match fingerprint {
+            Some(fingerprint) => {
+                matches!(current, FieldValue::RichText(text) if crate::compare::fingerprint(text) == *fingerprint)
+            }
+            None => crate::compare::same_value(current, value),
+        }
+    }
+}
+
+fn rich_text_bytes(text: &tandem_model::RichText) -> usize {
+    match text {
+        tandem_model::RichText::Html(html) => html.len(),
+        tandem_model::RichText::Adf(document) => serde_json::to_string(document).map_or(usize::MAX, |json| json.len()),
     }
 }
 
@@ -221,4 +263,42 @@ pub trait SyncLog: Send + Sync {
     ) -> Result<Option<FailureRecord>, StoreError>;
     async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError>;
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use tandem_model::RichText;
+
+    fn html(text: &str) -> FieldValue {
+        FieldValue::RichText(RichText::Html(text.to_owned()))
+    }
+
+    #[test]
+    fn a_large_description_is_kept_as_a_fingerprint_and_still_compares() {
+        let large = format!("<p>{}</p>", "steps to reproduce ".repeat(50_000));
+        let mut snapshot = FieldSnapshot::default();
+        snapshot.set(Side::Two, html(&large));
+        let stored = serde_json::to_string(&snapshot).expect("serialises");
+        assert!(stored.len() < 1024, "a ~1 MB value is stored in {} bytes", stored.len());
+
+        let read: FieldSnapshot = serde_json::from_str(&stored).expect("reads back");
+        assert!(read.holds(Side::Two, &html(&large)));
+        // Whitespace the system adds is not a change; an edit is.
+        assert!(read.holds(Side::Two, &html(&large.replace("<p>", "<p>\n"))));
+        assert!(!read.holds(Side::Two, &html(&large.replace("reproduce", "repeat"))));
+        assert!(!read.holds(Side::Two, &FieldValue::Empty));
+    }
+
+    #[test]
+    fn small_values_are_kept_whole_and_old_links_still_read() {
+        let snapshot = FieldSnapshot::new(FieldValue::Text("a".into()), html("<p>b</p>"));
+        assert!(snapshot.holds(Side::One, &FieldValue::Text("a ".into())));
+        assert!(snapshot.holds(Side::Two, &html("<p>b</p>")));
+        // Links stored before fingerprints existed have only the two values, and still read.
+        let stored = serde_json::to_value(&snapshot).expect("serialises");
+        assert_eq!(stored.as_object().map(|fields| fields.len()), Some(2), "{stored}");
+        let read: FieldSnapshot = serde_json::from_value(stored).expect("reads back");
+        assert_eq!(read, snapshot);
+    }
 }

@@ -26,30 +26,30 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
     let mut fields = BTreeMap::new();
     fields.insert(
         "summary".to_owned(),
-        FieldSnapshot {
-            side1: FieldValue::Text(format!("Summary of {side1}")),
-            side2: FieldValue::Text(format!("Summary of {side2}")),
-        },
+        FieldSnapshot::new(
+            FieldValue::Text(format!("Summary of {side1}")),
+            FieldValue::Text(format!("Summary of {side2}")),
+        ),
     );
     fields.insert(
         "description".to_owned(),
-        FieldSnapshot {
-            side1: FieldValue::RichText(RichText::Adf(serde_json::json!({
+        FieldSnapshot::new(
+            FieldValue::RichText(RichText::Adf(serde_json::json!({
                 "type": "doc", "version": 1, "content": []
             }))),
-            side2: FieldValue::RichText(RichText::Html("<p>Description</p>".to_owned())),
-        },
+            FieldValue::RichText(RichText::Html("<p>Description</p>".to_owned())),
+        ),
     );
     fields.insert(
         "assignee".to_owned(),
-        FieldSnapshot {
-            side1: FieldValue::User(UserRef {
+        FieldSnapshot::new(
+            FieldValue::User(UserRef {
                 id: "5b10a2844c20165700ede21g".to_owned(),
                 email: Some("dev@example.com".to_owned()),
                 display_name: Some("Dev".to_owned()),
             }),
-            side2: FieldValue::Empty,
-        },
+            FieldValue::Empty,
+        ),
     );
     Link {
         integration: integration.to_owned(),
