@@ -10,6 +10,7 @@ mod error;
 pub mod events;
 pub mod figures;
 pub mod function;
+pub mod sync;
 pub mod world;
 
 pub use error::BenchError;

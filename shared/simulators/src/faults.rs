@@ -15,11 +15,18 @@
 //!   "server_error_rate": 0.05, "rate_limit_rate": 0.05, "retry_after_seconds": 1,
 //!   "timeout_rate": 0.02, "timeout_hold_ms": 2000,
 //!   "webhook_drop_rate": 0.1, "webhook_duplicate_rate": 0.1, "webhook_duplicate_copies": 2,
-//!   "webhook_reorder_window_ms": 300 }
+//!   "webhook_reorder_window_ms": 300,
+//!   "rate_limit": {"requests_per_second": 40, "burst": 10} }
 //! ```
 //!
 //! For every vendor API call (never the `/_sim/…` control paths), in this order:
 //! - a latency drawn uniformly from `latency_ms` is added;
+//! - with a `rate_limit`, a token bucket (full at `burst`, refilled at `requests_per_second`) decides
+//!   whether the call is within the quota; a call without a token is answered 429 without being
+//!   processed, with `Retry-After` set to the whole seconds until the next token (at least 1), and counted
+//!   in both `rate_limited` and `rate_limit_refusals`. Jira's refusal says `RateLimit-Reason:
+//!   jira-quota-global-based`. The bucket is refilled by wall time, so it is the one decision a seed does
+//!   not fix;
 //! - one roll decides between a server error (`server_error_rate`: 500, 502 or 503, drawn), a rate limit
 //!   (`rate_limit_rate`: 429 with `Retry-After: retry_after_seconds`), a timeout (`timeout_rate`) and a
 //!   normal answer. Server errors and rate limits are answered without processing the call. A timeout holds
@@ -46,7 +53,8 @@
 //! # One-off faults
 //!
 //! Besides the plan, a queue of one-off faults ([`InjectedFault`], `Faults::inject`) answers the next calls
-//! with a given status; a queued fault comes before the plan and draws nothing from the rng.
+//! with a given status; a queued fault comes before the plan (its quota included) and draws nothing from
+//! the rng.
 //!
 //! # Timing
 //!
@@ -63,10 +71,12 @@
 mod control;
 mod layer;
 mod plan;
+mod rate_limit;
 mod state;
 
 pub(crate) use control::router as control_router;
 pub(crate) use layer::{measure, FaultLayer};
 pub use plan::{FaultPlan, FaultPlanError, LatencyRange, MAX_DUPLICATE_COPIES};
+pub use rate_limit::RateLimit;
 pub(crate) use state::DeliveryFate;
 pub use state::{FaultAnswer, FaultStats, Faults, InjectedFault};

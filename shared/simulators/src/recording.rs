@@ -78,7 +78,19 @@ pub struct RecordingStats {
     pub writes: u64,
     /// Mutating API requests per authenticated user.
     pub writes_by_user: BTreeMap<String, u64>,
+    /// API requests per authenticated user, whatever their answer.
+    pub requests_by_user: BTreeMap<String, u64>,
+    /// Items created (successful create calls, as the simulator's creation rule says) per user.
+    pub creations_by_user: BTreeMap<String, u64>,
 }
+
+/// The status a request was really answered with when that answer was lost on the way (an injected
+/// timeout after the change was made): what the change did counts, not what the caller saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostAnswer(pub u16);
+
+/// Decides whether an answered request created an item, given its method, path and status.
+pub type CreationRule = Arc<dyn Fn(&str, &str, u16) -> bool + Send + Sync>;
 
 /// Decides whether a `POST` only reads (search, WIQL, batch reads), given its path.
 pub type ReadOnlyPost = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -88,6 +100,7 @@ pub type ReadOnlyPost = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub struct Recorder {
     contract: Option<&'static Contract>,
     read_only_post: ReadOnlyPost,
+    creation: Option<CreationRule>,
     capacity: usize,
     log: Arc<Mutex<Log>>,
 }
@@ -106,7 +119,21 @@ impl Recorder {
         contract: Option<&'static Contract>,
         read_only_post: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Recorder { contract, read_only_post: Arc::new(read_only_post), capacity: 10_000, log: Arc::default() }
+        Recorder {
+            contract,
+            read_only_post: Arc::new(read_only_post),
+            creation: None,
+            capacity: 10_000,
+            log: Arc::default(),
+        }
+    }
+
+    /// Counts, per user, the requests `rule(method, path, status)` says created an item: the log of
+    /// exchanges is capped, these counters are not, so long runs can tell who made how many items.
+    #[must_use]
+    pub fn with_creation_rule(mut self, rule: impl Fn(&str, &str, u16) -> bool + Send + Sync + 'static) -> Self {
+        self.creation = Some(Arc::new(rule));
+        self
     }
 
     /// Keeps at most `capacity` exchanges (the oldest go first); counters and violations are kept in full.
@@ -177,14 +204,23 @@ impl Recorder {
             user: parts.extensions.get::<AuthenticatedUser>().map(|user| user.0.clone()),
         };
         let write = recorder.is_write(&method, &exchange.path);
-        recorder.record(exchange, write);
+        let made_with = parts.extensions.get::<LostAnswer>().map_or(exchange.status, |lost| lost.0);
+        recorder.record(exchange, write, made_with);
         Response::from_parts(parts, Body::from(response_bytes))
     }
 
-    fn record(&self, exchange: RecordedExchange, write: bool) {
+    /// `made_with`: the status the change was really made with (the caller may have seen another).
+    fn record(&self, exchange: RecordedExchange, write: bool, made_with: u16) {
         let violations = self.check(&exchange);
         let mut log = self.log();
         log.stats.requests += 1;
+        if let Some(user) = &exchange.user {
+            *log.stats.requests_by_user.entry(user.clone()).or_default() += 1;
+            let created = self.creation.as_ref().is_some_and(|rule| rule(&exchange.method, &exchange.path, made_with));
+            if created {
+                *log.stats.creations_by_user.entry(user.clone()).or_default() += 1;
+            }
+        }
         if write {
             log.stats.writes += 1;
             if let Some(user) = &exchange.user {

@@ -466,3 +466,52 @@ async fn invalid_plans_are_refused_with_the_field_named() {
         assert_eq!(cleared, Value::Null, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_quota_holds_three_times_its_rate_near_the_rate() {
+    let http = Client::new();
+    let (requests_per_second, burst, seconds) = (20.0, 5, 2.0);
+    for sim in Sim::both().await {
+        let name = sim.name();
+        let plan = json!({"rate_limit": {"requests_per_second": requests_per_second, "burst": burst}});
+        assert_eq!(sim.put_plan(&http, &plan).await.status(), StatusCode::NO_CONTENT, "{name}");
+        // Calls leave at three times the quota whether or not earlier ones were answered.
+        let calls = (3.0 * requests_per_second * seconds) as usize;
+        let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / (3.0 * requests_per_second)));
+        let mut answers = tokio::task::JoinSet::new();
+        for _ in 0..calls {
+            pace.tick().await;
+            answers.spawn(sim.read(&http).send());
+        }
+        let mut answered = 0;
+        let mut refused = 0;
+        while let Some(answer) = answers.join_next().await {
+            let answer = answer.unwrap().unwrap();
+            match answer.status() {
+                StatusCode::OK => answered += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    refused += 1;
+                    let retry_after: u64 = answer.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!(retry_after >= 1, "{name}: Retry-After {retry_after}");
+                    if let Sim::Jira(_) = sim {
+                        assert_eq!(answer.headers()["ratelimit-reason"], "jira-quota-global-based");
+                    }
+                    sim.assert_error_shape(&answer.json().await.unwrap());
+                }
+                other => panic!("{name}: unexpected {other}"),
+            }
+        }
+        // About burst + rate × duration (45) are answered; the bounds leave room for a slow machine.
+        let expected = f64::from(burst) + requests_per_second * seconds;
+        assert!(
+            (expected * 0.6..=expected * 1.4).contains(&f64::from(answered)),
+            "{name}: {answered} answered of {calls}, expected about {expected}"
+        );
+        let stats = sim.fault_stats();
+        assert_eq!((stats.rate_limit_refusals, stats.rate_limited), (refused, refused), "{name}: {stats:?}");
+        assert!(sim.violations().is_empty(), "{name}: {:#?}", sim.violations());
+
+        sim.clear_fault_plan();
+        assert_eq!(sim.read(&http).send().await.unwrap().status(), StatusCode::OK, "{name}: the quota is gone");
+    }
+}

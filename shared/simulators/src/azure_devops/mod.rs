@@ -131,6 +131,9 @@ impl AzureDevopsSimulator {
         let recorder = Recorder::new(contract, |path| {
             let path = path.to_ascii_lowercase();
             path.ends_with("/wiql") || path.ends_with("/workitemsbatch")
+        })
+        .with_creation_rule(|method, path, status| {
+            method == "POST" && path.contains("/_apis/wit/workitems/$") && status == 200
         });
         let faults = Faults::default();
         let shared = Arc::new(Shared {

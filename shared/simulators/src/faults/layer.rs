@@ -1,6 +1,7 @@
 //! The axum middlewares that apply a simulator's [`Faults`] to its API calls and time them. Control
 //! paths (`/_sim/…`) pass through both untouched.
 
+use super::rate_limit::name_quota_reason;
 use super::state::{CallFault, FaultAnswer, Faults};
 use crate::recording::CONTROL_PREFIX;
 use axum::extract::{Request, State};
@@ -37,11 +38,21 @@ impl FaultLayer {
         match fate.fault {
             None => next.run(request).await,
             Some(CallFault::Answer(answer)) => (layer.render)(answer),
+            Some(CallFault::OverQuota { retry_after_seconds }) => {
+                let answer = FaultAnswer {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    retry_after_seconds: Some(retry_after_seconds),
+                };
+                let mut response = (layer.render)(answer);
+                name_quota_reason(&mut response);
+                response
+            }
             Some(CallFault::Timeout { hold, processed }) => {
                 // The change is made and its answer thrown away, as when a gateway gives up on a slow
                 // backend; who made it stays on the answer so that a recorder outside still counts it.
                 let processed_extensions = if processed {
-                    let (parts, _) = next.run(request).await.into_parts();
+                    let (mut parts, _) = next.run(request).await.into_parts();
+                    parts.extensions.insert(crate::recording::LostAnswer(parts.status.as_u16()));
                     Some(parts.extensions)
                 } else {
                     None

@@ -1,5 +1,6 @@
 //! The fault plan: which failures a simulator injects, how often, and with what seed.
 
+use super::rate_limit::RateLimit;
 use serde::{Deserialize, Serialize};
 
 /// What a simulator does to its API calls and webhook deliveries, drawn from one rng seeded with `seed`.
@@ -32,6 +33,9 @@ pub struct FaultPlan {
     /// Each delivery waits a random `0..window` milliseconds before it is sent, so later events overtake
     /// earlier ones.
     pub webhook_reorder_window_ms: u64,
+    /// The vendor's request quota: calls beyond it are answered 429 with `Retry-After` until a token is
+    /// free (see [`RateLimit`]); none by default.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// An inclusive range of milliseconds.
@@ -61,6 +65,10 @@ pub enum FaultPlanError {
         "webhook_duplicate_copies must be between 1 and {MAX_DUPLICATE_COPIES} when webhook_duplicate_rate is above 0, not {copies}"
     )]
     DuplicateCopiesOutOfRange { copies: u32 },
+    #[error("rate_limit.requests_per_second must be above 0, not {value}")]
+    QuotaRateNotPositive { value: f64 },
+    #[error("rate_limit.burst must be at least 1: a bucket without room for one call refuses every call")]
+    QuotaBurstZero,
 }
 
 impl FaultPlanError {
@@ -76,6 +84,8 @@ impl FaultPlanError {
             FaultPlanError::CallRatesAboveOne { .. } => "server_error_rate",
             FaultPlanError::LatencyRangeReversed { .. } => "latency_ms",
             FaultPlanError::DuplicateCopiesOutOfRange { .. } => "webhook_duplicate_copies",
+            FaultPlanError::QuotaRateNotPositive { .. } => "rate_limit.requests_per_second",
+            FaultPlanError::QuotaBurstZero => "rate_limit.burst",
         }
     }
 }
@@ -95,11 +105,13 @@ impl FaultPlan {
             webhook_duplicate_rate: 0.0,
             webhook_duplicate_copies: 1,
             webhook_reorder_window_ms: 0,
+            rate_limit: None,
         }
     }
 
     /// Rates in `[0, 1]`, the three per-call rates summing to at most 1, `latency_ms.min <= max`, and a
-    /// sensible number of duplicate copies when duplicates are asked for.
+    /// sensible number of duplicate copies when duplicates are asked for, and a quota that lets calls
+    /// through.
     pub fn validate(&self) -> Result<(), FaultPlanError> {
         let rates = [
             ("server_error_rate", self.server_error_rate),
@@ -125,6 +137,15 @@ impl FaultPlan {
         if self.webhook_duplicate_rate > 0.0 && !(1..=MAX_DUPLICATE_COPIES).contains(&copies) {
             return Err(FaultPlanError::DuplicateCopiesOutOfRange { copies });
         }
+        if let Some(limit) = self.rate_limit {
+            // Written so that NaN is refused too.
+            if !(limit.requests_per_second > 0.0 && limit.requests_per_second.is_finite()) {
+                return Err(FaultPlanError::QuotaRateNotPositive { value: limit.requests_per_second });
+            }
+            if limit.burst == 0 {
+                return Err(FaultPlanError::QuotaBurstZero);
+            }
+        }
         Ok(())
     }
 }
@@ -148,6 +169,23 @@ mod tests {
         assert_eq!(latency.latency_ms, LatencyRange { min: 0, max: 20 });
     }
 
+    fn quota(requests_per_second: f64, burst: u32) -> FaultPlan {
+        FaultPlan { rate_limit: Some(RateLimit { requests_per_second, burst }), ..FaultPlan::none() }
+    }
+
+    #[test]
+    fn a_quota_is_optional_and_needs_both_of_its_fields() {
+        assert_eq!(FaultPlan::none().rate_limit, None);
+        let plan: FaultPlan =
+            serde_json::from_str(r#"{"rate_limit": {"requests_per_second": 40, "burst": 10}}"#).unwrap();
+        assert_eq!(plan, quota(40.0, 10));
+        assert_eq!(plan.validate(), Ok(()));
+        let missing = serde_json::from_str::<FaultPlan>(r#"{"rate_limit": {"requests_per_second": 40}}"#);
+        assert!(missing.unwrap_err().to_string().contains("burst"));
+        let misspelt = serde_json::from_str::<FaultPlan>(r#"{"rate_limit": {"rps": 40, "burst": 1}}"#);
+        assert!(misspelt.unwrap_err().to_string().contains("rps"));
+    }
+
     #[test]
     fn misspelt_fields_are_refused() {
         let error = serde_json::from_str::<FaultPlan>(r#"{"server_error_rat": 0.5}"#).unwrap_err();
@@ -167,6 +205,9 @@ mod tests {
                 FaultPlan { webhook_duplicate_rate: 0.1, webhook_duplicate_copies: 0, ..FaultPlan::none() },
                 "webhook_duplicate_copies",
             ),
+            (quota(0.0, 5), "rate_limit.requests_per_second"),
+            (quota(f64::NAN, 5), "rate_limit.requests_per_second"),
+            (quota(10.0, 0), "rate_limit.burst"),
         ];
         for (plan, field) in cases {
             let error = plan.validate().unwrap_err();

@@ -2,13 +2,14 @@
 //! The API layer and the webhook sender draw from the same rng, so one seed fixes every decision.
 
 use super::plan::{FaultPlan, FaultPlanError};
+use super::rate_limit::TokenBucket;
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One failure to answer the next API call with instead of the real response (queued by
 /// [`Faults::inject`], ahead of any plan).
@@ -28,7 +29,11 @@ pub struct FaultStats {
     /// API calls served, faulted or not (control calls excluded).
     pub api_calls: u64,
     pub server_errors: u64,
+    /// 429s of every origin: drawn, queued and quota refusals.
     pub rate_limited: u64,
+    /// 429s given because the call found no token in the plan's `rate_limit` bucket.
+    #[serde(default)]
+    pub rate_limit_refusals: u64,
     /// Calls answered 504 after the hold, processed or not.
     pub timeouts: u64,
     /// Timed-out calls whose change was made before the answer was lost.
@@ -63,6 +68,8 @@ pub(crate) struct CallFate {
 pub(crate) enum CallFault {
     /// Answered at once with an error; the call is not processed.
     Answer(FaultAnswer),
+    /// Beyond the plan's quota: answered 429 at once, not processed.
+    OverQuota { retry_after_seconds: u64 },
     /// Answered 504 after `hold`; processed first when `processed`.
     Timeout { hold: Duration, processed: bool },
 }
@@ -94,6 +101,7 @@ pub struct Faults {
 
 struct State {
     plan: Option<FaultPlan>,
+    quota: Option<TokenBucket>,
     rng: StdRng,
     queued: VecDeque<InjectedFault>,
     injected: u64,
@@ -104,6 +112,7 @@ impl Default for State {
     fn default() -> Self {
         State {
             plan: None,
+            quota: None,
             rng: StdRng::seed_from_u64(0),
             queued: VecDeque::new(),
             injected: 0,
@@ -118,13 +127,16 @@ impl Faults {
         plan.validate()?;
         let mut state = self.state();
         state.rng = StdRng::seed_from_u64(plan.seed);
+        state.quota = plan.rate_limit.map(|limit| TokenBucket::new(limit, Instant::now()));
         state.plan = Some(plan);
         Ok(())
     }
 
     /// Back to no latency and no drawn faults; queued one-off faults and the counters stay.
     pub fn clear_plan(&self) {
-        self.state().plan = None;
+        let mut state = self.state();
+        state.plan = None;
+        state.quota = None;
     }
 
     pub fn plan(&self) -> Option<FaultPlan> {
@@ -152,11 +164,15 @@ impl Faults {
         self.state().injected
     }
 
-    /// Decides the fate of the next API call. A queued fault comes first and draws nothing from the rng;
-    /// the plan's latency applies to every call.
+    /// Decides the fate of the next API call. A queued fault comes first and draws nothing from the rng,
+    /// then the quota, then the plan's drawn faults; the plan's latency applies to every call.
     pub(crate) fn next_call(&self) -> CallFate {
+        self.next_call_at(Instant::now())
+    }
+
+    fn next_call_at(&self, now: Instant) -> CallFate {
         let mut guard = self.state();
-        let State { plan, rng, queued, injected, stats } = &mut *guard;
+        let State { plan, quota, rng, queued, injected, stats } = &mut *guard;
         let latency_ms = plan.as_ref().map_or(0, |plan| rng.random_range(plan.latency_ms.min..=plan.latency_ms.max));
         stats.injected_latency_ms += latency_ms;
         let fault = match (queued.pop_front(), plan.as_ref()) {
@@ -164,7 +180,10 @@ impl Faults {
                 let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 Some(CallFault::Answer(FaultAnswer { status, retry_after_seconds: fault.retry_after_seconds }))
             }
-            (None, Some(plan)) => draw_call_fault(plan, rng),
+            (None, Some(plan)) => match quota.as_mut().map(|bucket| bucket.take(now)) {
+                Some(Err(retry_after_seconds)) => Some(CallFault::OverQuota { retry_after_seconds }),
+                Some(Ok(())) | None => draw_call_fault(plan, rng),
+            },
             (None, None) => None,
         };
         if let Some(fault) = fault {
@@ -237,6 +256,10 @@ fn count_call_fault(stats: &mut FaultStats, fault: CallFault) {
         CallFault::Answer(answer) if answer.status.is_server_error() => stats.server_errors += 1,
         // A one-off fault with another status (a 4xx) is only counted in `injected`.
         CallFault::Answer(_) => {}
+        CallFault::OverQuota { .. } => {
+            stats.rate_limited += 1;
+            stats.rate_limit_refusals += 1;
+        }
         CallFault::Timeout { processed, .. } => {
             stats.timeouts += 1;
             stats.timeouts_processed += u64::from(processed);
@@ -290,6 +313,22 @@ mod tests {
         assert_eq!(faults.injected(), 2);
         let stats = faults.stats();
         assert_eq!((stats.server_errors, stats.rate_limited), (1, 1));
+    }
+
+    #[test]
+    fn calls_beyond_the_quota_are_refused_and_counted_apart() {
+        let faults = Faults::default();
+        let quota = crate::faults::RateLimit { requests_per_second: 1.0, burst: 2 };
+        faults.set_plan(FaultPlan { rate_limit: Some(quota), ..FaultPlan::none() }).unwrap();
+        let now = Instant::now();
+        let fates: Vec<_> = (0..3).map(|_| faults.next_call_at(now).fault).collect();
+        assert_eq!(fates, [None, None, Some(CallFault::OverQuota { retry_after_seconds: 1 })]);
+        faults.inject(InjectedFault { status: 429, retry_after_seconds: None }, 1);
+        assert!(matches!(faults.next_call_at(now).fault, Some(CallFault::Answer(_))), "a queued fault comes first");
+        let stats = faults.stats();
+        assert_eq!((stats.rate_limited, stats.rate_limit_refusals), (2, 1));
+        faults.clear_plan();
+        assert_eq!(faults.next_call_at(now).fault, None, "the quota goes with its plan");
     }
 
     #[test]

@@ -163,6 +163,10 @@ pub struct JiraSimStats {
     pub writes: u64,
     /// Mutating API requests per accountId.
     pub writes_by_user: BTreeMap<String, u64>,
+    /// API requests per accountId.
+    pub requests_by_user: BTreeMap<String, u64>,
+    /// Issues created per accountId.
+    pub creations_by_user: BTreeMap<String, u64>,
     pub webhooks: WebhookStats,
     /// Calls answered with an injected fault (one-off or drawn from the fault plan).
     pub faults_injected: u64,
@@ -189,6 +193,8 @@ impl Sim {
             requests: recorded.requests,
             writes: recorded.writes,
             writes_by_user: recorded.writes_by_user,
+            requests_by_user: recorded.requests_by_user,
+            creations_by_user: recorded.creations_by_user,
             webhooks: self.webhooks.stats(),
             faults_injected: self.faults.injected(),
             violations: self.recorder.violations().len() as u64,
@@ -213,7 +219,8 @@ impl JiraSimulator {
             listener.local_addr().map_err(|source| JiraSimError::Bind { port: config.port, source })?;
         let base_url = format!("http://{address}");
 
-        let recorder = Recorder::new(contract, is_read_only_post);
+        let recorder = Recorder::new(contract, is_read_only_post)
+            .with_creation_rule(|method, path, status| method == "POST" && path == "/rest/api/3/issue" && status == 201);
         let faults = Faults::default();
         let sim = Arc::new(Sim {
             site: Mutex::new(Site::new(base_url.clone(), config.projects, config.users, check_adf)),

@@ -1,0 +1,173 @@
+//! Scenario d: what a million synced changes cost on AWS, from the measured work per change and list
+//! prices. Only the figures measured by the other scenarios go in; the prices and the vendor latency
+//! are assumptions, printed with the estimate.
+
+use super::dynamo_calls::DynamoTally;
+use serde::Serialize;
+
+/// Prices and the vendor latency the estimate assumes (us-east-1 list prices, no free tier).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CostAssumptions {
+    /// Lambda arm64 memory size.
+    pub lambda_memory_mb: u32,
+    /// Lambda arm64 compute, per GB-second.
+    pub lambda_usd_per_gb_second: f64,
+    pub lambda_usd_per_million_requests: f64,
+    /// What one Jira or Azure DevOps API call takes in production; Lambda is billed while it waits.
+    pub vendor_call_ms: f64,
+    pub dynamodb_usd_per_million_write_units: f64,
+    pub dynamodb_usd_per_million_read_units: f64,
+}
+
+impl Default for CostAssumptions {
+    fn default() -> Self {
+        CostAssumptions {
+            lambda_memory_mb: 128,
+            lambda_usd_per_gb_second: 0.000_013_333_4,
+            lambda_usd_per_million_requests: 0.20,
+            vendor_call_ms: 150.0,
+            dynamodb_usd_per_million_write_units: 0.625,
+            dynamodb_usd_per_million_read_units: 0.125,
+        }
+    }
+}
+
+impl CostAssumptions {
+    /// The assumptions in words, for the report.
+    pub fn describe(&self) -> Vec<String> {
+        vec![
+            format!(
+                "Lambda arm64, {} MB: ${} per GB-s and ${:.2} per million requests (list prices, no free tier); \
+                 one request per webhook delivery, echoes of tandem's own writes included",
+                self.lambda_memory_mb, self.lambda_usd_per_gb_second, self.lambda_usd_per_million_requests
+            ),
+            format!(
+                "Lambda duration per change = tandem's measured own time + {} ms per vendor API call × the measured calls",
+                self.vendor_call_ms
+            ),
+            format!(
+                "DynamoDB on demand: ${} per million write units, ${} per million read units",
+                self.dynamodb_usd_per_million_write_units, self.dynamodb_usd_per_million_read_units
+            ),
+            "every item is under 4 KB (reads) and 1 KB (writes): GetItem and Query = 1 read unit each (strongly \
+             consistent), Put/Update/Delete = 1 write unit per item, transactions = 2 units per item"
+                .into(),
+        ]
+    }
+}
+
+/// DynamoDB capacity units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CapacityUnits {
+    pub read: f64,
+    pub write: f64,
+}
+
+/// The units DynamoDB bills for `tally`, under the item-size assumptions of [`CostAssumptions`].
+pub fn capacity_units(tally: &DynamoTally) -> CapacityUnits {
+    let mut units = CapacityUnits::default();
+    for (operation, counted) in &tally.operations {
+        let (requests, items) = (counted.requests as f64, counted.items as f64);
+        match operation.as_str() {
+            "GetItem" | "Query" | "Scan" => units.read += requests,
+            "BatchGetItem" => units.read += items,
+            "TransactGetItems" => units.read += 2.0 * items,
+            "PutItem" | "UpdateItem" | "DeleteItem" => units.write += requests,
+            "BatchWriteItem" => units.write += items,
+            "TransactWriteItems" => units.write += 2.0 * items,
+            // Table management (CreateTable, DescribeTable, …) is not billed per request.
+            _ => {}
+        }
+    }
+    units
+}
+
+/// The measured work of one synced change.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChangeWork {
+    /// Webhook deliveries (Lambda invocations).
+    pub deliveries: f64,
+    /// tandem's own time over those deliveries, in milliseconds.
+    pub tandem_ms: f64,
+    pub api_calls: f64,
+    /// `None` when the run did not use DynamoDB.
+    pub dynamodb: Option<CapacityUnits>,
+}
+
+/// Dollars per million changes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CostEstimate {
+    /// Billed Lambda time per change.
+    pub lambda_ms_per_change: f64,
+    pub lambda_compute_usd: f64,
+    pub lambda_requests_usd: f64,
+    pub dynamodb_usd: Option<f64>,
+    pub total_usd: f64,
+}
+
+pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimate {
+    const MILLION: f64 = 1_000_000.0;
+    let lambda_ms_per_change = work.tandem_ms + assumptions.vendor_call_ms * work.api_calls;
+    let gigabytes = f64::from(assumptions.lambda_memory_mb) / 1024.0;
+    let lambda_compute_usd =
+        MILLION * gigabytes * (lambda_ms_per_change / 1000.0) * assumptions.lambda_usd_per_gb_second;
+    let lambda_requests_usd = work.deliveries * assumptions.lambda_usd_per_million_requests;
+    let dynamodb_usd = work.dynamodb.map(|units| {
+        units.read * assumptions.dynamodb_usd_per_million_read_units
+            + units.write * assumptions.dynamodb_usd_per_million_write_units
+    });
+    CostEstimate {
+        lambda_ms_per_change,
+        lambda_compute_usd,
+        lambda_requests_usd,
+        dynamodb_usd,
+        total_usd: lambda_compute_usd + lambda_requests_usd + dynamodb_usd.unwrap_or(0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(left: f64, right: f64) -> bool {
+        (left - right).abs() < 1e-9 * right.abs().max(1.0)
+    }
+
+    #[test]
+    fn units_follow_the_item_size_assumptions() {
+        let mut tally = DynamoTally::default();
+        tally.add("GetItem", 1);
+        tally.add("Query", 1);
+        tally.add("TransactWriteItems", 3);
+        tally.add("PutItem", 1);
+        tally.add("UpdateItem", 1);
+        tally.add("DescribeTable", 1);
+        assert_eq!(capacity_units(&tally), CapacityUnits { read: 2.0, write: 8.0 });
+    }
+
+    #[test]
+    fn a_million_changes_cost_what_the_prices_say() {
+        let assumptions = CostAssumptions::default();
+        // 3 calls at 150 ms + 50 ms of tandem = 500 ms at 0.125 GB: 0.0625 GB-s per change.
+        let work = ChangeWork {
+            deliveries: 2.0,
+            tandem_ms: 50.0,
+            api_calls: 3.0,
+            dynamodb: Some(CapacityUnits { read: 2.0, write: 4.0 }),
+        };
+        let estimate = estimate(&work, &assumptions);
+        assert!(close(estimate.lambda_ms_per_change, 500.0));
+        assert!(close(estimate.lambda_compute_usd, 62_500.0 * 0.000_013_333_4), "{estimate:?}");
+        assert!(close(estimate.lambda_requests_usd, 0.40));
+        assert!(close(estimate.dynamodb_usd.unwrap(), 2.0 * 0.125 + 4.0 * 0.625));
+        assert!(close(estimate.total_usd, 62_500.0 * 0.000_013_333_4 + 0.40 + 2.75));
+    }
+
+    #[test]
+    fn without_dynamodb_figures_the_estimate_says_so() {
+        let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, api_calls: 0.0, dynamodb: None };
+        let estimate = estimate(&work, &CostAssumptions::default());
+        assert_eq!(estimate.dynamodb_usd, None);
+        assert!(close(estimate.total_usd, 0.20));
+    }
+}
