@@ -26,7 +26,7 @@ struct Arguments {
     /// `embedded`, or `dynamodb` (a fresh table on the server at AWS_ENDPOINT_URL).
     #[arg(long, default_value = "embedded")]
     store: String,
-    /// No faults and no crashes: the same run on a healthy network.
+    /// No injected faults: a healthy network (workers still die at `--crash-rate`).
     #[arg(long)]
     calm: bool,
     /// Chance of a worker dying at each step boundary.
@@ -59,7 +59,7 @@ async fn main() -> Result<()> {
         workers: arguments.workers,
         store,
         faults: if arguments.calm { FaultRates::calm() } else { FaultRates::storm() },
-        crash_rate: if arguments.calm { 0.0 } else { arguments.crash_rate },
+        crash_rate: arguments.crash_rate,
         poll_every: Duration::from_secs(arguments.poll_seconds.max(1)),
         max_settle_cycles: 10,
         progress: true,

@@ -95,6 +95,7 @@ pub struct Verdict {
     /// Poll cycles after the faults stopped until both systems agreed; `None`: not within the limit.
     pub poll_cycles_to_converge: Option<usize>,
     pub examples: Vec<String>,
+    pub unlinked: Vec<String>,
 }
 
 impl Verdict {
@@ -114,7 +115,6 @@ impl Report {
     pub fn new(figures: Figures<'_>) -> Report {
         let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         let made_by_people: u64 = figures.creations.iter().map(|side| side.by_people).sum();
-        let made_by_integration: u64 = figures.creations.iter().map(|side| side.by_integration).sum();
         let links = figures.links.links;
         let changes = count(&figures.workload.events).saturating_sub(count(&figures.workload.failed));
         let api_calls = [figures.creations[0].integration_calls, figures.creations[1].integration_calls];
@@ -151,8 +151,8 @@ impl Report {
             verdict: Verdict {
                 items_made_by_people: made_by_people,
                 links,
-                duplicate_items: made_by_integration.saturating_sub(links),
-                items_without_copy: made_by_people.saturating_sub(links),
+                duplicate_items: figures.links.duplicate_items,
+                items_without_copy: figures.links.items_without_copy,
                 lost_updates: figures.links.differing_fields.values().sum(),
                 differing_fields: figures.links.differing_fields.clone(),
                 comments_without_copy: figures.links.comments_without_copy,
@@ -162,7 +162,8 @@ impl Report {
                 changes_parked: figures.parked,
                 failures_open: figures.failures_open,
                 poll_cycles_to_converge: figures.poll_cycles_to_converge,
-                examples: figures.links.examples,
+                examples: figures.links.examples.clone(),
+                unlinked: figures.links.unlinked.clone(),
             },
         }
     }
@@ -229,7 +230,7 @@ impl fmt::Display for Report {
             )?,
             None => writeln!(f, "  converged         NO, not within the allowed poll cycles")?,
         }
-        for example in &verdict.examples {
+        for example in verdict.examples.iter().chain(verdict.unlinked.iter().take(10)) {
             writeln!(f, "    e.g. {example}")?;
         }
         write!(

@@ -4,8 +4,9 @@
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use tandem_engine::Engine;
-use tandem_simulators::recording::RecordedExchange;
+use tandem_model::{ItemId, Side};
 
 /// Who made which items, per system, from the simulator's record of successful create calls.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -19,24 +20,17 @@ pub struct Creations {
 }
 
 impl Creations {
-    /// `is_create` recognises a successful create call; `person` is the people's account id as the
-    /// simulator records it.
-    pub fn count(exchanges: &[RecordedExchange], person: &str, is_create: impl Fn(&RecordedExchange) -> bool) -> Self {
-        let mut creations = Creations::default();
-        for exchange in exchanges {
-            let by_person = exchange.user.as_deref() == Some(person);
-            if !by_person && exchange.user.is_some() {
-                creations.integration_calls += 1;
-            }
-            if is_create(exchange) {
-                if by_person {
-                    creations.by_people += 1;
-                } else {
-                    creations.by_integration += 1;
-                }
-            }
+    /// From a simulator's per-user counters; `person` is the people's account as the simulator
+    /// records it, every other account is the integration's.
+    pub fn count(creations: &BTreeMap<String, u64>, requests: &BTreeMap<String, u64>, person: &str) -> Self {
+        let others = |counts: &BTreeMap<String, u64>| -> u64 {
+            counts.iter().filter(|(user, _)| user.as_str() != person).map(|(_, count)| count).sum()
+        };
+        Creations {
+            by_people: creations.get(person).copied().unwrap_or_default(),
+            by_integration: others(creations),
+            integration_calls: others(requests),
         }
-        creations
     }
 }
 
@@ -53,18 +47,43 @@ pub struct LinkCheck {
     pub missing_items: u64,
     /// The first few differences, for a reader to start from.
     pub examples: Vec<String>,
+    /// Items in no link (people's items not yet copied, or copies made twice).
+    pub unlinked: Vec<String>,
+    /// Unlinked items the integration created: copies made twice.
+    pub duplicate_items: u64,
+    /// Unlinked items people created: never copied.
+    pub items_without_copy: u64,
 }
 
 impl LinkCheck {
     pub fn in_sync(&self) -> bool {
-        self.out_of_sync == 0
+        self.out_of_sync == 0 && self.unlinked.is_empty()
     }
 }
 
-/// Audits every link of the integration with `engine` (reads only).
+/// Audits every link of the integration with `engine` (reads only), and names items in neither.
 pub async fn check_links(engine: &Engine) -> Result<LinkCheck> {
     let links = engine.stores().links.list_links(engine.integration()).await?;
     let mut check = LinkCheck { links: links.len() as u64, ..LinkCheck::default() };
+    for side in Side::BOTH {
+        let linked: HashSet<&ItemId> = links.iter().map(|link| &link.item(side).id).collect();
+        let everything = engine.connector(side).changed_since(chrono::DateTime::UNIX_EPOCH).await?;
+        let own = engine.service_account(side).await?.id.clone();
+        for item in everything.iter().filter(|item| !linked.contains(&item.item.id)) {
+            // The integration's items are copies; an unlinked one is a copy made twice.
+            if item.created_by.as_ref().is_some_and(|creator| creator.id == own) {
+                check.duplicate_items += 1;
+            } else {
+                check.items_without_copy += 1;
+            }
+            check.unlinked.push(format!(
+                "unlinked: side {side} {} created by {:?}: {:?}",
+                item.item.label(),
+                item.created_by.as_ref().and_then(|user| user.email.clone().or(Some(user.id.clone()))),
+                item.fields.get(if side == Side::One { "summary" } else { "System.Title" })
+            ));
+        }
+    }
     for link in &links {
         let audit = engine.audit_link(link).await?;
         if audit.in_sync() {

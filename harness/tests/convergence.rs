@@ -22,7 +22,10 @@ fn storm(store: StoreChoice, events: u64, seed: u64) -> HarnessSettings {
 fn assert_kept(report: &tandem_harness::report::Report) {
     println!("{report}");
     let injected = &report.injected;
-    assert!(injected.faults.iter().all(|faults| faults.server_errors > 0 && faults.timeouts > 0), "faults were injected");
+    assert!(
+        injected.faults.iter().all(|faults| faults.server_errors > 0 && faults.timeouts > 0),
+        "faults were injected"
+    );
     assert!(injected.crashes.values().sum::<u64>() > 0, "workers died");
     assert!(report.verdict.items_made_by_people > 0, "people made items");
     assert!(report.verdict.kept(), "{report}");
@@ -38,7 +41,9 @@ async fn the_storm_on_the_embedded_store_converges_without_duplicates_or_losses(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_storm_on_dynamodb_converges_without_duplicates_or_losses() {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!("AWS_ENDPOINT_URL is not set: run the tests with ./infra/test.sh, which starts the local DynamoDB server");
+        panic!(
+            "AWS_ENDPOINT_URL is not set: run the tests with ./infra/test.sh, which starts the local DynamoDB server"
+        );
     }
     let table = format!("tandem-harness-{}", uuid::Uuid::new_v4().simple());
     let report = tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 120, 12)).await.expect("the harness runs");

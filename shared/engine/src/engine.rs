@@ -59,7 +59,7 @@ pub enum SyncOutcome {
     FilteredOut,
     /// Not synced: the item no longer exists or is not visible.
     Gone,
-    /// An unlinked item last changed by the integration itself (a copy whose link is being stored).
+    /// An unlinked item the integration created or last changed (a copy whose link is being stored).
     OwnEcho,
 }
 
@@ -229,7 +229,11 @@ impl Engine {
         if let Some(link) = self.stores.links.get_link(integration, side, &item.item.id).await? {
             return self.merge(side, item, link).await;
         }
-        if self.is_service_account(side, item.updated_by.as_ref()).await? {
+        // A copy whose link is not stored yet (its creator is still linking it, or died doing so) is
+        // never copied back: the retry of its original's change adopts it.
+        if self.is_service_account(side, item.created_by.as_ref()).await?
+            || self.is_service_account(side, item.updated_by.as_ref()).await?
+        {
             return Ok(SyncOutcome::OwnEcho);
         }
         if let Some(filter) = self.config.filter(side) {

@@ -219,12 +219,15 @@ impl Engine {
             None => (side, item),
         };
         let previous = self.stores.log.get_failure(&self.config.name, side, item).await?;
-        let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + 1;
+        // Waiting for another worker's claim, or for the next run after a deadline, is not a failed
+        // attempt: counting it would park a healthy item that many deliveries arrived for at once.
+        let waiting = matches!(error, SyncError::CreationInProgress { .. } | SyncError::DeadlineReached);
+        let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + u32::from(!waiting);
         let retryable = error.is_retryable();
         // A permanent error (bad mapping, missing transition) is still retried a few times: the
         // configuration or the workflow may be fixed meanwhile; it parks sooner.
         let limit = if retryable { policy.max_attempts } else { policy.max_attempts.min(3) };
-        let parked = attempts >= limit;
+        let parked = !waiting && attempts >= limit;
         let failure = FailureRecord {
             integration: self.config.name.clone(),
             side,

@@ -124,6 +124,10 @@ pub struct Item {
     /// Who made the last change, when the system says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<UserRef>,
+    /// Who created the item, when the system says (an item the integration created is a copy, never
+    /// an original to copy back, even before its link is stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<UserRef>,
     /// The system's revision counter where it has one (Azure DevOps `rev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,

@@ -138,6 +138,41 @@ impl AzureDevopsClient {
         T: DeserializeOwned,
         B: Serialize,
     {
+        self.send_retrying(method, url, payload, what, ConnectorError::is_retryable).await
+    }
+
+    /// As [`AzureDevopsClient::send`], for a request that must not be made twice (a create, a new
+    /// comment): retried only when Azure DevOps said it did not process it (429, 503), never after a
+    /// timeout or another 5xx, after which the change may exist.
+    pub async fn send_unrepeatable<T, B>(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Payload<'_, B>,
+        what: &str,
+    ) -> Result<T, ConnectorError>
+    where
+        T: DeserializeOwned,
+        B: Serialize,
+    {
+        let unprocessed = |error: &ConnectorError| {
+            matches!(error, ConnectorError::RateLimited { .. } | ConnectorError::Http { status: 503, .. })
+        };
+        self.send_retrying(method, url, payload, what, unprocessed).await
+    }
+
+    async fn send_retrying<T, B>(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Payload<'_, B>,
+        what: &str,
+        worth_retrying: impl Fn(&ConnectorError) -> bool,
+    ) -> Result<T, ConnectorError>
+    where
+        T: DeserializeOwned,
+        B: Serialize,
+    {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
@@ -146,7 +181,7 @@ impl AzureDevopsClient {
         let cap = self.retry.max_retry_after;
         (|| self.send_once(method.clone(), url.clone(), payload, what))
             .retry(backoff)
-            .when(ConnectorError::is_retryable)
+            .when(worth_retrying)
             .adjust(move |error: &ConnectorError, backoff: Option<Duration>| {
                 backoff.map(|delay| error.retry_after().map_or(delay, |asked| asked.min(cap)))
             })

@@ -326,7 +326,7 @@ impl Connector for AzureDevopsConnector {
         let url = self.project_url(&["_apis", "wit", "workitems", &work_item_type], &[], API_VERSION);
         let created: wire::WorkItem = self
             .client
-            .send(
+            .send_unrepeatable(
                 Method::POST,
                 url,
                 Payload::JsonPatch(&operations),
@@ -391,7 +391,12 @@ impl Connector for AzureDevopsConnector {
         let url = self.comment_url(item, None, &[]);
         let created: wire::Comment = self
             .client
-            .send(Method::POST, url, Payload::Json(&wire::CommentText { text }), &format!("work item {item}"))
+            .send_unrepeatable(
+                Method::POST,
+                url,
+                Payload::Json(&wire::CommentText { text }),
+                &format!("work item {item}"),
+            )
             .await?;
         Ok(convert::comment_from_wire(&created))
     }

@@ -156,10 +156,11 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         .and_then(Value::as_str)
         .and_then(parse_instant)
         .ok_or(ConvertError::MissingChangedDate { id: work_item.id })?;
-    let updated_by = match field_value(CHANGED_BY, work_item.fields.get(CHANGED_BY).unwrap_or(&Value::Null)) {
+    let user = |field: &str| match field_value(field, work_item.fields.get(field).unwrap_or(&Value::Null)) {
         FieldValue::User(user) => Some(user),
         _ => None,
     };
+    let (updated_by, created_by) = (user(CHANGED_BY), user("System.CreatedBy"));
     let fields: FieldMap =
         work_item.fields.iter().map(|(name, value)| (name.clone(), field_value(name, value))).collect();
     let id = ItemId::new(work_item.id.to_string());
@@ -167,6 +168,7 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         item: ItemRef { id, key: None, url: Some(format!("{browse_base}/_workitems/edit/{}", work_item.id)) },
         updated,
         updated_by,
+        created_by,
         revision: work_item.rev,
         fields,
     })

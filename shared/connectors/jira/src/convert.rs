@@ -60,6 +60,10 @@ pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<I
         },
         updated,
         updated_by: None,
+        created_by: match fields.get("creator") {
+            Some(FieldValue::User(user)) => Some(user.clone()),
+            _ => None,
+        },
         revision: None,
         fields,
     })

@@ -219,8 +219,9 @@ impl JiraSimulator {
             listener.local_addr().map_err(|source| JiraSimError::Bind { port: config.port, source })?;
         let base_url = format!("http://{address}");
 
-        let recorder = Recorder::new(contract, is_read_only_post)
-            .with_creation_rule(|method, path, status| method == "POST" && path == "/rest/api/3/issue" && status == 201);
+        let recorder = Recorder::new(contract, is_read_only_post).with_creation_rule(|method, path, status| {
+            method == "POST" && path == "/rest/api/3/issue" && status == 201
+        });
         let faults = Faults::default();
         let sim = Arc::new(Sim {
             site: Mutex::new(Site::new(base_url.clone(), config.projects, config.users, check_adf)),
