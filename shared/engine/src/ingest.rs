@@ -98,7 +98,11 @@ impl Engine {
                 }
                 Err(error) => {
                     warn!(item = %item, %error, "sync failed; recorded for retry");
-                    self.record_failure(side, item, &error).await?;
+                    let recorded = self.record_failure(side, item, &error).await?;
+                    // A linked item's failure is recorded under its link; the note is not needed then.
+                    if noted && (recorded.side, &recorded.item) != (side, item) {
+                        self.stores.log.clear_failure(&self.config.name, side, item).await?;
+                    }
                     outcome.failed += 1;
                 }
             }
