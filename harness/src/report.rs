@@ -209,7 +209,11 @@ impl fmt::Display for Report {
             self.tandem.api_calls[0] + self.tandem.api_calls[1],
             self.tandem.api_calls_per_change
         )?;
-        writeln!(f, "  items             {} made by people, {} links", verdict.items_made_by_people, verdict.links)?;
+        writeln!(
+            f,
+            "  items             {} links ({} items made by people by the simulators' count of answered creates)",
+            verdict.links, verdict.items_made_by_people
+        )?;
         writeln!(f, "  duplicates        {} items, {} comments", verdict.duplicate_items, verdict.duplicate_comments)?;
         writeln!(
             f,

@@ -73,6 +73,13 @@ impl Engine {
                             true => self.earlier_copy(&link, to, &comments[index(to)], &body).await?,
                             false => None,
                         };
+                        // Building the body may have outlasted the lease: renew it, or give way.
+                        if earlier.is_none() {
+                            if let Some(until) = self.renew_comment_claim(&link, from, &comment.id).await? {
+                                held_elsewhere = held_elsewhere.max(Some(until));
+                                continue;
+                            }
+                        }
                         let copy = match earlier {
                             Some(copy) => {
                                 info!(from = %from, item = %link.item(to).label(), "adopted a comment copy an earlier attempt posted");
@@ -174,6 +181,28 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// Renews this worker's claim on copying a comment; the lease end of whoever holds it instead.
+    async fn renew_comment_claim(
+        &self,
+        link: &Link,
+        from: Side,
+        comment: &CommentId,
+    ) -> Result<Option<Timestamp>, SyncError> {
+        let now = self.clock.now();
+        let claim = comment_claim(link, from, comment);
+        Ok(
+            match self
+                .stores
+                .links
+                .claim_creation(&self.config.name, from, &claim, &self.worker, now, now + self.claim_lease)
+                .await?
+            {
+                ClaimOutcome::HeldElsewhere { until } => Some(until),
+                ClaimOutcome::Claimed { .. } | ClaimOutcome::Linked(_) => None,
+            },
+        )
     }
 
     async fn release_comment_claim(&self, link: &Link, from: Side, comment: &CommentId) {

@@ -332,6 +332,20 @@ impl Engine {
                 return Err(error);
             }
         };
+        // Reading users and converting text may have taken longer than the lease (retries, rate
+        // limits): renew the claim right before the create, or give way to whoever took it over.
+        let now = self.clock.now();
+        let integration = &self.config.name;
+        match self
+            .stores
+            .links
+            .claim_creation(integration, from, &item.item.id, &self.worker, now, now + self.claim_lease)
+            .await?
+        {
+            ClaimOutcome::Claimed { .. } => {}
+            ClaimOutcome::Linked(link) => return self.merge(from, item, *link).await,
+            ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
+        }
         self.create_and_link(from, item, fields).await
     }
 
