@@ -35,7 +35,7 @@ enum Command {
         poll_seconds: Option<u64>,
         /// Seconds a creation claim keeps other workers off; after a crash, the next attempt waits this
         /// long, then adopts the copy the crashed attempt may have created instead of creating another.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 120)]
         claim_lease_seconds: u64,
         /// With simulators: create a sample Jira bug and an Azure DevOps comment so the sync can be watched.
         #[arg(long)]

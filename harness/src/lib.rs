@@ -149,8 +149,9 @@ fn harness_tuning() -> ConnectorTuning {
 }
 
 /// Leases and retries short enough that a dead worker's claims and the failures it left are due
-/// again within a poll cycle of the settle phase.
-const CLAIM_LEASE: Duration = Duration::from_secs(2);
+/// again within a poll cycle of the settle phase, and a lease longer than the slowest create or
+/// comment call of the harness's connectors (4 attempts of at most 1 s, waits of at most 1 s each).
+const CLAIM_LEASE: Duration = Duration::from_secs(10);
 const RETRY: RetryPolicy =
     RetryPolicy { base: Duration::from_millis(200), max_delay: Duration::from_secs(2), max_attempts: 12 };
 /// How long the simulators hold a "timed out" answer: longer than the connectors wait.

@@ -15,8 +15,10 @@ use tokio::sync::{Mutex, OnceCell};
 use tracing::{info, instrument, warn};
 
 /// How long a creation claim is held before another worker may take it over (a crashed worker's claim
-/// must not block the item forever; a live one finishes a create in well under this).
-pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// must not block the item forever). It must outlast the longest create or comment call, retries
+/// included (the default connector policies: about a minute at worst), or a slow live worker and the
+/// one taking over could both make a copy.
+pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(120);
 /// How far before an earlier claim's lease the search for its copy starts (clock skew, slow creates).
 const ADOPTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 /// Items a poll syncs at once: enough to hide API latency in a backfill, few enough to stay polite to
