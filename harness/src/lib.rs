@@ -221,12 +221,32 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
 
     // Quiescence: more cycles, and every webhook they cause, must write nothing at all.
     let before = integration_writes(jira, ado);
+    let logged_before = [jira.exchanges().len(), ado.exchanges().len()];
     for _ in 0..2 {
         tokio::time::sleep(gap).await;
         cluster.poll_once().await;
         webhooks_settled(jira, ado).await;
     }
     let echo_writes = integration_writes(jira, ado) - before;
+    if echo_writes > 0 {
+        // Name them, for whoever has to find out why.
+        for (system, exchanges, from) in
+            [("Jira", jira.exchanges(), logged_before[0]), ("Azure DevOps", ado.exchanges(), logged_before[1])]
+        {
+            let writes = exchanges.iter().skip(from).filter(|exchange| {
+                exchange.method != "GET" && !exchange.path.contains("search") && !exchange.path.ends_with("wiql")
+            });
+            for exchange in writes.take(5) {
+                links.examples.push(format!(
+                    "echo write to {system}: {} {} -> {} {}",
+                    exchange.method,
+                    exchange.path,
+                    exchange.status,
+                    exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default()
+                ));
+            }
+        }
+    }
 
     let creations = creations(jira, ado);
     let log = &stores.log;
