@@ -4,7 +4,7 @@
 use std::time::Duration;
 use tandem_harness::{FaultRates, HarnessSettings, StoreChoice};
 
-fn storm(store: StoreChoice, events: u64, seed: u64) -> HarnessSettings {
+fn storm(store: StoreChoice, events: u64, seed: u64, crash_rate: f64) -> HarnessSettings {
     HarnessSettings {
         events,
         seed,
@@ -12,7 +12,7 @@ fn storm(store: StoreChoice, events: u64, seed: u64) -> HarnessSettings {
         workers: 8,
         store,
         faults: FaultRates::storm(),
-        crash_rate: 0.05,
+        crash_rate,
         poll_every: Duration::from_secs(1),
         max_settle_cycles: 10,
         progress: false,
@@ -34,7 +34,7 @@ fn assert_kept(report: &tandem_harness::report::Report) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_storm_on_the_embedded_store_converges_without_duplicates_or_losses() {
-    let report = tandem_harness::run(&storm(StoreChoice::Embedded, 300, 11)).await.expect("the harness runs");
+    let report = tandem_harness::run(&storm(StoreChoice::Embedded, 300, 11, 0.05)).await.expect("the harness runs");
     assert_kept(&report);
 }
 
@@ -46,6 +46,7 @@ async fn the_storm_on_dynamodb_converges_without_duplicates_or_losses() {
         );
     }
     let table = format!("tandem-harness-{}", uuid::Uuid::new_v4().simple());
-    let report = tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 120, 12)).await.expect("the harness runs");
+    let report =
+        tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 120, 12, 0.02)).await.expect("the harness runs");
     assert_kept(&report);
 }
