@@ -16,7 +16,7 @@ use support::{field_map, text, World};
 use tandem_engine::crash::{Crash, CrashPlan, Step};
 use tandem_engine::ports::Connector;
 use tandem_engine::{Engine, SyncError, SyncOutcome};
-use tandem_model::{Item, ItemId, RichText, Side};
+use tandem_model::{FieldValue, Item, ItemId, RichText, Side};
 
 /// The dead worker's claims end this soon, so the world may take them over within the scenario.
 const DEAD_WORKER_LEASE: Duration = Duration::from_millis(300);
@@ -120,7 +120,7 @@ async fn a_crash_while_polling_leaves_exactly_one_copy() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_writing_a_target_and_storing_the_link_loses_no_update() -> Result<()> {
-    for step in [Step::TargetUpdated, Step::LinkUpdated] {
+    for step in [Step::WritesAnnounced, Step::TargetUpdated, Step::LinkUpdated] {
         let world = World::start().await?;
         let bug = new_jira_bug(&world, "Before the edit").await?;
         world.settle().await?;
@@ -137,6 +137,42 @@ async fn a_crash_between_writing_a_target_and_storing_the_link_loses_no_update()
         world.finish().await?;
     }
     Ok(())
+}
+
+/// The link still holds the values from before a write that landed: a later edit on the written side
+/// must not be taken for a conflict with the change already delivered (which the later-changed side
+/// would win, undoing the edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_a_crashed_write_is_not_undone_by_the_change_already_delivered() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Original title").await?;
+    world.settle().await?;
+    let copy = the_only_copy(&world, &bug).await?;
+    silence_webhooks(&world);
+    world.edit_in_ado(&copy.item.id, &[("System.Title", text("Renamed in Azure DevOps"))]).await?;
+    let id = copy.item.id.clone();
+    die_at(
+        &world,
+        Step::TargetUpdated,
+        move |worker| async move { worker.sync_item(Side::Two, &id).await.map(|_| ()) },
+    )
+    .await?;
+    assert_eq!(world.jira_field(&bug.item.id, "summary").await?, text("Renamed in Azure DevOps"));
+
+    // Then Jira's title is edited, and Azure DevOps changes later still (another field), so that
+    // latest-wins would side with Azure DevOps if the two titles looked like a conflict.
+    let final_title = text("Renamed again in Jira");
+    world.edit_in_jira(&bug.item.id, &[("summary", final_title.clone())]).await?;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    world.edit_in_ado(&copy.item.id, &[("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0))]).await?;
+
+    resume_webhooks(&world);
+    world.settle().await?;
+    assert_eq!(world.jira_field(&bug.item.id, "summary").await?, final_title);
+    assert_eq!(world.ado_field(&copy.item.id, "System.Title").await?, final_title);
+    let conflicts = world.engine().stores().log.list_conflicts(&world.config.name).await?;
+    assert!(conflicts.is_empty(), "the delivered change was taken for a conflict: {conflicts:?}");
+    world.finish().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,10 @@ mod support;
 
 use anyhow::{Context, Result};
 use serde_json::json;
+use std::time::Duration;
 use support::{field_map, local_config, text, World};
 use tandem_engine::ports::Connector;
+use tandem_engine::RetryPolicy;
 use tandem_model::{FieldValue, Item, ItemId, RichText, Side, UserRef};
 use tandem_simulators::jira::SimUser;
 
@@ -138,12 +140,16 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("Done"));
 
-    // Jira's workflow has no way from Done to In Progress: a clear error, recorded for operators.
-    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
+    // Jira's workflow has no way from Done to In Progress: a clear error, recorded for operators. The
+    // title changed in the same edit is not held back by it.
+    let renamed = text("Payment page times out again");
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active")), ("System.Title", renamed.clone())]).await?;
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("Done"));
+    assert_eq!(world.jira_field(&bug.item.id, "summary").await?, renamed);
     let failures = world.engine().stores().log.list_failures(&world.config.name).await?;
     assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].error.contains("`status`"), "{}", failures[0].error);
     assert!(failures[0].error.contains("no workflow transition"), "{}", failures[0].error);
     assert!(failures[0].error.contains("In Progress"), "{}", failures[0].error);
     assert!(!failures[0].retryable);
@@ -152,6 +158,49 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     world.edit_in_ado(&copy.item.id, &[("System.State", text("New"))]).await?;
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("To Do"));
+    world.finish().await
+}
+
+/// A parked failure waits for an operator, but not the item's later changes: a poll still syncs a change
+/// made after the failure, and clears the failure once a sync of the item succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = linked_bug(&world, "Refund button does nothing", "Medium").await?;
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved"))]).await?;
+    world.settle().await?;
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
+    world.settle().await?;
+    let impatient = RetryPolicy { base: Duration::ZERO, max_delay: Duration::ZERO, max_attempts: 3 };
+    let worker = world.another_worker().await?.with_retry_policy(impatient);
+    let log = &world.engine().stores().log;
+    let failures = log.list_failures(&world.config.name).await?;
+    let failure = failures.first().context("the refused status is recorded")?;
+    // Due now rather than on the world's 30 s schedule; the impatient worker then parks it.
+    tandem_engine::unpark_failure(log.as_ref(), &world.config.name, failure.side, &failure.item, chrono::Utc::now())
+        .await?;
+    let mut retries = 0;
+    while !log.list_failures(&world.config.name).await?.iter().any(|failure| failure.parked) {
+        worker.retry_failures().await?;
+        retries += 1;
+        assert!(retries < 5, "a refused status parks after 3 attempts");
+    }
+
+    // Webhooks are lost: only the poll can bring the new title over.
+    world.jira().webhooks().pause();
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Refund button does nothing at all"))]).await?;
+    worker.poll_side(Side::One).await?;
+    assert_eq!(world.ado_field(&copy.item.id, "System.Title").await?, text("Refund button does nothing at all"));
+    assert!(log.list_failures(&world.config.name).await?[0].parked, "the status is still refused");
+
+    // Reopened in Azure DevOps, the status is one Jira can take; the next synced change clears the failure.
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("New"))]).await?;
+    world.ado().hooks_settled().await;
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Refund button fixed?"))]).await?;
+    worker.poll_side(Side::One).await?;
+    assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("To Do"));
+    assert!(log.list_failures(&world.config.name).await?.is_empty(), "the failure is cleared");
+    world.jira().webhooks().resume();
     world.finish().await
 }
 

@@ -314,6 +314,7 @@ mod tests {
             side2: item("7"),
             fields: BTreeMap::new(),
             comments: Vec::new(),
+            pending_writes: BTreeMap::new(),
             created_at: watermark(),
             synced_at: watermark(),
             version: 3,

@@ -10,7 +10,7 @@ use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::ports::{ConnectorError, Link};
 use serde::Serialize;
-use tandem_model::{Comment, Item, Side};
+use tandem_model::{Comment, Item, RichText, Side};
 
 /// What an audit of one link found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -21,6 +21,9 @@ pub struct LinkAudit {
     pub comments_without_copy: usize,
     /// Comments the integration posted that copy no comment, or copy one already copied.
     pub surplus_comment_copies: usize,
+    /// The integration's comments the link does not know ("side 2, item 7, comment 12"): where to look
+    /// first for a surplus copy.
+    pub unlinked_copies: Vec<String>,
     /// An item of the link is gone (deleted or no longer visible).
     pub missing_item: bool,
 }
@@ -116,6 +119,16 @@ impl Engine {
             for comment in &comments[index(to)] {
                 if self.is_service_account(to, comment.author.as_ref()).await? {
                     copies_found += 1;
+                    if !link.comments.iter().any(|pair| pair.id(to) == &comment.id) {
+                        let item = link.item(to).label();
+                        let text = match &comment.body {
+                            RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
+                            RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
+                        };
+                        let text: String =
+                            text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(100).collect();
+                        audit.unlinked_copies.push(format!("side {to}, item {item}, comment {}: {text}", comment.id));
+                    }
                 }
             }
             audit.surplus_comment_copies += copies_found.saturating_sub(copies_expected);

@@ -16,8 +16,9 @@ use tracing::{info, warn};
 
 /// What to do about a comment the link does not know yet.
 enum NewComment {
-    /// Post a copy; `look_for_earlier` when an earlier attempt may have posted one already.
-    Copy { look_for_earlier: bool },
+    /// Post a copy; `look_for_earlier` when an earlier attempt may have posted one already. `fresh` is
+    /// the link as read after the claim (what "unlinked" and the next link update must go by).
+    Copy { look_for_earlier: bool, fresh: Option<Box<Link>> },
     /// Another worker is copying it now.
     HeldElsewhere { until: Timestamp },
     /// Someone copied it meanwhile: the link (re-read) knows it.
@@ -58,7 +59,12 @@ impl Engine {
                 match known {
                     None => {
                         let look_for_earlier = match self.claim_comment(&link, from, &comment.id).await? {
-                            NewComment::Copy { look_for_earlier } => look_for_earlier,
+                            NewComment::Copy { look_for_earlier, fresh } => {
+                                if let Some(fresh) = fresh {
+                                    link = *fresh;
+                                }
+                                look_for_earlier
+                            }
                             NewComment::HeldElsewhere { until } => {
                                 held_elsewhere = held_elsewhere.max(Some(until));
                                 continue;
@@ -70,7 +76,15 @@ impl Engine {
                         };
                         let body = self.comment_copy_body(from, comment).await?;
                         let earlier = match look_for_earlier {
-                            true => self.earlier_copy(&link, to, &comments[index(to)], &body).await?,
+                            // Listed again: the earlier attempt may have posted after this sync's list.
+                            true => {
+                                let target_comments = self
+                                    .connector(to)
+                                    .list_comments(&link.item(to).id)
+                                    .await
+                                    .map_err(SyncError::connector(to))?;
+                                self.earlier_copy(&link, to, &target_comments, &body).await?
+                            }
                             false => None,
                         };
                         // Building the body may have outlasted the lease: renew it, or give way.
@@ -82,7 +96,7 @@ impl Engine {
                         }
                         let copy = match earlier {
                             Some(copy) => {
-                                info!(from = %from, item = %link.item(to).label(), "adopted a comment copy an earlier attempt posted");
+                                info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "adopted a comment copy an earlier attempt posted");
                                 copy
                             }
                             None => {
@@ -96,6 +110,7 @@ impl Engine {
                             }
                         };
                         let copy_fingerprint = fingerprint(&copy.body);
+                        let copy_id = copy.id.clone();
                         let (side1, side2, side1_fingerprint, side2_fingerprint) = match from {
                             Side::One => (comment.id.clone(), copy.id, body_fingerprint, copy_fingerprint),
                             Side::Two => (copy.id, comment.id.clone(), copy_fingerprint, body_fingerprint),
@@ -105,7 +120,7 @@ impl Engine {
                         link = self.stores.links.update_link(&link).await?;
                         self.release_comment_claim(&link, from, &comment.id).await;
                         written += 1;
-                        info!(from = %from, item = %link.item(to).label(), "copied comment");
+                        info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy_id, "copied comment");
                     }
                     Some(position) if link.comments[position].fingerprint(from) != body_fingerprint => {
                         let copy_id = link.comments[position].id(to).clone();
@@ -137,14 +152,7 @@ impl Engine {
     /// between this worker's read of the link and its claim has linked it by now.
     async fn claim_comment(&self, link: &Link, from: Side, comment: &CommentId) -> Result<NewComment, SyncError> {
         let integration = &self.config.name;
-        let claim = comment_claim(link, from, comment);
-        let now = self.clock.now();
-        let look_for_earlier = match self
-            .stores
-            .links
-            .claim_creation(integration, from, &claim, &self.worker, now, now + self.claim_lease)
-            .await?
-        {
+        let look_for_earlier = match self.claim(from, &comment_claim(link, from, comment)).await? {
             ClaimOutcome::Claimed { earlier_attempt } => earlier_attempt.is_some(),
             ClaimOutcome::HeldElsewhere { until } => return Ok(NewComment::HeldElsewhere { until }),
             // Claims of comments are never linked themselves; treat it as a fresh claim.
@@ -156,7 +164,7 @@ impl Engine {
                 self.release_comment_claim(&fresh, from, comment).await;
                 Ok(NewComment::Known(Box::new(fresh)))
             }
-            _ => Ok(NewComment::Copy { look_for_earlier }),
+            fresh => Ok(NewComment::Copy { look_for_earlier, fresh: fresh.map(Box::new) }),
         }
     }
 
@@ -190,19 +198,10 @@ impl Engine {
         from: Side,
         comment: &CommentId,
     ) -> Result<Option<Timestamp>, SyncError> {
-        let now = self.clock.now();
-        let claim = comment_claim(link, from, comment);
-        Ok(
-            match self
-                .stores
-                .links
-                .claim_creation(&self.config.name, from, &claim, &self.worker, now, now + self.claim_lease)
-                .await?
-            {
-                ClaimOutcome::HeldElsewhere { until } => Some(until),
-                ClaimOutcome::Claimed { .. } | ClaimOutcome::Linked(_) => None,
-            },
-        )
+        Ok(match self.claim(from, &comment_claim(link, from, comment)).await? {
+            ClaimOutcome::HeldElsewhere { until } => Some(until),
+            ClaimOutcome::Claimed { .. } | ClaimOutcome::Linked(_) => None,
+        })
     }
 
     async fn release_comment_claim(&self, link: &Link, from: Side, comment: &CommentId) {

@@ -23,7 +23,9 @@ pub enum Step {
     CopyCreated,
     /// The link of a new copy is stored; its comments are not synced.
     LinkInserted,
-    /// Fields are written to a target; the link's snapshots still hold the old values.
+    /// The writes a merge will make are announced in the link; nothing is written to a target yet.
+    WritesAnnounced,
+    /// Fields are written to a target; the link still holds them as announced, not as done.
     TargetUpdated,
     /// The link is updated after a merge; comments are not synced.
     LinkUpdated,
@@ -34,11 +36,12 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::DeliveryRecorded,
         Step::CreationClaimed,
         Step::CopyCreated,
         Step::LinkInserted,
+        Step::WritesAnnounced,
         Step::TargetUpdated,
         Step::LinkUpdated,
         Step::CommentCopied,

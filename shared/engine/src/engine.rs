@@ -1,10 +1,8 @@
-use crate::compare::same_value;
 use crate::crash::Step;
 use crate::error::SyncError;
-use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{
-    ClaimOutcome, Clock, ConflictRecord, Connector, ConnectorError, CopyOrigin, DeliveryStore, FieldSnapshot, Link,
-    LinkStore, StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, FieldSnapshot, Link, LinkStore,
+    StoreError, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -243,13 +241,7 @@ impl Engine {
                 return Ok(SyncOutcome::FilteredOut);
             }
         }
-        let now = self.clock.now();
-        match self
-            .stores
-            .links
-            .claim_creation(integration, side, &item.item.id, &self.worker, now, now + self.claim_lease)
-            .await?
-        {
+        match self.claim(side, &item.item.id).await? {
             ClaimOutcome::Claimed { earlier_attempt: None } => self.crash_point(Step::CreationClaimed),
             ClaimOutcome::Claimed { earlier_attempt: Some(lease_end) } => {
                 // An earlier attempt claimed this creation and never linked: it may have died after the
@@ -269,6 +261,20 @@ impl Engine {
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
         }
         self.create_copy(side, item).await
+    }
+
+    /// Claims (or renews) the creation of a copy of `item`, for this worker, for one lease. The lease
+    /// counts from before the store call, so a slow store eats into it: a claim that leaves less than
+    /// half the lease is not relied on (another worker may take it over while the copy is being made).
+    pub(crate) async fn claim(&self, side: Side, item: &ItemId) -> Result<ClaimOutcome, SyncError> {
+        let now = self.clock.now();
+        let until = now + self.claim_lease;
+        let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &self.worker, now, until).await?;
+        let took = self.clock.now() - now;
+        if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {
+            return Err(SyncError::SlowClaim { took: took.to_std().unwrap_or_default() });
+        }
+        Ok(outcome)
     }
 
     fn origin(&self, side: Side, item: &Item) -> CopyOrigin {
@@ -310,6 +316,7 @@ impl Engine {
             side2,
             fields,
             comments: Vec::new(),
+            pending_writes: BTreeMap::new(),
             created_at: now,
             synced_at: now,
             version: 0,
@@ -336,14 +343,7 @@ impl Engine {
         };
         // Reading users and converting text may have taken longer than the lease (retries, rate
         // limits): renew the claim right before the create, or give way to whoever took it over.
-        let now = self.clock.now();
-        let integration = &self.config.name;
-        match self
-            .stores
-            .links
-            .claim_creation(integration, from, &item.item.id, &self.worker, now, now + self.claim_lease)
-            .await?
-        {
+        match self.claim(from, &item.item.id).await? {
             ClaimOutcome::Claimed { .. } => {}
             ClaimOutcome::Linked(link) => return self.merge(from, item, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
@@ -413,95 +413,6 @@ impl Engine {
         };
         self.sync_comments(link, [item1, item2]).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
-    }
-
-    async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
-        let other = side.other();
-        let other_item = match self.connector(other).get_item(&link.item(other).id).await {
-            Ok(other_item) => other_item,
-            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-            Err(error) => return Err(SyncError::Connector { side: other, source: error }),
-        };
-        let items: [&Item; 2] = match side {
-            Side::One => [item, &other_item],
-            Side::Two => [&other_item, item],
-        };
-        let synced_fields = link.fields.clone();
-        let mut writes: [FieldMap; 2] = [FieldMap::new(), FieldMap::new()];
-        let mut conflicts = Vec::new();
-        for mapping in &self.config.fields {
-            let current = |side: Side| {
-                mapping.field(side).map(|field| items[index(side)].field(field).clone()).unwrap_or_default()
-            };
-            let (value1, value2) = (current(Side::One), current(Side::Two));
-            let state = FieldState { snapshot: link.fields.get(&mapping.name), side1: &value1, side2: &value2 };
-            let action = decide(mapping, &state, self.config.conflicts, [items[0].updated, items[1].updated]);
-            let snapshot = link.fields.entry(mapping.name.clone()).or_default();
-            let from = match action {
-                FieldAction::Unchanged => continue,
-                FieldAction::Accept { side } => {
-                    snapshot.set(side, if side == Side::One { value1 } else { value2 });
-                    continue;
-                }
-                FieldAction::Propagate { from } => from,
-                FieldAction::Conflict { winner } => {
-                    conflicts.push(ConflictRecord {
-                        integration: self.config.name.clone(),
-                        field: mapping.name.clone(),
-                        side1: link.side1.clone(),
-                        side2: link.side2.clone(),
-                        side1_value: value1.clone(),
-                        side2_value: value2.clone(),
-                        winner,
-                        policy: self.config.conflicts.name().to_string(),
-                        at: self.clock.now(),
-                    });
-                    winner
-                }
-            };
-            let to = from.other();
-            let (source, target_now) = match from {
-                Side::One => (value1, value2),
-                Side::Two => (value2, value1),
-            };
-            let value = self.translate(mapping, from, &source).await?;
-            let Some(target_field) = mapping.field(to) else {
-                continue;
-            };
-            let snapshot = link.fields.entry(mapping.name.clone()).or_default();
-            snapshot.set(from, source);
-            if same_value(&value, &target_now) {
-                // Already equal (the same edit made on both sides, or an echo): never send a no-op write.
-                snapshot.set(to, target_now);
-                conflicts.retain(|conflict: &ConflictRecord| conflict.field != mapping.name);
-            } else {
-                writes[index(to)].insert(target_field.to_string(), value.clone());
-                snapshot.set(to, value);
-            }
-        }
-        let mut written = 0;
-        for to in Side::BOTH {
-            let fields = &writes[index(to)];
-            if fields.is_empty() {
-                continue;
-            }
-            self.connector(to).update_item(&link.item(to).id, fields).await.map_err(SyncError::connector(to))?;
-            written += fields.len();
-            info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
-            self.crash_point(Step::TargetUpdated);
-        }
-        for conflict in &conflicts {
-            warn!(field = %conflict.field, winner = %conflict.winner, "both sides changed a field; policy decided");
-            self.stores.log.record_conflict(conflict).await?;
-        }
-        // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
-        if written > 0 || link.fields != synced_fields {
-            link.synced_at = self.clock.now();
-            link = self.stores.links.update_link(&link).await?;
-            self.crash_point(Step::LinkUpdated);
-        }
-        written += self.sync_comments(link, items).await?;
-        Ok(SyncOutcome::Updated { writes: written })
     }
 
     /// A source value as the target should hold it: users resolved on the target, mentions re-pointed at

@@ -18,10 +18,22 @@ pub enum SyncError {
         #[source]
         source: tandem_mapping::MappingError,
     },
+    /// The target refused one field's value (no workflow transition to it, a value the field does not
+    /// allow). The sync's other fields were written.
+    #[error("side {side} refused the value of `{field}` (the other fields were written): {source}")]
+    FieldRefused {
+        side: Side,
+        field: String,
+        #[source]
+        source: ConnectorError,
+    },
     #[error("rich text: {0}")]
     RichText(#[from] tandem_rich_text::RichTextError),
     #[error("another worker is creating the copy of this item (claim held until {until})")]
     CreationInProgress { until: tandem_model::Timestamp },
+    /// The store answered a claim so slowly that too little of its lease was left to rely on.
+    #[error("the store took {took:?} to record a creation claim, too long to rely on its lease; tried again later")]
+    SlowClaim { took: std::time::Duration },
     #[error("stopped before the sync finished, to answer in time; the poller completes it")]
     DeadlineReached,
     #[error("the link kept changing under concurrent updates; giving up after {attempts} attempts")]
@@ -37,10 +49,11 @@ impl SyncError {
         match self {
             SyncError::Connector { source, .. } => source.is_retryable(),
             SyncError::Store(source) => source.is_retryable(),
-            SyncError::Mapping { .. } | SyncError::RichText(_) => false,
-            SyncError::CreationInProgress { .. } | SyncError::TooMuchContention { .. } | SyncError::DeadlineReached => {
-                true
-            }
+            SyncError::Mapping { .. } | SyncError::RichText(_) | SyncError::FieldRefused { .. } => false,
+            SyncError::CreationInProgress { .. }
+            | SyncError::TooMuchContention { .. }
+            | SyncError::DeadlineReached
+            | SyncError::SlowClaim { .. } => true,
         }
     }
 }

@@ -91,9 +91,8 @@ impl Engine {
             };
             match synced {
                 Ok(_) => {
-                    if noted {
-                        self.stores.log.clear_failure(&self.config.name, side, item).await?;
-                    }
+                    // Done with: the note, or (when there was no note) the failure recorded earlier.
+                    self.stores.log.clear_failure(&self.config.name, side, item).await?;
                     outcome.synced += 1;
                 }
                 Err(error) => {

@@ -21,6 +21,7 @@ mod ingest;
 mod merge;
 mod poll;
 pub mod ports;
+mod update;
 mod users;
 
 pub use audit::{FieldDifference, LinkAudit};

@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::error::SyncError;
 use crate::ports::{FailureRecord, SyncLog};
 use futures_util::{stream, StreamExt};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tandem_model::{ItemId, Side, Timestamp};
 use tokio::time::Instant;
@@ -102,24 +102,28 @@ impl Engine {
             failed: 0,
             stopped_early: false,
         };
-        // Items with a recorded failure are retried on the failure's schedule, not on every poll.
-        let waiting: HashSet<ItemId> = self
+        // Items with a recorded failure are retried on the failure's schedule, not on every poll. A
+        // parked one waits for an operator, unless it changed after it last failed: that change is
+        // tried as it comes (it may well sync, say once the value a workflow refused is changed).
+        let (parked, waiting): (Vec<FailureRecord>, Vec<FailureRecord>) = self
             .stores
             .log
             .list_failures(integration)
             .await?
             .into_iter()
             .filter(|failure| failure.side == side)
-            .map(|failure| failure.item)
-            .collect();
+            .partition(|failure| failure.parked);
+        let waiting: HashSet<ItemId> = waiting.into_iter().map(|failure| failure.item).collect();
+        let parked: HashMap<ItemId, Timestamp> =
+            parked.into_iter().map(|failure| (failure.item, failure.last_failed_at)).collect();
         // Several items at once, results taken in order of change: the watermark moves over a
         // contiguous run of items that were dealt with, never past one that was not started.
-        let waiting = &waiting;
+        let (waiting, parked) = (&waiting, &parked);
         let mut outcomes = stream::iter(items.into_iter().map(|item| async move {
             let (id, updated) = (item.item.id.clone(), item.updated);
             let outcome = if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 PollOutcome::NotStarted
-            } else if waiting.contains(&id) {
+            } else if waiting.contains(&id) || parked.get(&id).is_some_and(|failed| updated <= *failed) {
                 PollOutcome::Waiting
             } else {
                 PollOutcome::Synced(self.sync_read_item(side, item).await)
@@ -141,6 +145,11 @@ impl Engine {
             };
             report.watermark = report.watermark.max(updated);
             match synced {
+                Some(Ok(_)) if parked.contains_key(&id) => {
+                    info!(item = %id, "a parked change synced; its failure is cleared");
+                    self.stores.log.clear_failure(integration, side, &id).await?;
+                    report.synced += 1;
+                }
                 None | Some(Ok(_)) => report.synced += usize::from(synced.is_some()),
                 Some(Err(error)) => {
                     warn!(item = %id, %error, "sync failed during poll; recorded for retry");

@@ -32,6 +32,13 @@ struct Claim {
     until: Timestamp,
 }
 
+/// How long an unlinked claim is kept after its lease ends, before DynamoDB's TTL may delete it. A
+/// claim outliving its lease is what tells a later attempt that an earlier one may have made the copy
+/// and died (so it looks for that copy instead of making another): it must outlive every retry, and a
+/// parked change may be retried by an operator weeks later. Linked or released claims are deleted at
+/// once, so only dead attempts' claims wait this long.
+const UNLINKED_CLAIM_MEMORY: chrono::Duration = chrono::Duration::days(90);
+
 /// How often a claim is tried again when another claim of the same item was being written at the same
 /// moment (DynamoDB then cancels both transactions without deciding either).
 const CONTENDED_CLAIM_ATTEMPTS: usize = 6;
@@ -132,7 +139,7 @@ impl DynamoStore {
                 (RECORD, encode(&Claim { owner: owner.to_owned(), until: lease_until }, "creation claim")?),
                 (OWNER, AttributeValue::S(owner.to_owned())),
                 (UNTIL_MICROS, keys::micros(lease_until)),
-                (keys::EXPIRES_AT, keys::expires_at(lease_until)),
+                (keys::EXPIRES_AT, keys::expires_at(lease_until + UNLINKED_CLAIM_MEMORY)),
             ],
         );
         let take = Put::builder()

@@ -124,3 +124,34 @@ async fn an_unreadable_link_is_corrupt_not_missing() {
     assert!(error.to_string().contains("link"), "{error}");
     assert!(!error.is_retryable());
 }
+
+/// DynamoDB's TTL must not delete a dead attempt's claim soon after its lease: the claim is what makes
+/// the next attempt look for the copy that attempt may have made, instead of making a second one.
+#[tokio::test]
+async fn an_unlinked_claim_outlives_its_lease_by_months() {
+    let store = store().await;
+    let integration = unique_integration("claim-ttl");
+    let lease_end = at(60);
+    store
+        .claim_creation(&integration, Side::One, &ItemId::new("7"), "worker-a", at(0), lease_end)
+        .await
+        .expect("claim");
+    let claim = raw_client()
+        .await
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("CLAIM#{integration}")))
+        .key("sk", AttributeValue::S("1#7".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read the claim")
+        .item
+        .expect("the claim is stored");
+    let expires_at: i64 = match claim.get("expires_at") {
+        Some(AttributeValue::N(seconds)) => seconds.parse().expect("whole seconds"),
+        other => panic!("no time to live on the claim: {other:?}"),
+    };
+    let kept = expires_at - lease_end.timestamp();
+    assert!(kept >= 60 * 24 * 3600, "the claim may go {kept} s after its lease");
+}

@@ -13,5 +13,5 @@ pub use connector::{
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
     ClaimOutcome, CommentLink, ConflictRecord, DeliveryStore, FailureRecord, FieldSnapshot, Link, LinkStore,
-    StoreError, SyncLog, WatermarkStore,
+    PendingWrite, StoreError, SyncLog, WatermarkStore,
 };

@@ -134,6 +134,11 @@ pub struct Link {
     /// Last-synced values, keyed by the mapping's field name.
     pub fields: BTreeMap<String, FieldSnapshot>,
     pub comments: Vec<CommentLink>,
+    /// Field writes announced before they were made, keyed by the mapping's field name. Normally empty:
+    /// a sync clears them once its writes are done. Left over, they tell the next sync what the last
+    /// one was doing when it died or lost a write's answer (see [`PendingWrite`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_writes: BTreeMap<String, PendingWrite>,
     pub created_at: Timestamp,
     pub synced_at: Timestamp,
     /// Optimistic-concurrency counter: `update_link` succeeds only if the stored version is this one.
@@ -147,6 +152,18 @@ impl Link {
             Side::Two => &self.side2,
         }
     }
+}
+
+/// A field write announced in the link before it is sent. The field's snapshot already holds the
+/// written value; `before` is the snapshot as it was. If the target still holds `before`'s value when
+/// the next sync looks, the write never landed and `before` is the state to merge from; if it holds the
+/// written value, the write landed even though nobody stored that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingWrite {
+    /// The side written to.
+    pub to: Side,
+    /// The field's snapshot before the write; `None` when the field had none (new to the mapping).
+    pub before: Option<FieldSnapshot>,
 }
 
 /// The answer to "may I create the copy of this item?".

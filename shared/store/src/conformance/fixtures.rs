@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
-use tandem_engine::ports::{CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link};
+use tandem_engine::ports::{CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, PendingWrite};
 use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, RichText, Side, Timestamp, UserRef};
 
 /// An integration name no other check and no earlier run used.
@@ -66,6 +66,14 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
             side1_fingerprint: "f1".to_owned(),
             side2_fingerprint: "f2".to_owned(),
         }],
+        // A write a dead worker announced: stores must keep it as they keep the snapshots.
+        pending_writes: BTreeMap::from([(
+            "summary".to_owned(),
+            PendingWrite {
+                to: Side::Two,
+                before: Some(FieldSnapshot::new(FieldValue::Text("Old".to_owned()), FieldValue::Empty)),
+            },
+        )]),
         created_at: at(0),
         synced_at: at(1),
         version: 0,

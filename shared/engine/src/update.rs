@@ -1,0 +1,231 @@
+//! Updating a linked pair: the three-way merge of every mapped field, then the writes it calls for.
+//!
+//! Writes are announced in the link before they are sent (write-ahead). A worker that dies after a
+//! write, or whose write's answer is lost, leaves the announcement behind, and the next sync tells from
+//! the target's value whether the write landed. Without it the link would still hold the values from
+//! before a write that did land, and a later edit on the written side would look like a conflict with
+//! the change already delivered, which the conflict policy could then let win: a lost update.
+//!
+//! A field the target refuses (no workflow transition to the value, a value the field does not allow)
+//! does not hold back the other fields: they are written one by one, the refused field keeps its old
+//! snapshot so that later syncs try it again, and the refusal is the sync's error, recorded for an
+//! operator like any other failure.
+
+use crate::compare::same_value;
+use crate::crash::Step;
+use crate::engine::{index, Engine, SyncOutcome};
+use crate::error::SyncError;
+use crate::merge::{decide, FieldAction, FieldState};
+use crate::ports::{ConflictRecord, ConnectorError, Link, PendingWrite};
+use std::collections::BTreeMap;
+use tandem_model::{FieldMap, Item, ItemId, Side};
+use tracing::{info, warn};
+
+/// What the merge decided to write, per target side.
+#[derive(Default)]
+struct Plan {
+    /// Target field id → value, per side.
+    writes: [FieldMap; 2],
+    /// Target field id → the mapping's field name, per side (to put a refused field's snapshot back).
+    mapping_names: [BTreeMap<String, String>; 2],
+    conflicts: Vec<ConflictRecord>,
+}
+
+impl Plan {
+    fn is_empty(&self) -> bool {
+        self.writes.iter().all(FieldMap::is_empty)
+    }
+}
+
+impl Engine {
+    pub(crate) async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
+        let other = side.other();
+        let other_item = match self.connector(other).get_item(&link.item(other).id).await {
+            Ok(other_item) => other_item,
+            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
+            Err(error) => return Err(SyncError::Connector { side: other, source: error }),
+        };
+        let items: [&Item; 2] = match side {
+            Side::One => [item, &other_item],
+            Side::Two => [&other_item, item],
+        };
+        let stored = (link.fields.clone(), link.pending_writes.clone());
+        self.settle_pending_writes(&mut link, items);
+        let plan = self.plan_writes(&mut link, items).await?;
+        let announced = !plan.is_empty();
+        if announced {
+            link = self.stores.links.update_link(&link).await?;
+            self.crash_point(Step::WritesAnnounced);
+        }
+        let mut written = 0;
+        let mut refusal = None;
+        for to in Side::BOTH {
+            let fields = &plan.writes[index(to)];
+            if fields.is_empty() {
+                continue;
+            }
+            let refused = self.write_fields(to, &link.item(to).id, fields).await?;
+            written += fields.len() - refused.len();
+            for (field, error) in refused {
+                let name = &plan.mapping_names[index(to)][&field];
+                warn!(to = %to, item = %link.item(to).label(), field = %name, %error, "the target refused a field; the others are written");
+                // Its snapshot goes back to before this sync, so the change is still seen and tried again.
+                if let Some(pending) = link.pending_writes.remove(name) {
+                    match pending.before {
+                        Some(before) => link.fields.insert(name.clone(), before),
+                        None => link.fields.remove(name),
+                    };
+                }
+                refusal.get_or_insert(SyncError::FieldRefused { side: to, field: name.clone(), source: error });
+            }
+            info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
+            self.crash_point(Step::TargetUpdated);
+        }
+        for conflict in &plan.conflicts {
+            warn!(field = %conflict.field, winner = %conflict.winner, "both sides changed a field; policy decided");
+            self.stores.log.record_conflict(conflict).await?;
+        }
+        link.pending_writes.clear();
+        // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
+        if announced || (&link.fields, &link.pending_writes) != (&stored.0, &stored.1) {
+            link.synced_at = self.clock.now();
+            link = self.stores.links.update_link(&link).await?;
+            self.crash_point(Step::LinkUpdated);
+        }
+        written += self.sync_comments(link, items).await?;
+        match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(SyncOutcome::Updated { writes: written }),
+        }
+    }
+
+    /// Settles the writes a previous sync announced and never confirmed. A target that still holds the
+    /// value from before such a write never got it: the field is merged from the snapshot before it.
+    /// A target holding anything else got it (and may have been edited since, which the merge sees as
+    /// a change, as it is).
+    fn settle_pending_writes(&self, link: &mut Link, items: [&Item; 2]) {
+        for (name, pending) in std::mem::take(&mut link.pending_writes) {
+            let Some(field) = self.config.fields.iter().find(|mapping| mapping.name == name) else {
+                continue;
+            };
+            let Some(target_field) = field.field(pending.to) else {
+                continue;
+            };
+            let current = items[index(pending.to)].field(target_field);
+            let landed = link.fields.get(&name).is_some_and(|snapshot| snapshot.holds(pending.to, current));
+            let unchanged = match &pending.before {
+                Some(before) => before.holds(pending.to, current),
+                None => current.is_empty(),
+            };
+            if !landed && unchanged {
+                info!(item = %link.item(pending.to).label(), field = %name, "an announced write never landed; it is made again");
+                match pending.before {
+                    Some(before) => link.fields.insert(name, before),
+                    None => link.fields.remove(&name),
+                };
+            }
+        }
+    }
+
+    /// Decides every mapped field and updates the link's snapshots (and announcements) to match; the
+    /// returned plan holds the writes that are needed.
+    async fn plan_writes(&self, link: &mut Link, items: [&Item; 2]) -> Result<Plan, SyncError> {
+        let mut plan = Plan::default();
+        for mapping in &self.config.fields {
+            let current = |side: Side| {
+                mapping.field(side).map(|field| items[index(side)].field(field).clone()).unwrap_or_default()
+            };
+            let (value1, value2) = (current(Side::One), current(Side::Two));
+            let state = FieldState { snapshot: link.fields.get(&mapping.name), side1: &value1, side2: &value2 };
+            let action = decide(mapping, &state, self.config.conflicts, [items[0].updated, items[1].updated]);
+            let before = link.fields.get(&mapping.name).cloned();
+            let from = match action {
+                FieldAction::Unchanged => continue,
+                FieldAction::Accept { side } => {
+                    let snapshot = link.fields.entry(mapping.name.clone()).or_default();
+                    snapshot.set(side, if side == Side::One { value1 } else { value2 });
+                    continue;
+                }
+                FieldAction::Propagate { from } => from,
+                FieldAction::Conflict { winner } => {
+                    plan.conflicts.push(ConflictRecord {
+                        integration: self.config.name.clone(),
+                        field: mapping.name.clone(),
+                        side1: link.side1.clone(),
+                        side2: link.side2.clone(),
+                        side1_value: value1.clone(),
+                        side2_value: value2.clone(),
+                        winner,
+                        policy: self.config.conflicts.name().to_string(),
+                        at: self.clock.now(),
+                    });
+                    winner
+                }
+            };
+            let to = from.other();
+            let (source, target_now) = match from {
+                Side::One => (value1, value2),
+                Side::Two => (value2, value1),
+            };
+            let value = self.translate(mapping, from, &source).await?;
+            let Some(target_field) = mapping.field(to) else {
+                continue;
+            };
+            let snapshot = link.fields.entry(mapping.name.clone()).or_default();
+            snapshot.set(from, source);
+            if same_value(&value, &target_now) {
+                // Already equal (the same edit made on both sides, or an echo): never send a no-op write.
+                snapshot.set(to, target_now);
+                plan.conflicts.retain(|conflict| conflict.field != mapping.name);
+            } else {
+                snapshot.set(to, value.clone());
+                plan.writes[index(to)].insert(target_field.to_string(), value);
+                plan.mapping_names[index(to)].insert(target_field.to_string(), mapping.name.clone());
+                link.pending_writes.insert(mapping.name.clone(), PendingWrite { to, before });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Writes `fields` to the item; returns the fields the target refused, each with its refusal. Only
+    /// refusals of a value are taken field by field; anything else (the system down, the item gone)
+    /// fails the whole write.
+    async fn write_fields(
+        &self,
+        to: Side,
+        id: &ItemId,
+        fields: &FieldMap,
+    ) -> Result<Vec<(String, ConnectorError)>, SyncError> {
+        let connector = self.connector(to);
+        let refusal = match connector.update_item(id, fields).await {
+            Ok(()) => return Ok(Vec::new()),
+            Err(error) if is_refusal(&error) => error,
+            Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+        };
+        if fields.len() == 1 {
+            let field = fields.keys().next().cloned().unwrap_or_default();
+            return Ok(vec![(field, refusal)]);
+        }
+        // Which one? Each on its own, so that the others are not held back by the one refused.
+        let mut refused = Vec::new();
+        for (field, value) in fields {
+            let single = FieldMap::from([(field.clone(), value.clone())]);
+            match connector.update_item(id, &single).await {
+                Ok(()) => {}
+                Err(error) if is_refusal(&error) => refused.push((field.clone(), error)),
+                Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+            }
+        }
+        Ok(refused)
+    }
+}
+
+/// A target's "no" to a value (as opposed to "not now" or "not you"): retrying the same write cannot
+/// help, but writing the other fields can.
+fn is_refusal(error: &ConnectorError) -> bool {
+    match error {
+        ConnectorError::NoTransition { .. } | ConnectorError::Invalid { .. } => true,
+        ConnectorError::Http { status, .. } => matches!(status, 400 | 409 | 422),
+        _ => false,
+    }
+}
