@@ -174,6 +174,9 @@ impl fmt::Display for Report {
         let verdict = &self.verdict;
         let [jira, ado] = &self.injected.faults;
         let crashes: u64 = self.injected.crashes.values().sum();
+        // People's calls and tandem's alike meet the plan; its rates apply to them all.
+        let storm_calls = jira.calls_under_plan + ado.calls_under_plan;
+        let share = |count: u64| if storm_calls == 0 { 0.0 } else { 100.0 * count as f64 / storm_calls as f64 };
         writeln!(f, "tandem convergence harness — seed {}, {} store", self.seed, self.store)?;
         writeln!(
             f,
@@ -188,11 +191,14 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  faults injected   API calls {}: {} 5xx, {} 429, {} timeouts ({} after the write); webhooks {} dropped, {} duplicated, {} delayed",
-            jira.api_calls + ado.api_calls,
+            "  faults injected   {} API calls during the storm: {} 5xx ({:.0}%), {} 429 ({:.0}%), {} timeouts ({:.0}%, {} after the write); webhooks {} dropped, {} duplicated, {} delayed",
+            storm_calls,
             jira.server_errors + ado.server_errors,
+            share(jira.server_errors + ado.server_errors),
             jira.rate_limited + ado.rate_limited,
+            share(jira.rate_limited + ado.rate_limited),
             jira.timeouts + ado.timeouts,
+            share(jira.timeouts + ado.timeouts),
             jira.timeouts_processed + ado.timeouts_processed,
             jira.webhooks_dropped + ado.webhooks_dropped,
             jira.webhooks_duplicated + ado.webhooks_duplicated,

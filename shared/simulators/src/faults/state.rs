@@ -28,6 +28,9 @@ pub struct InjectedFault {
 pub struct FaultStats {
     /// API calls served, faulted or not (control calls excluded).
     pub api_calls: u64,
+    /// API calls that met a fault plan (the base the plan's rates apply to).
+    #[serde(default)]
+    pub calls_under_plan: u64,
     pub server_errors: u64,
     /// 429s of every origin: drawn, queued and quota refusals.
     pub rate_limited: u64,
@@ -174,6 +177,7 @@ impl Faults {
         let mut guard = self.state();
         let State { plan, quota, rng, queued, injected, stats } = &mut *guard;
         let latency_ms = plan.as_ref().map_or(0, |plan| rng.random_range(plan.latency_ms.min..=plan.latency_ms.max));
+        stats.calls_under_plan += u64::from(plan.is_some());
         stats.injected_latency_ms += latency_ms;
         let fault = match (queued.pop_front(), plan.as_ref()) {
             (Some(fault), _) => {
