@@ -152,6 +152,10 @@ fn harness_tuning() -> ConnectorTuning {
 /// again within a poll cycle of the settle phase, and a lease longer than the slowest create or
 /// comment call of the harness's connectors (4 attempts of at most 1 s, waits of at most 1 s each).
 const CLAIM_LEASE: Duration = Duration::from_secs(10);
+/// On DynamoDB's stand-in, which serves one request at a time, a claim call waits its turn behind every
+/// other worker's requests for seconds under the storm: a lease that short would mostly be refused as
+/// too slow to rely on (`SyncError::SlowClaim`).
+const DYNAMODB_CLAIM_LEASE: Duration = Duration::from_secs(30);
 const RETRY: RetryPolicy =
     RetryPolicy { base: Duration::from_millis(200), max_delay: Duration::from_secs(2), max_attempts: 12 };
 /// How long the simulators hold a "timed out" answer: longer than the connectors wait.
@@ -178,8 +182,12 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     let (jira, ado) = simulators(&environment)?;
     let (stores, _store_dir) = open_stores(&settings.store).await?;
     let crashes = Arc::new(RandomCrashes::new(settings.crash_rate, settings.seed));
+    let claim_lease = match settings.store {
+        StoreChoice::Embedded => CLAIM_LEASE,
+        StoreChoice::Dynamodb { .. } => DYNAMODB_CLAIM_LEASE,
+    };
     let worker_settings =
-        WorkerSettings { workers: settings.workers, claim_lease: CLAIM_LEASE, retry: RETRY, tuning: harness_tuning() };
+        WorkerSettings { workers: settings.workers, claim_lease, retry: RETRY, tuning: harness_tuning() };
     let cluster =
         Cluster::start(config.clone(), &environment, stores.clone(), &worker_settings, crashes.clone(), settings.seed)
             .await?;
@@ -204,7 +212,7 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     ado.clear_fault_plan();
     let settle_started = Instant::now();
     webhooks_settled(jira, ado).await;
-    let gap = CLAIM_LEASE.max(RETRY.max_delay) + Duration::from_millis(200);
+    let gap = claim_lease.max(RETRY.max_delay) + Duration::from_millis(200);
     let mut cycles = None;
     let mut links = Default::default();
     for cycle in 1..=settings.max_settle_cycles {

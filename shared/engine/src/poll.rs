@@ -228,9 +228,13 @@ impl Engine {
             None => (side, item),
         };
         let previous = self.stores.log.get_failure(&self.config.name, side, item).await?;
-        // Waiting for another worker's claim, or for the next run after a deadline, is not a failed
-        // attempt: counting it would park a healthy item that many deliveries arrived for at once.
-        let waiting = matches!(error, SyncError::CreationInProgress { .. } | SyncError::DeadlineReached);
+        // Waiting for another worker's claim, for the next run after a deadline, or for a store slow to
+        // record a claim, is not a failed attempt of the item: counting it would park a healthy item
+        // that many deliveries arrived for at once, or that met a busy store.
+        let waiting = matches!(
+            error,
+            SyncError::CreationInProgress { .. } | SyncError::DeadlineReached | SyncError::SlowClaim { .. }
+        );
         let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + u32::from(!waiting);
         let retryable = error.is_retryable();
         // A permanent error (bad mapping, missing transition) is still retried a few times: the
