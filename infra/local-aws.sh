@@ -25,15 +25,23 @@ say() { echo "local-aws: $*" >&2; }
 read -r -d '' MOTO_LAUNCHER <<'PYTHON' || true
 import copy
 import sys
+import threading
 
 import moto.server as server
 
 threaded_run_simple = server.run_simple
+one_request_at_a_time = threading.Lock()
 
 
-def serial_run_simple(*args, **options):
-    options["threaded"] = False
-    return threaded_run_simple(*args, **options)
+def serial_run_simple(hostname, port, application, *args, **options):
+    # Threads for connections, so that a client's idle keep-alive connection holds up nobody; one
+    # lock for the requests themselves, answers read out in full before the next request starts.
+    def serialised(environ, start_response):
+        with one_request_at_a_time:
+            return list(application(environ, start_response))
+
+    options["threaded"] = True
+    return threaded_run_simple(hostname, port, serialised, *args, **options)
 
 
 server.run_simple = serial_run_simple
@@ -182,7 +190,9 @@ start() {
 
     # moto's server handles requests on parallel threads without any locking, and a cancelled
     # TransactWriteItems restores a copy of the whole table taken when it began, undoing other
-    # requests' writes made meanwhile. Real DynamoDB is atomic, so serve one request at a time.
+    # requests' writes made meanwhile. Real DynamoDB is atomic, so handle one request at a time (on
+    # threads per connection: a serial server waits on whichever connection it accepted, and an SDK's
+    # pooled connection that never sends stalls every other client).
     # That copy is also made before every transaction, so each one costs time and memory in proportion
     # to the table (the convergence harness's tables reach 100,000 records and moto 12 GB): since the
     # server is serial, remembering only the items a transaction touches restores exactly the same.

@@ -47,6 +47,6 @@ async fn the_storm_on_dynamodb_converges_without_duplicates_or_losses() {
     }
     let table = format!("tandem-harness-{}", uuid::Uuid::new_v4().simple());
     let report =
-        tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 120, 12, 0.02)).await.expect("the harness runs");
+        tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 200, 12, 0.05)).await.expect("the harness runs");
     assert_kept(&report);
 }
