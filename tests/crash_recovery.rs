@@ -77,6 +77,15 @@ fn resume_webhooks(world: &World) {
     world.ado().resume_hooks();
 }
 
+/// A Jira bug synced to its copy, after which the world's engine hears no more webhooks.
+async fn linked_then_silenced(world: &World, summary: &str) -> Result<(Item, Item)> {
+    let bug = new_jira_bug(world, summary).await?;
+    world.settle().await?;
+    let copy = the_only_copy(world, &bug).await?;
+    silence_webhooks(world);
+    Ok((bug, copy))
+}
+
 /// The single Azure DevOps copy of `bug`, after checking there is exactly one work item.
 async fn the_only_copy(world: &World, bug: &Item) -> Result<Item> {
     let copies = world.ado().work_item_count();
@@ -145,10 +154,7 @@ async fn a_crash_between_writing_a_target_and_storing_the_link_loses_no_update()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_after_a_crashed_write_is_not_undone_by_the_change_already_delivered() -> Result<()> {
     let world = World::start().await?;
-    let bug = new_jira_bug(&world, "Original title").await?;
-    world.settle().await?;
-    let copy = the_only_copy(&world, &bug).await?;
-    silence_webhooks(&world);
+    let (bug, copy) = linked_then_silenced(&world, "Original title").await?;
     world.edit_in_ado(&copy.item.id, &[("System.Title", text("Renamed in Azure DevOps"))]).await?;
     let id = copy.item.id.clone();
     die_at(
@@ -178,10 +184,7 @@ async fn an_edit_after_a_crashed_write_is_not_undone_by_the_change_already_deliv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<()> {
     let world = World::start().await?;
-    let bug = new_jira_bug(&world, "Discussed while a worker dies").await?;
-    world.settle().await?;
-    let copy = the_only_copy(&world, &bug).await?;
-    silence_webhooks(&world);
+    let (bug, copy) = linked_then_silenced(&world, "Discussed while a worker dies").await?;
     let words = "Reproduced on staging with an empty cart.";
     let body = RichText::Adf(
         json!({"version":1,"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":words}]}]}),
