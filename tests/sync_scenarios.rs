@@ -336,7 +336,7 @@ async fn a_repeated_or_stale_delivery_is_processed_once_and_never_overwrites_new
     let (body, signature) = signed_jira_delivery(
         secret,
         &json!({
-            "timestamp": 1_700_000_000_000_i64,
+            "timestamp": (chrono::Utc::now() - chrono::Duration::minutes(1)).timestamp_millis(),
             "webhookEvent": "jira:issue_updated",
             "user": { "accountId": SimUser::alice().account_id },
             "issue": { "id": bug.item.id.as_str(), "key": bug.item.label(), "self": "http://jira/rest/api/2/issue/1",

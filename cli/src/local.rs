@@ -50,10 +50,8 @@ impl LocalEnvironment {
             let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
             let (simulator, credentials, webhook) = match settings.system {
                 SystemKind::Jira => {
-                    let sim_config = JiraSimConfig {
-                        projects: vec![SimProject::new("10000", settings.project.clone(), "Simulated project")],
-                        ..JiraSimConfig::default()
-                    };
+                    let sim_config =
+                        JiraSimConfig { projects: jira_projects(&settings.project), ..JiraSimConfig::default() };
                     let service = sim_config.users[0].clone();
                     let running = JiraSimulator::start(sim_config).await.context("starting the Jira simulator")?;
                     base_urls[slot] = running.base_url().to_string();
@@ -68,7 +66,7 @@ impl LocalEnvironment {
                 }
                 SystemKind::AzureDevops => {
                     let sim_config = AzureDevopsSimConfig {
-                        projects: vec![settings.project.clone()],
+                        projects: ado_projects(&settings.project),
                         ..AzureDevopsSimConfig::default()
                     };
                     let running =
@@ -149,6 +147,19 @@ impl LocalEnvironment {
             }
         }
     }
+}
+
+/// The simulated Jira site's projects: the configured one, and another whose issues the integration
+/// must leave alone (people try exactly that).
+fn jira_projects(configured: &str) -> Vec<SimProject> {
+    let other = if configured.eq_ignore_ascii_case("WEB") { "OPS" } else { "WEB" };
+    vec![SimProject::new("10000", configured, "Simulated project"), SimProject::new("10001", other, "Another project")]
+}
+
+/// The simulated organization's projects: the configured one, and another one.
+fn ado_projects(configured: &str) -> Vec<String> {
+    let other = if configured.eq_ignore_ascii_case("Contoso") { "Fabrikam" } else { "Contoso" };
+    vec![configured.to_string(), other.to_string()]
 }
 
 mod layered {

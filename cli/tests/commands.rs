@@ -134,3 +134,58 @@ async fn integrations_are_stored_activated_and_listed() -> Result<()> {
     assert!(!unknown.status.success());
     Ok(())
 }
+
+/// A webhook secret that is empty would let anyone sign a delivery (an HMAC keyed with "") or pass Basic
+/// authentication with an empty password: `serve` refuses to start and names the secret.
+#[test]
+fn empty_webhook_secrets_stop_serve_with_a_clear_error() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("real.yaml");
+    let local = std::fs::read_to_string(examples().join("local.yaml"))?;
+    let real = local
+        .replacen(
+            "  simulator: true           # start the bundled Jira simulator; no base_url needed\n",
+            "  base_url: http://127.0.0.1:9\n",
+            1,
+        )
+        .replacen(
+            "  simulator: true           # start the bundled Azure DevOps simulator\n",
+            "  base_url: http://127.0.0.1:9/fabrikam\n",
+            1,
+        );
+    assert_ne!(real, local);
+    std::fs::write(&config, real)?;
+    std::fs::copy(examples().join("local-users.csv"), dir.path().join("local-users.csv"))?;
+    for (webhook_secret, what) in [
+        (r#"{"kind": "webhook-hmac", "secret": ""}"#, "HMAC secret is empty"),
+        (r#"{"kind": "webhook-basic", "username": "", "password": ""}"#, "user name is empty"),
+    ] {
+        let secrets = dir.path().join("secrets.json");
+        std::fs::write(
+            &secrets,
+            format!(
+                r#"{{
+                    "local/jira": {{"kind": "jira-api-token", "email": "svc@example.com", "api_token": "t"}},
+                    "local/jira-webhook": {webhook_secret},
+                    "local/azure-devops": {{"kind": "azure-devops-pat", "pat": "p"}},
+                    "local/azure-devops-webhook": {{"kind": "webhook-basic", "username": "tandem", "password": "pw"}}
+                }}"#
+            ),
+        )?;
+        let output = tandem(&[
+            "serve",
+            "--config",
+            config.to_str().unwrap_or_default(),
+            "--secrets",
+            secrets.to_str().unwrap_or_default(),
+            "--store",
+            dir.path().join("state.redb").to_str().unwrap_or_default(),
+            "--listen",
+            "127.0.0.1:0",
+        ])?;
+        assert!(!output.status.success(), "serve must not start with an empty webhook secret");
+        let errors = text(&output.stderr);
+        assert!(errors.contains("local/jira-webhook") && errors.contains(what), "{errors}");
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tandem_engine::ports::{Connector, LinkStore};
-use tandem_model::{FieldMap, FieldValue, ItemId, RichText, Side, UserRef};
+use tandem_model::{FieldMap, FieldValue, ItemId, ItemVersion, RichText, Side, UserRef};
 
 const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
@@ -173,7 +173,7 @@ impl Workload {
         if fields.is_empty() {
             return Ok(());
         }
-        self.people.connectors[index(side)].update_item(&id, &fields).await?;
+        self.people.connectors[index(side)].update_item(&id, &fields, &ItemVersion::UNCHECKED).await?;
         self.counters.field_edits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each scenario file uses a different part
 
 use anyhow::{bail, Context, Result};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tandem_engine::ports::{Connector, SystemClock};
 use tandem_engine::Engine;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, SecretString, Side};
+use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, ItemVersion, SecretString, Side};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::jira::{RunningJira, SimUser};
 
@@ -180,12 +181,39 @@ impl World {
 
     /// Alice edits a Jira issue.
     pub async fn edit_in_jira(&self, item: &ItemId, fields: &[(&str, FieldValue)]) -> Result<()> {
-        Ok(self.jira_alice.update_item(item, &field_map(fields)).await?)
+        self.jira_alice.update_item(item, &field_map(fields), &ItemVersion::UNCHECKED).await?;
+        Ok(())
     }
 
     /// Alice edits an Azure DevOps work item.
     pub async fn edit_in_ado(&self, item: &ItemId, fields: &[(&str, FieldValue)]) -> Result<()> {
-        Ok(self.ado_alice.update_item(item, &field_map(fields)).await?)
+        self.ado_alice.update_item(item, &field_map(fields), &ItemVersion::UNCHECKED).await?;
+        Ok(())
+    }
+
+    /// Alice calling Jira's REST API as Atlassian documents it (what tandem's connectors never send:
+    /// restricted comments, other projects and types, security levels). Answers the JSON, if any.
+    pub async fn jira_rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let alice = SimUser::alice();
+        let request = reqwest::Client::new()
+            .request(method.clone(), format!("{}{path}", self.jira().base_url()))
+            .basic_auth(&alice.email, Some(&alice.api_token));
+        answer(&format!("Jira {method} {path}"), with_json(request, body, "application/json").send().await?).await
+    }
+
+    /// Alice calling Azure DevOps' REST API: `path` follows the organization URL, `api-version` is added.
+    pub async fn ado_rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let alice_pat = self.ado().identity("alice@fabrikam.example").context("ADO simulator has Alice")?.pat;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let version = if path.contains("/comments") { "7.1-preview.4" } else { "7.1" };
+        let url = format!("{}/{path}{separator}api-version={version}", self.ado().organization_url());
+        let content_type = if method == reqwest::Method::GET || path.contains("/comments") || path.ends_with("wiql") {
+            "application/json"
+        } else {
+            "application/json-patch+json"
+        };
+        let request = reqwest::Client::new().request(method.clone(), url).basic_auth("", Some(alice_pat));
+        answer(&format!("Azure DevOps {method} {path}"), with_json(request, body, content_type).send().await?).await
     }
 
     pub async fn jira_field(&self, item: &ItemId, field: &str) -> Result<FieldValue> {
@@ -225,6 +253,23 @@ fn ado(environment: &LocalEnvironment) -> &RunningAzureDevops {
         Some(Simulator::AzureDevops(ado)) => ado,
         _ => panic!("side 2 of the local example is a simulated Azure DevOps"),
     }
+}
+
+fn with_json(request: reqwest::RequestBuilder, body: Option<Value>, content_type: &str) -> reqwest::RequestBuilder {
+    match body {
+        Some(body) => request.header("content-type", content_type).body(body.to_string()),
+        None => request,
+    }
+}
+
+/// The answer's JSON (`null` when there is none); an error answer is an error naming the call.
+async fn answer(call: &str, response: reqwest::Response) -> Result<Value> {
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("{call} answered {status}: {text}");
+    }
+    Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
 }
 
 pub fn field_map(pairs: &[(&str, FieldValue)]) -> FieldMap {

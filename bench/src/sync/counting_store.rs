@@ -9,7 +9,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tandem_engine::ports::{
-    ClaimOutcome, ConflictRecord, DeliveryStore, FailureRecord, Link, LinkStore, StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, ClaimRequest, ConflictRecord, DeliveryStore, FailureRecord, Link, LinkStore, Noted, StoreError,
+    SyncLog, WatermarkStore,
 };
 use tandem_model::{ItemId, Side, Timestamp};
 
@@ -111,20 +112,17 @@ impl<S: LinkStore> LinkStore for CountingStore<S> {
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
-        self.counted("claim_creation", self.inner.claim_creation(integration, side, item, owner, now, lease_until))
-            .await
+        self.counted("claim_creation", self.inner.claim_creation(integration, side, item, request)).await
     }
 
     async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError> {
         self.counted("release_claim", self.inner.release_claim(integration, side, item, owner)).await
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
-        self.counted("insert_link", self.inner.insert_link(link)).await
+    async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
+        self.counted("insert_link", self.inner.insert_link(link, claimed_side, owner)).await
     }
 
     async fn update_link(&self, link: &Link) -> Result<Link, StoreError> {
@@ -184,8 +182,18 @@ impl<S: SyncLog> SyncLog for CountingStore<S> {
         self.counted("get_failure", self.inner.get_failure(integration, side, item)).await
     }
 
-    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError> {
-        self.counted("clear_failure", self.inner.clear_failure(integration, side, item)).await
+    async fn note_change(&self, note: &FailureRecord) -> Result<Noted, StoreError> {
+        self.counted("note_change", self.inner.note_change(note)).await
+    }
+
+    async fn clear_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        read_from: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.counted("clear_failure", self.inner.clear_failure(integration, side, item, read_from)).await
     }
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {
@@ -226,18 +234,16 @@ mod tests {
             _: &str,
             _: Side,
             item: &ItemId,
-            owner: &str,
-            _: Timestamp,
-            _: Timestamp,
+            request: &ClaimRequest<'_>,
         ) -> Result<ClaimOutcome, StoreError> {
-            self.saw(format!("claim_creation {item} {owner}"));
+            self.saw(format!("claim_creation {item} {}", request.owner));
             Ok(ClaimOutcome::HeldElsewhere { until: watermark() })
         }
         async fn release_claim(&self, _: &str, _: Side, item: &ItemId, _: &str) -> Result<(), StoreError> {
             self.saw(format!("release_claim {item}"));
             Ok(())
         }
-        async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
+        async fn insert_link(&self, link: &Link, _: Side, _: &str) -> Result<Link, StoreError> {
             self.saw(format!("insert_link {}", link.side1.id));
             Err(StoreError::AlreadyExists { what: "the link".into() })
         }
@@ -296,7 +302,11 @@ mod tests {
             self.saw(format!("get_failure {item}"));
             Ok(None)
         }
-        async fn clear_failure(&self, _: &str, _: Side, item: &ItemId) -> Result<(), StoreError> {
+        async fn note_change(&self, note: &FailureRecord) -> Result<Noted, StoreError> {
+            self.saw(format!("note_change {}", note.item));
+            Ok(Noted::Created)
+        }
+        async fn clear_failure(&self, _: &str, _: Side, item: &ItemId, _: Timestamp) -> Result<bool, StoreError> {
             self.saw(format!("clear_failure {item}"));
             Err(StoreError::Unavailable { message: "down".into(), source: None })
         }
@@ -315,6 +325,7 @@ mod tests {
             fields: BTreeMap::new(),
             comments: Vec::new(),
             pending_writes: BTreeMap::new(),
+            seen: Default::default(),
             created_at: watermark(),
             synced_at: watermark(),
             version: 3,
@@ -333,6 +344,7 @@ mod tests {
             last_failed_at: watermark(),
             next_attempt_at: None,
             parked: false,
+            noted_at: watermark(),
         }
     }
 
@@ -343,11 +355,25 @@ mod tests {
         let id = ItemId::new("OPS-1");
         assert_eq!(store.get_link("demo", Side::One, &id).await.unwrap(), None);
         assert!(matches!(
-            store.claim_creation("demo", Side::One, &id, "me", watermark(), watermark()).await.unwrap(),
+            store
+                .claim_creation(
+                    "demo",
+                    Side::One,
+                    &id,
+                    &ClaimRequest {
+                        owner: "me",
+                        now: watermark(),
+                        lease_until: watermark(),
+                        sending: None,
+                        settled: None
+                    }
+                )
+                .await
+                .unwrap(),
             ClaimOutcome::HeldElsewhere { .. }
         ));
         store.release_claim("demo", Side::One, &id, "me").await.unwrap();
-        assert!(matches!(store.insert_link(&link()).await, Err(StoreError::AlreadyExists { .. })));
+        assert!(matches!(store.insert_link(&link(), Side::One, "me").await, Err(StoreError::AlreadyExists { .. })));
         assert_eq!(store.update_link(&link()).await.unwrap().version, 4);
         assert!(store.list_links("demo").await.unwrap().is_empty());
         assert_eq!(store.get_watermark("demo", Side::Two).await.unwrap(), Some(watermark()));
@@ -356,17 +382,18 @@ mod tests {
         assert!(!store.record_delivery("demo", Side::One, "again", watermark(), watermark()).await.unwrap());
         store.record_failure(&failure()).await.unwrap();
         assert_eq!(store.get_failure("demo", Side::One, &id).await.unwrap(), None);
-        assert!(store.clear_failure("demo", Side::One, &id).await.unwrap_err().is_retryable());
+        assert_eq!(store.note_change(&failure()).await.unwrap(), Noted::Created);
+        assert!(store.clear_failure("demo", Side::One, &id, watermark()).await.unwrap_err().is_retryable());
         assert!(store.list_failures("demo").await.unwrap().is_empty());
         assert!(store.list_conflicts("demo").await.unwrap().is_empty());
 
         let seen = inner.seen.lock().unwrap().clone();
         assert_eq!(seen[0], "get_link demo 1 OPS-1");
         assert_eq!(seen[7], "set_watermark 2 1700000000");
-        assert_eq!(seen.len(), 15, "{seen:?}");
+        assert_eq!(seen.len(), 16, "{seen:?}");
 
         let tally = store.tally();
-        assert_eq!(tally.calls(), 15);
+        assert_eq!(tally.calls(), 16);
         assert_eq!(tally.methods["record_delivery"].calls, 2);
         assert_eq!(tally.methods["clear_failure"].calls, 1, "failed calls are counted too");
         assert!(!tally.methods.contains_key("record_conflict"));

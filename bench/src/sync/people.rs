@@ -8,7 +8,7 @@ use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
 use tandem_engine::ports::Connector;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, FieldMap, FieldValue, Item, ItemId, RichText, SecretString, Side};
+use tandem_model::{Credentials, FieldMap, FieldValue, Item, ItemId, ItemVersion, RichText, SecretString, Side};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::jira::{RunningJira, SimUser};
 
@@ -141,7 +141,7 @@ impl Alice {
                 return connector.add_comment(item, &body).await.map(|_| ()).map_err(person_change(doing));
             }
         };
-        connector.update_item(item, &fields).await.map_err(person_change(doing))
+        connector.update_item(item, &fields, &ItemVersion::UNCHECKED).await.map(drop).map_err(person_change(doing))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
-use tandem_lambda_runtime::{deadline, run_poll, PollSummary, Runtime};
+use tandem_lambda_runtime::{poll_deadline, run_poll, PollSummary, Runtime};
 use tracing::info;
 
 pub async fn handle(runtime: &Runtime, event: LambdaEvent<EventBridgeEvent>) -> Result<PollSummary, Error> {
@@ -10,7 +10,7 @@ pub async fn handle(runtime: &Runtime, event: LambdaEvent<EventBridgeEvent>) -> 
     info!(source = %event.source, detail_type = %event.detail_type, id = ?event.id, "scheduled poll");
     // A context without a deadline (deadline 0) only happens outside Lambda; the default bound applies.
     let invocation_deadline = (context.deadline > 0).then(|| context.deadline());
-    let summary = run_poll(runtime, deadline(invocation_deadline, None)).await;
+    let summary = run_poll(runtime, poll_deadline(invocation_deadline)).await;
     // Embedded metric format: CloudWatch turns this stdout line into the ParkedFailures metric.
     println!("{}", summary.metric_line(chrono::Utc::now()));
     Ok(summary)

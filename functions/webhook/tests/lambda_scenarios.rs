@@ -220,3 +220,24 @@ async fn oversized_and_misaddressed_requests_are_refused() {
     assert_eq!(invoke_webhook(&container, unknown_integration.event(INVOCATION)).await.0, 404);
     world.stop().await;
 }
+
+/// Anyone can send any URL. A name no integration can have (too long, other characters) is refused
+/// before it reaches the store: a container whose table is missing answers it 404, where a well-formed
+/// name needs the store (and gets 503 from a missing table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_integration_name_is_refused_before_any_store_call() {
+    let world = World::start().await;
+    let source = tandem_secrets_aws::SecretsManagerSource::from_env().await;
+    let missing_table = tandem_store_dynamodb::DynamoStore::from_env("tandem-no-such-table").await;
+    let container = tandem_lambda_runtime::Runtime::new(
+        missing_table,
+        std::sync::Arc::new(tandem_secrets::CachedSecrets::new(source, tandem_lambda_runtime::SECRET_TTL)),
+    );
+    for forged in ["x".repeat(10_000), "Ops".to_string(), "ops%2F..".to_string()] {
+        let request = ApiRequest::post(&forged, "jira", "{}".into());
+        assert_eq!(invoke_webhook(&container, request.event(INVOCATION)).await.0, 404, "{forged:.20}");
+    }
+    let well_formed = ApiRequest::post("well-formed-name", "jira", "{}".into());
+    assert_eq!(invoke_webhook(&container, well_formed.event(INVOCATION)).await.0, 503, "this one needed the store");
+    world.stop().await;
+}

@@ -5,13 +5,18 @@
 //! of a comment before posting it (another worker holding the claim means "not now"), and a worker that
 //! takes over a claim whose holder never linked its copy first looks on the target for a copy the
 //! integration posted with exactly the text it would post, and adopts it instead of posting again.
+//!
+//! Confidential comments stay where they are: a comment its system restricts (to a role, a group, or as
+//! an internal note) is not copied, and when a copied comment is later restricted, or deleted, its copy
+//! is removed. Each pair remembers which side holds the original, so removing a copy never touches an
+//! original, and a copy a person deleted is neither posted again nor edited.
 
 use crate::compare::fingerprint;
 use crate::crash::Step;
-use crate::engine::{index, Engine};
+use crate::engine::{index, Claiming, Engine};
 use crate::error::SyncError;
-use crate::ports::{ClaimOutcome, CommentLink, Link};
-use tandem_model::{Comment, CommentId, Item, ItemId, RichText, RichTextFormat, Side, Timestamp};
+use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link};
+use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, RichTextFormat, Side, Timestamp};
 use tracing::{info, warn};
 
 /// What to do about a comment the link does not know yet.
@@ -19,23 +24,50 @@ enum NewComment {
     /// Post a copy; `look_for_earlier` when an earlier attempt may have posted one already. `fresh` is
     /// the link as read after the claim (what "unlinked" and the next link update must go by).
     Copy { look_for_earlier: bool, fresh: Option<Box<Link>> },
-    /// Another worker is copying it now.
+    /// Another worker is copying it now, or an earlier attempt's post may still land.
     HeldElsewhere { until: Timestamp },
     /// Someone copied it meanwhile: the link (re-read) knows it.
     Known(Box<Link>),
 }
 
+/// What syncing one comment did.
+enum CommentSync {
+    Written,
+    Nothing,
+    HeldElsewhere { until: Timestamp },
+}
+
+/// Both sides' comments, as listed at the start of a sync.
+struct Listed {
+    comments: [Vec<Comment>; 2],
+}
+
+impl Listed {
+    fn on(&self, side: Side) -> &[Comment] {
+        &self.comments[index(side)]
+    }
+
+    fn has(&self, side: Side, id: &CommentId) -> bool {
+        self.on(side).iter().any(|comment| &comment.id == id)
+    }
+}
+
 impl Engine {
-    /// Copies new comments and edits in the directions the configuration allows; returns how many
-    /// comments it wrote. Skipped entirely (no API calls) when comments are off both ways.
+    /// Copies new comments and edits in the directions the configuration allows, and removes the copies
+    /// of comments that were deleted or restricted since; returns how many comments it wrote. Skipped
+    /// entirely (no API calls) when comments are off both ways.
+    ///
+    /// A restricted comment (a Jira comment visible to one role or group, an internal note) is never
+    /// copied unless the side's `confidential.comments` names its restriction: the copy would show it to
+    /// everyone who reads the other item.
     pub(crate) async fn sync_comments(&self, mut link: Link, items: [&Item; 2]) -> Result<usize, SyncError> {
         let settings = &self.config.comments;
         if !settings.enabled(Side::One) && !settings.enabled(Side::Two) {
             return Ok(0);
         }
-        let mut comments: [Vec<Comment>; 2] = [Vec::new(), Vec::new()];
+        let mut listed = Listed { comments: [Vec::new(), Vec::new()] };
         for side in Side::BOTH {
-            comments[index(side)] = self
+            listed.comments[index(side)] = self
                 .connector(side)
                 .list_comments(&items[index(side)].item.id)
                 .await
@@ -47,97 +79,17 @@ impl Engine {
             if !settings.enabled(from) {
                 continue;
             }
-            let to = from.other();
-            for comment in &comments[index(from)] {
+            written += self.withdraw_copies(&mut link, from, &listed).await?;
+            for comment in listed.on(from) {
                 // The integration's own comments are copies (or its own notes): never copied back, and
                 // their edits are not carried over either, so an original is never overwritten by its copy.
                 if self.is_service_account(from, comment.author.as_ref()).await? {
                     continue;
                 }
-                let known = link.comments.iter().position(|pair| pair.id(from) == &comment.id);
-                let body_fingerprint = fingerprint(&comment.body);
-                match known {
-                    None => {
-                        let look_for_earlier = match self.claim_comment(&link, from, &comment.id).await? {
-                            NewComment::Copy { look_for_earlier, fresh } => {
-                                if let Some(fresh) = fresh {
-                                    link = *fresh;
-                                }
-                                look_for_earlier
-                            }
-                            NewComment::HeldElsewhere { until } => {
-                                held_elsewhere = held_elsewhere.max(Some(until));
-                                continue;
-                            }
-                            NewComment::Known(fresh) => {
-                                link = *fresh;
-                                continue;
-                            }
-                        };
-                        let body = self.comment_copy_body(from, comment).await?;
-                        let earlier = match look_for_earlier {
-                            // Listed again: the earlier attempt may have posted after this sync's list.
-                            true => {
-                                let target_comments = self
-                                    .connector(to)
-                                    .list_comments(&link.item(to).id)
-                                    .await
-                                    .map_err(SyncError::connector(to))?;
-                                self.earlier_copy(&link, to, &target_comments, &body).await?
-                            }
-                            false => None,
-                        };
-                        // Building the body may have outlasted the lease: renew it, or give way.
-                        if earlier.is_none() {
-                            if let Some(until) = self.renew_comment_claim(&link, from, &comment.id).await? {
-                                held_elsewhere = held_elsewhere.max(Some(until));
-                                continue;
-                            }
-                        }
-                        let copy = match earlier {
-                            Some(copy) => {
-                                info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "adopted a comment copy an earlier attempt posted");
-                                copy
-                            }
-                            None => {
-                                let copy = self
-                                    .connector(to)
-                                    .add_comment(&link.item(to).id, &body)
-                                    .await
-                                    .map_err(SyncError::connector(to))?;
-                                self.crash_point(Step::CommentCopied);
-                                copy
-                            }
-                        };
-                        let copy_fingerprint = fingerprint(&copy.body);
-                        let copy_id = copy.id.clone();
-                        let (side1, side2, side1_fingerprint, side2_fingerprint) = match from {
-                            Side::One => (comment.id.clone(), copy.id, body_fingerprint, copy_fingerprint),
-                            Side::Two => (copy.id, comment.id.clone(), copy_fingerprint, body_fingerprint),
-                        };
-                        link.comments.push(CommentLink { side1, side2, side1_fingerprint, side2_fingerprint });
-                        // Stored after every copy, so a crash between two comments never posts one twice.
-                        link = self.stores.links.update_link(&link).await?;
-                        self.release_comment_claim(&link, from, &comment.id).await;
-                        written += 1;
-                        info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy_id, "copied comment");
-                    }
-                    Some(position) if link.comments[position].fingerprint(from) != body_fingerprint => {
-                        let copy_id = link.comments[position].id(to).clone();
-                        let body = self.comment_copy_body(from, comment).await?;
-                        let copy = self
-                            .connector(to)
-                            .update_comment(&link.item(to).id, &copy_id, &body)
-                            .await
-                            .map_err(SyncError::connector(to))?;
-                        let pair = &mut link.comments[position];
-                        pair.set_fingerprint(from, body_fingerprint);
-                        pair.set_fingerprint(to, fingerprint(&copy.body));
-                        link = self.stores.links.update_link(&link).await?;
-                        written += 1;
-                        info!(from = %from, item = %link.item(to).label(), "carried a comment edit");
-                    }
-                    Some(_) => {}
+                match self.sync_comment(&mut link, from, comment, &listed).await? {
+                    CommentSync::Written => written += 1,
+                    CommentSync::Nothing => {}
+                    CommentSync::HeldElsewhere { until } => held_elsewhere = held_elsewhere.max(Some(until)),
                 }
             }
         }
@@ -148,12 +100,175 @@ impl Engine {
         }
     }
 
+    /// The restriction that keeps `comment` (made on `from`) from being copied, if any.
+    fn comment_restriction<'a>(&self, from: Side, comment: &'a Comment) -> Option<&'a Restriction> {
+        comment.visibility.unless_allowed(&self.config.side(from).confidential.comments)
+    }
+
+    async fn sync_comment(
+        &self,
+        link: &mut Link,
+        from: Side,
+        comment: &Comment,
+        listed: &Listed,
+    ) -> Result<CommentSync, SyncError> {
+        let to = from.other();
+        let restricted = self.comment_restriction(from, comment).is_some();
+        let Some(position) = link.comments.iter().position(|pair| pair.id(from) == &comment.id) else {
+            if restricted {
+                return Ok(CommentSync::Nothing);
+            }
+            return self.copy_comment(link, from, comment).await;
+        };
+        let pair = &link.comments[position];
+        // A copy a person deleted is not posted again, and not edited either.
+        if restricted || !listed.has(to, pair.id(to)) || pair.fingerprint(from) == fingerprint(&comment.body) {
+            return Ok(CommentSync::Nothing);
+        }
+        let copy_id = pair.id(to).clone();
+        let body = self.comment_copy_body(from, comment).await?;
+        let copy = self
+            .connector(to)
+            .update_comment(&link.item(to).id, &copy_id, &body)
+            .await
+            .map_err(SyncError::connector(to))?;
+        let pair = &mut link.comments[position];
+        pair.set_fingerprint(from, fingerprint(&comment.body));
+        pair.set_fingerprint(to, fingerprint(&copy.body));
+        *link = self.stores.links.update_link(link).await?;
+        info!(from = %from, item = %link.item(to).label(), comment = %comment.id, "carried a comment edit");
+        Ok(CommentSync::Written)
+    }
+
+    /// Posts the copy of a comment the link does not know, exactly once across workers and crashes.
+    async fn copy_comment(&self, link: &mut Link, from: Side, comment: &Comment) -> Result<CommentSync, SyncError> {
+        let to = from.other();
+        let look_for_earlier = match self.claim_comment(link, from, &comment.id).await? {
+            NewComment::Copy { look_for_earlier, fresh } => {
+                if let Some(fresh) = fresh {
+                    *link = *fresh;
+                }
+                look_for_earlier
+            }
+            NewComment::HeldElsewhere { until } => return Ok(CommentSync::HeldElsewhere { until }),
+            NewComment::Known(fresh) => {
+                *link = *fresh;
+                return Ok(CommentSync::Nothing);
+            }
+        };
+        let body = self.comment_copy_body(from, comment).await?;
+        let earlier = match look_for_earlier {
+            // Listed again: the earlier attempt may have posted after this sync's list.
+            true => {
+                let target_comments =
+                    self.connector(to).list_comments(&link.item(to).id).await.map_err(SyncError::connector(to))?;
+                self.earlier_comment_copy(link, to, &target_comments, &body).await?
+            }
+            false => None,
+        };
+        let copy = match earlier {
+            Some(copy) => {
+                info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "adopted a comment copy an earlier attempt posted");
+                copy
+            }
+            None => {
+                // Building the body may have outlasted the lease: renew it (recording the post), or give way.
+                if let Some(until) = self.renew_comment_claim(link, from, &comment.id).await? {
+                    return Ok(CommentSync::HeldElsewhere { until });
+                }
+                let copy = match self.connector(to).add_comment(&link.item(to).id, &body).await {
+                    Ok(copy) => copy,
+                    Err(error) => {
+                        let claim = comment_claim(link, from, &comment.id);
+                        self.settle_claim(from, &claim, chrono::Duration::zero()).await;
+                        return Err(SyncError::Connector { side: to, source: error });
+                    }
+                };
+                self.crash_point(Step::CommentCopied);
+                copy
+            }
+        };
+        let (side1, side2, side1_fingerprint, side2_fingerprint) = match from {
+            Side::One => (comment.id.clone(), copy.id.clone(), fingerprint(&comment.body), fingerprint(&copy.body)),
+            Side::Two => (copy.id.clone(), comment.id.clone(), fingerprint(&copy.body), fingerprint(&comment.body)),
+        };
+        link.comments.push(CommentLink { side1, side2, side1_fingerprint, side2_fingerprint, origin: Some(from) });
+        // Stored after every copy, so a crash between two comments never posts one twice.
+        *link = self.stores.links.update_link(link).await?;
+        self.release_comment_claim(link, from, &comment.id).await;
+        info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "copied comment");
+        Ok(CommentSync::Written)
+    }
+
+    /// Removes the copies (on the other side) of comments made on `from` that are gone from `from` or
+    /// restricted now: a comment deleted, restricted to a role or group, made internal, or no longer
+    /// visible to the service account. Each removal is logged for operators; returns how many.
+    async fn withdraw_copies(&self, link: &mut Link, from: Side, listed: &Listed) -> Result<usize, SyncError> {
+        let to = from.other();
+        let mut removed = 0;
+        let mut position = 0;
+        while position < link.comments.len() {
+            let pair = &link.comments[position];
+            if !self.is_original(pair, from, listed).await? {
+                position += 1;
+                continue;
+            }
+            let reason = match listed.on(from).iter().find(|comment| &comment.id == pair.id(from)) {
+                None => "the original was deleted or is no longer visible to the service account".to_string(),
+                Some(original) => match self.comment_restriction(from, original) {
+                    Some(restriction) => format!("the original is restricted to {restriction}"),
+                    None => {
+                        position += 1;
+                        continue;
+                    }
+                },
+            };
+            let (original, copy) = (pair.id(from).clone(), pair.id(to).clone());
+            match self.connector(to).delete_comment(&link.item(to).id, &copy).await {
+                Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
+                Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+            }
+            link.comments.remove(position);
+            *link = self.stores.links.update_link(link).await?;
+            removed += 1;
+            info!(
+                from = %from, item = %link.item(from).label(), comment = %original, copy_item = %link.item(to).label(),
+                copy = %copy, %reason, "removed the copy of a comment"
+            );
+        }
+        Ok(removed)
+    }
+
+    /// Whether the comment of `pair` on `from` is the original (the other one being its copy). Links
+    /// stored before the origin was kept tell it by the copy's author, the service account, when the
+    /// comment on the other side is still there to ask.
+    async fn is_original(&self, pair: &CommentLink, from: Side, listed: &Listed) -> Result<bool, SyncError> {
+        if let Some(origin) = pair.origin {
+            return Ok(origin == from);
+        }
+        let to = from.other();
+        match listed.on(to).iter().find(|comment| &comment.id == pair.id(to)) {
+            Some(other) => self.is_service_account(to, other.author.as_ref()).await,
+            None => Ok(false),
+        }
+    }
+
     /// Claims the copying of a new comment, then re-reads the link: a worker that copied the comment
     /// between this worker's read of the link and its claim has linked it by now.
     async fn claim_comment(&self, link: &Link, from: Side, comment: &CommentId) -> Result<NewComment, SyncError> {
         let integration = &self.config.name;
-        let look_for_earlier = match self.claim(from, &comment_claim(link, from, comment)).await? {
-            ClaimOutcome::Claimed { earlier_attempt } => earlier_attempt.is_some(),
+        let look_for_earlier = match self.claim(from, &comment_claim(link, from, comment), Claiming::Hold).await? {
+            // An earlier attempt that posted may have made the copy: once its post cannot land any more,
+            // the target's comments show whether it did (a listing, unlike a search, is up to date).
+            ClaimOutcome::Claimed { earlier_attempt } => {
+                let now = self.clock.now();
+                match earlier_attempt.and_then(|earlier| earlier.copy_visible_from(now, chrono::Duration::zero())) {
+                    Some(visible_from) if now < visible_from => {
+                        return Ok(NewComment::HeldElsewhere { until: visible_from })
+                    }
+                    visible_from => visible_from.is_some(),
+                }
+            }
             ClaimOutcome::HeldElsewhere { until } => return Ok(NewComment::HeldElsewhere { until }),
             // Claims of comments are never linked themselves; treat it as a fresh claim.
             ClaimOutcome::Linked(_) => false,
@@ -171,7 +286,7 @@ impl Engine {
     /// A copy an earlier attempt posted and never linked: on the target, by the service account, not
     /// linked to any comment, and with exactly the text this attempt would post (attribution line
     /// included, so a copy of another author's comment with the same words is not taken).
-    async fn earlier_copy(
+    async fn earlier_comment_copy(
         &self,
         link: &Link,
         to: Side,
@@ -191,14 +306,16 @@ impl Engine {
         Ok(None)
     }
 
-    /// Renews this worker's claim on copying a comment; the lease end of whoever holds it instead.
+    /// Renews this worker's claim on copying a comment, recording that the copy is being posted; the
+    /// lease end of whoever holds it instead.
     async fn renew_comment_claim(
         &self,
         link: &Link,
         from: Side,
         comment: &CommentId,
     ) -> Result<Option<Timestamp>, SyncError> {
-        Ok(match self.claim(from, &comment_claim(link, from, comment)).await? {
+        let posting = Claiming::Send { lag: chrono::Duration::zero() };
+        Ok(match self.claim(from, &comment_claim(link, from, comment), posting).await? {
             ClaimOutcome::HeldElsewhere { until } => Some(until),
             ClaimOutcome::Claimed { .. } | ClaimOutcome::Linked(_) => None,
         })

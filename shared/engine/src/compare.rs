@@ -17,6 +17,10 @@ pub(crate) fn same_value(left: &FieldValue, right: &FieldValue) -> bool {
         (FieldValue::List(left), FieldValue::List(right)) => sorted(left) == sorted(right),
         (FieldValue::Number(left), FieldValue::Number(right)) => (left - right).abs() < f64::EPSILON,
         (FieldValue::Text(left), FieldValue::Text(right)) => left.trim() == right.trim(),
+        // Text written to a rich-text field reads back as rich text: the same words are the same value.
+        (FieldValue::Text(text), FieldValue::RichText(rich)) | (FieldValue::RichText(rich), FieldValue::Text(text)) => {
+            words(text) == words(&plain_text(rich))
+        }
         (left, right) if left.is_empty() && right.is_empty() => true,
         (FieldValue::RichText(rich), other) | (other, FieldValue::RichText(rich)) if other.is_empty() => {
             rich_text_is_blank(rich)
@@ -33,10 +37,18 @@ fn sorted(values: &[String]) -> Vec<&str> {
 }
 
 fn rich_text_is_blank(text: &RichText) -> bool {
+    plain_text(text).trim().is_empty()
+}
+
+fn plain_text(text: &RichText) -> String {
     match text {
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document).trim().is_empty(),
-        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html).trim().is_empty(),
+        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
+        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
     }
+}
+
+fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
 }
 
 /// The canonical serialisation of rich text: normalised, so two spellings of one document compare equal.
@@ -82,6 +94,14 @@ mod tests {
         assert!(same_value(&FieldValue::User(by_id.clone()), &FieldValue::User(by_id.clone())));
         assert!(same_value(&FieldValue::User(by_mail.clone()), &FieldValue::User(same_mail)));
         assert!(!same_value(&FieldValue::User(by_id), &FieldValue::User(by_mail)));
+    }
+
+    #[test]
+    fn text_is_the_same_as_rich_text_with_the_same_words() {
+        let text = FieldValue::Text("a <b> & c\nnext".into());
+        let html = FieldValue::RichText(RichText::Html("a &lt;b&gt; &amp; c<br>next".into()));
+        assert!(same_value(&text, &html) && same_value(&html, &text));
+        assert!(!same_value(&text, &FieldValue::RichText(RichText::Html("<p>a <b>c</b></p>".into()))));
     }
 
     #[test]

@@ -1,24 +1,28 @@
 use crate::crash::Step;
 use crate::error::SyncError;
 use crate::ports::{
-    ClaimOutcome, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, FieldSnapshot, Link, LinkStore,
-    StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
+    FieldSnapshot, Link, LinkStore, SeenVersions, SendWindow, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
 use tandem_model::{FieldMap, FieldValue, Item, ItemId, RichText, Side, UserRef};
 use tokio::sync::{Mutex, OnceCell};
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
 /// How long a creation claim is held before another worker may take it over (a crashed worker's claim
-/// must not block the item forever). It must outlast the longest create or comment call, retries
-/// included (the default connector policies: about a minute at worst), or a slow live worker and the
-/// one taking over could both make a copy.
+/// must not block the item forever), at least. It must outlast the longest create or comment call,
+/// retries and waits included, or a slow live worker and the one taking over could both make a copy:
+/// the engine derives its lease from its connectors' longest call (see [`Engine::new`]).
 pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(120);
-/// How far before an earlier claim's lease the search for its copy starts (clock skew, slow creates).
-const ADOPTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+/// Added to the connectors' longest call to make the lease: the store calls around the create.
+const LEASE_MARGIN: chrono::Duration = chrono::Duration::seconds(30);
+/// How far before an earlier attempt's first create the search for its copy starts: tandem's clock and
+/// the system's may disagree.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 /// Items a poll syncs at once: enough to hide API latency in a backfill, few enough to stay polite to
 /// the systems' rate limits (each item takes several calls).
 pub const DEFAULT_POLL_CONCURRENCY: usize = 4;
@@ -26,8 +30,16 @@ pub const DEFAULT_POLL_CONCURRENCY: usize = 4;
 const MAX_LINK_RACES: u32 = 4;
 
 /// Serialises syncs of one item within this process (other processes are held off by the store's
-/// conditional writes).
-type ItemLock = Arc<Mutex<()>>;
+/// conditional writes), and lets notices that arrive while a sync of the item waits to read ride on it.
+#[derive(Default)]
+struct ItemGate {
+    lock: Mutex<()>,
+    /// A sync that will read the item afresh is waiting for the lock: whatever changed before it reads
+    /// is covered by that read.
+    read_pending: AtomicBool,
+}
+
+type ItemLock = Arc<ItemGate>;
 
 /// The stores the engine needs; one adapter usually implements them all.
 #[derive(Clone)]
@@ -61,6 +73,37 @@ pub enum SyncOutcome {
     Gone,
     /// An unlinked item the integration created or last changed (a copy whose link is being stored).
     OwnEcho,
+    /// Not synced: the item, or its copy, is outside the side's project or item type, or restricted in a
+    /// way the configuration does not allow (the reason says which). A linked pair stays linked and
+    /// syncs again once both items are back in scope.
+    OutOfScope { reason: String },
+    /// Nothing new: a poll's page showed a state of the item the link has already synced.
+    AlreadySynced,
+    /// Left to a sync of the same item that is waiting to read it afresh in this process: that read
+    /// comes after this notice (replays and bursts of notices cost one read).
+    Coalesced,
+}
+
+/// Why a claim is taken or renewed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Claiming {
+    /// To hold the creation (or the comment's copying) while preparing it.
+    Hold,
+    /// Right before the create (or the post) is sent: the claim remembers when a copy may have been
+    /// made, for whoever takes it over; `lag` is how long after the call a search may not show it yet.
+    Send { lag: chrono::Duration },
+    /// Right after the send came back failed: whatever it made shows `lag` after now.
+    Settle { lag: chrono::Duration },
+}
+
+/// How a sync gets at the item's state.
+enum Read {
+    /// Read it afresh under the lock.
+    Fresh,
+    /// Afresh, or leave it to a sync already waiting to read it afresh.
+    FreshOrCoalesce,
+    /// A poll's page holds a read of it.
+    Page(Box<Item>),
 }
 
 /// The sync engine of one integration.
@@ -75,6 +118,10 @@ pub struct Engine {
     pub(crate) users: UserResolver,
     pub(crate) worker: String,
     pub(crate) claim_lease: chrono::Duration,
+    /// The longest one connector call may take (see `Connector::max_call_duration`).
+    pub(crate) longest_call: chrono::Duration,
+    /// How long the systems' searches may lag behind their writes (`polling.search_lag`).
+    pub(crate) search_lag: chrono::Duration,
     pub(crate) retry_policy: crate::RetryPolicy,
     pub(crate) poll_concurrency: usize,
     #[cfg(feature = "crash-points")]
@@ -83,14 +130,23 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds the engine. Nothing is asked of the systems yet.
+    /// Builds the engine. Nothing is asked of the systems yet. The claim lease outlasts the slowest call
+    /// either connector may make (and is at least [`DEFAULT_CLAIM_LEASE`]).
     pub fn new(
         config: Arc<IntegrationConfig>,
         connectors: [Arc<dyn Connector>; 2],
         stores: EngineStores,
         clock: Arc<dyn Clock>,
     ) -> Engine {
+        let longest_call = connectors
+            .iter()
+            .map(|connector| duration(connector.max_call_duration()))
+            .max()
+            .unwrap_or(chrono::Duration::zero());
         Engine {
+            claim_lease: DEFAULT_CLAIM_LEASE.max(longest_call + LEASE_MARGIN),
+            longest_call,
+            search_lag: duration(config.polling.search_lag),
             users: UserResolver::new(connectors.clone()),
             config,
             connectors,
@@ -98,7 +154,6 @@ impl Engine {
             stores,
             clock,
             worker: uuid::Uuid::new_v4().to_string(),
-            claim_lease: DEFAULT_CLAIM_LEASE,
             retry_policy: crate::RetryPolicy::default(),
             poll_concurrency: DEFAULT_POLL_CONCURRENCY,
             #[cfg(feature = "crash-points")]
@@ -107,9 +162,14 @@ impl Engine {
         }
     }
 
-    /// Changes how long a creation claim keeps other workers off (default one minute).
+    /// Changes how long a creation claim keeps other workers off. A lease shorter than the connectors'
+    /// longest call lets a worker take over a creation that is still under way (tests that kill workers
+    /// use one; a warning says so).
     pub fn with_claim_lease(mut self, lease: std::time::Duration) -> Self {
-        self.claim_lease = chrono::Duration::from_std(lease).unwrap_or(DEFAULT_CLAIM_LEASE);
+        self.claim_lease = duration(lease);
+        if self.claim_lease <= self.longest_call {
+            warn!(lease = ?lease, longest_call = %self.longest_call, "the claim lease is shorter than the longest call a connector may make: a slow create could be made twice");
+        }
         self
     }
 
@@ -177,28 +237,49 @@ impl Engine {
     /// merges three ways. Safe to call any number of times, from any number of workers.
     #[instrument(skip(self), fields(integration = %self.config.name))]
     pub async fn sync_item(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
-        let item = match self.connector(side).get_item(id).await {
-            Ok(item) => item,
-            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-            Err(error) => return Err(SyncError::Connector { side, source: error }),
-        };
-        self.sync_read_item(side, item).await
+        self.sync(side, id, Read::Fresh).await
     }
 
-    /// As [`Engine::sync_item`], for an item already read (the poller reads items in pages).
+    /// As [`Engine::sync_item`] for a webhook's notice, which a sync of the item already waiting to read
+    /// it covers (`SyncOutcome::Coalesced`).
+    pub(crate) async fn sync_notice(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
+        self.sync(side, id, Read::FreshOrCoalesce).await
+    }
+
+    /// As [`Engine::sync_item`], for an item a poll read in a page of changes. A search can show an
+    /// older state than the item has: the page's read is used only when it is newer than what the link
+    /// has seen (else there is nothing new), and an item that is not linked yet is read again before
+    /// anything is copied from it.
     pub async fn sync_read_item(&self, side: Side, item: Item) -> Result<SyncOutcome, SyncError> {
-        let lock = self.link_lock(side, &item.item.id).await?;
-        let _guard = lock.lock().await;
-        let mut item = item;
+        let id = item.item.id.clone();
+        self.sync(side, &id, Read::Page(Box::new(item))).await
+    }
+
+    /// The item is read under its lock and after its link: a read made earlier could be older than
+    /// what another sync has written since, and writing from it would undo that (a stale read).
+    async fn sync(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {
+        let gate = self.link_lock(side, id).await?;
+        let mut page = match read {
+            Read::Page(item) => Some(*item),
+            Read::Fresh => {
+                gate.read_pending.store(true, Ordering::SeqCst);
+                None
+            }
+            Read::FreshOrCoalesce => {
+                if gate.read_pending.swap(true, Ordering::SeqCst) {
+                    return Ok(SyncOutcome::Coalesced);
+                }
+                None
+            }
+        };
+        let _guard = gate.lock.lock().await;
+        // From here on, a notice needs a read of its own.
+        gate.read_pending.store(false, Ordering::SeqCst);
         for attempt in 1..=MAX_LINK_RACES {
-            match self.sync_once(side, &item).await {
-                Err(SyncError::Store(StoreError::Conflict { .. })) if attempt < MAX_LINK_RACES => {
-                    // Someone else synced this link meanwhile: start again from fresh state.
-                    item = match self.connector(side).get_item(&item.item.id).await {
-                        Ok(fresh) => fresh,
-                        Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-                        Err(error) => return Err(SyncError::Connector { side, source: error }),
-                    };
+            match self.sync_once(side, id, page.take()).await {
+                // Someone else changed the link or the item meanwhile: start again from fresh state.
+                Err(error) if error.calls_for_a_fresh_read() && attempt < MAX_LINK_RACES => {
+                    debug!(%error, "the state changed during the sync; reading it again");
                 }
                 other => return other,
             }
@@ -224,10 +305,63 @@ impl Engine {
         Ok(locks.entry(key).or_default().clone())
     }
 
-    async fn sync_once(&self, side: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
-        let integration = &self.config.name;
-        if let Some(link) = self.stores.links.get_link(integration, side, &item.item.id).await? {
-            return self.merge(side, item, link).await;
+    async fn sync_once(&self, side: Side, id: &ItemId, page: Option<Item>) -> Result<SyncOutcome, SyncError> {
+        let link = self.stores.links.get_link(&self.config.name, side, id).await?;
+        let item = match (page, &link) {
+            // Announced writes are settled from the items' current values, never from a search's.
+            (Some(item), Some(link)) if link.pending_writes.is_empty() => {
+                if !link.is_news(side, &item.version()) {
+                    return Ok(SyncOutcome::AlreadySynced);
+                }
+                item
+            }
+            _ => match self.read(side, id).await? {
+                Some(item) => item,
+                None => return Ok(SyncOutcome::Gone),
+            },
+        };
+        match link {
+            Some(link) => self.merge(side, &item, link).await,
+            None => self.sync_unlinked(side, &item).await,
+        }
+    }
+
+    /// The item's current state; `None` when it no longer exists or is not visible.
+    pub(crate) async fn read(&self, side: Side, id: &ItemId) -> Result<Option<Item>, SyncError> {
+        match self.connector(side).get_item(id).await {
+            Ok(item) => Ok(Some(item)),
+            Err(ConnectorError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(SyncError::Connector { side, source: error }),
+        }
+    }
+
+    /// Why an item must not be synced, if it must not: it is not in the side's project and item type
+    /// (as its system says now, never as a notice says), or it is restricted in a way the
+    /// configuration does not allow.
+    pub(crate) fn out_of_scope(&self, side: Side, item: &Item) -> Option<String> {
+        let settings = self.config.side(side);
+        if !item.place.is(&settings.project, &settings.item_type) {
+            return Some(format!(
+                "side {side} item {} is a {}, not a {} in project {}",
+                item.item.label(),
+                item.place,
+                settings.item_type,
+                settings.project
+            ));
+        }
+        let restriction = item.visibility.unless_allowed(&settings.confidential.items)?;
+        Some(format!(
+            "side {side} item {} is restricted to {restriction} (not in `confidential.items`)",
+            item.item.label()
+        ))
+    }
+
+    /// An item without a link: copied when it is in scope, is not the integration's own, and matches
+    /// the side's filter, under a creation claim.
+    async fn sync_unlinked(&self, side: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
+        if let Some(reason) = self.out_of_scope(side, item) {
+            debug!(%reason, "not copied");
+            return Ok(SyncOutcome::OutOfScope { reason });
         }
         // A copy whose link is not stored yet (its creator is still linking it, or died doing so) is
         // never copied back: the retry of its original's change adopts it.
@@ -241,19 +375,12 @@ impl Engine {
                 return Ok(SyncOutcome::FilteredOut);
             }
         }
-        match self.claim(side, &item.item.id).await? {
-            ClaimOutcome::Claimed { earlier_attempt: None } => self.crash_point(Step::CreationClaimed),
-            ClaimOutcome::Claimed { earlier_attempt: Some(lease_end) } => {
-                // An earlier attempt claimed this creation and never linked: it may have died after the
-                // target created the copy. Adopt that copy rather than create a second one.
-                let since = lease_end - self.claim_lease - ADOPTION_MARGIN;
-                let target = side.other();
-                if let Some(copy) = self
-                    .connector(target)
-                    .find_copy(&self.origin(side, item), since)
-                    .await
-                    .map_err(SyncError::connector(target))?
-                {
+        match self.claim(side, &item.item.id, Claiming::Hold).await? {
+            ClaimOutcome::Claimed { earlier_attempt } => {
+                if earlier_attempt.is_none() {
+                    self.crash_point(Step::CreationClaimed);
+                }
+                if let Some(copy) = self.earlier_copy(side, item, earlier_attempt).await? {
                     return self.adopt_copy(side, item, copy).await;
                 }
             }
@@ -263,13 +390,45 @@ impl Engine {
         self.create_copy(side, item).await
     }
 
+    /// The copy an earlier attempt at this creation may have made and not linked (it died, or its
+    /// create's answer was lost). Looked for only when that attempt sent a create, and only once a
+    /// search would show the copy: before that, finding nothing proves nothing.
+    async fn earlier_copy(
+        &self,
+        from: Side,
+        item: &Item,
+        earlier: Option<EarlierAttempt>,
+    ) -> Result<Option<Item>, SyncError> {
+        let Some((earlier, sent)) = earlier.and_then(|earlier| Some((earlier, earlier.sent?))) else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let visible_from = earlier.copy_visible_from(now, self.search_lag).unwrap_or(now);
+        if now < visible_from {
+            return Err(SyncError::AwaitingSearch { until: visible_from });
+        }
+        let target = from.other();
+        self.connector(target)
+            .find_copy(&self.origin(from, item), sent.first_sent - CLOCK_SKEW)
+            .await
+            .map_err(SyncError::connector(target))
+    }
+
     /// Claims (or renews) the creation of a copy of `item`, for this worker, for one lease. The lease
     /// counts from before the store call, so a slow store eats into it: a claim that leaves less than
     /// half the lease is not relied on (another worker may take it over while the copy is being made).
-    pub(crate) async fn claim(&self, side: Side, item: &ItemId) -> Result<ClaimOutcome, SyncError> {
+    pub(crate) async fn claim(&self, side: Side, item: &ItemId, purpose: Claiming) -> Result<ClaimOutcome, SyncError> {
         let now = self.clock.now();
         let until = now + self.claim_lease;
-        let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &self.worker, now, until).await?;
+        let (sending, settled) = match purpose {
+            Claiming::Hold => (None, None),
+            Claiming::Send { lag } => {
+                (Some(SendWindow { first_sent: now, visible_by: now + self.longest_call + lag }), None)
+            }
+            Claiming::Settle { lag } => (None, Some(now + lag)),
+        };
+        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, sending, settled };
+        let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &request).await?;
         let took = self.clock.now() - now;
         if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {
             return Err(SyncError::SlowClaim { took: took.to_std().unwrap_or_default() });
@@ -298,7 +457,7 @@ impl Engine {
             }
             snapshots.insert(mapping.name.clone(), snapshot);
         }
-        let link = self.stores.links.insert_link(&self.new_link(from, item, &copy, snapshots)).await?;
+        let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
         self.merge(from, item, link).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
@@ -310,6 +469,9 @@ impl Engine {
             Side::One => (item.item.clone(), copy.item.clone()),
             Side::Two => (copy.item.clone(), item.item.clone()),
         };
+        let mut seen = SeenVersions::default();
+        seen.saw(from, item.version());
+        seen.saw(from.other(), copy.version());
         Link {
             integration: self.config.name.clone(),
             side1,
@@ -317,6 +479,7 @@ impl Engine {
             fields,
             comments: Vec::new(),
             pending_writes: BTreeMap::new(),
+            seen,
             created_at: now,
             synced_at: now,
             version: 0,
@@ -342,8 +505,9 @@ impl Engine {
             }
         };
         // Reading users and converting text may have taken longer than the lease (retries, rate
-        // limits): renew the claim right before the create, or give way to whoever took it over.
-        match self.claim(from, &item.item.id).await? {
+        // limits): renew the claim right before the create, or give way to whoever took it over. The
+        // renewal records the create, so a worker taking over knows to look for its copy, and when.
+        match self.claim(from, &item.item.id, Claiming::Send { lag: self.search_lag }).await? {
             ClaimOutcome::Claimed { .. } => {}
             ClaimOutcome::Linked(link) => return self.merge(from, item, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
@@ -388,11 +552,13 @@ impl Engine {
         (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
     ) -> Result<SyncOutcome, SyncError> {
         let target = from.other();
-        let copy = self
-            .connector(target)
-            .create_item(&fields, Some(&self.origin(from, item)))
-            .await
-            .map_err(SyncError::connector(target))?;
+        let copy = match self.connector(target).create_item(&fields, Some(&self.origin(from, item))).await {
+            Ok(copy) => copy,
+            Err(error) => {
+                self.settle_claim(from, &item.item.id, self.search_lag).await;
+                return Err(SyncError::Connector { side: target, source: error });
+            }
+        };
         self.crash_point(Step::CopyCreated);
         // Remember each field as the target stored it, so its own re-serialisation is not a change.
         for mapping in &self.config.fields {
@@ -404,7 +570,7 @@ impl Engine {
                 }
             }
         }
-        let link = self.stores.links.insert_link(&self.new_link(from, item, &copy, snapshots)).await?;
+        let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         self.crash_point(Step::LinkInserted);
         let (item1, item2) = match from {
@@ -413,6 +579,20 @@ impl Engine {
         };
         self.sync_comments(link, [item1, item2]).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
+    }
+
+    /// Records in this worker's claim that its send came back failed, so that its own retry may look for
+    /// a copy as soon as a search shows it (rather than when the call could have lasted longest). A
+    /// claim that cannot be updated keeps the longer wait, which is safe.
+    pub(crate) async fn settle_claim(&self, side: Side, claim: &ItemId, lag: chrono::Duration) {
+        if let Err(error) = self.claim(side, claim, Claiming::Settle { lag }).await {
+            warn!(%error, "could not record that a create came back; a retry waits longer before looking for its copy");
+        }
+    }
+
+    /// Stores the link of a copy made (or adopted) under this worker's claim on the source item.
+    async fn insert_link(&self, from: Side, link: &Link) -> Result<Link, SyncError> {
+        Ok(self.stores.links.insert_link(link, from, &self.worker).await?)
     }
 
     /// A source value as the target should hold it: users resolved on the target, mentions re-pointed at
@@ -480,4 +660,9 @@ impl Engine {
 
 pub(crate) fn index(side: Side) -> usize {
     usize::from(side.number() - 1)
+}
+
+/// A standard duration as the engine's instants count it (saturating: nothing lasts 292 billion years).
+pub(crate) fn duration(from: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(from).unwrap_or(chrono::Duration::MAX)
 }

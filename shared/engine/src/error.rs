@@ -31,6 +31,13 @@ pub enum SyncError {
     RichText(#[from] tandem_rich_text::RichTextError),
     #[error("another worker is creating the copy of this item (claim held until {until})")]
     CreationInProgress { until: tandem_model::Timestamp },
+    /// An earlier attempt sent a create whose copy a search may not show yet (searches lag behind
+    /// writes): looking now and finding nothing could make a second copy.
+    #[error("an earlier attempt may have made the copy; a search can be relied on to find it from {until}")]
+    AwaitingSearch { until: tandem_model::Timestamp },
+    /// The system answered with a state older than one already synced (a lagging replica).
+    #[error("side {side} answered with an older state of the item than one already synced")]
+    StaleRead { side: Side },
     /// The store answered a claim so slowly that too little of its lease was left to rely on.
     #[error("the store took {took:?} to record a creation claim, too long to rely on its lease; tried again later")]
     SlowClaim { took: std::time::Duration },
@@ -51,9 +58,49 @@ impl SyncError {
             SyncError::Store(source) => source.is_retryable(),
             SyncError::Mapping { .. } | SyncError::RichText(_) | SyncError::FieldRefused { .. } => false,
             SyncError::CreationInProgress { .. }
+            | SyncError::AwaitingSearch { .. }
+            | SyncError::StaleRead { .. }
             | SyncError::TooMuchContention { .. }
             | SyncError::DeadlineReached
             | SyncError::SlowClaim { .. } => true,
+        }
+    }
+
+    /// Whether the sync should start over at once from a fresh read: the link changed under it (a store
+    /// conflict), a conditional write found the item changed, or a read was older than what is synced.
+    pub(crate) fn calls_for_a_fresh_read(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Store(StoreError::Conflict { .. })
+                | SyncError::Connector { source: ConnectorError::Changed { .. }, .. }
+                | SyncError::StaleRead { .. }
+        )
+    }
+
+    /// When the sync can be tried again, if it is a wait rather than a failure: another worker's claim,
+    /// a search that cannot be trusted yet, a deadline, a busy store, or credentials being renewed.
+    /// Waiting is not a failed attempt of the item: counting it would park a healthy item.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            SyncError::CreationInProgress { .. }
+                | SyncError::AwaitingSearch { .. }
+                | SyncError::DeadlineReached
+                | SyncError::SlowClaim { .. }
+        ) || self.is_credential_problem()
+    }
+
+    /// A side's credentials were refused: nothing about the item, and everything on that side fails
+    /// alike until they are renewed.
+    pub fn is_credential_problem(&self) -> bool {
+        matches!(self, SyncError::Connector { source, .. } if source.is_credential_problem())
+    }
+
+    /// The wait a system asked for (Retry-After), if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::Connector { source, .. } | SyncError::FieldRefused { source, .. } => source.retry_after(),
+            _ => None,
         }
     }
 }

@@ -1,21 +1,37 @@
 //! Polling: the safety net under webhooks. Per side, it reads every item changed since the watermark
-//! (inclusive, so an item updated at the watermark instant is never skipped), syncs it, and moves the
-//! watermark to the newest change it saw. It also retries recorded failures with backoff and parks the
-//! ones that keep failing for an operator.
+//! (inclusive, so an item updated at the watermark instant is never skipped, and reaching back by the
+//! search lag, so one that shows up in search late is not either), page by page, syncs each page, and
+//! moves the watermark over what it dealt with. It also retries recorded failures with backoff and
+//! parks the ones that keep failing for an operator.
 
 use crate::crash::Step;
+use crate::engine::duration;
 use crate::engine::Engine;
 use crate::error::SyncError;
-use crate::ports::{FailureRecord, SyncLog};
+use crate::ports::{FailureRecord, PageToken, SyncLog};
 use futures_util::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use tandem_model::{ItemId, Side, Timestamp};
+use tandem_model::{Item, ItemId, Side, Timestamp};
 use tokio::time::Instant;
-use tracing::{info, instrument, warn};
+use tracing::{error, info, instrument, warn};
 
 /// When no watermark exists and the project has no items, polling starts this far back.
 const FIRST_RUN_LOOKBACK: chrono::Duration = chrono::Duration::hours(26);
+
+/// Whether `deadline` has passed.
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// Runs `work` until `deadline`; `None` when the deadline came first (the work is dropped where it was,
+/// as a crash would leave it).
+async fn within<T>(deadline: Option<Instant>, work: impl std::future::Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
+        None => Some(work.await),
+    }
+}
 
 /// Backoff for recorded failures: `base · 2^(attempts-1)`, capped, parked after `max_attempts`.
 #[derive(Debug, Clone, Copy)]
@@ -39,10 +55,12 @@ impl RetryPolicy {
     }
 }
 
+/// What a poll did with one changed item.
 enum PollOutcome {
     /// The deadline came before the item was started.
     NotStarted,
-    /// A recorded failure holds the item; it is retried on that failure's schedule.
+    /// A recorded failure holds the item; it is retried on that failure's schedule (the record was
+    /// touched, so a sync already under way cannot clear it with an older read).
     Waiting,
     Synced(Result<crate::SyncOutcome, SyncError>),
 }
@@ -50,13 +68,19 @@ enum PollOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollReport {
     pub side: Side,
+    /// Where this poll began to read: the watermark, less the search lag.
     pub since: Timestamp,
     pub watermark: Timestamp,
     pub items: usize,
     pub synced: usize,
     pub failed: usize,
+    /// Pages of changes read (the watermark is saved after each).
+    pub pages: usize,
     /// The deadline came before every changed item was synced.
     pub stopped_early: bool,
+    /// Why the poll stopped before the end without the deadline: a side's credentials were refused.
+    /// The watermark stays before the item it stopped at, so nothing changed meanwhile is skipped.
+    pub blocked: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +88,35 @@ pub struct FailureRetryReport {
     pub retried: usize,
     pub succeeded: usize,
     pub parked: usize,
+}
+
+/// The recorded failures of one side, as a poll sees them when it starts.
+struct SideFailures {
+    /// Items whose record brings them back later on its own schedule (a failure backing off, or the
+    /// note of a sync under way): the poll leaves them to it. Items whose record is due are synced by the
+    /// poll like any other.
+    waiting: HashSet<ItemId>,
+    /// Items whose record is due: a successful sync by the poll clears it.
+    due: HashSet<ItemId>,
+    /// Parked items, with when they last failed: a later change of one is tried as it comes.
+    parked: HashMap<ItemId, Timestamp>,
+}
+
+impl SideFailures {
+    /// Whether the poll leaves `item` to its failure record: a parked item only until it changes again.
+    fn holds(&self, item: &Item) -> bool {
+        self.waiting.contains(&item.item.id)
+            || self.parked.get(&item.item.id).is_some_and(|failed| item.updated <= *failed)
+    }
+}
+
+/// Where a page's items got to.
+enum PageEnd {
+    /// Every item was dealt with (synced, or recorded for a retry).
+    Done,
+    /// The poll stopped before the item changed at this instant: the deadline came, or a side's
+    /// credentials were refused.
+    StoppedBefore(Timestamp),
 }
 
 impl Engine {
@@ -78,12 +131,19 @@ impl Engine {
         self.poll_side_until(side, None).await
     }
 
-    /// As [`Engine::poll_side`], stopping cleanly at `deadline` (a Lambda's remaining time): the
-    /// watermark moves only past the items synced, so the next run continues where this one stopped.
+    /// As [`Engine::poll_side`], stopping cleanly at `deadline` (a Lambda's remaining time).
+    ///
+    /// Changes are read page by page and each page is synced before the next is read, so memory stays
+    /// bounded whatever the backlog, and the watermark is saved after every page: a run cut short keeps
+    /// what it did. The watermark never passes an item that was not dealt with: an item not started
+    /// before the deadline, or one whose side's credentials were refused, stays ahead of it for the next
+    /// run. Syncs still under way at the deadline are cut short and recorded as due, so the next run
+    /// finishes them. Searches lag behind writes, so each poll reads `polling.search_lag` back past the
+    /// watermark; links skip what they have already seen, without a call.
     #[instrument(skip(self, deadline), fields(integration = %self.config.name))]
     pub async fn poll_side_until(&self, side: Side, deadline: Option<Instant>) -> Result<PollReport, SyncError> {
         let integration = &self.config.name;
-        let since = match self.stores.watermarks.get_watermark(integration, side).await? {
+        let watermark = match self.stores.watermarks.get_watermark(integration, side).await? {
             Some(watermark) => watermark,
             None => {
                 let start = self.initial_watermark(side).await?;
@@ -91,80 +151,171 @@ impl Engine {
                 start
             }
         };
-        let mut items = self.connector(side).changed_since(since).await.map_err(SyncError::connector(side))?;
-        items.sort_by_key(|item| item.updated);
+        let since = watermark - self.search_lag;
+        let failures = self.side_failures(side).await?;
         let mut report = PollReport {
             side,
             since,
-            watermark: since,
-            items: items.len(),
+            watermark,
+            items: 0,
             synced: 0,
             failed: 0,
+            pages: 0,
             stopped_early: false,
+            blocked: None,
         };
-        // Items with a recorded failure are retried on the failure's schedule, not on every poll. A
-        // parked one waits for an operator, unless it changed after it last failed: that change is
-        // tried as it comes (it may well sync, say once the value a workflow refused is changed).
+        let mut token: Option<PageToken> = None;
+        loop {
+            if past(deadline) {
+                report.stopped_early = true;
+                break;
+            }
+            let read = self.connector(side).changed_page(since, token.as_ref());
+            let page = match within(deadline, read).await {
+                Some(page) => page.map_err(SyncError::connector(side))?,
+                None => {
+                    report.stopped_early = true;
+                    break;
+                }
+            };
+            report.pages += 1;
+            report.items += page.items.len();
+            let reached = match self.sync_page(side, page.items, &failures, deadline, &mut report).await? {
+                PageEnd::Done => page.complete_before,
+                PageEnd::StoppedBefore(at) => page.complete_before.min(at),
+            };
+            if reached > report.watermark {
+                report.watermark = reached;
+                self.stores.watermarks.set_watermark(integration, side, reached).await?;
+            }
+            self.crash_point(Step::PollSynced);
+            token = match page.next {
+                Some(next) if !report.stopped_early && report.blocked.is_none() => Some(next),
+                _ => break,
+            };
+        }
+        match &report.blocked {
+            Some(problem) => {
+                error!(side = %side, %problem, watermark = %report.watermark, "poll stopped: the credentials were refused; nothing after the watermark is skipped")
+            }
+            None => {
+                info!(side = %side, items = report.items, failed = report.failed, watermark = %report.watermark, "polled")
+            }
+        }
+        Ok(report)
+    }
+
+    /// Syncs one page's items, several at once, results taken in order of change. Items already
+    /// started when the deadline comes are cut short and recorded as due (as a crash would leave them,
+    /// but with a record), so the watermark may pass them.
+    async fn sync_page(
+        &self,
+        side: Side,
+        items: Vec<Item>,
+        failures: &SideFailures,
+        deadline: Option<Instant>,
+        report: &mut PollReport,
+    ) -> Result<PageEnd, SyncError> {
+        let mut outcomes = stream::iter(items.into_iter().map(|item| async move {
+            let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
+            let outcome = if past(deadline) {
+                PollOutcome::NotStarted
+            } else if failures.holds(&item) {
+                PollOutcome::Waiting
+            } else {
+                let synced = within(deadline, self.sync_read_item(side, item)).await;
+                PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
+            };
+            (id, updated, read_from, outcome)
+        }))
+        .buffered(self.poll_concurrency);
+        let mut end = PageEnd::Done;
+        while let Some((id, updated, read_from, outcome)) = outcomes.next().await {
+            if !matches!(end, PageEnd::Done) {
+                continue;
+            }
+            match outcome {
+                // Items already started are let finish, but the watermark stays before this one.
+                PollOutcome::NotStarted => {
+                    report.stopped_early = true;
+                    end = PageEnd::StoppedBefore(updated);
+                }
+                PollOutcome::Waiting => self.leave_to_record(side, &id).await?,
+                PollOutcome::Synced(Err(error)) if error.is_credential_problem() => {
+                    report.blocked = Some(error_chain(&error));
+                    end = PageEnd::StoppedBefore(updated);
+                }
+                PollOutcome::Synced(synced) => self.poll_synced(side, &id, read_from, synced, failures, report).await?,
+            }
+        }
+        Ok(end)
+    }
+
+    /// What a poll records after syncing one item.
+    async fn poll_synced(
+        &self,
+        side: Side,
+        id: &ItemId,
+        read_from: Timestamp,
+        synced: Result<crate::SyncOutcome, SyncError>,
+        failures: &SideFailures,
+        report: &mut PollReport,
+    ) -> Result<(), SyncError> {
+        match synced {
+            Ok(_) if failures.parked.contains_key(id) || failures.due.contains(id) => {
+                info!(item = %id, "a recorded change synced; its record is cleared");
+                self.clear_failure(side, id, read_from).await?;
+                report.synced += 1;
+            }
+            Ok(_) => report.synced += 1,
+            Err(error) => {
+                warn!(item = %id, %error, "sync failed during poll; recorded for retry");
+                // The failure record, not the watermark, now holds this change.
+                self.record_failure(side, id, &error).await?;
+                report.failed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The poll leaves an item to its failure record: the record's `noted_at` moves to now, so that a
+    /// sync under way since before (whose read may predate this change) cannot clear it.
+    async fn leave_to_record(&self, side: Side, id: &ItemId) -> Result<(), SyncError> {
+        let now = self.clock.now();
+        let touch = FailureRecord {
+            integration: self.config.name.clone(),
+            side,
+            item: id.clone(),
+            error: "changed while a failure was recorded".to_string(),
+            retryable: true,
+            attempts: 0,
+            first_failed_at: now,
+            last_failed_at: now,
+            next_attempt_at: Some(now),
+            parked: false,
+            noted_at: now,
+        };
+        self.stores.log.note_change(&touch).await?;
+        Ok(())
+    }
+
+    async fn side_failures(&self, side: Side) -> Result<SideFailures, SyncError> {
+        let now = self.clock.now();
         let (parked, waiting): (Vec<FailureRecord>, Vec<FailureRecord>) = self
             .stores
             .log
-            .list_failures(integration)
+            .list_failures(&self.config.name)
             .await?
             .into_iter()
             .filter(|failure| failure.side == side)
             .partition(|failure| failure.parked);
-        let waiting: HashSet<ItemId> = waiting.into_iter().map(|failure| failure.item).collect();
-        let parked: HashMap<ItemId, Timestamp> =
-            parked.into_iter().map(|failure| (failure.item, failure.last_failed_at)).collect();
-        // Several items at once, results taken in order of change: the watermark moves over a
-        // contiguous run of items that were dealt with, never past one that was not started.
-        let (waiting, parked) = (&waiting, &parked);
-        let mut outcomes = stream::iter(items.into_iter().map(|item| async move {
-            let (id, updated) = (item.item.id.clone(), item.updated);
-            let outcome = if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                PollOutcome::NotStarted
-            } else if waiting.contains(&id) || parked.get(&id).is_some_and(|failed| updated <= *failed) {
-                PollOutcome::Waiting
-            } else {
-                PollOutcome::Synced(self.sync_read_item(side, item).await)
-            };
-            (id, updated, outcome)
-        }))
-        .buffered(self.poll_concurrency);
-        while let Some((id, updated, outcome)) = outcomes.next().await {
-            let synced = match outcome {
-                // Items already started are let finish (dropping them would be a crash), but the
-                // watermark stays before the first item this poll did not start.
-                PollOutcome::NotStarted => {
-                    report.stopped_early = true;
-                    continue;
-                }
-                _ if report.stopped_early => continue,
-                PollOutcome::Waiting => None,
-                PollOutcome::Synced(synced) => Some(synced),
-            };
-            report.watermark = report.watermark.max(updated);
-            match synced {
-                Some(Ok(_)) if parked.contains_key(&id) => {
-                    info!(item = %id, "a parked change synced; its failure is cleared");
-                    self.stores.log.clear_failure(integration, side, &id).await?;
-                    report.synced += 1;
-                }
-                None | Some(Ok(_)) => report.synced += usize::from(synced.is_some()),
-                Some(Err(error)) => {
-                    warn!(item = %id, %error, "sync failed during poll; recorded for retry");
-                    // The failure record, not the watermark, now holds this change.
-                    self.record_failure(side, &id, &error).await?;
-                    report.failed += 1;
-                }
-            }
-        }
-        self.crash_point(Step::PollSynced);
-        if report.watermark > since {
-            self.stores.watermarks.set_watermark(integration, side, report.watermark).await?;
-        }
-        info!(side = %side, items = report.items, failed = report.failed, watermark = %report.watermark, "polled");
-        Ok(report)
+        let (later, due): (Vec<FailureRecord>, Vec<FailureRecord>) =
+            waiting.into_iter().partition(|failure| failure.next_attempt_at.is_some_and(|at| at > now));
+        Ok(SideFailures {
+            waiting: later.into_iter().map(|failure| failure.item).collect(),
+            due: due.into_iter().map(|failure| failure.item).collect(),
+            parked: parked.into_iter().map(|failure| (failure.item, failure.last_failed_at)).collect(),
+        })
     }
 
     /// Sets a side's watermark by hand (the `tandem watermark set` command).
@@ -177,25 +328,32 @@ impl Engine {
         self.retry_failures_until(None).await
     }
 
-    /// As [`Engine::retry_failures`], leaving what is not reached by `deadline` for the next run.
+    /// As [`Engine::retry_failures`], leaving what is not reached by `deadline` for the next run. A side
+    /// whose credentials are refused is not tried further this run: every call would fail alike.
     pub async fn retry_failures_until(&self, deadline: Option<Instant>) -> Result<FailureRetryReport, SyncError> {
         let now = self.clock.now();
         let mut report = FailureRetryReport::default();
+        let mut refused: HashSet<Side> = HashSet::new();
         for failure in self.stores.log.list_failures(&self.config.name).await? {
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            if past(deadline) {
                 break;
             }
             let due = !failure.parked && failure.next_attempt_at.is_some_and(|at| at <= now);
-            if !due {
+            if !due || refused.contains(&failure.side) {
                 continue;
             }
             report.retried += 1;
-            match self.sync_item(failure.side, &failure.item).await {
+            let read_from = self.clock.now();
+            let synced = within(deadline, self.sync_item(failure.side, &failure.item)).await;
+            match synced.unwrap_or(Err(SyncError::DeadlineReached)) {
                 Ok(_) => {
-                    self.stores.log.clear_failure(&self.config.name, failure.side, &failure.item).await?;
+                    self.clear_failure(failure.side, &failure.item, read_from).await?;
                     report.succeeded += 1;
                 }
                 Err(error) => {
+                    if error.is_credential_problem() {
+                        refused.insert(failure.side);
+                    }
                     if self.record_failure(failure.side, &failure.item, &error).await?.parked {
                         report.parked += 1;
                     }
@@ -228,13 +386,11 @@ impl Engine {
             None => (side, item),
         };
         let previous = self.stores.log.get_failure(&self.config.name, side, item).await?;
-        // Waiting for another worker's claim, for the next run after a deadline, or for a store slow to
-        // record a claim, is not a failed attempt of the item: counting it would park a healthy item
-        // that many deliveries arrived for at once, or that met a busy store.
-        let waiting = matches!(
-            error,
-            SyncError::CreationInProgress { .. } | SyncError::DeadlineReached | SyncError::SlowClaim { .. }
-        );
+        // Waiting (for another worker's claim, for a search to catch up, for the next run after a
+        // deadline, for a busy store, for credentials to be renewed) is not a failed attempt of the item:
+        // counting it would park a healthy item, and a credential outage would park every change made
+        // during it.
+        let waiting = error.is_waiting();
         let attempts = previous.as_ref().map_or(0, |failure| failure.attempts) + u32::from(!waiting);
         let retryable = error.is_retryable();
         // A permanent error (bad mapping, missing transition) is still retried a few times: the
@@ -248,16 +404,21 @@ impl Engine {
             error: error_chain(error),
             retryable,
             attempts,
-            first_failed_at: previous.map_or(now, |failure| failure.first_failed_at),
+            first_failed_at: previous.as_ref().map_or(now, |failure| failure.first_failed_at),
             last_failed_at: now,
             next_attempt_at: (!parked).then(|| match error {
-                // Another worker's claim: worth trying again as soon as its lease ends, not later.
-                SyncError::CreationInProgress { until } => (*until).max(now),
+                // Another worker's claim, or a search catching up: worth trying again as soon as it
+                // ends, not later.
+                SyncError::CreationInProgress { until } | SyncError::AwaitingSearch { until } => (*until).max(now),
                 // Cut short only to answer in time: nothing is wrong, the next run may finish it.
                 SyncError::DeadlineReached => now,
-                _ => now + policy.delay(attempts),
+                // Soon after the credentials are renewed, however long the outage: no backoff.
+                _ if error.is_credential_problem() => now + policy.delay(1),
+                // Never sooner than the system asked (a Retry-After longer than the call could wait).
+                _ => now + policy.delay(attempts).max(error.retry_after().map_or(chrono::Duration::zero(), duration)),
             }),
             parked,
+            noted_at: previous.as_ref().map_or(now, |failure| failure.noted_at),
         };
         self.stores.log.record_failure(&failure).await?;
         Ok(failure)

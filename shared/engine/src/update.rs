@@ -18,7 +18,7 @@ use crate::error::SyncError;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
-use tandem_model::{FieldMap, Item, ItemId, Side};
+use tandem_model::{FieldMap, Item, ItemId, ItemVersion, Side};
 use tracing::{info, warn};
 
 /// What the merge decided to write, per target side.
@@ -40,18 +40,30 @@ impl Plan {
 impl Engine {
     pub(crate) async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
         let other = side.other();
-        let other_item = match self.connector(other).get_item(&link.item(other).id).await {
-            Ok(other_item) => other_item,
-            Err(ConnectorError::NotFound { .. }) => return Ok(SyncOutcome::Gone),
-            Err(error) => return Err(SyncError::Connector { side: other, source: error }),
+        let Some(other_item) = self.read(other, &link.item(other).id).await? else {
+            return Ok(SyncOutcome::Gone);
         };
         let items: [&Item; 2] = match side {
             Side::One => [item, &other_item],
             Side::Two => [&other_item, item],
         };
+        // A pair whose item left the scope (moved, retyped, restricted) stays linked and is left alone
+        // both ways until it is back: its changes are never copied out, and nothing is written into it.
+        if let Some(reason) = Side::BOTH.into_iter().find_map(|side| self.out_of_scope(side, items[index(side)])) {
+            info!(%reason, item1 = %link.side1.label(), item2 = %link.side2.label(), "a linked item is out of scope; the pair is not synced while it is");
+            return Ok(SyncOutcome::OutOfScope { reason });
+        }
+        // A fresh read older than what the link has seen is a lagging answer: writing from it would undo
+        // what was synced since.
+        if let Some(stale) = Side::BOTH.into_iter().find(|&side| is_older(&link, side, items[index(side)])) {
+            return Err(SyncError::StaleRead { side: stale });
+        }
         let stored = (link.fields.clone(), link.pending_writes.clone());
         self.settle_pending_writes(&mut link, items);
         let plan = self.plan_writes(&mut link, items).await?;
+        for side in Side::BOTH {
+            link.seen.saw(side, items[index(side)].version());
+        }
         let announced = !plan.is_empty();
         if announced {
             link = self.stores.links.update_link(&link).await?;
@@ -64,18 +76,19 @@ impl Engine {
             if fields.is_empty() {
                 continue;
             }
-            let refused = self.write_fields(to, &link.item(to).id, fields).await?;
-            written += fields.len() - refused.len();
-            for (field, error) in refused {
+            let outcome = match self.write_fields(to, &link.item(to).id, fields, items[index(to)].version()).await {
+                Ok(outcome) => outcome,
+                Err(error) => return Err(self.withdraw_announcement(link, to, error).await),
+            };
+            if let Some(version) = outcome.version {
+                link.seen.saw(to, version);
+            }
+            written += fields.len() - outcome.refused.len();
+            for (field, error) in outcome.refused {
                 let name = &plan.mapping_names[index(to)][&field];
                 warn!(to = %to, item = %link.item(to).label(), field = %name, %error, "the target refused a field; the others are written");
                 // Its snapshot goes back to before this sync, so the change is still seen and tried again.
-                if let Some(pending) = link.pending_writes.remove(name) {
-                    match pending.before {
-                        Some(before) => link.fields.insert(name.clone(), before),
-                        None => link.fields.remove(name),
-                    };
-                }
+                restore_before(&mut link, name);
                 refusal.get_or_insert(SyncError::FieldRefused { side: to, field: name.clone(), source: error });
             }
             info!(to = %to, item = %link.item(to).label(), fields = ?fields.keys().collect::<Vec<_>>(), "updated");
@@ -96,6 +109,26 @@ impl Engine {
         match refusal {
             Some(refusal) => Err(refusal),
             None => Ok(SyncOutcome::Updated { writes: written }),
+        }
+    }
+
+    /// A write to `to` failed. When the target refused it because the item changed since it was read
+    /// (nothing was written), its announcements are withdrawn, so that the next merge sees the person's
+    /// edit and this sync's change side by side (a conflict, decided by the policy) rather than taking
+    /// the edit for a change made after this write. The returned error is the write's.
+    async fn withdraw_announcement(&self, mut link: Link, to: Side, error: SyncError) -> SyncError {
+        if !matches!(&error, SyncError::Connector { source: ConnectorError::Changed { .. }, .. }) {
+            return error;
+        }
+        let names: Vec<String> =
+            link.pending_writes.iter().filter(|(_, pending)| pending.to == to).map(|(name, _)| name.clone()).collect();
+        for name in &names {
+            restore_before(&mut link, name);
+        }
+        info!(to = %to, item = %link.item(to).label(), fields = ?names, "the item changed since it was read; nothing was written, merging again");
+        match self.stores.links.update_link(&link).await {
+            Ok(_) => error,
+            Err(store) => SyncError::Store(store),
         }
     }
 
@@ -187,37 +220,66 @@ impl Engine {
         Ok(plan)
     }
 
-    /// Writes `fields` to the item; returns the fields the target refused, each with its refusal. Only
-    /// refusals of a value are taken field by field; anything else (the system down, the item gone)
-    /// fails the whole write.
+    /// Writes `fields` to the item read at `read`. Only refusals of a value are taken field by field;
+    /// anything else (the system down, the item gone or changed meanwhile) fails the whole write.
     async fn write_fields(
         &self,
         to: Side,
         id: &ItemId,
         fields: &FieldMap,
-    ) -> Result<Vec<(String, ConnectorError)>, SyncError> {
+        read: ItemVersion,
+    ) -> Result<WriteOutcome, SyncError> {
         let connector = self.connector(to);
-        let refusal = match connector.update_item(id, fields).await {
-            Ok(()) => return Ok(Vec::new()),
+        let refusal = match connector.update_item(id, fields, &read).await {
+            Ok(version) => return Ok(WriteOutcome { refused: Vec::new(), version }),
             Err(error) if is_refusal(&error) => error,
             Err(error) => return Err(SyncError::Connector { side: to, source: error }),
         };
         if fields.len() == 1 {
             let field = fields.keys().next().cloned().unwrap_or_default();
-            return Ok(vec![(field, refusal)]);
+            return Ok(WriteOutcome { refused: vec![(field, refusal)], version: None });
         }
-        // Which one? Each on its own, so that the others are not held back by the one refused.
-        let mut refused = Vec::new();
+        // Which one? Each on its own, so that the others are not held back by the one refused. Each
+        // write is conditional on the state the one before it made, when the system tells it.
+        let mut outcome = WriteOutcome { refused: Vec::new(), version: None };
+        let mut state = read;
         for (field, value) in fields {
             let single = FieldMap::from([(field.clone(), value.clone())]);
-            match connector.update_item(id, &single).await {
-                Ok(()) => {}
-                Err(error) if is_refusal(&error) => refused.push((field.clone(), error)),
+            match connector.update_item(id, &single, &state).await {
+                Ok(Some(version)) => {
+                    state = version;
+                    outcome.version = Some(version);
+                }
+                Ok(None) => {}
+                Err(error) if is_refusal(&error) => outcome.refused.push((field.clone(), error)),
                 Err(error) => return Err(SyncError::Connector { side: to, source: error }),
             }
         }
-        Ok(refused)
+        Ok(outcome)
     }
+}
+
+/// What writing one target's fields did.
+struct WriteOutcome {
+    /// The fields the target refused, each with its refusal.
+    refused: Vec<(String, ConnectorError)>,
+    /// The state the last write made, when the system said.
+    version: Option<ItemVersion>,
+}
+
+/// Puts a field's snapshot back to what it was before this sync announced a write of it.
+fn restore_before(link: &mut Link, name: &str) {
+    if let Some(pending) = link.pending_writes.remove(name) {
+        match pending.before {
+            Some(before) => link.fields.insert(name.to_string(), before),
+            None => link.fields.remove(name),
+        };
+    }
+}
+
+/// Whether `item` shows an older state of the item on `side` than the link has seen.
+fn is_older(link: &Link, side: Side, item: &Item) -> bool {
+    link.seen.get(side).is_some_and(|seen| seen.is_after(&item.version()))
 }
 
 /// A target's "no" to a value (as opposed to "not now" or "not you"): retrying the same write cannot

@@ -43,15 +43,19 @@ impl WebhookAnswer {
     }
 
     /// What the engine made of an authentic delivery. Sync failures are recorded for the poller and
-    /// still answered 200; only a delivery that could not be recorded asks the sender to retry (503).
+    /// still answered 200; a delivery about nothing the integration syncs (another project or item type,
+    /// restricted, too old) is answered 202; only a delivery that could not be recorded asks the sender
+    /// to retry (503).
     pub fn delivered(integration: &str, outcome: Result<DeliveryOutcome, SyncError>) -> WebhookAnswer {
         match outcome {
             Ok(outcome) => WebhookAnswer {
-                status: 200,
+                status: if outcome.nothing_in_scope() { 202 } else { 200 },
                 body: json!({
                     "duplicate": outcome.duplicate,
                     "synced": outcome.synced,
                     "echoes": outcome.echoes,
+                    "out_of_scope": outcome.out_of_scope,
+                    "ignored": outcome.ignored,
                     "failed": outcome.failed,
                 }),
             },

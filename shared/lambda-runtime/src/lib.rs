@@ -19,7 +19,7 @@ mod webhook;
 pub mod wiring;
 
 pub use answer::{WebhookAnswer, MAX_WEBHOOK_BODY};
-pub use deadline::{deadline, INVOCATION_MARGIN, WEBHOOK_WORK_LIMIT};
+pub use deadline::{deadline, poll_deadline, INVOCATION_MARGIN, POLL_MARGIN, WEBHOOK_WORK_LIMIT};
 pub use error::RuntimeError;
 pub use logs::init_json_logs;
 pub use poll::{run_poll, PollSummary};

@@ -71,13 +71,16 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
             return summary;
         }
     };
-    for (name, served) in integrations {
+    let count = integrations.len();
+    for (position, (name, served)) in integrations.into_iter().enumerate() {
         if Instant::now() >= deadline {
             summary.stopped_early = true;
             break;
         }
         match served {
-            Ok(served) => poll_integration(&served.engine, deadline, &mut summary).await,
+            // Each integration gets its share of the time left, so a backlog in one cannot starve the
+            // others; what one does not use passes on to those after it.
+            Ok(served) => poll_integration(&served.engine, share(deadline, count - position), &mut summary).await,
             Err(problem @ RuntimeError::InvalidConfiguration { .. }) => {
                 error!(integration = %name, error = %problem, "integration not polled until its configuration is fixed");
                 summary.invalid_configurations += 1;
@@ -93,15 +96,26 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
     summary
 }
 
+/// The instant by which one of `turns` equal turns ends, starting now.
+fn share(deadline: Instant, turns: usize) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    Instant::now() + left / u32::try_from(turns.max(1)).unwrap_or(u32::MAX)
+}
+
+/// Both sides and the due failures, each with its share of the integration's time.
 async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut PollSummary) {
     summary.integrations += 1;
-    for side in Side::BOTH {
-        match engine.poll_side_until(side, Some(deadline)).await {
+    for (turn, side) in Side::BOTH.into_iter().enumerate() {
+        match engine.poll_side_until(side, Some(share(deadline, 3 - turn))).await {
             Ok(report) => {
                 summary.items += report.items;
                 summary.synced += report.synced;
                 summary.failed += report.failed;
                 summary.stopped_early |= report.stopped_early;
+                if let Some(problem) = report.blocked {
+                    error!(integration = engine.integration(), side = %side, %problem, "side not polled past its watermark: its credentials were refused");
+                    summary.errors += 1;
+                }
             }
             Err(problem) => {
                 warn!(integration = engine.integration(), side = %side, error = %problem, "poll failed; next run retries");
@@ -133,6 +147,15 @@ async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut Poll
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_turn_gets_an_equal_share_of_what_is_left() {
+        let deadline = Instant::now() + std::time::Duration::from_secs(90);
+        let first = share(deadline, 3).saturating_duration_since(Instant::now());
+        assert!(first <= std::time::Duration::from_secs(30) && first > std::time::Duration::from_secs(29), "{first:?}");
+        assert!(share(deadline, 1) <= deadline);
+        assert!(share(Instant::now(), 2) <= Instant::now() + std::time::Duration::from_millis(1), "no time, no share");
+    }
 
     #[test]
     fn the_metric_line_is_embedded_metric_format_without_dimensions() {

@@ -12,11 +12,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tandem_engine::ports::{
-    AccessCheck, Connector, ConnectorError, CopyOrigin, SecretSource, WebhookError, WebhookReceiver, WebhookRequest,
+    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken, SecretSource, WebhookError,
+    WebhookReceiver, WebhookRequest,
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, Side, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, Side, SystemKind, Timestamp,
+    UserRef,
 };
 use tandem_secrets::CachedSecrets;
 use tokio::time::Instant;
@@ -112,8 +114,12 @@ impl Connector for RotatingConnector {
         self.call(|connector| async move { connector.get_item(id).await }).await
     }
 
-    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
-        self.call(|connector| async move { connector.changed_since(since).await }).await
+    async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        self.call(|connector| async move { connector.changed_page(since, page).await }).await
+    }
+
+    fn max_call_duration(&self) -> Duration {
+        self.current().max_call_duration()
     }
 
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
@@ -129,8 +135,13 @@ impl Connector for RotatingConnector {
         self.call(|connector| async move { connector.find_copy(origin, created_since).await }).await
     }
 
-    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
-        self.call(|connector| async move { connector.update_item(id, fields).await }).await
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        fields: &FieldMap,
+        read: &ItemVersion,
+    ) -> Result<Option<ItemVersion>, ConnectorError> {
+        self.call(|connector| async move { connector.update_item(id, fields, read).await }).await
     }
 
     async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
@@ -148,6 +159,10 @@ impl Connector for RotatingConnector {
         body: &RichText,
     ) -> Result<Comment, ConnectorError> {
         self.call(|connector| async move { connector.update_comment(item, comment, body).await }).await
+    }
+
+    async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
+        self.call(|connector| async move { connector.delete_comment(item, comment).await }).await
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {

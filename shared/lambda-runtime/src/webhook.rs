@@ -24,6 +24,10 @@ pub async fn handle_webhook(
     if body.len() > MAX_WEBHOOK_BODY {
         return WebhookAnswer::too_large(body.len());
     }
+    // Anyone can send any URL: a name no integration can have is refused before it costs a store call.
+    if !tandem_mapping::is_integration_name(integration) {
+        return WebhookAnswer::problem(404, "no active integration has this name");
+    }
     let served = match runtime.integration(integration).await {
         Ok(Ok(served)) => served,
         Ok(Err(Unserved::Unknown | Unserved::Inactive)) => {

@@ -33,6 +33,8 @@ pub enum WiringError {
         "side {side}: secret `{name}` has the wrong kind for {system} webhooks (Jira: webhook-hmac; Azure DevOps: webhook-basic)"
     )]
     WrongWebhookSecret { side: Side, name: String, system: SystemKind },
+    #[error("side {side}: secret `{name}`: {part} is empty")]
+    EmptySecret { side: Side, name: String, part: &'static str },
 }
 
 impl WiringError {
@@ -139,6 +141,10 @@ pub async fn receiver(
     let name = &settings.webhook_secret;
     let secret =
         secrets.credentials(name).await.map_err(|source| WiringError::Secret { side, name: name.clone(), source })?;
+    // Whatever the source: an empty key would let anyone sign or authenticate a delivery.
+    if let Some(part) = secret.empty_part() {
+        return Err(WiringError::EmptySecret { side, name: name.clone(), part });
+    }
     Ok(match (settings.system, secret) {
         (SystemKind::Jira, Credentials::WebhookHmac { secret }) => {
             Arc::new(JiraWebhookReceiver::new(secret, settings.project.clone()))

@@ -46,6 +46,15 @@ pub struct SideConfig {
     pub filter: Option<Filter>,
     /// Local runs start a bundled simulator for this side.
     pub simulator: bool,
+    /// Restricted content this side may copy anyway; by default none.
+    pub confidential: ConfidentialAllowances,
+}
+
+/// Restrictions whose content a side copies anyway, each a restriction's name or `kind:name`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConfidentialAllowances {
+    pub items: Vec<String>,
+    pub comments: Vec<String>,
 }
 
 impl IntegrationConfig {

@@ -19,7 +19,7 @@ use tandem_model::SystemKind;
 pub(crate) struct IntegrationFile {
     /// The integration's id: lower-case letters, digits and `-`. It names the integration in logs,
     /// webhook URLs and the store, so changing it starts a new integration with no links.
-    #[schemars(required, regex(pattern = r"^[a-z0-9-]+$"))]
+    #[schemars(required, regex(pattern = r"^[a-z0-9-]{1,64}$"))]
     pub name: Option<String>,
     /// Side 1 of the integration.
     #[schemars(required)]
@@ -83,6 +83,24 @@ pub(crate) struct SideFile {
     /// `base_url` may then be left out.
     #[serde(default)]
     pub simulator: bool,
+    /// Restricted content this side may copy to the other side. By default nothing restricted is ever
+    /// copied: not an item with a Jira security level, not a Jira comment visible only to a role or a
+    /// group, not a Service Management internal note. A linked item that becomes restricted stops
+    /// syncing (both ways), and the copy of a comment that becomes restricted (or is deleted) is removed.
+    pub confidential: Option<ConfidentialFile>,
+}
+
+/// Restrictions whose content may be copied anyway, each as the restriction's name or `kind:name`
+/// (kinds: `security-level`, `role`, `group`, `internal`), compared without regard to case.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Confidential")]
+pub(crate) struct ConfidentialFile {
+    /// Items with these restrictions are copied, e.g. `["Internal"]` for the Jira security level
+    /// "Internal".
+    pub items: Option<Vec<String>>,
+    /// Comments with these restrictions are copied, e.g. `["role:Developers"]`.
+    pub comments: Option<Vec<String>>,
 }
 
 /// Polling settings.
@@ -94,6 +112,13 @@ pub(crate) struct PollingFile {
     /// `30s`, `5m`, `1h30m`. At least one second. Default `5m`.
     #[schemars(regex(pattern = r"^\s*([0-9]+\s*(ms|s|m|h|d)\s*)+$"))]
     pub interval: Option<String>,
+    /// How long the systems' searches may take to show a change (Jira's JQL search and Azure DevOps'
+    /// WIQL are eventually consistent). Polls read this far back past their watermark, so an item that
+    /// shows up in search late is still synced, and a worker taking over an unfinished creation waits
+    /// this long before it trusts a search for the copy. Same form as `interval`; `0s` allowed.
+    /// Default `60s`.
+    #[schemars(regex(pattern = r"^\s*([0-9]+\s*(ms|s|m|h|d)\s*)+$"))]
+    pub search_lag: Option<String>,
 }
 
 /// Conflict settings.

@@ -21,7 +21,7 @@ mod spans;
 mod users;
 mod validate;
 
-pub use config::{IntegrationConfig, SideConfig};
+pub use config::{ConfidentialAllowances, IntegrationConfig, SideConfig};
 pub use convert::MappingError;
 pub use field::{Direction, FieldKind, FieldMapping};
 pub use filter::{Filter, FilterError};
@@ -92,4 +92,15 @@ fn yaml_error(file: &str, error: &serde_yaml_ng::Error) -> ConfigErrors {
     let message = error.to_string();
     let message = message.rfind(" at line ").map_or(message.as_str(), |end| &message[..end]);
     ConfigErrors::single(file, at, format!("invalid YAML: {message}"))
+}
+
+/// The longest integration name: it names webhook URLs and the store's partitions, and a name of any
+/// length arriving in a webhook URL must be refused before it costs a store call.
+pub const MAX_INTEGRATION_NAME: usize = 64;
+
+/// Whether `name` can name an integration: 1 to [`MAX_INTEGRATION_NAME`] lower-case letters, digits
+/// and `-`.
+pub fn is_integration_name(name: &str) -> bool {
+    (1..=MAX_INTEGRATION_NAME).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }

@@ -93,21 +93,35 @@ pub(crate) fn unknown_placeholders(template: &str) -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollingSettings {
     pub interval: Duration,
+    /// How long the systems' searches may take to show a change (Jira's JQL search and Azure DevOps'
+    /// WIQL are eventually consistent): polls read this far back past their watermark, and a worker
+    /// that takes over an unfinished creation waits this long before it trusts a search for the copy.
+    pub search_lag: Duration,
 }
 
 impl PollingSettings {
     pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+    pub(crate) const DEFAULT_SEARCH_LAG: Duration = Duration::from_secs(60);
     const MINIMUM_INTERVAL: Duration = Duration::from_secs(1);
 }
 
 impl Default for PollingSettings {
     fn default() -> Self {
-        PollingSettings { interval: Self::DEFAULT_INTERVAL }
+        PollingSettings { interval: Self::DEFAULT_INTERVAL, search_lag: Self::DEFAULT_SEARCH_LAG }
     }
 }
 
-/// Reads `30s`, `5m`, `1h30m`, `250ms`, `2d`: numbers each followed by a unit.
+/// Reads a polling interval (see [`parse_duration`]): at least one second.
 pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
+    let total = parse_duration(text)?;
+    if total < PollingSettings::MINIMUM_INTERVAL {
+        return Err(format!("`{text}` is shorter than the minimum of 1s"));
+    }
+    Ok(total)
+}
+
+/// Reads `30s`, `5m`, `1h30m`, `250ms`, `2d`, `0s`: numbers each followed by a unit.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Err("the interval is empty; write e.g. `30s`, `5m` or `1h`".into());
@@ -136,9 +150,6 @@ pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
             .and_then(|amount| unit.checked_mul(amount))
             .ok_or_else(|| format!("`{text}` is too long"))?;
         total = total.checked_add(part).ok_or_else(|| format!("`{text}` is too long"))?;
-    }
-    if total < PollingSettings::MINIMUM_INTERVAL {
-        return Err(format!("`{text}` is shorter than the minimum of 1s"));
     }
     Ok(total)
 }

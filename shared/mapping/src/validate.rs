@@ -2,19 +2,22 @@
 //! a valid YAML structure can still have (missing keys, values that contradict each other, a filter
 //! that does not parse, an unreadable users CSV).
 
-use crate::config::{IntegrationConfig, SideConfig};
+use crate::config::{ConfidentialAllowances, IntegrationConfig, SideConfig};
 use crate::convert::split_list;
 use crate::field::{index, Direction, FieldKind, FieldMapping, ValueMap};
-use crate::file::{CommentsFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile};
+use crate::file::{
+    CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile,
+};
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
 use crate::rich::from_plain;
 use crate::scalar::{Scalar, ScalarTable};
-use crate::settings::{parse_interval, unknown_placeholders, CommentSettings, PollingSettings};
+use crate::settings::{parse_duration, parse_interval, unknown_placeholders, CommentSettings, PollingSettings};
 use crate::users::{check_email, read_csv, UserMapping, UserPair};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Duration;
 use tandem_model::{FieldValue, Side, SystemKind};
 use url::{Host, Url};
 
@@ -25,8 +28,14 @@ pub(crate) fn build(file: IntegrationFile, problems: &mut Problems, base_dir: &P
     let root = ConfigPath::root();
     let name = required(problems, &root.key("name"), file.name);
     if let Some(name) = &name {
-        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            problems.value(&root.key("name"), format!("`{name}` may hold only lower-case letters, digits and `-`"));
+        if !crate::is_integration_name(name) {
+            problems.value(
+                &root.key("name"),
+                format!(
+                    "`{name}` may hold only lower-case letters, digits and `-`, at most {} of them",
+                    crate::MAX_INTEGRATION_NAME
+                ),
+            );
         }
     }
     let side1 = side(problems, Side::One, file.side1);
@@ -112,6 +121,7 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
             })
             .ok()
     });
+    let confidential = confidential(problems, &path.key("confidential"), file.confidential);
     Some(SideConfig {
         system: system?,
         base_url,
@@ -122,7 +132,23 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
         identities_url,
         filter,
         simulator: file.simulator,
+        confidential,
     })
+}
+
+/// The allowances of restricted content: names that are not blank.
+fn confidential(problems: &mut Problems, path: &ConfigPath, file: Option<ConfidentialFile>) -> ConfidentialAllowances {
+    let file = file.unwrap_or_default();
+    let mut names = |key: &str, listed: Option<Vec<String>>| -> Vec<String> {
+        let listed = listed.unwrap_or_default();
+        for (position, name) in listed.iter().enumerate() {
+            if name.trim().is_empty() || name.split_once(':').is_some_and(|(_, name)| name.trim().is_empty()) {
+                problems.value(&path.key(key).index(position), "must name a restriction: `name` or `kind:name`");
+            }
+        }
+        listed.into_iter().map(|name| name.trim().to_string()).collect()
+    };
+    ConfidentialAllowances { items: names("items", file.items), comments: names("comments", file.comments) }
 }
 
 /// Service URLs are https; plain http only reaches this machine (simulators, tests).
@@ -512,14 +538,18 @@ fn comments(problems: &mut Problems, file: CommentsFile) -> CommentSettings {
 }
 
 fn polling(problems: &mut Problems, file: PollingFile) -> PollingSettings {
-    let Some(text) = file.interval else {
-        return PollingSettings::default();
+    let defaults = PollingSettings::default();
+    let mut read = |key: &str, text: Option<String>, parse: fn(&str) -> Result<Duration, String>, default| {
+        let Some(text) = text else {
+            return default;
+        };
+        parse(&text).unwrap_or_else(|message| {
+            problems.value(&ConfigPath::root().key("polling").key(key), message);
+            default
+        })
     };
-    match parse_interval(&text) {
-        Ok(interval) => PollingSettings { interval },
-        Err(message) => {
-            problems.value(&ConfigPath::root().key("polling").key("interval"), message);
-            PollingSettings::default()
-        }
+    PollingSettings {
+        interval: read("interval", file.interval, parse_interval, defaults.interval),
+        search_lag: read("search_lag", file.search_lag, parse_duration, defaults.search_lag),
     }
 }

@@ -1,4 +1,4 @@
-use crate::Timestamp;
+use crate::{Timestamp, Visibility};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -131,6 +131,11 @@ pub struct Item {
     /// The system's revision counter where it has one (Azure DevOps `rev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
+    /// The project and type the item belongs to, as its system says now.
+    pub place: ItemPlace,
+    /// Who may read the item in its system (a Jira security level restricts it).
+    #[serde(default)]
+    pub visibility: Visibility,
     pub fields: FieldMap,
 }
 
@@ -138,6 +143,61 @@ impl Item {
     pub fn field(&self, name: &str) -> &FieldValue {
         const EMPTY: FieldValue = FieldValue::Empty;
         self.fields.get(name).unwrap_or(&EMPTY)
+    }
+
+    /// Which state of the item this read saw.
+    pub fn version(&self) -> ItemVersion {
+        ItemVersion { updated: self.updated, revision: self.revision }
+    }
+}
+
+/// Where an item lives in its system: the project (Jira project key, Azure DevOps project name) and the
+/// item type (Jira issue type, Azure DevOps work item type), as the system names them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ItemPlace {
+    pub project: String,
+    pub item_type: String,
+}
+
+impl ItemPlace {
+    pub fn new(project: impl Into<String>, item_type: impl Into<String>) -> Self {
+        ItemPlace { project: project.into(), item_type: item_type.into() }
+    }
+
+    /// Whether this is the place `project` and `item_type` name; systems compare these names without
+    /// regard to case.
+    pub fn is(&self, project: &str, item_type: &str) -> bool {
+        self.project.eq_ignore_ascii_case(project) && self.item_type.eq_ignore_ascii_case(item_type)
+    }
+}
+
+impl fmt::Display for ItemPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in project {}", self.item_type, self.project)
+    }
+}
+
+/// One state of an item: its revision where the system counts them (Azure DevOps), else its last-changed
+/// instant (Jira). Reads of the same item compare by it, so a read older than one already synced is
+/// recognised as stale and never written over newer values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemVersion {
+    pub updated: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+}
+
+impl ItemVersion {
+    /// No particular state: a write made "as read" with it overwrites whatever the item holds, as a
+    /// person editing by hand does.
+    pub const UNCHECKED: ItemVersion = ItemVersion { updated: Timestamp::UNIX_EPOCH, revision: None };
+
+    /// Whether this state came after `other`: by revision when both have one, else by instant.
+    pub fn is_after(&self, other: &ItemVersion) -> bool {
+        match (self.revision, other.revision) {
+            (Some(mine), Some(theirs)) => mine > theirs,
+            _ => self.updated > other.updated,
+        }
     }
 }
 
@@ -160,4 +220,7 @@ pub struct Comment {
     pub body: RichText,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// Who may read the comment in its system (a Jira role or group, an internal note).
+    #[serde(default)]
+    pub visibility: Visibility,
 }

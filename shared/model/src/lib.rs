@@ -7,11 +7,15 @@ mod item;
 mod notice;
 mod secret;
 mod system;
+mod visibility;
 
-pub use item::{Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, UserRef};
+pub use item::{
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText, UserRef,
+};
 pub use notice::{ChangeKind, ChangeNotice, Delivery};
 pub use secret::{Credentials, SecretString};
 pub use system::{RichTextFormat, Side, SystemKind};
+pub use visibility::{Restriction, Visibility};
 
 /// Timestamps everywhere are UTC instants.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -51,6 +51,23 @@ pub enum Credentials {
     WebhookBasic { username: String, password: SecretString },
 }
 
+impl Credentials {
+    /// What is empty in these credentials, if anything: an empty HMAC key or Basic password would let
+    /// anyone sign or authenticate a webhook, and an empty token only fails later, further from its cause.
+    pub fn empty_part(&self) -> Option<&'static str> {
+        let blank = |text: &str| text.trim().is_empty();
+        match self {
+            Credentials::JiraApiToken { email, .. } if blank(email) => Some("the e-mail address"),
+            Credentials::JiraApiToken { api_token, .. } if blank(api_token.expose()) => Some("the API token"),
+            Credentials::AzureDevopsPat { pat } if blank(pat.expose()) => Some("the personal access token"),
+            Credentials::WebhookHmac { secret } if blank(secret.expose()) => Some("the webhook's HMAC secret"),
+            Credentials::WebhookBasic { username, .. } if blank(username) => Some("the webhook's user name"),
+            Credentials::WebhookBasic { password, .. } if blank(password.expose()) => Some("the webhook's password"),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +88,16 @@ mod tests {
     fn credentials_parse_from_secret_json() {
         let parsed: Credentials = serde_json::from_str(r#"{"kind":"azure-devops-pat","pat":"abc"}"#).unwrap();
         assert_eq!(parsed, Credentials::AzureDevopsPat { pat: SecretString::new("abc") });
+    }
+
+    #[test]
+    fn empty_parts_are_named() {
+        let hmac = Credentials::WebhookHmac { secret: SecretString::new("") };
+        assert_eq!(hmac.empty_part(), Some("the webhook's HMAC secret"));
+        let basic = Credentials::WebhookBasic { username: String::new(), password: SecretString::new("x") };
+        assert_eq!(basic.empty_part(), Some("the webhook's user name"));
+        let basic = Credentials::WebhookBasic { username: "tandem".into(), password: SecretString::new(" ") };
+        assert_eq!(basic.empty_part(), Some("the webhook's password"));
+        assert_eq!(Credentials::AzureDevopsPat { pat: SecretString::new("p") }.empty_part(), None);
     }
 }

@@ -20,10 +20,14 @@ pub(crate) fn credentials_from_value(value: &Value) -> Result<Credentials, Strin
     let Value::Object(fields) = value else {
         return Err(format!("expected a JSON object with a `kind` field, found {}", kind_of(value)));
     };
-    Credentials::deserialize(value).map_err(|error| {
+    let credentials = Credentials::deserialize(value).map_err(|error| {
         let kind = fields.get("kind").and_then(Value::as_str);
         redact(&error.to_string(), value, kind)
-    })
+    })?;
+    match credentials.empty_part() {
+        Some(part) => Err(format!("{part} is empty")),
+        None => Ok(credentials),
+    }
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -101,6 +105,17 @@ mod tests {
         let reason = credentials_from_value(&json!({"kind": "jira-password", "password": "hunter2"})).unwrap_err();
         assert!(reason.contains("jira-password"), "{reason}");
         assert!(!reason.contains("hunter2"), "{reason}");
+    }
+
+    #[test]
+    fn empty_webhook_secrets_and_tokens_are_refused() {
+        let reason = credentials_from_value(&json!({"kind": "webhook-hmac", "secret": ""})).unwrap_err();
+        assert_eq!(reason, "the webhook's HMAC secret is empty");
+        let reason =
+            credentials_from_value(&json!({"kind": "webhook-basic", "username": "", "password": ""})).unwrap_err();
+        assert_eq!(reason, "the webhook's user name is empty");
+        let reason = credentials_from_value(&json!({"kind": "azure-devops-pat", "pat": "  "})).unwrap_err();
+        assert_eq!(reason, "the personal access token is empty");
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //!   "timeout_rate": 0.02, "timeout_hold_ms": 2000,
 //!   "webhook_drop_rate": 0.1, "webhook_duplicate_rate": 0.1, "webhook_duplicate_copies": 2,
 //!   "webhook_reorder_window_ms": 300,
-//!   "rate_limit": {"requests_per_second": 40, "burst": 10} }
+//!   "rate_limit": {"requests_per_second": 40, "burst": 10},
+//!   "create_throttle_rate": 0.1, "create_retry_after_seconds": 60,
+//!   "search_lag_ms": {"min": 200, "max": 2000}, "meddle_rate": 0.05 }
 //! ```
 //!
 //! For every vendor API call (never the `/_sim/…` control paths), in this order:
@@ -31,7 +33,22 @@
 //!   (`rate_limit_rate`: 429 with `Retry-After: retry_after_seconds`), a timeout (`timeout_rate`) and a
 //!   normal answer. Server errors and rate limits are answered without processing the call. A timeout holds
 //!   the answer for `timeout_hold_ms` and then answers 504; half of the timeouts (drawn) are processed
-//!   first, so the change was made although its answer was lost — the hardest case for exactly-once.
+//!   first, so the change was made although its answer was lost — the hardest case for exactly-once;
+//! - a create call (Jira `POST /rest/api/3/issue`, Azure DevOps `POST …/workitems/$Type`) that got
+//!   through is throttled at `create_throttle_rate`: answered 429 with
+//!   `Retry-After: create_retry_after_seconds` (60 by default, as the vendors throttle creation for long),
+//!   unprocessed, counted in `rate_limited` and `create_throttles`.
+//!
+//! Beyond single calls:
+//! - `search_lag_ms` makes searches (Jira's `search/jql`, Azure DevOps' WIQL) lag behind writes: each
+//!   change of an item becomes visible to them after a delay drawn from the range, and until then they
+//!   see the newest version already visible (an item whose creation is not visible yet is absent).
+//!   Reads of one item stay current. Clearing the plan makes everything visible at once;
+//! - `meddle_rate` is the share of the service account's reads of one item (Jira `GET
+//!   /rest/api/3/issue/{key}`, Azure DevOps `GET …/workitems/{id}`) after which the first person (the
+//!   user configured after the service account) edits that item's title, as people do between a
+//!   reader's read and its write: ` (edited meanwhile N)` is appended (or renumbered), and the edit's
+//!   webhook goes out as for any edit. Counted in `meddles`.
 //!
 //! Errors are worded in the vendor's shape (Jira's `errorMessages`/`errors` with `RateLimit-Reason` on
 //! 429; Azure DevOps' `$id`/`message`/`typeKey`).
@@ -46,9 +63,10 @@
 //! # Determinism
 //!
 //! Each simulator has one [`Faults`]: the plan, and one rng (`StdRng`) behind a mutex, reseeded from
-//! `seed` whenever a plan is set and drawn from by both the API calls and the webhook deliveries. The same
-//! seed and the same order of calls give the same decisions; concurrent calls are ordered by whoever takes
-//! the lock first.
+//! `seed` whenever a plan is set and drawn from by the API calls, the webhook deliveries, the search lags
+//! and the meddles. The same seed and the same order of calls give the same decisions; concurrent calls
+//! are ordered by whoever takes the lock first. A rate of 0 (or a search lag of `{0, 0}`) draws nothing,
+//! so plans that leave the newer fields out keep their sequences.
 //!
 //! # One-off faults
 //!
@@ -72,11 +90,13 @@ mod control;
 mod layer;
 mod plan;
 mod rate_limit;
+mod search_lag;
 mod state;
 
 pub(crate) use control::router as control_router;
 pub(crate) use layer::{measure, FaultLayer};
 pub use plan::{FaultPlan, FaultPlanError, LatencyRange, MAX_DUPLICATE_COPIES};
 pub use rate_limit::RateLimit;
+pub(crate) use search_lag::SearchLag;
 pub(crate) use state::DeliveryFate;
 pub use state::{FaultAnswer, FaultStats, Faults, InjectedFault};

@@ -1,5 +1,8 @@
 //! The Azure DevOps simulator's API rules, exercised over HTTP as a client would.
 
+mod common;
+
+use common::AdoAs;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, Fault, RunningAzureDevops};
@@ -190,4 +193,47 @@ async fn faults_answer_with_retry_after_then_stop_and_stats_count_writes_per_use
         client().get(format!("{}/_sim/identities", simulator.base_url())).send().await.unwrap().json().await.unwrap();
     assert_eq!(identities.as_array().unwrap().len(), 3);
     assert!(identities[0].get("pat").is_none(), "the control API never shows a PAT");
+}
+
+#[tokio::test]
+async fn a_deleted_comment_is_left_out_unless_deleted_ones_are_asked_for() {
+    let simulator = start().await;
+    let service = AdoAs::service(&simulator);
+    let id = service.create("Fabrikam", "Task", "Talk").await["id"].as_u64().unwrap();
+    let comments = format!("Fabrikam/_apis/wit/workItems/{id}/comments");
+    let list = format!("{comments}?api-version=7.1-preview.4");
+    let kept = service.post(&list, &json!({"text": "<p>kept</p>"})).await.body["id"].as_u64().unwrap();
+    let doomed = service.post(&list, &json!({"text": "<p>doomed</p>"})).await.body["id"].as_u64().unwrap();
+    let one = |comment: u64, query: &str| format!("{comments}/{comment}?api-version=7.1-preview.4{query}");
+
+    let deleted = service.call(reqwest::Method::DELETE, &one(doomed, ""), "application/json", None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "the contract declares 200: {}", deleted.body);
+    assert_eq!((deleted.body["id"].as_u64(), deleted.body["isDeleted"].clone()), (Some(doomed), json!(true)));
+
+    let listed = service.get(&list).await;
+    assert_eq!(listed.body["totalCount"], 1);
+    assert_eq!(listed.body["comments"][0]["id"].as_u64(), Some(kept));
+    let with_deleted = service.get(&format!("{list}&includeDeleted=true")).await;
+    assert_eq!(with_deleted.body["totalCount"], 2);
+    assert_eq!(with_deleted.body["comments"][1]["isDeleted"], true);
+    assert_eq!(service.get(&one(doomed, "")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(service.get(&one(doomed, "&includeDeleted=true")).await.body["isDeleted"], true);
+    let again = service.call(reqwest::Method::DELETE, &one(doomed, ""), "application/json", None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let item = service.get(&format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1")).await;
+    assert_eq!(item.body["fields"]["System.CommentCount"], 1);
+    assert!(simulator.violations().is_empty(), "{:#?}", simulator.violations());
+}
+
+#[tokio::test]
+async fn a_task_can_be_created_in_the_second_project() {
+    let simulator = start().await;
+    let task = AdoAs::service(&simulator).create("Contoso", "Task", "Order chairs").await;
+    assert_eq!(task["fields"]["System.WorkItemType"], "Task");
+    assert_eq!(task["fields"]["System.TeamProject"], "Contoso");
+    assert_eq!(task["fields"]["System.AreaPath"], "Contoso");
+    let read =
+        AdoAs::service(&simulator).get(&format!("Contoso/_apis/wit/workitems/{}?api-version=7.1", task["id"])).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(simulator.violations().is_empty(), "{:#?}", simulator.violations());
 }

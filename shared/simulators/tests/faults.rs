@@ -1,14 +1,16 @@
 //! The fault plan over HTTP, on both simulators: each kind of fault at full rate, shares near their rate,
-//! repeatable sequences from a seed, timed-out writes that happened, added latency, dropped, duplicated and
-//! reordered webhooks seen by a real receiver, refused plans, and control paths that are never faulted.
+//! repeatable sequences from a seed, timed-out writes that happened, throttled creates, added latency,
+//! dropped, duplicated and reordered webhooks seen by a real receiver, refused plans, and control paths
+//! that are never faulted.
 
-use axum::body::Bytes;
+mod common;
+
 use axum::http::HeaderMap;
-use axum::routing::post;
+use common::receiver;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, RunningAzureDevops};
 use tandem_simulators::faults::{FaultPlan, FaultStats};
@@ -210,27 +212,6 @@ struct Delivery {
     title: String,
 }
 
-/// A webhook receiver that answers 200 and keeps every request in arrival order.
-async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Value)>>>) {
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let kept = Arc::clone(&received);
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |headers: HeaderMap, body: Bytes| {
-            let kept = Arc::clone(&kept);
-            async move {
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                kept.lock().unwrap().push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{address}/hook"), received)
-}
-
 async fn statuses(sim: &Sim, http: &Client, calls: usize) -> Vec<u16> {
     let mut statuses = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -336,6 +317,39 @@ async fn a_timed_out_create_that_was_processed_exists_afterwards() {
         let existing = sim.titles(&http).await;
         assert_eq!(existing.len() as u64, stats.timeouts_processed, "{name}: {existing:?}");
         assert!(existing.iter().all(|title| titles.contains(title)), "{name}: {existing:?}");
+        assert!(sim.violations().is_empty(), "{name}: {:#?}", sim.violations());
+    }
+}
+
+#[tokio::test]
+async fn creates_are_throttled_with_a_long_retry_after_and_not_made() {
+    let http = Client::new();
+    for sim in Sim::both().await {
+        let name = sim.name();
+        let plan = json!({"seed": 6, "create_throttle_rate": 1.0, "create_retry_after_seconds": 120});
+        assert_eq!(sim.put_plan(&http, &plan).await.status(), StatusCode::NO_CONTENT, "{name}");
+        let throttled = sim.create(&http, "never made").send().await.unwrap();
+        assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+        assert_eq!(throttled.headers()["retry-after"], "120", "{name}");
+        sim.assert_error_shape(&throttled.json().await.unwrap());
+        assert_eq!(sim.read(&http).send().await.unwrap().status(), StatusCode::OK, "{name}: only creates");
+
+        sim.set_fault_plan(FaultPlan { seed: 6, create_throttle_rate: 0.5, ..FaultPlan::none() });
+        let mut answers = Vec::new();
+        for number in 0..40 {
+            answers.push(sim.create(&http, &format!("maybe {number}")).send().await.unwrap().status().as_u16());
+        }
+        let throttled = answers.iter().filter(|status| **status == 429).count();
+        assert!((8..=32).contains(&throttled), "{name}: {answers:?}");
+        let stats = sim.fault_stats();
+        assert_eq!(
+            (stats.create_throttles, stats.rate_limited),
+            (1 + throttled as u64, 1 + throttled as u64),
+            "{name}"
+        );
+
+        sim.clear_fault_plan();
+        assert_eq!(sim.titles(&http).await.len(), 40 - throttled, "{name}: throttled creates made nothing");
         assert!(sim.violations().is_empty(), "{name}: {:#?}", sim.violations());
     }
 }

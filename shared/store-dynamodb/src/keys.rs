@@ -20,6 +20,9 @@ pub(crate) const PARTNER: &str = "partner";
 pub(crate) const OWNER: &str = "owner";
 /// Until when a claim is held or a delivery counts as seen, in microseconds since the epoch.
 pub(crate) const UNTIL_MICROS: &str = "until_us";
+/// When a change of a failure record's item was last noted, in microseconds since the epoch: clears
+/// and rewrites are conditional on it.
+pub(crate) const NOTED_MICROS: &str = "noted_us";
 /// DynamoDB's time-to-live attribute: whole seconds since the epoch, after which the item may go.
 pub(crate) const EXPIRES_AT: &str = "expires_at";
 
@@ -114,6 +117,11 @@ fn sortable(at: Timestamp) -> String {
 /// A number attribute holding microseconds since the epoch, what conditions compare.
 pub(crate) fn micros(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.timestamp_micros().to_string())
+}
+
+/// The instant a [`micros`] attribute holds; `None` when it holds something else.
+pub(crate) fn instant_of_micros(value: &AttributeValue) -> Option<Timestamp> {
+    value.as_n().ok()?.parse::<i64>().ok().and_then(Timestamp::from_timestamp_micros)
 }
 
 /// A time-to-live attribute for `until`: whole seconds rounded up, so DynamoDB never removes an item

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use backon::{ExponentialBuilder, Retryable};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use tandem_engine::ports::{ClaimOutcome, Link, LinkStore, StoreError};
+use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, Link, LinkStore, SentRecord, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
 
 /// What one conditional claim write found.
@@ -25,11 +25,13 @@ enum Attempt {
     TakeOver(Claim),
 }
 
-/// Who may create the copy of an item, and until when.
+/// Who may create the copy of an item, and until when; and when its holders sent the create.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
     owner: String,
     until: Timestamp,
+    #[serde(default)]
+    sent: SentRecord,
 }
 
 /// How long an unlinked claim is kept after its lease ends, before DynamoDB's TTL may delete it. A
@@ -93,14 +95,12 @@ impl DynamoStore {
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
-        match self.try_claim(integration, side, item, owner, now, lease_until, None).await? {
+        match self.try_claim(integration, side, item, request, None).await? {
             Attempt::Done(outcome) => Ok(outcome),
             Attempt::TakeOver(earlier) => {
-                match self.try_claim(integration, side, item, owner, now, lease_until, Some(earlier)).await? {
+                match self.try_claim(integration, side, item, request, Some(earlier)).await? {
                     Attempt::Done(outcome) => Ok(outcome),
                     // The earlier claim changed between the two writes: start over.
                     Attempt::TakeOver(_) => Err(StoreError::Conflict {
@@ -113,18 +113,21 @@ impl DynamoStore {
 
     /// One conditional write of a claim: the item must not be linked, and the claim must be absent
     /// (`replacing` None) or still exactly `replacing`.
-    #[allow(clippy::too_many_arguments)]
     async fn try_claim(
         &self,
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
         replacing: Option<Claim>,
     ) -> Result<Attempt, StoreError> {
         const DOING: &str = "claiming the creation of a copy";
+        let (owner, now, lease_until) = (request.owner, request.now, request.lease_until);
+        // The window merges with exactly the claim this write is conditional on.
+        let sent = match &replacing {
+            Some(earlier) => earlier.sent.renewed(earlier.until, request),
+            None => SentRecord::fresh(request.sending),
+        };
         let link_key = Key::link(integration, side, item);
         let claim_key = Key::claim(integration, side, item);
         let not_linked = ConditionCheck::builder()
@@ -136,7 +139,7 @@ impl DynamoStore {
         let claim = item_at(
             &claim_key,
             [
-                (RECORD, encode(&Claim { owner: owner.to_owned(), until: lease_until }, "creation claim")?),
+                (RECORD, encode(&Claim { owner: owner.to_owned(), until: lease_until, sent }, "creation claim")?),
                 (OWNER, AttributeValue::S(owner.to_owned())),
                 (UNTIL_MICROS, keys::micros(lease_until)),
                 (keys::EXPIRES_AT, keys::expires_at(lease_until + UNLINKED_CLAIM_MEMORY)),
@@ -166,7 +169,10 @@ impl DynamoStore {
             .await;
         let mut refused = match written {
             Ok(_) => {
-                let earlier_attempt = replacing.map(|earlier| earlier.until);
+                let earlier_attempt = replacing.map(|earlier| EarlierAttempt {
+                    lease_end: earlier.until,
+                    sent: earlier.sent.window(earlier.until),
+                });
                 return Ok(Attempt::Done(ClaimOutcome::Claimed { earlier_attempt }));
             }
             Err(error) => refusal(DOING, &self.table, error),
@@ -215,9 +221,7 @@ impl LinkStore for DynamoStore {
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
         // Jitter seeded per call, so that claims colliding once do not collide again in lockstep.
         let backoff = ExponentialBuilder::new()
@@ -225,7 +229,7 @@ impl LinkStore for DynamoStore {
             .with_max_delay(Duration::from_millis(500))
             .with_max_times(CONTENDED_CLAIM_ATTEMPTS)
             .with_jitter_seed(uuid::Uuid::new_v4().as_u64_pair().0);
-        (|| self.claim_once(integration, side, item, owner, now, lease_until))
+        (|| self.claim_once(integration, side, item, request))
             .retry(backoff)
             .when(|error| matches!(error, StoreError::Conflict { .. }))
             .notify(|error, delay| {
@@ -257,14 +261,23 @@ impl LinkStore for DynamoStore {
         }
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
+    async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };
         let mut actions = self.link_puts(&link, None)?;
         for side in Side::BOTH {
             let claim = Key::claim(&link.integration, side, &link.item(side).id);
-            let delete = Delete::builder().table_name(&self.table).set_key(Some(claim.attributes())).build();
-            let delete = built(delete, "the removal of a creation claim")?;
+            let delete = Delete::builder().table_name(&self.table).set_key(Some(claim.attributes()));
+            // The claim on the copied item must still be this owner's: a worker whose lease ran out and
+            // was taken over must not link its copy.
+            let delete = match side == claimed_side {
+                true => delete
+                    .condition_expression("#owner = :owner")
+                    .expression_attribute_names("#owner", OWNER)
+                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned())),
+                false => delete,
+            };
+            let delete = built(delete.build(), "the removal of a creation claim")?;
             actions.push(TransactWriteItem::builder().delete(delete).build());
         }
         let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
@@ -278,6 +291,13 @@ impl LinkStore for DynamoStore {
         {
             return Err(StoreError::AlreadyExists {
                 what: format!("a link of {}", describe_item(&link.integration, side, &link.item(side).id)),
+            });
+        }
+        // Then the claims' removals, side 1's then side 2's.
+        let claim_action = 2 + usize::from(claimed_side.number() - 1);
+        if refused.condition_failed(claim_action) {
+            return Err(StoreError::Conflict {
+                what: format!("the creation claim of {} (taken over by another worker)", describe(&link)),
             });
         }
         match refused {

@@ -65,17 +65,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(crate) async fn delete(&self, key: &Key, doing: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key.attributes()))
-            .send()
-            .await
-            .map_err(|error| self.failed(doing, error))?;
-        Ok(())
-    }
-
     /// Every item of partition `pk` whose sort key starts with `sk_prefix`, all pages, strongly
     /// consistent.
     pub(crate) async fn query(

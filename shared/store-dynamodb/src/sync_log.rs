@@ -1,11 +1,12 @@
 //! Conflicts (sorted by when they happened) and failures (one per integration, side and item).
 
-use crate::error::{decode, encode};
-use crate::keys::{self, Key, Kind, RECORD};
+use crate::error::{decode, encode, Item};
+use crate::keys::{self, Key, Kind, NOTED_MICROS, RECORD};
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
-use tandem_engine::ports::{ConflictRecord, FailureRecord, StoreError, SyncLog};
-use tandem_model::{ItemId, Side};
+use aws_sdk_dynamodb::types::ReturnValue;
+use tandem_engine::ports::{ConflictRecord, FailureRecord, Noted, StoreError, SyncLog};
+use tandem_model::{ItemId, Side, Timestamp};
 
 impl DynamoStore {
     async fn list<T: serde::de::DeserializeOwned>(
@@ -38,9 +39,44 @@ impl SyncLog for DynamoStore {
     }
 
     async fn record_failure(&self, failure: &FailureRecord) -> Result<(), StoreError> {
-        let key = Key::failure(&failure.integration, failure.side, &failure.item);
-        let item = item_at(&key, [(RECORD, encode(failure, "failure")?)]);
-        self.put(item, "recording a failure").await
+        // A change noted meanwhile stays noted: the write is conditional on the stored `noted` being no
+        // later than this record's, and takes the stored one over when it is.
+        let mut failure = failure.clone();
+        for _ in 0..NOTED_RACES {
+            match self.put_failure_unless_noted_later(&failure).await? {
+                None => return Ok(()),
+                Some(later) => failure.noted_at = later,
+            }
+        }
+        Err(StoreError::Conflict { what: format!("the failure of item {} (changes kept being noted)", failure.item) })
+    }
+
+    async fn note_change(&self, note: &FailureRecord) -> Result<Noted, StoreError> {
+        let key = Key::failure(&note.integration, note.side, &note.item);
+        let noted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.attributes()))
+            .update_expression("SET #noted = :noted, #record = if_not_exists(#record, :note)")
+            .condition_expression("attribute_not_exists(#noted) OR #noted < :noted")
+            .expression_attribute_names("#noted", NOTED_MICROS)
+            .expression_attribute_names("#record", RECORD)
+            .expression_attribute_values(":noted", keys::micros(note.noted_at))
+            .expression_attribute_values(":note", encode(note, "failure")?)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match noted {
+            Ok(output) => Ok(if output.attributes.is_some_and(|old| old.contains_key(RECORD)) {
+                Noted::Touched
+            } else {
+                Noted::Created
+            }),
+            // Noted later already: nothing to move.
+            Err(error) if is_condition_failure(&error) => Ok(Noted::Touched),
+            Err(error) => Err(self.failed("noting a change", error)),
+        }
     }
 
     async fn get_failure(
@@ -51,15 +87,87 @@ impl SyncLog for DynamoStore {
     ) -> Result<Option<FailureRecord>, StoreError> {
         self.get(&Key::failure(integration, side, item), "reading a failure")
             .await?
-            .map(|item| decode(&item, "failure"))
+            .map(|item| decode_failure(&item))
             .transpose()
     }
 
-    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError> {
-        self.delete(&Key::failure(integration, side, item), "clearing a failure").await
+    async fn clear_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        read_from: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let cleared = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::failure(integration, side, item).attributes()))
+            .condition_expression("attribute_not_exists(#noted) OR #noted <= :read_from")
+            .expression_attribute_names("#noted", NOTED_MICROS)
+            .expression_attribute_values(":read_from", keys::micros(read_from))
+            .send()
+            .await;
+        match cleared {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(self.failed("clearing a failure", error)),
+        }
     }
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {
-        self.list(Kind::Failure, integration, "failure", "listing failures").await
+        self.query(keys::partition(Kind::Failure, integration), None, "listing failures")
+            .await?
+            .iter()
+            .map(decode_failure)
+            .collect()
     }
+}
+
+/// How often a failure is written again when changes keep being noted on it meanwhile.
+const NOTED_RACES: usize = 8;
+
+impl DynamoStore {
+    /// Writes `failure` unless the stored record's `noted` is later; then returns that instant.
+    async fn put_failure_unless_noted_later(&self, failure: &FailureRecord) -> Result<Option<Timestamp>, StoreError> {
+        let key = Key::failure(&failure.integration, failure.side, &failure.item);
+        let item =
+            item_at(&key, [(RECORD, encode(failure, "failure")?), (NOTED_MICROS, keys::micros(failure.noted_at))]);
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#noted) OR #noted <= :noted")
+            .expression_attribute_names("#noted", NOTED_MICROS)
+            .expression_attribute_values(":noted", keys::micros(failure.noted_at))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(None),
+            Err(error) if is_condition_failure(&error) => {
+                let stored = self.get(&key, "reading a failure").await?;
+                Ok(Some(
+                    stored.as_ref().map(decode_failure).transpose()?.map_or(failure.noted_at, |stored| stored.noted_at),
+                ))
+            }
+            Err(error) => Err(self.failed("recording a failure", error)),
+        }
+    }
+}
+
+/// A failure record; its `noted_at` is the `noted` attribute's, which notes move without rewriting it.
+fn decode_failure(item: &Item) -> Result<FailureRecord, StoreError> {
+    let mut failure: FailureRecord = decode(item, "failure")?;
+    if let Some(noted) = item.get(NOTED_MICROS).and_then(keys::instant_of_micros) {
+        failure.noted_at = noted;
+    }
+    Ok(failure)
+}
+
+fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|error| error.code()) == Some("ConditionalCheckFailedException")
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
 use std::sync::Arc;
 use tandem_engine::ports::{LinkStore, StoreError, WatermarkStore};
 use tandem_model::{ItemId, Side};
-use tandem_store::conformance::fixtures::{at, unique_integration};
+use tandem_store::conformance::fixtures::{at, request, unique_integration};
 use tandem_store::conformance::restart::{assert_sample, write_sample};
 use tandem_store_dynamodb::{DynamoStore, TableError};
 use tokio::sync::OnceCell;
@@ -132,10 +132,7 @@ async fn an_unlinked_claim_outlives_its_lease_by_months() {
     let store = store().await;
     let integration = unique_integration("claim-ttl");
     let lease_end = at(60);
-    store
-        .claim_creation(&integration, Side::One, &ItemId::new("7"), "worker-a", at(0), lease_end)
-        .await
-        .expect("claim");
+    store.claim_creation(&integration, Side::One, &ItemId::new("7"), &request("worker-a", 0, 60)).await.expect("claim");
     let claim = raw_client()
         .await
         .get_item()

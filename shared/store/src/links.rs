@@ -6,14 +6,16 @@ use crate::tables::{collect_while, side_key, CLAIMS, LINKS, LINK_INDEX};
 use async_trait::async_trait;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
-use tandem_engine::ports::{ClaimOutcome, Link, LinkStore, StoreError};
+use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, Link, LinkStore, SentRecord, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
 
-/// Who may create the copy of an item, and until when.
+/// Who may create the copy of an item, and until when; and when its holders sent the create.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
     owner: String,
     until: Timestamp,
+    #[serde(default)]
+    sent: SentRecord,
 }
 
 /// The link holding `item` on `side`, found through the index.
@@ -65,11 +67,12 @@ impl LinkStore for EmbeddedStore {
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
-        let (integration, item, owner) = (integration.to_owned(), item.as_str().to_owned(), owner.to_owned());
+        let (integration, item, owner) = (integration.to_owned(), item.as_str().to_owned(), request.owner.to_owned());
+        let (now, lease_until) = (request.now, request.lease_until);
+        // What the record keeps of the request; the owner is kept above, as owned text.
+        let request: ClaimRequest<'static> = ClaimRequest { owner: "", ..*request };
         self.write("claiming the creation of a copy", move |transaction| {
             let index = transaction.open_table(LINK_INDEX).or_unavailable("opening the link index")?;
             let links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
@@ -88,9 +91,15 @@ impl LinkStore for EmbeddedStore {
                     return Ok(ClaimOutcome::HeldElsewhere { until: claim.until });
                 }
             }
-            let claim = encode(&Claim { owner, until: lease_until }, "creation claim")?;
+            let sent = match &current {
+                Some(earlier) => earlier.sent.renewed(earlier.until, &request),
+                None => SentRecord::fresh(request.sending),
+            };
+            let claim = encode(&Claim { owner, until: lease_until, sent }, "creation claim")?;
             claims.insert(key, claim.as_str()).or_unavailable("writing a creation claim")?;
-            Ok(ClaimOutcome::Claimed { earlier_attempt: current.map(|earlier| earlier.until) })
+            let earlier_attempt = current
+                .map(|earlier| EarlierAttempt { lease_end: earlier.until, sent: earlier.sent.window(earlier.until) });
+            Ok(ClaimOutcome::Claimed { earlier_attempt })
         })
         .await
     }
@@ -114,8 +123,9 @@ impl LinkStore for EmbeddedStore {
         .await
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError> {
+    async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         let link = Link { version: 1, ..link.clone() };
+        let owner = owner.to_owned();
         self.write("inserting a link", move |transaction| {
             let integration = link.integration.as_str();
             let mut index = transaction.open_table(LINK_INDEX).or_unavailable("opening the link index")?;
@@ -128,12 +138,23 @@ impl LinkStore for EmbeddedStore {
                     });
                 }
             }
+            let mut claims = transaction.open_table(CLAIMS).or_unavailable("opening the creation claims")?;
+            let claimed = (integration, side_key(claimed_side), link.item(claimed_side).id.as_str());
+            let holder: Option<Claim> = claims
+                .get(claimed)
+                .or_unavailable("reading a creation claim")?
+                .map(|json| decode(json.value(), "creation claim"))
+                .transpose()?;
+            if holder.is_none_or(|holder| holder.owner != owner) {
+                return Err(StoreError::Conflict {
+                    what: format!("the creation claim of {} (taken over by another worker)", describe(&link)),
+                });
+            }
             let filed_under = link.side1.id.as_str();
             let mut links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             links
                 .insert((integration, filed_under), encode(&link, "link")?.as_str())
                 .or_unavailable("writing a link")?;
-            let mut claims = transaction.open_table(CLAIMS).or_unavailable("opening the creation claims")?;
             for side in Side::BOTH {
                 let key = (integration, side_key(side), link.item(side).id.as_str());
                 index.insert(key, filed_under).or_unavailable("writing the link index")?;
@@ -216,7 +237,18 @@ mod tests {
         let (_folder, store) = store();
         damage(&store, None);
         let error = store
-            .claim_creation("ops", Side::Two, &ItemId::new("42"), "worker", Timestamp::UNIX_EPOCH, Timestamp::MAX_UTC)
+            .claim_creation(
+                "ops",
+                Side::Two,
+                &ItemId::new("42"),
+                &ClaimRequest {
+                    owner: "worker",
+                    now: Timestamp::UNIX_EPOCH,
+                    lease_until: Timestamp::MAX_UTC,
+                    sending: None,
+                    settled: None,
+                },
+            )
             .await
             .unwrap_err();
         assert!(matches!(&error, StoreError::Corrupt { message } if message.contains("42")), "{error:?}");

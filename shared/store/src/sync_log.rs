@@ -5,8 +5,8 @@ use crate::store::EmbeddedStore;
 use crate::tables::{collect_while, side_key, CONFLICTS, FAILURES};
 use async_trait::async_trait;
 use redb::ReadableTable;
-use tandem_engine::ports::{ConflictRecord, FailureRecord, StoreError, SyncLog};
-use tandem_model::{ItemId, Side};
+use tandem_engine::ports::{ConflictRecord, FailureRecord, Noted, StoreError, SyncLog};
+use tandem_model::{ItemId, Side, Timestamp};
 
 #[async_trait]
 impl SyncLog for EmbeddedStore {
@@ -45,8 +45,30 @@ impl SyncLog for EmbeddedStore {
         self.write("recording a failure", move |transaction| {
             let mut failures = transaction.open_table(FAILURES).or_unavailable("opening the failures")?;
             let key = (failure.integration.as_str(), side_key(failure.side), failure.item.as_str());
+            let stored = stored_failure(&failures, key)?;
+            // A change noted meanwhile stays noted.
+            let noted_at = stored.map_or(failure.noted_at, |stored| stored.noted_at.max(failure.noted_at));
+            let failure = FailureRecord { noted_at, ..failure.clone() };
             failures.insert(key, encode(&failure, "failure")?.as_str()).or_unavailable("writing a failure")?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn note_change(&self, note: &FailureRecord) -> Result<Noted, StoreError> {
+        let note = note.clone();
+        self.write("noting a change", move |transaction| {
+            let mut failures = transaction.open_table(FAILURES).or_unavailable("opening the failures")?;
+            let key = (note.integration.as_str(), side_key(note.side), note.item.as_str());
+            let (record, noted) = match stored_failure(&failures, key)? {
+                Some(stored) => {
+                    let noted_at = stored.noted_at.max(note.noted_at);
+                    (FailureRecord { noted_at, ..stored }, Noted::Touched)
+                }
+                None => (note.clone(), Noted::Created),
+            };
+            failures.insert(key, encode(&record, "failure")?.as_str()).or_unavailable("writing a failure")?;
+            Ok(noted)
         })
         .await
     }
@@ -69,14 +91,22 @@ impl SyncLog for EmbeddedStore {
         .await
     }
 
-    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError> {
+    async fn clear_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        read_from: Timestamp,
+    ) -> Result<bool, StoreError> {
         let (integration, item) = (integration.to_owned(), item.as_str().to_owned());
         self.write("clearing a failure", move |transaction| {
             let mut failures = transaction.open_table(FAILURES).or_unavailable("opening the failures")?;
-            failures
-                .remove((integration.as_str(), side_key(side), item.as_str()))
-                .or_unavailable("removing a failure")?;
-            Ok(())
+            let key = (integration.as_str(), side_key(side), item.as_str());
+            if stored_failure(&failures, key)?.is_some_and(|stored| stored.noted_at > read_from) {
+                return Ok(false);
+            }
+            failures.remove(key).or_unavailable("removing a failure")?;
+            Ok(true)
         })
         .await
     }
@@ -94,4 +124,11 @@ impl SyncLog for EmbeddedStore {
         })
         .await
     }
+}
+
+fn stored_failure(
+    failures: &impl ReadableTable<(&'static str, u8, &'static str), &'static str>,
+    key: (&str, u8, &str),
+) -> Result<Option<FailureRecord>, StoreError> {
+    failures.get(key).or_unavailable("reading a failure")?.map(|json| decode(json.value(), "failure")).transpose()
 }

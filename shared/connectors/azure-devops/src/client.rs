@@ -5,7 +5,7 @@
 //! service's `Retry-After` when it gives one, capped).
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,6 +25,9 @@ pub const CONNECTION_DATA_API_VERSION: &str = "7.1-preview.1";
 
 const JSON_PATCH: &str = "application/json-patch+json";
 
+/// The `typeKey`s of a 412 that mean "changed since you read it": a failed `test` of the revision.
+const CHANGED_SINCE_READ: [&str; 2] = ["WorkItemTestOperationFailedException", "WorkItemRevisionMismatchException"];
+
 /// How often and how patiently failed calls are retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -33,8 +36,13 @@ pub struct RetryPolicy {
     /// The first backoff; it doubles (with jitter) up to `max_delay`.
     pub min_delay: Duration,
     pub max_delay: Duration,
-    /// The longest `Retry-After` honoured; longer waits are cut to this.
+    /// The longest `Retry-After` honoured; a longer one ends the call (the engine tries the change again
+    /// once the wait is over) rather than being cut short, which the service would answer with another
+    /// 429.
     pub max_retry_after: Duration,
+    /// The most time spent waiting between attempts of one call, `Retry-After` included: it bounds a
+    /// call's duration, and so the claim lease that must outlast a create.
+    pub max_total_wait: Duration,
     /// How long one attempt may take.
     pub timeout: Duration,
 }
@@ -46,6 +54,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(60),
+            max_total_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
         }
     }
@@ -59,8 +68,15 @@ impl RetryPolicy {
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(5),
+            max_total_wait: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The longest one call may take: every attempt running into its timeout, plus every wait.
+    pub fn longest_call(&self) -> Duration {
+        let attempts = u32::try_from(self.max_attempts.max(1)).unwrap_or(u32::MAX);
+        self.timeout.saturating_mul(attempts).saturating_add(self.max_total_wait)
     }
 }
 
@@ -98,15 +114,15 @@ impl std::fmt::Debug for AzureDevopsClient {
 
 impl AzureDevopsClient {
     pub fn new(pat: SecretString, retry: RetryPolicy) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| ConnectorError::Invalid {
-                system: SYSTEM,
-                message: format!("HTTP client could not be built: {error}"),
+        let http =
+            tandem_http::client(retry.timeout, concat!("tandem/", env!("CARGO_PKG_VERSION"))).map_err(|error| {
+                ConnectorError::Invalid { system: SYSTEM, message: format!("HTTP client could not be built: {error}") }
             })?;
         Ok(AzureDevopsClient { http, pat, retry })
+    }
+
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// `base` + path segments (each percent-encoded) + query + `api-version`.
@@ -178,12 +194,21 @@ impl AzureDevopsClient {
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_attempts.saturating_sub(1))
             .with_jitter();
-        let cap = self.retry.max_retry_after;
+        let (cap, max_total_wait) = (self.retry.max_retry_after, self.retry.max_total_wait);
+        let mut waited = Duration::ZERO;
         (|| self.send_once(method.clone(), url.clone(), payload, what))
             .retry(backoff)
             .when(worth_retrying)
             .adjust(move |error: &ConnectorError, backoff: Option<Duration>| {
-                backoff.map(|delay| error.retry_after().map_or(delay, |asked| asked.min(cap)))
+                // No backoff left means the attempts are used up. A wait longer than the service's
+                // Retry-After cap, or than what is left of the call's total, ends the call instead.
+                let wait = match error.retry_after() {
+                    Some(asked) if asked > cap => return None,
+                    Some(asked) => backoff.map(|_| asked),
+                    None => backoff,
+                }?;
+                waited += wait;
+                (waited <= max_total_wait).then_some(wait)
             })
             .notify(|error: &ConnectorError, delay: Duration| {
                 tracing::debug!(%error, ?delay, "retrying Azure DevOps call");
@@ -222,14 +247,18 @@ impl AzureDevopsClient {
         })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|error| ConnectorError::Unreachable {
-            system: SYSTEM,
-            message: format!("{method} {path}: the answer was cut off: {error}"),
-            source: Some(Box::new(error)),
+        let bytes = tandem_http::read_body(response, tandem_http::MAX_RESPONSE_BODY).await.map_err(|error| {
+            let message = format!("{method} {path}: {error}");
+            match error.is_retryable() {
+                true => ConnectorError::Unreachable { system: SYSTEM, message, source: Some(Box::new(error)) },
+                false => ConnectorError::InvalidResponse { system: SYSTEM, message, source: Some(Box::new(error)) },
+            }
         })?;
         if !status.is_success() {
             return Err(error_for(status, &headers, &bytes, &method, &path, what));
         }
+        // An answer without content (a deletion's 204) reads as JSON `null`.
+        let bytes = if bytes.is_empty() { b"null".to_vec() } else { bytes };
         serde_json::from_slice(&bytes).map_err(|error| ConnectorError::InvalidResponse {
             system: SYSTEM,
             message: format!("{method} {path}: {error}"),
@@ -247,19 +276,22 @@ fn error_for(
     path: &str,
     what: &str,
 ) -> ConnectorError {
-    let retry_after = headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|body| body.get("message").and_then(|message| message.as_str()).map(str::to_string))
+    let retry_after = tandem_http::retry_after(headers);
+    let answer = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let member = |name: &str| {
+        answer.as_ref().and_then(|body| body.get(name).and_then(|value| value.as_str()).map(str::to_string))
+    };
+    let message = tandem_http::redirect_refusal(status.as_u16(), headers)
+        .or_else(|| member("message"))
         .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
     match status.as_u16() {
         401 | 403 => ConnectorError::Unauthorized { system: SYSTEM, status: status.as_u16() },
         404 => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
         429 => ConnectorError::RateLimited { system: SYSTEM, status: 429, retry_after },
+        // A `test` operation of the patch failed: the work item changed since it was read.
+        412 if member("typeKey").is_some_and(|key| CHANGED_SINCE_READ.contains(&key.as_str())) => {
+            ConnectorError::Changed { system: SYSTEM, item: what.to_string() }
+        }
         code => ConnectorError::Http {
             system: SYSTEM,
             status: code,
@@ -274,6 +306,7 @@ fn error_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
 
     #[test]
     fn urls_encode_segments_and_always_carry_the_api_version() {

@@ -5,8 +5,11 @@ use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
-use tandem_engine::ports::{AccessCheck, Connector, ConnectorError, CopyOrigin};
-use tandem_model::{Comment, CommentId, Credentials, FieldMap, Item, ItemId, RichText, SystemKind, Timestamp, UserRef};
+use std::time::Duration;
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_model::{
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RichText, SystemKind, Timestamp, UserRef,
+};
 use url::Url;
 
 use crate::client::{
@@ -49,6 +52,54 @@ fn unreadable(error: ConvertError) -> ConnectorError {
 
 /// No request body.
 const EMPTY: Payload<'static, ()> = Payload::Empty;
+
+/// Where a poll's pages of changes continue: the `ChangedDate` they have covered up to, and the work
+/// items already returned at or after it.
+#[derive(Debug, Clone, PartialEq)]
+struct Keyset {
+    boundary: Timestamp,
+    returned: BTreeSet<u32>,
+}
+
+impl Keyset {
+    /// Where the page after `items` (read from a query run at `as_of`) starts: the newest `ChangedDate`
+    /// among items not changed since the query, which the query ordered by that very instant.
+    fn after(&self, items: &[Item], as_of: Option<Timestamp>) -> Keyset {
+        let settled = |item: &&Item| as_of.is_none_or(|as_of| item.updated <= as_of);
+        let boundary =
+            items.iter().filter(settled).map(|item| item.updated).max().unwrap_or(self.boundary).max(self.boundary);
+        let mut returned: BTreeSet<u32> = items
+            .iter()
+            .filter(|item| item.updated >= boundary)
+            .filter_map(|item| item.item.id.as_str().parse().ok())
+            .collect();
+        if boundary == self.boundary {
+            returned.extend(self.returned.iter().copied());
+        }
+        Keyset { boundary, returned }
+    }
+
+    fn encode(&self) -> PageToken {
+        let ids: Vec<String> = self.returned.iter().map(u32::to_string).collect();
+        PageToken(format!("{}|{}", self.boundary.timestamp_micros(), ids.join(",")))
+    }
+
+    fn decode(token: &PageToken) -> Result<Keyset, ConnectorError> {
+        let invalid = || ConnectorError::Invalid {
+            system: SYSTEM,
+            message: format!("`{}` is not a page token of this connector", token.0),
+        };
+        let (micros, ids) = token.0.split_once('|').ok_or_else(invalid)?;
+        let boundary = micros.parse().ok().and_then(Timestamp::from_timestamp_micros).ok_or_else(invalid)?;
+        let returned = ids
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| invalid())?;
+        Ok(Keyset { boundary, returned })
+    }
+}
 
 impl AzureDevopsConnector {
     /// A connector authenticating with the PAT in `credentials` (which must be `AzureDevopsPat`).
@@ -106,6 +157,16 @@ impl AzureDevopsConnector {
 
     /// Ids matched by a WIQL query over the configured project and type.
     async fn query(&self, condition: &str, order: &str, top: usize) -> Result<Vec<u32>, ConnectorError> {
+        Ok(self.query_as_of(condition, order, top).await?.0)
+    }
+
+    /// As [`Self::query`], with the instant the service ran the query at (its own clock).
+    async fn query_as_of(
+        &self,
+        condition: &str,
+        order: &str,
+        top: usize,
+    ) -> Result<(Vec<u32>, Option<Timestamp>), ConnectorError> {
         let query = format!(
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = {}{condition} ORDER BY {order}",
             Self::quoted(self.config.work_item_type()),
@@ -122,7 +183,7 @@ impl AzureDevopsConnector {
                 &format!("project {}", self.config.project()),
             )
             .await?;
-        Ok(result.work_items.into_iter().map(|reference| reference.id).collect())
+        Ok((result.work_items.into_iter().map(|reference| reference.id).collect(), result.as_of))
     }
 
     /// Reads work items in batches of at most 200, skipping any deleted since they were queried.
@@ -299,11 +360,45 @@ impl Connector for AzureDevopsConnector {
         self.to_item(&work_item)
     }
 
-    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
-        let work_items = self.read_window(CHANGED_DATE, since, "", None).await?;
-        let mut items = work_items.iter().map(|work_item| self.to_item(work_item)).collect::<Result<Vec<_>, _>>()?;
+    /// One WIQL query from the instant the last page reached, ordered by `ChangedDate`, then the work
+    /// items it names. A work item changed between the query and the read comes back with a later
+    /// `ChangedDate` than the query ordered it by, so the next page starts at the newest `ChangedDate`
+    /// among the items that did not change after the query (`asOf`), never at a changed item's: that
+    /// would skip the items between. Items already returned at or after that instant are skipped by id.
+    async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        let from = match page {
+            Some(token) => Keyset::decode(token)?,
+            None => Keyset { boundary: since, returned: BTreeSet::new() },
+        };
+        let window = format!(" AND [{CHANGED_DATE}] >= '{}'", convert::format_instant(from.boundary));
+        let order = format!("[{CHANGED_DATE}] ASC, [System.Id] ASC");
+        let (ids, as_of) = self.query_as_of(&window, &order, self.query_page).await?;
+        let full_page = ids.len() >= self.query_page;
+        let fresh: Vec<u32> = ids.into_iter().filter(|id| !from.returned.contains(id)).collect();
+        let mut items = self
+            .read_batch(&fresh, None)
+            .await?
+            .iter()
+            .map(|work_item| self.to_item(work_item))
+            .collect::<Result<Vec<_>, _>>()?;
         items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
-        Ok(items)
+        let next = from.after(&items, as_of);
+        if full_page && next == from {
+            return Err(ConnectorError::Invalid {
+                system: SYSTEM,
+                message: format!(
+                    "more than {} work items have {CHANGED_DATE} {}; raise the query page size",
+                    self.query_page,
+                    convert::format_instant(from.boundary)
+                ),
+            });
+        }
+        let complete_before = next.boundary;
+        Ok(ChangedPage { items, complete_before, next: full_page.then(|| next.encode()) })
+    }
+
+    fn max_call_duration(&self) -> Duration {
+        self.client.retry().longest_call()
     }
 
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
@@ -352,16 +447,26 @@ impl Connector for AzureDevopsConnector {
             .transpose()
     }
 
-    /// Writes the given fields only; `System.State` is an ordinary field in Azure DevOps.
-    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
-        let operations = Self::field_operations(fields, true)?;
-        if operations.is_empty() {
-            return Ok(());
+    /// Writes the given fields only; `System.State` is an ordinary field in Azure DevOps. The patch
+    /// begins with a `test` of the revision that was read, so the service refuses the whole write when
+    /// the work item changed meanwhile (`ConnectorError::Changed`): a person's edit is never overwritten
+    /// unseen.
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        fields: &FieldMap,
+        read: &ItemVersion,
+    ) -> Result<Option<ItemVersion>, ConnectorError> {
+        let writes = Self::field_operations(fields, true)?;
+        if writes.is_empty() {
+            return Ok(None);
         }
+        let operations: Vec<PatchOperation> =
+            read.revision.map(PatchOperation::test_revision).into_iter().chain(writes).collect();
         let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &[], API_VERSION);
-        let _: wire::WorkItem =
+        let written: wire::WorkItem =
             self.client.send(Method::PATCH, url, Payload::JsonPatch(&operations), &format!("work item {id}")).await?;
-        Ok(())
+        Ok(Some(self.to_item(&written)?.version()))
     }
 
     /// Pages with the service's continuation token. The first call sends no paging parameters: `$top` and
@@ -419,6 +524,15 @@ impl Connector for AzureDevopsConnector {
             )
             .await?;
         Ok(convert::comment_from_wire(&updated))
+    }
+
+    async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
+        let url = self.comment_url(item, Some(comment), &[]);
+        let what = format!("comment {comment} of work item {item}");
+        match self.client.send::<Value, ()>(Method::DELETE, url, EMPTY, &what).await {
+            Ok(_) | Err(ConnectorError::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
-use tandem_model::{Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, Timestamp, UserRef};
+use tandem_model::{
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, Timestamp, UserRef,
+    Visibility,
+};
 
 use crate::wire;
 
@@ -10,6 +13,7 @@ pub const TITLE: &str = "System.Title";
 pub const STATE: &str = "System.State";
 pub const TAGS: &str = "System.Tags";
 pub const TEAM_PROJECT: &str = "System.TeamProject";
+pub const WORK_ITEM_TYPE: &str = "System.WorkItemType";
 pub const CHANGED_DATE: &str = "System.ChangedDate";
 pub const CHANGED_BY: &str = "System.ChangedBy";
 pub const CREATED_DATE: &str = "System.CreatedDate";
@@ -125,6 +129,8 @@ pub fn field_value(name: &str, value: &Value) -> FieldValue {
 pub fn patch_value(name: &str, value: &FieldValue) -> Result<Option<Value>, ConvertError> {
     Ok(Some(match value {
         FieldValue::Empty => return Ok(None),
+        // Plain text in an HTML field is text, not markup: `<b>` must show as written.
+        FieldValue::Text(text) if HTML_FIELDS.contains(&name) => Value::String(escape_html(text)),
         FieldValue::Text(text) => Value::String(text.clone()),
         FieldValue::Number(number) if !number.is_finite() => {
             return Err(ConvertError::NotFinite { field: name.to_string(), value: *number })
@@ -141,6 +147,23 @@ pub fn patch_value(name: &str, value: &FieldValue) -> Result<Option<Value>, Conv
         FieldValue::RichText(RichText::Adf(_)) => return Err(ConvertError::AdfNotAccepted { field: name.to_string() }),
         FieldValue::List(values) => Value::String(values.join("; ")),
     }))
+}
+
+/// `text` with HTML's special characters as entities, and its lines as lines.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            '\n' => escaped.push_str("<br>"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }
 
 /// `2024-01-31T10:20:30.123Z`: how WIQL date literals and date fields are written.
@@ -170,8 +193,15 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         updated_by,
         created_by,
         revision: work_item.rev,
+        place: ItemPlace::new(text_field(work_item, TEAM_PROJECT), text_field(work_item, WORK_ITEM_TYPE)),
+        // Azure DevOps restricts whole area paths, which the service account either reads or does not.
+        visibility: Visibility::Everyone,
         fields,
     })
+}
+
+fn text_field<'a>(work_item: &'a wire::WorkItem, name: &str) -> &'a str {
+    work_item.fields.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
 pub fn comment_from_wire(comment: &wire::Comment) -> Comment {
@@ -181,6 +211,8 @@ pub fn comment_from_wire(comment: &wire::Comment) -> Comment {
         body: RichText::Html(comment.text.clone()),
         created: comment.created_date,
         updated: comment.modified_date.unwrap_or(comment.created_date),
+        // Every reader of the work item reads its discussion.
+        visibility: Visibility::Everyone,
     }
 }
 
@@ -248,6 +280,16 @@ mod tests {
         assert_eq!(patch_value("System.Title", &FieldValue::Empty).unwrap(), None);
         assert!(patch_value("System.Description", &FieldValue::RichText(RichText::Adf(json!({})))).is_err());
         assert!(patch_value("X", &FieldValue::Number(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn plain_text_written_to_an_html_field_is_escaped() {
+        let text = FieldValue::Text("a <b>bold</b> & \"quoted\"\nnext".into());
+        assert_eq!(
+            patch_value("System.Description", &text).unwrap(),
+            Some(json!("a &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;<br>next"))
+        );
+        assert_eq!(patch_value("System.Title", &text).unwrap(), Some(json!("a <b>bold</b> & \"quoted\"\nnext")));
     }
 
     #[test]

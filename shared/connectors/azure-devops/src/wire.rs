@@ -95,6 +95,11 @@ impl PatchOperation {
         PatchOperation { op: PatchOp::Remove, path: format!("/fields/{name}"), value: None }
     }
 
+    /// Refuses the whole patch unless the work item is still at revision `rev` (412 otherwise).
+    pub fn test_revision(rev: u64) -> Self {
+        PatchOperation { op: PatchOp::Test, path: "/rev".into(), value: Some(Value::from(rev)) }
+    }
+
     /// Appends a relation (`{rel, url, attributes}`) to the work item's relations.
     pub fn add_relation(relation: Value) -> Self {
         PatchOperation { op: PatchOp::Add, path: "/relations/-".into(), value: Some(relation) }

@@ -3,8 +3,10 @@
 mod common;
 
 use common::{assert_no_violations, connector, connector_as, connector_for, fields, simulator, text};
+use serde_json::json;
 use tandem_engine::ports::{Connector, ConnectorError};
-use tandem_model::{FieldValue, ItemId, RichText};
+use tandem_model::{FieldValue, ItemId, ItemVersion, RichText};
+use tandem_simulators::azure_devops::WorkItemEdit;
 
 #[tokio::test]
 async fn creates_reads_and_updates_a_work_item() {
@@ -59,7 +61,11 @@ async fn creates_reads_and_updates_a_work_item() {
         .is_some_and(|url| url.ends_with(&format!("/Fabrikam/_workitems/edit/{}", read.item.id))));
 
     connector
-        .update_item(&read.item.id, &fields(&[("System.State", text("Active")), ("System.Tags", FieldValue::Empty)]))
+        .update_item(
+            &read.item.id,
+            &fields(&[("System.State", text("Active")), ("System.Tags", FieldValue::Empty)]),
+            &ItemVersion::UNCHECKED,
+        )
         .await
         .unwrap();
     let updated = connector.get_item(&read.item.id).await.unwrap();
@@ -77,13 +83,15 @@ async fn refusals_are_permanent_errors_that_keep_the_service_message() {
     let connector = connector(&simulator);
     let created = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
 
-    let refused =
-        connector.update_item(&created.item.id, &fields(&[("System.State", text("Doing"))])).await.unwrap_err();
+    let refused = connector
+        .update_item(&created.item.id, &fields(&[("System.State", text("Doing"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap_err();
     assert!(!refused.is_retryable());
     assert!(refused.to_string().contains("TF401320"), "{refused}");
 
     let unknown_user = fields(&[("System.AssignedTo", text("nobody@elsewhere.example"))]);
-    let refused = connector.update_item(&created.item.id, &unknown_user).await.unwrap_err();
+    let refused = connector.update_item(&created.item.id, &unknown_user, &ItemVersion::UNCHECKED).await.unwrap_err();
     assert!(refused.to_string().contains("unknown identity"), "{refused}");
 
     let missing = connector.get_item(&ItemId::new("999")).await.unwrap_err();
@@ -103,7 +111,10 @@ async fn a_human_edit_is_attributed_to_the_human() {
     let connector = connector(&simulator);
     let alice = connector_as(&simulator, "alice-pat");
     let created = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
-    alice.update_item(&created.item.id, &fields(&[("System.Title", text("Edited by Alice"))])).await.unwrap();
+    alice
+        .update_item(&created.item.id, &fields(&[("System.Title", text("Edited by Alice"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap();
     let read = connector.get_item(&created.item.id).await.unwrap();
     assert_eq!(read.updated_by.and_then(|user| user.email).as_deref(), Some("alice@fabrikam.example"));
     assert_no_violations(&simulator);
@@ -154,4 +165,61 @@ async fn an_empty_project_has_no_last_update() {
     assert_eq!(connector.project_last_updated().await.unwrap(), None);
     assert!(connector.changed_since(chrono::Utc::now()).await.unwrap().is_empty());
     assert_no_violations(&simulator);
+}
+
+/// A work item changed between a WIQL query and the read of its page comes back with a later
+/// `ChangedDate` than the query ordered it by. Starting the next page there would skip every item
+/// between; the next page starts at the newest date of the items that did not change.
+#[tokio::test]
+async fn an_item_changed_during_a_page_read_makes_no_other_item_be_skipped() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator).with_query_page(10);
+    let start = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let mut created = Vec::new();
+    for number in 0..25 {
+        created.push(
+            connector.create_item(&fields(&[("System.Title", text(&format!("Item {number}")))]), None).await.unwrap(),
+        );
+    }
+    // Right after the first query, Alice edits the first item: the read that follows sees it changed now.
+    let first: u32 = created[0].item.id.as_str().parse().unwrap();
+    let retitle = json!([{"op": "add", "path": "/fields/System.Title", "value": "Item 0, edited meanwhile"}]);
+    simulator.change_after("POST", "/_apis/wit/wiql", WorkItemEdit::new(first, retitle, "alice@fabrikam.example"));
+
+    let read = connector.changed_since(start).await.unwrap();
+    let ids: std::collections::BTreeSet<_> = read.iter().map(|item| item.item.id.clone()).collect();
+    assert_eq!(ids.len(), 25, "every item was read: {} of 25", ids.len());
+    assert_no_violations(&simulator);
+}
+
+/// A write carries a `test` of the revision it was computed from: a person's edit made in between is
+/// not overwritten, and the refusal says the item changed (nothing was written).
+#[tokio::test]
+async fn a_write_made_from_an_older_revision_is_refused_and_changes_nothing() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    let alice = connector_as(&simulator, "alice-pat");
+    let created = connector.create_item(&fields(&[("System.Title", text("T"))]), None).await.unwrap();
+    let read = connector.get_item(&created.item.id).await.unwrap();
+    alice
+        .update_item(&created.item.id, &fields(&[("System.Title", text("Alice's title"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap();
+
+    let refused = connector
+        .update_item(&created.item.id, &fields(&[("System.Title", text("tandem's title"))]), &read.version())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ConnectorError::Changed { .. }), "{refused:?}");
+    assert!(refused.is_retryable());
+    let now = connector.get_item(&created.item.id).await.unwrap();
+    assert_eq!(now.field("System.Title"), &text("Alice's title"), "the person's edit stands");
+
+    let written = connector
+        .update_item(&created.item.id, &fields(&[("System.Title", text("tandem's title"))]), &now.version())
+        .await
+        .unwrap()
+        .expect("the service answers with the written work item");
+    assert!(written.is_after(&now.version()), "the write made a newer revision");
+    common::assert_only_undeclared_error_statuses(&simulator);
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tandem_azure_devops::AzureDevopsWebhookReceiver;
 use tandem_engine::ports::{Connector, WebhookError, WebhookReceiver, WebhookRequest};
-use tandem_model::{ChangeKind, ItemId, RichText, SecretString};
+use tandem_model::{ChangeKind, ItemId, ItemVersion, RichText, SecretString};
 use tandem_simulators::azure_devops::HookTarget;
 use tokio::sync::mpsc;
 
@@ -78,7 +78,10 @@ async fn real_deliveries_verify_and_parse_into_notices() {
     );
     assert_eq!(created.notices[0].occurred_at, Some(item.updated));
 
-    alice.update_item(&item.item.id, &fields(&[("System.State", text("Active"))])).await.unwrap();
+    alice
+        .update_item(&item.item.id, &fields(&[("System.State", text("Active"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap();
     let updated = verifier().receive(&next(&mut requests).await).unwrap();
     assert_eq!(updated.id, format!("{subscription}:2"));
     assert_eq!(updated.notices[0].kind, ChangeKind::ItemUpdated);

@@ -2,7 +2,7 @@
 //! and out, and retries of retryable failures with bounded, jittered exponential backoff that honours
 //! `Retry-After`.
 
-use crate::error::{from_status, invalid_response, unreachable};
+use crate::error::{from_status, invalid_response, unreachable, unreadable_body};
 use backon::{ExponentialBuilder, Retryable};
 use base64::Engine;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
@@ -43,6 +43,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest one call may take: every attempt running into its timeout, plus every wait.
+    pub fn longest_call(&self) -> Duration {
+        let attempts = u32::try_from(self.max_attempts.max(1)).unwrap_or(u32::MAX);
+        self.timeout.saturating_mul(attempts).saturating_add(self.max_total_wait)
+    }
+
     /// Millisecond backoffs, for tests against local simulators.
     pub fn fast() -> Self {
         RetryPolicy {
@@ -102,16 +108,17 @@ impl JiraClient {
         let mut authorization = HeaderValue::from_str(&format!("Basic {encoded}"))
             .map_err(|_| invalid("the Jira e-mail or API token contains characters a header cannot carry".into()))?;
         authorization.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .user_agent(concat!("tandem-jira/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let http = tandem_http::client(retry.timeout, concat!("tandem-jira/", env!("CARGO_PKG_VERSION")))
             .map_err(|error| invalid(format!("the HTTP client could not be built: {error}")))?;
         Ok(JiraClient { http, site: site.trim_end_matches('/').to_string(), authorization, retry })
     }
 
     pub fn site(&self) -> &str {
         &self.site
+    }
+
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, ConnectorError> {
@@ -140,6 +147,28 @@ impl JiraClient {
         repeat: Repeat,
     ) -> Result<(), ConnectorError> {
         self.call(method, path, &[], Some(to_json(body)?), repeat).await.map(drop)
+    }
+
+    /// Sends `body` with `query` and reads the JSON answer, if there is one (an operation that may
+    /// answer 204).
+    pub async fn send_maybe_answered<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        repeat: Repeat,
+    ) -> Result<Option<T>, ConnectorError> {
+        let answer = self.call(method, path, query, Some(to_json(body)?), repeat).await?;
+        match answer.is_empty() {
+            true => Ok(None),
+            false => decode(path, &answer).map(Some),
+        }
+    }
+
+    /// `DELETE path`, answered without content.
+    pub async fn delete(&self, path: &str) -> Result<(), ConnectorError> {
+        self.call(Method::DELETE, path, &[], None, Repeat::Safe).await.map(drop)
     }
 
     async fn call(
@@ -192,9 +221,11 @@ impl JiraClient {
         let response = request.send().await.map_err(|error| unreachable(method.as_str(), path, error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|error| unreachable(method.as_str(), path, error))?;
+        let bytes = tandem_http::read_body(response, tandem_http::MAX_RESPONSE_BODY)
+            .await
+            .map_err(|error| unreadable_body(method.as_str(), path, error))?;
         if status.is_success() {
-            Ok(bytes.to_vec())
+            Ok(bytes)
         } else {
             Err(from_status(status.as_u16(), method.as_str(), path, &headers, &bytes))
         }

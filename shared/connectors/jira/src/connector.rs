@@ -10,9 +10,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
-use tandem_engine::ports::{AccessCheck, Connector, ConnectorError, CopyOrigin};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, SystemKind, Timestamp,
+    UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -142,6 +145,52 @@ fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
+/// Where a poll's pages of changes continue: the newest change instant reached, and the issues already
+/// returned at exactly that instant.
+#[derive(Debug, Clone, PartialEq)]
+struct Keyset {
+    boundary: Timestamp,
+    at_boundary: BTreeSet<ItemId>,
+}
+
+impl Keyset {
+    /// Whether a found item is new to the pages read so far.
+    fn admits(&self, item: &Item) -> bool {
+        item.updated > self.boundary || (item.updated == self.boundary && !self.at_boundary.contains(&item.item.id))
+    }
+
+    /// The page of `items` (oldest first), and where the next one starts when `more` were found.
+    fn next_page(&self, items: Vec<Item>, more: bool) -> ChangedPage {
+        let Some(newest) = items.last().map(|item| item.updated) else {
+            return ChangedPage { items, complete_before: self.boundary, next: None };
+        };
+        let mut at_boundary: BTreeSet<ItemId> =
+            items.iter().filter(|item| item.updated == newest).map(|item| item.item.id.clone()).collect();
+        if newest == self.boundary {
+            at_boundary.extend(self.at_boundary.iter().cloned());
+        }
+        let next = Keyset { boundary: newest, at_boundary };
+        // More issues may share the newest instant: only what came before it is complete.
+        ChangedPage { items, complete_before: newest, next: more.then(|| next.encode()) }
+    }
+
+    fn encode(&self) -> PageToken {
+        let ids: Vec<&str> = self.at_boundary.iter().map(ItemId::as_str).collect();
+        PageToken(format!("{}|{}", self.boundary.timestamp_millis(), ids.join(",")))
+    }
+
+    fn decode(token: &PageToken) -> Result<Keyset, ConnectorError> {
+        let invalid = || ConnectorError::Invalid {
+            system: SystemKind::Jira,
+            message: format!("`{}` is not a page token of this connector", token.0),
+        };
+        let (millis, ids) = token.0.split_once('|').ok_or_else(invalid)?;
+        let boundary = millis.parse().ok().and_then(Timestamp::from_timestamp_millis).ok_or_else(invalid)?;
+        let at_boundary = ids.split(',').filter(|id| !id.is_empty()).map(ItemId::new).collect();
+        Ok(Keyset { boundary, at_boundary })
+    }
+}
+
 /// Minutes to search back from now so that `since` is inside the window: rounded up, plus a margin.
 fn minutes_back(now: Timestamp, since: Timestamp) -> i64 {
     let seconds = (now - since).num_seconds().max(0);
@@ -170,26 +219,44 @@ impl Connector for JiraConnector {
 
     /// Searches with a relative date (`updated >= -<n>m`), because JQL date literals are read in the
     /// account's time zone and have minute precision; then keeps items updated at or after `since`.
-    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
-        let jql = format!("{} AND updated >= -{}m ORDER BY updated ASC", self.scope(), minutes_back(Utc::now(), since));
-        let mut items = Vec::new();
+    ///
+    /// Pages by the change instant (keyset), not by the search's own offset tokens: an issue changed
+    /// while the pages are read moves to the end of the order, and an offset would then skip the issue
+    /// that moved up into its place. Each page is a new search from the instant the last one reached;
+    /// issues already returned at exactly that instant are skipped by id.
+    async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        let from = match page {
+            Some(token) => Keyset::decode(token)?,
+            None => Keyset { boundary: since, at_boundary: BTreeSet::new() },
+        };
+        let jql = format!(
+            "{} AND updated >= -{}m ORDER BY updated ASC",
+            self.scope(),
+            minutes_back(Utc::now(), from.boundary)
+        );
         let mut token = None;
         loop {
-            let page = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], token).await?;
-            for issue in &page.issues {
+            let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], token).await?;
+            let mut items = Vec::new();
+            for issue in &search.issues {
                 let item = item_from_wire(issue, &self.config)?;
-                if item.updated >= since {
+                if from.admits(&item) && !items.iter().any(|taken: &Item| taken.item.id == item.item.id) {
                     items.push(item);
                 }
             }
-            token = page.next_page();
-            if token.is_none() {
-                break;
+            token = search.next_page();
+            // A page of issues all read before (the minute's slack before the boundary) is skipped.
+            if items.is_empty() && token.is_some() {
+                continue;
             }
+            items
+                .sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
+            return Ok(from.next_page(items, token.is_some()));
         }
-        items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
-        items.dedup_by(|later, earlier| later.item.id == earlier.item.id);
-        Ok(items)
+    }
+
+    fn max_call_duration(&self) -> Duration {
+        self.client.retry().longest_call()
     }
 
     /// The newest `updated` among the connector's issues (its project and issue type).
@@ -251,23 +318,37 @@ impl Connector for JiraConnector {
         }
     }
 
-    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError> {
+    /// Jira has no conditional edit: the write is made whatever changed since `_read` (the window is
+    /// the time between the read and this call). The edited issue comes back with the answer
+    /// (`returnIssue`), so the state the write made is known, unless a transition followed it.
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        fields: &FieldMap,
+        _read: &ItemVersion,
+    ) -> Result<Option<ItemVersion>, ConnectorError> {
         let writes = fields_to_wire(fields)?;
+        let mut version = None;
         if !writes.fields.is_empty() {
-            self.client
-                .send_without_answer(
+            let edited: Option<wire::Issue> = self
+                .client
+                .send_maybe_answered(
                     Method::PUT,
                     &Self::issue_path(id),
+                    &[("returnIssue", "true")],
                     &wire::IssueUpdate { fields: writes.fields, properties: Vec::new() },
                     Repeat::Safe,
                 )
                 .await
                 .map_err(|error| not_found_as(error, id))?;
+            version =
+                edited.map(|issue| item_from_wire(&issue, &self.config).map(|item| item.version())).transpose()?;
         }
         if let Some(status) = writes.status {
             self.transition_to(id, &status).await?;
+            version = None;
         }
-        Ok(())
+        Ok(version)
     }
 
     async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
@@ -314,6 +395,14 @@ impl Connector for JiraConnector {
             .await
             .map_err(|error| not_found_as(error, item))?;
         comment_from_wire(&comment)
+    }
+
+    async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
+        let path = format!("{}/comment/{}", Self::issue_path(item), encode(&comment.0));
+        match self.client.delete(&path).await {
+            Ok(()) | Err(ConnectorError::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// User search matches prefixes of names and e-mails; only an exact e-mail match counts.

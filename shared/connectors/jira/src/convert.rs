@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tandem_engine::ports::ConnectorError;
 use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemRef, RichText, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, SystemKind, Timestamp,
+    UserRef, Visibility,
 };
 
 /// Jira's timestamp format: `2024-01-31T10:20:30.123+0000` (RFC 3339 accepted too).
@@ -65,8 +66,30 @@ pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<I
             _ => None,
         },
         revision: None,
+        place: place_of(issue),
+        visibility: security_of(issue),
         fields,
     })
+}
+
+/// The issue's project (by key, which is what integrations name) and issue type. Missing ones stay
+/// empty, which no integration's scope matches.
+fn place_of(issue: &wire::Issue) -> ItemPlace {
+    let member = |field: &str, name: &str| {
+        issue.fields.get(field).and_then(|value| value.get(name)).and_then(Value::as_str).unwrap_or_default()
+    };
+    ItemPlace::new(member("project", "key"), member("issuetype", "name"))
+}
+
+/// An issue with a security level is visible only to the level's members.
+fn security_of(issue: &wire::Issue) -> Visibility {
+    match issue.fields.get("security").filter(|level| !level.is_null()) {
+        Some(level) => {
+            let name = ["name", "id"].iter().find_map(|key| level.get(*key).and_then(Value::as_str));
+            Visibility::restricted("security-level", name.unwrap_or("unnamed"))
+        }
+        None => Visibility::Everyone,
+    }
 }
 
 fn field_from_wire(name: &str, value: &Value) -> Result<FieldValue, ConnectorError> {
@@ -154,6 +177,8 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
             ("priority" | "issuetype", FieldValue::Text(option)) => json!({ "name": option }),
             (_, FieldValue::User(user)) => json!({ "accountId": user.id }),
             (_, FieldValue::RichText(RichText::Adf(document))) => document.clone(),
+            // Plain text written to Jira's rich-text field goes as a paragraph, not as markup.
+            ("description", FieldValue::Text(text)) => adf_paragraphs(text),
             (_, FieldValue::RichText(RichText::Html(_))) => {
                 return Err(invalid("Jira keeps rich text as ADF; convert the HTML first"))
             }
@@ -166,6 +191,18 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
         writes.fields.insert(name.clone(), wire);
     }
     Ok(writes)
+}
+
+/// Plain text as an ADF document: one paragraph per line, no marks.
+fn adf_paragraphs(text: &str) -> Value {
+    let paragraphs: Vec<Value> = text
+        .lines()
+        .map(|line| match line.is_empty() {
+            true => json!({ "type": "paragraph" }),
+            false => json!({ "type": "paragraph", "content": [{ "type": "text", "text": line }] }),
+        })
+        .collect();
+    json!({ "type": "doc", "version": 1, "content": paragraphs })
 }
 
 pub fn comment_from_wire(comment: &wire::Comment) -> Result<Comment, ConnectorError> {
@@ -182,7 +219,21 @@ pub fn comment_from_wire(comment: &wire::Comment) -> Result<Comment, ConnectorEr
         body: RichText::Adf(comment.body.clone()),
         created: time(&comment.created, "created")?,
         updated: time(&comment.updated, "updated")?,
+        visibility: comment_visibility(comment),
     })
+}
+
+/// A comment restricted to a role or group, or a Service Management internal note, is visible to
+/// fewer people than the issue.
+fn comment_visibility(comment: &wire::Comment) -> Visibility {
+    if let Some(restriction) = &comment.visibility {
+        let name = restriction.value.as_deref().or(restriction.identifier.as_deref()).unwrap_or("unnamed");
+        return Visibility::restricted(restriction.kind.as_deref().unwrap_or("group"), name);
+    }
+    match comment.jsd_public {
+        Some(false) => Visibility::restricted("internal", "Service Management internal note"),
+        _ => Visibility::Everyone,
+    }
 }
 
 /// The ADF document of a rich-text value; Jira takes nothing else.

@@ -2,8 +2,7 @@
 //! whether a retry can help.
 
 use crate::wire::ErrorCollection;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use std::time::Duration;
+use reqwest::header::HeaderMap;
 use tandem_engine::ports::ConnectorError;
 use tandem_model::SystemKind;
 
@@ -21,16 +20,30 @@ pub fn unreachable(method: &str, path: &str, error: reqwest::Error) -> Connector
     }
 }
 
-/// `Retry-After` in seconds (Jira sends seconds; an HTTP date is not worth honouring precisely).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// An answer whose body could not be read: cut off (worth a retry) or too large (not).
+pub fn unreadable_body(method: &str, path: &str, error: tandem_http::BodyError) -> ConnectorError {
+    let message = format!("{method} {path}: {error}");
+    match error.is_retryable() {
+        true => ConnectorError::Unreachable { system: SystemKind::Jira, message, source: Some(Box::new(error)) },
+        false => invalid_response(message, Some(Box::new(error))),
+    }
 }
 
 /// The error for a non-2xx answer: 401/403 → Unauthorized, 404 → NotFound (of `path`), 429 → RateLimited,
 /// anything else → Http with Jira's own messages.
 pub fn from_status(status: u16, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) -> ConnectorError {
     let system = SystemKind::Jira;
-    let retry_after = retry_after(headers);
+    let retry_after = tandem_http::retry_after(headers);
+    if let Some(message) = tandem_http::redirect_refusal(status, headers) {
+        return ConnectorError::Http {
+            system,
+            status,
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+            retry_after: None,
+        };
+    }
     match status {
         401 | 403 => ConnectorError::Unauthorized { system, status },
         404 => ConnectorError::NotFound { system, item: path.to_string() },
@@ -56,6 +69,8 @@ pub fn from_status(status: u16, method: &str, path: &str, headers: &HeaderMap, b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
+    use std::time::Duration;
 
     #[test]
     fn statuses_map_to_the_engines_classes() {

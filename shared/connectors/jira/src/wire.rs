@@ -135,6 +135,23 @@ pub struct Comment {
     pub created: Option<String>,
     #[serde(default)]
     pub updated: Option<String>,
+    /// The role or group the comment is restricted to.
+    #[serde(default)]
+    pub visibility: Option<CommentVisibility>,
+    /// False for a Service Management internal comment (not shown to customers).
+    #[serde(default)]
+    pub jsd_public: Option<bool>,
+}
+
+/// A comment's restriction (`Visibility`): a group or role name.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CommentVisibility {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub identifier: Option<String>,
 }
 
 /// `POST`/`PUT` comment body.

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use tandem_engine::ports::{Connector, ConnectorError};
-use tandem_model::{FieldValue, ItemId, RichText, UserRef};
+use tandem_model::{FieldValue, ItemId, ItemVersion, RichText, UserRef};
 use tandem_simulators::jira::SimUser;
 
 #[tokio::test]
@@ -67,6 +67,7 @@ async fn updates_fields_and_moves_the_status_through_transitions() {
     jira.update_item(
         id,
         &fields(&[("summary", text("New")), ("priority", text("Lowest")), ("status", text("In Progress"))]),
+        &ItemVersion::UNCHECKED,
     )
     .await
     .unwrap();
@@ -79,6 +80,7 @@ async fn updates_fields_and_moves_the_status_through_transitions() {
     jira.update_item(
         id,
         &fields(&[("status", text("DONE")), ("description", FieldValue::Empty), ("labels", FieldValue::Empty)]),
+        &ItemVersion::UNCHECKED,
     )
     .await
     .unwrap();
@@ -86,7 +88,7 @@ async fn updates_fields_and_moves_the_status_through_transitions() {
 
     // Already there: no transition is needed, and none is made.
     let writes = sim.stats().writes;
-    jira.update_item(id, &fields(&[("status", text("Done"))])).await.unwrap();
+    jira.update_item(id, &fields(&[("status", text("Done"))]), &ItemVersion::UNCHECKED).await.unwrap();
     assert_eq!(sim.stats().writes, writes);
     assert_no_violations(&sim);
 }
@@ -96,7 +98,10 @@ async fn a_status_no_transition_leads_to_is_a_no_transition_error() {
     let sim = simulator().await;
     let jira = connector(&sim);
     let item = jira.create_item(&fields(&[("summary", text("Stuck"))]), None).await.unwrap();
-    let error = jira.update_item(&item.item.id, &fields(&[("status", text("Won't Fix"))])).await.unwrap_err();
+    let error = jira
+        .update_item(&item.item.id, &fields(&[("status", text("Won't Fix"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap_err();
     match &error {
         ConnectorError::NoTransition { from, to, item: named, .. } => {
             assert_eq!((from.as_str(), to.as_str()), ("To Do", "Won't Fix"));
@@ -116,7 +121,10 @@ async fn an_unknown_issue_is_not_found_and_a_bad_value_is_a_permanent_error() {
     assert!(matches!(&missing, ConnectorError::NotFound { item, .. } if item == "99999"), "{missing:?}");
 
     let item = jira.create_item(&fields(&[("summary", text("x"))]), None).await.unwrap();
-    let refused = jira.update_item(&item.item.id, &fields(&[("priority", text("Catastrophic"))])).await.unwrap_err();
+    let refused = jira
+        .update_item(&item.item.id, &fields(&[("priority", text("Catastrophic"))]), &ItemVersion::UNCHECKED)
+        .await
+        .unwrap_err();
     assert!(matches!(refused, ConnectorError::Http { status: 400, .. }), "{refused:?}");
     assert!(!refused.is_retryable());
     assert!(refused.to_string().contains("priority"), "{refused}");

@@ -1,7 +1,8 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, RichText, Side, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, Side, SystemKind, Timestamp,
+    UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -49,12 +50,18 @@ pub enum ConnectorError {
     },
     #[error("{system}: {message}")]
     Invalid { system: SystemKind, message: String },
+    /// A conditional write found the item changed since it was read (Azure DevOps' `test` of the
+    /// revision): nothing was written. Read the item again and merge anew.
+    #[error("{system} item {item} changed since it was read; nothing was written")]
+    Changed { system: SystemKind, item: String },
 }
 
 impl ConnectorError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            ConnectorError::Unreachable { .. } | ConnectorError::RateLimited { .. } => ErrorClass::Retryable,
+            ConnectorError::Unreachable { .. }
+            | ConnectorError::RateLimited { .. }
+            | ConnectorError::Changed { .. } => ErrorClass::Retryable,
             ConnectorError::Http { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
                 ErrorClass::Retryable
             }
@@ -64,6 +71,13 @@ impl ConnectorError {
 
     pub fn is_retryable(&self) -> bool {
         self.class() == ErrorClass::Retryable
+    }
+
+    /// The service account's credentials were refused (401: expired, revoked, rotated): every call fails
+    /// alike until they are renewed, so this says nothing about the item being synced. A 403 is a
+    /// missing permission, which may concern one item only.
+    pub fn is_credential_problem(&self) -> bool {
+        matches!(self, ConnectorError::Unauthorized { status: 401, .. })
     }
 
     /// The wait the system asked for (Retry-After), if any.
@@ -93,6 +107,23 @@ impl CopyOrigin {
     }
 }
 
+/// Where a poll's reading of changed items continues; what it holds is the connector's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageToken(pub String);
+
+/// One page of changed items, oldest change first.
+#[derive(Debug, Clone)]
+pub struct ChangedPage {
+    pub items: Vec<Item>,
+    /// Every item changed before this instant (and at or after the `since` asked for) is in this page
+    /// or an earlier one: a poll's watermark may move up to here once the page is done, never further.
+    /// Items changed while the pages were read may come with later instants; they are synced, but the
+    /// watermark does not pass what the pages have not covered yet.
+    pub complete_before: Timestamp,
+    /// `None` on the last page.
+    pub next: Option<PageToken>,
+}
+
 /// What `tandem check` reports for one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessCheck {
@@ -118,9 +149,28 @@ pub trait Connector: Send + Sync {
     /// The item's current state, with every field the connector knows how to read.
     async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError>;
 
-    /// Items of the configured project and type changed at or after `since` (inclusive: items updated at
-    /// the watermark instant are not skipped), oldest first. Paging is the connector's business.
-    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError>;
+    /// One page of the items of the configured project and type changed at or after `since` (inclusive:
+    /// items updated at the watermark instant are not skipped), oldest change first; `page` is the
+    /// previous page's `next`. Paging must not skip an item when others change while it reads.
+    async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError>;
+
+    /// Every page of [`Connector::changed_page`] at once (audits and tests; polls go page by page).
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Item>, ConnectorError> {
+        let mut items = Vec::new();
+        let mut page: Option<PageToken> = None;
+        loop {
+            let read = self.changed_page(since, page.as_ref()).await?;
+            items.extend(read.items);
+            match read.next {
+                Some(next) => page = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// The longest one call may take, retries and waits included: a request may be processed until its
+    /// call gives up, so a claim's lease must outlast it, and a copy may appear that late.
+    fn max_call_duration(&self) -> Duration;
 
     /// When anything in the project last changed; `None` when it has no items.
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError>;
@@ -135,8 +185,16 @@ pub trait Connector: Send + Sync {
     /// created in that window.
     async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError>;
 
-    /// Writes these fields. A status field in a workflow system goes through a transition.
-    async fn update_item(&self, id: &ItemId, fields: &FieldMap) -> Result<(), ConnectorError>;
+    /// Writes these fields to the item whose state `read` was read. A system with conditional writes
+    /// refuses the write when the item changed since (`ConnectorError::Changed`), so a person's edit
+    /// made meanwhile is never overwritten unseen. A status field in a workflow system goes through a
+    /// transition. Returns the state the write made, when the system says.
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        fields: &FieldMap,
+        read: &ItemVersion,
+    ) -> Result<Option<ItemVersion>, ConnectorError>;
 
     async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError>;
     async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError>;
@@ -146,6 +204,10 @@ pub trait Connector: Send + Sync {
         comment: &CommentId,
         body: &RichText,
     ) -> Result<Comment, ConnectorError>;
+
+    /// Deletes a comment the service account posted (a copy whose original was deleted or restricted);
+    /// one that is gone already is not an error.
+    async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError>;
 
     /// The user with this e-mail, if the system has one visible to the service account.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError>;

@@ -8,10 +8,12 @@ mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    AccessCheck, Connector, ConnectorError, CopyOrigin, ErrorClass, WebhookError, WebhookReceiver, WebhookRequest,
+    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, PageToken, WebhookError,
+    WebhookReceiver, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
-    ClaimOutcome, CommentLink, ConflictRecord, DeliveryStore, FailureRecord, FieldSnapshot, Link, LinkStore,
-    PendingWrite, StoreError, SyncLog, WatermarkStore,
+    ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, DeliveryStore, EarlierAttempt, FailureRecord,
+    FieldSnapshot, Link, LinkStore, Noted, PendingWrite, SeenVersions, SendWindow, SentRecord, StoreError, SyncLog,
+    WatermarkStore,
 };

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, Side, Timestamp};
+use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, Side, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,6 +100,10 @@ pub struct CommentLink {
     pub side2: CommentId,
     pub side1_fingerprint: String,
     pub side2_fingerprint: String,
+    /// The side of the original (the other holds the copy); `None` in links stored before it was kept,
+    /// where the copy is told by its author, the service account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Side>,
 }
 
 impl CommentLink {
@@ -139,6 +143,11 @@ pub struct Link {
     /// one was doing when it died or lost a write's answer (see [`PendingWrite`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending_writes: BTreeMap<String, PendingWrite>,
+    /// The state of each item the last stored sync read (or wrote, when its system says which state a
+    /// write made). A later read that is not newer shows nothing new on that side: it predates the
+    /// values the snapshots hold, and must never be written over them (a stale read).
+    #[serde(default, skip_serializing_if = "SeenVersions::is_empty")]
+    pub seen: SeenVersions,
     pub created_at: Timestamp,
     pub synced_at: Timestamp,
     /// Optimistic-concurrency counter: `update_link` succeeds only if the stored version is this one.
@@ -151,6 +160,45 @@ impl Link {
             Side::One => &self.side1,
             Side::Two => &self.side2,
         }
+    }
+
+    /// Whether `read` shows a state of the item on `side` newer than the one this link last saw (always
+    /// true when it saw none).
+    pub fn is_news(&self, side: Side, read: &ItemVersion) -> bool {
+        self.seen.get(side).is_none_or(|seen| read.is_after(seen))
+    }
+}
+
+/// The state of each item of a link as last seen; see [`Link::seen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SeenVersions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side1: Option<ItemVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side2: Option<ItemVersion>,
+}
+
+impl SeenVersions {
+    pub fn get(&self, side: Side) -> Option<&ItemVersion> {
+        match side {
+            Side::One => self.side1.as_ref(),
+            Side::Two => self.side2.as_ref(),
+        }
+    }
+
+    /// Records `version` for `side` unless a newer one is recorded already.
+    pub fn saw(&mut self, side: Side, version: ItemVersion) {
+        let slot = match side {
+            Side::One => &mut self.side1,
+            Side::Two => &mut self.side2,
+        };
+        if slot.is_none_or(|seen| version.is_after(&seen)) {
+            *slot = Some(version);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.side1.is_none() && self.side2.is_none()
     }
 }
 
@@ -166,18 +214,116 @@ pub struct PendingWrite {
     pub before: Option<FieldSnapshot>,
 }
 
+/// When the holders of a claim sent the create (or the comment) the claim is about: from the first such
+/// request to the instant by which whatever any of them created shows in the target's search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendWindow {
+    pub first_sent: Timestamp,
+    /// The last request may still be processed until its call gives up, and a search may lag behind
+    /// the write: before this instant, not finding a copy proves nothing.
+    pub visible_by: Timestamp,
+}
+
+impl SendWindow {
+    /// The window covering both.
+    pub fn merge(self, other: SendWindow) -> SendWindow {
+        SendWindow {
+            first_sent: self.first_sent.min(other.first_sent),
+            visible_by: self.visible_by.max(other.visible_by),
+        }
+    }
+}
+
+/// How a claim record keeps its holders' send window (the stores persist it in this form).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRecord {
+    /// Whether the record keeps its window: claims stored before it was kept do not, and their holders
+    /// may have sent a create at any time before their lease ended.
+    #[serde(default)]
+    pub tracks_sends: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SendWindow>,
+}
+
+/// How far back from its lease end a legacy claim's create may have been sent.
+const LEGACY_SEND_LOOKBACK: chrono::Duration = chrono::Duration::days(7);
+
+impl SentRecord {
+    /// The record of a claim nobody held before.
+    pub fn fresh(sending: Option<SendWindow>) -> SentRecord {
+        SentRecord { tracks_sends: true, sent: sending }
+    }
+
+    /// The record of a claim renewed or taken over from one whose lease ends at `lease_end`, by `request`.
+    pub fn renewed(self, lease_end: Timestamp, request: &ClaimRequest<'_>) -> SentRecord {
+        let sent = match (self.window(lease_end), request.sending) {
+            (Some(earlier), Some(now)) => Some(earlier.merge(now)),
+            (earlier, now) => earlier.or(now),
+        };
+        let sent = match (sent, request.settled) {
+            (Some(window), Some(settled)) => Some(SendWindow { visible_by: settled, ..window }),
+            (sent, _) => sent,
+        };
+        SentRecord { tracks_sends: true, sent }
+    }
+
+    /// The window of the record's claim, whose lease ends at `lease_end`.
+    pub fn window(&self, lease_end: Timestamp) -> Option<SendWindow> {
+        match self.tracks_sends {
+            true => self.sent,
+            false => Some(SendWindow { first_sent: lease_end - LEGACY_SEND_LOOKBACK, visible_by: lease_end }),
+        }
+    }
+}
+
+/// An earlier claim on an item that never became a link: a worker that died, or this worker's own
+/// failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlierAttempt {
+    /// When its lease ended (or ends, for this worker's own claim).
+    pub lease_end: Timestamp,
+    /// When it sent a create; `None`: it never did, so there is no copy to look for.
+    pub sent: Option<SendWindow>,
+}
+
+impl EarlierAttempt {
+    /// From when a search (lagging `lag` behind writes) shows whatever the attempt may have created, at
+    /// `now`; `None` when it sent nothing. An ended lease outlasted its holder's calls, so a copy was
+    /// made by then if at all.
+    pub fn copy_visible_from(&self, now: Timestamp, lag: chrono::Duration) -> Option<Timestamp> {
+        let sent = self.sent?;
+        Some(match self.lease_end <= now {
+            true => sent.visible_by.min(self.lease_end + lag),
+            false => sent.visible_by,
+        })
+    }
+}
+
 /// The answer to "may I create the copy of this item?".
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
-    /// You hold the claim until the lease ends: create the copy, then insert the link.
-    /// `earlier_attempt` is the lease end of an earlier claim on this item that never became a link (a
-    /// worker that died, or this worker's own failed attempt): that attempt may have created the copy,
-    /// so look for it (`Connector::find_copy`) before creating another.
-    Claimed { earlier_attempt: Option<Timestamp> },
+    /// You hold the claim until the lease ends: create the copy, then insert the link. When an earlier
+    /// attempt sent a create, it may have made the copy: look for it (`Connector::find_copy`, once its
+    /// window's `visible_by` has passed) before creating another.
+    Claimed { earlier_attempt: Option<EarlierAttempt> },
     /// The item is already linked: update instead.
     Linked(Box<Link>),
     /// Another worker holds an unexpired claim: leave it to them (the poller retries later).
     HeldElsewhere { until: Timestamp },
+}
+
+/// A claim (or its renewal) as a worker asks for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClaimRequest<'a> {
+    pub owner: &'a str,
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    /// Set when the worker is about to send the create: the claim remembers the window (merged with the
+    /// windows already recorded) for whoever takes it over.
+    pub sending: Option<SendWindow>,
+    /// Set by the owner when its create came back (failed): nothing it sent can appear later than this
+    /// call's end, so what it made shows in a search from this instant.
+    pub settled: Option<Timestamp>,
 }
 
 /// Entity links and their sync state. Every write is conditional so two workers syncing the same item
@@ -187,24 +333,23 @@ pub trait LinkStore: Send + Sync {
     /// The link of the item with this id on this side.
     async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError>;
 
-    /// Claims the right to create the copy of `item` (from `side`). A claim whose lease has ended may be
-    /// taken over. Returns `Linked` when a link exists.
+    /// Claims the right to create the copy of `item` (from `side`), or renews this owner's claim. A
+    /// claim whose lease has ended may be taken over. Returns `Linked` when a link exists.
     async fn claim_creation(
         &self,
         integration: &str,
         side: Side,
         item: &ItemId,
-        owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        request: &ClaimRequest<'_>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Gives a claim up (the creation failed before anything was written).
     async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError>;
 
-    /// Stores a new link (version 1) under both items' ids and removes the creation claim.
-    /// `AlreadyExists` when either item is linked already.
-    async fn insert_link(&self, link: &Link) -> Result<Link, StoreError>;
+    /// Stores a new link (version 1) under both items' ids and removes the creation claims, provided
+    /// `owner` still holds the claim on the item of `claimed_side` (a worker whose lease ran out and was
+    /// taken over must not link its copy: `Conflict`). `AlreadyExists` when either item is linked already.
+    async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError>;
 
     /// Replaces a link if its stored version is `link.version`; returns it with the version increased.
     /// `Conflict` when someone else updated it first.
@@ -263,6 +408,24 @@ pub struct FailureRecord {
     /// When the poller may try again; `None` once parked (needs an operator).
     pub next_attempt_at: Option<Timestamp>,
     pub parked: bool,
+    /// When a change of the item was last noted (a webhook's notice, a poll that left the item to this
+    /// record). Only a sync whose read began after it may clear the record: one that read before would
+    /// take the record, and with it the change, away unsynced.
+    #[serde(default = "the_epoch")]
+    pub noted_at: Timestamp,
+}
+
+fn the_epoch() -> Timestamp {
+    Timestamp::UNIX_EPOCH
+}
+
+/// What noting a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noted {
+    /// No record existed: the note was stored as given.
+    Created,
+    /// A record existed: its `noted_at` was moved to the note's (unless already later).
+    Touched,
 }
 
 /// Conflicts and failures, for operators and for the poller's retries.
@@ -270,15 +433,27 @@ pub struct FailureRecord {
 pub trait SyncLog: Send + Sync {
     async fn record_conflict(&self, conflict: &ConflictRecord) -> Result<(), StoreError>;
     async fn list_conflicts(&self, integration: &str) -> Result<Vec<ConflictRecord>, StoreError>;
-    /// Inserts or replaces the failure of (integration, side, item).
+    /// Inserts or replaces the failure of (integration, side, item), keeping the later of the stored and
+    /// the given `noted_at` (a change noted meanwhile stays noted).
     async fn record_failure(&self, failure: &FailureRecord) -> Result<(), StoreError>;
+    /// Notes a change of (integration, side, item) at `note.noted_at`: stores `note` when there is no
+    /// record, else only moves the record's `noted_at` forward. One conditional write.
+    async fn note_change(&self, note: &FailureRecord) -> Result<Noted, StoreError>;
     async fn get_failure(
         &self,
         integration: &str,
         side: Side,
         item: &ItemId,
     ) -> Result<Option<FailureRecord>, StoreError>;
-    async fn clear_failure(&self, integration: &str, side: Side, item: &ItemId) -> Result<(), StoreError>;
+    /// Removes the record, unless a change was noted after `read_from` (the instant the clearing sync
+    /// began to read): true when it is gone.
+    async fn clear_failure(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        read_from: Timestamp,
+    ) -> Result<bool, StoreError>;
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
 }
 

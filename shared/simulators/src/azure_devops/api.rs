@@ -1,7 +1,8 @@
 //! The REST API: authentication, `api-version`, routing, and one handler per operation.
 //!
 //! Azure DevOps matches its routes without regard to case (`workItems` and `workitems` are the same), so
-//! the API is one handler that splits the path itself rather than an axum route table.
+//! the API is one handler that splits the path itself rather than an axum route table. Once a call is
+//! answered, the edits people make meanwhile (see `people`) are made.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -20,6 +21,7 @@ use super::fields;
 use super::hooks::{event_for, HookEvent};
 use super::identity::SimIdentity;
 use super::patch;
+use super::people;
 use super::render::Expand;
 use super::state::{format_instant, Change, Organization, WorkItem};
 use super::wiql;
@@ -109,14 +111,15 @@ pub async fn serve(
         content_type: headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_string),
         body,
     };
-    let Some(actor) = authenticate(&shared, &headers) else {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"https://dev.azure.com/\"")])
-            .into_response();
+    let actor = match authenticate(&shared, &headers) {
+        Ok(actor) => actor,
+        Err(refusal) => return refusal.into_response(),
     };
     let mut response = match route(&shared, &call, &actor) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    people::after_answer(&shared, &call.method, uri.path(), &actor, response.status());
     response.extensions_mut().insert(AuthenticatedUser(actor.id.to_string()));
     response
 }
@@ -124,8 +127,9 @@ pub async fn serve(
 /// `GET /{organization}/_apis/connectionData`: who the credentials belong to. Not part of the published
 /// contracts, so it is served outside the recorder.
 pub async fn connection_data(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let Some(actor) = authenticate(&shared, &headers) else {
-        return StatusCode::UNAUTHORIZED.into_response();
+    let actor = match authenticate(&shared, &headers) {
+        Ok(actor) => actor,
+        Err(refusal) => return refusal.into_response(),
     };
     let user = json!({
         "id": actor.id.to_string(),
@@ -147,8 +151,35 @@ pub async fn connection_data(State(shared): State<Arc<Shared>>, headers: HeaderM
     .into_response()
 }
 
+/// Why a call was not authenticated.
+enum Refusal {
+    UnknownCredentials,
+    /// The service account's PAT, while it is expired.
+    ExpiredPat,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::UnknownCredentials => {
+                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"https://dev.azure.com/\"")])
+                    .into_response()
+            }
+            Refusal::ExpiredPat => super::error::expired_pat_response(),
+        }
+    }
+}
+
 /// Basic authentication with any user name and a personal access token as the password.
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<SimIdentity> {
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<SimIdentity, Refusal> {
+    let actor = identify(shared, headers).ok_or(Refusal::UnknownCredentials)?;
+    if shared.credentials.refuses(actor.id == shared.service_account) {
+        return Err(Refusal::ExpiredPat);
+    }
+    Ok(actor)
+}
+
+fn identify(shared: &Shared, headers: &HeaderMap) -> Option<SimIdentity> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -219,11 +250,15 @@ fn wit_route(
             Method::POST => add_comment(shared, call, actor, project, id),
             _ => return None,
         },
-        [workitems, id, comments, comment] if is(workitems, "workitems") && is(comments, "comments") => match *method {
-            Method::GET => get_comment(shared, call, project, id, comment),
-            Method::PATCH => edit_comment(shared, call, actor, project, id, comment),
-            _ => return None,
-        },
+        [workitems, work_item, comments, comment] if is(workitems, "workitems") && is(comments, "comments") => {
+            let path = CommentPath { project, work_item, comment };
+            match *method {
+                Method::GET => get_comment(shared, call, &path),
+                Method::PATCH => edit_comment(shared, call, actor, &path),
+                Method::DELETE => delete_comment(shared, call, actor, &path),
+                _ => return None,
+            }
+        }
         _ => return None,
     };
     Some(result)
@@ -387,7 +422,7 @@ fn respond_with_item(shared: &Shared, organization: &Organization, item: WorkIte
     Json(body).into_response()
 }
 
-fn hook_event(shared: &Shared, organization: &Organization, change: &Change, item: &WorkItem) -> HookEvent {
+pub(super) fn hook_event(shared: &Shared, organization: &Organization, change: &Change, item: &WorkItem) -> HookEvent {
     let project_id = organization.project(&item.project).map(|project| project.id).unwrap_or_default();
     event_for(&shared.renderer(organization), change, item, project_id)
 }
@@ -415,38 +450,58 @@ fn add_comment(
     let mut organization = shared.organization();
     let (item, comment, change) = organization.add_comment(project, id, text, actor)?;
     shared.publish(&hook_event(shared, &organization, &change, &item));
-    let stored = organization.comment(&item, comment)?;
+    let stored = organization.comment(&item, comment, false)?;
     Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
 }
 
-fn edit_comment(
-    shared: &Shared,
-    call: &Call,
-    actor: &SimIdentity,
-    project: &str,
-    id: &str,
-    comment: &str,
-) -> Result<Response, ApiError> {
-    let id = parse_id(id)?;
-    let comment = parse_id(comment)?;
+/// `{project}/_apis/wit/workItems/{workItem}/comments/{comment}`.
+struct CommentPath<'a> {
+    project: &'a str,
+    work_item: &'a str,
+    comment: &'a str,
+}
+
+impl CommentPath<'_> {
+    /// The work item's and the comment's ids.
+    fn ids(&self) -> Result<(u32, u32), ApiError> {
+        Ok((parse_id(self.work_item)?, parse_id(self.comment)?))
+    }
+}
+
+fn edit_comment(shared: &Shared, call: &Call, actor: &SimIdentity, path: &CommentPath) -> Result<Response, ApiError> {
+    let (id, comment) = path.ids()?;
     let text = comment_text(call)?;
     let mut organization = shared.organization();
-    let (item, change) = organization.edit_comment(project, id, comment, text, actor)?;
+    let (item, change) = organization.edit_comment(path.project, id, comment, text, actor)?;
     shared.publish(&hook_event(shared, &organization, &change, &item));
-    let stored = organization.comment(&item, comment)?;
+    let stored = organization.comment(&item, comment, false)?;
     Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
 }
 
-fn get_comment(shared: &Shared, call: &Call, project: &str, id: &str, comment: &str) -> Result<Response, ApiError> {
+/// A deleted comment answers 404 unless `includeDeleted=true`.
+fn get_comment(shared: &Shared, call: &Call, path: &CommentPath) -> Result<Response, ApiError> {
     call.require_api_version(COMMENTS_API_VERSION)?;
+    let (id, comment) = path.ids()?;
     let organization = shared.organization();
-    let project = organization.project(project)?.name.clone();
-    let item = organization.item(&project, parse_id(id)?)?;
-    let stored = organization.comment(item, parse_id(comment)?)?;
+    let project = organization.project(path.project)?.name.clone();
+    let item = organization.item(&project, id)?;
+    let stored = organization.comment(item, comment, is_true(call, "includeDeleted"))?;
     Ok(Json(shared.renderer(&organization).comment(item, stored)).into_response())
 }
 
-/// Comments, oldest first unless `order=desc`, in pages of `$top` (at most 200) with a continuation token.
+/// Answered 200, as the contract declares, with the deleted comment (`isDeleted: true`) as in the
+/// vendor's example.
+fn delete_comment(shared: &Shared, call: &Call, actor: &SimIdentity, path: &CommentPath) -> Result<Response, ApiError> {
+    call.require_api_version(COMMENTS_API_VERSION)?;
+    let (id, comment) = path.ids()?;
+    let mut organization = shared.organization();
+    let item = organization.delete_comment(path.project, id, comment, actor)?;
+    let stored = organization.comment(&item, comment, true)?;
+    Ok(Json(shared.renderer(&organization).comment(&item, stored)).into_response())
+}
+
+/// Comments, oldest first unless `order=desc`, in pages of `$top` (at most 200) with a continuation token;
+/// deleted ones only with `includeDeleted=true`.
 fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Result<Response, ApiError> {
     call.require_api_version(COMMENTS_API_VERSION)?;
     let top = match call.param("$top") {
@@ -465,7 +520,8 @@ fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Resul
     let project = organization.project(project)?.name.clone();
     let item = organization.item(&project, parse_id(id)?)?;
     let renderer = shared.renderer(&organization);
-    let mut comments: Vec<_> = item.comments.iter().collect();
+    let include_deleted = is_true(call, "includeDeleted");
+    let mut comments: Vec<_> = item.comments.iter().filter(|stored| include_deleted || !stored.is_deleted).collect();
     if call.param("order").is_some_and(|order| order.eq_ignore_ascii_case("desc")) {
         comments.reverse();
     }
@@ -506,13 +562,16 @@ fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &st
         ),
     };
     let query = wiql::parse(&text)?;
-    let organization = shared.organization();
+    let mut organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let me = actor.id.to_string();
     let context = wiql::Context { project: &project, me: &me, time_precision: is_true(call, "timePrecision") };
     wiql::check(&query, &context)?;
+    // Under a search lag, the query sees each work item in its newest revision already visible.
+    organization.settle_query_view();
+    let organization = &*organization;
     let mut found: Vec<&WorkItem> =
-        organization.items.values().filter(|item| wiql::matches(&query, item, &context)).collect();
+        organization.query_view().filter(|item| wiql::matches(&query, item, &context)).collect();
     if top.is_none() && found.len() > MAX_QUERY_RESULTS {
         return Err(ApiError::bad_request(
             "WorkItemTrackingQueryResultSizeLimitExceededException",
@@ -521,7 +580,7 @@ fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &st
     }
     wiql::sort(&query, &mut found);
     found.truncate(top.unwrap_or(MAX_QUERY_RESULTS));
-    let renderer = shared.renderer(&organization);
+    let renderer = shared.renderer(organization);
     let field_reference = |name: &String| {
         let friendly = fields::definition(name).map_or(name.as_str(), |definition| definition.name);
         json!({"referenceName": name, "name": friendly, "url": format!("{}/_apis/wit/fields/{name}", renderer.organization_url)})

@@ -1,6 +1,7 @@
 //! The simulator's own control endpoints (`/_sim/…`): counters, the exchange log, contract violations,
-//! service hook subscriptions, identities and one-off faults. The fault plan's endpoints are common to
-//! the simulators (`crate::faults`).
+//! service hook subscriptions, identities and one-off faults. The fault plan's endpoints and the service
+//! account's `/_sim/credentials/expire|renew` are common to the simulators (`crate::faults`,
+//! `crate::credentials`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -48,6 +49,8 @@ pub struct AzureDevopsSimStats {
     pub webhooks: WebhookStats,
     pub work_items: usize,
     pub violations: usize,
+    /// Calls made with the service account's PAT answered 401 because it was expired.
+    pub expired_credential_refusals: u64,
 }
 
 pub(crate) fn stats(shared: &Shared) -> AzureDevopsSimStats {
@@ -65,6 +68,7 @@ pub(crate) fn stats(shared: &Shared) -> AzureDevopsSimStats {
         webhooks: shared.hooks.stats(),
         work_items: organization.items.len(),
         violations: shared.recorder.violations().len(),
+        expired_credential_refusals: shared.credentials.refusals(),
         recording,
     }
 }

@@ -74,6 +74,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Azure DevOps' answer to a call made with an expired personal access token: 401 with an
+/// `AccessCheckException`, its message repeated (URL-encoded) in `X-TFS-ServiceError`.
+pub fn expired_pat_response() -> Response {
+    let body = json!({
+        "$id": "1",
+        "customProperties": {
+            "Descriptor": null,
+            "IdentityDisplayName": null,
+            "Token": null,
+            "RequestedPermissions": 0,
+            "NamespaceId": "00000000-0000-0000-0000-000000000000",
+        },
+        "innerException": null,
+        "message": "Access Denied: The Personal Access Token used has expired.",
+        "typeName": "Microsoft.VisualStudio.Services.Security.AccessCheckException, Microsoft.VisualStudio.Services.WebApi",
+        "typeKey": "AccessCheckException",
+        "errorCode": 0,
+        "eventId": 3000,
+    });
+    let headers = [
+        (header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"https://dev.azure.com/\"")),
+        (
+            header::HeaderName::from_static("x-tfs-serviceerror"),
+            HeaderValue::from_static("Access%20Denied%3A%20The%20Personal%20Access%20Token%20used%20has%20expired."),
+        ),
+    ];
+    (StatusCode::UNAUTHORIZED, headers, Json(body)).into_response()
+}
+
 /// An injected failure in Azure DevOps' words. Statuses the service does not use for failures of its own
 /// are answered as unavailability, as one-off faults always were.
 pub fn fault_response(answer: FaultAnswer) -> Response {

@@ -1,6 +1,16 @@
 //! Azure DevOps simulator: the work item tracking 7.1 REST API of one organization, with identities,
 //! WIQL, comments and Web Hooks service hooks, checked against the vendor's published contracts.
 //!
+//! Besides work items, revisions, WIQL, identities and service hooks, the organization has:
+//! - comments that can be added, edited and deleted (a deleted one is left out of reads unless they ask
+//!   for it with `includeDeleted=true`);
+//! - two projects (`Fabrikam`, `Contoso`) and the work item types Bug and Task by default;
+//! - the service account's PAT can expire ([`RunningAzureDevops::expire_credentials`]): its calls are
+//!   then answered 401 as Azure DevOps answers an expired PAT;
+//! - people editing between a reader's read and its write: the fault plan's `meddle_rate`, and one-shot
+//!   edits queued with [`RunningAzureDevops::change_after`];
+//! - WIQL that lags behind writes under the fault plan's `search_lag_ms` (see [`crate::faults`]).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), tandem_simulators::azure_devops::StartError> {
 //! use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator};
@@ -16,6 +26,7 @@ mod fields;
 mod hooks;
 mod identity;
 mod patch;
+mod people;
 mod render;
 mod state;
 mod wiql;
@@ -32,8 +43,11 @@ pub use control::{AzureDevopsSimStats, Fault};
 pub use fields::STATES;
 pub use hooks::HookTarget;
 pub use identity::{SimIdentity, SimUser};
+pub use people::WorkItemEdit;
 
+use crate::credentials::ServiceCredentials;
 use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
+use crate::meddling::{ChangeAfter, PathCase};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::DeliveryPolicy;
 use hooks::{HookEvent, ServiceHooks};
@@ -50,7 +64,8 @@ pub struct AzureDevopsSimConfig {
     pub work_item_types: Vec<String>,
     /// The integration's account (its PAT is what the connector is configured with).
     pub service_account: SimUser,
-    /// People who edit work items through the API with their own PATs.
+    /// People who edit work items through the API with their own PATs; the first one is the person who
+    /// meddles (see [`crate::faults`]).
     pub users: Vec<SimUser>,
     /// Check every request and response against the vendor's contract (on by default).
     pub check_contract: bool,
@@ -95,6 +110,12 @@ pub(crate) struct Shared {
     hooks: ServiceHooks,
     faults: Faults,
     recorder: Recorder,
+    credentials: ServiceCredentials,
+    /// The identity id of the service account.
+    service_account: Uuid,
+    /// The e-mail of the person who meddles (the first configured person), if any.
+    meddler: Option<String>,
+    change_after: ChangeAfter<WorkItemEdit>,
 }
 
 impl Shared {
@@ -124,29 +145,34 @@ impl AzureDevopsSimulator {
             .map_err(|source| StartError::Bind { port: config.port, source })?;
         let address = listener.local_addr().map_err(|source| StartError::Bind { port: config.port, source })?;
         let organization_url = format!("http://{address}/{}", config.organization);
+        let meddler = config.users.first().map(|person| person.email.clone());
         let mut users = vec![config.service_account.clone()];
         users.extend(config.users);
-        let organization = Organization::new(config.organization, &config.projects, config.work_item_types, users);
+        let faults = Faults::default();
+        let organization = Organization::new(config.organization, &config.projects, config.work_item_types, users)
+            .lagging_with(faults.clone());
         let service_account = organization.identities[0].clone();
         let recorder = Recorder::new(contract, |path| {
             let path = path.to_ascii_lowercase();
             path.ends_with("/wiql") || path.ends_with("/workitemsbatch")
         })
-        .with_creation_rule(|method, path, status| {
-            method == "POST" && path.contains("/_apis/wit/workitems/$") && status == 200
-        });
-        let faults = Faults::default();
+        .with_creation_rule(|method, path, status| is_create(method, path) && status == 200);
+        let credentials = ServiceCredentials::default();
         let shared = Arc::new(Shared {
             organization: Mutex::new(organization),
             organization_url: organization_url.clone(),
             hooks: ServiceHooks::new(config.hook_delivery, faults.clone()),
             faults: faults.clone(),
             recorder: recorder.clone(),
+            credentials: credentials.clone(),
+            service_account: service_account.id,
+            meddler,
+            change_after: ChangeAfter::new(PathCase::Insensitive),
         });
         // The fault layer sits inside the recorder: the contract declares every 4xx and 5xx, and the
         // exchange log has always shown injected answers. `connectionData` (outside the contracts and
         // asked once per connector) is timed but never faulted, so one-off fault counts stay exact.
-        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response);
+        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response, is_create);
         let recorded = axum::Router::new()
             .fallback(api::serve)
             .with_state(Arc::clone(&shared))
@@ -157,6 +183,7 @@ impl AzureDevopsSimulator {
             .merge(control::routes())
             .with_state(Arc::clone(&shared))
             .merge(crate::faults::control_router(faults.clone()))
+            .merge(crate::credentials::control_router(credentials))
             .fallback_service(recorded)
             .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -170,6 +197,12 @@ impl AzureDevopsSimulator {
         });
         Ok(RunningAzureDevops { address, organization_url, service_account, shared, stop: Some(stop), server })
     }
+}
+
+/// `POST {org}/{project}/_apis/wit/workitems/${type}`: the call that creates a work item (routes ignore
+/// case).
+fn is_create(method: &str, path: &str) -> bool {
+    method == "POST" && path.to_ascii_lowercase().contains("/_apis/wit/workitems/$")
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -231,6 +264,18 @@ impl RunningAzureDevops {
         self.shared.recorder.exchanges()
     }
 
+    /// From now on, every API call made with the service account's PAT is answered 401, as Azure DevOps
+    /// answers an expired PAT, until [`renew_credentials`](Self::renew_credentials). Also
+    /// `POST /_sim/credentials/expire`.
+    pub fn expire_credentials(&self) {
+        self.shared.credentials.expire();
+    }
+
+    /// The service account's PAT works again (`POST /_sim/credentials/renew`).
+    pub fn renew_credentials(&self) {
+        self.shared.credentials.renew();
+    }
+
     pub fn violations(&self) -> Vec<RecordedViolation> {
         self.shared.recorder.violations()
     }
@@ -271,6 +316,14 @@ impl RunningAzureDevops {
 
     pub fn fault_stats(&self) -> FaultStats {
         self.shared.faults.stats()
+    }
+
+    /// After the next call with `method` whose path ends with `path_suffix` (in any case) is answered,
+    /// whatever the answer, applies `change` as that person would through `PATCH …/workitems/{id}`,
+    /// service hook included: e.g. after a WIQL query, to change an item between the query and the read
+    /// that follows.
+    pub fn change_after(&self, method: &str, path_suffix: &str, change: WorkItemEdit) {
+        self.shared.change_after.queue(method, path_suffix, change);
     }
 
     /// Stops serving and waits for the server to finish.

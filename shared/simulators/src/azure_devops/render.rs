@@ -110,7 +110,7 @@ impl Renderer<'_> {
             "createdDate": format_instant(comment.created),
             "modifiedBy": person(&comment.modified_by),
             "modifiedDate": format_instant(comment.modified),
-            "isDeleted": false,
+            "isDeleted": comment.is_deleted,
             "mentions": [],
             "url": format!("{}/comments/{}", self.work_item_url(item.id), comment.id),
         })

@@ -1,4 +1,5 @@
-//! The simulated organization's state: projects, people, work items with their revisions and comments.
+//! The simulated organization's state: projects, people, work items with their revisions and comments,
+//! and what lagging WIQL queries see of them.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -10,6 +11,7 @@ use super::error::ApiError;
 use super::fields;
 use super::identity::{SimIdentity, SimUser};
 use super::patch::{self, Draft, PatchContext, PatchOperation};
+use crate::faults::{Faults, SearchLag};
 
 /// `2024-01-31T10:20:30.123Z`: how the service writes instants (UTC, milliseconds).
 pub fn format_instant(at: DateTime<Utc>) -> String {
@@ -31,6 +33,8 @@ pub struct StoredComment {
     pub created: DateTime<Utc>,
     pub modified_by: Uuid,
     pub modified: DateTime<Utc>,
+    /// Deleted comments are kept, shown only to reads that ask for them (`includeDeleted`).
+    pub is_deleted: bool,
 }
 
 /// A work item: its current fields (identity fields hold identity ids), relations, every revision's
@@ -51,6 +55,21 @@ pub struct WorkItem {
 impl WorkItem {
     pub fn work_item_type(&self) -> &str {
         self.fields.get(fields::WORK_ITEM_TYPE).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The comments not deleted, oldest first.
+    pub fn live_comments(&self) -> impl Iterator<Item = &StoredComment> {
+        self.comments.iter().filter(|comment| !comment.is_deleted)
+    }
+
+    /// Sets `System.CommentCount` to the live comments, in the fields and in the latest revision: adding
+    /// or deleting a comment does not make a revision of its own.
+    fn count_comments(&mut self) {
+        let count = Value::from(self.live_comments().count());
+        self.fields.insert(fields::COMMENT_COUNT.into(), count.clone());
+        if let Some(revision) = self.revisions.last_mut() {
+            revision.insert(fields::COMMENT_COUNT.into(), count);
+        }
     }
 }
 
@@ -79,6 +98,8 @@ pub struct Organization {
     pub work_item_types: Vec<String>,
     pub identities: Vec<SimIdentity>,
     pub items: BTreeMap<u32, WorkItem>,
+    /// What WIQL sees: changes show after the fault plan's `search_lag_ms`.
+    search_lag: SearchLag<WorkItem>,
     next_item_id: u32,
     next_comment_id: u32,
     last_instant: DateTime<Utc>,
@@ -92,10 +113,23 @@ impl Organization {
             work_item_types,
             identities: users.into_iter().map(SimIdentity::new).collect(),
             items: BTreeMap::new(),
+            search_lag: SearchLag::default(),
             next_item_id: 1,
             next_comment_id: 1,
             last_instant: DateTime::<Utc>::MIN_UTC,
         }
+    }
+
+    /// WIQL lags behind changes as the plan of `faults` says.
+    #[must_use]
+    pub fn lagging_with(mut self, faults: Faults) -> Self {
+        self.search_lag = SearchLag::new(faults);
+        self
+    }
+
+    /// Keeps `item` as the work item's current state (WIQL may see the change later).
+    fn store(&mut self, item: WorkItem) {
+        self.search_lag.store(&mut self.items, item.id, item);
     }
 
     /// A strictly increasing instant with millisecond precision, so that every change has its own
@@ -150,6 +184,16 @@ impl Organization {
             .get(&id)
             .filter(|item| item.project == project)
             .ok_or_else(|| ApiError::work_item_not_found(&id.to_string()))
+    }
+
+    /// Brings what WIQL sees up to now.
+    pub fn settle_query_view(&mut self) {
+        self.search_lag.settle_now();
+    }
+
+    /// The work items as WIQL sees them, as of the last [`settle_query_view`](Self::settle_query_view).
+    pub fn query_view(&self) -> impl Iterator<Item = &WorkItem> {
+        self.search_lag.visible(self.items.values().map(|item| (u64::from(item.id), item)))
     }
 
     /// Creates a work item from a JSON Patch document. With `validate_only` nothing is stored and the
@@ -208,7 +252,7 @@ impl Organization {
             self.attach_history_comment(&mut item, text, actor, at);
         }
         self.next_item_id += 1;
-        self.items.insert(id, item.clone());
+        self.store(item.clone());
         Ok((item, Some(Change::Created)))
     }
 
@@ -240,7 +284,7 @@ impl Organization {
         if let Some(text) = history {
             self.attach_history_comment(&mut item, text, actor, at);
         }
-        self.items.insert(id, item.clone());
+        self.store(item.clone());
         Ok((item, Some(Change::Updated { previous: current.fields })))
     }
 
@@ -260,7 +304,7 @@ impl Organization {
         draft.fields.insert(fields::HISTORY.into(), Value::from(text.clone()));
         commit(&mut item, draft, at, actor);
         let comment = self.attach_history_comment(&mut item, text, actor, at);
-        self.items.insert(id, item.clone());
+        self.store(item.clone());
         Ok((item, comment, Change::Commented { comment }))
     }
 
@@ -275,8 +319,11 @@ impl Organization {
     ) -> Result<(WorkItem, Change), ApiError> {
         let project = self.project(project)?.name.clone();
         let mut item = self.item(&project, id)?.clone();
-        let position =
-            item.comments.iter().position(|stored| stored.id == comment).ok_or_else(|| comment_not_found(comment))?;
+        let position = item
+            .comments
+            .iter()
+            .position(|stored| stored.id == comment && !stored.is_deleted)
+            .ok_or_else(|| comment_not_found(comment))?;
         if item.comments[position].created_by != actor.id {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -294,12 +341,48 @@ impl Organization {
         stored.version += 1;
         stored.modified = at;
         stored.modified_by = actor.id;
-        self.items.insert(id, item.clone());
+        self.store(item.clone());
         Ok((item, Change::CommentEdited { comment, previous }))
     }
 
-    pub fn comment<'a>(&self, item: &'a WorkItem, comment: u32) -> Result<&'a StoredComment, ApiError> {
-        item.comments.iter().find(|stored| stored.id == comment).ok_or_else(|| comment_not_found(comment))
+    /// Deletes a comment (anyone who may save the work item may): it is kept as deleted, left out of reads
+    /// that do not ask for deleted comments.
+    pub fn delete_comment(
+        &mut self,
+        project: &str,
+        id: u32,
+        comment: u32,
+        actor: &SimIdentity,
+    ) -> Result<WorkItem, ApiError> {
+        let project = self.project(project)?.name.clone();
+        let mut item = self.item(&project, id)?.clone();
+        refuse_read_only(actor)?;
+        let at = self.next_instant();
+        let stored = item
+            .comments
+            .iter_mut()
+            .find(|stored| stored.id == comment && !stored.is_deleted)
+            .ok_or_else(|| comment_not_found(comment))?;
+        stored.is_deleted = true;
+        stored.version += 1;
+        stored.modified = at;
+        stored.modified_by = actor.id;
+        item.count_comments();
+        self.store(item.clone());
+        Ok(item)
+    }
+
+    /// A comment of the work item; a deleted one only when `include_deleted`.
+    pub fn comment<'a>(
+        &self,
+        item: &'a WorkItem,
+        comment: u32,
+        include_deleted: bool,
+    ) -> Result<&'a StoredComment, ApiError> {
+        item.comments
+            .iter()
+            .find(|stored| stored.id == comment && (include_deleted || !stored.is_deleted))
+            .ok_or_else(|| comment_not_found(comment))
     }
 
     fn attach_history_comment(
@@ -319,12 +402,9 @@ impl Organization {
             created: at,
             modified_by: actor.id,
             modified: at,
+            is_deleted: false,
         });
-        let count = item.comments.len();
-        item.fields.insert(fields::COMMENT_COUNT.into(), Value::from(count));
-        if let Some(revision) = item.revisions.last_mut() {
-            revision.insert(fields::COMMENT_COUNT.into(), Value::from(count));
-        }
+        item.count_comments();
         id
     }
 }

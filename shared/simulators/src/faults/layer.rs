@@ -13,17 +13,21 @@ use std::time::Instant;
 /// Words an injected answer in the vendor's error shape.
 pub(crate) type RenderFault = fn(FaultAnswer) -> Response;
 
+/// Whether a call (method, path) creates an item, for the plan's throttling of creates.
+pub(crate) type IsCreate = fn(&str, &str) -> bool;
+
 /// Injects faults into the API calls it wraps. Where a simulator puts it decides whether its recorder
 /// sees the injected answers.
 #[derive(Clone)]
 pub(crate) struct FaultLayer {
     faults: Faults,
     render: RenderFault,
+    is_create: IsCreate,
 }
 
 impl FaultLayer {
-    pub(crate) fn new(faults: Faults, render: RenderFault) -> Self {
-        FaultLayer { faults, render }
+    pub(crate) fn new(faults: Faults, render: RenderFault, is_create: IsCreate) -> Self {
+        FaultLayer { faults, render, is_create }
     }
 
     /// `router.layer(axum::middleware::from_fn_with_state(layer, FaultLayer::inject))`.
@@ -31,13 +35,18 @@ impl FaultLayer {
         if is_control(&request) {
             return next.run(request).await;
         }
-        let fate = layer.faults.next_call();
+        let creates = (layer.is_create)(request.method().as_str(), request.uri().path());
+        let fate = layer.faults.next_call(creates);
         if !fate.latency.is_zero() {
             tokio::time::sleep(fate.latency).await;
         }
         match fate.fault {
             None => next.run(request).await,
             Some(CallFault::Answer(answer)) => (layer.render)(answer),
+            Some(CallFault::CreateThrottled { retry_after_seconds }) => (layer.render)(FaultAnswer {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after_seconds: Some(retry_after_seconds),
+            }),
             Some(CallFault::OverQuota { retry_after_seconds }) => {
                 let answer = FaultAnswer {
                     status: StatusCode::TOO_MANY_REQUESTS,

@@ -36,6 +36,18 @@ pub struct FaultPlan {
     /// The vendor's request quota: calls beyond it are answered 429 with `Retry-After` until a token is
     /// free (see [`RateLimit`]); none by default.
     pub rate_limit: Option<RateLimit>,
+    /// How long each change of an item takes to show in searches (Jira's JQL search, Azure DevOps' WIQL),
+    /// drawn per change; reads of one item stay current. `{0, 0}` (the default) is off.
+    pub search_lag_ms: LatencyRange,
+    /// Share of create calls (a new issue or work item) answered 429 with
+    /// `Retry-After: create_retry_after_seconds`, without being processed: the vendors throttle creation
+    /// harder than other writes.
+    pub create_throttle_rate: f64,
+    pub create_retry_after_seconds: u64,
+    /// Share of the service account's reads of one item after which a person (the first one configured
+    /// after the service account) edits that item's title, as if someone had changed it between the read
+    /// and the write that follows.
+    pub meddle_rate: f64,
 }
 
 /// An inclusive range of milliseconds.
@@ -69,6 +81,8 @@ pub enum FaultPlanError {
     QuotaRateNotPositive { value: f64 },
     #[error("rate_limit.burst must be at least 1: a bucket without room for one call refuses every call")]
     QuotaBurstZero,
+    #[error("search_lag_ms.min ({min}) must not exceed search_lag_ms.max ({max})")]
+    SearchLagRangeReversed { min: u64, max: u64 },
 }
 
 impl FaultPlanError {
@@ -86,6 +100,7 @@ impl FaultPlanError {
             FaultPlanError::DuplicateCopiesOutOfRange { .. } => "webhook_duplicate_copies",
             FaultPlanError::QuotaRateNotPositive { .. } => "rate_limit.requests_per_second",
             FaultPlanError::QuotaBurstZero => "rate_limit.burst",
+            FaultPlanError::SearchLagRangeReversed { .. } => "search_lag_ms",
         }
     }
 }
@@ -106,12 +121,21 @@ impl FaultPlan {
             webhook_duplicate_copies: 1,
             webhook_reorder_window_ms: 0,
             rate_limit: None,
+            search_lag_ms: LatencyRange::default(),
+            create_throttle_rate: 0.0,
+            create_retry_after_seconds: 60,
+            meddle_rate: 0.0,
         }
     }
 
-    /// Rates in `[0, 1]`, the three per-call rates summing to at most 1, `latency_ms.min <= max`, and a
-    /// sensible number of duplicate copies when duplicates are asked for, and a quota that lets calls
-    /// through.
+    /// Whether searches lag behind writes under this plan.
+    pub fn lags_searches(&self) -> bool {
+        self.search_lag_ms.max > 0
+    }
+
+    /// Rates in `[0, 1]`, the three per-call rates summing to at most 1, `latency_ms.min <= max` (and the
+    /// same for `search_lag_ms`), a sensible number of duplicate copies when duplicates are asked for, and
+    /// a quota that lets calls through.
     pub fn validate(&self) -> Result<(), FaultPlanError> {
         let rates = [
             ("server_error_rate", self.server_error_rate),
@@ -119,6 +143,8 @@ impl FaultPlan {
             ("timeout_rate", self.timeout_rate),
             ("webhook_drop_rate", self.webhook_drop_rate),
             ("webhook_duplicate_rate", self.webhook_duplicate_rate),
+            ("create_throttle_rate", self.create_throttle_rate),
+            ("meddle_rate", self.meddle_rate),
         ];
         for (field, value) in rates {
             // `contains` is false for NaN, which is refused with the rest.
@@ -132,6 +158,10 @@ impl FaultPlan {
         }
         if self.latency_ms.min > self.latency_ms.max {
             return Err(FaultPlanError::LatencyRangeReversed { min: self.latency_ms.min, max: self.latency_ms.max });
+        }
+        if self.search_lag_ms.min > self.search_lag_ms.max {
+            let LatencyRange { min, max } = self.search_lag_ms;
+            return Err(FaultPlanError::SearchLagRangeReversed { min, max });
         }
         let copies = self.webhook_duplicate_copies;
         if self.webhook_duplicate_rate > 0.0 && !(1..=MAX_DUPLICATE_COPIES).contains(&copies) {
@@ -167,6 +197,16 @@ mod tests {
         assert_eq!(plan.validate(), Ok(()));
         let latency: FaultPlan = serde_json::from_str(r#"{"latency_ms": {"max": 20}}"#).unwrap();
         assert_eq!(latency.latency_ms, LatencyRange { min: 0, max: 20 });
+    }
+
+    #[test]
+    fn the_newer_faults_are_off_by_default() {
+        let plan = FaultPlan::none();
+        assert!(!plan.lags_searches());
+        assert_eq!((plan.create_throttle_rate, plan.create_retry_after_seconds, plan.meddle_rate), (0.0, 60, 0.0));
+        let lagging: FaultPlan = serde_json::from_str(r#"{"search_lag_ms": {"min": 10, "max": 50}}"#).unwrap();
+        assert!(lagging.lags_searches());
+        assert_eq!(lagging.validate(), Ok(()));
     }
 
     fn quota(requests_per_second: f64, burst: u32) -> FaultPlan {
@@ -208,6 +248,9 @@ mod tests {
             (quota(0.0, 5), "rate_limit.requests_per_second"),
             (quota(f64::NAN, 5), "rate_limit.requests_per_second"),
             (quota(10.0, 0), "rate_limit.burst"),
+            (FaultPlan { create_throttle_rate: 1.1, ..FaultPlan::none() }, "create_throttle_rate"),
+            (FaultPlan { meddle_rate: -0.5, ..FaultPlan::none() }, "meddle_rate"),
+            (FaultPlan { search_lag_ms: LatencyRange { min: 9, max: 3 }, ..FaultPlan::none() }, "search_lag_ms"),
         ];
         for (plan, field) in cases {
             let error = plan.validate().unwrap_err();

@@ -50,6 +50,12 @@ pub struct FaultStats {
     /// Wall time spent handling API calls, injected latency and holds included: benchmarks subtract it
     /// from their end-to-end time to get tandem's own.
     pub handler_busy_micros: u64,
+    /// Create calls answered 429 by the plan's `create_throttle_rate` (also counted in `rate_limited`).
+    #[serde(default)]
+    pub create_throttles: u64,
+    /// Edits a person made after the service account read an item (`meddle_rate`).
+    #[serde(default)]
+    pub meddles: u64,
 }
 
 /// An error answer the fault layer gives in place of the simulator's own; the simulator words it in its
@@ -75,6 +81,8 @@ pub(crate) enum CallFault {
     OverQuota { retry_after_seconds: u64 },
     /// Answered 504 after `hold`; processed first when `processed`.
     Timeout { hold: Duration, processed: bool },
+    /// A create call throttled by the plan: answered 429 at once, not processed.
+    CreateThrottled { retry_after_seconds: u64 },
 }
 
 /// What happens to one webhook delivery.
@@ -109,6 +117,12 @@ struct State {
     queued: VecDeque<InjectedFault>,
     injected: u64,
     stats: FaultStats,
+}
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults").field("plan", &self.plan()).finish_non_exhaustive()
+    }
 }
 
 impl Default for State {
@@ -167,13 +181,14 @@ impl Faults {
         self.state().injected
     }
 
-    /// Decides the fate of the next API call. A queued fault comes first and draws nothing from the rng,
-    /// then the quota, then the plan's drawn faults; the plan's latency applies to every call.
-    pub(crate) fn next_call(&self) -> CallFate {
-        self.next_call_at(Instant::now())
+    /// Decides the fate of the next API call (`creates` when it creates an item). A queued fault comes
+    /// first and draws nothing from the rng, then the quota, then the plan's drawn faults, then the
+    /// throttling of creates; the plan's latency applies to every call.
+    pub(crate) fn next_call(&self, creates: bool) -> CallFate {
+        self.next_call_at(Instant::now(), creates)
     }
 
-    fn next_call_at(&self, now: Instant) -> CallFate {
+    fn next_call_at(&self, now: Instant, creates: bool) -> CallFate {
         let mut guard = self.state();
         let State { plan, quota, rng, queued, injected, stats } = &mut *guard;
         let latency_ms = plan.as_ref().map_or(0, |plan| rng.random_range(plan.latency_ms.min..=plan.latency_ms.max));
@@ -186,7 +201,9 @@ impl Faults {
             }
             (None, Some(plan)) => match quota.as_mut().map(|bucket| bucket.take(now)) {
                 Some(Err(retry_after_seconds)) => Some(CallFault::OverQuota { retry_after_seconds }),
-                Some(Ok(())) | None => draw_call_fault(plan, rng),
+                Some(Ok(())) | None => {
+                    draw_call_fault(plan, rng).or_else(|| creates.then(|| draw_create_throttle(plan, rng)).flatten())
+                }
             },
             (None, None) => None,
         };
@@ -222,6 +239,33 @@ impl Faults {
         DeliveryFate::Deliver { copies, delay: Duration::from_millis(delay_ms) }
     }
 
+    /// Whether the plan makes searches lag behind writes.
+    pub(crate) fn lags_searches(&self) -> bool {
+        self.state().plan.as_ref().is_some_and(FaultPlan::lags_searches)
+    }
+
+    /// How long the change being made takes to show in searches, drawn from `search_lag_ms`; `None` when
+    /// searches do not lag (no rng draw then, so plans without a lag keep their sequences).
+    pub(crate) fn draw_search_lag(&self) -> Option<Duration> {
+        let mut guard = self.state();
+        let State { plan, rng, .. } = &mut *guard;
+        let range = plan.as_ref().filter(|plan| plan.lags_searches())?.search_lag_ms;
+        Some(Duration::from_millis(rng.random_range(range.min..=range.max)))
+    }
+
+    /// Whether a person edits the item the service account just read (`meddle_rate`); when so, the
+    /// meddle's number (1 for the first), counted in the stats.
+    pub(crate) fn draw_meddle(&self) -> Option<u64> {
+        let mut guard = self.state();
+        let State { plan, rng, stats, .. } = &mut *guard;
+        let rate = plan.as_ref().map_or(0.0, |plan| plan.meddle_rate);
+        if rate <= 0.0 || !rng.random_bool(rate) {
+            return None;
+        }
+        stats.meddles += 1;
+        Some(stats.meddles)
+    }
+
     /// Counts one API call that took `busy` to handle.
     pub(crate) fn record_call(&self, busy: Duration) {
         let mut state = self.state();
@@ -254,6 +298,12 @@ fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
     None
 }
 
+/// Throttles a create call at the plan's `create_throttle_rate` (no draw when the rate is 0).
+fn draw_create_throttle(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
+    let throttled = plan.create_throttle_rate > 0.0 && rng.random_bool(plan.create_throttle_rate);
+    throttled.then_some(CallFault::CreateThrottled { retry_after_seconds: plan.create_retry_after_seconds })
+}
+
 fn count_call_fault(stats: &mut FaultStats, fault: CallFault) {
     match fault {
         CallFault::Answer(FaultAnswer { status: StatusCode::TOO_MANY_REQUESTS, .. }) => stats.rate_limited += 1,
@@ -268,6 +318,10 @@ fn count_call_fault(stats: &mut FaultStats, fault: CallFault) {
             stats.timeouts += 1;
             stats.timeouts_processed += u64::from(processed);
         }
+        CallFault::CreateThrottled { .. } => {
+            stats.rate_limited += 1;
+            stats.create_throttles += 1;
+        }
     }
 }
 
@@ -276,7 +330,7 @@ mod tests {
     use super::*;
 
     fn statuses(faults: &Faults, calls: usize) -> Vec<Option<CallFault>> {
-        (0..calls).map(|_| faults.next_call().fault).collect()
+        (0..calls).map(|_| faults.next_call(false).fault).collect()
     }
 
     #[test]
@@ -325,14 +379,56 @@ mod tests {
         let quota = crate::faults::RateLimit { requests_per_second: 1.0, burst: 2 };
         faults.set_plan(FaultPlan { rate_limit: Some(quota), ..FaultPlan::none() }).unwrap();
         let now = Instant::now();
-        let fates: Vec<_> = (0..3).map(|_| faults.next_call_at(now).fault).collect();
+        let fates: Vec<_> = (0..3).map(|_| faults.next_call_at(now, false).fault).collect();
         assert_eq!(fates, [None, None, Some(CallFault::OverQuota { retry_after_seconds: 1 })]);
         faults.inject(InjectedFault { status: 429, retry_after_seconds: None }, 1);
-        assert!(matches!(faults.next_call_at(now).fault, Some(CallFault::Answer(_))), "a queued fault comes first");
+        assert!(
+            matches!(faults.next_call_at(now, false).fault, Some(CallFault::Answer(_))),
+            "a queued fault comes first"
+        );
         let stats = faults.stats();
         assert_eq!((stats.rate_limited, stats.rate_limit_refusals), (2, 1));
         faults.clear_plan();
-        assert_eq!(faults.next_call_at(now).fault, None, "the quota goes with its plan");
+        assert_eq!(faults.next_call_at(now, false).fault, None, "the quota goes with its plan");
+    }
+
+    #[test]
+    fn only_creates_are_throttled_and_a_rate_of_zero_draws_nothing() {
+        let throttling = Faults::default();
+        throttling
+            .set_plan(FaultPlan { create_throttle_rate: 1.0, create_retry_after_seconds: 90, ..FaultPlan::none() })
+            .unwrap();
+        assert_eq!(throttling.next_call(false).fault, None);
+        assert_eq!(throttling.next_call(true).fault, Some(CallFault::CreateThrottled { retry_after_seconds: 90 }));
+        let stats = throttling.stats();
+        assert_eq!((stats.create_throttles, stats.rate_limited), (1, 1));
+
+        let plan = FaultPlan { seed: 8, server_error_rate: 0.3, ..FaultPlan::none() };
+        let (plain, with_zero_rates) = (Faults::default(), Faults::default());
+        plain.set_plan(plan.clone()).unwrap();
+        with_zero_rates.set_plan(plan).unwrap();
+        let drawn: Vec<_> = (0..50).map(|_| plain.next_call(false).fault).collect();
+        let with_creates: Vec<_> = (0..50)
+            .map(|_| {
+                assert_eq!(with_zero_rates.draw_meddle(), None);
+                assert_eq!(with_zero_rates.draw_search_lag(), None);
+                with_zero_rates.next_call(true).fault
+            })
+            .collect();
+        assert_eq!(drawn, with_creates, "rates of 0 leave the seeded sequence alone");
+    }
+
+    #[test]
+    fn meddles_and_search_lags_are_drawn_from_the_plan() {
+        let faults = Faults::default();
+        assert!(!faults.lags_searches());
+        let lag = crate::faults::LatencyRange { min: 20, max: 40 };
+        faults.set_plan(FaultPlan { meddle_rate: 1.0, search_lag_ms: lag, ..FaultPlan::none() }).unwrap();
+        assert!(faults.lags_searches());
+        assert_eq!((faults.draw_meddle(), faults.draw_meddle()), (Some(1), Some(2)));
+        let delay = faults.draw_search_lag().unwrap();
+        assert!((Duration::from_millis(20)..=Duration::from_millis(40)).contains(&delay), "{delay:?}");
+        assert_eq!(faults.stats().meddles, 2);
     }
 
     #[test]

@@ -19,9 +19,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-type Shared = State<Arc<Sim>>;
-type Params = Query<Vec<(String, String)>>;
-type ApiResult = Result<Response, ApiError>;
+pub(super) type Shared = State<Arc<Sim>>;
+pub(super) type Params = Query<Vec<(String, String)>>;
+pub(super) type ApiResult = Result<Response, ApiError>;
 
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone)]
@@ -47,11 +47,13 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/user/search", get(user_search))
         .route("/rest/api/3/user", get(user))
         .route("/rest/api/3/issue/{issue}/properties/{property}", get(get_property).put(set_property))
+        .merge(super::discovery::routes())
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), authenticate))
         .with_state(sim)
 }
 
-/// HTTP Basic with the account's e-mail and API token, as Jira Cloud accepts it.
+/// HTTP Basic with the account's e-mail and API token, as Jira Cloud accepts it. While the service
+/// account's credentials are expired, its calls are refused as Jira refuses a revoked API token.
 async fn authenticate(State(sim): Shared, mut request: Request, next: Next) -> Response {
     let caller = basic_credentials(request.headers()).and_then(|(email, token)| {
         let site = sim.site();
@@ -64,6 +66,9 @@ async fn authenticate(State(sim): Shared, mut request: Request, next: Next) -> R
     let Some(caller) = caller else {
         return ApiError::unauthorized().into_response();
     };
+    if sim.credentials.refuses(sim.is_service_account(&caller.account_id)) {
+        return super::error::authentication_failed_response();
+    }
     let account_id = caller.account_id.clone();
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
@@ -82,27 +87,27 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((email.to_string(), token.to_string()))
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
-fn params_named<'a>(params: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub(super) fn params_named<'a>(params: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     params.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
-fn number_param(params: &[(String, String)], name: &str, default: usize) -> Result<usize, ApiError> {
+pub(super) fn number_param(params: &[(String, String)], name: &str, default: usize) -> Result<usize, ApiError> {
     param(params, name).map_or(Ok(default), |value| {
         value.parse().map_err(|_| ApiError::bad_request(format!("The value '{value}' of `{name}` is not a number.")))
     })
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
 /// Issues are visible to callers who may browse the project; others get Jira's "does not exist".
-fn visible(site: &Site, caller: &Caller) -> Result<(), ApiError> {
-    site.require(&caller.account_id, "BROWSE_PROJECTS").map_err(|_| ApiError::issue_not_found())
+pub(super) fn visible(site: &Site, account_id: &str) -> Result<(), ApiError> {
+    site.require(account_id, "BROWSE_PROJECTS").map_err(|_| ApiError::issue_not_found())
 }
 
 async fn myself(State(sim): Shared, Extension(caller): Extension<Caller>) -> ApiResult {
@@ -148,7 +153,7 @@ async fn my_permissions(State(sim): Shared, Extension(caller): Extension<Caller>
 }
 
 async fn create_issue(State(sim): Shared, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> ApiResult {
-    let created = sim.change(&caller, false, |site| {
+    let created = sim.change(&caller.account_id, false, |site| {
         let (id, event) = site.create_issue(&caller.account_id, &body)?;
         let issue = site.issue(&id.to_string())?;
         let created = json!({
@@ -168,25 +173,39 @@ async fn get_issue(
     Query(params): Params,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let selection = FieldSelection::parse(params_named(&params, "fields"), FieldSelection::all());
     Ok(json_response(StatusCode::OK, render::issue_json(&site, issue, &selection, ApiVersion::V3)))
 }
 
+/// 204, or with `returnIssue=true` 200 and the issue as `GET /issue/{key}` shows it (changed or not).
 async fn edit_issue(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
+    Query(params): Params,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    sim.change(&caller, true, |site| Ok(((), site.edit_issue(&caller.account_id, &key, &body)?)))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let return_issue = param(&params, "returnIssue").is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    let issue = sim.change(&caller.account_id, true, |site| {
+        let event = site.edit_issue(&caller.account_id, &key, &body)?;
+        let shown = return_issue
+            .then(|| {
+                site.issue(&key).map(|issue| render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V3))
+            })
+            .transpose()?;
+        Ok((shown, event))
+    })?;
+    Ok(match issue {
+        Some(issue) => json_response(StatusCode::OK, issue),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 async fn transitions(State(sim): Shared, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let transitions: Vec<Value> = workflow::transitions_from(issue.status)
         .map(|transition| render::transition_json(&site.base_url, transition))
@@ -200,7 +219,7 @@ async fn do_transition(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    sim.change(&caller, true, |site| Ok(((), site.transition(&caller.account_id, &key, &body)?)))?;
+    sim.change(&caller.account_id, true, |site| Ok(((), site.transition(&caller.account_id, &key, &body)?)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -247,7 +266,7 @@ async fn search_post(
 
 /// Paged by an opaque `nextPageToken` (the next offset); `isLast` ends the pages; there is no `total`.
 fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
-    let site = sim.site();
+    let mut site = sim.site();
     let jql = Jql::parse(request.jql.as_deref().unwrap_or_default())
         .map_err(|error| ApiError::bad_request(error.to_string()))?;
     jql.check(&site).map_err(|error| ApiError::bad_request(error.to_string()))?;
@@ -269,8 +288,11 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
         return Err(ApiError::bad_request(format!("A search can return at most {MAX_PROPERTIES} issue properties.")));
     }
     let context = JqlContext { now: Utc::now(), offset: caller.offset, account_id: &caller.account_id };
+    // Under a search lag, the search sees each issue as it was when its newest visible change was made.
+    site.settle_search_view();
+    let site = &*site;
     let mut found: Vec<_> = if site.require(&caller.account_id, "BROWSE_PROJECTS").is_ok() {
-        site.issues.values().filter(|issue| jql.matches(&site, issue, &context)).collect()
+        site.search_view().filter(|issue| jql.matches(site, issue, &context)).collect()
     } else {
         Vec::new()
     };
@@ -283,7 +305,7 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
             let mut shown = if selection.is_empty() {
                 json!({ "id": issue.id.to_string() })
             } else {
-                render::issue_json(&site, issue, &selection, ApiVersion::V3)
+                render::issue_json(site, issue, &selection, ApiVersion::V3)
             };
             if !properties.is_empty() {
                 shown["properties"] = render::properties_json(issue, &properties);
@@ -315,11 +337,13 @@ async fn comments(
     Query(params): Params,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let start_at = number_param(&params, "startAt", 0)?;
     let max_results = number_param(&params, "maxResults", 100)?.clamp(1, 5000);
-    let mut ordered: Vec<_> = issue.comments.iter().collect();
+    let with_properties = expands_properties(&params);
+    // Comments restricted to a role or group the caller is not in are neither listed nor counted.
+    let mut ordered: Vec<_> = site.comments_seen_by(&caller.account_id, issue).collect();
     if param(&params, "orderBy") == Some("-created") {
         ordered.reverse();
     }
@@ -327,35 +351,44 @@ async fn comments(
         .iter()
         .skip(start_at)
         .take(max_results)
-        .map(|comment| render::comment_json(&site, issue, comment, ApiVersion::V3))
+        .map(|comment| render::comment_json(&site, issue, comment, ApiVersion::V3, with_properties))
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        json!({ "startAt": start_at, "maxResults": max_results, "total": issue.comments.len(), "comments": page }),
+        json!({ "startAt": start_at, "maxResults": max_results, "total": ordered.len(), "comments": page }),
     ))
 }
 
+/// `expand=properties` (among others, comma-separated): show comments' entity properties.
+fn expands_properties(params: &[(String, String)]) -> bool {
+    params_named(params, "expand").flat_map(|value| value.split(',')).any(|item| item.trim() == "properties")
+}
+
+/// A comment restricted to a role or group the caller is not in answers 404, as if it did not exist.
 async fn get_comment(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path((key, comment)): Path<(String, String)>,
+    Query(params): Params,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
-    let record = site.comment(issue.id, &comment)?;
-    Ok(json_response(StatusCode::OK, render::comment_json(&site, issue, record, ApiVersion::V3)))
+    let record = site.comment_seen_by(&caller.account_id, issue.id, &comment)?;
+    let shown = render::comment_json(&site, issue, record, ApiVersion::V3, expands_properties(&params));
+    Ok(json_response(StatusCode::OK, shown))
 }
 
 async fn add_comment(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
+    Query(params): Params,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let comment = sim.change(&caller, true, |site| {
+    let comment = sim.change(&caller.account_id, true, |site| {
         let (comment, event) = site.add_comment(&caller.account_id, &key, &body)?;
-        Ok((comment_body(site, &key, comment)?, Some(event)))
+        Ok((comment_body(site, &key, comment, expands_properties(&params))?, Some(event)))
     })?;
     Ok(json_response(StatusCode::CREATED, comment))
 }
@@ -364,19 +397,20 @@ async fn update_comment(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path((key, comment)): Path<(String, String)>,
+    Query(params): Params,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let comment = sim.change(&caller, true, |site| {
+    let comment = sim.change(&caller.account_id, true, |site| {
         let (comment, event) = site.update_comment(&caller.account_id, &key, &comment, &body)?;
-        Ok((comment_body(site, &key, comment)?, Some(event)))
+        Ok((comment_body(site, &key, comment, expands_properties(&params))?, Some(event)))
     })?;
     Ok(json_response(StatusCode::OK, comment))
 }
 
-fn comment_body(site: &Site, key: &str, comment: u64) -> Result<Value, ApiError> {
+fn comment_body(site: &Site, key: &str, comment: u64, with_properties: bool) -> Result<Value, ApiError> {
     let issue = site.issue(key)?;
     let record = site.comment(issue.id, &comment.to_string())?;
-    Ok(render::comment_json(site, issue, record, ApiVersion::V3))
+    Ok(render::comment_json(site, issue, record, ApiVersion::V3, with_properties))
 }
 
 async fn delete_comment(
@@ -384,9 +418,9 @@ async fn delete_comment(
     Extension(caller): Extension<Caller>,
     Path((key, comment)): Path<(String, String)>,
 ) -> ApiResult {
-    let mut site = sim.site();
-    visible(&site, &caller)?;
-    site.delete_comment(&caller.account_id, &key, &comment)?;
+    sim.change(&caller.account_id, true, |site| {
+        Ok(((), Some(site.delete_comment(&caller.account_id, &key, &comment)?)))
+    })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -426,7 +460,7 @@ async fn get_property(
     Path((key, property)): Path<(String, String)>,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let value = issue.properties.get(&property).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("The property with key '{property}' does not exist."))
@@ -441,32 +475,28 @@ async fn set_property(
     Json(value): Json<Value>,
 ) -> ApiResult {
     let mut site = sim.site();
-    visible(&site, &caller)?;
+    visible(&site, &caller.account_id)?;
     let created = site.set_property(&caller.account_id, &key, &property, value)?;
     // The contract declares a JSON body (of any shape) for both answers; an empty object is one.
     Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({})))
 }
 
 impl Sim {
-    fn webhook_body(&self, site: &Site, event: &SiteEvent, caller: &Caller) -> Option<Value> {
-        super::events::webhook_body(site, event, &caller.account_id, Utc::now())
-    }
-
-    /// Applies one change to the site as `caller` (who must see the project when `visible_only`), then
-    /// sends its webhook once the site's lock is released, so slow receivers never hold up the API.
-    fn change<T>(
+    /// Applies one change to the site as `account_id` (who must see the project when `visible_only`),
+    /// then sends its webhook once the site's lock is released, so slow receivers never hold up the API.
+    pub(super) fn change<T>(
         &self,
-        caller: &Caller,
+        account_id: &str,
         visible_only: bool,
         apply: impl FnOnce(&mut Site) -> Result<(T, Option<SiteEvent>), ApiError>,
     ) -> Result<T, ApiError> {
         let (answer, body) = {
             let mut site = self.site();
             if visible_only {
-                visible(&site, caller)?;
+                visible(&site, account_id)?;
             }
             let (answer, event) = apply(&mut site)?;
-            (answer, event.and_then(|event| self.webhook_body(&site, &event, caller)))
+            (answer, event.and_then(|event| super::events::webhook_body(&site, &event, account_id, Utc::now())))
         };
         self.publish(body);
         Ok(answer)

@@ -1,6 +1,7 @@
 //! The simulator's own control endpoints under `/_sim/`: webhook subscriptions and their pause switch,
-//! users, one-off faults, counters and the recorded traffic. They need no authentication and are not
-//! recorded. The fault plan's endpoints are common to the simulators (`crate::faults`).
+//! users (with their roles and groups), one-off faults, counters and the recorded traffic. They need no
+//! authentication and are not recorded. The fault plan's endpoints and the service account's
+//! `/_sim/credentials/expire|renew` are common to the simulators (`crate::faults`, `crate::credentials`).
 
 use super::{events, render, Sim, SimUser};
 use crate::faults::InjectedFault;
@@ -84,6 +85,12 @@ struct NewUser {
     permissions: Option<BTreeSet<String>>,
     #[serde(default)]
     utc_offset_hours: i8,
+    /// Project roles held; the defaults when absent.
+    #[serde(default)]
+    project_roles: Option<BTreeSet<String>>,
+    /// Groups; the defaults when absent.
+    #[serde(default)]
+    groups: Option<BTreeSet<String>>,
 }
 
 async fn add_user(State(sim): Shared, Json(new): Json<NewUser>) -> Response {
@@ -91,6 +98,12 @@ async fn add_user(State(sim): Shared, Json(new): Json<NewUser>) -> Response {
         .with_utc_offset_hours(new.utc_offset_hours);
     if let Some(permissions) = new.permissions {
         user.permissions = permissions;
+    }
+    if let Some(roles) = new.project_roles {
+        user.project_roles = roles;
+    }
+    if let Some(groups) = new.groups {
+        user.groups = groups;
     }
     let mut site = sim.site();
     let shown = render::user_json(&site.base_url, &user, render::ApiVersion::V3);

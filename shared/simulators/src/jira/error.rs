@@ -51,6 +51,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Jira's answer to a call made with a revoked or expired API token: 401, and Seraph's reason header.
+pub fn authentication_failed_response() -> Response {
+    let mut response = ApiError::unauthorized().into_response();
+    response.headers_mut().insert("X-Seraph-LoginReason", HeaderValue::from_static("AUTHENTICATED_FAILED"));
+    response
+}
+
 /// An injected failure in Jira's words; a 429 says why, as Jira's `RateLimit-Reason` does.
 pub fn fault_response(answer: FaultAnswer) -> Response {
     let message = match answer.status {

@@ -2,7 +2,7 @@
 //! an admin webhook with a secret.
 
 use super::render::{self, ApiVersion, FieldSelection};
-use super::site::{ChangeItem, Site, SiteEvent, Timestamp};
+use super::site::{ChangeItem, CommentRecord, Site, SiteEvent, Timestamp};
 use crate::webhooks::{hmac_sha256_hex, WebhookSubscription};
 use serde_json::{json, Value};
 
@@ -39,22 +39,30 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
                 "changelog": { "id": changelog_id.to_string(), "items": items.iter().map(change_item_json).collect::<Vec<_>>() },
             }))
         }
-        // Jira's comment events carry the comment (with its authors) and a summary of the issue, no `user`.
-        SiteEvent::CommentCreated { issue, comment } | SiteEvent::CommentUpdated { issue, comment } => {
-            let record = site.issues.get(issue)?;
+        SiteEvent::CommentCreated { issue, comment } => {
             let comment = site.comment(*issue, &comment.to_string()).ok()?;
-            let name =
-                if matches!(event, SiteEvent::CommentCreated { .. }) { "comment_created" } else { "comment_updated" };
-            let summary =
-                FieldSelection::parse(["summary,status,priority,assignee,issuetype,project"], FieldSelection::none());
-            Some(json!({
-                "timestamp": timestamp,
-                "webhookEvent": name,
-                "comment": render::comment_json(site, record, comment, ApiVersion::V2),
-                "issue": render::issue_json(site, record, &summary, ApiVersion::V2),
-            }))
+            comment_event(site, *issue, comment, "comment_created", timestamp)
+        }
+        SiteEvent::CommentUpdated { issue, comment } => {
+            let comment = site.comment(*issue, &comment.to_string()).ok()?;
+            comment_event(site, *issue, comment, "comment_updated", timestamp)
+        }
+        SiteEvent::CommentDeleted { issue, comment } => {
+            comment_event(site, *issue, comment, "comment_deleted", timestamp)
         }
     }
+}
+
+/// Jira's comment events carry the comment (with its authors) and a summary of the issue, no `user`.
+fn comment_event(site: &Site, issue: u64, comment: &CommentRecord, name: &str, timestamp: i64) -> Option<Value> {
+    let record = site.issues.get(&issue)?;
+    let summary = FieldSelection::parse(["summary,status,priority,assignee,issuetype,project"], FieldSelection::none());
+    Some(json!({
+        "timestamp": timestamp,
+        "webhookEvent": name,
+        "comment": render::comment_json(site, record, comment, ApiVersion::V2, false),
+        "issue": render::issue_json(site, record, &summary, ApiVersion::V2),
+    }))
 }
 
 fn change_item_json(item: &ChangeItem) -> Value {

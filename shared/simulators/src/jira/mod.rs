@@ -3,19 +3,42 @@
 //!
 //! A person editing in Jira is simulated by calling the same REST API with that person's credentials, so
 //! webhooks name that person as the actor. Control endpoints live under `/_sim/` (see `control`).
+//!
+//! Besides issues, transitions, JQL search, issue properties and users, the site has:
+//! - comments with a visibility (a project role or a group: others neither list nor read them) and
+//!   entity properties (`sd.public.comment` `{"internal": true}` makes a Service Management comment
+//!   internal: `jsdPublic` false), whose creation, edit and deletion send `comment_*` webhooks;
+//! - two projects by default (`OPS` and `WEB`, found with `GET /project/search`), the issue types Task,
+//!   Bug and Story (`GET /issuetype`), and issue security levels per project
+//!   (`GET /project/{key}/securitylevel`, the `security` field);
+//! - `PUT /issue/{key}?returnIssue=true`, answered with the issue;
+//! - the service account's credentials can expire ([`RunningJira::expire_credentials`]): its calls are
+//!   then answered 401 as Jira answers an invalid API token;
+//! - people editing between a reader's read and its write: the fault plan's `meddle_rate`, and one-shot
+//!   edits queued with [`RunningJira::change_after`];
+//! - searches that lag behind writes under the fault plan's `search_lag_ms` (see [`crate::faults`]).
 
 mod api;
 mod control;
+mod discovery;
 mod error;
 mod events;
 mod jql;
+mod people;
 mod render;
+mod security;
 mod site;
+mod visibility;
 mod workflow;
 
 pub use crate::faults::InjectedFault;
+pub use people::PersonEdit;
+pub use security::SimSecurityLevel;
+pub use visibility::{DEFAULT_GROUPS, DEFAULT_PROJECT_ROLES};
 
+use crate::credentials::ServiceCredentials;
 use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
+use crate::meddling::{ChangeAfter, PathCase};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::{DeliveryPolicy, WebhookSender, WebhookStats};
 use serde::Serialize;
@@ -34,11 +57,20 @@ pub struct SimProject {
     pub id: String,
     pub key: String,
     pub name: String,
+    /// The issue security levels the `security` field may name.
+    pub security_levels: Vec<SimSecurityLevel>,
 }
 
 impl SimProject {
+    /// A project with the default security levels ([`SimSecurityLevel::defaults`]).
     pub fn new(id: impl Into<String>, key: impl Into<String>, name: impl Into<String>) -> Self {
-        SimProject { id: id.into(), key: key.into(), name: name.into() }
+        SimProject { id: id.into(), key: key.into(), name: name.into(), security_levels: SimSecurityLevel::defaults() }
+    }
+
+    #[must_use]
+    pub fn with_security_levels(mut self, levels: Vec<SimSecurityLevel>) -> Self {
+        self.security_levels = levels;
+        self
     }
 }
 
@@ -53,10 +85,15 @@ pub struct SimUser {
     pub permissions: BTreeSet<String>,
     /// The account's time zone as a whole-hour UTC offset; JQL date literals are read in it.
     pub utc_offset_hours: i8,
+    /// Project roles held in every project; comments restricted to a role are seen by its members only.
+    pub project_roles: BTreeSet<String>,
+    /// Groups the account is in; comments restricted to a group are seen by its members only.
+    pub groups: BTreeSet<String>,
 }
 
 impl SimUser {
-    /// A user with every project permission, in UTC.
+    /// A user with every project permission, in UTC, holding the default roles ([`DEFAULT_PROJECT_ROLES`])
+    /// and in the default groups ([`DEFAULT_GROUPS`]).
     pub fn new(
         account_id: impl Into<String>,
         email: impl Into<String>,
@@ -70,6 +107,8 @@ impl SimUser {
             api_token: api_token.into(),
             permissions: workflow::PERMISSIONS.iter().map(|(_, key, _)| key.to_string()).collect(),
             utc_offset_hours: 0,
+            project_roles: DEFAULT_PROJECT_ROLES.iter().map(|role| role.to_string()).collect(),
+            groups: DEFAULT_GROUPS.iter().map(|group| group.to_string()).collect(),
         }
     }
 
@@ -94,6 +133,20 @@ impl SimUser {
         self
     }
 
+    /// Replaces the account's project roles.
+    #[must_use]
+    pub fn with_project_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.project_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the account's groups.
+    #[must_use]
+    pub fn with_groups(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
     #[must_use]
     pub fn with_utc_offset_hours(mut self, hours: i8) -> Self {
         self.utc_offset_hours = hours;
@@ -115,7 +168,8 @@ pub struct JiraSimConfig {
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
     pub projects: Vec<SimProject>,
-    /// The service account comes first (it is the projects' lead).
+    /// The service account comes first (it is the projects' lead); the next user is the person who
+    /// meddles (see [`crate::faults`]).
     pub users: Vec<SimUser>,
     /// Check every request and response against Atlassian's OpenAPI file (recorded as violations).
     pub check_contract: bool,
@@ -123,11 +177,12 @@ pub struct JiraSimConfig {
 }
 
 impl Default for JiraSimConfig {
-    /// Project `OPS` (id 10000), the service account, Alice and Bob; contract checks on.
+    /// Projects `OPS` (id 10000) and `WEB` (id 10001), the service account, Alice and Bob; contract
+    /// checks on.
     fn default() -> Self {
         JiraSimConfig {
             port: 0,
-            projects: vec![SimProject::new("10000", "OPS", "Operations")],
+            projects: vec![SimProject::new("10000", "OPS", "Operations"), SimProject::new("10001", "WEB", "Website")],
             users: vec![SimUser::service_account(), SimUser::alice(), SimUser::bob()],
             check_contract: true,
             webhook_delivery: DeliveryPolicy::default(),
@@ -171,6 +226,8 @@ pub struct JiraSimStats {
     /// Calls answered with an injected fault (one-off or drawn from the fault plan).
     pub faults_injected: u64,
     pub violations: u64,
+    /// Calls of the service account answered 401 because its credentials were expired.
+    pub expired_credential_refusals: u64,
 }
 
 /// What the handlers share.
@@ -179,6 +236,12 @@ struct Sim {
     webhooks: WebhookSender,
     faults: Faults,
     recorder: Recorder,
+    credentials: ServiceCredentials,
+    /// The accountId of the service account (the first configured user), if any.
+    service_account: Option<String>,
+    /// The accountId of the person who meddles (the second configured user), if any.
+    meddler: Option<String>,
+    change_after: ChangeAfter<PersonEdit>,
 }
 
 impl Sim {
@@ -198,7 +261,12 @@ impl Sim {
             webhooks: self.webhooks.stats(),
             faults_injected: self.faults.injected(),
             violations: self.recorder.violations().len() as u64,
+            expired_credential_refusals: self.credentials.refusals(),
         }
+    }
+
+    fn is_service_account(&self, account_id: &str) -> bool {
+        self.service_account.as_deref() == Some(account_id)
     }
 }
 
@@ -219,22 +287,31 @@ impl JiraSimulator {
             listener.local_addr().map_err(|source| JiraSimError::Bind { port: config.port, source })?;
         let base_url = format!("http://{address}");
 
-        let recorder = Recorder::new(contract, is_read_only_post).with_creation_rule(|method, path, status| {
-            method == "POST" && path == "/rest/api/3/issue" && status == 201
-        });
+        let recorder = Recorder::new(contract, is_read_only_post)
+            .with_creation_rule(|method, path, status| is_create(method, path) && status == 201);
         let faults = Faults::default();
+        let credentials = ServiceCredentials::default();
+        let account = |index: usize| config.users.get(index).map(|user| user.account_id.clone());
+        let (service_account, meddler) = (account(0), account(1));
+        let site = Site::new(base_url.clone(), config.projects, config.users, check_adf).lagging_with(faults.clone());
         let sim = Arc::new(Sim {
-            site: Mutex::new(Site::new(base_url.clone(), config.projects, config.users, check_adf)),
+            site: Mutex::new(site),
             webhooks: WebhookSender::with_faults(config.webhook_delivery, faults.clone()),
             faults: faults.clone(),
             recorder: recorder.clone(),
+            credentials: credentials.clone(),
+            service_account,
+            meddler,
+            change_after: ChangeAfter::new(PathCase::Sensitive),
         });
         // The fault layer sits outside the recorder: Jira's contract declares no 429 or 5xx for most
         // operations, so an injected answer is neither recorded nor checked (see `crate::faults`).
-        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response);
+        let fault_layer = FaultLayer::new(faults.clone(), error::fault_response, is_create);
         let app = api::router(Arc::clone(&sim))
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), people::after_answer))
             .merge(control::router(Arc::clone(&sim)))
             .merge(crate::faults::control_router(faults.clone()))
+            .merge(crate::credentials::control_router(credentials))
             .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))
             .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
             .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
@@ -251,6 +328,11 @@ impl JiraSimulator {
         tracing::info!(%base_url, "Jira simulator listening");
         Ok(RunningJira { base_url, sim, stop: Some(stop), server })
     }
+}
+
+/// `POST /rest/api/3/issue`: the call that creates an issue.
+fn is_create(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/rest/api/3/issue"
 }
 
 /// Searches only read, although they are `POST`s.
@@ -325,6 +407,25 @@ impl RunningJira {
 
     pub fn fault_stats(&self) -> FaultStats {
         self.sim.faults.stats()
+    }
+
+    /// From now on, every API call authenticated as the service account (the first configured user) is
+    /// answered 401, as Jira answers a revoked or expired API token, until
+    /// [`renew_credentials`](Self::renew_credentials). Also `POST /_sim/credentials/expire`.
+    pub fn expire_credentials(&self) {
+        self.sim.credentials.expire();
+    }
+
+    /// The service account's credentials work again (`POST /_sim/credentials/renew`).
+    pub fn renew_credentials(&self) {
+        self.sim.credentials.renew();
+    }
+
+    /// After the next request with `method` whose path ends with `path_suffix` is answered (whatever the
+    /// answer), applies `change` as that person would through `PUT /rest/api/3/issue/{key}`, webhook
+    /// included. For deterministic tests of edits made between a read and a write.
+    pub fn change_after(&self, method: &str, path_suffix: &str, change: PersonEdit) {
+        self.sim.change_after.queue(method, path_suffix, change);
     }
 
     /// Stops accepting connections and waits for the server to finish.

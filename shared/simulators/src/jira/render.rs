@@ -1,6 +1,7 @@
 //! How the simulated site shows its state: the JSON of REST v3 (ADF rich text) and of REST v2 (plain
 //! text, what webhooks carry), in Jira's shapes and timestamp format.
 
+use super::security::level_json;
 use super::site::{CommentRecord, IssueRecord, ProjectRecord, Site, Timestamp};
 use super::workflow::{IssueType, Priority, Status, Transition, ISSUE_TYPES};
 use super::SimUser;
@@ -30,7 +31,7 @@ pub fn jira_time(at: Timestamp) -> String {
 }
 
 /// The fields every issue has, in the order Jira lists them.
-pub const ISSUE_FIELDS: [&str; 12] = [
+pub const ISSUE_FIELDS: [&str; 13] = [
     "summary",
     "description",
     "priority",
@@ -43,6 +44,7 @@ pub const ISSUE_FIELDS: [&str; 12] = [
     "updated",
     "issuetype",
     "project",
+    "security",
 ];
 
 /// Which fields a caller asked for (`fields=summary,status`, `*all`, `*navigable`, `-description`).
@@ -178,17 +180,27 @@ fn project_reference(base: &str, project: &ProjectRecord) -> Value {
     })
 }
 
-/// `GET /project/{key}`: the project with its issue types and lead.
+/// `GET /project/{key}`: the project with its description, issue types and lead.
 pub fn project_json(site: &Site, project: &ProjectRecord) -> Value {
+    project_json_expanded(site, project, |_| true)
+}
+
+/// A project with the parts `expands` names (`description`, `issueTypes`, `lead`), as
+/// `GET /project/search?expand=…` shows it.
+pub fn project_json_expanded(site: &Site, project: &ProjectRecord, expands: impl Fn(&str) -> bool) -> Value {
     let base = &site.base_url;
     let mut value = project_reference(base, project);
     if let Some(object) = value.as_object_mut() {
-        object.insert("description".into(), json!(""));
-        object.insert("issueTypes".into(), ISSUE_TYPES.iter().map(|kind| issue_type_json(base, *kind)).collect());
+        if expands("description") {
+            object.insert("description".into(), json!(""));
+        }
+        if expands("issueTypes") {
+            object.insert("issueTypes".into(), ISSUE_TYPES.iter().map(|kind| issue_type_json(base, *kind)).collect());
+        }
         object.insert("assigneeType".into(), json!("UNASSIGNED"));
         object.insert("isPrivate".into(), json!(false));
         object.insert("style".into(), json!("classic"));
-        if let Some(lead) = site.users.first() {
+        if let Some(lead) = site.users.first().filter(|_| expands("lead")) {
             object.insert("lead".into(), user_json(base, lead, ApiVersion::V3));
         }
     }
@@ -218,6 +230,7 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
         "updated" => json!(jira_time(issue.updated)),
         "issuetype" => issue_type_json(base, issue.issue_type),
         "project" => site.project(&issue.project_key).map_or(Value::Null, |project| project_reference(base, project)),
+        "security" => issue.security.as_ref().map_or(Value::Null, |level| level_json(base, level)),
         _ => Value::Null,
     }
 }
@@ -244,12 +257,19 @@ pub fn properties_json(issue: &IssueRecord, keys: &[&str]) -> Value {
     Value::Object(shown)
 }
 
-pub fn comment_json(site: &Site, issue: &IssueRecord, comment: &CommentRecord, api: ApiVersion) -> Value {
+/// A comment; its entity properties only when the request asked for them (`expand=properties`).
+pub fn comment_json(
+    site: &Site,
+    issue: &IssueRecord,
+    comment: &CommentRecord,
+    api: ApiVersion,
+    with_properties: bool,
+) -> Value {
     let body = match api {
         ApiVersion::V3 => comment.body.clone(),
         ApiVersion::V2 => json!(adf_to_text(&comment.body)),
     };
-    json!({
+    let mut shown = json!({
         "self": format!("{}/{}/issue/{}/comment/{}", site.base_url, api.prefix(), issue.id, comment.id),
         "id": comment.id.to_string(),
         "author": account_json(site, Some(&comment.author), api),
@@ -257,8 +277,17 @@ pub fn comment_json(site: &Site, issue: &IssueRecord, comment: &CommentRecord, a
         "updateAuthor": account_json(site, Some(&comment.update_author), api),
         "created": jira_time(comment.created),
         "updated": jira_time(comment.updated),
-        "jsdPublic": true,
-    })
+        "jsdPublic": comment.is_public(),
+    });
+    if let Some(visibility) = &comment.visibility {
+        shown["visibility"] = visibility.to_json();
+    }
+    if with_properties {
+        let properties: Vec<Value> =
+            comment.properties.iter().map(|(key, value)| json!({ "key": key, "value": value })).collect();
+        shown["properties"] = Value::Array(properties);
+    }
+    shown
 }
 
 /// The plain text of an ADF document, as REST v2 shows rich text: blocks on their own lines, mentions

@@ -1,10 +1,15 @@
 //! The simulated Jira site's state and the rules of changing it: issues, their fields and workflow,
-//! comments, properties, users and their permissions.
+//! comments (in `comments`), properties, users and their permissions, and what lagging searches see.
+
+mod comments;
+
+pub use comments::CommentRecord;
 
 use super::error::ApiError;
+use super::security::{self, SimSecurityLevel};
 use super::workflow::{self, IssueType, Priority, Status};
 use super::{SimProject, SimUser};
-use axum::http::StatusCode;
+use crate::faults::{Faults, SearchLag};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -17,14 +22,11 @@ pub struct ProjectRecord {
     next_number: u64,
 }
 
-#[derive(Debug, Clone)]
-pub struct CommentRecord {
-    pub id: u64,
-    pub author: String,
-    pub update_author: String,
-    pub body: Value,
-    pub created: Timestamp,
-    pub updated: Timestamp,
+impl ProjectRecord {
+    /// A project without issues yet.
+    pub fn new(project: SimProject) -> Self {
+        ProjectRecord { project, next_number: 1 }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ pub struct IssueRecord {
     /// Who created the issue; unlike the reporter it never changes.
     pub creator: String,
     pub labels: Vec<String>,
+    /// The issue security level, one of the project's.
+    pub security: Option<SimSecurityLevel>,
     pub created: Timestamp,
     pub updated: Timestamp,
     pub properties: BTreeMap<String, Value>,
@@ -61,10 +65,28 @@ pub struct ChangeItem {
 /// What an API call changed, for the webhook it triggers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SiteEvent {
-    IssueCreated { issue: u64 },
-    IssueUpdated { issue: u64, changelog_id: u64, items: Vec<ChangeItem>, transition: bool },
-    CommentCreated { issue: u64, comment: u64 },
-    CommentUpdated { issue: u64, comment: u64 },
+    IssueCreated {
+        issue: u64,
+    },
+    IssueUpdated {
+        issue: u64,
+        changelog_id: u64,
+        items: Vec<ChangeItem>,
+        transition: bool,
+    },
+    CommentCreated {
+        issue: u64,
+        comment: u64,
+    },
+    CommentUpdated {
+        issue: u64,
+        comment: u64,
+    },
+    /// The comment as it was before it was deleted.
+    CommentDeleted {
+        issue: u64,
+        comment: Box<CommentRecord>,
+    },
 }
 
 /// Validates an ADF document; the caller decides which schema (the simulator uses the official one).
@@ -76,6 +98,8 @@ pub struct Site {
     pub users: Vec<SimUser>,
     pub issues: BTreeMap<u64, IssueRecord>,
     adf_check: AdfCheck,
+    /// What searches see: changes show after the fault plan's `search_lag_ms`.
+    search_lag: SearchLag<IssueRecord>,
     next_issue_id: u64,
     next_comment_id: u64,
     next_changelog_id: u64,
@@ -86,15 +110,33 @@ impl Site {
     pub fn new(base_url: String, projects: Vec<SimProject>, users: Vec<SimUser>, adf_check: AdfCheck) -> Self {
         Site {
             base_url,
-            projects: projects.into_iter().map(|project| ProjectRecord { project, next_number: 1 }).collect(),
+            projects: projects.into_iter().map(ProjectRecord::new).collect(),
             users,
             issues: BTreeMap::new(),
             adf_check,
+            search_lag: SearchLag::default(),
             next_issue_id: 10000,
             next_comment_id: 10000,
             next_changelog_id: 10000,
             last_instant: DateTime::<Utc>::MIN_UTC,
         }
+    }
+
+    /// Searches lag behind changes as the plan of `faults` says.
+    #[must_use]
+    pub fn lagging_with(mut self, faults: Faults) -> Self {
+        self.search_lag = SearchLag::new(faults);
+        self
+    }
+
+    /// Brings what searches see up to now.
+    pub fn settle_search_view(&mut self) {
+        self.search_lag.settle_now();
+    }
+
+    /// The issues as searches see them, as of the last [`settle_search_view`](Self::settle_search_view).
+    pub fn search_view(&self) -> impl Iterator<Item = &IssueRecord> {
+        self.search_lag.visible(self.issues.values().map(|issue| (issue.id, issue)))
     }
 
     /// The current instant at Jira's millisecond precision, strictly later than any instant handed out
@@ -192,6 +234,7 @@ impl Site {
             reporter: Some(actor.to_string()),
             creator: actor.to_string(),
             labels: Vec::new(),
+            security: None,
             created: now,
             updated: now,
             properties,
@@ -209,7 +252,7 @@ impl Site {
         project.next_number += 1;
         self.next_issue_id += 1;
         let id = issue.id;
-        self.issues.insert(id, issue);
+        self.store(issue);
         Ok((id, SiteEvent::IssueCreated { issue: id }))
     }
 
@@ -270,10 +313,15 @@ impl Site {
         }
         staged.updated = self.tick();
         let issue = staged.id;
-        self.issues.insert(issue, staged);
+        self.store(staged);
         let changelog_id = self.next_changelog_id;
         self.next_changelog_id += 1;
         Some(SiteEvent::IssueUpdated { issue, changelog_id, items, transition })
+    }
+
+    /// Keeps `issue` as the issue's current state (searches may see the change later).
+    fn store(&mut self, issue: IssueRecord) {
+        self.search_lag.store(&mut self.issues, issue.id, issue);
     }
 
     /// Sets one field on a staged issue; the change item when the value changed.
@@ -368,6 +416,14 @@ impl Site {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(self.set_labels(issue, labels))
             }
+            "security" => {
+                let levels = self.project(&issue.project_key).map(|project| project.project.security_levels.as_slice());
+                let level = security::find(levels.unwrap_or_default(), value)?;
+                let old = std::mem::replace(&mut issue.security, level.clone());
+                let level_id = |level: &Option<SimSecurityLevel>| level.as_ref().map(|level| level.id.clone());
+                let level_name = |level: &Option<SimSecurityLevel>| level.as_ref().map(|level| level.name.clone());
+                Ok(change(name, level_id(&old), level_name(&old), level_id(&level), level_name(&level)))
+            }
             "status" => Err(ApiError::field(
                 "status",
                 "Field 'status' cannot be set. It is not on the appropriate screen, or unknown.",
@@ -419,90 +475,11 @@ impl Site {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "EDIT_ISSUES")?;
         check_property_key(key)?;
-        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
-        Ok(issue.properties.insert(key.to_string(), value).is_none())
+        let mut issue = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
+        let created = issue.properties.insert(key.to_string(), value).is_none();
+        self.store(issue);
+        Ok(created)
     }
-
-    pub fn add_comment(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<(u64, SiteEvent), ApiError> {
-        let id = self.issue_id(id_or_key)?;
-        self.require(actor, "ADD_COMMENTS")?;
-        let document = self.comment_body(body)?;
-        let now = self.tick();
-        let comment = self.next_comment_id;
-        self.next_comment_id += 1;
-        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
-        issue.comments.push(CommentRecord {
-            id: comment,
-            author: actor.to_string(),
-            update_author: actor.to_string(),
-            body: document,
-            created: now,
-            updated: now,
-        });
-        // Jira counts a new comment as a change of the issue.
-        issue.updated = now;
-        Ok((comment, SiteEvent::CommentCreated { issue: id, comment }))
-    }
-
-    pub fn update_comment(
-        &mut self,
-        actor: &str,
-        id_or_key: &str,
-        comment: &str,
-        body: &Value,
-    ) -> Result<(u64, SiteEvent), ApiError> {
-        let id = self.issue_id(id_or_key)?;
-        let document = self.comment_body(body)?;
-        let author = self.comment(id, comment)?.author.clone();
-        if author != actor {
-            self.require(actor, "EDIT_ALL_COMMENTS")?;
-        } else {
-            self.require(actor, "EDIT_OWN_COMMENTS")?;
-        }
-        let now = self.tick();
-        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
-        issue.updated = now;
-        let record =
-            issue.comments.iter_mut().find(|record| record.id.to_string() == comment).ok_or_else(comment_not_found)?;
-        record.body = document;
-        record.update_author = actor.to_string();
-        record.updated = now;
-        let comment = record.id;
-        Ok((comment, SiteEvent::CommentUpdated { issue: id, comment }))
-    }
-
-    pub fn delete_comment(&mut self, actor: &str, id_or_key: &str, comment: &str) -> Result<(), ApiError> {
-        let id = self.issue_id(id_or_key)?;
-        let author = self.comment(id, comment)?.author.clone();
-        self.require(actor, if author == actor { "DELETE_OWN_COMMENTS" } else { "DELETE_ALL_COMMENTS" })?;
-        let now = self.tick();
-        let issue = self.issues.get_mut(&id).ok_or_else(ApiError::issue_not_found)?;
-        issue.comments.retain(|record| record.id.to_string() != comment);
-        issue.updated = now;
-        Ok(())
-    }
-
-    pub fn comment(&self, issue: u64, comment: &str) -> Result<&CommentRecord, ApiError> {
-        self.issues
-            .get(&issue)
-            .ok_or_else(ApiError::issue_not_found)?
-            .comments
-            .iter()
-            .find(|record| record.id.to_string() == comment)
-            .ok_or_else(comment_not_found)
-    }
-
-    fn comment_body(&self, body: &Value) -> Result<Value, ApiError> {
-        let document = body.get("body").ok_or_else(|| ApiError::field("comment", "Comment body can not be empty!"))?;
-        (self.adf_check)(document).map_err(|reason| {
-            ApiError::field("comment", format!("Comment body must be an Atlassian Document: {reason}"))
-        })?;
-        Ok(document.clone())
-    }
-}
-
-fn comment_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "Can not find a comment for the id.")
 }
 
 fn fields_object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
@@ -566,14 +543,15 @@ fn change(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
     use serde_json::json;
 
-    fn site() -> Site {
+    pub(super) fn site() -> Site {
         let users = vec![SimUser::service_account(), SimUser::alice().without_permission("TRANSITION_ISSUES")];
         Site::new("http://jira.test".into(), vec![SimProject::new("10000", "OPS", "Operations")], users, |_| Ok(()))
     }
 
-    fn create(site: &mut Site) -> u64 {
+    pub(super) fn create(site: &mut Site) -> u64 {
         let body = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Broken"}});
         site.create_issue(&SimUser::service_account().account_id, &body).unwrap().0
     }
@@ -668,20 +646,5 @@ mod tests {
         site.edit_issue(&actor, &id, &json!({"update": {"labels": [{"add": "x"}, {"add": "y"}, {"remove": "x"}]}}))
             .unwrap();
         assert_eq!(site.issue(&id).unwrap().labels, ["y"]);
-    }
-
-    #[test]
-    fn comments_change_the_issue_and_only_their_author_may_edit_without_edit_all() {
-        let mut site = site();
-        let id = create(&mut site).to_string();
-        let service = SimUser::service_account().account_id;
-        let (comment, _) =
-            site.add_comment(&service, &id, &json!({"body": {"type": "doc", "version": 1, "content": []}})).unwrap();
-        assert_eq!(site.issue(&id).unwrap().updated, site.issue(&id).unwrap().comments[0].created);
-        let alice = SimUser::alice().without_permission("EDIT_ALL_COMMENTS");
-        site.upsert_user(alice.clone());
-        let refused =
-            site.update_comment(&alice.account_id, &id, &comment.to_string(), &json!({"body": {}})).unwrap_err();
-        assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }

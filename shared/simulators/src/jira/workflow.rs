@@ -81,9 +81,11 @@ pub struct IssueType {
     pub description: &'static str,
 }
 
-pub const ISSUE_TYPES: [IssueType; 2] = [
+/// The issue types of the site, available in every project.
+pub const ISSUE_TYPES: [IssueType; 3] = [
     IssueType { id: "10001", name: "Task", description: "A small, distinct piece of work." },
     IssueType { id: "10004", name: "Bug", description: "A problem or error." },
+    IssueType { id: "10002", name: "Story", description: "Functionality or a feature expressed as a user goal." },
 ];
 
 /// The project permissions the simulator knows, with Jira's ids and names.
@@ -132,5 +134,6 @@ mod tests {
         assert_eq!(find_priority(Some("5"), None).map(|p| p.name), Some("Lowest"));
         assert_eq!(find_priority(None, Some("Urgent")), None);
         assert_eq!(find_issue_type(None, Some("bug")).map(|t| t.id), Some("10004"));
+        assert_eq!(find_issue_type(Some("10002"), None).map(|t| t.name), Some("Story"));
     }
 }

@@ -1,10 +1,14 @@
 //! Records the checks write: fixed instants (so a check never depends on the wall clock) and links,
 //! conflicts and failures with every field filled in, so a store that drops a field is caught.
 
+use super::Store;
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
-use tandem_engine::ports::{CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, PendingWrite};
-use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, RichText, Side, Timestamp, UserRef};
+use tandem_engine::ports::{
+    ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, PendingWrite,
+    SeenVersions, SendWindow,
+};
+use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef};
 
 /// An integration name no other check and no earlier run used.
 pub fn unique_integration(label: &str) -> String {
@@ -65,6 +69,7 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
             side2: CommentId(format!("{side2}-c1")),
             side1_fingerprint: "f1".to_owned(),
             side2_fingerprint: "f2".to_owned(),
+            origin: Some(Side::One),
         }],
         // A write a dead worker announced: stores must keep it as they keep the snapshots.
         pending_writes: BTreeMap::from([(
@@ -74,9 +79,40 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
                 before: Some(FieldSnapshot::new(FieldValue::Text("Old".to_owned()), FieldValue::Empty)),
             },
         )]),
+        seen: SeenVersions {
+            side1: Some(ItemVersion { updated: at(1), revision: None }),
+            side2: Some(ItemVersion { updated: at(1), revision: Some(7) }),
+        },
         created_at: at(0),
         synced_at: at(1),
         version: 0,
+    }
+}
+
+/// A claim request of `owner` at `now` until `until` (seconds, see [`at`]), sending nothing.
+pub fn request(owner: &str, now: i64, until: i64) -> ClaimRequest<'_> {
+    ClaimRequest { owner, now: at(now), lease_until: at(until), sending: None, settled: None }
+}
+
+/// As [`request`], recording a create sent at `now` whose copy a search shows from `visible_by`.
+pub fn sending(owner: &str, now: i64, until: i64, visible_by: i64) -> ClaimRequest<'_> {
+    ClaimRequest {
+        sending: Some(SendWindow { first_sent: at(now), visible_by: at(visible_by) }),
+        ..request(owner, now, until)
+    }
+}
+
+/// Inserts `link` the way the engine does: under a claim on its side-1 item.
+pub async fn insert_claimed<S: Store>(store: &S, link: &Link) -> Result<Link, tandem_engine::ports::StoreError> {
+    const OWNER: &str = "linking-worker";
+    match store.claim_creation(&link.integration, Side::One, &link.side1.id, &request(OWNER, 0, 30)).await? {
+        ClaimOutcome::Claimed { .. } => store.insert_link(link, Side::One, OWNER).await,
+        ClaimOutcome::Linked(_) => Err(tandem_engine::ports::StoreError::AlreadyExists {
+            what: format!("a link of item {} on side 1", link.side1.id),
+        }),
+        ClaimOutcome::HeldElsewhere { .. } => {
+            panic!("the fixture's claim on {} is held by another worker", link.side1.id)
+        }
     }
 }
 
@@ -111,5 +147,6 @@ pub fn failure(integration: &str, side: Side, item_id: &str, attempts: u32) -> F
         last_failed_at: at(10 + i64::from(attempts)),
         next_attempt_at: Some(at(100)),
         parked: false,
+        noted_at: at(10),
     }
 }

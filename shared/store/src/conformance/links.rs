@@ -1,9 +1,9 @@
 //! `LinkStore`: claims, conditional inserts, versioned updates, listings.
 
-use super::fixtures::{at, item, link, unique_integration, versioned};
+use super::fixtures::{at, insert_claimed, item, link, request, sending, unique_integration, versioned};
 use super::Store;
 use std::sync::Arc;
-use tandem_engine::ports::{ClaimOutcome, StoreError};
+use tandem_engine::ports::{ClaimOutcome, EarlierAttempt, SendWindow, StoreError};
 use tandem_model::Side;
 use tokio::task::JoinSet;
 
@@ -12,11 +12,11 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("claim-then-link");
     let source = item("10001");
     let claimed =
-        store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
+        store.claim_creation(&integration, Side::One, &source, &request("worker-a", 0, 30)).await.expect("claim");
     assert_eq!(claimed, FRESH);
     assert_eq!(store.get_link(&integration, Side::One, &source).await.expect("get"), None);
 
-    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
+    let inserted = store.insert_link(&link(&integration, "10001", "42"), Side::One, "worker-a").await.expect("insert");
     assert_eq!(inserted.version, 1, "a new link has version 1");
     assert_eq!(inserted, versioned(link(&integration, "10001", "42"), 1));
 
@@ -33,7 +33,7 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
     // The claim went with the insert: anyone asking now is told to update instead.
     for (side, id) in [(Side::One, "10001"), (Side::Two, "42")] {
         let outcome =
-            store.claim_creation(&integration, side, &item(id), "worker-b", at(5), at(35)).await.expect("claim");
+            store.claim_creation(&integration, side, &item(id), &request("worker-b", 5, 35)).await.expect("claim");
         assert_eq!(outcome, ClaimOutcome::Linked(Box::new(inserted.clone())));
     }
 }
@@ -41,10 +41,10 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
 /// No item is ever linked twice, whichever side the second link shares.
 pub async fn inserting_refuses_items_already_linked<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("insert-twice");
-    store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
+    insert_claimed(store.as_ref(), &link(&integration, "10001", "42")).await.expect("insert");
 
     for (side1, side2) in [("10001", "42"), ("10001", "43"), ("10002", "42")] {
-        let error = store.insert_link(&link(&integration, side1, side2)).await.expect_err("second link");
+        let error = insert_claimed(store.as_ref(), &link(&integration, side1, side2)).await.expect_err("second link");
         assert!(matches!(error, StoreError::AlreadyExists { .. }), "linking {side1}↔{side2}: {error:?}");
     }
     // A refused insert leaves nothing behind.
@@ -54,7 +54,7 @@ pub async fn inserting_refuses_items_already_linked<S: Store>(store: &Arc<S>) {
 
     // The same ids in another integration are unrelated.
     let other = unique_integration("insert-twice-other");
-    store.insert_link(&link(&other, "10001", "42")).await.expect("insert in another integration");
+    insert_claimed(store.as_ref(), &link(&other, "10001", "42")).await.expect("insert in another integration");
 }
 
 /// A claim on an item nobody claimed before.
@@ -67,7 +67,7 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
     let claim = |owner: &'static str, now: i64, until: i64| {
         let (store, integration, source) = (Arc::clone(store), integration.clone(), source.clone());
         async move {
-            store.claim_creation(&integration, Side::One, &source, owner, at(now), at(until)).await.expect("claim")
+            store.claim_creation(&integration, Side::One, &source, &request(owner, now, until)).await.expect("claim")
         }
     };
 
@@ -75,20 +75,20 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
     assert_eq!(claim("worker-b", 10, 40).await, ClaimOutcome::HeldElsewhere { until: at(30) });
     assert_eq!(
         claim("worker-a", 20, 50).await,
-        ClaimOutcome::Claimed { earlier_attempt: Some(at(30)) },
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(30), sent: None }) },
         "the owner may renew its claim, and learns of its earlier attempt"
     );
     assert_eq!(claim("worker-b", 40, 70).await, ClaimOutcome::HeldElsewhere { until: at(50) });
     assert_eq!(
         claim("worker-b", 50, 80).await,
-        ClaimOutcome::Claimed { earlier_attempt: Some(at(50)) },
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(50), sent: None }) },
         "an ended lease is taken over, and the earlier attempt is reported"
     );
     assert_eq!(claim("worker-a", 60, 90).await, ClaimOutcome::HeldElsewhere { until: at(80) });
 
     // A claim is per item and side.
     let other_side =
-        store.claim_creation(&integration, Side::Two, &source, "worker-a", at(60), at(90)).await.expect("claim");
+        store.claim_creation(&integration, Side::Two, &source, &request("worker-a", 60, 90)).await.expect("claim");
     assert_eq!(other_side, FRESH);
 }
 
@@ -97,17 +97,17 @@ pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("release");
     let source = item("10001");
     let outcome =
-        store.claim_creation(&integration, Side::One, &source, "worker-a", at(0), at(30)).await.expect("claim");
+        store.claim_creation(&integration, Side::One, &source, &request("worker-a", 0, 30)).await.expect("claim");
     assert_eq!(outcome, FRESH);
 
     store.release_claim(&integration, Side::One, &source, "worker-b").await.expect("release by another");
     let outcome =
-        store.claim_creation(&integration, Side::One, &source, "worker-b", at(5), at(35)).await.expect("claim");
+        store.claim_creation(&integration, Side::One, &source, &request("worker-b", 5, 35)).await.expect("claim");
     assert_eq!(outcome, ClaimOutcome::HeldElsewhere { until: at(30) }, "another worker cannot release it");
 
     store.release_claim(&integration, Side::One, &source, "worker-a").await.expect("release by owner");
     let outcome =
-        store.claim_creation(&integration, Side::One, &source, "worker-b", at(6), at(36)).await.expect("claim");
+        store.claim_creation(&integration, Side::One, &source, &request("worker-b", 6, 36)).await.expect("claim");
     assert_eq!(outcome, FRESH, "a released claim is free before its lease ends, with no earlier attempt");
 
     // Releasing what is not claimed is harmless.
@@ -121,7 +121,9 @@ pub async fn concurrent_claims_have_one_winner<S: Store>(store: &Arc<S>) {
     for worker in 0..16 {
         let (store, integration) = (Arc::clone(store), integration.clone());
         workers.spawn(async move {
-            store.claim_creation(&integration, Side::Two, &item("42"), &format!("worker-{worker}"), at(0), at(30)).await
+            store
+                .claim_creation(&integration, Side::Two, &item("42"), &request(&format!("worker-{worker}"), 0, 30))
+                .await
         });
     }
     let outcomes: Vec<ClaimOutcome> =
@@ -134,7 +136,7 @@ pub async fn concurrent_claims_have_one_winner<S: Store>(store: &Arc<S>) {
 /// An update succeeds only on the stored version and returns the next one.
 pub async fn updates_are_versioned<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("versions");
-    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
+    let inserted = insert_claimed(store.as_ref(), &link(&integration, "10001", "42")).await.expect("insert");
 
     let mut changed = inserted.clone();
     changed.synced_at = at(60);
@@ -159,7 +161,7 @@ pub async fn updates_are_versioned<S: Store>(store: &Arc<S>) {
 /// 8 workers update the same version at once: exactly one wins, the others must re-read.
 pub async fn concurrent_updates_of_one_version_have_one_winner<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("concurrent-updates");
-    let inserted = store.insert_link(&link(&integration, "10001", "42")).await.expect("insert");
+    let inserted = insert_claimed(store.as_ref(), &link(&integration, "10001", "42")).await.expect("insert");
     let mut workers = JoinSet::new();
     for worker in 0..8 {
         let store = Arc::clone(store);
@@ -201,13 +203,62 @@ pub async fn links_are_listed_per_integration<S: Store>(store: &Arc<S>) {
     let support = unique_integration("list-support");
     let mut expected = Vec::new();
     for (side1, side2) in [("10001", "41"), ("10002", "42"), ("10003", "43")] {
-        expected.push(store.insert_link(&link(&ops, side1, side2)).await.expect("insert"));
+        expected.push(insert_claimed(store.as_ref(), &link(&ops, side1, side2)).await.expect("insert"));
     }
-    store.insert_link(&link(&support, "20001", "51")).await.expect("insert");
+    insert_claimed(store.as_ref(), &link(&support, "20001", "51")).await.expect("insert");
 
     let mut listed = store.list_links(&ops).await.expect("list");
     listed.sort_by(|a, b| a.side1.id.cmp(&b.side1.id));
     assert_eq!(listed, expected);
     assert_eq!(store.list_links(&support).await.expect("list").len(), 1);
     assert_eq!(store.list_links(&unique_integration("list-none")).await.expect("list"), Vec::new());
+}
+
+/// A link is stored only by the worker that still holds the claim on the copied item: one whose lease
+/// ran out and was taken over must not link its copy.
+pub async fn only_the_claims_holder_links<S: Store>(store: &Arc<S>) {
+    let integration = unique_integration("holder-links");
+    let source = item("10001");
+    store.claim_creation(&integration, Side::One, &source, &request("slow-worker", 0, 30)).await.expect("claim");
+    store.claim_creation(&integration, Side::One, &source, &request("taker", 40, 70)).await.expect("take over");
+
+    let late = store.insert_link(&link(&integration, "10001", "42"), Side::One, "slow-worker").await;
+    assert!(matches!(late, Err(StoreError::Conflict { .. })), "the slow worker's insert: {late:?}");
+    assert_eq!(store.get_link(&integration, Side::Two, &item("42")).await.expect("get"), None, "nothing was linked");
+
+    let inserted = store.insert_link(&link(&integration, "10001", "43"), Side::One, "taker").await.expect("insert");
+    assert_eq!(store.get_link(&integration, Side::One, &source).await.expect("get"), Some(inserted));
+    let unclaimed = store.insert_link(&link(&integration, "10009", "49"), Side::One, "taker").await;
+    assert!(matches!(unclaimed, Err(StoreError::Conflict { .. })), "an insert without a claim: {unclaimed:?}");
+}
+
+/// A claim remembers when its holders sent the create, across renewals and takeovers, so whoever takes
+/// it over knows whether (and from when) to look for a copy.
+pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
+    let integration = unique_integration("sent-window");
+    let source = item("10001");
+    let claim = |request| {
+        let (store, integration, source) = (Arc::clone(store), integration.clone(), source.clone());
+        async move { store.claim_creation(&integration, Side::One, &source, &request).await.expect("claim") }
+    };
+    assert_eq!(claim(request("worker-a", 0, 30)).await, FRESH);
+    let renewed = claim(sending("worker-a", 10, 40, 25)).await;
+    assert_eq!(
+        renewed,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(30), sent: None }) },
+        "nothing was sent before this renewal"
+    );
+    let window = |first: i64, visible: i64| Some(SendWindow { first_sent: at(first), visible_by: at(visible) });
+    let taken = claim(request("worker-b", 50, 80)).await;
+    assert_eq!(
+        taken,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(40), sent: window(10, 25) }) }
+    );
+    claim(sending("worker-b", 60, 90, 70)).await;
+    let again = claim(request("worker-c", 95, 120)).await;
+    assert_eq!(
+        again,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(90), sent: window(10, 70) }) },
+        "windows merge: from the first send to the latest visibility"
+    );
 }

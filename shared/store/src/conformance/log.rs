@@ -3,6 +3,7 @@
 use super::fixtures::{at, conflict, failure, item, unique_integration};
 use super::Store;
 use std::sync::Arc;
+use tandem_engine::ports::{FailureRecord, Noted};
 use tandem_model::Side;
 
 pub async fn conflicts_are_listed_per_integration<S: Store>(store: &Arc<S>) {
@@ -53,9 +54,35 @@ pub async fn failures_are_kept_per_integration_side_and_item<S: Store>(store: &A
     listed.sort_by(|a, b| (a.side, &a.item).cmp(&(b.side, &b.item)));
     assert_eq!(listed, vec![parked, failure(&ops, Side::One, "10002", 1), failure(&ops, Side::Two, "10001", 1)]);
 
-    store.clear_failure(&ops, Side::One, &item("10001")).await.expect("clear");
+    assert!(store.clear_failure(&ops, Side::One, &item("10001"), at(600)).await.expect("clear"));
     assert_eq!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get"), None);
     assert_eq!(store.list_failures(&ops).await.expect("list").len(), 2);
     assert_eq!(store.list_failures(&support).await.expect("list"), vec![failure(&support, Side::One, "10001", 1)]);
-    store.clear_failure(&ops, Side::One, &item("10001")).await.expect("clearing twice is harmless");
+    assert!(
+        store.clear_failure(&ops, Side::One, &item("10001"), at(600)).await.expect("clearing twice is harmless"),
+        "nothing is left to clear"
+    );
+}
+
+/// A change noted on an item after a sync began to read it keeps the item's record: only a sync that
+/// read after every noted change may clear it, and recording a failure never moves the note back.
+pub async fn noted_changes_keep_their_record<S: Store>(store: &Arc<S>) {
+    let ops = unique_integration("notes");
+    let note = |noted: i64| FailureRecord { noted_at: at(noted), attempts: 0, ..failure(&ops, Side::One, "10001", 0) };
+    assert_eq!(store.note_change(&note(20)).await.expect("note"), Noted::Created);
+    assert_eq!(store.note_change(&note(40)).await.expect("note again"), Noted::Touched);
+    assert_eq!(store.note_change(&note(30)).await.expect("an older note"), Noted::Touched);
+    let stored = store.get_failure(&ops, Side::One, &item("10001")).await.expect("get").expect("noted");
+    assert_eq!((stored.noted_at, stored.attempts), (at(40), 0), "a note moves noted_at forward only");
+
+    let mut failed = failure(&ops, Side::One, "10001", 3);
+    failed.noted_at = at(35);
+    store.record_failure(&failed).await.expect("record");
+    let stored = store.get_failure(&ops, Side::One, &item("10001")).await.expect("get").expect("recorded");
+    assert_eq!((stored.attempts, stored.noted_at), (3, at(40)), "recording a failure keeps the later note");
+
+    assert!(!store.clear_failure(&ops, Side::One, &item("10001"), at(39)).await.expect("clear"), "read too early");
+    assert!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get").is_some());
+    assert!(store.clear_failure(&ops, Side::One, &item("10001"), at(40)).await.expect("clear"), "read after the note");
+    assert_eq!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get"), None);
 }

@@ -37,10 +37,13 @@ macro_rules! conformance_tests {
             links::concurrent_updates_of_one_version_have_one_winner,
             links::updating_a_link_never_inserted_conflicts,
             links::links_are_listed_per_integration,
+            links::only_the_claims_holder_links,
+            links::claims_remember_when_a_create_was_sent,
             watermarks::watermarks_are_kept_per_integration_side,
             deliveries::deliveries_are_new_once_until_they_expire,
             log::conflicts_are_listed_per_integration,
             log::failures_are_kept_per_integration_side_and_item,
+            log::noted_changes_keep_their_record,
         );
     };
     (@checks $store:expr; $($module:ident :: $check:ident),+ $(,)?) => {

@@ -2,19 +2,19 @@
 //! conditional writes keep refusing duplicates. A store's test writes with one instance, closes it,
 //! opens another and checks.
 
-use super::fixtures::{at, conflict, failure, item, link, versioned};
+use super::fixtures::{at, conflict, failure, insert_claimed, item, link, request, versioned};
 use super::Store;
 use tandem_engine::ports::{ClaimOutcome, StoreError};
 use tandem_model::Side;
 
 /// Writes one record of every kind into `integration`, plus a creation claim held until `at(1000)`.
 pub async fn write_sample<S: Store>(store: &S, integration: &str) {
-    store.insert_link(&link(integration, "10001", "42")).await.expect("insert");
+    insert_claimed(store, &link(integration, "10001", "42")).await.expect("insert");
     let mut updated = versioned(link(integration, "10001", "42"), 1);
     updated.synced_at = at(50);
     store.update_link(&updated).await.expect("update");
     let claimed = store
-        .claim_creation(integration, Side::One, &item("10002"), "worker-before-restart", at(0), at(1000))
+        .claim_creation(integration, Side::One, &item("10002"), &request("worker-before-restart", 0, 1000))
         .await
         .expect("claim");
     assert_eq!(claimed, ClaimOutcome::Claimed { earlier_attempt: None });
@@ -31,13 +31,13 @@ pub async fn assert_sample<S: Store>(store: &S, integration: &str) {
     assert_eq!(store.get_link(integration, Side::Two, &item("42")).await.expect("get"), Some(expected_link.clone()));
     assert_eq!(store.list_links(integration).await.expect("list"), vec![expected_link.clone()]);
 
-    let duplicate = store.insert_link(&link(integration, "10001", "43")).await.expect_err("duplicate");
+    let duplicate = insert_claimed(store, &link(integration, "10001", "43")).await.expect_err("duplicate");
     assert!(matches!(duplicate, StoreError::AlreadyExists { .. }), "{duplicate:?}");
     let stale = store.update_link(&versioned(link(integration, "10001", "42"), 1)).await.expect_err("stale");
     assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
 
     let claim = store
-        .claim_creation(integration, Side::One, &item("10002"), "worker-after-restart", at(100), at(200))
+        .claim_creation(integration, Side::One, &item("10002"), &request("worker-after-restart", 100, 200))
         .await
         .expect("claim");
     assert_eq!(claim, ClaimOutcome::HeldElsewhere { until: at(1000) }, "the claim survived");
