@@ -203,3 +203,64 @@ async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<(
     assert_eq!(link.comments[0].side2, comments[0].id);
     world.finish().await
 }
+
+/// A poll that dies partway keeps what it did: the watermark is saved after every page of changes, so
+/// the next poll goes on after the pages already synced instead of starting over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_that_dies_after_its_first_page_keeps_that_page() -> Result<()> {
+    let world = World::start().await?;
+    silence_webhooks(&world);
+    world.engine().poll_side(Side::One).await?;
+    let integration = world.config.name.clone();
+    let before = world.engine().stores().watermarks.get_watermark(&integration, Side::One).await?;
+    for number in 0..105 {
+        new_jira_bug(&world, &format!("Backlog item {number}")).await?;
+    }
+    die_at(&world, Step::PollSynced, |worker| async move { worker.poll_side(Side::One).await.map(|_| ()) }).await?;
+    let after = world.engine().stores().watermarks.get_watermark(&integration, Side::One).await?;
+    assert!(after > before, "the first page's watermark was saved before the worker died: {before:?} → {after:?}");
+    assert!(world.links().await?.len() >= 100, "the first page was synced");
+
+    resume_webhooks(&world);
+    world.settle().await?;
+    assert_eq!(world.links().await?.len(), 105);
+    assert_eq!(world.ado().work_item_count(), 105, "one copy each");
+    world.finish().await
+}
+
+/// A worker taking over a creation whose copy may already exist waits until a search would show that
+/// copy: Jira's search lags behind its writes, and a search made at once would find nothing and lead to
+/// a second copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_waits_until_a_search_shows_the_earlier_copy() -> Result<()> {
+    let config = support::local_config(|text| text.replacen("search_lag: 0s", "search_lag: 3s", 1))?;
+    let world = World::with_config(config).await?;
+    silence_webhooks(&world);
+    let bug = world.ado_alice.create_item(&field_map(&[("System.Title", text("Filed in Azure DevOps"))]), None).await?;
+    world.jira().set_fault_plan(tandem_simulators::faults::FaultPlan {
+        search_lag_ms: tandem_simulators::faults::LatencyRange { min: 2_000, max: 2_000 },
+        ..tandem_simulators::faults::FaultPlan::none()
+    })?;
+    let id = bug.item.id.clone();
+    die_at(&world, Step::CopyCreated, move |worker| async move { worker.sync_item(Side::Two, &id).await.map(|_| ()) })
+        .await?;
+
+    let mut outcome = None;
+    for _ in 0..40 {
+        match world.engine().sync_item(Side::Two, &bug.item.id).await {
+            Ok(synced) => {
+                outcome = Some(synced);
+                break;
+            }
+            Err(SyncError::AwaitingSearch { .. }) => tokio::time::sleep(Duration::from_millis(250)).await,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    assert!(matches!(outcome, Some(SyncOutcome::Created { .. })), "the earlier copy was adopted: {outcome:?}");
+    let service = tandem_simulators::jira::SimUser::service_account().account_id;
+    let copies = world.jira().stats().creations_by_user.get(&service).copied().unwrap_or(0);
+    assert_eq!(copies, 1, "one Jira copy, not two");
+    world.jira().clear_fault_plan();
+    resume_webhooks(&world);
+    world.finish().await
+}

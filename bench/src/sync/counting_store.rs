@@ -365,7 +365,8 @@ mod tests {
                         now: watermark(),
                         lease_until: watermark(),
                         sending: None,
-                        settled: None
+                        settled: None,
+                        search_lag: chrono::Duration::zero(),
                     }
                 )
                 .await

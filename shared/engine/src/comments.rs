@@ -257,7 +257,10 @@ impl Engine {
     /// between this worker's read of the link and its claim has linked it by now.
     async fn claim_comment(&self, link: &Link, from: Side, comment: &CommentId) -> Result<NewComment, SyncError> {
         let integration = &self.config.name;
-        let look_for_earlier = match self.claim(from, &comment_claim(link, from, comment), Claiming::Hold).await? {
+        let look_for_earlier = match self
+            .claim(from, &comment_claim(link, from, comment), Claiming::Hold { lag: chrono::Duration::zero() })
+            .await?
+        {
             // An earlier attempt that posted may have made the copy: once its post cannot land any more,
             // the target's comments show whether it did (a listing, unlike a search, is up to date).
             ClaimOutcome::Claimed { earlier_attempt } => {

@@ -87,13 +87,22 @@ pub enum SyncOutcome {
 /// Why a claim is taken or renewed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Claiming {
-    /// To hold the creation (or the comment's copying) while preparing it.
-    Hold,
+    /// To hold the creation (or the comment's copying) while preparing it. `lag` is how long after a
+    /// create a search may not show its copy yet (zero for comments, whose listing is up to date).
+    Hold { lag: chrono::Duration },
     /// Right before the create (or the post) is sent: the claim remembers when a copy may have been
-    /// made, for whoever takes it over; `lag` is how long after the call a search may not show it yet.
+    /// made, for whoever takes it over.
     Send { lag: chrono::Duration },
     /// Right after the send came back failed: whatever it made shows `lag` after now.
     Settle { lag: chrono::Duration },
+}
+
+impl Claiming {
+    fn lag(self) -> chrono::Duration {
+        match self {
+            Claiming::Hold { lag } | Claiming::Send { lag } | Claiming::Settle { lag } => lag,
+        }
+    }
 }
 
 /// How a sync gets at the item's state.
@@ -203,6 +212,11 @@ impl Engine {
 
     pub fn config(&self) -> &IntegrationConfig {
         &self.config
+    }
+
+    /// How long a creation claim keeps other workers off.
+    pub fn claim_lease(&self) -> std::time::Duration {
+        self.claim_lease.to_std().unwrap_or_default()
     }
 
     pub fn integration(&self) -> &str {
@@ -375,7 +389,7 @@ impl Engine {
                 return Ok(SyncOutcome::FilteredOut);
             }
         }
-        match self.claim(side, &item.item.id, Claiming::Hold).await? {
+        match self.claim(side, &item.item.id, Claiming::Hold { lag: self.search_lag }).await? {
             ClaimOutcome::Claimed { earlier_attempt } => {
                 if earlier_attempt.is_none() {
                     self.crash_point(Step::CreationClaimed);
@@ -421,13 +435,14 @@ impl Engine {
         let now = self.clock.now();
         let until = now + self.claim_lease;
         let (sending, settled) = match purpose {
-            Claiming::Hold => (None, None),
+            Claiming::Hold { .. } => (None, None),
             Claiming::Send { lag } => {
                 (Some(SendWindow { first_sent: now, visible_by: now + self.longest_call + lag }), None)
             }
             Claiming::Settle { lag } => (None, Some(now + lag)),
         };
-        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, sending, settled };
+        let search_lag = purpose.lag();
+        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, sending, settled, search_lag };
         let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &request).await?;
         let took = self.clock.now() - now;
         if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {

@@ -247,6 +247,7 @@ mod tests {
                     lease_until: Timestamp::MAX_UTC,
                     sending: None,
                     settled: None,
+                    search_lag: chrono::Duration::zero(),
                 },
             )
             .await

@@ -256,7 +256,11 @@ impl SentRecord {
 
     /// The record of a claim renewed or taken over from one whose lease ends at `lease_end`, by `request`.
     pub fn renewed(self, lease_end: Timestamp, request: &ClaimRequest<'_>) -> SentRecord {
-        let sent = match (self.window(lease_end), request.sending) {
+        let ended = |window: SendWindow| match lease_end <= request.now {
+            true => SendWindow { visible_by: window.visible_by.min(lease_end + request.search_lag), ..window },
+            false => window,
+        };
+        let sent = match (self.window(lease_end).map(ended), request.sending) {
             (Some(earlier), Some(now)) => Some(earlier.merge(now)),
             (earlier, now) => earlier.or(now),
         };
@@ -324,6 +328,10 @@ pub struct ClaimRequest<'a> {
     /// Set by the owner when its create came back (failed): nothing it sent can appear later than this
     /// call's end, so what it made shows in a search from this instant.
     pub settled: Option<Timestamp>,
+    /// How long after a create ends a search may still not show its copy: a claim taken over after its
+    /// lease ended (its holder's calls ended by then) has its window end moved up to the lease end plus
+    /// this.
+    pub search_lag: chrono::Duration,
 }
 
 /// Entity links and their sync state. Every write is conditional so two workers syncing the same item

@@ -91,7 +91,14 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
 
 /// A claim request of `owner` at `now` until `until` (seconds, see [`at`]), sending nothing.
 pub fn request(owner: &str, now: i64, until: i64) -> ClaimRequest<'_> {
-    ClaimRequest { owner, now: at(now), lease_until: at(until), sending: None, settled: None }
+    ClaimRequest {
+        owner,
+        now: at(now),
+        lease_until: at(until),
+        sending: None,
+        settled: None,
+        search_lag: chrono::Duration::zero(),
+    }
 }
 
 /// As [`request`], recording a create sent at `now` whose copy a search shows from `visible_by`.

@@ -3,7 +3,7 @@
 use super::fixtures::{at, insert_claimed, item, link, request, sending, unique_integration, versioned};
 use super::Store;
 use std::sync::Arc;
-use tandem_engine::ports::{ClaimOutcome, EarlierAttempt, SendWindow, StoreError};
+use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, SendWindow, StoreError};
 use tandem_model::Side;
 use tokio::task::JoinSet;
 
@@ -260,5 +260,29 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
         again,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(90), sent: window(10, 70) }) },
         "windows merge: from the first send to the latest visibility"
+    );
+
+    // A create whose call may last long (visible only from 500), taken over once its lease ended (at
+    // 140): its call ended by then, so the window ends with the lease, plus the search lag asked for.
+    let other = item("10002");
+    let claim_other = |request| {
+        let (store, integration, other) = (Arc::clone(store), integration.clone(), other.clone());
+        async move { store.claim_creation(&integration, Side::One, &other, &request).await.expect("claim") }
+    };
+    claim_other(sending("slow", 110, 140, 500)).await;
+    let lagging = ClaimRequest { search_lag: chrono::Duration::seconds(5), ..request("taker", 150, 180) };
+    claim_other(lagging).await;
+    let next = claim_other(request("taker", 160, 190)).await;
+    assert_eq!(
+        next,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(180), sent: window(110, 145) }) }
+    );
+    // The owner whose create came back failed records that it ended: a search shows its copy sooner.
+    let settled = ClaimRequest { settled: Some(at(170)), ..request("taker", 165, 195) };
+    claim_other(settled).await;
+    let last = claim_other(request("taker", 166, 196)).await;
+    assert_eq!(
+        last,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(195), sent: window(110, 170) }) }
     );
 }

@@ -1,0 +1,294 @@
+//! The world as it really is: searches that lag behind writes, edits made between tandem's read and its
+//! write, throttled creates, credentials that expire, and changes whose webhooks never come while
+//! another sync is under way. Each scenario shows one hazard met without a lost change, a stale write or
+//! a second copy.
+
+mod support;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{text, World};
+use tandem_engine::ports::Connector;
+use tandem_engine::RetryPolicy;
+use tandem_model::{ChangeKind, ChangeNotice, Delivery, Item, ItemId, Side, UserRef};
+use tandem_simulators::azure_devops::WorkItemEdit;
+use tandem_simulators::faults::{FaultPlan, LatencyRange};
+use tandem_simulators::jira::SimUser;
+
+/// The local example with `polling.search_lag` set (the example's simulators do not lag by default).
+async fn world_with_search_lag(lag: &str) -> Result<World> {
+    let config = support::local_config(|text| text.replacen("search_lag: 0s", &format!("search_lag: {lag}"), 1))?;
+    World::with_config(config).await
+}
+
+fn lagging_search(milliseconds: u64) -> FaultPlan {
+    FaultPlan { search_lag_ms: LatencyRange { min: milliseconds, max: milliseconds }, ..FaultPlan::none() }
+}
+
+async fn new_jira_bug(world: &World, summary: &str) -> Result<Item> {
+    let fields = support::field_map(&[("summary", text(summary)), ("priority", text("High"))]);
+    Ok(world.jira_alice.create_item(&fields, None).await?)
+}
+
+async fn copy_of(world: &World, bug: &ItemId) -> Result<Item> {
+    let link = world.link_of(Side::One, bug).await?.context("the bug is linked")?;
+    Ok(world.ado_alice.get_item(&link.side2.id).await?)
+}
+
+/// Writes the integration's service account made to Azure DevOps.
+fn ado_writes_by_tandem(world: &World) -> u64 {
+    let service = world.ado().service_account().id.to_string();
+    world.ado().stats().recording.writes_by_user.get(&service).copied().unwrap_or(0)
+}
+
+/// An issue that shows up in search late, with a change instant before the watermark a poll has
+/// already reached, is still read: polls read `search_lag` back past their watermark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_that_shows_up_in_search_late_is_still_synced() -> Result<()> {
+    let world = world_with_search_lag("4s").await?;
+    world.jira().webhooks().pause();
+    world.engine().poll_side(Side::One).await?;
+    world.jira().set_fault_plan(lagging_search(3_000))?;
+    let late = new_jira_bug(&world, "Visible to search late").await?;
+    world.jira().set_fault_plan(lagging_search(50))?;
+    let early = new_jira_bug(&world, "Visible to search at once").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let first = world.engine().poll_side(Side::One).await?;
+    assert!(world.link_of(Side::One, &early.item.id).await?.is_some(), "the visible issue is synced");
+    assert!(world.link_of(Side::One, &late.item.id).await?.is_none(), "the late one is not visible yet");
+    assert!(first.watermark >= early.updated && early.updated > late.updated);
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    world.engine().poll_side(Side::One).await?;
+    assert!(world.link_of(Side::One, &late.item.id).await?.is_some(), "the late issue is synced on a later poll");
+    world.jira().clear_fault_plan();
+    world.jira().webhooks().resume();
+    world.finish().await
+}
+
+/// A poll's page can show an older state of an issue than a webhook has already synced (search lags
+/// behind writes): the poll writes nothing from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_search_result_never_writes_old_values_back() -> Result<()> {
+    let world = world_with_search_lag("5s").await?;
+    let bug = new_jira_bug(&world, "Title before").await?;
+    world.settle().await?;
+    world.jira().set_fault_plan(lagging_search(4_000))?;
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Title after"))]).await?;
+    world.jira().webhooks().settled().await;
+    let copy = copy_of(&world, &bug.item.id).await?;
+    assert_eq!(copy.field("System.Title"), &text("Title after"), "the webhook synced the edit");
+
+    let writes = ado_writes_by_tandem(&world);
+    let report = world.engine().poll_side(Side::One).await?;
+    assert!(report.items >= 1, "the poll's page held the issue, in its older state");
+    assert_eq!(ado_writes_by_tandem(&world), writes, "nothing was written from the stale page");
+    assert_eq!(copy_of(&world, &bug.item.id).await?.field("System.Title"), &text("Title after"));
+    world.jira().clear_fault_plan();
+    world.finish().await
+}
+
+/// A change whose webhook was lost, made while a webhook's sync of the same issue was under way: the
+/// poll leaves the issue to the sync's note, and the sync (which read the issue before the change) does
+/// not clear that note, so the change is synced when the note comes due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_during_a_sync_is_not_lost_when_the_sync_ends() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Before").await?;
+    world.settle().await?;
+    let lease = Duration::from_secs(2);
+    let worker = Arc::new(world.another_worker().await?.with_claim_lease(lease));
+    world.jira().webhooks().pause();
+    world
+        .ado()
+        .set_fault_plan(FaultPlan { latency_ms: LatencyRange { min: 1_500, max: 1_500 }, ..FaultPlan::none() })?;
+
+    let alice = SimUser::alice();
+    let notice = ChangeNotice {
+        item: bug.item.id.clone(),
+        kind: ChangeKind::ItemUpdated,
+        actor: Some(UserRef { id: alice.account_id.clone(), email: Some(alice.email.clone()), display_name: None }),
+        occurred_at: Some(chrono::Utc::now()),
+    };
+    let delivery = Delivery { id: "under-way".into(), notices: vec![notice] };
+    let holder = {
+        let worker = worker.clone();
+        tokio::spawn(async move { worker.receive_delivery(Side::One, &delivery).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Changed while the sync was under way"))]).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    worker.poll_side(Side::One).await?;
+    holder.await??;
+    world.ado().clear_fault_plan();
+
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    worker.retry_failures().await?;
+    let copy = copy_of(&world, &bug.item.id).await?;
+    assert_eq!(copy.field("System.Title"), &text("Changed while the sync was under way"));
+    world.jira().webhooks().resume();
+    world.finish().await
+}
+
+/// The lease outlasts the slowest call a connector may make, retries and waits included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claim_lease_outlasts_the_slowest_create() -> Result<()> {
+    let world = World::start().await?;
+    let worker = world.another_worker().await?;
+    let slowest =
+        Side::BOTH.into_iter().map(|side| worker.connector(side).max_call_duration()).max().unwrap_or_default();
+    assert!(slowest >= Duration::from_secs(150), "the default policies allow long calls: {slowest:?}");
+    assert!(worker.claim_lease() > slowest, "lease {:?}, slowest call {slowest:?}", worker.claim_lease());
+    world.stop().await;
+    Ok(())
+}
+
+/// A create throttled with a Retry-After longer than a call may wait is not waited out inside the call
+/// (a lease would run out meanwhile): the call ends, and the change is tried again once the wait is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_throttled_for_longer_than_a_call_may_wait_is_retried_after_the_wait() -> Result<()> {
+    let world = World::start().await?;
+    world.ado().set_fault_plan(FaultPlan {
+        create_throttle_rate: 1.0,
+        create_retry_after_seconds: 600,
+        ..FaultPlan::none()
+    })?;
+    let started = chrono::Utc::now();
+    let bug = new_jira_bug(&world, "Throttled").await?;
+    world.jira().webhooks().settled().await;
+    let failure = world
+        .engine()
+        .stores()
+        .log
+        .get_failure(&world.config.name, Side::One, &bug.item.id)
+        .await?
+        .context("the throttled change is recorded")?;
+    let due = failure.next_attempt_at.context("not parked")? - started;
+    assert!(due >= chrono::Duration::seconds(590), "retried after the Retry-After, not before: {due}");
+    let creates = world
+        .ado()
+        .exchanges()
+        .iter()
+        .filter(|exchange| exchange.method == "POST" && exchange.path.contains("$Bug"))
+        .count();
+    assert_eq!(creates, 1, "the create was not sent again within the call");
+    assert!(!failure.parked);
+    world.ado().clear_fault_plan();
+    world.stop().await;
+    Ok(())
+}
+
+/// A person edits the Azure DevOps copy right after tandem read it: tandem's write carries a test of the
+/// revision it read, is refused, and the merge that follows sees both edits as the conflict they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_made_between_the_read_and_the_write_is_not_overwritten() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Original").await?;
+    world.settle().await?;
+    let copy = copy_of(&world, &bug.item.id).await?;
+    let id: u32 = copy.item.id.as_str().parse()?;
+    let meanwhile = json!([{"op": "add", "path": "/fields/System.Title", "value": "Edited in ADO meanwhile"}]);
+    world.ado().change_after(
+        "GET",
+        &format!("/_apis/wit/workitems/{id}"),
+        WorkItemEdit::new(id, meanwhile, "alice@fabrikam.example"),
+    );
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Edited in Jira"))]).await?;
+    world.settle().await?;
+
+    let title = world.ado_field(&copy.item.id, "System.Title").await?;
+    assert_eq!(title, text("Edited in ADO meanwhile"), "the later edit wins under latest-wins, and is kept");
+    assert_eq!(world.jira_field(&bug.item.id, "summary").await?, title);
+    let conflicts = world.engine().stores().log.list_conflicts(&world.config.name).await?;
+    assert!(conflicts.iter().any(|conflict| conflict.field == "title"), "the conflict is recorded: {conflicts:?}");
+    world.finish().await
+}
+
+/// While the Azure DevOps token is refused, changes wait: a poll stops before them (its watermark stays),
+/// a webhook's change is recorded but never parked; once the token is renewed, every change made during
+/// the outage arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_while_a_token_is_expired_arrive_once_it_is_renewed() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Before the outage").await?;
+    world.settle().await?;
+    let policy = RetryPolicy { base: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_attempts: 2 };
+    let worker = world.another_worker().await?.with_retry_policy(policy);
+    world.jira().webhooks().pause();
+    world.ado().expire_credentials();
+    world.edit_in_jira(&bug.item.id, &[("summary", text("During the outage"))]).await?;
+    let during = new_jira_bug(&world, "Filed during the outage").await?;
+    let notice = ChangeNotice {
+        item: bug.item.id.clone(),
+        kind: ChangeKind::ItemUpdated,
+        actor: None,
+        occurred_at: Some(chrono::Utc::now()),
+    };
+    let outcome = worker.receive_delivery(Side::One, &Delivery { id: "outage".into(), notices: vec![notice] }).await?;
+    assert_eq!(outcome.failed, 1);
+    let watermark = world.engine().stores().watermarks.get_watermark(&world.config.name, Side::One).await?;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let report = worker.poll_side(Side::One).await?;
+        assert!(report.blocked.is_some(), "the poll stops at the refused credentials");
+        worker.retry_failures().await?;
+    }
+    let failures = worker.stores().log.list_failures(&world.config.name).await?;
+    assert!(!failures.is_empty() && failures.iter().all(|failure| !failure.parked), "{failures:?}");
+    let held = world.engine().stores().watermarks.get_watermark(&world.config.name, Side::One).await?;
+    assert!(held <= watermark.max(Some(during.updated - chrono::Duration::milliseconds(1))), "the watermark stayed");
+
+    world.ado().renew_credentials();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    worker.poll_side(Side::One).await?;
+    worker.retry_failures().await?;
+    world.jira().webhooks().resume();
+    world.settle().await?;
+    assert_eq!(copy_of(&world, &bug.item.id).await?.field("System.Title"), &text("During the outage"));
+    assert_eq!(copy_of(&world, &during.item.id).await?.field("System.Title"), &text("Filed during the outage"));
+    world.finish().await
+}
+
+/// A signed Jira body replayed under a new delivery identifier is the same delivery: it costs no read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_signed_notice_costs_no_read() -> Result<()> {
+    let world = World::start().await?;
+    world.jira().webhooks().pause();
+    let bug = new_jira_bug(&world, "Replayed").await?;
+    let secret = world.environment.webhook_secret(Side::One).context("simulated Jira has a webhook secret")?;
+    let body = json!({
+        "timestamp": chrono::Utc::now().timestamp_millis(),
+        "webhookEvent": "jira:issue_created",
+        "user": { "accountId": SimUser::alice().account_id },
+        "issue": { "id": bug.item.id.as_str(), "key": bug.item.label(), "fields": { "project": { "key": "OPS" } } }
+    })
+    .to_string();
+    let signature =
+        format!("sha256={}", tandem_simulators::webhooks::hmac_sha256_hex(secret.as_bytes(), body.as_bytes()));
+    let reads = |world: &World| {
+        let path = format!("/rest/api/3/issue/{}", bug.item.id);
+        world.jira().exchanges().iter().filter(|exchange| exchange.method == "GET" && exchange.path == path).count()
+    };
+    let mut answers = Vec::new();
+    for identifier in ["first", "replayed-with-a-new-identifier", "and-again"] {
+        let before = reads(&world);
+        let response = reqwest::Client::new()
+            .post(world.webhook_url(Side::One))
+            .header("content-type", "application/json")
+            .header("x-hub-signature", &signature)
+            .header("x-atlassian-webhook-identifier", identifier)
+            .body(body.clone())
+            .send()
+            .await?;
+        answers.push((response.json::<serde_json::Value>().await?, reads(&world) - before));
+    }
+    assert_eq!(answers[0].0["synced"], 1, "{answers:?}");
+    for (answer, read) in &answers[1..] {
+        assert_eq!((answer["duplicate"].clone(), *read), (json!(true), 0), "{answers:?}");
+    }
+    world.jira().webhooks().resume();
+    world.finish().await
+}
