@@ -222,6 +222,11 @@ impl Engine {
                 PollOutcome::NotStarted
             } else if failures.holds(&item) {
                 PollOutcome::Waiting
+            } else if failures.due.contains(&id) {
+                // A due record may hold more than this item's own change (a comment of its copy, a
+                // claim to finish): it takes a whole sync from a fresh read, not just the page's news.
+                let synced = within(deadline, self.sync_item(side, &id)).await;
+                PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
             } else {
                 let synced = within(deadline, self.sync_read_item(side, item)).await;
                 PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
@@ -262,7 +267,10 @@ impl Engine {
         report: &mut PollReport,
     ) -> Result<(), SyncError> {
         match synced {
-            Ok(_) if failures.parked.contains_key(id) || failures.due.contains(id) => {
+            Ok(outcome)
+                if outcome != crate::SyncOutcome::AlreadySynced
+                    && (failures.parked.contains_key(id) || failures.due.contains(id)) =>
+            {
                 info!(item = %id, "a recorded change synced; its record is cleared");
                 self.clear_failure(side, id, read_from).await?;
                 report.synced += 1;

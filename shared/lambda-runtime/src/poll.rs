@@ -98,8 +98,8 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
 
 /// The instant by which one of `turns` equal turns ends, starting now.
 fn share(deadline: Instant, turns: usize) -> Instant {
-    let left = deadline.saturating_duration_since(Instant::now());
-    Instant::now() + left / u32::try_from(turns.max(1)).unwrap_or(u32::MAX)
+    let now = Instant::now();
+    now + deadline.saturating_duration_since(now) / u32::try_from(turns.max(1)).unwrap_or(u32::MAX)
 }
 
 /// Both sides and the due failures, each with its share of the integration's time.
