@@ -77,6 +77,9 @@ pub struct WorkerSettings {
     pub claim_lease: Duration,
     pub retry: RetryPolicy,
     pub tuning: ConnectorTuning,
+    /// Share of deliveries and polls given a deadline of 10–300 ms, as a function's remaining time cuts
+    /// them short.
+    pub deadline_rate: f64,
 }
 
 /// Counters of what happened to deliveries and polls.
@@ -86,6 +89,8 @@ pub struct ClusterCounters {
     pub deliveries_failed: AtomicU64,
     pub polls: AtomicU64,
     pub crashed_runs: AtomicU64,
+    /// Deliveries and polls that were given a short deadline.
+    pub cut_short: AtomicU64,
 }
 
 pub struct Cluster {
@@ -93,6 +98,8 @@ pub struct Cluster {
     receivers: [Arc<dyn WebhookReceiver>; 2],
     config: Arc<IntegrationConfig>,
     picker: Mutex<StdRng>,
+    deadline_rate: f64,
+    deadlines: AtomicBool,
     pub crashes: Arc<RandomCrashes>,
     pub counters: ClusterCounters,
 }
@@ -132,6 +139,8 @@ impl Cluster {
             receivers,
             config,
             picker: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed)),
+            deadline_rate: settings.deadline_rate,
+            deadlines: AtomicBool::new(settings.deadline_rate > 0.0),
             crashes,
             counters: ClusterCounters::default(),
         }))
@@ -145,6 +154,24 @@ impl Cluster {
         let index =
             self.picker.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).random_range(0..self.workers.len());
         self.workers[index].clone()
+    }
+
+    /// From now on no run is cut short.
+    pub fn end_deadlines(&self) {
+        self.deadlines.store(false, Ordering::SeqCst);
+    }
+
+    /// A short deadline for a run, for the share of runs that get one.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        if !self.deadlines.load(Ordering::SeqCst) {
+            return None;
+        }
+        let mut picker = self.picker.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !picker.random_bool(self.deadline_rate) {
+            return None;
+        }
+        self.counters.cut_short.fetch_add(1, Ordering::Relaxed);
+        Some(tokio::time::Instant::now() + Duration::from_millis(picker.random_range(10..=300)))
     }
 
     /// Runs `work` on its own task, as one function invocation: a crash point kills it (and only it).
@@ -173,7 +200,10 @@ impl Cluster {
     pub async fn poll_once(&self) -> bool {
         let worker = self.pick();
         self.counters.polls.fetch_add(1, Ordering::Relaxed);
-        self.invoke(async move { tandem_cli::server::poll_once(&worker).await }).await.is_ok()
+        match self.deadline() {
+            None => self.invoke(async move { tandem_cli::server::poll_once(&worker).await }).await.is_ok(),
+            Some(deadline) => self.invoke(async move { poll_until(&worker, deadline).await }).await.is_ok(),
+        }
     }
 
     /// Serves the webhook endpoints on `listener` until the returned task is aborted.
@@ -220,8 +250,11 @@ async fn receive(
     };
     let worker = cluster.pick();
     let name = integration.clone();
+    let deadline = cluster.deadline();
     match cluster
-        .invoke(async move { WebhookAnswer::delivered(&name, worker.receive_delivery(side, &delivery).await) })
+        .invoke(async move {
+            WebhookAnswer::delivered(&name, worker.receive_delivery_until(side, &delivery, deadline).await)
+        })
         .await
     {
         Ok(delivered) => {
@@ -234,6 +267,18 @@ async fn receive(
             cluster.counters.deliveries_failed.fetch_add(1, Ordering::Relaxed);
             (StatusCode::BAD_GATEWAY, "the function died").into_response()
         }
+    }
+}
+
+/// A poll cycle cut short at `deadline`, as a scheduled function with little time left runs it.
+async fn poll_until(engine: &Engine, deadline: tokio::time::Instant) {
+    for side in Side::BOTH {
+        if let Err(error) = engine.poll_side_until(side, Some(deadline)).await {
+            tracing::warn!(side = %side, %error, "poll failed; the next one retries");
+        }
+    }
+    if let Err(error) = engine.retry_failures_until(Some(deadline)).await {
+        tracing::warn!(%error, "retrying failures failed");
     }
 }
 

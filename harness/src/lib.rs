@@ -10,12 +10,15 @@
 //! changes parked, and how many poll cycles convergence took.
 
 pub mod cluster;
+pub mod flaky_store;
+pub mod hazard_checks;
 pub mod report;
 pub mod verdict;
 pub mod workload;
 
 use anyhow::{bail, Context, Result};
 use cluster::{Cluster, RandomCrashes, WorkerSettings};
+use flaky_store::{FlakyStore, StoreFaults};
 use indicatif::{ProgressBar, ProgressStyle};
 use report::{Figures, Report};
 use serde::Serialize;
@@ -34,8 +37,9 @@ use tandem_model::{Credentials, SecretString, Side, UserRef};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::faults::{FaultPlan, LatencyRange};
 use tandem_simulators::jira::{RunningJira, SimUser};
+use tandem_store::intercept::Intercepted;
 use verdict::{check_links, Creations};
-use workload::{People, Workload};
+use workload::{JiraAccess, People, Workload};
 
 /// Where the workers keep links, watermarks and failures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,13 @@ pub struct FaultRates {
     pub webhook_copies: u32,
     pub reorder_window_ms: u64,
     pub latency_ms: LatencyRange,
+    /// How long a change takes to show in searches (Jira JQL, Azure DevOps WIQL), per change.
+    pub search_lag_ms: LatencyRange,
+    /// Share of creates throttled with a Retry-After longer than a claim's lease.
+    pub create_throttle_rate: f64,
+    pub create_retry_after_seconds: u64,
+    /// Share of tandem's reads of an item after which a person edits that item at once.
+    pub meddle_rate: f64,
 }
 
 impl FaultRates {
@@ -71,6 +82,23 @@ impl FaultRates {
             webhook_copies: 3,
             reorder_window_ms: 200,
             latency_ms: LatencyRange { min: 5, max: 20 },
+            search_lag_ms: LatencyRange::default(),
+            create_throttle_rate: 0.0,
+            create_retry_after_seconds: 0,
+            meddle_rate: 0.0,
+        }
+    }
+
+    /// The storm, in a world as harsh as the real one: searches that lag behind writes by up to 1.5 s,
+    /// 2% of creates throttled for 15 s (longer than a lease), and 5% of tandem's reads followed at once
+    /// by a person's edit of the item read.
+    pub fn harsh() -> Self {
+        FaultRates {
+            search_lag_ms: LatencyRange { min: 0, max: 1_500 },
+            create_throttle_rate: 0.02,
+            create_retry_after_seconds: 15,
+            meddle_rate: 0.05,
+            ..FaultRates::storm()
         }
     }
 
@@ -84,6 +112,10 @@ impl FaultRates {
             webhook_copies: 1,
             reorder_window_ms: 0,
             latency_ms: LatencyRange { min: 0, max: 0 },
+            search_lag_ms: LatencyRange::default(),
+            create_throttle_rate: 0.0,
+            create_retry_after_seconds: 0,
+            meddle_rate: 0.0,
         }
     }
 
@@ -100,7 +132,46 @@ impl FaultRates {
             webhook_duplicate_rate: if self.webhook_copies > 1 { 1.0 } else { 0.0 },
             webhook_duplicate_copies: self.webhook_copies.saturating_sub(1).max(1),
             webhook_reorder_window_ms: self.reorder_window_ms,
+            search_lag_ms: self.search_lag_ms,
+            create_throttle_rate: self.create_throttle_rate,
+            create_retry_after_seconds: self.create_retry_after_seconds,
+            meddle_rate: self.meddle_rate,
             ..FaultPlan::none()
+        }
+    }
+}
+
+/// The hazards besides the simulators' faults: people doing what the integration must leave alone, a
+/// store that conflicts and stalls, credentials that expire for a while, and function deadlines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hazards {
+    /// People also make items of other projects and types, post restricted Jira comments, and restrict
+    /// comments already copied.
+    pub people_out_of_scope: bool,
+    pub store: StoreFaults,
+    /// Each side's service-account credentials expire this long, once, during the storm.
+    pub credential_outage: Option<Duration>,
+    /// Share of webhook deliveries and polls cut short by a function deadline (10–300 ms).
+    pub deadline_rate: f64,
+}
+
+impl Hazards {
+    pub fn none() -> Self {
+        Hazards { people_out_of_scope: false, store: StoreFaults::none(), credential_outage: None, deadline_rate: 0.0 }
+    }
+
+    /// Everything at once: 2% of store writes conflict, 1% of store calls are throttled, calls take up to
+    /// 5 ms more, each side's credentials expire for 3 s, and 5% of deliveries and polls meet a deadline.
+    pub fn harsh() -> Self {
+        Hazards {
+            people_out_of_scope: true,
+            store: StoreFaults {
+                conflict_rate: 0.02,
+                unavailable_rate: 0.01,
+                latency_ms: LatencyRange { min: 0, max: 5 },
+            },
+            credential_outage: Some(Duration::from_secs(3)),
+            deadline_rate: 0.05,
         }
     }
 }
@@ -115,6 +186,7 @@ pub struct HarnessSettings {
     pub workers: usize,
     pub store: StoreChoice,
     pub faults: FaultRates,
+    pub hazards: Hazards,
     /// Chance of dying at each step boundary the engine passes.
     pub crash_rate: f64,
     /// How often the poller runs while people make changes.
@@ -177,17 +249,23 @@ fn quiet_crashes() {
 pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     settings.validate()?;
     quiet_crashes();
-    let config = Arc::new(local_example()?);
+    let config = Arc::new(local_example(&settings.faults)?);
     let environment = LocalEnvironment::prepare(&config, None).await?;
     let (jira, ado) = simulators(&environment)?;
-    let (stores, _store_dir) = open_stores(&settings.store).await?;
+    let flaky = Arc::new(FlakyStore::new(settings.hazards.store, settings.seed ^ 0x5702e));
+    let (stores, _store_dir) = open_stores(&settings.store, flaky.clone()).await?;
     let crashes = Arc::new(RandomCrashes::new(settings.crash_rate, settings.seed));
     let claim_lease = match settings.store {
         StoreChoice::Embedded => CLAIM_LEASE,
         StoreChoice::Dynamodb { .. } => DYNAMODB_CLAIM_LEASE,
     };
-    let worker_settings =
-        WorkerSettings { workers: settings.workers, claim_lease, retry: RETRY, tuning: harness_tuning() };
+    let worker_settings = WorkerSettings {
+        workers: settings.workers,
+        claim_lease,
+        retry: RETRY,
+        tuning: harness_tuning(),
+        deadline_rate: settings.hazards.deadline_rate,
+    };
     let cluster =
         Cluster::start(config.clone(), &environment, stores.clone(), &worker_settings, crashes.clone(), settings.seed)
             .await?;
@@ -195,7 +273,13 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     let (address, server) = cluster.serve(listener)?;
     environment.register_webhooks(&config, address);
     let people = people(&config, jira, ado).await?;
-    let workload = Arc::new(Workload::new(people, stores.links.clone(), config.name.clone(), settings.seed));
+    let workload = Arc::new(Workload::new(
+        people,
+        stores.links.clone(),
+        config.name.clone(),
+        settings.seed,
+        settings.hazards.people_out_of_scope,
+    ));
 
     // The integration is running before people start work: the first poll sets the watermarks
     // (a first poll starts at the project's last change, and would treat earlier changes as history).
@@ -203,11 +287,14 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     jira.set_fault_plan(settings.faults.plan(settings.seed, TIMEOUT_HOLD))?;
     ado.set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(1), TIMEOUT_HOLD))?;
     let started = Instant::now();
-    make_changes(settings, &workload, &cluster).await;
+    let credentials: [&dyn ServiceCredentials; 2] = [jira, ado];
+    let outages = make_changes(settings, &workload, &cluster, credentials).await;
     let events_took = started.elapsed();
 
     // The storm ends: no more faults, nobody dies. What is left is settled by polls alone.
     crashes.disarm();
+    flaky.disarm();
+    cluster.end_deadlines();
     jira.clear_fault_plan();
     ado.clear_fault_plan();
     let settle_started = Instant::now();
@@ -237,25 +324,20 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     }
     let echo_writes = integration_writes(jira, ado) - before;
     if echo_writes > 0 {
-        // Name them, for whoever has to find out why.
-        for (system, exchanges, from) in
-            [("Jira", jira.exchanges(), logged_before[0]), ("Azure DevOps", ado.exchanges(), logged_before[1])]
-        {
-            let writes = exchanges.iter().skip(from).filter(|exchange| {
-                exchange.method != "GET" && !exchange.path.contains("search") && !exchange.path.ends_with("wiql")
-            });
-            for exchange in writes.take(5) {
-                links.examples.push(format!(
-                    "echo write to {system}: {} {} -> {} {}",
-                    exchange.method,
-                    exchange.path,
-                    exchange.status,
-                    exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default()
-                ));
-            }
-        }
+        name_echo_writes(jira, ado, logged_before, &mut links.examples);
     }
 
+    let made = workload.made().clone();
+    let hazards = hazard_checks::check(
+        cluster.worker(0),
+        &stores.links.list_links(&config.name).await?,
+        &made,
+        [jira.exchanges(), ado.exchanges()],
+        service_accounts(jira, ado),
+        &outages,
+        &links.out_of_sync_items,
+    )
+    .await?;
     let creations = creations(jira, ado);
     let log = &stores.log;
     let failures = log.list_failures(&config.name).await?;
@@ -278,9 +360,12 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
         cluster: &cluster.counters,
         crashes: crashes.crashes(),
         faults: [jira.fault_stats(), ado.fault_stats()],
+        store_faults: flaky.stats(),
+        outages: outages.iter().map(|(start, end)| end.duration_since(*start)).collect(),
         webhooks: [jira.webhooks().stats(), ado.stats().webhooks],
         creations,
         links,
+        hazards,
         echo_writes,
         conflicts: conflicts.len() as u64,
         parked: failures.iter().filter(|failure| failure.parked).count() as u64,
@@ -292,8 +377,45 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     Ok(report)
 }
 
-/// People make `settings.events` changes, `concurrency` at a time, while the poller runs.
-async fn make_changes(settings: &HarnessSettings, workload: &Arc<Workload>, cluster: &Arc<Cluster>) {
+/// The first writes made after quiescence began, for whoever has to find out why.
+fn name_echo_writes(
+    jira: &RunningJira,
+    ado: &RunningAzureDevops,
+    logged_before: [usize; 2],
+    examples: &mut Vec<String>,
+) {
+    for (system, exchanges, from) in
+        [("Jira", jira.exchanges(), logged_before[0]), ("Azure DevOps", ado.exchanges(), logged_before[1])]
+    {
+        let writes = exchanges.iter().skip(from).filter(|exchange| {
+            exchange.method != "GET" && !exchange.path.contains("search") && !exchange.path.ends_with("wiql")
+        });
+        for exchange in writes.take(5) {
+            examples.push(format!(
+                "echo write to {system}: {} {} -> {} {}",
+                exchange.method,
+                exchange.path,
+                exchange.status,
+                exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default()
+            ));
+        }
+    }
+}
+
+/// The integration's service accounts as each simulator records its callers.
+fn service_accounts(_jira: &RunningJira, ado: &RunningAzureDevops) -> [String; 2] {
+    [SimUser::service_account().account_id, ado.service_account().id.to_string()]
+}
+
+/// People make `settings.events` changes, `concurrency` at a time, while the poller runs. With
+/// credential outages switched on, Azure DevOps' and then Jira's service-account credentials expire for
+/// a while (a third and two thirds of the way through); the windows are returned.
+async fn make_changes(
+    settings: &HarnessSettings,
+    workload: &Arc<Workload>,
+    cluster: &Arc<Cluster>,
+    credentials: [&dyn ServiceCredentials; 2],
+) -> Vec<(Instant, Instant)> {
     let progress = if settings.progress { ProgressBar::new(settings.events) } else { ProgressBar::hidden() };
     progress.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} changes ({per_sec}, {eta} left) {msg}")
@@ -324,9 +446,52 @@ async fn make_changes(settings: &HarnessSettings, workload: &Arc<Workload>, clus
             }
         });
     }
-    while people.join_next().await.is_some() {}
+    let outages = async {
+        let Some(outage) = settings.hazards.credential_outage else {
+            return Vec::new();
+        };
+        let mut windows = Vec::new();
+        // Azure DevOps first (side 2), then Jira.
+        for (share, side) in [(1, credentials[1]), (2, credentials[0])] {
+            while next.load(Ordering::Relaxed) < settings.events * share / 3 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let start = Instant::now();
+            side.expire();
+            tokio::time::sleep(outage).await;
+            side.renew();
+            windows.push((start, Instant::now()));
+        }
+        windows
+    };
+    let (windows, ()) = tokio::join!(outages, async { while people.join_next().await.is_some() {} });
     poller.abort();
     progress.finish_with_message("settling");
+    windows
+}
+
+/// A simulator's service-account credentials, which the harness makes expire and then renews.
+pub trait ServiceCredentials: Send + Sync {
+    fn expire(&self);
+    fn renew(&self);
+}
+
+impl ServiceCredentials for RunningJira {
+    fn expire(&self) {
+        self.expire_credentials();
+    }
+    fn renew(&self) {
+        self.renew_credentials();
+    }
+}
+
+impl ServiceCredentials for RunningAzureDevops {
+    fn expire(&self) {
+        self.expire_credentials();
+    }
+    fn renew(&self) {
+        self.renew_credentials();
+    }
 }
 
 async fn webhooks_settled(jira: &RunningJira, ado: &RunningAzureDevops) {
@@ -370,18 +535,30 @@ fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("examples")
 }
 
-/// The local example integration (`examples/local.yaml`): every kind of field, comments both ways.
-fn local_example() -> Result<IntegrationConfig> {
+/// The local example integration (`examples/local.yaml`): every kind of field, comments both ways. Its
+/// search lag covers the simulators' when they lag.
+fn local_example(faults: &FaultRates) -> Result<IntegrationConfig> {
     let path = examples_dir().join("local.yaml");
-    tandem_mapping::load_file(&path).map_err(|errors| anyhow::anyhow!("{}: {errors}", path.display()))
+    let lag = match faults.search_lag_ms.max {
+        0 => "0s".to_string(),
+        most => format!("{}ms", most + 1_000),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = text.replacen("search_lag: 0s", &format!("search_lag: {lag}"), 1);
+    tandem_mapping::load_str(&text, "local.yaml", &examples_dir())
+        .map_err(|errors| anyhow::anyhow!("{}: {errors}", path.display()))
 }
 
-async fn open_stores(choice: &StoreChoice) -> Result<(EngineStores, Option<tempfile::TempDir>)> {
+/// The store the workers share, behind the store faults of `flaky`.
+async fn open_stores(
+    choice: &StoreChoice,
+    flaky: Arc<FlakyStore>,
+) -> Result<(EngineStores, Option<tempfile::TempDir>)> {
     match choice {
         StoreChoice::Embedded => {
             let dir = tempfile::tempdir().context("a folder for the embedded store")?;
             let store = wiring::open_store(&dir.path().join("harness.redb"))?;
-            Ok((EngineStores::from_one(store), Some(dir)))
+            Ok((EngineStores::from_one(Arc::new(Intercepted::new(store, flaky))), Some(dir)))
         }
         StoreChoice::Dynamodb { table } => {
             if std::env::var_os("AWS_ENDPOINT_URL").is_none() && std::env::var_os("AWS_REGION").is_none() {
@@ -389,7 +566,7 @@ async fn open_stores(choice: &StoreChoice) -> Result<(EngineStores, Option<tempf
             }
             let store = tandem_store_dynamodb::DynamoStore::from_env(table.clone()).await;
             store.create_table().await.with_context(|| format!("creating the table {table}"))?;
-            Ok((EngineStores::from_one(Arc::new(store)), None))
+            Ok((EngineStores::from_one(Arc::new(Intercepted::new(Arc::new(store), flaky))), None))
         }
     }
 }
@@ -437,5 +614,41 @@ async fn people(config: &IntegrationConfig, jira: &RunningJira, ado: &RunningAzu
         })
         .collect();
     let connectors: [Arc<dyn Connector>; 2] = [Arc::new(jira_alice), Arc::new(ado_alice)];
-    Ok(People { connectors, assignees: [jira_people, ado_people] })
+    let elsewhere = [
+        vec![jira_as(jira, &alice, "OPS", "Task")?, jira_as(jira, &alice, "WEB", "Bug")?],
+        vec![
+            ado_as(ado, &ado_alice_identity.pat, "Fabrikam", "Task")?,
+            ado_as(ado, &ado_alice_identity.pat, "Contoso", "Bug")?,
+        ],
+    ];
+    let jira_access = JiraAccess {
+        base_url: jira.base_url().to_string(),
+        email: alice.email.clone(),
+        api_token: alice.api_token.clone(),
+    };
+    Ok(People { connectors, assignees: [jira_people, ado_people], elsewhere, jira: jira_access })
+}
+
+/// Alice's Jira connector for a project and issue type the integration does not sync.
+fn jira_as(jira: &RunningJira, alice: &SimUser, project: &str, issue_type: &str) -> Result<Arc<dyn Connector>> {
+    let config = JiraConfig {
+        base_url: jira.base_url().to_string(),
+        project_key: project.into(),
+        issue_type: issue_type.into(),
+    };
+    let credentials =
+        Credentials::JiraApiToken { email: alice.email.clone(), api_token: SecretString::new(alice.api_token.clone()) };
+    Ok(Arc::new(JiraConnector::new(config.validate()?, &credentials, harness_tuning().jira)?))
+}
+
+/// Alice's Azure DevOps connector for a project and work item type the integration does not sync.
+fn ado_as(ado: &RunningAzureDevops, pat: &str, project: &str, work_item_type: &str) -> Result<Arc<dyn Connector>> {
+    let config = AzureDevopsConfig {
+        organization_url: ado.organization_url().to_string(),
+        project: project.into(),
+        work_item_type: work_item_type.into(),
+        identities_url: None,
+    };
+    let credentials = Credentials::AzureDevopsPat { pat: SecretString::new(pat.to_string()) };
+    Ok(Arc::new(AzureDevopsConnector::new(config.validate()?, &credentials, harness_tuning().azure_devops)?))
 }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
-use tandem_harness::{FaultRates, HarnessSettings, StoreChoice};
+use tandem_harness::{FaultRates, HarnessSettings, Hazards, StoreChoice};
 
 /// Drives random changes on both sides of the local example integration, with faults and worker
 /// crashes, lets tandem settle, and prints what it found: duplicates, lost updates, echo writes,
@@ -29,6 +29,10 @@ struct Arguments {
     /// No injected faults: a healthy network (workers still die at `--crash-rate`).
     #[arg(long)]
     calm: bool,
+    /// The storm without the harsher world: no search lag, throttled creates, edits between read and
+    /// write, store faults, credential outages, deadlines, or out-of-scope and restricted content.
+    #[arg(long)]
+    no_hazards: bool,
     /// Chance of a worker dying at each step boundary.
     #[arg(long, default_value_t = 0.02)]
     crash_rate: f64,
@@ -58,7 +62,12 @@ async fn main() -> Result<()> {
         concurrency: arguments.concurrency,
         workers: arguments.workers,
         store,
-        faults: if arguments.calm { FaultRates::calm() } else { FaultRates::storm() },
+        faults: match (arguments.calm, arguments.no_hazards) {
+            (true, _) => FaultRates::calm(),
+            (false, true) => FaultRates::storm(),
+            (false, false) => FaultRates::harsh(),
+        },
+        hazards: if arguments.calm || arguments.no_hazards { Hazards::none() } else { Hazards::harsh() },
         crash_rate: arguments.crash_rate,
         poll_every: Duration::from_secs(arguments.poll_seconds.max(1)),
         max_settle_cycles: 10,

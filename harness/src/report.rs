@@ -1,6 +1,8 @@
 //! The harness's figures: what was thrown at tandem, and what it made of it.
 
 use crate::cluster::ClusterCounters;
+use crate::flaky_store::StoreFaultStats;
+use crate::hazard_checks::HazardCheck;
 use crate::verdict::{Creations, LinkCheck};
 use crate::workload::WorkloadCounters;
 use crate::{HarnessSettings, StoreChoice};
@@ -22,9 +24,13 @@ pub struct Figures<'a> {
     pub cluster: &'a ClusterCounters,
     pub crashes: BTreeMap<Step, u64>,
     pub faults: [FaultStats; 2],
+    pub store_faults: StoreFaultStats,
+    /// How long each credential outage lasted.
+    pub outages: Vec<Duration>,
     pub webhooks: [WebhookStats; 2],
     pub creations: [Creations; 2],
     pub links: LinkCheck,
+    pub hazards: HazardCheck,
     pub echo_writes: u64,
     pub conflicts: u64,
     pub parked: u64,
@@ -53,6 +59,9 @@ pub struct ChangesMade {
     pub creates: u64,
     pub field_edits: u64,
     pub comments: u64,
+    pub out_of_scope_creates: u64,
+    pub restricted_comments: u64,
+    pub later_restrictions: u64,
     /// Changes the person's own call could not make under the faults.
     pub not_made: u64,
 }
@@ -63,6 +72,13 @@ pub struct Injected {
     pub faults: [FaultStats; 2],
     pub webhooks: [WebhookStats; 2],
     pub crashes: BTreeMap<String, u64>,
+    pub store: StoreFaultStats,
+    /// Seconds each credential outage lasted.
+    pub credential_outages: Vec<f64>,
+    /// Deliveries and polls cut short by a deadline.
+    pub cut_short: u64,
+    /// The longest a change took to show in searches.
+    pub search_lag_max_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,14 +110,19 @@ pub struct Verdict {
     pub failures_open: u64,
     /// Poll cycles after the faults stopped until both systems agreed; `None`: not within the limit.
     pub poll_cycles_to_converge: Option<usize>,
+    /// Out-of-scope copies, restricted comments leaked, stale writes, changes lost to expired
+    /// credentials.
+    pub hazards: HazardCheck,
     pub examples: Vec<String>,
     pub unlinked: Vec<String>,
 }
 
 impl Verdict {
-    /// The promise: no duplicates, nothing lost, no loops, and convergence.
+    /// The promise: no duplicates, nothing lost, no loops, nothing copied that must stay where it is, no
+    /// stale writes, and convergence.
     pub fn kept(&self) -> bool {
-        self.duplicate_items == 0
+        self.hazards.clean()
+            && self.duplicate_items == 0
             && self.items_without_copy == 0
             && self.lost_updates == 0
             && self.comments_without_copy == 0
@@ -134,12 +155,19 @@ impl Report {
                 creates: count(&figures.workload.creates),
                 field_edits: count(&figures.workload.field_edits),
                 comments: count(&figures.workload.comments),
+                out_of_scope_creates: count(&figures.workload.out_of_scope_creates),
+                restricted_comments: count(&figures.workload.restricted_comments),
+                later_restrictions: count(&figures.workload.later_restrictions),
                 not_made: count(&figures.workload.failed),
             },
             injected: Injected {
                 faults: figures.faults,
                 webhooks: figures.webhooks,
                 crashes: figures.crashes.iter().map(|(step, n)| (step.to_string(), *n)).collect(),
+                store: figures.store_faults,
+                credential_outages: figures.outages.iter().map(Duration::as_secs_f64).collect(),
+                cut_short: count(&figures.cluster.cut_short),
+                search_lag_max_ms: figures.settings.faults.search_lag_ms.max,
             },
             tandem: TandemActivity {
                 deliveries: count(&figures.cluster.deliveries),
@@ -162,7 +190,8 @@ impl Report {
                 changes_parked: figures.parked,
                 failures_open: figures.failures_open,
                 poll_cycles_to_converge: figures.poll_cycles_to_converge,
-                examples: figures.links.examples.clone(),
+                hazards: figures.hazards.clone(),
+                examples: figures.links.examples.iter().chain(&figures.hazards.examples).cloned().collect(),
                 unlinked: figures.links.unlinked.clone(),
             },
         }
@@ -204,6 +233,21 @@ impl fmt::Display for Report {
             jira.webhooks_duplicated + ado.webhooks_duplicated,
             jira.webhooks_delayed + ado.webhooks_delayed
         )?;
+        writeln!(
+            f,
+            "  harsher world     searches lagging {}; {} creates throttled past the lease; {} edits made between tandem's read and its write; store: {} of {} calls refused as conflicts, {} as throttled; credential outages of {}; {} runs cut short by a deadline; people made {} out-of-scope items, {} restricted comments, {} later restrictions",
+            lag_range(self.injected.search_lag_max_ms),
+            jira.create_throttles + ado.create_throttles,
+            jira.meddles + ado.meddles,
+            self.injected.store.conflicts,
+            self.injected.store.calls,
+            self.injected.store.unavailable,
+            outages(&self.injected.credential_outages),
+            self.injected.cut_short,
+            self.changes_made.out_of_scope_creates,
+            self.changes_made.restricted_comments,
+            self.changes_made.later_restrictions
+        )?;
         let per_step: Vec<String> = self.injected.crashes.iter().map(|(step, n)| format!("{step} {n}")).collect();
         writeln!(f, "  worker crashes    {crashes} across {} workers ({})", self.workers, per_step.join(", "))?;
         writeln!(
@@ -229,6 +273,14 @@ impl fmt::Display for Report {
         writeln!(f, "  echo writes       {} after quiescence", verdict.echo_writes_after_quiescence)?;
         writeln!(
             f,
+            "  kept out          {} out-of-scope copies, {} restricted comments leaked, {} stale writes, {} changes lost to an expired credential",
+            verdict.hazards.out_of_scope_copies,
+            verdict.hazards.restricted_comments_leaked,
+            verdict.hazards.stale_writes,
+            verdict.hazards.lost_to_expired_credentials
+        )?;
+        writeln!(
+            f,
             "  recorded          {} conflicts, {} changes parked, {} failures open",
             verdict.conflicts_recorded, verdict.changes_parked, verdict.failures_open
         )?;
@@ -246,7 +298,26 @@ impl fmt::Display for Report {
         write!(
             f,
             "  verdict           {}",
-            if verdict.kept() { "KEPT: no duplicates, nothing lost, no loops" } else { "BROKEN" }
+            if verdict.kept() {
+                "KEPT: no duplicates, nothing lost, no loops, nothing copied that must stay, no stale writes"
+            } else {
+                "BROKEN"
+            }
         )
+    }
+}
+
+/// The search lag the plan asked for.
+fn lag_range(most: u64) -> String {
+    match most {
+        0 => "never".to_string(),
+        most => format!("up to {most} ms"),
+    }
+}
+
+fn outages(seconds: &[f64]) -> String {
+    match seconds {
+        [] => "none".to_string(),
+        _ => seconds.iter().map(|seconds| format!("{seconds:.1} s")).collect::<Vec<_>>().join(" and "),
     }
 }

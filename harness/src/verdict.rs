@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use tandem_engine::Engine;
 use tandem_model::{ItemId, Side};
 
@@ -53,6 +52,9 @@ pub struct LinkCheck {
     pub duplicate_items: u64,
     /// Unlinked items people created: never copied.
     pub items_without_copy: u64,
+    /// The items of the links found out of sync.
+    #[serde(skip)]
+    pub out_of_sync_items: BTreeSet<ItemId>,
 }
 
 impl LinkCheck {
@@ -90,6 +92,7 @@ pub async fn check_links(engine: &Engine) -> Result<LinkCheck> {
             continue;
         }
         check.out_of_sync += 1;
+        check.out_of_sync_items.extend([link.side1.id.clone(), link.side2.id.clone()]);
         check.comments_without_copy += audit.comments_without_copy as u64;
         check.surplus_comment_copies += audit.surplus_comment_copies as u64;
         check.missing_items += u64::from(audit.missing_item);

@@ -2,7 +2,7 @@
 //! still no duplicates, nothing lost, no echo writes, convergence within two poll cycles.
 
 use std::time::Duration;
-use tandem_harness::{FaultRates, HarnessSettings, StoreChoice};
+use tandem_harness::{FaultRates, HarnessSettings, Hazards, StoreChoice};
 
 fn storm(store: StoreChoice, events: u64, seed: u64, crash_rate: f64) -> HarnessSettings {
     HarnessSettings {
@@ -11,7 +11,8 @@ fn storm(store: StoreChoice, events: u64, seed: u64, crash_rate: f64) -> Harness
         concurrency: 8,
         workers: 8,
         store,
-        faults: FaultRates::storm(),
+        faults: FaultRates::harsh(),
+        hazards: Hazards::harsh(),
         crash_rate,
         poll_every: Duration::from_secs(1),
         max_settle_cycles: 10,

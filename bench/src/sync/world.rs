@@ -2,7 +2,7 @@
 //! Azure DevOps simulators, the engine on a counted store (embedded, or DynamoDB with its calls
 //! counted too), Alice, and — when asked — the webhook endpoint the simulators deliver to.
 
-use super::counting_store::{CountingStore, StoreCounters};
+use super::counting_store::{counting, StoreCounters};
 use super::dynamo_calls::DynamoCalls;
 use super::endpoint::{Endpoint, Probes};
 use super::error::SyncBenchError;
@@ -201,7 +201,7 @@ async fn open_store(kind: &StoreKind) -> Result<OpenedStore, SyncBenchError> {
             })?;
             let embedded = wiring::open_store(&dir.path().join("bench.redb"))
                 .map_err(SyncBenchError::local("opening the embedded store"))?;
-            let counted = Arc::new(CountingStore::new(embedded));
+            let counted = Arc::new(counting(embedded));
             Ok((EngineStores::from_one(counted.clone()), counted, None, Some(dir)))
         }
         StoreKind::Dynamodb { table } => {
@@ -217,7 +217,7 @@ async fn open_store(kind: &StoreKind) -> Result<OpenedStore, SyncBenchError> {
                 .create_table()
                 .await
                 .map_err(|source| SyncBenchError::Table { table: table.clone(), source: Box::new(source) })?;
-            let counted = Arc::new(CountingStore::new(Arc::new(dynamo)));
+            let counted = Arc::new(counting(Arc::new(dynamo)));
             Ok((EngineStores::from_one(counted.clone()), counted, Some(calls), None))
         }
     }

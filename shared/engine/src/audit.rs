@@ -102,7 +102,12 @@ impl Engine {
             let to = from.other();
             let mut copies_expected = 0;
             for comment in &comments[index(from)] {
-                if self.is_service_account(from, comment.author.as_ref()).await? || !settings.enabled(from) {
+                // The integration's own comments, and restricted ones, have no copy by design (a copy
+                // of a restricted one is counted as surplus below).
+                if self.is_service_account(from, comment.author.as_ref()).await?
+                    || !settings.enabled(from)
+                    || self.comment_restriction(from, comment).is_some()
+                {
                     continue;
                 }
                 copies_expected += 1;

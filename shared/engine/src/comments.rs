@@ -101,7 +101,7 @@ impl Engine {
     }
 
     /// The restriction that keeps `comment` (made on `from`) from being copied, if any.
-    fn comment_restriction<'a>(&self, from: Side, comment: &'a Comment) -> Option<&'a Restriction> {
+    pub(crate) fn comment_restriction<'a>(&self, from: Side, comment: &'a Comment) -> Option<&'a Restriction> {
         comment.visibility.unless_allowed(&self.config.side(from).confidential.comments)
     }
 

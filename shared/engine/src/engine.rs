@@ -28,6 +28,8 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 pub const DEFAULT_POLL_CONCURRENCY: usize = 4;
 /// Optimistic-concurrency retries of one sync before giving up (the change stays recorded for the poller).
 const MAX_LINK_RACES: u32 = 4;
+/// How long a sync waits before looking again at a pair another worker is writing.
+const WRITES_IN_PROGRESS_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Serialises syncs of one item within this process (other processes are held off by the store's
 /// conditional writes), and lets notices that arrive while a sync of the item waits to read ride on it.
@@ -295,6 +297,10 @@ impl Engine {
                 Err(error) if error.calls_for_a_fresh_read() && attempt < MAX_LINK_RACES => {
                     debug!(%error, "the state changed during the sync; reading it again");
                 }
+                // Another worker is writing this pair: its writes usually end within moments.
+                Err(SyncError::WritesInProgress { .. }) if attempt < MAX_LINK_RACES => {
+                    tokio::time::sleep(WRITES_IN_PROGRESS_PAUSE).await;
+                }
                 other => return other,
             }
         }
@@ -494,6 +500,7 @@ impl Engine {
             fields,
             comments: Vec::new(),
             pending_writes: BTreeMap::new(),
+            announced_by: None,
             seen,
             created_at: now,
             synced_at: now,

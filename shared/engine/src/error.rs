@@ -35,6 +35,10 @@ pub enum SyncError {
     /// writes): looking now and finding nothing could make a second copy.
     #[error("an earlier attempt may have made the copy; a search can be relied on to find it from {until}")]
     AwaitingSearch { until: tandem_model::Timestamp },
+    /// Another worker announced writes to this pair and may still be making them: settling them now
+    /// could let its older write land on top of a newer one.
+    #[error("another worker is writing this pair (until {until} at the latest)")]
+    WritesInProgress { until: tandem_model::Timestamp },
     /// The system answered with a state older than one already synced (a lagging replica).
     #[error("side {side} answered with an older state of the item than one already synced")]
     StaleRead { side: Side },
@@ -59,6 +63,7 @@ impl SyncError {
             SyncError::Mapping { .. } | SyncError::RichText(_) | SyncError::FieldRefused { .. } => false,
             SyncError::CreationInProgress { .. }
             | SyncError::AwaitingSearch { .. }
+            | SyncError::WritesInProgress { .. }
             | SyncError::StaleRead { .. }
             | SyncError::TooMuchContention { .. }
             | SyncError::DeadlineReached
@@ -85,6 +90,7 @@ impl SyncError {
             self,
             SyncError::CreationInProgress { .. }
                 | SyncError::AwaitingSearch { .. }
+                | SyncError::WritesInProgress { .. }
                 | SyncError::DeadlineReached
                 | SyncError::SlowClaim { .. }
         ) || self.is_credential_problem()

@@ -417,7 +417,9 @@ impl Engine {
             next_attempt_at: (!parked).then(|| match error {
                 // Another worker's claim, or a search catching up: worth trying again as soon as it
                 // ends, not later.
-                SyncError::CreationInProgress { until } | SyncError::AwaitingSearch { until } => (*until).max(now),
+                SyncError::CreationInProgress { until }
+                | SyncError::AwaitingSearch { until }
+                | SyncError::WritesInProgress { until } => (*until).max(now),
                 // Cut short only to answer in time: nothing is wrong, the next run may finish it.
                 SyncError::DeadlineReached => now,
                 // Soon after the credentials are renewed, however long the outage: no backoff.

@@ -16,7 +16,7 @@ use crate::crash::Step;
 use crate::engine::{index, Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::merge::{decide, FieldAction, FieldState};
-use crate::ports::{ConflictRecord, ConnectorError, Link, PendingWrite};
+use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
 use tandem_model::{FieldMap, Item, ItemId, ItemVersion, Side};
 use tracing::{info, warn};
@@ -53,6 +53,12 @@ impl Engine {
             info!(%reason, item1 = %link.side1.label(), item2 = %link.side2.label(), "a linked item is out of scope; the pair is not synced while it is");
             return Ok(SyncOutcome::OutOfScope { reason });
         }
+        // Another worker's announced writes may still be landing: wait for them (or their lease) first.
+        if let Some(announcer) = link.announced_by.as_ref().filter(|_| !link.pending_writes.is_empty()) {
+            if announcer.worker != self.worker && announcer.until > self.clock.now() {
+                return Err(SyncError::WritesInProgress { until: announcer.until });
+            }
+        }
         // A fresh read older than what the link has seen is a lagging answer: writing from it would undo
         // what was synced since.
         if let Some(stale) = Side::BOTH.into_iter().find(|&side| is_older(&link, side, items[index(side)])) {
@@ -66,6 +72,8 @@ impl Engine {
         }
         let announced = !plan.is_empty();
         if announced {
+            link.announced_by =
+                Some(Announcer { worker: self.worker.clone(), until: self.clock.now() + self.claim_lease });
             link = self.stores.links.update_link(&link).await?;
             self.crash_point(Step::WritesAnnounced);
         }
@@ -99,6 +107,7 @@ impl Engine {
             self.stores.log.record_conflict(conflict).await?;
         }
         link.pending_writes.clear();
+        link.announced_by = None;
         // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
         if announced || (&link.fields, &link.pending_writes) != (&stored.0, &stored.1) {
             link.synced_at = self.clock.now();
@@ -124,6 +133,9 @@ impl Engine {
             link.pending_writes.iter().filter(|(_, pending)| pending.to == to).map(|(name, _)| name.clone()).collect();
         for name in &names {
             restore_before(&mut link, name);
+        }
+        if link.pending_writes.is_empty() {
+            link.announced_by = None;
         }
         info!(to = %to, item = %link.item(to).label(), fields = ?names, "the item changed since it was read; nothing was written, merging again");
         match self.stores.links.update_link(&link).await {

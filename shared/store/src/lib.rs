@@ -6,6 +6,7 @@
 
 mod deliveries;
 mod error;
+pub mod intercept;
 mod links;
 mod store;
 mod sync_log;

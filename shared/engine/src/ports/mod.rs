@@ -13,7 +13,7 @@ pub use connector::{
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
-    ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, DeliveryStore, EarlierAttempt, FailureRecord,
+    Announcer, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, DeliveryStore, EarlierAttempt, FailureRecord,
     FieldSnapshot, Link, LinkStore, Noted, PendingWrite, SeenVersions, SendWindow, SentRecord, StoreError, SyncLog,
     WatermarkStore,
 };

@@ -143,6 +143,11 @@ pub struct Link {
     /// one was doing when it died or lost a write's answer (see [`PendingWrite`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending_writes: BTreeMap<String, PendingWrite>,
+    /// Who announced the pending writes, and until when they may still be under way. Another worker
+    /// leaves them alone until then: settling them earlier could see a write not landed yet, make a
+    /// newer one, and then have the older write land on top of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced_by: Option<Announcer>,
     /// The state of each item the last stored sync read (or wrote, when its system says which state a
     /// write made). A later read that is not newer shows nothing new on that side: it predates the
     /// values the snapshots hold, and must never be written over them (a stale read).
@@ -200,6 +205,13 @@ impl SeenVersions {
     fn is_empty(&self) -> bool {
         self.side1.is_none() && self.side2.is_none()
     }
+}
+
+/// The worker whose writes a link's announcements are, and how long they may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcer {
+    pub worker: String,
+    pub until: Timestamp,
 }
 
 /// A field write announced in the link before it is sent. The field's snapshot already holds the

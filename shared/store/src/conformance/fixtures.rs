@@ -5,8 +5,8 @@ use super::Store;
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
 use tandem_engine::ports::{
-    ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link, PendingWrite,
-    SeenVersions, SendWindow,
+    Announcer, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link,
+    PendingWrite, SeenVersions, SendWindow,
 };
 use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef};
 
@@ -79,6 +79,7 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
                 before: Some(FieldSnapshot::new(FieldValue::Text("Old".to_owned()), FieldValue::Empty)),
             },
         )]),
+        announced_by: Some(Announcer { worker: "a-dead-worker".to_owned(), until: at(2) }),
         seen: SeenVersions {
             side1: Some(ItemVersion { updated: at(1), revision: None }),
             side2: Some(ItemVersion { updated: at(1), revision: Some(7) }),
