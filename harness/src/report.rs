@@ -261,8 +261,8 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  items             {} links ({} items made by people by the simulators' count of answered creates)",
-            verdict.links, verdict.items_made_by_people
+            "  items             {} links ({} items made by people by the simulators' count of answered creates, {} of them out of scope)",
+            verdict.links, verdict.items_made_by_people, self.changes_made.out_of_scope_creates
         )?;
         writeln!(f, "  duplicates        {} items, {} comments", verdict.duplicate_items, verdict.duplicate_comments)?;
         writeln!(

@@ -86,7 +86,10 @@ async fn a_slow_target_is_answered_in_time_and_the_poll_completes_the_change() {
 
     world.ado.inject_fault(Fault { status: 503, remaining: 0, retry_after_seconds: None });
     let summary = invoke_poller(&container, Duration::from_secs(60)).await;
-    assert_eq!(summary.retry_succeeded, 1, "{summary:?}");
+    // The recorded change is due at once (the delivery was cut short, nothing was wrong): the poll that
+    // finds the item completes it.
+    assert_eq!(summary.failed, 0, "{summary:?}");
+    assert!(summary.synced + summary.retry_succeeded >= 1, "{summary:?}");
     assert_eq!(world.ado_copies(), 1);
     assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
     world.stop().await;
@@ -119,7 +122,8 @@ async fn a_webhook_and_a_poll_of_the_same_change_at_once_write_one_copy() {
     assert_eq!(summary.failed, 0, "{summary:?}");
     assert_eq!(world.ado.stats().recording.writes, writes, "nothing more is written to Azure DevOps");
     assert_eq!(world.ado_copies(), 1);
-    assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+    let failures = world.store().await.list_failures(&world.name).await.expect("failures");
+    assert!(failures.is_empty(), "{failures:?}");
     world.stop().await;
 }
 
@@ -161,7 +165,9 @@ async fn a_change_that_keeps_failing_is_parked_listed_and_retried_once_the_fault
         .expect("unpark");
     assert!(unparked);
     let retried = invoke_poller(&container, Duration::from_secs(60)).await;
-    assert_eq!((retried.retry_succeeded, retried.parked_now), (1, 0), "{retried:?}");
+    // The unparked change is due: the poll that finds the item syncs it whole and clears its record.
+    assert_eq!((retried.failed, retried.parked_now), (0, 0), "{retried:?}");
+    assert!(retried.synced + retried.retry_succeeded >= 1, "{retried:?}");
     assert_eq!(world.ado_copies(), 1);
     assert!(store.list_failures(&world.name).await.expect("failures").is_empty());
     world.stop().await;

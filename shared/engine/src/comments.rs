@@ -15,7 +15,7 @@ use crate::compare::fingerprint;
 use crate::crash::Step;
 use crate::engine::{index, Claiming, Engine};
 use crate::error::SyncError;
-use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link};
+use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link, SendWindow};
 use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, RichTextFormat, Side, Timestamp};
 use tracing::{info, warn};
 
@@ -173,14 +173,16 @@ impl Engine {
             }
             None => {
                 // Building the body may have outlasted the lease: renew it (recording the post), or give way.
-                if let Some(until) = self.renew_comment_claim(link, from, &comment.id).await? {
-                    return Ok(CommentSync::HeldElsewhere { until });
-                }
+                let before = match self.renew_comment_claim(link, from, &comment.id).await? {
+                    Ok(before) => before,
+                    Err(until) => return Ok(CommentSync::HeldElsewhere { until }),
+                };
                 let copy = match self.connector(to).add_comment(&link.item(to).id, &body).await {
                     Ok(copy) => copy,
                     Err(error) => {
                         let claim = comment_claim(link, from, &comment.id);
-                        self.settle_claim(from, &claim, chrono::Duration::zero()).await;
+                        let ending = Claiming::after_failed_send(&error, chrono::Duration::zero(), before);
+                        self.end_send(from, &claim, ending).await;
                         return Err(SyncError::Connector { side: to, source: error });
                     }
                 };
@@ -309,18 +311,19 @@ impl Engine {
         Ok(None)
     }
 
-    /// Renews this worker's claim on copying a comment, recording that the copy is being posted; the
-    /// lease end of whoever holds it instead.
+    /// Renews this worker's claim on copying a comment, recording that the copy is being posted: the
+    /// claim's send window before this post, or (as the error) the lease end of whoever holds it instead.
     async fn renew_comment_claim(
         &self,
         link: &Link,
         from: Side,
         comment: &CommentId,
-    ) -> Result<Option<Timestamp>, SyncError> {
+    ) -> Result<Result<Option<SendWindow>, Timestamp>, SyncError> {
         let posting = Claiming::Send { lag: chrono::Duration::zero() };
         Ok(match self.claim(from, &comment_claim(link, from, comment), posting).await? {
-            ClaimOutcome::HeldElsewhere { until } => Some(until),
-            ClaimOutcome::Claimed { .. } | ClaimOutcome::Linked(_) => None,
+            ClaimOutcome::HeldElsewhere { until } => Err(until),
+            ClaimOutcome::Claimed { earlier_attempt } => Ok(earlier_attempt.and_then(|earlier| earlier.sent)),
+            ClaimOutcome::Linked(_) => Ok(None),
         })
     }
 

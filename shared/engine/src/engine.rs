@@ -2,7 +2,7 @@ use crate::crash::Step;
 use crate::error::SyncError;
 use crate::ports::{
     ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
-    FieldSnapshot, Link, LinkStore, SeenVersions, SendWindow, SyncLog, WatermarkStore,
+    FieldSnapshot, Link, LinkStore, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -96,13 +96,26 @@ pub(crate) enum Claiming {
     /// made, for whoever takes it over.
     Send { lag: chrono::Duration },
     /// Right after the send came back failed: whatever it made shows `lag` after now.
-    Settle { lag: chrono::Duration },
+    Ended { lag: chrono::Duration },
+    /// Right after the system refused the send (it made nothing): the window goes back to `before`.
+    Withdraw { lag: chrono::Duration, before: Option<SendWindow> },
 }
 
 impl Claiming {
     fn lag(self) -> chrono::Duration {
         match self {
-            Claiming::Hold { lag } | Claiming::Send { lag } | Claiming::Settle { lag } => lag,
+            Claiming::Hold { lag }
+            | Claiming::Send { lag }
+            | Claiming::Ended { lag }
+            | Claiming::Withdraw { lag, .. } => lag,
+        }
+    }
+
+    /// How a send that came back with `error` ends, `before` being the window before it.
+    pub(crate) fn after_failed_send(error: &ConnectorError, lag: chrono::Duration, before: Option<SendWindow>) -> Self {
+        match error.made_nothing() {
+            true => Claiming::Withdraw { lag, before },
+            false => Claiming::Ended { lag },
         }
     }
 }
@@ -440,15 +453,16 @@ impl Engine {
     pub(crate) async fn claim(&self, side: Side, item: &ItemId, purpose: Claiming) -> Result<ClaimOutcome, SyncError> {
         let now = self.clock.now();
         let until = now + self.claim_lease;
-        let (sending, settled) = match purpose {
-            Claiming::Hold { .. } => (None, None),
+        let send = match purpose {
+            Claiming::Hold { .. } => SendUpdate::Nothing,
             Claiming::Send { lag } => {
-                (Some(SendWindow { first_sent: now, visible_by: now + self.longest_call + lag }), None)
+                SendUpdate::Started(SendWindow { first_sent: now, visible_by: now + self.longest_call + lag })
             }
-            Claiming::Settle { lag } => (None, Some(now + lag)),
+            Claiming::Ended { lag } => SendUpdate::Ended { visible_by: now + lag },
+            Claiming::Withdraw { before, .. } => SendUpdate::Withdrawn { before },
         };
         let search_lag = purpose.lag();
-        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, sending, settled, search_lag };
+        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, send, search_lag };
         let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &request).await?;
         let took = self.clock.now() - now;
         if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {
@@ -529,12 +543,12 @@ impl Engine {
         // Reading users and converting text may have taken longer than the lease (retries, rate
         // limits): renew the claim right before the create, or give way to whoever took it over. The
         // renewal records the create, so a worker taking over knows to look for its copy, and when.
-        match self.claim(from, &item.item.id, Claiming::Send { lag: self.search_lag }).await? {
-            ClaimOutcome::Claimed { .. } => {}
+        let before = match self.claim(from, &item.item.id, Claiming::Send { lag: self.search_lag }).await? {
+            ClaimOutcome::Claimed { earlier_attempt } => earlier_attempt.and_then(|earlier| earlier.sent),
             ClaimOutcome::Linked(link) => return self.merge(from, item, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
-        }
-        self.create_and_link(from, item, fields).await
+        };
+        self.create_and_link(from, item, fields, before).await
     }
 
     /// The copy's fields and the snapshots they start from, keyed by mapping name.
@@ -567,17 +581,20 @@ impl Engine {
         Ok((fields, snapshots))
     }
 
+    /// Creates the copy; `before` is the claim's send window before this create was announced in it.
     async fn create_and_link(
         &self,
         from: Side,
         item: &Item,
         (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
+        before: Option<SendWindow>,
     ) -> Result<SyncOutcome, SyncError> {
         let target = from.other();
         let copy = match self.connector(target).create_item(&fields, Some(&self.origin(from, item))).await {
             Ok(copy) => copy,
             Err(error) => {
-                self.settle_claim(from, &item.item.id, self.search_lag).await;
+                let ending = Claiming::after_failed_send(&error, self.search_lag, before);
+                self.end_send(from, &item.item.id, ending).await;
                 return Err(SyncError::Connector { side: target, source: error });
             }
         };
@@ -603,11 +620,12 @@ impl Engine {
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
 
-    /// Records in this worker's claim that its send came back failed, so that its own retry may look for
-    /// a copy as soon as a search shows it (rather than when the call could have lasted longest). A
-    /// claim that cannot be updated keeps the longer wait, which is safe.
-    pub(crate) async fn settle_claim(&self, side: Side, claim: &ItemId, lag: chrono::Duration) {
-        if let Err(error) = self.claim(side, claim, Claiming::Settle { lag }).await {
+    /// Records in this worker's claim how its send came back failed, so that its own retry may look for
+    /// a copy as soon as a search shows it (or not at all, when the system made nothing) rather than
+    /// when the call could have lasted longest. A claim that cannot be updated keeps the longer wait,
+    /// which is safe.
+    pub(crate) async fn end_send(&self, side: Side, claim: &ItemId, ending: Claiming) {
+        if let Err(error) = self.claim(side, claim, ending).await {
             warn!(%error, "could not record that a create came back; a retry waits longer before looking for its copy");
         }
     }

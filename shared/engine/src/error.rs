@@ -94,6 +94,15 @@ impl SyncError {
                 | SyncError::DeadlineReached
                 | SyncError::SlowClaim { .. }
         ) || self.is_credential_problem()
+            || self.was_cut_short()
+    }
+
+    /// The sync was stopped (or a call stopped retrying) to end before a deadline.
+    pub(crate) fn was_cut_short(&self) -> bool {
+        matches!(
+            self,
+            SyncError::DeadlineReached | SyncError::Connector { source: ConnectorError::CutShort { .. }, .. }
+        )
     }
 
     /// A side's credentials were refused: nothing about the item, and everything on that side fails

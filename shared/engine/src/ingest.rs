@@ -135,12 +135,7 @@ impl Engine {
     }
 
     async fn sync_until(&self, side: Side, item: &ItemId, deadline: Option<Instant>) -> Result<SyncOutcome, SyncError> {
-        match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.sync_notice(side, item))
-                .await
-                .unwrap_or(Err(SyncError::DeadlineReached)),
-            None => self.sync_notice(side, item).await,
-        }
+        crate::deadline::before(deadline, self.sync_notice(side, item)).await.unwrap_or(Err(SyncError::DeadlineReached))
     }
 
     /// A notice older than the delivery memory may be a replay whose delivery id is forgotten.

@@ -15,6 +15,7 @@ mod audit;
 mod comments;
 mod compare;
 pub mod crash;
+pub mod deadline;
 mod engine;
 mod error;
 mod ingest;

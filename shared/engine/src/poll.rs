@@ -5,6 +5,7 @@
 //! parks the ones that keep failing for an operator.
 
 use crate::crash::Step;
+use crate::deadline::before as within;
 use crate::engine::duration;
 use crate::engine::Engine;
 use crate::error::SyncError;
@@ -22,15 +23,6 @@ const FIRST_RUN_LOOKBACK: chrono::Duration = chrono::Duration::hours(26);
 /// Whether `deadline` has passed.
 fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|deadline| Instant::now() >= deadline)
-}
-
-/// Runs `work` until `deadline`; `None` when the deadline came first (the work is dropped where it was,
-/// as a crash would leave it).
-async fn within<T>(deadline: Option<Instant>, work: impl std::future::Future<Output = T>) -> Option<T> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
-        None => Some(work.await),
-    }
 }
 
 /// Backoff for recorded failures: `base · 2^(attempts-1)`, capped, parked after `max_attempts`.
@@ -92,9 +84,8 @@ pub struct FailureRetryReport {
 
 /// The recorded failures of one side, as a poll sees them when it starts.
 struct SideFailures {
-    /// Items whose record brings them back later on its own schedule (a failure backing off, or the
-    /// note of a sync under way): the poll leaves them to it. Items whose record is due are synced by the
-    /// poll like any other.
+    /// Items whose failure brings them back later on its own schedule: the poll leaves them to it (and
+    /// notes the change on the record). Items whose record is due, or is a note, are synced by the poll.
     waiting: HashSet<ItemId>,
     /// Items whose record is due: a successful sync by the poll clears it.
     due: HashSet<ItemId>,
@@ -317,8 +308,11 @@ impl Engine {
             .into_iter()
             .filter(|failure| failure.side == side)
             .partition(|failure| failure.parked);
-        let (later, due): (Vec<FailureRecord>, Vec<FailureRecord>) =
-            waiting.into_iter().partition(|failure| failure.next_attempt_at.is_some_and(|at| at > now));
+        // A record with no failed attempt is a note of a sync under way (or of a wait): the poll syncs
+        // the item itself rather than wait for it. Only failures backing off are left to their schedule.
+        let (later, due): (Vec<FailureRecord>, Vec<FailureRecord>) = waiting
+            .into_iter()
+            .partition(|failure| failure.attempts > 0 && failure.next_attempt_at.is_some_and(|at| at > now));
         Ok(SideFailures {
             waiting: later.into_iter().map(|failure| failure.item).collect(),
             due: due.into_iter().map(|failure| failure.item).collect(),
@@ -421,14 +415,15 @@ impl Engine {
                 | SyncError::AwaitingSearch { until }
                 | SyncError::WritesInProgress { until } => (*until).max(now),
                 // Cut short only to answer in time: nothing is wrong, the next run may finish it.
-                SyncError::DeadlineReached => now,
+                _ if error.was_cut_short() => now,
                 // Soon after the credentials are renewed, however long the outage: no backoff.
                 _ if error.is_credential_problem() => now + policy.delay(1),
                 // Never sooner than the system asked (a Retry-After longer than the call could wait).
                 _ => now + policy.delay(attempts).max(error.retry_after().map_or(chrono::Duration::zero(), duration)),
             }),
             parked,
-            noted_at: previous.as_ref().map_or(now, |failure| failure.noted_at),
+            // A sync that read before this failure may not have seen what failed: it must not clear it.
+            noted_at: previous.as_ref().map_or(now, |failure| failure.noted_at.max(now)),
         };
         self.stores.log.record_failure(&failure).await?;
         Ok(failure)

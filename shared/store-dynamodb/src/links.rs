@@ -126,7 +126,7 @@ impl DynamoStore {
         // The window merges with exactly the claim this write is conditional on.
         let sent = match &replacing {
             Some(earlier) => earlier.sent.renewed(earlier.until, request),
-            None => SentRecord::fresh(request.sending),
+            None => SentRecord::fresh(request),
         };
         let link_key = Key::link(integration, side, item);
         let claim_key = Key::claim(integration, side, item);

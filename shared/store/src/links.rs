@@ -93,7 +93,7 @@ impl LinkStore for EmbeddedStore {
             }
             let sent = match &current {
                 Some(earlier) => earlier.sent.renewed(earlier.until, &request),
-                None => SentRecord::fresh(request.sending),
+                None => SentRecord::fresh(&request),
             };
             let claim = encode(&Claim { owner, until: lease_until, sent }, "creation claim")?;
             claims.insert(key, claim.as_str()).or_unavailable("writing a creation claim")?;
@@ -201,6 +201,7 @@ impl LinkStore for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_engine::ports::SendUpdate;
 
     fn store() -> (tempfile::TempDir, EmbeddedStore) {
         let folder = tempfile::tempdir().unwrap();
@@ -245,8 +246,7 @@ mod tests {
                     owner: "worker",
                     now: Timestamp::UNIX_EPOCH,
                     lease_until: Timestamp::MAX_UTC,
-                    sending: None,
-                    settled: None,
+                    send: SendUpdate::Nothing,
                     search_lag: chrono::Duration::zero(),
                 },
             )

@@ -196,10 +196,11 @@ impl AzureDevopsClient {
             .with_jitter();
         let (cap, max_total_wait) = (self.retry.max_retry_after, self.retry.max_total_wait);
         let mut waited = Duration::ZERO;
-        (|| self.send_once(method.clone(), url.clone(), payload, what))
+        let cut_short = std::sync::atomic::AtomicBool::new(false);
+        let answer = (|| self.send_once(method.clone(), url.clone(), payload, what))
             .retry(backoff)
             .when(worth_retrying)
-            .adjust(move |error: &ConnectorError, backoff: Option<Duration>| {
+            .adjust(|error: &ConnectorError, backoff: Option<Duration>| {
                 // No backoff left means the attempts are used up. A wait longer than the service's
                 // Retry-After cap, or than what is left of the call's total, ends the call instead.
                 let wait = match error.retry_after() {
@@ -208,12 +209,21 @@ impl AzureDevopsClient {
                     None => backoff,
                 }?;
                 waited += wait;
+                // A wait the work's deadline would cut is not started: the answer in hand is returned.
+                if !tandem_engine::deadline::fits(wait) {
+                    cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return None;
+                }
                 (waited <= max_total_wait).then_some(wait)
             })
             .notify(|error: &ConnectorError, delay: Duration| {
                 tracing::debug!(%error, ?delay, "retrying Azure DevOps call");
             })
-            .await
+            .await;
+        match answer {
+            Err(error) if cut_short.into_inner() => Err(error.cut_short(SYSTEM)),
+            answer => answer,
+        }
     }
 
     async fn send_once<T, B>(

@@ -186,18 +186,28 @@ impl JiraClient {
             .with_jitter();
         let mut waited = Duration::ZERO;
         let max_total_wait = self.retry.max_total_wait;
-        (|| self.attempt(method.clone(), path, query, body.as_ref()))
+        let cut_short = std::sync::atomic::AtomicBool::new(false);
+        let answer = (|| self.attempt(method.clone(), path, query, body.as_ref()))
             .retry(backoff)
             .when(|error| repeat.allows(error))
-            .adjust(move |error, backoff| {
+            .adjust(|error, backoff| {
                 // Jira's Retry-After wins over our backoff; either way the total wait stays bounded.
-                // No backoff left means the attempts are used up, whatever Jira asked for.
+                // No backoff left means the attempts are used up, whatever Jira asked for. A wait the
+                // work's deadline would cut is not started: the answer in hand is returned.
                 let wait = error.retry_after().unwrap_or(backoff?);
                 waited += wait;
+                if !tandem_engine::deadline::fits(wait) {
+                    cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return None;
+                }
                 (waited <= max_total_wait).then_some(wait)
             })
             .notify(|error, wait| tracing::debug!(%error, ?wait, path, "retrying a Jira call"))
-            .await
+            .await;
+        match answer {
+            Err(error) if cut_short.into_inner() => Err(error.cut_short(SystemKind::Jira)),
+            answer => answer,
+        }
     }
 
     async fn attempt(

@@ -285,10 +285,15 @@ impl Connector for JiraConnector {
         let created: wire::CreatedIssue =
             self.client.send(Method::POST, "/rest/api/3/issue", &request, Repeat::Unsafe).await?;
         let id = ItemId::new(created.id);
+        let incomplete = |source| ConnectorError::Incomplete {
+            system: SystemKind::Jira,
+            done: format!("issue {} was created", created.key),
+            source: Box::new(source),
+        };
         if let Some(status) = writes.status {
-            self.transition_to(&id, &status).await?;
+            self.transition_to(&id, &status).await.map_err(incomplete)?;
         }
-        self.get_item(&id).await
+        self.get_item(&id).await.map_err(incomplete)
     }
 
     /// Searches the service account's issues created since `created_since` (relative date, as in

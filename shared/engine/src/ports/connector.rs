@@ -54,11 +54,30 @@ pub enum ConnectorError {
     /// revision): nothing was written. Read the item again and merge anew.
     #[error("{system} item {item} changed since it was read; nothing was written")]
     Changed { system: SystemKind, item: String },
+    /// The call stopped retrying because the work's deadline would have cut the next wait (see
+    /// [`crate::deadline`]): the last answer is the source. Nothing is wrong with the item; the next run
+    /// may finish it.
+    #[error("{system}: stopped before the deadline: {source}")]
+    CutShort {
+        system: SystemKind,
+        #[source]
+        source: Box<ConnectorError>,
+    },
+    /// The request was made, and a call that follows it failed (a create's transition to its status,
+    /// the read of what it made): what the request made exists.
+    #[error("{system}: {done}, then {source}")]
+    Incomplete {
+        system: SystemKind,
+        done: String,
+        #[source]
+        source: Box<ConnectorError>,
+    },
 }
 
 impl ConnectorError {
     pub fn class(&self) -> ErrorClass {
         match self {
+            ConnectorError::Incomplete { source, .. } | ConnectorError::CutShort { source, .. } => source.class(),
             ConnectorError::Unreachable { .. }
             | ConnectorError::RateLimited { .. }
             | ConnectorError::Changed { .. } => ErrorClass::Retryable,
@@ -77,14 +96,43 @@ impl ConnectorError {
     /// alike until they are renewed, so this says nothing about the item being synced. A 403 is a
     /// missing permission, which may concern one item only.
     pub fn is_credential_problem(&self) -> bool {
-        matches!(self, ConnectorError::Unauthorized { status: 401, .. })
+        match self {
+            ConnectorError::Unauthorized { status: 401, .. } => true,
+            ConnectorError::CutShort { source, .. } => source.is_credential_problem(),
+            _ => false,
+        }
+    }
+
+    /// Marks the answer of a call that stopped retrying at the work's deadline.
+    pub fn cut_short(self, system: SystemKind) -> ConnectorError {
+        ConnectorError::CutShort { system, source: Box::new(self) }
     }
 
     /// The wait the system asked for (Retry-After), if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Http { retry_after, .. } => *retry_after,
+            ConnectorError::Incomplete { source, .. } | ConnectorError::CutShort { source, .. } => source.retry_after(),
             _ => None,
+        }
+    }
+
+    /// Whether the system said it made nothing of the request: it refused it (4xx other than a request
+    /// timeout), was not accepting requests (429, 503), or it was never sent (invalid before sending).
+    /// A timeout, a dropped connection or another 5xx leave open whether it was made.
+    pub fn made_nothing(&self) -> bool {
+        match self {
+            ConnectorError::RateLimited { .. }
+            | ConnectorError::Unauthorized { .. }
+            | ConnectorError::NotFound { .. }
+            | ConnectorError::Invalid { .. }
+            | ConnectorError::Changed { .. } => true,
+            ConnectorError::Http { status, .. } => *status == 503 || ((400..500).contains(status) && *status != 408),
+            ConnectorError::CutShort { source, .. } => source.made_nothing(),
+            ConnectorError::Unreachable { .. }
+            | ConnectorError::NoTransition { .. }
+            | ConnectorError::InvalidResponse { .. }
+            | ConnectorError::Incomplete { .. } => false,
         }
     }
 }

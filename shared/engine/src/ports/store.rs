@@ -261,9 +261,9 @@ pub struct SentRecord {
 const LEGACY_SEND_LOOKBACK: chrono::Duration = chrono::Duration::days(7);
 
 impl SentRecord {
-    /// The record of a claim nobody held before.
-    pub fn fresh(sending: Option<SendWindow>) -> SentRecord {
-        SentRecord { tracks_sends: true, sent: sending }
+    /// The record of a claim nobody held before, as `request` takes it.
+    pub fn fresh(request: &ClaimRequest<'_>) -> SentRecord {
+        SentRecord { tracks_sends: true, sent: None }.updated(request.send)
     }
 
     /// The record of a claim renewed or taken over from one whose lease ends at `lease_end`, by `request`.
@@ -272,13 +272,17 @@ impl SentRecord {
             true => SendWindow { visible_by: window.visible_by.min(lease_end + request.search_lag), ..window },
             false => window,
         };
-        let sent = match (self.window(lease_end).map(ended), request.sending) {
-            (Some(earlier), Some(now)) => Some(earlier.merge(now)),
-            (earlier, now) => earlier.or(now),
-        };
-        let sent = match (sent, request.settled) {
-            (Some(window), Some(settled)) => Some(SendWindow { visible_by: settled, ..window }),
-            (sent, _) => sent,
+        SentRecord { tracks_sends: true, sent: self.window(lease_end).map(ended) }.updated(request.send)
+    }
+
+    fn updated(self, send: SendUpdate) -> SentRecord {
+        let sent = match (self.sent, send) {
+            (sent, SendUpdate::Nothing) => sent,
+            (Some(earlier), SendUpdate::Started(now)) => Some(earlier.merge(now)),
+            (None, SendUpdate::Started(now)) => Some(now),
+            (Some(window), SendUpdate::Ended { visible_by }) => Some(SendWindow { visible_by, ..window }),
+            (None, SendUpdate::Ended { .. }) => None,
+            (_, SendUpdate::Withdrawn { before }) => before,
         };
         SentRecord { tracks_sends: true, sent }
     }
@@ -328,18 +332,30 @@ pub enum ClaimOutcome {
     HeldElsewhere { until: Timestamp },
 }
 
+/// What a claim's holder says of the create (or the post) the claim is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendUpdate {
+    /// Nothing: it is only taking or renewing the claim.
+    Nothing,
+    /// It is about to send: the claim remembers the window (merged with those already recorded) for
+    /// whoever takes it over.
+    Started(SendWindow),
+    /// Its send came back failed: nothing it sent can appear later, so what it made shows in a search
+    /// from `visible_by`.
+    Ended { visible_by: Timestamp },
+    /// Its send came back refused (the system said it made nothing): the window goes back to `before`,
+    /// what it was before this send.
+    Withdrawn { before: Option<SendWindow> },
+}
+
 /// A claim (or its renewal) as a worker asks for it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClaimRequest<'a> {
     pub owner: &'a str,
     pub now: Timestamp,
     pub lease_until: Timestamp,
-    /// Set when the worker is about to send the create: the claim remembers the window (merged with the
-    /// windows already recorded) for whoever takes it over.
-    pub sending: Option<SendWindow>,
-    /// Set by the owner when its create came back (failed): nothing it sent can appear later than this
-    /// call's end, so what it made shows in a search from this instant.
-    pub settled: Option<Timestamp>,
+    /// What this claim's holder says of its create (or post).
+    pub send: SendUpdate,
     /// How long after a create ends a search may still not show its copy: a claim taken over after its
     /// lease ended (its holder's calls ended by then) has its window end moved up to the lease end plus
     /// this.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
 use tandem_engine::ports::{
     Announcer, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link,
-    PendingWrite, SeenVersions, SendWindow,
+    PendingWrite, SeenVersions, SendUpdate, SendWindow,
 };
 use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef};
 
@@ -96,8 +96,7 @@ pub fn request(owner: &str, now: i64, until: i64) -> ClaimRequest<'_> {
         owner,
         now: at(now),
         lease_until: at(until),
-        sending: None,
-        settled: None,
+        send: SendUpdate::Nothing,
         search_lag: chrono::Duration::zero(),
     }
 }
@@ -105,7 +104,7 @@ pub fn request(owner: &str, now: i64, until: i64) -> ClaimRequest<'_> {
 /// As [`request`], recording a create sent at `now` whose copy a search shows from `visible_by`.
 pub fn sending(owner: &str, now: i64, until: i64, visible_by: i64) -> ClaimRequest<'_> {
     ClaimRequest {
-        sending: Some(SendWindow { first_sent: at(now), visible_by: at(visible_by) }),
+        send: SendUpdate::Started(SendWindow { first_sent: at(now), visible_by: at(visible_by) }),
         ..request(owner, now, until)
     }
 }

@@ -3,7 +3,7 @@
 use super::fixtures::{at, insert_claimed, item, link, request, sending, unique_integration, versioned};
 use super::Store;
 use std::sync::Arc;
-use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, SendWindow, StoreError};
+use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, SendUpdate, SendWindow, StoreError};
 use tandem_model::Side;
 use tokio::task::JoinSet;
 
@@ -278,11 +278,21 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(180), sent: window(110, 145) }) }
     );
     // The owner whose create came back failed records that it ended: a search shows its copy sooner.
-    let settled = ClaimRequest { settled: Some(at(170)), ..request("taker", 165, 195) };
-    claim_other(settled).await;
+    let ended = ClaimRequest { send: SendUpdate::Ended { visible_by: at(170) }, ..request("taker", 165, 195) };
+    claim_other(ended).await;
     let last = claim_other(request("taker", 166, 196)).await;
     assert_eq!(
         last,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(195), sent: window(110, 170) }) }
+    );
+    // A send the system refused made nothing: the window goes back to what it was before it.
+    claim_other(sending("taker", 167, 197, 400)).await;
+    let refused =
+        ClaimRequest { send: SendUpdate::Withdrawn { before: window(110, 170) }, ..request("taker", 168, 198) };
+    claim_other(refused).await;
+    let after = claim_other(request("taker", 169, 199)).await;
+    assert_eq!(
+        after,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(198), sent: window(110, 170) }) }
     );
 }
