@@ -37,6 +37,18 @@ async fn copy_of(world: &World, bug: &ItemId) -> Result<Item> {
     Ok(world.ado_alice.get_item(&link.side2.id).await?)
 }
 
+/// A delivery of Alice's update of `item`, as a webhook would bring it.
+fn update_notice(id: &str, item: &ItemId) -> Delivery {
+    let alice = SimUser::alice();
+    let notice = ChangeNotice {
+        item: item.clone(),
+        kind: ChangeKind::ItemUpdated,
+        actor: Some(UserRef { id: alice.account_id, email: Some(alice.email), display_name: None }),
+        occurred_at: Some(chrono::Utc::now()),
+    };
+    Delivery { id: id.into(), notices: vec![notice] }
+}
+
 /// Writes the integration's service account made to Azure DevOps.
 fn ado_writes_by_tandem(world: &World) -> u64 {
     let service = world.ado().service_account().id.to_string();
@@ -106,14 +118,7 @@ async fn a_change_made_during_a_sync_is_not_lost_when_the_sync_ends() -> Result<
         .ado()
         .set_fault_plan(FaultPlan { latency_ms: LatencyRange { min: 1_500, max: 1_500 }, ..FaultPlan::none() })?;
 
-    let alice = SimUser::alice();
-    let notice = ChangeNotice {
-        item: bug.item.id.clone(),
-        kind: ChangeKind::ItemUpdated,
-        actor: Some(UserRef { id: alice.account_id.clone(), email: Some(alice.email.clone()), display_name: None }),
-        occurred_at: Some(chrono::Utc::now()),
-    };
-    let delivery = Delivery { id: "under-way".into(), notices: vec![notice] };
+    let delivery = update_notice("under-way", &bug.item.id);
     let holder = {
         let worker = worker.clone();
         tokio::spawn(async move { worker.receive_delivery(Side::One, &delivery).await })
@@ -221,13 +226,7 @@ async fn changes_made_while_a_token_is_expired_arrive_once_it_is_renewed() -> Re
     world.ado().expire_credentials();
     world.edit_in_jira(&bug.item.id, &[("summary", text("During the outage"))]).await?;
     let during = new_jira_bug(&world, "Filed during the outage").await?;
-    let notice = ChangeNotice {
-        item: bug.item.id.clone(),
-        kind: ChangeKind::ItemUpdated,
-        actor: None,
-        occurred_at: Some(chrono::Utc::now()),
-    };
-    let outcome = worker.receive_delivery(Side::One, &Delivery { id: "outage".into(), notices: vec![notice] }).await?;
+    let outcome = worker.receive_delivery(Side::One, &update_notice("outage", &bug.item.id)).await?;
     assert_eq!(outcome.failed, 1);
     let watermark = world.engine().stores().watermarks.get_watermark(&world.config.name, Side::One).await?;
     for _ in 0..4 {

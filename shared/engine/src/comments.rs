@@ -116,7 +116,7 @@ impl Engine {
         let restricted = self.comment_restriction(from, comment).is_some();
         let Some(position) = link.comments.iter().position(|pair| pair.id(from) == &comment.id) else {
             if restricted {
-                return Ok(CommentSync::Nothing);
+                return self.remove_unlinked_copy(link, from, comment, listed).await;
             }
             return self.copy_comment(link, from, comment).await;
         };
@@ -239,6 +239,32 @@ impl Engine {
             );
         }
         Ok(removed)
+    }
+
+    /// A restricted comment the link does not know may still have a copy: an attempt that posted it
+    /// while the comment was public, and died (or lost its link update) before linking it. That copy is
+    /// recognised as any earlier attempt's is, by its exact text from the service account, and removed.
+    async fn remove_unlinked_copy(
+        &self,
+        link: &Link,
+        from: Side,
+        comment: &Comment,
+        listed: &Listed,
+    ) -> Result<CommentSync, SyncError> {
+        let to = from.other();
+        let body = self.comment_copy_body(from, comment).await?;
+        let Some(copy) = self.earlier_comment_copy(link, to, listed.on(to), &body).await? else {
+            return Ok(CommentSync::Nothing);
+        };
+        match self.connector(to).delete_comment(&link.item(to).id, &copy.id).await {
+            Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
+            Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+        }
+        info!(
+            from = %from, item = %link.item(from).label(), comment = %comment.id, copy_item = %link.item(to).label(),
+            copy = %copy.id, "removed an unlinked copy of a comment that is restricted now"
+        );
+        Ok(CommentSync::Written)
     }
 
     /// Whether the comment of `pair` on `from` is the original (the other one being its copy). Links

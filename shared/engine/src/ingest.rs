@@ -146,19 +146,8 @@ impl Engine {
     /// Notes a notice's change in the failure log, due when a dead worker's claims have ended.
     async fn note_change(&self, side: Side, item: &ItemId) -> Result<Option<Timestamp>, SyncError> {
         let now = self.clock.now();
-        let note = FailureRecord {
-            integration: self.config.name.clone(),
-            side,
-            item: item.clone(),
-            error: "interrupted: the worker syncing this change stopped before it finished".to_string(),
-            retryable: true,
-            attempts: 0,
-            first_failed_at: now,
-            last_failed_at: now,
-            next_attempt_at: Some(now + self.claim_lease),
-            parked: false,
-            noted_at: now,
-        };
+        let why = "interrupted: the worker syncing this change stopped before it finished";
+        let note = FailureRecord::note(&self.config.name, side, item, why, now, now + self.claim_lease);
         Ok(match self.stores.log.note_change(&note).await? {
             Noted::Created => Some(now),
             Noted::Touched => None,

@@ -281,19 +281,7 @@ impl Engine {
     /// sync under way since before (whose read may predate this change) cannot clear it.
     async fn leave_to_record(&self, side: Side, id: &ItemId) -> Result<(), SyncError> {
         let now = self.clock.now();
-        let touch = FailureRecord {
-            integration: self.config.name.clone(),
-            side,
-            item: id.clone(),
-            error: "changed while a failure was recorded".to_string(),
-            retryable: true,
-            attempts: 0,
-            first_failed_at: now,
-            last_failed_at: now,
-            next_attempt_at: Some(now),
-            parked: false,
-            noted_at: now,
-        };
+        let touch = FailureRecord::note(&self.config.name, side, id, "changed while a failure was recorded", now, now);
         self.stores.log.note_change(&touch).await?;
         Ok(())
     }

@@ -455,6 +455,26 @@ fn the_epoch() -> Timestamp {
     Timestamp::UNIX_EPOCH
 }
 
+impl FailureRecord {
+    /// A note of a change of (integration, side, item) at `now`, not a failed attempt: why it is there,
+    /// and when it is due if nobody clears it.
+    pub fn note(integration: &str, side: Side, item: &ItemId, why: &str, now: Timestamp, due: Timestamp) -> Self {
+        FailureRecord {
+            integration: integration.to_string(),
+            side,
+            item: item.clone(),
+            error: why.to_string(),
+            retryable: true,
+            attempts: 0,
+            first_failed_at: now,
+            last_failed_at: now,
+            next_attempt_at: Some(due),
+            parked: false,
+            noted_at: now,
+        }
+    }
+}
+
 /// What noting a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Noted {
