@@ -68,6 +68,8 @@ pub struct FaultRates {
     pub create_retry_after_seconds: u64,
     /// Share of tandem's reads of an item after which a person edits that item at once.
     pub meddle_rate: f64,
+    /// The most issues a Jira search page holds (Jira may return fewer than asked for).
+    pub search_page_limit: Option<usize>,
 }
 
 impl FaultRates {
@@ -86,18 +88,20 @@ impl FaultRates {
             create_throttle_rate: 0.0,
             create_retry_after_seconds: 0,
             meddle_rate: 0.0,
+            search_page_limit: None,
         }
     }
 
-    /// The storm, in a world as harsh as the real one: searches that lag behind writes by up to 1.5 s,
-    /// 2% of creates throttled for 15 s (longer than a lease), and 5% of tandem's reads followed at once
-    /// by a person's edit of the item read.
+    /// The storm, in a world as harsh as the real one: searches that lag behind writes by up to 1.5 s
+    /// and return pages of at most 40 issues, 2% of creates throttled for 15 s (longer than a lease),
+    /// and 5% of tandem's reads followed at once by a person's edit of the item read.
     pub fn harsh() -> Self {
         FaultRates {
             search_lag_ms: LatencyRange { min: 0, max: 1_500 },
             create_throttle_rate: 0.02,
             create_retry_after_seconds: 15,
             meddle_rate: 0.05,
+            search_page_limit: Some(40),
             ..FaultRates::storm()
         }
     }
@@ -116,6 +120,7 @@ impl FaultRates {
             create_throttle_rate: 0.0,
             create_retry_after_seconds: 0,
             meddle_rate: 0.0,
+            search_page_limit: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl FaultRates {
             create_throttle_rate: self.create_throttle_rate,
             create_retry_after_seconds: self.create_retry_after_seconds,
             meddle_rate: self.meddle_rate,
+            search_page_limit: self.search_page_limit,
             ..FaultPlan::none()
         }
     }

@@ -290,6 +290,28 @@ fn filter_problems() {
 }
 
 #[test]
+fn confidential_allowances_must_name_a_restriction() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text =
+        edit("  webhook_secret: w1\n", "  webhook_secret: w1\n  confidential:\n    items: [Internal, \"role: \"]\n");
+    check(
+        "blank restriction",
+        &text,
+        dir.path(),
+        &[(10, 23, "side1.confidential.items[1]", "must name a restriction")],
+    );
+    let allowed = edit(
+        "  webhook_secret: w1\n",
+        "  webhook_secret: w1\n  confidential:\n    items: [\"security-level:Internal\"]\n    comments: [\"role:Developers\"]\n",
+    );
+    let config = load_str(&format!("{allowed}polling:\n  search_lag: 0s\n"), "demo.yaml", dir.path()).expect("valid");
+    assert_eq!(config.side1.confidential.items, ["security-level:Internal"]);
+    assert_eq!(config.side1.confidential.comments, ["role:Developers"]);
+    assert!(config.side2.confidential.items.is_empty(), "nothing restricted is copied by default");
+    assert_eq!(config.polling.search_lag, std::time::Duration::ZERO);
+}
+
+#[test]
 fn settings_problems() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("bad.csv"), "side1,side2\na@x.com\nb@x.com,c@y.com\nb@x.com,d@y.com\n")
@@ -337,6 +359,11 @@ fn settings_problems() {
             "unknown conflict policy",
             append("conflicts: { policy: newest }\n"),
             vec![(20, 22, "conflicts.policy", "unknown variant `newest`")],
+        ),
+        (
+            "search lag that is not a duration",
+            append("polling:\n  search_lag: a minute\n"),
+            vec![(21, 15, "polling.search_lag", "not a duration")],
         ),
     ];
     for (case, text, expected) in cases {

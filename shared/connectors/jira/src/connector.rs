@@ -1,5 +1,6 @@
 //! [`JiraConnector`]: the engine's `Connector` port for one Jira project and issue type.
 
+use crate::changes::{minutes_back, Keyset, Read, Walk, SEARCH_MARGIN_MINUTES};
 use crate::client::{JiraClient, Repeat, RetryPolicy};
 use crate::config::ValidJiraConfig;
 use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, time_field, user_ref};
@@ -10,7 +11,6 @@ use async_trait::async_trait;
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
 use tandem_model::{
@@ -20,11 +20,12 @@ use tandem_model::{
 
 /// Issues per search page; Jira may return fewer.
 const PAGE_SIZE: u32 = 100;
+/// Issue ids per listing: Jira returns up to 5000 when only ids are asked for.
+const LISTING_SIZE: u32 = 5000;
+/// Issues per bulk fetch, the most Jira allows.
+const FETCH_SIZE: usize = 100;
 /// Comments per page.
 const COMMENT_PAGE_SIZE: usize = 100;
-/// Extra minutes searched before `since`, so a small clock difference with Jira loses nothing; the
-/// client-side filter drops what is older.
-const SEARCH_MARGIN_MINUTES: i64 = 1;
 /// What the service account needs in the project to sync. It only ever edits the comments it posted
 /// (copies), so editing its own comments is enough.
 const REQUIRED_PERMISSIONS: [&str; 6] =
@@ -83,6 +84,30 @@ impl JiraConnector {
             next_page_token: token,
         };
         self.client.send(Method::POST, "/rest/api/3/search/jql", &request, Repeat::Safe).await
+    }
+
+    /// Whole issues by id (at most 100), in one `POST /issue/bulkfetch`; those gone meanwhile are left out.
+    async fn fetch_items(&self, ids: &[String]) -> Result<Vec<Item>, ConnectorError> {
+        let request = wire::BulkFetchRequest { issue_ids_or_keys: ids.to_vec(), fields: vec!["*all".into()] };
+        let fetched: wire::BulkFetchResults =
+            self.client.send(Method::POST, "/rest/api/3/issue/bulkfetch", &request, Repeat::Safe).await?;
+        fetched.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect()
+    }
+
+    /// Lists the window's ids page by page until more than a fetch's worth are unread or the listing
+    /// ends.
+    async fn walk(&self, jql: &str, from: &Keyset) -> Result<Walk, ConnectorError> {
+        let mut walk = Walk::default();
+        let mut token = None;
+        loop {
+            let listing = self.search_page(jql, LISTING_SIZE, &["id"], &[], token).await?;
+            walk.read(listing.issues.iter().map(|issue| issue.id.as_str()), from);
+            token = listing.next_page();
+            if token.is_none() || walk.unread.len() > FETCH_SIZE {
+                walk.stopped_early = token.is_some();
+                return Ok(walk);
+            }
+        }
     }
 
     async fn current_status(&self, id: &ItemId) -> Result<String, ConnectorError> {
@@ -145,58 +170,6 @@ fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-/// Where a poll's pages of changes continue: the newest change instant reached, and the issues already
-/// returned at exactly that instant.
-#[derive(Debug, Clone, PartialEq)]
-struct Keyset {
-    boundary: Timestamp,
-    at_boundary: BTreeSet<ItemId>,
-}
-
-impl Keyset {
-    /// Whether a found item is new to the pages read so far.
-    fn admits(&self, item: &Item) -> bool {
-        item.updated > self.boundary || (item.updated == self.boundary && !self.at_boundary.contains(&item.item.id))
-    }
-
-    /// The page of `items` (oldest first), and where the next one starts when `more` were found.
-    fn next_page(&self, items: Vec<Item>, more: bool) -> ChangedPage {
-        let Some(newest) = items.last().map(|item| item.updated) else {
-            return ChangedPage { items, complete_before: self.boundary, next: None };
-        };
-        let mut at_boundary: BTreeSet<ItemId> =
-            items.iter().filter(|item| item.updated == newest).map(|item| item.item.id.clone()).collect();
-        if newest == self.boundary {
-            at_boundary.extend(self.at_boundary.iter().cloned());
-        }
-        let next = Keyset { boundary: newest, at_boundary };
-        // More issues may share the newest instant: only what came before it is complete.
-        ChangedPage { items, complete_before: newest, next: more.then(|| next.encode()) }
-    }
-
-    fn encode(&self) -> PageToken {
-        let ids: Vec<&str> = self.at_boundary.iter().map(ItemId::as_str).collect();
-        PageToken(format!("{}|{}", self.boundary.timestamp_millis(), ids.join(",")))
-    }
-
-    fn decode(token: &PageToken) -> Result<Keyset, ConnectorError> {
-        let invalid = || ConnectorError::Invalid {
-            system: SystemKind::Jira,
-            message: format!("`{}` is not a page token of this connector", token.0),
-        };
-        let (millis, ids) = token.0.split_once('|').ok_or_else(invalid)?;
-        let boundary = millis.parse().ok().and_then(Timestamp::from_timestamp_millis).ok_or_else(invalid)?;
-        let at_boundary = ids.split(',').filter(|id| !id.is_empty()).map(ItemId::new).collect();
-        Ok(Keyset { boundary, at_boundary })
-    }
-}
-
-/// Minutes to search back from now so that `since` is inside the window: rounded up, plus a margin.
-fn minutes_back(now: Timestamp, since: Timestamp) -> i64 {
-    let seconds = (now - since).num_seconds().max(0);
-    (seconds + 59) / 60 + SEARCH_MARGIN_MINUTES
-}
-
 #[async_trait]
 impl Connector for JiraConnector {
     fn system(&self) -> SystemKind {
@@ -220,39 +193,37 @@ impl Connector for JiraConnector {
     /// Searches with a relative date (`updated >= -<n>m`), because JQL date literals are read in the
     /// account's time zone and have minute precision; then keeps items updated at or after `since`.
     ///
-    /// Pages by the change instant (keyset), not by the search's own offset tokens: an issue changed
-    /// while the pages are read moves to the end of the order, and an offset would then skip the issue
-    /// that moved up into its place. Each page is a new search from the instant the last one reached;
-    /// issues already returned at exactly that instant are skipped by id.
+    /// The first page is one search for whole issues, which is all a poll needs when little changed.
+    /// Later pages list the ids changed in the window (5000 a page, oldest change first) and fetch the
+    /// first hundred not fetched before in this poll; see [`Keyset`] for why this pages by the change
+    /// instant and when the window moves on.
     async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        let listed_at = Utc::now();
         let from = match page {
             Some(token) => Keyset::decode(token)?,
-            None => Keyset { boundary: since, at_boundary: BTreeSet::new() },
+            None => Keyset::start(since, listed_at),
         };
         let jql = format!(
             "{} AND updated >= -{}m ORDER BY updated ASC",
             self.scope(),
-            minutes_back(Utc::now(), from.boundary)
+            minutes_back(listed_at, from.boundary())
         );
-        let mut token = None;
-        loop {
-            let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], token).await?;
-            let mut items = Vec::new();
-            for issue in &search.issues {
-                let item = item_from_wire(issue, &self.config)?;
-                if from.admits(&item) && !items.iter().any(|taken: &Item| taken.item.id == item.item.id) {
-                    items.push(item);
-                }
-            }
-            token = search.next_page();
-            // A page of issues all read before (the minute's slack before the boundary) is skipped.
-            if items.is_empty() && token.is_some() {
-                continue;
-            }
-            items
-                .sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
-            return Ok(from.next_page(items, token.is_some()));
+        if page.is_none() {
+            let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], None).await?;
+            let items =
+                search.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect::<Result<_, _>>()?;
+            return Ok(from.next_page(items, Read::WithTheListing, search.next_page().is_some()));
         }
+        let walk = self.walk(&jql, &from).await?;
+        if walk.unread.is_empty() {
+            let settled = walk.pages == 1 || walk.agrees_with(&self.walk(&jql, &from).await?);
+            return Ok(from.next_page(Vec::new(), Read::AfterListing(listed_at), !settled));
+        }
+        let batch = &walk.unread[..walk.unread.len().min(FETCH_SIZE)];
+        let items = self.fetch_items(batch).await?;
+        // A walk of many pages is checked by the next one, which lists again.
+        let more = walk.stopped_early || walk.unread.len() > batch.len() || walk.pages > 1;
+        Ok(from.next_page(items, Read::AfterListing(listed_at), more))
     }
 
     fn max_call_duration(&self) -> Duration {
@@ -490,16 +461,6 @@ impl Connector for JiraConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
-
-    #[test]
-    fn the_search_window_covers_since_with_a_margin() {
-        let now = Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, 30).unwrap();
-        assert_eq!(minutes_back(now, now), 1);
-        assert_eq!(minutes_back(now, now - Duration::seconds(1)), 2);
-        assert_eq!(minutes_back(now, now - Duration::minutes(15)), 16);
-        assert_eq!(minutes_back(now, now + Duration::minutes(5)), 1);
-    }
 
     #[test]
     fn jql_literals_and_path_segments_are_escaped() {

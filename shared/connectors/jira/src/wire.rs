@@ -120,6 +120,23 @@ impl SearchPage {
     }
 }
 
+/// `POST /issue/bulkfetch` body (`BulkFetchIssueRequestBean`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkFetchRequest {
+    pub issue_ids_or_keys: Vec<String>,
+    pub fields: Vec<String>,
+}
+
+/// `POST /issue/bulkfetch` answer (`BulkIssueResults`): issues in ascending id order; those that do not
+/// exist or may not be seen are left out.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkFetchResults {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+}
+
 /// A comment; `body` is ADF in REST v3 (and plain text in webhooks, which use v2).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

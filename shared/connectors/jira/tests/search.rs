@@ -9,6 +9,7 @@ use serde_json::json;
 use tandem_engine::ports::Connector;
 use tandem_jira::Repeat;
 use tandem_model::ItemVersion;
+use tandem_simulators::faults::FaultPlan;
 use tandem_simulators::jira::{PersonEdit, SimUser};
 
 #[tokio::test]
@@ -24,15 +25,17 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
     assert!(changed.windows(2).all(|pair| pair[0].updated < pair[1].updated), "not oldest first");
     assert_eq!(changed[0].field("summary"), &text("issue 0"));
 
-    // Pages are keyed by the change instant: the second page's search starts at the first page's last
-    // instant, skips the issues already returned (all in the same minute here), and reads on.
+    // Pages are keyed by the change instant: after the first page of whole issues, a listing of ids
+    // from that page's window skips the issues already returned and the rest are fetched at once.
     let searches = sim.exchanges().iter().filter(|exchange| exchange.path == "/rest/api/3/search/jql").count();
-    assert!(searches <= 3, "105 issues took {searches} searches");
+    let fetches = sim.exchanges().iter().filter(|exchange| exchange.path == "/rest/api/3/issue/bulkfetch").count();
+    assert!((searches, fetches) <= (3, 1), "105 issues took {searches} searches and {fetches} fetches");
     assert_no_violations(&sim);
 }
 
 /// An issue changed while the pages are read moves to the end of the order; paging by offset would then
-/// skip the issue that moved up into its place. Paging by the change instant skips nothing.
+/// skip the issue that moved up into its place. Paging by the change instant skips nothing, and the edit
+/// is not claimed complete: the next poll, from where this one's pages ended, reads it.
 #[tokio::test]
 async fn an_issue_changed_between_pages_makes_no_other_issue_be_skipped() {
     let sim = simulator().await;
@@ -46,14 +49,55 @@ async fn an_issue_changed_between_pages_makes_no_other_issue_be_skipped() {
     let first = created[0].item.id.to_string();
     sim.change_after("POST", "/rest/api/3/search/jql", PersonEdit::new(first, edit, SimUser::alice().account_id));
 
-    let changed = jira.changed_since(before).await.unwrap();
+    let (changed, complete_before) = all_pages(&jira, before).await;
     let mut ids: Vec<_> = changed.iter().map(|item| item.item.id.clone()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 105, "every issue was read at least once");
-    let last = changed.last().expect("issues were read");
-    assert_eq!(last.field("summary"), &text("issue 0, edited while the pages were read"), "the edit came last");
+    let next_poll = jira.changed_since(complete_before).await.unwrap();
+    let edited =
+        next_poll.iter().find(|item| item.item.id == created[0].item.id).expect("the next poll reads the edit");
+    assert_eq!(edited.field("summary"), &text("issue 0, edited while the pages were read"));
     assert_no_violations(&sim);
+}
+
+/// Many issues changed within a minute, and Jira answering pages of 120 issues at most (it may return
+/// fewer than asked for): the pages read each issue exactly once, in a few calls per hundred issues.
+#[tokio::test]
+async fn a_dense_window_is_read_once_in_few_calls() {
+    let sim = simulator().await;
+    let jira = connector(&sim);
+    let before = chrono::Utc::now() - Duration::seconds(1);
+    for number in 0..450 {
+        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap();
+    }
+    sim.set_fault_plan(FaultPlan { search_page_limit: Some(120), ..FaultPlan::none() }).unwrap();
+    let calls_before = sim.exchanges().len();
+    let (changed, _) = all_pages(&jira, before).await;
+    let mut ids: Vec<_> = changed.iter().map(|item| item.item.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((ids.len(), changed.len()), (450, 450), "each issue once");
+    let calls = sim.exchanges().len() - calls_before;
+    assert!(calls <= 30, "450 issues took {calls} calls");
+    assert_no_violations(&sim);
+}
+
+/// Every page of a poll, and the last page's `complete_before`.
+async fn all_pages(
+    jira: &impl Connector,
+    since: chrono::DateTime<chrono::Utc>,
+) -> (Vec<tandem_model::Item>, chrono::DateTime<chrono::Utc>) {
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let page = jira.changed_page(since, token.as_ref()).await.unwrap();
+        items.extend(page.items);
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return (items, page.complete_before),
+        }
+    }
 }
 
 #[tokio::test]

@@ -199,7 +199,9 @@ pub trait Connector: Send + Sync {
 
     /// One page of the items of the configured project and type changed at or after `since` (inclusive:
     /// items updated at the watermark instant are not skipped), oldest change first; `page` is the
-    /// previous page's `next`. Paging must not skip an item when others change while it reads.
+    /// previous page's `next`. Paging must not skip an item when others change while it reads; an item
+    /// that changes again after a page returned it may come again, or be left to the next poll, which
+    /// starts no later than the last `complete_before`.
     async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError>;
 
     /// Every page of [`Connector::changed_page`] at once (audits and tests; polls go page by page).

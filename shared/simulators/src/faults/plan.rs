@@ -48,6 +48,9 @@ pub struct FaultPlan {
     /// after the service account) edits that item's title, as if someone had changed it between the read
     /// and the write that follows.
     pub meddle_rate: f64,
+    /// The most issues one Jira search page holds, below what Jira allows: Jira documents that it may
+    /// return fewer than asked for. `None` (the default) leaves Jira's own limits.
+    pub search_page_limit: Option<usize>,
 }
 
 /// An inclusive range of milliseconds.
@@ -83,6 +86,8 @@ pub enum FaultPlanError {
     QuotaBurstZero,
     #[error("search_lag_ms.min ({min}) must not exceed search_lag_ms.max ({max})")]
     SearchLagRangeReversed { min: u64, max: u64 },
+    #[error("search_page_limit must be at least 1: pages without room for one issue never end")]
+    SearchPageLimitZero,
 }
 
 impl FaultPlanError {
@@ -101,6 +106,7 @@ impl FaultPlanError {
             FaultPlanError::QuotaRateNotPositive { .. } => "rate_limit.requests_per_second",
             FaultPlanError::QuotaBurstZero => "rate_limit.burst",
             FaultPlanError::SearchLagRangeReversed { .. } => "search_lag_ms",
+            FaultPlanError::SearchPageLimitZero => "search_page_limit",
         }
     }
 }
@@ -125,6 +131,7 @@ impl FaultPlan {
             create_throttle_rate: 0.0,
             create_retry_after_seconds: 60,
             meddle_rate: 0.0,
+            search_page_limit: None,
         }
     }
 
@@ -162,6 +169,9 @@ impl FaultPlan {
         if self.search_lag_ms.min > self.search_lag_ms.max {
             let LatencyRange { min, max } = self.search_lag_ms;
             return Err(FaultPlanError::SearchLagRangeReversed { min, max });
+        }
+        if self.search_page_limit == Some(0) {
+            return Err(FaultPlanError::SearchPageLimitZero);
         }
         let copies = self.webhook_duplicate_copies;
         if self.webhook_duplicate_rate > 0.0 && !(1..=MAX_DUPLICATE_COPIES).contains(&copies) {

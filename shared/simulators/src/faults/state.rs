@@ -239,6 +239,11 @@ impl Faults {
         DeliveryFate::Deliver { copies, delay: Duration::from_millis(delay_ms) }
     }
 
+    /// The plan's cap on search pages, if any.
+    pub(crate) fn search_page_limit(&self) -> Option<usize> {
+        self.state().plan.as_ref().and_then(|plan| plan.search_page_limit)
+    }
+
     /// Whether the plan makes searches lag behind writes.
     pub(crate) fn lags_searches(&self) -> bool {
         self.state().plan.as_ref().is_some_and(FaultPlan::lags_searches)

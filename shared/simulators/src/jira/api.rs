@@ -39,6 +39,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue))
         .route("/rest/api/3/issue/{issue}/transitions", get(transitions).post(do_transition))
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
+        .route("/rest/api/3/issue/bulkfetch", axum::routing::post(bulk_fetch))
         .route("/rest/api/3/issue/{issue}/comment", get(comments).post(add_comment))
         .route(
             "/rest/api/3/issue/{issue}/comment/{comment}",
@@ -242,6 +243,10 @@ struct SearchRequest {
 
 /// The most issues one page holds, whatever the caller asks for.
 const MAX_PAGE: usize = 100;
+/// The most issues one page holds when only `id` or `key` is asked for, as Jira documents.
+const MAX_ID_PAGE: usize = 5000;
+/// The most issues one bulk fetch may name.
+const MAX_BULK_FETCH: usize = 100;
 /// The most issue properties one search may ask for, as Jira documents.
 const MAX_PROPERTIES: usize = 5;
 
@@ -275,7 +280,11 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
         Some(token) => decode_page_token(token)
             .ok_or_else(|| ApiError::bad_request("The provided next page token is invalid or expired."))?,
     };
-    let page_size = request.max_results.unwrap_or(50).clamp(1, MAX_PAGE);
+    let ids_only = !request.fields.is_empty()
+        && request.fields.iter().flat_map(|field| field.split(',')).all(|field| matches!(field.trim(), "id" | "key"))
+        && request.properties.is_empty();
+    let most = sim.faults.search_page_limit().map_or(usize::MAX, |limit| limit.max(1));
+    let page_size = request.max_results.unwrap_or(50).clamp(1, if ids_only { MAX_ID_PAGE } else { MAX_PAGE }).min(most);
     let selection = FieldSelection::parse(request.fields.iter().map(String::as_str), FieldSelection::none());
     let properties: Vec<&str> = request
         .properties
@@ -319,6 +328,39 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
         body["nextPageToken"] = json!(encode_page_token(next));
     }
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// The body of `POST /issue/bulkfetch`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkFetchRequest {
+    issue_ids_or_keys: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+/// Up to 100 issues by id or key, in ascending id order. As Jira documents, issues that do not exist or
+/// that the caller may not see are left out without an error.
+async fn bulk_fetch(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Json(request): Json<BulkFetchRequest>,
+) -> ApiResult {
+    if request.issue_ids_or_keys.is_empty() || request.issue_ids_or_keys.len() > MAX_BULK_FETCH {
+        return Err(ApiError::bad_request(format!("Provide between 1 and {MAX_BULK_FETCH} issue ids or keys.")));
+    }
+    let site = sim.site();
+    let selection = FieldSelection::parse(request.fields.iter().map(String::as_str), FieldSelection::all());
+    let mut issues: Vec<_> = if visible(&site, &caller.account_id).is_ok() {
+        request.issue_ids_or_keys.iter().filter_map(|wanted| site.issue(wanted).ok()).collect()
+    } else {
+        Vec::new()
+    };
+    issues.sort_by_key(|issue| issue.id);
+    issues.dedup_by_key(|issue| issue.id);
+    let rendered: Vec<Value> =
+        issues.iter().map(|issue| render::issue_json(&site, issue, &selection, ApiVersion::V3)).collect();
+    Ok(json_response(StatusCode::OK, json!({ "issues": rendered, "issueErrors": [] })))
 }
 
 fn encode_page_token(offset: usize) -> String {

@@ -16,7 +16,10 @@
 //!   then answered 401 as Jira answers an invalid API token;
 //! - people editing between a reader's read and its write: the fault plan's `meddle_rate`, and one-shot
 //!   edits queued with [`RunningJira::change_after`];
-//! - searches that lag behind writes under the fault plan's `search_lag_ms` (see [`crate::faults`]).
+//! - searches that lag behind writes under the fault plan's `search_lag_ms` (see [`crate::faults`]), and
+//!   pages of up to 5000 issues when only `id` or `key` is asked for (100 otherwise, fewer under the
+//!   plan's `search_page_limit`);
+//! - `POST /issue/bulkfetch`: up to 100 issues by id or key, in ascending id order.
 
 mod api;
 mod control;
