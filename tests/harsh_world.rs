@@ -12,10 +12,10 @@ use std::time::Duration;
 use support::{text, World};
 use tandem_engine::ports::Connector;
 use tandem_engine::RetryPolicy;
-use tandem_model::{ChangeKind, ChangeNotice, Delivery, Item, ItemId, Side, UserRef};
+use tandem_model::{ChangeKind, ChangeNotice, Delivery, FieldValue, Item, ItemId, Side, UserRef};
 use tandem_simulators::azure_devops::WorkItemEdit;
 use tandem_simulators::faults::{FaultPlan, LatencyRange};
-use tandem_simulators::jira::SimUser;
+use tandem_simulators::jira::{PersonEdit, SimUser};
 
 /// The local example with `polling.search_lag` set (the example's simulators do not lag by default).
 async fn world_with_search_lag(lag: &str) -> Result<World> {
@@ -209,6 +209,33 @@ async fn an_edit_made_between_the_read_and_the_write_is_not_overwritten() -> Res
     assert_eq!(world.jira_field(&bug.item.id, "summary").await?, title);
     let conflicts = world.engine().stores().log.list_conflicts(&world.config.name).await?;
     assert!(conflicts.iter().any(|conflict| conflict.field == "title"), "the conflict is recorded: {conflicts:?}");
+    world.finish().await
+}
+
+/// Jira has no conditional edit: a person edits the issue right after tandem read it to write an Azure
+/// DevOps change into it, and that person's webhook is lost. tandem's write lands on top of the edit;
+/// the issue as it stands afterwards is not taken as synced, so the next poll finds the edit and carries
+/// it to Azure DevOps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_made_in_jira_during_a_blind_write_is_synced_by_the_next_poll() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Original").await?;
+    world.settle().await?;
+    let copy = copy_of(&world, &bug.item.id).await?;
+    world.jira().set_fault_plan(FaultPlan { webhook_drop_rate: 1.0, ..FaultPlan::none() })?;
+    let meanwhile = json!({"fields": {"summary": "Edited in Jira meanwhile"}});
+    world.jira().change_after(
+        "GET",
+        &format!("/rest/api/3/issue/{}", bug.item.id),
+        PersonEdit::new(bug.item.id.to_string(), meanwhile, SimUser::alice().account_id),
+    );
+    world.edit_in_ado(&copy.item.id, &[("Microsoft.VSTS.Common.Priority", FieldValue::Number(4.0))]).await?;
+    world.settle().await?;
+
+    assert_eq!(world.jira_field(&bug.item.id, "summary").await?, text("Edited in Jira meanwhile"));
+    assert_eq!(world.jira_field(&bug.item.id, "priority").await?, text("Low"), "the Azure DevOps edit landed");
+    let title = world.ado_field(&copy.item.id, "System.Title").await?;
+    assert_eq!(title, text("Edited in Jira meanwhile"), "the poll carried the edit made during the write");
     world.finish().await
 }
 

@@ -149,23 +149,6 @@ impl JiraClient {
         self.call(method, path, &[], Some(to_json(body)?), repeat).await.map(drop)
     }
 
-    /// Sends `body` with `query` and reads the JSON answer, if there is one (an operation that may
-    /// answer 204).
-    pub async fn send_maybe_answered<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: &B,
-        repeat: Repeat,
-    ) -> Result<Option<T>, ConnectorError> {
-        let answer = self.call(method, path, query, Some(to_json(body)?), repeat).await?;
-        match answer.is_empty() {
-            true => Ok(None),
-            false => decode(path, &answer).map(Some),
-        }
-    }
-
     /// `DELETE path`, answered without content.
     pub async fn delete(&self, path: &str) -> Result<(), ConnectorError> {
         self.call(Method::DELETE, path, &[], None, Repeat::Safe).await.map(drop)

@@ -295,8 +295,9 @@ impl Connector for JiraConnector {
     }
 
     /// Jira has no conditional edit: the write is made whatever changed since `_read` (the window is
-    /// the time between the read and this call). The edited issue comes back with the answer
-    /// (`returnIssue`), so the state the write made is known, unless a transition followed it.
+    /// the time between the read and this call). So no state is returned: the issue as it is after the
+    /// write may hold a person's edit (or comment) made in that window, which only a later sync compares
+    /// with what was synced. Taking that state as synced would hide the edit from every later poll.
     async fn update_item(
         &self,
         id: &ItemId,
@@ -304,27 +305,17 @@ impl Connector for JiraConnector {
         _read: &ItemVersion,
     ) -> Result<Option<ItemVersion>, ConnectorError> {
         let writes = fields_to_wire(fields)?;
-        let mut version = None;
         if !writes.fields.is_empty() {
-            let edited: Option<wire::Issue> = self
-                .client
-                .send_maybe_answered(
-                    Method::PUT,
-                    &Self::issue_path(id),
-                    &[("returnIssue", "true")],
-                    &wire::IssueUpdate { fields: writes.fields, properties: Vec::new() },
-                    Repeat::Safe,
-                )
+            let request = wire::IssueUpdate { fields: writes.fields, properties: Vec::new() };
+            self.client
+                .send_without_answer(Method::PUT, &Self::issue_path(id), &request, Repeat::Safe)
                 .await
                 .map_err(|error| not_found_as(error, id))?;
-            version =
-                edited.map(|issue| item_from_wire(&issue, &self.config).map(|item| item.version())).transpose()?;
         }
         if let Some(status) = writes.status {
             self.transition_to(id, &status).await?;
-            version = None;
         }
-        Ok(version)
+        Ok(None)
     }
 
     async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
