@@ -239,6 +239,45 @@ async fn an_edit_made_in_jira_during_a_blind_write_is_synced_by_the_next_poll() 
     world.finish().await
 }
 
+/// A poll's page read from Jira's records moments ago stands for a fresh read of an issue not linked yet;
+/// a search's answer may lag behind the issue, so an issue a search showed is read again before it is
+/// copied: one given a security level just after the search is not copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_fresh_read_is_copied_from_and_a_search_is_not_one() -> Result<()> {
+    let world = World::start().await?;
+    world.settle().await?;
+    world.jira().set_fault_plan(FaultPlan { webhook_drop_rate: 1.0, ..FaultPlan::none() })?;
+    let mut bugs = Vec::new();
+    for number in 0..105 {
+        bugs.push(new_jira_bug(&world, &format!("Backfilled {number}")).await?.item.id);
+    }
+    let restricted = &bugs[0];
+    world.jira().change_after(
+        "POST",
+        "/rest/api/3/search/jql",
+        PersonEdit::new(
+            restricted.to_string(),
+            json!({"fields": {"security": {"name": "Internal"}}}),
+            SimUser::alice().account_id,
+        ),
+    );
+    let before = world.jira().exchanges().len();
+    world.settle().await?;
+
+    assert!(world.link_of(Side::One, restricted).await?.is_none(), "restricted after the search, not copied");
+    for bug in &bugs[1..] {
+        world.link_of(Side::One, bug).await?.context("every other bug is copied")?;
+    }
+    let single_reads = world.jira().exchanges()[before..]
+        .iter()
+        .filter(|exchange| {
+            exchange.method == "GET" && bugs.iter().any(|bug| exchange.path.ends_with(&format!("/issue/{bug}")))
+        })
+        .count();
+    assert!(single_reads < 104, "the bulk-fetched page was copied from as read: {single_reads} single reads");
+    world.finish().await
+}
+
 /// While the Azure DevOps token is refused, changes wait: a poll stops before them (its watermark stays),
 /// a webhook's change is recorded but never parked; once the token is renewed, every change made during
 /// the outage arrives.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
-use tandem_model::{FieldMap, FieldValue, Item, ItemId, RichText, Side, UserRef};
+use tandem_model::{FieldMap, FieldValue, Item, ItemId, RichText, Side, Timestamp, UserRef};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info, instrument, warn};
 
@@ -127,7 +127,26 @@ enum Read {
     /// Afresh, or leave it to a sync already waiting to read it afresh.
     FreshOrCoalesce,
     /// A poll's page holds a read of it.
-    Page(Box<Item>),
+    Page(Box<PageRead>),
+}
+
+/// An item as a poll's page shows it.
+struct PageRead {
+    item: Item,
+    /// When it was read from the system's records; `None` when a search showed it.
+    read_at: Option<Timestamp>,
+}
+
+/// How long a page's read from the system's records stands for a fresh read of an item not linked
+/// yet. A fresh read leaves the time up to the create for a person to restrict or move the item, and
+/// so does a notice's read; a page read this recent adds little to that window, and saves a read per
+/// item of a backfill. A search's answer may lag behind the item, so it never stands in.
+const PAGE_READ_FRESH_FOR: chrono::Duration = chrono::Duration::seconds(2);
+
+impl PageRead {
+    fn is_fresh(&self, now: Timestamp) -> bool {
+        self.read_at.is_some_and(|read_at| now - read_at < PAGE_READ_FRESH_FOR)
+    }
 }
 
 /// The sync engine of one integration.
@@ -275,13 +294,19 @@ impl Engine {
         self.sync(side, id, Read::FreshOrCoalesce).await
     }
 
-    /// As [`Engine::sync_item`], for an item a poll read in a page of changes. A search can show an
-    /// older state than the item has: the page's read is used only when it is newer than what the link
-    /// has seen (else there is nothing new), and an item that is not linked yet is read again before
-    /// anything is copied from it.
-    pub async fn sync_read_item(&self, side: Side, item: Item) -> Result<SyncOutcome, SyncError> {
+    /// As [`Engine::sync_item`], for an item a poll read in a page of changes (from the system's
+    /// records at `read_at`, or from a search when `None`). A search can show an older state than the
+    /// item has: the page's read is used only when it is newer than what the link has seen (else there
+    /// is nothing new), and an item that is not linked yet is read again before anything is copied
+    /// from it, unless the page read it from the records moments ago.
+    pub async fn sync_read_item(
+        &self,
+        side: Side,
+        item: Item,
+        read_at: Option<Timestamp>,
+    ) -> Result<SyncOutcome, SyncError> {
         let id = item.item.id.clone();
-        self.sync(side, &id, Read::Page(Box::new(item))).await
+        self.sync(side, &id, Read::Page(Box::new(PageRead { item, read_at }))).await
     }
 
     /// The item is read under its lock and after its link: a read made earlier could be older than
@@ -289,7 +314,7 @@ impl Engine {
     async fn sync(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {
         let gate = self.link_lock(side, id).await?;
         let mut page = match read {
-            Read::Page(item) => Some(*item),
+            Read::Page(read) => Some(*read),
             Read::Fresh => {
                 gate.read_pending.store(true, Ordering::SeqCst);
                 None
@@ -338,16 +363,17 @@ impl Engine {
         Ok(locks.entry(key).or_default().clone())
     }
 
-    async fn sync_once(&self, side: Side, id: &ItemId, page: Option<Item>) -> Result<SyncOutcome, SyncError> {
+    async fn sync_once(&self, side: Side, id: &ItemId, page: Option<PageRead>) -> Result<SyncOutcome, SyncError> {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
         let item = match (page, &link) {
             // Announced writes are settled from the items' current values, never from a search's.
-            (Some(item), Some(link)) if link.pending_writes.is_empty() => {
-                if !link.is_news(side, &item.version()) {
+            (Some(read), Some(link)) if link.pending_writes.is_empty() => {
+                if !link.is_news(side, &read.item.version()) {
                     return Ok(SyncOutcome::AlreadySynced);
                 }
-                item
+                read.item
             }
+            (Some(read), None) if read.is_fresh(self.clock.now()) => read.item,
             _ => match self.read(side, id).await? {
                 Some(item) => item,
                 None => return Ok(SyncOutcome::Gone),

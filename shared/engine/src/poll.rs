@@ -9,7 +9,7 @@ use crate::deadline::before as within;
 use crate::engine::duration;
 use crate::engine::Engine;
 use crate::error::SyncError;
-use crate::ports::{FailureRecord, PageToken, SyncLog};
+use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
 use futures_util::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -171,16 +171,17 @@ impl Engine {
             };
             report.pages += 1;
             report.items += page.items.len();
-            let reached = match self.sync_page(side, page.items, &failures, deadline, &mut report).await? {
-                PageEnd::Done => page.complete_before,
-                PageEnd::StoppedBefore(at) => page.complete_before.min(at),
+            let (complete_before, next) = (page.complete_before, page.next.clone());
+            let reached = match self.sync_page(side, page, &failures, deadline, &mut report).await? {
+                PageEnd::Done => complete_before,
+                PageEnd::StoppedBefore(at) => complete_before.min(at),
             };
             if reached > report.watermark {
                 report.watermark = reached;
                 self.stores.watermarks.set_watermark(integration, side, reached).await?;
             }
             self.crash_point(Step::PollSynced);
-            token = match page.next {
+            token = match next {
                 Some(next) if !report.stopped_early && report.blocked.is_none() => Some(next),
                 _ => break,
             };
@@ -202,12 +203,13 @@ impl Engine {
     async fn sync_page(
         &self,
         side: Side,
-        items: Vec<Item>,
+        page: ChangedPage,
         failures: &SideFailures,
         deadline: Option<Instant>,
         report: &mut PollReport,
     ) -> Result<PageEnd, SyncError> {
-        let mut outcomes = stream::iter(items.into_iter().map(|item| async move {
+        let read_at = page.read_at;
+        let mut outcomes = stream::iter(page.items.into_iter().map(|item| async move {
             let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
             let outcome = if past(deadline) {
                 PollOutcome::NotStarted
@@ -219,7 +221,7 @@ impl Engine {
                 let synced = within(deadline, self.sync_item(side, &id)).await;
                 PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
             } else {
-                let synced = within(deadline, self.sync_read_item(side, item)).await;
+                let synced = within(deadline, self.sync_read_item(side, item, read_at)).await;
                 PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
             };
             (id, updated, read_from, outcome)

@@ -375,6 +375,7 @@ impl Connector for AzureDevopsConnector {
         let (ids, as_of) = self.query_as_of(&window, &order, self.query_page).await?;
         let full_page = ids.len() >= self.query_page;
         let fresh: Vec<u32> = ids.into_iter().filter(|id| !from.returned.contains(id)).collect();
+        let read_at = chrono::Utc::now();
         let mut items = self
             .read_batch(&fresh, None)
             .await?
@@ -394,7 +395,7 @@ impl Connector for AzureDevopsConnector {
             });
         }
         let complete_before = next.boundary;
-        Ok(ChangedPage { items, complete_before, next: full_page.then(|| next.encode()) })
+        Ok(ChangedPage { items, complete_before, next: full_page.then(|| next.encode()), read_at: Some(read_at) })
     }
 
     fn max_call_duration(&self) -> Duration {

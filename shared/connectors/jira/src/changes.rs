@@ -81,7 +81,7 @@ impl Keyset {
         // More issues may share the boundary instant: only what came before it is complete. Once a
         // listing may have passed over an issue fetched earlier, nothing after the poll began is.
         let complete_before = if self.fetched.is_empty() { next.boundary } else { next.boundary.min(self.started) };
-        ChangedPage { items, complete_before, next: more.then(|| next.encode()) }
+        ChangedPage { items, complete_before, next: more.then(|| next.encode()), read_at: read.fetched_at() }
     }
 
     fn encode(&self) -> PageToken {
@@ -125,18 +125,26 @@ impl Keyset {
 /// How a page's issues were read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Read {
-    /// By the search that listed them, so as they were listed.
+    /// By the search that listed them, so as they were listed (and as the search's index had them).
     WithTheListing,
-    /// By id after a listing begun at this instant: one may have changed since it was listed.
-    AfterListing(Timestamp),
+    /// By id (from Jira's records, from the instant `fetched_at`) after a listing begun at `listed_at`:
+    /// one may have changed since it was listed.
+    AfterListing { listed_at: Timestamp, fetched_at: Timestamp },
 }
 
 impl Read {
+    fn fetched_at(self) -> Option<Timestamp> {
+        match self {
+            Read::WithTheListing => None,
+            Read::AfterListing { fetched_at, .. } => Some(fetched_at),
+        }
+    }
+
     /// Whether `item` is surely as the listing saw it: it changed before the listing began.
     fn surely_as_listed(self, item: &Item) -> bool {
         match self {
             Read::WithTheListing => true,
-            Read::AfterListing(listed_at) => item.updated < listed_at - Duration::minutes(SEARCH_MARGIN_MINUTES),
+            Read::AfterListing { listed_at, .. } => item.updated < listed_at - Duration::minutes(SEARCH_MARGIN_MINUTES),
         }
     }
 }
@@ -183,6 +191,11 @@ mod tests {
     use chrono::TimeZone;
     use tandem_model::{FieldMap, ItemPlace, ItemRef, Visibility};
 
+    /// Fetched as soon as listed.
+    fn after(listed_at: Timestamp) -> Read {
+        Read::AfterListing { listed_at, fetched_at: listed_at }
+    }
+
     fn at(second: u32) -> Timestamp {
         chrono::Utc.with_ymd_and_hms(2024, 1, 31, 10, 20, second).unwrap()
     }
@@ -211,7 +224,7 @@ mod tests {
 
     #[test]
     fn pages_skip_what_they_returned_and_take_what_changed_since() {
-        let later = Read::AfterListing(at(50) + Duration::minutes(5));
+        let later = after(at(50) + Duration::minutes(5));
         let first = Keyset::start(at(10), at(50) + Duration::minutes(5));
         let page = first.next_page(vec![item("2", at(20)), item("1", at(5)), item("3", at(20))], later, true);
         let ids: Vec<&str> = page.items.iter().map(|item| item.item.id.as_str()).collect();
@@ -230,7 +243,7 @@ mod tests {
         let listed_at = at(30) + Duration::minutes(10);
         let just_changed = listed_at - Duration::seconds(1);
         let fetched = || vec![item("1", at(5)), item("2", just_changed)];
-        let page = Keyset::start(at(0), at(0)).next_page(fetched(), Read::AfterListing(listed_at), true);
+        let page = Keyset::start(at(0), at(0)).next_page(fetched(), after(listed_at), true);
         let next = Keyset::decode(page.next.as_ref().unwrap()).unwrap();
         assert_eq!(next.boundary(), at(5), "issues listed after 2 but unread may be as old as 1");
         let page = Keyset::start(at(0), at(0)).next_page(fetched(), Read::WithTheListing, true);
@@ -240,7 +253,7 @@ mod tests {
     #[test]
     fn nothing_after_the_poll_began_is_complete() {
         let began = at(30) + Duration::minutes(1);
-        let later = Read::AfterListing(began + Duration::minutes(5));
+        let later = after(began + Duration::minutes(5));
         let first = Keyset::start(at(0), began).next_page(vec![item("1", at(45))], later, true);
         assert_eq!(first.complete_before, at(45), "nothing was passed over on the first page");
         let second =
@@ -250,7 +263,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_foreign_ones_are_refused() {
-        let later = Read::AfterListing(at(59) + Duration::minutes(5));
+        let later = after(at(59) + Duration::minutes(5));
         let page = Keyset::start(at(0), at(59)).next_page(vec![item("10001", at(5))], later, true);
         let token = page.next.unwrap();
         let keyset = Keyset::decode(&token).unwrap();

@@ -217,13 +217,15 @@ impl Connector for JiraConnector {
         let walk = self.walk(&jql, &from).await?;
         if walk.unread.is_empty() {
             let settled = walk.pages == 1 || walk.agrees_with(&self.walk(&jql, &from).await?);
-            return Ok(from.next_page(Vec::new(), Read::AfterListing(listed_at), !settled));
+            let read = Read::AfterListing { listed_at, fetched_at: listed_at };
+            return Ok(from.next_page(Vec::new(), read, !settled));
         }
         let batch = &walk.unread[..walk.unread.len().min(FETCH_SIZE)];
+        let fetched_at = Utc::now();
         let items = self.fetch_items(batch).await?;
         // A walk of many pages is checked by the next one, which lists again.
         let more = walk.stopped_early || walk.unread.len() > batch.len() || walk.pages > 1;
-        Ok(from.next_page(items, Read::AfterListing(listed_at), more))
+        Ok(from.next_page(items, Read::AfterListing { listed_at, fetched_at }, more))
     }
 
     fn max_call_duration(&self) -> Duration {

@@ -170,6 +170,9 @@ pub struct ChangedPage {
     pub complete_before: Timestamp,
     /// `None` on the last page.
     pub next: Option<PageToken>,
+    /// When the items were read from the system's records (not from a search, whose answers may lag
+    /// behind): they are then as good as a fresh read made at this instant. `None` for a search's.
+    pub read_at: Option<Timestamp>,
 }
 
 /// What `tandem check` reports for one side.
