@@ -17,9 +17,7 @@ async fn pages_through_more_than_one_search_page_oldest_first() {
     let sim = simulator().await;
     let jira = connector(&sim);
     let before = chrono::Utc::now() - Duration::seconds(1);
-    for number in 0..105 {
-        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap();
-    }
+    create_issues(&jira, 105).await;
     let changed = jira.changed_since(before).await.unwrap();
     assert_eq!(changed.len(), 105);
     assert!(changed.windows(2).all(|pair| pair[0].updated < pair[1].updated), "not oldest first");
@@ -41,19 +39,13 @@ async fn an_issue_changed_between_pages_makes_no_other_issue_be_skipped() {
     let sim = simulator().await;
     let jira = connector(&sim);
     let before = chrono::Utc::now() - Duration::seconds(1);
-    let mut created = Vec::new();
-    for number in 0..105 {
-        created.push(jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap());
-    }
+    let created = create_issues(&jira, 105).await;
     let edit = json!({"fields": {"summary": "issue 0, edited while the pages were read"}});
     let first = created[0].item.id.to_string();
     sim.change_after("POST", "/rest/api/3/search/jql", PersonEdit::new(first, edit, SimUser::alice().account_id));
 
     let (changed, complete_before) = all_pages(&jira, before).await;
-    let mut ids: Vec<_> = changed.iter().map(|item| item.item.id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 105, "every issue was read at least once");
+    assert_eq!(distinct(&changed), 105, "every issue was read at least once");
     let next_poll = jira.changed_since(complete_before).await.unwrap();
     let edited =
         next_poll.iter().find(|item| item.item.id == created[0].item.id).expect("the next poll reads the edit");
@@ -68,19 +60,28 @@ async fn a_dense_window_is_read_once_in_few_calls() {
     let sim = simulator().await;
     let jira = connector(&sim);
     let before = chrono::Utc::now() - Duration::seconds(1);
-    for number in 0..450 {
-        jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap();
-    }
+    create_issues(&jira, 450).await;
     sim.set_fault_plan(FaultPlan { search_page_limit: Some(120), ..FaultPlan::none() }).unwrap();
     let calls_before = sim.exchanges().len();
     let (changed, _) = all_pages(&jira, before).await;
-    let mut ids: Vec<_> = changed.iter().map(|item| item.item.id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!((ids.len(), changed.len()), (450, 450), "each issue once");
+    assert_eq!((distinct(&changed), changed.len()), (450, 450), "each issue once");
     let calls = sim.exchanges().len() - calls_before;
     assert!(calls <= 30, "450 issues took {calls} calls");
     assert_no_violations(&sim);
+}
+
+/// `count` issues named "issue 0", "issue 1", … created one after the other.
+async fn create_issues(jira: &impl Connector, count: usize) -> Vec<tandem_model::Item> {
+    let mut created = Vec::new();
+    for number in 0..count {
+        created.push(jira.create_item(&fields(&[("summary", text(&format!("issue {number}")))]), None).await.unwrap());
+    }
+    created
+}
+
+/// How many different issues `items` holds.
+fn distinct(items: &[tandem_model::Item]) -> usize {
+    items.iter().map(|item| &item.item.id).collect::<std::collections::BTreeSet<_>>().len()
 }
 
 /// Every page of a poll, and the last page's `complete_before`.
