@@ -11,7 +11,7 @@ use support::{field_map, local_config, text, World};
 use tandem_engine::ports::Connector;
 use tandem_engine::RetryPolicy;
 use tandem_model::{FieldValue, Item, ItemId, RichText, Side, UserRef};
-use tandem_simulators::jira::SimUser;
+use tandem_simulators::jira::{PersonEdit, SimUser};
 
 /// The description of done-when 1: bold, a list, a link and a mention of Bob.
 fn rich_description() -> serde_json::Value {
@@ -161,12 +161,10 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     world.finish().await
 }
 
-/// A parked failure waits for an operator, but not the item's later changes: a poll still syncs a change
-/// made after the failure, and clears the failure once a sync of the item succeeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
-    let world = World::start().await?;
-    let (bug, copy) = linked_bug(&world, "Refund button does nothing", "Medium").await?;
+/// A linked bug whose Azure DevOps copy moved to a status Jira's workflow refuses, the refusal
+/// recorded and made due now for the returned worker, which parks it after three attempts.
+async fn a_refused_status(world: &World) -> Result<(Item, Item, tandem_engine::Engine)> {
+    let (bug, copy) = linked_bug(world, "Refund button does nothing", "Medium").await?;
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved"))]).await?;
     world.settle().await?;
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
@@ -176,15 +174,32 @@ async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
     let log = &world.engine().stores().log;
     let failures = log.list_failures(&world.config.name).await?;
     let failure = failures.first().context("the refused status is recorded")?;
-    // Due now rather than on the world's 30 s schedule; the impatient worker then parks it.
+    // Due now rather than on the world's 30 s schedule.
     tandem_engine::unpark_failure(log.as_ref(), &world.config.name, failure.side, &failure.item, chrono::Utc::now())
         .await?;
-    let mut retries = 0;
-    while !log.list_failures(&world.config.name).await?.iter().any(|failure| failure.parked) {
+    Ok((bug, copy, worker))
+}
+
+/// Retries the recorded failures with `worker` until one is parked, or `attempts` retries.
+async fn retry_until_parked(world: &World, worker: &tandem_engine::Engine, attempts: usize) -> Result<bool> {
+    let log = &world.engine().stores().log;
+    for _ in 0..attempts {
+        if log.list_failures(&world.config.name).await?.iter().any(|failure| failure.parked) {
+            return Ok(true);
+        }
         worker.retry_failures().await?;
-        retries += 1;
-        assert!(retries < 5, "a refused status parks after 3 attempts");
     }
+    Ok(log.list_failures(&world.config.name).await?.iter().any(|failure| failure.parked))
+}
+
+/// A parked failure waits for an operator, but not the item's later changes: a poll still syncs a change
+/// made after the failure, and clears the failure once a sync of the item succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy, worker) = a_refused_status(&world).await?;
+    assert!(retry_until_parked(&world, &worker, 4).await?, "a refused status parks after 3 attempts");
+    let log = &world.engine().stores().log;
 
     // Webhooks are lost: only the poll can bring the new title over.
     world.jira().webhooks().pause();
@@ -200,6 +215,28 @@ async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
     worker.poll_side(Side::One).await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("To Do"));
     assert!(log.list_failures(&world.config.name).await?.is_empty(), "the failure is cleared");
+    world.jira().webhooks().resume();
+    world.finish().await
+}
+
+/// An edit made while the attempt that parks an item was under way (after its read) was never tried:
+/// the poll that finds it syncs it rather than leave it to the parked record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_made_during_the_attempt_that_parks_an_item_is_synced_by_the_next_poll() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy, worker) = a_refused_status(&world).await?;
+    assert!(!retry_until_parked(&world, &worker, 2).await?, "two attempts do not park it");
+
+    world.jira().webhooks().pause();
+    let meanwhile = json!({"fields": {"summary": "Edited while the last attempt ran"}});
+    world.jira().change_after(
+        "GET",
+        &format!("/rest/api/3/issue/{}", bug.item.id),
+        PersonEdit::new(bug.item.id.to_string(), meanwhile, SimUser::alice().account_id),
+    );
+    assert!(retry_until_parked(&world, &worker, 1).await?, "the third attempt parks it");
+    worker.poll_side(Side::One).await?;
+    assert_eq!(world.ado_field(&copy.item.id, "System.Title").await?, text("Edited while the last attempt ran"));
     world.jira().webhooks().resume();
     world.finish().await
 }

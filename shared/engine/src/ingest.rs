@@ -122,7 +122,7 @@ impl Engine {
                 }
                 Err(error) => {
                     warn!(item = %change.item, %error, "sync failed; recorded for retry");
-                    let recorded = self.record_failure(side, change.item, &error).await?;
+                    let recorded = self.record_failure(side, change.item, &error, read_from).await?;
                     // A linked item's failure is recorded under its link; the note is not needed then.
                     if (recorded.side, &recorded.item) != (side, change.item) {
                         self.clear_failure(side, change.item, read_from).await?;

@@ -10,15 +10,22 @@ use crate::engine::duration;
 use crate::engine::Engine;
 use crate::error::SyncError;
 use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
+use futures_util::future::join;
 use futures_util::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tandem_model::{Item, ItemId, Side, Timestamp};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{error, info, instrument, warn};
 
 /// When no watermark exists and the project has no items, polling starts this far back.
 const FIRST_RUN_LOOKBACK: chrono::Duration = chrono::Duration::hours(26);
+
+/// How far another system's clock (and the precision of its instants) may be off tandem's when an
+/// item's change instant is compared with tandem's records.
+const CLOCK_ALLOWANCE: chrono::Duration = chrono::Duration::seconds(1);
 
 /// Whether `deadline` has passed.
 fn past(deadline: Option<Instant>) -> bool {
@@ -89,25 +96,61 @@ struct SideFailures {
     waiting: HashSet<ItemId>,
     /// Items whose record is due: a successful sync by the poll clears it.
     due: HashSet<ItemId>,
-    /// Parked items, with when they last failed: a later change of one is tried as it comes.
+    /// Parked items, with when their last failed attempt began: a later change of one is tried as it
+    /// comes.
     parked: HashMap<ItemId, Timestamp>,
 }
 
 impl SideFailures {
     /// Whether the poll leaves `item` to its failure record: a parked item only until it changes again.
+    /// A change is left only if it was surely made before the failed attempt began: one made during
+    /// the attempt (after its read) was never tried. The system's clock is not tandem's, and its
+    /// instants may be cut to the millisecond, hence the allowance.
     fn holds(&self, item: &Item) -> bool {
         self.waiting.contains(&item.item.id)
-            || self.parked.get(&item.item.id).is_some_and(|failed| item.updated <= *failed)
+            || self.parked.get(&item.item.id).is_some_and(|began| item.updated + CLOCK_ALLOWANCE <= *began)
     }
 }
 
-/// Where a page's items got to.
-enum PageEnd {
-    /// Every item was dealt with (synced, or recorded for a retry).
-    Done,
-    /// The poll stopped before the item changed at this instant: the deadline came, or a side's
-    /// credentials were refused.
-    StoppedBefore(Timestamp),
+/// What the reading of a poll's pages hands to its syncing.
+enum PageRead {
+    Page(ChangedPage),
+    /// The deadline came before the next page was read.
+    CutShort,
+    Failed(SyncError),
+}
+
+/// One step of a poll's work, in order of change: an item to sync, or the end of a page (whose items
+/// are all dealt with once it comes out in turn).
+enum PollWork {
+    Item { item: Box<Item>, read_at: Option<Timestamp> },
+    PageEnd { complete_before: Timestamp, items: usize },
+    CutShort,
+    ReadFailed(SyncError),
+}
+
+impl PollWork {
+    fn of(read: PageRead) -> Vec<PollWork> {
+        match read {
+            PageRead::Page(page) => {
+                let (read_at, complete_before, items) = (page.read_at, page.complete_before, page.items.len());
+                let mut work: Vec<PollWork> =
+                    page.items.into_iter().map(|item| PollWork::Item { item: Box::new(item), read_at }).collect();
+                work.push(PollWork::PageEnd { complete_before, items });
+                work
+            }
+            PageRead::CutShort => vec![PollWork::CutShort],
+            PageRead::Failed(error) => vec![PollWork::ReadFailed(error)],
+        }
+    }
+}
+
+/// A step of a poll's work, done.
+enum PollDone {
+    Item { id: ItemId, updated: Timestamp, read_from: Timestamp, outcome: PollOutcome },
+    PageEnd { complete_before: Timestamp, items: usize },
+    CutShort,
+    ReadFailed(SyncError),
 }
 
 impl Engine {
@@ -124,21 +167,21 @@ impl Engine {
 
     /// As [`Engine::poll_side`], stopping cleanly at `deadline` (a Lambda's remaining time).
     ///
-    /// Changes are read page by page and each page is synced before the next is read, so memory stays
-    /// bounded whatever the backlog, and the watermark is saved after every page: a run cut short keeps
-    /// what it did. The watermark never passes an item that was not dealt with: an item not started
+    /// Changes are read page by page, the next page while the items of the one before are synced, so
+    /// memory stays bounded whatever the backlog (two pages at most) and the workers neither wait for
+    /// a listing nor for a page's slowest item. The watermark is saved as each page is finished: a run
+    /// cut short keeps what it did. It never passes an item that was not dealt with: an item not started
     /// before the deadline, or one whose side's credentials were refused, stays ahead of it for the next
     /// run. Syncs still under way at the deadline are cut short and recorded as due, so the next run
     /// finishes them. Searches lag behind writes, so each poll reads `polling.search_lag` back past the
     /// watermark; links skip what they have already seen, without a call.
     #[instrument(skip(self, deadline), fields(integration = %self.config.name))]
     pub async fn poll_side_until(&self, side: Side, deadline: Option<Instant>) -> Result<PollReport, SyncError> {
-        let integration = &self.config.name;
-        let watermark = match self.stores.watermarks.get_watermark(integration, side).await? {
+        let watermark = match self.stores.watermarks.get_watermark(&self.config.name, side).await? {
             Some(watermark) => watermark,
             None => {
                 let start = self.initial_watermark(side).await?;
-                self.stores.watermarks.set_watermark(integration, side, start).await?;
+                self.stores.watermarks.set_watermark(&self.config.name, side, start).await?;
                 start
             }
         };
@@ -155,37 +198,12 @@ impl Engine {
             stopped_early: false,
             blocked: None,
         };
-        let mut token: Option<PageToken> = None;
-        loop {
-            if past(deadline) {
-                report.stopped_early = true;
-                break;
-            }
-            let read = self.connector(side).changed_page(since, token.as_ref());
-            let page = match within(deadline, read).await {
-                Some(page) => page.map_err(SyncError::connector(side))?,
-                None => {
-                    report.stopped_early = true;
-                    break;
-                }
-            };
-            report.pages += 1;
-            report.items += page.items.len();
-            let (complete_before, next) = (page.complete_before, page.next.clone());
-            let reached = match self.sync_page(side, page, &failures, deadline, &mut report).await? {
-                PageEnd::Done => complete_before,
-                PageEnd::StoppedBefore(at) => complete_before.min(at),
-            };
-            if reached > report.watermark {
-                report.watermark = reached;
-                self.stores.watermarks.set_watermark(integration, side, reached).await?;
-            }
-            self.crash_point(Step::PollSynced);
-            token = match next {
-                Some(next) if !report.stopped_early && report.blocked.is_none() => Some(next),
-                _ => break,
-            };
-        }
+        let halt = AtomicBool::new(false);
+        let (pages, read_pages) = mpsc::channel(1);
+        let reading = self.read_pages(side, since, deadline, &halt, pages);
+        let syncing = self.sync_pages(side, read_pages, &failures, deadline, &halt, &mut report);
+        let ((), synced) = join(reading, syncing).await;
+        synced?;
         match &report.blocked {
             Some(problem) => {
                 error!(side = %side, %problem, watermark = %report.watermark, "poll stopped: the credentials were refused; nothing after the watermark is skipped")
@@ -197,56 +215,152 @@ impl Engine {
         Ok(report)
     }
 
-    /// Syncs one page's items, several at once, results taken in order of change. Items already
-    /// started when the deadline comes are cut short and recorded as due (as a crash would leave them,
-    /// but with a record), so the watermark may pass them.
-    async fn sync_page(
+    /// Reads a poll's pages one after the other into `pages` until the last, the deadline, or `halt`.
+    async fn read_pages(
         &self,
         side: Side,
-        page: ChangedPage,
-        failures: &SideFailures,
+        since: Timestamp,
         deadline: Option<Instant>,
-        report: &mut PollReport,
-    ) -> Result<PageEnd, SyncError> {
-        let read_at = page.read_at;
-        let mut outcomes = stream::iter(page.items.into_iter().map(|item| async move {
-            let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
-            let outcome = if past(deadline) {
-                PollOutcome::NotStarted
-            } else if failures.holds(&item) {
-                PollOutcome::Waiting
-            } else if failures.due.contains(&id) {
-                // A due record may hold more than this item's own change (a comment of its copy, a
-                // claim to finish): it takes a whole sync from a fresh read, not just the page's news.
-                let synced = within(deadline, self.sync_item(side, &id)).await;
-                PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
-            } else {
-                let synced = within(deadline, self.sync_read_item(side, item, read_at)).await;
-                PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
-            };
-            (id, updated, read_from, outcome)
-        }))
-        .buffered(self.poll_concurrency);
-        let mut end = PageEnd::Done;
-        while let Some((id, updated, read_from, outcome)) = outcomes.next().await {
-            if !matches!(end, PageEnd::Done) {
-                continue;
+        halt: &AtomicBool,
+        pages: mpsc::Sender<PageRead>,
+    ) {
+        let mut token: Option<PageToken> = None;
+        loop {
+            // A page is read only once the one before is taken, so no page waits long enough for its
+            // reads to stop standing for fresh ones.
+            let Ok(slot) = pages.reserve().await else { return };
+            if halt.load(Ordering::Relaxed) {
+                return;
             }
-            match outcome {
-                // Items already started are let finish, but the watermark stays before this one.
-                PollOutcome::NotStarted => {
-                    report.stopped_early = true;
-                    end = PageEnd::StoppedBefore(updated);
-                }
-                PollOutcome::Waiting => self.leave_to_record(side, &id).await?,
-                PollOutcome::Synced(Err(error)) if error.is_credential_problem() => {
-                    report.blocked = Some(error_chain(&error));
-                    end = PageEnd::StoppedBefore(updated);
-                }
-                PollOutcome::Synced(synced) => self.poll_synced(side, &id, read_from, synced, failures, report).await?,
+            let read = match within(deadline, self.connector(side).changed_page(since, token.as_ref())).await {
+                Some(Ok(page)) if !past(deadline) => PageRead::Page(page),
+                Some(Err(error)) => PageRead::Failed(SyncError::connector(side)(error)),
+                _ => PageRead::CutShort,
+            };
+            let next = match &read {
+                PageRead::Page(page) => page.next.clone(),
+                _ => None,
+            };
+            slot.send(read);
+            match next {
+                Some(next) => token = Some(next),
+                None => return,
             }
         }
-        Ok(end)
+    }
+
+    /// Syncs the items of the pages `read_pages` receives, several at once, results taken in order of
+    /// change, and saves the watermark as each page is finished. Items already started when the
+    /// deadline comes are cut short and recorded as due (as a crash would leave them, but with a
+    /// record), so the watermark may pass them.
+    async fn sync_pages(
+        &self,
+        side: Side,
+        read_pages: mpsc::Receiver<PageRead>,
+        failures: &SideFailures,
+        deadline: Option<Instant>,
+        halt: &AtomicBool,
+        report: &mut PollReport,
+    ) -> Result<(), SyncError> {
+        let received = stream::unfold(read_pages, |mut pages| async { pages.recv().await.map(|read| (read, pages)) });
+        let outcomes = received
+            .flat_map(|read| stream::iter(PollWork::of(read)))
+            .map(|work| self.do_poll_work(side, work, failures, deadline, halt))
+            .buffered(self.poll_concurrency);
+        let mut outcomes = std::pin::pin!(outcomes);
+        // Where the poll stopped before the end: the watermark stays before this item's change.
+        let mut stopped_before: Option<Timestamp> = None;
+        // Whether the page the poll stopped in is finished: the watermark moves no further.
+        let mut finished = false;
+        while let Some(done) = outcomes.next().await {
+            match done {
+                PollDone::Item { .. } if stopped_before.is_some() => {}
+                PollDone::Item { id, updated, read_from, outcome } => {
+                    let stop = self.poll_outcome(side, &id, read_from, outcome, failures, report).await?;
+                    if stop {
+                        stopped_before = Some(updated);
+                        halt.store(true, Ordering::Relaxed);
+                    }
+                }
+                PollDone::PageEnd { complete_before, items } => {
+                    report.pages += 1;
+                    report.items += items;
+                    if finished {
+                        // A page read ahead while the poll stopped: none of its items was dealt with.
+                        continue;
+                    }
+                    let reached = stopped_before.map_or(complete_before, |at| complete_before.min(at));
+                    if reached > report.watermark {
+                        report.watermark = reached;
+                        self.stores.watermarks.set_watermark(&self.config.name, side, reached).await?;
+                    }
+                    self.crash_point(Step::PollSynced);
+                    finished = stopped_before.is_some();
+                }
+                PollDone::CutShort => report.stopped_early = true,
+                PollDone::ReadFailed(_) if stopped_before.is_some() => {}
+                PollDone::ReadFailed(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Syncs one changed item of a page, or passes a page's end on in its place among the items.
+    async fn do_poll_work(
+        &self,
+        side: Side,
+        work: PollWork,
+        failures: &SideFailures,
+        deadline: Option<Instant>,
+        halt: &AtomicBool,
+    ) -> PollDone {
+        let (item, read_at) = match work {
+            PollWork::Item { item, read_at } => (item, read_at),
+            PollWork::PageEnd { complete_before, items } => return PollDone::PageEnd { complete_before, items },
+            PollWork::CutShort => return PollDone::CutShort,
+            PollWork::ReadFailed(error) => return PollDone::ReadFailed(error),
+        };
+        let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
+        let outcome = if past(deadline) || halt.load(Ordering::Relaxed) {
+            PollOutcome::NotStarted
+        } else if failures.holds(&item) {
+            PollOutcome::Waiting
+        } else if failures.due.contains(&id) {
+            // A due record may hold more than this item's own change (a comment of its copy, a
+            // claim to finish): it takes a whole sync from a fresh read, not just the page's news.
+            let synced = within(deadline, self.sync_item(side, &id)).await;
+            PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
+        } else {
+            let synced = within(deadline, self.sync_read_item(side, *item, read_at)).await;
+            PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
+        };
+        PollDone::Item { id, updated, read_from, outcome }
+    }
+
+    /// Records what became of one item; true when the poll must stop before it.
+    async fn poll_outcome(
+        &self,
+        side: Side,
+        id: &ItemId,
+        read_from: Timestamp,
+        outcome: PollOutcome,
+        failures: &SideFailures,
+        report: &mut PollReport,
+    ) -> Result<bool, SyncError> {
+        match outcome {
+            // Items already started are let finish, but the watermark stays before this one.
+            PollOutcome::NotStarted => {
+                report.stopped_early = true;
+                return Ok(true);
+            }
+            PollOutcome::Waiting => self.leave_to_record(side, id).await?,
+            PollOutcome::Synced(Err(error)) if error.is_credential_problem() => {
+                report.blocked = Some(error_chain(&error));
+                return Ok(true);
+            }
+            PollOutcome::Synced(synced) => self.poll_synced(side, id, read_from, synced, failures, report).await?,
+        }
+        Ok(false)
     }
 
     /// What a poll records after syncing one item.
@@ -272,7 +386,7 @@ impl Engine {
             Err(error) => {
                 warn!(item = %id, %error, "sync failed during poll; recorded for retry");
                 // The failure record, not the watermark, now holds this change.
-                self.record_failure(side, id, &error).await?;
+                self.record_failure(side, id, &error, read_from).await?;
                 report.failed += 1;
             }
         }
@@ -306,7 +420,10 @@ impl Engine {
         Ok(SideFailures {
             waiting: later.into_iter().map(|failure| failure.item).collect(),
             due: due.into_iter().map(|failure| failure.item).collect(),
-            parked: parked.into_iter().map(|failure| (failure.item, failure.last_failed_at)).collect(),
+            parked: parked
+                .into_iter()
+                .map(|failure| (failure.item, failure.last_attempt_began.unwrap_or(failure.last_failed_at)))
+                .collect(),
         })
     }
 
@@ -346,7 +463,7 @@ impl Engine {
                     if error.is_credential_problem() {
                         refused.insert(failure.side);
                     }
-                    if self.record_failure(failure.side, &failure.item, &error).await?.parked {
+                    if self.record_failure(failure.side, &failure.item, &error, read_from).await?.parked {
                         report.parked += 1;
                     }
                 }
@@ -367,6 +484,7 @@ impl Engine {
         side: Side,
         item: &ItemId,
         error: &SyncError,
+        began: Timestamp,
     ) -> Result<FailureRecord, SyncError> {
         let policy = self.retry_policy;
         let now = self.clock.now();
@@ -398,6 +516,7 @@ impl Engine {
             attempts,
             first_failed_at: previous.as_ref().map_or(now, |failure| failure.first_failed_at),
             last_failed_at: now,
+            last_attempt_began: Some(began),
             next_attempt_at: (!parked).then(|| match error {
                 // Another worker's claim, or a search catching up: worth trying again as soon as it
                 // ends, not later.

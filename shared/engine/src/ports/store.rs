@@ -441,6 +441,10 @@ pub struct FailureRecord {
     pub attempts: u32,
     pub first_failed_at: Timestamp,
     pub last_failed_at: Timestamp,
+    /// When the last failed attempt began, before it read anything: a change made after that may be
+    /// one the attempt never saw. `None` for notes and for records written before this was kept.
+    #[serde(default)]
+    pub last_attempt_began: Option<Timestamp>,
     /// When the poller may try again; `None` once parked (needs an operator).
     pub next_attempt_at: Option<Timestamp>,
     pub parked: bool,
@@ -468,6 +472,7 @@ impl FailureRecord {
             attempts: 0,
             first_failed_at: now,
             last_failed_at: now,
+            last_attempt_began: None,
             next_attempt_at: Some(due),
             parked: false,
             noted_at: now,

@@ -152,6 +152,7 @@ pub fn failure(integration: &str, side: Side, item_id: &str, attempts: u32) -> F
         attempts,
         first_failed_at: at(10),
         last_failed_at: at(10 + i64::from(attempts)),
+        last_attempt_began: Some(at(10 + i64::from(attempts))),
         next_attempt_at: Some(at(100)),
         parked: false,
         noted_at: at(10),
