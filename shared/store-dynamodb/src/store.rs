@@ -2,11 +2,16 @@
 
 use crate::error::{request_failed, Item};
 use crate::keys::{Key, PK, SK};
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use tandem_engine::ports::StoreError;
+
+/// The longest one attempt of a DynamoDB call may take: far beyond DynamoDB's milliseconds, and beyond
+/// a local stand-in's seconds under load, yet short of any function's deadline.
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The engine's store traits on one DynamoDB table (see the crate documentation for its layout).
 #[derive(Debug, Clone)]
@@ -22,8 +27,14 @@ impl DynamoStore {
 
     /// A store on `table` with the SDK's usual configuration from the environment: `AWS_REGION`,
     /// credentials (variables, profile, or the Lambda role), and `AWS_ENDPOINT_URL` for a local server.
+    ///
+    /// Each attempt of a call gets 10 s (`ATTEMPT_TIMEOUT`): the SDK sets none by default, and a call that
+    /// never answers (a stalled connection) would hold a function past its own deadline, where the
+    /// poller can no longer record where it stopped. A timed-out attempt is retried like any other
+    /// transient error; a write it may have made meanwhile meets its condition on the retry.
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let timeouts = TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).build();
+        let config = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await;
         DynamoStore::new(Client::new(&config), table)
     }
 
