@@ -223,12 +223,7 @@ async fn an_edit_made_in_jira_during_a_blind_write_is_synced_by_the_next_poll() 
     world.settle().await?;
     let copy = copy_of(&world, &bug.item.id).await?;
     world.jira().set_fault_plan(FaultPlan { webhook_drop_rate: 1.0, ..FaultPlan::none() })?;
-    let meanwhile = json!({"fields": {"summary": "Edited in Jira meanwhile"}});
-    world.jira().change_after(
-        "GET",
-        &format!("/rest/api/3/issue/{}", bug.item.id),
-        PersonEdit::new(bug.item.id.to_string(), meanwhile, SimUser::alice().account_id),
-    );
+    world.jira_edit_after_next_read(&bug.item.id, json!({"fields": {"summary": "Edited in Jira meanwhile"}}));
     world.edit_in_ado(&copy.item.id, &[("Microsoft.VSTS.Common.Priority", FieldValue::Number(4.0))]).await?;
     world.settle().await?;
 

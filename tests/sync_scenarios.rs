@@ -11,7 +11,7 @@ use support::{field_map, local_config, text, World};
 use tandem_engine::ports::Connector;
 use tandem_engine::RetryPolicy;
 use tandem_model::{FieldValue, Item, ItemId, RichText, Side, UserRef};
-use tandem_simulators::jira::{PersonEdit, SimUser};
+use tandem_simulators::jira::SimUser;
 
 /// The description of done-when 1: bold, a list, a link and a mention of Bob.
 fn rich_description() -> serde_json::Value {
@@ -228,12 +228,7 @@ async fn an_edit_made_during_the_attempt_that_parks_an_item_is_synced_by_the_nex
     assert!(!retry_until_parked(&world, &worker, 2).await?, "two attempts do not park it");
 
     world.jira().webhooks().pause();
-    let meanwhile = json!({"fields": {"summary": "Edited while the last attempt ran"}});
-    world.jira().change_after(
-        "GET",
-        &format!("/rest/api/3/issue/{}", bug.item.id),
-        PersonEdit::new(bug.item.id.to_string(), meanwhile, SimUser::alice().account_id),
-    );
+    world.jira_edit_after_next_read(&bug.item.id, json!({"fields": {"summary": "Edited while the last attempt ran"}}));
     assert!(retry_until_parked(&world, &worker, 1).await?, "the third attempt parks it");
     worker.poll_side(Side::One).await?;
     assert_eq!(world.ado_field(&copy.item.id, "System.Title").await?, text("Edited while the last attempt ran"));

@@ -19,7 +19,7 @@ use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, ItemVersion, SecretString, Side};
 use tandem_simulators::azure_devops::RunningAzureDevops;
-use tandem_simulators::jira::{RunningJira, SimUser};
+use tandem_simulators::jira::{PersonEdit, RunningJira, SimUser};
 
 pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -115,6 +115,12 @@ impl World {
 
     pub fn ado(&self) -> &RunningAzureDevops {
         ado(&self.environment)
+    }
+
+    /// Alice edits Jira issue `id` (`edit` is an edit-issue body) right after the next read of it.
+    pub fn jira_edit_after_next_read(&self, id: &ItemId, edit: Value) {
+        let path = format!("/rest/api/3/issue/{id}");
+        self.jira().change_after("GET", &path, PersonEdit::new(id.to_string(), edit, SimUser::alice().account_id));
     }
 
     pub fn webhook_url(&self, side: Side) -> String {

@@ -31,7 +31,8 @@ impl DynamoStore {
     /// Each attempt of a call gets 10 s (`ATTEMPT_TIMEOUT`): the SDK sets none by default, and a call that
     /// never answers (a stalled connection) would hold a function past its own deadline, where the
     /// poller can no longer record where it stopped. A timed-out attempt is retried like any other
-    /// transient error; a write it may have made meanwhile meets its condition on the retry.
+    /// transient error: a write that landed meanwhile is either the same record written again or fails
+    /// its own condition, which the engine takes as a change to read again.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let timeouts = TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).build();
         let config = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await;
