@@ -20,6 +20,20 @@ pub enum Simulator {
     AzureDevops(RunningAzureDevops),
 }
 
+/// Starts `serve`'s store afresh when a side is a bundled simulator. The simulators start empty every
+/// run, so links, watermarks and records kept from an earlier run name items that no longer exist (and
+/// whose ids the new run hands out again): kept, they would make the new run's first bug look linked
+/// to a copy that is not there.
+pub fn reset_store_for_simulators(config: &IntegrationConfig, store: &Path) -> Result<()> {
+    let simulated = Side::BOTH.into_iter().any(|side| config.side(side).simulator);
+    if !simulated || !store.exists() {
+        return Ok(());
+    }
+    std::fs::remove_file(store).with_context(|| format!("cannot start the store {} afresh", store.display()))?;
+    println!("the bundled simulators start empty, so the store {} starts empty too", store.display());
+    Ok(())
+}
+
 /// What the local run needs besides the configuration: endpoints, secrets, and the simulators it started.
 pub struct LocalEnvironment {
     endpoints: Endpoints,

@@ -35,8 +35,9 @@ enum Command {
         poll_seconds: Option<u64>,
         /// Seconds a creation claim keeps other workers off; after a crash, the next attempt waits this
         /// long, then adopts the copy the crashed attempt may have created instead of creating another.
-        #[arg(long, default_value_t = 120)]
-        claim_lease_seconds: u64,
+        /// By default, longer than the slowest call the connectors may make (Retry-After waits included).
+        #[arg(long)]
+        claim_lease_seconds: Option<u64>,
         /// With simulators: create a sample Jira bug and an Azure DevOps comment so the sync can be watched.
         #[arg(long)]
         demo: bool,
@@ -149,6 +150,7 @@ async fn main() -> Result<()> {
         }
         Command::Serve { config, listen, store, secrets, poll_seconds, claim_lease_seconds, demo } => {
             let config = load(&config)?;
+            local::reset_store_for_simulators(&config, &store)?;
             let store = wiring::open_store(&store)?;
             let environment = local::LocalEnvironment::prepare(&config, secrets.as_deref()).await?;
             let listener =
@@ -157,7 +159,7 @@ async fn main() -> Result<()> {
             let poll = poll_seconds.map(std::time::Duration::from_secs).unwrap_or(config.polling.interval);
             let settings = wiring::ServeSettings {
                 poll_interval: Some(poll),
-                claim_lease: std::time::Duration::from_secs(claim_lease_seconds),
+                claim_lease: claim_lease_seconds.map(std::time::Duration::from_secs),
             };
             let served = wiring::serve_integration(
                 config.clone(),

@@ -28,8 +28,9 @@ pub struct ServeSettings {
     /// How often the background poller runs; `None`: no background poller, the caller polls (tests
     /// that must know exactly who syncs what, and when).
     pub poll_interval: Option<Duration>,
-    /// How long a creation claim keeps other workers off (see the engine's exactly-once creation).
-    pub claim_lease: Duration,
+    /// How long a creation claim keeps other workers off (see the engine's exactly-once creation);
+    /// `None`: the engine's own, which outlasts the connectors' slowest call.
+    pub claim_lease: Option<Duration>,
 }
 
 /// Everything `serve` needs for one integration.
@@ -45,8 +46,10 @@ pub async fn serve_integration(
         connector(&config, Side::Two, endpoints, secrets).await?,
     ];
     let receivers = [receiver(&config, Side::One, secrets).await?, receiver(&config, Side::Two, secrets).await?];
-    let engine = Engine::new(config, connectors, EngineStores::from_one(store), Arc::new(SystemClock))
-        .with_claim_lease(settings.claim_lease);
+    let mut engine = Engine::new(config, connectors, EngineStores::from_one(store), Arc::new(SystemClock));
+    if let Some(lease) = settings.claim_lease {
+        engine = engine.with_claim_lease(lease);
+    }
     Ok(Arc::new(ServedIntegration { engine: Arc::new(engine), receivers, poll_interval: settings.poll_interval }))
 }
 

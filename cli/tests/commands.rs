@@ -189,3 +189,53 @@ fn empty_webhook_secrets_stop_serve_with_a_clear_error() -> Result<()> {
     }
     Ok(())
 }
+
+/// The README's first command, `serve --demo` on the bundled simulators, works every time, the second
+/// time in a row included: the simulators start empty, and so does the store kept from the run before.
+#[test]
+fn the_demo_works_twice_in_a_row() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = dir.path().join("state.redb");
+    for run in 1..=2 {
+        let printed = demo_run(&examples().join("local.yaml"), &store)?;
+        assert!(printed.iter().any(|line| line.starts_with("demo: done")), "run {run}: {printed:#?}");
+        let reset = printed.iter().any(|line| line.contains("starts empty too"));
+        assert_eq!(reset, run == 2, "run {run}: the store is started afresh when one was kept: {printed:#?}");
+    }
+    Ok(())
+}
+
+/// Runs `serve --demo` until it says the demo is done (or stops, or a minute passes), then stops it;
+/// the lines it printed.
+fn demo_run(config: &Path, store: &Path) -> Result<Vec<String>> {
+    use std::io::BufRead;
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--store")
+        .arg(store)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = serve.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = printed.recv_timeout(std::time::Duration::from_secs(60)) {
+        let done = line.starts_with("demo: done");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    serve.kill()?;
+    serve.wait()?;
+    Ok(seen)
+}

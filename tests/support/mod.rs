@@ -59,7 +59,7 @@ impl World {
             environment.endpoints(),
             environment.secrets().as_ref(),
             store,
-            wiring::ServeSettings { poll_interval: None, claim_lease: Duration::from_secs(60) },
+            wiring::ServeSettings { poll_interval: None, claim_lease: Some(Duration::from_secs(60)) },
         )
         .await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
