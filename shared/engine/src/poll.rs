@@ -112,45 +112,45 @@ impl SideFailures {
     }
 }
 
-/// What the reading of a poll's pages hands to its syncing.
-enum PageRead {
-    Page(ChangedPage),
+/// What comes between a poll's items, in order: the end of a page (whose items are all dealt with
+/// once it comes out in turn), or why no further page came.
+enum Marker {
+    PageEnd {
+        complete_before: Timestamp,
+        items: usize,
+    },
     /// The deadline came before the next page was read.
-    CutShort,
-    Failed(SyncError),
-}
-
-/// One step of a poll's work, in order of change: an item to sync, or the end of a page (whose items
-/// are all dealt with once it comes out in turn).
-enum PollWork {
-    Item { item: Box<Item>, read_at: Option<Timestamp> },
-    PageEnd { complete_before: Timestamp, items: usize },
     CutShort,
     ReadFailed(SyncError),
 }
 
+/// What the reading of a poll's pages hands to its syncing: a page, or why there is none.
+type NextPage = Result<ChangedPage, Marker>;
+
+/// One step of a poll's work: an item to sync, or a marker passed on in its place.
+enum PollWork {
+    Item { item: Box<Item>, read_at: Option<Timestamp> },
+    Marker(Marker),
+}
+
 impl PollWork {
-    fn of(read: PageRead) -> Vec<PollWork> {
-        match read {
-            PageRead::Page(page) => {
-                let (read_at, complete_before, items) = (page.read_at, page.complete_before, page.items.len());
-                let mut work: Vec<PollWork> =
-                    page.items.into_iter().map(|item| PollWork::Item { item: Box::new(item), read_at }).collect();
-                work.push(PollWork::PageEnd { complete_before, items });
-                work
-            }
-            PageRead::CutShort => vec![PollWork::CutShort],
-            PageRead::Failed(error) => vec![PollWork::ReadFailed(error)],
-        }
+    fn of(read: NextPage) -> Vec<PollWork> {
+        let page = match read {
+            Ok(page) => page,
+            Err(marker) => return vec![PollWork::Marker(marker)],
+        };
+        let (read_at, complete_before, items) = (page.read_at, page.complete_before, page.items.len());
+        let mut work: Vec<PollWork> =
+            page.items.into_iter().map(|item| PollWork::Item { item: Box::new(item), read_at }).collect();
+        work.push(PollWork::Marker(Marker::PageEnd { complete_before, items }));
+        work
     }
 }
 
 /// A step of a poll's work, done.
 enum PollDone {
     Item { id: ItemId, updated: Timestamp, read_from: Timestamp, outcome: PollOutcome },
-    PageEnd { complete_before: Timestamp, items: usize },
-    CutShort,
-    ReadFailed(SyncError),
+    Marker(Marker),
 }
 
 impl Engine {
@@ -222,7 +222,7 @@ impl Engine {
         since: Timestamp,
         deadline: Option<Instant>,
         halt: &AtomicBool,
-        pages: mpsc::Sender<PageRead>,
+        pages: mpsc::Sender<NextPage>,
     ) {
         let mut token: Option<PageToken> = None;
         loop {
@@ -233,14 +233,11 @@ impl Engine {
                 return;
             }
             let read = match within(deadline, self.connector(side).changed_page(since, token.as_ref())).await {
-                Some(Ok(page)) if !past(deadline) => PageRead::Page(page),
-                Some(Err(error)) => PageRead::Failed(SyncError::connector(side)(error)),
-                _ => PageRead::CutShort,
+                Some(Ok(page)) if !past(deadline) => Ok(page),
+                Some(Err(error)) => Err(Marker::ReadFailed(SyncError::connector(side)(error))),
+                _ => Err(Marker::CutShort),
             };
-            let next = match &read {
-                PageRead::Page(page) => page.next.clone(),
-                _ => None,
-            };
+            let next = read.as_ref().ok().and_then(|page| page.next.clone());
             slot.send(read);
             match next {
                 Some(next) => token = Some(next),
@@ -256,7 +253,7 @@ impl Engine {
     async fn sync_pages(
         &self,
         side: Side,
-        read_pages: mpsc::Receiver<PageRead>,
+        read_pages: mpsc::Receiver<NextPage>,
         failures: &SideFailures,
         deadline: Option<Instant>,
         halt: &AtomicBool,
@@ -282,7 +279,7 @@ impl Engine {
                         halt.store(true, Ordering::Relaxed);
                     }
                 }
-                PollDone::PageEnd { complete_before, items } => {
+                PollDone::Marker(Marker::PageEnd { complete_before, items }) => {
                     report.pages += 1;
                     report.items += items;
                     if finished {
@@ -297,9 +294,9 @@ impl Engine {
                     self.crash_point(Step::PollSynced);
                     finished = stopped_before.is_some();
                 }
-                PollDone::CutShort => report.stopped_early = true,
-                PollDone::ReadFailed(_) if stopped_before.is_some() => {}
-                PollDone::ReadFailed(error) => return Err(error),
+                PollDone::Marker(Marker::CutShort) => report.stopped_early = true,
+                PollDone::Marker(Marker::ReadFailed(_)) if stopped_before.is_some() => {}
+                PollDone::Marker(Marker::ReadFailed(error)) => return Err(error),
             }
         }
         Ok(())
@@ -316,9 +313,7 @@ impl Engine {
     ) -> PollDone {
         let (item, read_at) = match work {
             PollWork::Item { item, read_at } => (item, read_at),
-            PollWork::PageEnd { complete_before, items } => return PollDone::PageEnd { complete_before, items },
-            PollWork::CutShort => return PollDone::CutShort,
-            PollWork::ReadFailed(error) => return PollDone::ReadFailed(error),
+            PollWork::Marker(marker) => return PollDone::Marker(marker),
         };
         let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
         let outcome = if past(deadline) || halt.load(Ordering::Relaxed) {
