@@ -208,8 +208,5 @@ async fn a_security_level_the_configuration_allows_is_copied() -> Result<()> {
 }
 
 fn plain(body: &tandem_model::RichText) -> String {
-    match body {
-        tandem_model::RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-        tandem_model::RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-    }
+    tandem_rich_text::plain_text(body)
 }

@@ -42,10 +42,7 @@ fn adf_paragraph(words: &str) -> RichText {
 }
 
 fn plain(body: &RichText) -> String {
-    match body {
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-    }
+    tandem_rich_text::plain_text(body)
 }
 
 async fn create_jira_bug(world: &World, summary: &str, priority: &str) -> Result<Item> {

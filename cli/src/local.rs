@@ -289,11 +289,7 @@ pub mod demo {
             println!(
                 "demo: the comment is on {} in Jira: {}",
                 bug.item.label(),
-                match &comments[0].body {
-                    RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-                    RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-                }
-                .trim()
+                tandem_rich_text::plain_text(&comments[0].body).trim()
             );
             println!("demo: done — keep editing through the simulators' REST APIs, or press Ctrl-C to stop");
             Ok(())

@@ -166,10 +166,7 @@ fn event_of(title: &str) -> Option<u64> {
 }
 
 fn plain(body: &RichText) -> String {
-    match body {
-        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-    }
+    tandem_rich_text::plain_text(body)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::ports::{ConnectorError, Link};
 use serde::Serialize;
-use tandem_model::{Comment, Item, RichText, Side};
+use tandem_model::{Comment, Item, Side};
 
 /// What an audit of one link found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -126,10 +126,7 @@ impl Engine {
                     copies_found += 1;
                     if !link.comments.iter().any(|pair| pair.id(to) == &comment.id) {
                         let item = link.item(to).label();
-                        let text = match &comment.body {
-                            RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-                            RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-                        };
+                        let text = tandem_rich_text::plain_text(&comment.body);
                         let text: String =
                             text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(100).collect();
                         audit.unlinked_copies.push(format!("side {to}, item {item}, comment {}: {text}", comment.id));

@@ -16,7 +16,7 @@ use crate::crash::Step;
 use crate::engine::{index, Claiming, Engine};
 use crate::error::SyncError;
 use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link, SendWindow};
-use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, RichTextFormat, Side, Timestamp};
+use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, Side, Timestamp};
 use tracing::{info, warn};
 
 /// What to do about a comment the link does not know yet.
@@ -370,17 +370,8 @@ impl Engine {
             .unwrap_or_else(|| "Someone".to_string());
         let attribution = self.config.comments.attribution(&author, self.config.side(from).system);
         let body = self.repoint_mentions(from, &comment.body).await?;
-        let body = match (body, self.config.side(from.other()).system.rich_text_format()) {
-            (RichText::Adf(document), RichTextFormat::Html) => {
-                RichText::Html(tandem_rich_text::adf_to_html(&document)?)
-            }
-            (RichText::Html(html), RichTextFormat::Adf) => RichText::Adf(tandem_rich_text::html_to_adf(&html)?),
-            (body, _) => body,
-        };
-        Ok(match body {
-            RichText::Adf(document) => RichText::Adf(tandem_rich_text::prepend_paragraph_adf(&document, &attribution)),
-            RichText::Html(html) => RichText::Html(tandem_rich_text::prepend_paragraph_html(&html, &attribution)),
-        })
+        let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.rich_text_format())?;
+        Ok(tandem_rich_text::prepend_paragraph(&body, &attribution))
     }
 }
 
@@ -391,9 +382,5 @@ fn comment_claim(link: &Link, from: Side, comment: &CommentId) -> ItemId {
 }
 
 fn plain_text(body: &RichText) -> String {
-    let text = match body {
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-    };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    tandem_rich_text::plain_text(body).split_whitespace().collect::<Vec<_>>().join(" ")
 }

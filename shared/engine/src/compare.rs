@@ -41,10 +41,7 @@ fn rich_text_is_blank(text: &RichText) -> bool {
 }
 
 fn plain_text(text: &RichText) -> String {
-    match text {
-        RichText::Adf(document) => tandem_rich_text::adf_to_plain_text(document),
-        RichText::Html(html) => tandem_rich_text::html_to_plain_text(html),
-    }
+    tandem_rich_text::plain_text(text)
 }
 
 fn words(text: &str) -> Vec<&str> {
@@ -54,12 +51,7 @@ fn words(text: &str) -> Vec<&str> {
 /// The canonical serialisation of rich text: normalised, so two spellings of one document compare equal.
 /// Text that cannot be normalised is compared as it is (still deterministic).
 pub(crate) fn canonical_rich_text(text: &RichText) -> String {
-    match text {
-        RichText::Adf(document) => tandem_rich_text::normalize_adf(document)
-            .map(|normal| normal.to_string())
-            .unwrap_or_else(|_| document.to_string()),
-        RichText::Html(html) => tandem_rich_text::normalize_html(html).unwrap_or_else(|_| html.clone()),
-    }
+    tandem_rich_text::canonical_form(text)
 }
 
 /// A short, stable fingerprint of a comment body, stored per comment link to notice edits.

@@ -693,10 +693,7 @@ impl Engine {
     /// Mentions name users by their id on the source side; the copy must name the target's users.
     /// A mention of someone with no counterpart becomes plain text.
     pub(crate) async fn repoint_mentions(&self, from: Side, text: &RichText) -> Result<RichText, SyncError> {
-        let mentions = match text {
-            RichText::Adf(document) => tandem_rich_text::adf_mentions(document),
-            RichText::Html(html) => tandem_rich_text::html_mentions(html),
-        };
+        let mentions = tandem_rich_text::mentions(text);
         if mentions.is_empty() {
             return Ok(text.clone());
         }
@@ -717,10 +714,7 @@ impl Engine {
             targets.insert(mention.id.clone(), repointed);
         }
         let map = |mention: &tandem_rich_text::Mention| targets.get(&mention.id).cloned().flatten();
-        Ok(match text {
-            RichText::Adf(document) => RichText::Adf(tandem_rich_text::map_adf_mentions(document, &map)),
-            RichText::Html(html) => RichText::Html(tandem_rich_text::map_html_mentions(html, &map)),
-        })
+        Ok(tandem_rich_text::map_mentions(text, &map))
     }
 }
 

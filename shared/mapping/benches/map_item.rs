@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
 use tandem_model::{FieldMap, FieldValue, RichText, Side, Timestamp, UserRef};
-use tandem_rich_text::{adf_mentions, adf_to_html, html_mentions, html_to_adf, map_adf_mentions, map_html_mentions};
+use tandem_rich_text::{adf_to_html, html_to_adf};
 
 /// 30 field mappings covering every kind: text, numbers, dates (text mappings carrying date-times),
 /// users, option fields with value maps, a list, and rich text both ways and from plain text.
@@ -220,12 +220,10 @@ fn repoint_mentions(config: &IntegrationConfig, directory: &Directory, from: Sid
         let text = target.display_name.as_ref().map(|name| format!("@{name}")).unwrap_or_else(|| mention.text.clone());
         Some(tandem_rich_text::Mention { id: target.id, text })
     };
-    match text {
-        RichText::Adf(document) if adf_mentions(document).is_empty() => text.clone(),
-        RichText::Adf(document) => RichText::Adf(map_adf_mentions(document, &repoint)),
-        RichText::Html(html) if html_mentions(html).is_empty() => text.clone(),
-        RichText::Html(html) => RichText::Html(map_html_mentions(html, &repoint)),
+    if tandem_rich_text::mentions(text).is_empty() {
+        return text.clone();
     }
+    tandem_rich_text::map_mentions(text, &repoint)
 }
 
 fn text(text: &str) -> Value {

@@ -1,9 +1,9 @@
 //! Turning a value read on one side into the value written on the other.
 
 use crate::field::{FieldKind, FieldMapping};
-use crate::rich::{from_plain, plain_text, rich_text_for};
 use tandem_model::{FieldValue, Side};
 use tandem_rich_text::RichTextError;
+use tandem_rich_text::{convert, from_plain_text, plain_text};
 
 /// Why a value could not be converted. Permanent: the same value fails the same way until the item or
 /// the configuration changes, so retrying never helps.
@@ -53,12 +53,12 @@ impl FieldMapping {
                 other => Err(self.unexpected(other)),
             },
             FieldKind::RichText => {
-                let system = self.systems[crate::field::index(to)];
+                let format = self.systems[crate::field::index(to)].rich_text_format();
                 match value {
                     FieldValue::RichText(rich) => {
-                        rich_text_for(system, rich).map(FieldValue::RichText).map_err(MappingError::RichText)
+                        convert(rich, format).map(FieldValue::RichText).map_err(MappingError::RichText)
                     }
-                    FieldValue::Text(text) => Ok(FieldValue::RichText(from_plain(system, text))),
+                    FieldValue::Text(text) => Ok(FieldValue::RichText(from_plain_text(format, text))),
                     other => Err(self.unexpected(other)),
                 }
             }

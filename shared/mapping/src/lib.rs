@@ -14,7 +14,6 @@ mod filter;
 mod path;
 mod problems;
 mod recover;
-mod rich;
 mod scalar;
 mod settings;
 mod spans;
@@ -26,7 +25,6 @@ pub use convert::MappingError;
 pub use field::{Direction, FieldKind, FieldMapping};
 pub use filter::{Filter, FilterError};
 pub use problems::{ConfigErrors, ConfigProblem};
-pub use rich::rich_text_for;
 pub use settings::{CommentSettings, ConflictPolicy, PollingSettings};
 pub use users::{UserMapping, UserPair};
 

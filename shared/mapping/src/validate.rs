@@ -11,7 +11,6 @@ use crate::file::{
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
-use crate::rich::from_plain;
 use crate::scalar::{Scalar, ScalarTable};
 use crate::settings::{parse_duration, parse_interval, unknown_placeholders, CommentSettings, PollingSettings};
 use crate::users::{check_email, read_csv, UserMapping, UserPair};
@@ -413,7 +412,10 @@ fn defaults(
             }
         }
         defaults[index(side)] = Some(match (kind, &scalar) {
-            (FieldKind::RichText, scalar) => FieldValue::RichText(from_plain(systems[index(side)], &scalar.text())),
+            (FieldKind::RichText, scalar) => FieldValue::RichText(tandem_rich_text::from_plain_text(
+                systems[index(side)].rich_text_format(),
+                &scalar.text(),
+            )),
             (FieldKind::List, scalar) => FieldValue::List(split_list(&scalar.text())),
             (_, scalar) => scalar.to_field_value(),
         });

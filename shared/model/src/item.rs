@@ -65,6 +65,16 @@ pub enum RichText {
     Html(String),
 }
 
+impl RichText {
+    /// The format this text is in.
+    pub fn format(&self) -> crate::RichTextFormat {
+        match self {
+            RichText::Adf(_) => crate::RichTextFormat::Adf,
+            RichText::Html(_) => crate::RichTextFormat::Html,
+        }
+    }
+}
+
 /// A field's value, in tandem's terms. Look-up fields (priority, status, state) are `Text` holding the
 /// option's name or value as the system shows it; value maps translate them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -18,6 +18,7 @@
 //! marks are dropped, media is dropped. HTML is untrusted and sanitised with ammonia before it is read.
 
 mod adf;
+mod any_format;
 mod attribution;
 mod error;
 mod html_in;
@@ -31,6 +32,9 @@ mod sanitize;
 
 use serde_json::Value;
 
+pub use any_format::{
+    canonical_form, convert, from_plain_text, map_mentions, mentions, plain_text, prepend_paragraph, stored_size,
+};
 pub use attribution::{
     prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf, strip_leading_paragraph_html,
 };

@@ -86,10 +86,7 @@ impl FieldSnapshot {
 }
 
 fn rich_text_bytes(text: &tandem_model::RichText) -> usize {
-    match text {
-        tandem_model::RichText::Html(html) => html.len(),
-        tandem_model::RichText::Adf(document) => serde_json::to_string(document).map_or(usize::MAX, |json| json.len()),
-    }
+    tandem_rich_text::stored_size(text)
 }
 
 /// A comment and its copy on the other side, with a fingerprint of each body as last synced, so an

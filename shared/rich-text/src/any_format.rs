@@ -1,0 +1,171 @@
+//! Rich text of any format, for callers that must not care which: the engine, the mapping, the CLI.
+//!
+//! Each function takes a [`RichText`] as its system stores it and dispatches on its format here, in
+//! one place. Conversions read the source format into the document model and write the target format
+//! from it, so a new format is a reader and a writer here and nothing anywhere else.
+
+use crate::mention::Mention;
+use crate::{adf, attribution, html_out, mention, model, RichTextError};
+use serde_json::{json, Value};
+use tandem_model::{RichText, RichTextFormat};
+
+/// `text` in `format`: as it is when already in it, otherwise converted through the document model
+/// (which round-trips without drift, see the crate's documentation).
+pub fn convert(text: &RichText, format: RichTextFormat) -> Result<RichText, RichTextError> {
+    if text.format() == format {
+        return Ok(text.clone());
+    }
+    Ok(write(format, &read(text)?))
+}
+
+fn read(text: &RichText) -> Result<model::Document, RichTextError> {
+    match text {
+        RichText::Adf(document) => crate::canonical_adf(document),
+        RichText::Html(html) => Ok(crate::canonical_html(html)),
+    }
+}
+
+fn write(format: RichTextFormat, document: &model::Document) -> RichText {
+    match format {
+        RichTextFormat::Adf => RichText::Adf(adf::to_value(document)),
+        RichTextFormat::Html => RichText::Html(html_out::render(document)),
+    }
+}
+
+/// The text of `text`, by the plain-text rules (a document too malformed to read gives the text of its
+/// text nodes).
+pub fn plain_text(text: &RichText) -> String {
+    match text {
+        RichText::Adf(document) => crate::adf_to_plain_text(document),
+        RichText::Html(html) => crate::html_to_plain_text(html),
+    }
+}
+
+/// Plain text as rich text in `format`: one paragraph per line, so that [`plain_text`] gives the same
+/// text back.
+pub fn from_plain_text(format: RichTextFormat, text: &str) -> RichText {
+    let lines = text.lines();
+    match format {
+        RichTextFormat::Adf => {
+            let paragraphs: Vec<Value> = lines
+                .map(|line| match line {
+                    "" => json!({ "type": "paragraph", "content": [] }),
+                    line => json!({ "type": "paragraph", "content": [{ "type": "text", "text": line }] }),
+                })
+                .collect();
+            RichText::Adf(json!({ "type": "doc", "version": 1, "content": paragraphs }))
+        }
+        RichTextFormat::Html => RichText::Html(lines.map(|line| format!("<p>{}</p>", escape_html(line))).collect()),
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The canonical serialisation of `text`: two spellings of one document give the same string. Text that
+/// cannot be read is given as it is (still deterministic).
+pub fn canonical_form(text: &RichText) -> String {
+    match text {
+        RichText::Adf(document) => {
+            crate::normalize_adf(document).map(|normal| normal.to_string()).unwrap_or_else(|_| document.to_string())
+        }
+        RichText::Html(html) => crate::normalize_html(html).unwrap_or_else(|_| html.clone()),
+    }
+}
+
+/// How many bytes `text` takes as its system stores it.
+pub fn stored_size(text: &RichText) -> usize {
+    match text {
+        RichText::Html(html) => html.len(),
+        RichText::Adf(document) => serde_json::to_string(document).map_or(usize::MAX, |json| json.len()),
+    }
+}
+
+/// The people `text` mentions, in document order.
+pub fn mentions(text: &RichText) -> Vec<Mention> {
+    match text {
+        RichText::Adf(document) => mention::adf_mentions(document),
+        RichText::Html(html) => mention::html_mentions(html),
+    }
+}
+
+/// `text` with each mention replaced by what `map` gives for it; a mention `map` has nothing for
+/// becomes its text.
+pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) -> RichText {
+    match text {
+        RichText::Adf(document) => RichText::Adf(mention::map_adf_mentions(document, map)),
+        RichText::Html(html) => RichText::Html(mention::map_html_mentions(html, map)),
+    }
+}
+
+/// `text` with `paragraph` as an italic first paragraph (an attribution line); the rest as it is.
+pub fn prepend_paragraph(text: &RichText, paragraph: &str) -> RichText {
+    match text {
+        RichText::Adf(document) => RichText::Adf(attribution::prepend_paragraph_adf(document, paragraph)),
+        RichText::Html(html) => RichText::Html(attribution::prepend_paragraph_html(html, paragraph)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMATS: [RichTextFormat; 2] = [RichTextFormat::Adf, RichTextFormat::Html];
+
+    #[test]
+    fn plain_text_survives_a_trip_through_every_format() {
+        let text = "First line\n\nThird <b>line</b> & more";
+        for format in FORMATS {
+            assert_eq!(plain_text(&from_plain_text(format, text)), text, "{format:?}");
+        }
+        assert_eq!(from_plain_text(RichTextFormat::Html, "a<b"), RichText::Html("<p>a&lt;b</p>".into()));
+    }
+
+    #[test]
+    fn conversion_between_every_pair_of_formats_keeps_the_words_and_is_stable() {
+        let original = RichText::Html("<p>Hello <strong>world</strong></p><ul><li>one</li></ul>".into());
+        for from in FORMATS {
+            let source = convert(&original, from).unwrap();
+            assert_eq!(source.format(), from);
+            for to in FORMATS {
+                let target = convert(&source, to).unwrap();
+                assert_eq!(target.format(), to);
+                assert_eq!(plain_text(&target), plain_text(&original), "{from:?} -> {to:?}");
+                let back = convert(&target, from).unwrap();
+                assert_eq!(canonical_form(&back), canonical_form(&source), "{from:?} -> {to:?} -> {from:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_format_passes_through_unchanged() {
+        let html = RichText::Html("<p>x</p><!-- kept -->".into());
+        assert_eq!(convert(&html, RichTextFormat::Html).unwrap(), html);
+    }
+
+    #[test]
+    fn attribution_and_mentions_work_alike_in_every_format() {
+        let mentioning =
+            RichText::Html(r##"<p>Ask <a href="#" data-vss-mention="version:2.0,abc">@Ada</a></p>"##.into());
+        for format in FORMATS {
+            let text = convert(&mentioning, format).unwrap();
+            assert_eq!(mentions(&text).iter().map(|found| found.id.as_str()).collect::<Vec<_>>(), ["abc"]);
+            let repointed = map_mentions(&text, &|_| Some(Mention { id: "xyz".into(), text: "@Ada L".into() }));
+            assert_eq!(mentions(&repointed)[0].id, "xyz", "{format:?}");
+            let attributed = prepend_paragraph(&text, "Ada commented:");
+            assert!(plain_text(&attributed).starts_with("Ada commented:"), "{format:?}");
+            assert!(stored_size(&attributed) > stored_size(&text));
+        }
+    }
+}
