@@ -2,22 +2,21 @@
 //! the engine their service accounts' credentials, and points their webhooks at `tandem serve`.
 
 use crate::wiring::Endpoints;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use layered::LayeredSecrets;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use tandem_engine::ports::SecretSource;
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, SecretString, Side, SystemKind};
+use tandem_model::Side;
 use tandem_secrets::LocalSecrets;
-use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, HookTarget, RunningAzureDevops};
-use tandem_simulators::jira::{JiraSimConfig, JiraSimulator, RunningJira, SimProject};
+use tandem_system_api::RunningSimulator;
 
-/// A simulator started for one side.
-pub enum Simulator {
-    Jira(RunningJira),
-    AzureDevops(RunningAzureDevops),
+/// A simulator started for one side, with the webhook secret generated for it.
+struct Simulated {
+    simulator: Box<dyn RunningSimulator>,
+    webhook_secret: String,
 }
 
 /// Starts `serve`'s store afresh when a side is a bundled simulator. The simulators start empty every
@@ -38,20 +37,18 @@ pub fn reset_store_for_simulators(config: &IntegrationConfig, store: &Path) -> R
 pub struct LocalEnvironment {
     endpoints: Endpoints,
     secrets: Arc<dyn SecretSource>,
-    simulators: [Option<Simulator>; 2],
-    webhook_secrets: [Option<String>; 2],
+    simulated: [Option<Simulated>; 2],
 }
 
 impl LocalEnvironment {
     /// Starts the simulators the configuration asks for; reads the secrets file for the other sides.
     pub async fn prepare(config: &IntegrationConfig, secrets_file: Option<&Path>) -> Result<LocalEnvironment> {
-        let mut simulated = Vec::new();
-        let mut simulators: [Option<Simulator>; 2] = [None, None];
-        let mut webhook_secrets: [Option<String>; 2] = [None, None];
+        let mut secrets_of_simulators = Vec::new();
+        let mut simulated: [Option<Simulated>; 2] = [None, None];
         let mut base_urls = [String::new(), String::new()];
         for side in Side::BOTH {
             let settings = config.side(side);
-            let slot = usize::from(side.number() - 1);
+            let slot = slot(side);
             if !settings.simulator {
                 base_urls[slot] = settings
                     .base_url
@@ -60,48 +57,21 @@ impl LocalEnvironment {
                     .with_context(|| format!("side {side} has neither base_url nor simulator: true"))?;
                 continue;
             }
+            let system = settings.system;
+            let simulator = tandem_systems::of(system)
+                .and_then(|system| system.local_simulator())
+                .with_context(|| format!("side {side}: this build of tandem has no {system} simulator"))?
+                .start(settings)
+                .await
+                .map_err(|error| anyhow!("starting the {system} simulator for side {side}: {error}"))?;
+            base_urls[slot] = simulator.base_url();
+            println!("started the {system} simulator for side {side} at {}", base_urls[slot]);
             // A fresh random webhook secret per run: the simulator signs with it, serve verifies it.
             let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
-            let (simulator, credentials, webhook) = match settings.system {
-                SystemKind::Jira => {
-                    let sim_config =
-                        JiraSimConfig { projects: jira_projects(&settings.project), ..JiraSimConfig::default() };
-                    let service = sim_config.users[0].clone();
-                    let running = JiraSimulator::start(sim_config).await.context("starting the Jira simulator")?;
-                    base_urls[slot] = running.base_url().to_string();
-                    (
-                        Simulator::Jira(running),
-                        Credentials::JiraApiToken {
-                            email: service.email,
-                            api_token: SecretString::new(service.api_token),
-                        },
-                        Credentials::WebhookHmac { secret: SecretString::new(webhook_secret.clone()) },
-                    )
-                }
-                SystemKind::AzureDevops => {
-                    let sim_config = AzureDevopsSimConfig {
-                        projects: ado_projects(&settings.project),
-                        ..AzureDevopsSimConfig::default()
-                    };
-                    let running =
-                        AzureDevopsSimulator::start(sim_config).await.context("starting the Azure DevOps simulator")?;
-                    base_urls[slot] = running.organization_url().to_string();
-                    let pat = running.service_account().pat.clone();
-                    (
-                        Simulator::AzureDevops(running),
-                        Credentials::AzureDevopsPat { pat: SecretString::new(pat) },
-                        Credentials::WebhookBasic {
-                            username: "tandem".into(),
-                            password: SecretString::new(webhook_secret.clone()),
-                        },
-                    )
-                }
-            };
-            println!("started the {} simulator for side {side} at {}", settings.system, base_urls[slot]);
-            simulated.push((settings.secret.clone(), credentials));
-            simulated.push((settings.webhook_secret.clone(), webhook));
-            simulators[slot] = Some(simulator);
-            webhook_secrets[slot] = Some(webhook_secret);
+            secrets_of_simulators.push((settings.secret.clone(), simulator.service_credentials()));
+            secrets_of_simulators
+                .push((settings.webhook_secret.clone(), simulator.webhook_credentials(&webhook_secret)));
+            simulated[slot] = Some(Simulated { simulator, webhook_secret });
         }
         let file = match secrets_file {
             Some(path) => Some(
@@ -110,8 +80,8 @@ impl LocalEnvironment {
             None => None,
         };
         let secrets: Arc<dyn SecretSource> =
-            Arc::new(LayeredSecrets { first: LocalSecrets::from_map(simulated), then: file });
-        Ok(LocalEnvironment { endpoints: Endpoints { base_urls }, secrets, simulators, webhook_secrets })
+            Arc::new(LayeredSecrets { first: LocalSecrets::from_map(secrets_of_simulators), then: file });
+        Ok(LocalEnvironment { endpoints: Endpoints { base_urls }, secrets, simulated })
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -122,58 +92,41 @@ impl LocalEnvironment {
         self.secrets.clone()
     }
 
-    pub fn simulator(&self, side: Side) -> Option<&Simulator> {
-        self.simulators[usize::from(side.number() - 1)].as_ref()
+    /// The simulator started for `side`, if the side is simulated.
+    pub fn simulator(&self, side: Side) -> Option<&dyn RunningSimulator> {
+        self.simulated[slot(side)].as_ref().map(|simulated| simulated.simulator.as_ref())
+    }
+
+    /// The simulator started for `side` as its own type (`tandem_simulators::jira::RunningJira`, …),
+    /// for tests and benchmarks that drive it directly; `None` when the side runs another.
+    pub fn running<T: 'static>(&self, side: Side) -> Option<&T> {
+        self.simulator(side)?.as_any().downcast_ref()
     }
 
     /// The webhook secret generated for a simulated side (tests sign their own deliveries with it).
     pub fn webhook_secret(&self, side: Side) -> Option<&str> {
-        self.webhook_secrets[usize::from(side.number() - 1)].as_deref()
+        self.simulated[slot(side)].as_ref().map(|simulated| simulated.webhook_secret.as_str())
     }
 
     /// Points each simulator's webhooks at the server's endpoint for its side.
     pub fn register_webhooks(&self, config: &IntegrationConfig, address: SocketAddr) {
         for side in Side::BOTH {
-            let slot = usize::from(side.number() - 1);
-            let (Some(simulator), Some(secret)) = (&self.simulators[slot], &self.webhook_secrets[slot]) else {
-                continue;
-            };
-            let url = format!("http://{address}/hooks/{}/{side}", config.name);
-            match simulator {
-                Simulator::Jira(jira) => jira.subscribe_webhook(&url, Some(secret)),
-                Simulator::AzureDevops(ado) => {
-                    ado.subscribe_hook(HookTarget {
-                        url,
-                        username: Some("tandem".into()),
-                        password: Some(secret.clone()),
-                        headers: Default::default(),
-                    });
-                }
+            if let Some(simulated) = &self.simulated[slot(side)] {
+                let url = format!("http://{address}/hooks/{}/{side}", config.name);
+                simulated.simulator.subscribe_webhooks(&url, &simulated.webhook_secret);
             }
         }
     }
 
     pub async fn stop(self) {
-        for simulator in self.simulators.into_iter().flatten() {
-            match simulator {
-                Simulator::Jira(jira) => jira.stop().await,
-                Simulator::AzureDevops(ado) => ado.stop().await,
-            }
+        for simulated in self.simulated.into_iter().flatten() {
+            simulated.simulator.stop().await;
         }
     }
 }
 
-/// The simulated Jira site's projects: the configured one, and another whose issues the integration
-/// must leave alone (people try exactly that).
-fn jira_projects(configured: &str) -> Vec<SimProject> {
-    let other = if configured.eq_ignore_ascii_case("WEB") { "OPS" } else { "WEB" };
-    vec![SimProject::new("10000", configured, "Simulated project"), SimProject::new("10001", other, "Another project")]
-}
-
-/// The simulated organization's projects: the configured one, and another one.
-fn ado_projects(configured: &str) -> Vec<String> {
-    let other = if configured.eq_ignore_ascii_case("Contoso") { "Fabrikam" } else { "Contoso" };
-    vec![configured.to_string(), other.to_string()]
+fn slot(side: Side) -> usize {
+    usize::from(side.number() - 1)
 }
 
 mod layered {
@@ -199,120 +152,65 @@ mod layered {
     }
 }
 
-/// `serve --demo`: a person creates a bug in the Jira simulator and, once its copy exists, comments on
-/// the copy in the Azure DevOps simulator; the log shows each step arriving on the other side.
+/// `serve --demo`: a person creates an item in side 1's simulator and, once its copy exists, comments on
+/// the copy in side 2's; the log shows each step arriving on the other side.
 pub mod demo {
-    use super::{LocalEnvironment, Simulator};
+    use super::LocalEnvironment;
     use anyhow::{bail, Context, Result};
+    use std::sync::Arc;
     use std::time::Duration;
-    use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
     use tandem_engine::ports::Connector;
     use tandem_engine::Engine;
-    use tandem_jira::{JiraConfig, JiraConnector};
-    use tandem_model::{Credentials, FieldMap, FieldValue, RichText, SecretString, Side, UserRef};
+    use tandem_model::Side;
+    use tandem_system_api::RetryPolicy;
 
     impl LocalEnvironment {
         pub async fn run_demo(&self, engine: &Engine) -> Result<()> {
-            let (Some(Simulator::Jira(jira)), Some(Simulator::AzureDevops(ado))) =
-                (self.simulator(Side::One), self.simulator(Side::Two))
-            else {
-                bail!("--demo needs a simulated Jira as side 1 and a simulated Azure DevOps as side 2");
+            let (Some(first), Some(second)) = (self.simulator(Side::One), self.simulator(Side::Two)) else {
+                bail!("--demo needs both sides on the bundled simulators (`simulator: true`)");
             };
             let config = engine.config();
-            let alice = tandem_simulators::jira::SimUser::alice();
-            let jira_alice = JiraConnector::new(
-                JiraConfig {
-                    base_url: jira.base_url().to_string(),
-                    project_key: config.side(Side::One).project.clone(),
-                    issue_type: config.side(Side::One).item_type.clone(),
-                }
-                .validate()?,
-                &Credentials::JiraApiToken {
-                    email: alice.email.clone(),
-                    api_token: SecretString::new(alice.api_token.clone()),
-                },
-                tandem_jira::RetryPolicy::default(),
-            )?;
-            let ado_alice_identity = ado
-                .identities()
-                .into_iter()
-                .find(|identity| identity.email.starts_with("alice@"))
-                .context("the Azure DevOps simulator has no Alice")?;
-            let ado_alice = AzureDevopsConnector::new(
-                AzureDevopsConfig {
-                    organization_url: ado.organization_url().to_string(),
-                    project: config.side(Side::Two).project.clone(),
-                    work_item_type: config.side(Side::Two).item_type.clone(),
-                    identities_url: None,
-                }
-                .validate()?,
-                &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_identity.pat.clone()) },
-                tandem_azure_devops::RetryPolicy::default(),
-            )?;
+            let person = |side: Side, credentials| -> Result<Arc<dyn Connector>> {
+                let settings = config.side(side);
+                let system = tandem_systems::of(settings.system).context("the side's system is built in")?;
+                Ok(system.connector(settings, self.endpoints.base_url(side), &credentials, RetryPolicy::default())?)
+            };
+            let (first_person, second_person) =
+                (person(Side::One, first.person_credentials())?, person(Side::Two, second.person_credentials())?);
+            let (first_system, second_system) = (config.side(Side::One).system, config.side(Side::Two).system);
 
-            let mut fields = FieldMap::new();
-            fields.insert("summary".into(), FieldValue::Text("Checkout fails when the cart is empty".into()));
-            fields.insert("priority".into(), FieldValue::Text("High".into()));
-            fields.insert(
-                "assignee".into(),
-                FieldValue::User(UserRef {
-                    id: alice.account_id.clone(),
-                    email: Some(alice.email.clone()),
-                    display_name: None,
-                }),
-            );
-            fields.insert("description".into(), FieldValue::RichText(RichText::Adf(demo_description())));
-            let bug = jira_alice.create_item(&fields, None).await.context("creating the demo bug in Jira")?;
-            println!("demo: Alice created {} in Jira", bug.item.label());
+            let item = first_person
+                .create_item(&first.sample_item(), None)
+                .await
+                .with_context(|| format!("creating the demo item in {first_system}"))?;
+            let label = item.item.label();
+            println!("demo: a person created {label} in {first_system}");
 
             let link = wait_for(|| async {
-                Ok(engine.stores().links.get_link(engine.integration(), Side::One, &bug.item.id).await?)
+                Ok(engine.stores().links.get_link(engine.integration(), Side::One, &item.item.id).await?)
             })
             .await
-            .context("the demo bug did not reach Azure DevOps")?;
-            println!("demo: {} now has its copy, Azure DevOps work item #{}", bug.item.label(), link.side2.id);
+            .with_context(|| format!("the demo item did not reach {second_system}"))?;
+            let copy = &link.side2.id;
+            println!("demo: {label} now has its copy in {second_system}, {copy}");
 
-            ado_alice
-                .add_comment(
-                    &link.side2.id,
-                    &RichText::Html("<p>Reproduced on <b>staging</b>; looking into it.</p>".into()),
-                )
-                .await
-                .context("commenting in Azure DevOps")?;
-            println!("demo: Alice commented on work item #{} in Azure DevOps", link.side2.id);
+            let words = "Reproduced on staging; looking into it.";
+            let body = tandem_rich_text::from_plain_text(second_system.rich_text_format(), words);
+            second_person.add_comment(copy, &body).await.with_context(|| format!("commenting in {second_system}"))?;
+            println!("demo: the person commented on {copy} in {second_system}");
             let comments = wait_for(|| async {
-                let comments = jira_alice.list_comments(&bug.item.id).await?;
+                let comments = first_person.list_comments(&item.item.id).await?;
                 Ok((!comments.is_empty()).then_some(comments))
             })
             .await
-            .context("the demo comment did not reach Jira")?;
+            .with_context(|| format!("the demo comment did not reach {first_system}"))?;
             println!(
-                "demo: the comment is on {} in Jira: {}",
-                bug.item.label(),
+                "demo: the comment is on {label} in {first_system}: {}",
                 tandem_rich_text::plain_text(&comments[0].body).trim()
             );
             println!("demo: done — keep editing through the simulators' REST APIs, or press Ctrl-C to stop");
             Ok(())
         }
-    }
-
-    fn demo_description() -> serde_json::Value {
-        serde_json::json!({
-            "version": 1, "type": "doc",
-            "content": [
-                { "type": "paragraph", "content": [
-                    { "type": "text", "text": "Steps to reproduce " },
-                    { "type": "text", "text": "(always)", "marks": [{ "type": "strong" }] }
-                ]},
-                { "type": "orderedList", "content": [
-                    { "type": "listItem", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "Empty the cart" }] }] },
-                    { "type": "listItem", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "Press Checkout" }] }] }
-                ]},
-                { "type": "paragraph", "content": [
-                    { "type": "text", "text": "See the runbook", "marks": [{ "type": "link", "attrs": { "href": "https://example.com/runbook" } }] }
-                ]}
-            ]
-        })
     }
 
     /// Polls `probe` for up to 30 s (webhooks normally make it a fraction of a second).

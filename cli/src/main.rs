@@ -129,7 +129,7 @@ async fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Validate { file } => match tandem_mapping::load_file(&file) {
+        Command::Validate { file } => match tandem_systems::load_file(&file) {
             Ok(config) => {
                 println!(
                     "{}: valid integration `{}` ({} field mappings)",
@@ -145,7 +145,7 @@ async fn main() -> Result<()> {
             }
         },
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&tandem_mapping::json_schema())?);
+            println!("{}", serde_json::to_string_pretty(&tandem_systems::json_schema())?);
             Ok(())
         }
         Command::Serve { config, listen, store, secrets, poll_seconds, claim_lease_seconds, demo } => {
@@ -278,7 +278,7 @@ async fn main() -> Result<()> {
 }
 
 fn load(path: &std::path::Path) -> Result<Arc<tandem_mapping::IntegrationConfig>> {
-    tandem_mapping::load_file(path).map(Arc::new).map_err(|problems| anyhow::anyhow!("{problems}"))
+    tandem_systems::load_file(path).map(Arc::new).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
 fn parse_side(side: u8) -> Result<Side> {

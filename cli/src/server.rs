@@ -3,10 +3,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -155,14 +156,15 @@ async fn receive(
             .collect(),
         body: body.to_vec(),
     };
-    let answer = match served.receivers[usize::from(side.number() - 1)].receive(&request) {
+    let receiver = &served.receivers[usize::from(side.number() - 1)];
+    let answer = match receiver.receive(&request) {
         Ok(delivery) => WebhookAnswer::delivered(&integration, served.engine.receive_delivery(side, &delivery).await),
         Err(refusal) => WebhookAnswer::refused(&integration, side, &refusal),
     };
-    respond(answer)
+    respond(answer.replied_by(|status| receiver.reply(status)))
 }
 
 fn respond(answer: WebhookAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(answer.body)).into_response()
+    (status, [(CONTENT_TYPE, answer.content_type().to_string())], answer.body_text()).into_response()
 }

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
-use tandem_cli::local::{LocalEnvironment, Simulator};
+use tandem_cli::local::LocalEnvironment;
 use tandem_cli::wiring::{self, ConnectorTuning};
 use tandem_engine::ports::Connector;
 use tandem_engine::{EngineStores, RetryPolicy};
@@ -217,13 +217,11 @@ impl HarnessSettings {
 /// How patient tandem's connectors are in the harness: a held answer is given up after a second
 /// (the simulators hold "timed out" answers longer), and retries are quick.
 fn harness_tuning() -> ConnectorTuning {
-    let mut jira = tandem_jira::RetryPolicy::fast();
-    jira.timeout = Duration::from_secs(1);
-    jira.max_total_wait = Duration::from_secs(3);
-    let mut azure_devops = tandem_azure_devops::RetryPolicy::fast();
-    azure_devops.timeout = Duration::from_secs(1);
-    azure_devops.max_retry_after = Duration::from_secs(1);
-    ConnectorTuning { jira, azure_devops }
+    let mut retry = tandem_jira::RetryPolicy::fast();
+    retry.timeout = Duration::from_secs(1);
+    retry.max_retry_after = Duration::from_secs(1);
+    retry.max_total_wait = Duration::from_secs(3);
+    ConnectorTuning { retry }
 }
 
 /// Leases and retries short enough that a dead worker's claims and the failures it left are due
@@ -531,8 +529,8 @@ fn integration_writes(jira: &RunningJira, ado: &RunningAzureDevops) -> u64 {
 }
 
 fn simulators(environment: &LocalEnvironment) -> Result<(&RunningJira, &RunningAzureDevops)> {
-    match (environment.simulator(Side::One), environment.simulator(Side::Two)) {
-        (Some(Simulator::Jira(jira)), Some(Simulator::AzureDevops(ado))) => Ok((jira, ado)),
+    match (environment.running(Side::One), environment.running(Side::Two)) {
+        (Some(jira), Some(ado)) => Ok((jira, ado)),
         _ => bail!("the harness runs the local example: a simulated Jira on side 1, Azure DevOps on side 2"),
     }
 }
@@ -551,7 +549,7 @@ fn local_example(faults: &FaultRates) -> Result<IntegrationConfig> {
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let text = text.replacen("search_lag: 0s", &format!("search_lag: {lag}"), 1);
-    tandem_mapping::load_str(&text, "local.yaml", &examples_dir())
+    tandem_systems::load_str(&text, "local.yaml", &examples_dir())
         .map_err(|errors| anyhow::anyhow!("{}: {errors}", path.display()))
 }
 
@@ -592,7 +590,7 @@ async fn people(config: &IntegrationConfig, jira: &RunningJira, ado: &RunningAzu
             email: alice.email.clone(),
             api_token: SecretString::new(alice.api_token.clone()),
         },
-        harness_tuning().jira,
+        harness_tuning().retry,
     )?;
     let ado_alice_identity = ado.identity("alice@fabrikam.example").context("the ADO simulator has Alice")?;
     let ado_alice = AzureDevopsConnector::new(
@@ -604,7 +602,7 @@ async fn people(config: &IntegrationConfig, jira: &RunningJira, ado: &RunningAzu
         }
         .validate()?,
         &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_identity.pat.clone()) },
-        harness_tuning().azure_devops,
+        harness_tuning().retry,
     )?;
     let jira_people = [SimUser::alice(), SimUser::bob()]
         .into_iter()
@@ -644,7 +642,7 @@ fn jira_as(jira: &RunningJira, alice: &SimUser, project: &str, issue_type: &str)
     };
     let credentials =
         Credentials::JiraApiToken { email: alice.email.clone(), api_token: SecretString::new(alice.api_token.clone()) };
-    Ok(Arc::new(JiraConnector::new(config.validate()?, &credentials, harness_tuning().jira)?))
+    Ok(Arc::new(JiraConnector::new(config.validate()?, &credentials, harness_tuning().retry)?))
 }
 
 /// Alice's Azure DevOps connector for a project and work item type the integration does not sync.
@@ -656,5 +654,5 @@ fn ado_as(ado: &RunningAzureDevops, pat: &str, project: &str, work_item_type: &s
         identities_url: None,
     };
     let credentials = Credentials::AzureDevopsPat { pat: SecretString::new(pat.to_string()) };
-    Ok(Arc::new(AzureDevopsConnector::new(config.validate()?, &credentials, harness_tuning().azure_devops)?))
+    Ok(Arc::new(AzureDevopsConnector::new(config.validate()?, &credentials, harness_tuning().retry)?))
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
-use tandem_cli::local::{LocalEnvironment, Simulator};
+use tandem_cli::local::LocalEnvironment;
 use tandem_cli::server::{self, RunningServer, ServedIntegration};
 use tandem_cli::wiring;
 use tandem_engine::ports::Link;
@@ -29,7 +29,7 @@ pub fn examples_dir() -> PathBuf {
 pub fn local_config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
     let path = examples_dir().join("local.yaml");
     let text = edit(std::fs::read_to_string(&path)?);
-    tandem_mapping::load_str(&text, "local.yaml", &examples_dir()).map_err(|problems| anyhow::anyhow!("{problems}"))
+    tandem_systems::load_str(&text, "local.yaml", &examples_dir()).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
 pub struct World {
@@ -248,17 +248,11 @@ impl World {
 }
 
 fn jira(environment: &LocalEnvironment) -> &RunningJira {
-    match environment.simulator(Side::One) {
-        Some(Simulator::Jira(jira)) => jira,
-        _ => panic!("side 1 of the local example is a simulated Jira"),
-    }
+    environment.running(Side::One).expect("side 1 of the local example is a simulated Jira")
 }
 
 fn ado(environment: &LocalEnvironment) -> &RunningAzureDevops {
-    match environment.simulator(Side::Two) {
-        Some(Simulator::AzureDevops(ado)) => ado,
-        _ => panic!("side 2 of the local example is a simulated Azure DevOps"),
-    }
+    environment.running(Side::Two).expect("side 2 of the local example is a simulated Azure DevOps")
 }
 
 fn with_json(request: reqwest::RequestBuilder, body: Option<Value>, content_type: &str) -> reqwest::RequestBuilder {

@@ -10,7 +10,7 @@ use super::people::Alice;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_cli::local::{LocalEnvironment, Simulator};
+use tandem_cli::local::LocalEnvironment;
 use tandem_cli::wiring::{self, ConnectorTuning};
 use tandem_engine::ports::SystemClock;
 use tandem_engine::{Engine, EngineStores};
@@ -177,8 +177,8 @@ impl SyncWorld {
 }
 
 fn simulators(environment: &LocalEnvironment) -> Result<Simulators<'_>, SyncBenchError> {
-    match (environment.simulator(Side::One), environment.simulator(Side::Two)) {
-        (Some(Simulator::Jira(jira)), Some(Simulator::AzureDevops(ado))) => Ok(Simulators { jira, ado }),
+    match (environment.running(Side::One), environment.running(Side::Two)) {
+        (Some(jira), Some(ado)) => Ok(Simulators { jira, ado }),
         _ => Err(SyncBenchError::NotTheLocalExample),
     }
 }
@@ -186,7 +186,7 @@ fn simulators(environment: &LocalEnvironment) -> Result<Simulators<'_>, SyncBenc
 /// `examples/local.yaml` of the repository the bench is built from.
 fn local_example() -> Result<IntegrationConfig, SyncBenchError> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("examples").join("local.yaml");
-    tandem_mapping::load_file(&path)
+    tandem_systems::load_file(&path)
         .map_err(|problems| SyncBenchError::Example { path: path.clone(), problems: problems.to_string() })
 }
 

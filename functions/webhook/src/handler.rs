@@ -10,8 +10,8 @@ pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(Response::builder()
         .status(status)
-        .header("content-type", "application/json")
-        .body(Body::Text(answer.body.to_string()))?)
+        .header("content-type", answer.content_type())
+        .body(Body::Text(answer.body_text()))?)
 }
 
 async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {

@@ -94,6 +94,7 @@ mod tests {
     use chrono::TimeZone;
     use std::path::Path;
     use tandem_mapping::IntegrationConfig;
+    use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
 
     fn config(direction: &str) -> IntegrationConfig {
         let text = format!(
@@ -108,7 +109,19 @@ fields:
     direction: "{direction}"
 "#
         );
-        tandem_mapping::load_str(&text, "merge-test.yaml", Path::new(".")).expect("test config is valid")
+        let systems: [&dyn tandem_mapping::SystemRules; 2] = [
+            &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
+                slug: "jira",
+                display_name: "Jira",
+                rich_text_format: RichTextFormat::Adf,
+            })),
+            &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
+                slug: "azure-devops",
+                display_name: "Azure DevOps",
+                rich_text_format: RichTextFormat::Html,
+            })),
+        ];
+        tandem_mapping::load_str(&text, "merge-test.yaml", Path::new("."), &systems).expect("test config is valid")
     }
 
     fn text(value: &str) -> FieldValue {

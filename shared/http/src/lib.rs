@@ -6,6 +6,12 @@
 //! - **Bounded answers.** [`read_body`] stops reading past a limit, so an answer that never ends (a
 //!   broken proxy, a hostile endpoint) cannot exhaust a function's memory.
 //! - **`Retry-After`** read one way ([`retry_after`]).
+//! - **One retry policy** ([`Transport`], [`RetryPolicy`]): what is retried, how long to wait, and a total
+//!   cap that bounds a call.
+
+mod transport;
+
+pub use transport::{Answer, Repeat, RetryPolicy, Transport};
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use std::time::Duration;

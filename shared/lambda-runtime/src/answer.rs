@@ -1,8 +1,9 @@
 //! What a webhook sender is answered: the status that tells it whether to retry, and a small JSON
-//! body for whoever reads the delivery log. Shared by `tandem serve` and the webhook function.
+//! body for whoever reads the delivery log, or the answer in the system's own form when its receiver
+//! has one (a SOAP acknowledgement). Shared by `tandem serve` and the webhook function.
 
 use serde_json::{json, Value};
-use tandem_engine::ports::WebhookError;
+use tandem_engine::ports::{WebhookError, WebhookReply};
 use tandem_engine::{DeliveryOutcome, SyncError};
 use tandem_model::Side;
 use tracing::{error, warn};
@@ -13,13 +14,35 @@ pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookAnswer {
     pub status: u16,
+    /// tandem's own summary: sent as it is unless the system has its own form (`reply`).
     pub body: Value,
+    pub reply: Option<WebhookReply>,
 }
 
 impl WebhookAnswer {
+    fn json(status: u16, body: Value) -> WebhookAnswer {
+        WebhookAnswer { status, body, reply: None }
+    }
+
     /// A refusal with a reason the sender can read.
     pub fn problem(status: u16, message: impl Into<String>) -> WebhookAnswer {
-        WebhookAnswer { status, body: json!({ "error": message.into() }) }
+        WebhookAnswer::json(status, json!({ "error": message.into() }))
+    }
+
+    /// The answer in the form the sender's system expects, when `reply` (the side's receiver's) has one
+    /// for this status.
+    pub fn replied_by(mut self, reply: impl FnOnce(u16) -> Option<WebhookReply>) -> WebhookAnswer {
+        self.reply = reply(self.status);
+        self
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.reply.as_ref().map_or("application/json", |reply| reply.content_type.as_str())
+    }
+
+    /// The body as sent.
+    pub fn body_text(&self) -> String {
+        self.reply.as_ref().map_or_else(|| self.body.to_string(), |reply| reply.body.clone())
     }
 
     pub fn too_large(size: usize) -> WebhookAnswer {
@@ -38,7 +61,7 @@ impl WebhookAnswer {
                 warn!(%integration, side = %side, %reason, "malformed webhook");
                 WebhookAnswer::problem(400, reason.clone())
             }
-            WebhookError::Ignored(reason) => WebhookAnswer { status: 202, body: json!({ "ignored": reason }) },
+            WebhookError::Ignored(reason) => WebhookAnswer::json(202, json!({ "ignored": reason })),
         }
     }
 
@@ -48,9 +71,9 @@ impl WebhookAnswer {
     /// to retry (503).
     pub fn delivered(integration: &str, outcome: Result<DeliveryOutcome, SyncError>) -> WebhookAnswer {
         match outcome {
-            Ok(outcome) => WebhookAnswer {
-                status: if outcome.nothing_in_scope() { 202 } else { 200 },
-                body: json!({
+            Ok(outcome) => WebhookAnswer::json(
+                if outcome.nothing_in_scope() { 202 } else { 200 },
+                json!({
                     "duplicate": outcome.duplicate,
                     "synced": outcome.synced,
                     "echoes": outcome.echoes,
@@ -58,7 +81,7 @@ impl WebhookAnswer {
                     "ignored": outcome.ignored,
                     "failed": outcome.failed,
                 }),
-            },
+            ),
             Err(problem) => {
                 error!(%integration, error = %problem, "could not record the delivery");
                 WebhookAnswer::problem(503, "temporarily unable to record the delivery")
@@ -71,6 +94,19 @@ impl WebhookAnswer {
 mod tests {
     use super::*;
     use tandem_engine::ports::StoreError;
+
+    #[test]
+    fn a_system_with_its_own_form_is_answered_in_it_and_only_when_it_has_one() {
+        let acknowledged = |status: u16| {
+            (status == 200).then(|| WebhookReply { content_type: "text/xml".into(), body: "<Ack>true</Ack>".into() })
+        };
+        let delivered = WebhookAnswer::delivered("ops", Ok(DeliveryOutcome { synced: 1, ..Default::default() }))
+            .replied_by(acknowledged);
+        assert_eq!((delivered.content_type(), delivered.body_text().as_str()), ("text/xml", "<Ack>true</Ack>"));
+        let unrecorded = WebhookAnswer::problem(503, "later").replied_by(acknowledged);
+        assert_eq!(unrecorded.content_type(), "application/json");
+        assert!(unrecorded.body_text().contains("later"), "no acknowledgement for what was not recorded");
+    }
 
     #[test]
     fn refusals_map_to_what_the_sender_should_do() {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tandem_engine::ports::{
     AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken, SecretSource, WebhookError,
-    WebhookReceiver, WebhookRequest,
+    WebhookReceiver, WebhookReply, WebhookRequest,
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
@@ -224,6 +224,11 @@ impl RotatingReceiver {
             }
             other => other,
         }
+    }
+
+    /// The answer in the system's own form, if it has one (see [`WebhookReceiver::reply`]).
+    pub fn reply(&self, status: u16) -> Option<WebhookReply> {
+        self.current().reply(status)
     }
 
     fn refresh_allowed(&self) -> bool {

@@ -212,7 +212,7 @@ impl Runtime {
 fn parse(stored: &StoredIntegration, secret_prefix: &str) -> Result<IntegrationConfig, Vec<String>> {
     // A stored configuration has no folder: users must be mapped inline, not by `map_file`.
     let shown = format!("registry:{}", stored.name);
-    let config = tandem_mapping::load_str(&stored.yaml, &shown, Path::new("."))
+    let config = tandem_systems::load_str(&stored.yaml, &shown, Path::new("."))
         .map_err(|errors| errors.problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     if config.name != stored.name {
         return Err(vec![format!("it is registered as `{}` but names itself `{}`", stored.name, config.name)]);

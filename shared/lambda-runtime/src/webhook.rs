@@ -46,11 +46,15 @@ pub async fn handle_webhook(
         Err(message) => return WebhookAnswer::problem(404, message),
     };
     let request = WebhookRequest { headers, body };
-    let delivery = match served.receiver(side).receive(&request).await {
-        Ok(delivery) => delivery,
-        Err(refusal) => return WebhookAnswer::refused(integration, side, &refusal),
+    let receiver = served.receiver(side);
+    let answer = match receiver.receive(&request).await {
+        Ok(delivery) => WebhookAnswer::delivered(
+            integration,
+            served.engine.receive_delivery_until(side, &delivery, Some(deadline)).await,
+        ),
+        Err(refusal) => WebhookAnswer::refused(integration, side, &refusal),
     };
-    WebhookAnswer::delivered(integration, served.engine.receive_delivery_until(side, &delivery, Some(deadline)).await)
+    answer.replied_by(|status| receiver.reply(status))
 }
 
 /// The side a webhook path segment names: `1`, `2`, or the system of exactly one side.

@@ -3,11 +3,10 @@
 //! the systems the same way.
 
 use std::sync::Arc;
-use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector, AzureDevopsWebhookReceiver};
-use tandem_engine::ports::{Connector, ConnectorError, SecretError, SecretSource, WebhookReceiver};
-use tandem_jira::{JiraConfig, JiraConnector, JiraWebhookReceiver};
+use tandem_engine::ports::{Connector, SecretError, SecretSource, WebhookReceiver};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, Side, SystemKind};
+use tandem_model::{Side, SystemKind};
+use tandem_system_api::{BuildError, RetryPolicy, System};
 
 /// Why a side's connector or receiver could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -21,18 +20,21 @@ pub enum WiringError {
         #[source]
         source: SecretError,
     },
-    #[error("side {side}: {message}")]
-    InvalidSettings { side: Side, message: String },
+    #[error("side {side}: tandem is built without {system}")]
+    UnknownSystem { side: Side, system: SystemKind },
     #[error("side {side}: cannot build the connector")]
     Connector {
         side: Side,
         #[source]
-        source: ConnectorError,
+        source: BuildError,
     },
-    #[error(
-        "side {side}: secret `{name}` has the wrong kind for {system} webhooks (Jira: webhook-hmac; Azure DevOps: webhook-basic)"
-    )]
-    WrongWebhookSecret { side: Side, name: String, system: SystemKind },
+    #[error("side {side}: secret `{name}` cannot verify webhooks")]
+    WebhookSecret {
+        side: Side,
+        name: String,
+        #[source]
+        source: BuildError,
+    },
     #[error("side {side}: secret `{name}`: {part} is empty")]
     EmptySecret { side: Side, name: String, part: &'static str },
 }
@@ -74,11 +76,16 @@ impl Endpoints {
     }
 }
 
-/// How patient each system's connector is: retries and timeouts.
+/// How patient the connectors are: retries and timeouts.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectorTuning {
-    pub jira: tandem_jira::RetryPolicy,
-    pub azure_devops: tandem_azure_devops::RetryPolicy,
+    pub retry: RetryPolicy,
+}
+
+/// The system on `side`: one tandem is built with, since the configuration was loaded with them.
+fn system(config: &IntegrationConfig, side: Side) -> Result<&'static dyn System, WiringError> {
+    let kind = config.side(side).system;
+    tandem_systems::of(kind).ok_or(WiringError::UnknownSystem { side, system: kind })
 }
 
 /// The connector of one side, authenticated with its service account's secret.
@@ -106,29 +113,9 @@ pub async fn tuned_connector(
         name: settings.secret.clone(),
         source,
     })?;
-    let base_url = endpoints.base_url(side).to_string();
-    let invalid = |message: String| WiringError::InvalidSettings { side, message };
-    let built = |source| WiringError::Connector { side, source };
-    Ok(match settings.system {
-        SystemKind::Jira => {
-            let valid =
-                JiraConfig { base_url, project_key: settings.project.clone(), issue_type: settings.item_type.clone() }
-                    .validate()
-                    .map_err(|error| invalid(error.to_string()))?;
-            Arc::new(JiraConnector::new(valid, &credentials, tuning.jira.clone()).map_err(built)?)
-        }
-        SystemKind::AzureDevops => {
-            let valid = AzureDevopsConfig {
-                organization_url: base_url,
-                project: settings.project.clone(),
-                work_item_type: settings.item_type.clone(),
-                identities_url: settings.identities_url.clone(),
-            }
-            .validate()
-            .map_err(|error| invalid(error.to_string()))?;
-            Arc::new(AzureDevopsConnector::new(valid, &credentials, tuning.azure_devops.clone()).map_err(built)?)
-        }
-    })
+    system(config, side)?
+        .connector(settings, endpoints.base_url(side), &credentials, tuning.retry.clone())
+        .map_err(|source| WiringError::Connector { side, source })
 }
 
 /// The webhook receiver of one side, with the webhook secret it verifies deliveries against.
@@ -145,13 +132,9 @@ pub async fn receiver(
     if let Some(part) = secret.empty_part() {
         return Err(WiringError::EmptySecret { side, name: name.clone(), part });
     }
-    Ok(match (settings.system, secret) {
-        (SystemKind::Jira, Credentials::WebhookHmac { secret }) => {
-            Arc::new(JiraWebhookReceiver::new(secret, settings.project.clone()))
-        }
-        (SystemKind::AzureDevops, Credentials::WebhookBasic { username, password }) => {
-            Arc::new(AzureDevopsWebhookReceiver::new(username, password, settings.project.clone()))
-        }
-        (system, _) => return Err(WiringError::WrongWebhookSecret { side, name: name.clone(), system }),
+    system(config, side)?.receiver(settings, secret).map_err(|source| WiringError::WebhookSecret {
+        side,
+        name: name.clone(),
+        source,
     })
 }

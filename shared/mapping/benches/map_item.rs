@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 use tandem_mapping::{FieldKind, FieldMapping, IntegrationConfig};
-use tandem_model::{FieldMap, FieldValue, RichText, Side, Timestamp, UserRef};
+use tandem_model::{FieldMap, FieldValue, RichText, RichTextFormat, Side, SystemInfo, SystemKind, Timestamp, UserRef};
 use tandem_rich_text::{adf_to_html, html_to_adf};
 
 /// 30 field mappings covering every kind: text, numbers, dates (text mappings carrying date-times),
@@ -371,7 +371,20 @@ fn jira_item(description: Value) -> FieldMap {
 }
 
 fn benches(c: &mut Criterion) {
-    let config = tandem_mapping::load_str(CONFIG, "bench.yaml", Path::new("."))
+    // The mapping knows no system; these stand in for Jira's and Azure DevOps' kinds.
+    let systems: [&dyn tandem_mapping::SystemRules; 2] = [
+        &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
+            slug: "jira",
+            display_name: "Jira",
+            rich_text_format: RichTextFormat::Adf,
+        })),
+        &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
+            slug: "azure-devops",
+            display_name: "Azure DevOps",
+            rich_text_format: RichTextFormat::Html,
+        })),
+    ];
+    let config = tandem_mapping::load_str(CONFIG, "bench.yaml", Path::new("."), &systems)
         .unwrap_or_else(|errors| panic!("the bench configuration is invalid:\n{errors}"));
     assert_eq!(config.fields.len(), 30, "the bench maps 30 fields");
     let directory = Directory::new();

@@ -5,6 +5,7 @@ use crate::field::FieldMapping;
 use crate::filter::Filter;
 use crate::settings::{CommentSettings, ConflictPolicy, PollingSettings};
 use crate::users::UserMapping;
+use std::collections::BTreeMap;
 use tandem_model::{FieldValue, Side, SystemKind};
 use url::Url;
 
@@ -28,7 +29,8 @@ pub struct IntegrationConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SideConfig {
     pub system: SystemKind,
-    /// The Jira site or Azure DevOps organization; `None` only when `simulator` is true.
+    /// The system's address (a Jira site, an Azure DevOps organization); `None` only when `simulator`
+    /// is true.
     pub base_url: Option<Url>,
     /// Jira project key or Azure DevOps project name.
     pub project: String,
@@ -38,8 +40,8 @@ pub struct SideConfig {
     pub secret: String,
     /// Name of the secret holding what authenticates this side's webhooks.
     pub webhook_secret: String,
-    /// Azure DevOps only: the identities URL, when not the one derived from `base_url`.
-    pub identities_url: Option<String>,
+    /// The side's keys of its system's own (see [`crate::SystemRules::setting_keys`]), as written.
+    pub settings: BTreeMap<String, String>,
     /// Which items are synced. It applies to creates and updates: an unlinked item is created on the
     /// other side when it is created, or updated, while it matches. An item that stops matching stays
     /// linked and keeps syncing.
@@ -55,6 +57,13 @@ pub struct SideConfig {
 pub struct ConfidentialAllowances {
     pub items: Vec<String>,
     pub comments: Vec<String>,
+}
+
+impl SideConfig {
+    /// The value of one of the side's own keys, if written.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).map(String::as_str)
+    }
 }
 
 impl IntegrationConfig {

@@ -6,9 +6,9 @@
 use crate::field::{Direction, FieldKind};
 use crate::scalar::{Scalar, ScalarTable};
 use crate::settings::ConflictPolicy;
+use crate::systems::SystemRules;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tandem_model::SystemKind;
 
 /// A tandem integration: one project and item type in each of two systems, and how their items'
 /// fields, users and comments map onto each other. Items created on either side are created on the
@@ -46,11 +46,12 @@ pub(crate) struct IntegrationFile {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Side")]
 pub(crate) struct SideFile {
-    /// The kind of system on this side.
+    /// The kind of system on this side, by slug (`jira`, `azure-devops`, …: the systems tandem is built
+    /// with). A side may also take keys of its system's own, listed with the system.
     #[schemars(required)]
-    pub system: Option<SystemKind>,
-    /// The Jira site (`https://example.atlassian.net`) or Azure DevOps organization
-    /// (`https://dev.azure.com/fabrikam`). Must be https; http is accepted only for localhost.
+    pub system: Option<String>,
+    /// The system's address: the Jira site (`https://example.atlassian.net`), the Azure DevOps
+    /// organization (`https://dev.azure.com/fabrikam`). Must be https; http is accepted only for localhost.
     /// Required unless `simulator` is true.
     pub base_url: Option<String>,
     /// The Jira project key or Azure DevOps project name.
@@ -67,9 +68,6 @@ pub(crate) struct SideFile {
     /// Basic credentials of the Azure DevOps service hook subscription.
     #[schemars(required, length(min = 1))]
     pub webhook_secret: Option<String>,
-    /// Azure DevOps only: the identities (VSSPS) URL used to look users up by e-mail. Defaults to the
-    /// one derived from `base_url` by the connector.
-    pub identities_url: Option<String>,
     /// Which items of this side are synced, as an expression over this side's field ids, e.g.
     /// `priority in ["High", "Highest"] and status != "Done"`. Operators: `and`, `or`, `not`,
     /// parentheses, `=`, `!=`, `in [..]`, `not in [..]`, `contains`, `not contains`, `is empty`,
@@ -234,6 +232,24 @@ pub(crate) struct FieldDefaultsFile {
 }
 
 /// The schema of the configuration file.
-pub(crate) fn schema() -> serde_json::Value {
-    schemars::schema_for!(IntegrationFile).to_value()
+/// The keys every side takes, whatever its system: what [`SideFile`] reads. The loader sets the other
+/// keys of a side aside for its system's rules.
+pub(crate) const SIDE_KEYS: [&str; 9] =
+    ["system", "base_url", "project", "item_type", "secret", "webhook_secret", "filter", "simulator", "confidential"];
+
+/// The schema of the file, with each system's slug and own side keys added to `Side`.
+pub(crate) fn schema(systems: &[&dyn SystemRules]) -> serde_json::Value {
+    let mut schema = schemars::schema_for!(IntegrationFile).to_value();
+    if let Some(side) = schema.pointer_mut("/$defs/Side/properties") {
+        if let Some(system) = side.get_mut("system") {
+            system["enum"] = systems.iter().map(|rules| serde_json::Value::from(rules.kind().slug())).collect();
+        }
+        for rules in systems {
+            for setting in rules.setting_keys() {
+                let description = format!("{} sides only: {}", rules.kind().display_name(), setting.description);
+                side[setting.key] = serde_json::json!({ "type": "string", "description": description });
+            }
+        }
+    }
+    schema
 }

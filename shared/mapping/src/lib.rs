@@ -17,6 +17,7 @@ mod recover;
 mod scalar;
 mod settings;
 mod spans;
+mod systems;
 mod users;
 mod validate;
 
@@ -26,29 +27,41 @@ pub use field::{Direction, FieldKind, FieldMapping};
 pub use filter::{Filter, FilterError};
 pub use problems::{ConfigErrors, ConfigProblem};
 pub use settings::{CommentSettings, ConflictPolicy, PollingSettings};
+pub use systems::{CommonRules, SettingKey, SideProblem, SystemRules};
 pub use users::{UserMapping, UserPair};
 
 use problems::Problems;
 use spans::{Position, SpanIndex};
 use std::path::Path;
 
-/// Loads the configuration file at `path`, and the users CSV it names (relative to the file).
-pub fn load_file(path: &Path) -> Result<IntegrationConfig, ConfigErrors> {
+/// Loads the configuration file at `path`, and the users CSV it names (relative to the file); its sides
+/// may name any of `systems`, whose rules check them.
+pub fn load_file(path: &Path, systems: &[&dyn SystemRules]) -> Result<IntegrationConfig, ConfigErrors> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| {
         ConfigErrors::single(&shown, Position::START, format!("cannot read the configuration file: {error}"))
     })?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
-    load_str(&text, &shown, base_dir)
+    load_str(&text, &shown, base_dir, systems)
 }
 
 /// Loads a configuration from `text`; `file` names it in problems, `base_dir` is where relative paths
-/// in it (the users CSV) start.
-pub fn load_str(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, ConfigErrors> {
-    parse(text, file, base_dir).map_err(|errors| errors.within(file, text))
+/// in it (the users CSV) start; its sides may name any of `systems`.
+pub fn load_str(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    systems: &[&dyn SystemRules],
+) -> Result<IntegrationConfig, ConfigErrors> {
+    parse(text, file, base_dir, systems).map_err(|errors| errors.within(file, text))
 }
 
-fn parse(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, ConfigErrors> {
+fn parse(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    systems: &[&dyn SystemRules],
+) -> Result<IntegrationConfig, ConfigErrors> {
     let spans = SpanIndex::build(text)
         .map_err(|error| ConfigErrors::single(file, error.at, format!("invalid YAML: {}", error.message)))?;
     let mut problems = Problems::new(file, &spans);
@@ -69,8 +82,9 @@ fn parse(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, C
             format!("expected a mapping with `name`, `side1`, `side2` and `fields`, found {found}"),
         ));
     }
+    let own_keys = validate::take_own_side_keys(&mut value);
     let config = recover::deserialize_all::<file::IntegrationFile>(value, &mut problems)
-        .and_then(|parsed| validate::build(parsed, &mut problems, base_dir));
+        .and_then(|parsed| validate::build(parsed, own_keys, &mut problems, base_dir, systems));
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(problems.into_errors()),
@@ -78,8 +92,8 @@ fn parse(text: &str, file: &str, base_dir: &Path) -> Result<IntegrationConfig, C
 }
 
 /// The JSON Schema of the configuration file (draft 2020-12), for editors and `tandem schema`.
-pub fn json_schema() -> serde_json::Value {
-    file::schema()
+pub fn json_schema(systems: &[&dyn SystemRules]) -> serde_json::Value {
+    file::schema(systems)
 }
 
 fn yaml_error(file: &str, error: &serde_yaml_ng::Error) -> ConfigErrors {

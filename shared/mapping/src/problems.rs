@@ -146,6 +146,10 @@ impl<'a> Problems<'a> {
         self.found.is_empty()
     }
 
+    pub(crate) fn count(&self) -> usize {
+        self.found.len()
+    }
+
     /// The problems in reading order: the configuration file by position, then other files.
     pub(crate) fn into_errors(self) -> ConfigErrors {
         let mut problems = self.found;

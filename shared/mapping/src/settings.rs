@@ -175,7 +175,14 @@ mod tests {
     fn attribution_fills_author_and_system() {
         let settings = CommentSettings::default();
         assert_eq!(
-            settings.attribution("Ada Lovelace", SystemKind::AzureDevops),
+            settings.attribution(
+                "Ada Lovelace",
+                SystemKind::new(&tandem_model::SystemInfo {
+                    slug: "azure-devops",
+                    display_name: "Azure DevOps",
+                    rich_text_format: tandem_model::RichTextFormat::Html
+                })
+            ),
             "Ada Lovelace commented in Azure DevOps:"
         );
         assert!(settings.enabled(Side::One) && settings.enabled(Side::Two));

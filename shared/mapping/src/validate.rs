@@ -7,23 +7,64 @@ use crate::convert::split_list;
 use crate::field::{index, Direction, FieldKind, FieldMapping, ValueMap};
 use crate::file::{
     CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile,
+    SIDE_KEYS,
 };
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
 use crate::scalar::{Scalar, ScalarTable};
 use crate::settings::{parse_duration, parse_interval, unknown_placeholders, CommentSettings, PollingSettings};
+use crate::systems::{named, slugs, SystemRules};
 use crate::users::{check_email, read_csv, UserMapping, UserPair};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
-use tandem_model::{FieldValue, Side, SystemKind};
+use tandem_model::{FieldValue, RichTextFormat, Side, SystemInfo, SystemKind};
 use url::{Host, Url};
 
 /// What a field mapping's side says: a field id, or `none`.
 const NO_FIELD: &str = "none";
 
-pub(crate) fn build(file: IntegrationFile, problems: &mut Problems, base_dir: &Path) -> Option<IntegrationConfig> {
+/// What a side's placeholder system is when its own is missing or unknown: that leaves a problem
+/// behind, so the placeholder only shapes defaults of a configuration that is refused anyway.
+const UNKNOWN_SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
+    slug: "unknown",
+    display_name: "an unknown system",
+    rich_text_format: RichTextFormat::Html,
+});
+
+/// Each side's keys that are not common ones, as written: set aside before the file is read, for the
+/// side's system to accept or refuse.
+pub(crate) type OwnSideKeys = [Vec<(String, serde_yaml_ng::Value)>; 2];
+
+pub(crate) fn take_own_side_keys(root: &mut serde_yaml_ng::Value) -> OwnSideKeys {
+    let mut own = OwnSideKeys::default();
+    for side in Side::BOTH {
+        let Some(serde_yaml_ng::Value::Mapping(mapping)) = root.get_mut(side_key(side)) else {
+            continue;
+        };
+        let keys: Vec<String> = mapping
+            .keys()
+            .filter_map(serde_yaml_ng::Value::as_str)
+            .filter(|key| !SIDE_KEYS.contains(key))
+            .map(str::to_string)
+            .collect();
+        for key in keys {
+            if let Some(value) = mapping.remove(key.as_str()) {
+                own[index(side)].push((key, value));
+            }
+        }
+    }
+    own
+}
+
+pub(crate) fn build(
+    file: IntegrationFile,
+    own_keys: OwnSideKeys,
+    problems: &mut Problems,
+    base_dir: &Path,
+    systems: &[&dyn SystemRules],
+) -> Option<IntegrationConfig> {
     let root = ConfigPath::root();
     let name = required(problems, &root.key("name"), file.name);
     if let Some(name) = &name {
@@ -37,11 +78,10 @@ pub(crate) fn build(file: IntegrationFile, problems: &mut Problems, base_dir: &P
             );
         }
     }
-    let side1 = side(problems, Side::One, file.side1);
-    let side2 = side(problems, Side::Two, file.side2);
-    // A side that failed to load leaves a problem behind, so the placeholder system only shapes
-    // defaults of a configuration that is refused anyway.
-    let systems = [&side1, &side2].map(|side| side.as_ref().map_or(SystemKind::Jira, |side| side.system));
+    let [own1, own2] = own_keys;
+    let side1 = side(problems, Side::One, file.side1, own1, systems);
+    let side2 = side(problems, Side::Two, file.side2, own2, systems);
+    let systems = [&side1, &side2].map(|side| side.as_ref().map_or(UNKNOWN_SYSTEM, |side| side.system));
     let fields = fields(problems, file.fields, systems);
     for (side, config) in [(Side::One, &side1), (Side::Two, &side2)] {
         if let Some(filter) = config.as_ref().and_then(|config| config.filter.as_ref()) {
@@ -78,16 +118,34 @@ fn required(problems: &mut Problems, path: &ConfigPath, value: Option<String>) -
     }
 }
 
-fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<SideConfig> {
+fn side(
+    problems: &mut Problems,
+    side: Side,
+    file: Option<SideFile>,
+    own_keys: Vec<(String, serde_yaml_ng::Value)>,
+    systems: &[&dyn SystemRules],
+) -> Option<SideConfig> {
     let path = ConfigPath::root().key(side_key(side));
     let Some(file) = file else {
         problems.value(&path, format!("missing key `{}`", side_key(side)));
         return None;
     };
-    let system = file.system;
-    if system.is_none() {
-        problems.value(&path.key("system"), "missing key `system` (jira or azure-devops)");
-    }
+    let problems_before = problems.count();
+    let rules = match file.system.as_deref() {
+        None => {
+            problems.value(&path.key("system"), format!("missing key `system` (one of {})", slugs(systems)));
+            None
+        }
+        Some(slug) => {
+            let rules = named(systems, slug);
+            if rules.is_none() {
+                problems
+                    .value(&path.key("system"), format!("unknown system `{slug}`, expected one of {}", slugs(systems)));
+            }
+            rules
+        }
+    };
+    let settings = own_settings(problems, &path, rules, file.system.is_some(), own_keys);
     let project = required(problems, &path.key("project"), file.project);
     let item_type = required(problems, &path.key("item_type"), file.item_type);
     let secret = required(problems, &path.key("secret"), file.secret);
@@ -100,13 +158,6 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
             None
         }
     };
-    let identities_url = file.identities_url.filter(|text| {
-        let at = path.key("identities_url");
-        if system == Some(SystemKind::Jira) {
-            problems.value(&at, "only Azure DevOps sides have an identities URL");
-        }
-        checked_url(problems, &at, text).is_some()
-    });
     let filter = file.filter.and_then(|expression| {
         let at = path.key("filter");
         Filter::parse(&expression)
@@ -121,18 +172,76 @@ fn side(problems: &mut Problems, side: Side, file: Option<SideFile>) -> Option<S
             .ok()
     });
     let confidential = confidential(problems, &path.key("confidential"), file.confidential);
-    Some(SideConfig {
-        system: system?,
+    let rules = rules?;
+    let config = SideConfig {
+        system: rules.kind(),
         base_url,
         project: project?,
         item_type: item_type?,
         secret: secret?,
         webhook_secret: webhook_secret?,
-        identities_url,
+        settings,
         filter,
         simulator: file.simulator,
         confidential,
-    })
+    };
+    // The system's own checks build on the common ones: a side that failed those is not asked about.
+    if problems.count() == problems_before {
+        for problem in rules.check_side(&config) {
+            problems.value(&path.key(problem.key), problem.message);
+        }
+    }
+    Some(config)
+}
+
+/// The side's own keys its system takes, as text; any other is refused at its key.
+fn own_settings(
+    problems: &mut Problems,
+    path: &ConfigPath,
+    rules: Option<&dyn SystemRules>,
+    system_named: bool,
+    own_keys: Vec<(String, serde_yaml_ng::Value)>,
+) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    for (key, value) in own_keys {
+        let at = path.key(key.as_str());
+        let taken = rules.is_some_and(|rules| rules.setting_keys().iter().any(|setting| setting.key == key));
+        if !taken {
+            // A system tandem does not know may take the key: its name is the problem reported. With
+            // no system named, the key may well be `system` misspelt.
+            if rules.is_some() || !system_named {
+                problems.key(&at, unknown_side_key(&key, rules));
+            }
+            continue;
+        }
+        match value {
+            serde_yaml_ng::Value::String(text) => {
+                settings.insert(key, text);
+            }
+            serde_yaml_ng::Value::Number(number) => {
+                settings.insert(key, number.to_string());
+            }
+            serde_yaml_ng::Value::Bool(flag) => {
+                settings.insert(key, flag.to_string());
+            }
+            _ => problems.value(&at, "must be a text, a number or true/false"),
+        }
+    }
+    settings
+}
+
+fn unknown_side_key(key: &str, rules: Option<&dyn SystemRules>) -> String {
+    let quoted =
+        |keys: &mut dyn Iterator<Item = &str>| keys.map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", ");
+    let common = quoted(&mut SIDE_KEYS.iter().copied());
+    let own = rules.map(|rules| (rules, quoted(&mut rules.setting_keys().iter().map(|setting| setting.key))));
+    match own {
+        Some((rules, own)) if !own.is_empty() => format!(
+            "unknown key `{key}`, expected one of {common}, or of a {} side's own {own}",
+            rules.kind().display_name()
+        ),
+        _ => format!("unknown key `{key}`, expected one of {common}"),
+    }
 }
 
 /// The allowances of restricted content: names that are not blank.

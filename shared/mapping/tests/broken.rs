@@ -1,8 +1,12 @@
 //! A table of broken integration files: each reports exactly the expected problems, at the expected
 //! line, column and path.
 
+mod common;
+
+use common::load_str;
+
 use std::path::Path;
-use tandem_mapping::{load_str, ConfigProblem};
+use tandem_mapping::ConfigProblem;
 
 /// A valid file; cases edit it. Line numbers below refer to this layout.
 const BASE: &str = "\
@@ -76,14 +80,14 @@ fn structural_problems() {
         (
             "unknown system",
             edit("  system: jira", "  system: jra"),
-            vec![(3, 11, "side1.system", "unknown variant `jra`")],
+            vec![(3, 11, "side1.system", "unknown system `jra`, expected one of `jira`, `azure-devops`")],
         ),
         (
             "problems in several places are all reported",
             edit("  system: jira", "  system: jra").replace("  secret: s2", "  secret: 2s\n  colour: x")
                 + "polling: { interval: fast }\n",
             vec![
-                (3, 11, "side1.system", "unknown variant `jra`"),
+                (3, 11, "side1.system", "unknown system `jra`"),
                 (15, 3, "side2.colour", "unknown key `colour`"),
                 (21, 22, "polling.interval", "`fast` is not a duration"),
             ],
@@ -150,9 +154,34 @@ fn side_problems() {
             vec![(2, 1, "side1.base_url", "required unless `simulator: true`")],
         ),
         (
-            "identities URL on Jira",
+            "a key of another system's own",
             edit("  secret: s1", "  secret: s1\n  identities_url: https://vssps.dev.azure.com/x"),
-            vec![(8, 19, "side1.identities_url", "only Azure DevOps")],
+            vec![(8, 3, "side1.identities_url", "unknown key `identities_url`, expected one of `system`, `base_url`")],
+        ),
+        (
+            "a key a system takes, where it is written",
+            edit("  secret: s2", "  secret: s2\n  identities_url: https://vssps.dev.azure.com/x"),
+            vec![],
+        ),
+        (
+            "the system's own check of its own key",
+            edit("  secret: s2", "  secret: s2\n  identities_url: vssps.dev.azure.com"),
+            vec![(15, 19, "side2.identities_url", "must be an https URL")],
+        ),
+        (
+            "the system's own check of a common key",
+            edit("  project: Fabrikam", "  project: -Fabrikam"),
+            vec![(12, 12, "side2.project", "must not start with `-`")],
+        ),
+        (
+            "a system's own key must be a text",
+            edit("  secret: s2", "  secret: s2\n  identities_url: [a]"),
+            vec![(15, 19, "side2.identities_url", "must be a text")],
+        ),
+        (
+            "no system check while a common key is wrong",
+            edit("  project: Fabrikam", "  project: -Fabrikam").replace("  secret: s2", "  secret: ''"),
+            vec![(14, 11, "side2.secret", "must not be empty")],
         ),
         ("missing side", BASE.replace("side2:\n", "sideB:\n").replace("  system: azure-devops\n  base_url: https://dev.azure.com/fabrikam\n  project: Fabrikam\n  item_type: Bug\n  secret: s2\n  webhook_secret: w2\n", ""), vec![
             (1, 1, "side2", "missing key `side2`"),

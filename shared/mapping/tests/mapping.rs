@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::examples_dir;
+use common::{examples_dir, load_file, load_str};
 use serde_json::json;
-use tandem_mapping::{load_file, load_str, FieldMapping, IntegrationConfig, MappingError};
-use tandem_model::{FieldMap, FieldValue, RichText, Side, SystemKind, UserRef};
+use tandem_mapping::{FieldMapping, IntegrationConfig, MappingError};
+use tandem_model::{FieldMap, FieldValue, RichText, Side, UserRef};
 
 fn example() -> IntegrationConfig {
     load_file(&examples_dir().join("jira-azure-devops.yaml")).expect("the example loads")
@@ -201,7 +201,7 @@ fn users_map_through_the_table_then_by_email() {
 fn comments_and_conflicts_settings() {
     let config = example();
     assert!(config.comments.enabled(Side::One) && config.comments.enabled(Side::Two));
-    assert_eq!(config.comments.attribution("Ada", SystemKind::Jira), "Ada commented in Jira:");
+    assert_eq!(config.comments.attribution("Ada", common::JIRA), "Ada commented in Jira:");
     assert_eq!(config.conflicts.name(), "latest-wins");
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -217,7 +217,7 @@ fields:
 ";
     let config = load_str(one_way, "one-way.yaml", dir.path()).expect("loads");
     assert!(config.comments.enabled(Side::One) && !config.comments.enabled(Side::Two));
-    assert_eq!(config.comments.attribution("Bob", SystemKind::AzureDevops), "From Azure DevOps (Bob):");
+    assert_eq!(config.comments.attribution("Bob", common::AZURE_DEVOPS), "From Azure DevOps (Bob):");
     assert_eq!(config.conflicts.name(), "side2-wins");
     assert_eq!(config.polling.interval.as_secs(), 5400);
     let title = mapping(&config, "title");

@@ -5,12 +5,12 @@
 
 mod common;
 
-use common::examples_dir;
+use common::{examples_dir, json_schema, load_str};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use tandem_mapping::{json_schema, load_str, ConfigErrors, Filter, IntegrationConfig};
+use tandem_mapping::{ConfigErrors, Filter, IntegrationConfig};
 
 const FILE: &str = "jira-azure-devops.yaml";
 

@@ -2,39 +2,80 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The kind of work-item system on one side of an integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SystemKind {
-    /// Jira Cloud, REST API v3.
-    Jira,
-    /// Azure DevOps Services, work item tracking REST API 7.1.
-    AzureDevops,
+/// A kind of work-item system: what the engine and the mapping know of it. Each connector crate defines
+/// its one constant (`tandem_jira::JIRA`), and the systems' registry lists them; nothing else names a
+/// system. Two kinds are the same when their slugs are. A pointer wide, so that errors carrying it stay
+/// small.
+#[derive(Clone, Copy)]
+pub struct SystemKind(&'static SystemInfo);
+
+/// What a [`SystemKind`] says of its system.
+#[derive(Debug)]
+pub struct SystemInfo {
+    /// The name used in configuration files and webhook URLs (`azure-devops`).
+    pub slug: &'static str,
+    /// The name users read in attribution lines and messages ("Azure DevOps").
+    pub display_name: &'static str,
+    /// How the system stores rich text (descriptions, comments).
+    pub rich_text_format: RichTextFormat,
 }
 
 impl SystemKind {
-    /// The name users read in attribution lines and messages.
+    pub const fn new(info: &'static SystemInfo) -> Self {
+        SystemKind(info)
+    }
+
+    /// The name users read in attribution lines and messages ("Azure DevOps").
     pub fn display_name(self) -> &'static str {
-        match self {
-            SystemKind::Jira => "Jira",
-            SystemKind::AzureDevops => "Azure DevOps",
-        }
+        self.0.display_name
     }
 
     /// How the system stores rich text (descriptions, comments).
     pub fn rich_text_format(self) -> RichTextFormat {
-        match self {
-            SystemKind::Jira => RichTextFormat::Adf,
-            SystemKind::AzureDevops => RichTextFormat::Html,
-        }
+        self.0.rich_text_format
     }
 
-    /// The name used in configuration files and webhook URLs.
+    /// The name used in configuration files and webhook URLs (`azure-devops`).
     pub fn slug(self) -> &'static str {
-        match self {
-            SystemKind::Jira => "jira",
-            SystemKind::AzureDevops => "azure-devops",
-        }
+        self.0.slug
+    }
+}
+
+impl PartialEq for SystemKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.slug() == other.slug()
+    }
+}
+
+impl Eq for SystemKind {}
+
+impl std::hash::Hash for SystemKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.slug().hash(state);
+    }
+}
+
+impl PartialOrd for SystemKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SystemKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.slug().cmp(other.slug())
+    }
+}
+
+impl fmt::Debug for SystemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+impl Serialize for SystemKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.slug())
     }
 }
 
@@ -77,8 +118,9 @@ impl fmt::Display for Side {
     }
 }
 
-/// The rich-text formats tandem converts between.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The rich-text formats tandem converts between (see the rich-text crate, the one place that reads and
+/// writes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RichTextFormat {
     /// Atlassian Document Format (Jira).
     Adf,

@@ -1,20 +1,17 @@
-//! HTTP transport: Basic authentication with the PAT, `api-version`, error mapping, and retries.
-//!
-//! Retrying answers two separate questions: whether an error is worth retrying
-//! ([`ConnectorError::is_retryable`]) and how long to wait (exponential backoff with jitter, or the
-//! service's `Retry-After` when it gives one, capped).
+//! The HTTP client: Basic authentication with the PAT, `api-version`, JSON and JSON Patch bodies, and
+//! Azure DevOps' errors, sent through the shared transport (its retry policy, no redirects, bounded
+//! answers).
 
-use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::time::Duration;
 use tandem_engine::ports::ConnectorError;
-use tandem_model::{SecretString, SystemKind};
+use tandem_http::{Answer, Repeat, RetryPolicy, Transport};
+use tandem_model::SecretString;
 use url::Url;
 
-const SYSTEM: SystemKind = SystemKind::AzureDevops;
+use crate::AZURE_DEVOPS as SYSTEM;
 
 /// `api-version` of the work item tracking and identities calls.
 pub const API_VERSION: &str = "7.1";
@@ -27,58 +24,6 @@ const JSON_PATCH: &str = "application/json-patch+json";
 
 /// The `typeKey`s of a 412 that mean "changed since you read it": a failed `test` of the revision.
 const CHANGED_SINCE_READ: [&str; 2] = ["WorkItemTestOperationFailedException", "WorkItemRevisionMismatchException"];
-
-/// How often and how patiently failed calls are retried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub max_attempts: usize,
-    /// The first backoff; it doubles (with jitter) up to `max_delay`.
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// The longest `Retry-After` honoured; a longer one ends the call (the engine tries the change again
-    /// once the wait is over) rather than being cut short, which the service would answer with another
-    /// 429.
-    pub max_retry_after: Duration,
-    /// The most time spent waiting between attempts of one call, `Retry-After` included: it bounds a
-    /// call's duration, and so the claim lease that must outlast a create.
-    pub max_total_wait: Duration,
-    /// How long one attempt may take.
-    pub timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(60),
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Millisecond backoffs for tests; `Retry-After` is still honoured up to `max_retry_after`.
-    pub fn fast() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(5),
-            max_total_wait: Duration::from_secs(5),
-            timeout: Duration::from_secs(10),
-        }
-    }
-
-    /// The longest one call may take: every attempt running into its timeout, plus every wait.
-    pub fn longest_call(&self) -> Duration {
-        let attempts = u32::try_from(self.max_attempts.max(1)).unwrap_or(u32::MAX);
-        self.timeout.saturating_mul(attempts).saturating_add(self.max_total_wait)
-    }
-}
 
 /// What a request carries.
 #[derive(Debug)]
@@ -101,28 +46,23 @@ impl<B: Serialize> Copy for Payload<'_, B> {}
 /// An authenticated Azure DevOps HTTP client. Cheap to clone.
 #[derive(Clone)]
 pub struct AzureDevopsClient {
-    http: reqwest::Client,
+    transport: Transport,
     pat: SecretString,
-    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for AzureDevopsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureDevopsClient").field("retry", &self.retry).finish_non_exhaustive()
+        f.debug_struct("AzureDevopsClient").field("retry", self.transport.policy()).finish_non_exhaustive()
     }
 }
 
 impl AzureDevopsClient {
     pub fn new(pat: SecretString, retry: RetryPolicy) -> Result<Self, ConnectorError> {
-        let http =
-            tandem_http::client(retry.timeout, concat!("tandem/", env!("CARGO_PKG_VERSION"))).map_err(|error| {
-                ConnectorError::Invalid { system: SYSTEM, message: format!("HTTP client could not be built: {error}") }
-            })?;
-        Ok(AzureDevopsClient { http, pat, retry })
+        Ok(AzureDevopsClient { transport: Transport::new(SYSTEM, retry)?, pat })
     }
 
     pub fn retry(&self) -> &RetryPolicy {
-        &self.retry
+        self.transport.policy()
     }
 
     /// `base` + path segments (each percent-encoded) + query + `api-version`.
@@ -154,7 +94,7 @@ impl AzureDevopsClient {
         T: DeserializeOwned,
         B: Serialize,
     {
-        self.send_retrying(method, url, payload, what, ConnectorError::is_retryable).await
+        self.send_retrying(method, url, payload, what, Repeat::Safe).await
     }
 
     /// As [`AzureDevopsClient::send`], for a request that must not be made twice (a create, a new
@@ -171,10 +111,7 @@ impl AzureDevopsClient {
         T: DeserializeOwned,
         B: Serialize,
     {
-        let unprocessed = |error: &ConnectorError| {
-            matches!(error, ConnectorError::RateLimited { .. } | ConnectorError::Http { status: 503, .. })
-        };
-        self.send_retrying(method, url, payload, what, unprocessed).await
+        self.send_retrying(method, url, payload, what, Repeat::Unsafe).await
     }
 
     async fn send_retrying<T, B>(
@@ -183,98 +120,42 @@ impl AzureDevopsClient {
         url: Url,
         payload: Payload<'_, B>,
         what: &str,
-        worth_retrying: impl Fn(&ConnectorError) -> bool,
+        repeat: Repeat,
     ) -> Result<T, ConnectorError>
     where
         T: DeserializeOwned,
         B: Serialize,
     {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_attempts.saturating_sub(1))
-            .with_jitter();
-        let (cap, max_total_wait) = (self.retry.max_retry_after, self.retry.max_total_wait);
-        let mut waited = Duration::ZERO;
-        let cut_short = std::sync::atomic::AtomicBool::new(false);
-        let answer = (|| self.send_once(method.clone(), url.clone(), payload, what))
-            .retry(backoff)
-            .when(worth_retrying)
-            .adjust(|error: &ConnectorError, backoff: Option<Duration>| {
-                // No backoff left means the attempts are used up. A wait longer than the service's
-                // Retry-After cap, or than what is left of the call's total, ends the call instead.
-                let wait = match error.retry_after() {
-                    Some(asked) if asked > cap => return None,
-                    Some(asked) => backoff.map(|_| asked),
-                    None => backoff,
-                }?;
-                waited += wait;
-                // A wait the work's deadline would cut is not started: the answer in hand is returned.
-                if !tandem_engine::deadline::fits(wait) {
-                    cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return None;
-                }
-                (waited <= max_total_wait).then_some(wait)
-            })
-            .notify(|error: &ConnectorError, delay: Duration| {
-                tracing::debug!(%error, ?delay, "retrying Azure DevOps call");
-            })
-            .await;
-        match answer {
-            Err(error) if cut_short.into_inner() => Err(error.cut_short(SYSTEM)),
-            answer => answer,
-        }
-    }
-
-    async fn send_once<T, B>(
-        &self,
-        method: Method,
-        url: Url,
-        payload: Payload<'_, B>,
-        what: &str,
-    ) -> Result<T, ConnectorError>
-    where
-        T: DeserializeOwned,
-        B: Serialize,
-    {
+        let body = match payload {
+            Payload::Empty => None,
+            Payload::Json(body) => Some(("application/json", encode(body)?)),
+            Payload::JsonPatch(body) => Some((JSON_PATCH, encode(body)?)),
+        };
         let path = url.path().to_string();
-        let mut request = self.http.request(method.clone(), url).basic_auth("", Some(self.pat.expose()));
-        request = match payload {
-            Payload::Empty => request,
-            Payload::Json(body) => request.json(body),
-            Payload::JsonPatch(body) => {
-                let bytes = serde_json::to_vec(body).map_err(|error| ConnectorError::Invalid {
-                    system: SYSTEM,
-                    message: format!("request body could not be encoded: {error}"),
-                })?;
-                request.header(CONTENT_TYPE, JSON_PATCH).body(bytes)
+        let build = |http: &reqwest::Client| {
+            let request = http.request(method.clone(), url.clone()).basic_auth("", Some(self.pat.expose()));
+            match &body {
+                Some((content_type, bytes)) => request.header(CONTENT_TYPE, *content_type).body(bytes.clone()),
+                None => request,
             }
         };
-        let response = request.send().await.map_err(|error| ConnectorError::Unreachable {
-            system: SYSTEM,
-            message: format!("{method} {path}: {error}"),
-            source: Some(Box::new(error)),
-        })?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = tandem_http::read_body(response, tandem_http::MAX_RESPONSE_BODY).await.map_err(|error| {
-            let message = format!("{method} {path}: {error}");
-            match error.is_retryable() {
-                true => ConnectorError::Unreachable { system: SYSTEM, message, source: Some(Box::new(error)) },
-                false => ConnectorError::InvalidResponse { system: SYSTEM, message, source: Some(Box::new(error)) },
-            }
-        })?;
-        if !status.is_success() {
-            return Err(error_for(status, &headers, &bytes, &method, &path, what));
-        }
+        let refusal = |answer: &Answer| error_for(answer.status, &answer.headers, &answer.body, &method, &path, what);
+        let answer = self.transport.send(repeat, build, refusal).await?;
         // An answer without content (a deletion's 204) reads as JSON `null`.
-        let bytes = if bytes.is_empty() { b"null".to_vec() } else { bytes };
-        serde_json::from_slice(&bytes).map_err(|error| ConnectorError::InvalidResponse {
+        let bytes = if answer.body.is_empty() { b"null".as_slice() } else { answer.body.as_slice() };
+        serde_json::from_slice(bytes).map_err(|error| ConnectorError::InvalidResponse {
             system: SYSTEM,
             message: format!("{method} {path}: {error}"),
             source: Some(Box::new(error)),
         })
     }
+}
+
+fn encode<B: Serialize>(body: &B) -> Result<Vec<u8>, ConnectorError> {
+    serde_json::to_vec(body).map_err(|error| ConnectorError::Invalid {
+        system: SYSTEM,
+        message: format!("request body could not be encoded: {error}"),
+    })
 }
 
 /// Maps a failed answer to the engine's error, keeping the service's own message.
@@ -291,9 +172,7 @@ fn error_for(
     let member = |name: &str| {
         answer.as_ref().and_then(|body| body.get(name).and_then(|value| value.as_str()).map(str::to_string))
     };
-    let message = tandem_http::redirect_refusal(status.as_u16(), headers)
-        .or_else(|| member("message"))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+    let message = member("message").unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
     match status.as_u16() {
         401 | 403 => ConnectorError::Unauthorized { system: SYSTEM, status: status.as_u16() },
         404 => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
@@ -317,6 +196,7 @@ fn error_for(
 mod tests {
     use super::*;
     use reqwest::header::RETRY_AFTER;
+    use std::time::Duration;
 
     #[test]
     fn urls_encode_segments_and_always_carry_the_api_version() {

@@ -12,15 +12,14 @@ use tandem_model::{
 };
 use url::Url;
 
-use crate::client::{
-    AzureDevopsClient, Payload, RetryPolicy, API_VERSION, COMMENTS_API_VERSION, CONNECTION_DATA_API_VERSION,
-};
+use crate::client::{AzureDevopsClient, Payload, API_VERSION, COMMENTS_API_VERSION, CONNECTION_DATA_API_VERSION};
 use crate::config::ValidAzureDevopsConfig;
 use crate::convert::{self, ConvertError, CHANGED_DATE, CREATED_DATE, TITLE};
 use crate::copy;
 use crate::wire::{self, PatchOperation};
+use tandem_http::RetryPolicy;
 
-const SYSTEM: SystemKind = SystemKind::AzureDevops;
+const SYSTEM: SystemKind = crate::AZURE_DEVOPS;
 /// The service reads at most this many work items per call.
 const BATCH_SIZE: usize = 200;
 /// How far tandem's clock and the service's may disagree when looking for a copy by its creation time.

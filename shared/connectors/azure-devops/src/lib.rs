@@ -23,11 +23,25 @@ pub mod config;
 pub mod connector;
 pub mod convert;
 pub mod copy;
+#[cfg(feature = "simulator")]
+mod local;
+mod system;
 pub mod webhook;
 pub mod wire;
 
-pub use client::{AzureDevopsClient, RetryPolicy};
+pub use client::AzureDevopsClient;
 pub use config::{AzureDevopsConfig, ConfigError, ValidAzureDevopsConfig};
 pub use connector::AzureDevopsConnector;
 pub use convert::ConvertError;
+pub use system::AzureDevopsSystem;
+pub use tandem_http::{Repeat, RetryPolicy};
 pub use webhook::AzureDevopsWebhookReceiver;
+
+use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
+
+/// Azure DevOps Services: its kind of system, as the engine and the mapping know it.
+pub const AZURE_DEVOPS: SystemKind = SystemKind::new(&SystemInfo {
+    slug: "azure-devops",
+    display_name: "Azure DevOps",
+    rich_text_format: RichTextFormat::Html,
+});

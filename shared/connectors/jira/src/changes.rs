@@ -8,7 +8,7 @@
 use chrono::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 use tandem_engine::ports::{ChangedPage, ConnectorError, PageToken};
-use tandem_model::{Item, ItemId, SystemKind, Timestamp};
+use tandem_model::{Item, ItemId, Timestamp};
 
 /// Extra minutes searched before `since`, so a small clock difference with Jira loses nothing; the
 /// client-side filter drops what is older.
@@ -100,7 +100,7 @@ impl Keyset {
 
     pub(crate) fn decode(token: &PageToken) -> Result<Keyset, ConnectorError> {
         let invalid = || ConnectorError::Invalid {
-            system: SystemKind::Jira,
+            system: crate::JIRA,
             message: format!("`{}` is not a page token of this connector", token.0),
         };
         let instant = |millis: &str| millis.parse().ok().and_then(Timestamp::from_timestamp_millis).ok_or_else(invalid);

@@ -1,7 +1,7 @@
 //! [`JiraConnector`]: the engine's `Connector` port for one Jira project and issue type.
 
 use crate::changes::{minutes_back, Keyset, Read, Walk, SEARCH_MARGIN_MINUTES};
-use crate::client::{JiraClient, Repeat, RetryPolicy};
+use crate::client::JiraClient;
 use crate::config::ValidJiraConfig;
 use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, time_field, user_ref};
 use crate::error::invalid_response;
@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
     Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, SystemKind, Timestamp,
     UserRef,
@@ -47,7 +48,7 @@ impl JiraConnector {
     pub fn new(config: ValidJiraConfig, credentials: &Credentials, retry: RetryPolicy) -> Result<Self, ConnectorError> {
         let Credentials::JiraApiToken { email, api_token } = credentials else {
             return Err(ConnectorError::Invalid {
-                system: SystemKind::Jira,
+                system: crate::JIRA,
                 message: "Jira needs `jira-api-token` credentials (e-mail and API token)".into(),
             });
         };
@@ -139,7 +140,7 @@ impl JiraConnector {
             .into_iter()
             .find(|transition| transition.to.name.eq_ignore_ascii_case(target))
             .ok_or_else(|| ConnectorError::NoTransition {
-                system: SystemKind::Jira,
+                system: crate::JIRA,
                 item: id.to_string(),
                 from: current,
                 to: target.to_string(),
@@ -173,7 +174,7 @@ fn encode(segment: &str) -> String {
 #[async_trait]
 impl Connector for JiraConnector {
     fn system(&self) -> SystemKind {
-        SystemKind::Jira
+        crate::JIRA
     }
 
     async fn service_account(&self) -> Result<UserRef, ConnectorError> {
@@ -249,7 +250,7 @@ impl Connector for JiraConnector {
             .map(origin_property)
             .transpose()
             .map_err(|error| ConnectorError::Invalid {
-                system: SystemKind::Jira,
+                system: crate::JIRA,
                 message: format!("the copy marker could not be serialised: {error}"),
             })?
             .into_iter()
@@ -259,7 +260,7 @@ impl Connector for JiraConnector {
             self.client.send(Method::POST, "/rest/api/3/issue", &request, Repeat::Unsafe).await?;
         let id = ItemId::new(created.id);
         let incomplete = |source| ConnectorError::Incomplete {
-            system: SystemKind::Jira,
+            system: crate::JIRA,
             done: format!("issue {} was created", created.key),
             source: Box::new(source),
         };

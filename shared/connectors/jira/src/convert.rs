@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tandem_engine::ports::ConnectorError;
 use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, SystemKind, Timestamp,
-    UserRef, Visibility,
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, Timestamp, UserRef,
+    Visibility,
 };
 
 /// Jira's timestamp format: `2024-01-31T10:20:30.123+0000` (RFC 3339 accepted too).
@@ -160,7 +160,7 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
     let mut writes = FieldWrites::default();
     for (name, value) in fields {
         let invalid = |reason: &str| ConnectorError::Invalid {
-            system: SystemKind::Jira,
+            system: crate::JIRA,
             message: format!("field `{name}` cannot be written: {reason}"),
         };
         if name == "status" {
@@ -241,7 +241,7 @@ pub fn adf_body(body: &RichText) -> Result<&Value, ConnectorError> {
     match body {
         RichText::Adf(document) => Ok(document),
         RichText::Html(_) => Err(ConnectorError::Invalid {
-            system: SystemKind::Jira,
+            system: crate::JIRA,
             message: "Jira comments are ADF; convert the HTML first".into(),
         }),
     }

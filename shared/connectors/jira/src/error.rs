@@ -2,48 +2,21 @@
 //! whether a retry can help.
 
 use crate::wire::ErrorCollection;
+use crate::JIRA;
 use reqwest::header::HeaderMap;
 use tandem_engine::ports::ConnectorError;
-use tandem_model::SystemKind;
 
 type Source = Option<Box<dyn std::error::Error + Send + Sync>>;
 
 pub fn invalid_response(message: impl Into<String>, source: Source) -> ConnectorError {
-    ConnectorError::InvalidResponse { system: SystemKind::Jira, message: message.into(), source }
-}
-
-pub fn unreachable(method: &str, path: &str, error: reqwest::Error) -> ConnectorError {
-    ConnectorError::Unreachable {
-        system: SystemKind::Jira,
-        message: format!("{method} {path}: {error}"),
-        source: Some(Box::new(error)),
-    }
-}
-
-/// An answer whose body could not be read: cut off (worth a retry) or too large (not).
-pub fn unreadable_body(method: &str, path: &str, error: tandem_http::BodyError) -> ConnectorError {
-    let message = format!("{method} {path}: {error}");
-    match error.is_retryable() {
-        true => ConnectorError::Unreachable { system: SystemKind::Jira, message, source: Some(Box::new(error)) },
-        false => invalid_response(message, Some(Box::new(error))),
-    }
+    ConnectorError::InvalidResponse { system: JIRA, message: message.into(), source }
 }
 
 /// The error for a non-2xx answer: 401/403 → Unauthorized, 404 → NotFound (of `path`), 429 → RateLimited,
 /// anything else → Http with Jira's own messages.
 pub fn from_status(status: u16, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) -> ConnectorError {
-    let system = SystemKind::Jira;
+    let system = JIRA;
     let retry_after = tandem_http::retry_after(headers);
-    if let Some(message) = tandem_http::redirect_refusal(status, headers) {
-        return ConnectorError::Http {
-            system,
-            status,
-            method: method.to_string(),
-            path: path.to_string(),
-            message,
-            retry_after: None,
-        };
-    }
     match status {
         401 | 403 => ConnectorError::Unauthorized { system, status },
         404 => ConnectorError::NotFound { system, item: path.to_string() },

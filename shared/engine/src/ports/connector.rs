@@ -304,7 +304,23 @@ pub enum WebhookError {
     Ignored(String),
 }
 
-/// Verifies and parses one system's webhook deliveries.
+/// An answer in a system's own form, for senders that expect one: Salesforce's Outbound Messages are
+/// acknowledged in SOAP, where the other systems read tandem's JSON answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookReply {
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Verifies and parses one system's webhook deliveries, and answers their sender.
 pub trait WebhookReceiver: Send + Sync {
     fn receive(&self, request: &WebhookRequest) -> Result<Delivery, WebhookError>;
+
+    /// The answer to a delivery that ended with HTTP `status`, in the system's own form; `None` (the
+    /// default): tandem's JSON answer. A sender that reads an acknowledgement as "recorded, do not send
+    /// again" must get one only with a 2xx status.
+    fn reply(&self, status: u16) -> Option<WebhookReply> {
+        let _ = status;
+        None
+    }
 }

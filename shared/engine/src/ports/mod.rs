@@ -9,7 +9,7 @@ mod store;
 pub use clock::{Clock, SystemClock};
 pub use connector::{
     AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, PageToken, WebhookError,
-    WebhookReceiver, WebhookRequest,
+    WebhookReceiver, WebhookReply, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{

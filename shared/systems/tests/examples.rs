@@ -1,10 +1,31 @@
-//! The example integration files load, and validate against the generated JSON Schema.
+//! The example integration files load with the systems tandem is built with, and validate against the
+//! generated JSON Schema.
 
-mod common;
+use std::path::PathBuf;
+use tandem_mapping::ConflictPolicy;
+use tandem_model::Side;
+use tandem_systems::{json_schema, load_file};
 
-use common::{example_files, examples_dir};
-use tandem_mapping::{json_schema, load_file, ConflictPolicy};
-use tandem_model::{Side, SystemKind};
+/// The project's `examples/` folder, found by walking up from this crate.
+fn examples_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|ancestor| ancestor.join("examples"))
+        .find(|candidate| candidate.join("jira-azure-devops.yaml").is_file())
+        .expect("examples/jira-azure-devops.yaml above the crate")
+}
+
+/// Every integration file in `examples/`.
+fn example_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("examples/ is readable")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
 
 #[test]
 fn every_example_loads() {
@@ -21,7 +42,7 @@ fn every_example_loads() {
 fn the_documented_example_reads_as_written() {
     let config = load_file(&examples_dir().join("jira-azure-devops.yaml")).expect("loads");
     assert_eq!(config.name, "ops-fabrikam-bugs");
-    assert_eq!(config.side(Side::One).system, SystemKind::Jira);
+    assert_eq!(config.side(Side::One).system, tandem_jira::JIRA);
     assert_eq!(config.side(Side::Two).project, "Fabrikam");
     assert_eq!(
         config.side(Side::Two).base_url.as_ref().map(|url| url.as_str()),

@@ -1,0 +1,112 @@
+//! Jira as tandem runs it: the side's rules checked at `tandem validate`, its connector and webhook
+//! receiver built from the side's settings and secrets, and (in builds with simulators) the bundled
+//! simulator local runs start.
+
+use crate::config::{JiraConfig, JiraConfigError, ValidJiraConfig};
+use crate::{JiraConnector, JiraWebhookReceiver, JIRA};
+use std::sync::Arc;
+use tandem_engine::ports::{Connector, WebhookReceiver};
+use tandem_mapping::{SideConfig, SideProblem, SystemRules};
+use tandem_model::{Credentials, SystemKind};
+use tandem_system_api::{credentials_kind, BuildError, RetryPolicy, System};
+
+/// Jira Cloud, REST API v3.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JiraSystem;
+
+/// What a side run on the simulator is checked with: its address is known only once it runs.
+const SIMULATED_SITE: &str = "http://localhost/";
+
+impl JiraSystem {
+    fn config(side: &SideConfig, base_url: &str) -> Result<ValidJiraConfig, JiraConfigError> {
+        JiraConfig {
+            base_url: base_url.to_string(),
+            project_key: side.project.clone(),
+            issue_type: side.item_type.clone(),
+        }
+        .validate()
+    }
+}
+
+impl JiraConfigError {
+    /// The side's key the problem is at.
+    fn side_key(&self) -> &'static str {
+        match self {
+            JiraConfigError::BaseUrl { .. } => "base_url",
+            JiraConfigError::ProjectKey(_) => "project",
+            JiraConfigError::IssueType => "item_type",
+        }
+    }
+}
+
+impl SystemRules for JiraSystem {
+    fn kind(&self) -> SystemKind {
+        JIRA
+    }
+
+    fn check_side(&self, side: &SideConfig) -> Vec<SideProblem> {
+        let base_url = side.base_url.as_ref().map_or(SIMULATED_SITE, |url| url.as_str());
+        match JiraSystem::config(side, base_url) {
+            Ok(_) => Vec::new(),
+            Err(error) => vec![SideProblem::new(error.side_key(), error.to_string())],
+        }
+    }
+}
+
+impl System for JiraSystem {
+    fn connector(
+        &self,
+        side: &SideConfig,
+        base_url: &str,
+        credentials: &Credentials,
+        retry: RetryPolicy,
+    ) -> Result<Arc<dyn Connector>, BuildError> {
+        let config = JiraSystem::config(side, base_url).map_err(|error| BuildError::Settings(error.to_string()))?;
+        if !matches!(credentials, Credentials::JiraApiToken { .. }) {
+            return Err(wrong_credentials("jira-api-token", credentials));
+        }
+        Ok(Arc::new(JiraConnector::new(config, credentials, retry)?))
+    }
+
+    fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {
+        match secret {
+            Credentials::WebhookHmac { secret } => Ok(Arc::new(JiraWebhookReceiver::new(secret, side.project.clone()))),
+            other => Err(wrong_credentials("webhook-hmac", &other)),
+        }
+    }
+
+    #[cfg(feature = "simulator")]
+    fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
+        Some(&crate::local::JiraLocalSimulator)
+    }
+}
+
+fn wrong_credentials(expected: &'static str, found: &Credentials) -> BuildError {
+    BuildError::WrongCredentials { system: JIRA.display_name(), expected, found: credentials_kind(found) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_are_at_the_sides_keys() {
+        let side = |project: &str| SideConfig {
+            system: JIRA,
+            base_url: None,
+            project: project.into(),
+            item_type: "Bug".into(),
+            secret: "s".into(),
+            webhook_secret: "w".into(),
+            settings: Default::default(),
+            filter: None,
+            simulator: true,
+            confidential: Default::default(),
+        };
+        assert!(JiraSystem.check_side(&side("OPS")).is_empty());
+        let problems = JiraSystem.check_side(&side("ops"));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "project");
+        assert!(problems[0].message.contains("not a project key"), "{}", problems[0].message);
+    }
+}
