@@ -69,6 +69,12 @@ pub struct RecordedViolation {
     pub violation: Violation,
 }
 
+impl std::fmt::Display for RecordedViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (HTTP {}): {}", self.phase, self.status, self.violation)
+    }
+}
+
 /// Request and write counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecordingStats {

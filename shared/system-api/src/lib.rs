@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tandem_engine::ports::{Connector, ConnectorError, WebhookReceiver};
 use tandem_mapping::{SideConfig, SystemRules};
-use tandem_model::{Credentials, FieldMap};
+use tandem_model::{Credentials, FieldMap, SystemKind};
 
 pub use tandem_http::RetryPolicy;
 
@@ -62,6 +62,35 @@ pub trait System: SystemRules {
     }
 }
 
+/// A system's own check of a side, as the side's problems: none, or the one at the key the error
+/// concerns.
+pub fn side_problems<E: std::fmt::Display>(
+    checked: Result<impl Sized, E>,
+    key_of: impl FnOnce(&E) -> &'static str,
+) -> Vec<tandem_mapping::SideProblem> {
+    match checked {
+        Ok(_) => Vec::new(),
+        Err(error) => vec![tandem_mapping::SideProblem::new(key_of(&error), error.to_string())],
+    }
+}
+
+/// Refuses credentials of another kind than the `expected` one.
+pub fn expect_credentials(
+    system: SystemKind,
+    expected: &'static str,
+    credentials: &Credentials,
+) -> Result<(), BuildError> {
+    match credentials_kind(credentials) == expected {
+        true => Ok(()),
+        false => Err(wrong_credentials(system, expected, credentials)),
+    }
+}
+
+/// The refusal of `found` credentials where the system takes the `expected` kind.
+pub fn wrong_credentials(system: SystemKind, expected: &'static str, found: &Credentials) -> BuildError {
+    BuildError::WrongCredentials { system: system.display_name(), expected, found: credentials_kind(found) }
+}
+
 /// The `kind` of a secret's credentials, as written in the secret's JSON.
 pub fn credentials_kind(credentials: &Credentials) -> &'static str {
     match credentials {
@@ -81,6 +110,9 @@ pub trait LocalSimulator: Send + Sync {
     /// A simulator holding the side's project (and another one, whose items the integration must leave
     /// alone), with the side's item type.
     async fn start(&self, side: &SideConfig) -> Result<Box<dyn RunningSimulator>, SimulatorError>;
+
+    /// The project and item type of the simulator's sample data (as `examples/local.yaml` has them).
+    fn sample_place(&self) -> (&'static str, &'static str);
 }
 
 /// A simulator started for one side of a local run.
@@ -107,6 +139,9 @@ pub trait RunningSimulator: Send + Sync {
 
     /// The fields of a sample item a person would create (the demo creates it), in the system's ids.
     fn sample_item(&self) -> FieldMap;
+
+    /// The requests and answers so far that left the vendor's contract, described.
+    fn contract_violations(&self) -> Vec<String>;
 
     async fn stop(self: Box<Self>);
 }

@@ -17,6 +17,10 @@ impl LocalSimulator for AzureDevopsLocalSimulator {
         let config = AzureDevopsSimConfig { projects: projects(&side.project), ..AzureDevopsSimConfig::default() };
         Ok(Box::new(LocalAzureDevops { running: AzureDevopsSimulator::start(config).await? }))
     }
+
+    fn sample_place(&self) -> (&'static str, &'static str) {
+        ("Fabrikam", "Bug")
+    }
 }
 
 /// The simulated organization's projects: the configured one, and another one.
@@ -71,6 +75,10 @@ impl RunningSimulator for LocalAzureDevops {
             "<p>Steps to reproduce <b>(always)</b></p><ol><li>Empty the cart</li><li>Press Checkout</li></ol>";
         fields.insert("System.Description".into(), FieldValue::RichText(RichText::Html(description.into())));
         fields
+    }
+
+    fn contract_violations(&self) -> Vec<String> {
+        self.running.violations().iter().map(ToString::to_string).collect()
     }
 
     async fn stop(self: Box<Self>) {

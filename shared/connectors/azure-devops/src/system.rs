@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tandem_engine::ports::{Connector, WebhookReceiver};
 use tandem_mapping::{SettingKey, SideConfig, SideProblem, SystemRules};
 use tandem_model::{Credentials, SystemKind};
-use tandem_system_api::{credentials_kind, BuildError, RetryPolicy, System};
+use tandem_system_api::{expect_credentials, side_problems, wrong_credentials, BuildError, RetryPolicy, System};
 
 /// Azure DevOps Services, work item tracking REST API 7.1.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,10 +64,7 @@ impl SystemRules for AzureDevopsSystem {
 
     fn check_side(&self, side: &SideConfig) -> Vec<SideProblem> {
         let base_url = side.base_url.as_ref().map_or(SIMULATED_ORGANIZATION, |url| url.as_str());
-        match AzureDevopsSystem::config(side, base_url) {
-            Ok(_) => Vec::new(),
-            Err(error) => vec![SideProblem::new(error.side_key(), error.to_string())],
-        }
+        side_problems(AzureDevopsSystem::config(side, base_url), |error| error.side_key())
     }
 }
 
@@ -81,9 +78,7 @@ impl System for AzureDevopsSystem {
     ) -> Result<Arc<dyn Connector>, BuildError> {
         let config =
             AzureDevopsSystem::config(side, base_url).map_err(|error| BuildError::Settings(error.to_string()))?;
-        if !matches!(credentials, Credentials::AzureDevopsPat { .. }) {
-            return Err(wrong_credentials("azure-devops-pat", credentials));
-        }
+        expect_credentials(self.kind(), "azure-devops-pat", credentials)?;
         Ok(Arc::new(AzureDevopsConnector::new(config, credentials, retry)?))
     }
 
@@ -92,7 +87,7 @@ impl System for AzureDevopsSystem {
             Credentials::WebhookBasic { username, password } => {
                 Ok(Arc::new(AzureDevopsWebhookReceiver::new(username, password, side.project.clone())))
             }
-            other => Err(wrong_credentials("webhook-basic", &other)),
+            other => Err(wrong_credentials(self.kind(), "webhook-basic", &other)),
         }
     }
 
@@ -100,10 +95,6 @@ impl System for AzureDevopsSystem {
     fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
         Some(&crate::local::AzureDevopsLocalSimulator)
     }
-}
-
-fn wrong_credentials(expected: &'static str, found: &Credentials) -> BuildError {
-    BuildError::WrongCredentials { system: AZURE_DEVOPS.display_name(), expected, found: credentials_kind(found) }
 }
 
 #[cfg(test)]

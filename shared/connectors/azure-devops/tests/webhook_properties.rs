@@ -1,7 +1,6 @@
 //! Property tests of the service hook receiver, the one parser here of input nobody at tandem controls:
-//! whatever arrives, it never panics; a delivery without our Basic credentials is refused whatever its
-//! body; an authentic but unreadable one is malformed, and the error names the member that is missing
-//! or of the wrong type.
+//! the connector kit's properties (never a panic, forgeries refused, missing and mistyped members
+//! named), and what only Azure DevOps' deliveries have.
 //!
 //! The seeds follow the samples of `docs/service-hooks/events.md` ("Work item") in
 //! `MicrosoftDocs/azure-devops-docs`, which `shared/contracts/` does not hold.
@@ -10,6 +9,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tandem_azure_devops::AzureDevopsWebhookReceiver;
+use tandem_connector_kit::webhooks::{awkward_text, receive, replace, wrong_value, Kind, Seed, WebhookSubject};
 use tandem_engine::ports::{WebhookError, WebhookReceiver, WebhookRequest};
 use tandem_model::{ChangeKind, CommentId, Delivery, SecretString};
 
@@ -18,20 +18,78 @@ const PASSWORD: &str = "s3cret";
 const PROJECT: &str = "FabrikamCloud";
 const COLLECTION: &str = "http://fabrikam-fiber-inc.visualstudio.com/DefaultCollection";
 
-fn receiver() -> AzureDevopsWebhookReceiver {
-    AzureDevopsWebhookReceiver::new(USERNAME, SecretString::new(PASSWORD), PROJECT)
-}
+struct AzureDevops;
 
 fn basic(credentials: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
 }
 
-fn authentic(body: Vec<u8>) -> WebhookRequest {
-    WebhookRequest { headers: vec![("authorization".into(), basic(&format!("{USERNAME}:{PASSWORD}")))], body }
+impl WebhookSubject for AzureDevops {
+    fn receiver(&self) -> Box<dyn WebhookReceiver> {
+        Box::new(AzureDevopsWebhookReceiver::new(USERNAME, SecretString::new(PASSWORD), PROJECT))
+    }
+
+    fn authentic(&self, body: Vec<u8>) -> WebhookRequest {
+        WebhookRequest { headers: vec![("authorization".into(), basic(&format!("{USERNAME}:{PASSWORD}")))], body }
+    }
+
+    fn forged(&self, body: Vec<u8>) -> BoxedStrategy<WebhookRequest> {
+        wrong_authorization()
+            .prop_map(move |authorization| {
+                let headers = authorization.map(|value| vec![("Authorization".to_string(), value)]).unwrap_or_default();
+                WebhookRequest { headers, body: body.clone() }
+            })
+            .boxed()
+    }
+
+    fn seeds(&self) -> Vec<Seed> {
+        let typed = |table: &[(&'static str, Kind)]| [ENVELOPE, table].concat();
+        vec![
+            Seed { body: created(), typed: typed(WORK_ITEM) },
+            Seed { body: commented(), typed: typed(WORK_ITEM) },
+            Seed { body: updated(), typed: typed(UPDATE) },
+        ]
+    }
+
+    fn required(&self) -> &'static [&'static str] {
+        &[
+            "/subscriptionId",
+            "/notificationId",
+            "/eventType",
+            "/resource",
+            "/resource/id",
+            "/resource/workItemId",
+            "/resource/fields/System.TeamProject",
+            "/resource/revision/id",
+            "/resource/revision/fields/System.TeamProject",
+            "/resource/commentVersionRef/commentId",
+        ]
+    }
+
+    fn vocabulary(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let keys = vec![
+            "subscriptionId",
+            "notificationId",
+            "eventType",
+            "resource",
+            "id",
+            "workItemId",
+            "fields",
+            "revision",
+            "revisedBy",
+            "commentVersionRef",
+            "commentId",
+            "System.TeamProject",
+            "System.ChangedBy",
+        ];
+        (keys, vec!["workitem.updated", "workitem.created", "workitem.commented", PROJECT])
+    }
 }
 
+tandem_connector_kit::webhook_conformance!(AzureDevops);
+
 fn receive_json(body: &Value) -> Result<Delivery, WebhookError> {
-    receiver().receive(&authentic(serde_json::to_vec(body).expect("JSON serialises")))
+    receive(&AzureDevops, body)
 }
 
 /// The envelope every sample shares around its `resource`.
@@ -134,64 +192,11 @@ fn seed() -> impl Strategy<Value = Value> {
     prop_oneof![Just(created()), Just(commented()), Just(updated())]
 }
 
-/// The dotted name of a JSON pointer's member (`/resource/revision/id` → `resource.revision.id`) and
-/// of its parent.
-fn dotted(pointer: &str) -> (String, String) {
-    let segments: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-    (segments.join("."), segments[..segments.len() - 1].join("."))
-}
-
-fn remove(body: &mut Value, pointer: &str) -> bool {
-    let (parent, name) = pointer.rsplit_once('/').expect("a pointer");
-    body.pointer_mut(parent).and_then(Value::as_object_mut).and_then(|object| object.remove(name)).is_some()
-}
-
-fn replace(body: &mut Value, pointer: &str, value: Value) -> bool {
-    body.pointer_mut(pointer).map(|slot| *slot = value).is_some()
-}
-
-/// Whether `word` appears in `text` as a word of its own (not inside `invalid` for `id`).
-fn names(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(start, _)| {
-        let before = text[..start].chars().next_back();
-        let after = text[start + word.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
-}
-
 fn malformed(result: Result<Delivery, WebhookError>) -> String {
     match result {
         Err(WebhookError::Malformed(message)) => message,
         other => panic!("expected a malformed-body error, got {other:?}"),
     }
-}
-
-/// Members the receiver cannot do without, when the seed has them.
-const REQUIRED: &[&str] = &[
-    "/subscriptionId",
-    "/notificationId",
-    "/eventType",
-    "/resource",
-    "/resource/id",
-    "/resource/workItemId",
-    "/resource/fields/System.TeamProject",
-    "/resource/revision/id",
-    "/resource/revision/fields/System.TeamProject",
-    "/resource/commentVersionRef/commentId",
-];
-
-/// JSON's kinds of value, to build one of a kind a member does not take.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
-    Text,
-    /// An unsigned integer of at most 32 bits (work item ids).
-    U32,
-    /// An unsigned integer of at most 64 bits.
-    U64,
-    /// A map of names to anything, which no array fits.
-    Map,
-    /// An object read as a struct, which serde also takes as an array (by position).
-    Record,
 }
 
 /// Typed members of the envelope, and their kind.
@@ -230,69 +235,6 @@ const UPDATE: &[(&str, Kind)] = &[
     ("/resource/revision/url", Kind::Text),
 ];
 
-/// A seed and one of its typed members.
-fn typed_member() -> impl Strategy<Value = (Value, &'static str, Kind)> {
-    let member = |table: &'static [(&'static str, Kind)]| prop::sample::select(table);
-    prop_oneof![
-        (seed(), member(ENVELOPE)),
-        (prop_oneof![Just(created()), Just(commented())], member(WORK_ITEM)),
-        (Just(updated()), member(UPDATE)),
-    ]
-    .prop_map(|(body, (pointer, kind))| (body, pointer, kind))
-}
-
-fn wrong_value(kind: Kind) -> impl Strategy<Value = Value> {
-    let text = "\\PC{0,12}".prop_map(Value::String).boxed();
-    let negative = (i64::MIN..0).prop_map(Value::from).boxed();
-    let beyond_u32 = (u64::from(u32::MAX) + 1..=u64::MAX).prop_map(Value::from).boxed();
-    let fraction = (-1e6f64..1e6).prop_map(|number| json!(number + 0.5)).boxed();
-    let flag = any::<bool>().prop_map(Value::Bool).boxed();
-    let number = any::<u32>().prop_map(Value::from).boxed();
-    let array = prop::collection::vec(any::<u32>().prop_map(Value::from), 0..3).prop_map(Value::Array).boxed();
-    let object = Just(json!({"unexpected": true})).boxed();
-    match kind {
-        Kind::Text => prop_oneof![number, fraction, flag, array, object].boxed(),
-        Kind::U32 => prop_oneof![text, negative, beyond_u32, fraction, flag, array, object].boxed(),
-        Kind::U64 => prop_oneof![text, negative, fraction, flag, array, object].boxed(),
-        Kind::Map => prop_oneof![text, number, fraction, flag, array].boxed(),
-        Kind::Record => prop_oneof![text, number, fraction, flag].boxed(),
-    }
-}
-
-/// Any JSON, its object keys often the members a delivery has, so that parsing gets past the top.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |number| serde_json::Number::from_f64(number).map(Value::Number)),
-        any::<String>().prop_map(Value::String),
-        prop::sample::select(vec!["workitem.updated", "workitem.created", "workitem.commented", PROJECT])
-            .prop_map(Value::from),
-    ];
-    let key = prop_oneof![
-        3 => prop::sample::select(vec![
-            "subscriptionId", "notificationId", "eventType", "resource", "id", "workItemId", "fields", "revision",
-            "revisedBy", "commentVersionRef", "commentId", "System.TeamProject", "System.ChangedBy",
-        ])
-        .prop_map(str::to_string),
-        1 => any::<String>(),
-    ];
-    leaf.prop_recursive(4, 48, 6, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
-        ]
-    })
-}
-
-/// Text that troubles parsers: any characters, or a very long run of them.
-fn awkward_text() -> impl Strategy<Value = String> {
-    prop_oneof![any::<String>(), ("\\PC{1,4}", 10_000..60_000usize).prop_map(|(unit, length)| unit.repeat(length))]
-}
-
 /// An Authorization header that does not carry our credentials.
 fn wrong_authorization() -> impl Strategy<Value = Option<String>> {
     let expected = format!("{USERNAME}:{PASSWORD}");
@@ -310,15 +252,8 @@ fn wrong_authorization() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-fn any_body() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        seed().prop_map(|body| serde_json::to_vec(&body).expect("JSON serialises")),
-        prop::collection::vec(any::<u8>(), 0..256),
-    ]
-}
-
 #[test]
-fn the_seeds_are_accepted() {
+fn the_documented_deliveries_say_what_changed() {
     let delivery = receive_json(&created()).expect("the created sample is read");
     assert_eq!(delivery.id, "00000000-0000-0000-0000-000000000000:1");
     assert_eq!(delivery.notices[0].kind, ChangeKind::ItemCreated);
@@ -334,62 +269,12 @@ proptest! {
 
     /// Authentic bytes that are not JSON are malformed, and the error says where reading stopped.
     #[test]
-    fn authentic_bytes_that_are_not_json_are_malformed(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        let result = receiver().receive(&authentic(body.clone()));
-        if serde_json::from_slice::<Value>(&body).is_err() {
-            let message = malformed(result);
-            prop_assert!(message.contains("line") && message.contains("column"), "{message}");
-        } else {
-            prop_assert!(!matches!(result, Err(WebhookError::Unauthorized(_))), "{result:?}");
-        }
-    }
-
-    /// Authentic JSON of any shape is read, ignored or refused as malformed with a message; never a panic.
-    #[test]
-    fn authentic_json_of_any_shape_never_panics(body in any_json()) {
-        match receive_json(&body) {
-            Ok(delivery) => prop_assert_eq!(delivery.notices.len(), 1),
-            Err(WebhookError::Unauthorized(message)) => prop_assert!(false, "authentic but refused: {}", message),
-            Err(WebhookError::Malformed(message) | WebhookError::Ignored(message)) => prop_assert!(!message.is_empty()),
-        }
-    }
-
-    /// Without our Basic credentials nothing is read, whatever the body.
-    #[test]
-    fn wrong_credentials_are_unauthorized_whatever_the_body(
-        body in any_body(),
-        authorization in wrong_authorization(),
+    fn authentic_bytes_that_are_not_json_say_where_reading_stopped(
+        body in prop::collection::vec(any::<u8>(), 0..512)
     ) {
-        let headers = authorization.map(|value| vec![("Authorization".to_string(), value)]).unwrap_or_default();
-        match receiver().receive(&WebhookRequest { headers, body }) {
-            Err(WebhookError::Unauthorized(message)) => prop_assert!(!message.is_empty()),
-            other => prop_assert!(false, "not refused: {:?}", other),
-        }
-    }
-
-    /// A documented delivery without a member it needs is malformed, and the error names the member.
-    #[test]
-    fn a_missing_member_is_named(body in seed(), pointer in prop::sample::select(REQUIRED)) {
-        let mut body = body;
-        prop_assume!(remove(&mut body, pointer));
-        let message = malformed(receive_json(&body));
-        let (_, parent) = dotted(pointer);
-        let name = pointer.rsplit('/').next().expect("a name");
-        prop_assert!(names(&message, name) && (parent.is_empty() || message.contains(&parent)), "{pointer}: {message}");
-    }
-
-    /// A documented delivery with a member of the wrong type is malformed, and the error names the member
-    /// by its whole path.
-    #[test]
-    fn a_member_of_the_wrong_type_is_named(
-        (body, pointer, value) in typed_member()
-            .prop_flat_map(|(body, pointer, kind)| (Just(body), Just(pointer), wrong_value(kind)))
-    ) {
-        let mut body = body;
-        prop_assume!(replace(&mut body, pointer, value));
-        let message = malformed(receive_json(&body));
-        let (path, _) = dotted(pointer);
-        prop_assert!(message.contains(&path), "{pointer}: {message}");
+        prop_assume!(serde_json::from_slice::<Value>(&body).is_err());
+        let message = malformed(AzureDevops.receiver().receive(&AzureDevops.authentic(body)));
+        prop_assert!(message.contains("line") && message.contains("column"), "{message}");
     }
 
     /// A project name that is not text is as good as none: malformed, and the error names the field.

@@ -17,6 +17,10 @@ impl LocalSimulator for JiraLocalSimulator {
         let running = JiraSimulator::start(config).await?;
         Ok(Box::new(LocalJira { running, service }))
     }
+
+    fn sample_place(&self) -> (&'static str, &'static str) {
+        ("OPS", "Bug")
+    }
 }
 
 /// The simulated site's projects: the configured one, and another whose issues the integration must
@@ -70,6 +74,10 @@ impl RunningSimulator for LocalJira {
         fields.insert("assignee".into(), FieldValue::User(assignee));
         fields.insert("description".into(), FieldValue::RichText(RichText::Adf(sample_description())));
         fields
+    }
+
+    fn contract_violations(&self) -> Vec<String> {
+        self.running.violations().iter().map(ToString::to_string).collect()
     }
 
     async fn stop(self: Box<Self>) {

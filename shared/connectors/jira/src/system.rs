@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tandem_engine::ports::{Connector, WebhookReceiver};
 use tandem_mapping::{SideConfig, SideProblem, SystemRules};
 use tandem_model::{Credentials, SystemKind};
-use tandem_system_api::{credentials_kind, BuildError, RetryPolicy, System};
+use tandem_system_api::{expect_credentials, side_problems, wrong_credentials, BuildError, RetryPolicy, System};
 
 /// Jira Cloud, REST API v3.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,10 +46,7 @@ impl SystemRules for JiraSystem {
 
     fn check_side(&self, side: &SideConfig) -> Vec<SideProblem> {
         let base_url = side.base_url.as_ref().map_or(SIMULATED_SITE, |url| url.as_str());
-        match JiraSystem::config(side, base_url) {
-            Ok(_) => Vec::new(),
-            Err(error) => vec![SideProblem::new(error.side_key(), error.to_string())],
-        }
+        side_problems(JiraSystem::config(side, base_url), |error| error.side_key())
     }
 }
 
@@ -62,16 +59,14 @@ impl System for JiraSystem {
         retry: RetryPolicy,
     ) -> Result<Arc<dyn Connector>, BuildError> {
         let config = JiraSystem::config(side, base_url).map_err(|error| BuildError::Settings(error.to_string()))?;
-        if !matches!(credentials, Credentials::JiraApiToken { .. }) {
-            return Err(wrong_credentials("jira-api-token", credentials));
-        }
+        expect_credentials(self.kind(), "jira-api-token", credentials)?;
         Ok(Arc::new(JiraConnector::new(config, credentials, retry)?))
     }
 
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {
         match secret {
             Credentials::WebhookHmac { secret } => Ok(Arc::new(JiraWebhookReceiver::new(secret, side.project.clone()))),
-            other => Err(wrong_credentials("webhook-hmac", &other)),
+            other => Err(wrong_credentials(self.kind(), "webhook-hmac", &other)),
         }
     }
 
@@ -79,10 +74,6 @@ impl System for JiraSystem {
     fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
         Some(&crate::local::JiraLocalSimulator)
     }
-}
-
-fn wrong_credentials(expected: &'static str, found: &Credentials) -> BuildError {
-    BuildError::WrongCredentials { system: JIRA.display_name(), expected, found: credentials_kind(found) }
 }
 
 #[cfg(test)]
