@@ -11,7 +11,7 @@ use tandem_rich_text::{convert, from_plain_text, plain_text};
 pub enum MappingError {
     #[error("field mapping `{field}`: value `{value}` has no entry in the value map and there is no default")]
     UnmappedValue { field: String, value: String },
-    #[error("rich text could not be converted between Jira's and Azure DevOps' formats")]
+    #[error("rich text could not be converted between the sides' formats")]
     RichText(#[source] RichTextError),
     #[error("field mapping `{field}`: `{value}` is not a number")]
     NotANumber { field: String, value: String },
