@@ -8,7 +8,11 @@ use tandem_cli::{local, server, wiring};
 use tandem_model::Side;
 
 #[derive(Parser)]
-#[command(name = "tandem", version, about = "Two-way sync of work items between two systems (Jira Cloud, Azure DevOps, …)")]
+#[command(
+    name = "tandem",
+    version,
+    about = "Two-way sync of work items between two systems (Jira Cloud, Azure DevOps, …)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -51,6 +51,13 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let arguments = Arguments::parse();
+    // Workers die by panicking at crash points and are caught unwinding; a build whose panics abort
+    // (the release profile, made for Lambda) would end the whole run at the first crash, unexplained.
+    if cfg!(panic = "abort") {
+        anyhow::bail!(
+            "the harness simulates crashes by unwinding: run it from the dev profile (`cargo run -p tandem-harness`)"
+        );
+    }
     let store = match arguments.store.as_str() {
         "embedded" => StoreChoice::Embedded,
         "dynamodb" => StoreChoice::Dynamodb { table: format!("tandem-harness-{}", uuid::Uuid::new_v4().simple()) },

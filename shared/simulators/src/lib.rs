@@ -14,4 +14,5 @@ pub mod faults;
 pub mod jira;
 mod meddling;
 pub mod recording;
+pub mod salesforce;
 pub mod webhooks;

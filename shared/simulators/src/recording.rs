@@ -60,6 +60,31 @@ impl RecordedExchange {
     }
 }
 
+/// Checks an exchange against what the vendor documents: its departures, if any.
+pub trait ExchangeCheck: Send + Sync {
+    fn check(&self, exchange: &RecordedExchange) -> Vec<RecordedViolation>;
+}
+
+/// The check against a vendor's OpenAPI / Swagger description.
+struct OpenApiCheck(&'static Contract);
+
+impl ExchangeCheck for OpenApiCheck {
+    fn check(&self, exchange: &RecordedExchange) -> Vec<RecordedViolation> {
+        let request = exchange.request();
+        let tag = |phase: &'static str| {
+            move |violation: Violation| RecordedViolation { phase, status: exchange.status, violation }
+        };
+        let mut found: Vec<RecordedViolation> = match self.0.check_request(&request) {
+            Ok(_) => Vec::new(),
+            Err(violations) => violations.into_iter().map(tag("request")).collect(),
+        };
+        if let Err(violations) = self.0.check_response(&request, exchange.status, exchange.response_body.as_ref()) {
+            found.extend(violations.into_iter().map(tag("response")));
+        }
+        found
+    }
+}
+
 /// A departure from the vendor's contract, with the status of the exchange it was found in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordedViolation {
@@ -104,7 +129,7 @@ pub type ReadOnlyPost = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// Records one simulator's API traffic. Cheap to clone; clones share the log.
 #[derive(Clone)]
 pub struct Recorder {
-    contract: Option<&'static Contract>,
+    contract: Option<Arc<dyn ExchangeCheck>>,
     read_only_post: ReadOnlyPost,
     creation: Option<CreationRule>,
     capacity: usize,
@@ -123,6 +148,22 @@ impl Recorder {
     /// `read_only_post(path)` holds as reads. It keeps the last 10,000 exchanges.
     pub fn new(
         contract: Option<&'static Contract>,
+        read_only_post: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        let contract = contract.map(|contract| Arc::new(OpenApiCheck(contract)) as Arc<dyn ExchangeCheck>);
+        Recorder::checking(contract, read_only_post)
+    }
+
+    /// A recorder that checks exchanges with `check` (a vendor without an API description).
+    pub fn with_check(
+        check: Option<impl ExchangeCheck + 'static>,
+        read_only_post: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Recorder::checking(check.map(|check| Arc::new(check) as Arc<dyn ExchangeCheck>), read_only_post)
+    }
+
+    fn checking(
+        contract: Option<Arc<dyn ExchangeCheck>>,
         read_only_post: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
         Recorder {
@@ -246,21 +287,7 @@ impl Recorder {
     }
 
     fn check(&self, exchange: &RecordedExchange) -> Vec<RecordedViolation> {
-        let Some(contract) = self.contract else {
-            return Vec::new();
-        };
-        let request = exchange.request();
-        let tag = |phase: &'static str| {
-            move |violation: Violation| RecordedViolation { phase, status: exchange.status, violation }
-        };
-        let mut found: Vec<RecordedViolation> = match contract.check_request(&request) {
-            Ok(_) => Vec::new(),
-            Err(violations) => violations.into_iter().map(tag("request")).collect(),
-        };
-        if let Err(violations) = contract.check_response(&request, exchange.status, exchange.response_body.as_ref()) {
-            found.extend(violations.into_iter().map(tag("response")));
-        }
-        found
+        self.contract.as_ref().map_or_else(Vec::new, |contract| contract.check(exchange))
     }
 
     fn log(&self) -> MutexGuard<'_, Log> {

@@ -1,0 +1,450 @@
+//! The REST endpoints: `/services/oauth2/token`, and under `/services/data/vXX.X/`: `limits`,
+//! `sobjects` (describe global), `sobjects/{Object}/describe`, record create, read, update and delete,
+//! upsert and read by an External ID, `query`, `queryAll` and the next batches of a query.
+
+use super::auth::{self, OAuthError};
+use super::org::{ApiError, Upserted};
+use super::{schema, Shared};
+use crate::recording::AuthenticatedUser;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+type Shared_ = Arc<Shared>;
+
+pub(crate) fn router(shared: Shared_) -> Router {
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .route("/services/data", get(versions))
+        .route("/services/data/{version}/limits", get(limits))
+        .route("/services/data/{version}/sobjects", get(describe_global))
+        .route("/services/data/{version}/sobjects/{object}", post(create))
+        .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
+        .route("/services/data/{version}/sobjects/{object}/{id}", get(read).patch(update).delete(delete))
+        .route("/services/data/{version}/sobjects/{object}/{field}/{value}", get(read_by_external_id).patch(upsert))
+        .route("/services/data/{version}/query", get(query))
+        .route("/services/data/{version}/queryAll", get(query_all))
+        .route("/services/data/{version}/query/{locator}", get(next_batch))
+        .with_state(shared)
+}
+
+/// The versions the org serves.
+const VERSIONS: [&str; 6] = ["46.0", "48.0", "58.0", "62.0", "63.0", "64.0"];
+
+fn error(error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(error.body())).into_response()
+}
+
+fn oauth_error(error: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(error.body())).into_response()
+}
+
+/// An authenticated API call: who makes it, and the version path it was made on.
+struct Caller {
+    user: String,
+    version: String,
+    usage: String,
+}
+
+impl Caller {
+    /// The answer, with the allowance used so far and who called (for the recorder).
+    fn answer(&self, response: impl IntoResponse) -> Response {
+        let mut response = response.into_response();
+        if let Ok(usage) = HeaderValue::from_str(&self.usage) {
+            response.headers_mut().insert("sforce-limit-info", usage);
+        }
+        response.extensions_mut().insert(AuthenticatedUser(self.user.clone()));
+        response
+    }
+
+    fn failed(&self, failure: &ApiError) -> Response {
+        self.answer(error(failure))
+    }
+}
+
+/// Admits a call: a known version, a live session, and room in the org's allowance (the call is counted).
+fn admit(shared: &Shared, headers: &HeaderMap, version: &str) -> Result<Caller, Box<Response>> {
+    let version = version
+        .strip_prefix('v')
+        .filter(|number| VERSIONS.contains(number) || number.parse::<f64>().is_ok_and(|n| (46.0..=64.0).contains(&n)));
+    let Some(version) = version else {
+        return Err(Box::new(error(&ApiError::new(404, "NOT_FOUND", "The requested resource does not exist"))));
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("OAuth ")))
+        .unwrap_or_default();
+    let user = shared.sessions().user(token.trim()).map(str::to_string);
+    let Some(user) = user else {
+        return Err(Box::new(error(&ApiError::new(401, "INVALID_SESSION_ID", "Session expired or invalid"))));
+    };
+    let allowance = shared.api_allowance.load(Ordering::SeqCst);
+    let used = shared.api_used.load(Ordering::SeqCst);
+    let usage = |used: u64| format!("api-usage={used}/{allowance}");
+    if used >= allowance {
+        let refusal = ApiError::new(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
+        let caller = Caller { user, version: version.to_string(), usage: usage(used) };
+        return Err(Box::new(caller.failed(&refusal)));
+    }
+    let used = shared.api_used.fetch_add(1, Ordering::SeqCst) + 1;
+    Ok(Caller { user, version: version.to_string(), usage: usage(used) })
+}
+
+async fn token(State(shared): State<Shared_>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .and_then(|pair| pair.split_once(':').map(|(id, secret)| (id.to_string(), secret.to_string())));
+    let user =
+        match auth::authenticate(&form, basic, &shared.app, &shared.base_url, &shared.users, shared.integration_user())
+        {
+            Ok(user) => user,
+            Err(refusal) => return oauth_error(&refusal),
+        };
+    let access_token = shared.sessions().open(&shared.org_id, &user);
+    let issued_at = chrono::Utc::now().timestamp_millis().to_string();
+    let id = format!("{}/id/{}/{user}", shared.base_url, shared.org_id);
+    let signature = base64::engine::general_purpose::STANDARD.encode(format!("{id}{issued_at}").as_bytes());
+    let mut response = Json(json!({
+        "access_token": access_token,
+        "signature": signature,
+        "scope": "api",
+        "instance_url": shared.base_url,
+        "id": id,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    }))
+    .into_response();
+    response.extensions_mut().insert(AuthenticatedUser(user));
+    response
+}
+
+async fn versions(State(_shared): State<Shared_>) -> Response {
+    let listed: Vec<Value> = VERSIONS
+        .iter()
+        .map(|version| json!({"label": format!("API {version}"), "url": format!("/services/data/v{version}"), "version": version}))
+        .collect();
+    Json(Value::Array(listed)).into_response()
+}
+
+async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let allowance = shared.api_allowance.load(Ordering::SeqCst);
+    let used = shared.api_used.load(Ordering::SeqCst);
+    caller.answer(Json(json!({
+        "DailyApiRequests": { "Max": allowance, "Remaining": allowance.saturating_sub(used) },
+        "DataStorageMB": { "Max": 5, "Remaining": 5 },
+    })))
+}
+
+async fn describe_global(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let org = shared.org();
+    let objects: Vec<Value> = org
+        .objects
+        .iter()
+        .map(|object| {
+            let base = format!("/services/data/v{}/sobjects/{}", caller.version, object.name);
+            json!({
+                "name": object.name, "label": object.label, "keyPrefix": object.key_prefix, "custom": false,
+                "createable": true, "updateable": true, "deletable": true, "queryable": true,
+                "urls": { "sobject": base, "describe": format!("{base}/describe"), "rowTemplate": format!("{base}/{{ID}}") }
+            })
+        })
+        .collect();
+    caller.answer(Json(json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects })))
+}
+
+async fn describe(
+    State(shared): State<Shared_>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let org = shared.org();
+    match org.object(&object) {
+        Ok(object) => caller.answer(Json(schema::describe(object, &caller.version))),
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(values)) => Ok(values),
+        Ok(_) => Err(ApiError::new(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")),
+        Err(error) => Err(ApiError::new(400, "JSON_PARSER_ERROR", format!("Unexpected character: {error}"))),
+    }
+}
+
+async fn create(
+    State(shared): State<Shared_>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let created = body_object(&body).and_then(|values| shared.org().create(&object, &values, &caller.user));
+    match created {
+        Ok(id) => {
+            shared.notify(&object, &id);
+            let location = format!("/services/data/v{}/sobjects/{object}/{id}", caller.version);
+            caller.answer((
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(json!({"id": id, "success": true, "errors": []})),
+            ))
+        }
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+/// `?fields=A,B`: the fields asked for.
+fn fields_asked(query: &HashMap<String, String>) -> Option<Vec<String>> {
+    query.get("fields").map(|fields| fields.split(',').map(|field| field.trim().to_string()).collect())
+}
+
+async fn read(
+    State(shared): State<Shared_>,
+    Path((version, object, id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let org = shared.org();
+    let rendered = org.object(&object).and_then(|meta| {
+        let record = org.record(meta.name, &id)?;
+        let fields = fields_asked(&query);
+        if let Some(unknown) = fields.iter().flatten().find(|name| meta.field(name).is_none()) {
+            return Err(ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("No such column '{unknown}' on sobject of type {}", meta.name),
+            ));
+        }
+        Ok(org.render(meta, record, fields.as_deref(), &caller.version))
+    });
+    match rendered {
+        Ok(record) => caller.answer(Json(record)),
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn update(
+    State(shared): State<Shared_>,
+    Path((version, object, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let updated = body_object(&body).and_then(|values| shared.org().update(&object, &id, &values, &caller.user));
+    match updated {
+        Ok(()) => {
+            shared.notify(&object, &id);
+            caller.answer(StatusCode::NO_CONTENT)
+        }
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn delete(
+    State(shared): State<Shared_>,
+    Path((version, object, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let deleted = shared.org().delete(&object, &id, &caller.user);
+    match deleted {
+        Ok(()) => caller.answer(StatusCode::NO_CONTENT),
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn read_by_external_id(
+    State(shared): State<Shared_>,
+    Path((version, object, field, value)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let org = shared.org();
+    let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
+    let found = org.object(&object).and_then(|meta| {
+        let key = meta.field(&field).filter(|key| key.external_id).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            )
+        })?;
+        let rows = org.query(
+            &format!("SELECT Id FROM {} WHERE {} = '{escaped}'", meta.name, key.name),
+            &caller.version,
+            false,
+        )?;
+        let id = rows
+            .rows
+            .first()
+            .and_then(|row| row["Id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::new(404, "NOT_FOUND", "The requested resource does not exist"))?;
+        Ok(org.render(meta, org.record(meta.name, &id)?, None, &caller.version))
+    });
+    match found {
+        Ok(record) => caller.answer(Json(record)),
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn upsert(
+    State(shared): State<Shared_>,
+    Path((version, object, field, value)): Path<(String, String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let update_only = query.get("updateOnly").is_some_and(|flag| flag == "true");
+    let outcome = body_object(&body).and_then(|values| {
+        let mut org = shared.org();
+        if update_only {
+            let exists = org.query(
+                &format!("SELECT Id FROM {object} WHERE {field} = '{}'", value.replace('\'', "\\'")),
+                &caller.version,
+                false,
+            )?;
+            if exists.total == 0 {
+                return Err(ApiError::new(404, "NOT_FOUND", "The requested resource does not exist"));
+            }
+        }
+        org.upsert(&object, &field, &value, &values, &caller.user)
+    });
+    match outcome {
+        Ok(Upserted::Created(id)) => {
+            shared.notify(&object, &id);
+            caller
+                .answer((StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": [], "created": true}))))
+        }
+        Ok(Upserted::Updated(id)) => {
+            shared.notify(&object, &id);
+            caller.answer((StatusCode::OK, Json(json!({"id": id, "success": true, "errors": [], "created": false}))))
+        }
+        Ok(Upserted::Ambiguous(ids)) => {
+            let urls: Vec<String> =
+                ids.iter().map(|id| format!("/services/data/v{}/sobjects/{object}/{id}", caller.version)).collect();
+            caller.answer((StatusCode::MULTIPLE_CHOICES, Json(json!(urls))))
+        }
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn query(
+    State(shared): State<Shared_>,
+    Path(version): Path<String>,
+    Query(parameters): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    run_query(&shared, &version, &parameters, &headers, false)
+}
+
+async fn query_all(
+    State(shared): State<Shared_>,
+    Path(version): Path<String>,
+    Query(parameters): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    run_query(&shared, &version, &parameters, &headers, true)
+}
+
+/// The batch size asked with `Sforce-Query-Options: batchSize=N` (200 to 2,000; 2,000 by default).
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("sforce-query-options")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|options| options.split(',').find_map(|option| option.trim().strip_prefix("batchSize=")))
+        .and_then(|size| size.trim().parse::<usize>().ok())
+        .map_or(2000, |size| size.clamp(200, 2000))
+}
+
+fn run_query(
+    shared: &Shared,
+    version: &str,
+    parameters: &HashMap<String, String>,
+    headers: &HeaderMap,
+    all_rows: bool,
+) -> Response {
+    let caller = match admit(shared, headers, version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let Some(text) = parameters.get("q") else {
+        return caller.failed(&ApiError::new(400, "MALFORMED_QUERY", "A query string has to be specified"));
+    };
+    let rows = shared.org().query(text, &caller.version, all_rows);
+    match rows {
+        Ok(rows) => {
+            let locator = shared.cursors.open(rows.rows, rows.total);
+            caller.answer(Json(shared.cursors.batch(&locator, 0, batch_size(headers), &caller.version)))
+        }
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+async fn next_batch(
+    State(shared): State<Shared_>,
+    Path((version, locator)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&shared, &headers, &version) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let Some((cursor, offset)) =
+        locator.rsplit_once('-').and_then(|(cursor, offset)| Some((cursor, offset.parse::<usize>().ok()?)))
+    else {
+        return caller.failed(&ApiError::new(400, "INVALID_QUERY_LOCATOR", "invalid query locator"));
+    };
+    if !shared.cursors.knows(cursor) {
+        return caller.failed(&ApiError::new(400, "INVALID_QUERY_LOCATOR", "invalid query locator"));
+    }
+    caller.answer(Json(shared.cursors.batch(cursor, offset, batch_size(&headers), &caller.version)))
+}
