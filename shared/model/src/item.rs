@@ -57,12 +57,14 @@ pub struct UserRef {
     pub display_name: Option<String>,
 }
 
-/// Rich text in the form its system stores it. Jira keeps Atlassian Document Format, Azure DevOps HTML.
+/// Rich text in the form its system stores it: Atlassian Document Format (Jira), HTML (Azure DevOps),
+/// or plain text (Salesforce's comments and text areas).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "format", content = "body", rename_all = "lowercase")]
 pub enum RichText {
     Adf(serde_json::Value),
     Html(String),
+    Plain(String),
 }
 
 impl RichText {
@@ -71,6 +73,7 @@ impl RichText {
         match self {
             RichText::Adf(_) => crate::RichTextFormat::Adf,
             RichText::Html(_) => crate::RichTextFormat::Html,
+            RichText::Plain(_) => crate::RichTextFormat::PlainText,
         }
     }
 }

@@ -126,4 +126,6 @@ pub enum RichTextFormat {
     Adf,
     /// HTML (Azure DevOps).
     Html,
+    /// Plain text: lines, no markup (Salesforce comments and text areas).
+    PlainText,
 }

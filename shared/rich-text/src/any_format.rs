@@ -22,6 +22,7 @@ fn read(text: &RichText) -> Result<model::Document, RichTextError> {
     match text {
         RichText::Adf(document) => crate::canonical_adf(document),
         RichText::Html(html) => Ok(crate::canonical_html(html)),
+        RichText::Plain(text) => Ok(plain_document(text)),
     }
 }
 
@@ -29,7 +30,17 @@ fn write(format: RichTextFormat, document: &model::Document) -> RichText {
     match format {
         RichTextFormat::Adf => RichText::Adf(adf::to_value(document)),
         RichTextFormat::Html => RichText::Html(html_out::render(document)),
+        RichTextFormat::PlainText => RichText::Plain(crate::plain_text::document(document)),
     }
+}
+
+/// Plain text as a document: a paragraph per line (an empty line, an empty paragraph).
+fn plain_document(text: &str) -> model::Document {
+    let paragraph = |line: &str| match line {
+        "" => model::Block::Paragraph(Vec::new()),
+        line => model::Block::Paragraph(vec![model::Inline::plain(line)]),
+    };
+    model::Document { blocks: text.lines().map(paragraph).collect() }
 }
 
 /// The text of `text`, by the plain-text rules (a document too malformed to read gives the text of its
@@ -38,6 +49,7 @@ pub fn plain_text(text: &RichText) -> String {
     match text {
         RichText::Adf(document) => crate::adf_to_plain_text(document),
         RichText::Html(html) => crate::html_to_plain_text(html),
+        RichText::Plain(text) => text.clone(),
     }
 }
 
@@ -56,6 +68,7 @@ pub fn from_plain_text(format: RichTextFormat, text: &str) -> RichText {
             RichText::Adf(json!({ "type": "doc", "version": 1, "content": paragraphs }))
         }
         RichTextFormat::Html => RichText::Html(lines.map(|line| format!("<p>{}</p>", escape_html(line))).collect()),
+        RichTextFormat::PlainText => RichText::Plain(text.to_string()),
     }
 }
 
@@ -81,13 +94,15 @@ pub fn canonical_form(text: &RichText) -> String {
             crate::normalize_adf(document).map(|normal| normal.to_string()).unwrap_or_else(|_| document.to_string())
         }
         RichText::Html(html) => crate::normalize_html(html).unwrap_or_else(|_| html.clone()),
+        // Line endings are the only spelling plain text has.
+        RichText::Plain(text) => text.replace("\r\n", "\n").trim_end().to_string(),
     }
 }
 
 /// How many bytes `text` takes as its system stores it.
 pub fn stored_size(text: &RichText) -> usize {
     match text {
-        RichText::Html(html) => html.len(),
+        RichText::Html(html) | RichText::Plain(html) => html.len(),
         RichText::Adf(document) => serde_json::to_string(document).map_or(usize::MAX, |json| json.len()),
     }
 }
@@ -97,6 +112,8 @@ pub fn mentions(text: &RichText) -> Vec<Mention> {
     match text {
         RichText::Adf(document) => mention::adf_mentions(document),
         RichText::Html(html) => mention::html_mentions(html),
+        // Plain text has no markup to mention anyone with.
+        RichText::Plain(_) => Vec::new(),
     }
 }
 
@@ -106,6 +123,7 @@ pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) 
     match text {
         RichText::Adf(document) => RichText::Adf(mention::map_adf_mentions(document, map)),
         RichText::Html(html) => RichText::Html(mention::map_html_mentions(html, map)),
+        RichText::Plain(_) => text.clone(),
     }
 }
 
@@ -114,6 +132,7 @@ pub fn prepend_paragraph(text: &RichText, paragraph: &str) -> RichText {
     match text {
         RichText::Adf(document) => RichText::Adf(attribution::prepend_paragraph_adf(document, paragraph)),
         RichText::Html(html) => RichText::Html(attribution::prepend_paragraph_html(html, paragraph)),
+        RichText::Plain(text) => RichText::Plain(format!("{}\n{text}", paragraph.trim())),
     }
 }
 
@@ -121,7 +140,7 @@ pub fn prepend_paragraph(text: &RichText, paragraph: &str) -> RichText {
 mod tests {
     use super::*;
 
-    const FORMATS: [RichTextFormat; 2] = [RichTextFormat::Adf, RichTextFormat::Html];
+    const FORMATS: [RichTextFormat; 3] = [RichTextFormat::Adf, RichTextFormat::Html, RichTextFormat::PlainText];
 
     #[test]
     fn plain_text_survives_a_trip_through_every_format() {
@@ -142,8 +161,11 @@ mod tests {
                 let target = convert(&source, to).unwrap();
                 assert_eq!(target.format(), to);
                 assert_eq!(plain_text(&target), plain_text(&original), "{from:?} -> {to:?}");
-                let back = convert(&target, from).unwrap();
-                assert_eq!(canonical_form(&back), canonical_form(&source), "{from:?} -> {to:?} -> {from:?}");
+                // Plain text keeps the words and loses the form; between the rich formats nothing drifts.
+                if to != RichTextFormat::PlainText {
+                    let back = convert(&target, from).unwrap();
+                    assert_eq!(canonical_form(&back), canonical_form(&source), "{from:?} -> {to:?} -> {from:?}");
+                }
             }
         }
     }
@@ -155,10 +177,21 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_reads_as_paragraphs_and_back_without_drift() {
+        let plain = RichText::Plain("Line one\n\nLine <three> & more".into());
+        for format in FORMATS {
+            let there = convert(&plain, format).unwrap();
+            assert_eq!(convert(&there, RichTextFormat::PlainText).unwrap(), plain, "{format:?}");
+        }
+        let html = convert(&plain, RichTextFormat::Html).unwrap();
+        assert_eq!(html, RichText::Html("<p>Line one</p><p></p><p>Line &lt;three&gt; &amp; more</p>".into()));
+    }
+
+    #[test]
     fn attribution_and_mentions_work_alike_in_every_format() {
         let mentioning =
             RichText::Html(r##"<p>Ask <a href="#" data-vss-mention="version:2.0,abc">@Ada</a></p>"##.into());
-        for format in FORMATS {
+        for format in [RichTextFormat::Adf, RichTextFormat::Html] {
             let text = convert(&mentioning, format).unwrap();
             assert_eq!(mentions(&text).iter().map(|found| found.id.as_str()).collect::<Vec<_>>(), ["abc"]);
             let repointed = map_mentions(&text, &|_| Some(Mention { id: "xyz".into(), text: "@Ada L".into() }));

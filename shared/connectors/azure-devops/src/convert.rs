@@ -43,10 +43,10 @@ const IDENTITY_FIELDS: &[&str] = &[
 pub enum ConvertError {
     #[error("work item {id} has no readable System.ChangedDate")]
     MissingChangedDate { id: u32 },
-    #[error("field `{field}` takes HTML in Azure DevOps; convert ADF before writing it")]
-    AdfNotAccepted { field: String },
-    #[error("comments in Azure DevOps are HTML; convert ADF before writing one")]
-    AdfComment,
+    #[error("field `{field}` takes HTML in Azure DevOps; convert other formats before writing it")]
+    NotHtml { field: String },
+    #[error("comments in Azure DevOps are HTML; convert other formats before writing one")]
+    CommentNotHtml,
     #[error("field `{field}`: {value} is not a finite number")]
     NotFinite { field: String, value: f64 },
 }
@@ -144,7 +144,9 @@ pub fn patch_value(name: &str, value: &FieldValue) -> Result<Option<Value>, Conv
             Value::String(user.email.clone().or_else(|| user.display_name.clone()).unwrap_or_else(|| user.id.clone()))
         }
         FieldValue::RichText(RichText::Html(html)) => Value::String(html.clone()),
-        FieldValue::RichText(RichText::Adf(_)) => return Err(ConvertError::AdfNotAccepted { field: name.to_string() }),
+        FieldValue::RichText(RichText::Adf(_) | RichText::Plain(_)) => {
+            return Err(ConvertError::NotHtml { field: name.to_string() })
+        }
         FieldValue::List(values) => Value::String(values.join("; ")),
     }))
 }
@@ -220,7 +222,7 @@ pub fn comment_from_wire(comment: &wire::Comment) -> Comment {
 pub fn comment_html(body: &RichText) -> Result<String, ConvertError> {
     match body {
         RichText::Html(html) => Ok(html.clone()),
-        RichText::Adf(_) => Err(ConvertError::AdfComment),
+        RichText::Adf(_) | RichText::Plain(_) => Err(ConvertError::CommentNotHtml),
     }
 }
 

@@ -179,7 +179,7 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
             (_, FieldValue::RichText(RichText::Adf(document))) => document.clone(),
             // Plain text written to Jira's rich-text field goes as a paragraph, not as markup.
             ("description", FieldValue::Text(text)) => adf_paragraphs(text),
-            (_, FieldValue::RichText(RichText::Html(_))) => {
+            (_, FieldValue::RichText(RichText::Html(_) | RichText::Plain(_))) => {
                 return Err(invalid("Jira keeps rich text as ADF; convert the HTML first"))
             }
             (_, FieldValue::Text(text)) => json!(text),
@@ -240,9 +240,9 @@ fn comment_visibility(comment: &wire::Comment) -> Visibility {
 pub fn adf_body(body: &RichText) -> Result<&Value, ConnectorError> {
     match body {
         RichText::Adf(document) => Ok(document),
-        RichText::Html(_) => Err(ConnectorError::Invalid {
+        RichText::Html(_) | RichText::Plain(_) => Err(ConnectorError::Invalid {
             system: crate::JIRA,
-            message: "Jira comments are ADF; convert the HTML first".into(),
+            message: "Jira comments are ADF; convert other formats first".into(),
         }),
     }
 }
