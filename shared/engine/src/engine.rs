@@ -17,6 +17,10 @@ use tracing::{debug, info, instrument, warn};
 /// must not block the item forever), at least. It must outlast the longest create or comment call,
 /// retries and waits included, or a slow live worker and the one taking over could both make a copy:
 /// the engine derives its lease from its connectors' longest call (see [`Engine::new`]).
+/// How soon a copy's change made before its link was stored is tried again: its creator links it
+/// moments after making it (a creator that died leaves it to the original's retry, which adopts it).
+const COPY_LINKED_WITHIN: chrono::Duration = chrono::Duration::seconds(1);
+
 pub const DEFAULT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(120);
 /// Added to the connectors' longest call to make the lease: the store calls around the create.
 const LEASE_MARGIN: chrono::Duration = chrono::Duration::seconds(30);
@@ -423,10 +427,16 @@ impl Engine {
             return Ok(SyncOutcome::OutOfScope { reason });
         }
         // A copy whose link is not stored yet (its creator is still linking it, or died doing so) is
-        // never copied back: the retry of its original's change adopts it.
-        if self.is_service_account(side, item.created_by.as_ref()).await?
-            || self.is_service_account(side, item.updated_by.as_ref()).await?
-        {
+        // never copied back: the retry of its original's change adopts it. Changed since by someone
+        // else (or by whom the system does not say), it is tried again once the link is there: the
+        // link starts from the copy as its creator read it, and nothing else would read it again.
+        if self.is_service_account(side, item.created_by.as_ref()).await? {
+            if self.is_service_account(side, item.updated_by.as_ref()).await? {
+                return Ok(SyncOutcome::OwnEcho);
+            }
+            return Err(SyncError::CopyNotLinkedYet { until: self.clock.now() + COPY_LINKED_WITHIN });
+        }
+        if self.is_service_account(side, item.updated_by.as_ref()).await? {
             return Ok(SyncOutcome::OwnEcho);
         }
         if let Some(filter) = self.config.filter(side) {

@@ -31,6 +31,12 @@ pub enum SyncError {
     RichText(#[from] tandem_rich_text::RichTextError),
     #[error("another worker is creating the copy of this item (claim held until {until})")]
     CreationInProgress { until: tandem_model::Timestamp },
+    /// A copy whose link is not stored yet changed, not by the integration: its creator is still linking
+    /// it (or died doing so, and the retry of its original's change adopts it). The change is synced
+    /// once the link is there, tried again from `until`; dropping it would lose it, since the link
+    /// starts from the copy as its creator read it.
+    #[error("this copy changed before its link was stored; it is synced once the link is (tried again from {until})")]
+    CopyNotLinkedYet { until: tandem_model::Timestamp },
     /// An earlier attempt sent a create whose copy a search may not show yet (searches lag behind
     /// writes): looking now and finding nothing could make a second copy.
     #[error("an earlier attempt may have made the copy; a search can be relied on to find it from {until}")]
@@ -62,6 +68,7 @@ impl SyncError {
             SyncError::Store(source) => source.is_retryable(),
             SyncError::Mapping { .. } | SyncError::RichText(_) | SyncError::FieldRefused { .. } => false,
             SyncError::CreationInProgress { .. }
+            | SyncError::CopyNotLinkedYet { .. }
             | SyncError::AwaitingSearch { .. }
             | SyncError::WritesInProgress { .. }
             | SyncError::StaleRead { .. }
@@ -89,6 +96,7 @@ impl SyncError {
         matches!(
             self,
             SyncError::CreationInProgress { .. }
+                | SyncError::CopyNotLinkedYet { .. }
                 | SyncError::AwaitingSearch { .. }
                 | SyncError::WritesInProgress { .. }
                 | SyncError::DeadlineReached

@@ -516,6 +516,7 @@ impl Engine {
                 // Another worker's claim, or a search catching up: worth trying again as soon as it
                 // ends, not later.
                 SyncError::CreationInProgress { until }
+                | SyncError::CopyNotLinkedYet { until }
                 | SyncError::AwaitingSearch { until }
                 | SyncError::WritesInProgress { until } => (*until).max(now),
                 // Cut short only to answer in time: nothing is wrong, the next run may finish it.
