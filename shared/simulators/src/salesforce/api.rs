@@ -71,6 +71,16 @@ impl Caller {
     }
 }
 
+/// The caller of an admitted call, or the handler answers with the refusal.
+macro_rules! admitted {
+    ($shared:expr, $headers:expr, $version:expr) => {
+        match admit($shared, $headers, $version) {
+            Ok(caller) => caller,
+            Err(refused) => return *refused,
+        }
+    };
+}
+
 /// Admits a call: a known version, a live session, and room in the org's allowance (the call is counted).
 fn admit(shared: &Shared, headers: &HeaderMap, version: &str) -> Result<Caller, Box<Response>> {
     let version = version
@@ -142,10 +152,7 @@ async fn versions(State(_shared): State<Shared_>) -> Response {
 }
 
 async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let allowance = shared.api_allowance.load(Ordering::SeqCst);
     let used = shared.api_used.load(Ordering::SeqCst);
     caller.answer(Json(json!({
@@ -155,10 +162,7 @@ async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, head
 }
 
 async fn describe_global(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
     let objects: Vec<Value> = org
         .objects
@@ -180,10 +184,7 @@ async fn describe(
     Path((version, object)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
     match org.object(&object) {
         Ok(object) => caller.answer(Json(schema::describe(object, &caller.version))),
@@ -205,10 +206,7 @@ async fn create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let created = body_object(&body).and_then(|values| shared.org().create(&object, &values, &caller.user));
     match created {
         Ok(id) => {
@@ -235,10 +233,7 @@ async fn read(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
     let rendered = org.object(&object).and_then(|meta| {
         let record = org.record(meta.name, &id)?;
@@ -264,10 +259,7 @@ async fn update(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let updated = body_object(&body).and_then(|values| shared.org().update(&object, &id, &values, &caller.user));
     match updated {
         Ok(()) => {
@@ -283,10 +275,7 @@ async fn delete(
     Path((version, object, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let deleted = shared.org().delete(&object, &id, &caller.user);
     match deleted {
         Ok(()) => caller.answer(StatusCode::NO_CONTENT),
@@ -299,10 +288,7 @@ async fn read_by_external_id(
     Path((version, object, field, value)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
     let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
     let found = org.object(&object).and_then(|meta| {
@@ -339,10 +325,7 @@ async fn upsert(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let update_only = query.get("updateOnly").is_some_and(|flag| flag == "true");
     let outcome = body_object(&body).and_then(|values| {
         let mut org = shared.org();
@@ -412,10 +395,7 @@ fn run_query(
     headers: &HeaderMap,
     all_rows: bool,
 ) -> Response {
-    let caller = match admit(shared, headers, version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(shared, headers, version);
     let Some(text) = parameters.get("q") else {
         return caller.failed(&ApiError::new(400, "MALFORMED_QUERY", "A query string has to be specified"));
     };
@@ -434,10 +414,7 @@ async fn next_batch(
     Path((version, locator)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&shared, &headers, &version) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let caller = admitted!(&shared, &headers, &version);
     let Some((cursor, offset)) =
         locator.rsplit_once('-').and_then(|(cursor, offset)| Some((cursor, offset.parse::<usize>().ok()?)))
     else {
