@@ -21,7 +21,7 @@ use std::time::Duration;
 pub const MAX_RESPONSE_BODY: usize = 32 * 1024 * 1024;
 
 /// An HTTP client that never follows redirects, with a per-request timeout.
-pub fn client(timeout: Duration, user_agent: &str) -> reqwest::Result<reqwest::Client> {
+pub(crate) fn client(timeout: Duration, user_agent: &str) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(user_agent)
@@ -46,7 +46,7 @@ impl BodyError {
 }
 
 /// The body of `response`, refused once it passes `limit` bytes (read chunk by chunk, never more).
-pub async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
@@ -66,7 +66,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The message for a redirect answer, which tandem never follows: the credentials would go along.
-pub fn redirect_refusal(status: u16, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn redirect_refusal(status: u16, headers: &HeaderMap) -> Option<String> {
     (300..400).contains(&status).then(|| {
         let target = headers.get(LOCATION).and_then(|location| location.to_str().ok()).unwrap_or("elsewhere");
         format!(
