@@ -180,6 +180,9 @@ async fn upsert_by_external_id_creates_once_then_updates_and_reports_several_mat
     let (_, count) =
         api.query(&format!("SELECT COUNT() FROM Case WHERE {CASE_EXTERNAL_ID} = 'TANDEM:OPS:1:OPS-7'")).await;
     assert_eq!(count["totalSize"], json!(1), "matched without regard to case");
+    let only_update = format!("/sobjects/Case/{CASE_EXTERNAL_ID}/tandem:ops:1:OPS-8?updateOnly=true");
+    let (status, _, _) = api.call(reqwest::Method::PATCH, &only_update, Some(json!({"Subject": "x"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "updateOnly creates nothing");
     let (status, _, body) = api.call(reqwest::Method::PATCH, "/sobjects/Case/Subject/x", Some(json!({}))).await;
     assert_eq!((status, body[0]["errorCode"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
     let (status, _, body) = api.call(reqwest::Method::GET, &path, None).await;

@@ -327,20 +327,8 @@ async fn upsert(
 ) -> Response {
     let caller = admitted!(&shared, &headers, &version);
     let update_only = query.get("updateOnly").is_some_and(|flag| flag == "true");
-    let outcome = body_object(&body).and_then(|values| {
-        let mut org = shared.org();
-        if update_only {
-            let exists = org.query(
-                &format!("SELECT Id FROM {object} WHERE {field} = '{}'", value.replace('\'', "\\'")),
-                &caller.version,
-                false,
-            )?;
-            if exists.total == 0 {
-                return Err(ApiError::new(404, "NOT_FOUND", "The requested resource does not exist"));
-            }
-        }
-        org.upsert(&object, &field, &value, &values, &caller.user)
-    });
+    let outcome = body_object(&body)
+        .and_then(|values| shared.org().upsert(&object, (&field, &value), &values, update_only, &caller.user));
     match outcome {
         Ok(Upserted::Created(id)) => {
             shared.notify(&object, &id);

@@ -1,10 +1,18 @@
 //! Query results kept for their next batches: `nextRecordsUrl` is `/services/data/vXX.X/query/`
-//! followed by the query's locator and the number of rows already returned.
+//! followed by the query's locator and the number of rows already returned. Only the latest queries
+//! are kept, as an org lets old locators expire.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+
+/// How many queries' results are kept for their next batches.
+const KEPT: u64 = 200;
+
+fn locator(number: u64) -> String {
+    format!("01gbm{number:010}AAV")
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Cursors {
@@ -16,9 +24,12 @@ impl Cursors {
     /// Keeps the rows of a query; its locator.
     pub(crate) fn open(&self, rows: Vec<Value>, total: usize) -> String {
         let number = self.opened.fetch_add(1, Ordering::SeqCst) + 1;
-        let locator = format!("01gbm{number:010}AAV");
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).insert(locator.clone(), (rows, total));
-        locator
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(expired) = number.checked_sub(KEPT) {
+            open.remove(&locator(expired));
+        }
+        open.insert(locator(number), (rows, total));
+        locator(number)
     }
 
     pub(crate) fn knows(&self, locator: &str) -> bool {

@@ -37,8 +37,7 @@ impl ApiError {
         json!([error])
     }
 
-    fn not_found(object: &str, id: &str) -> ApiError {
-        let _ = object;
+    fn not_found(id: &str) -> ApiError {
         ApiError::new(404, "NOT_FOUND", format!("Provided external ID field does not exist or is not accessible: {id}"))
     }
 }
@@ -54,20 +53,11 @@ pub(crate) enum Upserted {
     Ambiguous(Vec<String>),
 }
 
-/// A change to a record, for outbound messages and the control endpoints.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Changed {
-    pub object: &'static str,
-    pub id: String,
-}
-
 pub(crate) struct Org {
     pub objects: Vec<Object>,
     records: BTreeMap<&'static str, BTreeMap<String, Record>>,
     sequence: u64,
     case_number: u64,
-    /// Every change, in order (what outbound messages and tests read).
-    pub changes: Vec<Changed>,
 }
 
 /// Datetimes as Salesforce writes them in records.
@@ -79,7 +69,7 @@ impl Org {
     pub(crate) fn new() -> Org {
         let objects = schema::objects();
         let records = objects.iter().map(|object| (object.name, BTreeMap::new())).collect();
-        Org { objects, records, sequence: 0, case_number: 1000, changes: Vec::new() }
+        Org { objects, records, sequence: 0, case_number: 1000 }
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -107,11 +97,11 @@ impl Org {
     /// A record by id (15 or 18 characters), deleted ones left out.
     pub(crate) fn record(&self, object: &str, id: &str) -> Result<&Record, ApiError> {
         let name = self.object_name(object)?;
-        let id = ids::normalise(id).ok_or_else(|| ApiError::not_found(name, id))?;
+        let id = ids::normalise(id).ok_or_else(|| ApiError::not_found(id))?;
         self.records[name]
             .get(&id)
             .filter(|record| record["IsDeleted"] != json!(true))
-            .ok_or_else(|| ApiError::not_found(name, &id))
+            .ok_or_else(|| ApiError::not_found(&id))
     }
 
     fn new_id(&mut self, key_prefix: &str) -> String {
@@ -324,7 +314,6 @@ impl Org {
         self.stamp(&mut record, &id, by, true);
         self.derive(name, &mut record);
         self.records.entry(name).or_default().insert(id.clone(), record);
-        self.changes.push(Changed { object: name, id: id.clone() });
         Ok(id)
     }
 
@@ -369,7 +358,6 @@ impl Org {
         self.stamp(&mut record, &id, by, false);
         self.derive(name, &mut record);
         self.records.entry(name).or_default().insert(id.clone(), record);
-        self.changes.push(Changed { object: name, id });
         Ok(())
     }
 
@@ -381,18 +369,18 @@ impl Org {
         record.insert("IsDeleted".into(), json!(true));
         self.stamp(&mut record, &id, by, false);
         self.records.entry(name).or_default().insert(id.clone(), record);
-        self.changes.push(Changed { object: name, id });
         Ok(())
     }
 
     /// `PATCH /sobjects/{object}/{field}/{value}`: updates the record whose External ID `field` holds
-    /// `value` (ignoring case), or creates one holding it.
+    /// `value` (ignoring case), or creates one holding it; with `update_only` (`?updateOnly=true`), no
+    /// record is created.
     pub(crate) fn upsert(
         &mut self,
         object: &str,
-        field: &str,
-        value: &str,
+        (field, value): (&str, &str),
         values: &Map<String, Value>,
+        update_only: bool,
         by: &str,
     ) -> Result<Upserted, ApiError> {
         let meta = self.object(object)?;
@@ -421,6 +409,7 @@ impl Org {
             .map(|(id, _)| id.clone())
             .collect();
         match matching.as_slice() {
+            [] if update_only => Err(ApiError::new(404, "NOT_FOUND", "The requested resource does not exist")),
             [] => {
                 let mut values = values.clone();
                 values.insert(key_name.to_string(), json!(value));
