@@ -2,7 +2,7 @@
 //! on the embedded store.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -139,6 +139,7 @@ pub async fn poll_once(engine: &Engine) {
 async fn receive(
     State(state): State<AppState>,
     Path((integration, side)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -149,13 +150,10 @@ async fn receive(
         Ok(side) => side,
         Err(message) => return respond(WebhookAnswer::problem(404, message)),
     };
-    let request = WebhookRequest {
-        headers: headers
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
-            .collect(),
-        body: body.to_vec(),
-    };
+    let headers =
+        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
+    let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let request = WebhookRequest::new(headers.collect(), body.to_vec()).with_query(query);
     let receiver = &served.receivers[usize::from(side.number() - 1)];
     let answer = match receiver.receive(&request) {
         Ok(delivery) => WebhookAnswer::delivered(&integration, served.engine.receive_delivery(side, &delivery).await),

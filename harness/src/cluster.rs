@@ -237,13 +237,9 @@ async fn receive(
         Ok(side) => side,
         Err(message) => return answer(WebhookAnswer::problem(404, message)),
     };
-    let request = WebhookRequest {
-        headers: headers
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
-            .collect(),
-        body: body.to_vec(),
-    };
+    let headers =
+        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
+    let request = WebhookRequest::new(headers.collect(), body.to_vec());
     let delivery = match cluster.receivers[usize::from(side.number() - 1)].receive(&request) {
         Ok(delivery) => delivery,
         Err(refusal) => return answer(WebhookAnswer::refused(&integration, side, &refusal)),

@@ -317,6 +317,9 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
         }
     }
     let settle_took = settle_started.elapsed();
+    if !links.in_sync() {
+        name_item_histories(jira, ado, &links.out_of_sync_links.clone(), &mut links.examples);
+    }
 
     // Quiescence: more cycles, and every webhook they cause, must write nothing at all.
     let before = integration_writes(jira, ado);
@@ -402,6 +405,40 @@ fn name_echo_writes(
                 exchange.status,
                 exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default()
             ));
+        }
+    }
+}
+
+/// Every write each system answered for the items of links left out of sync, in order, with who made
+/// it: what a person changed, and what tandem wrote, for whoever has to find out why.
+fn name_item_histories(
+    jira: &RunningJira,
+    ado: &RunningAzureDevops,
+    links: &[[tandem_model::ItemRef; 2]],
+    examples: &mut Vec<String>,
+) {
+    for [item1, item2] in links.iter().take(2) {
+        for (system, exchanges, item) in [("Jira", jira.exchanges(), item1), ("Azure DevOps", ado.exchanges(), item2)] {
+            let names: Vec<&str> = [Some(item.id.as_str()), item.key.as_deref()].into_iter().flatten().collect();
+            let touches = |exchange: &&tandem_simulators::recording::RecordedExchange| {
+                exchange.path.split('/').any(|segment| names.contains(&segment))
+            };
+            for (n, exchange) in exchanges.iter().enumerate().filter(|(_, exchange)| touches(exchange)) {
+                let body = exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default();
+                let version = exchange.response_body.as_ref().and_then(|body| {
+                    body.pointer("/fields/updated").or_else(|| body.pointer("/rev")).map(ToString::to_string)
+                });
+                examples.push(format!(
+                    "history of {system} {}: #{n} {} {} -> {} by {} {} {}",
+                    item.label(),
+                    exchange.method,
+                    exchange.path,
+                    exchange.status,
+                    exchange.user.as_deref().unwrap_or("?"),
+                    body.chars().take(160).collect::<String>(),
+                    version.unwrap_or_default()
+                ));
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use tandem_engine::Engine;
-use tandem_model::{ItemId, Side};
+use tandem_model::{ItemId, ItemRef, Side};
 
 /// Who made which items, per system, from the simulator's record of successful create calls.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -55,6 +55,9 @@ pub struct LinkCheck {
     /// The items of the links found out of sync.
     #[serde(skip)]
     pub out_of_sync_items: BTreeSet<ItemId>,
+    /// The first few links found out of sync, for their histories.
+    #[serde(skip)]
+    pub out_of_sync_links: Vec<[ItemRef; 2]>,
 }
 
 impl LinkCheck {
@@ -101,6 +104,7 @@ pub async fn check_links(engine: &Engine) -> Result<LinkCheck> {
         }
         if check.examples.len() < 5 {
             check.examples.push(format!("{} ↔ {}: {audit:?}", link.side1.label(), link.side2.label()));
+            check.out_of_sync_links.push([link.side1.clone(), link.side2.clone()]);
         }
     }
     Ok(check)

@@ -3,7 +3,9 @@
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
-use tandem_lambda_runtime::{deadline, handle_webhook, Runtime, WebhookAnswer, MAX_WEBHOOK_BODY, WEBHOOK_WORK_LIMIT};
+use tandem_lambda_runtime::{
+    deadline, handle_webhook, Runtime, WebhookAnswer, WebhookRequest, MAX_WEBHOOK_BODY, WEBHOOK_WORK_LIMIT,
+};
 
 pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body>, Error> {
     let answer = answer(runtime, request).await;
@@ -27,6 +29,8 @@ async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
     let invocation_deadline =
         request.lambda_context_ref().filter(|context| context.deadline > 0).map(|context| context.deadline());
     let stop_at = deadline(invocation_deadline, Some(WEBHOOK_WORK_LIMIT));
+    let query =
+        request.query_string_parameters().iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
     let headers = request
         .headers()
         .iter()
@@ -41,5 +45,6 @@ async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
     if body.len() > MAX_WEBHOOK_BODY {
         return WebhookAnswer::too_large(body.len());
     }
-    handle_webhook(runtime, &integration, &system, headers, body, stop_at).await
+    let request = WebhookRequest::new(headers, body).with_query(query);
+    handle_webhook(runtime, &integration, &system, request, stop_at).await
 }

@@ -4,6 +4,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -165,9 +166,10 @@ pub async fn webhooks_arrive_and_are_read(system: &'static dyn System) -> Result
 
 /// A local endpoint that keeps every request it is sent.
 async fn serve_hooks(received: Arc<Mutex<Vec<WebhookRequest>>>) -> Result<String> {
-    let keep = move |headers: HeaderMap, body: Bytes| {
+    let keep = move |RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes| {
         let received = received.clone();
         async move {
+            let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
             let headers = headers
                 .iter()
                 .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
@@ -175,7 +177,7 @@ async fn serve_hooks(received: Arc<Mutex<Vec<WebhookRequest>>>) -> Result<String
             received
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(WebhookRequest { headers, body: body.to_vec() });
+                .push(WebhookRequest::new(headers, body.to_vec()).with_query(query));
             "ok"
         }
     };

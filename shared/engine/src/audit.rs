@@ -104,8 +104,11 @@ impl Engine {
             for comment in &comments[index(from)] {
                 // The integration's own comments, and restricted ones, have no copy by design (a copy
                 // of a restricted one is counted as surplus below).
+                let paired = link.comments.iter().any(|pair| pair.id(from) == &comment.id);
+                let chosen = paired || settings.selects(from, &tandem_rich_text::plain_text(&comment.body));
                 if self.is_service_account(from, comment.author.as_ref()).await?
                     || !settings.enabled(from)
+                    || !chosen
                     || self.comment_restriction(from, comment).is_some()
                 {
                     continue;

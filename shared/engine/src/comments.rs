@@ -118,6 +118,11 @@ impl Engine {
             if restricted {
                 return self.remove_unlinked_copy(link, from, comment, listed).await;
             }
+            // Where people choose what is copied (`marked`), a comment without the marker stays; once
+            // copied, its edits follow like any other's.
+            if !self.config.comments.selects(from, &tandem_rich_text::plain_text(&comment.body)) {
+                return Ok(CommentSync::Nothing);
+            }
             return self.copy_comment(link, from, comment).await;
         };
         let pair = &link.comments[position];

@@ -367,12 +367,14 @@ impl Engine {
         Ok(locks.entry(key).or_default().clone())
     }
 
+    #[instrument(level = "debug", skip_all, fields(%side, item = %id))]
     async fn sync_once(&self, side: Side, id: &ItemId, page: Option<PageRead>) -> Result<SyncOutcome, SyncError> {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
         let item = match (page, &link) {
             // Announced writes are settled from the items' current values, never from a search's.
             (Some(read), Some(link)) if link.pending_writes.is_empty() => {
                 if !link.is_news(side, &read.item.version()) {
+                    debug!(version = ?read.item.version(), seen = ?link.seen, "nothing new in this page's read");
                     return Ok(SyncOutcome::AlreadySynced);
                 }
                 read.item
@@ -383,10 +385,13 @@ impl Engine {
                 None => return Ok(SyncOutcome::Gone),
             },
         };
-        match link {
+        debug!(version = ?item.version(), seen = ?link.as_ref().map(|link| link.seen), "syncing from this read");
+        let outcome = match link {
             Some(link) => self.merge(side, &item, link).await,
             None => self.sync_unlinked(side, &item).await,
-        }
+        };
+        debug!(?outcome, "synced");
+        outcome
     }
 
     /// The item's current state; `None` when it no longer exists or is not visible.

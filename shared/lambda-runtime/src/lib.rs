@@ -25,4 +25,5 @@ pub use logs::init_json_logs;
 pub use poll::{run_poll, PollSummary};
 pub use rotation::{RotatingConnector, RotatingReceiver, SecretCache};
 pub use runtime::{Runtime, ServedIntegration, Unserved, SECRET_PREFIX_VARIABLE, SECRET_TTL, TABLE_VARIABLE};
+pub use tandem_engine::ports::WebhookRequest;
 pub use webhook::{handle_webhook, side_named};

@@ -11,18 +11,17 @@ use tokio::time::Instant;
 use tracing::error;
 
 /// Handles `POST /hooks/{integration}/{system_or_side}`. `system_or_side` is `1`/`2` or the side's
-/// system (`jira`, `azure-devops`); `headers` are as received, `deadline` is when the sender must
+/// system (`jira`, `azure-devops`); `request` is as received, `deadline` is when the sender must
 /// have its answer.
 pub async fn handle_webhook(
     runtime: &Runtime,
     integration: &str,
     system_or_side: &str,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    request: WebhookRequest,
     deadline: Instant,
 ) -> WebhookAnswer {
-    if body.len() > MAX_WEBHOOK_BODY {
-        return WebhookAnswer::too_large(body.len());
+    if request.body.len() > MAX_WEBHOOK_BODY {
+        return WebhookAnswer::too_large(request.body.len());
     }
     // Anyone can send any URL: a name no integration can have is refused before it costs a store call.
     if !tandem_mapping::is_integration_name(integration) {
@@ -45,7 +44,6 @@ pub async fn handle_webhook(
         Ok(side) => side,
         Err(message) => return WebhookAnswer::problem(404, message),
     };
-    let request = WebhookRequest { headers, body };
     let receiver = served.receiver(side);
     let answer = match receiver.receive(&request).await {
         Ok(delivery) => WebhookAnswer::delivered(

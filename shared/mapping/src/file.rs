@@ -134,14 +134,27 @@ pub(crate) struct ConflictsFile {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Comments")]
 pub(crate) struct CommentsFile {
-    /// Copy comments made on side 1 to side 2. Default true.
-    pub side1_to_side2: Option<bool>,
-    /// Copy comments made on side 2 to side 1. Default true.
-    pub side2_to_side1: Option<bool>,
+    /// Copy comments made on side 1 to side 2: `true` (default), `false`, or `marked` (only comments
+    /// whose text holds `marker`).
+    pub side1_to_side2: Option<CommentFlowFile>,
+    /// Copy comments made on side 2 to side 1: `true` (default), `false`, or `marked`.
+    pub side2_to_side1: Option<CommentFlowFile>,
+    /// What a comment's text holds to be copied where a direction is `marked` (case-insensitive).
+    /// Default `#sync`.
+    pub marker: Option<String>,
     /// The line a copied comment starts with, since it is posted by the service account.
     /// Placeholders: `{author}` (the author's display name, else e-mail) and `{system}` (the system
     /// the comment was made in). Default `{author} commented in {system}:`.
     pub attribution: Option<String>,
+}
+
+/// Which comments flow one way: all of them, none, or `marked` ones.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum CommentFlowFile {
+    All(bool),
+    /// `marked`.
+    Mode(String),
 }
 
 /// User mapping. A user on the other side is found, in order: in the explicit table (`map`, then
@@ -240,7 +253,11 @@ pub(crate) const SIDE_KEYS: [&str; 9] =
 /// The schema of the file, with each system's slug and own side keys added to `Side`.
 pub(crate) fn schema(systems: &[&dyn SystemRules]) -> serde_json::Value {
     let mut schema = schemars::schema_for!(IntegrationFile).to_value();
-    if let Some(side) = schema.pointer_mut("/$defs/Side/properties") {
+    // Each side's schema, wherever schemars put it (inlined under each side, or shared in `$defs`).
+    for pointer in ["/properties/side1/properties", "/properties/side2/properties", "/$defs/Side/properties"] {
+        let Some(side) = schema.pointer_mut(pointer) else {
+            continue;
+        };
         if let Some(system) = side.get_mut("system") {
             system["enum"] = systems.iter().map(|rules| serde_json::Value::from(rules.kind().slug())).collect();
         }

@@ -36,23 +36,50 @@ impl fmt::Display for ConflictPolicy {
     }
 }
 
+/// Which comments of a side are copied to the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentFlow {
+    /// None.
+    Off,
+    /// Every comment (that is not restricted).
+    All,
+    /// Only those whose text holds the marker (`comments.marker`): people choose, comment by comment,
+    /// what reaches the other side (an engineer's note to the customer's case, not the team's chatter).
+    Marked,
+}
+
 /// Which way comments are copied and how a copy names its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentSettings {
-    pub(crate) side1_to_side2: bool,
-    pub(crate) side2_to_side1: bool,
+    pub(crate) side1_to_side2: CommentFlow,
+    pub(crate) side2_to_side1: CommentFlow,
     pub(crate) attribution: String,
+    pub(crate) marker: String,
 }
 
 impl CommentSettings {
     pub(crate) const DEFAULT_ATTRIBUTION: &'static str = "{author} commented in {system}:";
+    pub(crate) const DEFAULT_MARKER: &'static str = "#sync";
     pub(crate) const PLACEHOLDERS: [&'static str; 2] = ["{author}", "{system}"];
 
-    /// Whether comments made on `from` are copied to the other side.
+    /// Whether any comment made on `from` may be copied to the other side.
     pub fn enabled(&self, from: Side) -> bool {
+        self.flow(from) != CommentFlow::Off
+    }
+
+    pub fn flow(&self, from: Side) -> CommentFlow {
         match from {
             Side::One => self.side1_to_side2,
             Side::Two => self.side2_to_side1,
+        }
+    }
+
+    /// Whether a comment made on `from` whose text is `words` is one to copy (its restrictions aside).
+    pub fn selects(&self, from: Side, words: &str) -> bool {
+        match self.flow(from) {
+            CommentFlow::Off => false,
+            CommentFlow::All => true,
+            CommentFlow::Marked => words.to_lowercase().contains(&self.marker.to_lowercase()),
         }
     }
 
@@ -65,9 +92,10 @@ impl CommentSettings {
 impl Default for CommentSettings {
     fn default() -> Self {
         CommentSettings {
-            side1_to_side2: true,
-            side2_to_side1: true,
+            side1_to_side2: CommentFlow::All,
+            side2_to_side1: CommentFlow::All,
             attribution: Self::DEFAULT_ATTRIBUTION.to_string(),
+            marker: Self::DEFAULT_MARKER.to_string(),
         }
     }
 }

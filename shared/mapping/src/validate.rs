@@ -6,14 +6,16 @@ use crate::config::{ConfidentialAllowances, IntegrationConfig, SideConfig};
 use crate::convert::split_list;
 use crate::field::{index, Direction, FieldKind, FieldMapping, ValueMap};
 use crate::file::{
-    CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile, SideFile, UsersFile,
-    SIDE_KEYS,
+    CommentFlowFile, CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile,
+    SideFile, UsersFile, SIDE_KEYS,
 };
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
 use crate::scalar::{Scalar, ScalarTable};
-use crate::settings::{parse_duration, parse_interval, unknown_placeholders, CommentSettings, PollingSettings};
+use crate::settings::{
+    parse_duration, parse_interval, unknown_placeholders, CommentFlow, CommentSettings, PollingSettings,
+};
 use crate::systems::{named, slugs, SystemRules};
 use crate::users::{check_email, read_csv, UserMapping, UserPair};
 use std::collections::{BTreeMap, HashMap};
@@ -641,10 +643,26 @@ fn comments(problems: &mut Problems, file: CommentsFile) -> CommentSettings {
             format!("unknown placeholder `{placeholder}`; use {{author}} or {{system}}"),
         );
     }
+    let marker = file.marker.unwrap_or(defaults.marker);
+    if marker.trim().is_empty() {
+        problems.value(&ConfigPath::root().key("comments").key("marker"), "the marker must not be empty".to_string());
+    }
+    let mut flow = |key: &str, given: Option<CommentFlowFile>, default: CommentFlow| match given {
+        None => default,
+        Some(CommentFlowFile::All(true)) => CommentFlow::All,
+        Some(CommentFlowFile::All(false)) => CommentFlow::Off,
+        Some(CommentFlowFile::Mode(mode)) if mode == "marked" => CommentFlow::Marked,
+        Some(CommentFlowFile::Mode(other)) => {
+            let path = ConfigPath::root().key("comments").key(key);
+            problems.value(&path, format!("`{other}` is not one of true, false, marked"));
+            default
+        }
+    };
     CommentSettings {
-        side1_to_side2: file.side1_to_side2.unwrap_or(defaults.side1_to_side2),
-        side2_to_side1: file.side2_to_side1.unwrap_or(defaults.side2_to_side1),
+        side1_to_side2: flow("side1_to_side2", file.side1_to_side2, defaults.side1_to_side2),
+        side2_to_side1: flow("side2_to_side1", file.side2_to_side1, defaults.side2_to_side1),
         attribution,
+        marker,
     }
 }
 

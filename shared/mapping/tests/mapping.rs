@@ -225,3 +225,27 @@ fields:
     assert_eq!(config.written_fields(Side::One), ["summary"]);
     assert!(config.written_fields(Side::Two).is_empty());
 }
+
+#[test]
+fn marked_comments_flow_only_with_their_marker_and_other_modes_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = |comments: &str| {
+        format!(
+            "name: marked\n\
+             side1: {{ system: jira, simulator: true, project: OPS, item_type: Bug, secret: a, webhook_secret: b }}\n\
+             side2: {{ system: azure-devops, simulator: true, project: F, item_type: Bug, secret: c, webhook_secret: d }}\n\
+             comments: {comments}\n\
+             fields:\n  - {{ name: title, side1: summary, side2: System.Title }}\n"
+        )
+    };
+    let config =
+        load_str(&file("{ side1_to_side2: marked, marker: '#Customer' }"), "m.yaml", dir.path()).expect("loads");
+    assert_eq!(config.comments.flow(Side::One), tandem_mapping::CommentFlow::Marked);
+    assert!(config.comments.selects(Side::One, "note for the #customer: fixed"));
+    assert!(!config.comments.selects(Side::One, "internal chatter"));
+    assert!(config.comments.selects(Side::Two, "anything"), "the other way copies every comment");
+    let problems = load_str(&file("{ side1_to_side2: some }"), "m.yaml", dir.path()).expect_err("refused");
+    assert!(problems.to_string().contains("`some` is not one of true, false, marked"), "{problems}");
+    let problems = load_str(&file("{ marker: ' ' }"), "m.yaml", dir.path()).expect_err("refused");
+    assert!(problems.to_string().contains("marker must not be empty"), "{problems}");
+}

@@ -49,6 +49,21 @@ pub enum Credentials {
     WebhookHmac { secret: SecretString },
     /// The Basic credentials an Azure DevOps service hook subscription sends.
     WebhookBasic { username: String, password: SecretString },
+    /// Salesforce: the OAuth 2.0 JWT bearer flow for an integration user (a connected app's consumer
+    /// key and the private key of its certificate). `audience` is the login server the assertion names:
+    /// `https://login.salesforce.com` (the default) or `https://test.salesforce.com` for a sandbox.
+    SalesforceJwtBearer {
+        consumer_key: String,
+        username: String,
+        private_key: SecretString,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audience: Option<String>,
+    },
+    /// Salesforce: the OAuth 2.0 client credentials flow (the connected app's "Run As" user).
+    SalesforceClientCredentials { consumer_key: String, consumer_secret: SecretString },
+    /// A shared token the sender puts in the endpoint's URL (`?token=…`), for senders that can neither
+    /// sign nor authenticate (Salesforce Outbound Messages).
+    WebhookUrlToken { token: SecretString },
 }
 
 impl Credentials {
@@ -63,6 +78,18 @@ impl Credentials {
             Credentials::WebhookHmac { secret } if blank(secret.expose()) => Some("the webhook's HMAC secret"),
             Credentials::WebhookBasic { username, .. } if blank(username) => Some("the webhook's user name"),
             Credentials::WebhookBasic { password, .. } if blank(password.expose()) => Some("the webhook's password"),
+            Credentials::SalesforceJwtBearer { consumer_key, .. } if blank(consumer_key) => Some("the consumer key"),
+            Credentials::SalesforceJwtBearer { username, .. } if blank(username) => Some("the user name"),
+            Credentials::SalesforceJwtBearer { private_key, .. } if blank(private_key.expose()) => {
+                Some("the private key")
+            }
+            Credentials::SalesforceClientCredentials { consumer_key, .. } if blank(consumer_key) => {
+                Some("the consumer key")
+            }
+            Credentials::SalesforceClientCredentials { consumer_secret, .. } if blank(consumer_secret.expose()) => {
+                Some("the consumer secret")
+            }
+            Credentials::WebhookUrlToken { token } if blank(token.expose()) => Some("the webhook's URL token"),
             _ => None,
         }
     }

@@ -98,6 +98,9 @@ pub fn credentials_kind(credentials: &Credentials) -> &'static str {
         Credentials::AzureDevopsPat { .. } => "azure-devops-pat",
         Credentials::WebhookHmac { .. } => "webhook-hmac",
         Credentials::WebhookBasic { .. } => "webhook-basic",
+        Credentials::SalesforceJwtBearer { .. } => "salesforce-jwt-bearer",
+        Credentials::SalesforceClientCredentials { .. } => "salesforce-client-credentials",
+        Credentials::WebhookUrlToken { .. } => "webhook-url-token",
     }
 }
 

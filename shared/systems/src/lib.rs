@@ -8,7 +8,8 @@ use tandem_model::SystemKind;
 pub use tandem_system_api::System;
 
 /// Every system, in the order messages list them.
-static SYSTEMS: [&dyn System; 2] = [&tandem_jira::JiraSystem, &tandem_azure_devops::AzureDevopsSystem];
+static SYSTEMS: [&dyn System; 3] =
+    [&tandem_jira::JiraSystem, &tandem_azure_devops::AzureDevopsSystem, &tandem_salesforce::SalesforceSystem];
 
 pub fn all() -> &'static [&'static dyn System] {
     &SYSTEMS

@@ -106,3 +106,20 @@ fn the_schema_is_strict_and_documented() {
         assert!(text.contains(documented), "the schema describes `{documented}`");
     }
 }
+
+#[test]
+fn the_schema_names_every_system_and_its_own_keys_on_both_sides() {
+    let schema = json_schema();
+    for side in ["side1", "side2"] {
+        let properties = &schema["properties"][side]["properties"];
+        let systems = properties["system"]["enum"].as_array().expect("an enum of systems");
+        for system in tandem_systems::all() {
+            let slug = system.kind().slug();
+            assert!(systems.iter().any(|listed| listed == slug), "{side}: {slug} not among {systems:?}");
+            for setting in system.setting_keys() {
+                let described = properties[setting.key]["description"].as_str().unwrap_or_default();
+                assert!(described.contains(system.kind().display_name()), "{side}.{}: {described:?}", setting.key);
+            }
+        }
+    }
+}

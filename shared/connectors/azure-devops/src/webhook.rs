@@ -182,7 +182,7 @@ mod tests {
             let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
             headers.push(("authorization".to_string(), format!("Basic {encoded}")));
         }
-        WebhookRequest { headers, body: serde_json::to_vec(&body).unwrap() }
+        WebhookRequest::new(headers, serde_json::to_vec(&body).unwrap())
     }
 
     /// The documented `workitem.updated` sample's shape (its zone-less `revisedDate` included).
@@ -220,7 +220,7 @@ mod tests {
             let refused = receiver().receive(&request(credentials, updated("Fabrikam"))).unwrap_err();
             assert!(matches!(refused, WebhookError::Unauthorized(_)), "{credentials:?}: {refused}");
         }
-        let bearer = WebhookRequest { headers: vec![("authorization".into(), "Bearer x".into())], body: vec![] };
+        let bearer = WebhookRequest::new(vec![("authorization".into(), "Bearer x".into())], vec![]);
         assert!(matches!(receiver().receive(&bearer), Err(WebhookError::Unauthorized(_))));
     }
 

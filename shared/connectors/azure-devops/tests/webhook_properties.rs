@@ -30,14 +30,14 @@ impl WebhookSubject for AzureDevops {
     }
 
     fn authentic(&self, body: Vec<u8>) -> WebhookRequest {
-        WebhookRequest { headers: vec![("authorization".into(), basic(&format!("{USERNAME}:{PASSWORD}")))], body }
+        WebhookRequest::new(vec![("authorization".into(), basic(&format!("{USERNAME}:{PASSWORD}")))], body)
     }
 
     fn forged(&self, body: Vec<u8>) -> BoxedStrategy<WebhookRequest> {
         wrong_authorization()
             .prop_map(move |authorization| {
                 let headers = authorization.map(|value| vec![("Authorization".to_string(), value)]).unwrap_or_default();
-                WebhookRequest { headers, body: body.clone() }
+                WebhookRequest::new(headers, body.clone())
             })
             .boxed()
     }

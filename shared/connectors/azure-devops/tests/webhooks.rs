@@ -28,7 +28,7 @@ async fn hook_endpoint() -> (String, mpsc::UnboundedReceiver<WebhookRequest>) {
                         Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_string()))
                     })
                     .collect();
-                let _ = sender.send(WebhookRequest { headers, body: body.to_vec() });
+                let _ = sender.send(WebhookRequest::new(headers, body.to_vec()));
                 "ok"
             }
         }),

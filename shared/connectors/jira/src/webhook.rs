@@ -131,7 +131,7 @@ mod tests {
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         let mut headers = vec![("x-hub-signature".to_string(), signature)];
         headers.extend(extra.iter().map(|(name, value)| (name.to_string(), value.to_string())));
-        WebhookRequest { headers, body: body.as_bytes().to_vec() }
+        WebhookRequest::new(headers, body.as_bytes().to_vec())
     }
 
     fn receiver() -> JiraWebhookReceiver {
@@ -153,10 +153,8 @@ mod tests {
     fn a_signature_with_another_algorithm_or_bad_hex_is_refused() {
         let body = r#"{"webhookEvent":"jira:issue_created","issue":{"id":"1","key":"OPS-1"}}"#;
         for header in ["sha1=abcd", "sha256=zz"] {
-            let request = WebhookRequest {
-                headers: vec![("X-Hub-Signature".into(), header.into())],
-                body: body.as_bytes().to_vec(),
-            };
+            let request =
+                WebhookRequest::new(vec![("X-Hub-Signature".into(), header.into())], body.as_bytes().to_vec());
             assert!(matches!(receiver().receive(&request), Err(WebhookError::Unauthorized(_))), "{header}");
         }
     }

@@ -16,7 +16,7 @@ struct Jira;
 
 fn signed(body: Vec<u8>) -> WebhookRequest {
     let signature = format!("sha256={}", hmac_sha256_hex(SECRET.as_bytes(), &body));
-    WebhookRequest { headers: vec![("x-hub-signature".into(), signature)], body }
+    WebhookRequest::new(vec![("x-hub-signature".into(), signature)], body)
 }
 
 /// A signature header that is not the body's under our secret.
@@ -74,7 +74,7 @@ impl WebhookSubject for Jira {
         wrong_signature(body.clone())
             .prop_map(move |signature| {
                 let headers = signature.map(|value| vec![("X-Hub-Signature".to_string(), value)]).unwrap_or_default();
-                WebhookRequest { headers, body: body.clone() }
+                WebhookRequest::new(headers, body.clone())
             })
             .boxed()
     }

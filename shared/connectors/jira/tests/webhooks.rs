@@ -32,7 +32,7 @@ async fn inbox() -> (String, Inbox) {
                     .iter()
                     .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
                     .collect();
-                kept.lock().unwrap().push(WebhookRequest { headers, body: body.to_vec() });
+                kept.lock().unwrap().push(WebhookRequest::new(headers, body.to_vec()));
                 axum::http::StatusCode::NO_CONTENT
             }
         }),
@@ -141,7 +141,7 @@ async fn forged_unsigned_and_wrongly_keyed_deliveries_are_unauthorized() {
 async fn an_authentic_but_unreadable_body_is_malformed() {
     let body = b"{\"webhookEvent\": 42".to_vec();
     let signature = format!("sha256={}", tandem_simulators::webhooks::hmac_sha256_hex(SECRET.as_bytes(), &body));
-    let request = WebhookRequest { headers: vec![("x-hub-signature".into(), signature)], body };
+    let request = WebhookRequest::new(vec![("x-hub-signature".into(), signature)], body);
     assert!(matches!(receiver().receive(&request), Err(WebhookError::Malformed(_))));
 }
 
@@ -176,14 +176,12 @@ async fn paused_webhooks_are_dropped_and_counted() {
 fn parses_a_documented_issue_updated_payload() {
     let body = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/issue_updated.json")).unwrap();
     let signature = format!("sha256={}", tandem_simulators::webhooks::hmac_sha256_hex(SECRET.as_bytes(), &body));
-    let request = WebhookRequest {
-        headers: vec![
-            ("x-hub-signature".into(), signature),
-            ("x-atlassian-webhook-identifier".into(), "a1b2c3d4-0000-4000-8000-000000000042".into()),
-            ("x-atlassian-webhook-retry".into(), "1".into()),
-        ],
-        body,
-    };
+    let headers = vec![
+        ("x-hub-signature".into(), signature),
+        ("x-atlassian-webhook-identifier".into(), "a1b2c3d4-0000-4000-8000-000000000042".into()),
+        ("x-atlassian-webhook-retry".into(), "1".into()),
+    ];
+    let request = WebhookRequest::new(headers, body);
     let delivery = receiver().receive(&request).unwrap();
     // A replay of the signed body under a new identifier is the same delivery.
     let mut replay = request.clone();

@@ -277,16 +277,32 @@ pub trait Connector: Send + Sync {
     }
 }
 
-/// A webhook request as received, before any parsing: header names lower-cased, the raw body.
+/// A webhook request as received, before any parsing: header names lower-cased, the URL's query
+/// parameters (decoded), the raw body.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookRequest {
     pub headers: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl WebhookRequest {
+    pub fn new(headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        WebhookRequest { headers, query: Vec::new(), body }
+    }
+
+    /// With the URL's query parameters, for senders that can authenticate only in the URL.
+    pub fn with_query(mut self, query: Vec<(String, String)>) -> Self {
+        self.query = query;
+        self
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    pub fn query_parameter(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 

@@ -1,0 +1,314 @@
+//! The HTTP client: a signed-in session (asked for on first use, renewed once when a call is answered
+//! `INVALID_SESSION_ID`), calls to the session's instance under `/services/data/vXX.X/`, and
+//! Salesforce's errors (a JSON array of `{message, errorCode, fields}`), sent through the shared
+//! transport (its retry policy, no redirects, bounded answers).
+
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tandem_engine::ports::ConnectorError;
+use tandem_http::{Answer, Repeat, RetryPolicy, Transport};
+use tokio::sync::Mutex;
+
+use crate::auth::{self, Grant, Session};
+use crate::SALESFORCE as SYSTEM;
+
+/// Tags tandem's writes, so that an org's change events and audit trail name the client.
+const CALL_OPTIONS: &str = "client=tandem";
+/// Records per query batch asked for (Salesforce answers 200 to 2,000).
+const QUERY_BATCH: &str = "batchSize=200";
+
+/// Where a request goes on the session's instance.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// Under `/services/data/vXX.X/`: `sobjects/Case/500…`, with query pairs.
+    Api(&'a str, &'a [(&'a str, &'a str)]),
+    /// A path Salesforce gave (a query's `nextRecordsUrl`).
+    Path(&'a str),
+}
+
+/// An authenticated Salesforce client. Cheap to share.
+pub struct SalesforceClient {
+    transport: Transport,
+    my_domain: String,
+    api_version: String,
+    grant: Grant,
+    session: Mutex<Option<Arc<Session>>>,
+    /// The org's API usage as last reported (`Sforce-Limit-Info: api-usage=used/allocation`).
+    api_used: AtomicU64,
+    api_allocation: AtomicU64,
+}
+
+impl std::fmt::Debug for SalesforceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesforceClient")
+            .field("my_domain", &self.my_domain)
+            .field("api_version", &self.api_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One entry of Salesforce's error array.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiError {
+    #[serde(default)]
+    message: String,
+    #[serde(default, alias = "statusCode")]
+    error_code: String,
+}
+
+impl SalesforceClient {
+    pub(crate) fn new(
+        my_domain: &str,
+        api_version: &str,
+        grant: Grant,
+        retry: RetryPolicy,
+    ) -> Result<SalesforceClient, ConnectorError> {
+        Ok(SalesforceClient {
+            transport: Transport::new(SYSTEM, retry)?,
+            my_domain: my_domain.trim_end_matches('/').to_string(),
+            api_version: api_version.to_string(),
+            grant,
+            session: Mutex::new(None),
+            api_used: AtomicU64::new(0),
+            api_allocation: AtomicU64::new(0),
+        })
+    }
+
+    pub fn retry(&self) -> &RetryPolicy {
+        self.transport.policy()
+    }
+
+    /// The org's API usage as last reported: `(used, allocation)` over the rolling 24 hours.
+    pub fn api_usage(&self) -> Option<(u64, u64)> {
+        let allocation = self.api_allocation.load(Ordering::Relaxed);
+        (allocation > 0).then(|| (self.api_used.load(Ordering::Relaxed), allocation))
+    }
+
+    /// The current session, signing in when there is none.
+    pub(crate) async fn session(&self) -> Result<Arc<Session>, ConnectorError> {
+        self.session_other_than(None).await
+    }
+
+    /// The current session unless it is `stale` (or there is none): then a new one. A session another
+    /// call renewed meanwhile is taken as it is.
+    async fn session_other_than(&self, stale: Option<&Session>) -> Result<Arc<Session>, ConnectorError> {
+        let mut session = self.session.lock().await;
+        if let Some(current) = session.as_ref() {
+            if stale.is_none_or(|stale| current.access_token != stale.access_token) {
+                return Ok(Arc::clone(current));
+            }
+        }
+        let fresh = Arc::new(auth::sign_in(&self.transport, &self.my_domain, &self.grant).await?);
+        *session = Some(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+
+    /// Sends the request, retrying what the transport's policy allows, and once more with a new
+    /// session when the session expired. `what` names the record for a 404 ("Case 500…").
+    pub async fn send(
+        &self,
+        method: Method,
+        target: Target<'_>,
+        body: Option<&Value>,
+        repeat: Repeat,
+        what: &str,
+    ) -> Result<Answer, ConnectorError> {
+        let session = self.session().await?;
+        match self.send_as(&session, &method, target, body, repeat, what).await {
+            Err(ConnectorError::Unauthorized { status: 401, .. }) => {
+                let renewed = self.session_other_than(Some(&session)).await?;
+                self.send_as(&renewed, &method, target, body, repeat, what).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// As [`SalesforceClient::send`], decoding the JSON answer (an empty one reads as `null`).
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        target: Target<'_>,
+        body: Option<&Value>,
+        repeat: Repeat,
+        what: &str,
+    ) -> Result<T, ConnectorError> {
+        let answer = self.send(method.clone(), target, body, repeat, what).await?;
+        let bytes = if answer.body.is_empty() { b"null".as_slice() } else { answer.body.as_slice() };
+        serde_json::from_slice(bytes).map_err(|error| ConnectorError::InvalidResponse {
+            system: SYSTEM,
+            message: format!("{method} {what}: {error}"),
+            source: Some(Box::new(error)),
+        })
+    }
+
+    async fn send_as(
+        &self,
+        session: &Session,
+        method: &Method,
+        target: Target<'_>,
+        body: Option<&Value>,
+        repeat: Repeat,
+        what: &str,
+    ) -> Result<Answer, ConnectorError> {
+        let mut url = session.instance_url.clone();
+        match target {
+            Target::Api(path, query) => {
+                url.set_path(&format!("/services/data/v{}/{path}", self.api_version));
+                if !query.is_empty() {
+                    url.query_pairs_mut().extend_pairs(query.iter().copied());
+                }
+            }
+            Target::Path(path) => {
+                let (path, query) = path.split_once('?').unwrap_or((path, ""));
+                url.set_path(path);
+                url.set_query((!query.is_empty()).then_some(query));
+            }
+        }
+        let bytes = body.map(serde_json::to_vec).transpose().map_err(|error| ConnectorError::Invalid {
+            system: SYSTEM,
+            message: format!("request body could not be encoded: {error}"),
+        })?;
+        let path = url.path().to_string();
+        let build = |http: &reqwest::Client| {
+            let request = http
+                .request(method.clone(), url.clone())
+                .header(AUTHORIZATION, format!("Bearer {}", session.access_token.expose()))
+                .header("Sforce-Call-Options", CALL_OPTIONS)
+                .header("Sforce-Query-Options", QUERY_BATCH);
+            match &bytes {
+                // Assignment rules would otherwise move a synced record to another owner on each write.
+                Some(bytes) => request
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("Sforce-Auto-Assign", "FALSE")
+                    .body(bytes.clone()),
+                None => request,
+            }
+        };
+        let refusal = |answer: &Answer| error_for(answer, method, &path, what);
+        let answer = self.transport.send(repeat, build, refusal).await?;
+        self.note_usage(&answer.headers);
+        Ok(answer)
+    }
+
+    fn note_usage(&self, headers: &HeaderMap) {
+        let Some((used, allocation)) =
+            headers.get("sforce-limit-info").and_then(|value| value.to_str().ok()).and_then(api_usage)
+        else {
+            return;
+        };
+        self.api_used.store(used, Ordering::Relaxed);
+        self.api_allocation.store(allocation, Ordering::Relaxed);
+        if used * 10 >= allocation * 9 {
+            tracing::warn!(used, allocation, "the Salesforce org has used 90% of its daily API allocation");
+        }
+    }
+
+    /// Every record a SOQL query selects, batch after batch.
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, ConnectorError> {
+        let mut page: QueryPage =
+            self.json(Method::GET, Target::Api("query", &[("q", soql)]), None, Repeat::Safe, "query").await?;
+        let mut records = std::mem::take(&mut page.records);
+        while let Some(next) = page.next_records_url.take() {
+            page = self.json(Method::GET, Target::Path(&next), None, Repeat::Safe, "query").await?;
+            records.append(&mut page.records);
+        }
+        Ok(records)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage {
+    records: Vec<Value>,
+    #[serde(default)]
+    next_records_url: Option<String>,
+}
+
+/// `api-usage=used/allocation` of a `Sforce-Limit-Info` header (other `;`-separated parts ignored).
+fn api_usage(header: &str) -> Option<(u64, u64)> {
+    let usage = header.split(';').find_map(|part| part.trim().strip_prefix("api-usage="))?;
+    let (used, allocation) = usage.split_once('/')?;
+    Some((used.trim().parse().ok()?, allocation.trim().parse().ok()?))
+}
+
+/// Maps a failed answer to the engine's error, keeping Salesforce's code and message.
+fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> ConnectorError {
+    let status = answer.status.as_u16();
+    let errors: Vec<ApiError> = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let code = errors.first().map(|error| error.error_code.as_str()).unwrap_or_default();
+    let message = match errors.first() {
+        Some(error) => format!("{}: {}", error.error_code, error.message),
+        None => String::from_utf8_lossy(&answer.body).chars().take(300).collect(),
+    };
+    match (status, code) {
+        (401, _) => ConnectorError::Unauthorized { system: SYSTEM, status },
+        // The org's API allocation is used up (REST signals it with 403, without Retry-After).
+        (403, "REQUEST_LIMIT_EXCEEDED") => ConnectorError::RateLimited { system: SYSTEM, status, retry_after: None },
+        (404, _) | (400, "ENTITY_IS_DELETED") => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
+        _ => ConnectorError::Http {
+            system: SYSTEM,
+            status,
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+            retry_after: tandem_http::retry_after(&answer.headers),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn error(status: u16, body: &str) -> ConnectorError {
+        error_for(&answer(status, body), &Method::PATCH, "/services/data/v64.0/sobjects/Case/x", "Case x")
+    }
+
+    #[test]
+    fn the_daily_allocation_used_up_is_rate_limiting_and_retryable() {
+        let limited =
+            error(403, r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#);
+        assert!(matches!(limited, ConnectorError::RateLimited { status: 403, .. }), "{limited:?}");
+        assert!(limited.is_retryable());
+    }
+
+    #[test]
+    fn refusals_keep_salesforce_code_and_message() {
+        let body =
+            r#"[{"message":"Subject: data value too large","errorCode":"STRING_TOO_LONG","fields":["Subject"]}]"#;
+        let refused = error(400, body);
+        assert!(!refused.is_retryable());
+        assert!(refused.to_string().contains("STRING_TOO_LONG: Subject: data value too large"), "{refused}");
+        assert!(matches!(
+            error(404, r#"[{"message":"gone","errorCode":"NOT_FOUND"}]"#),
+            ConnectorError::NotFound { .. }
+        ));
+        assert!(matches!(
+            error(401, r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#),
+            ConnectorError::Unauthorized { status: 401, .. }
+        ));
+        assert!(error(503, "").is_retryable());
+    }
+
+    #[test]
+    fn usage_is_read_from_the_limit_header() {
+        assert_eq!(api_usage("api-usage=10018/100000"), Some((10018, 100000)));
+        assert_eq!(api_usage("api-usage=18/15000; per-app-api-usage=17/250(appName=sample)"), Some((18, 15000)));
+        assert_eq!(api_usage("garbage"), None);
+    }
+}

@@ -1,0 +1,566 @@
+//! The [`Connector`] port for one sObject type of one Salesforce org.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_http::{Repeat, RetryPolicy};
+use tandem_model::{
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText, SystemKind,
+    Timestamp, UserRef, Visibility,
+};
+use tokio::sync::OnceCell;
+
+use crate::auth::Grant;
+use crate::client::{SalesforceClient, Target};
+use crate::config::ValidSalesforceConfig;
+use crate::convert::{self, parse_datetime, soql_datetime, ConvertError};
+use crate::describe::{Describe, COMMENT_OBJECT};
+use crate::soql::{quoted, quoted_list};
+
+const SYSTEM: SystemKind = crate::SALESFORCE;
+/// Records per page of changes.
+const PAGE_SIZE: usize = 200;
+/// A comment's body holds at most this many bytes (`CommentBody`, 4,000 bytes, not characters).
+const COMMENT_BODY_BYTES: usize = 4000;
+/// What a comment too long for Salesforce ends with.
+const SHORTENED: &str = "\n[… shortened to fit Salesforce's 4,000-byte comments]";
+/// The restriction of a comment that is not published: only the org's own users read it.
+pub const UNPUBLISHED: (&str, &str) = ("internal", "unpublished");
+/// A record's comments' last change, as a subquery selects it.
+const LAST_COMMENT_CHANGE: &str = "SELECT SystemModstamp";
+/// The fields a comment is read with.
+const COMMENT_FIELDS: &str =
+    "Id, ParentId, CommentBody, IsPublished, CreatedById, CreatedBy.Name, CreatedBy.Email, CreatedDate, LastModifiedDate";
+
+/// One sObject type of one org as a side of an integration.
+#[derive(Debug)]
+pub struct SalesforceConnector {
+    config: ValidSalesforceConfig,
+    client: SalesforceClient,
+    describe: OnceCell<Describe>,
+}
+
+fn invalid(message: impl Into<String>) -> ConnectorError {
+    ConnectorError::Invalid { system: SYSTEM, message: message.into() }
+}
+
+fn unreadable(message: impl Into<String>) -> ConnectorError {
+    ConnectorError::InvalidResponse { system: SYSTEM, message: message.into(), source: None }
+}
+
+fn refused(error: ConvertError) -> ConnectorError {
+    invalid(error.to_string())
+}
+
+/// A create's or an upsert's answer.
+#[derive(Debug, Deserialize)]
+struct SaveResult {
+    id: String,
+}
+
+/// Where the next page of changes starts: the instant every earlier change was read up to.
+fn page_token(boundary: Timestamp) -> PageToken {
+    PageToken(boundary.to_rfc3339())
+}
+
+fn boundary_of(token: &PageToken) -> Result<Timestamp, ConnectorError> {
+    parse_datetime(&token.0).ok_or_else(|| invalid(format!("page token `{}` is not an instant", token.0)))
+}
+
+fn text<'a>(record: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, ConnectorError> {
+    record.get(field).and_then(Value::as_str).ok_or_else(|| unreadable(format!("a record without `{field}`")))
+}
+
+fn instant(record: &Map<String, Value>, field: &'static str) -> Result<Timestamp, ConnectorError> {
+    let value = text(record, field)?;
+    parse_datetime(value).ok_or_else(|| unreadable(format!("`{field}` is not a date-time: {value}")))
+}
+
+/// When a record last changed, its comments included: a comment changes the record's comments but,
+/// as far as the API guarantees, not its `SystemModstamp`, and a poll must see it as a change.
+fn last_change(record: &Map<String, Value>, describe: &Describe) -> Result<Timestamp, ConnectorError> {
+    let own = instant(record, "SystemModstamp")?;
+    let comments = describe.comments_relationship().and_then(|relationship| record.get(relationship));
+    let latest = comments.and_then(|children| children.get("records")?.as_array()?.first()?.as_object().cloned());
+    match latest {
+        Some(comment) => Ok(own.max(instant(&comment, "SystemModstamp")?)),
+        None => Ok(own),
+    }
+}
+
+/// A comment's author, with the name and e-mail the query brought along.
+fn author(record: &Map<String, Value>) -> Option<UserRef> {
+    let mut author = user(record, "CreatedById")?;
+    let creator = record.get("CreatedBy");
+    let field = |name: &str| creator.and_then(|creator| creator.get(name)?.as_str().map(str::to_string));
+    author.display_name = field("Name");
+    author.email = field("Email");
+    Some(author)
+}
+
+fn user(record: &Map<String, Value>, field: &str) -> Option<UserRef> {
+    let id = record.get(field)?.as_str()?;
+    Some(UserRef { id: id.to_string(), email: None, display_name: None })
+}
+
+/// A record id: 15 or 18 letters and digits (anything else cannot name a record, and must not reach a
+/// query).
+fn is_record_id(id: &str) -> bool {
+    matches!(id.len(), 15 | 18) && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn as_record(value: Value) -> Result<Map<String, Value>, ConnectorError> {
+    match value {
+        Value::Object(record) => Ok(record),
+        other => Err(unreadable(format!("a record that is not an object: {other}"))),
+    }
+}
+
+/// A comment body that fits `CommentBody`, cut at a character boundary with a note saying so.
+fn fit_comment(text: String) -> String {
+    if text.len() <= COMMENT_BODY_BYTES {
+        return text;
+    }
+    let mut end = COMMENT_BODY_BYTES - SHORTENED.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{SHORTENED}", &text[..end])
+}
+
+impl SalesforceConnector {
+    pub fn new(
+        config: ValidSalesforceConfig,
+        credentials: &Credentials,
+        retry: RetryPolicy,
+    ) -> Result<SalesforceConnector, ConnectorError> {
+        let grant = Grant::from_credentials(credentials).map_err(invalid)?;
+        let client = SalesforceClient::new(config.base_url(), config.api_version(), grant, retry)?;
+        Ok(SalesforceConnector { config, client, describe: OnceCell::new() })
+    }
+
+    pub fn client(&self) -> &SalesforceClient {
+        &self.client
+    }
+
+    fn object(&self) -> &str {
+        self.config.object()
+    }
+
+    async fn describe(&self) -> Result<&Describe, ConnectorError> {
+        self.describe.get_or_try_init(|| self.describe_object(self.object())).await
+    }
+
+    async fn describe_object(&self, object: &str) -> Result<Describe, ConnectorError> {
+        let path = format!("sobjects/{object}/describe");
+        self.client.json(Method::GET, Target::Api(&path, &[]), None, Repeat::Safe, object).await
+    }
+
+    fn what(&self, id: &str) -> String {
+        format!("{} {id}", self.object())
+    }
+
+    /// What a record is read with: every field the describe lists but compound ones (an address, a
+    /// location), whose parts are fields of their own, and the last change of its comments.
+    fn selection(&self, describe: &Describe) -> String {
+        let fields = describe.fields.iter().filter(|field| !matches!(field.kind.as_str(), "address" | "location"));
+        let mut selection = fields.map(|field| field.name.as_str()).collect::<Vec<_>>().join(", ");
+        for path in self.related(describe) {
+            selection.push_str(", ");
+            selection.push_str(&path);
+        }
+        if let Some(comments) = describe.comments_relationship() {
+            selection
+                .push_str(&format!(", ({LAST_COMMENT_CHANGE} FROM {comments} ORDER BY SystemModstamp DESC LIMIT 1)"));
+        }
+        selection
+    }
+
+    /// The related records' fields read with each record.
+    fn related(&self, describe: &Describe) -> Vec<String> {
+        self.config.related_fields().map_or_else(|| describe.default_related(), <[String]>::to_vec)
+    }
+
+    async fn item_from(&self, record: Map<String, Value>) -> Result<Item, ConnectorError> {
+        let describe = self.describe().await?;
+        let session = self.client.session().await?;
+        let id = text(&record, "Id")?.to_string();
+        let key = describe.key_field().and_then(|field| record.get(field)?.as_str().map(str::to_string));
+        let url =
+            format!("{}/lightning/r/{}/{id}/view", session.instance_url.as_str().trim_end_matches('/'), self.object());
+        Ok(Item {
+            item: ItemRef { id: ItemId::new(id), key, url: Some(url) },
+            updated: last_change(&record, describe)?,
+            updated_by: user(&record, "LastModifiedById"),
+            created_by: user(&record, "CreatedById"),
+            revision: None,
+            place: ItemPlace::new(self.config.org(), self.object()),
+            visibility: Visibility::Everyone,
+            fields: convert::read_fields(describe, &self.related(describe), &record),
+        })
+    }
+
+    /// The records a SOQL query selects, as items.
+    async fn items(&self, soql: &str) -> Result<Vec<Item>, ConnectorError> {
+        let mut items = Vec::new();
+        for record in self.client.query(soql).await? {
+            items.push(self.item_from(as_record(record)?).await?);
+        }
+        Ok(items)
+    }
+
+    /// The items with these ids, read whole in one query.
+    async fn items_by_id(&self, ids: &BTreeSet<String>) -> Result<Vec<Item>, ConnectorError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let describe = self.describe().await?;
+        let soql = format!(
+            "SELECT {} FROM {} WHERE Id IN ({})",
+            self.selection(describe),
+            self.object(),
+            quoted_list(ids.iter().map(String::as_str))
+        );
+        self.items(&soql).await
+    }
+
+    /// The write body of `fields`: each by its describe, refused with a clear error when the field is
+    /// unknown or the value does not fit.
+    async fn body(&self, fields: &FieldMap) -> Result<Value, ConnectorError> {
+        let describe = self.describe().await?;
+        let mut body = Map::new();
+        for (name, value) in fields {
+            if name.contains('.') {
+                return Err(refused(ConvertError::Related(name.clone())));
+            }
+            let field = describe.field(name).ok_or_else(|| refused(ConvertError::UnknownField(name.clone())))?;
+            body.insert(field.name.clone(), convert::write_value(field, value).map_err(refused)?);
+        }
+        Ok(Value::Object(body))
+    }
+
+    fn comment_from(&self, record: &Map<String, Value>) -> Result<Comment, ConnectorError> {
+        let published = record.get("IsPublished").and_then(Value::as_bool).unwrap_or(false);
+        Ok(Comment {
+            id: CommentId(text(record, "Id")?.to_string()),
+            author: author(record),
+            body: RichText::Plain(record.get("CommentBody").and_then(Value::as_str).unwrap_or_default().to_string()),
+            created: instant(record, "CreatedDate")?,
+            updated: instant(record, "LastModifiedDate")?,
+            visibility: match published {
+                true => Visibility::Everyone,
+                false => Visibility::restricted(UNPUBLISHED.0, UNPUBLISHED.1),
+            },
+        })
+    }
+
+    async fn read_comment(&self, id: &str) -> Result<Comment, ConnectorError> {
+        let soql = format!("SELECT {COMMENT_FIELDS} FROM {COMMENT_OBJECT} WHERE Id = {}", quoted(id));
+        let record = self.client.query(&soql).await?.into_iter().next();
+        let record =
+            record.ok_or_else(|| ConnectorError::NotFound { system: SYSTEM, item: format!("comment {id}") })?;
+        self.comment_from(&as_record(record)?)
+    }
+
+    async fn expect_comments(&self) -> Result<(), ConnectorError> {
+        match self.describe().await?.has_comments() {
+            true => Ok(()),
+            false => Err(invalid(format!("{} records have no comments (CaseComment is a Case's)", self.object()))),
+        }
+    }
+
+    /// The records changed at or after `boundary`, and those whose comments did, a page at most of
+    /// each: when a page is full, only the rows before its last instant count (the next page starts
+    /// there, so an instant is never split between pages).
+    async fn changed_ids(&self, boundary: Timestamp) -> Result<ChangedRows, ConnectorError> {
+        let changed = self.changed_rows(&format!(">= {}", soql_datetime(boundary)), Some(PAGE_SIZE)).await?;
+        if changed.end != Some(boundary) {
+            return Ok(changed);
+        }
+        // A whole page changed in one instant (a data load): that instant is read whole, in batches.
+        let mut whole = self.changed_rows(&format!("= {}", soql_datetime(boundary)), None).await?;
+        whole.end = Some(boundary + chrono::TimeDelta::milliseconds(1));
+        Ok(whole)
+    }
+
+    /// The rows whose `SystemModstamp` meets `condition`, `limit` at most of each query.
+    async fn changed_rows(&self, since: &str, limit: Option<usize>) -> Result<ChangedRows, ConnectorError> {
+        let order = match limit {
+            Some(limit) => format!("ORDER BY SystemModstamp, Id LIMIT {limit}"),
+            None => "ORDER BY SystemModstamp, Id".to_string(),
+        };
+        let mut queries = vec![(
+            "Id",
+            format!("SELECT Id, SystemModstamp FROM {} WHERE SystemModstamp {since} {order}", self.object()),
+        )];
+        if self.describe().await?.has_comments() {
+            queries.push((
+                "ParentId",
+                format!("SELECT ParentId, SystemModstamp FROM {COMMENT_OBJECT} WHERE SystemModstamp {since} {order}"),
+            ));
+        }
+        let mut rows = Vec::new();
+        let mut end: Option<Timestamp> = None;
+        for (id_field, soql) in queries {
+            let found = self.client.query(&soql).await?;
+            let full = limit.is_some_and(|limit| found.len() >= limit);
+            for row in found {
+                let row = as_record(row)?;
+                let id = row
+                    .get(id_field)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| unreadable("a changed row without its id"))?;
+                rows.push((id.to_string(), instant(&row, "SystemModstamp")?));
+            }
+            if full {
+                let last = rows.last().map(|(_, at)| *at);
+                end = end.into_iter().chain(last).min();
+            }
+        }
+        let ids = rows.into_iter().filter(|(_, at)| end.is_none_or(|end| *at < end)).map(|(id, _)| id).collect();
+        Ok(ChangedRows { ids, end })
+    }
+}
+
+/// What one page of changes holds: the records' ids, and where the next page starts (`None`: this was
+/// the last).
+struct ChangedRows {
+    ids: BTreeSet<String>,
+    end: Option<Timestamp>,
+}
+
+#[async_trait]
+impl Connector for SalesforceConnector {
+    fn system(&self) -> SystemKind {
+        SYSTEM
+    }
+
+    async fn service_account(&self) -> Result<UserRef, ConnectorError> {
+        let session = self.client.session().await?;
+        let found = self.get_user(&session.user_id).await?;
+        Ok(found.unwrap_or(UserRef { id: session.user_id.clone(), email: None, display_name: None }))
+    }
+
+    async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError> {
+        let not_found = || ConnectorError::NotFound { system: SYSTEM, item: self.what(id.as_str()) };
+        if !is_record_id(id.as_str()) {
+            return Err(not_found());
+        }
+        let ids = BTreeSet::from([id.as_str().to_string()]);
+        self.items_by_id(&ids).await?.into_iter().next().ok_or_else(not_found)
+    }
+
+    async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        let boundary = page.map(boundary_of).transpose()?.unwrap_or(since);
+        let read_at = chrono::Utc::now();
+        let changed = self.changed_ids(boundary).await?;
+        let mut items = self.items_by_id(&changed.ids).await?;
+        items.sort_by(|a, b| (a.updated, a.item.id.as_str()).cmp(&(b.updated, b.item.id.as_str())));
+        Ok(ChangedPage {
+            items,
+            complete_before: changed.end.unwrap_or(read_at),
+            next: changed.end.map(page_token),
+            read_at: Some(read_at),
+        })
+    }
+
+    fn max_call_duration(&self) -> Duration {
+        // A call may sign in again first.
+        self.client.retry().longest_call() * 2
+    }
+
+    async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
+        let soql = format!("SELECT SystemModstamp FROM {} ORDER BY SystemModstamp DESC LIMIT 1", self.object());
+        let last = self.client.query(&soql).await?.into_iter().next();
+        last.map(|row| instant(&as_record(row)?, "SystemModstamp")).transpose()
+    }
+
+    async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError> {
+        let body = self.body(fields).await?;
+        let saved: SaveResult = match origin {
+            // An upsert on the origin's marker: sent twice, it makes one record.
+            Some(origin) => {
+                let path =
+                    format!("sobjects/{}/{}/{}", self.object(), self.config.external_id_field(), origin.marker());
+                self.client
+                    .json(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, self.object())
+                    .await?
+            }
+            None => {
+                let path = format!("sobjects/{}", self.object());
+                self.client
+                    .json(Method::POST, Target::Api(&path, &[]), Some(&body), Repeat::Unsafe, self.object())
+                    .await?
+            }
+        };
+        self.get_item(&ItemId::new(saved.id.clone())).await.map_err(|error| ConnectorError::Incomplete {
+            system: SYSTEM,
+            done: format!("created {}", self.what(&saved.id)),
+            source: Box::new(error),
+        })
+    }
+
+    async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError> {
+        let describe = self.describe().await?;
+        let soql = format!(
+            "SELECT {} FROM {} WHERE {} = {} AND CreatedDate >= {} ORDER BY CreatedDate LIMIT 1",
+            self.selection(describe),
+            self.object(),
+            self.config.external_id_field(),
+            quoted(&origin.marker()),
+            soql_datetime(created_since)
+        );
+        Ok(self.items(&soql).await?.into_iter().next())
+    }
+
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        fields: &FieldMap,
+        _read: &ItemVersion,
+    ) -> Result<Option<ItemVersion>, ConnectorError> {
+        let body = self.body(fields).await?;
+        let path = format!("sobjects/{}/{}", self.object(), id.as_str());
+        self.client
+            .send(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, &self.what(id.as_str()))
+            .await?;
+        Ok(None)
+    }
+
+    async fn list_comments(&self, item: &ItemId) -> Result<Vec<Comment>, ConnectorError> {
+        if !self.describe().await?.has_comments() {
+            return Ok(Vec::new());
+        }
+        let soql = format!(
+            "SELECT {COMMENT_FIELDS} FROM {COMMENT_OBJECT} WHERE ParentId = {} ORDER BY CreatedDate, Id",
+            quoted(item.as_str())
+        );
+        let rows = self.client.query(&soql).await?;
+        rows.into_iter().map(|row| self.comment_from(&as_record(row)?)).collect()
+    }
+
+    async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError> {
+        self.expect_comments().await?;
+        let comment = json!({
+            "ParentId": item.as_str(),
+            "CommentBody": fit_comment(tandem_rich_text::plain_text(body)),
+            "IsPublished": self.config.publish_comments(),
+        });
+        let path = format!("sobjects/{COMMENT_OBJECT}");
+        let saved: SaveResult = self
+            .client
+            .json(Method::POST, Target::Api(&path, &[]), Some(&comment), Repeat::Unsafe, &self.what(item.as_str()))
+            .await?;
+        self.read_comment(&saved.id).await.map_err(|error| ConnectorError::Incomplete {
+            system: SYSTEM,
+            done: format!("added comment {} to {}", saved.id, self.what(item.as_str())),
+            source: Box::new(error),
+        })
+    }
+
+    async fn update_comment(
+        &self,
+        _item: &ItemId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment, ConnectorError> {
+        self.expect_comments().await?;
+        let path = format!("sobjects/{COMMENT_OBJECT}/{}", comment.0);
+        let change = json!({ "CommentBody": fit_comment(tandem_rich_text::plain_text(body)) });
+        let what = format!("comment {comment}");
+        self.client.send(Method::PATCH, Target::Api(&path, &[]), Some(&change), Repeat::Safe, &what).await?;
+        self.read_comment(&comment.0).await
+    }
+
+    async fn delete_comment(&self, _item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
+        self.expect_comments().await?;
+        let path = format!("sobjects/{COMMENT_OBJECT}/{}", comment.0);
+        match self
+            .client
+            .send(Method::DELETE, Target::Api(&path, &[]), None, Repeat::Safe, &format!("comment {comment}"))
+            .await
+        {
+            Ok(_) | Err(ConnectorError::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
+        let soql =
+            format!("SELECT Id, Name, Email FROM User WHERE Email = {} AND IsActive = true LIMIT 1", quoted(email));
+        let found = self.client.query(&soql).await?.into_iter().next();
+        Ok(found.map(|row| user_ref(&row)))
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError> {
+        let soql = format!("SELECT Id, Name, Email FROM User WHERE Id = {}", quoted(id));
+        let found = self.client.query(&soql).await?.into_iter().next();
+        Ok(found.map(|row| user_ref(&row)))
+    }
+
+    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+        let account = self.service_account().await?;
+        let session = self.client.session().await?;
+        let describe = self.describe().await?;
+        let mut check = AccessCheck { account: Some(account), ..AccessCheck::default() };
+        check.passed.push(format!("signed in to org {} at {}", session.org_id, session.instance_url));
+        let object = self.object();
+        match (describe.createable, describe.updateable) {
+            (true, true) => check.passed.push(format!("{object} records can be created and edited")),
+            _ => check.problems.push(format!("the integration user may not create and edit {object} records")),
+        }
+        for name in fields {
+            match describe.field(name) {
+                Some(field) if field.updateable || field.createable => {
+                    check.passed.push(format!("{object}.{} is writable", field.name))
+                }
+                Some(field) => {
+                    check.problems.push(format!("{object}.{} is read-only for the integration user", field.name))
+                }
+                None => check.problems.push(format!("{object} has no field `{name}` the integration user can see")),
+            }
+        }
+        let marker = self.config.external_id_field();
+        match describe.field(marker) {
+            Some(field) if field.external_id => check.passed.push(format!("{object}.{marker} is an External ID field")),
+            Some(_) => check.problems.push(format!("{object}.{marker} is not marked External ID (and Unique)")),
+            None => check.problems.push(format!(
+                "{object} has no field `{marker}`: add a text field, External ID and Unique, for the copies' origin"
+            )),
+        }
+        if describe.has_comments() {
+            let comments = self.describe_object(COMMENT_OBJECT).await?;
+            match comments.createable {
+                true => check.passed.push("case comments can be added".into()),
+                false => check.problems.push("the integration user may not add case comments".into()),
+            }
+        }
+        if let Some((used, allocation)) = self.client.api_usage() {
+            check.passed.push(format!("API requests in the last 24 hours: {used} of {allocation}"));
+        }
+        Ok(check)
+    }
+}
+
+fn user_ref(row: &Value) -> UserRef {
+    let field = |name: &str| row.get(name).and_then(Value::as_str).map(str::to_string);
+    UserRef { id: field("Id").unwrap_or_default(), email: field("Email"), display_name: field("Name") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_comments_are_cut_at_a_character_and_say_so() {
+        let long = "é".repeat(3000);
+        let fitted = fit_comment(long);
+        assert!(fitted.len() <= COMMENT_BODY_BYTES, "{}", fitted.len());
+        assert!(fitted.ends_with(SHORTENED));
+        assert_eq!(fit_comment("short".into()), "short");
+    }
+}

@@ -1,0 +1,321 @@
+//! Jira ↔ Salesforce end to end, as `examples/local-salesforce.yaml` configures it: `tandem serve`'s
+//! webhook server and engine on an embedded store, the Jira simulator, and the Salesforce simulator
+//! whose Outbound Messages reach the server. People act through each system's REST API: Alice through
+//! tandem's connectors built with her own credentials, and through Salesforce's REST API directly as
+//! a script would (an OAuth password-flow token, `PATCH /sobjects/Case/{id}`).
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_cli::local::LocalEnvironment;
+use tandem_cli::server::{self, RunningServer, ServedIntegration};
+use tandem_cli::wiring;
+use tandem_engine::ports::Connector;
+use tandem_mapping::IntegrationConfig;
+use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side};
+use tandem_simulators::salesforce::{RunningSalesforce, SalesforceUser};
+
+fn config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = edit(std::fs::read_to_string(dir.join("local-salesforce.yaml"))?);
+    tandem_systems::load_str(&text, "local-salesforce.yaml", &dir).map_err(|problems| anyhow::anyhow!("{problems}"))
+}
+
+struct World {
+    environment: LocalEnvironment,
+    served: Arc<ServedIntegration>,
+    _server: RunningServer,
+    /// Alice, through tandem's connector of each side with her own credentials.
+    alice: [Arc<dyn Connector>; 2],
+    _store: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(config: IntegrationConfig) -> Result<World> {
+        let config = Arc::new(config);
+        let store_dir = tempfile::tempdir()?;
+        let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
+        let environment = LocalEnvironment::prepare(&config, None).await?;
+        let settings = wiring::ServeSettings { poll_interval: None, claim_lease: Some(Duration::from_secs(60)) };
+        let served = wiring::serve_integration(
+            config.clone(),
+            environment.endpoints(),
+            environment.secrets().as_ref(),
+            store,
+            settings,
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = server::start(listener, vec![served.clone()])?;
+        environment.register_webhooks(&config, address);
+        let alice = |side: Side| -> Result<Arc<dyn Connector>> {
+            let simulator = environment.simulator(side).context("a simulated side")?;
+            let system = tandem_systems::of(config.side(side).system).context("a registered system")?;
+            let retry = tandem_system_api::RetryPolicy::fast();
+            Ok(system.connector(config.side(side), &simulator.base_url(), &simulator.person_credentials(), retry)?)
+        };
+        let alice = [alice(Side::One)?, alice(Side::Two)?];
+        Ok(World { environment, served, _server: server, alice, _store: store_dir })
+    }
+
+    fn salesforce(&self) -> &RunningSalesforce {
+        self.environment.running(Side::Two).expect("side 2 is the Salesforce simulator")
+    }
+
+    fn alice(&self, side: Side) -> &dyn Connector {
+        self.alice[usize::from(side.number() - 1)].as_ref()
+    }
+
+    /// Polls both sides (webhooks land meanwhile) until `check` holds, for at most 15 s.
+    async fn until<T>(&self, what: &str, check: impl AsyncFn() -> Option<T>) -> Result<T> {
+        for _ in 0..50 {
+            if let Some(found) = check().await {
+                return Ok(found);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            server::poll_once(&self.served.engine).await;
+        }
+        bail!("{what}: not within 15 s")
+    }
+
+    async fn copy_of(&self, side: Side, item: &ItemId) -> Option<ItemId> {
+        let link = self.served.engine.stores().links.get_link(&self.served.engine.config().name, side, item).await;
+        link.ok().flatten().map(|link| link.item(side.other()).id.clone())
+    }
+
+    async fn read(&self, side: Side, item: &ItemId) -> Item {
+        self.alice(side).get_item(item).await.expect("readable")
+    }
+
+    /// Salesforce's REST API as a script calls it: a token from the password flow, then the call.
+    async fn salesforce_rest(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
+        self.salesforce_call(method, path, &[], Some(body)).await
+    }
+
+    /// A case comment as an agent posts it, published or internal.
+    async fn comment_on_case(&self, case: &ItemId, body: &str, published: bool) -> Result<()> {
+        let comment = json!({"ParentId": case.as_str(), "CommentBody": body, "IsPublished": published});
+        self.salesforce_rest(reqwest::Method::POST, "sobjects/CaseComment", comment).await?;
+        Ok(())
+    }
+
+    async fn salesforce_query(&self, soql: &str) -> Result<Vec<Value>> {
+        let answer = self.salesforce_call(reqwest::Method::GET, "query", &[("q", soql)], None).await?;
+        Ok(answer["records"].as_array().cloned().unwrap_or_default())
+    }
+
+    async fn salesforce_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let org = self.salesforce();
+        let alice = SalesforceUser::alice();
+        let http = reqwest::Client::new();
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", org.app().consumer_key.as_str()),
+            ("client_secret", org.app().consumer_secret.as_str()),
+            ("username", alice.username.as_str()),
+            ("password", alice.password.as_str()),
+        ];
+        let token: Value =
+            http.post(format!("{}/services/oauth2/token", org.base_url())).form(&form).send().await?.json().await?;
+        let access = token["access_token"].as_str().context("a token")?;
+        let url = format!("{}/services/data/v64.0/{path}", token["instance_url"].as_str().context("an instance")?);
+        let mut request = http.request(method, url).bearer_auth(access).query(query);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await?;
+        let status = answer.status();
+        let text = answer.text().await?;
+        if !status.is_success() {
+            bail!("{path}: {status} {text}");
+        }
+        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+    }
+
+    async fn finish(self) -> Result<()> {
+        let violations = self.environment.simulator(Side::Two).map(|sim| sim.contract_violations()).unwrap_or_default();
+        self.environment.stop().await;
+        if !violations.is_empty() {
+            bail!("Salesforce contract violations: {violations:#?}");
+        }
+        Ok(())
+    }
+}
+
+fn fields(pairs: &[(&str, FieldValue)]) -> FieldMap {
+    pairs.iter().map(|(name, value)| (name.to_string(), value.clone())).collect()
+}
+
+fn text(value: &str) -> FieldValue {
+    FieldValue::Text(value.into())
+}
+
+fn words(value: &FieldValue) -> String {
+    match value {
+        FieldValue::RichText(text) => tandem_rich_text::plain_text(text),
+        other => other.as_text().unwrap_or_default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Result<()> {
+    let world = World::start(config(|text| text)?).await?;
+    let description = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, "Steps:\nOpen the cart");
+    let bug = world
+        .alice(Side::One)
+        .create_item(
+            &fields(&[
+                ("summary", text("Checkout fails")),
+                ("priority", text("Highest")),
+                ("description", FieldValue::RichText(description)),
+            ]),
+            None,
+        )
+        .await?;
+    let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
+    let read = world.read(Side::Two, &case).await;
+    assert_eq!(read.field("Subject"), &text("Checkout fails"));
+    assert_eq!(read.field("Priority"), &text("High"), "Highest maps to High");
+    assert_eq!(words(read.field("Description")), "Steps:\nOpen the cart");
+    let record = world.salesforce().records("Case").into_iter().find(|record| record["Id"] == case.as_str());
+    let marker = record.as_ref().and_then(|record| record["Tandem_Sync_Id__c"].as_str().map(str::to_string));
+    assert!(marker.is_some_and(|marker| marker.ends_with(bug.item.id.as_str())), "the Case carries its origin");
+
+    // An agent retitles the Case through the REST API as a script does: the Jira bug follows.
+    world
+        .salesforce_rest(
+            reqwest::Method::PATCH,
+            &format!("sobjects/Case/{case}"),
+            json!({"Subject": "Checkout fails on mobile"}),
+        )
+        .await?;
+    world
+        .until("the retitle in Jira", || async {
+            (world.read(Side::One, &bug.item.id).await.field("summary") == &text("Checkout fails on mobile"))
+                .then_some(())
+        })
+        .await?;
+
+    // A comment in Jira reaches the Case, unpublished (internal) as tandem's copies are by default.
+    let body = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, "Fixed in build 42");
+    world.alice(Side::One).add_comment(&bug.item.id, &body).await?;
+    let copied = world
+        .until("the comment on the Case", || async {
+            let comments = world.alice(Side::Two).list_comments(&case).await.ok()?;
+            comments
+                .into_iter()
+                .find(|comment| tandem_rich_text::plain_text(&comment.body).contains("Fixed in build 42"))
+        })
+        .await?;
+    assert!(copied.visibility != tandem_model::Visibility::Everyone, "copies stay internal: {copied:?}");
+
+    // A published comment on the Case reaches Jira.
+    world.comment_on_case(&case, "Customer confirms", true).await?;
+    world
+        .until("the Case comment in Jira", || async {
+            let comments = world.read_comments(Side::One, &bug.item.id).await;
+            comments.iter().any(|comment| comment.contains("Customer confirms")).then_some(())
+        })
+        .await?;
+    world.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result<()> {
+    let world =
+        World::start(config(|text| text.replace("comments: [\"internal:unpublished\"]", "comments: []"))?).await?;
+    let case = world
+        .alice(Side::Two)
+        .create_item(&fields(&[("Subject", text("Login loops")), ("Origin", text("Web"))]), None)
+        .await?;
+    let bug = world.until("the Jira bug", || world.copy_of(Side::Two, &case.item.id)).await?;
+    world.comment_on_case(&case.item.id, "Customer's card number is 4111…", false).await?;
+    world.comment_on_case(&case.item.id, "Reproduced on Safari", true).await?;
+    world
+        .until("the published comment in Jira", || async {
+            let comments = world.read_comments(Side::One, &bug).await;
+            comments.iter().any(|comment| comment.contains("Reproduced on Safari")).then_some(())
+        })
+        .await?;
+    let comments = world.read_comments(Side::One, &bug).await;
+    assert!(
+        !comments.iter().any(|comment| comment.contains("card number")),
+        "an internal comment leaked: {comments:?}"
+    );
+    // Nothing else is pending: a Jira edit of the bug still flows, and the internal comment stays put.
+    world
+        .alice(Side::One)
+        .update_item(&bug, &fields(&[("summary", text("Login loops on Safari"))]), &ItemVersion::UNCHECKED)
+        .await?;
+    world
+        .until("the retitle on the Case", || async {
+            (world.read(Side::Two, &case.item.id).await.field("Subject") == &text("Login loops on Safari"))
+                .then_some(())
+        })
+        .await?;
+    assert!(!world.read_comments(Side::One, &bug).await.iter().any(|comment| comment.contains("card number")));
+    world.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_read_with_its_account_contact_and_owner_which_are_never_written() -> Result<()> {
+    let world = World::start(config(|text| text)?).await?;
+    let account = world.salesforce_query("SELECT Id FROM Account WHERE Name = 'Acme Corporation'").await?;
+    let contact = world.salesforce_query("SELECT Id FROM Contact WHERE Email = 'carol@customer.example'").await?;
+    let (account, contact) = (account[0]["Id"].as_str().context("Acme")?, contact[0]["Id"].as_str().context("Carol")?);
+    let created = world
+        .salesforce_rest(
+            reqwest::Method::POST,
+            "sobjects/Case",
+            json!({"Subject": "Invoice missing", "AccountId": account, "ContactId": contact, "Origin": "Email"}),
+        )
+        .await?;
+    let case = ItemId::new(created["id"].as_str().context("an id")?);
+    let service = world.served.engine.connector(Side::Two);
+    let read = service.get_item(&case).await?;
+    assert_eq!(read.field("Account.Name"), &text("Acme Corporation"));
+    assert_eq!(read.field("Contact.Name"), &text("Carol Customer"));
+    assert_eq!(read.field("Contact.Email"), &text("carol@customer.example"));
+    assert_eq!(read.field("Owner.Email"), &text(&SalesforceUser::alice().email), "the agent who created it owns it");
+    let refused = service.update_item(&case, &fields(&[("Account.Name", text("Globex"))]), &read.version()).await;
+    let refused = refused.expect_err("a related record's field is read-only");
+    assert!(refused.to_string().contains("related record"), "{refused}");
+    world.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_marked_comments_only_the_comments_people_mark_reach_the_case() -> Result<()> {
+    let marked =
+        |text: String| text.replace("  side1_to_side2: true", "  side1_to_side2: marked\n  marker: \"#customer\"");
+    let world = World::start(config(marked)?).await?;
+    let bug = world.alice(Side::One).create_item(&fields(&[("summary", text("Export times out"))]), None).await?;
+    let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
+    let adf = |words: &str| tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, words);
+    world.alice(Side::One).add_comment(&bug.item.id, &adf("Stack trace points at the CSV writer")).await?;
+    world.alice(Side::One).add_comment(&bug.item.id, &adf("#customer A fix ships on Friday")).await?;
+    world
+        .until("the marked comment on the Case", || async {
+            let comments = world.read_comments(Side::Two, &case).await;
+            comments.iter().any(|comment| comment.contains("A fix ships on Friday")).then_some(())
+        })
+        .await?;
+    let comments = world.read_comments(Side::Two, &case).await;
+    assert_eq!(comments.len(), 1, "only the marked comment: {comments:?}");
+    world.finish().await
+}
+
+impl World {
+    async fn read_comments(&self, side: Side, item: &ItemId) -> Vec<String> {
+        let comments = self.alice(side).list_comments(item).await.unwrap_or_default();
+        comments.iter().map(|comment| tandem_rich_text::plain_text(&comment.body)).collect()
+    }
+}
