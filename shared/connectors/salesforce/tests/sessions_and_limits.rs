@@ -1,0 +1,118 @@
+//! The connector against the Salesforce simulator: a session that expires is renewed once and the call
+//! goes through; credentials the org refuses, and an org out of API allowance, come back as errors that
+//! say so; every request stays inside the recorded contract.
+
+use anyhow::Result;
+use tandem_engine::ports::{Connector, ConnectorError};
+use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, SecretString};
+use tandem_salesforce::{SalesforceConfig, SalesforceConnector};
+use tandem_simulators::salesforce::{key, RunningSalesforce, SalesforceSimConfig, SalesforceSimulator, SalesforceUser};
+use tandem_system_api::RetryPolicy;
+
+async fn org() -> Result<RunningSalesforce> {
+    Ok(SalesforceSimulator::start(SalesforceSimConfig::default()).await?)
+}
+
+fn jwt(org: &RunningSalesforce, user: &SalesforceUser) -> Credentials {
+    Credentials::SalesforceJwtBearer {
+        consumer_key: org.app().consumer_key.clone(),
+        username: user.username.clone(),
+        private_key: SecretString::new(key::PRIVATE_KEY_PEM),
+        audience: None,
+    }
+}
+
+fn connector(org: &RunningSalesforce, credentials: &Credentials) -> Result<SalesforceConnector> {
+    let config = SalesforceConfig {
+        base_url: org.base_url().to_string(),
+        org: "acme".into(),
+        object: "Case".into(),
+        api_version: None,
+        external_id_field: None,
+        publish_comments: false,
+        related_fields: None,
+    }
+    .validate()?;
+    Ok(SalesforceConnector::new(config, credentials, RetryPolicy::fast())?)
+}
+
+fn case(subject: &str) -> FieldMap {
+    FieldMap::from([("Subject".to_string(), FieldValue::Text(subject.into()))])
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_once_and_the_call_goes_through() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let created = service.create_item(&case("Printer on fire"), None).await?;
+    assert_eq!(org.tokens_issued(), 1);
+    org.expire_sessions();
+    let read = service.get_item(&created.item.id).await?;
+    assert_eq!(read.field("Subject"), &FieldValue::Text("Printer on fire".into()));
+    assert_eq!(org.tokens_issued(), 2, "one new session, not one per call");
+    assert!(org.violations().is_empty(), "{:#?}", org.violations());
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_service_account_is_the_user_the_session_runs_as_with_either_flow() -> Result<()> {
+    let org = org().await?;
+    let jwt_account = connector(&org, &jwt(&org, &SalesforceUser::integration()))?.service_account().await?;
+    assert_eq!(jwt_account.email.as_deref(), Some(SalesforceUser::integration().email.as_str()));
+    let client_credentials = Credentials::SalesforceClientCredentials {
+        consumer_key: org.app().consumer_key.clone(),
+        consumer_secret: SecretString::new(org.app().consumer_secret.clone()),
+    };
+    let run_as = connector(&org, &client_credentials)?.service_account().await?;
+    assert_eq!(run_as.id, jwt_account.id, "the connected app runs as the integration user");
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn refused_credentials_and_a_used_up_allowance_are_told_apart() -> Result<()> {
+    let org = org().await?;
+    let stranger = SalesforceUser::new("Eve", "Outsider", "eve@elsewhere.example");
+    let refused = connector(&org, &jwt(&org, &stranger))?.get_item(&ItemId::new("500000000000001AAA")).await;
+    assert!(matches!(refused, Err(ConnectorError::Unauthorized { .. })), "{refused:?}");
+    assert!(refused.unwrap_err().is_credential_problem());
+
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    service.service_account().await?;
+    org.set_api_allowance(org.api_used());
+    let limited = service.create_item(&case("One too many"), None).await;
+    assert!(matches!(limited, Err(ConnectorError::RateLimited { status: 403, .. })), "{limited:?}");
+    assert!(limited.unwrap_err().is_retryable(), "the allowance frees up as the day rolls on");
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_subject_too_long_is_refused_before_any_write_with_its_limit() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let refused = service.create_item(&case(&"x".repeat(300)), None).await.expect_err("too long");
+    assert!(refused.to_string().contains("Subject holds at most 255 characters; the value has 300"), "{refused}");
+    assert!(org.records("Case").is_empty(), "nothing was written");
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_create_sent_twice_for_one_origin_makes_one_case() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let origin = tandem_engine::ports::CopyOrigin {
+        integration: "ops-acme".into(),
+        side: tandem_model::Side::One,
+        item: ItemId::new("10001"),
+        url: None,
+    };
+    let first = service.create_item(&case("Sent twice"), Some(&origin)).await?;
+    let again = service.create_item(&case("Sent twice"), Some(&origin)).await?;
+    assert_eq!(first.item.id, again.item.id);
+    assert_eq!(org.records("Case").len(), 1);
+    org.stop().await;
+    Ok(())
+}
