@@ -34,6 +34,15 @@ struct World {
 
 impl World {
     async fn start(config: IntegrationConfig) -> Result<World> {
+        World::started(config, true).await
+    }
+
+    /// A world whose systems send no webhooks: polls alone carry the changes.
+    async fn without_webhooks(config: IntegrationConfig) -> Result<World> {
+        World::started(config, false).await
+    }
+
+    async fn started(config: IntegrationConfig, webhooks: bool) -> Result<World> {
         let config = Arc::new(config);
         let store_dir = tempfile::tempdir()?;
         let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
@@ -50,7 +59,9 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let server = server::start(listener, vec![served.clone()])?;
-        environment.register_webhooks(&config, address);
+        if webhooks {
+            environment.register_webhooks(&config, address);
+        }
         let alice = |side: Side| -> Result<Arc<dyn Connector>> {
             let simulator = environment.simulator(side).context("a simulated side")?;
             let system = tandem_systems::of(config.side(side).system).context("a registered system")?;
@@ -311,6 +322,38 @@ async fn with_marked_comments_only_the_comments_people_mark_reach_the_case() -> 
     let comments = world.read_comments(Side::Two, &case).await;
     assert_eq!(comments.len(), 1, "only the marked comment: {comments:?}");
     world.finish().await
+}
+
+/// Salesforce keeps whole seconds: an edit made in the second tandem last read the Case shows the same
+/// `SystemModstamp`, and a poll must not take it for what it has already seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_in_the_same_second_as_the_last_sync_is_still_synced_by_a_poll() -> Result<()> {
+    let world = World::without_webhooks(config(|text| text)?).await?;
+    let engine = &world.served.engine;
+    for attempt in 1..=5 {
+        // Start just after a second begins, so the create, its sync and the edit share that second.
+        let into_second = chrono::Utc::now().timestamp_subsec_millis();
+        tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+        let subject = format!("Refund stuck (try {attempt})");
+        let case = world.alice(Side::Two).create_item(&fields(&[("Subject", text(&subject))]), None).await?;
+        engine.poll_side(Side::Two).await?;
+        let bug = world.copy_of(Side::Two, &case.item.id).await.context("copied by the poll")?;
+        let edited = format!("Refund stuck for EUR (try {attempt})");
+        world
+            .salesforce_rest(
+                reqwest::Method::PATCH,
+                &format!("sobjects/Case/{}", case.item.id),
+                json!({"Subject": edited}),
+            )
+            .await?;
+        if world.read(Side::Two, &case.item.id).await.updated != case.updated {
+            continue; // the second ended first: try again
+        }
+        engine.poll_side(Side::Two).await?;
+        assert_eq!(world.read(Side::One, &bug).await.field("summary"), &text(&edited));
+        return world.finish().await;
+    }
+    bail!("no attempt fitted in one second")
 }
 
 impl World {

@@ -373,7 +373,7 @@ impl Engine {
         let item = match (page, &link) {
             // Announced writes are settled from the items' current values, never from a search's.
             (Some(read), Some(link)) if link.pending_writes.is_empty() => {
-                if !link.is_news(side, &read.item.version()) {
+                if !link.is_news(side, &read.item.version(), self.connector(side).system().change_instants()) {
                     debug!(version = ?read.item.version(), seen = ?link.seen, "nothing new in this page's read");
                     return Ok(SyncOutcome::AlreadySynced);
                 }

@@ -114,11 +114,13 @@ fields:
                 slug: "jira",
                 display_name: "Jira",
                 rich_text_format: RichTextFormat::Adf,
+                change_instants: tandem_model::InstantPrecision::Millisecond,
             })),
             &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
                 slug: "azure-devops",
                 display_name: "Azure DevOps",
                 rich_text_format: RichTextFormat::Html,
+                change_instants: tandem_model::InstantPrecision::Millisecond,
             })),
         ];
         tandem_mapping::load_str(&text, "merge-test.yaml", Path::new("."), &systems).expect("test config is valid")

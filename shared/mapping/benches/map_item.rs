@@ -377,11 +377,13 @@ fn benches(c: &mut Criterion) {
             slug: "jira",
             display_name: "Jira",
             rich_text_format: RichTextFormat::Adf,
+            change_instants: tandem_model::InstantPrecision::Millisecond,
         })),
         &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
             slug: "azure-devops",
             display_name: "Azure DevOps",
             rich_text_format: RichTextFormat::Html,
+            change_instants: tandem_model::InstantPrecision::Millisecond,
         })),
     ];
     let config = tandem_mapping::load_str(CONFIG, "bench.yaml", Path::new("."), &systems)

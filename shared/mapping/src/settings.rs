@@ -208,7 +208,8 @@ mod tests {
                 SystemKind::new(&tandem_model::SystemInfo {
                     slug: "azure-devops",
                     display_name: "Azure DevOps",
-                    rich_text_format: tandem_model::RichTextFormat::Html
+                    rich_text_format: tandem_model::RichTextFormat::Html,
+                    change_instants: tandem_model::InstantPrecision::Millisecond
                 })
             ),
             "Ada Lovelace commented in Azure DevOps:"

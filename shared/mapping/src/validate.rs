@@ -33,6 +33,7 @@ const UNKNOWN_SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
     slug: "unknown",
     display_name: "an unknown system",
     rich_text_format: RichTextFormat::Html,
+    change_instants: tandem_model::InstantPrecision::Millisecond,
 });
 
 /// Each side's keys that are not common ones, as written: set aside before the file is read, for the

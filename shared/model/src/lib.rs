@@ -14,7 +14,7 @@ pub use item::{
 };
 pub use notice::{ChangeKind, ChangeNotice, Delivery};
 pub use secret::{Credentials, SecretString};
-pub use system::{RichTextFormat, Side, SystemInfo, SystemKind};
+pub use system::{InstantPrecision, RichTextFormat, Side, SystemInfo, SystemKind};
 pub use visibility::{Restriction, Visibility};
 
 /// Timestamps everywhere are UTC instants.

@@ -18,6 +18,19 @@ pub struct SystemInfo {
     pub display_name: &'static str,
     /// How the system stores rich text (descriptions, comments).
     pub rich_text_format: RichTextFormat,
+    /// How finely the system's change instants tell changes apart.
+    pub change_instants: InstantPrecision,
+}
+
+/// How finely a system's change instants (an item's `updated`) tell its states apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstantPrecision {
+    /// To the millisecond (Jira's `updated`), or backed by a revision number (Azure DevOps' `rev`):
+    /// one instant, one state.
+    Millisecond,
+    /// Whole seconds (Salesforce's `SystemModstamp`): two states a second apart or less may show the
+    /// same instant, so the same instant does not mean the same state.
+    Second,
 }
 
 impl SystemKind {
@@ -38,6 +51,11 @@ impl SystemKind {
     /// The name used in configuration files and webhook URLs (`azure-devops`).
     pub fn slug(self) -> &'static str {
         self.0.slug
+    }
+
+    /// How finely the system's change instants tell changes apart.
+    pub fn change_instants(self) -> InstantPrecision {
+        self.0.change_instants
     }
 }
 

@@ -29,5 +29,9 @@ pub use webhook::JiraWebhookReceiver;
 use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
 
 /// Jira Cloud: its kind of system, as the engine and the mapping know it.
-pub const JIRA: SystemKind =
-    SystemKind::new(&SystemInfo { slug: "jira", display_name: "Jira", rich_text_format: RichTextFormat::Adf });
+pub const JIRA: SystemKind = SystemKind::new(&SystemInfo {
+    slug: "jira",
+    display_name: "Jira",
+    rich_text_format: RichTextFormat::Adf,
+    change_instants: tandem_model::InstantPrecision::Millisecond,
+});

@@ -360,9 +360,12 @@ impl Connector for SalesforceConnector {
         let changed = self.changed_ids(boundary).await?;
         let mut items = self.items_by_id(&changed.ids).await?;
         items.sort_by(|a, b| (a.updated, a.item.id.as_str()).cmp(&(b.updated, b.item.id.as_str())));
+        // The org stamps changes in whole seconds: one made later in the second the query ran reads as
+        // that second, so only what came before it is complete.
+        let read_second = chrono::SubsecRound::trunc_subsecs(read_at, 0);
         Ok(ChangedPage {
             items,
-            complete_before: changed.end.unwrap_or(read_at),
+            complete_before: changed.end.unwrap_or(read_second),
             next: changed.end.map(page_token),
             read_at: Some(read_at),
         })

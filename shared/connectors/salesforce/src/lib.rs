@@ -23,11 +23,13 @@ pub use connector::SalesforceConnector;
 pub use system::SalesforceSystem;
 pub use webhook::OutboundMessageReceiver;
 
-use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
+use tandem_model::{InstantPrecision, RichTextFormat, SystemInfo, SystemKind};
 
-/// Salesforce: its kind of system, as the engine and the mapping know it. Text areas are plain text.
+/// Salesforce: its kind of system, as the engine and the mapping know it. Text areas are plain text;
+/// change instants (`SystemModstamp`) are whole seconds.
 pub const SALESFORCE: SystemKind = SystemKind::new(&SystemInfo {
     slug: "salesforce",
     display_name: "Salesforce",
     rich_text_format: RichTextFormat::PlainText,
+    change_instants: InstantPrecision::Second,
 });

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, Side, Timestamp};
+use tandem_model::{CommentId, FieldValue, InstantPrecision, ItemId, ItemRef, ItemVersion, Side, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -164,10 +164,15 @@ impl Link {
         }
     }
 
-    /// Whether `read` shows a state of the item on `side` newer than the one this link last saw (always
-    /// true when it saw none).
-    pub fn is_news(&self, side: Side, read: &ItemVersion) -> bool {
-        self.seen.get(side).is_none_or(|seen| read.is_after(seen))
+    /// Whether `read` may show a state of the item on `side` newer than the one this link last saw
+    /// (always true when it saw none). Where the system's instants are whole seconds and it keeps no
+    /// revision, a read of the same instant may be a later state of that second: it is news too.
+    pub fn is_news(&self, side: Side, read: &ItemVersion, instants: InstantPrecision) -> bool {
+        self.seen.get(side).is_none_or(|seen| {
+            let same_second_state =
+                instants == InstantPrecision::Second && read.revision.is_none() && !seen.is_after(read);
+            read.is_after(seen) || same_second_state
+        })
     }
 }
 
@@ -550,5 +555,37 @@ mod snapshot_tests {
         assert_eq!(stored.as_object().map(|fields| fields.len()), Some(2), "{stored}");
         let read: FieldSnapshot = serde_json::from_value(stored).expect("reads back");
         assert_eq!(read, snapshot);
+    }
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use super::*;
+
+    fn link_that_saw(updated: &str) -> Link {
+        let at: Timestamp = updated.parse().expect("an instant");
+        let mut link: Link = serde_json::from_value(serde_json::json!({
+            "integration": "i", "side1": {"id": "1"}, "side2": {"id": "2"}, "fields": {}, "comments": [],
+            "pending_writes": {}, "created_at": at, "synced_at": at, "version": 1,
+        }))
+        .expect("a link");
+        link.seen.saw(Side::One, ItemVersion { updated: at, revision: None });
+        link
+    }
+
+    fn read(updated: &str) -> ItemVersion {
+        ItemVersion { updated: updated.parse().expect("an instant"), revision: None }
+    }
+
+    #[test]
+    fn the_same_instant_is_news_only_where_instants_are_whole_seconds() {
+        let link = link_that_saw("2026-12-04T10:00:05Z");
+        let same = read("2026-12-04T10:00:05Z");
+        assert!(!link.is_news(Side::One, &same, InstantPrecision::Millisecond));
+        assert!(link.is_news(Side::One, &same, InstantPrecision::Second), "a later state of that second");
+        let earlier = read("2026-12-04T10:00:04Z");
+        assert!(!link.is_news(Side::One, &earlier, InstantPrecision::Second));
+        assert!(link.is_news(Side::One, &read("2026-12-04T10:00:06Z"), InstantPrecision::Millisecond));
+        assert!(link.is_news(Side::Two, &earlier, InstantPrecision::Millisecond), "nothing seen on side 2");
     }
 }

@@ -29,12 +29,17 @@ use tandem_mapping::{CommonRules, ConfigErrors, IntegrationConfig, SettingKey, S
 use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
 
 /// Stand-ins for the real systems (the mapping knows none): their slugs, formats and own keys.
-pub const JIRA: SystemKind =
-    SystemKind::new(&SystemInfo { slug: "jira", display_name: "Jira", rich_text_format: RichTextFormat::Adf });
+pub const JIRA: SystemKind = SystemKind::new(&SystemInfo {
+    slug: "jira",
+    display_name: "Jira",
+    rich_text_format: RichTextFormat::Adf,
+    change_instants: tandem_model::InstantPrecision::Millisecond,
+});
 pub const AZURE_DEVOPS: SystemKind = SystemKind::new(&SystemInfo {
     slug: "azure-devops",
     display_name: "Azure DevOps",
     rich_text_format: RichTextFormat::Html,
+    change_instants: tandem_model::InstantPrecision::Millisecond,
 });
 
 /// A system with a key of its own that must be a URL, and a check of the project's form.

@@ -72,8 +72,10 @@ impl Org {
         Org { objects, records, sequence: 0, case_number: 1000 }
     }
 
+    /// Now, as the org records it: whole seconds (its datetimes always read `.000`), so that two
+    /// changes within a second share an instant, as they do in a real org.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        chrono::SubsecRound::trunc_subsecs(Utc::now(), 0)
     }
 
     pub(crate) fn object(&self, name: &str) -> Result<&Object, ApiError> {
