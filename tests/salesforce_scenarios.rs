@@ -152,6 +152,33 @@ impl World {
         Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
     }
 
+    /// Writes each system has answered so far (from anyone).
+    fn writes(&self) -> (u64, usize) {
+        let jira: &tandem_simulators::jira::RunningJira = self.environment.running(Side::One).expect("Jira");
+        let salesforce = self.salesforce().exchanges();
+        let writes =
+            salesforce.iter().filter(|exchange| exchange.method != "GET" && !exchange.path.ends_with("/token"));
+        (jira.stats().writes, writes.count())
+    }
+
+    /// Once settled, more polls (and what they cause) write nothing: no echo, no drift of text
+    /// converted between Jira's rich text and Salesforce's plain text.
+    async fn assert_quiet(&self) -> Result<()> {
+        for _ in 0..2 {
+            server::poll_once(&self.served.engine).await;
+        }
+        let before = self.writes();
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            server::poll_once(&self.served.engine).await;
+        }
+        let after = self.writes();
+        if before != after {
+            bail!("writes after quiescence: {before:?} then {after:?}");
+        }
+        Ok(())
+    }
+
     async fn finish(self) -> Result<()> {
         let violations = self.environment.simulator(Side::Two).map(|sim| sim.contract_violations()).unwrap_or_default();
         self.environment.stop().await;
@@ -216,6 +243,17 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
         })
         .await?;
 
+    // The agent rewrites the description as plain text lines: Jira gets them, and nothing drifts after.
+    let steps = "Steps:\n1. Open the cart\n2. Pay with a saved card\n\nSeen since 4.2";
+    world
+        .salesforce_rest(reqwest::Method::PATCH, &format!("sobjects/Case/{case}"), json!({"Description": steps}))
+        .await?;
+    world
+        .until("the description in Jira", || async {
+            (words(world.read(Side::One, &bug.item.id).await.field("description")) == steps).then_some(())
+        })
+        .await?;
+
     // A comment in Jira reaches the Case, unpublished (internal) as tandem's copies are by default.
     let body = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, "Fixed in build 42");
     world.alice(Side::One).add_comment(&bug.item.id, &body).await?;
@@ -237,6 +275,7 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
             comments.iter().any(|comment| comment.contains("Customer confirms")).then_some(())
         })
         .await?;
+    world.assert_quiet().await?;
     world.finish().await
 }
 
