@@ -395,6 +395,78 @@ async fn an_edit_in_the_same_second_as_the_last_sync_is_still_synced_by_a_poll()
     bail!("no attempt fitted in one second")
 }
 
+/// People on both sides edit the same few items at once for a while, comments included, the org's
+/// sessions expire halfway and Outbound Messages arrive in any order; once polls have settled, every
+/// pair agrees, every comment has one copy, and there is one copy per item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_edits_on_both_sides_converges_without_duplicates() -> Result<()> {
+    let world = Arc::new(World::start(config(|text| text)?).await?);
+    let mut bugs = Vec::new();
+    for n in 0..3 {
+        let bug = world.alice(Side::One).create_item(&fields(&[("summary", text(&format!("Bug {n}")))]), None).await?;
+        bugs.push(bug.item.id);
+    }
+    let mut pairs = Vec::new();
+    for bug in &bugs {
+        pairs.push((bug.clone(), world.until("the Case", || world.copy_of(Side::One, bug)).await?));
+    }
+    let pairs = Arc::new(pairs);
+    let mut people = Vec::new();
+    for person in 0..4u64 {
+        let (world, pairs) = (Arc::clone(&world), Arc::clone(&pairs));
+        people.push(tokio::spawn(async move {
+            for step in 0..12u64 {
+                let (bug, case) = &pairs[usize::try_from((person + step) % 3).unwrap_or_default()];
+                let words = format!("edit {step} by person {person}");
+                let priority = ["High", "Medium", "Low"][usize::try_from(step % 3).unwrap_or_default()];
+                let unchecked = &ItemVersion::UNCHECKED;
+                // A refused or failed edit is given up, as a person would; the sync must still agree.
+                let _ = match (person + step) % 4 {
+                    0 => world
+                        .alice(Side::One)
+                        .update_item(bug, &fields(&[("summary", text(&words))]), unchecked)
+                        .await
+                        .is_ok(),
+                    1 => world
+                        .alice(Side::Two)
+                        .update_item(case, &fields(&[("Subject", text(&words))]), unchecked)
+                        .await
+                        .is_ok(),
+                    2 => world
+                        .alice(Side::Two)
+                        .update_item(case, &fields(&[("Priority", text(priority))]), unchecked)
+                        .await
+                        .is_ok(),
+                    _ => world.comment_on_case(case, &words, true).await.is_ok(),
+                };
+                if person == 0 && step == 6 {
+                    world.salesforce().expire_sessions();
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        }));
+    }
+    for person in people {
+        person.await?;
+    }
+    let engine = &world.served.engine;
+    let in_sync = || async {
+        let links = engine.stores().links.list_links(&engine.config().name).await.ok()?;
+        for link in &links {
+            if !engine.audit_link(link).await.ok()?.in_sync() {
+                return None;
+            }
+        }
+        Some(links.len())
+    };
+    let links = world.until("every pair in sync", in_sync).await?;
+    assert_eq!(links, 3);
+    let copies = world.salesforce().records("Case").iter().filter(|case| !case["Tandem_Sync_Id__c"].is_null()).count();
+    assert_eq!(copies, 3, "one Case per bug");
+    world.assert_quiet().await?;
+    Arc::try_unwrap(world).map_err(|_| anyhow::anyhow!("the world is still shared"))?.finish().await
+}
+
 impl World {
     async fn read_comments(&self, side: Side, item: &ItemId) -> Vec<String> {
         let comments = self.alice(side).list_comments(item).await.unwrap_or_default();
