@@ -227,6 +227,8 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
     let record = world.salesforce().records("Case").into_iter().find(|record| record["Id"] == case.as_str());
     let marker = record.as_ref().and_then(|record| record["Tandem_Sync_Id__c"].as_str().map(str::to_string));
     assert!(marker.is_some_and(|marker| marker.ends_with(bug.item.id.as_str())), "the Case carries its origin");
+    let link = record.as_ref().and_then(|record| record["Engineering_Issue__c"].as_str().map(str::to_string));
+    assert_eq!(link, bug.item.url, "the Case opens its Jira issue");
 
     // An agent retitles the Case through the REST API as a script does: the Jira bug follows.
     world
@@ -288,6 +290,12 @@ async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result
         .create_item(&fields(&[("Subject", text("Login loops")), ("Origin", text("Web"))]), None)
         .await?;
     let bug = world.until("the Jira bug", || world.copy_of(Side::Two, &case.item.id)).await?;
+    let issue_url = text(world.read(Side::One, &bug).await.item.url.as_deref().unwrap_or("?"));
+    world
+        .until("the Case pointing at the issue made of it", || async {
+            (world.read(Side::Two, &case.item.id).await.field("Engineering_Issue__c") == &issue_url).then_some(())
+        })
+        .await?;
     world.comment_on_case(&case.item.id, "Customer's card number is 4111…", false).await?;
     world.comment_on_case(&case.item.id, "Reproduced on Safari", true).await?;
     world
@@ -360,6 +368,7 @@ async fn with_marked_comments_only_the_comments_people_mark_reach_the_case() -> 
         .await?;
     let comments = world.read_comments(Side::Two, &case).await;
     assert_eq!(comments.len(), 1, "only the marked comment: {comments:?}");
+    assert!(!comments[0].contains("#customer"), "the marker is taken out of the copy: {comments:?}");
     world.finish().await
 }
 

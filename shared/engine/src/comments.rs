@@ -374,7 +374,11 @@ impl Engine {
             .and_then(|user| user.display_name.clone().or_else(|| user.email.clone()))
             .unwrap_or_else(|| "Someone".to_string());
         let attribution = self.config.comments.attribution(&author, self.config.side(from).system);
-        let body = self.repoint_mentions(from, &comment.body).await?;
+        let mut body = self.repoint_mentions(from, &comment.body).await?;
+        // The marker people type to have a comment copied is theirs, not the copy's.
+        if let Some(marker) = self.config.comments.marker_of(from) {
+            body = tandem_rich_text::remove_words(&body, marker);
+        }
         let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.rich_text_format())?;
         Ok(tandem_rich_text::prepend_paragraph(&body, &attribution))
     }

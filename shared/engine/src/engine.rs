@@ -535,6 +535,7 @@ impl Engine {
         }
         let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
+        self.point_to_copy(from, item, &copy).await;
         self.merge(from, item, link).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
@@ -653,12 +654,22 @@ impl Engine {
         let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         self.crash_point(Step::LinkInserted);
+        self.point_to_copy(from, item, &copy).await;
         let (item1, item2) = match from {
             Side::One => (item, &copy),
             Side::Two => (&copy, item),
         };
         self.sync_comments(link, [item1, item2]).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
+    }
+
+    /// Tells the item's system where the copy lives, where it keeps such a pointer; a failure costs the
+    /// pointer only (the link is what tandem relies on), so it is logged and the sync goes on.
+    async fn point_to_copy(&self, from: Side, item: &Item, copy: &Item) {
+        let copy_ref = self.connector(from.other()).item_ref(copy);
+        if let Err(error) = self.connector(from).point_to_copy(&item.item.id, &copy_ref).await {
+            warn!(item = %item.item.label(), copy = %copy.item.label(), %error, "could not point the item at its copy");
+        }
     }
 
     /// Records in this worker's claim how its send came back failed, so that its own retry may look for

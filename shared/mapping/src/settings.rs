@@ -83,6 +83,11 @@ impl CommentSettings {
         }
     }
 
+    /// The marker to take out of the copies of comments made on `from`, where people mark them.
+    pub fn marker_of(&self, from: Side) -> Option<&str> {
+        (self.flow(from) == CommentFlow::Marked).then_some(self.marker.as_str())
+    }
+
     /// The attribution line for a comment by `author` made in `system`.
     pub fn attribution(&self, author: &str, system: SystemKind) -> String {
         self.attribution.replace("{author}", author).replace("{system}", system.display_name())

@@ -127,6 +127,68 @@ pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) 
     }
 }
 
+/// `text` without each occurrence of `words` (compared ignoring case) in its text, and the spaces
+/// doubled where they stood collapsed: a marker people type to choose what is copied, taken out of the
+/// copy. Formatting and everything else stay; text that cannot be read is left as it is.
+pub fn remove_words(text: &RichText, words: &str) -> RichText {
+    if words.is_empty() || !plain_text(text).to_lowercase().contains(&words.to_lowercase()) {
+        return text.clone();
+    }
+    let Ok(mut document) = read(text) else {
+        return text.clone();
+    };
+    document.for_each_inline_mut(&mut |content| {
+        let mut changed = false;
+        for inline in content.iter_mut() {
+            if let model::Inline::Text { text, .. } = inline {
+                let kept = without(text, words);
+                changed |= kept != *text;
+                *text = kept;
+            }
+        }
+        if changed {
+            trim_ends(content);
+        }
+    });
+    write(text.format(), &document)
+}
+
+/// `text` without `words` (ignoring case), with the space after each one that followed a space (or
+/// began the text) and the spaces before one that ended it.
+fn without(text: &str, words: &str) -> String {
+    let (lower, needle) = (text.to_lowercase(), words.to_lowercase());
+    // Lower-casing may change byte lengths (rare letters): then the text is left alone.
+    if lower.len() != text.len() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find(&needle) {
+        out.push_str(&text[rest..rest + found]);
+        rest += found + needle.len();
+        if out.is_empty() || out.ends_with(' ') {
+            rest += text[rest..].len() - text[rest..].trim_start_matches(' ').len();
+        }
+    }
+    if rest == text.len() {
+        return out.trim_end_matches(' ').to_string();
+    }
+    out.push_str(&text[rest..]);
+    out
+}
+
+/// A paragraph's content without empty text and without spaces at its two ends.
+fn trim_ends(content: &mut Vec<model::Inline>) {
+    content.retain(|inline| !matches!(inline, model::Inline::Text { text, .. } if text.is_empty()));
+    if let Some(model::Inline::Text { text, .. }) = content.first_mut() {
+        *text = text.trim_start().to_string();
+    }
+    if let Some(model::Inline::Text { text, .. }) = content.last_mut() {
+        *text = text.trim_end().to_string();
+    }
+    content.retain(|inline| !matches!(inline, model::Inline::Text { text, .. } if text.is_empty()));
+}
+
 /// `text` with `paragraph` as an italic first paragraph (an attribution line); the rest as it is.
 pub fn prepend_paragraph(text: &RichText, paragraph: &str) -> RichText {
     match text {
@@ -141,6 +203,19 @@ mod tests {
     use super::*;
 
     const FORMATS: [RichTextFormat; 3] = [RichTextFormat::Adf, RichTextFormat::Html, RichTextFormat::PlainText];
+
+    #[test]
+    fn a_marker_is_taken_out_of_every_format_and_nothing_else_is() {
+        for format in FORMATS {
+            let marked = from_plain_text(format, "#Customer A fix ships on Friday\nThanks #customer");
+            let clean = remove_words(&marked, "#customer");
+            assert_eq!(plain_text(&clean), "A fix ships on Friday\nThanks", "{format:?}");
+            let unmarked = from_plain_text(format, "Nothing to remove");
+            assert_eq!(remove_words(&unmarked, "#customer"), unmarked);
+        }
+        let bold = RichText::Html("<p><strong>#sync</strong> Deployed <em>today</em></p>".into());
+        assert_eq!(remove_words(&bold, "#sync"), RichText::Html("<p>Deployed <em>today</em></p>".into()));
+    }
 
     #[test]
     fn plain_text_survives_a_trip_through_every_format() {

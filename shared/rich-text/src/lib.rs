@@ -33,7 +33,8 @@ mod sanitize;
 use serde_json::Value;
 
 pub use any_format::{
-    canonical_form, convert, from_plain_text, map_mentions, mentions, plain_text, prepend_paragraph, stored_size,
+    canonical_form, convert, from_plain_text, map_mentions, mentions, plain_text, prepend_paragraph, remove_words,
+    stored_size,
 };
 pub use attribution::{
     prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf, strip_leading_paragraph_html,

@@ -32,6 +32,8 @@ pub struct SalesforceConfig {
     /// Fields of related records read with each record (`Account.Name`); `None`: the account's,
     /// contact's and owner's names and e-mails, where the object has them.
     pub related_fields: Option<Vec<String>>,
+    /// A URL field tandem fills with the linked item's address (`Engineering_Issue__c`), if any.
+    pub link_field: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +50,8 @@ pub enum SalesforceConfigError {
     Org,
     #[error("Salesforce related field `{0}` is not a relationship path like `Account.Name`")]
     RelatedField(String),
+    #[error("Salesforce link_field `{0}` is not a field's API name")]
+    LinkField(String),
 }
 
 impl SalesforceConfigError {
@@ -60,6 +64,7 @@ impl SalesforceConfigError {
             SalesforceConfigError::ExternalIdField(_) => "external_id_field",
             SalesforceConfigError::Org => "project",
             SalesforceConfigError::RelatedField(_) => "related_fields",
+            SalesforceConfigError::LinkField(_) => "link_field",
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct ValidSalesforceConfig {
     external_id_field: String,
     publish_comments: bool,
     related_fields: Option<Vec<String>>,
+    link_field: Option<String>,
 }
 
 impl SalesforceConfig {
@@ -96,6 +102,9 @@ impl SalesforceConfig {
         if let Some(path) = self.related_fields.iter().flatten().find(|path| !is_relationship_path(path)) {
             return Err(SalesforceConfigError::RelatedField(path.clone()));
         }
+        if let Some(field) = self.link_field.as_ref().filter(|field| !is_api_name(field)) {
+            return Err(SalesforceConfigError::LinkField(field.clone()));
+        }
         Ok(ValidSalesforceConfig {
             base_url,
             org: self.org,
@@ -104,6 +113,7 @@ impl SalesforceConfig {
             external_id_field,
             publish_comments: self.publish_comments,
             related_fields: self.related_fields,
+            link_field: self.link_field,
         })
     }
 }
@@ -132,6 +142,11 @@ impl ValidSalesforceConfig {
 
     pub fn publish_comments(&self) -> bool {
         self.publish_comments
+    }
+
+    /// The URL field that points at the linked item, if one is configured.
+    pub fn link_field(&self) -> Option<&str> {
+        self.link_field.as_deref()
     }
 
     /// The related fields configured; `None`: the defaults for the object.
@@ -186,6 +201,7 @@ mod tests {
             external_id_field: None,
             publish_comments: false,
             related_fields: None,
+            link_field: None,
         }
     }
 
@@ -208,6 +224,7 @@ mod tests {
             (SalesforceConfig { external_id_field: Some("Subject".into()), ..config() }, "external_id_field"),
             (SalesforceConfig { org: " ".into(), ..config() }, "project"),
             (SalesforceConfig { related_fields: Some(vec!["Account".into()]), ..config() }, "related_fields"),
+            (SalesforceConfig { link_field: Some("Jira link".into()), ..config() }, "link_field"),
         ];
         for (config, key) in cases {
             let error = config.clone().validate().expect_err(&format!("{config:?}"));

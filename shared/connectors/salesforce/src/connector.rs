@@ -383,7 +383,11 @@ impl Connector for SalesforceConnector {
     }
 
     async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError> {
-        let body = self.body(fields).await?;
+        let mut body = self.body(fields).await?;
+        // A copy points at its original from the start, where a link field is configured.
+        if let (Some(field), Some(url)) = (self.config.link_field(), origin.and_then(|origin| origin.url.as_ref())) {
+            body[field] = Value::String(url.clone());
+        }
         let saved: SaveResult = match origin {
             // An upsert on the origin's marker: sent twice, it makes one record.
             Some(origin) => {
@@ -505,6 +509,18 @@ impl Connector for SalesforceConnector {
         Ok(found.map(|row| user_ref(&row)))
     }
 
+    async fn point_to_copy(&self, item: &ItemId, copy: &ItemRef) -> Result<(), ConnectorError> {
+        let (Some(field), Some(url)) = (self.config.link_field(), copy.url.as_ref()) else {
+            return Ok(());
+        };
+        let path = format!("sobjects/{}/{}", self.object(), item.as_str());
+        let body = json!({ field: url });
+        self.client
+            .send(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, &self.what(item.as_str()))
+            .await?;
+        Ok(())
+    }
+
     async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
         let account = self.service_account().await?;
         let session = self.client.session().await?;
@@ -525,6 +541,14 @@ impl Connector for SalesforceConnector {
                     check.problems.push(format!("{object}.{} is read-only for the integration user", field.name))
                 }
                 None => check.problems.push(format!("{object} has no field `{name}` the integration user can see")),
+            }
+        }
+        if let Some(link) = self.config.link_field() {
+            match describe.field(link) {
+                Some(field) if field.updateable => {
+                    check.passed.push(format!("{object}.{link} can point at linked items"))
+                }
+                _ => check.problems.push(format!("{object}.{link} (link_field) is missing or read-only")),
             }
         }
         let marker = self.config.external_id_field();

@@ -19,8 +19,9 @@ const EXTERNAL_ID_FIELD: &str = "external_id_field";
 const ORGANIZATION_ID: &str = "organization_id";
 const PUBLISH_COMMENTS: &str = "publish_comments";
 const RELATED_FIELDS: &str = "related_fields";
+const LINK_FIELD: &str = "link_field";
 
-const SETTING_KEYS: [SettingKey; 5] = [
+const SETTING_KEYS: [SettingKey; 6] = [
     SettingKey { key: API_VERSION, description: "the REST API version called, like `64.0` (the default)" },
     SettingKey {
         key: EXTERNAL_ID_FIELD,
@@ -41,6 +42,11 @@ const SETTING_KEYS: [SettingKey; 5] = [
         description: "fields of related records read with each record, comma-separated (`Account.Name, \
                       Owner.Email`); mappable one way, from Salesforce. By default the account's, contact's and \
                       owner's names and e-mails",
+    },
+    SettingKey {
+        key: LINK_FIELD,
+        description: "a URL field of the object that tandem fills with the linked item's address \
+                      (`Engineering_Issue__c`), so agents open the issue from the record",
     },
 ];
 
@@ -63,6 +69,7 @@ impl SalesforceSystem {
             api_version: side.setting(API_VERSION).map(str::to_string),
             external_id_field: side.setting(EXTERNAL_ID_FIELD).map(str::to_string),
             publish_comments,
+            link_field: side.setting(LINK_FIELD).map(str::to_string),
             related_fields: side.setting(RELATED_FIELDS).map(|paths| {
                 paths.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_string).collect()
             }),

@@ -31,6 +31,7 @@ fn connector(org: &RunningSalesforce, credentials: &Credentials) -> Result<Sales
         external_id_field: None,
         publish_comments: false,
         related_fields: None,
+        link_field: None,
     }
     .validate()?;
     Ok(SalesforceConnector::new(config, credentials, RetryPolicy::fast())?)

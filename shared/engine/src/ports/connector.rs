@@ -275,6 +275,13 @@ pub trait Connector: Send + Sync {
     fn item_ref(&self, item: &Item) -> ItemRef {
         item.item.clone()
     }
+    /// Records on `item` where its copy lives, for the people who read it (a URL field the
+    /// configuration names), in systems that keep such a pointer. Called once the copy is linked; a
+    /// failure is logged, never the sync's. The default keeps none.
+    async fn point_to_copy(&self, item: &ItemId, copy: &ItemRef) -> Result<(), ConnectorError> {
+        let _ = (item, copy);
+        Ok(())
+    }
 }
 
 /// A webhook request as received, before any parsing: header names lower-cased, the URL's query
