@@ -476,6 +476,50 @@ async fn a_burst_of_edits_on_both_sides_converges_without_duplicates() -> Result
     Arc::try_unwrap(world).map_err(|_| anyhow::anyhow!("the world is still shared"))?.finish().await
 }
 
+/// The org's daily API allowance runs out: syncs into Salesforce wait (none is parked however long it
+/// lasts), polls hold back, and everything arrives once the allowance frees up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_up_api_allowance_parks_nothing_and_the_changes_arrive_once_it_frees_up() -> Result<()> {
+    let world = World::start(config(|text| text)?).await?;
+    let bug = world.alice(Side::One).create_item(&fields(&[("summary", text("Sync stalls"))]), None).await?;
+    let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
+    let org = world.salesforce();
+    org.set_api_allowance(org.api_used());
+    world
+        .alice(Side::One)
+        .update_item(&bug.item.id, &fields(&[("summary", text("Sync stalls at night"))]), &ItemVersion::UNCHECKED)
+        .await?;
+    let engine = &world.served.engine;
+    let policy = tandem_engine::RetryPolicy {
+        base: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        max_attempts: 2,
+    };
+    let config = Arc::new(engine.config().clone());
+    let (endpoints, secrets) = (world.environment.endpoints(), world.environment.secrets());
+    let connectors = [
+        wiring::connector(&config, Side::One, endpoints, secrets.as_ref()).await?,
+        wiring::connector(&config, Side::Two, endpoints, secrets.as_ref()).await?,
+    ];
+    let clock = Arc::new(tandem_engine::ports::SystemClock);
+    let worker =
+        tandem_engine::Engine::new(config, connectors, engine.stores().clone(), clock).with_retry_policy(policy);
+    for _ in 0..5 {
+        server::poll_once(&worker).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let failures = engine.stores().log.list_failures(&engine.config().name).await?;
+    assert!(!failures.is_empty(), "the change waits in the failure log");
+    assert!(failures.iter().all(|failure| !failure.parked), "nothing parked: {failures:?}");
+    org.set_api_allowance(100_000);
+    world
+        .until("the retitle on the Case", || async {
+            (world.read(Side::Two, &case).await.field("Subject") == &text("Sync stalls at night")).then_some(())
+        })
+        .await?;
+    world.finish().await
+}
+
 impl World {
     async fn read_comments(&self, side: Side, item: &ItemId) -> Vec<String> {
         let comments = self.alice(side).list_comments(item).await.unwrap_or_default();

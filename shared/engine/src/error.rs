@@ -90,7 +90,9 @@ impl SyncError {
     }
 
     /// When the sync can be tried again, if it is a wait rather than a failure: another worker's claim,
-    /// a search that cannot be trusted yet, a deadline, a busy store, or credentials being renewed.
+    /// a search that cannot be trusted yet, a deadline, a busy store, credentials being renewed, or a
+    /// system that takes no more requests for now (a used-up daily allowance would otherwise park
+    /// every change made while it lasts).
     /// Waiting is not a failed attempt of the item: counting it would park a healthy item.
     pub(crate) fn is_waiting(&self) -> bool {
         matches!(
@@ -102,6 +104,7 @@ impl SyncError {
                 | SyncError::DeadlineReached
                 | SyncError::SlowClaim { .. }
         ) || self.is_credential_problem()
+            || self.is_rate_limited()
             || self.was_cut_short()
     }
 
@@ -117,6 +120,11 @@ impl SyncError {
     /// alike until they are renewed.
     pub fn is_credential_problem(&self) -> bool {
         matches!(self, SyncError::Connector { source, .. } if source.is_credential_problem())
+    }
+
+    /// A side takes no more requests for now (see [`ConnectorError::is_rate_limited`]).
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, SyncError::Connector { source, .. } if source.is_rate_limited())
     }
 
     /// The wait a system asked for (Retry-After), if any.

@@ -455,7 +455,8 @@ impl Engine {
                     report.succeeded += 1;
                 }
                 Err(error) => {
-                    if error.is_credential_problem() {
+                    // Every call to that side would fail alike: the rest wait for the next run.
+                    if error.is_credential_problem() || error.is_rate_limited() {
                         refused.insert(failure.side);
                     }
                     if self.record_failure(failure.side, &failure.item, &error, read_from).await?.parked {

@@ -19,6 +19,8 @@ use crate::SALESFORCE as SYSTEM;
 
 /// Tags tandem's writes, so that an org's change events and audit trail name the client.
 const CALL_OPTIONS: &str = "client=tandem";
+/// How long a change waits when the org's daily allowance is used up before it is tried again.
+const ALLOWANCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// Records per query batch asked for (Salesforce answers 200 to 2,000).
 const QUERY_BATCH: &str = "batchSize=200";
 
@@ -248,8 +250,13 @@ fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> Connec
     };
     match (status, code) {
         (401, _) => ConnectorError::Unauthorized { system: SYSTEM, status },
-        // The org's API allocation is used up (REST signals it with 403, without Retry-After).
-        (403, "REQUEST_LIMIT_EXCEEDED") => ConnectorError::RateLimited { system: SYSTEM, status, retry_after: None },
+        // The org's allocation is used up. REST says so with a 403 and no Retry-After; the allocation
+        // is a rolling 24-hour window, so it frees up over minutes, not within a call's retries: the
+        // wait given here is longer than a call waits, so the call stops at once and the change waits
+        // in the failure log (never parked) for the next try.
+        (403, "REQUEST_LIMIT_EXCEEDED") => {
+            ConnectorError::RateLimited { system: SYSTEM, status, retry_after: Some(ALLOWANCE_WAIT) }
+        }
         (404, _) | (400, "ENTITY_IS_DELETED") => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
         _ => ConnectorError::Http {
             system: SYSTEM,

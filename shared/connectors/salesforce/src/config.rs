@@ -34,7 +34,14 @@ pub struct SalesforceConfig {
     pub related_fields: Option<Vec<String>>,
     /// A URL field tandem fills with the linked item's address (`Engineering_Issue__c`), if any.
     pub link_field: Option<String>,
+    /// The share of the org's daily API allowance past which polls hold back, in percent; `None`:
+    /// [`DEFAULT_API_SHARE`].
+    pub api_share: Option<u8>,
 }
+
+/// Polls hold back once the org has used this much of its daily API allowance (percent), leaving the
+/// rest to its other clients and to tandem's webhook-driven syncs.
+pub const DEFAULT_API_SHARE: u8 = 80;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SalesforceConfigError {
@@ -52,6 +59,8 @@ pub enum SalesforceConfigError {
     RelatedField(String),
     #[error("Salesforce link_field `{0}` is not a field's API name")]
     LinkField(String),
+    #[error("Salesforce api_share {0} is not a percentage from 1 to 100")]
+    ApiShare(u8),
 }
 
 impl SalesforceConfigError {
@@ -65,6 +74,7 @@ impl SalesforceConfigError {
             SalesforceConfigError::Org => "project",
             SalesforceConfigError::RelatedField(_) => "related_fields",
             SalesforceConfigError::LinkField(_) => "link_field",
+            SalesforceConfigError::ApiShare(_) => "api_share",
         }
     }
 }
@@ -80,6 +90,7 @@ pub struct ValidSalesforceConfig {
     publish_comments: bool,
     related_fields: Option<Vec<String>>,
     link_field: Option<String>,
+    api_share: u8,
 }
 
 impl SalesforceConfig {
@@ -105,6 +116,10 @@ impl SalesforceConfig {
         if let Some(field) = self.link_field.as_ref().filter(|field| !is_api_name(field)) {
             return Err(SalesforceConfigError::LinkField(field.clone()));
         }
+        let api_share = self.api_share.unwrap_or(DEFAULT_API_SHARE);
+        if !(1..=100).contains(&api_share) {
+            return Err(SalesforceConfigError::ApiShare(api_share));
+        }
         Ok(ValidSalesforceConfig {
             base_url,
             org: self.org,
@@ -114,6 +129,7 @@ impl SalesforceConfig {
             publish_comments: self.publish_comments,
             related_fields: self.related_fields,
             link_field: self.link_field,
+            api_share,
         })
     }
 }
@@ -142,6 +158,11 @@ impl ValidSalesforceConfig {
 
     pub fn publish_comments(&self) -> bool {
         self.publish_comments
+    }
+
+    /// The share of the org's daily API allowance past which polls hold back, in percent.
+    pub fn api_share(&self) -> u8 {
+        self.api_share
     }
 
     /// The URL field that points at the linked item, if one is configured.
@@ -202,6 +223,7 @@ mod tests {
             publish_comments: false,
             related_fields: None,
             link_field: None,
+            api_share: None,
         }
     }
 
@@ -225,6 +247,7 @@ mod tests {
             (SalesforceConfig { org: " ".into(), ..config() }, "project"),
             (SalesforceConfig { related_fields: Some(vec!["Account".into()]), ..config() }, "related_fields"),
             (SalesforceConfig { link_field: Some("Jira link".into()), ..config() }, "link_field"),
+            (SalesforceConfig { api_share: Some(0), ..config() }, "api_share"),
         ];
         for (config, key) in cases {
             let error = config.clone().validate().expect_err(&format!("{config:?}"));

@@ -180,6 +180,25 @@ impl SalesforceConnector {
         selection
     }
 
+    /// Polls take no more of the org's daily allowance than the configured share: past it they hold
+    /// back (the org's other clients need theirs), and resume once the rolling window frees it up.
+    fn hold_back_past_share(&self) -> Result<(), ConnectorError> {
+        let Some((used, allocation)) = self.client.api_usage() else {
+            return Ok(());
+        };
+        let share = self.config.api_share();
+        if used * 100 < allocation * u64::from(share) {
+            return Ok(());
+        }
+        tracing::warn!(
+            used,
+            allocation,
+            share,
+            "Salesforce polls hold back: the org's API allowance is used past tandem's share"
+        );
+        Err(ConnectorError::ShareUsedUp { system: SYSTEM, used, allocation, share })
+    }
+
     /// The related records' fields read with each record.
     fn related(&self, describe: &Describe) -> Vec<String> {
         self.config.related_fields().map_or_else(|| describe.default_related(), <[String]>::to_vec)
@@ -355,6 +374,7 @@ impl Connector for SalesforceConnector {
     }
 
     async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
+        self.hold_back_past_share()?;
         let boundary = page.map(boundary_of).transpose()?.unwrap_or(since);
         let read_at = chrono::Utc::now();
         let changed = self.changed_ids(boundary).await?;
@@ -567,7 +587,13 @@ impl Connector for SalesforceConnector {
             }
         }
         if let Some((used, allocation)) = self.client.api_usage() {
-            check.passed.push(format!("API requests in the last 24 hours: {used} of {allocation}"));
+            let share = self.config.api_share();
+            let line =
+                format!("API requests in the last 24 hours: {used} of {allocation} (polls hold back past {share}%)");
+            match used * 100 < allocation * u64::from(share) {
+                true => check.passed.push(line),
+                false => check.problems.push(line),
+            }
         }
         Ok(check)
     }

@@ -20,8 +20,9 @@ const ORGANIZATION_ID: &str = "organization_id";
 const PUBLISH_COMMENTS: &str = "publish_comments";
 const RELATED_FIELDS: &str = "related_fields";
 const LINK_FIELD: &str = "link_field";
+const API_SHARE: &str = "api_share";
 
-const SETTING_KEYS: [SettingKey; 6] = [
+const SETTING_KEYS: [SettingKey; 7] = [
     SettingKey { key: API_VERSION, description: "the REST API version called, like `64.0` (the default)" },
     SettingKey {
         key: EXTERNAL_ID_FIELD,
@@ -48,6 +49,11 @@ const SETTING_KEYS: [SettingKey; 6] = [
         description: "a URL field of the object that tandem fills with the linked item's address \
                       (`Engineering_Issue__c`), so agents open the issue from the record",
     },
+    SettingKey {
+        key: API_SHARE,
+        description: "the share of the org's daily API allowance, in percent, past which polls hold back until \
+                      it frees up (default 80)",
+    },
 ];
 
 /// What a side run on the simulator is checked with: its address is known only once it runs.
@@ -62,7 +68,13 @@ impl SalesforceSystem {
                 return Err(SideProblem::new(PUBLISH_COMMENTS, format!("`{other}` is neither `true` nor `false`")))
             }
         };
+        let api_share = match side.setting(API_SHARE).map(|share| share.trim_end_matches('%').trim().parse::<u8>()) {
+            None => None,
+            Some(Ok(share)) => Some(share),
+            Some(Err(_)) => return Err(SideProblem::new(API_SHARE, "not a percentage from 1 to 100")),
+        };
         SalesforceConfig {
+            api_share,
             base_url: base_url.to_string(),
             org: side.project.clone(),
             object: side.item_type.clone(),

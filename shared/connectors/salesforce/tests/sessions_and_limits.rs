@@ -32,6 +32,7 @@ fn connector(org: &RunningSalesforce, credentials: &Credentials) -> Result<Sales
         publish_comments: false,
         related_fields: None,
         link_field: None,
+        api_share: Some(50),
     }
     .validate()?;
     Ok(SalesforceConnector::new(config, credentials, RetryPolicy::fast())?)
@@ -85,6 +86,24 @@ async fn refused_credentials_and_a_used_up_allowance_are_told_apart() -> Result<
     let limited = service.create_item(&case("One too many"), None).await;
     assert!(matches!(limited, Err(ConnectorError::RateLimited { status: 403, .. })), "{limited:?}");
     assert!(limited.unwrap_err().is_retryable(), "the allowance frees up as the day rolls on");
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn polls_hold_back_past_their_share_of_the_allowance_and_resume_by_themselves() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    service.changed_page(since, None).await?;
+    org.set_api_allowance(org.api_used() * 2 - 1);
+    service.service_account().await?; // any answer brings the usage
+    let held = service.changed_page(since, None).await;
+    assert!(matches!(held, Err(ConnectorError::ShareUsedUp { share: 50, .. })), "{held:?}");
+    assert!(held.unwrap_err().is_rate_limited(), "a wait, never a failure of an item");
+    org.reset_api_usage();
+    service.service_account().await?;
+    service.changed_page(since, None).await.expect("resumed once the allowance freed up");
     org.stop().await;
     Ok(())
 }

@@ -54,6 +54,11 @@ pub enum ConnectorError {
     /// revision): nothing was written. Read the item again and merge anew.
     #[error("{system} item {item} changed since it was read; nothing was written")]
     Changed { system: SystemKind, item: String },
+    /// The system's shared allowance of API requests (a Salesforce org's daily requests) is used up to
+    /// the share the integration may take: tandem holds back so the org's other clients keep theirs,
+    /// and resumes by itself as the allowance frees up.
+    #[error("{system}: {used} of the {allocation} API requests allowed are used, past the integration's share ({share}%); holding back until they free up")]
+    ShareUsedUp { system: SystemKind, used: u64, allocation: u64, share: u8 },
     /// The call stopped retrying because the work's deadline would have cut the next wait (see
     /// [`crate::deadline`]): the last answer is the source. Nothing is wrong with the item; the next run
     /// may finish it.
@@ -80,6 +85,7 @@ impl ConnectorError {
             ConnectorError::Incomplete { source, .. } | ConnectorError::CutShort { source, .. } => source.class(),
             ConnectorError::Unreachable { .. }
             | ConnectorError::RateLimited { .. }
+            | ConnectorError::ShareUsedUp { .. }
             | ConnectorError::Changed { .. } => ErrorClass::Retryable,
             ConnectorError::Http { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
                 ErrorClass::Retryable
@@ -103,6 +109,17 @@ impl ConnectorError {
         }
     }
 
+    /// The system, or the integration's share of it, takes no more requests for now (429, a used-up
+    /// allowance): not a failure of the item, and every call fails alike until it frees up.
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            ConnectorError::RateLimited { .. } | ConnectorError::ShareUsedUp { .. } => true,
+            ConnectorError::CutShort { source, .. } | ConnectorError::Incomplete { source, .. } => {
+                source.is_rate_limited()
+            }
+            _ => false,
+        }
+    }
     /// Marks the answer of a call that stopped retrying at the work's deadline.
     pub fn cut_short(self, system: SystemKind) -> ConnectorError {
         ConnectorError::CutShort { system, source: Box::new(self) }
@@ -123,6 +140,7 @@ impl ConnectorError {
     pub fn made_nothing(&self) -> bool {
         match self {
             ConnectorError::RateLimited { .. }
+            | ConnectorError::ShareUsedUp { .. }
             | ConnectorError::Unauthorized { .. }
             | ConnectorError::NotFound { .. }
             | ConnectorError::Invalid { .. }
