@@ -352,3 +352,26 @@ async fn a_replayed_signed_notice_costs_no_read() -> Result<()> {
     world.jira().webhooks().resume();
     world.finish().await
 }
+
+/// A person retitles the copy tandem has just created, before tandem reads it back: the state tandem
+/// reads already holds the edit. With the edit's notice lost, the poll that lists that very state must
+/// still sync it (it did not: the link counted the copy's state as seen, and the edit was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_of_a_new_copy_before_tandem_reads_it_back_is_synced_by_the_next_poll() -> Result<()> {
+    let world = World::start().await?;
+    let fields = support::field_map(&[("System.Title", text("Printer jams"))]);
+    let bug = world.ado_alice.create_item(&fields, None).await?;
+    world.jira().webhooks().pause();
+    // The copy will be the site's first issue; Alice retitles it as soon as Jira answers its create.
+    let retitle =
+        PersonEdit::new("OPS-1", json!({"fields": {"summary": "Printer jams on A3"}}), SimUser::alice().account_id);
+    world.jira().change_after("POST", "/rest/api/3/issue", retitle);
+    world.engine().sync_item(Side::Two, &bug.item.id).await?;
+    let link = world.link_of(Side::Two, &bug.item.id).await?.context("linked")?;
+    assert_eq!(link.side1.key.as_deref(), Some("OPS-1"), "the copy is the first issue");
+    world.engine().poll_side(Side::One).await?;
+    let title = world.ado_alice.get_item(&bug.item.id).await?.field("System.Title").clone();
+    assert_eq!(title, text("Printer jams on A3"));
+    world.jira().webhooks().resume();
+    world.finish().await
+}

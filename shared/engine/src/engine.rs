@@ -641,17 +641,27 @@ impl Engine {
             }
         };
         self.crash_point(Step::CopyCreated);
-        // Remember each field as the target stored it, so its own re-serialisation is not a change.
+        // Remember each field as the target stored it, so its own re-serialisation is not a change. A
+        // field that reads otherwise was changed by someone between the create and its read.
+        let mut as_written = true;
         for mapping in &self.config.fields {
             if let (Some(field), Some(snapshot)) = (mapping.field(target), snapshots.get_mut(&mapping.name)) {
                 if let Some(stored) = copy.fields.get(field) {
-                    if snapshot.holds(target, stored) {
-                        snapshot.set(target, stored.clone());
+                    match snapshot.holds(target, stored) {
+                        true => snapshot.set(target, stored.clone()),
+                        false => as_written = false,
                     }
                 }
             }
         }
-        let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
+        let mut link = self.new_link(from, item, &copy, snapshots);
+        // The copy as read holds someone's edit the link has not synced: its state must not count as
+        // seen, or a poll listing that very state would pass it over (and with its notice lost, the
+        // edit with it).
+        if !as_written {
+            link.seen.forget(target);
+        }
+        let link = self.insert_link(from, &link).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         self.crash_point(Step::LinkInserted);
         self.point_to_copy(from, item, &copy).await;

@@ -204,6 +204,14 @@ impl SeenVersions {
         }
     }
 
+    /// Forgets the state seen on `side`: the next read of it is news, whatever it shows.
+    pub fn forget(&mut self, side: Side) {
+        match side {
+            Side::One => self.side1 = None,
+            Side::Two => self.side2 = None,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.side1.is_none() && self.side2.is_none()
     }
