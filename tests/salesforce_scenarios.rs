@@ -583,6 +583,64 @@ fields:
     world.finish().await
 }
 
+/// Every log line the process writes, at every level.
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Nothing of the integration user's sign-in (the private key, the consumer secret) nor the Outbound
+/// Messages' URL token reaches a log line, at any level, through a sync both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_salesforce_secret_appears_in_any_log_line() -> Result<()> {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    // The process's one global subscriber: the server's and the engine's tasks run on other threads.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    let world = World::start(config(|text| text)?).await?;
+    let bug = world.alice(Side::One).create_item(&fields(&[("summary", text("Keys stay put"))]), None).await?;
+    let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
+    world.comment_on_case(&case, "Public answer", true).await?;
+    world.salesforce().expire_sessions();
+    world
+        .until("the comment in Jira", || async {
+            world
+                .read_comments(Side::One, &bug.item.id)
+                .await
+                .iter()
+                .any(|comment| comment.contains("Public answer"))
+                .then_some(())
+        })
+        .await?;
+    let token = world.environment.webhook_secret(Side::Two).context("a token")?.to_string();
+    let key_line =
+        tandem_simulators::salesforce::key::PRIVATE_KEY_PEM.lines().nth(1).context("a key line")?.to_string();
+    let secrets = [world.salesforce().app().consumer_secret.clone(), key_line, token];
+    world.finish().await?;
+    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).to_string();
+    assert!(logs.contains("created copy"), "the capture saw the work");
+    for secret in &secrets {
+        assert!(secret.len() >= 8, "a secret worth searching for: {secret:?}");
+        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
+            panic!("a secret value was logged: {line}");
+        }
+    }
+    Ok(())
+}
+
 impl World {
     async fn read_comments(&self, side: Side, item: &ItemId) -> Vec<String> {
         let comments = self.alice(side).list_comments(item).await.unwrap_or_default();
