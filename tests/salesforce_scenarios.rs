@@ -325,7 +325,7 @@ async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_case_is_read_with_its_account_contact_and_owner_which_are_never_written() -> Result<()> {
+async fn a_case_is_read_with_its_account_contact_and_owner_and_a_lookup_is_set_by_its_key() -> Result<()> {
     let world = World::start(config(|text| text)?).await?;
     let account = world.salesforce_query("SELECT Id FROM Account WHERE Name = 'Acme Corporation'").await?;
     let contact = world.salesforce_query("SELECT Id FROM Contact WHERE Email = 'carol@customer.example'").await?;
@@ -344,9 +344,14 @@ async fn a_case_is_read_with_its_account_contact_and_owner_which_are_never_writt
     assert_eq!(read.field("Contact.Name"), &text("Carol Customer"));
     assert_eq!(read.field("Contact.Email"), &text("carol@customer.example"));
     assert_eq!(read.field("Owner.Email"), &text(&SalesforceUser::alice().email), "the agent who created it owns it");
-    let refused = service.update_item(&case, &fields(&[("Account.Name", text("Globex"))]), &read.version()).await;
-    let refused = refused.expect_err("a related record's field is read-only");
-    assert!(refused.to_string().contains("related record"), "{refused}");
+    // Writing a related record's key sets the lookup to the one record that has it.
+    service.update_item(&case, &fields(&[("Account.Name", text("Globex"))]), &read.version()).await?;
+    assert_eq!(service.get_item(&case).await?.field("Account.Name"), &text("Globex"));
+    let unknown = service.update_item(&case, &fields(&[("Account.Name", text("Initech"))]), &read.version()).await;
+    let unknown = unknown.expect_err("no such account");
+    assert!(unknown.to_string().contains("no Account has Name `Initech`"), "{unknown}");
+    let deep = service.update_item(&case, &fields(&[("Account.Owner.Email", text("x@y.z"))]), &read.version()).await;
+    assert!(deep.expect_err("two lookups away").to_string().contains("one lookup away"));
     world.finish().await
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText, SystemKind,
-    Timestamp, UserRef, Visibility,
+    Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText,
+    SystemKind, Timestamp, UserRef, Visibility,
 };
 use tokio::sync::OnceCell;
 
@@ -253,13 +253,49 @@ impl SalesforceConnector {
         let describe = self.describe().await?;
         let mut body = Map::new();
         for (name, value) in fields {
-            if name.contains('.') {
-                return Err(refused(ConvertError::Related(name.clone())));
+            if let Some((relationship, key)) = name.split_once('.') {
+                let (lookup, id) = self.resolve_lookup(describe, name, relationship, key, value).await?;
+                body.insert(lookup, id);
+                continue;
             }
             let field = describe.field(name).ok_or_else(|| refused(ConvertError::UnknownField(name.clone())))?;
             body.insert(field.name.clone(), convert::write_value(field, value).map_err(refused)?);
         }
         Ok(Value::Object(body))
+    }
+
+    /// A related record's field written is a lookup set: `Account.Name = "Globex"` sets `AccountId` to
+    /// the one Account named Globex (none, or several, is a clear refusal); an empty value clears it.
+    async fn resolve_lookup(
+        &self,
+        describe: &Describe,
+        path: &str,
+        relationship: &str,
+        key: &str,
+        value: &FieldValue,
+    ) -> Result<(String, Value), ConnectorError> {
+        let lookup = describe.fields.iter().find(|field| {
+            field.relationship_name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(relationship))
+        });
+        // One level only, and a lookup to one kind of record (an owner is a User, even where queues may own).
+        let target = lookup.and_then(|field| match field.reference_to.as_slice() {
+            [only] => Some(only.as_str()),
+            several if several.iter().any(|object| object == "User") => Some("User"),
+            _ => None,
+        });
+        let (Some(lookup), Some(target), false) = (lookup, target, key.contains('.')) else {
+            return Err(refused(ConvertError::Related(path.to_string())));
+        };
+        let Some(wanted) = value.as_text().filter(|text| !text.is_empty()) else {
+            return Ok((lookup.name.clone(), Value::Null));
+        };
+        let soql = format!("SELECT Id FROM {target} WHERE {key} = {} LIMIT 2", quoted(&wanted));
+        let found = self.client.query(&soql).await?;
+        match found.as_slice() {
+            [record] => Ok((lookup.name.clone(), record.get("Id").cloned().unwrap_or(Value::Null))),
+            [] => Err(invalid(format!("{path}: no {target} has {key} `{wanted}`"))),
+            _ => Err(invalid(format!("{path}: several {target} records have {key} `{wanted}`; map a unique field"))),
+        }
     }
 
     fn comment_from(&self, record: &Map<String, Value>) -> Result<Comment, ConnectorError> {

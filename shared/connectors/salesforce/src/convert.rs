@@ -16,7 +16,7 @@ pub enum ConvertError {
     TooLong { field: String, length: u64, actual: usize },
     #[error("{field} cannot hold {value}")]
     Unfit { field: String, value: String },
-    #[error("`{0}` is a related record's field: tandem reads it, and cannot write it (map it from Salesforce only)")]
+    #[error("`{0}` cannot be written: only a field of a record one lookup away (`Account.Name`) sets that lookup")]
     Related(String),
 }
 
