@@ -211,6 +211,19 @@ impl SalesforceClient {
         }
     }
 
+    /// The org's API usage as `GET /limits` reports it now (`DailyApiRequests`), kept as the last heard.
+    pub async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>, ConnectorError> {
+        let limits: Value = self.json(Method::GET, Target::Api("limits", &[]), None, Repeat::Safe, "limits").await?;
+        let daily = &limits["DailyApiRequests"];
+        let (Some(allocation), Some(remaining)) = (daily["Max"].as_u64(), daily["Remaining"].as_u64()) else {
+            return Ok(self.api_usage());
+        };
+        let used = allocation.saturating_sub(remaining);
+        self.api_used.store(used, Ordering::Relaxed);
+        self.api_allocation.store(allocation, Ordering::Relaxed);
+        Ok(Some((used, allocation)))
+    }
+
     /// Every record a SOQL query selects, batch after batch.
     pub async fn query(&self, soql: &str) -> Result<Vec<Value>, ConnectorError> {
         let mut page: QueryPage =

@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
@@ -12,7 +13,7 @@ use tandem_model::{
     Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText,
     SystemKind, Timestamp, UserRef, Visibility,
 };
-use tokio::sync::OnceCell;
+use tokio::sync::RwLock;
 
 use crate::auth::Grant;
 use crate::client::{SalesforceClient, Target};
@@ -24,6 +25,12 @@ use crate::soql::{quoted, quoted_list};
 const SYSTEM: SystemKind = crate::SALESFORCE;
 /// Records per page of changes.
 const PAGE_SIZE: usize = 200;
+/// How long a query may be (Salesforce refuses URLs over 16,384 bytes; encoding and the rest of the
+/// URL take some).
+const MAX_QUERY_LENGTH: usize = 12_000;
+/// Characters an id takes in an `IN (…)` list: 18, two quotes, a comma and a space.
+const ID_IN_LIST: usize = 22;
+const MAX_IDS_PER_QUERY: usize = 100;
 /// A comment's body holds at most this many bytes (`CommentBody`, 4,000 bytes, not characters).
 const COMMENT_BODY_BYTES: usize = 4000;
 /// What a comment too long for Salesforce ends with.
@@ -41,7 +48,8 @@ const COMMENT_FIELDS: &str =
 pub struct SalesforceConnector {
     config: ValidSalesforceConfig,
     client: SalesforceClient,
-    describe: OnceCell<Describe>,
+    /// The object's describe, read once and again when the org says a field it names is gone.
+    describe: RwLock<Option<Arc<Describe>>>,
 }
 
 fn invalid(message: impl Into<String>) -> ConnectorError {
@@ -140,7 +148,7 @@ impl SalesforceConnector {
     ) -> Result<SalesforceConnector, ConnectorError> {
         let grant = Grant::from_credentials(credentials).map_err(invalid)?;
         let client = SalesforceClient::new(config.base_url(), config.api_version(), grant, retry)?;
-        Ok(SalesforceConnector { config, client, describe: OnceCell::new() })
+        Ok(SalesforceConnector { config, client, describe: RwLock::new(None) })
     }
 
     pub fn client(&self) -> &SalesforceClient {
@@ -151,8 +159,34 @@ impl SalesforceConnector {
         self.config.object()
     }
 
-    async fn describe(&self) -> Result<&Describe, ConnectorError> {
-        self.describe.get_or_try_init(|| self.describe_object(self.object())).await
+    async fn describe(&self) -> Result<Arc<Describe>, ConnectorError> {
+        if let Some(describe) = self.describe.read().await.as_ref() {
+            return Ok(Arc::clone(describe));
+        }
+        let mut cached = self.describe.write().await;
+        if let Some(describe) = cached.as_ref() {
+            return Ok(Arc::clone(describe));
+        }
+        let fresh = Arc::new(self.describe_object(self.object()).await?);
+        *cached = Some(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+
+    /// The records a query built from the describe selects, as items. An administrator may remove a
+    /// field (or the integration user's access to it) while tandem runs: the org then refuses the query
+    /// naming it, and the query is built once more from a describe read anew.
+    async fn query_items(&self, soql: impl Fn(&Describe) -> String) -> Result<Vec<Item>, ConnectorError> {
+        let describe = self.describe().await?;
+        match self.items(&soql(&describe)).await {
+            Err(ConnectorError::Http { status: 400, message, .. }) if message.starts_with("INVALID_FIELD") => {
+                tracing::warn!(%message, object = self.object(), "a field is gone from the object: reading its describe again");
+                *self.describe.write().await = None;
+                let describe = self.describe().await?;
+                let describe = &*describe;
+                self.items(&soql(&describe)).await
+            }
+            items => items,
+        }
     }
 
     async fn describe_object(&self, object: &str) -> Result<Describe, ConnectorError> {
@@ -182,14 +216,16 @@ impl SalesforceConnector {
 
     /// Polls take no more of the org's daily allowance than the configured share: past it they hold
     /// back (the org's other clients need theirs), and resume once the rolling window frees it up.
-    fn hold_back_past_share(&self) -> Result<(), ConnectorError> {
-        let Some((used, allocation)) = self.client.api_usage() else {
+    async fn hold_back_past_share(&self) -> Result<(), ConnectorError> {
+        let past_share = |(used, allocation): (u64, u64)| used * 100 >= allocation * u64::from(self.config.api_share());
+        if !self.client.api_usage().is_some_and(past_share) {
+            return Ok(());
+        }
+        // What was last heard may be old (nothing else may be calling): the org's own figures decide.
+        let Some((used, allocation)) = self.client.refresh_api_usage().await?.filter(|usage| past_share(*usage)) else {
             return Ok(());
         };
         let share = self.config.api_share();
-        if used * 100 < allocation * u64::from(share) {
-            return Ok(());
-        }
         tracing::warn!(
             used,
             allocation,
@@ -206,6 +242,7 @@ impl SalesforceConnector {
 
     async fn item_from(&self, record: Map<String, Value>) -> Result<Item, ConnectorError> {
         let describe = self.describe().await?;
+        let describe = &*describe;
         let session = self.client.session().await?;
         let id = text(&record, "Id")?.to_string();
         let key = describe.key_field().and_then(|field| record.get(field)?.as_str().map(str::to_string));
@@ -234,23 +271,27 @@ impl SalesforceConnector {
 
     /// The items with these ids, read whole in one query.
     async fn items_by_id(&self, ids: &BTreeSet<String>) -> Result<Vec<Item>, ConnectorError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut items = Vec::with_capacity(ids.len());
+        // A query travels in the URL, which Salesforce takes up to 16,384 bytes: ids go in batches
+        // that leave room for the selected fields.
+        let selection_length = self.selection(&*self.describe().await?).len();
+        let batch = (MAX_QUERY_LENGTH.saturating_sub(selection_length) / ID_IN_LIST).clamp(1, MAX_IDS_PER_QUERY);
+        for chunk in ids.chunks(batch) {
+            let soql = |describe: &Describe| {
+                let list = quoted_list(chunk.iter().copied());
+                format!("SELECT {} FROM {} WHERE Id IN ({list})", self.selection(describe), self.object())
+            };
+            items.extend(self.query_items(soql).await?);
         }
-        let describe = self.describe().await?;
-        let soql = format!(
-            "SELECT {} FROM {} WHERE Id IN ({})",
-            self.selection(describe),
-            self.object(),
-            quoted_list(ids.iter().map(String::as_str))
-        );
-        self.items(&soql).await
+        Ok(items)
     }
 
     /// The write body of `fields`: each by its describe, refused with a clear error when the field is
     /// unknown or the value does not fit.
     async fn body(&self, fields: &FieldMap) -> Result<Value, ConnectorError> {
         let describe = self.describe().await?;
+        let describe = &*describe;
         let mut body = Map::new();
         for (name, value) in fields {
             if let Some((relationship, key)) = name.split_once('.') {
@@ -343,19 +384,21 @@ impl SalesforceConnector {
     }
 
     /// The rows whose `SystemModstamp` meets `condition`, `limit` at most of each query.
-    async fn changed_rows(&self, since: &str, limit: Option<usize>) -> Result<ChangedRows, ConnectorError> {
+    async fn changed_rows(&self, condition: &str, limit: Option<usize>) -> Result<ChangedRows, ConnectorError> {
         let order = match limit {
             Some(limit) => format!("ORDER BY SystemModstamp, Id LIMIT {limit}"),
             None => "ORDER BY SystemModstamp, Id".to_string(),
         };
         let mut queries = vec![(
             "Id",
-            format!("SELECT Id, SystemModstamp FROM {} WHERE SystemModstamp {since} {order}", self.object()),
+            format!("SELECT Id, SystemModstamp FROM {} WHERE SystemModstamp {condition} {order}", self.object()),
         )];
         if self.describe().await?.has_comments() {
             queries.push((
                 "ParentId",
-                format!("SELECT ParentId, SystemModstamp FROM {COMMENT_OBJECT} WHERE SystemModstamp {since} {order}"),
+                format!(
+                    "SELECT ParentId, SystemModstamp FROM {COMMENT_OBJECT} WHERE SystemModstamp {condition} {order}"
+                ),
             ));
         }
         let mut rows = Vec::new();
@@ -410,7 +453,7 @@ impl Connector for SalesforceConnector {
     }
 
     async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
-        self.hold_back_past_share()?;
+        self.hold_back_past_share().await?;
         let boundary = page.map(boundary_of).transpose()?.unwrap_or(since);
         let read_at = chrono::Utc::now();
         let changed = self.changed_ids(boundary).await?;
@@ -428,8 +471,10 @@ impl Connector for SalesforceConnector {
     }
 
     fn max_call_duration(&self) -> Duration {
-        // A call may sign in again first.
-        self.client.retry().longest_call() * 2
+        // The longest of them, a create: a sign-in (again after an expired session), the describe, a
+        // look-up per related field, the write, its read-back. A lease shorter than this could let
+        // another worker repeat a create still under way.
+        self.client.retry().longest_call() * 5
     }
 
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
@@ -447,11 +492,19 @@ impl Connector for SalesforceConnector {
         let saved: SaveResult = match origin {
             // An upsert on the origin's marker: sent twice, it makes one record.
             Some(origin) => {
-                let path =
-                    format!("sobjects/{}/{}/{}", self.object(), self.config.external_id_field(), origin.marker());
-                self.client
-                    .json(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, self.object())
-                    .await?
+                let field = self.config.external_id_field();
+                let path = format!("sobjects/{}/{field}/{}", self.object(), origin.marker());
+                let upsert =
+                    self.client.json(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, self.object());
+                upsert.await.map_err(|error| match error {
+                    // Upserting, "not found" is the External ID field, not a record.
+                    ConnectorError::NotFound { .. } => invalid(format!(
+                        "{}.{field} does not exist or the integration user cannot see it: add it as an External ID \
+                         field (docs/salesforce.md) or name another with `external_id_field`",
+                        self.object()
+                    )),
+                    other => other,
+                })?
             }
             None => {
                 let path = format!("sobjects/{}", self.object());
@@ -468,16 +521,19 @@ impl Connector for SalesforceConnector {
     }
 
     async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError> {
-        let describe = self.describe().await?;
-        let soql = format!(
-            "SELECT {} FROM {} WHERE {} = {} AND CreatedDate >= {} ORDER BY CreatedDate LIMIT 1",
-            self.selection(describe),
-            self.object(),
-            self.config.external_id_field(),
-            quoted(&origin.marker()),
-            soql_datetime(created_since)
-        );
-        Ok(self.items(&soql).await?.into_iter().next())
+        let creator = self.client.session().await?.user_id.clone();
+        let soql = |describe: &Describe| {
+            format!(
+                "SELECT {} FROM {} WHERE {} = {} AND CreatedById = {} AND CreatedDate >= {} ORDER BY CreatedDate LIMIT 1",
+                self.selection(describe),
+                self.object(),
+                self.config.external_id_field(),
+                quoted(&origin.marker()),
+                quoted(&creator),
+                soql_datetime(created_since)
+            )
+        };
+        Ok(self.query_items(soql).await?.into_iter().next())
     }
 
     async fn update_item(
@@ -581,6 +637,7 @@ impl Connector for SalesforceConnector {
         let account = self.service_account().await?;
         let session = self.client.session().await?;
         let describe = self.describe().await?;
+        let describe = &*describe;
         let mut check = AccessCheck { account: Some(account), ..AccessCheck::default() };
         check.passed.push(format!("signed in to org {} at {}", session.org_id, session.instance_url));
         let object = self.object();
@@ -590,9 +647,7 @@ impl Connector for SalesforceConnector {
         }
         for name in fields {
             match describe.field(name) {
-                Some(field) if field.updateable || field.createable => {
-                    check.passed.push(format!("{object}.{} is writable", field.name))
-                }
+                Some(field) if field.updateable => check.passed.push(format!("{object}.{} is writable", field.name)),
                 Some(field) => {
                     check.problems.push(format!("{object}.{} is read-only for the integration user", field.name))
                 }

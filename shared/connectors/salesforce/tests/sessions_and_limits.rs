@@ -23,12 +23,20 @@ fn jwt(org: &RunningSalesforce, user: &SalesforceUser) -> Credentials {
 }
 
 fn connector(org: &RunningSalesforce, credentials: &Credentials) -> Result<SalesforceConnector> {
+    connector_with(org, credentials, None)
+}
+
+fn connector_with(
+    org: &RunningSalesforce,
+    credentials: &Credentials,
+    external_id_field: Option<&str>,
+) -> Result<SalesforceConnector> {
     let config = SalesforceConfig {
         base_url: org.base_url().to_string(),
         org: "acme".into(),
         object: "Case".into(),
         api_version: None,
-        external_id_field: None,
+        external_id_field: external_id_field.map(str::to_string),
         publish_comments: false,
         related_fields: None,
         link_field: None,
@@ -101,8 +109,8 @@ async fn polls_hold_back_past_their_share_of_the_allowance_and_resume_by_themsel
     let held = service.changed_page(since, None).await;
     assert!(matches!(held, Err(ConnectorError::ShareUsedUp { share: 50, .. })), "{held:?}");
     assert!(held.unwrap_err().is_rate_limited(), "a wait, never a failure of an item");
+    // Nothing else calls meanwhile: the poll itself finds out that the allowance freed up.
     org.reset_api_usage();
-    service.service_account().await?;
     service.changed_page(since, None).await.expect("resumed once the allowance freed up");
     org.stop().await;
     Ok(())
@@ -133,6 +141,44 @@ async fn a_create_sent_twice_for_one_origin_makes_one_case() -> Result<()> {
     let again = service.create_item(&case("Sent twice"), Some(&origin)).await?;
     assert_eq!(first.item.id, again.item.id);
     assert_eq!(org.records("Case").len(), 1);
+    org.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_external_id_field_is_named_when_a_copy_is_created() -> Result<()> {
+    let org = org().await?;
+    let service = connector_with(&org, &jwt(&org, &SalesforceUser::integration()), Some("Missing_Sync_Id__c"))?;
+    let origin = tandem_engine::ports::CopyOrigin {
+        integration: "ops-acme".into(),
+        side: tandem_model::Side::One,
+        item: ItemId::new("10001"),
+        url: None,
+    };
+    let refused = service.create_item(&case("No marker field"), Some(&origin)).await.expect_err("no such field");
+    assert!(refused.to_string().contains("Case.Missing_Sync_Id__c does not exist"), "{refused}");
+    assert!(!refused.is_retryable());
+    org.stop().await;
+    Ok(())
+}
+
+/// More changes than a page, read back in queries short enough for Salesforce's URL limit.
+#[tokio::test]
+async fn a_page_of_changes_is_read_back_in_queries_of_bounded_length() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    for n in 0..230 {
+        service.create_item(&case(&format!("Case {n}")), None).await?;
+    }
+    let changed = service.changed_since(since).await?;
+    let mut ids: Vec<&str> = changed.iter().map(|item| item.item.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 230, "each Case once");
+    let longest =
+        org.exchanges().iter().map(|exchange| exchange.query.iter().map(|(_, value)| value.len()).sum::<usize>()).max();
+    assert!(longest.is_some_and(|length| length < 12_000), "a query of {longest:?} characters");
     org.stop().await;
     Ok(())
 }
