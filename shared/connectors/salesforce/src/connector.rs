@@ -177,7 +177,7 @@ impl SalesforceConnector {
     /// naming it, and the query is built once more from a describe read anew.
     async fn query_items(&self, soql: impl Fn(&Describe) -> String) -> Result<Vec<Item>, ConnectorError> {
         let describe = self.describe().await?;
-        match self.items(&soql(&describe)).await {
+        match self.items(&soql(describe.as_ref())).await {
             Err(ConnectorError::Http { status: 400, message, .. }) if message.starts_with("INVALID_FIELD") => {
                 tracing::warn!(%message, object = self.object(), "a field is gone from the object: reading its describe again");
                 *self.describe.write().await = None;
@@ -648,6 +648,10 @@ impl Connector for SalesforceConnector {
         for name in fields {
             match describe.field(name) {
                 Some(field) if field.updateable => check.passed.push(format!("{object}.{} is writable", field.name)),
+                Some(field) if field.createable => check.problems.push(format!(
+                    "{object}.{} can be set only when a record is created, not updated after",
+                    field.name
+                )),
                 Some(field) => {
                     check.problems.push(format!("{object}.{} is read-only for the integration user", field.name))
                 }
