@@ -182,8 +182,7 @@ impl SalesforceConnector {
                 tracing::warn!(%message, object = self.object(), "a field is gone from the object: reading its describe again");
                 *self.describe.write().await = None;
                 let describe = self.describe().await?;
-                let describe = &*describe;
-                self.items(&soql(&describe)).await
+                self.items(&soql(describe.as_ref())).await
             }
             items => items,
         }
