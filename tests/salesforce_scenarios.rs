@@ -179,11 +179,24 @@ impl World {
         Ok(())
     }
 
+    /// The remote links of a Jira issue, as a person reads them (`GET …/remotelink`).
+    async fn jira_remote_links(&self, issue: &ItemId) -> Result<Vec<Value>> {
+        let jira = self.environment.simulator(Side::One).context("Jira")?;
+        let alice = tandem_simulators::jira::SimUser::alice();
+        let url = format!("{}/rest/api/3/issue/{issue}/remotelink", jira.base_url());
+        let answer = reqwest::Client::new().get(url).basic_auth(&alice.email, Some(&alice.api_token)).send().await?;
+        Ok(answer.error_for_status()?.json().await?)
+    }
+
     async fn finish(self) -> Result<()> {
-        let violations = self.environment.simulator(Side::Two).map(|sim| sim.contract_violations()).unwrap_or_default();
+        let violations: Vec<String> = Side::BOTH
+            .into_iter()
+            .filter_map(|side| self.environment.simulator(side))
+            .flat_map(|sim| sim.contract_violations())
+            .collect();
         self.environment.stop().await;
         if !violations.is_empty() {
-            bail!("Salesforce contract violations: {violations:#?}");
+            bail!("contract violations: {violations:#?}");
         }
         Ok(())
     }
@@ -227,8 +240,18 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
     let record = world.salesforce().records("Case").into_iter().find(|record| record["Id"] == case.as_str());
     let marker = record.as_ref().and_then(|record| record["Tandem_Sync_Id__c"].as_str().map(str::to_string));
     assert!(marker.is_some_and(|marker| marker.ends_with(bug.item.id.as_str())), "the Case carries its origin");
-    let link = record.as_ref().and_then(|record| record["Engineering_Issue__c"].as_str().map(str::to_string));
-    assert_eq!(link, bug.item.url, "the Case opens its Jira issue");
+    let case_url = world.read(Side::Two, &case).await.item.url;
+    world
+        .until("the Case opening its Jira issue", || async {
+            let link = world.read(Side::Two, &case).await.field("Engineering_Issue__c").clone();
+            (link == text(bug.item.url.as_deref().unwrap_or("?"))).then_some(())
+        })
+        .await?;
+    // The Jira issue shows its Case as a remote link, once however often it is posted.
+    let links = world.jira_remote_links(&bug.item.id).await?;
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0]["object"]["url"].as_str(), case_url.as_deref());
+    assert!(links[0]["object"]["title"].as_str().is_some_and(|title| title.starts_with("Salesforce ")), "{links:?}");
 
     // An agent retitles the Case through the REST API as a script does: the Jira bug follows.
     world
@@ -290,6 +313,8 @@ async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result
         .create_item(&fields(&[("Subject", text("Login loops")), ("Origin", text("Web"))]), None)
         .await?;
     let bug = world.until("the Jira bug", || world.copy_of(Side::Two, &case.item.id)).await?;
+    let links = world.jira_remote_links(&bug).await?;
+    assert_eq!(links.len(), 1, "the issue made of the Case shows it: {links:?}");
     let issue_url = text(world.read(Side::One, &bug).await.item.url.as_deref().unwrap_or("?"));
     world
         .until("the Case pointing at the issue made of it", || async {

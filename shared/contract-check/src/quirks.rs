@@ -14,6 +14,9 @@ use crate::description::{escape, Description};
 use crate::path_key::{PathKey, Section};
 
 pub(crate) fn apply(document: &mut Value) {
+    if is_jira(document) {
+        remote_links_listed(document);
+    }
     if !is_azure_devops(document) {
         return;
     }
@@ -26,6 +29,18 @@ pub(crate) fn apply(document: &mut Value) {
         declare_error_classes(responses);
     }
     pin_api_versions(document);
+}
+
+/// `GET …/issue/{issueIdOrKey}/remotelink` is declared to answer one `RemoteIssueLink`, but answers
+/// the issue's links as an array, as the operation's own example and description show ("otherwise all
+/// remote issue links are returned"); one link only when a `globalId` is asked for.
+fn remote_links_listed(document: &mut Value) {
+    let pointer =
+        "/paths/~1rest~1api~13~1issue~1{issueIdOrKey}~1remotelink/get/responses/200/content/application~1json/schema";
+    if let Some(schema) = document.pointer_mut(pointer) {
+        let one = schema.clone();
+        *schema = json!({ "anyOf": [one.clone(), { "type": "array", "items": one }] });
+    }
 }
 
 /// A string format the validator checks differently for one vendor's description.

@@ -535,7 +535,7 @@ impl Engine {
         }
         let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
-        self.point_to_copy(from, item, &copy).await;
+        self.point_at_each_other(from, item, &copy).await;
         self.merge(from, item, link).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
@@ -664,7 +664,7 @@ impl Engine {
         let link = self.insert_link(from, &link).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         self.crash_point(Step::LinkInserted);
-        self.point_to_copy(from, item, &copy).await;
+        self.point_at_each_other(from, item, &copy).await;
         let (item1, item2) = match from {
             Side::One => (item, &copy),
             Side::Two => (&copy, item),
@@ -673,12 +673,15 @@ impl Engine {
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
 
-    /// Tells the item's system where the copy lives, where it keeps such a pointer; a failure costs the
-    /// pointer only (the link is what tandem relies on), so it is logged and the sync goes on.
-    async fn point_to_copy(&self, from: Side, item: &Item, copy: &Item) {
-        let copy_ref = self.connector(from.other()).item_ref(copy);
-        if let Err(error) = self.connector(from).point_to_copy(&item.item.id, &copy_ref).await {
-            warn!(item = %item.item.label(), copy = %copy.item.label(), %error, "could not point the item at its copy");
+    /// Tells each item's system where the other lives, where it keeps such a pointer; a failure costs
+    /// the pointer only (the link is what tandem relies on), so it is logged and the sync goes on.
+    async fn point_at_each_other(&self, from: Side, item: &Item, copy: &Item) {
+        for (side, on, other) in [(from, item, copy), (from.other(), copy, item)] {
+            let linked = self.connector(side.other()).item_ref(other);
+            let system = self.config.side(side.other()).system;
+            if let Err(error) = self.connector(side).point_to_linked(&on.item.id, &linked, system).await {
+                warn!(item = %on.item.label(), linked = %other.item.label(), %error, "could not point an item at the one linked with it");
+            }
         }
     }
 

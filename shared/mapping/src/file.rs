@@ -264,7 +264,9 @@ pub(crate) fn schema(systems: &[&dyn SystemRules]) -> serde_json::Value {
         for rules in systems {
             for setting in rules.setting_keys() {
                 let description = format!("{} sides only: {}", rules.kind().display_name(), setting.description);
-                side[setting.key] = serde_json::json!({ "type": "string", "description": description });
+                // Written as any scalar (`remote_links: true`, `api_share: 80`); read as its text.
+                let types = ["string", "boolean", "number"];
+                side[setting.key] = serde_json::json!({ "type": types, "description": description });
             }
         }
     }

@@ -35,6 +35,8 @@ const REQUIRED_PERMISSIONS: [&str; 6] =
 pub struct JiraConnector {
     client: JiraClient,
     config: ValidJiraConfig,
+    /// Whether each issue shows the item linked with it as a remote link.
+    remote_links: bool,
 }
 
 impl std::fmt::Debug for JiraConnector {
@@ -53,7 +55,13 @@ impl JiraConnector {
             });
         };
         let client = JiraClient::new(config.site(), email, api_token, retry)?;
-        Ok(JiraConnector { client, config })
+        Ok(JiraConnector { client, config, remote_links: false })
+    }
+
+    /// Shows on each issue, as a remote link, the item it is linked with.
+    pub fn with_remote_links(mut self, on: bool) -> Self {
+        self.remote_links = on;
+        self
     }
 
     pub fn config(&self) -> &ValidJiraConfig {
@@ -449,6 +457,28 @@ impl Connector for JiraConnector {
             reference.url = reference.key.as_deref().map(|key| self.config.browse_url(key));
         }
         reference
+    }
+
+    /// A remote link to the linked item, idempotent by its global id (the item's address): posted again,
+    /// Jira updates the one link rather than adding a second.
+    async fn point_to_linked(
+        &self,
+        item: &ItemId,
+        linked: &ItemRef,
+        linked_system: SystemKind,
+    ) -> Result<(), ConnectorError> {
+        let (true, Some(url)) = (self.remote_links, linked.url.as_ref()) else {
+            return Ok(());
+        };
+        let link = serde_json::json!({
+            "globalId": format!("tandem:{url}"),
+            "application": { "type": "tandem", "name": linked_system.display_name() },
+            "relationship": "linked with",
+            "object": { "url": url, "title": format!("{} {}", linked_system.display_name(), linked.label()) },
+        });
+        let path = format!("/rest/api/3/issue/{}/remotelink", encode(item.as_str()));
+        let _: Value = self.client.send(Method::POST, &path, &link, Repeat::Safe).await?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use crate::config::{JiraConfig, JiraConfigError, ValidJiraConfig};
 use crate::{JiraConnector, JiraWebhookReceiver, JIRA};
 use std::sync::Arc;
 use tandem_engine::ports::{Connector, WebhookReceiver};
-use tandem_mapping::{SideConfig, SideProblem, SystemRules};
+use tandem_mapping::{SettingKey, SideConfig, SideProblem, SystemRules};
 use tandem_model::{Credentials, SystemKind};
 use tandem_system_api::{expect_credentials, side_problems, wrong_credentials, BuildError, RetryPolicy, System};
 
@@ -16,6 +16,23 @@ pub struct JiraSystem;
 
 /// What a side run on the simulator is checked with: its address is known only once it runs.
 const SIMULATED_SITE: &str = "http://localhost/";
+
+const REMOTE_LINKS: &str = "remote_links";
+
+const SETTING_KEYS: [SettingKey; 1] = [SettingKey {
+    key: REMOTE_LINKS,
+    description: "`true` to show on each issue, as a remote link, the item it is linked with (a Salesforce Case, \
+                  an Azure DevOps work item); `false` by default",
+}];
+
+/// The side's `remote_links` setting.
+fn remote_links(side: &SideConfig) -> Result<bool, SideProblem> {
+    match side.setting(REMOTE_LINKS) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(SideProblem::new(REMOTE_LINKS, format!("`{other}` is neither `true` nor `false`"))),
+    }
+}
 
 impl JiraSystem {
     fn config(side: &SideConfig, base_url: &str) -> Result<ValidJiraConfig, JiraConfigError> {
@@ -44,9 +61,15 @@ impl SystemRules for JiraSystem {
         JIRA
     }
 
+    fn setting_keys(&self) -> &'static [SettingKey] {
+        &SETTING_KEYS
+    }
+
     fn check_side(&self, side: &SideConfig) -> Vec<SideProblem> {
         let base_url = side.base_url.as_ref().map_or(SIMULATED_SITE, |url| url.as_str());
-        side_problems(JiraSystem::config(side, base_url), |error| error.side_key())
+        let mut problems = side_problems(JiraSystem::config(side, base_url), |error| error.side_key());
+        problems.extend(remote_links(side).err());
+        problems
     }
 }
 
@@ -60,7 +83,8 @@ impl System for JiraSystem {
     ) -> Result<Arc<dyn Connector>, BuildError> {
         let config = JiraSystem::config(side, base_url).map_err(|error| BuildError::Settings(error.to_string()))?;
         expect_credentials(self.kind(), "jira-api-token", credentials)?;
-        Ok(Arc::new(JiraConnector::new(config, credentials, retry)?))
+        let remote_links = remote_links(side).map_err(|problem| BuildError::Settings(problem.message))?;
+        Ok(Arc::new(JiraConnector::new(config, credentials, retry)?.with_remote_links(remote_links)))
     }
 
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {

@@ -483,11 +483,7 @@ impl Connector for SalesforceConnector {
     }
 
     async fn create_item(&self, fields: &FieldMap, origin: Option<&CopyOrigin>) -> Result<Item, ConnectorError> {
-        let mut body = self.body(fields).await?;
-        // A copy points at its original from the start, where a link field is configured.
-        if let (Some(field), Some(url)) = (self.config.link_field(), origin.and_then(|origin| origin.url.as_ref())) {
-            body[field] = Value::String(url.clone());
-        }
+        let body = self.body(fields).await?;
         let saved: SaveResult = match origin {
             // An upsert on the origin's marker: sent twice, it makes one record.
             Some(origin) => {
@@ -620,8 +616,8 @@ impl Connector for SalesforceConnector {
         Ok(found.map(|row| user_ref(&row)))
     }
 
-    async fn point_to_copy(&self, item: &ItemId, copy: &ItemRef) -> Result<(), ConnectorError> {
-        let (Some(field), Some(url)) = (self.config.link_field(), copy.url.as_ref()) else {
+    async fn point_to_linked(&self, item: &ItemId, linked: &ItemRef, _: SystemKind) -> Result<(), ConnectorError> {
+        let (Some(field), Some(url)) = (self.config.link_field(), linked.url.as_ref()) else {
             return Ok(());
         };
         let path = format!("sobjects/{}/{}", self.object(), item.as_str());

@@ -293,11 +293,16 @@ pub trait Connector: Send + Sync {
     fn item_ref(&self, item: &Item) -> ItemRef {
         item.item.clone()
     }
-    /// Records on `item` where its copy lives, for the people who read it (a URL field the
-    /// configuration names), in systems that keep such a pointer. Called once the copy is linked; a
-    /// failure is logged, never the sync's. The default keeps none.
-    async fn point_to_copy(&self, item: &ItemId, copy: &ItemRef) -> Result<(), ConnectorError> {
-        let _ = (item, copy);
+    /// Records on `item` where the item linked with it lives (a URL field the configuration names, a
+    /// remote link), for the people who read it, in systems that keep such a pointer. Called for both
+    /// items once a copy is linked; a failure is logged, never the sync's. The default keeps none.
+    async fn point_to_linked(
+        &self,
+        item: &ItemId,
+        linked: &ItemRef,
+        linked_system: SystemKind,
+    ) -> Result<(), ConnectorError> {
+        let _ = (item, linked, linked_system);
         Ok(())
     }
 }

@@ -41,6 +41,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
         .route("/rest/api/3/issue/bulkfetch", axum::routing::post(bulk_fetch))
         .route("/rest/api/3/issue/{issue}/comment", get(comments).post(add_comment))
+        .route("/rest/api/3/issue/{issue}/remotelink", get(remote_links).post(put_remote_link))
+        .route("/rest/api/3/issue/{issue}/remotelink/{link}", get(remote_link).delete(delete_remote_link))
         .route(
             "/rest/api/3/issue/{issue}/comment/{comment}",
             get(get_comment).put(update_comment).delete(delete_comment),
@@ -521,6 +523,68 @@ async fn set_property(
     let created = site.set_property(&caller.account_id, &key, &property, value)?;
     // The contract declares a JSON body (of any shape) for both answers; an empty object is one.
     Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({})))
+}
+
+async fn remote_links(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller.account_id)?;
+    let issue = site.issue(&key)?.id;
+    let wanted = params.iter().find(|(name, _)| name == "globalId").map(|(_, value)| value);
+    let links: Vec<Value> = site
+        .remote_links
+        .of(issue)
+        .iter()
+        .filter(|link| wanted.is_none_or(|wanted| link.global_id.as_ref() == Some(wanted)))
+        .map(|link| super::remote_links::link_json(&site.base_url, issue, link))
+        .collect();
+    Ok(json_response(StatusCode::OK, Value::Array(links)))
+}
+
+async fn remote_link(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, link)): Path<(String, String)>,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller.account_id)?;
+    let issue = site.issue(&key)?.id;
+    let id = link.parse().map_err(|_| ApiError::bad_request("The remote link id must be a number."))?;
+    let link = site.remote_links.get(issue, id)?;
+    Ok(json_response(StatusCode::OK, super::remote_links::link_json(&site.base_url, issue, link)))
+}
+
+async fn put_remote_link(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let mut site = sim.site();
+    visible(&site, &caller.account_id)?;
+    site.require(&caller.account_id, "LINK_ISSUES")?;
+    let issue = site.issue(&key)?.id;
+    let (id, created) = site.remote_links.put(issue, &body)?;
+    let answer = json!({ "id": id, "self": super::remote_links::link_self(&site.base_url, issue, id) });
+    Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, answer))
+}
+
+async fn delete_remote_link(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path((key, link)): Path<(String, String)>,
+) -> ApiResult {
+    let mut site = sim.site();
+    visible(&site, &caller.account_id)?;
+    site.require(&caller.account_id, "LINK_ISSUES")?;
+    let issue = site.issue(&key)?.id;
+    let id = link.parse().map_err(|_| ApiError::bad_request("The remote link id must be a number."))?;
+    site.remote_links.delete(issue, id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 impl Sim {

@@ -28,6 +28,7 @@ mod error;
 mod events;
 mod jql;
 mod people;
+mod remote_links;
 mod render;
 mod security;
 mod site;

@@ -104,6 +104,8 @@ pub struct Site {
     next_comment_id: u64,
     next_changelog_id: u64,
     last_instant: Timestamp,
+    /// Links from issues to objects elsewhere.
+    pub remote_links: super::remote_links::RemoteLinks,
 }
 
 impl Site {
@@ -119,6 +121,7 @@ impl Site {
             next_comment_id: 10000,
             next_changelog_id: 10000,
             last_instant: DateTime::<Utc>::MIN_UTC,
+            remote_links: Default::default(),
         }
     }
 
