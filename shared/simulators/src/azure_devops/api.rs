@@ -10,7 +10,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use chrono::Utc;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -588,7 +587,7 @@ fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &st
     let body = json!({
         "queryType": "flat",
         "queryResultType": "workItem",
-        "asOf": format_instant(Utc::now()),
+        "asOf": format_instant(organization.now()),
         "columns": query.columns.iter().map(field_reference).collect::<Vec<_>>(),
         "sortColumns": query.order.iter().map(|(name, descending)| json!({"field": field_reference(name), "descending": descending})).collect::<Vec<_>>(),
         "workItems": found.iter().map(|item| json!({"id": item.id, "url": renderer.work_item_url(item.id)})).collect::<Vec<_>>(),

@@ -142,6 +142,12 @@ impl Organization {
         next
     }
 
+    /// The organization's time now: never before a change it has stamped (changes faster than one a
+    /// millisecond get instants ahead of the clock, and a query's `asOf` must not predate them).
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now().max(self.last_instant)
+    }
+
     pub fn identity_by_pat(&self, pat: &str) -> Option<&SimIdentity> {
         self.identities.iter().find(|identity| identity.pat == pat)
     }
