@@ -7,37 +7,14 @@ mod support;
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use support::{field_map, text, World};
 use tandem_engine::ports::Connector;
 use tandem_model::{RichText, Side};
 use tandem_simulators::jira::SimUser;
 
-/// Every line any part of the process logs, at every level.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_value_appears_in_any_log_line() -> Result<()> {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = support::logs::capture_every_line();
 
     let world = World::start().await?;
     let bug = world
@@ -82,14 +59,7 @@ async fn no_secret_value_appears_in_any_log_line() -> Result<()> {
     }
     world.finish().await?;
 
-    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).to_string();
-    assert!(logs.lines().count() > 100, "the run was logged ({} lines)", logs.lines().count());
-    assert!(logs.contains("created copy"), "the capture saw the work");
-    for secret in &secrets {
-        assert!(secret.len() >= 8, "a secret worth searching for: {secret:?}");
-        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
-            panic!("a secret value was logged: {line}");
-        }
-    }
+    assert!(capture.text().lines().count() > 100, "the run was logged");
+    capture.assert_none_of(&secrets);
     Ok(())
 }

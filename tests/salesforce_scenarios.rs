@@ -4,17 +4,20 @@
 //! tandem's connectors built with her own credentials, and through Salesforce's REST API directly as
 //! a script would (an OAuth password-flow token, `PATCH /sobjects/Case/{id}`).
 
+mod support;
+
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::{field_map as fields, text};
 use tandem_cli::local::LocalEnvironment;
 use tandem_cli::server::{self, RunningServer, ServedIntegration};
 use tandem_cli::wiring;
 use tandem_engine::ports::Connector;
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side};
+use tandem_model::{FieldValue, Item, ItemId, ItemVersion, Side};
 use tandem_simulators::salesforce::{RunningSalesforce, SalesforceUser};
 
 fn config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
@@ -200,14 +203,6 @@ impl World {
         }
         Ok(())
     }
-}
-
-fn fields(pairs: &[(&str, FieldValue)]) -> FieldMap {
-    pairs.iter().map(|(name, value)| (name.to_string(), value.clone())).collect()
-}
-
-fn text(value: &str) -> FieldValue {
-    FieldValue::Text(value.into())
 }
 
 fn words(value: &FieldValue) -> String {
@@ -613,33 +608,11 @@ fields:
     world.finish().await
 }
 
-/// Every log line the process writes, at every level.
-#[derive(Clone, Default)]
-struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Nothing of the integration user's sign-in (the private key, the consumer secret) nor the Outbound
 /// Messages' URL token reaches a log line, at any level, through a sync both ways.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_salesforce_secret_appears_in_any_log_line() -> Result<()> {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // The process's one global subscriber: the server's and the engine's tasks run on other threads.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = support::logs::capture_every_line();
     let world = World::start(config(|text| text)?).await?;
     let bug = world.alice(Side::One).create_item(&fields(&[("summary", text("Keys stay put"))]), None).await?;
     let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
@@ -660,14 +633,7 @@ async fn no_salesforce_secret_appears_in_any_log_line() -> Result<()> {
         tandem_simulators::salesforce::key::PRIVATE_KEY_PEM.lines().nth(1).context("a key line")?.to_string();
     let secrets = [world.salesforce().app().consumer_secret.clone(), key_line, token];
     world.finish().await?;
-    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).to_string();
-    assert!(logs.contains("created copy"), "the capture saw the work");
-    for secret in &secrets {
-        assert!(secret.len() >= 8, "a secret worth searching for: {secret:?}");
-        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
-            panic!("a secret value was logged: {line}");
-        }
-    }
+    capture.assert_none_of(&secrets);
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each scenario file uses a different part
 
+pub mod logs;
+
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
