@@ -47,24 +47,8 @@ impl World {
 
     async fn started(config: IntegrationConfig, webhooks: bool) -> Result<World> {
         let config = Arc::new(config);
-        let store_dir = tempfile::tempdir()?;
-        let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
-        let environment = LocalEnvironment::prepare(&config, None).await?;
-        let settings = wiring::ServeSettings { poll_interval: None, claim_lease: Some(Duration::from_secs(60)) };
-        let served = wiring::serve_integration(
-            config.clone(),
-            environment.endpoints(),
-            environment.secrets().as_ref(),
-            store,
-            settings,
-        )
-        .await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let server = server::start(listener, vec![served.clone()])?;
-        if webhooks {
-            environment.register_webhooks(&config, address);
-        }
+        let support::Serving { environment, served, server, store_dir } =
+            support::Serving::start(&config, webhooks).await?;
         let alice = |side: Side| -> Result<Arc<dyn Connector>> {
             let simulator = environment.simulator(side).context("a simulated side")?;
             let system = tandem_systems::of(config.side(side).system).context("a registered system")?;

@@ -34,6 +34,39 @@ pub fn local_config(edit: impl FnOnce(String) -> String) -> Result<IntegrationCo
     tandem_systems::load_str(&text, "local.yaml", &examples_dir()).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
+/// `tandem serve` for a configuration, as the scenarios drive it: its simulators, its engine on an
+/// embedded store in a temporary folder, and its webhook server (the simulators' webhooks pointed at it
+/// when `webhooks`). Polls are the scenarios' to make, not a background poller's.
+pub struct Serving {
+    pub environment: LocalEnvironment,
+    pub served: Arc<ServedIntegration>,
+    pub server: RunningServer,
+    pub store_dir: tempfile::TempDir,
+}
+
+impl Serving {
+    pub async fn start(config: &Arc<IntegrationConfig>, webhooks: bool) -> Result<Serving> {
+        let store_dir = tempfile::tempdir()?;
+        let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
+        let environment = LocalEnvironment::prepare(config, None).await?;
+        let served = wiring::serve_integration(
+            config.clone(),
+            environment.endpoints(),
+            environment.secrets().as_ref(),
+            store,
+            wiring::ServeSettings { poll_interval: None, claim_lease: Some(Duration::from_secs(60)) },
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = server::start(listener, vec![served.clone()])?;
+        if webhooks {
+            environment.register_webhooks(config, address);
+        }
+        Ok(Serving { environment, served, server, store_dir })
+    }
+}
+
 pub struct World {
     pub config: Arc<IntegrationConfig>,
     pub environment: LocalEnvironment,
@@ -52,22 +85,7 @@ impl World {
 
     pub async fn with_config(config: IntegrationConfig) -> Result<World> {
         let config = Arc::new(config);
-        let store_dir = tempfile::tempdir()?;
-        let store = wiring::open_store(&store_dir.path().join("state.redb"))?;
-        let environment = LocalEnvironment::prepare(&config, None).await?;
-        // Polls are driven by the scenarios (World::settle), not by a background poller.
-        let served = wiring::serve_integration(
-            config.clone(),
-            environment.endpoints(),
-            environment.secrets().as_ref(),
-            store,
-            wiring::ServeSettings { poll_interval: None, claim_lease: Some(Duration::from_secs(60)) },
-        )
-        .await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let server = server::start(listener, vec![served.clone()])?;
-        environment.register_webhooks(&config, address);
+        let Serving { environment, served, server, store_dir } = Serving::start(&config, true).await?;
         let alice = SimUser::alice();
         let jira_alice = JiraConnector::new(
             JiraConfig {

@@ -525,6 +525,23 @@ async fn set_property(
     Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({})))
 }
 
+/// The id of the issue `key` names, in a project the caller may browse.
+fn visible_issue(site: &Site, account_id: &str, key: &str) -> Result<u64, ApiError> {
+    visible(site, account_id)?;
+    Ok(site.issue(key)?.id)
+}
+
+/// As [`visible_issue`], for a caller who may also link issues.
+fn linkable_issue(site: &Site, account_id: &str, key: &str) -> Result<u64, ApiError> {
+    let issue = visible_issue(site, account_id, key)?;
+    site.require(account_id, "LINK_ISSUES")?;
+    Ok(issue)
+}
+
+fn link_id(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request("The remote link id must be a number."))
+}
+
 async fn remote_links(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
@@ -532,8 +549,7 @@ async fn remote_links(
     Query(params): Params,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller.account_id)?;
-    let issue = site.issue(&key)?.id;
+    let issue = visible_issue(&site, &caller.account_id, &key)?;
     let wanted = params.iter().find(|(name, _)| name == "globalId").map(|(_, value)| value);
     let links: Vec<Value> = site
         .remote_links
@@ -551,10 +567,8 @@ async fn remote_link(
     Path((key, link)): Path<(String, String)>,
 ) -> ApiResult {
     let site = sim.site();
-    visible(&site, &caller.account_id)?;
-    let issue = site.issue(&key)?.id;
-    let id = link.parse().map_err(|_| ApiError::bad_request("The remote link id must be a number."))?;
-    let link = site.remote_links.get(issue, id)?;
+    let issue = visible_issue(&site, &caller.account_id, &key)?;
+    let link = site.remote_links.get(issue, link_id(&link)?)?;
     Ok(json_response(StatusCode::OK, super::remote_links::link_json(&site.base_url, issue, link)))
 }
 
@@ -565,9 +579,7 @@ async fn put_remote_link(
     Json(body): Json<Value>,
 ) -> ApiResult {
     let mut site = sim.site();
-    visible(&site, &caller.account_id)?;
-    site.require(&caller.account_id, "LINK_ISSUES")?;
-    let issue = site.issue(&key)?.id;
+    let issue = linkable_issue(&site, &caller.account_id, &key)?;
     let (id, created) = site.remote_links.put(issue, &body)?;
     let answer = json!({ "id": id, "self": super::remote_links::link_self(&site.base_url, issue, id) });
     Ok(json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, answer))
@@ -579,11 +591,8 @@ async fn delete_remote_link(
     Path((key, link)): Path<(String, String)>,
 ) -> ApiResult {
     let mut site = sim.site();
-    visible(&site, &caller.account_id)?;
-    site.require(&caller.account_id, "LINK_ISSUES")?;
-    let issue = site.issue(&key)?.id;
-    let id = link.parse().map_err(|_| ApiError::bad_request("The remote link id must be a number."))?;
-    site.remote_links.delete(issue, id)?;
+    let issue = linkable_issue(&site, &caller.account_id, &key)?;
+    site.remote_links.delete(issue, link_id(&link)?)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
