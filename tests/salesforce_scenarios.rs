@@ -50,10 +50,7 @@ impl World {
         let support::Serving { environment, served, server, store_dir } =
             support::Serving::start(&config, webhooks).await?;
         let alice = |side: Side| -> Result<Arc<dyn Connector>> {
-            let simulator = environment.simulator(side).context("a simulated side")?;
-            let system = tandem_systems::of(config.side(side).system).context("a registered system")?;
-            let retry = tandem_system_api::RetryPolicy::fast();
-            Ok(system.connector(config.side(side), &simulator.base_url(), &simulator.person_credentials(), retry)?)
+            environment.person_connector(side, config.side(side), tandem_system_api::RetryPolicy::fast())
         };
         let alice = [alice(Side::One)?, alice(Side::Two)?];
         Ok(World { environment, served, _server: server, alice, _store: store_dir })
@@ -285,8 +282,7 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result<()> {
-    let world =
-        World::start(config(|text| text.replace("comments: [\"internal:unpublished\"]", "comments: []"))?).await?;
+    let world = World::start(config(|text| text)?).await?;
     let case = world
         .alice(Side::Two)
         .create_item(&fields(&[("Subject", text("Login loops")), ("Origin", text("Web"))]), None)
@@ -348,6 +344,32 @@ async fn a_case_is_read_with_its_account_contact_and_owner_and_a_lookup_is_set_b
     assert_eq!(read.field("Contact.Name"), &text("Carol Customer"));
     assert_eq!(read.field("Contact.Email"), &text("carol@customer.example"));
     assert_eq!(read.field("Owner.Email"), &text(&SalesforceUser::alice().email), "the agent who created it owns it");
+
+    // In Jira, the issue made of the Case shows its customer in the mapped fields, its owner as the
+    // assignee, and links to the Case, its Account and its Contact.
+    let issue = world.until("the Jira issue", || world.copy_of(Side::Two, &case)).await?;
+    let bug = world.read(Side::One, &issue).await;
+    assert_eq!(bug.field("customfield_10070"), &text("Acme Corporation"));
+    assert_eq!(bug.field("customfield_10071"), &text("Carol Customer"));
+    let FieldValue::User(assignee) = bug.field("assignee") else { bail!("no assignee: {bug:?}") };
+    assert_eq!(assignee.id, tandem_simulators::jira::SimUser::alice().account_id, "the owner, by the users sheet");
+    let links = world
+        .until("the remote links", || async {
+            let links = world.jira_remote_links(&issue).await.ok()?;
+            (links.len() == 3).then_some(links)
+        })
+        .await?;
+    let url_of = |kind: &str, id: &str| format!("{}/lightning/r/{kind}/{id}/view", world.salesforce().base_url());
+    for (kind, id, title) in [
+        ("Case", case.as_str(), "Salesforce "),
+        ("Account", account, "Account Acme Corporation"),
+        ("Contact", contact, "Contact Carol Customer"),
+    ] {
+        let link = links.iter().find(|link| link["object"]["url"] == url_of(kind, id).as_str());
+        let link = link.with_context(|| format!("a remote link to the {kind}: {links:?}"))?;
+        assert!(link["object"]["title"].as_str().is_some_and(|shown| shown.starts_with(title)), "{link}");
+    }
+
     // Writing a related record's key sets the lookup to the one record that has it.
     service.update_item(&case, &fields(&[("Account.Name", text("Globex"))]), &read.version()).await?;
     assert_eq!(service.get_item(&case).await?.field("Account.Name"), &text("Globex"));

@@ -7,8 +7,8 @@ use layered::LayeredSecrets;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use tandem_engine::ports::SecretSource;
-use tandem_mapping::IntegrationConfig;
+use tandem_engine::ports::{Connector, SecretSource};
+use tandem_mapping::{IntegrationConfig, SideConfig};
 use tandem_model::Side;
 use tandem_secrets::LocalSecrets;
 use tandem_system_api::RunningSimulator;
@@ -103,6 +103,25 @@ impl LocalEnvironment {
         self.simulator(side)?.as_any().downcast_ref()
     }
 
+    /// A connector acting as the person working in `side`'s simulator (the demo and tests act as them),
+    /// on `settings`: the side's, or another project or item type of the same system. Their own client
+    /// settings (how they comment) replace the integration's.
+    pub fn person_connector(
+        &self,
+        side: Side,
+        settings: &SideConfig,
+        retry: tandem_system_api::RetryPolicy,
+    ) -> Result<Arc<dyn Connector>> {
+        let simulator = self.simulator(side).with_context(|| format!("side {side} runs no simulator"))?;
+        let mut settings = settings.clone();
+        for (key, value) in simulator.person_settings() {
+            settings.settings.insert(key.to_string(), value.to_string());
+        }
+        let system = tandem_systems::of(settings.system).context("the side's system is built in")?;
+        let credentials = simulator.person_credentials();
+        Ok(system.connector(&settings, self.endpoints.base_url(side), &credentials, retry)?)
+    }
+
     /// The webhook secret generated for a simulated side (tests sign their own deliveries with it).
     pub fn webhook_secret(&self, side: Side) -> Option<&str> {
         self.simulated[slot(side)].as_ref().map(|simulated| simulated.webhook_secret.as_str())
@@ -157,26 +176,19 @@ mod layered {
 pub mod demo {
     use super::LocalEnvironment;
     use anyhow::{bail, Context, Result};
-    use std::sync::Arc;
     use std::time::Duration;
-    use tandem_engine::ports::Connector;
     use tandem_engine::Engine;
     use tandem_model::Side;
     use tandem_system_api::RetryPolicy;
 
     impl LocalEnvironment {
         pub async fn run_demo(&self, engine: &Engine) -> Result<()> {
-            let (Some(first), Some(second)) = (self.simulator(Side::One), self.simulator(Side::Two)) else {
+            let (Some(first), Some(_)) = (self.simulator(Side::One), self.simulator(Side::Two)) else {
                 bail!("--demo needs both sides on the bundled simulators (`simulator: true`)");
             };
             let config = engine.config();
-            let person = |side: Side, credentials| -> Result<Arc<dyn Connector>> {
-                let settings = config.side(side);
-                let system = tandem_systems::of(settings.system).context("the side's system is built in")?;
-                Ok(system.connector(settings, self.endpoints.base_url(side), &credentials, RetryPolicy::default())?)
-            };
-            let (first_person, second_person) =
-                (person(Side::One, first.person_credentials())?, person(Side::Two, second.person_credentials())?);
+            let person = |side: Side| self.person_connector(side, config.side(side), RetryPolicy::default());
+            let (first_person, second_person) = (person(Side::One)?, person(Side::Two)?);
             let (first_system, second_system) = (config.side(Side::One).system, config.side(Side::Two).system);
 
             let item = first_person

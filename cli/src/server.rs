@@ -150,10 +150,7 @@ async fn receive(
         Ok(side) => side,
         Err(message) => return respond(WebhookAnswer::problem(404, message)),
     };
-    let headers =
-        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
-    let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let request = WebhookRequest::new(headers.collect(), body.to_vec()).with_query(query);
+    let request = webhook_request(&headers, query.as_deref(), &body);
     let receiver = &served.receivers[usize::from(side.number() - 1)];
     let answer = match receiver.receive(&request) {
         Ok(delivery) => WebhookAnswer::delivered(&integration, served.engine.receive_delivery(side, &delivery).await),
@@ -162,7 +159,16 @@ async fn receive(
     respond(answer.replied_by(|status| receiver.reply(status)))
 }
 
-fn respond(answer: WebhookAnswer) -> Response {
+/// A delivery as the receivers take it: header names and values as text, the URL's query decoded.
+pub fn webhook_request(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> WebhookRequest {
+    let headers =
+        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
+    let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    WebhookRequest::new(headers.collect(), body.to_vec()).with_query(query)
+}
+
+/// An answer as the sender expects it (JSON, or the system's own reply such as a SOAP acknowledgement).
+pub fn respond(answer: WebhookAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(CONTENT_TYPE, answer.content_type().to_string())], answer.body_text()).into_response()
 }

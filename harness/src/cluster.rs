@@ -5,11 +5,11 @@
 
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tandem_cli::local::LocalEnvironment;
+use tandem_cli::server::{respond, webhook_request};
 use tandem_cli::wiring::{self, ConnectorTuning};
 use tandem_engine::crash::{Crash, CrashPlan, Step};
-use tandem_engine::ports::{SystemClock, WebhookReceiver, WebhookRequest};
+use tandem_engine::ports::{SystemClock, WebhookReceiver};
 use tandem_engine::{Engine, EngineStores, RetryPolicy};
 use tandem_lambda_runtime::{side_named, WebhookAnswer};
 use tandem_mapping::IntegrationConfig;
@@ -226,23 +227,28 @@ enum Invocation {
 async fn receive(
     State(cluster): State<Arc<Cluster>>,
     Path((integration, side)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     cluster.counters.deliveries.fetch_add(1, Ordering::Relaxed);
     if integration != cluster.config.name {
-        return answer(WebhookAnswer::problem(404, format!("no integration named `{integration}`")));
+        return respond(WebhookAnswer::problem(404, format!("no integration named `{integration}`")));
     }
     let side = match side_named(&cluster.config, &side) {
         Ok(side) => side,
-        Err(message) => return answer(WebhookAnswer::problem(404, message)),
+        Err(message) => return respond(WebhookAnswer::problem(404, message)),
     };
-    let headers =
-        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
-    let request = WebhookRequest::new(headers.collect(), body.to_vec());
-    let delivery = match cluster.receivers[usize::from(side.number() - 1)].receive(&request) {
+    let request = webhook_request(&headers, query.as_deref(), &body);
+    let receiver = cluster.receivers[usize::from(side.number() - 1)].clone();
+    let answer = |answer: WebhookAnswer| respond(answer.replied_by(|status| receiver.reply(status)));
+    let delivery = match receiver.receive(&request) {
         Ok(delivery) => delivery,
-        Err(refusal) => return answer(WebhookAnswer::refused(&integration, side, &refusal)),
+        Err(refusal) => {
+            // The simulators send only genuine notices: a refusal here is tandem's fault, and counted.
+            cluster.counters.deliveries_failed.fetch_add(1, Ordering::Relaxed);
+            return answer(WebhookAnswer::refused(&integration, side, &refusal));
+        }
     };
     let worker = cluster.pick();
     let name = integration.clone();
@@ -276,9 +282,4 @@ async fn poll_until(engine: &Engine, deadline: tokio::time::Instant) {
     if let Err(error) = engine.retry_failures_until(Some(deadline)).await {
         tracing::warn!(%error, "retrying failures failed");
     }
-}
-
-fn answer(answer: WebhookAnswer) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(answer.body)).into_response()
 }

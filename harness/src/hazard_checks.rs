@@ -1,6 +1,7 @@
 //! The checks the harsher world calls for, beyond duplicates and lost updates: nothing copied that is
 //! out of scope or restricted, no write that undoes a newer one, nothing lost to an expired credential.
 
+use crate::systems::Simulated;
 use crate::workload::Made;
 use anyhow::Result;
 use serde::Serialize;
@@ -16,7 +17,7 @@ use tandem_simulators::recording::RecordedExchange;
 pub struct HazardCheck {
     /// Links of items people made in another project or of another type.
     pub out_of_scope_copies: u64,
-    /// Copies (in Azure DevOps) of Jira comments that are restricted.
+    /// Copies, on the other side, of comments that are restricted where they were written.
     pub restricted_comments_leaked: u64,
     /// Title writes that set a title older than one the integration had already written to that item.
     pub stale_writes: u64,
@@ -34,15 +35,13 @@ impl HazardCheck {
     }
 }
 
-/// Runs every check. `service_accounts` are the integration's accounts as each simulator records them;
-/// `outages` the windows during which a credential was expired; `out_of_sync` the items of links found
-/// out of sync.
+/// Runs every check. `systems` are the two sides' simulators; `outages` the windows during which a
+/// credential was expired; `out_of_sync` the items of links found out of sync.
 pub async fn check(
     engine: &Engine,
     links: &[Link],
     made: &Made,
-    exchanges: [Vec<RecordedExchange>; 2],
-    service_accounts: [String; 2],
+    systems: [&dyn Simulated; 2],
     outages: &[(Instant, Instant)],
     out_of_sync: &BTreeSet<ItemId>,
 ) -> Result<HazardCheck> {
@@ -55,10 +54,13 @@ pub async fn check(
         }
     }
     check.restricted_comments_leaked = leaked_comments(engine, links, &mut check.examples).await?;
-    for (system, exchanges, account) in
-        [("Jira", &exchanges[0], &service_accounts[0]), ("Azure DevOps", &exchanges[1], &service_accounts[1])]
-    {
-        check.stale_writes += stale_title_writes(system, exchanges, account, &made.titles, &mut check.examples);
+    for system in systems {
+        let writes = TitleWrites {
+            system: system.name(),
+            account: &system.service_account(),
+            read: &|exchange| system.title_write(exchange),
+        };
+        check.stale_writes += stale_title_writes(&writes, &system.exchanges(), &made.titles, &mut check.examples);
     }
     let during_outages: BTreeSet<&ItemId> = made
         .edits
@@ -71,27 +73,34 @@ pub async fn check(
     Ok(check)
 }
 
-/// Comments on the Azure DevOps items of the links that copy the words of a Jira comment that is
-/// restricted now (as Jira shows it to the service account, which sees every comment here).
+/// Comments on either item of the links that copy the words of a comment restricted now on the other
+/// item (as its system shows it to the service account, which sees every comment here). The
+/// integration's own comments are copies, restricted where it writes them so (Salesforce's unpublished
+/// Case comments): they are not originals.
 async fn leaked_comments(engine: &Engine, links: &[Link], examples: &mut Vec<String>) -> Result<u64> {
     let mut leaked = 0;
-    for link in links {
-        let restricted: Vec<String> = engine
-            .connector(Side::One)
-            .list_comments(&link.side1.id)
-            .await?
-            .iter()
-            .filter(|comment| comment.visibility != Visibility::Everyone)
-            .map(|comment| words(&plain(&comment.body)))
-            .collect();
-        if restricted.is_empty() {
-            continue;
-        }
-        for comment in engine.connector(Side::Two).list_comments(&link.side2.id).await? {
-            let text = words(&plain(&comment.body));
-            if let Some(original) = restricted.iter().find(|original| text.contains(original.as_str())) {
-                leaked += 1;
-                examples.push(format!("restricted comment copied to {}: {original}", link.side2.label()));
+    for side in Side::BOTH {
+        let own = engine.service_account(side).await?.id.clone();
+        for link in links {
+            let restricted: Vec<String> = engine
+                .connector(side)
+                .list_comments(&link.item(side).id)
+                .await?
+                .iter()
+                .filter(|comment| comment.visibility != Visibility::Everyone)
+                .filter(|comment| comment.author.as_ref().is_none_or(|author| author.id != own))
+                .map(|comment| words(&plain(&comment.body)))
+                .collect();
+            if restricted.is_empty() {
+                continue;
+            }
+            let other = link.item(side.other());
+            for comment in engine.connector(side.other()).list_comments(&other.id).await? {
+                let text = words(&plain(&comment.body));
+                if let Some(original) = restricted.iter().find(|original| text.contains(original.as_str())) {
+                    leaked += 1;
+                    examples.push(format!("restricted comment copied to {}: {original}", other.label()));
+                }
             }
         }
     }
@@ -102,22 +111,30 @@ fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// How to find the integration's title writes in one system's record of calls.
+struct TitleWrites<'a> {
+    system: &'a str,
+    /// The integration's service account, as the system records callers.
+    account: &'a str,
+    /// The item and title a recorded create or edit wrote, if it wrote a title.
+    read: &'a dyn Fn(&RecordedExchange) -> Option<(String, String)>,
+}
+
 /// Writes of a title (by the integration's `account`) that came after its write, to the same item, of a
 /// title whose change began only after the first title's change had ended: a write that undoes a
 /// newer one. Titles name their event: `… (event N)`.
 fn stale_title_writes(
-    system: &str,
+    writes: &TitleWrites<'_>,
     exchanges: &[RecordedExchange],
-    account: &str,
     titles: &BTreeMap<u64, (Instant, Instant)>,
     examples: &mut Vec<String>,
 ) -> u64 {
     let mut written: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut stale = 0;
     for exchange in
-        exchanges.iter().filter(|exchange| exchange.user.as_deref() == Some(account) && exchange.status < 300)
+        exchanges.iter().filter(|exchange| exchange.user.as_deref() == Some(writes.account) && exchange.status < 300)
     {
-        let Some((item, title)) = title_write(exchange) else {
+        let Some((item, title)) = (writes.read)(exchange) else {
             continue;
         };
         let Some(event) = event_of(&title) else {
@@ -130,30 +147,11 @@ fn stale_title_writes(
         });
         if let Some(newer) = undone {
             stale += 1;
-            examples.push(format!("stale write to {system} item {item}: event {event} after event {newer}"));
+            examples.push(format!("stale write to {} item {item}: event {event} after event {newer}", writes.system));
         }
         before.push(event);
     }
     stale
-}
-
-/// The item and title a recorded create or edit wrote, if it wrote a title.
-fn title_write(exchange: &RecordedExchange) -> Option<(String, String)> {
-    let body = exchange.request_body.as_ref()?;
-    let title = body.pointer("/fields/summary").and_then(|title| title.as_str()).map(str::to_string).or_else(|| {
-        body.as_array()?
-            .iter()
-            .find(|operation| operation.get("path").and_then(|path| path.as_str()) == Some("/fields/System.Title"))
-            .and_then(|operation| operation.get("value")?.as_str().map(str::to_string))
-    })?;
-    let item = match exchange.method.as_str() {
-        "POST" => {
-            let answer = exchange.response_body.as_ref()?;
-            answer.get("id").map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_string))?
-        }
-        _ => exchange.path.rsplit('/').next()?.to_string(),
-    };
-    Some((item, title))
 }
 
 /// The event a title names: `… (event 42)`; none for titles a person edited meanwhile by hand.
@@ -172,26 +170,9 @@ fn plain(body: &RichText) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::systems::tests::exchange;
     use serde_json::json;
     use std::time::Duration;
-
-    fn exchange(
-        method: &str,
-        path: &str,
-        body: serde_json::Value,
-        answer: Option<serde_json::Value>,
-    ) -> RecordedExchange {
-        RecordedExchange {
-            method: method.into(),
-            path: path.into(),
-            query: Vec::new(),
-            content_type: None,
-            request_body: Some(body),
-            status: 200,
-            response_body: answer,
-            user: Some("svc".into()),
-        }
-    }
 
     #[test]
     fn a_title_written_after_a_newer_one_is_stale() {
@@ -209,14 +190,8 @@ mod tests {
         let mut examples = Vec::new();
         // 1, then 2 (newer), then 1 again: stale. 3 overlaps 2 in time, so 3 then 2 is not.
         let log = [write(1), write(2), write(1), write(3), write(2)];
-        assert_eq!(stale_title_writes("Jira", &log, "svc", &titles, &mut examples), 1, "{examples:?}");
-        let create = exchange(
-            "POST",
-            "/fabrikam/Fabrikam/_apis/wit/workitems/$Bug",
-            json!([{"op": "add", "path": "/fields/System.Title", "value": "New (event 2)"}]),
-            Some(json!({"id": 7})),
-        );
-        assert_eq!(title_write(&create), Some(("7".into(), "New (event 2)".into())));
+        let writes = TitleWrites { system: "Jira", account: "svc", read: &crate::systems::jira::title_write };
+        assert_eq!(stale_title_writes(&writes, &log, &titles, &mut examples), 1, "{examples:?}");
         assert_eq!(event_of("x (event 12) (edited meanwhile 3)"), None);
     }
 }

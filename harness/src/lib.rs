@@ -1,7 +1,7 @@
 //! The convergence harness: proves, with figures, that tandem neither duplicates, nor loses, nor
 //! loops, under the faults real systems have.
 //!
-//! One run: the Jira and Azure DevOps simulators with a seeded fault plan (latency, 5xx, 429 with
+//! One run: two simulated systems (Jira and Azure DevOps, or Jira and Salesforce) with a seeded fault plan (latency, 5xx, 429 with
 //! Retry-After, timeouts whose write may or may not have happened, webhooks dropped, duplicated and
 //! reordered); several workers on one store (embedded or DynamoDB) that die at random step
 //! boundaries; people making N random changes on both sides, several at a time; a poller running
@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod flaky_store;
 pub mod hazard_checks;
 pub mod report;
+pub mod systems;
 pub mod verdict;
 pub mod workload;
 
@@ -26,20 +27,47 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_azure_devops::{AzureDevopsConfig, AzureDevopsConnector};
+use systems::{Desk, Field, Simulated};
 use tandem_cli::local::LocalEnvironment;
 use tandem_cli::wiring::{self, ConnectorTuning};
 use tandem_engine::ports::Connector;
 use tandem_engine::{EngineStores, RetryPolicy};
-use tandem_jira::{JiraConfig, JiraConnector};
-use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, SecretString, Side, UserRef};
-use tandem_simulators::azure_devops::RunningAzureDevops;
+use tandem_mapping::{IntegrationConfig, SideConfig};
+use tandem_model::Side;
 use tandem_simulators::faults::{FaultPlan, LatencyRange};
-use tandem_simulators::jira::{RunningJira, SimUser};
 use tandem_store::intercept::Intercepted;
 use verdict::{check_links, Creations};
-use workload::{JiraAccess, People, Workload};
+use workload::{People, Workload};
+
+/// The two systems a run joins, each as its local example configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Pair {
+    /// `examples/local.yaml`.
+    JiraAzureDevops,
+    /// `examples/local-salesforce.yaml`.
+    JiraSalesforce,
+}
+
+impl Pair {
+    fn example(self) -> &'static str {
+        match self {
+            Pair::JiraAzureDevops => "local.yaml",
+            Pair::JiraSalesforce => "local-salesforce.yaml",
+        }
+    }
+}
+
+impl std::str::FromStr for Pair {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "jira-azure-devops" => Ok(Pair::JiraAzureDevops),
+            "jira-salesforce" => Ok(Pair::JiraSalesforce),
+            other => bail!("the pairs are `jira-azure-devops` and `jira-salesforce`, not `{other}`"),
+        }
+    }
+}
 
 /// Where the workers keep links, watermarks and failures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +212,7 @@ impl Hazards {
 
 #[derive(Debug, Clone)]
 pub struct HarnessSettings {
+    pub pair: Pair,
     pub events: u64,
     pub seed: u64,
     /// People making changes at the same time.
@@ -253,9 +282,10 @@ fn quiet_crashes() {
 pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     settings.validate()?;
     quiet_crashes();
-    let config = Arc::new(local_example(&settings.faults)?);
+    let config = Arc::new(local_example(settings.pair, &settings.faults)?);
     let environment = LocalEnvironment::prepare(&config, None).await?;
-    let (jira, ado) = simulators(&environment)?;
+    let systems = [systems::simulated(&environment, Side::One)?, systems::simulated(&environment, Side::Two)?];
+    let both = [systems[0].as_ref(), systems[1].as_ref()];
     let flaky = Arc::new(FlakyStore::new(settings.hazards.store, settings.seed ^ 0x5702e));
     let (stores, _store_dir) = open_stores(&settings.store, flaky.clone()).await?;
     let crashes = Arc::new(RandomCrashes::new(settings.crash_rate, settings.seed));
@@ -276,7 +306,7 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the webhook endpoint")?;
     let (address, server) = cluster.serve(listener)?;
     environment.register_webhooks(&config, address);
-    let people = people(&config, jira, ado).await?;
+    let people = people(&config, &environment, both)?;
     let workload = Arc::new(Workload::new(
         people,
         stores.links.clone(),
@@ -288,29 +318,31 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     // The integration is running before people start work: the first poll sets the watermarks
     // (a first poll starts at the project's last change, and would treat earlier changes as history).
     cluster.poll_once().await;
-    jira.set_fault_plan(settings.faults.plan(settings.seed, TIMEOUT_HOLD))?;
-    ado.set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(1), TIMEOUT_HOLD))?;
+    for (n, system) in (0u64..).zip(both) {
+        system.set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(n), TIMEOUT_HOLD))?;
+    }
     let started = Instant::now();
-    let credentials: [&dyn ServiceCredentials; 2] = [jira, ado];
-    let outages = make_changes(settings, &workload, &cluster, credentials).await;
+    let outages = make_changes(settings, &workload, &cluster, both).await;
     let events_took = started.elapsed();
 
     // The storm ends: no more faults, nobody dies. What is left is settled by polls alone.
     crashes.disarm();
     flaky.disarm();
     cluster.end_deadlines();
-    jira.clear_fault_plan();
-    ado.clear_fault_plan();
+    for system in both {
+        system.clear_fault_plan();
+    }
     let settle_started = Instant::now();
-    webhooks_settled(jira, ado).await;
+    notices_settled(both).await;
     let gap = claim_lease.max(RETRY.max_delay) + Duration::from_millis(200);
+    let titles = both.map(|system| system.desk().ok().and_then(|desk| desk.field(Field::Title)).unwrap_or("title"));
     let mut cycles = None;
     let mut links = Default::default();
     for cycle in 1..=settings.max_settle_cycles {
         tokio::time::sleep(gap).await;
         cluster.poll_once().await;
-        webhooks_settled(jira, ado).await;
-        links = check_links(cluster.worker(0)).await?;
+        notices_settled(both).await;
+        links = check_links(cluster.worker(0), titles).await?;
         if links.in_sync() {
             cycles = Some(cycle);
             break;
@@ -318,20 +350,20 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     }
     let settle_took = settle_started.elapsed();
     if !links.in_sync() {
-        name_item_histories(jira, ado, &links.out_of_sync_links.clone(), &mut links.examples);
+        name_item_histories(both, &links.out_of_sync_links.clone(), &mut links.examples);
     }
 
-    // Quiescence: more cycles, and every webhook they cause, must write nothing at all.
-    let before = integration_writes(jira, ado);
-    let logged_before = [jira.exchanges().len(), ado.exchanges().len()];
+    // Quiescence: more cycles, and every notice they cause, must write nothing at all.
+    let before = integration_writes(both);
+    let logged_before = both.map(|system| system.exchanges().len());
     for _ in 0..2 {
         tokio::time::sleep(gap).await;
         cluster.poll_once().await;
-        webhooks_settled(jira, ado).await;
+        notices_settled(both).await;
     }
-    let echo_writes = integration_writes(jira, ado) - before;
+    let echo_writes = integration_writes(both) - before;
     if echo_writes > 0 {
-        name_echo_writes(jira, ado, logged_before, &mut links.examples);
+        name_echo_writes(both, logged_before, &mut links.examples);
     }
 
     let made = workload.made().clone();
@@ -339,13 +371,15 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
         cluster.worker(0),
         &stores.links.list_links(&config.name).await?,
         &made,
-        [jira.exchanges(), ado.exchanges()],
-        service_accounts(jira, ado),
+        both,
         &outages,
         &links.out_of_sync_items,
     )
     .await?;
-    let creations = creations(jira, ado);
+    let creations = both.map(|system| {
+        let recording = system.recording();
+        Creations::count(&recording.creations_by_user, &recording.requests_by_user, &system.person())
+    });
     let log = &stores.log;
     let failures = log.list_failures(&config.name).await?;
     let conflicts = log.list_conflicts(&config.name).await?;
@@ -361,15 +395,16 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     }
     let report = Report::new(Figures {
         settings: settings.clone(),
+        systems: both.map(|system| system.name().to_string()),
         events_took,
         settle_took,
         workload: &workload.counters,
         cluster: &cluster.counters,
         crashes: crashes.crashes(),
-        faults: [jira.fault_stats(), ado.fault_stats()],
+        faults: both.map(|system| system.fault_stats()),
         store_faults: flaky.stats(),
         outages: outages.iter().map(|(start, end)| end.duration_since(*start)).collect(),
-        webhooks: [jira.webhooks().stats(), ado.stats().webhooks],
+        webhooks: both.map(|system| system.notices()),
         creations,
         links,
         hazards,
@@ -380,26 +415,18 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
         poll_cycles_to_converge: cycles,
     });
     server.abort();
+    drop(systems);
     environment.stop().await;
     Ok(report)
 }
 
 /// The first writes made after quiescence began, for whoever has to find out why.
-fn name_echo_writes(
-    jira: &RunningJira,
-    ado: &RunningAzureDevops,
-    logged_before: [usize; 2],
-    examples: &mut Vec<String>,
-) {
-    for (system, exchanges, from) in
-        [("Jira", jira.exchanges(), logged_before[0]), ("Azure DevOps", ado.exchanges(), logged_before[1])]
-    {
-        let writes = exchanges.iter().skip(from).filter(|exchange| {
-            exchange.method != "GET" && !exchange.path.contains("search") && !exchange.path.ends_with("wiql")
-        });
-        for exchange in writes.take(5) {
+fn name_echo_writes(systems: [&dyn Simulated; 2], logged_before: [usize; 2], examples: &mut Vec<String>) {
+    for (system, from) in systems.into_iter().zip(logged_before) {
+        for exchange in system.exchanges().iter().skip(from).filter(|exchange| systems::is_write(exchange)).take(5) {
             examples.push(format!(
-                "echo write to {system}: {} {} -> {} {}",
+                "echo write to {}: {} {} -> {} {}",
+                system.name(),
                 exchange.method,
                 exchange.path,
                 exchange.status,
@@ -411,25 +438,20 @@ fn name_echo_writes(
 
 /// Every write each system answered for the items of links left out of sync, in order, with who made
 /// it: what a person changed, and what tandem wrote, for whoever has to find out why.
-fn name_item_histories(
-    jira: &RunningJira,
-    ado: &RunningAzureDevops,
-    links: &[[tandem_model::ItemRef; 2]],
-    examples: &mut Vec<String>,
-) {
-    for [item1, item2] in links.iter().take(2) {
-        for (system, exchanges, item) in [("Jira", jira.exchanges(), item1), ("Azure DevOps", ado.exchanges(), item2)] {
+fn name_item_histories(systems: [&dyn Simulated; 2], links: &[[tandem_model::ItemRef; 2]], examples: &mut Vec<String>) {
+    for pair in links.iter().take(2) {
+        for (system, item) in systems.into_iter().zip(pair) {
             let names: Vec<&str> = [Some(item.id.as_str()), item.key.as_deref()].into_iter().flatten().collect();
             let touches = |exchange: &&tandem_simulators::recording::RecordedExchange| {
                 exchange.path.split('/').any(|segment| names.contains(&segment))
+                    || exchange.query.iter().any(|(_, value)| names.iter().any(|name| value.contains(name)))
             };
-            for (n, exchange) in exchanges.iter().enumerate().filter(|(_, exchange)| touches(exchange)) {
+            for (n, exchange) in system.exchanges().iter().enumerate().filter(|(_, exchange)| touches(exchange)) {
                 let body = exchange.request_body.as_ref().map(ToString::to_string).unwrap_or_default();
-                let version = exchange.response_body.as_ref().and_then(|body| {
-                    body.pointer("/fields/updated").or_else(|| body.pointer("/rev")).map(ToString::to_string)
-                });
+                let version = exchange.response_body.as_ref().and_then(|body| system.version_in(body));
                 examples.push(format!(
-                    "history of {system} {}: #{n} {} {} -> {} by {} {} {}",
+                    "history of {} {}: #{n} {} {} -> {} by {} {} {}",
+                    system.name(),
                     item.label(),
                     exchange.method,
                     exchange.path,
@@ -443,19 +465,14 @@ fn name_item_histories(
     }
 }
 
-/// The integration's service accounts as each simulator records its callers.
-fn service_accounts(_jira: &RunningJira, ado: &RunningAzureDevops) -> [String; 2] {
-    [SimUser::service_account().account_id, ado.service_account().id.to_string()]
-}
-
 /// People make `settings.events` changes, `concurrency` at a time, while the poller runs. With
-/// credential outages switched on, Azure DevOps' and then Jira's service-account credentials expire for
+/// credential outages switched on, side 2's and then side 1's service-account credentials expire for
 /// a while (a third and two thirds of the way through); the windows are returned.
 async fn make_changes(
     settings: &HarnessSettings,
     workload: &Arc<Workload>,
     cluster: &Arc<Cluster>,
-    credentials: [&dyn ServiceCredentials; 2],
+    systems: [&dyn Simulated; 2],
 ) -> Vec<(Instant, Instant)> {
     let progress = if settings.progress { ProgressBar::new(settings.events) } else { ProgressBar::hidden() };
     progress.set_style(
@@ -492,15 +509,14 @@ async fn make_changes(
             return Vec::new();
         };
         let mut windows = Vec::new();
-        // Azure DevOps first (side 2), then Jira.
-        for (share, side) in [(1, credentials[1]), (2, credentials[0])] {
+        for (share, system) in [(1, systems[1]), (2, systems[0])] {
             while next.load(Ordering::Relaxed) < settings.events * share / 3 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             let start = Instant::now();
-            side.expire();
+            system.expire_credentials();
             tokio::time::sleep(outage).await;
-            side.renew();
+            system.renew_credentials();
             windows.push((start, Instant::now()));
         }
         windows
@@ -511,82 +527,44 @@ async fn make_changes(
     windows
 }
 
-/// A simulator's service-account credentials, which the harness makes expire and then renews.
-pub trait ServiceCredentials: Send + Sync {
-    fn expire(&self);
-    fn renew(&self);
-}
-
-impl ServiceCredentials for RunningJira {
-    fn expire(&self) {
-        self.expire_credentials();
-    }
-    fn renew(&self) {
-        self.renew_credentials();
-    }
-}
-
-impl ServiceCredentials for RunningAzureDevops {
-    fn expire(&self) {
-        self.expire_credentials();
-    }
-    fn renew(&self) {
-        self.renew_credentials();
-    }
-}
-
-async fn webhooks_settled(jira: &RunningJira, ado: &RunningAzureDevops) {
-    // Bounded: a delivery stuck in retries must not hang the harness; polls cover what it carried.
+async fn notices_settled(systems: [&dyn Simulated; 2]) {
+    // Bounded: a notice stuck in retries must not hang the harness; polls cover what it carried.
     let _ = tokio::time::timeout(Duration::from_secs(30), async {
-        jira.webhooks().settled().await;
-        ado.hooks_settled().await;
+        for system in systems {
+            system.notices_settled().await;
+        }
     })
     .await;
 }
 
-fn creations(jira: &RunningJira, ado: &RunningAzureDevops) -> [Creations; 2] {
-    let alice_in_ado =
-        ado.identity("alice@fabrikam.example").map(|identity| identity.id.to_string()).unwrap_or_default();
-    let (jira, ado) = (jira.stats(), ado.stats().recording);
-    [
-        Creations::count(&jira.creations_by_user, &jira.requests_by_user, &SimUser::alice().account_id),
-        Creations::count(&ado.creations_by_user, &ado.requests_by_user, &alice_in_ado),
-    ]
-}
-
-/// Writes the integration's service accounts have made, both systems together.
-fn integration_writes(jira: &RunningJira, ado: &RunningAzureDevops) -> u64 {
-    let alice = SimUser::alice().account_id;
-    let alice_in_ado =
-        ado.identity("alice@fabrikam.example").map(|identity| identity.id.to_string()).unwrap_or_default();
-    let jira_writes: u64 = jira.stats().writes_by_user.iter().filter(|(user, _)| **user != alice).map(|(_, n)| n).sum();
-    let ado_writes: u64 =
-        ado.stats().recording.writes_by_user.iter().filter(|(user, _)| **user != alice_in_ado).map(|(_, n)| n).sum();
-    jira_writes + ado_writes
-}
-
-fn simulators(environment: &LocalEnvironment) -> Result<(&RunningJira, &RunningAzureDevops)> {
-    match (environment.running(Side::One), environment.running(Side::Two)) {
-        (Some(jira), Some(ado)) => Ok((jira, ado)),
-        _ => bail!("the harness runs the local example: a simulated Jira on side 1, Azure DevOps on side 2"),
-    }
+/// Writes the integration's service accounts have made, both systems together (everyone's but the
+/// person's: the simulators' meddling edits are the person's too).
+fn integration_writes(systems: [&dyn Simulated; 2]) -> u64 {
+    systems
+        .into_iter()
+        .map(|system| {
+            let person = system.person();
+            let writes = system.recording().writes_by_user;
+            writes.iter().filter(|(user, _)| **user != person).map(|(_, n)| n).sum::<u64>()
+        })
+        .sum()
 }
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("examples")
 }
 
-/// The local example integration (`examples/local.yaml`): every kind of field, comments both ways. Its
-/// search lag covers the simulators' when they lag.
-fn local_example(faults: &FaultRates) -> Result<IntegrationConfig> {
-    let path = examples_dir().join("local.yaml");
+/// The pair's local example integration: every kind of field, comments both ways. Its search lag
+/// covers the simulators' when they lag.
+fn local_example(pair: Pair, faults: &FaultRates) -> Result<IntegrationConfig> {
+    let path = examples_dir().join(pair.example());
     let lag = match faults.search_lag_ms.max {
         0 => "0s".to_string(),
         most => format!("{}ms", most + 1_000),
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let text = text.replacen("search_lag: 0s", &format!("search_lag: {lag}"), 1);
-    tandem_systems::load_str(&text, "local.yaml", &examples_dir())
+    tandem_systems::load_str(&text, pair.example(), &examples_dir())
         .map_err(|errors| anyhow::anyhow!("{}: {errors}", path.display()))
 }
 
@@ -612,84 +590,24 @@ async fn open_stores(
     }
 }
 
-/// Alice's accounts in both systems, and whom she may assign bugs to there.
-async fn people(config: &IntegrationConfig, jira: &RunningJira, ado: &RunningAzureDevops) -> Result<People> {
-    // People retry like a browser does: a few times, then give up on that change.
-    let alice = SimUser::alice();
-    let jira_alice = JiraConnector::new(
-        JiraConfig {
-            base_url: jira.base_url().to_string(),
-            project_key: config.side(Side::One).project.clone(),
-            issue_type: config.side(Side::One).item_type.clone(),
+/// Alice's accounts in both systems: her connectors (as the integration's sides, and for the places
+/// the integration leaves alone), and how she works in each.
+fn people(config: &IntegrationConfig, environment: &LocalEnvironment, systems: [&dyn Simulated; 2]) -> Result<People> {
+    let desks = [systems[0].desk()?, systems[1].desk()?];
+    let connector = |side: Side, place: Option<(&str, &str)>| -> Result<Arc<dyn Connector>> {
+        let mut settings: SideConfig = config.side(side).clone();
+        if let Some((project, item_type)) = place {
+            (settings.project, settings.item_type) = (project.to_string(), item_type.to_string());
         }
-        .validate()?,
-        &Credentials::JiraApiToken {
-            email: alice.email.clone(),
-            api_token: SecretString::new(alice.api_token.clone()),
-        },
-        harness_tuning().retry,
-    )?;
-    let ado_alice_identity = ado.identity("alice@fabrikam.example").context("the ADO simulator has Alice")?;
-    let ado_alice = AzureDevopsConnector::new(
-        AzureDevopsConfig {
-            organization_url: ado.organization_url().to_string(),
-            project: config.side(Side::Two).project.clone(),
-            work_item_type: config.side(Side::Two).item_type.clone(),
-            identities_url: None,
-        }
-        .validate()?,
-        &Credentials::AzureDevopsPat { pat: SecretString::new(ado_alice_identity.pat.clone()) },
-        harness_tuning().retry,
-    )?;
-    let jira_people = [SimUser::alice(), SimUser::bob()]
-        .into_iter()
-        .map(|user| UserRef { id: user.account_id, email: Some(user.email), display_name: Some(user.display_name) })
-        .collect();
-    let ado_people = ["alice@fabrikam.example", "bob@fabrikam.example"]
-        .into_iter()
-        .filter_map(|email| ado.identity(email))
-        .map(|identity| UserRef {
-            id: identity.id.to_string(),
-            email: Some(identity.email),
-            display_name: Some(identity.display_name),
-        })
-        .collect();
-    let connectors: [Arc<dyn Connector>; 2] = [Arc::new(jira_alice), Arc::new(ado_alice)];
-    let elsewhere = [
-        vec![jira_as(jira, &alice, "OPS", "Task")?, jira_as(jira, &alice, "WEB", "Bug")?],
-        vec![
-            ado_as(ado, &ado_alice_identity.pat, "Fabrikam", "Task")?,
-            ado_as(ado, &ado_alice_identity.pat, "Contoso", "Bug")?,
-        ],
-    ];
-    let jira_access = JiraAccess {
-        base_url: jira.base_url().to_string(),
-        email: alice.email.clone(),
-        api_token: alice.api_token.clone(),
+        // People retry like a browser does: a few times, then give up on that change.
+        environment.person_connector(side, &settings, harness_tuning().retry)
     };
-    Ok(People { connectors, assignees: [jira_people, ado_people], elsewhere, jira: jira_access })
-}
-
-/// Alice's Jira connector for a project and issue type the integration does not sync.
-fn jira_as(jira: &RunningJira, alice: &SimUser, project: &str, issue_type: &str) -> Result<Arc<dyn Connector>> {
-    let config = JiraConfig {
-        base_url: jira.base_url().to_string(),
-        project_key: project.into(),
-        issue_type: issue_type.into(),
+    let elsewhere = |side: Side, desk: &Arc<dyn Desk>| -> Result<Vec<Arc<dyn Connector>>> {
+        desk.elsewhere().into_iter().map(|place| connector(side, Some(place))).collect()
     };
-    let credentials =
-        Credentials::JiraApiToken { email: alice.email.clone(), api_token: SecretString::new(alice.api_token.clone()) };
-    Ok(Arc::new(JiraConnector::new(config.validate()?, &credentials, harness_tuning().retry)?))
-}
-
-/// Alice's Azure DevOps connector for a project and work item type the integration does not sync.
-fn ado_as(ado: &RunningAzureDevops, pat: &str, project: &str, work_item_type: &str) -> Result<Arc<dyn Connector>> {
-    let config = AzureDevopsConfig {
-        organization_url: ado.organization_url().to_string(),
-        project: project.into(),
-        work_item_type: work_item_type.into(),
-        identities_url: None,
-    };
-    let credentials = Credentials::AzureDevopsPat { pat: SecretString::new(pat.to_string()) };
-    Ok(Arc::new(AzureDevopsConnector::new(config.validate()?, &credentials, harness_tuning().retry)?))
+    Ok(People {
+        connectors: [connector(Side::One, None)?, connector(Side::Two, None)?],
+        elsewhere: [elsewhere(Side::One, &desks[0])?, elsewhere(Side::Two, &desks[1])?],
+        desks,
+    })
 }

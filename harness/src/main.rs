@@ -4,14 +4,18 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
-use tandem_harness::{FaultRates, HarnessSettings, Hazards, StoreChoice};
+use tandem_harness::{FaultRates, HarnessSettings, Hazards, Pair, StoreChoice};
 
-/// Drives random changes on both sides of the local example integration, with faults and worker
+/// Drives random changes on both sides of a local example integration, with faults and worker
 /// crashes, lets tandem settle, and prints what it found: duplicates, lost updates, echo writes,
 /// conflicts, parked changes and the poll cycles convergence took.
 #[derive(Debug, Parser)]
 #[command(name = "tandem-harness", version)]
 struct Arguments {
+    /// The systems joined: `jira-azure-devops` (examples/local.yaml) or `jira-salesforce`
+    /// (examples/local-salesforce.yaml).
+    #[arg(long, default_value = "jira-azure-devops")]
+    pair: Pair,
     /// Changes people make (creates, field edits, comments, on both sides).
     #[arg(long, default_value_t = 1000)]
     events: u64,
@@ -64,6 +68,7 @@ async fn main() -> Result<()> {
         other => anyhow::bail!("--store is `embedded` or `dynamodb`, not `{other}`"),
     };
     let settings = HarnessSettings {
+        pair: arguments.pair,
         events: arguments.events,
         seed: arguments.seed,
         concurrency: arguments.concurrency,

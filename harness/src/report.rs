@@ -18,6 +18,8 @@ use tandem_simulators::webhooks::WebhookStats;
 /// Everything `run` measured, before it is summarised.
 pub struct Figures<'a> {
     pub settings: HarnessSettings,
+    /// The systems of side 1 and side 2.
+    pub systems: [String; 2],
     pub events_took: Duration,
     pub settle_took: Duration,
     pub workload: &'a WorkloadCounters,
@@ -40,6 +42,8 @@ pub struct Figures<'a> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The systems of side 1 and side 2; the per-system figures below are in this order.
+    pub systems: [String; 2],
     pub events: u64,
     pub seed: u64,
     pub store: String,
@@ -68,7 +72,7 @@ pub struct ChangesMade {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Injected {
-    /// Jira, then Azure DevOps.
+    /// Side 1, then side 2.
     pub faults: [FaultStats; 2],
     pub webhooks: [WebhookStats; 2],
     pub crashes: BTreeMap<String, u64>,
@@ -86,7 +90,7 @@ pub struct TandemActivity {
     pub deliveries: u64,
     pub deliveries_failed: u64,
     pub polls: u64,
-    /// API calls tandem made to Jira and Azure DevOps, and per change people made.
+    /// API calls tandem made to side 1 and side 2, and per change people made.
     pub api_calls: [u64; 2],
     pub api_calls_per_change: f64,
 }
@@ -140,6 +144,7 @@ impl Report {
         let changes = count(&figures.workload.events).saturating_sub(count(&figures.workload.failed));
         let api_calls = [figures.creations[0].integration_calls, figures.creations[1].integration_calls];
         Report {
+            systems: figures.systems.clone(),
             events: figures.settings.events,
             seed: figures.settings.seed,
             store: match &figures.settings.store {
@@ -201,12 +206,16 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = &self.verdict;
-        let [jira, ado] = &self.injected.faults;
+        let [jira, ado] = &self.injected.faults; // side 1 and side 2
         let crashes: u64 = self.injected.crashes.values().sum();
         // People's calls and tandem's alike meet the plan; its rates apply to them all.
         let storm_calls = jira.calls_under_plan + ado.calls_under_plan;
         let share = |count: u64| if storm_calls == 0 { 0.0 } else { 100.0 * count as f64 / storm_calls as f64 };
-        writeln!(f, "tandem convergence harness — seed {}, {} store", self.seed, self.store)?;
+        writeln!(
+            f,
+            "tandem convergence harness — {} ↔ {}, seed {}, {} store",
+            self.systems[0], self.systems[1], self.seed, self.store
+        )?;
         writeln!(
             f,
             "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments; {} not made)",

@@ -66,8 +66,9 @@ impl LinkCheck {
     }
 }
 
-/// Audits every link of the integration with `engine` (reads only), and names items in neither.
-pub async fn check_links(engine: &Engine) -> Result<LinkCheck> {
+/// Audits every link of the integration with `engine` (reads only), and names items in neither by
+/// their `titles` (each side's title field).
+pub async fn check_links(engine: &Engine, titles: [&str; 2]) -> Result<LinkCheck> {
     let links = engine.stores().links.list_links(engine.integration()).await?;
     let mut check = LinkCheck { links: links.len() as u64, ..LinkCheck::default() };
     for side in Side::BOTH {
@@ -85,7 +86,7 @@ pub async fn check_links(engine: &Engine) -> Result<LinkCheck> {
                 "unlinked: side {side} {} created by {:?}: {:?}",
                 item.item.label(),
                 item.created_by.as_ref().and_then(|user| user.email.clone().or(Some(user.id.clone()))),
-                item.fields.get(if side == Side::One { "summary" } else { "System.Title" })
+                item.fields.get(titles[usize::from(side.number() - 1)])
             ));
         }
     }

@@ -6,39 +6,29 @@
 //! moves are allowed; Azure DevOps' State follows through tandem (an ADO-side state change Jira's
 //! workflow cannot make is a recorded, parked failure by design, not a sync defect).
 
+use crate::systems::{Desk, Field};
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tandem_engine::ports::{Connector, LinkStore};
-use tandem_model::{FieldMap, FieldValue, ItemId, ItemVersion, RichText, Side, UserRef};
+use tandem_model::{FieldMap, FieldValue, ItemId, ItemVersion, Side};
 
 const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
 ];
-const JIRA_PRIORITIES: [&str; 5] = ["Highest", "High", "Medium", "Low", "Lowest"];
-const JIRA_STATUSES: [&str; 3] = ["To Do", "In Progress", "Done"];
 
-/// Alice, with an account in each system, and the people she may assign bugs to.
+/// Alice, with an account in each system, and how she works in each.
 pub struct People {
     pub connectors: [Arc<dyn Connector>; 2],
-    pub assignees: [Vec<UserRef>; 2],
     /// The same account for projects and item types the integration does not sync, per side.
     pub elsewhere: [Vec<Arc<dyn Connector>>; 2],
-    /// Alice's own REST access to Jira, for what tandem's connectors never send (restricted comments).
-    pub jira: JiraAccess,
-}
-
-/// A person's Basic credentials on a Jira site.
-pub struct JiraAccess {
-    pub base_url: String,
-    pub email: String,
-    pub api_token: String,
+    /// Field names, values and restricted comments, per side.
+    pub desks: [Arc<dyn Desk>; 2],
 }
 
 /// What the people did, as counted by the workload.
@@ -79,10 +69,9 @@ pub struct Workload {
     rng: Mutex<StdRng>,
     /// Items people created, with the side they were created on.
     items: Mutex<Vec<(Side, ItemId)>>,
-    /// Public Jira comments people posted: `(issue, comment id, text)`.
-    public_comments: Mutex<Vec<(ItemId, String, String)>>,
+    /// Public comments people posted: `(side, item, comment id, text)`.
+    public_comments: Mutex<Vec<(Side, ItemId, String, String)>>,
     made: Mutex<Made>,
-    http: reqwest::Client,
     pub counters: WorkloadCounters,
 }
 
@@ -107,7 +96,6 @@ impl Workload {
             items: Mutex::default(),
             public_comments: Mutex::default(),
             made: Mutex::default(),
-            http: reqwest::Client::new(),
             counters: WorkloadCounters::default(),
         }
     }
@@ -122,8 +110,11 @@ impl Workload {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         let (target, change) = self.choose(number);
         let started = Instant::now();
-        let sets_title = matches!(&change, Change::Create(_))
-            || matches!(&change, Change::Fields(fields) if fields.keys().any(|name| name == "summary" || name == "System.Title"));
+        let sets_title = match &change {
+            Change::Create(_) => true,
+            Change::Fields(fields) => fields.keys().any(|name| self.is_title(name)),
+            _ => false,
+        };
         let made = match (target, change) {
             (_, Change::Create(side)) => self.create(side, number).await,
             (_, Change::OutOfScope(side)) => self.create_elsewhere(side, number).await,
@@ -142,6 +133,14 @@ impl Workload {
         }
     }
 
+    fn desk(&self, side: Side) -> &dyn Desk {
+        self.people.desks[index(side)].as_ref()
+    }
+
+    fn is_title(&self, name: &str) -> bool {
+        Side::BOTH.into_iter().any(|side| self.desk(side).field(Field::Title) == Some(name))
+    }
+
     /// Decides the change with the lock held, so the same seed gives the same choices in order.
     fn choose(&self, number: u64) -> (Option<(Side, ItemId, Side)>, Change) {
         let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -152,63 +151,57 @@ impl Workload {
             let side = if rng.random_bool(0.6) { Side::One } else { Side::Two };
             return (None, Change::Create(side));
         }
-        let target = target.map(|(origin, id)| {
-            // Either item of the pair: the edit lands on its copy when the person works in the other system.
-            let edit_side = if rng.random_bool(0.5) { Side::One } else { Side::Two };
-            ((origin, id), edit_side)
-        });
-        let Some(((origin, id), edit_side)) = target else {
+        let Some((origin, id)) = target else {
             return (None, Change::Create(Side::One));
         };
+        // Either item of the pair: the edit lands on its copy when the person works in the other system.
+        let mut side = if rng.random_bool(0.5) { Side::One } else { Side::Two };
+        let desk = self.desk(side);
         let word = *WORDS.choose(&mut *rng).unwrap_or(&"bug");
         let change = match roll {
-            15..=39 => Change::Fields(one_field(
-                edit_side,
-                "title",
-                FieldValue::Text(format!("{word} fails (event {number})")),
-            )),
-            40..=51 => Change::Fields(match edit_side {
-                Side::One => {
-                    one_field(edit_side, "priority", text(JIRA_PRIORITIES.choose(&mut *rng).unwrap_or(&"Medium")))
-                }
-                Side::Two => one_field(edit_side, "priority", FieldValue::Number(f64::from(rng.random_range(1..=4)))),
-            }),
-            52..=61 => Change::Fields(one_field(
-                Side::One,
-                "status",
-                text(JIRA_STATUSES.choose(&mut *rng).unwrap_or(&"To Do")),
-            )),
-            62..=71 => {
-                let people = &self.people.assignees[index(edit_side)];
-                match people.choose(&mut *rng) {
-                    Some(person) => Change::Fields(one_field(edit_side, "assignee", FieldValue::User(person.clone()))),
-                    None => Change::Comment(format!("event {number}: nobody to assign")),
-                }
-            }
-            72..=79 => Change::Fields(one_field(
-                edit_side,
-                "labels",
+            15..=39 => self.one_field(side, Field::Title, FieldValue::Text(format!("{word} fails (event {number})"))),
+            40..=51 => self.one_field(side, Field::Priority, desk.priority(&mut rng)),
+            // Status moves where the workflow is (one side); it follows on the other through tandem.
+            52..=61 => Side::BOTH.into_iter().find(|candidate| !self.desk(*candidate).statuses().is_empty()).and_then(
+                |workflow| {
+                    side = workflow;
+                    let status = self.desk(workflow).statuses().choose(&mut *rng).copied().unwrap_or_default();
+                    self.one_field(workflow, Field::Status, FieldValue::Text(status.to_string()))
+                },
+            ),
+            62..=71 => desk
+                .assignees()
+                .choose(&mut *rng)
+                .and_then(|person| self.one_field(side, Field::Assignee, FieldValue::User(person.clone()))),
+            72..=79 => self.one_field(
+                side,
+                Field::Labels,
                 FieldValue::List(vec![word.to_string(), format!("e{}", number % 7)]),
-            )),
-            80..=85 => Change::Fields(one_field(edit_side, "description", description(edit_side, word, number))),
-            92..=94 if self.hazards => Change::RestrictedComment(format!("Private note on {word} (event {number})")),
-            95..=96 if self.hazards => Change::RestrictLater,
-            97..=99 if self.hazards => Change::OutOfScope(edit_side),
-            _ => Change::Comment(format!("Seen again with {word} (event {number})")),
+            ),
+            80..=85 => self.one_field(side, Field::Description, desk.description(word, number)),
+            92..=94 if self.hazards => {
+                Some(Change::RestrictedComment(format!("Private note on {word} (event {number})")))
+            }
+            95..=96 if self.hazards => Some(Change::RestrictLater),
+            97..=99 if self.hazards => Some(Change::OutOfScope(side)),
+            _ => None,
         };
-        let side_of_change = match &change {
-            Change::Fields(fields) if fields.contains_key(field_name(Side::One, "status")) => Side::One,
-            _ => edit_side,
-        };
-        (Some((origin, id, side_of_change)), change)
+        // Comments are the rest, and stand in for a field the integration does not map on that side.
+        let change = change.unwrap_or_else(|| Change::Comment(format!("Seen again with {word} (event {number})")));
+        (Some((origin, id, side)), change)
+    }
+
+    /// A change of one field on `side`; `None` where the integration does not map the field there.
+    fn one_field(&self, side: Side, field: Field, value: FieldValue) -> Option<Change> {
+        let name = self.desk(side).field(field)?;
+        Some(Change::Fields([(name.to_string(), value)].into_iter().collect()))
     }
 
     async fn create(&self, side: Side, number: u64) -> Result<()> {
         let word = WORDS[usize::try_from(number).unwrap_or_default() % WORDS.len()];
+        let title = self.desk(side).field(Field::Title).context("every system has a title")?;
         let fields: FieldMap =
-            [(field_name(side, "title").to_string(), text(&format!("New {word} bug (event {number})")))]
-                .into_iter()
-                .collect();
+            [(title.to_string(), text(&format!("New {word} bug (event {number})")))].into_iter().collect();
         let created = self.people.connectors[index(side)].create_item(&fields, None).await?;
         self.items.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((side, created.item.id));
         self.counters.creates.fetch_add(1, Ordering::Relaxed);
@@ -228,10 +221,7 @@ impl Workload {
         let (side, id, fields) = match self.item_on(origin, &id, side).await? {
             Some(target) => (side, target, fields),
             // Not linked yet: the person edits the original instead, in its own system's terms.
-            None if side == Side::One || !fields.keys().any(|name| name == "System.State") => {
-                (origin, id, translate_names(fields, side, origin))
-            }
-            None => return Ok(()),
+            None => (origin, id, self.translate_names(fields, side, origin)),
         };
         if fields.is_empty() {
             return Ok(());
@@ -242,53 +232,73 @@ impl Workload {
         Ok(())
     }
 
+    /// The same edit addressed to the other system: only fields whose value means the same there move
+    /// (titles, labels); look-ups, users, statuses and rich text are dropped rather than guessed.
+    fn translate_names(&self, fields: FieldMap, from: Side, to: Side) -> FieldMap {
+        if from == to {
+            return fields;
+        }
+        fields
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let field = [Field::Title, Field::Labels]
+                    .into_iter()
+                    .find(|field| self.desk(from).field(*field) == Some(name.as_str()))?;
+                Some((self.desk(to).field(field)?.to_string(), value))
+            })
+            .collect()
+    }
+
     async fn comment(&self, (origin, id, side): (Side, ItemId, Side), words: String) -> Result<()> {
         let (side, id) = match self.item_on(origin, &id, side).await? {
             Some(target) => (side, target),
             None => (origin, id),
         };
-        let body = match side {
-            Side::One => RichText::Adf(adf(&words)),
-            Side::Two => RichText::Html(format!("<p>{words}</p>")),
-        };
-        let posted = self.people.connectors[index(side)].add_comment(&id, &body).await?;
-        if side == Side::One {
-            self.public_comments.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((id, posted.id.0, words));
-        }
+        let connector = &self.people.connectors[index(side)];
+        let body = tandem_rich_text::from_plain_text(connector.system().rich_text_format(), &words);
+        let posted = connector.add_comment(&id, &body).await?;
+        self.public_comments.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((
+            side,
+            id,
+            posted.id.0,
+            words,
+        ));
         self.counters.comments.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// An item of another project or item type, made on `side`.
+    /// An item of another project or item type, made on `side` (or the other side, where `side` has none).
     async fn create_elsewhere(&self, side: Side, number: u64) -> Result<()> {
+        let side = if self.people.elsewhere[index(side)].is_empty() { side.other() } else { side };
         let connectors = &self.people.elsewhere[index(side)];
         let Some(connector) = connectors.get(usize::try_from(number).unwrap_or_default() % connectors.len().max(1))
         else {
             return Ok(());
         };
-        let fields = [(field_name(side, "title").to_string(), text(&format!("Not ours (event {number})")))];
+        let title = self.desk(side).field(Field::Title).context("every system has a title")?;
+        let fields = [(title.to_string(), text(&format!("Not ours (event {number})")))];
         let created = connector.create_item(&fields.into_iter().collect(), None).await?;
         self.made().out_of_scope.push((side, created.item.id));
         self.counters.out_of_scope_creates.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// A Jira comment only some people may read: restricted to a role or a group, or an internal note.
-    async fn restricted_comment(&self, (origin, id, _): (Side, ItemId, Side), words: String) -> Result<()> {
-        let Some(issue) = self.item_on(origin, &id, Side::One).await? else {
-            return Ok(());
-        };
-        let restriction = restriction(words.len());
-        let mut body = json!({ "body": adf(&words) });
-        if let (Some(object), Some(extra)) = (body.as_object_mut(), restriction.as_object()) {
-            object.extend(extra.clone());
+    /// A comment only some people may read, on the pair's item in the system of `side`, or in the other
+    /// one where that system restricts no comments.
+    async fn restricted_comment(&self, (origin, id, side): (Side, ItemId, Side), words: String) -> Result<()> {
+        for side in [side, side.other()] {
+            let Some(item) = self.item_on(origin, &id, side).await? else {
+                continue;
+            };
+            if self.desk(side).restricted_comment(&item, &words, words.len()).await? {
+                self.counters.restricted_comments.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
         }
-        self.jira(reqwest::Method::POST, &format!("/rest/api/3/issue/{issue}/comment"), &body).await?;
-        self.counters.restricted_comments.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// A public Jira comment posted earlier is restricted to a group (its copy must go).
+    /// A public comment posted earlier is restricted (its copy must go).
     async fn restrict_a_comment(&self) -> Result<()> {
         let chosen = {
             let mut comments = self.public_comments.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -296,43 +306,14 @@ impl Workload {
                 self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).random_range(0..comments.len().max(1));
             (position < comments.len()).then(|| comments.swap_remove(position))
         };
-        let Some((issue, comment, words)) = chosen else {
+        let Some((side, item, comment, words)) = chosen else {
             return Ok(());
         };
-        let body = json!({ "body": adf(&words), "visibility": { "type": "group", "value": "jira-administrators" } });
-        self.jira(reqwest::Method::PUT, &format!("/rest/api/3/issue/{issue}/comment/{comment}"), &body).await?;
-        self.counters.later_restrictions.fetch_add(1, Ordering::Relaxed);
+        if self.desk(side).restrict_comment(&item, &comment, &words).await? {
+            self.counters.later_restrictions.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
-
-    async fn jira(&self, method: reqwest::Method, path: &str, body: &serde_json::Value) -> Result<()> {
-        let access = &self.people.jira;
-        let answer = self
-            .http
-            .request(method, format!("{}{path}", access.base_url))
-            .basic_auth(&access.email, Some(&access.api_token))
-            .json(body)
-            .send()
-            .await?;
-        anyhow::ensure!(answer.status().is_success(), "Jira answered {} to {path}", answer.status());
-        Ok(())
-    }
-}
-
-/// One of the ways Jira restricts a comment, picked by `seed`.
-fn restriction(seed: usize) -> serde_json::Value {
-    match seed % 3 {
-        0 => json!({ "visibility": { "type": "role", "value": "Administrators" } }),
-        1 => json!({ "visibility": { "type": "group", "value": "jira-administrators" } }),
-        _ => json!({ "properties": [{ "key": "sd.public.comment", "value": { "internal": true } }] }),
-    }
-}
-
-fn adf(words: &str) -> serde_json::Value {
-    json!({
-        "version": 1, "type": "doc",
-        "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": words }] }]
-    })
 }
 
 fn index(side: Side) -> usize {
@@ -341,65 +322,4 @@ fn index(side: Side) -> usize {
 
 fn text(value: &str) -> FieldValue {
     FieldValue::Text(value.to_string())
-}
-
-/// The system field behind a mapping name of the local example, on one side.
-fn field_name(side: Side, mapping: &str) -> &'static str {
-    match (side, mapping) {
-        (Side::One, "title") => "summary",
-        (Side::Two, "title") => "System.Title",
-        (Side::One, "priority") => "priority",
-        (Side::Two, "priority") => "Microsoft.VSTS.Common.Priority",
-        (Side::One, "status") => "status",
-        (Side::Two, "status") => "System.State",
-        (Side::One, "assignee") => "assignee",
-        (Side::Two, "assignee") => "System.AssignedTo",
-        (Side::One, "labels") => "labels",
-        (Side::Two, "labels") => "System.Tags",
-        (Side::One, _) => "description",
-        (Side::Two, _) => "System.Description",
-    }
-}
-
-fn one_field(side: Side, mapping: &str, value: FieldValue) -> FieldMap {
-    [(field_name(side, mapping).to_string(), value)].into_iter().collect()
-}
-
-/// The same edit addressed to the other system: only fields whose value means the same there move
-/// (titles, labels, descriptions); look-ups and users are dropped rather than guessed.
-fn translate_names(fields: FieldMap, from: Side, to: Side) -> FieldMap {
-    fields
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let mapping =
-                ["title", "labels", "description"].into_iter().find(|mapping| field_name(from, mapping) == name)?;
-            let value = match (mapping, value) {
-                ("description", FieldValue::RichText(_)) => return None,
-                (_, value) => value,
-            };
-            Some((field_name(to, mapping).to_string(), value))
-        })
-        .collect()
-}
-
-fn description(side: Side, word: &str, number: u64) -> FieldValue {
-    FieldValue::RichText(match side {
-        Side::One => RichText::Adf(json!({
-            "version": 1, "type": "doc",
-            "content": [
-                { "type": "paragraph", "content": [
-                    { "type": "text", "text": "Steps for " },
-                    { "type": "text", "text": word, "marks": [{ "type": "strong" }] },
-                    { "type": "text", "text": format!(" (event {number})") }
-                ]},
-                { "type": "bulletList", "content": [
-                    { "type": "listItem", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "open the page" }] }] },
-                    { "type": "listItem", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "watch it fail" }] }] }
-                ]}
-            ]
-        })),
-        Side::Two => RichText::Html(format!(
-            "<p>Steps for <b>{word}</b> (event {number})</p><ul><li>open the page</li><li>watch it fail</li></ul>"
-        )),
-    })
 }

@@ -2,10 +2,11 @@
 //! still no duplicates, nothing lost, no echo writes, convergence within two poll cycles.
 
 use std::time::Duration;
-use tandem_harness::{FaultRates, HarnessSettings, Hazards, StoreChoice};
+use tandem_harness::{FaultRates, HarnessSettings, Hazards, Pair, StoreChoice};
 
 fn storm(store: StoreChoice, events: u64, seed: u64, crash_rate: f64) -> HarnessSettings {
     HarnessSettings {
+        pair: Pair::JiraAzureDevops,
         events,
         seed,
         concurrency: 8,
@@ -50,4 +51,12 @@ async fn the_storm_on_dynamodb_converges_without_duplicates_or_losses() {
     let report =
         tandem_harness::run(&storm(StoreChoice::Dynamodb { table }, 200, 12, 0.05)).await.expect("the harness runs");
     assert_kept(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_storm_between_jira_and_salesforce_converges_without_duplicates_losses_or_leaks() {
+    let settings = HarnessSettings { pair: Pair::JiraSalesforce, ..storm(StoreChoice::Embedded, 250, 13, 0.05) };
+    let report = tandem_harness::run(&settings).await.expect("the harness runs");
+    assert_kept(&report);
+    assert!(report.changes_made.restricted_comments > 0, "people posted private comments");
 }

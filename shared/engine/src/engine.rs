@@ -2,7 +2,7 @@ use crate::crash::Step;
 use crate::error::SyncError;
 use crate::ports::{
     ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
-    FieldSnapshot, Link, LinkStore, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
+    FieldSnapshot, Link, LinkStore, LinkedItem, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -677,9 +677,13 @@ impl Engine {
     /// the pointer only (the link is what tandem relies on), so it is logged and the sync goes on.
     async fn point_at_each_other(&self, from: Side, item: &Item, copy: &Item) {
         for (side, on, other) in [(from, item, copy), (from.other(), copy, item)] {
-            let linked = self.connector(side.other()).item_ref(other);
-            let system = self.config.side(side.other()).system;
-            if let Err(error) = self.connector(side).point_to_linked(&on.item.id, &linked, system).await {
+            let linked_connector = self.connector(side.other());
+            let linked = LinkedItem {
+                item: linked_connector.item_ref(other),
+                system: self.config.side(side.other()).system,
+                related: linked_connector.related_records(other),
+            };
+            if let Err(error) = self.connector(side).point_to_linked(&on.item.id, &linked).await {
                 warn!(item = %on.item.label(), linked = %other.item.label(), %error, "could not point an item at the one linked with it");
             }
         }

@@ -34,6 +34,15 @@ pub struct ItemRef {
     pub url: Option<String>,
 }
 
+/// A record an item refers to (a Salesforce Case's Account or Contact), which the item linked with it
+/// may show: what kind of record it is, what people call it, and where it opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedRecord {
+    pub kind: String,
+    pub title: String,
+    pub url: String,
+}
+
 impl ItemRef {
     pub fn new(id: ItemId) -> Self {
         ItemRef { id, key: None, url: None }

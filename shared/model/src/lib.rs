@@ -10,7 +10,8 @@ mod system;
 mod visibility;
 
 pub use item::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText, UserRef,
+    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RelatedRecord, RichText,
+    UserRef,
 };
 pub use notice::{ChangeKind, ChangeNotice, Delivery};
 pub use secret::{Credentials, SecretString};

@@ -12,7 +12,7 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
     Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, SystemKind, Timestamp,
@@ -461,25 +461,34 @@ impl Connector for JiraConnector {
 
     /// A remote link to the linked item, idempotent by its global id (the item's address): posted again,
     /// Jira updates the one link rather than adding a second.
-    async fn point_to_linked(
-        &self,
-        item: &ItemId,
-        linked: &ItemRef,
-        linked_system: SystemKind,
-    ) -> Result<(), ConnectorError> {
-        let (true, Some(url)) = (self.remote_links, linked.url.as_ref()) else {
+    /// With `remote_links`, the issue shows the linked item and the records that one refers to as
+    /// remote links. Each has a global id made of its URL, so posting one again updates it in place.
+    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {
+        let (true, Some(url)) = (self.remote_links, linked.item.url.as_ref()) else {
             return Ok(());
         };
-        let link = serde_json::json!({
-            "globalId": format!("tandem:{url}"),
-            "application": { "type": "tandem", "name": linked_system.display_name() },
-            "relationship": "linked with",
-            "object": { "url": url, "title": format!("{} {}", linked_system.display_name(), linked.label()) },
-        });
+        let system = linked.system.display_name();
+        let mut links = vec![remote_link(system, "linked with", url, &format!("{system} {}", linked.item.label()))];
+        for record in &linked.related {
+            let relationship = format!("{} of {}", record.kind, linked.item.label());
+            links.push(remote_link(system, &relationship, &record.url, &format!("{} {}", record.kind, record.title)));
+        }
         let path = format!("/rest/api/3/issue/{}/remotelink", encode(item.as_str()));
-        let _: Value = self.client.send(Method::POST, &path, &link, Repeat::Safe).await?;
+        for link in &links {
+            let _: Value = self.client.send(Method::POST, &path, link, Repeat::Safe).await?;
+        }
         Ok(())
     }
+}
+
+/// A remote link (`POST /issue/{key}/remotelink`) to `url`, identified by it.
+fn remote_link(system: &str, relationship: &str, url: &str, title: &str) -> Value {
+    serde_json::json!({
+        "globalId": format!("tandem:{url}"),
+        "application": { "type": "tandem", "name": system },
+        "relationship": relationship,
+        "object": { "url": url, "title": title },
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tandem_engine::ports::ConnectorError;
 use tandem_http::{Answer, Repeat, RetryPolicy, Transport};
+use tandem_model::Timestamp;
 use tokio::sync::Mutex;
 
 use crate::auth::{self, Grant, Session};
@@ -21,6 +22,9 @@ use crate::SALESFORCE as SYSTEM;
 const CALL_OPTIONS: &str = "client=tandem";
 /// How long a change waits when the org's daily allowance is used up before it is tried again.
 const ALLOWANCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// The wait after the org's other limits (concurrent long-running requests) or a record lock held by
+/// another transaction: both free up within seconds.
+const CONTENTION_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Records per query batch asked for (Salesforce answers 200 to 2,000).
 const QUERY_BATCH: &str = "batchSize=200";
 
@@ -121,11 +125,38 @@ impl SalesforceClient {
         repeat: Repeat,
         what: &str,
     ) -> Result<Answer, ConnectorError> {
+        self.send_if(method, target, body, repeat, what, None).await
+    }
+
+    /// Updates a record (`PATCH`) only if it has not changed since `read` (`If-Unmodified-Since`,
+    /// compared with its `LastModifiedDate` to the second); a record changed since is
+    /// [`ConnectorError::Changed`], and nothing is written.
+    pub async fn update_unless_changed(
+        &self,
+        target: Target<'_>,
+        body: &Value,
+        read: Timestamp,
+        what: &str,
+    ) -> Result<Answer, ConnectorError> {
+        let since = read.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        self.send_if(Method::PATCH, target, Some(body), Repeat::Safe, what, Some(&since)).await
+    }
+
+    async fn send_if(
+        &self,
+        method: Method,
+        target: Target<'_>,
+        body: Option<&Value>,
+        repeat: Repeat,
+        what: &str,
+        unmodified_since: Option<&str>,
+    ) -> Result<Answer, ConnectorError> {
+        let request = Request { method: &method, target, body, repeat, what, unmodified_since };
         let session = self.session().await?;
-        match self.send_as(&session, &method, target, body, repeat, what).await {
+        match self.send_as(&session, &request).await {
             Err(ConnectorError::Unauthorized { status: 401, .. }) => {
                 let renewed = self.session_other_than(Some(&session)).await?;
-                self.send_as(&renewed, &method, target, body, repeat, what).await
+                self.send_as(&renewed, &request).await
             }
             answer => answer,
         }
@@ -149,15 +180,8 @@ impl SalesforceClient {
         })
     }
 
-    async fn send_as(
-        &self,
-        session: &Session,
-        method: &Method,
-        target: Target<'_>,
-        body: Option<&Value>,
-        repeat: Repeat,
-        what: &str,
-    ) -> Result<Answer, ConnectorError> {
+    async fn send_as(&self, session: &Session, request: &Request<'_>) -> Result<Answer, ConnectorError> {
+        let Request { method, target, body, repeat, what, unmodified_since } = *request;
         let mut url = session.instance_url.clone();
         match target {
             Target::Api(path, query) => {
@@ -178,11 +202,14 @@ impl SalesforceClient {
         })?;
         let path = url.path().to_string();
         let build = |http: &reqwest::Client| {
-            let request = http
+            let mut request = http
                 .request(method.clone(), url.clone())
                 .header(AUTHORIZATION, format!("Bearer {}", session.access_token.expose()))
                 .header("Sforce-Call-Options", CALL_OPTIONS)
                 .header("Sforce-Query-Options", QUERY_BATCH);
+            if let Some(since) = unmodified_since {
+                request = request.header("If-Unmodified-Since", since);
+            }
             match &bytes {
                 // Assignment rules would otherwise move a synced record to another owner on each write.
                 Some(bytes) => request
@@ -253,6 +280,18 @@ fn api_usage(header: &str) -> Option<(u64, u64)> {
 }
 
 /// Maps a failed answer to the engine's error, keeping Salesforce's code and message.
+/// One request, as [`SalesforceClient::send_as`] makes it.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    method: &'a Method,
+    target: Target<'a>,
+    body: Option<&'a Value>,
+    repeat: Repeat,
+    what: &'a str,
+    /// `If-Unmodified-Since`, an HTTP date.
+    unmodified_since: Option<&'a str>,
+}
+
 fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> ConnectorError {
     let status = answer.status.as_u16();
     let errors: Vec<ApiError> = serde_json::from_slice(&answer.body).unwrap_or_default();
@@ -267,10 +306,16 @@ fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> Connec
         // is a rolling 24-hour window, so it frees up over minutes, not within a call's retries: the
         // wait given here is longer than a call waits, so the call stops at once and the change waits
         // in the failure log (never parked) for the next try.
-        (403, "REQUEST_LIMIT_EXCEEDED") => {
+        (403, "REQUEST_LIMIT_EXCEEDED") if message.contains("TotalRequests") => {
             ConnectorError::RateLimited { system: SYSTEM, status, retry_after: Some(ALLOWANCE_WAIT) }
         }
+        // Too many concurrent long requests, or another transaction holds the record's lock
+        // (`UNABLE_TO_LOCK_ROW`, answered 400): nothing was done, and the same request succeeds shortly.
+        (403, "REQUEST_LIMIT_EXCEEDED") | (_, "UNABLE_TO_LOCK_ROW") => {
+            ConnectorError::RateLimited { system: SYSTEM, status, retry_after: Some(CONTENTION_WAIT) }
+        }
         (404, _) | (400, "ENTITY_IS_DELETED") => ConnectorError::NotFound { system: SYSTEM, item: what.to_string() },
+        (412, _) => ConnectorError::Changed { system: SYSTEM, item: what.to_string() },
         _ => ConnectorError::Http {
             system: SYSTEM,
             status,
@@ -305,6 +350,26 @@ mod tests {
             error(403, r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#);
         assert!(matches!(limited, ConnectorError::RateLimited { status: 403, .. }), "{limited:?}");
         assert!(limited.is_retryable());
+    }
+
+    #[test]
+    fn concurrency_limits_and_record_locks_are_short_waits() {
+        let concurrent = error(
+            403,
+            r#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#,
+        );
+        let locked = error(
+            400,
+            r#"[{"message":"unable to obtain exclusive access to this record or 1 records","errorCode":"UNABLE_TO_LOCK_ROW"}]"#,
+        );
+        for error in [concurrent, locked] {
+            assert!(
+                matches!(error, ConnectorError::RateLimited { retry_after: Some(wait), .. } if wait == CONTENTION_WAIT),
+                "{error:?}"
+            );
+            // Nothing was made: even a create may be sent again.
+            assert!(tandem_http::Repeat::Unsafe.allows(&error));
+        }
     }
 
     #[test]

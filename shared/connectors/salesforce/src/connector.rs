@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RichText,
-    SystemKind, Timestamp, UserRef, Visibility,
+    Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion,
+    RelatedRecord, RichText, SystemKind, Timestamp, UserRef, Visibility,
 };
 use tokio::sync::RwLock;
 
@@ -25,6 +25,8 @@ use crate::soql::{quoted, quoted_list};
 const SYSTEM: SystemKind = crate::SALESFORCE;
 /// Records per page of changes.
 const PAGE_SIZE: usize = 200;
+/// The records a linked item shows beside the record itself: `(object, lookup field)`.
+const LINKED_RECORDS: [(&str, &str); 2] = [("Account", "AccountId"), ("Contact", "ContactId")];
 /// How long a query may be (Salesforce refuses URLs over 16,384 bytes; encoding and the rest of the
 /// URL take some).
 const MAX_QUERY_LENGTH: usize = 12_000;
@@ -535,13 +537,18 @@ impl Connector for SalesforceConnector {
         &self,
         id: &ItemId,
         fields: &FieldMap,
-        _read: &ItemVersion,
+        read: &ItemVersion,
     ) -> Result<Option<ItemVersion>, ConnectorError> {
         let body = self.body(fields).await?;
         let path = format!("sobjects/{}/{}", self.object(), id.as_str());
-        self.client
-            .send(Method::PATCH, Target::Api(&path, &[]), Some(&body), Repeat::Safe, &self.what(id.as_str()))
-            .await?;
+        let (target, what) = (Target::Api(&path, &[]), self.what(id.as_str()));
+        // A write made on what was read is refused if someone changed the record since, so that their
+        // change is merged rather than overwritten; an unchecked one (a person's) is not.
+        if *read == ItemVersion::UNCHECKED {
+            self.client.send(Method::PATCH, target, Some(&body), Repeat::Safe, &what).await?;
+        } else {
+            self.client.update_unless_changed(target, &body, read.updated, &what).await?;
+        }
         Ok(None)
     }
 
@@ -616,8 +623,33 @@ impl Connector for SalesforceConnector {
         Ok(found.map(|row| user_ref(&row)))
     }
 
-    async fn point_to_linked(&self, item: &ItemId, linked: &ItemRef, _: SystemKind) -> Result<(), ConnectorError> {
-        let (Some(field), Some(url)) = (self.config.link_field(), linked.url.as_ref()) else {
+    /// The Case's Account and Contact (the lookups of [`LINKED_RECORDS`] the record has), opening in
+    /// Lightning at the same instance as the item.
+    fn related_records(&self, item: &Item) -> Vec<RelatedRecord> {
+        let Some(instance) =
+            item.item.url.as_deref().and_then(|url| url.split_once("/lightning/")).map(|(base, _)| base)
+        else {
+            return Vec::new();
+        };
+        LINKED_RECORDS
+            .iter()
+            .filter_map(|(kind, lookup)| {
+                let FieldValue::Text(id) = item.field(lookup) else { return None };
+                let title = match item.field(&format!("{kind}.Name")) {
+                    FieldValue::Text(name) => name.clone(),
+                    _ => id.clone(),
+                };
+                Some(RelatedRecord {
+                    kind: kind.to_string(),
+                    title,
+                    url: format!("{instance}/lightning/r/{kind}/{id}/view"),
+                })
+            })
+            .collect()
+    }
+
+    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {
+        let (Some(field), Some(url)) = (self.config.link_field(), linked.item.url.as_ref()) else {
             return Ok(());
         };
         let path = format!("sobjects/{}/{}", self.object(), item.as_str());

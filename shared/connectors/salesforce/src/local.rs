@@ -61,6 +61,10 @@ impl RunningSimulator for LocalSalesforce {
         self.signed_in_as(&SalesforceUser::alice())
     }
 
+    fn person_settings(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(crate::system::PUBLISH_COMMENTS, "true")]
+    }
+
     fn webhook_credentials(&self, secret: &str) -> Credentials {
         Credentials::WebhookUrlToken { token: SecretString::new(secret) }
     }

@@ -17,7 +17,7 @@ pub struct SalesforceSystem;
 const API_VERSION: &str = "api_version";
 const EXTERNAL_ID_FIELD: &str = "external_id_field";
 const ORGANIZATION_ID: &str = "organization_id";
-const PUBLISH_COMMENTS: &str = "publish_comments";
+pub(crate) const PUBLISH_COMMENTS: &str = "publish_comments";
 const RELATED_FIELDS: &str = "related_fields";
 const LINK_FIELD: &str = "link_field";
 const API_SHARE: &str = "api_share";

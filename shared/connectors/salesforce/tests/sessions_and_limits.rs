@@ -182,3 +182,23 @@ async fn a_page_of_changes_is_read_back_in_queries_of_bounded_length() -> Result
     org.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_write_on_a_stale_read_is_refused_and_the_persons_edit_stays() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let agent = connector(&org, &jwt(&org, &SalesforceUser::alice()))?;
+    let created = service.create_item(&case("Printer jams"), None).await?;
+    let read = service.get_item(&created.item.id).await?;
+    // Salesforce compares to the second: the agent's edit comes in a later one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    agent.update_item(&created.item.id, &case("Printer jams on A3"), &tandem_model::ItemVersion::UNCHECKED).await?;
+    let stale = service.update_item(&created.item.id, &case("Printer jams (from Jira)"), &read.version()).await;
+    assert!(matches!(stale, Err(ConnectorError::Changed { .. })), "{stale:?}");
+    let now = service.get_item(&created.item.id).await?;
+    assert_eq!(now.field("Subject"), &FieldValue::Text("Printer jams on A3".into()), "nothing was written");
+    service.update_item(&created.item.id, &case("Printer jams on A3 and A4"), &now.version()).await?;
+    assert!(org.violations().is_empty(), "{:#?}", org.violations());
+    org.stop().await;
+    Ok(())
+}

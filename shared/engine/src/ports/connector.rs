@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, Side, SystemKind, Timestamp,
-    UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, Side,
+    SystemKind, Timestamp, UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -293,18 +293,30 @@ pub trait Connector: Send + Sync {
     fn item_ref(&self, item: &Item) -> ItemRef {
         item.item.clone()
     }
+    /// The records an item refers to that the item linked with it may show (a Case's Account and
+    /// Contact); none by default.
+    fn related_records(&self, item: &Item) -> Vec<RelatedRecord> {
+        let _ = item;
+        Vec::new()
+    }
+
     /// Records on `item` where the item linked with it lives (a URL field the configuration names, a
-    /// remote link), for the people who read it, in systems that keep such a pointer. Called for both
-    /// items once a copy is linked; a failure is logged, never the sync's. The default keeps none.
-    async fn point_to_linked(
-        &self,
-        item: &ItemId,
-        linked: &ItemRef,
-        linked_system: SystemKind,
-    ) -> Result<(), ConnectorError> {
-        let _ = (item, linked, linked_system);
+    /// remote link), and the records that one refers to, for the people who read it, in systems that
+    /// keep such pointers. Called for both items once a copy is linked; a failure is logged, never the
+    /// sync's. The default keeps none.
+    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {
+        let _ = (item, linked);
         Ok(())
     }
+}
+
+/// The item linked with another, as that other's system may point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedItem {
+    pub item: ItemRef,
+    pub system: SystemKind,
+    /// The records the linked item refers to ([`Connector::related_records`]).
+    pub related: Vec<RelatedRecord>,
 }
 
 /// A webhook request as received, before any parsing: header names lower-cased, the URL's query

@@ -8,7 +8,7 @@ mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, PageToken, WebhookError,
+    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, LinkedItem, PageToken, WebhookError,
     WebhookReceiver, WebhookReply, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};

@@ -1,5 +1,5 @@
 //! What a person configuring an integration looks up first: the projects (`GET /project/search`), the
-//! issue types (`GET /issuetype`) and a project's issue security levels
+//! issue types (`GET /issuetype`), the fields (`GET /field`) and a project's issue security levels
 //! (`GET /project/{key}/securitylevel`).
 
 use super::api::{json_response, number_param, param, params_named, ApiResult, Caller, Params, Shared};
@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
         .route("/rest/api/3/project/search", get(project_search))
         .route("/rest/api/3/project/{project}/securitylevel", get(security_levels))
         .route("/rest/api/3/issuetype", get(issue_types))
+        .route("/rest/api/3/field", get(fields))
 }
 
 /// Paged by `startAt`/`maxResults`, filtered by `keys`, `id` and `query` (key or name, any case), ordered
@@ -152,6 +153,11 @@ async fn issue_types(State(sim): Shared) -> ApiResult {
     let site = sim.site();
     let types: Vec<Value> = ISSUE_TYPES.iter().map(|kind| render::issue_type_json(&site.base_url, *kind)).collect();
     Ok(json_response(StatusCode::OK, Value::Array(types)))
+}
+
+/// The fields people can map: the system ones, then the site's custom fields.
+async fn fields() -> ApiResult {
+    Ok(json_response(StatusCode::OK, render::fields_json()))
 }
 
 async fn security_levels(

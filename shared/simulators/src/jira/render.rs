@@ -30,8 +30,13 @@ pub fn jira_time(at: Timestamp) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
-/// The fields every issue has, in the order Jira lists them.
-pub const ISSUE_FIELDS: [&str; 13] = [
+/// The site's custom fields, `(id, name)`: single-line text fields, as an admin adds them to show a
+/// support case's customer on the issue.
+pub const CUSTOM_TEXT_FIELDS: [(&str, &str); 2] =
+    [("customfield_10070", "Customer account"), ("customfield_10071", "Customer contact")];
+
+/// The fields every issue has, in the order Jira lists them (the custom ones last).
+pub const ISSUE_FIELDS: [&str; 15] = [
     "summary",
     "description",
     "priority",
@@ -45,6 +50,8 @@ pub const ISSUE_FIELDS: [&str; 13] = [
     "issuetype",
     "project",
     "security",
+    CUSTOM_TEXT_FIELDS[0].0,
+    CUSTOM_TEXT_FIELDS[1].0,
 ];
 
 /// Which fields a caller asked for (`fields=summary,status`, `*all`, `*navigable`, `-description`).
@@ -231,7 +238,7 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
         "issuetype" => issue_type_json(base, issue.issue_type),
         "project" => site.project(&issue.project_key).map_or(Value::Null, |project| project_reference(base, project)),
         "security" => issue.security.as_ref().map_or(Value::Null, |level| level_json(base, level)),
-        _ => Value::Null,
+        custom => issue.custom.get(custom).map_or(Value::Null, |text| json!(text)),
     }
 }
 
@@ -316,6 +323,42 @@ pub fn adf_to_text(document: &Value) -> String {
     let mut text = String::new();
     walk(document, &mut text);
     text.trim_end_matches('\n').to_string()
+}
+
+/// `GET /field`: the system fields people map, then the custom ones, as `FieldDetails`.
+pub fn fields_json() -> Value {
+    let system = [
+        ("summary", "Summary", "string"),
+        ("description", "Description", "string"),
+        ("priority", "Priority", "priority"),
+        ("status", "Status", "status"),
+        ("assignee", "Assignee", "user"),
+        ("reporter", "Reporter", "user"),
+        ("labels", "Labels", "array"),
+        ("security", "Security Level", "securitylevel"),
+    ];
+    let mut fields: Vec<Value> = system
+        .iter()
+        .map(|(id, name, kind)| {
+            json!({
+                "id": id, "key": id, "name": name, "custom": false, "orderable": true, "navigable": true,
+                "searchable": true, "clauseNames": [id], "schema": { "type": kind, "system": id }
+            })
+        })
+        .collect();
+    for (id, name) in CUSTOM_TEXT_FIELDS {
+        let number: i64 = id.trim_start_matches("customfield_").parse().unwrap_or_default();
+        fields.push(json!({
+            "id": id, "key": id, "name": name, "custom": true, "orderable": true, "navigable": true,
+            "searchable": true, "clauseNames": [format!("cf[{number}]"), name],
+            "schema": {
+                "type": "string",
+                "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+                "customId": number
+            }
+        }));
+    }
+    Value::Array(fields)
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct IssueRecord {
     pub updated: Timestamp,
     pub properties: BTreeMap<String, Value>,
     pub comments: Vec<CommentRecord>,
+    /// The values of the site's custom text fields, by field id.
+    pub custom: BTreeMap<String, String>,
 }
 
 /// One changed field, as a webhook's `changelog.items` reports it.
@@ -242,6 +244,7 @@ impl Site {
             updated: now,
             properties,
             comments: Vec::new(),
+            custom: BTreeMap::new(),
         };
         for (name, value) in fields.iter().filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype")) {
             self.apply_field(&mut issue, name, value)?;
@@ -431,6 +434,24 @@ impl Site {
                 "status",
                 "Field 'status' cannot be set. It is not on the appropriate screen, or unknown.",
             )),
+            custom if super::render::CUSTOM_TEXT_FIELDS.iter().any(|(id, _)| *id == custom) => {
+                let text = match value {
+                    Value::Null => None,
+                    Value::String(text) if text.chars().count() <= 255 => Some(text.clone()),
+                    Value::String(_) => {
+                        return Err(ApiError::field(
+                            custom,
+                            "The entered text is too long. It exceeds the allowed limit of 255 characters.",
+                        ))
+                    }
+                    _ => return Err(ApiError::field(custom, "Operation value must be a string")),
+                };
+                let old = match &text {
+                    Some(text) => issue.custom.insert(custom.to_string(), text.clone()),
+                    None => issue.custom.remove(custom),
+                };
+                Ok(change(custom, None, old, None, text))
+            }
             other => Err(ApiError::field(
                 other,
                 format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."),

@@ -5,6 +5,8 @@
 use super::auth::{self, OAuthError};
 use super::org::{ApiError, Upserted};
 use super::{schema, Shared};
+use crate::faults::FaultAnswer;
+use crate::meddling::meddled_title;
 use crate::recording::AuthenticatedUser;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -95,6 +97,7 @@ fn admit(shared: &Shared, headers: &HeaderMap, version: &str) -> Result<Caller, 
         .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("OAuth ")))
         .unwrap_or_default();
     let user = shared.sessions().user(token.trim()).map(str::to_string);
+    let user = user.filter(|user| !shared.credentials.refuses(user == shared.integration_user()));
     let Some(user) = user else {
         return Err(Box::new(error(&ApiError::new(401, "INVALID_SESSION_ID", "Session expired or invalid"))));
     };
@@ -122,6 +125,9 @@ async fn token(State(shared): State<Shared_>, headers: HeaderMap, body: axum::bo
     let user =
         match auth::authenticate(&form, basic, &shared.app, &shared.base_url, &shared.users, shared.integration_user())
         {
+            Ok(user) if shared.credentials.refuses(user == shared.integration_user()) => {
+                return oauth_error(&OAuthError::expired());
+            }
             Ok(user) => user,
             Err(refusal) => return oauth_error(&refusal),
         };
@@ -260,7 +266,11 @@ async fn update(
     body: axum::body::Bytes,
 ) -> Response {
     let caller = admitted!(&shared, &headers, &version);
-    let updated = body_object(&body).and_then(|values| shared.org().update(&object, &id, &values, &caller.user));
+    let updated = body_object(&body).and_then(|values| {
+        let mut org = shared.org();
+        unmodified_since(&headers, org.record(&object, &id)?)?;
+        org.update(&object, &id, &values, &caller.user)
+    });
     match updated {
         Ok(()) => {
             shared.notify(&object, &id);
@@ -390,6 +400,9 @@ fn run_query(
     let rows = shared.org().query(text, &caller.version, all_rows);
     match rows {
         Ok(rows) => {
+            if caller.user == shared.integration_user() {
+                maybe_meddle(shared, &rows.rows);
+            }
             let locator = shared.cursors.open(rows.rows, rows.total);
             caller.answer(Json(shared.cursors.batch(&locator, 0, batch_size(headers), &caller.version)))
         }
@@ -412,4 +425,59 @@ async fn next_batch(
         return caller.failed(&ApiError::new(400, "INVALID_QUERY_LOCATOR", "invalid query locator"));
     }
     caller.answer(Json(shared.cursors.batch(cursor, offset, batch_size(&headers), &caller.version)))
+}
+
+/// `If-Unmodified-Since`: the record must not have been modified (`LastModifiedDate`, to the second)
+/// after the date given; a value that is no HTTP date is a bad request.
+fn unmodified_since(headers: &HeaderMap, record: &Map<String, Value>) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::IF_UNMODIFIED_SINCE) else { return Ok(()) };
+    let since = value
+        .to_str()
+        .ok()
+        .and_then(|text| chrono::DateTime::parse_from_rfc2822(text).ok())
+        .ok_or_else(|| ApiError::new(400, "INVALID_HEADER_VALUE", "If-Unmodified-Since is not an HTTP date"))?;
+    let modified = record["LastModifiedDate"].as_str().and_then(super::soql::parse_datetime);
+    match modified {
+        Some(modified) if modified > since => Err(ApiError::new(
+            412,
+            "PRECONDITION_FAILED",
+            "The requested resource has been modified since the If-Unmodified-Since date.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// With the plan's `meddle_rate`, the second user retitles the one Case the integration user just read,
+/// as a person does between a reader's read and its write.
+fn maybe_meddle(shared: &Shared, rows: &[Value]) {
+    let [row] = rows else { return };
+    let is_case = row.pointer("/attributes/type").and_then(Value::as_str) == Some("Case");
+    let (Some(id), Some(meddler)) = (row["Id"].as_str().filter(|_| is_case), shared.meddler()) else { return };
+    let Some(number) = shared.faults.draw_meddle() else { return };
+    let edited = {
+        let mut org = shared.org();
+        let subject = org.record("Case", id).ok().and_then(|case| case["Subject"].as_str().map(str::to_string));
+        let values =
+            Map::from_iter([("Subject".to_string(), json!(meddled_title(&subject.unwrap_or_default(), number)))]);
+        org.update("Case", id, &values, meddler)
+    };
+    if edited.is_ok() {
+        shared.notify("Case", id);
+    }
+}
+
+/// An injected fault in Salesforce's words: the concurrent-request limit for a rate limit, and the
+/// errors its servers give when they fail or time out.
+pub(crate) fn fault_response(answer: FaultAnswer) -> Response {
+    let (status, code, message) = match answer.status.as_u16() {
+        429 => (403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
+        500 => (
+            500,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-123456789)",
+        ),
+        504 => (504, "SERVER_UNAVAILABLE", "The server did not answer in time."),
+        other => (other, "SERVER_UNAVAILABLE", "Server is unavailable, please try again later."),
+    };
+    error(&ApiError::new(status, code, message))
 }

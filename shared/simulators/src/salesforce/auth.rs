@@ -74,6 +74,11 @@ impl OAuthError {
         OAuthError { status: 400, error: "invalid_grant", description: description.into() }
     }
 
+    /// The integration user's credentials no longer work (a revoked certificate, a frozen user).
+    pub(crate) fn expired() -> OAuthError {
+        OAuthError::grant("expired access/refresh token")
+    }
+
     pub(crate) fn body(&self) -> Value {
         json!({ "error": self.error, "error_description": self.description })
     }

@@ -9,6 +9,16 @@
 //! ([`RunningSalesforce::expire_sessions`]): calls are then answered `INVALID_SESSION_ID` until a new
 //! token is fetched. Its API allowance can be set ([`RunningSalesforce::set_api_allowance`]): once
 //! used up, calls are answered 403 `REQUEST_LIMIT_EXCEEDED`.
+//!
+//! The fault plans of the other simulators apply (see [`crate::faults`]; `PUT /_sim/fault-plan`), in
+//! Salesforce's words: a rate limit is the org's concurrent-request limit (403 `REQUEST_LIMIT_EXCEEDED`,
+//! `ConcurrentPerOrgLongTxn`), server errors are `UNKNOWN_EXCEPTION` and `SERVER_UNAVAILABLE`; Outbound
+//! Messages are dropped, repeated and reordered as webhooks are; `meddle_rate` makes the second user edit
+//! a Case's `Subject` right after the integration user read that one Case. Salesforce has no creation
+//! throttle and SOQL reads the database itself, so `create_throttle_rate` and `search_lag_ms` do nothing
+//! here. The integration user's credentials can go stale for a while
+//! ([`RunningSalesforce::expire_credentials`], `POST /_sim/credentials/expire`): its calls are refused
+//! `INVALID_SESSION_ID` and its token requests `invalid_grant` until they are renewed.
 
 mod api;
 mod auth;
@@ -25,6 +35,8 @@ pub use auth::{ConnectedApp, SalesforceUser};
 pub use outbound::OutboundTarget;
 pub use schema::{CASE_EXTERNAL_ID, CASE_LINK_URL};
 
+use crate::credentials::ServiceCredentials;
+use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::DeliveryPolicy;
 use auth::Sessions;
@@ -96,6 +108,8 @@ pub(crate) struct Shared {
     outbound: OutboundMessages,
     cursors: cursor::Cursors,
     recorder: Recorder,
+    faults: Faults,
+    credentials: ServiceCredentials,
 }
 
 impl Shared {
@@ -109,6 +123,11 @@ impl Shared {
 
     fn integration_user(&self) -> &str {
         &self.users[0].0
+    }
+
+    /// The person who edits between the integration user's read and its write: the second user.
+    fn meddler(&self) -> Option<&str> {
+        self.users.get(1).map(|(id, _)| id.as_str())
     }
 
     /// Sends Outbound Messages for the record's state now.
@@ -138,9 +157,8 @@ impl SalesforceSimulator {
         let recorder = Recorder::with_check(config.check_contract.then(check::SalesforceContract::new), |path| {
             path.ends_with("/oauth2/token")
         })
-        .with_creation_rule(|method, path, status| {
-            method == "POST" && path.ends_with("/sobjects/Case") && status == 201
-        });
+        .with_creation_rule(creates_a_case);
+        let faults = Faults::default();
         let shared = Arc::new(Shared {
             org: Mutex::new(org),
             sessions: Mutex::default(),
@@ -150,12 +168,21 @@ impl SalesforceSimulator {
             users,
             api_used: AtomicU64::new(0),
             api_allowance: AtomicU64::new(config.api_allowance),
-            outbound: OutboundMessages::new(config.org_id, base_url.clone(), config.outbound_delivery),
+            outbound: OutboundMessages::new(config.org_id, base_url.clone(), config.outbound_delivery, faults.clone()),
             cursors: cursor::Cursors::default(),
             recorder: recorder.clone(),
+            faults: faults.clone(),
+            credentials: ServiceCredentials::default(),
         });
+        // The fault layer sits outside the recorder, as Jira's does: an injected answer never reached
+        // the org, so it is neither recorded nor checked against the recorded shapes.
+        let fault_layer = FaultLayer::new(faults.clone(), api::fault_response, |_, _| false);
         let app = api::router(Arc::clone(&shared))
-            .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware));
+            .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware))
+            .merge(crate::faults::control_router(faults.clone()))
+            .merge(crate::credentials::control_router(shared.credentials.clone()))
+            .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
+            .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
@@ -168,6 +195,15 @@ impl SalesforceSimulator {
         tracing::info!(%base_url, "Salesforce simulator listening");
         Ok(RunningSalesforce { shared, stop: Some(stop), server })
     }
+}
+
+/// Whether an answered call made a Case: a create, or an upsert by External ID that found none (201).
+fn creates_a_case(method: &str, path: &str, status: u16) -> bool {
+    let Some((_, after)) = path.split_once("/sobjects/Case") else { return false };
+    let segments: Vec<&str> = after.split('/').filter(|segment| !segment.is_empty()).collect();
+    // `…/sobjects/Case` itself, or `…/sobjects/Case/{field}/{value}` (not `CaseComment`).
+    let on_case = after.is_empty() || after.starts_with('/');
+    status == 201 && on_case && matches!((method, segments.len()), ("POST", 0) | ("PATCH", 2))
 }
 
 /// The users, a queue, and two accounts with a contact each.
@@ -314,6 +350,46 @@ impl RunningSalesforce {
         self.shared.outbound.stats()
     }
 
+    /// Waits until every Outbound Message queued so far was acknowledged, given up on or dropped.
+    pub async fn outbound_settled(&self) {
+        self.shared.outbound.settled().await;
+    }
+
+    /// Applies `plan` from the next call on (see [`crate::faults`]); an invalid plan changes nothing.
+    pub fn set_fault_plan(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        self.shared.faults.set_plan(plan)
+    }
+
+    pub fn clear_fault_plan(&self) {
+        self.shared.faults.clear_plan();
+    }
+
+    pub fn fault_stats(&self) -> FaultStats {
+        self.shared.faults.stats()
+    }
+
+    /// The integration user's credentials stop working: its calls are refused `INVALID_SESSION_ID` and
+    /// its token requests `invalid_grant` until [`renew_credentials`](Self::renew_credentials).
+    pub fn expire_credentials(&self) {
+        self.shared.credentials.expire();
+    }
+
+    pub fn renew_credentials(&self) {
+        self.shared.credentials.renew();
+    }
+
+    /// Calls and token requests refused while the credentials were expired.
+    pub fn credential_refusals(&self) -> u64 {
+        self.shared.credentials.refusals()
+    }
+
+    /// A session for the user with this e-mail, as if they had signed in (tests acting as people with
+    /// plain REST calls use it); `None` for an unknown e-mail.
+    pub fn open_session(&self, email: &str) -> Option<String> {
+        let user = self.user_id(email)?;
+        Some(self.shared.sessions().open(&self.shared.org_id, &user))
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -330,5 +406,20 @@ impl Drop for RunningSalesforce {
             let _ = stop.send(());
         }
         self.shared.outbound.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::creates_a_case;
+
+    #[test]
+    fn creates_and_upserts_that_create_make_cases() {
+        let base = "/services/data/v64.0/sobjects";
+        assert!(creates_a_case("POST", &format!("{base}/Case"), 201));
+        assert!(creates_a_case("PATCH", &format!("{base}/Case/Tandem_Sync_Id__c/jira-1"), 201));
+        assert!(!creates_a_case("PATCH", &format!("{base}/Case/Tandem_Sync_Id__c/jira-1"), 200));
+        assert!(!creates_a_case("POST", &format!("{base}/CaseComment"), 201));
+        assert!(!creates_a_case("PATCH", &format!("{base}/Case/500bm0000000001AAA"), 204));
     }
 }

@@ -1,13 +1,17 @@
 //! Outbound Messages: when a record of a subscribed object is created or changed, the org sends a SOAP
 //! `notifications` message (1 to 100 notifications, each with the record's chosen fields as they are
 //! at send time) to the endpoint, and sends it again, with growing pauses, until the endpoint answers
-//! with `<Ack>true</Ack>`. Messages are sent concurrently, so they may arrive out of order.
+//! with `<Ack>true</Ack>`. Messages are sent concurrently, so they may arrive out of order. Under a
+//! fault plan (see [`crate::faults`]) a message may be dropped, sent several times at once (the same
+//! notification ids, as Salesforce's own resends carry), or held back so that later ones overtake it.
 
+use crate::faults::{DeliveryFate, Faults};
 use crate::webhooks::DeliveryPolicy;
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// Where an Outbound Message goes, and what it carries.
@@ -27,6 +31,12 @@ pub struct OutboundStats {
     pub notifications_sent: u64,
     pub acknowledged: u64,
     pub given_up: u64,
+    /// Messages the fault plan dropped (never sent).
+    pub dropped: u64,
+    /// Attempts after the first, over all messages.
+    pub retries: u64,
+    /// Messages still being sent.
+    pub in_flight: u64,
 }
 
 /// The sending org, as messages name it.
@@ -45,19 +55,41 @@ pub(crate) struct OutboundMessages {
     targets: Arc<Mutex<Vec<OutboundTarget>>>,
     queue: mpsc::UnboundedSender<Notification>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    stats: Arc<Mutex<OutboundStats>>,
+    sending: Arc<Sending>,
     sequence: AtomicU64,
 }
 
+/// What the sending tasks share: the counts, the messages still out (queued ones included), and the
+/// faults that decide each message's fate.
+struct Sending {
+    stats: Mutex<OutboundStats>,
+    in_flight: watch::Sender<u64>,
+    faults: Faults,
+}
+
+impl Sending {
+    fn count(&self, change: impl FnOnce(&mut OutboundStats)) {
+        change(&mut self.stats.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn started(&self, messages: u64) {
+        self.in_flight.send_modify(|count| *count += messages);
+    }
+
+    fn finished(&self) {
+        self.in_flight.send_modify(|count| *count = count.saturating_sub(1));
+    }
+}
+
 impl OutboundMessages {
-    /// Messages from the org `org_id` whose instance is `base_url`.
-    pub(crate) fn new(org_id: String, base_url: String, policy: DeliveryPolicy) -> OutboundMessages {
+    /// Messages from the org `org_id` whose instance is `base_url`, with the fates `faults` draws.
+    pub(crate) fn new(org_id: String, base_url: String, policy: DeliveryPolicy, faults: Faults) -> OutboundMessages {
         let (queue, pending) = mpsc::unbounded_channel();
         let targets: Arc<Mutex<Vec<OutboundTarget>>> = Arc::default();
-        let stats: Arc<Mutex<OutboundStats>> = Arc::default();
+        let sending = Arc::new(Sending { stats: Mutex::default(), in_flight: watch::Sender::new(0), faults });
         let org = Org { id: org_id, base_url };
-        let worker = tokio::spawn(deliver(pending, Arc::clone(&targets), org, policy, Arc::clone(&stats)));
-        OutboundMessages { targets, queue, worker: Mutex::new(Some(worker)), stats, sequence: AtomicU64::new(0) }
+        let worker = tokio::spawn(deliver(pending, Arc::clone(&targets), org, policy, Arc::clone(&sending)));
+        OutboundMessages { targets, queue, worker: Mutex::new(Some(worker)), sending, sequence: AtomicU64::new(0) }
     }
 
     pub(crate) fn subscribe(&self, target: OutboundTarget) {
@@ -77,11 +109,23 @@ impl OutboundMessages {
         }
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let id = super::ids::new_id("04l", "bm", sequence);
-        let _ = self.queue.send(Notification { id, object: object.to_string(), record });
+        // Counted as out until its message is sent, so `settled` waits for it.
+        self.sending.started(1);
+        if self.queue.send(Notification { id, object: object.to_string(), record }).is_err() {
+            self.sending.finished();
+        }
     }
 
     pub(crate) fn stats(&self) -> OutboundStats {
-        self.stats.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        let mut stats = self.sending.stats.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        stats.in_flight = *self.sending.in_flight.borrow();
+        stats
+    }
+
+    /// Waits until every notification queued so far was acknowledged, given up on or dropped.
+    pub(crate) async fn settled(&self) {
+        let mut in_flight = self.sending.in_flight.subscribe();
+        let _ = in_flight.wait_for(|count| *count == 0).await;
     }
 
     pub(crate) fn stop(&self) {
@@ -97,7 +141,7 @@ async fn deliver(
     targets: Arc<Mutex<Vec<OutboundTarget>>>,
     org: Org,
     policy: DeliveryPolicy,
-    stats: Arc<Mutex<OutboundStats>>,
+    sending: Arc<Sending>,
 ) {
     let client = reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default();
     while let Some(first) = pending.recv().await {
@@ -115,49 +159,73 @@ async fn deliver(
             if chosen.is_empty() {
                 continue;
             }
-            let body = envelope(&org, &target.fields, &chosen);
-            let count = chosen.len() as u64;
-            tokio::spawn(send(client.clone(), target.url.clone(), body, count, policy.clone(), Arc::clone(&stats)));
+            let DeliveryFate::Deliver { copies, delay } = sending.faults.next_delivery() else {
+                sending.count(|stats| stats.dropped += 1);
+                continue;
+            };
+            let message = Message {
+                url: target.url.clone(),
+                body: envelope(&org, &target.fields, &chosen),
+                notifications: chosen.len() as u64,
+            };
+            sending.started(u64::from(copies));
+            for _ in 0..copies {
+                tokio::spawn(send(client.clone(), message.clone(), delay, policy.clone(), Arc::clone(&sending)));
+            }
+        }
+        // The batch's notifications are in messages now (or were for no endpoint).
+        for _ in &batch {
+            sending.finished();
         }
     }
 }
 
-async fn send(
-    client: reqwest::Client,
+/// One message to one endpoint.
+#[derive(Clone)]
+struct Message {
     url: String,
     body: String,
-    count: u64,
+    notifications: u64,
+}
+
+async fn send(
+    client: reqwest::Client,
+    message: Message,
+    delay: Duration,
     policy: DeliveryPolicy,
-    stats: Arc<Mutex<OutboundStats>>,
+    sending: Arc<Sending>,
 ) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let count = message.notifications;
     let mut pause = policy.first_backoff;
+    let mut acknowledged = false;
     for attempt in 1..=policy.max_attempts {
-        {
-            let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
+        sending.count(|stats| {
             stats.messages_sent += 1;
             stats.notifications_sent += count;
-        }
+            stats.retries += u64::from(attempt > 1);
+        });
         let answer = client
-            .post(&url)
+            .post(&message.url)
             .header("content-type", "text/xml; charset=utf-8")
             .header("soapaction", "\"\"")
-            .body(body.clone())
+            .body(message.body.clone())
             .send()
             .await;
-        let acknowledged = match answer {
+        acknowledged = match answer {
             Ok(answer) if answer.status().is_success() => answer.text().await.is_ok_and(|text| is_ack(&text)),
             _ => false,
         };
-        if acknowledged {
-            stats.lock().unwrap_or_else(PoisonError::into_inner).acknowledged += count;
-            return;
+        if acknowledged || attempt == policy.max_attempts {
+            break;
         }
-        if attempt < policy.max_attempts {
-            tokio::time::sleep(pause).await;
-            pause *= 2;
-        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
     }
-    stats.lock().unwrap_or_else(PoisonError::into_inner).given_up += count;
+    sending.count(|stats| if acknowledged { stats.acknowledged += count } else { stats.given_up += count });
+    sending.finished();
 }
 
 /// Whether an answer acknowledges the message: `<Ack>true</Ack>` in a `notificationsResponse`.
