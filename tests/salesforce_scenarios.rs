@@ -17,7 +17,7 @@ use tandem_cli::server::{self, RunningServer, ServedIntegration};
 use tandem_cli::wiring;
 use tandem_engine::ports::Connector;
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{FieldValue, Item, ItemId, ItemVersion, Side};
+use tandem_model::{FieldValue, Item, ItemId, ItemVersion, RichText, Side};
 use tandem_simulators::salesforce::{RunningSalesforce, SalesforceUser};
 
 fn config(edit: impl FnOnce(String) -> String) -> Result<IntegrationConfig> {
@@ -255,8 +255,11 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
         })
         .await?;
 
-    // A comment in Jira reaches the Case, unpublished (internal) as tandem's copies are by default.
-    let body = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, "Fixed in build 42");
+    // A comment in Jira reaches the Case, unpublished (internal) as tandem's copies are by default, its
+    // formatting kept in the rich-text body and its words in the plain one.
+    let body = RichText::Adf(json!({"version": 1, "type": "doc", "content": [{"type": "paragraph", "content": [
+        {"type": "text", "text": "Fixed in "}, {"type": "text", "text": "build 42", "marks": [{"type": "strong"}]}
+    ]}]}));
     world.alice(Side::One).add_comment(&bug.item.id, &body).await?;
     let copied = world
         .until("the comment on the Case", || async {
@@ -267,6 +270,32 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
         })
         .await?;
     assert!(copied.visibility != tandem_model::Visibility::Everyone, "copies stay internal: {copied:?}");
+    let stored =
+        world.salesforce().records("CaseComment").into_iter().find(|record| record["Id"] == copied.id.0.as_str());
+    let stored = stored.context("the copy is stored")?;
+    assert!(
+        stored["CommentBodyRichtext"].as_str().is_some_and(|html| html.contains("<strong>build 42</strong>")),
+        "{stored:?}"
+    );
+    assert!(stored["CommentBody"].as_str().is_some_and(|plain| plain.contains("Fixed in build 42")), "{stored:?}");
+
+    // An agent's formatted comment, published, reaches Jira formatted.
+    world
+        .salesforce_rest(
+            reqwest::Method::POST,
+            "sobjects/CaseComment",
+            json!({"ParentId": case.as_str(), "IsPublished": true, "CommentBody": "Works on 4.3",
+                   "CommentBodyRichtext": "<p>Works on <b>4.3</b></p>"}),
+        )
+        .await?;
+    let formatted = world
+        .until("the formatted comment in Jira", || async {
+            let comments = world.alice(Side::One).list_comments(&bug.item.id).await.ok()?;
+            comments.into_iter().find(|comment| tandem_rich_text::plain_text(&comment.body).contains("Works on 4.3"))
+        })
+        .await?;
+    let RichText::Adf(document) = &formatted.body else { bail!("Jira comments are ADF: {formatted:?}") };
+    assert!(document.to_string().contains(r#""type":"strong""#), "{document}");
 
     // A published comment on the Case reaches Jira.
     world.comment_on_case(&case, "Customer confirms", true).await?;

@@ -207,7 +207,7 @@ pub mod demo {
             println!("demo: {label} now has its copy in {second_system}, {copy}");
 
             let words = "Reproduced on staging; looking into it.";
-            let body = tandem_rich_text::from_plain_text(second_system.rich_text_format(), words);
+            let body = tandem_rich_text::from_plain_text(second_system.comment_format(), words);
             second_person.add_comment(copy, &body).await.with_context(|| format!("commenting in {second_system}"))?;
             println!("demo: the person commented on {copy} in {second_system}");
             let comments = wait_for(|| async {

@@ -255,7 +255,7 @@ impl Workload {
             None => (origin, id),
         };
         let connector = &self.people.connectors[index(side)];
-        let body = tandem_rich_text::from_plain_text(connector.system().rich_text_format(), &words);
+        let body = tandem_rich_text::from_plain_text(connector.system().comment_format(), &words);
         let posted = connector.add_comment(&id, &body).await?;
         self.public_comments.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((
             side,

@@ -121,7 +121,7 @@ pub async fn the_copy_made_for_an_origin_is_found(system: &'static dyn System) -
 pub async fn comments_round_trip(system: &'static dyn System) -> Result<()> {
     let rig = Rig::start(system).await?;
     let item = rig.create_sample().await?;
-    let format = system.kind().rich_text_format();
+    let format = system.kind().comment_format();
     let text = |words: &str| tandem_rich_text::from_plain_text(format, words);
     let words_of = |comments: &[tandem_model::Comment], id: &tandem_model::CommentId| {
         comments.iter().find(|comment| &comment.id == id).map(|comment| tandem_rich_text::plain_text(&comment.body))

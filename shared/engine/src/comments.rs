@@ -379,7 +379,7 @@ impl Engine {
         if let Some(marker) = self.config.comments.marker_of(from) {
             body = tandem_rich_text::remove_words(&body, marker);
         }
-        let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.rich_text_format())?;
+        let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.comment_format())?;
         Ok(tandem_rich_text::prepend_paragraph(&body, &attribution))
     }
 }

@@ -114,12 +114,14 @@ fields:
                 slug: "jira",
                 display_name: "Jira",
                 rich_text_format: RichTextFormat::Adf,
+                comment_format: RichTextFormat::Adf,
                 change_instants: tandem_model::InstantPrecision::Millisecond,
             })),
             &tandem_mapping::CommonRules(SystemKind::new(&SystemInfo {
                 slug: "azure-devops",
                 display_name: "Azure DevOps",
                 rich_text_format: RichTextFormat::Html,
+                comment_format: RichTextFormat::Html,
                 change_instants: tandem_model::InstantPrecision::Millisecond,
             })),
         ];

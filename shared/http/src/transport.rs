@@ -230,6 +230,7 @@ mod tests {
         slug: "test",
         display_name: "Test",
         rich_text_format: RichTextFormat::Html,
+        comment_format: RichTextFormat::Html,
         change_instants: tandem_model::InstantPrecision::Millisecond,
     });
 

@@ -214,6 +214,7 @@ mod tests {
                     slug: "azure-devops",
                     display_name: "Azure DevOps",
                     rich_text_format: tandem_model::RichTextFormat::Html,
+                    comment_format: tandem_model::RichTextFormat::Html,
                     change_instants: tandem_model::InstantPrecision::Millisecond
                 })
             ),

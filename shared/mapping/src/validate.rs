@@ -33,6 +33,7 @@ const UNKNOWN_SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
     slug: "unknown",
     display_name: "an unknown system",
     rich_text_format: RichTextFormat::Html,
+    comment_format: RichTextFormat::Html,
     change_instants: tandem_model::InstantPrecision::Millisecond,
 });
 

@@ -16,8 +16,11 @@ pub struct SystemInfo {
     pub slug: &'static str,
     /// The name users read in attribution lines and messages ("Azure DevOps").
     pub display_name: &'static str,
-    /// How the system stores rich text (descriptions, comments).
+    /// How the system stores rich text (descriptions).
     pub rich_text_format: RichTextFormat,
+    /// How the system stores comments' bodies (Salesforce's Case comments are HTML where its
+    /// descriptions are plain text).
+    pub comment_format: RichTextFormat,
     /// How finely the system's change instants tell changes apart.
     pub change_instants: InstantPrecision,
 }
@@ -43,9 +46,14 @@ impl SystemKind {
         self.0.display_name
     }
 
-    /// How the system stores rich text (descriptions, comments).
+    /// How the system stores rich text (descriptions).
     pub fn rich_text_format(self) -> RichTextFormat {
         self.0.rich_text_format
+    }
+
+    /// How the system stores comments' bodies.
+    pub fn comment_format(self) -> RichTextFormat {
+        self.0.comment_format
     }
 
     /// The name used in configuration files and webhook URLs (`azure-devops`).

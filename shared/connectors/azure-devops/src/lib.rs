@@ -44,5 +44,6 @@ pub const AZURE_DEVOPS: SystemKind = SystemKind::new(&SystemInfo {
     slug: "azure-devops",
     display_name: "Azure DevOps",
     rich_text_format: RichTextFormat::Html,
+    comment_format: RichTextFormat::Html,
     change_instants: tandem_model::InstantPrecision::Millisecond,
 });

@@ -33,5 +33,6 @@ pub const JIRA: SystemKind = SystemKind::new(&SystemInfo {
     slug: "jira",
     display_name: "Jira",
     rich_text_format: RichTextFormat::Adf,
+    comment_format: RichTextFormat::Adf,
     change_instants: tandem_model::InstantPrecision::Millisecond,
 });

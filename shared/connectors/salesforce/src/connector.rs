@@ -11,7 +11,7 @@ use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, 
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
     Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion,
-    RelatedRecord, RichText, SystemKind, Timestamp, UserRef, Visibility,
+    RelatedRecord, RichText, RichTextFormat, SystemKind, Timestamp, UserRef, Visibility,
 };
 use tokio::sync::RwLock;
 
@@ -44,6 +44,10 @@ const LAST_COMMENT_CHANGE: &str = "SELECT SystemModstamp";
 /// The fields a comment is read with.
 const COMMENT_FIELDS: &str =
     "Id, ParentId, CommentBody, IsPublished, CreatedById, CreatedBy.Name, CreatedBy.Email, CreatedDate, LastModifiedDate";
+/// The rich-text body of Case comments, from API version 63.0 (HTML, at most 131,072 characters).
+const RICH_COMMENT_BODY: &str = "CommentBodyRichtext";
+const RICH_COMMENT_SINCE: f64 = 63.0;
+const RICH_COMMENT_CHARS: usize = 131_072;
 
 /// One sObject type of one org as a side of an integration.
 #[derive(Debug)]
@@ -340,12 +344,42 @@ impl SalesforceConnector {
         }
     }
 
+    /// Whether Case comments have a rich-text body in the API version used.
+    fn rich_comments(&self) -> bool {
+        self.config.api_version().parse::<f64>().is_ok_and(|version| version >= RICH_COMMENT_SINCE)
+    }
+
+    fn comment_fields(&self) -> String {
+        match self.rich_comments() {
+            true => format!("{COMMENT_FIELDS}, {RICH_COMMENT_BODY}"),
+            false => COMMENT_FIELDS.to_string(),
+        }
+    }
+
+    /// A comment's body as Salesforce keeps it: the plain `CommentBody` (4,000 bytes), and where the API
+    /// version has it the HTML `CommentBodyRichtext`, which keeps the formatting (left out when even it
+    /// is too long: the plain body says it was shortened).
+    fn comment_bodies(&self, body: &RichText) -> Result<Map<String, Value>, ConnectorError> {
+        let mut fields = Map::new();
+        fields.insert("CommentBody".into(), json!(fit_comment(tandem_rich_text::plain_text(body))));
+        if self.rich_comments() {
+            let html = tandem_rich_text::convert(body, RichTextFormat::Html)
+                .map_err(|error| ConnectorError::Invalid { system: SYSTEM, message: error.to_string() })?;
+            if let RichText::Html(html) = html {
+                if html.chars().count() <= RICH_COMMENT_CHARS {
+                    fields.insert(RICH_COMMENT_BODY.into(), json!(html));
+                }
+            }
+        }
+        Ok(fields)
+    }
+
     fn comment_from(&self, record: &Map<String, Value>) -> Result<Comment, ConnectorError> {
         let published = record.get("IsPublished").and_then(Value::as_bool).unwrap_or(false);
         Ok(Comment {
             id: CommentId(text(record, "Id")?.to_string()),
             author: author(record),
-            body: RichText::Plain(record.get("CommentBody").and_then(Value::as_str).unwrap_or_default().to_string()),
+            body: comment_body(record),
             created: instant(record, "CreatedDate")?,
             updated: instant(record, "LastModifiedDate")?,
             visibility: match published {
@@ -356,7 +390,7 @@ impl SalesforceConnector {
     }
 
     async fn read_comment(&self, id: &str) -> Result<Comment, ConnectorError> {
-        let soql = format!("SELECT {COMMENT_FIELDS} FROM {COMMENT_OBJECT} WHERE Id = {}", quoted(id));
+        let soql = format!("SELECT {} FROM {COMMENT_OBJECT} WHERE Id = {}", self.comment_fields(), quoted(id));
         let record = self.client.query(&soql).await?.into_iter().next();
         let record =
             record.ok_or_else(|| ConnectorError::NotFound { system: SYSTEM, item: format!("comment {id}") })?;
@@ -557,7 +591,8 @@ impl Connector for SalesforceConnector {
             return Ok(Vec::new());
         }
         let soql = format!(
-            "SELECT {COMMENT_FIELDS} FROM {COMMENT_OBJECT} WHERE ParentId = {} ORDER BY CreatedDate, Id",
+            "SELECT {} FROM {COMMENT_OBJECT} WHERE ParentId = {} ORDER BY CreatedDate, Id",
+            self.comment_fields(),
             quoted(item.as_str())
         );
         let rows = self.client.query(&soql).await?;
@@ -566,11 +601,10 @@ impl Connector for SalesforceConnector {
 
     async fn add_comment(&self, item: &ItemId, body: &RichText) -> Result<Comment, ConnectorError> {
         self.expect_comments().await?;
-        let comment = json!({
-            "ParentId": item.as_str(),
-            "CommentBody": fit_comment(tandem_rich_text::plain_text(body)),
-            "IsPublished": self.config.publish_comments(),
-        });
+        let mut comment = self.comment_bodies(body)?;
+        comment.insert("ParentId".into(), json!(item.as_str()));
+        comment.insert("IsPublished".into(), json!(self.config.publish_comments()));
+        let comment = Value::Object(comment);
         let path = format!("sobjects/{COMMENT_OBJECT}");
         let saved: SaveResult = self
             .client
@@ -591,7 +625,7 @@ impl Connector for SalesforceConnector {
     ) -> Result<Comment, ConnectorError> {
         self.expect_comments().await?;
         let path = format!("sobjects/{COMMENT_OBJECT}/{}", comment.0);
-        let change = json!({ "CommentBody": fit_comment(tandem_rich_text::plain_text(body)) });
+        let change = Value::Object(self.comment_bodies(body)?);
         let what = format!("comment {comment}");
         self.client.send(Method::PATCH, Target::Api(&path, &[]), Some(&change), Repeat::Safe, &what).await?;
         self.read_comment(&comment.0).await
@@ -724,6 +758,14 @@ impl Connector for SalesforceConnector {
 fn user_ref(row: &Value) -> UserRef {
     let field = |name: &str| row.get(name).and_then(Value::as_str).map(str::to_string);
     UserRef { id: field("Id").unwrap_or_default(), email: field("Email"), display_name: field("Name") }
+}
+
+/// A comment's body: its rich-text body when it has one, else its plain one.
+fn comment_body(record: &Map<String, Value>) -> RichText {
+    match record.get(RICH_COMMENT_BODY).and_then(Value::as_str).filter(|html| !html.trim().is_empty()) {
+        Some(html) => RichText::Html(html.to_string()),
+        None => RichText::Plain(record.get("CommentBody").and_then(Value::as_str).unwrap_or_default().to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -31,5 +31,6 @@ pub const SALESFORCE: SystemKind = SystemKind::new(&SystemInfo {
     slug: "salesforce",
     display_name: "Salesforce",
     rich_text_format: RichTextFormat::PlainText,
+    comment_format: RichTextFormat::Html,
     change_instants: InstantPrecision::Second,
 });

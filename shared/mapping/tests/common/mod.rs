@@ -33,12 +33,14 @@ pub const JIRA: SystemKind = SystemKind::new(&SystemInfo {
     slug: "jira",
     display_name: "Jira",
     rich_text_format: RichTextFormat::Adf,
+    comment_format: RichTextFormat::Adf,
     change_instants: tandem_model::InstantPrecision::Millisecond,
 });
 pub const AZURE_DEVOPS: SystemKind = SystemKind::new(&SystemInfo {
     slug: "azure-devops",
     display_name: "Azure DevOps",
     rich_text_format: RichTextFormat::Html,
+    comment_format: RichTextFormat::Html,
     change_instants: tandem_model::InstantPrecision::Millisecond,
 });
 

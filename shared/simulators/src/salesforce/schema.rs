@@ -242,6 +242,8 @@ fn case_comment() -> Object {
         field("IsPublished", "Published", Boolean).editable().required(),
         // 4,000 bytes, not characters.
         field("CommentBody", "Body", TextArea).text(4000, 1).editable(),
+        // From API 63.0: the HTML body, shown formatted (the simulator serves it on every version).
+        field("CommentBodyRichtext", "Rich-Text Body", TextArea).text(131_072, 1).editable(),
     ]);
     Object { name: "CaseComment", label: "Case Comment", key_prefix: "00a", fields, children: &[] }
 }
