@@ -319,7 +319,7 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     // (a first poll starts at the project's last change, and would treat earlier changes as history).
     cluster.poll_once().await;
     for (n, system) in (0u64..).zip(both) {
-        system.set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(n), TIMEOUT_HOLD))?;
+        system.controls().set_fault_plan(settings.faults.plan(settings.seed.wrapping_add(n), TIMEOUT_HOLD))?;
     }
     let started = Instant::now();
     let outages = make_changes(settings, &workload, &cluster, both).await;
@@ -330,7 +330,7 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
     flaky.disarm();
     cluster.end_deadlines();
     for system in both {
-        system.clear_fault_plan();
+        system.controls().clear_fault_plan();
     }
     let settle_started = Instant::now();
     notices_settled(both).await;
@@ -401,7 +401,7 @@ pub async fn run(settings: &HarnessSettings) -> Result<Report> {
         workload: &workload.counters,
         cluster: &cluster.counters,
         crashes: crashes.crashes(),
-        faults: both.map(|system| system.fault_stats()),
+        faults: both.map(|system| system.controls().fault_stats()),
         store_faults: flaky.stats(),
         outages: outages.iter().map(|(start, end)| end.duration_since(*start)).collect(),
         webhooks: both.map(|system| system.notices()),
@@ -514,9 +514,9 @@ async fn make_changes(
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             let start = Instant::now();
-            system.expire_credentials();
+            system.controls().expire_credentials();
             tokio::time::sleep(outage).await;
-            system.renew_credentials();
+            system.controls().renew_credentials();
             windows.push((start, Instant::now()));
         }
         windows

@@ -9,9 +9,9 @@ use rand::Rng;
 use std::sync::Arc;
 use tandem_model::{FieldValue, ItemId, RichText, UserRef};
 use tandem_simulators::azure_devops::RunningAzureDevops;
-use tandem_simulators::faults::{FaultPlan, FaultStats};
-use tandem_simulators::recording::{RecordedExchange, RecordingStats};
+use tandem_simulators::recording::{RecordedExchange, Recorder};
 use tandem_simulators::webhooks::WebhookStats;
+use tandem_simulators::Controls;
 
 const ALICE: &str = "alice@fabrikam.example";
 const PEOPLE: [&str; 2] = [ALICE, "bob@fabrikam.example"];
@@ -24,32 +24,12 @@ impl Simulated for AzureDevops<'_> {
         "Azure DevOps"
     }
 
-    fn set_fault_plan(&self, plan: FaultPlan) -> Result<()> {
-        Ok(self.0.set_fault_plan(plan)?)
+    fn controls(&self) -> Controls {
+        self.0.controls()
     }
 
-    fn clear_fault_plan(&self) {
-        self.0.clear_fault_plan();
-    }
-
-    fn fault_stats(&self) -> FaultStats {
-        self.0.fault_stats()
-    }
-
-    fn expire_credentials(&self) {
-        self.0.expire_credentials();
-    }
-
-    fn renew_credentials(&self) {
-        self.0.renew_credentials();
-    }
-
-    fn exchanges(&self) -> Vec<RecordedExchange> {
-        self.0.exchanges()
-    }
-
-    fn recording(&self) -> RecordingStats {
-        self.0.stats().recording
+    fn recorder(&self) -> &Recorder {
+        self.0.recorder()
     }
 
     fn notices(&self) -> WebhookStats {

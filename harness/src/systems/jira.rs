@@ -9,10 +9,10 @@ use rand::seq::IndexedRandom;
 use serde_json::json;
 use std::sync::Arc;
 use tandem_model::{FieldValue, ItemId, RichText, UserRef};
-use tandem_simulators::faults::{FaultPlan, FaultStats};
 use tandem_simulators::jira::{RunningJira, SimUser};
-use tandem_simulators::recording::{RecordedExchange, RecordingStats};
+use tandem_simulators::recording::{RecordedExchange, Recorder};
 use tandem_simulators::webhooks::WebhookStats;
+use tandem_simulators::Controls;
 
 const PRIORITIES: [&str; 5] = ["Highest", "High", "Medium", "Low", "Lowest"];
 const STATUSES: [&str; 3] = ["To Do", "In Progress", "Done"];
@@ -25,32 +25,12 @@ impl Simulated for Jira<'_> {
         "Jira"
     }
 
-    fn set_fault_plan(&self, plan: FaultPlan) -> Result<()> {
-        Ok(self.0.set_fault_plan(plan)?)
+    fn controls(&self) -> Controls {
+        self.0.controls()
     }
 
-    fn clear_fault_plan(&self) {
-        self.0.clear_fault_plan();
-    }
-
-    fn fault_stats(&self) -> FaultStats {
-        self.0.fault_stats()
-    }
-
-    fn expire_credentials(&self) {
-        self.0.expire_credentials();
-    }
-
-    fn renew_credentials(&self) {
-        self.0.renew_credentials();
-    }
-
-    fn exchanges(&self) -> Vec<RecordedExchange> {
-        self.0.exchanges()
-    }
-
-    fn recording(&self) -> RecordingStats {
-        self.0.recorder().stats()
+    fn recorder(&self) -> &Recorder {
+        self.0.recorder()
     }
 
     fn notices(&self) -> WebhookStats {

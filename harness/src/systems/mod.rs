@@ -12,9 +12,9 @@ use rand::rngs::StdRng;
 use std::sync::Arc;
 use tandem_cli::local::LocalEnvironment;
 use tandem_model::{FieldValue, ItemId, Side, UserRef};
-use tandem_simulators::faults::{FaultPlan, FaultStats};
-use tandem_simulators::recording::{RecordedExchange, RecordingStats};
+use tandem_simulators::recording::{RecordedExchange, Recorder, RecordingStats};
 use tandem_simulators::webhooks::WebhookStats;
+use tandem_simulators::Controls;
 
 /// A field the harness's integrations map, as people change it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +31,18 @@ pub enum Field {
 #[async_trait]
 pub trait Simulated: Send + Sync {
     fn name(&self) -> &'static str;
-    fn set_fault_plan(&self, plan: FaultPlan) -> Result<()>;
-    fn clear_fault_plan(&self);
-    fn fault_stats(&self) -> FaultStats;
-    /// The service account's credentials stop working, until [`renew_credentials`](Self::renew_credentials).
-    fn expire_credentials(&self);
-    fn renew_credentials(&self);
+    /// Its fault plan and the service account's credentials.
+    fn controls(&self) -> Controls;
+    /// Its record of the API calls it answered.
+    fn recorder(&self) -> &Recorder;
     /// Every API call answered, in order (the recorder's window).
-    fn exchanges(&self) -> Vec<RecordedExchange>;
+    fn exchanges(&self) -> Vec<RecordedExchange> {
+        self.recorder().exchanges()
+    }
     /// Calls, writes and creations per caller.
-    fn recording(&self) -> RecordingStats;
+    fn recording(&self) -> RecordingStats {
+        self.recorder().stats()
+    }
     /// The change notices the system sent (webhooks, service hooks, Outbound Messages).
     fn notices(&self) -> WebhookStats;
     /// Waits until no notice is being sent.

@@ -1,4 +1,5 @@
-//! Stateful simulators of the work-item systems tandem talks to: Jira Cloud and Azure DevOps.
+//! Stateful simulators of the work-item systems tandem talks to: Jira Cloud, Azure DevOps and a
+//! Salesforce org.
 //!
 //! They implement the subset of the official REST APIs that tandem's connectors use, keep state
 //! (items, revisions, workflow, users, comments), send webhooks signed like the real ones, count the
@@ -9,6 +10,7 @@
 //! convergence harness and the benchmarks use them.
 
 pub mod azure_devops;
+mod controls;
 mod credentials;
 pub mod faults;
 pub mod jira;
@@ -16,3 +18,5 @@ mod meddling;
 pub mod recording;
 pub mod salesforce;
 pub mod webhooks;
+
+pub use controls::Controls;

@@ -125,7 +125,7 @@ impl SalesforceClient {
         repeat: Repeat,
         what: &str,
     ) -> Result<Answer, ConnectorError> {
-        self.send_if(method, target, body, repeat, what, None).await
+        self.send_request(&Request { method: &method, target, body, repeat, what, unmodified_since: None }).await
     }
 
     /// Updates a record (`PATCH`) only if it has not changed since `read` (`If-Unmodified-Since`,
@@ -139,24 +139,17 @@ impl SalesforceClient {
         what: &str,
     ) -> Result<Answer, ConnectorError> {
         let since = read.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        self.send_if(Method::PATCH, target, Some(body), Repeat::Safe, what, Some(&since)).await
+        let (method, body, repeat) = (Method::PATCH, Some(body), Repeat::Safe);
+        self.send_request(&Request { method: &method, target, body, repeat, what, unmodified_since: Some(&since) })
+            .await
     }
 
-    async fn send_if(
-        &self,
-        method: Method,
-        target: Target<'_>,
-        body: Option<&Value>,
-        repeat: Repeat,
-        what: &str,
-        unmodified_since: Option<&str>,
-    ) -> Result<Answer, ConnectorError> {
-        let request = Request { method: &method, target, body, repeat, what, unmodified_since };
+    async fn send_request(&self, request: &Request<'_>) -> Result<Answer, ConnectorError> {
         let session = self.session().await?;
-        match self.send_as(&session, &request).await {
+        match self.send_as(&session, request).await {
             Err(ConnectorError::Unauthorized { status: 401, .. }) => {
                 let renewed = self.session_other_than(Some(&session)).await?;
-                self.send_as(&renewed, &request).await
+                self.send_as(&renewed, request).await
             }
             answer => answer,
         }

@@ -260,8 +260,17 @@ impl RunningAzureDevops {
         control::stats(&self.shared)
     }
 
+    /// Its fault plan and the service account's credentials, steered as every simulator's are.
+    pub fn controls(&self) -> crate::Controls {
+        crate::Controls::new(&self.shared.faults, &self.shared.credentials)
+    }
+
     pub fn exchanges(&self) -> Vec<RecordedExchange> {
         self.shared.recorder.exchanges()
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.shared.recorder
     }
 
     /// From now on, every API call made with the service account's PAT is answered 401, as Azure DevOps

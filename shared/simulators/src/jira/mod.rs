@@ -368,6 +368,11 @@ impl RunningJira {
         self.sim.stats()
     }
 
+    /// Its fault plan and the service account's credentials, steered as every simulator's are.
+    pub fn controls(&self) -> crate::Controls {
+        crate::Controls::new(&self.sim.faults, &self.sim.credentials)
+    }
+
     pub fn exchanges(&self) -> Vec<RecordedExchange> {
         self.sim.recorder.exchanges()
     }

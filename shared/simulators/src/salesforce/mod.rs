@@ -17,7 +17,7 @@
 //! a Case's `Subject` right after the integration user read that one Case. Salesforce has no creation
 //! throttle and SOQL reads the database itself, so `create_throttle_rate` and `search_lag_ms` do nothing
 //! here. The integration user's credentials can go stale for a while
-//! ([`RunningSalesforce::expire_credentials`], `POST /_sim/credentials/expire`): its calls are refused
+//! ([`crate::Controls::expire_credentials`], `POST /_sim/credentials/expire`): its calls are refused
 //! `INVALID_SESSION_ID` and its token requests `invalid_grant` until they are renewed.
 
 mod api;
@@ -36,7 +36,7 @@ pub use outbound::OutboundTarget;
 pub use schema::{CASE_EXTERNAL_ID, CASE_LINK_URL};
 
 use crate::credentials::ServiceCredentials;
-use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
+use crate::faults::{FaultLayer, Faults};
 use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
 use crate::webhooks::DeliveryPolicy;
 use auth::Sessions;
@@ -355,32 +355,10 @@ impl RunningSalesforce {
         self.shared.outbound.settled().await;
     }
 
-    /// Applies `plan` from the next call on (see [`crate::faults`]); an invalid plan changes nothing.
-    pub fn set_fault_plan(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
-        self.shared.faults.set_plan(plan)
-    }
-
-    pub fn clear_fault_plan(&self) {
-        self.shared.faults.clear_plan();
-    }
-
-    pub fn fault_stats(&self) -> FaultStats {
-        self.shared.faults.stats()
-    }
-
-    /// The integration user's credentials stop working: its calls are refused `INVALID_SESSION_ID` and
-    /// its token requests `invalid_grant` until [`renew_credentials`](Self::renew_credentials).
-    pub fn expire_credentials(&self) {
-        self.shared.credentials.expire();
-    }
-
-    pub fn renew_credentials(&self) {
-        self.shared.credentials.renew();
-    }
-
-    /// Calls and token requests refused while the credentials were expired.
-    pub fn credential_refusals(&self) -> u64 {
-        self.shared.credentials.refusals()
+    /// Its fault plan and the integration user's credentials (see the module's doc), steered as every
+    /// simulator's are.
+    pub fn controls(&self) -> crate::Controls {
+        crate::Controls::new(&self.shared.faults, &self.shared.credentials)
     }
 
     /// A session for the user with this e-mail, as if they had signed in (tests acting as people with
