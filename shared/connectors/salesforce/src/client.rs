@@ -246,8 +246,18 @@ impl SalesforceClient {
 
     /// Every record a SOQL query selects, batch after batch.
     pub async fn query(&self, soql: &str) -> Result<Vec<Value>, ConnectorError> {
+        self.query_at("query", soql).await
+    }
+
+    /// As [`SalesforceClient::query`], deleted records included (in the recycle bin; `IsDeleted` true),
+    /// in child subqueries too.
+    pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>, ConnectorError> {
+        self.query_at("queryAll", soql).await
+    }
+
+    async fn query_at(&self, resource: &str, soql: &str) -> Result<Vec<Value>, ConnectorError> {
         let mut page: QueryPage =
-            self.json(Method::GET, Target::Api("query", &[("q", soql)]), None, Repeat::Safe, "query").await?;
+            self.json(Method::GET, Target::Api(resource, &[("q", soql)]), None, Repeat::Safe, "query").await?;
         let mut records = std::mem::take(&mut page.records);
         while let Some(next) = page.next_records_url.take() {
             page = self.json(Method::GET, Target::Path(&next), None, Repeat::Safe, "query").await?;

@@ -265,10 +265,12 @@ impl SalesforceConnector {
         })
     }
 
-    /// The records a SOQL query selects, as items.
+    /// The records a SOQL query selects, as items. Read with `queryAll` (the query leaves deleted
+    /// records out itself), so that a deleted comment still counts among the record's comment changes:
+    /// a record's change instant must never go back, and deleting a comment is a change.
     async fn items(&self, soql: &str) -> Result<Vec<Item>, ConnectorError> {
         let mut items = Vec::new();
-        for record in self.client.query(soql).await? {
+        for record in self.client.query_all(soql).await? {
             items.push(self.item_from(as_record(record)?).await?);
         }
         Ok(items)
@@ -285,7 +287,11 @@ impl SalesforceConnector {
         for chunk in ids.chunks(batch) {
             let soql = |describe: &Describe| {
                 let list = quoted_list(chunk.iter().copied());
-                format!("SELECT {} FROM {} WHERE Id IN ({list})", self.selection(describe), self.object())
+                format!(
+                    "SELECT {} FROM {} WHERE IsDeleted = false AND Id IN ({list})",
+                    self.selection(describe),
+                    self.object()
+                )
             };
             items.extend(self.query_items(soql).await?);
         }
@@ -427,19 +433,25 @@ impl SalesforceConnector {
         let mut queries = vec![(
             "Id",
             format!("SELECT Id, SystemModstamp FROM {} WHERE SystemModstamp {condition} {order}", self.object()),
+            false,
         )];
         if self.describe().await?.has_comments() {
+            // Deleted comments too: their Case changed when they went.
             queries.push((
                 "ParentId",
                 format!(
                     "SELECT ParentId, SystemModstamp FROM {COMMENT_OBJECT} WHERE SystemModstamp {condition} {order}"
                 ),
+                true,
             ));
         }
         let mut rows = Vec::new();
         let mut end: Option<Timestamp> = None;
-        for (id_field, soql) in queries {
-            let found = self.client.query(&soql).await?;
+        for (id_field, soql, deleted_too) in queries {
+            let found = match deleted_too {
+                true => self.client.query_all(&soql).await?,
+                false => self.client.query(&soql).await?,
+            };
             let full = limit.is_some_and(|limit| found.len() >= limit);
             for row in found {
                 let row = as_record(row)?;
@@ -555,7 +567,8 @@ impl Connector for SalesforceConnector {
         let creator = self.client.session().await?.user_id.clone();
         let soql = |describe: &Describe| {
             format!(
-                "SELECT {} FROM {} WHERE {} = {} AND CreatedById = {} AND CreatedDate >= {} ORDER BY CreatedDate LIMIT 1",
+                "SELECT {} FROM {} WHERE IsDeleted = false AND {} = {} AND CreatedById = {} AND CreatedDate >= {} \
+                 ORDER BY CreatedDate LIMIT 1",
                 self.selection(describe),
                 self.object(),
                 self.config.external_id_field(),

@@ -202,3 +202,24 @@ async fn a_write_on_a_stale_read_is_refused_and_the_persons_edit_stays() -> Resu
     org.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn deleting_a_comment_moves_its_case_forward_never_back() -> Result<()> {
+    let org = org().await?;
+    let service = connector(&org, &jwt(&org, &SalesforceUser::integration()))?;
+    let created = service.create_item(&case("Scanner offline"), None).await?;
+    let id = &created.item.id;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let comment = service.add_comment(id, &tandem_model::RichText::Plain("Rebooted it".into())).await?;
+    let with_comment = service.get_item(id).await?;
+    assert!(with_comment.updated > created.updated, "a new comment is a change of its Case");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    service.delete_comment(id, &comment.id).await?;
+    let after = service.get_item(id).await?;
+    assert!(after.updated > with_comment.updated, "{} then {}", with_comment.updated, after.updated);
+    let page = service.changed_page(with_comment.updated, None).await?;
+    assert!(page.items.iter().any(|item| &item.item.id == id), "a poll sees the Case whose comment went");
+    assert!(org.violations().is_empty(), "{:#?}", org.violations());
+    org.stop().await;
+    Ok(())
+}
