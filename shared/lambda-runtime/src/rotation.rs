@@ -12,13 +12,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tandem_engine::ports::{
-    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken, SecretSource, WebhookError,
+    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken, SecretSource, WebhookError,
     WebhookReceiver, WebhookReply, WebhookRequest,
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, Side, SystemKind, Timestamp,
-    UserRef,
+    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, Side,
+    SystemKind, Timestamp, UserRef,
 };
 use tandem_secrets::CachedSecrets;
 use tokio::time::Instant;
@@ -179,6 +179,14 @@ impl Connector for RotatingConnector {
 
     fn item_ref(&self, item: &Item) -> ItemRef {
         self.current().item_ref(item)
+    }
+
+    fn related_records(&self, item: &Item) -> Vec<RelatedRecord> {
+        self.current().related_records(item)
+    }
+
+    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {
+        self.call(|connector| async move { connector.point_to_linked(item, linked).await }).await
     }
 }
 

@@ -6,9 +6,10 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, PageToken};
+use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RichText, SystemKind, Timestamp, UserRef,
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RelatedRecord, RichText, SystemKind,
+    Timestamp, UserRef,
 };
 use url::Url;
 
@@ -570,5 +571,15 @@ impl Connector for AzureDevopsConnector {
         }
         self.check_steps(fields, &mut check).await?;
         Ok(check)
+    }
+
+    /// A work item refers to no records a linked item would show.
+    fn related_records(&self, _item: &Item) -> Vec<RelatedRecord> {
+        Vec::new()
+    }
+
+    /// A work item keeps no pointer to the item linked with it (tandem's link is the pointer).
+    async fn point_to_linked(&self, _item: &ItemId, _linked: &LinkedItem) -> Result<(), ConnectorError> {
+        Ok(())
     }
 }

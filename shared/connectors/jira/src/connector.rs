@@ -15,8 +15,8 @@ use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RichText, SystemKind, Timestamp,
-    UserRef,
+    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, SystemKind,
+    Timestamp, UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -461,6 +461,11 @@ impl Connector for JiraConnector {
 
     /// A remote link to the linked item, idempotent by its global id (the item's address): posted again,
     /// Jira updates the one link rather than adding a second.
+    /// An issue refers to no records a linked item would show.
+    fn related_records(&self, _item: &Item) -> Vec<RelatedRecord> {
+        Vec::new()
+    }
+
     /// With `remote_links`, the issue shows the linked item and the records that one refers to as
     /// remote links. Each has a global id made of its URL, so posting one again updates it in place.
     async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {

@@ -294,20 +294,14 @@ pub trait Connector: Send + Sync {
         item.item.clone()
     }
     /// The records an item refers to that the item linked with it may show (a Case's Account and
-    /// Contact); none by default.
-    fn related_records(&self, item: &Item) -> Vec<RelatedRecord> {
-        let _ = item;
-        Vec::new()
-    }
+    /// Contact). No default, so that a connector wrapping another cannot drop them by omission.
+    fn related_records(&self, item: &Item) -> Vec<RelatedRecord>;
 
     /// Records on `item` where the item linked with it lives (a URL field the configuration names, a
     /// remote link), and the records that one refers to, for the people who read it, in systems that
-    /// keep such pointers. Called for both items once a copy is linked; a failure is logged, never the
-    /// sync's. The default keeps none.
-    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError> {
-        let _ = (item, linked);
-        Ok(())
-    }
+    /// keep such pointers (others do nothing). Called for both items once a copy is linked; a failure is
+    /// logged, never the sync's. No default, for the same reason.
+    async fn point_to_linked(&self, item: &ItemId, linked: &LinkedItem) -> Result<(), ConnectorError>;
 }
 
 /// The item linked with another, as that other's system may point at it.
