@@ -144,11 +144,14 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let Some(served) = state.integrations.get(&integration) else {
-        return respond(WebhookAnswer::problem(404, format!("no integration named `{integration}`")));
+        return respond(WebhookAnswer::not_acted_on(
+            &integration,
+            format!("no active integration named `{integration}`"),
+        ));
     };
     let side = match side_named(served.engine.config(), &side) {
         Ok(side) => side,
-        Err(message) => return respond(WebhookAnswer::problem(404, message)),
+        Err(message) => return respond(WebhookAnswer::not_acted_on(&integration, message)),
     };
     let request = webhook_request(&headers, query.as_deref(), &body);
     let receiver = &served.receivers[usize::from(side.number() - 1)];

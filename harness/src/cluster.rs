@@ -233,11 +233,14 @@ async fn receive(
 ) -> Response {
     cluster.counters.deliveries.fetch_add(1, Ordering::Relaxed);
     if integration != cluster.config.name {
-        return respond(WebhookAnswer::problem(404, format!("no integration named `{integration}`")));
+        return respond(WebhookAnswer::not_acted_on(
+            &integration,
+            format!("no active integration named `{integration}`"),
+        ));
     }
     let side = match side_named(&cluster.config, &side) {
         Ok(side) => side,
-        Err(message) => return respond(WebhookAnswer::problem(404, message)),
+        Err(message) => return respond(WebhookAnswer::not_acted_on(&integration, message)),
     };
     let request = webhook_request(&headers, query.as_deref(), &body);
     let receiver = cluster.receivers[usize::from(side.number() - 1)].clone();

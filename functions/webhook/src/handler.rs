@@ -22,7 +22,7 @@ async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
     }
     let parameters = request.path_parameters();
     let (Some(integration), Some(system)) = (parameters.first("integration"), parameters.first("system")) else {
-        return WebhookAnswer::problem(404, "webhooks are POSTed to /hooks/{integration}/{system}");
+        return WebhookAnswer::not_acted_on("?", "webhooks are POSTed to /hooks/{integration}/{system}");
     };
     let (integration, system) = (integration.to_owned(), system.to_owned());
     // A context without a deadline (deadline 0) only happens outside Lambda; the work limit applies.
@@ -43,7 +43,7 @@ async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
         _ => return WebhookAnswer::problem(400, "the request body is in an unsupported form"),
     };
     if body.len() > MAX_WEBHOOK_BODY {
-        return WebhookAnswer::too_large(body.len());
+        return WebhookAnswer::too_large(&integration, body.len());
     }
     let request = WebhookRequest::new(headers, body).with_query(query);
     handle_webhook(runtime, &integration, &system, request, stop_at).await

@@ -1,6 +1,14 @@
 //! What a webhook sender is answered: the status that tells it whether to retry, and a small JSON
 //! body for whoever reads the delivery log, or the answer in the system's own form when its receiver
 //! has one (a SOAP acknowledgement). Shared by `tandem serve` and the webhook function.
+//!
+//! A genuine sender is answered 2xx, or 503 when the delivery could not be recorded (every system's
+//! sender retries a 503: [`tandem_system_api::System::sender_retries`]). Any other 4xx would lose the
+//! notice or count against the subscription: Azure DevOps puts a subscription that answers 404 or 413 on
+//! probation and disables it. So a notice tandem will not act on (no active integration by that name,
+//! a side it does not have, a body too large or unreadable) is acknowledged (202) and logged, and the
+//! poller, whose watermark has not moved, catches up on the change. Only requests no genuine sender
+//! makes are refused: an unverified delivery (401) and another method than POST (405).
 
 use serde_json::{json, Value};
 use tandem_engine::ports::{WebhookError, WebhookReply};
@@ -8,8 +16,9 @@ use tandem_engine::{DeliveryOutcome, SyncError};
 use tandem_model::Side;
 use tracing::{error, warn};
 
-/// Webhook bodies above this are refused (413) before any parsing: real payloads are a few KB.
-pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+/// The largest body tandem reads: Lambda's limit for a synchronous invocation's request (6 MB). Azure
+/// DevOps sends up to 2 MB; a larger body is acknowledged unread, and the poller brings the change.
+pub const MAX_WEBHOOK_BODY: usize = 6 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookAnswer {
@@ -45,12 +54,26 @@ impl WebhookAnswer {
         self.reply.as_ref().map_or_else(|| self.body.to_string(), |reply| reply.body.clone())
     }
 
-    pub fn too_large(size: usize) -> WebhookAnswer {
-        WebhookAnswer::problem(413, format!("the body has {size} bytes; at most {MAX_WEBHOOK_BODY} are accepted"))
+    /// A notice tandem will not act on, acknowledged so that its sender keeps the subscription, and
+    /// logged for whoever set it up (a webhook registered before its integration was activated, or on
+    /// a wrong URL). The change still arrives through the poller, if the integration syncs it.
+    pub fn not_acted_on(integration: &str, reason: impl Into<String>) -> WebhookAnswer {
+        let reason = reason.into();
+        warn!(%integration, %reason, "notice acknowledged, not acted on; the poller catches up on what the integration syncs");
+        WebhookAnswer::json(202, json!({ "ignored": reason }))
     }
 
-    /// A delivery the receiver did not accept: forged (401, the reason only logged so a prober learns
-    /// nothing), unreadable (400), or about something tandem does not sync (202, nothing to retry).
+    /// A body larger than tandem reads: acknowledged unread (see [`WebhookAnswer::not_acted_on`]).
+    pub fn too_large(integration: &str, size: usize) -> WebhookAnswer {
+        WebhookAnswer::not_acted_on(
+            integration,
+            format!("the body has {size} bytes, more than the {MAX_WEBHOOK_BODY} read; the item is polled instead"),
+        )
+    }
+
+    /// A delivery the receiver did not accept: unverified (401, the reason only logged so a prober
+    /// learns nothing), or verified but unreadable, or about something tandem does not sync (202: the
+    /// sender cannot do better by sending it again, and the poller reads the item itself).
     pub fn refused(integration: &str, side: Side, refusal: &WebhookError) -> WebhookAnswer {
         match refusal {
             WebhookError::Unauthorized(reason) => {
@@ -58,8 +81,7 @@ impl WebhookAnswer {
                 WebhookAnswer::problem(401, "signature or credentials missing or wrong")
             }
             WebhookError::Malformed(reason) => {
-                warn!(%integration, side = %side, %reason, "malformed webhook");
-                WebhookAnswer::problem(400, reason.clone())
+                WebhookAnswer::not_acted_on(integration, format!("side {side}: the notice cannot be read: {reason}"))
             }
             WebhookError::Ignored(reason) => WebhookAnswer::json(202, json!({ "ignored": reason })),
         }
@@ -113,7 +135,7 @@ mod tests {
         let forged = WebhookAnswer::refused("ops", Side::One, &WebhookError::Unauthorized("bad hmac".into()));
         assert_eq!(forged.status, 401);
         assert!(!forged.body.to_string().contains("bad hmac"), "the reason is not told to the sender");
-        assert_eq!(WebhookAnswer::refused("ops", Side::One, &WebhookError::Malformed("x".into())).status, 400);
+        assert_eq!(WebhookAnswer::refused("ops", Side::One, &WebhookError::Malformed("x".into())).status, 202);
         assert_eq!(WebhookAnswer::refused("ops", Side::Two, &WebhookError::Ignored("other".into())).status, 202);
     }
 
@@ -124,6 +146,6 @@ mod tests {
         assert_eq!((answer.status, &answer.body["failed"]), (200, &json!(1)));
         let unavailable = SyncError::Store(StoreError::Unavailable { message: "down".into(), source: None });
         assert_eq!(WebhookAnswer::delivered("ops", Err(unavailable)).status, 503);
-        assert_eq!(WebhookAnswer::too_large(MAX_WEBHOOK_BODY + 1).status, 413);
+        assert_eq!(WebhookAnswer::too_large("ops", MAX_WEBHOOK_BODY + 1).status, 202);
     }
 }

@@ -21,17 +21,18 @@ pub async fn handle_webhook(
     deadline: Instant,
 ) -> WebhookAnswer {
     if request.body.len() > MAX_WEBHOOK_BODY {
-        return WebhookAnswer::too_large(request.body.len());
+        return WebhookAnswer::too_large(integration, request.body.len());
     }
-    // Anyone can send any URL: a name no integration can have is refused before it costs a store call.
+    // Anyone can send any URL: a name no integration can have is answered before it costs a store call.
     if !tandem_mapping::is_integration_name(integration) {
-        return WebhookAnswer::problem(404, "no active integration has this name");
+        return WebhookAnswer::not_acted_on(integration, "no active integration has this name");
     }
     let served = match runtime.integration(integration).await {
         Ok(Ok(served)) => served,
         Ok(Err(Unserved::Unknown | Unserved::Inactive)) => {
-            // One answer for both: a sender learns nothing about which integrations exist.
-            return WebhookAnswer::problem(404, format!("no active integration named `{integration}`"));
+            // One answer for both: a sender learns nothing about which integrations exist. A webhook
+            // registered before activation keeps its subscription; the first polls catch up.
+            return WebhookAnswer::not_acted_on(integration, format!("no active integration named `{integration}`"));
         }
         Err(problem) => {
             error!(%integration, error = %problem, retryable = problem.is_retryable(), "integration unavailable");
@@ -42,7 +43,7 @@ pub async fn handle_webhook(
     };
     let side = match side_named(served.config(), system_or_side) {
         Ok(side) => side,
-        Err(message) => return WebhookAnswer::problem(404, message),
+        Err(message) => return WebhookAnswer::not_acted_on(integration, message),
     };
     let receiver = served.receiver(side);
     let answer = match receiver.receive(&request).await {

@@ -55,6 +55,12 @@ pub trait System: SystemRules {
     /// checked is not empty).
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError>;
 
+    /// Whether the system's webhook sender delivers a notice again after this answer status, as its
+    /// documentation says. Any other answer but a 2xx loses the notice or counts against the
+    /// subscription (Azure DevOps puts it on probation, then disables it), so tandem asks for a retry
+    /// only with a status every system retries.
+    fn sender_retries(&self, status: u16) -> bool;
+
     /// The bundled simulator local runs start for a side with `simulator: true`; `None` in builds
     /// without simulators (the Lambda functions).
     fn local_simulator(&self) -> Option<&dyn LocalSimulator> {

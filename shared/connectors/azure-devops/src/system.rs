@@ -91,6 +91,12 @@ impl System for AzureDevopsSystem {
         }
     }
 
+    /// Service hooks retry 408, 502, 503 and 504 only; every other failure is enduring: the
+    /// subscription goes on probation (notices are lost) and is disabled after repeated failures.
+    fn sender_retries(&self, status: u16) -> bool {
+        matches!(status, 408 | 502 | 503 | 504)
+    }
+
     #[cfg(feature = "simulator")]
     fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
         Some(&crate::local::AzureDevopsLocalSimulator)

@@ -94,6 +94,11 @@ impl System for JiraSystem {
         }
     }
 
+    /// Atlassian's retry policy: 408, 409, 425, 429 and any 5xx are delivered again (up to five times).
+    fn sender_retries(&self, status: u16) -> bool {
+        matches!(status, 408 | 409 | 425 | 429 | 500..=599)
+    }
+
     #[cfg(feature = "simulator")]
     fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
         Some(&crate::local::JiraLocalSimulator)

@@ -135,6 +135,12 @@ impl System for SalesforceSystem {
         }
     }
 
+    /// An Outbound Message is sent again, for up to 24 hours, until it is acknowledged (`<Ack>true</Ack>`,
+    /// which tandem answers only with a 2xx).
+    fn sender_retries(&self, status: u16) -> bool {
+        !(200..300).contains(&status)
+    }
+
     #[cfg(feature = "simulator")]
     fn local_simulator(&self) -> Option<&dyn tandem_system_api::LocalSimulator> {
         Some(&crate::local::SalesforceLocalSimulator)
