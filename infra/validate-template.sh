@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks the AWS SAM template (template.yaml) offline: cfn-lint, then `sam validate --lint`. Any error or
-# warning from either fails the script. Needs no AWS account: the credentials below are dummies, and
+# Checks the AWS SAM template (template.yaml) offline: cfn-lint, then `sam validate --lint`, then that
+# `sam deploy --guided` asks nothing whose default answer aborts. Any error or warning fails the script. Needs no AWS account: the credentials below are dummies, and
 # neither tool calls AWS.
 #
 #   infra/validate-template.sh [TEMPLATE]    # default: template.yaml
@@ -73,4 +73,6 @@ echo "== cfn-lint $TEMPLATE"
 run_clean "$VENV/bin/cfn-lint" "$TEMPLATE"
 echo "== sam validate --lint $TEMPLATE"
 run_clean "$VENV/bin/sam" validate --lint --template "$TEMPLATE" --region us-east-1
-echo "template: cfn-lint and sam validate --lint clean"
+echo "== sam deploy --guided prompts ($TEMPLATE)"
+run_clean "$VENV/bin/python" infra/guided-deploy-prompts.py "$TEMPLATE"
+echo "template: cfn-lint and sam validate --lint clean; guided deploy takes its defaults"
