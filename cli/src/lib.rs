@@ -2,8 +2,10 @@
 //!
 //! `wiring` turns a validated configuration and a secret source into connectors, webhook receivers
 //! and an engine; `server` serves the webhook endpoints and runs the poller; `local` starts the bundled
-//! simulators for sides configured with `simulator: true`.
+//! simulators for sides configured with `simulator: true`; `state` is where the state commands find an
+//! integration's state (the embedded store or a deployed table).
 
 pub mod local;
 pub mod server;
+pub mod state;
 pub mod wiring;

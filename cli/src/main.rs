@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tandem_cli::state::StatePlace;
 use tandem_cli::{local, server, wiring};
 use tandem_model::Side;
 
@@ -14,8 +15,39 @@ use tandem_model::Side;
     about = "Two-way sync of work items between two systems (Jira Cloud, Azure DevOps, …)"
 )]
 struct Cli {
+    /// The deployed stack's DynamoDB table (its `TableName` output) that `failures`, `conflicts`,
+    /// `watermark` and `integrations` work on; without it they work on the local store. Accepted before
+    /// or after the command. AWS credentials and region come from the environment.
+    #[arg(long, global = true, env = "TANDEM_TABLE")]
+    table: Option<String>,
+    /// The embedded store's file: `serve` keeps its state there (created if missing, kept across
+    /// restarts), and the state commands read it when no table is given.
+    #[arg(long, global = true, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
+    store: PathBuf,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Which integration a state command is about: named, or the one an integration file describes.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct Which {
+    /// The integration file (its `name` is used).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The integration's name, as stored (`tandem integrations list`).
+    #[arg(long)]
+    integration: Option<String>,
+}
+
+impl Which {
+    fn name(&self) -> Result<String> {
+        match (&self.integration, &self.config) {
+            (Some(name), _) => Ok(name.clone()),
+            (None, Some(config)) => Ok(load(config)?.name.clone()),
+            (None, None) => bail!("name the integration with --config FILE or --integration NAME"),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -28,9 +60,6 @@ enum Command {
         /// Where the webhook endpoints listen.
         #[arg(long, default_value = "127.0.0.1:8080", env = "TANDEM_LISTEN")]
         listen: String,
-        /// The embedded store's file (created if missing; kept across restarts).
-        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
-        store: PathBuf,
         /// A JSON file of secrets (name → credentials) for sides that talk to real systems.
         #[arg(long, env = "TANDEM_SECRETS")]
         secrets: Option<PathBuf>,
@@ -59,10 +88,8 @@ enum Command {
     },
     /// Show or set a side's polling watermark.
     Watermark {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
-        store: PathBuf,
+        #[command(flatten)]
+        which: Which,
         /// Side 1 or 2.
         #[arg(long)]
         side: u8,
@@ -72,32 +99,22 @@ enum Command {
     },
     /// List recorded sync failures, or make a parked one due again.
     Failures {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
-        store: PathBuf,
-        /// Read the deployed stack's DynamoDB table instead of the local store.
-        #[arg(long, env = "TANDEM_TABLE")]
-        table: Option<String>,
+        #[command(flatten)]
+        which: Which,
         /// Retry this item (`1:10001` = side 1, item 10001) at the next poll.
         #[arg(long)]
         retry: Option<String>,
     },
     /// Store, activate, deactivate or list the integrations the deployed Lambda functions run (in the
-    /// stack's DynamoDB table; AWS credentials and region come from the environment).
+    /// stack's DynamoDB table, given with --table or TANDEM_TABLE).
     Integrations {
-        /// The stack's table (output `TableName`).
-        #[arg(long, env = "TANDEM_TABLE")]
-        table: String,
         #[command(subcommand)]
         action: IntegrationAction,
     },
     /// List recorded conflicts (fields changed on both sides) and what the policy chose.
     Conflicts {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[arg(long, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
-        store: PathBuf,
+        #[command(flatten)]
+        which: Which,
     },
 }
 
@@ -132,7 +149,9 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let place = StatePlace::choose(cli.table.clone(), cli.store.clone());
+    match cli.command {
         Command::Validate { file } => match tandem_systems::load_file(&file) {
             Ok(config) => {
                 println!(
@@ -152,7 +171,9 @@ async fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&tandem_systems::json_schema())?);
             Ok(())
         }
-        Command::Serve { config, listen, store, secrets, poll_seconds, claim_lease_seconds, demo } => {
+        Command::Serve { config, listen, secrets, poll_seconds, claim_lease_seconds, demo } => {
+            // `serve` runs the file it is given on its own embedded store, whatever table is named.
+            let store = cli.store;
             let config = load(&config)?;
             local::reset_store_for_simulators(&config, &store)?;
             let store = wiring::open_store(&store)?;
@@ -201,84 +222,77 @@ async fn main() -> Result<()> {
                 bail!("the service accounts lack what the mapping needs (see above)")
             }
         }
-        Command::Watermark { config, store, side, set } => {
-            let config = load(&config)?;
-            let side = parse_side(side)?;
-            let store = wiring::open_store(&store)?;
-            use tandem_engine::ports::WatermarkStore;
+        Command::Watermark { which, side, set } => {
+            let (name, side) = (which.name()?, parse_side(side)?);
+            let store = place.open().await?.watermarks;
             if let Some(at) = set {
-                store.set_watermark(&config.name, side, at).await?;
-                println!("side {side}: watermark set to {}", at.to_rfc3339());
+                store.set_watermark(&name, side, at).await?;
+                println!("{name} side {side}: watermark set to {} in {place}", at.to_rfc3339());
             } else {
-                match store.get_watermark(&config.name, side).await? {
-                    Some(at) => println!("side {side}: {}", at.to_rfc3339()),
-                    None => {
-                        println!("side {side}: no watermark yet (the first poll starts at the project's last update)")
-                    }
+                match store.get_watermark(&name, side).await? {
+                    Some(at) => println!("{name} side {side}: {} ({place})", at.to_rfc3339()),
+                    None => println!(
+                        "{name} side {side}: no watermark yet in {place} (the first poll starts at the project's last update)"
+                    ),
                 }
             }
             Ok(())
         }
-        Command::Failures { config, store, table, retry } => {
-            let config = load(&config)?;
-            let store: Arc<dyn tandem_engine::ports::SyncLog> = match table {
-                Some(table) => Arc::new(tandem_store_dynamodb::DynamoStore::from_env(table).await),
-                None => wiring::open_store(&store)?,
-            };
-
-            if let Some(target) = retry {
-                let (side, item) = target.split_once(':').context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
-                let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
-                let item = tandem_model::ItemId::new(item);
-                if !tandem_engine::unpark_failure(store.as_ref(), &config.name, side, &item, chrono::Utc::now()).await?
-                {
-                    bail!("no failure recorded for side {side} item {item}");
-                }
-                println!("side {side} item {item} will be retried at the next poll");
-                return Ok(());
-            }
-            let failures = store.list_failures(&config.name).await?;
-            if failures.is_empty() {
-                println!("no failures recorded");
-            }
-            for failure in failures {
-                println!(
-                    "side {} item {}: {} attempt(s), {}{}\n    {}",
-                    failure.side,
-                    failure.item,
-                    failure.attempts,
-                    if failure.parked { "PARKED" } else { "retrying" },
-                    failure.next_attempt_at.map(|at| format!(" at {}", at.to_rfc3339())).unwrap_or_default(),
-                    failure.error
-                );
-            }
-            Ok(())
-        }
-        Command::Integrations { table, action } => integrations(&table, action).await,
-        Command::Conflicts { config, store } => {
-            let config = load(&config)?;
-            let store = wiring::open_store(&store)?;
-            use tandem_engine::ports::SyncLog;
-            let conflicts = store.list_conflicts(&config.name).await?;
-            if conflicts.is_empty() {
-                println!("no conflicts recorded");
-            }
-            for conflict in conflicts {
-                println!(
-                    "{} {} ↔ {} field `{}`: side 1 {:?}, side 2 {:?} → side {} won ({})",
-                    conflict.at.to_rfc3339(),
-                    conflict.side1.label(),
-                    conflict.side2.label(),
-                    conflict.field,
-                    conflict.side1_value.as_text().unwrap_or_default(),
-                    conflict.side2_value.as_text().unwrap_or_default(),
-                    conflict.winner,
-                    conflict.policy
-                );
-            }
-            Ok(())
-        }
+        Command::Failures { which, retry } => failures(&place, &which.name()?, retry).await,
+        Command::Integrations { action } => integrations(place.table()?, action).await,
+        Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
     }
+}
+
+async fn failures(place: &StatePlace, name: &str, retry: Option<String>) -> Result<()> {
+    let store = place.open().await?.log;
+    if let Some(target) = retry {
+        let (side, item) = target.split_once(':').context("--retry takes SIDE:ITEM, e.g. 1:10001")?;
+        let side = parse_side(side.parse().context("side must be 1 or 2")?)?;
+        let item = tandem_model::ItemId::new(item);
+        if !tandem_engine::unpark_failure(store.as_ref(), name, side, &item, chrono::Utc::now()).await? {
+            bail!("no failure recorded for {name} side {side} item {item} in {place}");
+        }
+        println!("side {side} item {item} will be retried at the next poll");
+        return Ok(());
+    }
+    let failures = store.list_failures(name).await?;
+    if failures.is_empty() {
+        println!("no failures recorded for {name} in {place}");
+    }
+    for failure in failures {
+        println!(
+            "side {} item {}: {} attempt(s), {}{}\n    {}",
+            failure.side,
+            failure.item,
+            failure.attempts,
+            if failure.parked { "PARKED" } else { "retrying" },
+            failure.next_attempt_at.map(|at| format!(" at {}", at.to_rfc3339())).unwrap_or_default(),
+            failure.error
+        );
+    }
+    Ok(())
+}
+
+async fn conflicts(place: &StatePlace, name: &str) -> Result<()> {
+    let conflicts = place.open().await?.log.list_conflicts(name).await?;
+    if conflicts.is_empty() {
+        println!("no conflicts recorded for {name} in {place}");
+    }
+    for conflict in conflicts {
+        println!(
+            "{} {} ↔ {} field `{}`: side 1 {:?}, side 2 {:?} → side {} won ({})",
+            conflict.at.to_rfc3339(),
+            conflict.side1.label(),
+            conflict.side2.label(),
+            conflict.field,
+            conflict.side1_value.as_text().unwrap_or_default(),
+            conflict.side2_value.as_text().unwrap_or_default(),
+            conflict.winner,
+            conflict.policy
+        );
+    }
+    Ok(())
 }
 
 fn load(path: &std::path::Path) -> Result<Arc<tandem_mapping::IntegrationConfig>> {

@@ -78,6 +78,12 @@ fn watermark_can_be_set_and_shown() -> Result<()> {
     let config = examples().join("local.yaml");
     let common =
         ["--config", config.to_str().unwrap_or_default(), "--store", store.to_str().unwrap_or_default(), "--side", "2"];
+    // No store there yet: refused, not created, and the way to the deployed table is named.
+    let missing = tandem(&[&["watermark"][..], &common[..]].concat())?;
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("--table"), "{}", text(&missing.stderr));
+    assert!(!store.exists());
+    tandem_cli::wiring::open_store(&store)?;
     let shown = tandem(&[&["watermark"][..], &common[..]].concat())?;
     assert!(text(&shown.stdout).contains("no watermark yet"), "{}", text(&shown.stdout));
     let set = tandem(&[&["watermark"][..], &common[..], &["--set", "2026-11-20T08:00:00Z"][..]].concat())?;
@@ -92,6 +98,49 @@ fn watermark_can_be_set_and_shown() -> Result<()> {
         store.to_str().unwrap_or_default(),
     ])?;
     assert!(text(&failures.stdout).contains("no failures recorded"));
+    Ok(())
+}
+
+/// Every state command reads the deployed table when one is named: `--table` before or after the
+/// command, or `TANDEM_TABLE`; an integration is named by its file or by `--integration`.
+#[tokio::test]
+async fn state_commands_work_on_the_deployed_table_named_any_way() -> Result<()> {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "AWS_ENDPOINT_URL is unset: run the tests with infra/test.sh");
+    let table = format!("tandem-cli-state-{}", std::process::id());
+    tandem_store_dynamodb::DynamoStore::from_env(table.clone()).await.create_table().await?;
+    let set = tandem(&[
+        "--table",
+        &table,
+        "watermark",
+        "--integration",
+        "ops",
+        "--side",
+        "1",
+        "--set",
+        "2026-11-20T08:00:00Z",
+    ])?;
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let shown = tandem(&["watermark", "--integration", "ops", "--side", "1", "--table", &table])?;
+    assert!(
+        text(&shown.stdout).contains(&format!("2026-11-20T08:00:00+00:00 (DynamoDB table {table})")),
+        "{}",
+        text(&shown.stdout)
+    );
+    let from_env = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["conflicts", "--integration", "ops"])
+        .env("TANDEM_TABLE", &table)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    assert!(
+        text(&from_env.stdout).contains(&format!("no conflicts recorded for ops in DynamoDB table {table}")),
+        "{}{}",
+        text(&from_env.stdout),
+        text(&from_env.stderr)
+    );
+    let failures = tandem(&["failures", "--table", &table, "--integration", "ops"])?;
+    assert!(text(&failures.stdout).contains(&format!("in DynamoDB table {table}")), "{}", text(&failures.stdout));
+    let nameless = tandem(&["conflicts", "--table", &table])?;
+    assert!(!nameless.status.success(), "an integration must be named");
     Ok(())
 }
 
