@@ -9,6 +9,10 @@ use tandem_lambda_runtime::{
 
 pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body>, Error> {
     let answer = answer(runtime, request).await;
+    // A delivery not recorded is retried by its sender; many in a row mean an outage (the store, a secret).
+    if let Some(line) = tandem_lambda_runtime::metrics::delivery_metric_line(answer.status) {
+        println!("{line}");
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(Response::builder()
         .status(status)

@@ -12,6 +12,7 @@ mod answer;
 mod deadline;
 mod error;
 mod logs;
+pub mod metrics;
 mod poll;
 mod rotation;
 mod runtime;

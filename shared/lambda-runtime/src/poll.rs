@@ -35,29 +35,42 @@ pub struct PollSummary {
     /// Failures parked for an operator in the polled integrations, after this run (the metric the
     /// `ParkedFailures` alarm watches).
     pub parked_now: usize,
+    /// Active integrations that could not be brought up (a secret missing, unreadable or refused by
+    /// Secrets Manager, a store error), configurations aside.
+    pub unavailable_integrations: usize,
+    /// Polls of side 1 and side 2 stopped because the service account's credentials were refused.
+    pub authentication_failures: [usize; 2],
+    /// How long the changes of the sides this run could not poll to the end (credentials refused, a
+    /// failure, the deadline) may have waited: now less the furthest-behind of their watermarks. 0 when
+    /// every side was polled to the end.
+    pub lag_seconds: u64,
 }
 
 impl PollSummary {
-    /// The parked-failures and invalid-configurations counts as a CloudWatch embedded-metric-format
-    /// line: printed to stdout, it becomes metrics `Tandem/ParkedFailures` and
-    /// `Tandem/InvalidConfigurations` (no dimensions, as the template's alarms expect).
+    /// A side left behind at `watermark`.
+    fn note_lag(&mut self, watermark: chrono::DateTime<chrono::Utc>) {
+        let behind = chrono::Utc::now().signed_duration_since(watermark).num_seconds();
+        self.lag_seconds = self.lag_seconds.max(u64::try_from(behind).unwrap_or_default());
+    }
+
+    /// The run's metrics as one CloudWatch embedded-metric-format line (see [`crate::metrics`]): one
+    /// per outage class the template has an alarm for. `PollerRuns` is always 1: its absence is how a
+    /// poller that stopped running shows.
     pub fn metric_line(&self, now: chrono::DateTime<chrono::Utc>) -> String {
-        serde_json::json!({
-            "_aws": {
-                "Timestamp": now.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": "Tandem",
-                    "Dimensions": [[]],
-                    "Metrics": [
-                        { "Name": "ParkedFailures", "Unit": "Count" },
-                        { "Name": "InvalidConfigurations", "Unit": "Count" }
-                    ]
-                }]
-            },
-            "ParkedFailures": self.parked_now,
-            "InvalidConfigurations": self.invalid_configurations
-        })
-        .to_string()
+        let count = |value: usize| u64::try_from(value).unwrap_or(u64::MAX);
+        crate::metrics::metric_line(
+            now,
+            &[
+                ("PollerRuns", 1),
+                ("PollErrors", count(self.errors)),
+                ("ParkedFailures", count(self.parked_now)),
+                ("InvalidConfigurations", count(self.invalid_configurations)),
+                ("UnavailableIntegrations", count(self.unavailable_integrations)),
+                ("AuthenticationFailuresSide1", count(self.authentication_failures[0])),
+                ("AuthenticationFailuresSide2", count(self.authentication_failures[1])),
+                ("PollLagSeconds", self.lag_seconds),
+            ],
+        )
     }
 }
 
@@ -87,7 +100,8 @@ pub async fn run_poll(runtime: &Runtime, deadline: Instant) -> PollSummary {
                 summary.errors += 1;
             }
             Err(problem) => {
-                warn!(integration = %name, error = %problem, retryable = problem.is_retryable(), "integration not polled");
+                error!(integration = %name, error = %problem, retryable = problem.is_retryable(), "integration not polled: it cannot be brought up");
+                summary.unavailable_integrations += 1;
                 summary.errors += 1;
             }
         }
@@ -112,12 +126,25 @@ async fn poll_integration(engine: &Engine, deadline: Instant, summary: &mut Poll
                 summary.synced += report.synced;
                 summary.failed += report.failed;
                 summary.stopped_early |= report.stopped_early;
+                // A side polled to the end has nothing waiting, however quiet it was (its watermark stays at
+                // its last change); one left behind has waited since its watermark.
+                if report.blocked.is_some() || report.stopped_early {
+                    summary.note_lag(report.watermark);
+                }
                 if let Some(problem) = report.blocked {
                     error!(integration = engine.integration(), side = %side, %problem, "side not polled past its watermark: its credentials were refused");
+                    summary.authentication_failures[turn] += 1;
                     summary.errors += 1;
                 }
             }
             Err(problem) => {
+                if problem.is_credential_problem() {
+                    summary.authentication_failures[turn] += 1;
+                }
+                if let Ok(Some(watermark)) = engine.stores().watermarks.get_watermark(engine.integration(), side).await
+                {
+                    summary.note_lag(watermark);
+                }
                 warn!(integration = engine.integration(), side = %side, error = %problem, "poll failed; next run retries");
                 summary.errors += 1;
             }
@@ -158,17 +185,26 @@ mod tests {
     }
 
     #[test]
-    fn the_metric_line_is_embedded_metric_format_without_dimensions() {
-        let summary = PollSummary { parked_now: 3, invalid_configurations: 1, ..PollSummary::default() };
-        let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).expect("valid instant");
-        let line: serde_json::Value = serde_json::from_str(&summary.metric_line(at)).expect("JSON");
-        assert_eq!(line["ParkedFailures"], 3);
-        assert_eq!(line["InvalidConfigurations"], 1);
-        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_123_i64);
-        let metrics = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(metrics["Namespace"], "Tandem");
-        assert_eq!(metrics["Dimensions"], serde_json::json!([[]]));
-        assert_eq!(metrics["Metrics"][0]["Name"], "ParkedFailures");
-        assert_eq!(metrics["Metrics"][1]["Name"], "InvalidConfigurations");
+    fn every_alarmed_outage_class_is_in_the_metric_line() {
+        let summary = PollSummary {
+            errors: 3,
+            unavailable_integrations: 1,
+            authentication_failures: [0, 2],
+            lag_seconds: 600,
+            ..PollSummary::default()
+        };
+        let line: serde_json::Value = serde_json::from_str(&summary.metric_line(chrono::Utc::now())).expect("JSON");
+        for (name, value) in [
+            ("PollerRuns", 1),
+            ("PollErrors", 3),
+            ("UnavailableIntegrations", 1),
+            ("AuthenticationFailuresSide1", 0),
+            ("AuthenticationFailuresSide2", 2),
+            ("PollLagSeconds", 600),
+            ("ParkedFailures", 0),
+            ("InvalidConfigurations", 0),
+        ] {
+            assert_eq!(line[name], value, "{name} in {line}");
+        }
     }
 }
