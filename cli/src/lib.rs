@@ -3,8 +3,10 @@
 //! `wiring` turns a validated configuration and a secret source into connectors, webhook receivers
 //! and an engine; `server` serves the webhook endpoints and runs the poller; `local` starts the bundled
 //! simulators for sides configured with `simulator: true`; `state` is where the state commands find an
-//! integration's state (the embedded store or a deployed table).
+//! integration's state (the embedded store or a deployed table); `backfill` syncs what existed before an
+//! integration was active.
 
+pub mod backfill;
 pub mod local;
 pub mod server;
 pub mod state;

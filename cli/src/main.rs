@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tandem_cli::backfill::{self, BackfillRequest};
 use tandem_cli::state::StatePlace;
 use tandem_cli::{local, server, wiring};
 use tandem_model::Side;
@@ -15,11 +16,16 @@ use tandem_model::Side;
     about = "Two-way sync of work items between two systems (Jira Cloud, Azure DevOps, …)"
 )]
 struct Cli {
-    /// The deployed stack's DynamoDB table (its `TableName` output) that `failures`, `conflicts`,
-    /// `watermark` and `integrations` work on; without it they work on the local store. Accepted before
-    /// or after the command. AWS credentials and region come from the environment.
+    /// The deployed stack's DynamoDB table (its `TableName` output) that the state commands
+    /// (`integrations`, `backfill`, `watermark`, `failures`, `conflicts`) work on; without it (or
+    /// --stack) they work on the local store. Accepted before or after the command. AWS credentials and
+    /// region come from the environment (AWS_PROFILE, AWS_REGION).
     #[arg(long, global = true, env = "TANDEM_TABLE")]
     table: Option<String>,
+    /// The deployed stack (`sam deploy`'s stack name) whose table the state commands work on, found
+    /// through its `TableName` output; instead of --table.
+    #[arg(long, global = true, env = "TANDEM_STACK", conflicts_with = "table")]
+    stack: Option<String>,
     /// The embedded store's file: `serve` keeps its state there (created if missing, kept across
     /// restarts), and the state commands read it when no table is given.
     #[arg(long, global = true, default_value = ".tandem/state.redb", env = "TANDEM_STORE")]
@@ -116,6 +122,38 @@ enum Command {
         #[command(flatten)]
         which: Which,
     },
+    /// Sync the items that existed before the integration was active: moves the watermarks back to
+    /// --since, so the poller works through everything changed since (items already linked cost no
+    /// write); on a deployed table, follows it until each side has caught up.
+    Backfill {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        backfill: BackfillOptions,
+        /// Only this side (1 or 2); both by default.
+        #[arg(long)]
+        side: Option<u8>,
+    },
+}
+
+impl Command {
+    /// Whether the command reads or changes an integration's state (and so needs to know where it is).
+    fn works_on_state(&self) -> bool {
+        !matches!(self, Command::Serve { .. } | Command::Validate { .. } | Command::Schema | Command::Check { .. })
+    }
+}
+
+#[derive(clap::Args)]
+struct BackfillOptions {
+    /// Where the backfill starts (RFC 3339): items changed since then are synced.
+    #[arg(long, default_value = "2000-01-01T00:00:00Z")]
+    since: chrono::DateTime<chrono::Utc>,
+    /// Move the watermarks and return, without following the poller.
+    #[arg(long)]
+    no_follow: bool,
+    /// Seconds between looks at the poller's progress.
+    #[arg(long, default_value_t = 15)]
+    every: u64,
 }
 
 #[derive(Subcommand)]
@@ -127,9 +165,19 @@ enum IntegrationAction {
         /// Activate it too.
         #[arg(long)]
         activate: bool,
+        /// With --activate: sync the items that exist already (see `tandem backfill`).
+        #[arg(long, requires = "activate")]
+        backfill: bool,
+        #[command(flatten)]
+        options: BackfillOptions,
     },
     Activate {
         name: String,
+        /// Sync the items that exist already (see `tandem backfill`).
+        #[arg(long)]
+        backfill: bool,
+        #[command(flatten)]
+        options: BackfillOptions,
     },
     /// A deactivated integration syncs nothing; its links and state are kept.
     Deactivate {
@@ -150,7 +198,12 @@ async fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    let place = StatePlace::choose(cli.table.clone(), cli.store.clone());
+    let mut place = StatePlace::choose(cli.table.clone(), cli.store.clone());
+    if let Some(stack) = cli.stack.as_deref().filter(|stack| !stack.trim().is_empty()) {
+        if cli.command.works_on_state() {
+            place = StatePlace::of_stack(stack).await?;
+        }
+    }
     match cli.command {
         Command::Validate { file } => match tandem_systems::load_file(&file) {
             Ok(config) => {
@@ -239,8 +292,31 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Failures { which, retry } => failures(&place, &which.name()?, retry).await,
-        Command::Integrations { action } => integrations(place.table()?, action).await,
+        Command::Integrations { action } => integrations(&place, action).await,
         Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
+        Command::Backfill { which, backfill: options, side } => {
+            let sides = match side {
+                Some(side) => vec![parse_side(side)?],
+                None => Side::BOTH.to_vec(),
+            };
+            let request = BackfillRequest { integration: which.name()?, sides, since: options.since };
+            backfill::rewind(&place, &request).await?;
+            follow_backfill(&place, &request, &options).await
+        }
+    }
+}
+
+/// After the watermarks moved back: follows the deployed poller, or says how the local one is started.
+async fn follow_backfill(place: &StatePlace, request: &BackfillRequest, options: &BackfillOptions) -> Result<()> {
+    match place {
+        _ if options.no_follow => Ok(()),
+        StatePlace::Table(table) => {
+            backfill::follow(table, request, std::time::Duration::from_secs(options.every.max(1))).await
+        }
+        StatePlace::Local(_) => {
+            println!("`tandem serve` works through them on its next poll (its log shows each page)");
+            Ok(())
+        }
     }
 }
 
@@ -307,7 +383,8 @@ fn parse_side(side: u8) -> Result<Side> {
     }
 }
 
-async fn integrations(table: &str, action: IntegrationAction) -> Result<()> {
+async fn integrations(place: &StatePlace, action: IntegrationAction) -> Result<()> {
+    let table = place.table()?;
     let store = tandem_store_dynamodb::DynamoStore::from_env(table).await;
     let set_active = |name: String, active: bool| {
         let store = store.clone();
@@ -320,7 +397,7 @@ async fn integrations(table: &str, action: IntegrationAction) -> Result<()> {
         }
     };
     match action {
-        IntegrationAction::Put { config, activate } => {
+        IntegrationAction::Put { config, activate, backfill, options } => {
             let parsed = load(&config)?;
             let yaml = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
             if yaml.lines().any(|line| line.trim_start().starts_with("map_file:")) {
@@ -329,11 +406,13 @@ async fn integrations(table: &str, action: IntegrationAction) -> Result<()> {
             store.put_integration(&parsed.name, &yaml).await?;
             println!("{}: stored in {table}", parsed.name);
             if activate {
-                set_active(parsed.name.clone(), true).await?;
+                activate_with(place, parsed.name.clone(), backfill, &options, set_active).await?;
             }
             Ok(())
         }
-        IntegrationAction::Activate { name } => set_active(name, true).await,
+        IntegrationAction::Activate { name, backfill, options } => {
+            activate_with(place, name, backfill, &options, set_active).await
+        }
         IntegrationAction::Deactivate { name } => set_active(name, false).await,
         IntegrationAction::List => {
             let stored = store.list_integrations().await?;
@@ -347,4 +426,26 @@ async fn integrations(table: &str, action: IntegrationAction) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Activates an integration; with a backfill, its watermarks move back first, so that its first poll
+/// already starts there, and the backfill is followed once it is active.
+async fn activate_with<F, A>(
+    place: &StatePlace,
+    name: String,
+    backfill: bool,
+    options: &BackfillOptions,
+    set_active: F,
+) -> Result<()>
+where
+    F: Fn(String, bool) -> A,
+    A: std::future::Future<Output = Result<()>>,
+{
+    if !backfill {
+        return set_active(name, true).await;
+    }
+    let request = BackfillRequest { integration: name.clone(), sides: Side::BOTH.to_vec(), since: options.since };
+    backfill::rewind(place, &request).await?;
+    set_active(name, true).await?;
+    follow_backfill(place, &request, options).await
 }

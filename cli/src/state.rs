@@ -1,7 +1,8 @@
-//! Where the state commands (`failures`, `conflicts`, `watermark`, `integrations`) find an integration's
-//! state: the embedded store `tandem serve` keeps, or a deployed stack's DynamoDB table. One choice for
-//! every command, made the same way (`--table` in any position, or `TANDEM_TABLE`), and never a silent
-//! fall-back: a local store that does not exist is an error that says how to reach the table instead.
+//! Where the state commands (`integrations`, `backfill`, `watermark`, `failures`, `conflicts`) find an
+//! integration's state: the embedded store `tandem serve` keeps, or a deployed stack's DynamoDB table.
+//! One choice for every command, made the same way (`--table` or `--stack` in any position, or
+//! `TANDEM_TABLE` or `TANDEM_STACK`), and never a silent fall-back: a local store that does not exist is
+//! an error that says how to reach the table instead.
 
 use anyhow::{bail, Result};
 use std::fmt;
@@ -27,6 +28,13 @@ impl StatePlace {
         }
     }
 
+    /// The table of the deployed stack named `stack` (its `TableName` output).
+    pub async fn of_stack(stack: &str) -> Result<StatePlace> {
+        let table = tandem_store_dynamodb::table_of_stack(stack).await?;
+        eprintln!("stack {stack}: table {table}");
+        Ok(StatePlace::Table(table))
+    }
+
     /// The stores, for reading or changing what is there. A local store that does not exist is not
     /// created: a state command is then pointed at the wrong place.
     pub async fn open(&self) -> Result<EngineStores> {
@@ -35,7 +43,7 @@ impl StatePlace {
                 if !path.exists() {
                     bail!(
                         "there is no local store at {} (`tandem serve` keeps one there); to work on a deployed \
-                         stack, give its table: --table <TableName> (in any position) or TANDEM_TABLE",
+                         stack, give its table: --table <TableName> or --stack <stack name> (in any position), or TANDEM_TABLE",
                         path.display()
                     );
                 }

@@ -12,6 +12,7 @@
 //! to their snapshots, so the echo they cause finds nothing to do.
 
 mod audit;
+pub mod backfill;
 mod comments;
 mod compare;
 pub mod crash;

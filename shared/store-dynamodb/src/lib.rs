@@ -53,11 +53,15 @@ mod error;
 mod keys;
 mod links;
 mod registry;
+#[cfg(feature = "stack")]
+mod stack;
 mod store;
 mod sync_log;
 mod table;
 mod watermarks;
 
 pub use registry::StoredIntegration;
+#[cfg(feature = "stack")]
+pub use stack::{table_of_stack, StackError, TABLE_OUTPUT};
 pub use store::DynamoStore;
 pub use table::TableError;

@@ -22,3 +22,18 @@ pub async fn watermarks_are_kept_per_integration_side<S: Store>(store: &Arc<S>) 
     assert_eq!(store.get_watermark(&ops, Side::One).await.expect("get"), Some(at(150)));
     assert_eq!(store.get_watermark(&ops, Side::Two).await.expect("get"), Some(at(200)), "the other side is untouched");
 }
+
+/// A backfill moves a side's watermark back to where it starts, never forward (which would skip changes).
+pub async fn a_backfill_only_ever_moves_a_watermark_back<S: Store>(store: &Arc<S>) {
+    use tandem_engine::backfill::{rewind_watermark, Rewound};
+    let ops = unique_integration("watermarks-backfill");
+    let rewound = rewind_watermark(store.as_ref(), &ops, Side::One, at(50)).await.expect("rewind");
+    assert_eq!(rewound, Rewound::Moved { from: None }, "a side never polled starts at the backfill");
+    store.set_watermark(&ops, Side::One, at(90)).await.expect("polled on");
+    let rewound = rewind_watermark(store.as_ref(), &ops, Side::One, at(30)).await.expect("rewind");
+    assert_eq!(rewound, Rewound::Moved { from: Some(at(90)) });
+    let rewound = rewind_watermark(store.as_ref(), &ops, Side::One, at(40)).await.expect("rewind");
+    assert_eq!(rewound, Rewound::AlreadyEarlier(at(30)));
+    assert_eq!(store.get_watermark(&ops, Side::One).await.expect("get"), Some(at(30)));
+    assert_eq!(store.get_watermark(&ops, Side::Two).await.expect("get"), None, "the other side is untouched");
+}
