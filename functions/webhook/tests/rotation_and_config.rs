@@ -1,5 +1,5 @@
 //! What a warm function container does when the stored world changes under it: a service account's
-//! token rotated in Secrets Manager, a configuration that fails validation, and a configuration
+//! token or a webhook secret rotated in Secrets Manager, a configuration that fails validation, and a configuration
 //! naming a secret the functions may not read.
 
 mod support;
@@ -61,6 +61,43 @@ async fn a_warm_container_rereads_a_rotated_service_token_after_one_401() {
         .any(|body| body.to_string().contains("Filed after the token rotation"));
     assert!(created, "Azure DevOps received the bug's title");
     assert!(world.store().await.list_failures(&world.name).await.expect("failures").is_empty());
+    world.stop().await;
+}
+
+/// The rotation of a webhook secret as the guide has it: the new secret goes into Secrets Manager with
+/// the old one as `previous`; once the containers' caches have expired (5 minutes), it goes into Jira;
+/// then `previous` goes. Deliveries signed with the old secret keep coming meanwhile (Jira's retries,
+/// and everything before Jira is changed) and every one is accepted, as are those signed with the new;
+/// once `previous` is gone the old secret is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_rotated_with_its_previous_value_loses_no_delivery() {
+    let world = World::start().await;
+    let warm = world.container().await;
+    let (old, new) = (world.webhook_secret.clone(), format!("rotated-{}", uuid::Uuid::new_v4().simple()));
+    let deliver = |container, bug, delivery: &'static str, secret: String| {
+        let event = world.jira_issue_created(bug, delivery, &secret).event(INVOCATION);
+        invoke_webhook(container, event)
+    };
+    let first = world.create_jira_bug("Before the rotation").await;
+    assert_eq!(deliver(&warm, &first, "before", old.clone()).await.0, 200);
+
+    let rotating = json!({ "kind": "webhook-hmac", "secret": new, "previous": old });
+    world.put_secret_value(&world.secret_name("jira-webhook"), &rotating).await;
+    let second = world.create_jira_bug("During the rotation").await;
+    let (status, answer) = deliver(&warm, &second, "warm-old", old.clone()).await;
+    assert_eq!(status, 200, "a container still caching the old secret: {answer}");
+    // Five minutes on, every container reads the secret afresh (as a new one does), and Jira is changed.
+    let refreshed = world.container().await;
+    for (delivery, secret) in [("refreshed-old", old.clone()), ("refreshed-new", new.clone())] {
+        let (status, answer) = deliver(&refreshed, &second, delivery, secret).await;
+        assert_eq!(status, 200, "{delivery}: {answer}");
+    }
+
+    world.put_secret_value(&world.secret_name("jira-webhook"), &json!({ "kind": "webhook-hmac", "secret": new })).await;
+    let after = world.container().await;
+    assert_eq!(deliver(&after, &second, "after-new", new.clone()).await.0, 200);
+    assert_eq!(deliver(&after, &second, "after-old", old.clone()).await.0, 401, "the old secret is retired");
+    assert_eq!(world.ado_copies(), 2, "one copy per bug, however many deliveries");
     world.stop().await;
 }
 

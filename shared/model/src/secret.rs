@@ -45,10 +45,21 @@ pub enum Credentials {
     JiraApiToken { email: String, api_token: SecretString },
     /// Azure DevOps: personal access token (HTTP Basic with an empty user name).
     AzureDevopsPat { pat: SecretString },
-    /// A webhook's HMAC secret (Jira `X-Hub-Signature`, GitHub `X-Hub-Signature-256`).
-    WebhookHmac { secret: SecretString },
-    /// The Basic credentials an Azure DevOps service hook subscription sends.
-    WebhookBasic { username: String, password: SecretString },
+    /// A webhook's HMAC secret (Jira `X-Hub-Signature`, GitHub `X-Hub-Signature-256`). `previous`, the
+    /// secret being rotated out, is accepted too while it is there (see the webhook variants' rotation).
+    WebhookHmac {
+        secret: SecretString,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<SecretString>,
+    },
+    /// The Basic credentials an Azure DevOps service hook subscription sends; `previous` is the password
+    /// being rotated out, accepted too while it is there.
+    WebhookBasic {
+        username: String,
+        password: SecretString,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<SecretString>,
+    },
     /// Salesforce: the OAuth 2.0 JWT bearer flow for an integration user (a connected app's consumer
     /// key and the private key of its certificate). `audience` is the login server the assertion names:
     /// `https://login.salesforce.com` (the default) or `https://test.salesforce.com` for a sandbox.
@@ -63,7 +74,11 @@ pub enum Credentials {
     SalesforceClientCredentials { consumer_key: String, consumer_secret: SecretString },
     /// A shared token the sender puts in the endpoint's URL (`?token=…`), for senders that can neither
     /// sign nor authenticate (Salesforce Outbound Messages).
-    WebhookUrlToken { token: SecretString },
+    WebhookUrlToken {
+        token: SecretString,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<SecretString>,
+    },
 }
 
 impl Credentials {
@@ -75,7 +90,7 @@ impl Credentials {
             Credentials::JiraApiToken { email, .. } if blank(email) => Some("the e-mail address"),
             Credentials::JiraApiToken { api_token, .. } if blank(api_token.expose()) => Some("the API token"),
             Credentials::AzureDevopsPat { pat } if blank(pat.expose()) => Some("the personal access token"),
-            Credentials::WebhookHmac { secret } if blank(secret.expose()) => Some("the webhook's HMAC secret"),
+            Credentials::WebhookHmac { secret, .. } if blank(secret.expose()) => Some("the webhook's HMAC secret"),
             Credentials::WebhookBasic { username, .. } if blank(username) => Some("the webhook's user name"),
             Credentials::WebhookBasic { password, .. } if blank(password.expose()) => Some("the webhook's password"),
             Credentials::SalesforceJwtBearer { consumer_key, .. } if blank(consumer_key) => Some("the consumer key"),
@@ -89,7 +104,14 @@ impl Credentials {
             Credentials::SalesforceClientCredentials { consumer_secret, .. } if blank(consumer_secret.expose()) => {
                 Some("the consumer secret")
             }
-            Credentials::WebhookUrlToken { token } if blank(token.expose()) => Some("the webhook's URL token"),
+            Credentials::WebhookUrlToken { token, .. } if blank(token.expose()) => Some("the webhook's URL token"),
+            Credentials::WebhookHmac { previous: Some(previous), .. }
+            | Credentials::WebhookBasic { previous: Some(previous), .. }
+            | Credentials::WebhookUrlToken { previous: Some(previous), .. }
+                if blank(previous.expose()) =>
+            {
+                Some("the webhook's previous value (remove `previous` once the rotation is over)")
+            }
             _ => None,
         }
     }
@@ -118,12 +140,26 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_secret_being_rotated_parses_with_its_previous_value() {
+        let parsed: Credentials =
+            serde_json::from_str(r#"{"kind":"webhook-hmac","secret":"new","previous":"old"}"#).unwrap();
+        let expected =
+            Credentials::WebhookHmac { secret: SecretString::new("new"), previous: Some(SecretString::new("old")) };
+        assert_eq!(parsed, expected);
+        let blank_previous: Credentials =
+            serde_json::from_str(r#"{"kind":"webhook-url-token","token":"new","previous":" "}"#).unwrap();
+        assert!(blank_previous.empty_part().is_some_and(|part| part.contains("previous")));
+    }
+
+    #[test]
     fn empty_parts_are_named() {
-        let hmac = Credentials::WebhookHmac { secret: SecretString::new("") };
+        let hmac = Credentials::WebhookHmac { secret: SecretString::new(""), previous: None };
         assert_eq!(hmac.empty_part(), Some("the webhook's HMAC secret"));
-        let basic = Credentials::WebhookBasic { username: String::new(), password: SecretString::new("x") };
+        let basic =
+            Credentials::WebhookBasic { username: String::new(), password: SecretString::new("x"), previous: None };
         assert_eq!(basic.empty_part(), Some("the webhook's user name"));
-        let basic = Credentials::WebhookBasic { username: "tandem".into(), password: SecretString::new(" ") };
+        let basic =
+            Credentials::WebhookBasic { username: "tandem".into(), password: SecretString::new(" "), previous: None };
         assert_eq!(basic.empty_part(), Some("the webhook's password"));
         assert_eq!(Credentials::AzureDevopsPat { pat: SecretString::new("p") }.empty_part(), None);
     }

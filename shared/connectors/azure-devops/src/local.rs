@@ -55,7 +55,7 @@ impl RunningSimulator for LocalAzureDevops {
     }
 
     fn webhook_credentials(&self, secret: &str) -> Credentials {
-        Credentials::WebhookBasic { username: HOOK_USER.into(), password: SecretString::new(secret) }
+        Credentials::WebhookBasic { username: HOOK_USER.into(), password: SecretString::new(secret), previous: None }
     }
 
     fn subscribe_webhooks(&self, url: &str, secret: &str) {

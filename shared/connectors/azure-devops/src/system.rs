@@ -84,9 +84,9 @@ impl System for AzureDevopsSystem {
 
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {
         match secret {
-            Credentials::WebhookBasic { username, password } => {
-                Ok(Arc::new(AzureDevopsWebhookReceiver::new(username, password, side.project.clone())))
-            }
+            Credentials::WebhookBasic { username, password, previous } => Ok(Arc::new(
+                AzureDevopsWebhookReceiver::new(username, password, side.project.clone()).also_accepting(previous),
+            )),
             other => Err(wrong_credentials(self.kind(), "webhook-basic", &other)),
         }
     }

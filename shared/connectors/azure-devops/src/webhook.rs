@@ -15,7 +15,9 @@ use crate::wire;
 /// Verifies and parses the deliveries of one project's service hook subscriptions.
 pub struct AzureDevopsWebhookReceiver {
     username: String,
-    password: SecretString,
+    /// The current password, then the one being rotated out (if any): either is genuine, so the
+    /// password can change in the subscriptions and in the store at different moments.
+    passwords: Vec<SecretString>,
     project: String,
 }
 
@@ -36,9 +38,15 @@ impl AzureDevopsWebhookReceiver {
     ) -> Self {
         AzureDevopsWebhookReceiver {
             username: expected_username.into(),
-            password: expected_password,
+            passwords: vec![expected_password],
             project: project.into(),
         }
+    }
+
+    /// Accepts deliveries authenticated with `previous` too (the password being rotated out).
+    pub fn also_accepting(mut self, previous: Option<SecretString>) -> Self {
+        self.passwords.extend(previous);
+        self
     }
 
     fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
@@ -52,9 +60,12 @@ impl AzureDevopsWebhookReceiver {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| WebhookError::Unauthorized("Basic credentials are not base64".into()))?;
-        let expected = format!("{}:{}", self.username, self.password.expose());
         // Comparing the whole `user:password` at once keeps the timing independent of which part differs.
-        if bool::from(decoded.as_slice().ct_eq(expected.as_bytes())) {
+        let given = |password: &SecretString| {
+            let expected = format!("{}:{}", self.username, password.expose());
+            bool::from(decoded.as_slice().ct_eq(expected.as_bytes()))
+        };
+        if self.passwords.iter().any(given) {
             Ok(())
         } else {
             Err(WebhookError::Unauthorized("wrong Basic credentials".into()))
@@ -212,6 +223,18 @@ mod tests {
         assert_eq!(notice.kind, ChangeKind::ItemUpdated);
         assert_eq!(notice.actor.as_ref().and_then(|user| user.email.as_deref()), Some("fabrikamfiber4@hotmail.com"));
         assert_eq!(notice.occurred_at, None);
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_password_is_accepted_too() {
+        let rotating = receiver().also_accepting(Some(SecretString::new("old-secret")));
+        for credentials in ["tandem:hook-secret", "tandem:old-secret"] {
+            assert!(rotating.receive(&request(Some(credentials), updated("Fabrikam"))).is_ok(), "{credentials}");
+        }
+        let refused = rotating.receive(&request(Some("tandem:neither"), updated("Fabrikam"))).unwrap_err();
+        assert!(matches!(refused, WebhookError::Unauthorized(_)));
+        let after = receiver().also_accepting(None);
+        assert!(after.receive(&request(Some("tandem:old-secret"), updated("Fabrikam"))).is_err(), "retired");
     }
 
     #[test]

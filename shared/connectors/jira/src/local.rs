@@ -58,7 +58,7 @@ impl RunningSimulator for LocalJira {
     }
 
     fn webhook_credentials(&self, secret: &str) -> Credentials {
-        Credentials::WebhookHmac { secret: SecretString::new(secret) }
+        Credentials::WebhookHmac { secret: SecretString::new(secret), previous: None }
     }
 
     fn subscribe_webhooks(&self, url: &str, secret: &str) {

@@ -89,7 +89,9 @@ impl System for JiraSystem {
 
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {
         match secret {
-            Credentials::WebhookHmac { secret } => Ok(Arc::new(JiraWebhookReceiver::new(secret, side.project.clone()))),
+            Credentials::WebhookHmac { secret, previous } => {
+                Ok(Arc::new(JiraWebhookReceiver::new(secret, side.project.clone()).also_accepting(previous)))
+            }
             other => Err(wrong_credentials(self.kind(), "webhook-hmac", &other)),
         }
     }

@@ -14,7 +14,9 @@ const IDENTIFIER_HEADER: &str = "x-atlassian-webhook-identifier";
 
 /// Receives the webhooks of one Jira project.
 pub struct JiraWebhookReceiver {
-    secret: SecretString,
+    /// The current secret, then the one being rotated out (if any): a delivery signed with either is
+    /// genuine, so the secret can change in Jira and in the store at different moments.
+    secrets: Vec<SecretString>,
     project_key: String,
 }
 
@@ -26,7 +28,13 @@ impl std::fmt::Debug for JiraWebhookReceiver {
 
 impl JiraWebhookReceiver {
     pub fn new(hmac_secret: SecretString, project_key: impl Into<String>) -> Self {
-        JiraWebhookReceiver { secret: hmac_secret, project_key: project_key.into() }
+        JiraWebhookReceiver { secrets: vec![hmac_secret], project_key: project_key.into() }
+    }
+
+    /// Accepts deliveries signed with `previous` too (the secret being rotated out).
+    pub fn also_accepting(mut self, previous: Option<SecretString>) -> Self {
+        self.secrets.extend(previous);
+        self
     }
 
     fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
@@ -39,12 +47,17 @@ impl JiraWebhookReceiver {
             .ok_or_else(|| WebhookError::Unauthorized("X-Hub-Signature is not a sha256 signature".into()))?;
         let signature = hex::decode(hex_digest)
             .map_err(|_| WebhookError::Unauthorized("X-Hub-Signature is not hexadecimal".into()))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
-            .map_err(|_| WebhookError::Unauthorized("the webhook secret cannot key an HMAC".into()))?;
-        mac.update(&request.body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&signature)
-            .map_err(|_| WebhookError::Unauthorized("X-Hub-Signature does not match the body".into()))
+        let signed_with = |secret: &SecretString| {
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes a key of any length");
+            mac.update(&request.body);
+            // `verify_slice` compares in constant time.
+            mac.verify_slice(&signature).is_ok()
+        };
+        match self.secrets.iter().any(signed_with) {
+            true => Ok(()),
+            false => Err(WebhookError::Unauthorized("X-Hub-Signature does not match the body".into())),
+        }
     }
 }
 
@@ -147,6 +160,16 @@ mod tests {
         assert_eq!(first.id, again.id);
         assert!(first.id.starts_with("sha256:"));
         assert_eq!(first.notices[0].kind, ChangeKind::ItemDeleted);
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_secret_signs_too() {
+        let body = r#"{"webhookEvent":"jira:issue_deleted","issue":{"id":"10000","key":"OPS-1"}}"#;
+        let rotating = receiver().also_accepting(Some(SecretString::new("old-secret")));
+        for secret in ["s3cret", "old-secret"] {
+            assert!(rotating.receive(&signed(secret, body, &[])).is_ok(), "{secret}");
+        }
+        assert!(matches!(rotating.receive(&signed("neither", body, &[])), Err(WebhookError::Unauthorized(_))));
     }
 
     #[test]

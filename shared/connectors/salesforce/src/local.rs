@@ -66,7 +66,7 @@ impl RunningSimulator for LocalSalesforce {
     }
 
     fn webhook_credentials(&self, secret: &str) -> Credentials {
-        Credentials::WebhookUrlToken { token: SecretString::new(secret) }
+        Credentials::WebhookUrlToken { token: SecretString::new(secret), previous: None }
     }
 
     fn subscribe_webhooks(&self, url: &str, secret: &str) {

@@ -126,11 +126,14 @@ impl System for SalesforceSystem {
 
     fn receiver(&self, side: &SideConfig, secret: Credentials) -> Result<Arc<dyn WebhookReceiver>, BuildError> {
         match secret {
-            Credentials::WebhookUrlToken { token } => Ok(Arc::new(OutboundMessageReceiver::new(
-                token,
-                side.item_type.clone(),
-                side.setting(ORGANIZATION_ID).map(str::to_string),
-            ))),
+            Credentials::WebhookUrlToken { token, previous } => Ok(Arc::new(
+                OutboundMessageReceiver::new(
+                    token,
+                    side.item_type.clone(),
+                    side.setting(ORGANIZATION_ID).map(str::to_string),
+                )
+                .also_accepting(previous),
+            )),
             other => Err(wrong_credentials(self.kind(), "webhook-url-token", &other)),
         }
     }

@@ -66,7 +66,9 @@ struct Message {
 
 /// Verifies and reads the Outbound Messages of one org's object.
 pub struct OutboundMessageReceiver {
-    token: SecretString,
+    /// The current token, then the one being rotated out (if any): either is genuine, so the endpoint
+    /// URL can change in the org and the token in the store at different moments.
+    tokens: Vec<SecretString>,
     object: String,
     organization_id: Option<String>,
 }
@@ -74,12 +76,18 @@ pub struct OutboundMessageReceiver {
 impl OutboundMessageReceiver {
     /// Messages about `object` records, whose URL carries `token`, from `organization_id` when given.
     pub fn new(token: SecretString, object: impl Into<String>, organization_id: Option<String>) -> Self {
-        OutboundMessageReceiver { token, object: object.into(), organization_id }
+        OutboundMessageReceiver { tokens: vec![token], object: object.into(), organization_id }
+    }
+
+    /// Accepts messages whose URL carries `previous` too (the token being rotated out).
+    pub fn also_accepting(mut self, previous: Option<SecretString>) -> Self {
+        self.tokens.extend(previous);
+        self
     }
 
     fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
         let given = request.query_parameter(TOKEN_PARAMETER).unwrap_or_default();
-        match bool::from(given.as_bytes().ct_eq(self.token.expose().as_bytes())) {
+        match self.tokens.iter().any(|token| bool::from(given.as_bytes().ct_eq(token.expose().as_bytes()))) {
             true => Ok(()),
             false => Err(WebhookError::Unauthorized(format!(
                 "the endpoint URL's `{TOKEN_PARAMETER}` parameter is missing or wrong"
@@ -266,6 +274,17 @@ mod tests {
         let ack = receiver.reply(200).unwrap();
         assert!(ack.body.contains("<Ack>true</Ack>"));
         assert!(!receiver.reply(503).unwrap().body.contains("<Ack>"));
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_token_is_accepted_too() {
+        let rotating = receiver("Case", None).also_accepting(Some(SecretString::new("old-token")));
+        for token in ["s3cret", "old-token"] {
+            let received = rotating.receive(&request(token, contract("notifications.Case.constructed.xml")));
+            assert!(received.is_ok(), "{token}: {received:?}");
+        }
+        let refused = rotating.receive(&request("neither", contract("notifications.Case.constructed.xml")));
+        assert!(matches!(refused, Err(WebhookError::Unauthorized(_))));
     }
 
     #[test]

@@ -87,12 +87,16 @@ pub fn every_kind() -> [(&'static str, String, Credentials); 4] {
         (
             "jira-webhook",
             format!(r#"{{"kind": "webhook-hmac", "secret": "{HMAC}"}}"#),
-            Credentials::WebhookHmac { secret: SecretString::new(HMAC) },
+            Credentials::WebhookHmac { secret: SecretString::new(HMAC), previous: None },
         ),
         (
             "ado-webhook",
             format!(r#"{{"kind": "webhook-basic", "username": "ado-hook", "password": "{BASIC_PASSWORD}"}}"#),
-            Credentials::WebhookBasic { username: "ado-hook".into(), password: SecretString::new(BASIC_PASSWORD) },
+            Credentials::WebhookBasic {
+                username: "ado-hook".into(),
+                password: SecretString::new(BASIC_PASSWORD),
+                previous: None,
+            },
         ),
     ]
 }
