@@ -158,7 +158,8 @@ struct BackfillOptions {
 
 #[derive(Subcommand)]
 enum IntegrationAction {
-    /// Validate an integration file and store it (a new integration starts inactive).
+    /// Validate an integration file and store it (a new integration starts inactive). The pairs of its
+    /// `users.map_file` are stored with it, inline.
     Put {
         #[arg(long, short)]
         config: PathBuf,
@@ -400,8 +401,12 @@ async fn integrations(place: &StatePlace, action: IntegrationAction) -> Result<(
         IntegrationAction::Put { config, activate, backfill, options } => {
             let parsed = load(&config)?;
             let yaml = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
-            if yaml.lines().any(|line| line.trim_start().starts_with("map_file:")) {
-                bail!("{}: a stored integration has no folder to read `users.map_file` from; put the pairs inline under `users.map`", config.display());
+            // A stored integration has no folder: the users sheet goes in with it, as inline pairs.
+            let folder = config.parent().unwrap_or(std::path::Path::new("."));
+            let (yaml, notes) = tandem_mapping::storable_text(&yaml, folder)
+                .map_err(|problem| anyhow::anyhow!("{}: {problem}", config.display()))?;
+            for note in notes {
+                eprintln!("note: {note}");
             }
             store.put_integration(&parsed.name, &yaml).await?;
             println!("{}: stored in {table}", parsed.name);

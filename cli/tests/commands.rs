@@ -153,26 +153,27 @@ async fn integrations_are_stored_activated_and_listed() -> Result<()> {
     );
     let table = format!("tandem-cli-{}", std::process::id());
     tandem_store_dynamodb::DynamoStore::from_env(table.clone()).await.create_table().await?;
+    // The example as it is, its users sheet included: the sheet's pairs are stored with it, inline.
     let config = examples().join("jira-azure-devops.yaml");
-    let dir = tempfile::tempdir()?;
-    let inline = dir.path().join("inline.yaml");
-    let without_map_file = std::fs::read_to_string(&config)?.replace("  map_file: users.csv", "");
-    std::fs::write(&inline, without_map_file)?;
-
-    let refused = tandem(&["integrations", "--table", &table, "put", "--config", config.to_str().unwrap_or_default()])?;
-    assert!(!refused.status.success(), "a users map_file cannot be stored");
-    assert!(text(&refused.stderr).contains("users.map"), "{}", text(&refused.stderr));
-
     let put = tandem(&[
         "integrations",
         "--table",
         &table,
         "put",
         "--config",
-        inline.to_str().unwrap_or_default(),
+        config.to_str().unwrap_or_default(),
         "--activate",
     ])?;
     assert!(put.status.success(), "{}", text(&put.stderr));
+    let stored = tandem_store_dynamodb::DynamoStore::from_env(table.clone())
+        .await
+        .get_integration("ops-fabrikam-bugs")
+        .await?
+        .expect("stored");
+    assert!(!stored.yaml.contains("map_file"), "{}", stored.yaml);
+    assert!(stored.yaml.contains("grace.hopper@contoso.com"), "the sheet's pairs are inline: {}", stored.yaml);
+    let reloaded = tandem_systems::load_str(&stored.yaml, "registry", Path::new("/nonexistent"));
+    assert!(reloaded.is_ok(), "the stored text loads where no folder is: {:?}", reloaded.err());
     let listed = text(&tandem(&["integrations", "--table", &table, "list"])?.stdout);
     assert!(listed.contains("ops-fabrikam-bugs: active"), "{listed}");
     let off = tandem(&["integrations", "--table", &table, "deactivate", "ops-fabrikam-bugs"])?;

@@ -17,6 +17,7 @@ mod recover;
 mod scalar;
 mod settings;
 mod spans;
+mod stored;
 mod systems;
 mod users;
 mod validate;
@@ -27,6 +28,7 @@ pub use field::{Direction, FieldKind, FieldMapping};
 pub use filter::{Filter, FilterError};
 pub use problems::{ConfigErrors, ConfigProblem};
 pub use settings::{CommentFlow, CommentSettings, ConflictPolicy, PollingSettings};
+pub use stored::storable_text;
 pub use systems::{CommonRules, SettingKey, SideProblem, SystemRules};
 pub use users::{UserMapping, UserPair};
 
