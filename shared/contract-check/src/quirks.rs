@@ -16,6 +16,7 @@ use crate::path_key::{PathKey, Section};
 pub(crate) fn apply(document: &mut Value) {
     if is_jira(document) {
         remote_links_listed(document);
+        unassign_with_null(document);
     }
     if !is_azure_devops(document) {
         return;
@@ -40,6 +41,23 @@ fn remote_links_listed(document: &mut Value) {
     if let Some(schema) = document.pointer_mut(pointer) {
         let one = schema.clone();
         *schema = json!({ "anyOf": [one.clone(), { "type": "array", "items": one }] });
+    }
+}
+
+/// `PUT …/issue/{issueIdOrKey}/assignee` takes a `User` whose `accountId` is declared a string, but the
+/// operation's own description says `"accountId": null` unassigns the issue (and `"-1"` picks the
+/// default assignee): the body's `accountId` may be null, there and nowhere else.
+fn unassign_with_null(document: &mut Value) {
+    let pointer =
+        "/paths/~1rest~1api~13~1issue~1{issueIdOrKey}~1assignee/put/requestBody/content/application~1json/schema";
+    if let Some(schema) = document.pointer_mut(pointer) {
+        let user = schema.clone();
+        let unassign = json!({
+            "type": "object",
+            "properties": { "accountId": { "type": "null" } },
+            "required": ["accountId"]
+        });
+        *schema = json!({ "anyOf": [user, unassign] });
     }
 }
 

@@ -38,6 +38,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
         .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue))
         .route("/rest/api/3/issue/{issue}/transitions", get(transitions).post(do_transition))
+        .route("/rest/api/3/issue/{issue}/assignee", axum::routing::put(assign_issue))
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
         .route("/rest/api/3/issue/bulkfetch", axum::routing::post(bulk_fetch))
         .route("/rest/api/3/issue/{issue}/comment", get(comments).post(add_comment))
@@ -204,6 +205,16 @@ async fn edit_issue(
         Some(issue) => json_response(StatusCode::OK, issue),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+async fn assign_issue(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    sim.change(&caller.account_id, true, |site| Ok(((), site.assign(&caller.account_id, &key, &body)?)))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn transitions(State(sim): Shared, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult {

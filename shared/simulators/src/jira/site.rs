@@ -284,6 +284,23 @@ impl Site {
         Ok(self.commit(staged, items, false))
     }
 
+    /// `PUT /issue/{key}/assignee`: assigns the issue to `{"accountId": …}`, or to nobody with
+    /// `{"accountId": null}`; `"-1"` picks the project's default assignee (here: nobody, the projects
+    /// having no lead). Needs *Assign issues*, not *Edit issues*, as in Jira.
+    pub fn assign(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
+        let id = self.issue_id(id_or_key)?;
+        self.require(actor, "ASSIGN_ISSUES")?;
+        let mut staged = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
+        let account = match body.get("accountId") {
+            Some(Value::Null) => Value::Null,
+            Some(Value::String(account)) if account == "-1" => Value::Null,
+            Some(Value::String(account)) => serde_json::json!({ "accountId": account }),
+            _ => return Err(ApiError::bad_request("accountId must be specified (a string, or null to unassign)")),
+        };
+        let items = self.apply_field(&mut staged, "assignee", &account)?.into_iter().collect();
+        Ok(self.commit(staged, items, false))
+    }
+
     /// `POST /issue/{key}/transitions`: moves the issue along the workflow; a transition not available from
     /// its status is rejected as Jira does.
     pub fn transition(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
