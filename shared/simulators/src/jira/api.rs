@@ -52,6 +52,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/user", get(user))
         .route("/rest/api/3/issue/{issue}/properties/{property}", get(get_property).put(set_property))
         .merge(super::discovery::routes())
+        .merge(super::attachments::routes())
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), authenticate))
         .with_state(sim)
 }

@@ -22,6 +22,7 @@
 //! - `POST /issue/bulkfetch`: up to 100 issues by id or key, in ascending id order.
 
 mod api;
+mod attachments;
 mod control;
 mod discovery;
 mod error;

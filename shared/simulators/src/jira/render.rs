@@ -2,7 +2,7 @@
 //! text, what webhooks carry), in Jira's shapes and timestamp format.
 
 use super::security::level_json;
-use super::site::{CommentRecord, IssueRecord, ProjectRecord, Site, Timestamp};
+use super::site::{AttachmentRecord, CommentRecord, IssueRecord, ProjectRecord, Site, Timestamp};
 use super::workflow::{IssueType, Priority, Status, Transition, ISSUE_TYPES};
 use super::SimUser;
 use serde_json::{json, Map, Value};
@@ -36,7 +36,7 @@ pub const CUSTOM_TEXT_FIELDS: [(&str, &str); 2] =
     [("customfield_10070", "Customer account"), ("customfield_10071", "Customer contact")];
 
 /// The fields every issue has, in the order Jira lists them (the custom ones last).
-pub const ISSUE_FIELDS: [&str; 15] = [
+pub const ISSUE_FIELDS: [&str; 16] = [
     "summary",
     "description",
     "priority",
@@ -50,6 +50,7 @@ pub const ISSUE_FIELDS: [&str; 15] = [
     "issuetype",
     "project",
     "security",
+    "attachment",
     CUSTOM_TEXT_FIELDS[0].0,
     CUSTOM_TEXT_FIELDS[1].0,
 ];
@@ -238,6 +239,9 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
         "issuetype" => issue_type_json(base, issue.issue_type),
         "project" => site.project(&issue.project_key).map_or(Value::Null, |project| project_reference(base, project)),
         "security" => issue.security.as_ref().map_or(Value::Null, |level| level_json(base, level)),
+        "attachment" => {
+            Value::Array(issue.attachments.iter().map(|attachment| attachment_json(site, attachment)).collect())
+        }
         custom => issue.custom.get(custom).map_or(Value::Null, |text| json!(text)),
     }
 }
@@ -252,6 +256,21 @@ pub fn issue_json(site: &Site, issue: &IssueRecord, selection: &FieldSelection, 
         "self": format!("{}/{}/issue/{}", site.base_url, api.prefix(), issue.id),
         "key": issue.key,
         "fields": fields,
+    })
+}
+
+/// An attachment as `GET /attachment/{id}` and the issue's `attachment` field show it.
+pub fn attachment_json(site: &Site, attachment: &AttachmentRecord) -> Value {
+    let base = &site.base_url;
+    json!({
+        "self": format!("{base}/rest/api/3/attachment/{}", attachment.id),
+        "id": attachment.id.to_string(),
+        "filename": attachment.filename,
+        "author": account_json(site, Some(&attachment.author), ApiVersion::V3),
+        "created": jira_time(attachment.created),
+        "size": attachment.content.len(),
+        "mimeType": attachment.mime_type,
+        "content": format!("{base}/rest/api/3/attachment/content/{}", attachment.id),
     })
 }
 

@@ -1,8 +1,10 @@
 //! The simulated Jira site's state and the rules of changing it: issues, their fields and workflow,
 //! comments (in `comments`), properties, users and their permissions, and what lagging searches see.
 
+mod attachments;
 mod comments;
 
+pub use attachments::{AttachmentRecord, Upload, MAX_ATTACHMENT_BYTES};
 pub use comments::CommentRecord;
 
 use super::error::ApiError;
@@ -50,6 +52,7 @@ pub struct IssueRecord {
     pub updated: Timestamp,
     pub properties: BTreeMap<String, Value>,
     pub comments: Vec<CommentRecord>,
+    pub attachments: Vec<AttachmentRecord>,
     /// The values of the site's custom text fields, by field id.
     pub custom: BTreeMap<String, String>,
 }
@@ -105,6 +108,7 @@ pub struct Site {
     next_issue_id: u64,
     next_comment_id: u64,
     next_changelog_id: u64,
+    next_attachment_id: u64,
     last_instant: Timestamp,
     /// Links from issues to objects elsewhere.
     pub remote_links: super::remote_links::RemoteLinks,
@@ -122,6 +126,7 @@ impl Site {
             next_issue_id: 10000,
             next_comment_id: 10000,
             next_changelog_id: 10000,
+            next_attachment_id: 10000,
             last_instant: DateTime::<Utc>::MIN_UTC,
             remote_links: Default::default(),
         }
@@ -244,6 +249,7 @@ impl Site {
             updated: now,
             properties,
             comments: Vec::new(),
+            attachments: Vec::new(),
             custom: BTreeMap::new(),
         };
         for (name, value) in fields.iter().filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype")) {

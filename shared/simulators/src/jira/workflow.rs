@@ -89,17 +89,20 @@ pub const ISSUE_TYPES: [IssueType; 3] = [
 ];
 
 /// The project permissions the simulator knows, with Jira's ids and names.
-pub const PERMISSIONS: [(&str, &str, &str); 11] = [
+pub const PERMISSIONS: [(&str, &str, &str); 14] = [
     ("10", "BROWSE_PROJECTS", "Browse Projects"),
     ("11", "CREATE_ISSUES", "Create Issues"),
     ("12", "EDIT_ISSUES", "Edit Issues"),
     ("13", "ASSIGN_ISSUES", "Assign Issues"),
     ("15", "ADD_COMMENTS", "Add Comments"),
+    ("19", "CREATE_ATTACHMENTS", "Create Attachments"),
     ("21", "LINK_ISSUES", "Link Issues"),
     ("34", "EDIT_ALL_COMMENTS", "Edit All Comments"),
     ("35", "EDIT_OWN_COMMENTS", "Edit Own Comments"),
     ("36", "DELETE_ALL_COMMENTS", "Delete All Comments"),
     ("37", "DELETE_OWN_COMMENTS", "Delete Own Comments"),
+    ("38", "DELETE_ALL_ATTACHMENTS", "Delete All Attachments"),
+    ("39", "DELETE_OWN_ATTACHMENTS", "Delete Own Attachments"),
     ("46", "TRANSITION_ISSUES", "Transition Issues"),
 ];
 
