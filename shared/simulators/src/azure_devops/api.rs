@@ -22,7 +22,7 @@ use super::identity::SimIdentity;
 use super::patch;
 use super::people;
 use super::render::Expand;
-use super::state::{format_instant, Change, Organization, WorkItem};
+use super::state::{self, format_instant, Change, Organization, WorkItem};
 use super::wiql;
 use super::Shared;
 use crate::recording::AuthenticatedUser;
@@ -210,6 +210,12 @@ fn route(shared: &Shared, call: &Call, actor: &SimIdentity) -> Result<Response, 
     let method = &call.method;
     match rest {
         ["_apis", identities] if is(identities, "identities") && method == Method::GET => identities_read(shared, call),
+        // The URL an upload answers with names no project.
+        ["_apis", wit, attachments, id]
+            if is(wit, "wit") && is(attachments, "attachments") && method == Method::GET =>
+        {
+            download_attachment(shared, call, id)
+        }
         [project, "_apis", wit, rest @ ..] if is(wit, "wit") => {
             wit_route(shared, call, actor, project, rest).unwrap_or_else(|| Err(not_found()))
         }
@@ -233,6 +239,14 @@ fn wit_route(
         [workitems] if is(workitems, "workitems") && method == Method::GET => list_work_items(shared, call, project),
         [batch] if is(batch, "workitemsbatch") && method == Method::POST => work_items_batch(shared, call, project),
         [wiql] if is(wiql, "wiql") && method == Method::POST => query_by_wiql(shared, call, actor, project),
+        [attachments] if is(attachments, "attachments") && method == Method::POST => {
+            upload_attachment(shared, call, project)
+        }
+        [attachments, id] if is(attachments, "attachments") && method == Method::GET => {
+            // The project is checked under a lock released before the download takes it again.
+            let known = shared.organization().project(project).map(|_| ());
+            known.and_then(|()| download_attachment(shared, call, id))
+        }
         [types, name] if is(types, "workitemtypes") && method == Method::GET => {
             work_item_type(shared, call, project, name)
         }
@@ -261,6 +275,49 @@ fn wit_route(
         _ => return None,
     };
     Some(result)
+}
+
+/// `POST {project}/_apis/wit/attachments?fileName=…`: the body is the file (`application/octet-stream`);
+/// the answer is its id and the URL an `AttachedFile` relation points at.
+fn upload_attachment(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let sent_as = call.content_type.as_deref().unwrap_or_default();
+    if !sent_as.starts_with("application/octet-stream") {
+        return Err(ApiError::bad_request(
+            "InvalidContentTypeException",
+            format!("The attachment must be sent as application/octet-stream, not `{sent_as}`."),
+        ));
+    }
+    let file_name = call.param("fileName").filter(|name| !name.trim().is_empty()).unwrap_or("attachment").to_string();
+    let id = Uuid::new_v4();
+    let mut organization = shared.organization();
+    organization.project(project)?;
+    let stored = state::StoredAttachment { file_name: file_name.clone(), content: Arc::new(call.body.to_vec()) };
+    organization.attachments.insert(id, stored);
+    let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
+    let url = format!("{}/_apis/wit/attachments/{id}?fileName={encoded}", shared.organization_url);
+    Ok((StatusCode::OK, Json(json!({ "id": id, "url": url }))).into_response())
+}
+
+/// `GET …/_apis/wit/attachments/{id}`: the file as uploaded.
+fn download_attachment(shared: &Shared, call: &Call, id: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "AttachmentNotFoundException",
+            format!("TF401005: The attachment {id} was not found."),
+        )
+    };
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let organization = shared.organization();
+    let attachment = organization.attachments.get(&id).ok_or_else(not_found)?;
+    let name = call.param("fileName").unwrap_or(&attachment.file_name).replace('"', "");
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+    ];
+    Ok((StatusCode::OK, headers, attachment.content.as_ref().clone()).into_response())
 }
 
 fn parse_id(text: &str) -> Result<u32, ApiError> {

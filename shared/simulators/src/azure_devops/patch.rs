@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use super::error::ApiError;
 use super::fields::{self, FieldKind};
 use super::identity::SimIdentity;
+use super::state::StoredAttachment;
+use uuid::Uuid;
 
 /// One operation of a JSON Patch document (`application/json-patch+json`).
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +32,8 @@ pub struct PatchContext<'a> {
     pub rev: u32,
     pub project: &'a str,
     pub identities: &'a [SimIdentity],
+    /// What an `AttachedFile` relation may point at.
+    pub attachments: &'a BTreeMap<Uuid, StoredAttachment>,
 }
 
 /// Parses a request body as a JSON Patch document.
@@ -97,8 +101,9 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
     if let Some(position) = strip_prefix_ignore_case(&operation.path, "/relations/") {
         return match op.as_str() {
             "add" => {
-                let relation = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
+                let mut relation = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
                 check_relation(&relation)?;
+                describe_attached_file(&mut relation, context.attachments)?;
                 draft.relations.push(relation);
                 Ok(())
             }
@@ -115,6 +120,35 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         };
     }
     Err(invalid_path(&operation.path))
+}
+
+/// An `AttachedFile` relation must point at an uploaded attachment; the service adds the file's name and
+/// size to its attributes.
+fn describe_attached_file(
+    relation: &mut Value,
+    attachments: &BTreeMap<Uuid, StoredAttachment>,
+) -> Result<(), ApiError> {
+    if relation.get("rel").and_then(Value::as_str) != Some("AttachedFile") {
+        return Ok(());
+    }
+    let url = relation.get("url").and_then(Value::as_str).unwrap_or_default();
+    let id = url.split('?').next().and_then(|path| path.rsplit('/').next()).and_then(|id| Uuid::parse_str(id).ok());
+    let Some(attachment) = id.and_then(|id| attachments.get(&id)) else {
+        return Err(ApiError::bad_request(
+            "WorkItemLinkInvalidException",
+            format!(
+                "TF401031: The attachment at {url} was not found: upload it first with POST _apis/wit/attachments."
+            ),
+        ));
+    };
+    let attributes = relation.as_object_mut().and_then(|relation| {
+        relation.entry("attributes").or_insert_with(|| Value::Object(Default::default())).as_object_mut()
+    });
+    if let Some(attributes) = attributes {
+        attributes.insert("name".into(), Value::String(attachment.file_name.clone()));
+        attributes.insert("resourceSize".into(), Value::from(attachment.content.len()));
+    }
+    Ok(())
 }
 
 /// A relation is `{rel, url, attributes?}`; the service refuses a link whose URL is not absolute (a
@@ -210,7 +244,13 @@ mod tests {
 
     fn run(draft: &mut Draft, body: Value) -> Result<(), ApiError> {
         let alice = SimIdentity::new(SimUser::new("Alice", "alice@example.com", "pat"));
-        let context = PatchContext { rev: 3, project: "Fabrikam", identities: std::slice::from_ref(&alice) };
+        let attachments = BTreeMap::new();
+        let context = PatchContext {
+            rev: 3,
+            project: "Fabrikam",
+            identities: std::slice::from_ref(&alice),
+            attachments: &attachments,
+        };
         apply(draft, &parse(&body)?, &context)
     }
 

@@ -91,6 +91,13 @@ pub enum Change {
 }
 
 /// The organization behind one simulator.
+/// A file uploaded with `POST …/_apis/wit/attachments`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAttachment {
+    pub file_name: String,
+    pub content: std::sync::Arc<Vec<u8>>,
+}
+
 #[derive(Debug)]
 pub struct Organization {
     pub name: String,
@@ -98,6 +105,8 @@ pub struct Organization {
     pub work_item_types: Vec<String>,
     pub identities: Vec<SimIdentity>,
     pub items: BTreeMap<u32, WorkItem>,
+    /// Uploaded attachments, by id; a work item holds one through an `AttachedFile` relation to its URL.
+    pub attachments: BTreeMap<Uuid, StoredAttachment>,
     /// What WIQL sees: changes show after the fault plan's `search_lag_ms`.
     search_lag: SearchLag<WorkItem>,
     next_item_id: u32,
@@ -113,6 +122,7 @@ impl Organization {
             work_item_types,
             identities: users.into_iter().map(SimIdentity::new).collect(),
             items: BTreeMap::new(),
+            attachments: BTreeMap::new(),
             search_lag: SearchLag::default(),
             next_item_id: 1,
             next_comment_id: 1,
@@ -216,7 +226,8 @@ impl Organization {
         let work_item_type = self.work_item_type(work_item_type)?.to_string();
         refuse_read_only(actor)?;
         let mut draft = Draft { fields: BTreeMap::new(), relations: Vec::new() };
-        let context = PatchContext { rev: 0, project: &project, identities: &self.identities };
+        let context =
+            PatchContext { rev: 0, project: &project, identities: &self.identities, attachments: &self.attachments };
         patch::apply(&mut draft, operations, &context)?;
         if !draft.fields.contains_key(fields::TITLE) {
             return Err(ApiError::rule("Title", "Required, InvalidEmpty"));
@@ -278,7 +289,12 @@ impl Organization {
         let mut before = current.fields.clone();
         before.remove(fields::HISTORY);
         let mut draft = Draft { fields: before.clone(), relations: current.relations.clone() };
-        let context = PatchContext { rev: current.rev, project: &project, identities: &self.identities };
+        let context = PatchContext {
+            rev: current.rev,
+            project: &project,
+            identities: &self.identities,
+            attachments: &self.attachments,
+        };
         patch::apply(&mut draft, operations, &context)?;
         if validate_only || (draft.fields == before && draft.relations == current.relations) {
             return Ok((current, None));

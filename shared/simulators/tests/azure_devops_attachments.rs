@@ -1,0 +1,74 @@
+//! Attachments on Azure DevOps work items as the REST API documents them: the file uploaded to
+//! `_apis/wit/attachments` (`application/octet-stream`), then linked with an `AttachedFile` relation,
+//! downloaded from the URL the upload answered with, and removed by removing the relation.
+
+mod common;
+
+use common::{AdoAs, JSON_PATCH};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator};
+
+#[tokio::test]
+async fn a_file_is_uploaded_attached_downloaded_and_detached() {
+    let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await.expect("the simulator starts");
+    let service = AdoAs::service(&ado);
+    let bug = service.create("Fabrikam", "Bug", "Crash on save").await;
+    let id = bug["id"].as_u64().expect("an id");
+    let http = reqwest::Client::new();
+    let pat = ado.service_account().pat.clone();
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n pixels";
+
+    let uploaded = http
+        .post(format!(
+            "{}/Fabrikam/_apis/wit/attachments?fileName=crash%20log.png&api-version=7.1",
+            ado.organization_url()
+        ))
+        .basic_auth("", Some(&pat))
+        .header("content-type", "application/octet-stream")
+        .body(png.to_vec())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let reference: serde_json::Value = uploaded.json().await.expect("JSON");
+    let url = reference["url"].as_str().expect("a URL").to_string();
+    assert!(url.contains("/_apis/wit/attachments/") && url.ends_with("fileName=crash+log.png"), "{url}");
+
+    let attach = json!([{ "op": "add", "path": "/relations/-", "value": {
+        "rel": "AttachedFile", "url": url, "attributes": { "comment": "from the crash reporter" }
+    }}]);
+    let attached = service.patch(&format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1"), &attach).await;
+    assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
+    let relation = &attached.body["relations"][0];
+    assert_eq!(
+        (relation["rel"].as_str(), relation["attributes"]["name"].as_str()),
+        (Some("AttachedFile"), Some("crash log.png"))
+    );
+    assert_eq!(relation["attributes"]["resourceSize"], png.len());
+
+    let downloaded =
+        http.get(format!("{url}&api-version=7.1")).basic_auth("", Some(&pat)).send().await.expect("an answer");
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    assert_eq!(downloaded.bytes().await.expect("the file").as_ref(), png);
+
+    let unknown = json!([{ "op": "add", "path": "/relations/-", "value": {
+        "rel": "AttachedFile", "url": format!("{}/_apis/wit/attachments/00000000-0000-0000-0000-000000000000", ado.organization_url())
+    }}]);
+    let refused = service.patch(&format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1"), &unknown).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "a relation to a file never uploaded: {}", refused.body);
+
+    let detach = json!([{ "op": "remove", "path": "/relations/0" }]);
+    let detached = service.patch(&format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1"), &detach).await;
+    assert_eq!(detached.status, StatusCode::OK);
+    assert!(detached.body["relations"].as_array().is_none_or(Vec::is_empty), "{}", detached.body);
+    let as_json = service
+        .call(Method::POST, "Fabrikam/_apis/wit/attachments?api-version=7.1", JSON_PATCH, Some(&json!({})))
+        .await;
+    assert_eq!(as_json.status, StatusCode::BAD_REQUEST, "the file is sent as octet-stream");
+    let violations = ado.violations();
+    assert!(
+        violations.iter().all(|violation| violation.violation.message.contains("is not accepted")),
+        "only the deliberate JSON upload departs from the contract: {violations:#?}"
+    );
+}
