@@ -20,6 +20,7 @@ mod spans;
 mod stored;
 mod systems;
 mod users;
+mod users_file;
 mod validate;
 
 pub use config::{ConfidentialAllowances, IntegrationConfig, SideConfig};

@@ -3,7 +3,7 @@
 //! what the file and its sheet meant together. Comments do not survive (the stored copy is for the
 //! functions; the file stays the one people edit).
 
-use crate::users::read_csv;
+use crate::users_file::read_users_file;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::HashSet;
 use std::path::Path;
@@ -21,8 +21,8 @@ pub fn storable_text(yaml: &str, base_dir: &Path) -> Result<(String, Vec<String>
     };
     let relative = relative.as_str().ok_or("users.map_file is not a file name")?.to_string();
     let sheet = base_dir.join(&relative);
-    let text = std::fs::read_to_string(&sheet).map_err(|error| format!("cannot read {}: {error}", sheet.display()))?;
-    let (rows, problems) = read_csv(&text);
+    let (rows, problems) =
+        read_users_file(&sheet).map_err(|error| format!("cannot read {}: {error}", sheet.display()))?;
     if let Some((line, message)) = problems.first() {
         return Err(format!("{}:{line}: {message}", sheet.display()));
     }

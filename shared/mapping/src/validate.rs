@@ -17,7 +17,7 @@ use crate::settings::{
     parse_duration, parse_interval, unknown_placeholders, CommentFlow, CommentSettings, PollingSettings,
 };
 use crate::systems::{named, slugs, SystemRules};
-use crate::users::{check_email, read_csv, UserMapping, UserPair};
+use crate::users::{check_email, UserMapping, UserPair};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
@@ -558,10 +558,9 @@ fn users(problems: &mut Problems, file: UsersFile, base_dir: &Path) -> UserMappi
         let at = path.key("map_file");
         let full = base_dir.join(&relative);
         let shown = full.display().to_string();
-        match std::fs::read_to_string(&full) {
+        match crate::users_file::read_users_file(&full) {
             Err(error) => problems.value(&at, format!("cannot read the users file `{shown}`: {error}")),
-            Ok(text) => {
-                let (rows, row_problems) = read_csv(&text);
+            Ok((rows, row_problems)) => {
                 for (line, message) in row_problems {
                     problems.in_file(&shown, line, &at, message);
                 }

@@ -419,6 +419,31 @@ fn users_csv_problems_name_the_csv_row() {
     assert!(found[0].message.contains("header must be `side1,side2`"), "{}", found[0]);
 }
 
+/// A spreadsheet's problems name the sheet, the row and the column; its pairs are the same table.
+#[test]
+fn users_sheet_problems_name_the_sheet_row_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet().set_name("Users").expect("a name");
+    for (row, (side1, side2)) in
+        [("side1", "side2"), ("a@x.com", "a@y.com"), ("b@x.com", "b at y"), ("A@x.com", "z@y.com")]
+            .into_iter()
+            .enumerate()
+    {
+        let row = u32::try_from(row).expect("few rows");
+        sheet.write_string(row, 0, side1).expect("a cell");
+        sheet.write_string(row, 1, side2).expect("a cell");
+    }
+    workbook.save(dir.path().join("users.xlsx")).expect("saved");
+    let found = problems(&append("users:\n  map_file: users.xlsx\n"), dir.path());
+    let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(found.len(), 2, "{shown:#?}");
+    assert!(found.iter().all(|problem| problem.file.ends_with("users.xlsx") && problem.path == "users.map_file"));
+    assert_eq!(found[0].line, 3);
+    assert!(found[0].message.contains("sheet `Users`, row 3, column B"), "{shown:#?}");
+    assert_eq!((found[1].line, found[1].message.contains("already paired")), (4, true), "{shown:#?}");
+}
+
 #[test]
 fn problems_print_as_file_line_column_path_message() {
     let dir = tempfile::tempdir().expect("temp dir");
