@@ -621,7 +621,14 @@ fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &st
     let mut organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let me = actor.id.to_string();
-    let context = wiql::Context { project: &project, me: &me, time_precision: is_true(call, "timePrecision") };
+    let identities = organization.identities.clone();
+    let context = wiql::Context {
+        project: &project,
+        me: &me,
+        time_precision: is_true(call, "timePrecision"),
+        now: chrono::Utc::now(),
+        identities: &identities,
+    };
     wiql::check(&query, &context)?;
     // Under a search lag, the query sees each work item in its newest revision already visible.
     organization.settle_query_view();

@@ -539,7 +539,14 @@ mod tests {
         ))
         .unwrap();
         let me = alice.id.to_string();
-        let context = wiql::Context { project: "Fabrikam", me: &me, time_precision: true };
+        let identities = org.identities.clone();
+        let context = wiql::Context {
+            project: "Fabrikam",
+            me: &me,
+            time_precision: true,
+            now: Utc::now(),
+            identities: &identities,
+        };
         wiql::check(&query, &context).unwrap();
         let found: Vec<u32> =
             org.items.values().filter(|item| wiql::matches(&query, item, &context)).map(|item| item.id).collect();
