@@ -1,13 +1,14 @@
 //! Attachments on Azure DevOps work items as the REST API documents them: the file uploaded to
 //! `_apis/wit/attachments` (`application/octet-stream`), then linked with an `AttachedFile` relation,
-//! downloaded from the URL the upload answered with, and removed by removing the relation.
+//! downloaded from the URL the upload answered with, and removed by removing the relation. And a work item
+//! deleted to the recycle bin.
 
 mod common;
 
 use common::{AdoAs, JSON_PATCH};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator};
+use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, HookTarget};
 
 #[tokio::test]
 async fn a_file_is_uploaded_attached_downloaded_and_detached() {
@@ -71,4 +72,25 @@ async fn a_file_is_uploaded_attached_downloaded_and_detached() {
         violations.iter().all(|violation| violation.violation.message.contains("is not accepted")),
         "only the deliberate JSON upload departs from the contract: {violations:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_deleted_work_item_is_gone_and_the_service_hook_says_so() {
+    let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await.expect("the simulator starts");
+    let (url, received) = common::receiver().await;
+    ado.subscribe_hook(HookTarget { url, username: None, password: None, headers: Default::default() });
+    let service = AdoAs::service(&ado);
+    let bug = service.create("Fabrikam", "Bug", "Filed by mistake").await;
+    let id = bug["id"].as_u64().expect("an id");
+    let path = format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1");
+    let deleted = service.call(Method::DELETE, &path, "application/json", None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!((deleted.body["id"].as_u64(), deleted.body["code"].as_u64()), (Some(id), Some(200)));
+    assert_eq!(service.get(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(service.call(Method::DELETE, &path, "application/json", None).await.status, StatusCode::NOT_FOUND);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let hooks = common::bodies_where(&received, "eventType", "workitem.deleted");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["resource"]["id"].as_u64(), Some(id));
+    assert!(ado.violations().is_empty(), "{:#?}", ado.violations());
 }

@@ -150,3 +150,21 @@ async fn files_are_attached_listed_downloaded_and_deleted() {
     assert_eq!(changes[2]["fromString"], "screen.png");
     assert!(jira.violations().is_empty(), "{:#?}", jira.violations());
 }
+
+#[tokio::test]
+async fn a_deleted_issue_is_gone_and_the_webhook_says_so() {
+    let jira = JiraSimulator::start(JiraSimConfig::default()).await.expect("the Jira simulator starts");
+    let (url, received) = receiver().await;
+    jira.subscribe_webhook(&url, None);
+    let alice = JiraAs::new(&jira, &SimUser::alice());
+    let key = alice.create_issue("OPS", "Bug", "Filed by mistake").await;
+    assert_eq!(alice.delete(&format!("/rest/api/3/issue/{key}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(alice.get(&format!("/rest/api/3/issue/{key}")).await.status, StatusCode::NOT_FOUND);
+    assert!(alice.search("project = OPS").await.is_empty());
+    assert_eq!(alice.delete(&format!("/rest/api/3/issue/{key}")).await.status, StatusCode::NOT_FOUND);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deleted = bodies_where(&received, "webhookEvent", "jira:issue_deleted");
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["issue"]["key"], key.as_str());
+    assert!(jira.violations().is_empty(), "{:#?}", jira.violations());
+}

@@ -256,6 +256,7 @@ fn wit_route(
             }
             None if method == Method::GET => get_work_item(shared, call, project, target),
             None if method == Method::PATCH => update_work_item(shared, call, actor, project, target),
+            None if method == Method::DELETE => delete_work_item(shared, call, actor, project, target),
             _ => return None,
         },
         [workitems, id, comments] if is(workitems, "workitems") && is(comments, "comments") => match *method {
@@ -465,6 +466,36 @@ fn update_work_item(
     let mut organization = shared.organization();
     let (item, change) = organization.update(project, id, &operations, actor, is_true(call, "validateOnly"))?;
     Ok(respond_with_item(shared, &organization, item, change))
+}
+
+/// `DELETE …/workitems/{id}`: to the recycle bin (`destroy=true`, a permanent delete, is answered the
+/// same way, as the item is gone for every caller either way); answers a `WorkItemDelete`.
+fn delete_work_item(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let id = parse_id(id)?;
+    let mut organization = shared.organization();
+    let deleted = organization.delete(project, id, actor)?;
+    let project_id = organization.project(project)?.id;
+    let renderer = shared.renderer(&organization);
+    shared.publish(&event_for(&renderer, &Change::Deleted, &deleted, project_id));
+    let title = deleted.fields.get(fields::TITLE).and_then(Value::as_str).unwrap_or_default();
+    let answer = json!({
+        "id": deleted.id,
+        "code": 200,
+        "type": deleted.work_item_type(),
+        "name": title,
+        "project": deleted.project,
+        "deletedDate": format_instant(chrono::Utc::now()),
+        "deletedBy": actor.display_with_email(),
+        "url": format!("{}/{}/_apis/wit/recyclebin/{}", shared.organization_url, project_id, deleted.id),
+    });
+    Ok((StatusCode::OK, Json(answer)).into_response())
 }
 
 /// Answers with the work item (relations and links included, like the service after a write) and

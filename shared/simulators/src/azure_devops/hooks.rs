@@ -176,6 +176,12 @@ pub fn event_for(renderer: &Renderer<'_>, change: &Change, item: &WorkItem, proj
                 project_id,
             }
         }
+        Change::Deleted => HookEvent {
+            event_type: "workitem.deleted",
+            text: format!("{label} deleted by {changed_by}"),
+            resource: renderer.work_item(item, None, Expand::All),
+            project_id,
+        },
         Change::CommentEdited { comment, previous } => HookEvent {
             event_type: "workitem.updated",
             text: format!("{label} updated by {changed_by}"),

@@ -88,9 +88,10 @@ pub enum Change {
         comment: u32,
         previous: BTreeMap<String, Value>,
     },
+    /// The work item went to the recycle bin.
+    Deleted,
 }
 
-/// The organization behind one simulator.
 /// A file uploaded with `POST …/_apis/wit/attachments`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAttachment {
@@ -98,6 +99,7 @@ pub struct StoredAttachment {
     pub content: std::sync::Arc<Vec<u8>>,
 }
 
+/// The organization behind one simulator.
 #[derive(Debug)]
 pub struct Organization {
     pub name: String,
@@ -274,6 +276,15 @@ impl Organization {
     }
 
     /// Applies a JSON Patch document to a work item. A document that changes nothing makes no revision.
+    /// `DELETE …/workitems/{id}`: the work item goes to the recycle bin; reads and queries no longer
+    /// find it.
+    pub fn delete(&mut self, project: &str, id: u32, actor: &SimIdentity) -> Result<WorkItem, ApiError> {
+        let project = self.project(project)?.name.clone();
+        self.item(&project, id)?;
+        refuse_read_only(actor)?;
+        self.items.remove(&id).ok_or_else(|| ApiError::work_item_not_found(&id.to_string()))
+    }
+
     pub fn update(
         &mut self,
         project: &str,

@@ -36,7 +36,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/project/{project}", get(project))
         .route("/rest/api/3/mypermissions", get(my_permissions))
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
-        .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue))
+        .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue).delete(delete_issue))
         .route("/rest/api/3/issue/{issue}/transitions", get(transitions).post(do_transition))
         .route("/rest/api/3/issue/{issue}/assignee", axum::routing::put(assign_issue))
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
@@ -206,6 +206,13 @@ async fn edit_issue(
         Some(issue) => json_response(StatusCode::OK, issue),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+/// `DELETE /issue/{key}`: an issue with subtasks needs `deleteSubtasks=true` in Jira; the simulator's
+/// issues have none.
+async fn delete_issue(State(sim): Shared, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult {
+    sim.change(&caller.account_id, true, |site| Ok(((), Some(site.delete_issue(&caller.account_id, &key)?))))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn assign_issue(

@@ -50,6 +50,13 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
         SiteEvent::CommentDeleted { issue, comment } => {
             comment_event(site, *issue, comment, "comment_deleted", timestamp)
         }
+        SiteEvent::IssueDeleted { issue } => Some(json!({
+            "timestamp": timestamp,
+            "webhookEvent": "jira:issue_deleted",
+            "issue_event_type_name": "issue_deleted",
+            "user": user,
+            "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2),
+        })),
     }
 }
 

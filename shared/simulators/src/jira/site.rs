@@ -31,7 +31,7 @@ impl ProjectRecord {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IssueRecord {
     pub id: u64,
     pub key: String,
@@ -91,6 +91,10 @@ pub enum SiteEvent {
     CommentDeleted {
         issue: u64,
         comment: Box<CommentRecord>,
+    },
+    /// The issue as it was before it was deleted.
+    IssueDeleted {
+        issue: Box<IssueRecord>,
     },
 }
 
@@ -288,6 +292,14 @@ impl Site {
             }
         }
         Ok(self.commit(staged, items, false))
+    }
+
+    /// `DELETE /issue/{key}`: the issue is gone for good (Jira Cloud has no recycle bin for issues).
+    pub fn delete_issue(&mut self, actor: &str, id_or_key: &str) -> Result<SiteEvent, ApiError> {
+        let id = self.issue_id(id_or_key)?;
+        self.require(actor, "DELETE_ISSUES")?;
+        let issue = self.issues.remove(&id).ok_or_else(ApiError::issue_not_found)?;
+        Ok(SiteEvent::IssueDeleted { issue: Box::new(issue) })
     }
 
     /// `PUT /issue/{key}/assignee`: assigns the issue to `{"accountId": …}`, or to nobody with

@@ -89,12 +89,13 @@ pub const ISSUE_TYPES: [IssueType; 3] = [
 ];
 
 /// The project permissions the simulator knows, with Jira's ids and names.
-pub const PERMISSIONS: [(&str, &str, &str); 14] = [
+pub const PERMISSIONS: [(&str, &str, &str); 15] = [
     ("10", "BROWSE_PROJECTS", "Browse Projects"),
     ("11", "CREATE_ISSUES", "Create Issues"),
     ("12", "EDIT_ISSUES", "Edit Issues"),
     ("13", "ASSIGN_ISSUES", "Assign Issues"),
     ("15", "ADD_COMMENTS", "Add Comments"),
+    ("16", "DELETE_ISSUES", "Delete Issues"),
     ("19", "CREATE_ATTACHMENTS", "Create Attachments"),
     ("21", "LINK_ISSUES", "Link Issues"),
     ("34", "EDIT_ALL_COMMENTS", "Edit All Comments"),
