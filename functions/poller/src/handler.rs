@@ -12,6 +12,11 @@ pub async fn handle(runtime: &Runtime, event: LambdaEvent<EventBridgeEvent>) -> 
     let invocation_deadline = (context.deadline > 0).then(|| context.deadline());
     let summary = run_poll(runtime, poll_deadline(invocation_deadline)).await;
     // Embedded metric format: CloudWatch turns this stdout line into the ParkedFailures metric.
-    println!("{}", summary.metric_line(chrono::Utc::now()));
+    let now = chrono::Utc::now();
+    println!("{}", summary.metric_line(now));
+    // The calls this run made to each system (and any a previous run left uncounted).
+    for line in tandem_lambda_runtime::metrics::api_call_lines(now) {
+        println!("{line}");
+    }
     Ok(summary)
 }

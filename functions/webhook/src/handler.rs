@@ -13,6 +13,9 @@ pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body
     if let Some(line) = tandem_lambda_runtime::metrics::delivery_metric_line(answer.status) {
         println!("{line}");
     }
+    for line in tandem_lambda_runtime::metrics::api_call_lines_due() {
+        println!("{line}");
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(Response::builder()
         .status(status)

@@ -105,3 +105,54 @@ fn every_metric_an_alarm_watches_is_emitted() {
         );
     }
 }
+
+/// The `Tandem` metrics the template's dashboard shows: `["Tandem", "Name"…` entries and the names its
+/// searches look for.
+fn dashboard_metrics() -> Vec<String> {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).expect("template");
+    let mut names = Vec::new();
+    for piece in template.split("[\"Tandem\", \"").skip(1) {
+        names.extend(piece.split('"').next().map(str::to_string));
+    }
+    for piece in template.split("MetricName=\\\"").skip(1) {
+        names.extend(piece.split('\\').next().map(str::to_string));
+    }
+    names
+}
+
+#[test]
+fn every_metric_the_dashboard_shows_is_emitted() {
+    let poller = metrics(&PollSummary::default());
+    let webhook: Value = serde_json::from_str(&delivery_metric_line(503).expect("a metric")).expect("JSON");
+    // A call counted by the shared transport comes out as a line per system.
+    tandem_http::take_call_counts();
+    let jira = tandem_jira::JiraConnector::new(
+        tandem_jira::JiraConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            project_key: "OPS".into(),
+            issue_type: "Bug".into(),
+        }
+        .validate()
+        .expect("settings"),
+        &tandem_model::Credentials::JiraApiToken {
+            email: "a@b.c".into(),
+            api_token: tandem_model::SecretString::new("t"),
+        },
+        tandem_jira::RetryPolicy::never(),
+    )
+    .expect("a connector");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let _unreachable = runtime.block_on(tandem_engine::ports::Connector::service_account(&jira));
+    let calls = tandem_lambda_runtime::metrics::api_call_lines(chrono::Utc::now());
+    let calls: Vec<Value> = calls.iter().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    assert!(calls.iter().any(|line| line["System"] == "jira" && line["ApiCalls"].as_u64() >= Some(1)), "{calls:?}");
+    let shown = dashboard_metrics();
+    assert!(shown.len() >= 15, "{shown:?}");
+    for metric in shown {
+        let emitted = poller.get(&metric).is_some()
+            || webhook.get(&metric).is_some()
+            || calls.iter().any(|line| line.get(&metric).is_some());
+        assert!(emitted, "the dashboard shows Tandem/{metric}, which no function emits");
+    }
+}

@@ -9,8 +9,10 @@
 //! - **One retry policy** ([`Transport`], [`RetryPolicy`]): what is retried, how long to wait, and a total
 //!   cap that bounds a call.
 
+mod calls;
 mod transport;
 
+pub use calls::{take_call_counts, CallCounts};
 pub use transport::{Answer, Repeat, RetryPolicy, Transport};
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
@@ -87,6 +89,48 @@ mod tests {
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         format!("http://{address}")
+    }
+
+    /// Every call is counted for its system, a refusal for the rate limit as such, retries included.
+    #[tokio::test]
+    async fn calls_and_rate_limits_are_counted_per_system() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use tandem_model::{RichTextFormat, SystemInfo, SystemKind};
+        // A slug of its own: other tests in this process count their calls too.
+        const COUNTED: SystemKind = SystemKind::new(&SystemInfo {
+            slug: "counted",
+            display_name: "Counted",
+            rich_text_format: RichTextFormat::Html,
+            comment_format: RichTextFormat::Html,
+            change_instants: tandem_model::InstantPrecision::Millisecond,
+        });
+        let limited_once = Arc::new(AtomicBool::new(false));
+        let base = serve(axum::Router::new().route(
+            "/busy",
+            get(move || {
+                let limited_once = limited_once.clone();
+                async move {
+                    match limited_once.swap(true, Ordering::SeqCst) {
+                        false => (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "0")]).into_response(),
+                        true => StatusCode::OK.into_response(),
+                    }
+                }
+            }),
+        ))
+        .await;
+        let transport = Transport::new(COUNTED, RetryPolicy::fast()).unwrap();
+        let refusal = |answer: &Answer| match answer.status.as_u16() {
+            429 => {
+                tandem_engine::ports::ConnectorError::RateLimited { system: COUNTED, status: 429, retry_after: None }
+            }
+            status => tandem_engine::ports::ConnectorError::Invalid { system: COUNTED, message: status.to_string() },
+        };
+        let answer = transport.send(Repeat::Safe, |http| http.get(format!("{base}/busy")), refusal).await;
+        assert!(answer.is_ok(), "{answer:?}");
+        let counts = take_call_counts();
+        assert_eq!(counts.get("counted"), Some(&CallCounts { calls: 2, rate_limited: 1 }));
+        assert_eq!(take_call_counts().get("counted"), None, "taking the counts starts them again");
     }
 
     #[tokio::test]

@@ -177,7 +177,22 @@ impl Transport {
         }
     }
 
+    /// One call, counted (see [`crate::take_call_counts`]) unless it could not even be built.
     async fn attempt(
+        &self,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        refusal: &impl Fn(&Answer) -> ConnectorError,
+    ) -> Result<Answer, ConnectorError> {
+        let outcome = self.call(build, refusal).await;
+        match &outcome {
+            Err(ConnectorError::Invalid { .. }) => {}
+            Err(ConnectorError::RateLimited { .. }) => crate::calls::record(self.system.slug(), true),
+            _ => crate::calls::record(self.system.slug(), false),
+        }
+        outcome
+    }
+
+    async fn call(
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         refusal: &impl Fn(&Answer) -> ConnectorError,

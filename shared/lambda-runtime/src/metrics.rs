@@ -30,6 +30,39 @@ fn unit(name: &str) -> &'static str {
     }
 }
 
+/// The calls made to each system since they were last reported (see [`tandem_http::take_call_counts`]):
+/// one line per system, with `ApiCalls` and `RateLimited` under the dimension `System` (its slug).
+pub fn api_call_lines(now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    tandem_http::take_call_counts()
+        .into_iter()
+        .map(|(system, counts)| {
+            let mut line: serde_json::Value = serde_json::from_str(&metric_line(
+                now,
+                &[("ApiCalls", counts.calls), ("RateLimited", counts.rate_limited)],
+            ))
+            .expect("a metric line is JSON");
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = serde_json::json!([["System"]]);
+            line["System"] = system.into();
+            line.to_string()
+        })
+        .collect()
+}
+
+/// How often a warm webhook container reports its calls: a line per delivery would cost more in logs
+/// than the counting is worth; the counts accumulate meanwhile, so none is lost while the container lives.
+pub const API_CALL_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`api_call_lines`] now, at most once per [`API_CALL_REPORT_INTERVAL`] in this process.
+pub fn api_call_lines_due() -> Vec<String> {
+    static LAST_REPORT: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let mut last = LAST_REPORT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.is_some_and(|at| at.elapsed() < API_CALL_REPORT_INTERVAL) {
+        return Vec::new();
+    }
+    *last = Some(std::time::Instant::now());
+    api_call_lines(chrono::Utc::now())
+}
+
 /// What the webhook function reports for an answer: a delivery it could not record (a 5xx, which the
 /// sender retries) is counted in `DeliveriesNotRecorded`, the metric of the template's
 /// `WebhookNotRecordedAlarm`; other answers report nothing.

@@ -62,6 +62,12 @@ impl PollSummary {
             now,
             &[
                 ("PollerRuns", 1),
+                ("PolledItems", count(self.items)),
+                ("PollSynced", count(self.synced)),
+                ("PollSyncFailures", count(self.failed)),
+                ("FailuresRetried", count(self.retried)),
+                ("RetriesSucceeded", count(self.retry_succeeded)),
+                ("NewlyParked", count(self.parked)),
                 ("PollErrors", count(self.errors)),
                 ("ParkedFailures", count(self.parked_now)),
                 ("InvalidConfigurations", count(self.invalid_configurations)),
