@@ -482,8 +482,7 @@ fn delete_work_item(
     let mut organization = shared.organization();
     let deleted = organization.delete(project, id, actor)?;
     let project_id = organization.project(project)?.id;
-    let renderer = shared.renderer(&organization);
-    shared.publish(&event_for(&renderer, &Change::Deleted, &deleted, project_id));
+    shared.publish(&hook_event(shared, &organization, &Change::Deleted, &deleted));
     let title = deleted.fields.get(fields::TITLE).and_then(Value::as_str).unwrap_or_default();
     let answer = json!({
         "id": deleted.id,
