@@ -116,7 +116,7 @@ pub async fn watch(
 }
 
 /// The integration's engine as the deployed functions build it (secrets from Secrets Manager).
-async fn deployed_engine(table: &str, integration: &str) -> Result<Arc<Engine>> {
+pub async fn deployed_engine(table: &str, integration: &str) -> Result<Arc<Engine>> {
     let secrets = Arc::new(CachedSecrets::new(SecretsManagerSource::from_env().await, SECRET_TTL));
     let runtime = Runtime::new(DynamoStore::from_env(table).await, secrets);
     match runtime.integration(integration).await? {

@@ -8,6 +8,7 @@
 
 pub mod backfill;
 pub mod local;
+pub mod resync;
 pub mod server;
 pub mod state;
 pub mod wiring;

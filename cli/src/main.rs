@@ -122,6 +122,16 @@ enum Command {
         #[command(flatten)]
         which: Which,
     },
+    /// Sync the named items now, from their current state, as a webhook would (nothing is written
+    /// where both sides agree), with progress and a summary. On a deployed table the secrets come
+    /// from Secrets Manager; locally, from the integration file (--config) and --secrets, on the
+    /// local store (stop `tandem serve` first: it holds the store).
+    Resync {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        options: ResyncOptions,
+    },
     /// Sync the items that existed before the integration was active: moves the watermarks back to
     /// --since, so the poller works through everything changed since (items already linked cost no
     /// write); on a deployed table, follows it until each side has caught up.
@@ -141,6 +151,16 @@ impl Command {
     fn works_on_state(&self) -> bool {
         !matches!(self, Command::Serve { .. } | Command::Validate { .. } | Command::Schema | Command::Check { .. })
     }
+}
+
+#[derive(clap::Args)]
+struct ResyncOptions {
+    /// The items, as SIDE:ITEM (`1:OPS-7` by key or id, `2:42`).
+    #[arg(required = true)]
+    items: Vec<String>,
+    /// Locally: a JSON file of secrets for sides that talk to real systems (as `serve` takes it).
+    #[arg(long, env = "TANDEM_SECRETS")]
+    secrets: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -295,6 +315,7 @@ async fn main() -> Result<()> {
         Command::Failures { which, retry } => failures(&place, &which.name()?, retry).await,
         Command::Integrations { action } => integrations(&place, action).await,
         Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
+        Command::Resync { which, options } => resync(&place, &which, &options).await,
         Command::Backfill { which, backfill: options, side } => {
             let sides = match side {
                 Some(side) => vec![parse_side(side)?],
@@ -305,6 +326,48 @@ async fn main() -> Result<()> {
             follow_backfill(&place, &request, &options).await
         }
     }
+}
+
+async fn resync(place: &StatePlace, which: &Which, options: &ResyncOptions) -> Result<()> {
+    let targets =
+        options.items.iter().map(|item| tandem_cli::resync::parse_target(item)).collect::<Result<Vec<_>>>()?;
+    let name = which.name()?;
+    let (engine, environment) = match place {
+        StatePlace::Table(table) => (backfill::deployed_engine(table, &name).await?, None),
+        StatePlace::Local(store) => {
+            let file = which
+                .config
+                .as_ref()
+                .context("locally, name the integration file with --config: its sides say which systems to call")?;
+            if !store.exists() {
+                bail!("there is no local store at {} (`tandem serve` keeps one there)", store.display());
+            }
+            let config = load(file)?;
+            let environment = local::LocalEnvironment::prepare(&config, options.secrets.as_deref()).await?;
+            let settings = wiring::ServeSettings { poll_interval: None, claim_lease: None };
+            let served = wiring::serve_integration(
+                config,
+                environment.endpoints(),
+                environment.secrets().as_ref(),
+                wiring::open_store(store)?,
+                settings,
+            )
+            .await?;
+            (served.engine.clone(), Some(environment))
+        }
+    };
+    let summary = tandem_cli::resync::resync(&engine, &targets).await;
+    if let Some(environment) = environment {
+        environment.stop().await;
+    }
+    println!("{name}: {summary}");
+    if !summary.failures.is_empty() {
+        bail!(
+            "{} item(s) could not be synced (see above; `tandem failures` lists what is retried)",
+            summary.failures.len()
+        );
+    }
+    Ok(())
 }
 
 /// After the watermarks moved back: follows the deployed poller, or says how the local one is started.

@@ -83,7 +83,8 @@ async fn the_stack_name_finds_the_table() -> Result<()> {
 
 /// Items filed before an integration exists are synced when it is activated with `--backfill`: the
 /// watermarks move back before the first poll, and the command follows the poller until both sides
-/// have caught up. A second backfill finds everything linked and writes nothing.
+/// have caught up. A second backfill finds everything linked and writes nothing. Then `resync` syncs
+/// named items at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Result<()> {
     require_local_aws();
@@ -137,6 +138,30 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(text(&again.stdout).contains("watermark moved back from"), "{}", text(&again.stdout));
     assert_eq!(ado.work_item_count(), 3, "linked items are not copied again");
+
+    // Resync: an edit whose notice never came is carried at once; an item in agreement writes nothing;
+    // one that does not exist is reported, and the command fails.
+    let edited = http
+        .put(format!("{}/rest/api/3/issue/OPS-1", jira.base_url()))
+        .basic_auth(&alice.email, Some(&alice.api_token))
+        .json(&json!({ "fields": { "summary": "Login fails on Safari and Firefox" } }))
+        .send()
+        .await?;
+    assert_eq!(edited.status(), 204);
+    let resync =
+        tandem(&["resync", "--table", &table, "--integration", "backfill-bugs", "1:OPS-1", "1:OPS-2", "1:OPS-404"])
+            .await?;
+    let said = text(&resync.stdout);
+    assert!(!resync.status.success(), "a failed item fails the command");
+    assert!(said.contains("backfill-bugs: 1 failed, 1 unchanged, 1 updated"), "{said}{}", text(&resync.stderr));
+    assert!(said.contains("1:OPS-404"), "{said}");
+    let carried = ado
+        .exchanges()
+        .into_iter()
+        .filter_map(|exchange| exchange.request_body)
+        .any(|body| body.to_string().contains("Login fails on Safari and Firefox"));
+    assert!(carried, "Azure DevOps got the new title");
+    assert_eq!(ado.work_item_count(), 3);
     jira.stop().await;
     ado.stop().await;
     Ok(())
