@@ -78,9 +78,12 @@ pub async fn watch(
     draw: ProgressDrawTarget,
 ) -> Result<()> {
     let bars = MultiProgress::with_draw_target(draw);
-    let style = ProgressStyle::with_template("side {prefix}: [{bar:30}] {percent:>3}% {msg}")
+    let style = ProgressStyle::with_template("side {prefix}: [{bar:30}] {percent:>3}% eta {eta} {msg}")
         .context("progress style")?
         .progress_chars("=> ");
+    // Off a terminal the bars draw nothing: a line per side whenever its watermark moves instead.
+    let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut shown: Vec<Option<Timestamp>> = vec![None; targets.len()];
     let lines: Vec<ProgressBar> = targets
         .iter()
         .map(|(side, _)| bars.add(ProgressBar::new(1).with_style(style.clone()).with_prefix(side.to_string())))
@@ -88,11 +91,16 @@ pub async fn watch(
     loop {
         let failing = stores.log.list_failures(&request.integration).await?.len();
         let mut all_done = true;
-        for ((side, target), line) in targets.iter().zip(&lines) {
+        for (((side, target), line), last) in targets.iter().zip(&lines).zip(shown.iter_mut()) {
             let watermark =
                 stores.watermarks.get_watermark(&request.integration, *side).await?.unwrap_or(request.since);
             let progress = BackfillProgress { side: *side, since: request.since, target: *target, watermark };
             let (covered, total) = progress.covered_of_total();
+            if plain && *last != Some(watermark) {
+                *last = Some(watermark);
+                let percent = covered * 100 / total;
+                eprintln!("side {side}: {percent}% (up to {}, {failing} failing)", watermark.to_rfc3339());
+            }
             line.set_length(total);
             line.set_position(covered);
             line.set_message(format!("up to {} · {failing} failing", watermark.format("%Y-%m-%d %H:%M")));
