@@ -17,7 +17,7 @@ use tandem_model::Side;
 )]
 struct Cli {
     /// The deployed stack's DynamoDB table (its `TableName` output) that the state commands
-    /// (`integrations`, `backfill`, `watermark`, `failures`, `conflicts`) work on; without it (or
+    /// (`integrations`, `backfill`, `resync`, `watermark`, `failures`, `conflicts`) work on; without it (or
     /// --stack) they work on the local store. Accepted before or after the command. AWS credentials and
     /// region come from the environment (AWS_PROFILE, AWS_REGION).
     #[arg(long, global = true, env = "TANDEM_TABLE")]

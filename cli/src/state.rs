@@ -1,4 +1,4 @@
-//! Where the state commands (`integrations`, `backfill`, `watermark`, `failures`, `conflicts`) find an
+//! Where the state commands (`integrations`, `backfill`, `resync`, `watermark`, `failures`, `conflicts`) find an
 //! integration's state: the embedded store `tandem serve` keeps, or a deployed stack's DynamoDB table.
 //! One choice for every command, made the same way (`--table` or `--stack` in any position, or
 //! `TANDEM_TABLE` or `TANDEM_STACK`), and never a silent fall-back: a local store that does not exist is
