@@ -60,7 +60,7 @@ impl World {
             ("jira-webhook", json!({ "kind": "webhook-hmac", "secret": webhook_secret })),
             ("ado-webhook", json!({ "kind": "webhook-basic", "username": "tandem", "password": webhook_secret })),
         ];
-        let client = aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await);
+        let client = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env(None).await);
         for (secret, value) in secrets {
             let name = format!("{secret_prefix}{secret}");
             client

@@ -2,7 +2,6 @@
 
 use crate::error::secret_error;
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use std::fmt;
 use tandem_engine::ports::{SecretError, SecretSource};
@@ -28,7 +27,7 @@ impl SecretsManagerSource {
     /// environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, …), the Lambda execution
     /// role, or the shared config files.
     pub async fn from_env() -> SecretsManagerSource {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = tandem_aws_config::from_env(None).await;
         SecretsManagerSource::new(Client::new(&config))
     }
 

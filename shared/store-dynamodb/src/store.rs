@@ -3,7 +3,6 @@
 use crate::error::{request_failed, Item};
 use crate::keys::{Key, PK, SK};
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -35,7 +34,7 @@ impl DynamoStore {
     /// its own condition, which the engine takes as a change to read again.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let timeouts = TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).build();
-        let config = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+        let config = tandem_aws_config::from_env(Some(timeouts)).await;
         DynamoStore::new(Client::new(&config), table)
     }
 
@@ -119,6 +118,7 @@ pub(crate) fn item_at(key: &Key, attributes: impl IntoIterator<Item = (&'static 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_config::BehaviorVersion;
     use aws_sdk_dynamodb::config::retry::RetryConfig;
     use aws_sdk_dynamodb::config::{Credentials, Region};
     use std::error::Error as _;
@@ -130,6 +130,7 @@ mod tests {
         // Port 9 (discard) has no listener here: the connection is refused at once.
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(tandem_aws_config::https_client())
             .region(Region::new("us-east-1"))
             .endpoint_url("http://127.0.0.1:9")
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))

@@ -2,7 +2,6 @@
 //! secrets in the local Secrets Manager that `eval "$(infra/local-aws.sh)"` points the SDK at.
 
 use aws_config::retry::RetryConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::Client;
 use tandem_model::{Credentials, SecretString};
@@ -24,7 +23,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "AWS_ENDPOINT_URL is not set: these tests need the local Secrets Manager; \
          run `eval \"$(infra/local-aws.sh)\"` first"
     );
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    tandem_aws_config::from_env(None).await
 }
 
 /// A client for setting up secrets (tests write them; tandem only reads).
