@@ -4,9 +4,9 @@
 //! add AWS-LC, a second crypto library, to every function package for nothing.
 
 use aws_config::timeout::TimeoutConfig;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// The HTTPS client every AWS client uses (for a client configured by hand, as tests do).
 pub fn https_client() -> SharedHttpClient {
