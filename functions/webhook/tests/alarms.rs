@@ -65,12 +65,7 @@ async fn a_system_that_fails_every_call_makes_poll_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_the_store_cannot_take_is_counted_as_not_recorded() {
     let world = World::start().await;
-    let source = tandem_secrets_aws::SecretsManagerSource::from_env().await;
-    let missing_table = tandem_store_dynamodb::DynamoStore::from_env("tandem-no-such-table").await;
-    let container = tandem_lambda_runtime::Runtime::new(
-        missing_table,
-        std::sync::Arc::new(tandem_secrets::CachedSecrets::new(source, tandem_lambda_runtime::SECRET_TTL)),
-    );
+    let container = World::container_on_a_missing_table().await;
     let request = ApiRequest::post("well-formed-name", "jira", "{}".into());
     let (status, _) = invoke_webhook(&container, request.event(Duration::from_secs(15))).await;
     assert_eq!(status, 503);

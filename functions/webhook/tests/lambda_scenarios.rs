@@ -238,12 +238,7 @@ async fn oversized_and_misaddressed_notices_are_acknowledged_and_not_acted_on() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_integration_name_is_answered_before_any_store_call() {
     let world = World::start().await;
-    let source = tandem_secrets_aws::SecretsManagerSource::from_env().await;
-    let missing_table = tandem_store_dynamodb::DynamoStore::from_env("tandem-no-such-table").await;
-    let container = tandem_lambda_runtime::Runtime::new(
-        missing_table,
-        std::sync::Arc::new(tandem_secrets::CachedSecrets::new(source, tandem_lambda_runtime::SECRET_TTL)),
-    );
+    let container = World::container_on_a_missing_table().await;
     for forged in ["x".repeat(10_000), "Ops".to_string(), "ops%2F..".to_string()] {
         let request = ApiRequest::post(&forged, "jira", "{}".into());
         assert_eq!(invoke_webhook(&container, request.event(INVOCATION)).await.0, 202, "{forged:.20}");

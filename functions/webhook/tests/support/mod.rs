@@ -342,6 +342,15 @@ impl World {
             .unwrap_or_else(|error| panic!("rotating secret {name}: {error:?}"));
     }
 
+    /// A container whose table does not exist: every store call fails, secrets still come from the world.
+    pub async fn container_on_a_missing_table() -> Runtime {
+        let source = SecretsManagerSource::from_env().await;
+        Runtime::new(
+            DynamoStore::from_env("tandem-no-such-table").await,
+            Arc::new(CachedSecrets::new(source, SECRET_TTL)),
+        )
+    }
+
     /// A container like [`World::container`] that may read the secrets starting with `prefix`.
     pub async fn container_with_secret_prefix(&self, prefix: &str) -> Runtime {
         self.container().await.with_secret_prefix(prefix)
