@@ -204,6 +204,35 @@ async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<(
     world.finish().await
 }
 
+/// A worker that stalls between renewing its claim and posting (a starved process) may post after its
+/// claim passed to another, which copied the comment meanwhile: the late post is a second copy no link
+/// knows. The next sync of the pair removes it, and leaves the linked copy and the service account's
+/// other comments alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_copy_posted_after_the_claim_passed_on_is_removed() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = linked_then_silenced(&world, "Discussed while a worker stalls").await?;
+    let body = RichText::Adf(json!({"version":1,"type":"doc","content":[
+        {"type":"paragraph","content":[{"type":"text","text":"Fails only after midnight."}]}]}));
+    world.jira_alice.add_comment(&bug.item.id, &body).await?;
+    world.engine().sync_item(Side::One, &bug.item.id).await?;
+    let copied = world.ado_alice.list_comments(&copy.item.id).await?;
+    assert_eq!(copied.len(), 1, "copied once: {copied:?}");
+
+    let service_account = world.engine().connector(Side::Two);
+    service_account.add_comment(&copy.item.id, &copied[0].body).await?;
+    let note = RichText::Html("<p>A note of the integration's own.</p>".into());
+    let note = service_account.add_comment(&copy.item.id, &note).await?;
+    world.engine().sync_item(Side::One, &bug.item.id).await?;
+
+    let left: Vec<_> = world.ado_alice.list_comments(&copy.item.id).await?.into_iter().map(|c| c.id).collect();
+    assert_eq!(left, vec![copied[0].id.clone(), note.id], "the second copy went, the rest stayed");
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert_eq!(link.comments.len(), 1);
+    assert_eq!(link.comments[0].side2, copied[0].id);
+    world.finish().await
+}
+
 /// A poll that dies partway keeps what it did: the watermark is saved after every page of changes, so
 /// the next poll goes on after the pages already synced instead of starting over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

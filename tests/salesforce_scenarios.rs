@@ -464,6 +464,35 @@ async fn an_edit_in_the_same_second_as_the_last_sync_is_still_synced_by_a_poll()
     bail!("no attempt fitted in one second")
 }
 
+/// The other half of whole seconds: a poll's page read before a newer state of that second was synced
+/// shows the same `SystemModstamp` as that state. Written from, it would undo the newer state; the
+/// engine reads the Case again instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_read_older_than_a_sync_of_the_same_second_is_not_written() -> Result<()> {
+    let world = World::without_webhooks(config(|text| text)?).await?;
+    let engine = &world.served.engine;
+    for attempt in 1..=5 {
+        let into_second = chrono::Utc::now().timestamp_subsec_millis();
+        tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+        let case =
+            world.alice(Side::Two).create_item(&fields(&[("Subject", text(&format!("Try {attempt}")))]), None).await?;
+        engine.poll_side(Side::Two).await?;
+        let bug = world.copy_of(Side::Two, &case.item.id).await.context("copied by the poll")?;
+        let page_read = world.read(Side::Two, &case.item.id).await;
+        let newer = format!("Try {attempt}, renamed in the same second");
+        let path = format!("sobjects/Case/{}", case.item.id);
+        world.salesforce_rest(reqwest::Method::PATCH, &path, json!({"Subject": newer})).await?;
+        engine.sync_item(Side::Two, &case.item.id).await?;
+        if world.read(Side::Two, &case.item.id).await.updated != page_read.updated {
+            continue; // the second ended first: try again
+        }
+        engine.sync_read_item(Side::Two, page_read, Some(chrono::Utc::now())).await?;
+        assert_eq!(world.read(Side::One, &bug).await.field("summary"), &text(&newer), "the older read was written");
+        return world.finish().await;
+    }
+    bail!("no attempt fitted in one second")
+}
+
 /// People on both sides edit the same few items at once for a while, comments included, the org's
 /// sessions expire halfway and Outbound Messages arrive in any order; once polls have settled, every
 /// pair agrees, every comment has one copy, and there is one copy per item.

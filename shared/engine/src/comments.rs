@@ -16,6 +16,7 @@ use crate::crash::Step;
 use crate::engine::{index, Claiming, Engine};
 use crate::error::SyncError;
 use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link, SendWindow};
+use std::collections::BTreeMap;
 use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, Side, Timestamp};
 use tracing::{info, warn};
 
@@ -80,6 +81,7 @@ impl Engine {
                 continue;
             }
             written += self.withdraw_copies(&mut link, from, &listed).await?;
+            written += self.remove_surplus_copies(&link, from, &listed).await?;
             for comment in listed.on(from) {
                 // The integration's own comments are copies (or its own notes): never copied back, and
                 // their edits are not carried over either, so an original is never overwritten by its copy.
@@ -241,6 +243,50 @@ impl Engine {
             info!(
                 from = %from, item = %link.item(from).label(), comment = %original, copy_item = %link.item(to).label(),
                 copy = %copy, %reason, "removed the copy of a comment"
+            );
+        }
+        Ok(removed)
+    }
+
+    /// Removes second copies of `from`'s comments: a comment by the service account on the other side
+    /// that the link does not know, with exactly the text of the copy of a comment the link has copied
+    /// already, while every comment of that text is copied. A worker whose post landed after its claim
+    /// passed to another (its process stalled, or the post was answered after the lease) leaves one;
+    /// nothing else would remove it. While a comment of that text is not copied yet, an unlinked copy
+    /// may be its copy on the way (or an earlier attempt's to adopt), and is left alone. Returns how
+    /// many it removed; costs nothing when the other side has no unlinked comment of the service account.
+    async fn remove_surplus_copies(&self, link: &Link, from: Side, listed: &Listed) -> Result<usize, SyncError> {
+        let to = from.other();
+        let mut unlinked = Vec::new();
+        for comment in listed.on(to) {
+            let linked = link.comments.iter().any(|pair| pair.id(to) == &comment.id);
+            if !linked && self.is_service_account(to, comment.author.as_ref()).await? {
+                unlinked.push(comment);
+            }
+        }
+        if unlinked.is_empty() {
+            return Ok(0);
+        }
+        // Each copy text, and whether every comment that gives it is copied.
+        let mut all_copied: BTreeMap<String, bool> = BTreeMap::new();
+        for original in listed.on(from) {
+            if self.is_service_account(from, original.author.as_ref()).await? {
+                continue;
+            }
+            let copied = link.comments.iter().any(|pair| pair.id(from) == &original.id);
+            let text = plain_text(&self.comment_copy_body(from, original).await?);
+            *all_copied.entry(text).or_insert(true) &= copied;
+        }
+        let mut removed = 0;
+        for surplus in unlinked.into_iter().filter(|copy| all_copied.get(&plain_text(&copy.body)) == Some(&true)) {
+            match self.connector(to).delete_comment(&link.item(to).id, &surplus.id).await {
+                Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
+                Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+            }
+            removed += 1;
+            warn!(
+                from = %from, item = %link.item(to).label(), copy = %surplus.id,
+                "removed a second copy of a comment already copied (a post that landed after its claim passed on)"
             );
         }
         Ok(removed)

@@ -2,7 +2,7 @@ use crate::crash::Step;
 use crate::error::SyncError;
 use crate::ports::{
     ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
-    FieldSnapshot, Link, LinkStore, LinkedItem, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
+    FieldSnapshot, Link, LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -370,17 +370,26 @@ impl Engine {
     #[instrument(level = "debug", skip_all, fields(%side, item = %id))]
     async fn sync_once(&self, side: Side, id: &ItemId, page: Option<PageRead>) -> Result<SyncOutcome, SyncError> {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
-        let item = match (page, &link) {
+        let from_page = match (page, &link) {
             // Announced writes are settled from the items' current values, never from a search's.
             (Some(read), Some(link)) if link.pending_writes.is_empty() => {
-                if !link.is_news(side, &read.item.version(), self.connector(side).system().change_instants()) {
-                    debug!(version = ?read.item.version(), seen = ?link.seen, "nothing new in this page's read");
-                    return Ok(SyncOutcome::AlreadySynced);
+                match link.news_in(side, &read.item.version(), self.connector(side).system().change_instants()) {
+                    News::Newer => Some(read.item),
+                    // The page was read before the link: a sync since may have seen a later state of
+                    // that second, which the page's would undo.
+                    News::SameInstant => None,
+                    News::Nothing => {
+                        debug!(version = ?read.item.version(), seen = ?link.seen, "nothing new in this page's read");
+                        return Ok(SyncOutcome::AlreadySynced);
+                    }
                 }
-                read.item
             }
-            (Some(read), None) if read.is_fresh(self.clock.now()) => read.item,
-            _ => match self.read(side, id).await? {
+            (Some(read), None) if read.is_fresh(self.clock.now()) => Some(read.item),
+            _ => None,
+        };
+        let item = match from_page {
+            Some(item) => item,
+            None => match self.read(side, id).await? {
                 Some(item) => item,
                 None => return Ok(SyncOutcome::Gone),
             },
@@ -458,7 +467,7 @@ impl Engine {
                     return self.adopt_copy(side, item, copy).await;
                 }
             }
-            ClaimOutcome::Linked(link) => return self.merge(side, item, *link).await,
+            ClaimOutcome::Linked(link) => return self.merge_read_again(side, &item.item.id, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
         }
         self.create_copy(side, item).await
@@ -564,6 +573,16 @@ impl Engine {
         }
     }
 
+    /// Merges an item into a link that appeared after the item was read: the link's creator may have
+    /// seen a later state than that read (in the same second, where instants are whole seconds), so the
+    /// item is read again rather than written from.
+    async fn merge_read_again(&self, side: Side, id: &ItemId, link: Link) -> Result<SyncOutcome, SyncError> {
+        match self.read(side, id).await? {
+            Some(item) => self.merge(side, &item, link).await,
+            None => Ok(SyncOutcome::Gone),
+        }
+    }
+
     /// Creates the copy under the claim taken by the caller.
     ///
     /// The claim is given up only when nothing was sent to the target yet. Once the create call has
@@ -587,7 +606,7 @@ impl Engine {
         // renewal records the create, so a worker taking over knows to look for its copy, and when.
         let before = match self.claim(from, &item.item.id, Claiming::Send { lag: self.search_lag }).await? {
             ClaimOutcome::Claimed { earlier_attempt } => earlier_attempt.and_then(|earlier| earlier.sent),
-            ClaimOutcome::Linked(link) => return self.merge(from, item, *link).await,
+            ClaimOutcome::Linked(link) => return self.merge_read_again(from, &item.item.id, *link).await,
             ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
         };
         self.create_and_link(from, item, fields, before).await

@@ -14,6 +14,6 @@ pub use connector::{
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
     Announcer, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, DeliveryStore, EarlierAttempt, FailureRecord,
-    FieldSnapshot, Link, LinkStore, Noted, PendingWrite, SeenVersions, SendUpdate, SendWindow, SentRecord, StoreError,
-    SyncLog, WatermarkStore,
+    FieldSnapshot, Link, LinkStore, News, Noted, PendingWrite, SeenVersions, SendUpdate, SendWindow, SentRecord,
+    StoreError, SyncLog, WatermarkStore,
 };

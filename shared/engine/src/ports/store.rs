@@ -164,16 +164,33 @@ impl Link {
         }
     }
 
-    /// Whether `read` may show a state of the item on `side` newer than the one this link last saw
-    /// (always true when it saw none). Where the system's instants are whole seconds and it keeps no
-    /// revision, a read of the same instant may be a later state of that second: it is news too.
-    pub fn is_news(&self, side: Side, read: &ItemVersion, instants: InstantPrecision) -> bool {
-        self.seen.get(side).is_none_or(|seen| {
-            let same_second_state =
-                instants == InstantPrecision::Second && read.revision.is_none() && !seen.is_after(read);
-            read.is_after(seen) || same_second_state
-        })
+    /// What a read of the item on `side` made before this link was loaded can show, compared with
+    /// what the link last saw: see [`News`].
+    pub fn news_in(&self, side: Side, read: &ItemVersion, instants: InstantPrecision) -> News {
+        let Some(seen) = self.seen.get(side) else {
+            return News::Newer;
+        };
+        if read.is_after(seen) {
+            News::Newer
+        } else if instants == InstantPrecision::Second && read.revision.is_none() && !seen.is_after(read) {
+            News::SameInstant
+        } else {
+            News::Nothing
+        }
     }
+}
+
+/// Whether an earlier read of an item shows something its link has not seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum News {
+    /// A later state than the link saw (or it saw none): syncing from the read undoes nothing.
+    Newer,
+    /// The instant the link saw, where the system's instants are whole seconds and it keeps no
+    /// revision: a later state of that second, or an earlier one that a newer sync has already passed.
+    /// Only a read made now tells which.
+    SameInstant,
+    /// The state the link saw, or an older one.
+    Nothing,
 }
 
 /// The state of each item of a link as last seen; see [`Link::seen`].
@@ -586,14 +603,18 @@ mod seen_tests {
     }
 
     #[test]
-    fn the_same_instant_is_news_only_where_instants_are_whole_seconds() {
+    fn the_same_instant_is_ambiguous_only_where_instants_are_whole_seconds() {
         let link = link_that_saw("2026-12-04T10:00:05Z");
         let same = read("2026-12-04T10:00:05Z");
-        assert!(!link.is_news(Side::One, &same, InstantPrecision::Millisecond));
-        assert!(link.is_news(Side::One, &same, InstantPrecision::Second), "a later state of that second");
+        assert_eq!(link.news_in(Side::One, &same, InstantPrecision::Millisecond), News::Nothing);
+        assert_eq!(link.news_in(Side::One, &same, InstantPrecision::Second), News::SameInstant, "maybe a later state");
         let earlier = read("2026-12-04T10:00:04Z");
-        assert!(!link.is_news(Side::One, &earlier, InstantPrecision::Second));
-        assert!(link.is_news(Side::One, &read("2026-12-04T10:00:06Z"), InstantPrecision::Millisecond));
-        assert!(link.is_news(Side::Two, &earlier, InstantPrecision::Millisecond), "nothing seen on side 2");
+        assert_eq!(link.news_in(Side::One, &earlier, InstantPrecision::Second), News::Nothing);
+        assert_eq!(link.news_in(Side::One, &read("2026-12-04T10:00:06Z"), InstantPrecision::Millisecond), News::Newer);
+        assert_eq!(
+            link.news_in(Side::Two, &earlier, InstantPrecision::Millisecond),
+            News::Newer,
+            "nothing seen on side 2"
+        );
     }
 }
