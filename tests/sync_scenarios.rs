@@ -298,6 +298,21 @@ async fn concurrent_edits_of_different_fields_both_survive_and_same_field_goes_t
         ("title", Side::Two, "latest-wins")
     );
 
+    // The bug's history, named by its key, tells all of it, newest first.
+    let key = ItemId::new(bug.item.key.clone().context("a Jira key")?);
+    let stores = world.engine().stores();
+    let history =
+        tandem_cli::history::item_history(stores, &world.config.name, Side::One, &key, 50, chrono::Utc::now());
+    let shown = history.await?.to_string();
+    let conflict = shown.find("conflict on title: side 2 won (latest-wins)").context(shown.clone())?;
+    let decided =
+        shown.find(r#"side 1 summary: "Title from Jira" → "Title from Azure DevOps""#).context(shown.clone())?;
+    let first_edit = shown
+        .find(r#"side 2 System.Title: "Totals round wrongly" → "Totals round wrongly in EUR""#)
+        .context(shown.clone())?;
+    assert!(decided < first_edit && conflict < first_edit, "newest first: {shown}");
+    assert!(shown.contains("side 1 priority: \"Medium\" → \"Highest\""), "{shown}");
+
     world.jira().webhooks().resume();
     world.ado().resume_hooks();
     world.finish().await

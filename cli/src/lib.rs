@@ -7,6 +7,7 @@
 //! integration was active.
 
 pub mod backfill;
+pub mod history;
 pub mod local;
 pub mod resync;
 pub mod server;

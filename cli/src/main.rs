@@ -17,7 +17,7 @@ use tandem_model::Side;
 )]
 struct Cli {
     /// The deployed stack's DynamoDB table (its `TableName` output) that the state commands
-    /// (`integrations`, `backfill`, `resync`, `watermark`, `failures`, `conflicts`) work on; without it (or
+    /// (`integrations`, `backfill`, `resync`, `history`, `watermark`, `failures`, `conflicts`) work on; without it (or
     /// --stack) they work on the local store. Accepted before or after the command. AWS credentials and
     /// region come from the environment (AWS_PROFILE, AWS_REGION).
     #[arg(long, global = true, env = "TANDEM_TABLE")]
@@ -131,6 +131,21 @@ enum Command {
         which: Which,
         #[command(flatten)]
         options: ResyncOptions,
+    },
+    /// Show what the syncs of an item and its copy did, newest first: what started each (webhook
+    /// delivery, poll, retry, manual), the fields written (old → new), conflicts and how the policy
+    /// decided, comments copied or removed, failures; and the item's open failure.
+    History {
+        #[command(flatten)]
+        which: Which,
+        /// The item, as SIDE:ITEM (`1:OPS-7` by key or id, `2:42`).
+        item: String,
+        /// At most this many syncs.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Sync the items that existed before the integration was active: moves the watermarks back to
     /// --since, so the poller works through everything changed since (items already linked cost no
@@ -316,6 +331,17 @@ async fn main() -> Result<()> {
         Command::Integrations { action } => integrations(&place, action).await,
         Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
         Command::Resync { which, options } => resync(&place, &which, &options).await,
+        Command::History { which, item, limit, json } => {
+            let (side, item) = tandem_cli::resync::parse_target(&item)?;
+            let stores = place.open().await?;
+            let now = chrono::Utc::now();
+            let history = tandem_cli::history::item_history(&stores, &which.name()?, side, &item, limit, now).await?;
+            match json {
+                true => println!("{}", serde_json::to_string_pretty(&history)?),
+                false => print!("{history}"),
+            }
+            Ok(())
+        }
         Command::Backfill { which, backfill: options, side } => {
             let sides = match side {
                 Some(side) => vec![parse_side(side)?],

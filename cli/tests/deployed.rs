@@ -164,6 +164,23 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
         .any(|body| body.to_string().contains("Login fails on Safari and Firefox"));
     assert!(carried, "Azure DevOps got the new title");
     assert_eq!(ado.work_item_count(), 3);
+
+    // The history of an item named by its key: its creation by the poll, then the resync's write.
+    let history = tandem(&["history", "--table", &table, "--integration", "backfill-bugs", "1:OPS-1"]).await?;
+    let said = text(&history.stdout);
+    assert!(history.status.success(), "{said}{}", text(&history.stderr));
+    assert!(said.starts_with("side 1 OPS-1 ↔ side 2 "), "{said}");
+    let (newest, oldest) = said.split_once("manual").context("the resync is the newest entry")?;
+    assert!(newest.contains("updated (1 written)"), "{said}");
+    assert!(
+        oldest.contains(r#"System.Title: "Login fails on Safari" → "Login fails on Safari and Firefox""#),
+        "{said}"
+    );
+    assert!(oldest.contains("created ") && oldest.contains("poll"), "{said}");
+    let json = tandem(&["history", "--json", "--table", &table, "--integration", "backfill-bugs", "1:OPS-1"]).await?;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(json["entries"][0]["trigger"]["kind"], "manual", "{json}");
+    assert_eq!(json["entries"][1]["trigger"]["kind"], "poll", "{json}");
     jira.stop().await;
     ado.stop().await;
     Ok(())

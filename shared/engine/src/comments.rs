@@ -15,6 +15,7 @@ use crate::compare::fingerprint;
 use crate::crash::Step;
 use crate::engine::{index, Claiming, Engine};
 use crate::error::SyncError;
+use crate::history;
 use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link, SendWindow};
 use std::collections::BTreeMap;
 use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, Side, Timestamp};
@@ -144,6 +145,7 @@ impl Engine {
         pair.set_fingerprint(to, fingerprint(&copy.body));
         *link = self.stores.links.update_link(link).await?;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, "carried a comment edit");
+        history::note(|journal| journal.comment(to, "edited", &comment.id, &copy_id));
         Ok(CommentSync::Written)
     }
 
@@ -206,6 +208,7 @@ impl Engine {
         *link = self.stores.links.update_link(link).await?;
         self.release_comment_claim(link, from, &comment.id).await;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "copied comment");
+        history::note(|journal| journal.comment(to, "copied", &comment.id, &copy.id));
         Ok(CommentSync::Written)
     }
 
@@ -244,6 +247,7 @@ impl Engine {
                 from = %from, item = %link.item(from).label(), comment = %original, copy_item = %link.item(to).label(),
                 copy = %copy, %reason, "removed the copy of a comment"
             );
+            history::note(|journal| journal.comment_because(to, "removed", &original, &copy, Some(reason)));
         }
         Ok(removed)
     }
@@ -288,6 +292,8 @@ impl Engine {
                 from = %from, item = %link.item(to).label(), copy = %surplus.id,
                 "removed a second copy of a comment already copied (a post that landed after its claim passed on)"
             );
+            let reason = Some("a second copy of a comment already copied".to_string());
+            history::note(|journal| journal.comment_because(to, "removed", &"", &surplus.id, reason));
         }
         Ok(removed)
     }
@@ -315,6 +321,8 @@ impl Engine {
             from = %from, item = %link.item(from).label(), comment = %comment.id, copy_item = %link.item(to).label(),
             copy = %copy.id, "removed an unlinked copy of a comment that is restricted now"
         );
+        let reason = Some("the original is restricted".to_string());
+        history::note(|journal| journal.comment_because(to, "removed", &comment.id, &copy.id, reason));
         Ok(CommentSync::Written)
     }
 

@@ -1,5 +1,6 @@
 use crate::crash::Step;
 use crate::error::SyncError;
+use crate::history::{self, HistoryEntry, Trigger};
 use crate::ports::{
     ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
     FieldSnapshot, Link, LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
@@ -90,6 +91,22 @@ pub enum SyncOutcome {
     Coalesced,
 }
 
+impl SyncOutcome {
+    /// A word or two for the item's history.
+    pub fn summary(&self) -> String {
+        match self {
+            SyncOutcome::Created { copy } => format!("created {copy}"),
+            SyncOutcome::Updated { writes } => format!("updated ({writes} written)"),
+            SyncOutcome::FilteredOut => "filtered out".to_string(),
+            SyncOutcome::Gone => "gone".to_string(),
+            SyncOutcome::OwnEcho => "own change".to_string(),
+            SyncOutcome::OutOfScope { reason } => format!("out of scope: {reason}"),
+            SyncOutcome::AlreadySynced => "already synced".to_string(),
+            SyncOutcome::Coalesced => "left to another sync".to_string(),
+        }
+    }
+}
+
 /// Why a claim is taken or renewed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Claiming {
@@ -171,6 +188,8 @@ pub struct Engine {
     pub(crate) search_lag: chrono::Duration,
     pub(crate) retry_policy: crate::RetryPolicy,
     pub(crate) poll_concurrency: usize,
+    /// How long items' history entries are kept; zero keeps none.
+    pub(crate) history_retention: chrono::Duration,
     #[cfg(feature = "crash-points")]
     crash_plan: Option<Arc<dyn crate::crash::CrashPlan>>,
     item_locks: Mutex<HashMap<(Side, ItemId), ItemLock>>,
@@ -203,6 +222,7 @@ impl Engine {
             worker: uuid::Uuid::new_v4().to_string(),
             retry_policy: crate::RetryPolicy::default(),
             poll_concurrency: DEFAULT_POLL_CONCURRENCY,
+            history_retention: duration(crate::history::DEFAULT_HISTORY_RETENTION),
             #[cfg(feature = "crash-points")]
             crash_plan: None,
             item_locks: Mutex::default(),
@@ -223,6 +243,12 @@ impl Engine {
     /// How many changed items a poll syncs at once (at least one).
     pub fn with_poll_concurrency(mut self, items: usize) -> Self {
         self.poll_concurrency = items.max(1);
+        self
+    }
+
+    /// How long each item's history is kept (`tandem history`); zero keeps none.
+    pub fn with_history_retention(mut self, keep: std::time::Duration) -> Self {
+        self.history_retention = duration(keep);
         self
     }
 
@@ -289,13 +315,23 @@ impl Engine {
     /// merges three ways. Safe to call any number of times, from any number of workers.
     #[instrument(skip(self), fields(integration = %self.config.name))]
     pub async fn sync_item(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
-        self.sync(side, id, Read::Fresh).await
+        self.sync(side, id, Read::Fresh, Trigger::Manual).await
+    }
+
+    /// As [`Engine::sync_item`], started by `trigger` (as the item's history will say).
+    pub(crate) async fn sync_item_for(
+        &self,
+        side: Side,
+        id: &ItemId,
+        trigger: Trigger,
+    ) -> Result<SyncOutcome, SyncError> {
+        self.sync(side, id, Read::Fresh, trigger).await
     }
 
     /// As [`Engine::sync_item`] for a webhook's notice, which a sync of the item already waiting to read
     /// it covers (`SyncOutcome::Coalesced`).
-    pub(crate) async fn sync_notice(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
-        self.sync(side, id, Read::FreshOrCoalesce).await
+    pub(crate) async fn sync_notice(&self, side: Side, id: &ItemId, delivery: &str) -> Result<SyncOutcome, SyncError> {
+        self.sync(side, id, Read::FreshOrCoalesce, Trigger::Webhook { delivery: delivery.to_string() }).await
     }
 
     /// As [`Engine::sync_item`], for an item a poll read in a page of changes (from the system's
@@ -310,12 +346,22 @@ impl Engine {
         read_at: Option<Timestamp>,
     ) -> Result<SyncOutcome, SyncError> {
         let id = item.item.id.clone();
-        self.sync(side, &id, Read::Page(Box::new(PageRead { item, read_at }))).await
+        self.sync(side, &id, Read::Page(Box::new(PageRead { item, read_at })), Trigger::Poll).await
     }
 
     /// The item is read under its lock and after its link: a read made earlier could be older than
-    /// what another sync has written since, and writing from it would undo that (a stale read).
-    async fn sync(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {
+    /// what another sync has written since, and writing from it would undo that (a stale read). What
+    /// the sync did goes into the item's history.
+    async fn sync(&self, side: Side, id: &ItemId, read: Read, trigger: Trigger) -> Result<SyncOutcome, SyncError> {
+        let at = self.clock.now();
+        // Boxed: a sync's future is large (merge, creation and comments nest), and the callers' stacks
+        // (a poll's stream, a test's thread) should not have to hold it.
+        let (outcome, journal) = history::journaled(Box::pin(self.sync_under_lock(side, id, read))).await;
+        self.keep_history(side, id, at, trigger, &outcome, journal).await;
+        outcome
+    }
+
+    async fn sync_under_lock(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {
         let gate = self.link_lock(side, id).await?;
         let mut page = match read {
             Read::Page(read) => Some(*read),
@@ -347,6 +393,47 @@ impl Engine {
             }
         }
         Err(SyncError::TooMuchContention { attempts: MAX_LINK_RACES })
+    }
+
+    /// Records a sync in its item's history when it wrote something, decided a conflict or failed; an
+    /// echo or a repeated notice leaves none. History is for people: failing to keep it is logged, and
+    /// never fails the sync.
+    async fn keep_history(
+        &self,
+        side: Side,
+        id: &ItemId,
+        at: Timestamp,
+        trigger: Trigger,
+        outcome: &Result<SyncOutcome, SyncError>,
+        journal: history::Journal,
+    ) {
+        let created = matches!(outcome, Ok(SyncOutcome::Created { .. }));
+        let failed = outcome.as_ref().is_err_and(|error| !error.is_waiting());
+        if self.history_retention <= chrono::Duration::zero() || !(created || failed || !journal.is_empty()) {
+            return;
+        }
+        let entry = HistoryEntry {
+            integration: self.config.name.clone(),
+            side,
+            item: id.clone(),
+            copy: journal.copy,
+            at,
+            expires_at: at + self.history_retention,
+            trigger,
+            worker: self.worker.clone(),
+            outcome: match outcome {
+                Ok(outcome) => outcome.summary(),
+                Err(_) => "failed".to_string(),
+            },
+            writes: journal.writes,
+            conflicts: journal.conflicts,
+            comments: journal.comments,
+            omitted: journal.omitted,
+            error: outcome.as_ref().err().map(|error| error.to_string()),
+        };
+        if let Err(error) = self.stores.log.record_history(&entry).await {
+            warn!(%error, item = %id, "could not keep the sync in the item's history");
+        }
     }
 
     /// The in-process lock of an item's link: both items of a link share one (keyed by the side-1
@@ -544,6 +631,7 @@ impl Engine {
         }
         let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
+        history::note(|journal| journal.copy = Some(copy.item.id.clone()));
         self.point_at_each_other(from, item, &copy).await;
         self.merge(from, item, link).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
@@ -682,6 +770,12 @@ impl Engine {
         }
         let link = self.insert_link(from, &link).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
+        history::note(|journal| {
+            journal.copy = Some(copy.item.id.clone());
+            for (field, value) in &fields {
+                journal.wrote(target, field, &FieldValue::Empty, value);
+            }
+        });
         self.crash_point(Step::LinkInserted);
         self.point_at_each_other(from, item, &copy).await;
         let (item1, item2) = match from {

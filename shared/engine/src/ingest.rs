@@ -105,7 +105,7 @@ impl Engine {
         for change in changes {
             let read_from = self.clock.now();
             let synced = match change.noted {
-                Ok(_) => self.sync_until(side, change.item, deadline).await,
+                Ok(_) => self.sync_until(side, change.item, &delivery.id, deadline).await,
                 Err(error) => Err(error),
             };
             match synced {
@@ -134,8 +134,15 @@ impl Engine {
         Ok(outcome)
     }
 
-    async fn sync_until(&self, side: Side, item: &ItemId, deadline: Option<Instant>) -> Result<SyncOutcome, SyncError> {
-        crate::deadline::before(deadline, self.sync_notice(side, item)).await.unwrap_or(Err(SyncError::DeadlineReached))
+    async fn sync_until(
+        &self,
+        side: Side,
+        item: &ItemId,
+        delivery: &str,
+        deadline: Option<Instant>,
+    ) -> Result<SyncOutcome, SyncError> {
+        let sync = self.sync_notice(side, item, delivery);
+        crate::deadline::before(deadline, sync).await.unwrap_or(Err(SyncError::DeadlineReached))
     }
 
     /// A notice older than the delivery memory may be a replay whose delivery id is forgotten.

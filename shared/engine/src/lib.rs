@@ -19,6 +19,7 @@ pub mod crash;
 pub mod deadline;
 mod engine;
 mod error;
+pub mod history;
 mod ingest;
 mod merge;
 mod poll;

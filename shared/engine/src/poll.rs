@@ -9,6 +9,7 @@ use crate::deadline::before as within;
 use crate::engine::duration;
 use crate::engine::Engine;
 use crate::error::SyncError;
+use crate::history::Trigger;
 use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
 use futures_util::future::join;
 use futures_util::{stream, StreamExt};
@@ -323,7 +324,7 @@ impl Engine {
         } else if failures.due.contains(&id) {
             // A due record may hold more than this item's own change (a comment of its copy, a
             // claim to finish): it takes a whole sync from a fresh read, not just the page's news.
-            let synced = within(deadline, self.sync_item(side, &id)).await;
+            let synced = within(deadline, self.sync_item_for(side, &id, Trigger::Poll)).await;
             PollOutcome::Synced(synced.unwrap_or(Err(SyncError::DeadlineReached)))
         } else {
             let synced = within(deadline, self.sync_read_item(side, *item, read_at)).await;
@@ -448,7 +449,8 @@ impl Engine {
             }
             report.retried += 1;
             let read_from = self.clock.now();
-            let synced = within(deadline, self.sync_item(failure.side, &failure.item)).await;
+            let retry = Trigger::Retry { attempt: failure.attempts + 1 };
+            let synced = within(deadline, self.sync_item_for(failure.side, &failure.item, retry)).await;
             match synced.unwrap_or(Err(SyncError::DeadlineReached)) {
                 Ok(_) => {
                     self.clear_failure(failure.side, &failure.item, read_from).await?;

@@ -15,6 +15,7 @@ use crate::compare::same_value;
 use crate::crash::Step;
 use crate::engine::{index, Engine, SyncOutcome};
 use crate::error::SyncError;
+use crate::history::{self, ConflictDecision};
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ impl Plan {
 impl Engine {
     pub(crate) async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
         let other = side.other();
+        history::note(|journal| journal.copy = Some(link.item(other).id.clone()));
         let Some(other_item) = self.read(other, &link.item(other).id).await? else {
             return Ok(SyncOutcome::Gone);
         };
@@ -91,6 +93,12 @@ impl Engine {
             if let Some(version) = outcome.version {
                 link.seen.saw(to, version);
             }
+            history::note(|journal| {
+                let refused = |field: &String| outcome.refused.iter().any(|(refused, _)| refused == field);
+                for (field, value) in fields.iter().filter(|(field, _)| !refused(field)) {
+                    journal.wrote(to, field, items[index(to)].field(field), value);
+                }
+            });
             written += fields.len() - outcome.refused.len();
             for (field, error) in outcome.refused {
                 let name = &plan.mapping_names[index(to)][&field];
@@ -104,6 +112,10 @@ impl Engine {
         }
         for conflict in &plan.conflicts {
             warn!(field = %conflict.field, winner = %conflict.winner, "both sides changed a field; policy decided");
+            history::note(|journal| {
+                let (field, winner, policy) = (conflict.field.clone(), conflict.winner, conflict.policy.clone());
+                journal.conflicts.push(ConflictDecision { field, winner, policy });
+            });
             self.stores.log.record_conflict(conflict).await?;
         }
         link.pending_writes.clear();

@@ -32,6 +32,8 @@ pub const SECRET_PREFIX_VARIABLE: &str = "TANDEM_SECRET_PREFIX";
 /// Attempts before a failing change is parked for an operator (template parameter
 /// `MaxAttemptsBeforeParking`).
 pub const MAX_ATTEMPTS_VARIABLE: &str = "TANDEM_MAX_ATTEMPTS";
+/// Days each sync is kept in its item's history; 0 keeps none.
+pub const HISTORY_DAYS_VARIABLE: &str = "TANDEM_HISTORY_DAYS";
 
 /// An integration ready to sync: its engine and its two webhook receivers.
 pub struct ServedIntegration {
@@ -63,6 +65,7 @@ pub struct Runtime {
     secrets: Arc<dyn SecretCache>,
     secret_prefix: String,
     retry_policy: RetryPolicy,
+    history_retention: Duration,
     served: Mutex<HashMap<String, Arc<ServedIntegration>>>,
 }
 
@@ -73,6 +76,7 @@ impl Runtime {
             secrets,
             secret_prefix: String::new(),
             retry_policy: RetryPolicy::default(),
+            history_retention: tandem_engine::history::DEFAULT_HISTORY_RETENTION,
             served: Mutex::default(),
         }
     }
@@ -80,6 +84,12 @@ impl Runtime {
     /// How recorded failures are retried and when they are parked.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Runtime {
         self.retry_policy = policy;
+        self
+    }
+
+    /// How long each sync stays in its item's history; zero keeps none.
+    pub fn with_history_retention(mut self, keep: Duration) -> Runtime {
+        self.history_retention = keep;
         self
     }
 
@@ -114,9 +124,18 @@ impl Runtime {
                     meaning: "a whole number of attempts (1 or more) before a failing change is parked",
                 })?;
         }
+        let mut history_retention = tandem_engine::history::DEFAULT_HISTORY_RETENTION;
+        if let Ok(text) = std::env::var(HISTORY_DAYS_VARIABLE) {
+            let days: u64 = text.trim().parse().map_err(|_| RuntimeError::MissingSetting {
+                name: HISTORY_DAYS_VARIABLE,
+                meaning: "a whole number of days (0 keeps no history)",
+            })?;
+            history_retention = Duration::from_secs(days * 24 * 3600);
+        }
         Ok(Runtime::new(DynamoStore::from_env(table).await, secrets)
             .with_secret_prefix(prefix)
-            .with_retry_policy(retry_policy))
+            .with_retry_policy(retry_policy)
+            .with_history_retention(history_retention))
     }
 
     pub fn store(&self) -> &DynamoStore {
@@ -183,7 +202,8 @@ impl Runtime {
         let (connector2, receiver2) = self.side(&config, Side::Two, &endpoints).await?;
         let stores = EngineStores::from_one(self.store.clone());
         let engine = Engine::new(config, [connector1, connector2], stores, Arc::new(SystemClock))
-            .with_retry_policy(self.retry_policy);
+            .with_retry_policy(self.retry_policy)
+            .with_history_retention(self.history_retention);
         Ok(ServedIntegration { engine: Arc::new(engine), receivers: [receiver1, receiver2], yaml })
     }
 

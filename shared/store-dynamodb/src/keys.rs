@@ -35,6 +35,7 @@ pub(crate) enum Kind {
     Delivery,
     Conflict,
     Failure,
+    History,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
             Kind::Delivery => "DELIVERY",
             Kind::Conflict => "CONFLICT",
             Kind::Failure => "FAILURE",
+            Kind::History => "HISTORY",
         }
     }
 }
@@ -100,6 +102,15 @@ impl Key {
         Key { pk: partition(Kind::Failure, integration), sk: item_sort_key(side, item.as_str()) }
     }
 
+    /// An entry of an item's history, sorted by when it happened; `unique` keeps two entries of the same
+    /// instant apart.
+    pub fn history(integration: &str, side: Side, item: &ItemId, at: Timestamp, unique: &str) -> Key {
+        Key {
+            pk: partition(Kind::History, integration),
+            sk: format!("{}{}#{unique}", history_prefix(side, item), sortable(at)),
+        }
+    }
+
     /// The key as the attribute map GetItem, DeleteItem and condition checks take.
     pub fn attributes(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([
@@ -107,6 +118,12 @@ impl Key {
             (SK.to_owned(), AttributeValue::S(self.sk.clone())),
         ])
     }
+}
+
+/// The sort-key prefix of one item's history: the id's length first, so that no id's prefix is
+/// another id's (`1` and `1#2`).
+pub(crate) fn history_prefix(side: Side, item: &ItemId) -> String {
+    format!("{side}#{}:{}#", item.as_str().len(), item.as_str())
 }
 
 /// RFC 3339 in UTC with nanoseconds: fixed width for years 0–9999, so text order is time order.
@@ -153,6 +170,14 @@ mod tests {
         let item = ItemId::new("42");
         assert_ne!(Key::failure("ops", Side::One, &item), Key::failure("ops", Side::Two, &item));
         assert!(Key::link("ops", Side::Two, &item).sk.starts_with(&side_prefix(Side::Two)));
+    }
+
+    #[test]
+    fn one_items_history_never_shares_a_prefix_with_anothers() {
+        let at = instant(1_893_456_000, 0);
+        let entry = Key::history("ops", Side::One, &ItemId::new("1#2"), at, "u");
+        assert!(!entry.sk.starts_with(&history_prefix(Side::One, &ItemId::new("1"))));
+        assert!(entry.sk.starts_with(&history_prefix(Side::One, &ItemId::new("1#2"))));
     }
 
     #[test]

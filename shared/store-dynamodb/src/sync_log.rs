@@ -4,7 +4,8 @@ use crate::error::{decode, encode, Item};
 use crate::keys::{self, Key, Kind, NOTED_MICROS, RECORD};
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use tandem_engine::history::HistoryEntry;
 use tandem_engine::ports::{ConflictRecord, FailureRecord, Noted, StoreError, SyncLog};
 use tandem_model::{ItemId, Side, Timestamp};
 
@@ -113,6 +114,48 @@ impl SyncLog for DynamoStore {
             Err(error) if is_condition_failure(&error) => Ok(false),
             Err(error) => Err(self.failed("clearing a failure", error)),
         }
+    }
+
+    async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let key = Key::history(&entry.integration, entry.side, &entry.item, entry.at, &unique[..8]);
+        let attributes =
+            [(RECORD, encode(entry, "history entry")?), (keys::EXPIRES_AT, keys::expires_at(entry.expires_at))];
+        self.put(item_at(&key, attributes), "recording an item's history").await
+    }
+
+    async fn list_history(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let doing = "reading an item's history";
+        // Newest first, one page: time-to-live removes expired entries within days, not at once.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::partition(Kind::History, integration)))
+            .expression_attribute_values(":prefix", AttributeValue::S(keys::history_prefix(side, item)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|error| self.failed(doing, error))?;
+        let mut entries = Vec::new();
+        for stored in output.items() {
+            let entry: HistoryEntry = decode(stored, "history entry")?;
+            if entry.expires_at > now {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
     }
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use tandem_engine::history::HistoryEntry;
 use tandem_engine::ports::{
     ClaimOutcome, ClaimRequest, ConflictRecord, DeliveryStore, FailureRecord, Link, LinkStore, Noted, StoreError,
     SyncLog, WatermarkStore,
@@ -168,6 +169,22 @@ impl<S: SyncLog, I: Interceptor> SyncLog for Intercepted<S, I> {
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {
         self.interceptor.around(StoreCall::read("list_failures"), self.inner.list_failures(integration)).await
+    }
+
+    async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
+        self.interceptor.around(StoreCall::write("record_history"), self.inner.record_history(entry)).await
+    }
+
+    async fn list_history(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let work = self.inner.list_history(integration, side, item, limit, now);
+        self.interceptor.around(StoreCall::read("list_history"), work).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The embedded store's handle: one redb file, opened once per process.
 
 use crate::error::{worker_failed, OrUnavailable};
-use crate::tables::{CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, LINKS, LINK_INDEX, WATERMARKS};
+use crate::tables::{CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, HISTORY, LINKS, LINK_INDEX, WATERMARKS};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -123,6 +123,7 @@ fn create_tables(database: &Database) -> Result<(), redb::Error> {
     transaction.open_table(DELIVERY_EXPIRY)?;
     transaction.open_table(CONFLICTS)?;
     transaction.open_table(FAILURES)?;
+    transaction.open_table(HISTORY)?;
     transaction.commit()?;
     Ok(())
 }

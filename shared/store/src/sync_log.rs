@@ -2,9 +2,10 @@
 
 use crate::error::{decode, encode, OrUnavailable};
 use crate::store::EmbeddedStore;
-use crate::tables::{collect_while, side_key, CONFLICTS, FAILURES};
+use crate::tables::{collect_while, side_key, CONFLICTS, FAILURES, HISTORY};
 use async_trait::async_trait;
 use redb::ReadableTable;
+use tandem_engine::history::HistoryEntry;
 use tandem_engine::ports::{ConflictRecord, FailureRecord, Noted, StoreError, SyncLog};
 use tandem_model::{ItemId, Side, Timestamp};
 
@@ -124,7 +125,65 @@ impl SyncLog for EmbeddedStore {
         })
         .await
     }
+
+    async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.write("recording an item's history", move |transaction| {
+            let mut history = transaction.open_table(HISTORY).or_unavailable("opening the history")?;
+            let (integration, side, item) = (entry.integration.as_str(), side_key(entry.side), entry.item.as_str());
+            let mut at = entry.at.timestamp_micros();
+            while history.get((integration, side, item, at)).or_unavailable("reading the history")?.is_some() {
+                at += 1;
+            }
+            history
+                .insert((integration, side, item, at), encode(&entry, "history entry")?.as_str())
+                .or_unavailable("writing the history")?;
+            let kept: Vec<i64> = history
+                .range((integration, side, item, i64::MIN)..=(integration, side, item, i64::MAX))
+                .or_unavailable("reading the history")?
+                .map(|entry| entry.map(|(key, _)| key.value().3))
+                .collect::<Result<_, _>>()
+                .or_unavailable("reading the history")?;
+            for oldest in kept.iter().take(kept.len().saturating_sub(HISTORY_PER_ITEM)) {
+                history.remove((integration, side, item, *oldest)).or_unavailable("trimming the history")?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_history(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (integration, item) = (integration.to_owned(), item.as_str().to_owned());
+        self.read("reading an item's history", move |transaction| {
+            let history = transaction.open_table(HISTORY).or_unavailable("opening the history")?;
+            let (integration, item) = (integration.as_str(), item.as_str());
+            let mut entries = Vec::new();
+            let range = (integration, side_key(side), item, i64::MIN)..=(integration, side_key(side), item, i64::MAX);
+            for stored in history.range(range).or_unavailable("reading the history")?.rev() {
+                let (_, json) = stored.or_unavailable("reading the history")?;
+                let entry: HistoryEntry = decode(json.value(), "history entry")?;
+                if entry.expires_at > now {
+                    entries.push(entry);
+                }
+                if entries.len() == limit {
+                    break;
+                }
+            }
+            Ok(entries)
+        })
+        .await
+    }
 }
+
+/// The most entries kept of one item's history; the oldest go first.
+const HISTORY_PER_ITEM: usize = 200;
 
 fn stored_failure(
     failures: &impl ReadableTable<(&'static str, u8, &'static str), &'static str>,

@@ -36,6 +36,10 @@ pub(crate) const CONFLICTS: TableDefinition<(&str, u64), &str> = TableDefinition
 /// (integration, side, item id) → `FailureRecord`.
 pub(crate) const FAILURES: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("failures");
 
+/// (integration, side, item id, microseconds since the epoch) → `HistoryEntry`: an item's history in
+/// the order it happened (two entries of one microsecond take the next free one).
+pub(crate) const HISTORY: TableDefinition<(&str, u8, &str, i64), &str> = TableDefinition::new("history");
+
 pub(crate) fn side_key(side: Side) -> u8 {
     side.number()
 }

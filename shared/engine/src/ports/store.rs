@@ -1,3 +1,4 @@
+use crate::history::HistoryEntry;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -543,6 +544,18 @@ pub trait SyncLog: Send + Sync {
         read_from: Timestamp,
     ) -> Result<bool, StoreError>;
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError>;
+    /// Keeps one sync's entry in the history of its item (`entry.side`, `entry.item`) until
+    /// `entry.expires_at`. A store may keep fewer of an item's entries (the newest).
+    async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError>;
+    /// The newest entries (at most `limit`, none expired at `now`) of an item's history, newest first.
+    async fn list_history(
+        &self,
+        integration: &str,
+        side: Side,
+        item: &ItemId,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
 }
 
 #[cfg(test)]

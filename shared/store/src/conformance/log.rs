@@ -3,6 +3,7 @@
 use super::fixtures::{at, conflict, failure, item, unique_integration};
 use super::Store;
 use std::sync::Arc;
+use tandem_engine::history::{FieldWrite, HistoryEntry, Trigger};
 use tandem_engine::ports::{FailureRecord, Noted};
 use tandem_model::Side;
 
@@ -85,4 +86,53 @@ pub async fn noted_changes_keep_their_record<S: Store>(store: &Arc<S>) {
     assert!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get").is_some());
     assert!(store.clear_failure(&ops, Side::One, &item("10001"), at(40)).await.expect("clear"), "read after the note");
     assert_eq!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get"), None);
+}
+
+/// An entry of an item's history at `seconds`, kept for `keep` seconds.
+fn history_entry(integration: &str, side: Side, item_id: &str, seconds: i64, keep: i64) -> HistoryEntry {
+    HistoryEntry {
+        integration: integration.to_string(),
+        side,
+        item: item(item_id),
+        copy: Some(item("42")),
+        at: at(seconds),
+        expires_at: at(seconds + keep),
+        trigger: Trigger::Webhook { delivery: format!("delivery-{seconds}") },
+        worker: "worker-1".to_string(),
+        outcome: "updated (1 written)".to_string(),
+        writes: vec![FieldWrite { to: side.other(), field: "summary".into(), old: "Old".into(), new: "New".into() }],
+        conflicts: Vec::new(),
+        comments: Vec::new(),
+        omitted: 0,
+        error: None,
+    }
+}
+
+pub async fn an_items_history_is_listed_newest_first_without_expired_entries<S: Store>(store: &Arc<S>) {
+    let ops = unique_integration("history-ops");
+    let now = at(1_000);
+    assert_eq!(store.list_history(&ops, Side::One, &item("1"), 10, now).await.expect("list"), Vec::new());
+
+    let expired = history_entry(&ops, Side::One, "1", 100, 50);
+    let older = history_entry(&ops, Side::One, "1", 200, 5_000);
+    let same_instant = HistoryEntry { worker: "worker-2".into(), ..older.clone() };
+    let newest = history_entry(&ops, Side::One, "1", 300, 5_000);
+    for entry in [&expired, &older, &same_instant, &newest] {
+        store.record_history(entry).await.expect("record");
+    }
+    // Other items, sides and integrations, including an id that begins with this one's.
+    store.record_history(&history_entry(&ops, Side::Two, "1", 400, 5_000)).await.expect("record");
+    store.record_history(&history_entry(&ops, Side::One, "1#2", 400, 5_000)).await.expect("record");
+    store.record_history(&history_entry(&ops, Side::One, "10", 400, 5_000)).await.expect("record");
+    store
+        .record_history(&history_entry(&unique_integration("history-support"), Side::One, "1", 400, 5_000))
+        .await
+        .expect("record");
+
+    let listed = store.list_history(&ops, Side::One, &item("1"), 10, now).await.expect("list");
+    assert_eq!(listed.len(), 3, "two of one instant are both kept, the expired one is not listed: {listed:?}");
+    assert_eq!(listed[0], newest);
+    assert!(listed[1..].contains(&older) && listed[1..].contains(&same_instant));
+    let first = store.list_history(&ops, Side::One, &item("1"), 1, now).await.expect("list");
+    assert_eq!(first, vec![newest], "the limit keeps the newest");
 }

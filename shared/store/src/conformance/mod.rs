@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             log::conflicts_are_listed_per_integration,
             log::failures_are_kept_per_integration_side_and_item,
             log::noted_changes_keep_their_record,
+            log::an_items_history_is_listed_newest_first_without_expired_entries,
         );
     };
     (@checks $store:expr; $($module:ident :: $check:ident),+ $(,)?) => {
