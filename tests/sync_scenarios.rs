@@ -455,3 +455,45 @@ async fn a_forged_signature_gets_401_and_changes_nothing() -> Result<()> {
     assert!(world.link_of(Side::One, &ItemId::new("10999")).await?.is_none());
     world.finish().await
 }
+
+/// `tandem plan` of a changed value map and a new filter: the linked pair shows the field the new map
+/// writes otherwise, a bug not linked yet shows it would no longer be copied, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_shows_what_a_changed_mapping_would_write_and_writes_nothing() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = linked_bug(&world, "Refunds arrive twice", "High").await?;
+    world.jira().webhooks().pause();
+    let unlinked = create_jira_bug(&world, "Footer overlaps on mobile", "Low").await?;
+    let changed = local_config(|text| {
+        text.replace("Highest: 1, High: 2,", "Highest: 1, High: 1,")
+            .replace("reverse: { 4: Low }", "reverse: { 4: Low, 1: Highest, 2: High }")
+            .replace("  # No filter: every bug syncs.", "  filter: 'priority != \"Low\"'")
+    })?;
+    let in_force = world.engine();
+    let planned = in_force.reconfigured(std::sync::Arc::new(changed))?;
+    let links = world.links().await?;
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let writes_before = world.writes();
+    let report = tandem_cli::plan::plan(&planned, in_force, &links, 20, since).await?;
+
+    assert_eq!(world.writes(), writes_before, "a plan writes nothing");
+    assert_eq!(report.pairs.len(), 1, "{report}");
+    assert_eq!(report.pairs[0].side1.id, bug.item.id);
+    assert_eq!(report.pairs[0].side2.id, copy.item.id);
+    let change = &report.pairs[0].changes[..];
+    assert_eq!(change.len(), 1, "only the priority Jira → Azure DevOps is written otherwise: {report}");
+    assert_eq!(
+        (change[0].to, change[0].field.as_str(), change[0].now.as_str()),
+        (Side::Two, "priority", "2"),
+        "{report}"
+    );
+    assert_eq!((change[0].current.as_deref(), change[0].planned.as_deref()), (Some("2"), Some("1")));
+    let stops: Vec<_> =
+        report.scope.iter().map(|change| (change.side, change.item.id.clone(), change.starts)).collect();
+    assert_eq!(stops, vec![(Side::One, unlinked.item.id.clone(), false)], "{report}");
+    let shown = report.to_string();
+    assert!(shown.contains("side 2 priority: now \"2\"; in force writes \"2\", planned writes \"1\""), "{shown}");
+    assert!(shown.contains("would no longer be copied (filter changed)"), "{shown}");
+    world.jira().webhooks().resume();
+    world.finish().await
+}

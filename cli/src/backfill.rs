@@ -123,10 +123,15 @@ pub async fn watch(
     Ok(())
 }
 
+/// The deployed functions' runtime on `table` (secrets from Secrets Manager), for commands.
+pub async fn deployed_runtime(table: &str) -> Runtime {
+    let secrets = Arc::new(CachedSecrets::new(SecretsManagerSource::from_env().await, SECRET_TTL));
+    Runtime::new(DynamoStore::from_env(table).await, secrets)
+}
+
 /// The integration's engine as the deployed functions build it (secrets from Secrets Manager).
 pub async fn deployed_engine(table: &str, integration: &str) -> Result<Arc<Engine>> {
-    let secrets = Arc::new(CachedSecrets::new(SecretsManagerSource::from_env().await, SECRET_TTL));
-    let runtime = Runtime::new(DynamoStore::from_env(table).await, secrets);
+    let runtime = deployed_runtime(table).await;
     match runtime.integration(integration).await? {
         Ok(served) => Ok(served.engine.clone()),
         Err(Unserved::Unknown) => bail!("no integration named `{integration}` in table {table}"),

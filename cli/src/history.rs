@@ -55,7 +55,7 @@ pub async fn item_history(
 }
 
 /// The item's link, by id, or else by the key a link remembers for it.
-async fn find_link(stores: &EngineStores, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>> {
+pub async fn find_link(stores: &EngineStores, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>> {
     if let Some(link) = stores.links.get_link(integration, side, item).await? {
         return Ok(Some(link));
     }

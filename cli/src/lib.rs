@@ -9,6 +9,7 @@
 pub mod backfill;
 pub mod history;
 pub mod local;
+pub mod plan;
 pub mod resync;
 pub mod server;
 pub mod state;

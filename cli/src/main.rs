@@ -147,6 +147,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what a changed integration file would do before it is in force, writing nothing: for
+    /// linked pairs, each field it would write otherwise than the configuration in force (from the
+    /// items as they are now), and which items not linked a changed filter would start or stop
+    /// copying. On a deployed table the stored configuration is in force, and the plan is recorded so
+    /// that `integrations put` accepts the change; locally, name the file in force with --current.
+    Plan {
+        /// The changed integration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Locally: the integration file in force (what `tandem serve` runs).
+        #[arg(long)]
+        current: Option<PathBuf>,
+        /// Only these linked items (SIDE:ITEM, by key or id); by default the first --items links.
+        targets: Vec<String>,
+        /// How many linked pairs, and unlinked items per side whose filter changed, to look at.
+        #[arg(long, default_value_t = 20)]
+        items: usize,
+        /// Locally: a JSON file of secrets for sides that talk to real systems (as `serve` takes it).
+        #[arg(long, env = "TANDEM_SECRETS")]
+        secrets: Option<PathBuf>,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sync the items that existed before the integration was active: moves the watermarks back to
     /// --since, so the poller works through everything changed since (items already linked cost no
     /// write); on a deployed table, follows it until each side has caught up.
@@ -194,7 +218,8 @@ struct BackfillOptions {
 #[derive(Subcommand)]
 enum IntegrationAction {
     /// Validate an integration file and store it (a new integration starts inactive). The pairs of its
-    /// `users.map_file` are stored with it, inline.
+    /// `users.map_file` are stored with it, inline. Changing a stored configuration needs its plan
+    /// shown first (`tandem plan`), or --force.
     Put {
         #[arg(long, short)]
         config: PathBuf,
@@ -204,6 +229,9 @@ enum IntegrationAction {
         /// With --activate: sync the items that exist already (see `tandem backfill`).
         #[arg(long, requires = "activate")]
         backfill: bool,
+        /// Store a changed configuration whose plan (`tandem plan`) was not shown.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         options: BackfillOptions,
     },
@@ -331,6 +359,10 @@ async fn main() -> Result<()> {
         Command::Integrations { action } => integrations(&place, action).await,
         Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
         Command::Resync { which, options } => resync(&place, &which, &options).await,
+        Command::Plan { config, current, targets, items, secrets, json } => {
+            let request = PlanRequest { config, current, targets, items, secrets, json };
+            plan(&place, &request).await
+        }
         Command::History { which, item, limit, json } => {
             let (side, item) = tandem_cli::resync::parse_target(&item)?;
             let stores = place.open().await?;
@@ -365,21 +397,9 @@ async fn resync(place: &StatePlace, which: &Which, options: &ResyncOptions) -> R
                 .config
                 .as_ref()
                 .context("locally, name the integration file with --config: its sides say which systems to call")?;
-            if !store.exists() {
-                bail!("there is no local store at {} (`tandem serve` keeps one there)", store.display());
-            }
             let config = load(file)?;
             let environment = local::LocalEnvironment::prepare(&config, options.secrets.as_deref()).await?;
-            let settings = wiring::ServeSettings { poll_interval: None, claim_lease: None };
-            let served = wiring::serve_integration(
-                config,
-                environment.endpoints(),
-                environment.secrets().as_ref(),
-                wiring::open_store(store)?,
-                settings,
-            )
-            .await?;
-            (served.engine.clone(), Some(environment))
+            (local_engine(store, config, &environment).await?, Some(environment))
         }
     };
     let summary = tandem_cli::resync::resync(&engine, &targets).await;
@@ -394,6 +414,110 @@ async fn resync(place: &StatePlace, which: &Which, options: &ResyncOptions) -> R
         );
     }
     Ok(())
+}
+
+/// An integration file's text as stored: a stored integration has no folder, so the users sheet goes
+/// in with it, as inline pairs; with notes of what was inlined.
+fn storable_file(config: &std::path::Path) -> Result<(String, Vec<String>)> {
+    let yaml = std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let folder = config.parent().unwrap_or(std::path::Path::new("."));
+    tandem_mapping::storable_text(&yaml, folder).map_err(|problem| anyhow::anyhow!("{}: {problem}", config.display()))
+}
+
+/// An integration's engine on the local store, calling the systems `environment` reaches.
+async fn local_engine(
+    store: &std::path::Path,
+    config: Arc<tandem_mapping::IntegrationConfig>,
+    environment: &local::LocalEnvironment,
+) -> Result<Arc<tandem_engine::Engine>> {
+    if !store.exists() {
+        bail!("there is no local store at {} (`tandem serve` keeps one there)", store.display());
+    }
+    let settings = wiring::ServeSettings { poll_interval: None, claim_lease: None };
+    let secrets = environment.secrets();
+    let served = wiring::serve_integration(
+        config,
+        environment.endpoints(),
+        secrets.as_ref(),
+        wiring::open_store(store)?,
+        settings,
+    )
+    .await?;
+    Ok(served.engine.clone())
+}
+
+struct PlanRequest {
+    config: PathBuf,
+    current: Option<PathBuf>,
+    targets: Vec<String>,
+    items: usize,
+    secrets: Option<PathBuf>,
+    json: bool,
+}
+
+async fn plan(place: &StatePlace, request: &PlanRequest) -> Result<()> {
+    let planned_config = load(&request.config)?;
+    let name = planned_config.name.clone();
+    let mut recorder = None;
+    let (in_force, environment) = match place {
+        StatePlace::Table(table) => {
+            let runtime = backfill::deployed_runtime(table).await;
+            let in_force = runtime
+                .stored_engine(&name)
+                .await?
+                .with_context(|| format!("no integration named `{name}` in table {table}: nothing is in force to compare with (`tandem integrations put` stores it)"))?;
+            recorder = Some(runtime);
+            (in_force, None)
+        }
+        StatePlace::Local(store) => {
+            let current = request
+                .current
+                .as_ref()
+                .context("locally, name the integration file in force (what `tandem serve` runs) with --current")?;
+            let environment = local::LocalEnvironment::prepare(&planned_config, request.secrets.as_deref()).await?;
+            (local_engine(store, load(current)?, &environment).await?, Some(environment))
+        }
+    };
+    let planned = in_force.reconfigured(planned_config)?;
+    let links = plan_links(&planned, &request.targets, request.items).await?;
+    let since = chrono::Utc::now() - chrono::Duration::days(365);
+    let report = tandem_cli::plan::plan(&planned, &in_force, &links, request.items, since).await;
+    if let Some(environment) = environment {
+        environment.stop().await;
+    }
+    let report = report?;
+    match request.json {
+        true => println!("{}", serde_json::to_string_pretty(&report)?),
+        false => print!("{report}"),
+    }
+    if let Some(runtime) = recorder {
+        let (text, _) = storable_file(&request.config)?;
+        runtime.store().record_plan(&name, &text).await?;
+        println!("plan recorded: `tandem integrations put --config {}` accepts this change", request.config.display());
+    }
+    Ok(())
+}
+
+/// The links a plan looks at: those of the named items, or the first `items`.
+async fn plan_links(
+    engine: &tandem_engine::Engine,
+    targets: &[String],
+    items: usize,
+) -> Result<Vec<tandem_engine::ports::Link>> {
+    let links = &engine.stores().links;
+    let integration = &engine.config().name;
+    if targets.is_empty() {
+        return Ok(links.list_links(integration).await?.into_iter().take(items).collect());
+    }
+    let mut chosen = Vec::new();
+    for target in targets {
+        let (side, item) = tandem_cli::resync::parse_target(target)?;
+        let link = tandem_cli::history::find_link(engine.stores(), integration, side, &item)
+            .await?
+            .with_context(|| format!("{target} is not linked: a plan compares what linked pairs would be written"))?;
+        chosen.push(link);
+    }
+    Ok(chosen)
 }
 
 /// After the watermarks moved back: follows the deployed poller, or says how the local one is started.
@@ -487,15 +611,20 @@ async fn integrations(place: &StatePlace, action: IntegrationAction) -> Result<(
         }
     };
     match action {
-        IntegrationAction::Put { config, activate, backfill, options } => {
+        IntegrationAction::Put { config, activate, backfill, force, options } => {
             let parsed = load(&config)?;
-            let yaml = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
-            // A stored integration has no folder: the users sheet goes in with it, as inline pairs.
-            let folder = config.parent().unwrap_or(std::path::Path::new("."));
-            let (yaml, notes) = tandem_mapping::storable_text(&yaml, folder)
-                .map_err(|problem| anyhow::anyhow!("{}: {problem}", config.display()))?;
+            let (yaml, notes) = storable_file(&config)?;
             for note in notes {
                 eprintln!("note: {note}");
+            }
+            let stored = store.get_integration(&parsed.name).await?;
+            if stored.is_some_and(|stored| stored.needs_plan_for(&yaml)) && !force {
+                bail!(
+                    "this changes the configuration of `{name}`: see what it would write first with `tandem plan \
+                     --config {file}` (on this table), then put it again; or pass --force to store it unplanned",
+                    name = parsed.name,
+                    file = config.display()
+                );
             }
             store.put_integration(&parsed.name, &yaml).await?;
             println!("{}: stored in {table}", parsed.name);

@@ -181,6 +181,23 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
     let json: serde_json::Value = serde_json::from_slice(&json.stdout)?;
     assert_eq!(json["entries"][0]["trigger"]["kind"], "manual", "{json}");
     assert_eq!(json["entries"][1]["trigger"]["kind"], "poll", "{json}");
+
+    // A changed configuration goes in only once its plan was shown (or with --force).
+    let changed = folder.path().join("changed.yaml");
+    let one_way = integration_yaml(jira.base_url(), ado.organization_url(), &prefix) + "    direction: 1->2\n";
+    std::fs::write(&changed, one_way)?;
+    let changed = changed.to_str().context("a UTF-8 path")?;
+    let refused = tandem(&["integrations", "--table", &table, "put", "--config", changed]).await?;
+    assert!(!refused.status.success(), "an unplanned change is refused");
+    assert!(text(&refused.stderr).contains("tandem plan"), "{}", text(&refused.stderr));
+    let plan = tandem(&["plan", "--table", &table, "--config", changed]).await?;
+    let said = text(&plan.stdout);
+    assert!(plan.status.success(), "{said}{}", text(&plan.stderr));
+    assert!(said.contains("side 1 title: now \"Login fails on Safari and Firefox\"; in force writes \"Login fails on Safari and Firefox\", planned writes (not written)"), "{said}");
+    assert!(said.contains("3 pair(s) written otherwise, 0 alike"), "{said}");
+    assert!(said.contains("plan recorded"), "{said}");
+    let put = tandem(&["integrations", "--table", &table, "put", "--config", changed]).await?;
+    assert!(put.status.success(), "{}", text(&put.stderr));
     jira.stop().await;
     ado.stop().await;
     Ok(())

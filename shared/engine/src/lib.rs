@@ -22,6 +22,7 @@ mod error;
 pub mod history;
 mod ingest;
 mod merge;
+pub mod plan;
 mod poll;
 pub mod ports;
 mod update;

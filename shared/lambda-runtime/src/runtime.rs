@@ -151,6 +151,17 @@ impl Runtime {
         }
     }
 
+    /// The engine of the integration stored as `name`, active or not, built as the functions build it
+    /// but not served (for dry runs and commands); `None` when no integration has the name.
+    pub async fn stored_engine(&self, name: &str) -> Result<Option<Arc<Engine>>, RuntimeError> {
+        let Some(stored) = self.store.get_integration(name).await.map_err(RuntimeError::Registry)? else {
+            return Ok(None);
+        };
+        let config = parse(&stored, &self.secret_prefix)
+            .map_err(|problems| RuntimeError::InvalidConfiguration { integration: stored.name.clone(), problems })?;
+        Ok(Some(self.build(Arc::new(config), stored.yaml).await?.engine))
+    }
+
     /// Every active integration, by name: ready, or why it could not be brought up (an invalid
     /// configuration, a secret unavailable). Inactive ones are left out.
     pub async fn active_integrations(

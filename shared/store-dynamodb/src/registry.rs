@@ -18,6 +18,8 @@ const PARTITION: &str = "INTEGRATION";
 const YAML: &str = "yaml";
 const ACTIVE: &str = "active";
 const UPDATED_AT: &str = "updated_at";
+/// The digest of the configuration text whose plan (`tandem plan`) was last shown.
+const PLANNED: &str = "planned_sha256";
 
 /// One integration as the registry holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,22 @@ pub struct StoredIntegration {
     /// Only active integrations are synced.
     pub active: bool,
     pub updated_at: Timestamp,
+    /// The digest ([`text_digest`]) of the configuration text whose plan was last shown, if any.
+    pub planned: Option<String>,
+}
+
+impl StoredIntegration {
+    /// Whether storing `yaml` in place of this configuration needs its plan shown first: it changes
+    /// the configuration, and no plan of exactly that text was shown.
+    pub fn needs_plan_for(&self, yaml: &str) -> bool {
+        self.yaml != yaml && self.planned.as_deref() != Some(text_digest(yaml).as_str())
+    }
+}
+
+/// The SHA-256 of a configuration text, in hex: what a shown plan is remembered by.
+pub fn text_digest(yaml: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(yaml.as_bytes()))
 }
 
 fn key(name: &str) -> Key {
@@ -88,6 +106,32 @@ impl DynamoStore {
         }
     }
 
+    /// Remembers that the plan of changing `name`'s configuration to `yaml` was shown. `false` when no
+    /// integration has this name.
+    pub async fn record_plan(&self, name: &str, yaml: &str) -> Result<bool, StoreError> {
+        let recorded = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(name).attributes()))
+            .update_expression("SET #planned = :digest")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#planned", PLANNED)
+            .expression_attribute_values(":digest", AttributeValue::S(text_digest(yaml)))
+            .send()
+            .await;
+        match recorded {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.failed("recording a plan", error)),
+        }
+    }
+
     /// The integration with this name, active or not.
     pub async fn get_integration(&self, name: &str) -> Result<Option<StoredIntegration>, StoreError> {
         self.get(&key(name), "reading an integration").await?.map(|item| stored(&item)).transpose()
@@ -114,7 +158,8 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Result<StoredIntegration, S
     let updated_at = chrono::DateTime::parse_from_rfc3339(text(UPDATED_AT)?)
         .map_err(|error| corrupt(format!("`{UPDATED_AT}` is not an RFC 3339 time: {error}")))?
         .with_timezone(&chrono::Utc);
-    Ok(StoredIntegration { yaml: text(YAML)?.clone(), name, active, updated_at })
+    let planned = item.get(PLANNED).and_then(|value| value.as_s().ok()).cloned();
+    Ok(StoredIntegration { yaml: text(YAML)?.clone(), name, active, updated_at, planned })
 }
 
 #[cfg(test)]
@@ -138,6 +183,20 @@ mod tests {
         assert_eq!(read.yaml, "name: ops");
         assert!(read.active);
         assert_eq!(read.updated_at.timestamp_subsec_micros(), 6);
+    }
+
+    #[test]
+    fn only_a_change_without_its_plan_needs_one() {
+        let stored = StoredIntegration {
+            name: "ops".into(),
+            yaml: "name: ops".into(),
+            active: true,
+            updated_at: chrono::Utc::now(),
+            planned: Some(text_digest("name: ops\n# planned")),
+        };
+        assert!(!stored.needs_plan_for("name: ops"), "the same text is no change");
+        assert!(!stored.needs_plan_for("name: ops\n# planned"), "its plan was shown");
+        assert!(stored.needs_plan_for("name: ops\n# not planned"));
     }
 
     #[test]
