@@ -6,6 +6,7 @@
 //! integration's state (the embedded store or a deployed table); `backfill` syncs what existed before an
 //! integration was active.
 
+pub mod activity;
 pub mod backfill;
 pub mod history;
 pub mod local;
@@ -13,4 +14,6 @@ pub mod plan;
 pub mod resync;
 pub mod server;
 pub mod state;
+pub mod status;
+pub mod status_page;
 pub mod wiring;

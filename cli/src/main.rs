@@ -80,6 +80,13 @@ enum Command {
         /// With simulators: create a sample Jira bug and an Azure DevOps comment so the sync can be watched.
         #[arg(long)]
         demo: bool,
+        /// Where the status page listens (`off` for none): each integration's health, watermarks and
+        /// lag, activity, failures, conflicts and item histories. Keep it on this machine.
+        #[arg(long, default_value = "127.0.0.1:8081", env = "TANDEM_STATUS")]
+        status: String,
+        /// Let the status page change state: its failures get a "Retry now" button.
+        #[arg(long)]
+        status_changes: bool,
     },
     /// Check an integration file and report every problem with file:line:column.
     Validate { file: PathBuf },
@@ -288,7 +295,7 @@ async fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&tandem_systems::json_schema())?);
             Ok(())
         }
-        Command::Serve { config, listen, secrets, poll_seconds, claim_lease_seconds, demo } => {
+        Command::Serve { config, listen, secrets, poll_seconds, claim_lease_seconds, demo, status, status_changes } => {
             // `serve` runs the file it is given on its own embedded store, whatever table is named.
             let store = cli.store;
             let config = load(&config)?;
@@ -311,9 +318,17 @@ async fn main() -> Result<()> {
                 settings,
             )
             .await?;
-            let running = server::start(listener, vec![served.clone()])?;
+            let mut running = server::start(listener, vec![served.clone()])?;
             environment.register_webhooks(&config, address);
             println!("tandem is serving `{}` on http://{address}", config.name);
+            if status != "off" {
+                let listener = tokio::net::TcpListener::bind(&status).await.with_context(|| {
+                    format!("cannot listen on {status} for the status page (--status ADDR for another address, --status off for none)")
+                })?;
+                let address = running.serve_status(listener, status_changes)?;
+                let mode = if status_changes { "retries allowed" } else { "read-only" };
+                println!("  status page: http://{address}/status ({mode})");
+            }
             for side in Side::BOTH {
                 println!(
                     "  side {side} ({}): webhook URL {}",

@@ -1,6 +1,7 @@
 //! `tandem serve`: webhook endpoints (`POST /hooks/{integration}/{side}`, the side as `1`/`2` or its system) and the poller, in one process
 //! on the embedded store.
 
+use crate::activity::Activity;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
@@ -29,6 +30,8 @@ pub struct ServedIntegration {
     pub receivers: [Arc<dyn WebhookReceiver>; 2],
     /// `None`: no background poller (the caller polls with [`poll_once`]).
     pub poll_interval: Option<Duration>,
+    /// What this process did lately, for the status page.
+    pub activity: Arc<Activity>,
 }
 
 #[derive(Clone)]
@@ -41,11 +44,20 @@ pub struct RunningServer {
     pub address: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    integrations: Vec<Arc<ServedIntegration>>,
 }
 
 impl RunningServer {
     pub fn webhook_url(&self, integration: &str, side: Side) -> String {
         format!("http://{}/hooks/{integration}/{side}", self.address)
+    }
+
+    /// Serves the status page (see [`crate::status`]) on `listener` until the server stops; its address.
+    pub fn serve_status(&mut self, listener: TcpListener, allow_changes: bool) -> std::io::Result<SocketAddr> {
+        let stop = self.shutdown.subscribe();
+        let (address, task) = crate::status::start(listener, &self.integrations, allow_changes, stop)?;
+        self.tasks.push(task);
+        Ok(address)
     }
 
     pub async fn stop(self) {
@@ -103,20 +115,20 @@ pub fn start(listener: TcpListener, integrations: Vec<Arc<ServedIntegration>>) -
             error!(%error, "webhook server failed");
         }
     })];
-    for served in integrations {
+    for served in &integrations {
         if let Some(interval) = served.poll_interval {
-            tasks.push(tokio::spawn(poll_forever(served, interval, signal.clone())));
+            tasks.push(tokio::spawn(poll_forever(served.clone(), interval, signal.clone())));
         }
     }
     info!(%address, "serving webhooks");
-    Ok(RunningServer { address, shutdown, tasks })
+    Ok(RunningServer { address, shutdown, tasks, integrations })
 }
 
 /// Polls each side, then retries due failures, every interval, until shutdown. A failed cycle is logged
 /// and the next one tries again: the watermark only moves past what was done.
 async fn poll_forever(served: Arc<ServedIntegration>, interval: Duration, mut stop: watch::Receiver<bool>) {
     loop {
-        poll_once(&served.engine).await;
+        poll_once_noted(&served.engine, &served.activity).await;
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stop.wait_for(|stop| *stop) => return,
@@ -126,8 +138,15 @@ async fn poll_forever(served: Arc<ServedIntegration>, interval: Duration, mut st
 
 /// One poll cycle: both sides, then the due failures.
 pub async fn poll_once(engine: &Engine) {
+    poll_once_noted(engine, &Activity::default()).await;
+}
+
+/// [`poll_once`], noting each side's poll in `activity`.
+async fn poll_once_noted(engine: &Engine, activity: &Activity) {
     for side in Side::BOTH {
-        if let Err(error) = engine.poll_side(side).await {
+        let polled = engine.poll_side(side).await;
+        activity.polled(side, chrono::Utc::now(), &polled);
+        if let Err(error) = polled {
             warn!(integration = engine.integration(), side = %side, %error, "poll failed; will retry next cycle");
         }
     }
@@ -156,7 +175,11 @@ async fn receive(
     let request = webhook_request(&headers, query.as_deref(), &body);
     let receiver = &served.receivers[usize::from(side.number() - 1)];
     let answer = match receiver.receive(&request) {
-        Ok(delivery) => WebhookAnswer::delivered(&integration, served.engine.receive_delivery(side, &delivery).await),
+        Ok(delivery) => {
+            let outcome = served.engine.receive_delivery(side, &delivery).await;
+            served.activity.delivered(chrono::Utc::now(), &outcome);
+            WebhookAnswer::delivered(&integration, outcome)
+        }
         Err(refusal) => WebhookAnswer::refused(&integration, side, &refusal),
     };
     respond(answer.replied_by(|status| receiver.reply(status)))

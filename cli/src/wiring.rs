@@ -50,7 +50,13 @@ pub async fn serve_integration(
     if let Some(lease) = settings.claim_lease {
         engine = engine.with_claim_lease(lease);
     }
-    Ok(Arc::new(ServedIntegration { engine: Arc::new(engine), receivers, poll_interval: settings.poll_interval }))
+    let activity = Arc::default();
+    Ok(Arc::new(ServedIntegration {
+        engine: Arc::new(engine),
+        receivers,
+        poll_interval: settings.poll_interval,
+        activity,
+    }))
 }
 
 /// `tandem check`: prints what each side's service account can and cannot do; true when all is well.

@@ -260,7 +260,7 @@ fn the_demo_works_twice_in_a_row() -> Result<()> {
 fn demo_run(config: &Path, store: &Path) -> Result<Vec<String>> {
     use std::io::BufRead;
     let mut serve = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--config"])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--status", "127.0.0.1:0", "--config"])
         .arg(config)
         .arg("--store")
         .arg(store)

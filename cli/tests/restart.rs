@@ -94,6 +94,8 @@ async fn killing_and_restarting_serve_creates_no_duplicates() -> Result<()> {
             dir.path().join("state.redb").to_str().context("utf-8 path")?,
             "--listen",
             &address,
+            "--status",
+            "127.0.0.1:0",
             "--poll-seconds",
             "1",
             // A crashed attempt's claim ends soon, so the adoption of its copy happens within the test.

@@ -7,7 +7,7 @@
 use crate::crash::Step;
 use crate::deadline::before as within;
 use crate::engine::duration;
-use crate::engine::Engine;
+use crate::engine::{Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::Trigger;
 use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
@@ -426,6 +426,22 @@ impl Engine {
     /// Sets a side's watermark by hand (the `tandem watermark set` command).
     pub async fn set_watermark(&self, side: Side, at: Timestamp) -> Result<(), SyncError> {
         Ok(self.stores.watermarks.set_watermark(&self.config.name, side, at).await?)
+    }
+
+    /// Syncs a recorded failure's item now, as a person's retry: the record is cleared when the sync
+    /// succeeds, and updated with the new error when it does not.
+    pub async fn retry_now(&self, side: Side, id: &ItemId) -> Result<SyncOutcome, SyncError> {
+        let read_from = self.clock.now();
+        match self.sync_item_for(side, id, Trigger::Manual).await {
+            Ok(outcome) => {
+                self.clear_failure(side, id, read_from).await?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                self.record_failure(side, id, &error, read_from).await?;
+                Err(error)
+            }
+        }
     }
 
     /// Retries the recorded failures that are due.
