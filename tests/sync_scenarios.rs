@@ -497,3 +497,43 @@ async fn a_plan_shows_what_a_changed_mapping_would_write_and_writes_nothing() ->
     world.jira().webhooks().resume();
     world.finish().await
 }
+
+/// `tandem users template`: Alice is Alice in both systems, under two e-mail addresses, so neither side
+/// can find the other's by e-mail; the sheet lists her once a side, each row waiting for its partner,
+/// and until they are filled the integration file that names the sheet says which cells are empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_template_lists_the_people_seen_on_each_side_for_a_person_to_pair() -> Result<()> {
+    let world = World::start().await?;
+    let alice = SimUser::alice();
+    let assignee = UserRef { id: alice.account_id.clone(), email: Some(alice.email.clone()), display_name: None };
+    let fields = field_map(&[("summary", text("Export times out")), ("assignee", FieldValue::User(assignee))]);
+    world.jira_alice.create_item(&fields, None).await?;
+    world.settle().await?;
+
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let template = tandem_cli::users_template::build(world.engine(), since).await?;
+    let emails: Vec<(Option<String>, Option<String>)> = template
+        .rows
+        .iter()
+        .map(|row| (row.side1.as_ref().and_then(|u| u.email.clone()), row.side2.as_ref().and_then(|u| u.email.clone())))
+        .collect();
+    assert_eq!(
+        emails,
+        vec![(Some(alice.email.clone()), None), (None, Some("alice@fabrikam.example".to_string()))],
+        "{template}"
+    );
+    let folder = tempfile::tempdir()?;
+    let csv = folder.path().join("users.csv");
+    tandem_cli::users_template::write(&template, &csv)?;
+    assert_eq!(std::fs::read_to_string(&csv)?, format!("side1,side2\n{},\n,alice@fabrikam.example\n", alice.email));
+
+    let sheet = folder.path().join("users.xlsx");
+    tandem_cli::users_template::write(&template, &sheet)?;
+    let config =
+        std::fs::read_to_string(support::examples_dir().join("local.yaml"))?.replace("local-users.csv", "users.xlsx");
+    let problems = tandem_systems::load_str(&config, "local.yaml", folder.path()).expect_err("two cells are empty");
+    let problems = problems.to_string();
+    assert!(problems.contains("sheet `Users`, row 2, column B"), "{problems}");
+    assert!(problems.contains("sheet `Users`, row 3, column A"), "{problems}");
+    world.finish().await
+}

@@ -16,4 +16,5 @@ pub mod server;
 pub mod state;
 pub mod status;
 pub mod status_page;
+pub mod users_template;
 pub mod wiring;

@@ -154,6 +154,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The users table (`users.map_file`).
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Show what a changed integration file would do before it is in force, writing nothing: for
     /// linked pairs, each field it would write otherwise than the configuration in force (from the
     /// items as they are now), and which items not linked a changed filter would start or stop
@@ -197,6 +202,28 @@ impl Command {
     fn works_on_state(&self) -> bool {
         !matches!(self, Command::Serve { .. } | Command::Validate { .. } | Command::Schema | Command::Check { .. })
     }
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Write a users sheet to start from: the people seen on each side (in items changed since
+    /// --since), pairs by e-mail filled in, the rest left empty for a person to fill.
+    Template {
+        #[command(flatten)]
+        which: Which,
+        /// The sheet to write: .xlsx (names as cell notes) or .csv.
+        #[arg(long, short, default_value = "users.xlsx")]
+        output: PathBuf,
+        /// Look at items changed since (RFC 3339); the last 90 days by default.
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Locally: a JSON file of secrets for sides that talk to real systems (as `serve` takes it).
+        #[arg(long, env = "TANDEM_SECRETS")]
+        secrets: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -374,6 +401,22 @@ async fn main() -> Result<()> {
         Command::Integrations { action } => integrations(&place, action).await,
         Command::Conflicts { which } => conflicts(&place, &which.name()?).await,
         Command::Resync { which, options } => resync(&place, &which, &options).await,
+        Command::Users { action: UsersAction::Template { which, output, since, force, secrets } } => {
+            if output.exists() && !force {
+                bail!("{} exists: pass --force to replace it", output.display());
+            }
+            let (engine, environment) = engine_of(&place, &which, secrets.as_deref()).await?;
+            let since = since.unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(90));
+            let template = tandem_cli::users_template::build(&engine, since).await;
+            if let Some(environment) = environment {
+                environment.stop().await;
+            }
+            let template = template?;
+            tandem_cli::users_template::write(&template, &output)?;
+            println!("{}: {template}", output.display());
+            println!("fill in the empty cells, then name the sheet in `users.map_file`");
+            Ok(())
+        }
         Command::Plan { config, current, targets, items, secrets, json } => {
             let request = PlanRequest { config, current, targets, items, secrets, json };
             plan(&place, &request).await
@@ -405,18 +448,7 @@ async fn resync(place: &StatePlace, which: &Which, options: &ResyncOptions) -> R
     let targets =
         options.items.iter().map(|item| tandem_cli::resync::parse_target(item)).collect::<Result<Vec<_>>>()?;
     let name = which.name()?;
-    let (engine, environment) = match place {
-        StatePlace::Table(table) => (backfill::deployed_engine(table, &name).await?, None),
-        StatePlace::Local(store) => {
-            let file = which
-                .config
-                .as_ref()
-                .context("locally, name the integration file with --config: its sides say which systems to call")?;
-            let config = load(file)?;
-            let environment = local::LocalEnvironment::prepare(&config, options.secrets.as_deref()).await?;
-            (local_engine(store, config, &environment).await?, Some(environment))
-        }
-    };
+    let (engine, environment) = engine_of(place, which, options.secrets.as_deref()).await?;
     let summary = tandem_cli::resync::resync(&engine, &targets).await;
     if let Some(environment) = environment {
         environment.stop().await;
@@ -437,6 +469,27 @@ fn storable_file(config: &std::path::Path) -> Result<(String, Vec<String>)> {
     let yaml = std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let folder = config.parent().unwrap_or(std::path::Path::new("."));
     tandem_mapping::storable_text(&yaml, folder).map_err(|problem| anyhow::anyhow!("{}: {problem}", config.display()))
+}
+
+/// An integration's engine: the deployed one on a table (secrets from Secrets Manager), or on the local
+/// store from the integration file, with the local environment (simulators) it calls, to stop after.
+async fn engine_of(
+    place: &StatePlace,
+    which: &Which,
+    secrets: Option<&std::path::Path>,
+) -> Result<(Arc<tandem_engine::Engine>, Option<local::LocalEnvironment>)> {
+    match place {
+        StatePlace::Table(table) => Ok((backfill::deployed_engine(table, &which.name()?).await?, None)),
+        StatePlace::Local(store) => {
+            let file = which
+                .config
+                .as_ref()
+                .context("locally, name the integration file with --config: its sides say which systems to call")?;
+            let config = load(file)?;
+            let environment = local::LocalEnvironment::prepare(&config, secrets).await?;
+            Ok((local_engine(store, config, &environment).await?, Some(environment)))
+        }
+    }
 }
 
 /// An integration's engine on the local store, calling the systems `environment` reaches.
