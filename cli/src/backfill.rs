@@ -84,6 +84,7 @@ pub async fn watch(
     // Off a terminal the bars draw nothing: a line per side whenever its watermark moves instead.
     let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut shown: Vec<Option<Timestamp>> = vec![None; targets.len()];
+    let linked_before = stores.links.list_links(&request.integration).await?.len();
     let lines: Vec<ProgressBar> = targets
         .iter()
         .map(|(side, _)| bars.add(ProgressBar::new(1).with_style(style.clone()).with_prefix(side.to_string())))
@@ -115,10 +116,13 @@ pub async fn watch(
         line.finish();
     }
     let failing = stores.log.list_failures(&request.integration).await?.len();
+    let linked = stores.links.list_links(&request.integration).await?.len();
     println!(
-        "{}: backfill caught up on side(s) {}; {failing} item(s) recorded as failing (`tandem failures`)",
+        "{}: backfill caught up on side(s) {}; {} copy(ies) created ({linked} pairs linked, {linked_before} before); \
+         {failing} item(s) recorded as failing (`tandem failures`)",
         request.integration,
-        request.sides.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+        request.sides.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and "),
+        linked.saturating_sub(linked_before)
     );
     Ok(())
 }

@@ -130,7 +130,8 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
     let said = text(&output.stdout);
     assert!(said.contains("backfill-bugs side 1: polls start at 2000-01-01T00:00:00+00:00"), "{said}");
     assert!(said.contains("backfill-bugs: active"), "{said}");
-    assert!(said.contains("backfill caught up on side(s) 1 and 2; 0 item(s) recorded as failing"), "{said}");
+    let summary = "backfill caught up on side(s) 1 and 2; 3 copy(ies) created (3 pairs linked, 0 before); 0 item(s) recorded as failing";
+    assert!(said.contains(summary), "{said}");
     let progress = text(&output.stderr);
     assert!(progress.contains("side 1: 100% (up to "), "off a terminal, progress comes as lines: {progress}");
     assert_eq!(ado.work_item_count(), 3, "each bug filed before the integration existed has its copy");
