@@ -161,12 +161,55 @@ mod layered {
 
     #[async_trait::async_trait]
     impl SecretSource for LayeredSecrets {
+        /// Asks the layer that holds the secret, so that a secret the file holds is not first reported
+        /// missing from the simulators' (a warning for every real side's secret).
         async fn credentials(&self, name: &str) -> Result<Credentials, SecretError> {
-            let found = self.first.credentials(name).await;
-            match (&found, &self.then) {
-                (Err(SecretError::NotFound { .. }), Some(file)) => file.credentials(name).await,
-                _ => found,
+            match &self.then {
+                Some(file) if !self.first.holds(name) => file.credentials(name).await,
+                _ => self.first.credentials(name).await,
             }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+        use tandem_model::SecretString;
+
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+
+        impl Write for Lines {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn a_secret_the_file_holds_is_read_from_it_without_a_warning() {
+            let pat = |value: &str| Credentials::AzureDevopsPat { pat: SecretString::new(value) };
+            let layered = LayeredSecrets {
+                first: LocalSecrets::from_map([("local/jira".to_string(), pat("simulated"))]),
+                then: Some(LocalSecrets::from_map([("real/ado".to_string(), pat("from the file"))])),
+            };
+            let lines = Lines::default();
+            let writer = lines.clone();
+            let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).finish();
+            let _default = tracing::subscriber::set_default(subscriber);
+            assert!(layered.credentials("real/ado").await.is_ok());
+            assert!(layered.credentials("local/jira").await.is_ok());
+            assert!(lines.0.lock().unwrap().is_empty(), "{}", String::from_utf8_lossy(&lines.0.lock().unwrap()));
+            assert!(matches!(layered.credentials("nowhere").await, Err(SecretError::NotFound { .. })));
+            assert!(
+                String::from_utf8_lossy(&lines.0.lock().unwrap()).contains("secret not found"),
+                "a real miss is said"
+            );
         }
     }
 }

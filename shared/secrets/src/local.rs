@@ -102,6 +102,11 @@ impl LocalSecrets {
         self.secrets.keys().map(String::as_str)
     }
 
+    /// Whether reading `name` would find it (in the file or map, or an override), without reading it.
+    pub fn holds(&self, name: &str) -> bool {
+        self.secrets.contains_key(name) || self.overrides.contains_key(&LocalSecrets::override_variable(name))
+    }
+
     fn describe_origin(&self) -> String {
         match &self.file {
             Some(path) => format!("the secrets file {}", path.display()),
