@@ -432,6 +432,13 @@ async fn with_marked_comments_only_the_comments_people_mark_reach_the_case() -> 
     world.finish().await
 }
 
+/// Waits until just after a second begins, so that what follows (a create, its sync, an edit) can share
+/// that second, as Salesforce's whole-second `SystemModstamp` counts it.
+async fn start_of_a_second() {
+    let into_second = chrono::Utc::now().timestamp_subsec_millis();
+    tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+}
+
 /// Salesforce keeps whole seconds: an edit made in the second tandem last read the Case shows the same
 /// `SystemModstamp`, and a poll must not take it for what it has already seen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,9 +446,7 @@ async fn an_edit_in_the_same_second_as_the_last_sync_is_still_synced_by_a_poll()
     let world = World::without_webhooks(config(|text| text)?).await?;
     let engine = &world.served.engine;
     for attempt in 1..=5 {
-        // Start just after a second begins, so the create, its sync and the edit share that second.
-        let into_second = chrono::Utc::now().timestamp_subsec_millis();
-        tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+        start_of_a_second().await;
         let subject = format!("Refund stuck (try {attempt})");
         let case = world.alice(Side::Two).create_item(&fields(&[("Subject", text(&subject))]), None).await?;
         engine.poll_side(Side::Two).await?;
@@ -472,8 +477,7 @@ async fn a_page_read_older_than_a_sync_of_the_same_second_is_not_written() -> Re
     let world = World::without_webhooks(config(|text| text)?).await?;
     let engine = &world.served.engine;
     for attempt in 1..=5 {
-        let into_second = chrono::Utc::now().timestamp_subsec_millis();
-        tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+        start_of_a_second().await;
         let case =
             world.alice(Side::Two).create_item(&fields(&[("Subject", text(&format!("Try {attempt}")))]), None).await?;
         engine.poll_side(Side::Two).await?;

@@ -82,13 +82,20 @@ async fn file_bug_while_azure_devops_refuses(world: &World) -> Result<Item> {
     bail!("no failure was recorded for {}", bug.item.id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_status_page_shows_a_failure_and_its_retry_syncs_the_item() -> Result<()> {
+/// A world serving its status page (retries allowed or not), with a bug whose copy failed, and Azure
+/// DevOps taking the service account again.
+async fn world_with_a_failure(allow_changes: bool) -> Result<(World, std::net::SocketAddr, Item)> {
     let mut world = World::start().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let status = world.server.as_mut().context("served")?.serve_status(listener, true)?;
+    let status = world.server.as_mut().context("served")?.serve_status(listener, allow_changes)?;
     let bug = file_bug_while_azure_devops_refuses(&world).await?;
     world.ado().renew_credentials();
+    Ok((world, status, bug))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_a_failure_and_its_retry_syncs_the_item() -> Result<()> {
+    let (world, status, bug) = world_with_a_failure(true).await?;
 
     let driver = start_driver().await?;
     let profile = tempfile::tempdir()?;
@@ -124,11 +131,7 @@ async fn the_status_page_shows_a_failure_and_its_retry_syncs_the_item() -> Resul
 /// Without `--status-changes` the page offers no retry, and a posted one is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_status_page_refuses_a_retry() -> Result<()> {
-    let mut world = World::start().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let status = world.server.as_mut().context("served")?.serve_status(listener, false)?;
-    let bug = file_bug_while_azure_devops_refuses(&world).await?;
-    world.ado().renew_credentials();
+    let (world, status, bug) = world_with_a_failure(false).await?;
     let http = reqwest::Client::new();
     let page = http.get(format!("http://{status}/status")).send().await?.text().await?;
     assert!(page.contains(bug.item.id.as_str()) && !page.contains("data-testid=\"retry\""), "{page}");

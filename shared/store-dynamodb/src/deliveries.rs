@@ -33,14 +33,6 @@ impl DeliveryStore for DynamoStore {
             .expression_attribute_values(":now", keys::micros(now))
             .send()
             .await;
-        match recorded {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(self.failed("recording a delivery", error)),
-        }
+        self.written_if(recorded, "recording a delivery")
     }
 }

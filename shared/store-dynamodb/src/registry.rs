@@ -95,15 +95,7 @@ impl DynamoStore {
             .expression_attribute_values(":now", now_text())
             .send()
             .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(self.failed("activating an integration", error)),
-        }
+        self.written_if(updated, "activating an integration")
     }
 
     /// Remembers that the plan of changing `name`'s configuration to `yaml` was shown. `false` when no
@@ -121,15 +113,7 @@ impl DynamoStore {
             .expression_attribute_values(":digest", AttributeValue::S(text_digest(yaml)))
             .send()
             .await;
-        match recorded {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(self.failed("recording a plan", error)),
-        }
+        self.written_if(recorded, "recording a plan")
     }
 
     /// The integration with this name, active or not.

@@ -50,6 +50,20 @@ impl DynamoStore {
         request_failed(doing, &self.table, error)
     }
 
+    /// Whether a conditional write was made: `false` when its condition did not hold (nothing was
+    /// written), an error for any other failure.
+    pub(crate) fn written_if<O, E, R>(&self, result: Result<O, SdkError<E, R>>, doing: &str) -> Result<bool, StoreError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(self.failed(doing, error)),
+        }
+    }
+
     /// The item at `key`, read strongly consistently: the engine reads what it just wrote.
     pub(crate) async fn get(&self, key: &Key, doing: &str) -> Result<Option<Item>, StoreError> {
         let output = self
@@ -109,6 +123,14 @@ impl DynamoStore {
 }
 
 /// `key`'s attributes plus `attributes`: a whole item to write.
+/// Whether a request failed only because its condition did not hold.
+pub(crate) fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|error| error.code()) == Some("ConditionalCheckFailedException")
+}
+
 pub(crate) fn item_at(key: &Key, attributes: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Item {
     let mut item = key.attributes();
     item.extend(attributes.into_iter().map(|(name, value)| (name.to_owned(), value)));

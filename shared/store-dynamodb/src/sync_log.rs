@@ -2,7 +2,7 @@
 
 use crate::error::{decode, encode, Item};
 use crate::keys::{self, Key, Kind, NOTED_MICROS, RECORD};
-use crate::store::{item_at, DynamoStore};
+use crate::store::{is_condition_failure, item_at, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tandem_engine::history::HistoryEntry;
@@ -109,11 +109,7 @@ impl SyncLog for DynamoStore {
             .expression_attribute_values(":read_from", keys::micros(read_from))
             .send()
             .await;
-        match cleared {
-            Ok(_) => Ok(true),
-            Err(error) if is_condition_failure(&error) => Ok(false),
-            Err(error) => Err(self.failed("clearing a failure", error)),
-        }
+        self.written_if(cleared, "clearing a failure")
     }
 
     async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
@@ -206,11 +202,4 @@ fn decode_failure(item: &Item) -> Result<FailureRecord, StoreError> {
         failure.noted_at = noted;
     }
     Ok(failure)
-}
-
-fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error.as_service_error().and_then(|error| error.code()) == Some("ConditionalCheckFailedException")
 }
