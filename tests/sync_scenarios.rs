@@ -355,9 +355,14 @@ async fn a_webhook_that_never_arrives_is_caught_by_the_next_poll() -> Result<()>
     world.jira().webhooks().settled().await;
     assert!(world.link_of(Side::One, &bug.item.id).await?.is_none(), "no webhook, no sync yet");
 
-    tandem_cli::server::poll_once(world.engine()).await;
+    let engine = world.engine();
+    let tally_before = engine.stores().watermarks.poll_tally(&engine.config().name, Side::One).await?;
+    tandem_cli::server::poll_once(engine).await;
     let copy = copy_in_ado(&world, &bug).await?;
     assert_eq!(copy.field("System.Title"), &text("Logo blurry on retina"));
+    let tally = engine.stores().watermarks.poll_tally(&engine.config().name, Side::One).await?;
+    let counted = tally.since(&tally_before);
+    assert_eq!((counted.created, counted.failed), (1, 0), "the poll counts the copy it made beside its watermark");
     world.jira().webhooks().resume();
     world.finish().await
 }

@@ -8,8 +8,9 @@ use crate::state::StatePlace;
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tandem_engine::backfill::{rewind_watermark, BackfillProgress, Rewound};
+use tandem_engine::tally::PollTally;
 use tandem_engine::{Engine, EngineStores};
 use tandem_lambda_runtime::{Runtime, Unserved, SECRET_TTL};
 use tandem_model::{Side, Timestamp};
@@ -25,11 +26,24 @@ pub struct BackfillRequest {
     pub since: Timestamp,
 }
 
+/// Each side's poll tally as the backfill began, read before its watermark moved back: what the polls
+/// count from then on is the backfill's.
+#[derive(Debug, Clone)]
+pub struct TalliesBefore(Vec<(Side, PollTally)>);
+
+impl TalliesBefore {
+    fn of(&self, side: Side) -> PollTally {
+        self.0.iter().find(|(of, _)| *of == side).map(|(_, tally)| *tally).unwrap_or_default()
+    }
+}
+
 /// Moves the watermarks of the request's sides back to its start, saying what changed.
-pub async fn rewind(place: &StatePlace, request: &BackfillRequest) -> Result<()> {
+pub async fn rewind(place: &StatePlace, request: &BackfillRequest) -> Result<TalliesBefore> {
     let stores = place.open().await?;
+    let mut before = Vec::new();
     for &side in &request.sides {
         let name = &request.integration;
+        before.push((side, stores.watermarks.poll_tally(name, side).await?));
         match rewind_watermark(stores.watermarks.as_ref(), name, side, request.since).await? {
             Rewound::Moved { from: Some(from) } => {
                 println!(
@@ -49,18 +63,19 @@ pub async fn rewind(place: &StatePlace, request: &BackfillRequest) -> Result<()>
             }
         }
     }
-    Ok(())
+    Ok(TalliesBefore(before))
 }
 
 /// Follows the deployed poller through a backfill until every side has caught up, looking `every` so
-/// often. Each look is one read of a watermark and one of the failures (no call to either system).
-pub async fn follow(table: &str, request: &BackfillRequest, every: Duration) -> Result<()> {
+/// often. Each look is one read of each side's watermark and tally and one of the failures (no call
+/// to either system).
+pub async fn follow(table: &str, request: &BackfillRequest, before: &TalliesBefore, every: Duration) -> Result<()> {
     let engine = deployed_engine(table, &request.integration).await?;
     let mut sides = Vec::new();
     for &side in &request.sides {
         let target =
             engine.newest_change(side).await.with_context(|| format!("reading side {side}'s newest change"))?;
-        sides.push((side, target));
+        sides.push(FollowedSide { side, target, before: before.of(side) });
     }
     println!(
         "the poller works through the backlog on its schedule (PollIntervalMinutes); Ctrl-C stops watching, not the backfill"
@@ -68,12 +83,21 @@ pub async fn follow(table: &str, request: &BackfillRequest, every: Duration) -> 
     watch(engine.stores(), request, &sides, every, ProgressDrawTarget::stderr()).await
 }
 
+/// A side a backfill is followed on: the newest change it had when the backfill began, and its tally then.
+#[derive(Debug, Clone)]
+pub struct FollowedSide {
+    pub side: Side,
+    pub target: Option<Timestamp>,
+    pub before: PollTally,
+}
+
 /// Shows a side's progress until each is done: how far its watermark has come between the start and
-/// its target, and how many items are recorded as failing (see `tandem failures`).
+/// its target, what the polls made of its items so far and at what rate, and how many items are
+/// recorded as failing (see `tandem failures`). Ends with the backfill's counts.
 pub async fn watch(
     stores: &EngineStores,
     request: &BackfillRequest,
-    targets: &[(Side, Option<Timestamp>)],
+    sides: &[FollowedSide],
     every: Duration,
     draw: ProgressDrawTarget,
 ) -> Result<()> {
@@ -83,46 +107,51 @@ pub async fn watch(
         .progress_chars("=> ");
     // Off a terminal the bars draw nothing: a line per side whenever its watermark moves instead.
     let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut shown: Vec<Option<Timestamp>> = vec![None; targets.len()];
+    let mut shown: Vec<Option<Timestamp>> = vec![None; sides.len()];
     let linked_before = stores.links.list_links(&request.integration).await?.len();
-    let lines: Vec<ProgressBar> = targets
+    let began = Instant::now();
+    let lines: Vec<ProgressBar> = sides
         .iter()
-        .map(|(side, _)| bars.add(ProgressBar::new(1).with_style(style.clone()).with_prefix(side.to_string())))
+        .map(|followed| bars.add(ProgressBar::new(1).with_style(style.clone()).with_prefix(followed.side.to_string())))
         .collect();
-    loop {
+    let counted = loop {
         let failing = stores.log.list_failures(&request.integration).await?.len();
         let mut all_done = true;
-        for (((side, target), line), last) in targets.iter().zip(&lines).zip(shown.iter_mut()) {
-            let watermark =
-                stores.watermarks.get_watermark(&request.integration, *side).await?.unwrap_or(request.since);
-            let progress = BackfillProgress { side: *side, since: request.since, target: *target, watermark };
+        let mut counted = PollTally::default();
+        for ((followed, line), last) in sides.iter().zip(&lines).zip(shown.iter_mut()) {
+            let side = followed.side;
+            let watermark = stores.watermarks.get_watermark(&request.integration, side).await?.unwrap_or(request.since);
+            let tally = stores.watermarks.poll_tally(&request.integration, side).await?.since(&followed.before);
+            counted.add(&tally);
+            let progress = BackfillProgress { side, since: request.since, target: followed.target, watermark };
             let (covered, total) = progress.covered_of_total();
+            let rate = tally.items() as f64 / began.elapsed().as_secs_f64().max(0.001);
+            let done = format!("{} items, {rate:.1}/s", tally.items());
             if plain && *last != Some(watermark) {
                 *last = Some(watermark);
                 let percent = covered * 100 / total;
-                eprintln!("side {side}: {percent}% (up to {}, {failing} failing)", watermark.to_rfc3339());
+                eprintln!("side {side}: {percent}% (up to {}, {done}, {failing} failing)", watermark.to_rfc3339());
             }
             line.set_length(total);
             line.set_position(covered);
-            line.set_message(format!("up to {} · {failing} failing", watermark.format("%Y-%m-%d %H:%M")));
+            line.set_message(format!("up to {} · {done} · {failing} failing", watermark.format("%Y-%m-%d %H:%M")));
             all_done &= progress.done();
         }
         if all_done {
-            break;
+            break counted;
         }
         tokio::time::sleep(every).await;
-    }
+    };
     for line in lines {
         line.finish();
     }
     let failing = stores.log.list_failures(&request.integration).await?.len();
     let linked = stores.links.list_links(&request.integration).await?.len();
     println!(
-        "{}: backfill caught up on side(s) {}; {} copy(ies) created ({linked} pairs linked, {linked_before} before); \
+        "{}: backfill caught up on side(s) {}: {counted} ({linked} pairs linked, {linked_before} before); \
          {failing} item(s) recorded as failing (`tandem failures`)",
         request.integration,
         request.sides.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and "),
-        linked.saturating_sub(linked_before)
     );
     Ok(())
 }

@@ -438,8 +438,8 @@ async fn main() -> Result<()> {
                 None => Side::BOTH.to_vec(),
             };
             let request = BackfillRequest { integration: which.name()?, sides, since: options.since };
-            backfill::rewind(&place, &request).await?;
-            follow_backfill(&place, &request, &options).await
+            let before = backfill::rewind(&place, &request).await?;
+            follow_backfill(&place, &request, &before, &options).await
         }
     }
 }
@@ -589,11 +589,17 @@ async fn plan_links(
 }
 
 /// After the watermarks moved back: follows the deployed poller, or says how the local one is started.
-async fn follow_backfill(place: &StatePlace, request: &BackfillRequest, options: &BackfillOptions) -> Result<()> {
+async fn follow_backfill(
+    place: &StatePlace,
+    request: &BackfillRequest,
+    before: &backfill::TalliesBefore,
+    options: &BackfillOptions,
+) -> Result<()> {
     match place {
         _ if options.no_follow => Ok(()),
         StatePlace::Table(table) => {
-            backfill::follow(table, request, std::time::Duration::from_secs(options.every.max(1))).await
+            let every = std::time::Duration::from_secs(options.every.max(1));
+            backfill::follow(table, request, before, every).await
         }
         StatePlace::Local(_) => {
             println!("`tandem serve` works through them on its next poll (its log shows each page)");
@@ -736,7 +742,7 @@ where
         return set_active(name, true).await;
     }
     let request = BackfillRequest { integration: name.clone(), sides: Side::BOTH.to_vec(), since: options.since };
-    backfill::rewind(place, &request).await?;
+    let before = backfill::rewind(place, &request).await?;
     set_active(name, true).await?;
-    follow_backfill(place, &request, options).await
+    follow_backfill(place, &request, &before, options).await
 }

@@ -4,9 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use tandem_engine::{Engine, SyncOutcome};
+use tandem_engine::tally::{Counted, PollTally};
+use tandem_engine::{Engine, SyncError};
 use tandem_model::{ItemId, Side};
 
 /// An item named on the command line: `1:OPS-7` (side 1, by key or id) or `2:42`.
@@ -24,36 +24,21 @@ pub fn parse_target(text: &str) -> Result<(Side, ItemId)> {
     Ok((side, ItemId::new(item.trim())))
 }
 
-/// What a resync did, item by item and in sum.
+/// What a resync did, in sum and for each item that failed.
 #[derive(Debug, Default)]
 pub struct ResyncSummary {
-    /// Outcome name → how many items had it.
-    pub counts: BTreeMap<&'static str, usize>,
+    pub counts: PollTally,
     /// The items that failed, with why.
     pub failures: Vec<(String, String)>,
 }
 
 impl std::fmt::Display for ResyncSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self.counts.iter().map(|(outcome, count)| format!("{count} {outcome}")).collect();
-        write!(f, "{}", parts.join(", "))?;
+        write!(f, "{}", self.counts)?;
         for (item, error) in &self.failures {
             write!(f, "\n  {item}: {error}")?;
         }
         Ok(())
-    }
-}
-
-fn outcome_name(outcome: &SyncOutcome) -> &'static str {
-    match outcome {
-        SyncOutcome::Created { .. } => "created",
-        SyncOutcome::Updated { writes } if *writes > 0 => "updated",
-        SyncOutcome::Updated { .. } | SyncOutcome::AlreadySynced | SyncOutcome::Coalesced | SyncOutcome::OwnEcho => {
-            "unchanged"
-        }
-        SyncOutcome::FilteredOut => "filtered out",
-        SyncOutcome::OutOfScope { .. } => "out of scope",
-        SyncOutcome::Gone => "gone",
     }
 }
 
@@ -70,19 +55,16 @@ pub async fn resync(engine: &Engine, targets: &[(Side, ItemId)]) -> ResyncSummar
         let shown = format!("{side}:{id}");
         bar.set_message(shown.clone());
         let outcome = match engine.connector(*side).get_item(id).await {
-            Ok(item) => engine.sync_item(*side, &item.item.id).await.map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
+            Ok(item) => engine.sync_item(*side, &item.item.id).await,
+            Err(error) => Err(SyncError::connector(*side)(error)),
         };
-        let name = match &outcome {
-            Ok(outcome) => outcome_name(outcome),
-            Err(_) => "failed",
-        };
+        let counted = Counted::of(&outcome);
         if plain {
-            eprintln!("{shown}: {name}");
+            eprintln!("{shown}: {}", counted.name());
         }
-        *summary.counts.entry(name).or_default() += 1;
+        summary.counts.count(counted);
         if let Err(error) = outcome {
-            summary.failures.push((shown, error));
+            summary.failures.push((shown, error.to_string()));
         }
         bar.inc(1);
     }
@@ -93,6 +75,7 @@ pub async fn resync(engine: &Engine, targets: &[(Side, ItemId)]) -> ResyncSummar
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_engine::SyncOutcome;
 
     #[test]
     fn targets_name_a_side_and_an_item() {
@@ -106,10 +89,10 @@ mod tests {
     #[test]
     fn the_summary_counts_outcomes_and_lists_failures() {
         let mut summary = ResyncSummary::default();
-        *summary.counts.entry(outcome_name(&SyncOutcome::Updated { writes: 0 })).or_default() += 2;
-        *summary.counts.entry(outcome_name(&SyncOutcome::Updated { writes: 3 })).or_default() += 1;
-        *summary.counts.entry("failed").or_default() += 1;
+        summary.counts.count(Counted::of(&Ok(SyncOutcome::Updated { writes: 0 })));
+        summary.counts.count(Counted::of(&Ok(SyncOutcome::Updated { writes: 3 })));
+        summary.counts.count(Counted::Failed);
         summary.failures.push(("1:OPS-9".into(), "not found".into()));
-        assert_eq!(summary.to_string(), "1 failed, 2 unchanged, 1 updated\n  1:OPS-9: not found");
+        assert_eq!(summary.to_string(), "0 created, 1 updated, 1 unchanged, 0 skipped, 1 failed\n  1:OPS-9: not found");
     }
 }

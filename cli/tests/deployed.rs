@@ -130,16 +130,25 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
     let said = text(&output.stdout);
     assert!(said.contains("backfill-bugs side 1: polls start at 2000-01-01T00:00:00+00:00"), "{said}");
     assert!(said.contains("backfill-bugs: active"), "{said}");
-    let summary = "backfill caught up on side(s) 1 and 2; 3 copy(ies) created (3 pairs linked, 0 before); 0 item(s) recorded as failing";
-    assert!(said.contains(summary), "{said}");
+    let summary = counts_said(&said, "backfill caught up on side(s) 1 and 2: ")?;
+    assert_eq!((summary["created"], summary["updated"], summary["failed"]), (3, 0, 0), "{said}");
+    assert!(said.contains("(3 pairs linked, 0 before); 0 item(s) recorded as failing"), "{said}");
     let progress = text(&output.stderr);
     assert!(progress.contains("side 1: 100% (up to "), "off a terminal, progress comes as lines: {progress}");
+    assert!(
+        progress.contains(" items, ") && progress.contains("/s, "),
+        "lines give the items done and the rate: {progress}"
+    );
     assert_eq!(ado.work_item_count(), 3, "each bug filed before the integration existed has its copy");
 
     let backfill = ["backfill", "--table", &table, "--integration", "backfill-bugs", "--every", "1"];
     let again = followed_while_polling(&backfill, &runtime).await?;
     assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(text(&again.stdout).contains("watermark moved back from"), "{}", text(&again.stdout));
+    let said = text(&again.stdout);
+    assert!(said.contains("watermark moved back from"), "{said}");
+    let summary = counts_said(&said, "backfill caught up on side(s) 1 and 2: ")?;
+    assert_eq!((summary["created"], summary["updated"], summary["failed"]), (0, 0, 0), "{said}");
+    assert!(summary["unchanged"] >= 6, "each item and each copy was gone over and found in agreement: {said}");
     assert_eq!(ado.work_item_count(), 3, "linked items are not copied again");
 
     // Resync: an edit whose notice never came is carried at once; an item in agreement writes nothing;
@@ -156,7 +165,11 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
             .await?;
     let said = text(&resync.stdout);
     assert!(!resync.status.success(), "a failed item fails the command");
-    assert!(said.contains("backfill-bugs: 1 failed, 1 unchanged, 1 updated"), "{said}{}", text(&resync.stderr));
+    assert!(
+        said.contains("backfill-bugs: 0 created, 1 updated, 1 unchanged, 0 skipped, 1 failed"),
+        "{said}{}",
+        text(&resync.stderr)
+    );
     assert!(said.contains("1:OPS-404"), "{said}");
     let carried = ado
         .exchanges()
@@ -205,6 +218,19 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
 }
 
 /// Runs `tandem ARGS`, polling as the deployed poller does until it exits (two minutes at most).
+/// The counts a summary line gives after `lead`: "3 created, 0 updated, …" → {"created": 3, …}.
+fn counts_said(said: &str, lead: &str) -> Result<std::collections::HashMap<String, u64>> {
+    let line = said.lines().find_map(|line| line.split_once(lead)).with_context(|| format!("no `{lead}` in {said}"))?.1;
+    let counts = line.split(" (").next().unwrap_or_default();
+    counts
+        .split(", ")
+        .map(|count| {
+            let (number, name) = count.split_once(' ').with_context(|| format!("`{count}` in {line}"))?;
+            Ok((name.to_owned(), number.parse()?))
+        })
+        .collect()
+}
+
 async fn followed_while_polling(args: &[&str], runtime: &Runtime) -> Result<std::process::Output> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .args(args)

@@ -25,6 +25,7 @@ mod merge;
 pub mod plan;
 mod poll;
 pub mod ports;
+pub mod tally;
 mod update;
 mod users;
 

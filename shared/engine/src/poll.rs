@@ -11,6 +11,7 @@ use crate::engine::{Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::Trigger;
 use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
+use crate::tally::{Counted, PollTally};
 use futures_util::future::join;
 use futures_util::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
@@ -81,6 +82,8 @@ pub struct PollReport {
     /// Why the poll stopped before the end without the deadline: a side's credentials were refused.
     /// The watermark stays before the item it stopped at, so nothing changed meanwhile is skipped.
     pub blocked: Option<String>,
+    /// What became of the items this poll dealt with (added to the side's tally page by page).
+    pub counted: PollTally,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -198,6 +201,7 @@ impl Engine {
             pages: 0,
             stopped_early: false,
             blocked: None,
+            counted: PollTally::default(),
         };
         let halt = AtomicBool::new(false);
         let (pages, read_pages) = mpsc::channel(1);
@@ -210,7 +214,7 @@ impl Engine {
                 error!(side = %side, %problem, watermark = %report.watermark, "poll stopped: the credentials were refused; nothing after the watermark is skipped")
             }
             None => {
-                info!(side = %side, items = report.items, failed = report.failed, watermark = %report.watermark, "polled")
+                info!(side = %side, items = report.items, failed = report.failed, counted = %report.counted, watermark = %report.watermark, "polled")
             }
         }
         Ok(report)
@@ -270,6 +274,8 @@ impl Engine {
         let mut stopped_before: Option<Timestamp> = None;
         // Whether the page the poll stopped in is finished: the watermark moves no further.
         let mut finished = false;
+        // The part of the report's tally already added to the side's (with the watermark it reached).
+        let mut saved = PollTally::default();
         while let Some(done) = outcomes.next().await {
             match done {
                 PollDone::Item { .. } if stopped_before.is_some() => {}
@@ -288,9 +294,14 @@ impl Engine {
                         continue;
                     }
                     let reached = stopped_before.map_or(complete_before, |at| complete_before.min(at));
-                    if reached > report.watermark {
-                        report.watermark = reached;
-                        self.stores.watermarks.set_watermark(&self.config.name, side, reached).await?;
+                    // Items a page dealt with are counted even where the watermark stays (a poll's
+                    // overlap with the one before, a first poll starting at the newest change).
+                    let counted = report.counted.since(&saved);
+                    if reached > report.watermark || !counted.is_empty() {
+                        report.watermark = reached.max(report.watermark);
+                        let name = &self.config.name;
+                        self.stores.watermarks.advance_watermark(name, side, report.watermark, &counted).await?;
+                        saved = report.counted;
                     }
                     self.crash_point(Step::PollSynced);
                     finished = stopped_before.is_some();
@@ -369,6 +380,7 @@ impl Engine {
         failures: &SideFailures,
         report: &mut PollReport,
     ) -> Result<(), SyncError> {
+        report.counted.count(Counted::of(&synced));
         match synced {
             Ok(outcome)
                 if outcome != crate::SyncOutcome::AlreadySynced

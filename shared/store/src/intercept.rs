@@ -11,6 +11,7 @@ use tandem_engine::ports::{
     ClaimOutcome, ClaimRequest, ConflictRecord, DeliveryStore, FailureRecord, Link, LinkStore, Noted, StoreError,
     SyncLog, WatermarkStore,
 };
+use tandem_engine::tally::PollTally;
 use tandem_model::{ItemId, Side, Timestamp};
 
 /// One store call: the trait method's name, and whether it changes anything.
@@ -110,6 +111,22 @@ impl<S: WatermarkStore, I: Interceptor> WatermarkStore for Intercepted<S, I> {
     async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError> {
         let work = self.inner.set_watermark(integration, side, at);
         self.interceptor.around(StoreCall::write("set_watermark"), work).await
+    }
+
+    async fn advance_watermark(
+        &self,
+        integration: &str,
+        side: Side,
+        at: Timestamp,
+        counted: &PollTally,
+    ) -> Result<(), StoreError> {
+        let work = self.inner.advance_watermark(integration, side, at, counted);
+        self.interceptor.around(StoreCall::write("advance_watermark"), work).await
+    }
+
+    async fn poll_tally(&self, integration: &str, side: Side) -> Result<PollTally, StoreError> {
+        let work = self.inner.poll_tally(integration, side);
+        self.interceptor.around(StoreCall::read("poll_tally"), work).await
     }
 }
 

@@ -1,7 +1,9 @@
 //! The embedded store's handle: one redb file, opened once per process.
 
 use crate::error::{worker_failed, OrUnavailable};
-use crate::tables::{CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, HISTORY, LINKS, LINK_INDEX, WATERMARKS};
+use crate::tables::{
+    CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, HISTORY, LINKS, LINK_INDEX, POLL_TALLIES, WATERMARKS,
+};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -119,6 +121,7 @@ fn create_tables(database: &Database) -> Result<(), redb::Error> {
     transaction.open_table(LINK_INDEX)?;
     transaction.open_table(CLAIMS)?;
     transaction.open_table(WATERMARKS)?;
+    transaction.open_table(POLL_TALLIES)?;
     transaction.open_table(DELIVERIES)?;
     transaction.open_table(DELIVERY_EXPIRY)?;
     transaction.open_table(CONFLICTS)?;

@@ -23,6 +23,9 @@ pub(crate) const CLAIMS: TableDefinition<(&str, u8, &str), &str> = TableDefiniti
 /// (integration, side) → the timestamp polling resumes from.
 pub(crate) const WATERMARKS: TableDefinition<(&str, u8), &str> = TableDefinition::new("watermarks");
 
+/// (integration, side) → `PollTally`: what the side's polls made of the items they went through.
+pub(crate) const POLL_TALLIES: TableDefinition<(&str, u8), &str> = TableDefinition::new("poll_tallies");
+
 /// (integration, side, delivery id) → the timestamp until which the delivery counts as seen.
 pub(crate) const DELIVERIES: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("deliveries");
 

@@ -1,4 +1,5 @@
 use crate::history::HistoryEntry;
+use crate::tally::PollTally;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -427,7 +428,21 @@ pub trait LinkStore: Send + Sync {
 #[async_trait]
 pub trait WatermarkStore: Send + Sync {
     async fn get_watermark(&self, integration: &str, side: Side) -> Result<Option<Timestamp>, StoreError>;
+    /// Puts the watermark at `at` (a first poll, a backfill's rewind); the side's tally is kept.
     async fn set_watermark(&self, integration: &str, side: Side, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Moves the watermark to `at` as a poll finishes a page and adds what the poll made of the page's
+    /// items to the side's running tally, in the one write.
+    async fn advance_watermark(
+        &self,
+        integration: &str,
+        side: Side,
+        at: Timestamp,
+        counted: &PollTally,
+    ) -> Result<(), StoreError>;
+
+    /// The side's running tally of poll outcomes (all zero before its first poll).
+    async fn poll_tally(&self, integration: &str, side: Side) -> Result<PollTally, StoreError>;
 }
 
 /// Webhook delivery de-duplication.

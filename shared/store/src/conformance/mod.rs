@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             links::claims_remember_when_a_create_was_sent,
             watermarks::watermarks_are_kept_per_integration_side,
             watermarks::a_backfill_only_ever_moves_a_watermark_back,
+            watermarks::a_side_keeps_a_running_tally_beside_its_watermark,
             deliveries::deliveries_are_new_once_until_they_expire,
             log::conflicts_are_listed_per_integration,
             log::failures_are_kept_per_integration_side_and_item,

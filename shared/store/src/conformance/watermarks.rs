@@ -37,3 +37,21 @@ pub async fn a_backfill_only_ever_moves_a_watermark_back<S: Store>(store: &Arc<S
     assert_eq!(store.get_watermark(&ops, Side::One).await.expect("get"), Some(at(30)));
     assert_eq!(store.get_watermark(&ops, Side::Two).await.expect("get"), None, "the other side is untouched");
 }
+
+/// A poll adds what it made of a page's items to the side's tally in the write that moves its
+/// watermark; setting the watermark (a first poll, a rewind) keeps the tally.
+pub async fn a_side_keeps_a_running_tally_beside_its_watermark<S: Store>(store: &Arc<S>) {
+    use tandem_engine::tally::PollTally;
+    let ops = unique_integration("watermarks-tally");
+    assert_eq!(store.poll_tally(&ops, Side::One).await.expect("tally"), PollTally::default());
+    let page = PollTally { created: 2, updated: 1, unchanged: 7, skipped: 1, failed: 1 };
+    store.advance_watermark(&ops, Side::One, at(100), &page).await.expect("advance");
+    store.advance_watermark(&ops, Side::One, at(200), &page).await.expect("advance");
+    assert_eq!(store.get_watermark(&ops, Side::One).await.expect("get"), Some(at(200)));
+    let twice = PollTally { created: 4, updated: 2, unchanged: 14, skipped: 2, failed: 2 };
+    assert_eq!(store.poll_tally(&ops, Side::One).await.expect("tally"), twice);
+    store.set_watermark(&ops, Side::One, at(50)).await.expect("rewind");
+    assert_eq!(store.get_watermark(&ops, Side::One).await.expect("get"), Some(at(50)));
+    assert_eq!(store.poll_tally(&ops, Side::One).await.expect("tally"), twice, "a rewind keeps the tally");
+    assert_eq!(store.poll_tally(&ops, Side::Two).await.expect("tally"), PollTally::default(), "per side");
+}
