@@ -204,6 +204,26 @@ async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<(
     world.finish().await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_attaching_a_copy_never_attaches_it_twice() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = linked_then_silenced(&world, "A file attached while a worker dies").await?;
+    world.jira_attach(&bug.item.id, "trace.txt", "text/plain", b"at checkout.rs:12").await?;
+    let id = bug.item.id.clone();
+    die_at(&world, Step::AttachmentCopied, move |worker| sync(worker, id)).await?;
+    let attached = world.ado_alice.get_item(&copy.item.id).await?.attachments;
+    assert_eq!(attached.len(), 1, "the dead worker attached its copy");
+
+    resume_webhooks(&world);
+    world.settle().await?;
+    let attached = world.ado_alice.get_item(&copy.item.id).await?.attachments;
+    assert_eq!(attached.len(), 1, "the copy was adopted, not attached again: {attached:?}");
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert_eq!(link.attachments.len(), 1, "the file and its copy are linked");
+    assert_eq!(link.attachments[0].copy.as_ref(), Some(&attached[0].id));
+    world.finish().await
+}
+
 /// A worker that stalls between renewing its claim and posting (a starved process) may post after its
 /// claim passed to another, which copied the comment meanwhile: the late post is a second copy no link
 /// knows. The next sync of the pair removes it, and leaves the linked copy and the service account's

@@ -45,25 +45,6 @@ fn plain(body: &RichText) -> String {
     tandem_rich_text::plain_text(body)
 }
 
-async fn create_jira_bug(world: &World, summary: &str, priority: &str) -> Result<Item> {
-    let fields = field_map(&[("summary", text(summary)), ("priority", text(priority))]);
-    Ok(world.jira_alice.create_item(&fields, None).await?)
-}
-
-/// The Azure DevOps copy of a linked Jira bug.
-async fn copy_in_ado(world: &World, jira_bug: &Item) -> Result<Item> {
-    let link = world.link_of(Side::One, &jira_bug.item.id).await?.context("the Jira bug is linked")?;
-    Ok(world.ado_alice.get_item(&link.side2.id).await?)
-}
-
-/// A Jira bug, settled, and its copy.
-async fn linked_bug(world: &World, summary: &str, priority: &str) -> Result<(Item, Item)> {
-    let bug = create_jira_bug(world, summary, priority).await?;
-    world.settle().await?;
-    let copy = copy_in_ado(world, &bug).await?;
-    Ok((bug, copy))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jira_bug_appears_in_azure_devops_and_edits_flow_back() -> Result<()> {
     let world = World::start().await?;
@@ -83,7 +64,7 @@ async fn jira_bug_appears_in_azure_devops_and_edits_flow_back() -> Result<()> {
         .await?;
     world.settle().await?;
 
-    let copy = copy_in_ado(&world, &bug).await?;
+    let copy = world.copy_in_ado(&bug).await?;
     assert_eq!(copy.field("System.Title"), &text("Checkout fails on empty cart"));
     assert_eq!(copy.field("Microsoft.VSTS.Common.Priority"), &FieldValue::Number(2.0));
     assert_eq!(copy.field("Microsoft.VSTS.Common.Severity"), &text("3 - Medium"), "default for a `none` source");
@@ -125,7 +106,7 @@ async fn jira_bug_appears_in_azure_devops_and_edits_flow_back() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     let world = World::start().await?;
-    let (bug, copy) = linked_bug(&world, "Payment page times out", "Medium").await?;
+    let (bug, copy) = world.linked_bug("Payment page times out", "Medium").await?;
     assert_eq!(copy.field("System.State"), &text("New"));
 
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
@@ -161,7 +142,7 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
 /// A linked bug whose Azure DevOps copy moved to a status Jira's workflow refuses, the refusal
 /// recorded and made due now for the returned worker, which parks it after three attempts.
 async fn a_refused_status(world: &World) -> Result<(Item, Item, tandem_engine::Engine)> {
-    let (bug, copy) = linked_bug(world, "Refund button does nothing", "Medium").await?;
+    let (bug, copy) = world.linked_bug("Refund button does nothing", "Medium").await?;
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved"))]).await?;
     world.settle().await?;
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
@@ -236,7 +217,7 @@ async fn an_edit_made_during_the_attempt_that_parks_an_item_is_synced_by_the_nex
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_flow_both_ways_once_with_attribution_and_edits() -> Result<()> {
     let world = World::start().await?;
-    let (bug, copy) = linked_bug(&world, "Search ignores accents", "Low").await?;
+    let (bug, copy) = world.linked_bug("Search ignores accents", "Low").await?;
 
     let jira_comment = world.jira_alice.add_comment(&bug.item.id, &adf_paragraph("Seen on prod")).await?;
     world.ado_alice.add_comment(&copy.item.id, &RichText::Html("<p>Fix is in <b>review</b></p>".into())).await?;
@@ -270,7 +251,7 @@ async fn comments_flow_both_ways_once_with_attribution_and_edits() -> Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_edits_of_different_fields_both_survive_and_same_field_goes_to_policy() -> Result<()> {
     let world = World::start().await?;
-    let (bug, copy) = linked_bug(&world, "Totals round wrongly", "Medium").await?;
+    let (bug, copy) = world.linked_bug("Totals round wrongly", "Medium").await?;
 
     // Both edits happen before tandem hears of either.
     world.jira().webhooks().pause();
@@ -329,14 +310,14 @@ async fn a_filtered_out_item_is_not_synced_until_it_matches() -> Result<()> {
     })?;
     assert!(config.filter(Side::One).is_some(), "the edit added the filter");
     let world = World::with_config(config).await?;
-    let bug = create_jira_bug(&world, "Typo in footer", "Low").await?;
+    let bug = world.create_jira_bug("Typo in footer", "Low").await?;
     world.settle().await?;
     assert!(world.link_of(Side::One, &bug.item.id).await?.is_none());
     assert_eq!(world.ado().work_item_count(), 0);
 
     world.edit_in_jira(&bug.item.id, &[("priority", text("High"))]).await?;
     world.settle().await?;
-    let copy = copy_in_ado(&world, &bug).await?;
+    let copy = world.copy_in_ado(&bug).await?;
     assert_eq!(copy.field("Microsoft.VSTS.Common.Priority"), &FieldValue::Number(2.0));
     assert_eq!(world.ado().work_item_count(), 1);
 
@@ -351,14 +332,14 @@ async fn a_filtered_out_item_is_not_synced_until_it_matches() -> Result<()> {
 async fn a_webhook_that_never_arrives_is_caught_by_the_next_poll() -> Result<()> {
     let world = World::start().await?;
     world.jira().webhooks().pause();
-    let bug = create_jira_bug(&world, "Logo blurry on retina", "High").await?;
+    let bug = world.create_jira_bug("Logo blurry on retina", "High").await?;
     world.jira().webhooks().settled().await;
     assert!(world.link_of(Side::One, &bug.item.id).await?.is_none(), "no webhook, no sync yet");
 
     let engine = world.engine();
     let tally_before = engine.stores().watermarks.poll_tally(&engine.config().name, Side::One).await?;
     tandem_cli::server::poll_once(engine).await;
-    let copy = copy_in_ado(&world, &bug).await?;
+    let copy = world.copy_in_ado(&bug).await?;
     assert_eq!(copy.field("System.Title"), &text("Logo blurry on retina"));
     let tally = engine.stores().watermarks.poll_tally(&engine.config().name, Side::One).await?;
     let counted = tally.since(&tally_before);
@@ -379,7 +360,7 @@ fn signed_jira_delivery(secret: &str, body: &serde_json::Value) -> (String, Stri
 async fn a_repeated_or_stale_delivery_is_processed_once_and_never_overwrites_newer_data() -> Result<()> {
     let world = World::start().await?;
     world.jira().webhooks().pause();
-    let bug = create_jira_bug(&world, "Current title", "High").await?;
+    let bug = world.create_jira_bug("Current title", "High").await?;
     let secret = world.environment.webhook_secret(Side::One).context("simulated Jira has a webhook secret")?;
     // The delivery claims an older title: the engine reads the issue instead of trusting it.
     let (body, signature) = signed_jira_delivery(
@@ -409,7 +390,7 @@ async fn a_repeated_or_stale_delivery_is_processed_once_and_never_overwrites_new
     }
     assert_eq!(answers[0]["synced"], 1, "{answers:?}");
     assert_eq!(answers[1]["duplicate"], true, "{answers:?}");
-    let copy = copy_in_ado(&world, &bug).await?;
+    let copy = world.copy_in_ado(&bug).await?;
     assert_eq!(copy.field("System.Title"), &text("Current title"));
     assert_eq!(world.ado().work_item_count(), 1);
     world.jira().webhooks().resume();
@@ -419,7 +400,7 @@ async fn a_repeated_or_stale_delivery_is_processed_once_and_never_overwrites_new
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_signature_gets_401_and_changes_nothing() -> Result<()> {
     let world = World::start().await?;
-    create_jira_bug(&world, "Real bug", "High").await?;
+    world.create_jira_bug("Real bug", "High").await?;
     world.settle().await?;
     let (writes, links) = (world.writes(), world.links().await?);
 
@@ -466,9 +447,9 @@ async fn a_forged_signature_gets_401_and_changes_nothing() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_shows_what_a_changed_mapping_would_write_and_writes_nothing() -> Result<()> {
     let world = World::start().await?;
-    let (bug, copy) = linked_bug(&world, "Refunds arrive twice", "High").await?;
+    let (bug, copy) = world.linked_bug("Refunds arrive twice", "High").await?;
     world.jira().webhooks().pause();
-    let unlinked = create_jira_bug(&world, "Footer overlaps on mobile", "Low").await?;
+    let unlinked = world.create_jira_bug("Footer overlaps on mobile", "Low").await?;
     let changed = local_config(|text| {
         text.replace("Highest: 1, High: 2,", "Highest: 1, High: 1,")
             .replace("reverse: { 4: Low }", "reverse: { 4: Low, 1: Highest, 2: High }")

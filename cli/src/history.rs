@@ -119,6 +119,15 @@ fn shown_entry(entry: &HistoryEntry) -> String {
             comment.comment, comment.action, comment.to, comment.copy
         );
     }
+    for attachment in &entry.attachments {
+        let reason = attachment.reason.as_deref().map(|reason| format!(": {reason}")).unwrap_or_default();
+        let copy = attachment.copy.as_deref().map(|copy| format!(" (copy {copy})")).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "    attachment {:?} ({}) {} on side {}{copy}{reason}",
+            attachment.name, attachment.original, attachment.action, attachment.to
+        );
+    }
     if entry.omitted > 0 {
         let _ = writeln!(text, "    … and {} more", entry.omitted);
     }
@@ -131,7 +140,7 @@ fn shown_entry(entry: &HistoryEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tandem_engine::history::{ConflictDecision, FieldWrite, Trigger};
+    use tandem_engine::history::{AttachmentAction, ConflictDecision, FieldWrite, Trigger};
 
     #[test]
     fn an_entry_shows_what_started_it_and_each_thing_it_did() {
@@ -158,12 +167,20 @@ mod tests {
                 policy: "latest-wins".into(),
             }],
             comments: Vec::new(),
+            attachments: vec![AttachmentAction {
+                to: Side::Two,
+                action: "not copied".into(),
+                name: "dump.bin".into(),
+                original: "10100".into(),
+                copy: None,
+                reason: Some("12.0 MB, over the 10.0 MB limit".into()),
+            }],
             omitted: 0,
             error: None,
         };
         assert_eq!(
             shown_entry(&entry),
-            "2026-12-05T10:00:00.000Z  updated (1 written)  from side 1 item 10001  webhook d-7  (worker-1)\n    side 2 System.Title: \"Old\" → \"New\"\n    conflict on priority: side 1 won (latest-wins)\n"
+            "2026-12-05T10:00:00.000Z  updated (1 written)  from side 1 item 10001  webhook d-7  (worker-1)\n    side 2 System.Title: \"Old\" → \"New\"\n    conflict on priority: side 1 won (latest-wins)\n    attachment \"dump.bin\" (10100) not copied on side 2: 12.0 MB, over the 10.0 MB limit\n"
         );
     }
 }

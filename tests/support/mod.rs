@@ -19,7 +19,7 @@ use tandem_engine::ports::{Connector, SystemClock};
 use tandem_engine::Engine;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, FieldMap, FieldValue, ItemId, ItemVersion, SecretString, Side};
+use tandem_model::{Credentials, FieldMap, FieldValue, Item, ItemId, ItemVersion, SecretString, Side};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::jira::{PersonEdit, RunningJira, SimUser};
 
@@ -240,6 +240,41 @@ impl World {
         };
         let request = reqwest::Client::new().request(method.clone(), url).basic_auth("", Some(alice_pat));
         answer(&format!("Azure DevOps {method} {path}"), with_json(request, body, content_type).send().await?).await
+    }
+
+    /// A bug Alice files in Jira.
+    pub async fn create_jira_bug(&self, summary: &str, priority: &str) -> Result<Item> {
+        let fields = field_map(&[("summary", text(summary)), ("priority", text(priority))]);
+        Ok(self.jira_alice.create_item(&fields, None).await?)
+    }
+
+    /// The Azure DevOps copy of a linked Jira bug.
+    pub async fn copy_in_ado(&self, jira_bug: &Item) -> Result<Item> {
+        let link = self.link_of(Side::One, &jira_bug.item.id).await?.context("the Jira bug is linked")?;
+        Ok(self.ado_alice.get_item(&link.side2.id).await?)
+    }
+
+    /// A Jira bug, settled, and its copy.
+    pub async fn linked_bug(&self, summary: &str, priority: &str) -> Result<(Item, Item)> {
+        let bug = self.create_jira_bug(summary, priority).await?;
+        self.settle().await?;
+        let copy = self.copy_in_ado(&bug).await?;
+        Ok((bug, copy))
+    }
+
+    /// Alice attaches a file to a Jira issue as Atlassian documents it: a multipart part named `file`,
+    /// with `X-Atlassian-Token: no-check`. Answers the attachments made.
+    pub async fn jira_attach(&self, issue: &ItemId, name: &str, content_type: &str, bytes: &[u8]) -> Result<Value> {
+        let alice = SimUser::alice();
+        let part =
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()).mime_str(content_type)?;
+        let path = format!("/rest/api/3/issue/{issue}/attachments");
+        let request = reqwest::Client::new()
+            .post(format!("{}{path}", self.jira().base_url()))
+            .basic_auth(&alice.email, Some(&alice.api_token))
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        answer(&format!("Jira POST {path}"), request.send().await?).await
     }
 
     pub async fn jira_field(&self, item: &ItemId, field: &str) -> Result<FieldValue> {

@@ -133,6 +133,7 @@ mod tests {
             side2: item("7"),
             fields: Default::default(),
             comments: Vec::new(),
+            attachments: Vec::new(),
             pending_writes: Default::default(),
             announced_by: None,
             seen: Default::default(),

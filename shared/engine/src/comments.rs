@@ -13,24 +13,14 @@
 
 use crate::compare::fingerprint;
 use crate::crash::Step;
-use crate::engine::{index, Claiming, Engine};
+use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history;
-use crate::ports::{ClaimOutcome, CommentLink, ConnectorError, Link, SendWindow};
+use crate::parts::{part_claim, NewPart};
+use crate::ports::{CommentLink, ConnectorError, Link};
 use std::collections::BTreeMap;
-use tandem_model::{Comment, CommentId, Item, ItemId, Restriction, RichText, Side, Timestamp};
+use tandem_model::{Comment, CommentId, Item, Restriction, RichText, Side, Timestamp};
 use tracing::{info, warn};
-
-/// What to do about a comment the link does not know yet.
-enum NewComment {
-    /// Post a copy; `look_for_earlier` when an earlier attempt may have posted one already. `fresh` is
-    /// the link as read after the claim (what "unlinked" and the next link update must go by).
-    Copy { look_for_earlier: bool, fresh: Option<Box<Link>> },
-    /// Another worker is copying it now, or an earlier attempt's post may still land.
-    HeldElsewhere { until: Timestamp },
-    /// Someone copied it meanwhile: the link (re-read) knows it.
-    Known(Box<Link>),
-}
 
 /// What syncing one comment did.
 enum CommentSync {
@@ -152,15 +142,17 @@ impl Engine {
     /// Posts the copy of a comment the link does not know, exactly once across workers and crashes.
     async fn copy_comment(&self, link: &mut Link, from: Side, comment: &Comment) -> Result<CommentSync, SyncError> {
         let to = from.other();
-        let look_for_earlier = match self.claim_comment(link, from, &comment.id).await? {
-            NewComment::Copy { look_for_earlier, fresh } => {
+        let claim = part_claim(link, from, "comment", &comment.id.0);
+        let known = |fresh: &Link| fresh.comments.iter().any(|pair| pair.id(from) == &comment.id);
+        let look_for_earlier = match self.claim_part(link, from, &claim, known).await? {
+            NewPart::Copy { look_for_earlier, fresh } => {
                 if let Some(fresh) = fresh {
                     *link = *fresh;
                 }
                 look_for_earlier
             }
-            NewComment::HeldElsewhere { until } => return Ok(CommentSync::HeldElsewhere { until }),
-            NewComment::Known(fresh) => {
+            NewPart::HeldElsewhere { until } => return Ok(CommentSync::HeldElsewhere { until }),
+            NewPart::Known(fresh) => {
                 *link = *fresh;
                 return Ok(CommentSync::Nothing);
             }
@@ -182,16 +174,14 @@ impl Engine {
             }
             None => {
                 // Building the body may have outlasted the lease: renew it (recording the post), or give way.
-                let before = match self.renew_comment_claim(link, from, &comment.id).await? {
+                let before = match self.renew_part_claim(from, &claim).await? {
                     Ok(before) => before,
                     Err(until) => return Ok(CommentSync::HeldElsewhere { until }),
                 };
                 let copy = match self.connector(to).add_comment(&link.item(to).id, &body).await {
                     Ok(copy) => copy,
                     Err(error) => {
-                        let claim = comment_claim(link, from, &comment.id);
-                        let ending = Claiming::after_failed_send(&error, chrono::Duration::zero(), before);
-                        self.end_send(from, &claim, ending).await;
+                        self.part_send_failed(from, &claim, &error, before).await;
                         return Err(SyncError::Connector { side: to, source: error });
                     }
                 };
@@ -206,7 +196,7 @@ impl Engine {
         link.comments.push(CommentLink { side1, side2, side1_fingerprint, side2_fingerprint, origin: Some(from) });
         // Stored after every copy, so a crash between two comments never posts one twice.
         *link = self.stores.links.update_link(link).await?;
-        self.release_comment_claim(link, from, &comment.id).await;
+        self.release_part_claim(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "copied comment");
         history::note(|journal| journal.comment(to, "copied", &comment.id, &copy.id));
         Ok(CommentSync::Written)
@@ -340,39 +330,6 @@ impl Engine {
         }
     }
 
-    /// Claims the copying of a new comment, then re-reads the link: a worker that copied the comment
-    /// between this worker's read of the link and its claim has linked it by now.
-    async fn claim_comment(&self, link: &Link, from: Side, comment: &CommentId) -> Result<NewComment, SyncError> {
-        let integration = &self.config.name;
-        let look_for_earlier = match self
-            .claim(from, &comment_claim(link, from, comment), Claiming::Hold { lag: chrono::Duration::zero() })
-            .await?
-        {
-            // An earlier attempt that posted may have made the copy: once its post cannot land any more,
-            // the target's comments show whether it did (a listing, unlike a search, is up to date).
-            ClaimOutcome::Claimed { earlier_attempt } => {
-                let now = self.clock.now();
-                match earlier_attempt.and_then(|earlier| earlier.copy_visible_from(now, chrono::Duration::zero())) {
-                    Some(visible_from) if now < visible_from => {
-                        return Ok(NewComment::HeldElsewhere { until: visible_from })
-                    }
-                    visible_from => visible_from.is_some(),
-                }
-            }
-            ClaimOutcome::HeldElsewhere { until } => return Ok(NewComment::HeldElsewhere { until }),
-            // Claims of comments are never linked themselves; treat it as a fresh claim.
-            ClaimOutcome::Linked(_) => false,
-        };
-        let fresh = self.stores.links.get_link(integration, from, &link.item(from).id).await?;
-        match fresh {
-            Some(fresh) if fresh.comments.iter().any(|pair| pair.id(from) == comment) => {
-                self.release_comment_claim(&fresh, from, comment).await;
-                Ok(NewComment::Known(Box::new(fresh)))
-            }
-            fresh => Ok(NewComment::Copy { look_for_earlier, fresh: fresh.map(Box::new) }),
-        }
-    }
-
     /// A copy an earlier attempt posted and never linked: on the target, by the service account, not
     /// linked to any comment, and with exactly the text this attempt would post (attribution line
     /// included, so a copy of another author's comment with the same words is not taken).
@@ -396,29 +353,6 @@ impl Engine {
         Ok(None)
     }
 
-    /// Renews this worker's claim on copying a comment, recording that the copy is being posted: the
-    /// claim's send window before this post, or (as the error) the lease end of whoever holds it instead.
-    async fn renew_comment_claim(
-        &self,
-        link: &Link,
-        from: Side,
-        comment: &CommentId,
-    ) -> Result<Result<Option<SendWindow>, Timestamp>, SyncError> {
-        let posting = Claiming::Send { lag: chrono::Duration::zero() };
-        Ok(match self.claim(from, &comment_claim(link, from, comment), posting).await? {
-            ClaimOutcome::HeldElsewhere { until } => Err(until),
-            ClaimOutcome::Claimed { earlier_attempt } => Ok(earlier_attempt.and_then(|earlier| earlier.sent)),
-            ClaimOutcome::Linked(_) => Ok(None),
-        })
-    }
-
-    async fn release_comment_claim(&self, link: &Link, from: Side, comment: &CommentId) {
-        let claim = comment_claim(link, from, comment);
-        if let Err(error) = self.stores.links.release_claim(&self.config.name, from, &claim, &self.worker).await {
-            warn!(%error, "could not release a comment claim; it expires with its lease");
-        }
-    }
-
     /// The copy's body: "‹author› commented in ‹system›:" then the original, in the target's format.
     /// The same comment always gives the same body, which is what lets a retry recognise its copy.
     async fn comment_copy_body(&self, from: Side, comment: &Comment) -> Result<RichText, SyncError> {
@@ -436,12 +370,6 @@ impl Engine {
         let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.comment_format())?;
         Ok(tandem_rich_text::prepend_paragraph(&body, &attribution))
     }
-}
-
-/// The claim key of copying one comment: in the claims of the item it was made on, under a name no
-/// item id can have.
-fn comment_claim(link: &Link, from: Side, comment: &CommentId) -> ItemId {
-    ItemId::new(format!("{}#comment:{}", link.item(from).id, comment))
 }
 
 fn plain_text(body: &RichText) -> String {

@@ -33,10 +33,12 @@ pub enum Step {
     CommentCopied,
     /// A poll synced its changes; the watermark is not moved.
     PollSynced,
+    /// An attachment's copy is attached; the link does not know it yet.
+    AttachmentCopied,
 }
 
 impl Step {
-    pub const ALL: [Step; 9] = [
+    pub const ALL: [Step; 10] = [
         Step::DeliveryRecorded,
         Step::CreationClaimed,
         Step::CopyCreated,
@@ -46,6 +48,7 @@ impl Step {
         Step::LinkUpdated,
         Step::CommentCopied,
         Step::PollSynced,
+        Step::AttachmentCopied,
     ];
 }
 

@@ -428,6 +428,7 @@ impl Engine {
             writes: journal.writes,
             conflicts: journal.conflicts,
             comments: journal.comments,
+            attachments: journal.attachments,
             omitted: journal.omitted,
             error: outcome.as_ref().err().map(|error| error.to_string()),
         };
@@ -652,6 +653,7 @@ impl Engine {
             side2,
             fields,
             comments: Vec::new(),
+            attachments: Vec::new(),
             pending_writes: BTreeMap::new(),
             announced_by: None,
             seen,
@@ -782,6 +784,8 @@ impl Engine {
             Side::One => (item, &copy),
             Side::Two => (&copy, item),
         };
+        let mut link = link;
+        self.sync_attachments(&mut link, [item1, item2]).await?;
         self.sync_comments(link, [item1, item2]).await?;
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }

@@ -1,6 +1,6 @@
 //! An item's history, for operators (`tandem history`, the status page): what each sync of it did —
-//! what started it, which fields it wrote (old → new), the conflicts it decided, the comments it copied
-//! or removed, how it failed — kept for a while (30 days by default) and bounded in size.
+//! what started it, which fields it wrote (old → new), the conflicts it decided, the comments and
+//! attachments it copied or removed, how it failed — kept for a while (30 days by default) and bounded in size.
 //!
 //! The sync's steps note what they do in a journal that lives as long as the sync's task (a tokio
 //! task-local), so the merge, the creation and the comments need not pass a recorder through every call;
@@ -74,6 +74,21 @@ pub struct CommentAction {
     pub reason: Option<String>,
 }
 
+/// An attachment the sync copied, removed the copy of, or left where it is (with why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentAction {
+    pub to: Side,
+    /// `copied`, `adopted`, `removed` or `not copied`.
+    pub action: String,
+    /// The file's name.
+    pub name: String,
+    pub original: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// One sync of an item, as kept in its history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -97,7 +112,9 @@ pub struct HistoryEntry {
     pub conflicts: Vec<ConflictDecision>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<CommentAction>,
-    /// Field writes and comment actions left out to keep the entry small.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentAction>,
+    /// Field writes, comment and attachment actions left out to keep the entry small.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub omitted: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,17 +132,30 @@ pub(crate) struct Journal {
     pub writes: Vec<FieldWrite>,
     pub conflicts: Vec<ConflictDecision>,
     pub comments: Vec<CommentAction>,
+    pub attachments: Vec<AttachmentAction>,
     pub omitted: usize,
 }
 
 impl Journal {
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty() && self.conflicts.is_empty() && self.comments.is_empty() && self.omitted == 0
+        self.writes.is_empty()
+            && self.conflicts.is_empty()
+            && self.comments.is_empty()
+            && self.attachments.is_empty()
+            && self.omitted == 0
+    }
+
+    /// Whether the entry holds as many actions as it keeps: the next is counted, not kept.
+    fn full(&mut self) -> bool {
+        let full = self.writes.len() + self.comments.len() + self.attachments.len() >= ACTIONS_KEPT;
+        if full {
+            self.omitted += 1;
+        }
+        full
     }
 
     pub fn wrote(&mut self, to: Side, field: &str, old: &FieldValue, new: &FieldValue) {
-        if self.writes.len() + self.comments.len() >= ACTIONS_KEPT {
-            self.omitted += 1;
+        if self.full() {
             return;
         }
         let (old, new) = shown_change(old, new);
@@ -144,12 +174,17 @@ impl Journal {
         copy: &impl ToString,
         reason: Option<String>,
     ) {
-        if self.writes.len() + self.comments.len() >= ACTIONS_KEPT {
-            self.omitted += 1;
+        if self.full() {
             return;
         }
         let (comment, copy) = (comment.to_string(), copy.to_string());
         self.comments.push(CommentAction { to, action: action.to_string(), comment, copy, reason });
+    }
+
+    pub fn attachment(&mut self, action: AttachmentAction) {
+        if !self.full() {
+            self.attachments.push(action);
+        }
     }
 }
 

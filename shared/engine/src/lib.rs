@@ -11,6 +11,7 @@
 //! never sent. That comparison is what stops loops: the integration's own writes leave both sides equal
 //! to their snapshots, so the echo they cause finds nothing to do.
 
+mod attachments;
 mod audit;
 pub mod backfill;
 mod comments;
@@ -22,6 +23,7 @@ mod error;
 pub mod history;
 mod ingest;
 mod merge;
+mod parts;
 pub mod plan;
 mod poll;
 pub mod ports;

@@ -126,6 +126,7 @@ impl Engine {
             link = self.stores.links.update_link(&link).await?;
             self.crash_point(Step::LinkUpdated);
         }
+        written += self.sync_attachments(&mut link, items).await?;
         written += self.sync_comments(link, items).await?;
         match refusal {
             Some(refusal) => Err(refusal),

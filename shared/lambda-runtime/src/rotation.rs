@@ -17,8 +17,8 @@ use tandem_engine::ports::{
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, Side,
-    SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion,
+    RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 use tandem_secrets::CachedSecrets;
 use tokio::time::Instant;
@@ -163,6 +163,33 @@ impl Connector for RotatingConnector {
 
     async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
         self.call(|connector| async move { connector.delete_comment(item, comment).await }).await
+    }
+
+    fn keeps_attachments(&self) -> bool {
+        self.current().keeps_attachments()
+    }
+
+    async fn download_attachment(
+        &self,
+        item: &ItemId,
+        attachment: &Attachment,
+        max_bytes: u64,
+    ) -> Result<AttachmentContent, ConnectorError> {
+        self.call(|connector| async move { connector.download_attachment(item, attachment, max_bytes).await }).await
+    }
+
+    async fn upload_attachment(
+        &self,
+        item: &ItemId,
+        content: &AttachmentContent,
+        note: &str,
+    ) -> Result<Attachment, ConnectorError> {
+        // A 401 is answered before the file is stored, so sending it again cannot attach it twice.
+        self.call(|connector| async move { connector.upload_attachment(item, content, note).await }).await
+    }
+
+    async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
+        self.call(|connector| async move { connector.delete_attachment(item, attachment).await }).await
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {

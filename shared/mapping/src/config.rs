@@ -3,7 +3,7 @@
 use crate::convert::MappingError;
 use crate::field::FieldMapping;
 use crate::filter::Filter;
-use crate::settings::{CommentSettings, ConflictPolicy, PollingSettings};
+use crate::settings::{AttachmentSettings, CommentSettings, ConflictPolicy, PollingSettings};
 use crate::users::UserMapping;
 use std::collections::BTreeMap;
 use tandem_model::{FieldValue, Side, SystemKind};
@@ -21,6 +21,7 @@ pub struct IntegrationConfig {
     pub fields: Vec<FieldMapping>,
     pub users: UserMapping,
     pub comments: CommentSettings,
+    pub attachments: AttachmentSettings,
     pub conflicts: ConflictPolicy,
     pub polling: PollingSettings,
 }

@@ -33,6 +33,8 @@ pub(crate) struct IntegrationFile {
     pub conflicts: Option<ConflictsFile>,
     /// Which way comments are copied, and how a copied comment names its author.
     pub comments: Option<CommentsFile>,
+    /// Which way files attached to items are copied, and how large a file may be.
+    pub attachments: Option<AttachmentsFile>,
     /// How a user on one side is found on the other (user fields, comment authors).
     pub users: Option<UsersFile>,
     /// The field mappings: which field on side 1 corresponds to which field on side 2, and how values
@@ -146,6 +148,21 @@ pub(crate) struct CommentsFile {
     /// Placeholders: `{author}` (the author's display name, else e-mail) and `{system}` (the system
     /// the comment was made in). Default `{author} commented in {system}:`.
     pub attribution: Option<String>,
+}
+
+/// Attachment settings. Each new file is copied once; when the original is removed, so is its copy.
+/// A file larger than `max_bytes` is not copied: the item's history says so, with a link to it.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Attachments")]
+pub(crate) struct AttachmentsFile {
+    /// Copy files attached on side 1 to side 2. Default true.
+    pub side1_to_side2: Option<bool>,
+    /// Copy files attached on side 2 to side 1. Default true.
+    pub side2_to_side1: Option<bool>,
+    /// The largest file copied, in bytes: default 10485760 (10 MB), at most 31457280 (30 MB).
+    #[schemars(range(min = 1, max = 31457280))]
+    pub max_bytes: Option<u64>,
 }
 
 /// Which comments flow one way: all of them, none, or `marked` ones.

@@ -28,7 +28,7 @@ pub use convert::MappingError;
 pub use field::{Direction, FieldKind, FieldMapping};
 pub use filter::{Filter, FilterError};
 pub use problems::{ConfigErrors, ConfigProblem};
-pub use settings::{CommentFlow, CommentSettings, ConflictPolicy, PollingSettings};
+pub use settings::{AttachmentSettings, CommentFlow, CommentSettings, ConflictPolicy, PollingSettings};
 pub use stored::storable_text;
 pub use systems::{CommonRules, SettingKey, SideProblem, SystemRules};
 pub use users::{UserMapping, UserPair};

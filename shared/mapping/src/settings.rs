@@ -1,4 +1,4 @@
-//! The integration-wide settings: conflict policy, comments, polling.
+//! The integration-wide settings: conflict policy, comments, attachments, polling.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,41 @@ impl ConflictPolicy {
 impl fmt::Display for ConflictPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Which way attachments are copied, and how large a file may be copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachmentSettings {
+    pub(crate) side1_to_side2: bool,
+    pub(crate) side2_to_side1: bool,
+    pub(crate) max_bytes: u64,
+}
+
+impl AttachmentSettings {
+    /// The default largest file copied: Jira Cloud's own default limit, and what a function's memory
+    /// carries comfortably.
+    pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+    /// The largest limit a configuration may set: a file is held whole in memory on its way.
+    pub const LARGEST_MAX_BYTES: u64 = 30 * 1024 * 1024;
+
+    /// Whether files attached on `from` are copied to the other side.
+    pub fn enabled(&self, from: Side) -> bool {
+        match from {
+            Side::One => self.side1_to_side2,
+            Side::Two => self.side2_to_side1,
+        }
+    }
+
+    /// The largest file copied, in bytes; a larger one is recorded and left where it is.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        AttachmentSettings { side1_to_side2: true, side2_to_side1: true, max_bytes: Self::DEFAULT_MAX_BYTES }
     }
 }
 

@@ -6,15 +6,16 @@ use crate::config::{ConfidentialAllowances, IntegrationConfig, SideConfig};
 use crate::convert::split_list;
 use crate::field::{index, Direction, FieldKind, FieldMapping, ValueMap};
 use crate::file::{
-    CommentFlowFile, CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile, PollingFile,
-    SideFile, UsersFile, SIDE_KEYS,
+    AttachmentsFile, CommentFlowFile, CommentsFile, ConfidentialFile, FieldDefaultsFile, FieldFile, IntegrationFile,
+    PollingFile, SideFile, UsersFile, SIDE_KEYS,
 };
 use crate::filter::Filter;
 use crate::path::ConfigPath;
 use crate::problems::Problems;
 use crate::scalar::{Scalar, ScalarTable};
 use crate::settings::{
-    parse_duration, parse_interval, unknown_placeholders, CommentFlow, CommentSettings, PollingSettings,
+    parse_duration, parse_interval, unknown_placeholders, AttachmentSettings, CommentFlow, CommentSettings,
+    PollingSettings,
 };
 use crate::systems::{named, slugs, SystemRules};
 use crate::users::{check_email, UserMapping, UserPair};
@@ -94,12 +95,23 @@ pub(crate) fn build(
     }
     let users = users(problems, file.users.unwrap_or_default(), base_dir);
     let comments = comments(problems, file.comments.unwrap_or_default());
+    let attachments = attachments(problems, file.attachments.unwrap_or_default());
     let polling = polling(problems, file.polling.unwrap_or_default());
     let conflicts = file.conflicts.and_then(|conflicts| conflicts.policy).unwrap_or_default();
     if !problems.is_empty() {
         return None;
     }
-    Some(IntegrationConfig { name: name?, side1: side1?, side2: side2?, fields, users, comments, conflicts, polling })
+    Some(IntegrationConfig {
+        name: name?,
+        side1: side1?,
+        side2: side2?,
+        fields,
+        users,
+        comments,
+        attachments,
+        conflicts,
+        polling,
+    })
 }
 
 fn side_key(side: Side) -> String {
@@ -664,6 +676,22 @@ fn comments(problems: &mut Problems, file: CommentsFile) -> CommentSettings {
         side2_to_side1: flow("side2_to_side1", file.side2_to_side1, defaults.side2_to_side1),
         attribution,
         marker,
+    }
+}
+
+fn attachments(problems: &mut Problems, file: AttachmentsFile) -> AttachmentSettings {
+    let defaults = AttachmentSettings::default();
+    let max_bytes = file.max_bytes.unwrap_or(defaults.max_bytes);
+    if max_bytes == 0 || max_bytes > AttachmentSettings::LARGEST_MAX_BYTES {
+        problems.value(
+            &ConfigPath::root().key("attachments").key("max_bytes"),
+            format!("{max_bytes} is not between 1 and {} (30 MB)", AttachmentSettings::LARGEST_MAX_BYTES),
+        );
+    }
+    AttachmentSettings {
+        side1_to_side2: file.side1_to_side2.unwrap_or(defaults.side1_to_side2),
+        side2_to_side1: file.side2_to_side1.unwrap_or(defaults.side2_to_side1),
+        max_bytes: max_bytes.clamp(1, AttachmentSettings::LARGEST_MAX_BYTES),
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::attachment::Attachment;
 use crate::{Timestamp, Visibility};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -159,6 +160,9 @@ pub struct Item {
     #[serde(default)]
     pub visibility: Visibility,
     pub fields: FieldMap,
+    /// The files attached to it, where the system has attachments and the read shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Item {

@@ -3,12 +3,14 @@
 //! Nothing here performs I/O. Connectors translate their vendor's wire format into these types, the
 //! mapping turns one side's values into the other side's, and the engine compares and stores them.
 
+mod attachment;
 mod item;
 mod notice;
 mod secret;
 mod system;
 mod visibility;
 
+pub use attachment::{readable_size, Attachment, AttachmentContent, AttachmentId};
 pub use item::{
     Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RelatedRecord, RichText,
     UserRef,

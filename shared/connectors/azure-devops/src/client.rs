@@ -32,6 +32,8 @@ pub enum Payload<'a, B: Serialize> {
     Json(&'a B),
     /// A JSON Patch document (`application/json-patch+json`).
     JsonPatch(&'a B),
+    /// A file's bytes (`application/octet-stream`), as an attachment upload takes them.
+    File(&'a [u8]),
 }
 
 // Derived impls would demand `B: Copy`; a payload only holds a reference.
@@ -126,10 +128,36 @@ impl AzureDevopsClient {
         T: DeserializeOwned,
         B: Serialize,
     {
+        let path = url.path().to_string();
+        let body = self.exchange(method.clone(), url, payload, what, repeat).await?;
+        // An answer without content (a deletion's 204) reads as JSON `null`.
+        let bytes = if body.is_empty() { b"null".as_slice() } else { body.as_slice() };
+        serde_json::from_slice(bytes).map_err(|error| ConnectorError::InvalidResponse {
+            system: SYSTEM,
+            message: format!("{method} {path}: {error}"),
+            source: Some(Box::new(error)),
+        })
+    }
+
+    /// `GET url` answered with a file: its bytes as sent.
+    pub async fn get_file(&self, url: Url, what: &str) -> Result<Vec<u8>, ConnectorError> {
+        self.exchange::<()>(Method::GET, url, Payload::Empty, what, Repeat::Safe).await
+    }
+
+    /// One request, retried as `repeat` allows; the answer's body as received.
+    async fn exchange<B: Serialize>(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Payload<'_, B>,
+        what: &str,
+        repeat: Repeat,
+    ) -> Result<Vec<u8>, ConnectorError> {
         let body = match payload {
             Payload::Empty => None,
             Payload::Json(body) => Some(("application/json", encode(body)?)),
             Payload::JsonPatch(body) => Some((JSON_PATCH, encode(body)?)),
+            Payload::File(bytes) => Some(("application/octet-stream", bytes.to_vec())),
         };
         let path = url.path().to_string();
         let build = |http: &reqwest::Client| {
@@ -140,14 +168,7 @@ impl AzureDevopsClient {
             }
         };
         let refusal = |answer: &Answer| error_for(answer.status, &answer.headers, &answer.body, &method, &path, what);
-        let answer = self.transport.send(repeat, build, refusal).await?;
-        // An answer without content (a deletion's 204) reads as JSON `null`.
-        let bytes = if answer.body.is_empty() { b"null".as_slice() } else { answer.body.as_slice() };
-        serde_json::from_slice(bytes).map_err(|error| ConnectorError::InvalidResponse {
-            system: SYSTEM,
-            message: format!("{method} {path}: {error}"),
-            source: Some(Box::new(error)),
-        })
+        Ok(self.transport.send(repeat, build, refusal).await?.body)
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RelatedRecord, RichText, SystemKind,
-    Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RelatedRecord,
+    RichText, SystemKind, Timestamp, UserRef,
 };
 use url::Url;
 
@@ -32,7 +32,7 @@ const DEFAULT_QUERY_PAGE: usize = 5_000;
 #[derive(Debug)]
 pub struct AzureDevopsConnector {
     config: ValidAzureDevopsConfig,
-    client: AzureDevopsClient,
+    pub(crate) client: AzureDevopsClient,
     query_page: usize,
     service_account: OnceLock<UserRef>,
 }
@@ -133,7 +133,7 @@ impl AzureDevopsConnector {
         &self.config
     }
 
-    fn project_url(&self, segments: &[&str], query: &[(&str, &str)], api_version: &str) -> Url {
+    pub(crate) fn project_url(&self, segments: &[&str], query: &[(&str, &str)], api_version: &str) -> Url {
         let mut all = vec![self.config.project()];
         all.extend_from_slice(segments);
         AzureDevopsClient::url(self.config.organization_url(), &all, query, api_version)
@@ -145,6 +145,12 @@ impl AzureDevopsConnector {
             segments.push(self.config.project());
         }
         url.to_string()
+    }
+
+    pub(crate) async fn read_with_relations(&self, id: &ItemId) -> Result<wire::WorkItem, ConnectorError> {
+        let query = [("$expand", "relations")];
+        let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &query, API_VERSION);
+        self.client.send(Method::GET, url, EMPTY, &format!("work item {id}")).await
     }
 
     fn to_item(&self, work_item: &wire::WorkItem) -> Result<Item, ConnectorError> {
@@ -354,10 +360,9 @@ impl Connector for AzureDevopsConnector {
         Ok(self.service_account.get_or_init(|| account).clone())
     }
 
+    /// Read with its relations, which hold its attachments.
     async fn get_item(&self, id: &ItemId) -> Result<Item, ConnectorError> {
-        let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &[], API_VERSION);
-        let work_item: wire::WorkItem = self.client.send(Method::GET, url, EMPTY, &format!("work item {id}")).await?;
-        self.to_item(&work_item)
+        self.to_item(&self.read_with_relations(id).await?)
     }
 
     /// One WIQL query from the instant the last page reached, ordered by `ChangedDate`, then the work
@@ -377,7 +382,7 @@ impl Connector for AzureDevopsConnector {
         let fresh: Vec<u32> = ids.into_iter().filter(|id| !from.returned.contains(id)).collect();
         let read_at = chrono::Utc::now();
         let mut items = self
-            .read_batch(&fresh, None)
+            .read_batch(&fresh, Some(wire::WorkItemExpand::Relations))
             .await?
             .iter()
             .map(|work_item| self.to_item(work_item))
@@ -468,6 +473,32 @@ impl Connector for AzureDevopsConnector {
         let written: wire::WorkItem =
             self.client.send(Method::PATCH, url, Payload::JsonPatch(&operations), &format!("work item {id}")).await?;
         Ok(Some(self.to_item(&written)?.version()))
+    }
+
+    fn keeps_attachments(&self) -> bool {
+        true
+    }
+
+    async fn download_attachment(
+        &self,
+        _item: &ItemId,
+        attachment: &Attachment,
+        max_bytes: u64,
+    ) -> Result<AttachmentContent, ConnectorError> {
+        self.download(attachment, max_bytes).await
+    }
+
+    async fn upload_attachment(
+        &self,
+        item: &ItemId,
+        content: &AttachmentContent,
+        note: &str,
+    ) -> Result<Attachment, ConnectorError> {
+        self.upload(item, content, note).await
+    }
+
+    async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
+        self.remove(item, attachment).await
     }
 
     /// Pages with the service's continuation token. The first call sends no paging parameters: `$top` and

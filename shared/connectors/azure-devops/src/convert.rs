@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, Timestamp, UserRef,
-    Visibility,
+    Attachment, AttachmentId, Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText,
+    Timestamp, UserRef, Visibility,
 };
 
 use crate::wire;
@@ -198,7 +198,32 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         place: ItemPlace::new(text_field(work_item, TEAM_PROJECT), text_field(work_item, WORK_ITEM_TYPE)),
         // Azure DevOps restricts whole area paths, which the service account either reads or does not.
         visibility: Visibility::Everyone,
+        attachments: work_item.relations.iter().filter_map(attachment_of).collect(),
         fields,
+    })
+}
+
+/// The relation name of a work item's attached file.
+pub const ATTACHED_FILE: &str = "AttachedFile";
+
+/// An `AttachedFile` relation as an attachment: the id is the upload's GUID, the last segment of the
+/// relation's URL (`…/_apis/wit/attachments/{id}?fileName=…`).
+pub fn attachment_of(relation: &wire::WorkItemRelation) -> Option<Attachment> {
+    if relation.rel != ATTACHED_FILE {
+        return None;
+    }
+    let path = relation.url.split(['?', '#']).next().unwrap_or_default();
+    let id = path.rsplit('/').next().filter(|id| !id.is_empty())?;
+    let attribute = |name: &str| relation.attributes.get(name);
+    let name = attribute("name").and_then(Value::as_str).map(str::to_owned);
+    Some(Attachment {
+        id: AttachmentId::new(id),
+        name: name.unwrap_or_else(|| "attachment".to_string()),
+        size: attribute("resourceSize").and_then(Value::as_u64),
+        content_type: None,
+        author: None,
+        note: attribute("comment").and_then(Value::as_str).map(str::to_owned),
+        url: Some(relation.url.clone()),
     })
 }
 

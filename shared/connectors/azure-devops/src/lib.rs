@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attachments;
 pub mod client;
 pub mod config;
 pub mod connector;

@@ -209,6 +209,7 @@ mod tests {
             revision: None,
             place: ItemPlace::default(),
             visibility: Visibility::default(),
+            attachments: Vec::new(),
             fields: FieldMap::new(),
         }
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tandem_engine::ports::ConnectorError;
 use tandem_http::{Repeat, RetryPolicy, Transport};
-use tandem_model::SecretString;
+use tandem_model::{AttachmentContent, SecretString};
 
 /// A Jira Cloud REST client for one site and account.
 #[derive(Clone)]
@@ -53,7 +53,24 @@ impl JiraClient {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, ConnectorError> {
-        let body = self.call(Method::GET, path, query, None, Repeat::Safe).await?;
+        let body = self.call(Method::GET, path, query, Body::Empty, Repeat::Safe).await?;
+        decode(path, &body)
+    }
+
+    /// `GET path` answered with a file: its bytes as sent.
+    pub async fn get_file(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, ConnectorError> {
+        self.call(Method::GET, path, query, Body::Empty, Repeat::Safe).await
+    }
+
+    /// Posts a file as the multipart part `file`, with the `X-Atlassian-Token: no-check` header Jira
+    /// requires of uploads (its guard against cross-site requests), and reads the JSON answer. Sent
+    /// again only after an answer that says nothing was stored.
+    pub async fn post_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        file: &AttachmentContent,
+    ) -> Result<T, ConnectorError> {
+        let body = self.call(Method::POST, path, &[], Body::File(file), Repeat::Unsafe).await?;
         decode(path, &body)
     }
 
@@ -65,7 +82,7 @@ impl JiraClient {
         body: &B,
         repeat: Repeat,
     ) -> Result<T, ConnectorError> {
-        let body = self.call(method, path, &[], Some(to_json(body)?), repeat).await?;
+        let body = self.call(method, path, &[], Body::Json(to_json(body)?), repeat).await?;
         decode(path, &body)
     }
 
@@ -77,12 +94,12 @@ impl JiraClient {
         body: &B,
         repeat: Repeat,
     ) -> Result<(), ConnectorError> {
-        self.call(method, path, &[], Some(to_json(body)?), repeat).await.map(drop)
+        self.call(method, path, &[], Body::Json(to_json(body)?), repeat).await.map(drop)
     }
 
     /// `DELETE path`, answered without content.
     pub async fn delete(&self, path: &str) -> Result<(), ConnectorError> {
-        self.call(Method::DELETE, path, &[], None, Repeat::Safe).await.map(drop)
+        self.call(Method::DELETE, path, &[], Body::Empty, Repeat::Safe).await.map(drop)
     }
 
     async fn call(
@@ -90,7 +107,7 @@ impl JiraClient {
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<Value>,
+        body: Body<'_>,
         repeat: Repeat,
     ) -> Result<Vec<u8>, ConnectorError> {
         let url = format!("{}{path}", self.site);
@@ -103,8 +120,9 @@ impl JiraClient {
                 request = request.query(query);
             }
             match &body {
-                Some(body) => request.json(body),
-                None => request,
+                Body::Empty => request,
+                Body::Json(body) => request.json(body),
+                Body::File(file) => request.header("X-Atlassian-Token", "no-check").multipart(file_form(file)),
             }
         };
         let refusal = |answer: &tandem_http::Answer| {
@@ -112,6 +130,24 @@ impl JiraClient {
         };
         self.transport.send(repeat, build, refusal).await.map(|answer| answer.body)
     }
+}
+
+/// What a request carries.
+enum Body<'a> {
+    Empty,
+    Json(Value),
+    File(&'a AttachmentContent),
+}
+
+/// A multipart form of one part, `file`, as Jira's upload takes it (made afresh for each attempt).
+fn file_form(file: &AttachmentContent) -> reqwest::multipart::Form {
+    let part = reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.name.clone());
+    // A content type that does not parse is left out: Jira then guesses it from the name.
+    let part = match part.mime_str(&file.content_type) {
+        Ok(typed) => typed,
+        Err(_) => reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.name.clone()),
+    };
+    reqwest::multipart::Form::new().part("file", part)
 }
 
 fn to_json<B: Serialize>(body: &B) -> Result<Value, ConnectorError> {

@@ -15,8 +15,8 @@ use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, SystemKind,
-    Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion,
+    RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -33,7 +33,7 @@ const REQUIRED_PERMISSIONS: [&str; 6] =
     ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS", "EDIT_OWN_COMMENTS"];
 
 pub struct JiraConnector {
-    client: JiraClient,
+    pub(crate) client: JiraClient,
     config: ValidJiraConfig,
     /// Whether each issue shows the item linked with it as a remote link.
     remote_links: bool,
@@ -175,7 +175,7 @@ fn quote(value: &str) -> String {
 }
 
 /// Percent-encodes one path segment.
-fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
@@ -381,6 +381,32 @@ impl Connector for JiraConnector {
             Ok(()) | Err(ConnectorError::NotFound { .. }) => Ok(()),
             Err(error) => Err(error),
         }
+    }
+
+    fn keeps_attachments(&self) -> bool {
+        true
+    }
+
+    async fn download_attachment(
+        &self,
+        _item: &ItemId,
+        attachment: &Attachment,
+        max_bytes: u64,
+    ) -> Result<AttachmentContent, ConnectorError> {
+        self.download(attachment, max_bytes).await
+    }
+
+    async fn upload_attachment(
+        &self,
+        item: &ItemId,
+        content: &AttachmentContent,
+        _note: &str,
+    ) -> Result<Attachment, ConnectorError> {
+        self.upload(item, content).await
+    }
+
+    async fn delete_attachment(&self, _item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
+        self.remove(attachment).await
     }
 
     /// User search matches prefixes of names and e-mails; only an exact e-mail match counts.

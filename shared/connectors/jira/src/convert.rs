@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tandem_engine::ports::ConnectorError;
 use tandem_model::{
-    Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText, Timestamp, UserRef,
-    Visibility,
+    Attachment, AttachmentId, Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, RichText,
+    Timestamp, UserRef, Visibility,
 };
 
 /// Jira's timestamp format: `2024-01-31T10:20:30.123+0000` (RFC 3339 accepted too).
@@ -68,8 +68,36 @@ pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<I
         revision: None,
         place: place_of(issue),
         visibility: security_of(issue),
+        attachments: attachments_of(issue, config)?,
         fields,
     })
+}
+
+/// The issue's attachments (its `attachment` field; none when the read did not ask for it).
+fn attachments_of(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<Vec<Attachment>, ConnectorError> {
+    let Some(listed) = issue.fields.get("attachment").filter(|value| !value.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let listed: Vec<wire::Attachment> = serde_json::from_value(listed.clone()).map_err(|error| {
+        invalid_response(
+            format!("issue {}: `attachment` is not a list of attachments", issue.id),
+            Some(Box::new(error)),
+        )
+    })?;
+    Ok(listed.iter().map(|attachment| attachment_from_wire(attachment, issue.key.as_deref(), config)).collect())
+}
+
+/// An attachment in tandem's terms; people open it from its issue's page.
+pub fn attachment_from_wire(attachment: &wire::Attachment, key: Option<&str>, config: &ValidJiraConfig) -> Attachment {
+    Attachment {
+        id: AttachmentId::new(attachment.id.clone()),
+        name: attachment.filename.clone(),
+        size: attachment.size,
+        content_type: attachment.mime_type.clone(),
+        author: attachment.author.as_ref().map(user_ref),
+        note: None,
+        url: key.map(|key| config.browse_url(key)),
+    }
 }
 
 /// The issue's project (by key, which is what integrations name) and issue type. Missing ones stay

@@ -4,6 +4,7 @@
 //! project and issue type; [`JiraWebhookReceiver`] implements
 //! [`WebhookReceiver`](tandem_engine::ports::WebhookReceiver) for Jira's admin webhooks.
 
+mod attachments;
 mod changes;
 mod client;
 mod config;

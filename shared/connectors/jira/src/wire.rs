@@ -17,6 +17,30 @@ pub struct User {
     pub active: Option<bool>,
 }
 
+/// An attachment as an issue's `attachment` field and `POST /issue/{key}/attachments` give it
+/// (`Attachment` / `AttachmentMetadata`: the id is a string in one and a number in the other).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    #[serde(deserialize_with = "text_or_number")]
+    pub id: String,
+    pub filename: String,
+    #[serde(default)]
+    pub author: Option<User>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        other => Err(serde::de::Error::custom(format!("an id is text or a number, not {other}"))),
+    }
+}
+
 /// A look-up value such as a priority, status or issue type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Named {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion,
-    RelatedRecord, RichText, RichTextFormat, SystemKind, Timestamp, UserRef, Visibility,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace,
+    ItemRef, ItemVersion, RelatedRecord, RichText, RichTextFormat, SystemKind, Timestamp, UserRef, Visibility,
 };
 use tokio::sync::RwLock;
 
@@ -261,6 +261,8 @@ impl SalesforceConnector {
             revision: None,
             place: ItemPlace::new(self.config.org(), self.object()),
             visibility: Visibility::Everyone,
+            // Salesforce files (ContentDocumentLink) are not synced yet.
+            attachments: Vec::new(),
             fields: convert::read_fields(describe, &self.related(describe), &record),
         })
     }
@@ -657,6 +659,34 @@ impl Connector for SalesforceConnector {
         }
     }
 
+    // Salesforce files (ContentVersion linked by ContentDocumentLink) are not synced yet: items read
+    // with no attachments, so the engine never asks for these.
+    fn keeps_attachments(&self) -> bool {
+        false
+    }
+
+    async fn download_attachment(
+        &self,
+        _item: &ItemId,
+        _attachment: &Attachment,
+        _max_bytes: u64,
+    ) -> Result<AttachmentContent, ConnectorError> {
+        Err(files_unsupported())
+    }
+
+    async fn upload_attachment(
+        &self,
+        _item: &ItemId,
+        _content: &AttachmentContent,
+        _note: &str,
+    ) -> Result<Attachment, ConnectorError> {
+        Err(files_unsupported())
+    }
+
+    async fn delete_attachment(&self, _item: &ItemId, _attachment: &Attachment) -> Result<(), ConnectorError> {
+        Err(files_unsupported())
+    }
+
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {
         let soql =
             format!("SELECT Id, Name, Email FROM User WHERE Email = {} AND IsActive = true LIMIT 1", quoted(email));
@@ -779,6 +809,10 @@ fn comment_body(record: &Map<String, Value>) -> RichText {
         Some(html) => RichText::Html(html.to_string()),
         None => RichText::Plain(record.get("CommentBody").and_then(Value::as_str).unwrap_or_default().to_string()),
     }
+}
+
+fn files_unsupported() -> ConnectorError {
+    ConnectorError::Unsupported { system: SYSTEM, what: "files (attachments) yet".into() }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, Side,
-    SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion,
+    RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -50,6 +50,13 @@ pub enum ConnectorError {
     },
     #[error("{system}: {message}")]
     Invalid { system: SystemKind, message: String },
+    /// A file is larger than what may be copied: the integration's limit, or the target's own.
+    #[error("{system}: {what} is {size} bytes, more than the {limit} allowed")]
+    TooLarge { system: SystemKind, what: String, size: u64, limit: u64 },
+    /// The system does not keep what was asked of it (attachments on a system whose files are not
+    /// synced): nothing was sent.
+    #[error("{system} does not support {what}")]
+    Unsupported { system: SystemKind, what: String },
     /// A conditional write found the item changed since it was read (Azure DevOps' `test` of the
     /// revision): nothing was written. Read the item again and merge anew.
     #[error("{system} item {item} changed since it was read; nothing was written")]
@@ -144,6 +151,8 @@ impl ConnectorError {
             | ConnectorError::Unauthorized { .. }
             | ConnectorError::NotFound { .. }
             | ConnectorError::Invalid { .. }
+            | ConnectorError::TooLarge { .. }
+            | ConnectorError::Unsupported { .. }
             | ConnectorError::Changed { .. } => true,
             ConnectorError::Http { status, .. } => *status == 503 || ((400..500).contains(status) && *status != 408),
             ConnectorError::CutShort { source, .. } => source.made_nothing(),
@@ -279,6 +288,32 @@ pub trait Connector: Send + Sync {
     /// Deletes a comment the service account posted (a copy whose original was deleted or restricted);
     /// one that is gone already is not an error.
     async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError>;
+
+    /// Whether this connector reads its items' attachments (`Item::attachments`) and writes them. No
+    /// default, like the calls below: a connector wrapping another must not drop them by omission.
+    fn keeps_attachments(&self) -> bool;
+
+    /// The content of one of `item`'s attachments, fetched from the system's own address with the
+    /// service account's credentials (never from an address found in content, never through a
+    /// redirect); `TooLarge` past `max_bytes`.
+    async fn download_attachment(
+        &self,
+        item: &ItemId,
+        attachment: &Attachment,
+        max_bytes: u64,
+    ) -> Result<AttachmentContent, ConnectorError>;
+
+    /// Attaches a file to `item`, keeping `note` with it where the system keeps a note with an
+    /// attachment (see [`Attachment::note`]); returns the attachment as the item's reads will show it.
+    async fn upload_attachment(
+        &self,
+        item: &ItemId,
+        content: &AttachmentContent,
+        note: &str,
+    ) -> Result<Attachment, ConnectorError>;
+
+    /// Removes an attachment from `item`; one that is gone already is not an error.
+    async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError>;
 
     /// The user with this e-mail, if the system has one visible to the service account.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError>;

@@ -3,7 +3,9 @@ use crate::tally::PollTally;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tandem_model::{CommentId, FieldValue, InstantPrecision, ItemId, ItemRef, ItemVersion, Side, Timestamp};
+use tandem_model::{
+    AttachmentId, CommentId, FieldValue, InstantPrecision, ItemId, ItemRef, ItemVersion, Side, Timestamp,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -128,6 +130,28 @@ impl CommentLink {
     }
 }
 
+/// An attachment and its copy on the other item. A pair without a copy records a file that was not
+/// copied (too large, or refused by the target) so that it is neither tried again at every sync nor
+/// taken for new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentLink {
+    /// The side the original was attached on.
+    pub origin: Side,
+    pub original: AttachmentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<AttachmentId>,
+}
+
+impl AttachmentLink {
+    /// The attachment of this pair on `side`, if there is one.
+    pub fn id(&self, side: Side) -> Option<&AttachmentId> {
+        match side == self.origin {
+            true => Some(&self.original),
+            false => self.copy.as_ref(),
+        }
+    }
+}
+
 /// An entity link: an item and its copy, and the sync state between them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -137,6 +161,9 @@ pub struct Link {
     /// Last-synced values, keyed by the mapping's field name.
     pub fields: BTreeMap<String, FieldSnapshot>,
     pub comments: Vec<CommentLink>,
+    /// The attachments copied (or recorded as not copied) between the two items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentLink>,
     /// Field writes announced before they were made, keyed by the mapping's field name. Normally empty:
     /// a sync clears them once its writes are done. Left over, they tell the next sync what the last
     /// one was doing when it died or lost a write's answer (see [`PendingWrite`]).

@@ -5,10 +5,12 @@ use super::Store;
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
 use tandem_engine::ports::{
-    Announcer, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot, Link,
-    PendingWrite, SeenVersions, SendUpdate, SendWindow,
+    Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot,
+    Link, PendingWrite, SeenVersions, SendUpdate, SendWindow,
 };
-use tandem_model::{CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef};
+use tandem_model::{
+    AttachmentId, CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef,
+};
 
 /// An integration name no other check and no earlier run used.
 pub fn unique_integration(label: &str) -> String {
@@ -71,6 +73,15 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
             side2_fingerprint: "f2".to_owned(),
             origin: Some(Side::One),
         }],
+        // A copied file and one recorded as not copied: stores keep both.
+        attachments: vec![
+            AttachmentLink {
+                origin: Side::One,
+                original: AttachmentId::new(format!("{side1}-a1")),
+                copy: Some(AttachmentId::new(format!("{side2}-a1"))),
+            },
+            AttachmentLink { origin: Side::Two, original: AttachmentId::new(format!("{side2}-a2")), copy: None },
+        ],
         // A write a dead worker announced: stores must keep it as they keep the snapshots.
         pending_writes: BTreeMap::from([(
             "summary".to_owned(),

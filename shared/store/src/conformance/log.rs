@@ -103,6 +103,7 @@ fn history_entry(integration: &str, side: Side, item_id: &str, seconds: i64, kee
         writes: vec![FieldWrite { to: side.other(), field: "summary".into(), old: "Old".into(), new: "New".into() }],
         conflicts: Vec::new(),
         comments: Vec::new(),
+        attachments: Vec::new(),
         omitted: 0,
         error: None,
     }

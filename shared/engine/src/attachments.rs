@@ -1,0 +1,269 @@
+//! Attachments both ways: each file attached to an item is copied once to its copy (downloaded from
+//! its own system with that side's service account, uploaded to the other), claimed like a comment so
+//! that neither two workers nor a crash attach it twice, and removed from the copy when the original
+//! is removed. A copy a person deleted is not attached again.
+//!
+//! A file larger than `attachments.max_bytes`, or one the target refuses for its size, is not copied:
+//! the pair is recorded without a copy (so it is not tried again at every sync) and the item's history
+//! says why, with the address of the original. Copies are known by their author, the service account,
+//! or where the system keeps a note with an attachment (Azure DevOps), by the note the integration
+//! leaves, so they are never copied back.
+
+use crate::engine::{index, Engine};
+use crate::error::SyncError;
+use crate::history::{self, AttachmentAction};
+use crate::parts::{part_claim, NewPart};
+use crate::ports::{AttachmentLink, ConnectorError, Link};
+use tandem_model::{readable_size, Attachment, AttachmentId, Item, ItemId, Side, Timestamp};
+use tracing::{info, warn};
+
+/// How the integration's note on a copy begins (`tandem: copy of jira attachment 10001`).
+const COPY_NOTE: &str = "tandem: copy of";
+
+/// What syncing one new attachment did.
+enum AttachmentSync {
+    /// Copied or adopted.
+    Linked,
+    /// Recorded as not copied: the link changed, the target did not.
+    Recorded,
+    Nothing,
+    HeldElsewhere {
+        until: Timestamp,
+    },
+}
+
+/// What became of a new attachment.
+enum Copied {
+    Copy { copy: Attachment, adopted: bool },
+    NotCopied { reason: String },
+}
+
+impl Engine {
+    /// Copies new attachments in the directions the configuration allows and removes the copies of
+    /// removed ones; returns how many attachments it wrote. Costs no call when neither item has any.
+    pub(crate) async fn sync_attachments(&self, link: &mut Link, items: [&Item; 2]) -> Result<usize, SyncError> {
+        let settings = self.config.attachments;
+        let kept = Side::BOTH.iter().all(|side| self.connector(*side).keeps_attachments());
+        if !kept || !Side::BOTH.iter().any(|side| settings.enabled(*side)) {
+            return Ok(0);
+        }
+        let mut written = 0;
+        let mut held_elsewhere: Option<Timestamp> = None;
+        for from in Side::BOTH.into_iter().filter(|side| settings.enabled(*side)) {
+            written += self.withdraw_attachment_copies(link, from, items).await?;
+            for attachment in &items[index(from)].attachments {
+                let linked = link.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id));
+                if linked || self.is_integrations_attachment(from, attachment).await? {
+                    continue;
+                }
+                match self.sync_new_attachment(link, from, attachment).await? {
+                    AttachmentSync::Linked => written += 1,
+                    AttachmentSync::Recorded | AttachmentSync::Nothing => {}
+                    AttachmentSync::HeldElsewhere { until } => held_elsewhere = held_elsewhere.max(Some(until)),
+                }
+            }
+        }
+        match held_elsewhere {
+            // The change is recorded for a retry once that worker's lease ends, in case it dies.
+            Some(until) => Err(SyncError::CreationInProgress { until }),
+            None => Ok(written),
+        }
+    }
+
+    /// Whether the integration attached this file (a copy, or an earlier attempt's copy to adopt).
+    async fn is_integrations_attachment(&self, side: Side, attachment: &Attachment) -> Result<bool, SyncError> {
+        if attachment.note.as_deref().is_some_and(|note| note.starts_with(COPY_NOTE)) {
+            return Ok(true);
+        }
+        self.is_service_account(side, attachment.author.as_ref()).await
+    }
+
+    /// The note a copy of `attachment` (attached on `from`) carries: the same for every attempt.
+    fn copy_note(&self, from: Side, attachment: &Attachment) -> String {
+        format!("{COPY_NOTE} {} attachment {}", self.config.side(from).system.slug(), attachment.id)
+    }
+
+    /// Removes the copies of attachments removed from `from` since, and forgets the pairs whose
+    /// original is gone; returns how many copies it removed.
+    async fn withdraw_attachment_copies(
+        &self,
+        link: &mut Link,
+        from: Side,
+        items: [&Item; 2],
+    ) -> Result<usize, SyncError> {
+        let to = from.other();
+        let original_gone = |pair: &AttachmentLink| pair.origin == from && !holds(items[index(from)], &pair.original);
+        if !link.attachments.iter().any(original_gone) {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        for pair in link.attachments.iter().filter(|pair| original_gone(pair)) {
+            let copy = pair.copy.as_ref().and_then(|copy| find(items[index(to)], copy));
+            let Some(copy) = copy else { continue };
+            match self.connector(to).delete_attachment(&link.item(to).id, copy).await {
+                Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
+                Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+            }
+            removed += 1;
+            info!(from = %from, item = %link.item(to).label(), original = %pair.original, copy = %copy.id, "removed the copy of a removed attachment");
+            let reason = Some("the original was removed".to_string());
+            note(to, "removed", copy, pair.original.to_string(), Some(copy.id.to_string()), reason);
+        }
+        link.attachments.retain(|pair| !original_gone(pair));
+        *link = self.stores.links.update_link(link).await?;
+        Ok(removed)
+    }
+
+    /// Copies (or adopts, or records as not copied) an attachment the link does not know.
+    async fn sync_new_attachment(
+        &self,
+        link: &mut Link,
+        from: Side,
+        attachment: &Attachment,
+    ) -> Result<AttachmentSync, SyncError> {
+        let to = from.other();
+        let claim = part_claim(link, from, "attachment", &attachment.id.0);
+        let known = |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id));
+        let look_for_earlier = match self.claim_part(link, from, &claim, known).await? {
+            NewPart::Copy { look_for_earlier, fresh } => {
+                if let Some(fresh) = fresh {
+                    *link = *fresh;
+                }
+                look_for_earlier
+            }
+            NewPart::HeldElsewhere { until } => return Ok(AttachmentSync::HeldElsewhere { until }),
+            NewPart::Known(fresh) => {
+                *link = *fresh;
+                return Ok(AttachmentSync::Nothing);
+            }
+        };
+        let note_text = self.copy_note(from, attachment);
+        let earlier = match look_for_earlier {
+            true => self.earlier_attachment_copy(link, to, attachment, &note_text).await?,
+            false => None,
+        };
+        let copied = match earlier {
+            Some(copy) => Copied::Copy { copy, adopted: true },
+            None => match self.send_attachment_copy(link, from, attachment, &claim, &note_text).await? {
+                Ok(copied) => copied,
+                Err(until) => return Ok(AttachmentSync::HeldElsewhere { until }),
+            },
+        };
+        let (copy, action, reason) = match copied {
+            Copied::Copy { copy, adopted } => (Some(copy.id), if adopted { "adopted" } else { "copied" }, None),
+            Copied::NotCopied { reason } => {
+                warn!(from = %from, item = %link.item(from).label(), attachment = %attachment.name, %reason, "an attachment was not copied");
+                (None, "not copied", Some(reason))
+            }
+        };
+        link.attachments.push(AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone() });
+        // Stored after every file, so a crash between two never attaches one twice.
+        *link = self.stores.links.update_link(link).await?;
+        self.release_part_claim(from, &claim).await;
+        info!(from = %from, item = %link.item(to).label(), attachment = %attachment.id, copy = ?copy, action, "attachment");
+        let outcome = if copy.is_some() { AttachmentSync::Linked } else { AttachmentSync::Recorded };
+        note(to, action, attachment, attachment.id.to_string(), copy.map(|copy| copy.to_string()), reason);
+        Ok(outcome)
+    }
+
+    /// Downloads the file and attaches it to the copy, under a renewed claim. A file over the limit
+    /// (known before or found while downloading) or refused by the target for its size is not copied;
+    /// `Err` is the lease end of a worker that took the claim over meanwhile.
+    async fn send_attachment_copy(
+        &self,
+        link: &Link,
+        from: Side,
+        attachment: &Attachment,
+        claim: &ItemId,
+        note_text: &str,
+    ) -> Result<Result<Copied, Timestamp>, SyncError> {
+        let to = from.other();
+        let limit = self.config.attachments.max_bytes();
+        let not_copied = |size: u64| {
+            let (size, limit, place) = (readable_size(size), readable_size(limit), where_original(attachment));
+            Ok(Copied::NotCopied { reason: format!("{size} is over the {limit} limit (attachments.max_bytes){place}") })
+        };
+        if let Some(size) = attachment.size.filter(|size| *size > limit) {
+            return Ok(not_copied(size));
+        }
+        let content = match self.connector(from).download_attachment(&link.item(from).id, attachment, limit).await {
+            Ok(content) => content,
+            Err(ConnectorError::TooLarge { size, .. }) => return Ok(not_copied(size)),
+            Err(error) => return Err(SyncError::Connector { side: from, source: error }),
+        };
+        let before = match self.renew_part_claim(from, claim).await? {
+            Ok(before) => before,
+            Err(until) => return Ok(Err(until)),
+        };
+        match self.connector(to).upload_attachment(&link.item(to).id, &content, note_text).await {
+            Ok(copy) => {
+                self.crash_point(crate::crash::Step::AttachmentCopied);
+                Ok(Ok(Copied::Copy { copy, adopted: false }))
+            }
+            Err(error) => {
+                self.part_send_failed(from, claim, &error, before).await;
+                match error {
+                    ConnectorError::TooLarge { .. } | ConnectorError::Http { status: 413, .. } => {
+                        let (system, place) = (self.config.side(to).system, where_original(attachment));
+                        let reason = format!("{system} refused it as too large ({error}){place}");
+                        Ok(Ok(Copied::NotCopied { reason }))
+                    }
+                    error => Err(SyncError::Connector { side: to, source: error }),
+                }
+            }
+        }
+    }
+
+    /// A copy an earlier attempt attached and never linked: on the target item as it is now, attached
+    /// by the integration (its note, or the service account), not linked, with the file's name and size.
+    async fn earlier_attachment_copy(
+        &self,
+        link: &Link,
+        to: Side,
+        attachment: &Attachment,
+        note_text: &str,
+    ) -> Result<Option<Attachment>, SyncError> {
+        let target = self.connector(to).get_item(&link.item(to).id).await.map_err(SyncError::connector(to))?;
+        for candidate in target.attachments {
+            let unlinked = !link.attachments.iter().any(|pair| pair.id(to) == Some(&candidate.id));
+            let same_file = candidate.name == attachment.name
+                && (candidate.size.is_none() || attachment.size.is_none() || candidate.size == attachment.size);
+            let noted = candidate.note.as_deref().map(|note| note == note_text);
+            let ours = match noted {
+                Some(noted) => noted,
+                None => self.is_service_account(to, candidate.author.as_ref()).await?,
+            };
+            if unlinked && same_file && ours {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Where people find the original, for a record of a file not copied.
+fn where_original(attachment: &Attachment) -> String {
+    attachment.url.as_deref().map(|url| format!("; the original is at {url}")).unwrap_or_default()
+}
+
+fn holds(item: &Item, id: &AttachmentId) -> bool {
+    item.attachments.iter().any(|attachment| &attachment.id == id)
+}
+
+fn find<'a>(item: &'a Item, id: &AttachmentId) -> Option<&'a Attachment> {
+    item.attachments.iter().find(|attachment| &attachment.id == id)
+}
+
+/// Notes an attachment action in the sync's history entry.
+fn note(to: Side, action: &str, file: &Attachment, original: String, copy: Option<String>, reason: Option<String>) {
+    history::note(|journal| {
+        journal.attachment(AttachmentAction {
+            to,
+            action: action.to_string(),
+            name: file.name.clone(),
+            original,
+            copy,
+            reason,
+        })
+    });
+}

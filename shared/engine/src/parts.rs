@@ -1,0 +1,99 @@
+//! The parts of an item copied one by one — comments, attachments — each exactly once across workers
+//! and crashes, the way items are: a worker claims the copying of a part before sending it (another
+//! worker holding the claim means "not now"), renews the claim right before the send (recording when
+//! a copy may have been made), and a worker that takes over a claim whose holder never linked its copy
+//! first looks on the target for that copy and adopts it instead of sending again.
+
+use crate::engine::{Claiming, Engine};
+use crate::error::SyncError;
+use crate::ports::{ClaimOutcome, Link, SendWindow};
+use tandem_model::{ItemId, Side, Timestamp};
+use tracing::warn;
+
+/// What to do about a part the link does not know yet.
+pub(crate) enum NewPart {
+    /// Send a copy; `look_for_earlier` when an earlier attempt may have sent one already. `fresh` is
+    /// the link as read after the claim (what "unlinked" and the next link update must go by).
+    Copy { look_for_earlier: bool, fresh: Option<Box<Link>> },
+    /// Another worker is copying it now, or an earlier attempt's send may still land.
+    HeldElsewhere { until: Timestamp },
+    /// Someone copied it meanwhile: the link (re-read) knows it.
+    Known(Box<Link>),
+}
+
+/// The claim key of copying one part (`kind` names what it is): in the claims of the item it belongs
+/// to, under a name no item id can have.
+pub(crate) fn part_claim(link: &Link, from: Side, kind: &str, part: &str) -> ItemId {
+    ItemId::new(format!("{}#{kind}:{part}", link.item(from).id))
+}
+
+impl Engine {
+    /// Claims the copying of a new part, then re-reads the link: a worker that copied the part between
+    /// this worker's read of the link and its claim has linked it by now (`known` tells).
+    pub(crate) async fn claim_part(
+        &self,
+        link: &Link,
+        from: Side,
+        claim: &ItemId,
+        known: impl Fn(&Link) -> bool,
+    ) -> Result<NewPart, SyncError> {
+        let look_for_earlier = match self.claim(from, claim, Claiming::Hold { lag: chrono::Duration::zero() }).await? {
+            // An earlier attempt that sent may have made the copy: once its send cannot land any more,
+            // the target shows whether it did (a listing or an item read, unlike a search, is up to date).
+            ClaimOutcome::Claimed { earlier_attempt } => {
+                let now = self.clock.now();
+                match earlier_attempt.and_then(|earlier| earlier.copy_visible_from(now, chrono::Duration::zero())) {
+                    Some(visible_from) if now < visible_from => {
+                        return Ok(NewPart::HeldElsewhere { until: visible_from })
+                    }
+                    visible_from => visible_from.is_some(),
+                }
+            }
+            ClaimOutcome::HeldElsewhere { until } => return Ok(NewPart::HeldElsewhere { until }),
+            // Claims of parts are never linked themselves; treat it as a fresh claim.
+            ClaimOutcome::Linked(_) => false,
+        };
+        let fresh = self.stores.links.get_link(&self.config.name, from, &link.item(from).id).await?;
+        match fresh {
+            Some(fresh) if known(&fresh) => {
+                self.release_part_claim(from, claim).await;
+                Ok(NewPart::Known(Box::new(fresh)))
+            }
+            fresh => Ok(NewPart::Copy { look_for_earlier, fresh: fresh.map(Box::new) }),
+        }
+    }
+
+    /// Renews this worker's claim on copying a part, recording that the copy is being sent: the claim's
+    /// send window before this send, or (as the error) the lease end of whoever holds it instead.
+    pub(crate) async fn renew_part_claim(
+        &self,
+        from: Side,
+        claim: &ItemId,
+    ) -> Result<Result<Option<SendWindow>, Timestamp>, SyncError> {
+        let sending = Claiming::Send { lag: chrono::Duration::zero() };
+        Ok(match self.claim(from, claim, sending).await? {
+            ClaimOutcome::HeldElsewhere { until } => Err(until),
+            ClaimOutcome::Claimed { earlier_attempt } => Ok(earlier_attempt.and_then(|earlier| earlier.sent)),
+            ClaimOutcome::Linked(_) => Ok(None),
+        })
+    }
+
+    /// A send failed: the claim records whether it made nothing (so a retry sends at once) or may
+    /// have made a copy (so a retry first looks for it).
+    pub(crate) async fn part_send_failed(
+        &self,
+        from: Side,
+        claim: &ItemId,
+        error: &crate::ports::ConnectorError,
+        before: Option<SendWindow>,
+    ) {
+        let ending = Claiming::after_failed_send(error, chrono::Duration::zero(), before);
+        self.end_send(from, claim, ending).await;
+    }
+
+    pub(crate) async fn release_part_claim(&self, from: Side, claim: &ItemId) {
+        if let Err(error) = self.stores.links.release_claim(&self.config.name, from, claim, &self.worker).await {
+            warn!(%error, "could not release the claim on copying a comment or attachment; it expires with its lease");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Files attached to work items: what a read of an item says about each, and a file's content on its
+//! way from one system to the other.
+
+use crate::item::UserRef;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A system's id of an attachment (Jira's attachment id, the GUID of an Azure DevOps upload).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AttachmentId(pub String);
+
+impl AttachmentId {
+    pub fn new(id: impl Into<String>) -> Self {
+        AttachmentId(id.into())
+    }
+}
+
+impl fmt::Display for AttachmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file attached to an item, as the item's read shows it (the content is fetched on its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    /// The file name people see.
+    pub name: String,
+    /// Bytes, where the system says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Who attached it, where the system says (Jira does; Azure DevOps does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<UserRef>,
+    /// The note kept with the attachment, where the system keeps one (an Azure DevOps relation's
+    /// comment): the integration notes its copies there, so a copy is known where no author is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where a person opens it in the system's own pages, if the system gives an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A file's content, downloaded from one system to be attached in the other.
+#[derive(Clone, PartialEq)]
+pub struct AttachmentContent {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for AttachmentContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentContent")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A size in bytes as people read it ("12.3 MB", "512 bytes").
+pub fn readable_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut size = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{size:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(readable_size(512), "512 bytes");
+        assert_eq!(readable_size(10 * 1024 * 1024), "10.0 MB");
+        assert_eq!(readable_size(1536), "1.5 KB");
+    }
+
+    #[test]
+    fn content_is_never_printed() {
+        let content =
+            AttachmentContent { name: "a.txt".into(), content_type: "text/plain".into(), bytes: b"secret".to_vec() };
+        assert!(!format!("{content:?}").contains("secret"));
+    }
+}
