@@ -63,6 +63,9 @@ pub struct ChangesMade {
     pub creates: u64,
     pub field_edits: u64,
     pub comments: u64,
+    /// Files people attached, and attachments they removed.
+    pub attachments: u64,
+    pub detachments: u64,
     pub out_of_scope_creates: u64,
     pub restricted_comments: u64,
     pub later_restrictions: u64,
@@ -108,6 +111,8 @@ pub struct Verdict {
     pub differing_fields: BTreeMap<String, u64>,
     pub comments_without_copy: u64,
     pub duplicate_comments: u64,
+    pub attachments_without_copy: u64,
+    pub duplicate_attachments: u64,
     pub echo_writes_after_quiescence: u64,
     pub conflicts_recorded: u64,
     pub changes_parked: u64,
@@ -131,6 +136,8 @@ impl Verdict {
             && self.lost_updates == 0
             && self.comments_without_copy == 0
             && self.duplicate_comments == 0
+            && self.attachments_without_copy == 0
+            && self.duplicate_attachments == 0
             && self.echo_writes_after_quiescence == 0
             && self.poll_cycles_to_converge.is_some()
     }
@@ -160,6 +167,8 @@ impl Report {
                 creates: count(&figures.workload.creates),
                 field_edits: count(&figures.workload.field_edits),
                 comments: count(&figures.workload.comments),
+                attachments: count(&figures.workload.attachments),
+                detachments: count(&figures.workload.detachments),
                 out_of_scope_creates: count(&figures.workload.out_of_scope_creates),
                 restricted_comments: count(&figures.workload.restricted_comments),
                 later_restrictions: count(&figures.workload.later_restrictions),
@@ -190,6 +199,8 @@ impl Report {
                 differing_fields: figures.links.differing_fields.clone(),
                 comments_without_copy: figures.links.comments_without_copy,
                 duplicate_comments: figures.links.surplus_comment_copies,
+                attachments_without_copy: figures.links.attachments_without_copy,
+                duplicate_attachments: figures.links.surplus_attachment_copies,
                 echo_writes_after_quiescence: figures.echo_writes,
                 conflicts_recorded: figures.conflicts,
                 changes_parked: figures.parked,
@@ -218,13 +229,15 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments; {} not made)",
+            "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments, {} files attached, {} removed; {} not made)",
             self.events,
             self.events_seconds,
             self.concurrency,
             self.changes_made.creates,
             self.changes_made.field_edits,
             self.changes_made.comments,
+            self.changes_made.attachments,
+            self.changes_made.detachments,
             self.changes_made.not_made
         )?;
         writeln!(
@@ -273,11 +286,15 @@ impl fmt::Display for Report {
             "  items             {} links ({} items made by people by the simulators' count of answered creates, {} of them out of scope)",
             verdict.links, verdict.items_made_by_people, self.changes_made.out_of_scope_creates
         )?;
-        writeln!(f, "  duplicates        {} items, {} comments", verdict.duplicate_items, verdict.duplicate_comments)?;
         writeln!(
             f,
-            "  lost              {} field updates, {} items without copy, {} comments without copy",
-            verdict.lost_updates, verdict.items_without_copy, verdict.comments_without_copy
+            "  duplicates        {} items, {} comments, {} attachments",
+            verdict.duplicate_items, verdict.duplicate_comments, verdict.duplicate_attachments
+        )?;
+        writeln!(
+            f,
+            "  lost              {} field updates, {} items without copy, {} comments without copy, {} attachments without copy",
+            verdict.lost_updates, verdict.items_without_copy, verdict.comments_without_copy, verdict.attachments_without_copy
         )?;
         writeln!(f, "  echo writes       {} after quiescence", verdict.echo_writes_after_quiescence)?;
         writeln!(

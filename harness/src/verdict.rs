@@ -43,6 +43,8 @@ pub struct LinkCheck {
     pub differing_fields: BTreeMap<String, u64>,
     pub comments_without_copy: u64,
     pub surplus_comment_copies: u64,
+    pub attachments_without_copy: u64,
+    pub surplus_attachment_copies: u64,
     pub missing_items: u64,
     /// The first few differences, for a reader to start from.
     pub examples: Vec<String>,
@@ -99,6 +101,8 @@ pub async fn check_links(engine: &Engine, titles: [&str; 2]) -> Result<LinkCheck
         check.out_of_sync_items.extend([link.side1.id.clone(), link.side2.id.clone()]);
         check.comments_without_copy += audit.comments_without_copy as u64;
         check.surplus_comment_copies += audit.surplus_comment_copies as u64;
+        check.attachments_without_copy += audit.attachments_without_copy as u64;
+        check.surplus_attachment_copies += audit.surplus_attachment_copies as u64;
         check.missing_items += u64::from(audit.missing_item);
         for difference in &audit.differing_fields {
             *check.differing_fields.entry(difference.field.clone()).or_default() += 1;

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tandem_engine::ports::{Connector, LinkStore};
-use tandem_model::{FieldMap, FieldValue, ItemId, ItemVersion, Side};
+use tandem_model::{Attachment, AttachmentContent, FieldMap, FieldValue, ItemId, ItemVersion, Side};
 
 const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
@@ -38,6 +38,9 @@ pub struct WorkloadCounters {
     pub creates: AtomicU64,
     pub field_edits: AtomicU64,
     pub comments: AtomicU64,
+    /// Files attached, and attachments removed, by people.
+    pub attachments: AtomicU64,
+    pub detachments: AtomicU64,
     /// Items made in another project or of another type than the integration syncs.
     pub out_of_scope_creates: AtomicU64,
     /// Jira comments restricted to a role or a group, or internal, when they were posted.
@@ -71,6 +74,8 @@ pub struct Workload {
     items: Mutex<Vec<(Side, ItemId)>>,
     /// Public comments people posted: `(side, item, comment id, text)`.
     public_comments: Mutex<Vec<(Side, ItemId, String, String)>>,
+    /// Files people attached: `(side, item, attachment)`.
+    attached: Mutex<Vec<(Side, ItemId, Attachment)>>,
     made: Mutex<Made>,
     pub counters: WorkloadCounters,
 }
@@ -83,6 +88,10 @@ enum Change {
     OutOfScope(Side),
     RestrictedComment(String),
     RestrictLater,
+    /// A file attached to the item on this side.
+    Attach(String),
+    /// A file a person attached earlier is removed.
+    Detach,
 }
 
 impl Workload {
@@ -95,6 +104,7 @@ impl Workload {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             items: Mutex::default(),
             public_comments: Mutex::default(),
+            attached: Mutex::default(),
             made: Mutex::default(),
             counters: WorkloadCounters::default(),
         }
@@ -119,6 +129,8 @@ impl Workload {
             (_, Change::Create(side)) => self.create(side, number).await,
             (_, Change::OutOfScope(side)) => self.create_elsewhere(side, number).await,
             (_, Change::RestrictLater) => self.restrict_a_comment().await,
+            (_, Change::Detach) => self.detach().await,
+            (Some(target), Change::Attach(name)) => self.attach(target, name, number).await,
             (Some(target), Change::Fields(fields)) => self.edit(target, fields).await,
             (Some(target), Change::Comment(words)) => self.comment(target, words).await,
             (Some(target), Change::RestrictedComment(words)) => self.restricted_comment(target, words).await,
@@ -179,6 +191,8 @@ impl Workload {
                 FieldValue::List(vec![word.to_string(), format!("e{}", number % 7)]),
             ),
             80..=85 => self.one_field(side, Field::Description, desk.description(word, number)),
+            86..=88 if self.keeps_attachments() => Some(Change::Attach(format!("{word}-{number}.txt"))),
+            89..=90 if self.keeps_attachments() => Some(Change::Detach),
             92..=94 if self.hazards => {
                 Some(Change::RestrictedComment(format!("Private note on {word} (event {number})")))
             }
@@ -264,6 +278,42 @@ impl Workload {
             words,
         ));
         self.counters.comments.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether both systems have attachments tandem copies.
+    fn keeps_attachments(&self) -> bool {
+        self.people.connectors.iter().all(|connector| connector.keeps_attachments())
+    }
+
+    /// A small file attached to the pair's item on `side` (its original where not linked yet).
+    async fn attach(&self, (origin, id, side): (Side, ItemId, Side), name: String, number: u64) -> Result<()> {
+        let (side, id) = match self.item_on(origin, &id, side).await? {
+            Some(target) => (side, target),
+            None => (origin, id),
+        };
+        let bytes =
+            format!("log of event {number}\n").repeat(usize::try_from(number % 40).unwrap_or(1) + 1).into_bytes();
+        let content = AttachmentContent { name, content_type: "text/plain".into(), bytes };
+        let attached = self.people.connectors[index(side)].upload_attachment(&id, &content, "").await?;
+        self.attached.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((side, id, attached));
+        self.counters.attachments.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A file a person attached earlier is removed (its copy must go).
+    async fn detach(&self) -> Result<()> {
+        let chosen = {
+            let mut attached = self.attached.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let position =
+                self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).random_range(0..attached.len().max(1));
+            (position < attached.len()).then(|| attached.swap_remove(position))
+        };
+        let Some((side, item, attachment)) = chosen else {
+            return Ok(());
+        };
+        self.people.connectors[index(side)].delete_attachment(&item, &attachment).await?;
+        self.counters.detachments.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

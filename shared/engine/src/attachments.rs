@@ -1,7 +1,12 @@
 //! Attachments both ways: each file attached to an item is copied once to its copy (downloaded from
-//! its own system with that side's service account, uploaded to the other), claimed like a comment so
-//! that neither two workers nor a crash attach it twice, and removed from the copy when the original
-//! is removed. A copy a person deleted is not attached again.
+//! its own system with that side's service account, uploaded to the other), and removed from the copy
+//! when the original is removed. A copy a person deleted is not attached again.
+//!
+//! "Once" holds across workers and crashes as for comments — a claim on copying each file — and one
+//! step more, because a file can be removed while its copy is on the way: the pair is stored as
+//! *sending* (with the file's name and size) before the upload, and settled with the copy's id after.
+//! A later sync that finds a pair still sending looks on the other item for the copy the attempt may
+//! have made: it adopts it while the original is there, and removes it once the original is gone.
 //!
 //! A file larger than `attachments.max_bytes`, or one the target refuses for its size, is not copied:
 //! the pair is recorded without a copy (so it is not tried again at every sync) and the item's history
@@ -9,27 +14,37 @@
 //! or where the system keeps a note with an attachment (Azure DevOps), by the note the integration
 //! leaves, so they are never copied back.
 
+use crate::crash::Step;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history::{self, AttachmentAction};
 use crate::parts::{part_claim, NewPart};
-use crate::ports::{AttachmentLink, ConnectorError, Link};
+use crate::ports::{AttachmentLink, ConnectorError, Link, SendingFile};
 use tandem_model::{readable_size, Attachment, AttachmentId, Item, ItemId, Side, Timestamp};
 use tracing::{info, warn};
 
 /// How the integration's note on a copy begins (`tandem: copy of jira attachment 10001`).
 const COPY_NOTE: &str = "tandem: copy of";
 
-/// What syncing one new attachment did.
+/// What syncing one attachment did.
 enum AttachmentSync {
-    /// Copied or adopted.
-    Linked,
-    /// Recorded as not copied: the link changed, the target did not.
+    /// Copied, adopted, or an abandoned copy removed: the target changed.
+    Written,
+    /// Recorded as not copied, or an abandoned send found to have made nothing: only the link changed.
     Recorded,
     Nothing,
     HeldElsewhere {
         until: Timestamp,
     },
+}
+
+impl AttachmentSync {
+    fn held_until(&self) -> Option<Timestamp> {
+        match self {
+            AttachmentSync::HeldElsewhere { until } => Some(*until),
+            _ => None,
+        }
+    }
 }
 
 /// What became of a new attachment.
@@ -51,17 +66,20 @@ impl Engine {
         let mut held_elsewhere: Option<Timestamp> = None;
         for from in Side::BOTH.into_iter().filter(|side| settings.enabled(*side)) {
             written += self.withdraw_attachment_copies(link, from, items).await?;
+            let mut outcomes = Vec::new();
+            for pair in abandoned(link, from, items[index(from)]) {
+                outcomes.push(self.settle_abandoned_send(link, from, &pair).await?);
+            }
             for attachment in &items[index(from)].attachments {
-                let linked = link.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id));
-                if linked || self.is_integrations_attachment(from, attachment).await? {
+                let settled =
+                    link.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id) && pair.settled());
+                if settled || self.is_integrations_attachment(from, attachment).await? {
                     continue;
                 }
-                match self.sync_new_attachment(link, from, attachment).await? {
-                    AttachmentSync::Linked => written += 1,
-                    AttachmentSync::Recorded | AttachmentSync::Nothing => {}
-                    AttachmentSync::HeldElsewhere { until } => held_elsewhere = held_elsewhere.max(Some(until)),
-                }
+                outcomes.push(self.sync_new_attachment(link, from, attachment).await?);
             }
+            written += outcomes.iter().filter(|outcome| matches!(outcome, AttachmentSync::Written)).count();
+            held_elsewhere = held_elsewhere.max(outcomes.iter().filter_map(AttachmentSync::held_until).max());
         }
         match held_elsewhere {
             // The change is recorded for a retry once that worker's lease ends, in case it dies.
@@ -71,20 +89,25 @@ impl Engine {
     }
 
     /// Whether the integration attached this file (a copy, or an earlier attempt's copy to adopt).
-    async fn is_integrations_attachment(&self, side: Side, attachment: &Attachment) -> Result<bool, SyncError> {
+    pub(crate) async fn is_integrations_attachment(
+        &self,
+        side: Side,
+        attachment: &Attachment,
+    ) -> Result<bool, SyncError> {
         if attachment.note.as_deref().is_some_and(|note| note.starts_with(COPY_NOTE)) {
             return Ok(true);
         }
         self.is_service_account(side, attachment.author.as_ref()).await
     }
 
-    /// The note a copy of `attachment` (attached on `from`) carries: the same for every attempt.
-    fn copy_note(&self, from: Side, attachment: &Attachment) -> String {
-        format!("{COPY_NOTE} {} attachment {}", self.config.side(from).system.slug(), attachment.id)
+    /// The note a copy of the original `original` (attached on `from`) carries: the same for every attempt.
+    fn copy_note(&self, from: Side, original: &AttachmentId) -> String {
+        format!("{COPY_NOTE} {} attachment {original}", self.config.side(from).system.slug())
     }
 
-    /// Removes the copies of attachments removed from `from` since, and forgets the pairs whose
-    /// original is gone; returns how many copies it removed.
+    /// Removes the copies of attachments removed from `from` since, and forgets the settled pairs whose
+    /// original is gone; returns how many copies it removed. The copy is removed by its id even where
+    /// the read of the other item does not show it (a read from before it was attached).
     async fn withdraw_attachment_copies(
         &self,
         link: &mut Link,
@@ -92,29 +115,71 @@ impl Engine {
         items: [&Item; 2],
     ) -> Result<usize, SyncError> {
         let to = from.other();
-        let original_gone = |pair: &AttachmentLink| pair.origin == from && !holds(items[index(from)], &pair.original);
-        if !link.attachments.iter().any(original_gone) {
+        let gone =
+            |pair: &AttachmentLink| pair.origin == from && pair.settled() && !holds(items[index(from)], &pair.original);
+        if !link.attachments.iter().any(gone) {
             return Ok(0);
         }
         let mut removed = 0;
-        for pair in link.attachments.iter().filter(|pair| original_gone(pair)) {
-            let copy = pair.copy.as_ref().and_then(|copy| find(items[index(to)], copy));
-            let Some(copy) = copy else { continue };
-            match self.connector(to).delete_attachment(&link.item(to).id, copy).await {
+        for pair in link.attachments.iter().filter(|pair| gone(pair)) {
+            let Some(copy_id) = &pair.copy else { continue };
+            let copy = find(items[index(to)], copy_id).cloned().unwrap_or_else(|| known_only_by_id(copy_id));
+            match self.connector(to).delete_attachment(&link.item(to).id, &copy).await {
                 Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
                 Err(error) => return Err(SyncError::Connector { side: to, source: error }),
             }
             removed += 1;
             info!(from = %from, item = %link.item(to).label(), original = %pair.original, copy = %copy.id, "removed the copy of a removed attachment");
             let reason = Some("the original was removed".to_string());
-            note(to, "removed", copy, pair.original.to_string(), Some(copy.id.to_string()), reason);
+            note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
         }
-        link.attachments.retain(|pair| !original_gone(pair));
+        link.attachments.retain(|pair| !gone(pair));
         *link = self.stores.links.update_link(link).await?;
         Ok(removed)
     }
 
-    /// Copies (or adopts, or records as not copied) an attachment the link does not know.
+    /// A pair left sending whose original is gone: the copy the attempt may have attached is removed
+    /// (once its upload cannot land any more), and the pair forgotten.
+    async fn settle_abandoned_send(
+        &self,
+        link: &mut Link,
+        from: Side,
+        pair: &AttachmentLink,
+    ) -> Result<AttachmentSync, SyncError> {
+        let to = from.other();
+        let claim = part_claim(link, from, "attachment", &pair.original.0);
+        let still_sending = |fresh: &Link| fresh.attachments.iter().any(|found| found == pair);
+        match self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await? {
+            NewPart::Copy { fresh, .. } => {
+                if let Some(fresh) = fresh {
+                    *link = *fresh;
+                }
+            }
+            NewPart::HeldElsewhere { until } => return Ok(AttachmentSync::HeldElsewhere { until }),
+            NewPart::Known(fresh) => {
+                *link = *fresh;
+                return Ok(AttachmentSync::Nothing);
+            }
+        }
+        let file = pair.sending.clone().unwrap_or(SendingFile { name: String::new(), size: None });
+        let note_text = self.copy_note(from, &pair.original);
+        let copy = self.earlier_attachment_copy(link, to, &file, &note_text).await?;
+        if let Some(copy) = &copy {
+            match self.connector(to).delete_attachment(&link.item(to).id, copy).await {
+                Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
+                Err(error) => return Err(SyncError::Connector { side: to, source: error }),
+            }
+            info!(from = %from, item = %link.item(to).label(), original = %pair.original, copy = %copy.id, "removed a copy attached while its original was being removed");
+            let reason = Some("the original was removed while its copy was being attached".to_string());
+            note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
+        }
+        link.attachments.retain(|found| found != pair);
+        *link = self.stores.links.update_link(link).await?;
+        self.release_part_claim(from, &claim).await;
+        Ok(if copy.is_some() { AttachmentSync::Written } else { AttachmentSync::Recorded })
+    }
+
+    /// Copies (or adopts, or records as not copied) an attachment the link has not settled.
     async fn sync_new_attachment(
         &self,
         link: &mut Link,
@@ -123,8 +188,9 @@ impl Engine {
     ) -> Result<AttachmentSync, SyncError> {
         let to = from.other();
         let claim = part_claim(link, from, "attachment", &attachment.id.0);
-        let known = |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id));
-        let look_for_earlier = match self.claim_part(link, from, &claim, known).await? {
+        let settled =
+            |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id) && pair.settled());
+        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await? {
             NewPart::Copy { look_for_earlier, fresh } => {
                 if let Some(fresh) = fresh {
                     *link = *fresh;
@@ -137,9 +203,12 @@ impl Engine {
                 return Ok(AttachmentSync::Nothing);
             }
         };
-        let note_text = self.copy_note(from, attachment);
-        let earlier = match look_for_earlier {
-            true => self.earlier_attachment_copy(link, to, attachment, &note_text).await?,
+        // A pair left sending: an attempt may have attached the copy, whatever the claim remembers.
+        let left_sending = link.attachments.iter().any(|pair| pair.origin == from && pair.original == attachment.id);
+        let note_text = self.copy_note(from, &attachment.id);
+        let file = SendingFile { name: attachment.name.clone(), size: attachment.size };
+        let earlier = match look_for_earlier || left_sending {
+            true => self.earlier_attachment_copy(link, to, &file, &note_text).await?,
             false => None,
         };
         let copied = match earlier {
@@ -156,22 +225,24 @@ impl Engine {
                 (None, "not copied", Some(reason))
             }
         };
-        link.attachments.push(AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone() });
+        link.attachments.retain(|pair| !(pair.origin == from && pair.original == attachment.id));
+        let settled_pair =
+            AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone(), sending: None };
+        link.attachments.push(settled_pair);
         // Stored after every file, so a crash between two never attaches one twice.
         *link = self.stores.links.update_link(link).await?;
         self.release_part_claim(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), attachment = %attachment.id, copy = ?copy, action, "attachment");
-        let outcome = if copy.is_some() { AttachmentSync::Linked } else { AttachmentSync::Recorded };
-        note(to, action, attachment, attachment.id.to_string(), copy.map(|copy| copy.to_string()), reason);
-        Ok(outcome)
+        note(to, action, &attachment.name, &attachment.id, copy.as_ref(), reason);
+        Ok(if copy.is_some() { AttachmentSync::Written } else { AttachmentSync::Recorded })
     }
 
-    /// Downloads the file and attaches it to the copy, under a renewed claim. A file over the limit
-    /// (known before or found while downloading) or refused by the target for its size is not copied;
-    /// `Err` is the lease end of a worker that took the claim over meanwhile.
+    /// Downloads the file and attaches it to the copy, under a renewed claim, with the pair stored as
+    /// sending first. A file over the limit (known before or found while downloading) or refused by the
+    /// target for its size is not copied; `Err` is the lease end of a worker that took the claim over.
     async fn send_attachment_copy(
         &self,
-        link: &Link,
+        link: &mut Link,
         from: Side,
         attachment: &Attachment,
         claim: &ItemId,
@@ -195,9 +266,19 @@ impl Engine {
             Ok(before) => before,
             Err(until) => return Ok(Err(until)),
         };
+        if !link.attachments.iter().any(|pair| pair.origin == from && pair.original == attachment.id) {
+            let sending = Some(SendingFile { name: attachment.name.clone(), size: attachment.size });
+            link.attachments.push(AttachmentLink {
+                origin: from,
+                original: attachment.id.clone(),
+                copy: None,
+                sending,
+            });
+            *link = self.stores.links.update_link(link).await?;
+        }
         match self.connector(to).upload_attachment(&link.item(to).id, &content, note_text).await {
             Ok(copy) => {
-                self.crash_point(crate::crash::Step::AttachmentCopied);
+                self.crash_point(Step::AttachmentCopied);
                 Ok(Ok(Copied::Copy { copy, adopted: false }))
             }
             Err(error) => {
@@ -214,23 +295,23 @@ impl Engine {
         }
     }
 
-    /// A copy an earlier attempt attached and never linked: on the target item as it is now, attached
-    /// by the integration (its note, or the service account), not linked, with the file's name and size.
+    /// A copy an earlier attempt attached and never settled: on the target item as it is now, attached
+    /// by the integration (its note, or the service account), in no settled pair, with the file's name
+    /// and size.
     async fn earlier_attachment_copy(
         &self,
         link: &Link,
         to: Side,
-        attachment: &Attachment,
+        file: &SendingFile,
         note_text: &str,
     ) -> Result<Option<Attachment>, SyncError> {
         let target = self.connector(to).get_item(&link.item(to).id).await.map_err(SyncError::connector(to))?;
         for candidate in target.attachments {
             let unlinked = !link.attachments.iter().any(|pair| pair.id(to) == Some(&candidate.id));
-            let same_file = candidate.name == attachment.name
-                && (candidate.size.is_none() || attachment.size.is_none() || candidate.size == attachment.size);
-            let noted = candidate.note.as_deref().map(|note| note == note_text);
-            let ours = match noted {
-                Some(noted) => noted,
+            let same_file = candidate.name == file.name
+                && (candidate.size.is_none() || file.size.is_none() || candidate.size == file.size);
+            let ours = match candidate.note.as_deref() {
+                Some(note) => note == note_text,
                 None => self.is_service_account(to, candidate.author.as_ref()).await?,
             };
             if unlinked && same_file && ours {
@@ -238,6 +319,25 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+}
+
+/// The pairs of `from` left sending whose original `item` no longer holds.
+fn abandoned(link: &Link, from: Side, item: &Item) -> Vec<AttachmentLink> {
+    let gone = |pair: &&AttachmentLink| pair.origin == from && !pair.settled() && !holds(item, &pair.original);
+    link.attachments.iter().filter(gone).cloned().collect()
+}
+
+/// An attachment known only by its id (a copy the read of its item did not show): enough to remove it.
+fn known_only_by_id(id: &AttachmentId) -> Attachment {
+    Attachment {
+        id: id.clone(),
+        name: id.to_string(),
+        size: None,
+        content_type: None,
+        author: None,
+        note: None,
+        url: None,
     }
 }
 
@@ -255,14 +355,21 @@ fn find<'a>(item: &'a Item, id: &AttachmentId) -> Option<&'a Attachment> {
 }
 
 /// Notes an attachment action in the sync's history entry.
-fn note(to: Side, action: &str, file: &Attachment, original: String, copy: Option<String>, reason: Option<String>) {
+fn note(
+    to: Side,
+    action: &str,
+    name: &str,
+    original: &AttachmentId,
+    copy: Option<&AttachmentId>,
+    reason: Option<String>,
+) {
     history::note(|journal| {
         journal.attachment(AttachmentAction {
             to,
             action: action.to_string(),
-            name: file.name.clone(),
-            original,
-            copy,
+            name: name.to_string(),
+            original: original.to_string(),
+            copy: copy.map(ToString::to_string),
             reason,
         })
     });

@@ -21,6 +21,10 @@ pub struct LinkAudit {
     pub comments_without_copy: usize,
     /// Comments the integration posted that copy no comment, or copy one already copied.
     pub surplus_comment_copies: usize,
+    /// Files attached by people (not recorded as too large to copy) with no copy on the other side.
+    pub attachments_without_copy: usize,
+    /// Files the integration attached beyond one per original still attached.
+    pub surplus_attachment_copies: usize,
     /// The integration's comments the link does not know ("side 2, item 7, comment 12"): where to look
     /// first for a surplus copy.
     pub unlinked_copies: Vec<String>,
@@ -33,6 +37,8 @@ impl LinkAudit {
         self.differing_fields.is_empty()
             && self.comments_without_copy == 0
             && self.surplus_comment_copies == 0
+            && self.attachments_without_copy == 0
+            && self.surplus_attachment_copies == 0
             && !self.missing_item
     }
 }
@@ -82,7 +88,57 @@ impl Engine {
             }
         }
         self.audit_comments(link, items, &mut audit).await?;
+        self.audit_attachments(link, items, &mut audit).await?;
         Ok(audit)
+    }
+
+    /// Attachments come with the items read: no call of its own.
+    async fn audit_attachments(&self, link: &Link, items: [&Item; 2], audit: &mut LinkAudit) -> Result<(), SyncError> {
+        let settings = self.config.attachments;
+        if !Side::BOTH.iter().all(|side| self.connector(*side).keeps_attachments()) {
+            return Ok(());
+        }
+        for from in Side::BOTH.into_iter().filter(|side| settings.enabled(*side)) {
+            let (on_from, on_to) = (&items[index(from)].attachments, &items[index(from.other())].attachments);
+            let mut copies_expected = 0;
+            for original in on_from {
+                let pair = link.attachments.iter().find(|pair| pair.id(from) == Some(&original.id));
+                if self.is_integrations_attachment(from, original).await?
+                    || pair.is_some_and(|pair| pair.copy.is_none())
+                {
+                    continue;
+                }
+                copies_expected += 1;
+                let copy = pair.and_then(|pair| pair.copy.as_ref());
+                if !copy.is_some_and(|copy| on_to.iter().any(|found| &found.id == copy)) {
+                    audit.attachments_without_copy += 1;
+                }
+            }
+            let mut copies_found: usize = 0;
+            for found in on_to {
+                if !self.is_integrations_attachment(from.other(), found).await? {
+                    continue;
+                }
+                copies_found += 1;
+                let pair = link.attachments.iter().find(|pair| pair.id(from.other()) == Some(&found.id));
+                let original_there =
+                    pair.is_some_and(|pair| on_from.iter().any(|original| original.id == pair.original));
+                if !original_there {
+                    let (item, why) = (
+                        link.item(from.other()).label(),
+                        if pair.is_some() { "its original is gone" } else { "no pair" },
+                    );
+                    audit.unlinked_copies.push(format!(
+                        "side {}, item {item}, attachment {} {:?}: {why}",
+                        from.other(),
+                        found.id,
+                        found.name
+                    ));
+                }
+            }
+            audit.surplus_attachment_copies += copies_found.saturating_sub(copies_expected);
+        }
+        Ok(())
     }
 
     async fn audit_comments(&self, link: &Link, items: [&Item; 2], audit: &mut LinkAudit) -> Result<(), SyncError> {

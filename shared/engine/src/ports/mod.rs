@@ -15,5 +15,5 @@ pub use secrets::{SecretError, SecretSource};
 pub use store::{
     Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, DeliveryStore, EarlierAttempt,
     FailureRecord, FieldSnapshot, Link, LinkStore, News, Noted, PendingWrite, SeenVersions, SendUpdate, SendWindow,
-    SentRecord, StoreError, SyncLog, WatermarkStore,
+    SendingFile, SentRecord, StoreError, SyncLog, WatermarkStore,
 };

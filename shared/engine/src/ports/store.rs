@@ -140,9 +140,27 @@ pub struct AttachmentLink {
     pub original: AttachmentId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy: Option<AttachmentId>,
+    /// Set while the copy is being attached (stored before the upload, cleared with the copy's id):
+    /// what a later sync looks for on the other item when the attempt died or lost its answer — to
+    /// adopt the copy, or to remove it when the original is gone by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sending: Option<SendingFile>,
+}
+
+/// A file whose copy is being attached: what its copy is recognised by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendingFile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 impl AttachmentLink {
+    /// Whether the pair is settled: copied, or recorded as not copied (not being sent).
+    pub fn settled(&self) -> bool {
+        self.sending.is_none()
+    }
+
     /// The attachment of this pair on `side`, if there is one.
     pub fn id(&self, side: Side) -> Option<&AttachmentId> {
         match side == self.origin {

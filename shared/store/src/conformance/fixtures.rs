@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
 use tandem_engine::ports::{
     Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot,
-    Link, PendingWrite, SeenVersions, SendUpdate, SendWindow,
+    Link, PendingWrite, SeenVersions, SendUpdate, SendWindow, SendingFile,
 };
 use tandem_model::{
     AttachmentId, CommentId, FieldValue, ItemId, ItemRef, ItemVersion, RichText, Side, Timestamp, UserRef,
@@ -79,8 +79,14 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
                 origin: Side::One,
                 original: AttachmentId::new(format!("{side1}-a1")),
                 copy: Some(AttachmentId::new(format!("{side2}-a1"))),
+                sending: None,
             },
-            AttachmentLink { origin: Side::Two, original: AttachmentId::new(format!("{side2}-a2")), copy: None },
+            AttachmentLink {
+                origin: Side::Two,
+                original: AttachmentId::new(format!("{side2}-a2")),
+                copy: None,
+                sending: Some(SendingFile { name: "trace.txt".into(), size: Some(42) }),
+            },
         ],
         // A write a dead worker announced: stores must keep it as they keep the snapshots.
         pending_writes: BTreeMap::from([(
