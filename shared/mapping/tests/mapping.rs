@@ -249,3 +249,28 @@ fn marked_comments_flow_only_with_their_marker_and_other_modes_are_refused() {
     let problems = load_str(&file("{ marker: ' ' }"), "m.yaml", dir.path()).expect_err("refused");
     assert!(problems.to_string().contains("marker must not be empty"), "{problems}");
 }
+
+#[test]
+fn attachments_flow_both_ways_by_default_and_a_limit_outside_its_range_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = |attachments: &str| {
+        format!(
+            "name: files\n\
+             side1: {{ system: jira, simulator: true, project: OPS, item_type: Bug, secret: a, webhook_secret: b }}\n\
+             side2: {{ system: azure-devops, simulator: true, project: F, item_type: Bug, secret: c, webhook_secret: d }}\n\
+             {attachments}\n\
+             fields:\n  - {{ name: title, side1: summary, side2: System.Title }}\n"
+        )
+    };
+    let config = load_str(&file(""), "f.yaml", dir.path()).expect("loads");
+    assert!(config.attachments.enabled(Side::One) && config.attachments.enabled(Side::Two));
+    assert_eq!(config.attachments.max_bytes(), 10 * 1024 * 1024);
+    let config = load_str(&file("attachments: { side2_to_side1: false, max_bytes: 2048 }"), "f.yaml", dir.path())
+        .expect("loads");
+    assert!(config.attachments.enabled(Side::One) && !config.attachments.enabled(Side::Two));
+    assert_eq!(config.attachments.max_bytes(), 2048);
+    let problems = load_str(&file("attachments: { max_bytes: 0 }"), "f.yaml", dir.path()).expect_err("refused");
+    assert!(problems.to_string().contains("attachments.max_bytes"), "{problems}");
+    let problems = load_str(&file("attachments: { max_bytes: 52428800 }"), "f.yaml", dir.path()).expect_err("refused");
+    assert!(problems.to_string().contains("is not between 1 and 31457280"), "{problems}");
+}
