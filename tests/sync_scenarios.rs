@@ -103,6 +103,56 @@ async fn jira_bug_appears_in_azure_devops_and_edits_flow_back() -> Result<()> {
     world.finish().await
 }
 
+/// A mention of someone Azure DevOps does not know reads as their name there, and an edit of the copy
+/// that leaves its description alone leaves the Jira mention alone too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_of_someone_only_in_jira_reads_as_their_name_and_survives_an_edit_in_ado() -> Result<()> {
+    let world = World::start().await?;
+    let carol = SimUser::new("712020:carol", "carol@jira-only.example", "Carol Jira-only", "carol-token");
+    world.jira().add_user(carol.clone());
+    let description = json!({"version": 1, "type": "doc", "content": [{"type": "paragraph", "content": [
+        {"type": "text", "text": "Ask "},
+        {"type": "mention", "attrs": {"id": carol.account_id, "text": "@Carol Jira-only"}},
+        {"type": "text", "text": " about the export"}
+    ]}]});
+    let fields = field_map(&[
+        ("summary", text("Export totals need Carol")),
+        ("description", FieldValue::RichText(RichText::Adf(description))),
+    ]);
+    let bug = world.jira_alice.create_item(&fields, None).await?;
+    world.settle().await?;
+    let copy = world.copy_in_ado(&bug).await?;
+    let FieldValue::RichText(RichText::Html(html)) = copy.field("System.Description") else {
+        panic!("the description is not HTML: {:?}", copy.field("System.Description"));
+    };
+    assert!(html.contains("Carol Jira-only") && !html.contains("data-vss-mention"), "her name, as text: {html}");
+
+    world.edit_in_ado(&copy.item.id, &[("Microsoft.VSTS.Common.Priority", FieldValue::Number(1.0))]).await?;
+    world.settle().await?;
+    let FieldValue::RichText(RichText::Adf(adf)) = world.jira_field(&bug.item.id, "description").await? else {
+        panic!("the Jira description is not ADF");
+    };
+    let mention = &adf["content"][0]["content"][1];
+    assert_eq!(
+        (mention["type"].as_str(), mention["attrs"]["id"].as_str()),
+        (Some("mention"), Some("712020:carol")),
+        "{adf}"
+    );
+
+    // Her name comes back inside an edited description: the words change, the mention stays.
+    let edited = html.replace("about the export", "about the export totals");
+    world.edit_in_ado(&copy.item.id, &[("System.Description", FieldValue::RichText(RichText::Html(edited)))]).await?;
+    world.settle().await?;
+    let FieldValue::RichText(RichText::Adf(adf)) = world.jira_field(&bug.item.id, "description").await? else {
+        panic!("the Jira description is not ADF");
+    };
+    let text = tandem_rich_text::adf_to_plain_text(&adf);
+    assert!(text.contains("about the export totals"), "{adf}");
+    let mentions = tandem_rich_text::adf_mentions(&adf);
+    assert_eq!(mentions.iter().map(|mention| mention.id.as_str()).collect::<Vec<_>>(), ["712020:carol"], "{adf}");
+    world.finish().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     let world = World::start().await?;

@@ -19,7 +19,7 @@ use crate::history::{self, ConflictDecision};
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
-use tandem_model::{FieldMap, Item, ItemId, ItemVersion, Side};
+use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side};
 use tracing::{info, warn};
 
 /// What the merge decided to write, per target side.
@@ -225,7 +225,7 @@ impl Engine {
                 Side::One => (value1, value2),
                 Side::Two => (value2, value1),
             };
-            let value = self.translate(mapping, from, &source).await?;
+            let value = keep_unmapped_mentions(self.translate(mapping, from, &source).await?, &target_now);
             let Some(target_field) = mapping.field(to) else {
                 continue;
             };
@@ -315,4 +315,20 @@ fn is_refusal(error: &ConnectorError) -> bool {
         ConnectorError::Http { status, .. } => matches!(status, 400 | 409 | 422),
         _ => false,
     }
+}
+
+/// A mention in the target's text of someone the source side does not know travelled there as its
+/// words (`@Carol`); where the incoming text still holds those words, the mention is kept, so an edit
+/// elsewhere in the text does not turn it into plain words.
+fn keep_unmapped_mentions(value: FieldValue, target_now: &FieldValue) -> FieldValue {
+    let (FieldValue::RichText(incoming), FieldValue::RichText(current)) = (&value, target_now) else {
+        return value;
+    };
+    let arriving = tandem_rich_text::mentions(incoming);
+    let mut kept = tandem_rich_text::mentions(current);
+    kept.retain(|mention| !arriving.iter().any(|other| other.id == mention.id));
+    if kept.is_empty() {
+        return value;
+    }
+    FieldValue::RichText(tandem_rich_text::restore_mentions(incoming, &kept))
 }

@@ -127,6 +127,24 @@ pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) 
     }
 }
 
+/// `text` with each literal occurrence of a mention's text turned back into the mention: a mention of
+/// someone the other side does not know travels there as its text (`@Carol`), and when that text comes
+/// back, the mention it stood for is restored rather than overwritten by the words. Mentions with an
+/// empty text are left out; a text with none of them comes back as it is.
+pub fn restore_mentions(text: &RichText, mentions: &[Mention]) -> RichText {
+    let words = plain_text(text);
+    let wanted: Vec<&Mention> =
+        mentions.iter().filter(|mention| !mention.text.is_empty() && words.contains(&mention.text)).collect();
+    if wanted.is_empty() || matches!(text, RichText::Plain(_)) {
+        return text.clone();
+    }
+    let Ok(mut document) = read(text) else {
+        return text.clone();
+    };
+    document.for_each_inline_mut(&mut |content| mention::restore_in(content, &wanted));
+    write(text.format(), &document)
+}
+
 /// `text` without each occurrence of `words` (compared ignoring case) in its text, and the spaces
 /// doubled where they stood collapsed: a marker people type to choose what is copied, taken out of the
 /// copy. Formatting and everything else stay; text that cannot be read is left as it is.
@@ -215,6 +233,23 @@ mod tests {
         }
         let bold = RichText::Html("<p><strong>#sync</strong> Deployed <em>today</em></p>".into());
         assert_eq!(remove_words(&bold, "#sync"), RichText::Html("<p>Deployed <em>today</em></p>".into()));
+    }
+
+    #[test]
+    fn a_mention_shown_as_its_text_is_restored_where_the_text_comes_back() {
+        let carol = Mention { id: "712020:carol".into(), text: "@Carol Jira-only".into() };
+        let html = RichText::Html("<p>Ask <b>@Carol Jira-only</b> about totals and the export</p>".into());
+        let adf = convert(&html, RichTextFormat::Adf).unwrap();
+        let restored = restore_mentions(&adf, std::slice::from_ref(&carol));
+        assert_eq!(mentions(&restored), std::slice::from_ref(&carol));
+        assert_eq!(plain_text(&restored), plain_text(&adf), "the words are the same");
+        let RichText::Adf(document) = &restored else { panic!("ADF stays ADF") };
+        let content = &document["content"][0]["content"];
+        assert_eq!(content[0]["text"], "Ask ");
+        assert_eq!(content[1]["type"], "mention");
+        assert_eq!(content[2]["text"], " about totals and the export");
+        let untouched = RichText::Html("<p>Nobody named</p>".into());
+        assert_eq!(restore_mentions(&untouched, &[carol]), untouched);
     }
 
     #[test]

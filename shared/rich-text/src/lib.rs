@@ -34,7 +34,7 @@ use serde_json::Value;
 
 pub use any_format::{
     canonical_form, convert, from_plain_text, map_mentions, mentions, plain_text, prepend_paragraph, remove_words,
-    stored_size,
+    restore_mentions, stored_size,
 };
 pub use attribution::{
     prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf, strip_leading_paragraph_html,

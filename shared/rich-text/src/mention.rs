@@ -113,6 +113,37 @@ pub fn map_html_mentions(html: &str, map: &dyn Fn(&Mention) -> Option<Mention>) 
     html_out::render(&canonicalize(document))
 }
 
+/// Each literal occurrence of a mention's text (`@Carol Jira-only`) in `content`'s text turned back
+/// into that mention: what a mention with no counterpart on the other side was shown as, restored
+/// when the text comes back.
+pub(crate) fn restore_in(content: &mut Vec<Inline>, mentions: &[&Mention]) {
+    let mut restored = Vec::with_capacity(content.len());
+    for inline in content.drain(..) {
+        let Inline::Text { mut text, marks } = inline else {
+            restored.push(inline);
+            continue;
+        };
+        // Split at the earliest occurrence of any mention's text, again and again.
+        while let Some((at, mention)) = earliest(&text, mentions) {
+            let rest = text.split_off(at + mention.text.len());
+            text.truncate(at);
+            if !text.is_empty() {
+                restored.push(Inline::Text { text: std::mem::take(&mut text), marks: marks.clone() });
+            }
+            restored.push(Inline::Mention(mention.clone()));
+            text = rest;
+        }
+        if !text.is_empty() {
+            restored.push(Inline::Text { text, marks });
+        }
+    }
+    *content = restored;
+}
+
+fn earliest<'a>(text: &str, mentions: &[&'a Mention]) -> Option<(usize, &'a Mention)> {
+    mentions.iter().filter_map(|mention| text.find(&mention.text).map(|at| (at, *mention))).min_by_key(|(at, _)| *at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
