@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 use tandem_engine::ports::Link;
 use tandem_engine::Engine;
-use tandem_model::{ItemId, RichText, Side, Visibility};
+use tandem_model::{FieldValue, ItemId, RichText, Side, Visibility};
 use tandem_simulators::recording::RecordedExchange;
 
 /// What the harsher world's checks found; every figure must be 0.
@@ -23,6 +23,9 @@ pub struct HazardCheck {
     pub stale_writes: u64,
     /// Items edited while a credential was expired whose pair is out of sync after settling.
     pub lost_to_expired_credentials: u64,
+    /// Mentions of someone the other side does not know that became mere words where they were made
+    /// (their text came back from the other side and replaced them).
+    pub mentions_turned_into_words: u64,
     pub examples: Vec<String>,
 }
 
@@ -32,6 +35,7 @@ impl HazardCheck {
             && self.restricted_comments_leaked == 0
             && self.stale_writes == 0
             && self.lost_to_expired_credentials == 0
+            && self.mentions_turned_into_words == 0
     }
 }
 
@@ -54,6 +58,12 @@ pub async fn check(
         }
     }
     check.restricted_comments_leaked = leaked_comments(engine, links, &mut check.examples).await?;
+    for (side, system) in Side::BOTH.into_iter().zip(systems) {
+        if let Some(mention) = system.desk()?.unmapped_mention() {
+            check.mentions_turned_into_words +=
+                words_for_mentions(engine, links, side, &mention, &mut check.examples).await?;
+        }
+    }
     for system in systems {
         let writes = TitleWrites {
             system: system.name(),
@@ -105,6 +115,29 @@ async fn leaked_comments(engine: &Engine, links: &[Link], examples: &mut Vec<Str
         }
     }
     Ok(leaked)
+}
+
+/// Rich text on `side` that shows `mention`'s words without the mention itself.
+async fn words_for_mentions(
+    engine: &Engine,
+    links: &[Link],
+    side: Side,
+    (id, text): &(String, String),
+    examples: &mut Vec<String>,
+) -> Result<u64> {
+    let mut found = 0;
+    for link in links {
+        let item = engine.connector(side).get_item(&link.item(side).id).await?;
+        for (field, value) in &item.fields {
+            let FieldValue::RichText(rich) = value else { continue };
+            let mentioned = tandem_rich_text::mentions(rich).iter().any(|mention| &mention.id == id);
+            if plain(rich).contains(text.as_str()) && !mentioned {
+                found += 1;
+                examples.push(format!("{text} in {} {field} is words, not a mention", item.item.label()));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn words(text: &str) -> String {

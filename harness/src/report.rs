@@ -299,11 +299,12 @@ impl fmt::Display for Report {
         writeln!(f, "  echo writes       {} after quiescence", verdict.echo_writes_after_quiescence)?;
         writeln!(
             f,
-            "  kept out          {} out-of-scope copies, {} restricted comments leaked, {} stale writes, {} changes lost to an expired credential",
+            "  kept out          {} out-of-scope copies, {} restricted comments leaked, {} stale writes, {} changes lost to an expired credential, {} mentions turned into words",
             verdict.hazards.out_of_scope_copies,
             verdict.hazards.restricted_comments_leaked,
             verdict.hazards.stale_writes,
-            verdict.hazards.lost_to_expired_credentials
+            verdict.hazards.lost_to_expired_credentials,
+            verdict.hazards.mentions_turned_into_words
         )?;
         writeln!(
             f,

@@ -92,6 +92,8 @@ enum Change {
     Attach(String),
     /// A file a person attached earlier is removed.
     Detach,
+    /// A line added at the top of the item's description on this side, the rest left as it is.
+    ExtendDescription(String),
 }
 
 impl Workload {
@@ -131,6 +133,7 @@ impl Workload {
             (_, Change::RestrictLater) => self.restrict_a_comment().await,
             (_, Change::Detach) => self.detach().await,
             (Some(target), Change::Attach(name)) => self.attach(target, name, number).await,
+            (Some(target), Change::ExtendDescription(line)) => self.extend_description(target, line).await,
             (Some(target), Change::Fields(fields)) => self.edit(target, fields).await,
             (Some(target), Change::Comment(words)) => self.comment(target, words).await,
             (Some(target), Change::RestrictedComment(words)) => self.restricted_comment(target, words).await,
@@ -190,7 +193,10 @@ impl Workload {
                 Field::Labels,
                 FieldValue::List(vec![word.to_string(), format!("e{}", number % 7)]),
             ),
-            80..=85 => self.one_field(side, Field::Description, desk.description(word, number)),
+            80..=82 => self.one_field(side, Field::Description, desk.description(word, number)),
+            83..=85 => {
+                desk.field(Field::Description).map(|_| Change::ExtendDescription(format!("Update (event {number})")))
+            }
             86..=88 if self.keeps_attachments() => Some(Change::Attach(format!("{word}-{number}.txt"))),
             89..=90 if self.keeps_attachments() => Some(Change::Detach),
             92..=94 if self.hazards => {
@@ -278,6 +284,29 @@ impl Workload {
             words,
         ));
         self.counters.comments.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Adds `line` at the top of the description of the pair's item on `side` (its original where not
+    /// linked yet), keeping the rest: mentions in it that travelled as names come back as they are.
+    async fn extend_description(&self, (origin, id, side): (Side, ItemId, Side), line: String) -> Result<()> {
+        let (side, id) = match self.item_on(origin, &id, side).await? {
+            Some(target) => (side, target),
+            None => (origin, id),
+        };
+        let Some(field) = self.desk(side).field(Field::Description) else {
+            return Ok(());
+        };
+        let connector = &self.people.connectors[index(side)];
+        let item = connector.get_item(&id).await?;
+        let current = match item.field(field) {
+            FieldValue::RichText(text) => text.clone(),
+            _ => tandem_rich_text::from_plain_text(connector.system().rich_text_format(), ""),
+        };
+        let extended = FieldValue::RichText(tandem_rich_text::prepend_paragraph(&current, &line));
+        self.made().edits.push((side, id.clone(), Instant::now()));
+        connector.update_item(&id, &[(field.to_string(), extended)].into_iter().collect(), &item.version()).await?;
+        self.counters.field_edits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

@@ -128,7 +128,8 @@ impl Desk for JiraDesk {
                 { "type": "paragraph", "content": [
                     { "type": "text", "text": "Steps for " },
                     { "type": "text", "text": word, "marks": [{ "type": "strong" }] },
-                    { "type": "text", "text": format!(" (event {number})") }
+                    { "type": "text", "text": format!(" (event {number}), ask ") },
+                    mention_of(number, self.unmapped_mention())
                 ]},
                 { "type": "bulletList", "content": [
                     { "type": "listItem", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "open the page" }] }] },
@@ -136,6 +137,10 @@ impl Desk for JiraDesk {
                 ]}
             ]
         })))
+    }
+
+    fn unmapped_mention(&self) -> Option<(String, String)> {
+        Some(("712020:carol-jira-only".to_string(), "@Carol Jira-only".to_string()))
     }
 
     fn assignees(&self) -> Vec<UserRef> {
@@ -179,4 +184,15 @@ fn adf(words: &str) -> serde_json::Value {
         "version": 1, "type": "doc",
         "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": words }] }]
     })
+}
+
+/// A mention in a description: Bob, whom Azure DevOps knows too, or someone only Jira knows (whose
+/// mention travels as the name and must stay a mention in Jira).
+fn mention_of(number: u64, unmapped: Option<(String, String)>) -> serde_json::Value {
+    let bob = (SimUser::bob().account_id, "@Bob Example".to_string());
+    let (id, text) = match (number % 2, unmapped) {
+        (1, Some(unmapped)) => unmapped,
+        _ => bob,
+    };
+    json!({ "type": "mention", "attrs": { "id": id, "text": text } })
 }

@@ -70,6 +70,11 @@ pub trait Desk: Send + Sync {
     fn statuses(&self) -> &'static [&'static str];
     /// A description in the system's rich text, naming the event.
     fn description(&self, word: &str, number: u64) -> FieldValue;
+    /// Someone descriptions here mention whom the other system does not know, as `(id, text)`: the
+    /// mention travels there as its text and must still be a mention here after edits over there.
+    fn unmapped_mention(&self) -> Option<(String, String)> {
+        None
+    }
     /// People items may be assigned to.
     fn assignees(&self) -> Vec<UserRef>;
     /// Places (project, item type) people also work in, which the integration leaves alone.
