@@ -18,7 +18,7 @@ use crate::crash::Step;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history::{self, AttachmentAction};
-use crate::parts::{part_claim, NewPart};
+use crate::parts::{part_claim, NotNow};
 use crate::ports::{AttachmentLink, ConnectorError, Link, SendingFile};
 use tandem_model::{readable_size, Attachment, AttachmentId, Item, ItemId, Side, Timestamp};
 use tracing::{info, warn};
@@ -43,6 +43,15 @@ impl AttachmentSync {
         match self {
             AttachmentSync::HeldElsewhere { until } => Some(*until),
             _ => None,
+        }
+    }
+}
+
+impl From<NotNow> for AttachmentSync {
+    fn from(not_now: NotNow) -> Self {
+        match not_now {
+            NotNow::HeldElsewhere { until } => AttachmentSync::HeldElsewhere { until },
+            NotNow::Known => AttachmentSync::Nothing,
         }
     }
 }
@@ -149,17 +158,8 @@ impl Engine {
         let to = from.other();
         let claim = part_claim(link, from, "attachment", &pair.original.0);
         let still_sending = |fresh: &Link| fresh.attachments.iter().any(|found| found == pair);
-        match self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await? {
-            NewPart::Copy { fresh, .. } => {
-                if let Some(fresh) = fresh {
-                    *link = *fresh;
-                }
-            }
-            NewPart::HeldElsewhere { until } => return Ok(AttachmentSync::HeldElsewhere { until }),
-            NewPart::Known(fresh) => {
-                *link = *fresh;
-                return Ok(AttachmentSync::Nothing);
-            }
+        if let Err(not_now) = self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await?.go_on(link) {
+            return Ok(not_now.into());
         }
         let file = pair.sending.clone().unwrap_or(SendingFile { name: String::new(), size: None });
         let note_text = self.copy_note(from, &pair.original);
@@ -190,18 +190,9 @@ impl Engine {
         let claim = part_claim(link, from, "attachment", &attachment.id.0);
         let settled =
             |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id) && pair.settled());
-        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await? {
-            NewPart::Copy { look_for_earlier, fresh } => {
-                if let Some(fresh) = fresh {
-                    *link = *fresh;
-                }
-                look_for_earlier
-            }
-            NewPart::HeldElsewhere { until } => return Ok(AttachmentSync::HeldElsewhere { until }),
-            NewPart::Known(fresh) => {
-                *link = *fresh;
-                return Ok(AttachmentSync::Nothing);
-            }
+        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await?.go_on(link) {
+            Ok(look_for_earlier) => look_for_earlier,
+            Err(not_now) => return Ok(not_now.into()),
         };
         // A pair left sending: an attempt may have attached the copy, whatever the claim remembers.
         let left_sending = link.attachments.iter().any(|pair| pair.origin == from && pair.original == attachment.id);

@@ -16,7 +16,7 @@ use crate::crash::Step;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history;
-use crate::parts::{part_claim, NewPart};
+use crate::parts::{part_claim, NotNow};
 use crate::ports::{CommentLink, ConnectorError, Link};
 use std::collections::BTreeMap;
 use tandem_model::{Comment, CommentId, Item, Restriction, RichText, Side, Timestamp};
@@ -144,18 +144,10 @@ impl Engine {
         let to = from.other();
         let claim = part_claim(link, from, "comment", &comment.id.0);
         let known = |fresh: &Link| fresh.comments.iter().any(|pair| pair.id(from) == &comment.id);
-        let look_for_earlier = match self.claim_part(link, from, &claim, known).await? {
-            NewPart::Copy { look_for_earlier, fresh } => {
-                if let Some(fresh) = fresh {
-                    *link = *fresh;
-                }
-                look_for_earlier
-            }
-            NewPart::HeldElsewhere { until } => return Ok(CommentSync::HeldElsewhere { until }),
-            NewPart::Known(fresh) => {
-                *link = *fresh;
-                return Ok(CommentSync::Nothing);
-            }
+        let look_for_earlier = match self.claim_part(link, from, &claim, known).await?.go_on(link) {
+            Ok(look_for_earlier) => look_for_earlier,
+            Err(NotNow::HeldElsewhere { until }) => return Ok(CommentSync::HeldElsewhere { until }),
+            Err(NotNow::Known) => return Ok(CommentSync::Nothing),
         };
         let body = self.comment_copy_body(from, comment).await?;
         let earlier = match look_for_earlier {

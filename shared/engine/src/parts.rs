@@ -21,6 +21,33 @@ pub(crate) enum NewPart {
     Known(Box<Link>),
 }
 
+/// Why a sync does not copy a part now.
+pub(crate) enum NotNow {
+    /// Another worker is copying it, or an earlier attempt's send may still land.
+    HeldElsewhere { until: Timestamp },
+    /// Someone copied (or settled) it meanwhile.
+    Known,
+}
+
+impl NewPart {
+    /// Takes the link as the claim found it; `Ok(look_for_earlier)` when this worker copies the part.
+    pub(crate) fn go_on(self, link: &mut Link) -> Result<bool, NotNow> {
+        match self {
+            NewPart::Copy { look_for_earlier, fresh } => {
+                if let Some(fresh) = fresh {
+                    *link = *fresh;
+                }
+                Ok(look_for_earlier)
+            }
+            NewPart::HeldElsewhere { until } => Err(NotNow::HeldElsewhere { until }),
+            NewPart::Known(fresh) => {
+                *link = *fresh;
+                Err(NotNow::Known)
+            }
+        }
+    }
+}
+
 /// The claim key of copying one part (`kind` names what it is): in the claims of the item it belongs
 /// to, under a name no item id can have.
 pub(crate) fn part_claim(link: &Link, from: Side, kind: &str, part: &str) -> ItemId {

@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 use tandem_engine::ports::ConnectorError;
+use tandem_http::Repeat;
 use tandem_model::{Attachment, AttachmentContent, ItemId, SystemKind};
 
 const SYSTEM: SystemKind = crate::AZURE_DEVOPS;
@@ -30,21 +31,11 @@ impl AzureDevopsConnector {
         attachment: &Attachment,
         max_bytes: u64,
     ) -> Result<AttachmentContent, ConnectorError> {
-        let too_large = |size: u64| ConnectorError::TooLarge {
-            system: SYSTEM,
-            what: format!("attachment `{}`", attachment.name),
-            size,
-            limit: max_bytes,
-        };
-        if let Some(size) = attachment.size.filter(|size| *size > max_bytes) {
-            return Err(too_large(size));
-        }
+        ConnectorError::unless_within(SYSTEM, attachment, attachment.size, max_bytes)?;
         let segments = ["_apis", "wit", "attachments", attachment.id.0.as_str()];
         let url = AzureDevopsClient::url(self.config().organization_url(), &segments, &[], API_VERSION);
         let bytes = self.client.get_file(url, &format!("attachment {}", attachment.id)).await?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(too_large(bytes.len() as u64));
-        }
+        ConnectorError::unless_within(SYSTEM, attachment, Some(bytes.len() as u64), max_bytes)?;
         let content_type = mime_guess::from_path(&attachment.name).first_raw().unwrap_or(UNKNOWN_TYPE).to_string();
         Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
     }
@@ -62,11 +53,12 @@ impl AzureDevopsConnector {
             self.client.send_unrepeatable(Method::POST, url, Payload::<()>::File(&content.bytes), &what).await?;
         let relation = json!({ "rel": ATTACHED_FILE, "url": uploaded.url, "attributes": { "comment": note } });
         let operations = [PatchOperation::add_relation(relation)];
-        let written = self.patch(item, &operations).await.map_err(|error| ConnectorError::Incomplete {
-            system: SYSTEM,
-            done: format!("`{}` was uploaded", content.name),
-            source: Box::new(error),
-        })?;
+        let written =
+            self.patch(item, &operations, Repeat::Unsafe).await.map_err(|error| ConnectorError::Incomplete {
+                system: SYSTEM,
+                done: format!("`{}` was uploaded", content.name),
+                source: Box::new(error),
+            })?;
         written.relations.iter().filter(|relation| relation.url == uploaded.url).find_map(attachment_of).ok_or_else(
             || ConnectorError::InvalidResponse {
                 system: SYSTEM,
@@ -76,30 +68,47 @@ impl AzureDevopsConnector {
         )
     }
 
-    /// Removes the attachment's relation, tested against the revision it was found in (a relation is
-    /// removed by its position, which a concurrent change could shift).
+    /// Removes the attachment's relations (every one, should it be linked twice), tested against the
+    /// revision they were found in: a relation is removed by its position, which a concurrent change
+    /// could shift.
     pub(crate) async fn remove(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
         let work_item = match self.read_with_relations(item).await {
             Ok(work_item) => work_item,
             Err(ConnectorError::NotFound { .. }) => return Ok(()),
             Err(error) => return Err(error),
         };
-        let Some(position) = work_item
-            .relations
-            .iter()
-            .position(|relation| attachment_of(relation).is_some_and(|found| found.id == attachment.id))
-        else {
+        let holds =
+            |relation: &wire::WorkItemRelation| attachment_of(relation).is_some_and(|found| found.id == attachment.id);
+        let positions: Vec<usize> =
+            work_item.relations.iter().enumerate().filter(|(_, relation)| holds(relation)).map(|(at, _)| at).collect();
+        if positions.is_empty() {
             return Ok(());
-        };
-        let remove = PatchOperation { op: PatchOp::Remove, path: format!("/relations/{position}"), value: None };
+        }
+        // The last first, so that each position still names the relation it was read at.
+        let removals = positions.iter().rev().map(|at| PatchOperation {
+            op: PatchOp::Remove,
+            path: format!("/relations/{at}"),
+            value: None,
+        });
         let operations: Vec<PatchOperation> =
-            work_item.rev.map(PatchOperation::test_revision).into_iter().chain([remove]).collect();
-        self.patch(item, &operations).await.map(drop)
+            work_item.rev.map(PatchOperation::test_revision).into_iter().chain(removals).collect();
+        self.patch(item, &operations, Repeat::Safe).await.map(drop)
     }
 
-    async fn patch(&self, item: &ItemId, operations: &[PatchOperation]) -> Result<wire::WorkItem, ConnectorError> {
+    /// `repeat`: a removal under a revision test may be sent again; adding a relation may not (a
+    /// timeout after it was made, sent again, would link the file twice).
+    async fn patch(
+        &self,
+        item: &ItemId,
+        operations: &[PatchOperation],
+        repeat: Repeat,
+    ) -> Result<wire::WorkItem, ConnectorError> {
         let url =
             self.project_url(&["_apis", "wit", "workitems", item.as_str()], &[("$expand", "relations")], API_VERSION);
-        self.client.send(Method::PATCH, url, Payload::JsonPatch(&operations), &format!("work item {item}")).await
+        let (payload, what) = (Payload::JsonPatch(&operations), format!("work item {item}"));
+        match repeat {
+            Repeat::Safe => self.client.send(Method::PATCH, url, payload, &what).await,
+            Repeat::Unsafe => self.client.send_unrepeatable(Method::PATCH, url, payload, &what).await,
+        }
     }
 }

@@ -19,20 +19,10 @@ impl JiraConnector {
         attachment: &Attachment,
         max_bytes: u64,
     ) -> Result<AttachmentContent, ConnectorError> {
-        let too_large = |size: u64| ConnectorError::TooLarge {
-            system: JIRA,
-            what: format!("attachment `{}`", attachment.name),
-            size,
-            limit: max_bytes,
-        };
-        if let Some(size) = attachment.size.filter(|size| *size > max_bytes) {
-            return Err(too_large(size));
-        }
+        ConnectorError::unless_within(JIRA, attachment, attachment.size, max_bytes)?;
         let path = format!("/rest/api/3/attachment/content/{}", encode(&attachment.id.0));
         let bytes = self.client.get_file(&path, &[("redirect", "false")]).await?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(too_large(bytes.len() as u64));
-        }
+        ConnectorError::unless_within(JIRA, attachment, Some(bytes.len() as u64), max_bytes)?;
         let content_type = attachment.content_type.clone().unwrap_or_else(|| UNKNOWN_TYPE.to_string());
         Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
     }

@@ -127,6 +127,21 @@ impl ConnectorError {
             _ => false,
         }
     }
+    /// `TooLarge` when `size` (of `attachment`, as the system says or as downloaded) is over `limit`.
+    pub fn unless_within(
+        system: SystemKind,
+        attachment: &Attachment,
+        size: Option<u64>,
+        limit: u64,
+    ) -> Result<(), Self> {
+        match size.filter(|size| *size > limit) {
+            Some(size) => {
+                Err(ConnectorError::TooLarge { system, what: format!("attachment `{}`", attachment.name), size, limit })
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Marks the answer of a call that stopped retrying at the work's deadline.
     pub fn cut_short(self, system: SystemKind) -> ConnectorError {
         ConnectorError::CutShort { system, source: Box::new(self) }
