@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_engine::ports::{SecretSource, SystemClock};
+use tandem_engine::ports::{AccessNeeds, SecretSource, SystemClock};
 use tandem_engine::{Engine, EngineStores};
 use tandem_mapping::IntegrationConfig;
 use tandem_model::Side;
@@ -79,7 +79,11 @@ pub async fn check(config: &IntegrationConfig, endpoints: &Endpoints, secrets: &
                 continue;
             }
         };
-        match connector.check_access(&config.written_fields(side)).await {
+        let needs = AccessNeeds {
+            fields: config.written_fields(side),
+            attachments: config.attachments.enabled(side.other()) && connector.keeps_attachments(),
+        };
+        match connector.check_access(&needs).await {
             Ok(report) => {
                 if let Some(account) = &report.account {
                     println!(

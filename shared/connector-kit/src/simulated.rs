@@ -70,7 +70,7 @@ fn recently() -> chrono::DateTime<chrono::Utc> {
 pub async fn the_service_account_has_access(system: &'static dyn System) -> Result<()> {
     let rig = Rig::start(system).await?;
     let account = rig.service.service_account().await?;
-    let access = rig.service.check_access(&[]).await?;
+    let access = rig.service.check_access(&tandem_engine::ports::AccessNeeds::default()).await?;
     ensure!(access.problems.is_empty(), "{}: access problems: {:?}", system.kind(), access.problems);
     let checked = access.account.as_ref().is_some_and(|checked| checked.id == account.id);
     ensure!(checked, "{}: checked {access:?}, authenticated as {account:?}", system.kind());

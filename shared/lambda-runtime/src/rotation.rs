@@ -12,8 +12,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tandem_engine::ports::{
-    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken, SecretSource, WebhookError,
-    WebhookReceiver, WebhookReply, WebhookRequest,
+    AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken, SecretSource,
+    WebhookError, WebhookReceiver, WebhookReply, WebhookRequest,
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
@@ -200,8 +200,8 @@ impl Connector for RotatingConnector {
         self.call(|connector| async move { connector.get_user(id).await }).await
     }
 
-    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
-        self.call(|connector| async move { connector.check_access(fields).await }).await
+    async fn check_access(&self, needs: &AccessNeeds) -> Result<AccessCheck, ConnectorError> {
+        self.call(|connector| async move { connector.check_access(needs).await }).await
     }
 
     fn item_ref(&self, item: &Item) -> ItemRef {

@@ -6,7 +6,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
+use tandem_engine::ports::{
+    AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken,
+};
 use tandem_model::{
     Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RelatedRecord,
     RichText, SystemKind, Timestamp, UserRef,
@@ -582,7 +584,8 @@ impl Connector for AzureDevopsConnector {
         Ok(found.iter().find(|identity| identity.id.eq_ignore_ascii_case(id)).map(convert::user_from_identity))
     }
 
-    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+    async fn check_access(&self, needs: &AccessNeeds) -> Result<AccessCheck, ConnectorError> {
+        let fields = &needs.fields;
         let mut check = AccessCheck::default();
         match self.service_account().await {
             Ok(account) => {

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{assert_no_violations, connector, connector_as, simulator};
+use tandem_engine::ports::AccessNeeds;
 use tandem_engine::ports::Connector;
 use tandem_simulators::azure_devops::SimUser;
 
@@ -41,7 +42,10 @@ fn uuid_like() -> String {
 async fn the_access_check_passes_for_the_service_account() {
     let simulator = simulator().await;
     let check = connector(&simulator)
-        .check_access(&["System.Title".into(), "Microsoft.VSTS.Common.Priority".into(), "Custom.Missing".into()])
+        .check_access(&AccessNeeds {
+            fields: vec!["System.Title".into(), "Microsoft.VSTS.Common.Priority".into(), "Custom.Missing".into()],
+            attachments: false,
+        })
         .await
         .unwrap();
     assert_eq!(check.account.map(|account| account.id), Some(simulator.service_account().id.to_string()));
@@ -56,17 +60,17 @@ async fn the_access_check_reports_missing_rights_in_words() {
     let simulator = simulator().await;
     simulator
         .add_identity(SimUser { read_only: true, ..SimUser::new("Reader", "reader@fabrikam.example", "reader-pat") });
-    let check = connector_as(&simulator, "reader-pat").check_access(&[]).await.unwrap();
+    let check = connector_as(&simulator, "reader-pat").check_access(&AccessNeeds::default()).await.unwrap();
     assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
     assert!(check.problems[0].contains("may not create or edit `Bug` work items"), "{}", check.problems[0]);
 
     let wrong_type = common::connector_for(&simulator, "Fabrikam", "Epic", &simulator.service_account().pat)
-        .check_access(&[])
+        .check_access(&AccessNeeds::default())
         .await
         .unwrap();
     assert!(wrong_type.problems[0].contains("`Epic`"), "{:?}", wrong_type.problems);
 
-    let bad_pat = connector_as(&simulator, "expired").check_access(&[]).await.unwrap();
+    let bad_pat = connector_as(&simulator, "expired").check_access(&AccessNeeds::default()).await.unwrap();
     assert!(bad_pat.account.is_none());
     assert!(bad_pat.problems[0].contains("rejected the personal access token"), "{:?}", bad_pat.problems);
     common::assert_only_undeclared_error_statuses(&simulator);

@@ -12,7 +12,9 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
+use tandem_engine::ports::{
+    AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken,
+};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
     Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion,
@@ -426,7 +428,7 @@ impl Connector for JiraConnector {
         }
     }
 
-    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+    async fn check_access(&self, needs: &AccessNeeds) -> Result<AccessCheck, ConnectorError> {
         let mut check = AccessCheck::default();
         match self.service_account().await {
             Ok(account) => {
@@ -459,8 +461,11 @@ impl Connector for JiraConnector {
             Err(error) => return Err(error),
         }
         let mut needed: Vec<&str> = REQUIRED_PERMISSIONS.to_vec();
-        if fields.iter().any(|field| field == "assignee") {
+        if needs.fields.iter().any(|field| field == "assignee") {
             needed.push("ASSIGN_ISSUES");
+        }
+        if needs.attachments {
+            needed.extend(["CREATE_ATTACHMENTS", "DELETE_OWN_ATTACHMENTS"]);
         }
         let wanted = needed.join(",");
         let granted: wire::Permissions = self

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use tandem_engine::ports::AccessNeeds;
 use tandem_engine::ports::Connector;
 use tandem_simulators::jira::{JiraSimConfig, SimProject, SimUser};
 
@@ -28,7 +29,10 @@ async fn finds_users_by_exact_email_and_by_account_id() {
 #[tokio::test]
 async fn check_access_passes_for_the_service_account() {
     let sim = simulator().await;
-    let check = connector(&sim).check_access(&["summary".into(), "assignee".into()]).await.unwrap();
+    let check = connector(&sim)
+        .check_access(&AccessNeeds { fields: vec!["summary".into(), "assignee".into()], attachments: false })
+        .await
+        .unwrap();
     assert!(check.problems.is_empty(), "{check:?}");
     assert_eq!(check.account.map(|account| account.id), Some(SimUser::service_account().account_id));
     assert!(check.passed.iter().any(|passed| passed == "permission ASSIGN_ISSUES"), "{:?}", check.passed);
@@ -40,9 +44,10 @@ async fn check_access_names_each_missing_permission() {
     let sim = simulator().await;
     let limited = SimUser::new("712020:limited", "limited@example.com", "Limited Account", "limited-token")
         .without_permission("TRANSITION_ISSUES")
-        .without_permission("EDIT_OWN_COMMENTS");
+        .without_permission("EDIT_OWN_COMMENTS")
+        .without_permission("CREATE_ATTACHMENTS");
     sim.add_user(limited.clone());
-    let check = connector_as(&sim, &limited).check_access(&[]).await.unwrap();
+    let check = connector_as(&sim, &limited).check_access(&AccessNeeds::default()).await.unwrap();
     assert_eq!(
         check.problems,
         [
@@ -50,6 +55,14 @@ async fn check_access_names_each_missing_permission() {
             "permission EDIT_OWN_COMMENTS is missing in project OPS"
         ]
     );
+    // Attaching copies needs its own permissions, asked for only while attachments are copied there.
+    let attaching = AccessNeeds { attachments: true, ..AccessNeeds::default() };
+    let check = connector_as(&sim, &limited).check_access(&attaching).await.unwrap();
+    assert_eq!(
+        check.problems.last().map(String::as_str),
+        Some("permission CREATE_ATTACHMENTS is missing in project OPS")
+    );
+    assert!(check.passed.contains(&"permission DELETE_OWN_ATTACHMENTS".to_string()), "{:?}", check.passed);
     assert!(check.passed.contains(&"permission EDIT_ISSUES".to_string()), "{:?}", check.passed);
     assert_no_violations(&sim);
 }
@@ -62,7 +75,7 @@ async fn check_access_reports_bad_credentials_and_a_missing_issue_type() {
     })
     .await;
     let impostor = SimUser { api_token: "wrong".into(), ..SimUser::service_account() };
-    let check = connector_as(&sim, &impostor).check_access(&[]).await.unwrap();
+    let check = connector_as(&sim, &impostor).check_access(&AccessNeeds::default()).await.unwrap();
     assert_eq!(check.problems, ["Jira rejected the credentials (HTTP 401)"]);
     assert_eq!(check.account, None);
 
@@ -77,7 +90,7 @@ async fn check_access_reports_bad_credentials_and_a_missing_issue_type() {
         tandem_jira::RetryPolicy::fast(),
     )
     .unwrap();
-    let check = epic.check_access(&[]).await.unwrap();
+    let check = epic.check_access(&AccessNeeds::default()).await.unwrap();
     assert_eq!(check.problems, ["issue type `Epic` not found in project OPS"]);
     assert_no_violations(&sim);
 }

@@ -7,7 +7,9 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_engine::ports::{AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken};
+use tandem_engine::ports::{
+    AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken,
+};
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
     Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace,
@@ -737,7 +739,8 @@ impl Connector for SalesforceConnector {
         Ok(())
     }
 
-    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError> {
+    async fn check_access(&self, needs: &AccessNeeds) -> Result<AccessCheck, ConnectorError> {
+        let fields = &needs.fields;
         let account = self.service_account().await?;
         let session = self.client.session().await?;
         let describe = self.describe().await?;

@@ -217,6 +217,15 @@ pub struct ChangedPage {
     pub read_at: Option<Timestamp>,
 }
 
+/// What the integration needs of a side's service account, for `tandem check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessNeeds {
+    /// The fields it writes there.
+    pub fields: Vec<String>,
+    /// Whether files are attached (copies) and removed there.
+    pub attachments: bool,
+}
+
 /// What `tandem check` reports for one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessCheck {
@@ -336,8 +345,8 @@ pub trait Connector: Send + Sync {
     /// The user with this id (Jira accountId, Azure DevOps identity id), e.g. to map a mention.
     async fn get_user(&self, id: &str) -> Result<Option<UserRef>, ConnectorError>;
 
-    /// Checks that the service account can do what the mapping needs; `fields` are the fields it writes.
-    async fn check_access(&self, fields: &[String]) -> Result<AccessCheck, ConnectorError>;
+    /// Checks that the service account can do what the integration needs of it.
+    async fn check_access(&self, needs: &AccessNeeds) -> Result<AccessCheck, ConnectorError>;
 
     /// A browser URL for an item, for attribution lines and links.
     fn item_ref(&self, item: &Item) -> ItemRef {

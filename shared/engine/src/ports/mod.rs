@@ -8,8 +8,8 @@ mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    AccessCheck, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, LinkedItem, PageToken, WebhookError,
-    WebhookReceiver, WebhookReply, WebhookRequest,
+    AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, ErrorClass, LinkedItem, PageToken,
+    WebhookError, WebhookReceiver, WebhookReply, WebhookRequest,
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
