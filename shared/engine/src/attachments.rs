@@ -156,14 +156,17 @@ impl Engine {
         pair: &AttachmentLink,
     ) -> Result<AttachmentSync, SyncError> {
         let to = from.other();
+        // Only pairs left sending are abandoned: each knows the file it was sending.
+        let Some(file) = &pair.sending else {
+            return Ok(AttachmentSync::Nothing);
+        };
         let claim = part_claim(link, from, "attachment", &pair.original.0);
         let still_sending = |fresh: &Link| fresh.attachments.iter().any(|found| found == pair);
         if let Err(not_now) = self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await?.go_on(link) {
             return Ok(not_now.into());
         }
-        let file = pair.sending.clone().unwrap_or(SendingFile { name: String::new(), size: None });
         let note_text = self.copy_note(from, &pair.original);
-        let copy = self.earlier_attachment_copy(link, to, &file, &note_text).await?;
+        let copy = self.earlier_attachment_copy(link, to, file, &note_text).await?;
         if let Some(copy) = &copy {
             match self.connector(to).delete_attachment(&link.item(to).id, copy).await {
                 Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
