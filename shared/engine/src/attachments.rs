@@ -26,8 +26,15 @@ use tracing::{info, warn};
 /// How the integration's note on a copy begins (`tandem: copy of jira attachment 10001`).
 const COPY_NOTE: &str = "tandem: copy of";
 
+/// Where the file to copy is shown: attached to the item, or only in a text (an image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    Attached,
+    Inline,
+}
+
 /// What syncing one attachment did.
-enum AttachmentSync {
+pub(crate) enum AttachmentSync {
     /// Copied, adopted, or an abandoned copy removed: the target changed.
     Written,
     /// Recorded as not copied, or an abandoned send found to have made nothing: only the link changed.
@@ -39,7 +46,7 @@ enum AttachmentSync {
 }
 
 impl AttachmentSync {
-    fn held_until(&self) -> Option<Timestamp> {
+    pub(crate) fn held_until(&self) -> Option<Timestamp> {
         match self {
             AttachmentSync::HeldElsewhere { until } => Some(*until),
             _ => None,
@@ -85,7 +92,7 @@ impl Engine {
                 if settled || self.is_integrations_attachment(from, attachment).await? {
                     continue;
                 }
-                outcomes.push(self.sync_new_attachment(link, from, attachment).await?);
+                outcomes.push(self.sync_new_attachment(link, from, attachment, Placement::Attached).await?);
             }
             written += outcomes.iter().filter(|outcome| matches!(outcome, AttachmentSync::Written)).count();
             held_elsewhere = held_elsewhere.max(outcomes.iter().filter_map(AttachmentSync::held_until).max());
@@ -124,15 +131,18 @@ impl Engine {
         items: [&Item; 2],
     ) -> Result<usize, SyncError> {
         let to = from.other();
-        let gone =
-            |pair: &AttachmentLink| pair.origin == from && pair.settled() && !holds(items[index(from)], &pair.original);
+        let gone = |pair: &AttachmentLink| {
+            pair.origin == from && !pair.inline && pair.settled() && !holds(items[index(from)], &pair.original)
+        };
         if !link.attachments.iter().any(gone) {
             return Ok(0);
         }
         let mut removed = 0;
         for pair in link.attachments.iter().filter(|pair| gone(pair)) {
             let Some(copy_id) = &pair.copy else { continue };
-            let copy = find(items[index(to)], copy_id).cloned().unwrap_or_else(|| known_only_by_id(copy_id));
+            let copy = find(items[index(to)], copy_id)
+                .cloned()
+                .unwrap_or_else(|| Attachment::known_by_id(copy_id.clone(), ""));
             match self.connector(to).delete_attachment(&link.item(to).id, &copy).await {
                 Ok(()) | Err(ConnectorError::NotFound { .. }) => {}
                 Err(error) => return Err(SyncError::Connector { side: to, source: error }),
@@ -183,12 +193,14 @@ impl Engine {
     }
 
     /// Copies (or adopts, or records as not copied) an attachment the link has not settled.
-    async fn sync_new_attachment(
+    pub(crate) async fn sync_new_attachment(
         &self,
         link: &mut Link,
         from: Side,
         attachment: &Attachment,
+        placement: Placement,
     ) -> Result<AttachmentSync, SyncError> {
+        let inline = placement == Placement::Inline;
         let to = from.other();
         let claim = part_claim(link, from, "attachment", &attachment.id.0);
         let settled =
@@ -207,7 +219,7 @@ impl Engine {
         };
         let copied = match earlier {
             Some(copy) => Copied::Copy { copy, adopted: true },
-            None => match self.send_attachment_copy(link, from, attachment, &claim, &note_text).await? {
+            None => match self.send_attachment_copy(link, from, attachment, &claim, &note_text, inline).await? {
                 Ok(copied) => copied,
                 Err(until) => return Ok(AttachmentSync::HeldElsewhere { until }),
             },
@@ -221,7 +233,7 @@ impl Engine {
         };
         link.attachments.retain(|pair| !(pair.origin == from && pair.original == attachment.id));
         let settled_pair =
-            AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone(), sending: None };
+            AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone(), sending: None, inline };
         link.attachments.push(settled_pair);
         // Stored after every file, so a crash between two never attaches one twice.
         *link = self.stores.links.update_link(link).await?;
@@ -241,6 +253,7 @@ impl Engine {
         attachment: &Attachment,
         claim: &ItemId,
         note_text: &str,
+        inline: bool,
     ) -> Result<Result<Copied, Timestamp>, SyncError> {
         let to = from.other();
         let limit = self.config.attachments.max_bytes();
@@ -267,6 +280,7 @@ impl Engine {
                 original: attachment.id.clone(),
                 copy: None,
                 sending,
+                inline,
             });
             *link = self.stores.links.update_link(link).await?;
         }
@@ -318,21 +332,9 @@ impl Engine {
 
 /// The pairs of `from` left sending whose original `item` no longer holds.
 fn abandoned(link: &Link, from: Side, item: &Item) -> Vec<AttachmentLink> {
-    let gone = |pair: &&AttachmentLink| pair.origin == from && !pair.settled() && !holds(item, &pair.original);
+    let gone =
+        |pair: &&AttachmentLink| pair.origin == from && !pair.inline && !pair.settled() && !holds(item, &pair.original);
     link.attachments.iter().filter(gone).cloned().collect()
-}
-
-/// An attachment known only by its id (a copy the read of its item did not show): enough to remove it.
-fn known_only_by_id(id: &AttachmentId) -> Attachment {
-    Attachment {
-        id: id.clone(),
-        name: id.to_string(),
-        size: None,
-        content_type: None,
-        author: None,
-        note: None,
-        url: None,
-    }
 }
 
 /// Where people find the original, for a record of a file not copied.

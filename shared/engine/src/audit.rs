@@ -8,6 +8,7 @@
 use crate::compare::same_value;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
+use crate::images::attachments_of;
 use crate::ports::{ConnectorError, Link};
 use serde::Serialize;
 use tandem_model::{Comment, Item, Side};
@@ -77,6 +78,9 @@ impl Engine {
                     continue;
                 }
                 let written = self.translate(mapping, from, values[index(from)]).await?;
+                let to_now = values[index(from.other())];
+                let written =
+                    self.with_images_repointed(&link.attachments, from, written, attachments_of(items), to_now);
                 agree = same_value(&written, values[index(from.other())]);
             }
             if !agree {

@@ -16,10 +16,11 @@ use crate::crash::Step;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history;
+use crate::images::attachments_of;
 use crate::parts::{part_claim, NotNow};
 use crate::ports::{CommentLink, ConnectorError, Link};
 use std::collections::BTreeMap;
-use tandem_model::{Comment, CommentId, Item, Restriction, RichText, Side, Timestamp};
+use tandem_model::{Attachment, Comment, CommentId, Item, Restriction, RichText, Side, Timestamp};
 use tracing::{info, warn};
 
 /// What syncing one comment did.
@@ -29,12 +30,14 @@ enum CommentSync {
     HeldElsewhere { until: Timestamp },
 }
 
-/// Both sides' comments, as listed at the start of a sync.
-struct Listed {
+/// Both sides' comments, as listed at the start of a sync, and the files of both items (which images in
+/// comments may show).
+struct Listed<'a> {
     comments: [Vec<Comment>; 2],
+    attachments: [&'a [Attachment]; 2],
 }
 
-impl Listed {
+impl Listed<'_> {
     fn on(&self, side: Side) -> &[Comment] {
         &self.comments[index(side)]
     }
@@ -57,7 +60,7 @@ impl Engine {
         if !settings.enabled(Side::One) && !settings.enabled(Side::Two) {
             return Ok(0);
         }
-        let mut listed = Listed { comments: [Vec::new(), Vec::new()] };
+        let mut listed = Listed { comments: [Vec::new(), Vec::new()], attachments: attachments_of(items) };
         for side in Side::BOTH {
             listed.comments[index(side)] = self
                 .connector(side)
@@ -103,7 +106,7 @@ impl Engine {
         link: &mut Link,
         from: Side,
         comment: &Comment,
-        listed: &Listed,
+        listed: &Listed<'_>,
     ) -> Result<CommentSync, SyncError> {
         let to = from.other();
         let restricted = self.comment_restriction(from, comment).is_some();
@@ -116,7 +119,8 @@ impl Engine {
             if !self.config.comments.selects(from, &tandem_rich_text::plain_text(&comment.body)) {
                 return Ok(CommentSync::Nothing);
             }
-            return self.copy_comment(link, from, comment).await;
+            self.copy_image_files(link, from, &[&comment.body], listed.attachments[index(from)]).await?;
+            return self.copy_comment(link, from, comment, listed).await;
         };
         let pair = &link.comments[position];
         // A copy a person deleted is not posted again, and not edited either.
@@ -124,7 +128,8 @@ impl Engine {
             return Ok(CommentSync::Nothing);
         }
         let copy_id = pair.id(to).clone();
-        let body = self.comment_copy_body(from, comment).await?;
+        self.copy_image_files(link, from, &[&comment.body], listed.attachments[index(from)]).await?;
+        let body = self.comment_copy_body(link, from, comment, listed).await?;
         let copy = self
             .connector(to)
             .update_comment(&link.item(to).id, &copy_id, &body)
@@ -140,7 +145,13 @@ impl Engine {
     }
 
     /// Posts the copy of a comment the link does not know, exactly once across workers and crashes.
-    async fn copy_comment(&self, link: &mut Link, from: Side, comment: &Comment) -> Result<CommentSync, SyncError> {
+    async fn copy_comment(
+        &self,
+        link: &mut Link,
+        from: Side,
+        comment: &Comment,
+        listed: &Listed<'_>,
+    ) -> Result<CommentSync, SyncError> {
         let to = from.other();
         let claim = part_claim(link, from, "comment", &comment.id.0);
         let known = |fresh: &Link| fresh.comments.iter().any(|pair| pair.id(from) == &comment.id);
@@ -149,7 +160,7 @@ impl Engine {
             Err(NotNow::HeldElsewhere { until }) => return Ok(CommentSync::HeldElsewhere { until }),
             Err(NotNow::Known) => return Ok(CommentSync::Nothing),
         };
-        let body = self.comment_copy_body(from, comment).await?;
+        let body = self.comment_copy_body(link, from, comment, listed).await?;
         let earlier = match look_for_earlier {
             // Listed again: the earlier attempt may have posted after this sync's list.
             true => {
@@ -197,7 +208,7 @@ impl Engine {
     /// Removes the copies (on the other side) of comments made on `from` that are gone from `from` or
     /// restricted now: a comment deleted, restricted to a role or group, made internal, or no longer
     /// visible to the service account. Each removal is logged for operators; returns how many.
-    async fn withdraw_copies(&self, link: &mut Link, from: Side, listed: &Listed) -> Result<usize, SyncError> {
+    async fn withdraw_copies(&self, link: &mut Link, from: Side, listed: &Listed<'_>) -> Result<usize, SyncError> {
         let to = from.other();
         let mut removed = 0;
         let mut position = 0;
@@ -241,7 +252,7 @@ impl Engine {
     /// nothing else would remove it. While a comment of that text is not copied yet, an unlinked copy
     /// may be its copy on the way (or an earlier attempt's to adopt), and is left alone. Returns how
     /// many it removed; costs nothing when the other side has no unlinked comment of the service account.
-    async fn remove_surplus_copies(&self, link: &Link, from: Side, listed: &Listed) -> Result<usize, SyncError> {
+    async fn remove_surplus_copies(&self, link: &Link, from: Side, listed: &Listed<'_>) -> Result<usize, SyncError> {
         let to = from.other();
         let mut unlinked = Vec::new();
         for comment in listed.on(to) {
@@ -260,7 +271,7 @@ impl Engine {
                 continue;
             }
             let copied = link.comments.iter().any(|pair| pair.id(from) == &original.id);
-            let text = plain_text(&self.comment_copy_body(from, original).await?);
+            let text = plain_text(&self.comment_copy_body(link, from, original, listed).await?);
             *all_copied.entry(text).or_insert(true) &= copied;
         }
         let mut removed = 0;
@@ -288,10 +299,10 @@ impl Engine {
         link: &Link,
         from: Side,
         comment: &Comment,
-        listed: &Listed,
+        listed: &Listed<'_>,
     ) -> Result<CommentSync, SyncError> {
         let to = from.other();
-        let body = self.comment_copy_body(from, comment).await?;
+        let body = self.comment_copy_body(link, from, comment, listed).await?;
         let Some(copy) = self.earlier_comment_copy(link, to, listed.on(to), &body).await? else {
             return Ok(CommentSync::Nothing);
         };
@@ -311,7 +322,7 @@ impl Engine {
     /// Whether the comment of `pair` on `from` is the original (the other one being its copy). Links
     /// stored before the origin was kept tell it by the copy's author, the service account, when the
     /// comment on the other side is still there to ask.
-    async fn is_original(&self, pair: &CommentLink, from: Side, listed: &Listed) -> Result<bool, SyncError> {
+    async fn is_original(&self, pair: &CommentLink, from: Side, listed: &Listed<'_>) -> Result<bool, SyncError> {
         if let Some(origin) = pair.origin {
             return Ok(origin == from);
         }
@@ -347,7 +358,16 @@ impl Engine {
 
     /// The copy's body: "‹author› commented in ‹system›:" then the original, in the target's format.
     /// The same comment always gives the same body, which is what lets a retry recognise its copy.
-    async fn comment_copy_body(&self, from: Side, comment: &Comment) -> Result<RichText, SyncError> {
+    ///
+    /// Its images show the copies of their files as the link knows them; a file not copied yet shows
+    /// as a line naming it (the sync copies the files of a comment's images before posting it).
+    async fn comment_copy_body(
+        &self,
+        link: &Link,
+        from: Side,
+        comment: &Comment,
+        listed: &Listed<'_>,
+    ) -> Result<RichText, SyncError> {
         let author = comment
             .author
             .as_ref()
@@ -359,6 +379,7 @@ impl Engine {
         if let Some(marker) = self.config.comments.marker_of(from) {
             body = tandem_rich_text::remove_words(&body, marker);
         }
+        let body = self.repoint_images(&link.attachments, from, &body, listed.attachments, None);
         let body = tandem_rich_text::convert(&body, self.config.side(from.other()).system.comment_format())?;
         Ok(tandem_rich_text::prepend_paragraph(&body, &attribution))
     }

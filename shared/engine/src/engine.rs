@@ -666,7 +666,7 @@ impl Engine {
     /// Merges an item into a link that appeared after the item was read: the link's creator may have
     /// seen a later state than that read (in the same second, where instants are whole seconds), so the
     /// item is read again rather than written from.
-    async fn merge_read_again(&self, side: Side, id: &ItemId, link: Link) -> Result<SyncOutcome, SyncError> {
+    pub(crate) async fn merge_read_again(&self, side: Side, id: &ItemId, link: Link) -> Result<SyncOutcome, SyncError> {
         match self.read(side, id).await? {
             Some(item) => self.merge(side, &item, link).await,
             None => Ok(SyncOutcome::Gone),
@@ -716,16 +716,24 @@ impl Engine {
                 continue;
             };
             let source_value = mapping.field(from).map(|field| item.field(field).clone()).unwrap_or_default();
-            let value = if mapping.field(from).is_some() && mapping.flows_from(from) {
-                self.translate(mapping, from, &source_value).await?
-            } else {
-                mapping.default_for(target).unwrap_or_default()
+            let flows = mapping.field(from).is_some() && mapping.flows_from(from);
+            let value = match flows {
+                true => self.translate(mapping, from, &source_value).await?,
+                false => mapping.default_for(target).unwrap_or_default(),
             };
-            if !value.is_empty() {
-                fields.insert(target_field.to_string(), value.clone());
+            // No file is copied before the copy exists: its images show as lines naming them for now.
+            let mut attachments: [&[_]; 2] = [&[], &[]];
+            attachments[index(from)] = &item.attachments;
+            let shown = self.with_images_repointed(&[], from, value.clone(), attachments, &FieldValue::Empty);
+            if !shown.is_empty() {
+                fields.insert(target_field.to_string(), shown.clone());
             }
             let mut snapshot = FieldSnapshot::default();
-            snapshot.set(from, source_value);
+            // A text whose images are still to come counts as not delivered yet, so the sync after the
+            // files are copied writes it again, with them.
+            let images_to_come = self.rehosts_images(from) && images_differ(&shown, &value);
+            snapshot.set(from, if images_to_come { FieldValue::Empty } else { source_value });
+            let value = shown;
             snapshot.set(target, value);
             snapshots.insert(mapping.name.clone(), snapshot);
         }
@@ -786,7 +794,19 @@ impl Engine {
         };
         let mut link = link;
         self.sync_attachments(&mut link, [item1, item2]).await?;
-        self.sync_comments(link, [item1, item2]).await?;
+        let images_to_come = self.config.fields.iter().any(|mapping| {
+            let (Some(field), Some(snapshot)) = (mapping.field(from), link.fields.get(&mapping.name)) else {
+                return false;
+            };
+            !snapshot.holds(from, item.field(field))
+        });
+        if images_to_come {
+            // Texts written before the files their images show were copied: a merge writes them whole.
+            self.copy_image_files(&mut link, from, &self.field_texts(from, item), &item.attachments).await?;
+            self.merge_read_again(from, &item.item.id, link).await?;
+        } else {
+            self.sync_comments(link, [item1, item2]).await?;
+        }
         Ok(SyncOutcome::Created { copy: copy.item.id })
     }
 
@@ -875,6 +895,16 @@ impl Engine {
         }
         let map = |mention: &tandem_rich_text::Mention| targets.get(&mention.id).cloned().flatten();
         Ok(tandem_rich_text::map_mentions(text, &map))
+    }
+}
+
+/// Whether two values show different images (a text whose images became lines naming them).
+fn images_differ(one: &FieldValue, other: &FieldValue) -> bool {
+    match (one, other) {
+        (FieldValue::RichText(one), FieldValue::RichText(other)) => {
+            tandem_rich_text::images(one) != tandem_rich_text::images(other)
+        }
+        _ => false,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod deadline;
 mod engine;
 mod error;
 pub mod history;
+mod images;
 mod ingest;
 mod merge;
 mod parts;

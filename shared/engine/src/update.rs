@@ -16,6 +16,7 @@ use crate::crash::Step;
 use crate::engine::{index, Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::{self, ConflictDecision};
+use crate::images::attachments_of;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
@@ -65,6 +66,11 @@ impl Engine {
         // what was synced since.
         if let Some(stale) = Side::BOTH.into_iter().find(|&side| is_older(&link, side, items[index(side)])) {
             return Err(SyncError::StaleRead { side: stale });
+        }
+        // Files that images in the texts show are copied first, so the texts written point at them.
+        if self.copy_field_image_files(&mut link, items).await? > 0 {
+            // Attaching them changed the items: merge from a fresh read (which copies nothing more).
+            return Box::pin(self.merge_read_again(side, &item.item.id, link)).await;
         }
         let stored = (link.fields.clone(), link.pending_writes.clone());
         self.settle_pending_writes(&mut link, items);
@@ -132,6 +138,17 @@ impl Engine {
             Some(refusal) => Err(refusal),
             None => Ok(SyncOutcome::Updated { writes: written }),
         }
+    }
+
+    /// Copies the files shown by images in the texts each side's fields copy to the other; returns how
+    /// many it copied.
+    async fn copy_field_image_files(&self, link: &mut Link, items: [&Item; 2]) -> Result<usize, SyncError> {
+        let mut copied = 0;
+        for from in Side::BOTH {
+            let item = items[index(from)];
+            copied += self.copy_image_files(link, from, &self.field_texts(from, item), &item.attachments).await?;
+        }
+        Ok(copied)
     }
 
     /// A write to `to` failed. When the target refused it because the item changed since it was read
@@ -226,6 +243,7 @@ impl Engine {
                 Side::Two => (value2, value1),
             };
             let value = keep_unmapped_mentions(self.translate(mapping, from, &source).await?, &target_now);
+            let value = self.with_images_repointed(&link.attachments, from, value, attachments_of(items), &target_now);
             let Some(target_field) = mapping.field(to) else {
                 continue;
             };

@@ -17,8 +17,8 @@ use tandem_engine::ports::{
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion,
-    RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Image, ImageSource, Item, ItemId, ItemRef,
+    ItemVersion, RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 use tandem_secrets::CachedSecrets;
 use tokio::time::Instant;
@@ -190,6 +190,14 @@ impl Connector for RotatingConnector {
 
     async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
         self.call(|connector| async move { connector.delete_attachment(item, attachment).await }).await
+    }
+
+    fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment> {
+        self.current().image_file(image, attachments)
+    }
+
+    fn image_source(&self, file: &Attachment) -> ImageSource {
+        self.current().image_source(file)
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {

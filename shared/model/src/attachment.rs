@@ -45,6 +45,34 @@ pub struct Attachment {
     pub url: Option<String>,
 }
 
+impl Attachment {
+    /// A file known only by its id (and the name it is shown under, if any): what an image in a text,
+    /// or a copy a read did not show, tells of it; enough to fetch or remove it.
+    pub fn known_by_id(id: AttachmentId, name: &str) -> Self {
+        let name = if name.trim().is_empty() { id.to_string() } else { name.to_string() };
+        Attachment { id, name, size: None, content_type: None, author: None, note: None, url: None }
+    }
+}
+
+/// An image shown in rich text, as the text refers to it: what the sync re-hosts, so that the copy's
+/// text shows the image from the copy's own system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Image {
+    pub source: ImageSource,
+    /// The text shown in its place (Jira's editor puts the file's name there).
+    pub alt: String,
+}
+
+/// Where an image's content is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ImageSource {
+    /// An address (`<img src>`, an external media node).
+    Url(String),
+    /// A file the system stores, known by its id in a collection (Atlassian media), which only that
+    /// system can resolve.
+    Stored { id: String, collection: String },
+}
+
 /// A file's content, downloaded from one system to be attached in the other.
 #[derive(Clone, PartialEq)]
 pub struct AttachmentContent {

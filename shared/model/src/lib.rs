@@ -10,7 +10,7 @@ mod secret;
 mod system;
 mod visibility;
 
-pub use attachment::{readable_size, Attachment, AttachmentContent, AttachmentId};
+pub use attachment::{readable_size, Attachment, AttachmentContent, AttachmentId, Image, ImageSource};
 pub use item::{
     Comment, CommentId, FieldMap, FieldValue, Item, ItemId, ItemPlace, ItemRef, ItemVersion, RelatedRecord, RichText,
     UserRef,

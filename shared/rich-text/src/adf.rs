@@ -11,6 +11,8 @@ use crate::error::RichTextError;
 use crate::lossy;
 use crate::mention::Mention;
 use crate::model::{Block, Document, Inline, ListItem, Mark, TableCell, TableRow};
+use crate::sanitize;
+use tandem_model::{Image, ImageSource};
 
 /// How deep nodes may nest. Jira's editor stays far below this; the limit keeps a hostile document
 /// from exhausting the stack.
@@ -227,8 +229,17 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
             }
             visit_children(node, path, depth, sink)?;
         }
-        // Placeholders are editor prompts, not content; media has no text to keep.
-        "placeholder" | "media" | "mediaSingle" | "mediaGroup" | "mediaInline" => {}
+        "mediaSingle" => {
+            for media in children(node, path)? {
+                if let Some(image) = image(media) {
+                    sink.block(Block::Image(image));
+                }
+            }
+        }
+        // Placeholders are editor prompts, not content. A media group shows the item's files as cards
+        // (they travel as attachments), and inline media is a file's name chip: neither is an image in
+        // the text.
+        "placeholder" | "media" | "mediaGroup" | "mediaInline" => {}
         // Containers such as listItem, tableCell, panel or layoutSection found out of place, and nodes
         // this crate does not know: keep what they say.
         _ => {
@@ -241,6 +252,25 @@ fn visit(node: &Value, path: &str, depth: usize, sink: &mut dyn Sink) -> Result<
         }
     }
     Ok(())
+}
+
+/// The image a `media` node in a `mediaSingle` shows: an external address, or a stored file (a link
+/// media is a card, not an image).
+fn image(media: &Value) -> Option<Image> {
+    if media.get("type").and_then(Value::as_str) != Some("media") {
+        return None;
+    }
+    let source = match attr_str(media, "type")? {
+        "external" => {
+            ImageSource::Url(attr_str(media, "url").filter(|url| sanitize::is_shown_image_source(url))?.to_owned())
+        }
+        "file" => ImageSource::Stored {
+            id: attr_str(media, "id")?.to_owned(),
+            collection: attr_str(media, "collection").unwrap_or_default().to_owned(),
+        },
+        _ => return None,
+    };
+    Some(Image { source, alt: attr_str(media, "alt").unwrap_or_default().to_owned() })
 }
 
 fn parse_marks(node: &Value, path: &str) -> Result<Vec<Mark>, RichTextError> {
@@ -383,6 +413,7 @@ pub(crate) fn block_to_value(block: &Block) -> Value {
         ),
         Block::Blockquote(content) => node("blockquote", None, blocks(content)),
         Block::Rule => node("rule", None, None),
+        Block::Image(image) => image_to_value(image),
         Block::Table(rows) => node(
             "table",
             None,
@@ -405,6 +436,24 @@ pub(crate) fn block_to_value(block: &Block) -> Value {
             ),
         ),
     }
+}
+
+fn image_to_value(image: &Image) -> Value {
+    let alt = (!image.alt.is_empty()).then(|| Value::from(image.alt.as_str()));
+    let media = match &image.source {
+        ImageSource::Url(url) => {
+            attrs([("type", Some("external".into())), ("url", Some(url.as_str().into())), ("alt", alt)])
+        }
+        ImageSource::Stored { id, collection } => attrs([
+            ("type", Some("file".into())),
+            ("id", Some(id.as_str().into())),
+            ("collection", Some(collection.as_str().into())),
+            ("alt", alt),
+        ]),
+    };
+    // Centred, as Jira's editor places a pasted image.
+    let layout = attrs([("layout", Some("center".into()))]);
+    node("mediaSingle", layout, Some(vec![node("media", media, None)]))
 }
 
 fn inlines_to_value(content: &[Inline]) -> Vec<Value> {

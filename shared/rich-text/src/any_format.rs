@@ -7,7 +7,7 @@
 use crate::mention::Mention;
 use crate::{adf, attribution, html_out, mention, model, RichTextError};
 use serde_json::{json, Value};
-use tandem_model::{RichText, RichTextFormat};
+use tandem_model::{Image, RichText, RichTextFormat};
 
 /// `text` in `format`: as it is when already in it, otherwise converted through the document model
 /// (which round-trips without drift, see the crate's documentation).
@@ -127,6 +127,56 @@ pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) 
     }
 }
 
+/// The images `text` shows, in document order.
+pub fn images(text: &RichText) -> Vec<Image> {
+    if matches!(text, RichText::Plain(_)) {
+        return Vec::new();
+    }
+    let Ok(mut document) = read(text) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    document.for_each_block_mut(&mut |block| {
+        if let model::Block::Image(image) = block {
+            found.push(image.clone());
+        }
+    });
+    found
+}
+
+/// `text` with each image replaced by what `map` gives for it; an image `map` has nothing for
+/// becomes a line naming it (`[image: screenshot.png]`), so a reader knows one was there rather than
+/// seeing a broken one. A text without images comes back as it is.
+pub fn map_images(text: &RichText, map: &dyn Fn(&Image) -> Option<Image>) -> RichText {
+    if matches!(text, RichText::Plain(_)) {
+        return text.clone();
+    }
+    let Ok(mut document) = read(text) else {
+        return text.clone();
+    };
+    let mut any = false;
+    document.for_each_block_mut(&mut |block| {
+        if let model::Block::Image(image) = block {
+            any = true;
+            *block = match map(image) {
+                Some(image) => model::Block::Image(image),
+                None => model::Block::Paragraph(vec![model::Inline::plain(image_line(image))]),
+            };
+        }
+    });
+    match any {
+        true => write(text.format(), &crate::normalize::canonicalize(document)),
+        false => text.clone(),
+    }
+}
+
+fn image_line(image: &Image) -> String {
+    match image.alt.trim() {
+        "" => "[image]".to_string(),
+        alt => format!("[image: {alt}]"),
+    }
+}
+
 /// `text` with each literal occurrence of a mention's text turned back into the mention: a mention of
 /// someone the other side does not know travels there as its text (`@Carol`), and when that text comes
 /// back, the mention it stood for is restored rather than overwritten by the words. Mentions with an
@@ -219,6 +269,7 @@ pub fn prepend_paragraph(text: &RichText, paragraph: &str) -> RichText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_model::ImageSource;
 
     const FORMATS: [RichTextFormat; 3] = [RichTextFormat::Adf, RichTextFormat::Html, RichTextFormat::PlainText];
 
@@ -250,6 +301,34 @@ mod tests {
         assert_eq!(content[2]["text"], " about totals and the export");
         let untouched = RichText::Html("<p>Nobody named</p>".into());
         assert_eq!(restore_mentions(&untouched, &[carol]), untouched);
+    }
+
+    #[test]
+    fn images_are_found_and_repointed_and_one_without_a_counterpart_is_named() {
+        let html = RichText::Html(
+            "<p>Before</p><img src=\"https://a.test/f/1\" alt=\"one.png\"><ul><li>x<img src=\"https://a.test/f/2\"></li></ul>"
+                .into(),
+        );
+        for format in [RichTextFormat::Adf, RichTextFormat::Html] {
+            let text = convert(&html, format).unwrap();
+            let found = images(&text);
+            assert_eq!(found.len(), 2, "{format:?}");
+            assert_eq!(
+                found[0],
+                Image { source: ImageSource::Url("https://a.test/f/1".into()), alt: "one.png".into() }
+            );
+            let moved = map_images(&text, &|image| match &image.source {
+                ImageSource::Url(url) if url.ends_with("/1") => {
+                    Some(Image { source: ImageSource::Url("https://b.test/g/9".into()), alt: image.alt.clone() })
+                }
+                _ => None,
+            });
+            let sources: Vec<ImageSource> = images(&moved).into_iter().map(|image| image.source).collect();
+            assert_eq!(sources, [ImageSource::Url("https://b.test/g/9".into())], "{format:?}");
+            assert_eq!(plain_text(&moved), "Before\nx\n[image]", "{format:?}");
+            let plain = RichText::Html("<p>no images</p>".into());
+            assert_eq!(map_images(&plain, &|_| None), plain);
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::mention::{id_from_ado_attribute, Mention};
 use crate::model::{Block, Document, Inline, ListItem, Mark, TableCell, TableRow};
 use crate::normalize::is_html_space;
 use crate::sanitize;
+use tandem_model::{Image, ImageSource};
 
 /// Elements nested deeper than this are read as their text only, so that hostile nesting cannot
 /// exhaust the stack. Real work item HTML stays far below it.
@@ -85,6 +86,17 @@ impl BlockSink {
         self.blocks.push(block);
     }
 
+    /// An image stands on its own line: the text before it is a paragraph of its own, and an element
+    /// that held only the image (`<p><img></p>`) is no empty paragraph besides.
+    fn image(&mut self, image: Image) {
+        if self.has_content {
+            self.flush();
+        }
+        self.run.clear();
+        self.explicit = false;
+        self.blocks.push(Block::Image(image));
+    }
+
     fn finish(mut self) -> Vec<Block> {
         self.flush();
         self.blocks
@@ -152,6 +164,20 @@ fn code_language(pre: &Handle, attrs: &[Attribute]) -> Option<String> {
     })
 }
 
+/// The image an `<img>` shows: its address, or the stored file it stands for (as written from ADF).
+fn image(attrs: &[Attribute]) -> Option<Image> {
+    let source = match (attribute(attrs, "src"), attribute(attrs, "data-media-id")) {
+        (Some(src), _) if sanitize::is_shown_image_source(src) => ImageSource::Url(src.to_owned()),
+        (Some(_), _) => return None,
+        (None, Some(id)) => ImageSource::Stored {
+            id: id.to_owned(),
+            collection: attribute(attrs, "data-media-collection").unwrap_or_default().to_owned(),
+        },
+        (None, None) => return None,
+    };
+    Some(Image { source, alt: attribute(attrs, "alt").unwrap_or_default().to_owned() })
+}
+
 /// A span attribute as browsers read it; anything unreadable is the default, 1.
 fn span(attrs: &[Attribute], name: &str) -> u32 {
     attribute(attrs, name).and_then(|value| value.trim_matches(is_html_space).parse().ok()).unwrap_or(1)
@@ -199,6 +225,11 @@ impl Reader {
         match tag {
             "p" => self.text_block(node, None, sink, depth),
             "br" => sink.inline(Inline::HardBreak),
+            "img" => {
+                if let Some(image) = image(attrs) {
+                    sink.image(image);
+                }
+            }
             "strong" | "b" => self.marked(Mark::Strong, node, sink, depth),
             "em" | "i" => self.marked(Mark::Em, node, sink, depth),
             "s" | "del" | "strike" => self.marked(Mark::Strike, node, sink, depth),

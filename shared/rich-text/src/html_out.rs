@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use crate::mention::Mention;
 use crate::model::{Block, Document, Inline, ListItem, Mark};
+use tandem_model::ImageSource;
 
 pub(crate) fn render(document: &Document) -> String {
     let mut out = String::new();
@@ -63,6 +64,21 @@ fn write_block(out: &mut String, block: &Block) {
             out.push_str("</blockquote>");
         }
         Block::Rule => out.push_str("<hr>"),
+        Block::Image(image) => {
+            out.push_str("<img");
+            match &image.source {
+                ImageSource::Url(url) => attribute(out, "src", url),
+                // Only its own system can show a stored file; it is kept, to be read back, not shown.
+                ImageSource::Stored { id, collection } => {
+                    attribute(out, "data-media-id", id);
+                    attribute(out, "data-media-collection", collection);
+                }
+            }
+            if !image.alt.is_empty() {
+                attribute(out, "alt", &image.alt);
+            }
+            out.push('>');
+        }
         Block::Table(rows) => {
             out.push_str("<table><tbody>");
             for row in rows {
@@ -188,6 +204,12 @@ pub(crate) fn escape_text(out: &mut String, text: &str) {
             c => out.push(c),
         }
     }
+}
+
+fn attribute(out: &mut String, name: &str, value: &str) {
+    let _ = write!(out, " {name}=\"");
+    escape_attribute(out, value);
+    out.push('"');
 }
 
 fn escape_attribute(out: &mut String, value: &str) {

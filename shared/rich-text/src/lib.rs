@@ -9,13 +9,16 @@
 //!
 //! The subset: paragraphs, headings 1-6, text marked strong, em, strike, underline, code or link, hard
 //! breaks, bullet and ordered lists (with a start number), code blocks (with a language), blockquotes,
-//! rules, tables (header cells, column and row spans) and mentions, which use Azure DevOps' own markup
-//! (`<a href="#" data-vss-mention="version:2.0,{id}">@Name</a>`).
+//! rules, tables (header cells, column and row spans), mentions, which use Azure DevOps' own markup
+//! (`<a href="#" data-vss-mention="version:2.0,{id}">@Name</a>`), and images on a line of their own
+//! (ADF `mediaSingle` ↔ `<img>`; an image amid text splits its line). An image's address must be an
+//! absolute web address; a file Atlassian media stores (`media` of type `file`) is kept as such, for
+//! the engine to re-host (see [`images`] and [`map_images`]).
 //!
 //! Outside the subset, conversion keeps the words and loses the form: emoji, status, date and smart
 //! link nodes become text or links (see the `lossy` module), panels, expands, layouts, task and
 //! decision lists give up their content, unknown nodes keep their text, colours and other unsupported
-//! marks are dropped, media is dropped. HTML is untrusted and sanitised with ammonia before it is read.
+//! marks are dropped, media groups and inline media (file cards) are dropped. HTML is untrusted and sanitised with ammonia before it is read.
 
 mod adf;
 mod any_format;
@@ -33,8 +36,8 @@ mod sanitize;
 use serde_json::Value;
 
 pub use any_format::{
-    canonical_form, convert, from_plain_text, map_mentions, mentions, plain_text, prepend_paragraph, remove_words,
-    restore_mentions, stored_size,
+    canonical_form, convert, from_plain_text, images, map_images, map_mentions, mentions, plain_text,
+    prepend_paragraph, remove_words, restore_mentions, stored_size,
 };
 pub use attribution::{
     prepend_paragraph_adf, prepend_paragraph_html, strip_leading_paragraph_adf, strip_leading_paragraph_html,

@@ -3,6 +3,7 @@
 //! converter reads back identically through the other.
 
 use crate::mention::Mention;
+use tandem_model::Image;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Document {
@@ -12,13 +13,24 @@ pub(crate) struct Document {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Block {
     Paragraph(Vec<Inline>),
-    Heading { level: u8, content: Vec<Inline> },
+    Heading {
+        level: u8,
+        content: Vec<Inline>,
+    },
     BulletList(Vec<ListItem>),
-    OrderedList { order: u32, items: Vec<ListItem> },
-    Code { language: Option<String>, text: String },
+    OrderedList {
+        order: u32,
+        items: Vec<ListItem>,
+    },
+    Code {
+        language: Option<String>,
+        text: String,
+    },
     Blockquote(Vec<Block>),
     Rule,
     Table(Vec<TableRow>),
+    /// An image on its own line (ADF's `mediaSingle`; `<img>` in HTML, which splits the line it is in).
+    Image(Image),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -94,7 +106,25 @@ impl Block {
                     }
                 }
             }
-            Block::Code { .. } | Block::Rule => {}
+            Block::Code { .. } | Block::Rule | Block::Image(_) => {}
+        }
+    }
+
+    /// Calls `visit` on this block and every block inside it, outermost first.
+    pub fn for_each_block_mut(&mut self, visit: &mut dyn FnMut(&mut Block)) {
+        visit(self);
+        match self {
+            Block::BulletList(items) | Block::OrderedList { items, .. } => items
+                .iter_mut()
+                .flat_map(|item| item.blocks.iter_mut())
+                .for_each(|block| block.for_each_block_mut(visit)),
+            Block::Blockquote(blocks) => blocks.iter_mut().for_each(|block| block.for_each_block_mut(visit)),
+            Block::Table(rows) => rows
+                .iter_mut()
+                .flat_map(|row| row.cells.iter_mut())
+                .flat_map(|cell| cell.blocks.iter_mut())
+                .for_each(|block| block.for_each_block_mut(visit)),
+            Block::Paragraph(_) | Block::Heading { .. } | Block::Code { .. } | Block::Rule | Block::Image(_) => {}
         }
     }
 }
@@ -103,6 +133,12 @@ impl Document {
     pub fn for_each_inline_mut(&mut self, visit: &mut dyn FnMut(&mut Vec<Inline>)) {
         for block in &mut self.blocks {
             block.for_each_inline_mut(visit);
+        }
+    }
+
+    pub fn for_each_block_mut(&mut self, visit: &mut dyn FnMut(&mut Block)) {
+        for block in &mut self.blocks {
+            block.for_each_block_mut(visit);
         }
     }
 }
@@ -114,7 +150,8 @@ impl Block {
         match self {
             Block::Paragraph(content) | Block::Heading { content, .. } => content,
             Block::Code { text, .. } => vec![Inline::plain(text)],
-            Block::Rule => Vec::new(),
+            // Rules and images have no words.
+            Block::Rule | Block::Image(_) => Vec::new(),
             Block::BulletList(items) | Block::OrderedList { items, .. } => {
                 lines(items.into_iter().flat_map(|item| item.blocks))
             }

@@ -20,6 +20,7 @@
 use crate::mention::Mention;
 use crate::model::{Block, Document, Inline, ListItem, Mark, TableCell, TableRow};
 use crate::sanitize;
+use tandem_model::{Image, ImageSource};
 
 /// Browsers honour at most this many columns and rows of a span.
 const MAX_COLSPAN: u32 = 1000;
@@ -99,6 +100,7 @@ fn push_block(block: Block, context: Context, out: &mut Vec<Block>) {
                 out.push(Block::Rule);
             }
         }
+        Block::Image(image) => out.extend(canonical_image(image).map(Block::Image)),
         Block::Table(rows) if context == Context::Doc => {
             let rows = table_rows(rows);
             if !rows.is_empty() {
@@ -111,6 +113,22 @@ fn push_block(block: Block, context: Context, out: &mut Vec<Block>) {
             }
         }
     }
+}
+
+/// An image as HTML reads it back: attribute text, and an address the sanitiser keeps (an image with
+/// none shows nothing and goes).
+fn canonical_image(image: Image) -> Option<Image> {
+    let source = match image.source {
+        ImageSource::Url(url) => {
+            let url = attribute_text(&url);
+            sanitize::is_shown_image_source(&url).then_some(ImageSource::Url(url))?
+        }
+        ImageSource::Stored { id, collection } => {
+            let id = attribute_text(&id);
+            (!id.is_empty()).then(|| ImageSource::Stored { id, collection: attribute_text(&collection) })?
+        }
+    };
+    Some(Image { source, alt: attribute_text(&image.alt) })
 }
 
 fn list_items(items: Vec<ListItem>) -> Vec<ListItem> {

@@ -22,7 +22,7 @@ fn blocks(content: &[Block], lines: &mut Vec<String>) {
             }
             Block::Code { text, .. } => lines.push(text.clone()),
             Block::Blockquote(content) => blocks(content, lines),
-            Block::Rule => {}
+            Block::Rule | Block::Image(_) => {}
             Block::Table(rows) => {
                 for row in rows {
                     let cells: Vec<String> = row

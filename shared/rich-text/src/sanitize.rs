@@ -23,6 +23,7 @@ const TAGS: &[&str] = &[
     "h6",
     "hr",
     "i",
+    "img",
     "li",
     "ol",
     "p",
@@ -45,6 +46,7 @@ const TAGS: &[&str] = &[
 const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("a", &["href", "data-vss-mention"]),
     ("code", &["class"]),
+    ("img", &["src", "alt", "data-media-id", "data-media-collection"]),
     ("ol", &["start"]),
     ("pre", &["class"]),
     ("td", &["colspan", "rowspan"]),
@@ -89,6 +91,13 @@ pub(crate) fn is_allowed_href(href: &str) -> bool {
     }
 }
 
+/// Whether an image address can be shown on the other side as it is: an absolute web address. A
+/// relative one would point into whichever system shows it, and `data:` or script addresses are never
+/// followed.
+pub(crate) fn is_shown_image_source(src: &str) -> bool {
+    url::Url::parse(src).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,7 +111,7 @@ mod tests {
         );
         assert_eq!(
             cleaned,
-            "<div>a<a>b</a><a href=\"#\" data-vss-mention=\"version:2.0,1\">@C</a>\
+            "<div>a<a>b</a><a href=\"#\" data-vss-mention=\"version:2.0,1\">@C</a><img src=\"x\">\
              <pre class=\"language-rust\">d</pre></div>"
         );
     }

@@ -349,3 +349,35 @@ fn plain_text_is_the_same_from_either_side() {
     assert_eq!(html_to_plain_text(RICH_HTML), plain);
     assert_eq!(adf_to_plain_text(&json!({"type": "bogus", "content": [text("still words")]})), "still words");
 }
+
+#[test]
+fn images_travel_as_media_and_img_and_read_back_the_same() {
+    let shown = "https://jira.test/rest/api/3/attachment/content/10001";
+    let jira = doc(json!([
+        paragraph(json!([text("Before")])),
+        {"type": "mediaSingle", "attrs": {"layout": "align-start"}, "content": [
+            {"type": "media", "attrs": {"type": "external", "url": shown, "alt": "shot.png", "width": 640}},
+        ]},
+        {"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
+            {"type": "media", "attrs": {"type": "file", "id": "4f7b5c2e", "collection": "", "alt": "paste.png"}},
+        ]},
+    ]));
+    let normalized = normalize_adf(&jira).unwrap();
+    assert_valid_adf(&normalized);
+    let html = adf_to_html(&jira).unwrap();
+    assert!(html.contains(&format!("<img src=\"{shown}\" alt=\"shot.png\">")), "{html}");
+    assert_eq!(html_to_adf(&html).unwrap(), normalized, "a stored file reads back as the same file");
+
+    let ado = "<div>Look<img src=\"https://dev.azure.com/o/_apis/wit/attachments/abc?fileName=a.png\" alt=\"a.png\"> \
+               here<img src=\"javascript:alert(1)\"><img src=\"data:image/png;base64,AAAA\"><img src=\"x.png\"></div>";
+    let adf = html_to_adf(ado).unwrap();
+    assert_valid_adf(&adf);
+    let kinds: Vec<&str> = adf["content"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["paragraph", "mediaSingle", "paragraph"], "the image splits its line; unsafe sources go");
+    assert_eq!(
+        adf["content"][1]["content"][0]["attrs"]["url"],
+        "https://dev.azure.com/o/_apis/wit/attachments/abc?fileName=a.png"
+    );
+    assert_eq!(adf_to_html(&adf).unwrap(), normalize_html(ado).unwrap());
+    assert_eq!(html_to_plain_text(ado), "Look\nhere", "images have no words");
+}

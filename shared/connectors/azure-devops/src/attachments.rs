@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_engine::ports::ConnectorError;
 use tandem_http::Repeat;
-use tandem_model::{Attachment, AttachmentContent, ItemId, SystemKind};
+use tandem_model::{Attachment, AttachmentContent, AttachmentId, Image, ImageSource, ItemId, SystemKind};
+use url::Url;
 
 const SYSTEM: SystemKind = crate::AZURE_DEVOPS;
 
@@ -38,6 +39,29 @@ impl AzureDevopsConnector {
         ConnectorError::unless_within(SYSTEM, attachment, Some(bytes.len() as u64), max_bytes)?;
         let content_type = mime_guess::from_path(&attachment.name).first_raw().unwrap_or(UNKNOWN_TYPE).to_string();
         Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
+    }
+
+    /// An image in a work item's HTML shows an upload of this organization by its address,
+    /// `{organization}[/{project}]/_apis/wit/attachments/{id}?fileName=…` (what the editor writes for a
+    /// pasted image, which is not linked to the work item as an attachment).
+    pub(crate) fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment> {
+        let ImageSource::Url(address) = &image.source else {
+            return None;
+        };
+        let (id, file_name) = upload_in(self.config().organization_url(), address)?;
+        let found = attachments.iter().find(|attachment| attachment.id.0.eq_ignore_ascii_case(&id)).cloned();
+        let name = file_name.unwrap_or_else(|| image.alt.clone());
+        Some(found.unwrap_or_else(|| Attachment::known_by_id(AttachmentId::new(id), &name)))
+    }
+
+    /// The address the editor writes for an upload, on the organization itself.
+    pub(crate) fn image_source(&self, file: &Attachment) -> ImageSource {
+        let mut address = self.config().organization_url().clone();
+        if let Ok(mut path) = address.path_segments_mut() {
+            path.pop_if_empty().extend(["_apis", "wit", "attachments", file.id.0.as_str()]);
+        }
+        address.query_pairs_mut().append_pair("fileName", &file.name);
+        ImageSource::Url(address.to_string())
     }
 
     /// Uploads the file, then links it to the work item with `note` as the relation's comment.
@@ -110,5 +134,43 @@ impl AzureDevopsConnector {
             Repeat::Safe => self.client.send(Method::PATCH, url, payload, &what).await,
             Repeat::Unsafe => self.client.send_unrepeatable(Method::PATCH, url, payload, &what).await,
         }
+    }
+}
+
+/// The upload id (and file name) an address of this organization shows, if it shows one.
+fn upload_in(organization: &Url, address: &str) -> Option<(String, Option<String>)> {
+    let address = Url::parse(address).ok()?;
+    let within = address.origin() == organization.origin()
+        && address.path().starts_with(organization.path().trim_end_matches('/'));
+    if !within {
+        return None;
+    }
+    let segments: Vec<&str> = address.path_segments()?.collect();
+    let at = segments.windows(3).position(|window| window == ["_apis", "wit", "attachments"])?;
+    let id = segments.get(at + 3).filter(|id| !id.is_empty() && segments.len() == at + 4)?;
+    let file_name = address.query_pairs().find(|(name, _)| name.eq_ignore_ascii_case("fileName"));
+    Some((id.to_string(), file_name.map(|(_, value)| value.into_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_shows_an_upload_only_in_this_organization() {
+        let organization = Url::parse("https://dev.azure.com/fabrikam").unwrap();
+        let id = "5f1c2d3e-0000-4000-8000-00000000000a";
+        let shown = |address: &str| upload_in(&organization, address);
+        assert_eq!(
+            shown(&format!("https://dev.azure.com/fabrikam/0a1b/_apis/wit/attachments/{id}?fileName=shot.png")),
+            Some((id.to_string(), Some("shot.png".to_string())))
+        );
+        assert_eq!(
+            shown(&format!("https://dev.azure.com/fabrikam/_apis/wit/attachments/{id}")),
+            Some((id.into(), None))
+        );
+        assert_eq!(shown(&format!("https://dev.azure.com/other/_apis/wit/attachments/{id}")), None);
+        assert_eq!(shown(&format!("https://evil.example/fabrikam/_apis/wit/attachments/{id}")), None);
+        assert_eq!(shown("https://dev.azure.com/fabrikam/_apis/wit/workitems/1"), None);
     }
 }

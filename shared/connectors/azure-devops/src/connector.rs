@@ -10,8 +10,8 @@ use tandem_engine::ports::{
     AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken,
 };
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemVersion, RelatedRecord,
-    RichText, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Image, ImageSource, Item, ItemId,
+    ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
 };
 use url::Url;
 
@@ -501,6 +501,14 @@ impl Connector for AzureDevopsConnector {
 
     async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
         self.remove(item, attachment).await
+    }
+
+    fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment> {
+        AzureDevopsConnector::image_file(self, image, attachments)
+    }
+
+    fn image_source(&self, file: &Attachment) -> ImageSource {
+        AzureDevopsConnector::image_source(self, file)
     }
 
     /// Pages with the service's continuation token. The first call sends no paging parameters: `$top` and

@@ -8,7 +8,8 @@ use crate::convert::attachment_from_wire;
 use crate::wire;
 use crate::JIRA;
 use tandem_engine::ports::ConnectorError;
-use tandem_model::{Attachment, AttachmentContent, ItemId};
+use tandem_model::{Attachment, AttachmentContent, AttachmentId, Image, ImageSource, ItemId};
+use url::Url;
 
 /// What a download is called when the file's type is not known.
 const UNKNOWN_TYPE: &str = "application/octet-stream";
@@ -43,10 +44,74 @@ impl JiraConnector {
         Ok(attachment_from_wire(added, None, self.config()))
     }
 
+    /// An image in an issue's text shows one of its attachments: a media node names the file by its
+    /// media id, which Jira's REST API does not give for an attachment, so by its name (the `alt` Jira's
+    /// editor writes), the latest of that name; an address names it by id (the REST content or
+    /// thumbnail address, or the pages' `/secure/attachment/{id}/…`) and must be on this site.
+    pub(crate) fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment> {
+        match &image.source {
+            ImageSource::Stored { id, .. } => attachments
+                .iter()
+                .find(|attachment| &attachment.id.0 == id)
+                .or_else(|| {
+                    attachments.iter().rev().find(|attachment| !image.alt.is_empty() && attachment.name == image.alt)
+                })
+                .cloned(),
+            ImageSource::Url(url) => {
+                let id = attachment_id_in(self.config().base_url(), url)?;
+                let found = attachments.iter().find(|attachment| attachment.id.0 == id).cloned();
+                Some(found.unwrap_or_else(|| Attachment::known_by_id(AttachmentId::new(id), &image.alt)))
+            }
+        }
+    }
+
+    /// Jira's editor shows a file it stores as a media node; one written through the API points at the
+    /// file's REST address on this site, which shows it to everyone who may see the issue.
+    pub(crate) fn image_source(&self, file: &Attachment) -> ImageSource {
+        ImageSource::Url(format!("{}/rest/api/3/attachment/content/{}", self.config().site(), encode(&file.id.0)))
+    }
+
     pub(crate) async fn remove(&self, attachment: &Attachment) -> Result<(), ConnectorError> {
         match self.client.delete(&format!("/rest/api/3/attachment/{}", encode(&attachment.id.0))).await {
             Ok(()) | Err(ConnectorError::NotFound { .. }) => Ok(()),
             Err(error) => Err(error),
+        }
+    }
+}
+
+/// The id of the attachment an address on this site shows, if it shows one.
+fn attachment_id_in(site: &Url, address: &str) -> Option<String> {
+    let address = Url::parse(address).ok()?;
+    if address.origin() != site.origin() {
+        return None;
+    }
+    let path = address.path().strip_prefix(site.path().trim_end_matches('/'))?;
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let id = match segments.as_slice() {
+        ["rest", "api", "2" | "3", "attachment", "content" | "thumbnail", id] => *id,
+        ["secure", "attachment" | "thumbnail", id, ..] => *id,
+        _ => return None,
+    };
+    (!id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit())).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_shows_an_attachment_only_on_this_site() {
+        let site = Url::parse("https://acme.atlassian.net").unwrap();
+        for (address, id) in [
+            ("https://acme.atlassian.net/rest/api/3/attachment/content/10001", Some("10001")),
+            ("https://acme.atlassian.net/rest/api/2/attachment/thumbnail/7", Some("7")),
+            ("https://acme.atlassian.net/secure/attachment/10002/shot%20one.png", Some("10002")),
+            ("https://evil.example/rest/api/3/attachment/content/10001", None),
+            ("http://acme.atlassian.net/rest/api/3/attachment/content/10001", None),
+            ("https://acme.atlassian.net/rest/api/3/attachment/content/../../x", None),
+            ("https://acme.atlassian.net/browse/OPS-1", None),
+        ] {
+            assert_eq!(attachment_id_in(&site, address).as_deref(), id, "{address}");
         }
     }
 }

@@ -17,8 +17,8 @@ use tandem_engine::ports::{
 };
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Item, ItemId, ItemRef, ItemVersion,
-    RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Image, ImageSource, Item, ItemId,
+    ItemRef, ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -409,6 +409,14 @@ impl Connector for JiraConnector {
 
     async fn delete_attachment(&self, _item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError> {
         self.remove(attachment).await
+    }
+
+    fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment> {
+        JiraConnector::image_file(self, image, attachments)
+    }
+
+    fn image_source(&self, file: &Attachment) -> ImageSource {
+        JiraConnector::image_source(self, file)
     }
 
     /// User search matches prefixes of names and e-mails; only an exact e-mail match counts.

@@ -12,8 +12,9 @@ use tandem_engine::ports::{
 };
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Item, ItemId, ItemPlace,
-    ItemRef, ItemVersion, RelatedRecord, RichText, RichTextFormat, SystemKind, Timestamp, UserRef, Visibility,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Image, ImageSource, Item,
+    ItemId, ItemPlace, ItemRef, ItemVersion, RelatedRecord, RichText, RichTextFormat, SystemKind, Timestamp, UserRef,
+    Visibility,
 };
 use tokio::sync::RwLock;
 
@@ -687,6 +688,15 @@ impl Connector for SalesforceConnector {
 
     async fn delete_attachment(&self, _item: &ItemId, _attachment: &Attachment) -> Result<(), ConnectorError> {
         Err(files_unsupported())
+    }
+
+    /// Images in rich text areas (`/servlet/rtaImage`) are not files the engine can copy yet.
+    fn image_file(&self, _image: &Image, _attachments: &[Attachment]) -> Option<Attachment> {
+        None
+    }
+
+    fn image_source(&self, file: &Attachment) -> ImageSource {
+        ImageSource::Url(file.url.clone().unwrap_or_default())
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError> {

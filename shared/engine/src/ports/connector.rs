@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Item, ItemId, ItemRef, ItemVersion,
-    RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Image, ImageSource, Item, ItemId, ItemRef,
+    ItemVersion, RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 
 /// Whether retrying the same call can succeed.
@@ -338,6 +338,14 @@ pub trait Connector: Send + Sync {
 
     /// Removes an attachment from `item`; one that is gone already is not an error.
     async fn delete_attachment(&self, item: &ItemId, attachment: &Attachment) -> Result<(), ConnectorError>;
+
+    /// The file an image in this system's rich text shows, when the system stores it: one of the item's
+    /// `attachments`, or a file known by its id that [`Connector::download_attachment`] fetches from the
+    /// system's own address. `None` for an image from anywhere else: tandem never fetches those.
+    fn image_file(&self, image: &Image, attachments: &[Attachment]) -> Option<Attachment>;
+
+    /// How this system's rich text shows one of its files as an image.
+    fn image_source(&self, file: &Attachment) -> ImageSource;
 
     /// The user with this e-mail, if the system has one visible to the service account.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, ConnectorError>;

@@ -145,6 +145,11 @@ pub struct AttachmentLink {
     /// adopt the copy, or to remove it when the original is gone by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sending: Option<SendingFile>,
+    /// A file an image in a text shows that is not attached to the item (an image pasted into Azure
+    /// DevOps, a Jira address of another issue's file): its copy stays while texts may show it, since
+    /// its original never appears among the item's attachments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
 }
 
 /// A file whose copy is being attached: what its copy is recognised by.

@@ -80,12 +80,14 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
                 original: AttachmentId::new(format!("{side1}-a1")),
                 copy: Some(AttachmentId::new(format!("{side2}-a1"))),
                 sending: None,
+                inline: false,
             },
             AttachmentLink {
                 origin: Side::Two,
                 original: AttachmentId::new(format!("{side2}-a2")),
                 copy: None,
                 sending: Some(SendingFile { name: "trace.txt".into(), size: Some(42) }),
+                inline: true,
             },
         ],
         // A write a dead worker announced: stores must keep it as they keep the snapshots.
