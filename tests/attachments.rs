@@ -212,6 +212,28 @@ async fn an_inline_screenshot_is_shown_from_the_copys_own_storage_and_a_round_tr
     world.finish().await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_that_is_only_an_image_is_a_value_and_reaches_the_copy() -> Result<()> {
+    let world = World::start().await?;
+    let bug = world.create_jira_bug("Totals", "High").await?;
+    let attached = world.jira_attach(&bug.item.id, "shot.png", "image/png", &screenshot()).await?;
+    let id = attached[0]["id"].as_str().context("the attachment's id")?;
+    // The image as an API client writes it: an external media node at the file's REST address.
+    let url = format!("{}/rest/api/3/attachment/content/{id}", world.jira().base_url());
+    let image = json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
+        {"type": "media", "attrs": {"type": "external", "url": url, "alt": "shot.png"}},
+    ]});
+    let description = json!({"fields": {"description": {"version": 1, "type": "doc", "content": [image]}}});
+    world.jira_rest(Method::PUT, &format!("/rest/api/3/issue/{}", bug.item.id), Some(description)).await?;
+    world.settle().await?;
+    let copy = world.copy_in_ado(&bug).await?;
+    let html = html_of(copy.field("System.Description"))?;
+    let (src, bytes) = shown_image(&world, &html).await?;
+    assert!(src.contains(&named(&copy, "shot.png")?.id.0), "{html}");
+    assert_eq!(bytes, screenshot());
+    world.finish().await
+}
+
 /// Alice pastes an image into Azure DevOps' editor: the file is uploaded (not attached); answers its address.
 async fn ado_upload(world: &World, name: &str, bytes: &[u8]) -> Result<String> {
     let alice_pat = world.ado().identity("alice@fabrikam.example").context("ADO simulator has Alice")?.pat;

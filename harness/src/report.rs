@@ -66,6 +66,8 @@ pub struct ChangesMade {
     /// Files people attached, and attachments they removed.
     pub attachments: u64,
     pub detachments: u64,
+    /// Screenshots people attached and pasted into a description or a comment.
+    pub screenshots: u64,
     pub out_of_scope_creates: u64,
     pub restricted_comments: u64,
     pub later_restrictions: u64,
@@ -169,6 +171,7 @@ impl Report {
                 comments: count(&figures.workload.comments),
                 attachments: count(&figures.workload.attachments),
                 detachments: count(&figures.workload.detachments),
+                screenshots: count(&figures.workload.screenshots),
                 out_of_scope_creates: count(&figures.workload.out_of_scope_creates),
                 restricted_comments: count(&figures.workload.restricted_comments),
                 later_restrictions: count(&figures.workload.later_restrictions),
@@ -229,7 +232,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments, {} files attached, {} removed; {} not made)",
+            "  changes made      {} in {:.1} s by {} people at once ({} creates, {} field edits, {} comments, {} files attached, {} removed, {} screenshots pasted into texts; {} not made)",
             self.events,
             self.events_seconds,
             self.concurrency,
@@ -238,6 +241,7 @@ impl fmt::Display for Report {
             self.changes_made.comments,
             self.changes_made.attachments,
             self.changes_made.detachments,
+            self.changes_made.screenshots,
             self.changes_made.not_made
         )?;
         writeln!(

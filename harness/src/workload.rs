@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tandem_engine::ports::{Connector, LinkStore};
-use tandem_model::{Attachment, AttachmentContent, FieldMap, FieldValue, ItemId, ItemVersion, Side};
+use tandem_model::{Attachment, AttachmentContent, FieldMap, FieldValue, Image, ItemId, ItemVersion, Side};
 
 const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
@@ -41,6 +41,8 @@ pub struct WorkloadCounters {
     /// Files attached, and attachments removed, by people.
     pub attachments: AtomicU64,
     pub detachments: AtomicU64,
+    /// Screenshots attached and pasted into a description or a comment.
+    pub screenshots: AtomicU64,
     /// Items made in another project or of another type than the integration syncs.
     pub out_of_scope_creates: AtomicU64,
     /// Jira comments restricted to a role or a group, or internal, when they were posted.
@@ -94,6 +96,10 @@ enum Change {
     Detach,
     /// A line added at the top of the item's description on this side, the rest left as it is.
     ExtendDescription(String),
+    /// A screenshot attached to the item on this side and pasted at the end of its description.
+    PasteScreenshot(String),
+    /// A screenshot attached to the item on this side and shown in a new comment.
+    CommentWithScreenshot(String),
 }
 
 impl Workload {
@@ -134,6 +140,10 @@ impl Workload {
             (_, Change::Detach) => self.detach().await,
             (Some(target), Change::Attach(name)) => self.attach(target, name, number).await,
             (Some(target), Change::ExtendDescription(line)) => self.extend_description(target, line).await,
+            (Some(target), Change::PasteScreenshot(name)) => self.paste_screenshot(target, name, number).await,
+            (Some(target), Change::CommentWithScreenshot(name)) => {
+                self.comment_with_screenshot(target, name, number).await
+            }
             (Some(target), Change::Fields(fields)) => self.edit(target, fields).await,
             (Some(target), Change::Comment(words)) => self.comment(target, words).await,
             (Some(target), Change::RestrictedComment(words)) => self.restricted_comment(target, words).await,
@@ -161,7 +171,7 @@ impl Workload {
         let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let items = self.items.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let target = items.choose(&mut *rng).cloned();
-        let roll = rng.random_range(0..100);
+        let roll = rng.random_range(0..110);
         if items.is_empty() || roll < 15 {
             let side = if rng.random_bool(0.6) { Side::One } else { Side::Two };
             return (None, Change::Create(side));
@@ -199,11 +209,17 @@ impl Workload {
             }
             86..=88 if self.keeps_attachments() => Some(Change::Attach(format!("{word}-{number}.txt"))),
             89..=90 if self.keeps_attachments() => Some(Change::Detach),
+            91 if self.keeps_attachments() => {
+                desk.field(Field::Description).map(|_| Change::PasteScreenshot(format!("{word}-{number}.png")))
+            }
             92..=94 if self.hazards => {
                 Some(Change::RestrictedComment(format!("Private note on {word} (event {number})")))
             }
             95..=96 if self.hazards => Some(Change::RestrictLater),
             97..=99 if self.hazards => Some(Change::OutOfScope(side)),
+            105..=106 if self.keeps_attachments() => {
+                Some(Change::CommentWithScreenshot(format!("{word}-{number}.png")))
+            }
             _ => None,
         };
         // Comments are the rest, and stand in for a field the integration does not map on that side.
@@ -328,6 +344,66 @@ impl Workload {
         self.attached.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((side, id, attached));
         self.counters.attachments.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// A screenshot attached to the pair's item on `side` and shown at the end of its description, as a
+    /// person pastes one; it is not among the files people remove later (a removed file's image would
+    /// break in its own system too).
+    async fn paste_screenshot(&self, target: (Side, ItemId, Side), name: String, number: u64) -> Result<()> {
+        let Some((side, id, image)) = self.screenshot(target, name, number).await? else {
+            return Ok(());
+        };
+        let field = self.desk(side).field(Field::Description).context("pasted where there is a description")?;
+        let connector = &self.people.connectors[index(side)];
+        let item = connector.get_item(&id).await?;
+        let current = match item.field(field) {
+            FieldValue::RichText(text) => text.clone(),
+            _ => tandem_rich_text::from_plain_text(connector.system().rich_text_format(), ""),
+        };
+        let pasted = FieldValue::RichText(tandem_rich_text::append_image(&current, &image));
+        self.made().edits.push((side, id.clone(), Instant::now()));
+        connector.update_item(&id, &[(field.to_string(), pasted)].into_iter().collect(), &item.version()).await?;
+        self.counters.screenshots.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A screenshot attached to the pair's item on `side` and shown in a new public comment.
+    async fn comment_with_screenshot(&self, target: (Side, ItemId, Side), name: String, number: u64) -> Result<()> {
+        let Some((side, id, image)) = self.screenshot(target, name, number).await? else {
+            return Ok(());
+        };
+        let connector = &self.people.connectors[index(side)];
+        let words = format!("Screenshot of it (event {number})");
+        let body = tandem_rich_text::from_plain_text(connector.system().comment_format(), &words);
+        let posted = connector.add_comment(&id, &tandem_rich_text::append_image(&body, &image)).await?;
+        let mut comments = self.public_comments.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        comments.push((side, id, posted.id.0, words));
+        self.counters.comments.fetch_add(1, Ordering::Relaxed);
+        self.counters.screenshots.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A screenshot attached to the pair's item on `side` (its original where not linked yet), and the
+    /// image that shows it in that system's texts; `None` where that item has no description to show it.
+    async fn screenshot(
+        &self,
+        (origin, id, side): (Side, ItemId, Side),
+        name: String,
+        number: u64,
+    ) -> Result<Option<(Side, ItemId, Image)>> {
+        let (side, id) = match self.item_on(origin, &id, side).await? {
+            Some(target) => (side, target),
+            None => (origin, id),
+        };
+        if self.desk(side).field(Field::Description).is_none() {
+            return Ok(None);
+        }
+        let connector = &self.people.connectors[index(side)];
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend(format!("screenshot of event {number}").into_bytes());
+        let content = AttachmentContent { name: name.clone(), content_type: "image/png".into(), bytes };
+        let attached = connector.upload_attachment(&id, &content, "").await?;
+        Ok(Some((side, id, Image { source: connector.image_source(&attached), alt: name })))
     }
 
     /// A file a person attached earlier is removed (its copy must go).

@@ -36,8 +36,9 @@ fn sorted(values: &[String]) -> Vec<&str> {
     values
 }
 
+/// No words and nothing else to see: an image alone is not blank.
 fn rich_text_is_blank(text: &RichText) -> bool {
-    plain_text(text).trim().is_empty()
+    plain_text(text).trim().is_empty() && tandem_rich_text::images(text).is_empty()
 }
 
 fn plain_text(text: &RichText) -> String {
@@ -76,6 +77,9 @@ mod tests {
         assert!(same_value(&FieldValue::Empty, &FieldValue::Text(String::new())));
         assert!(same_value(&FieldValue::Empty, &FieldValue::List(vec![])));
         assert!(!same_value(&FieldValue::Empty, &FieldValue::Text("x".into())));
+        assert!(same_value(&FieldValue::Empty, &FieldValue::RichText(RichText::Html("<p> </p>".into()))));
+        let image_alone = RichText::Html("<img src=\"https://a.test/f/1\" alt=\"shot.png\">".into());
+        assert!(!same_value(&FieldValue::Empty, &FieldValue::RichText(image_alone)), "an image alone is a value");
     }
 
     #[test]

@@ -170,6 +170,15 @@ pub fn map_images(text: &RichText, map: &dyn Fn(&Image) -> Option<Image>) -> Ric
     }
 }
 
+/// `text` with `image` on a line of its own at the end, as a person pastes one below the text.
+pub fn append_image(text: &RichText, image: &Image) -> RichText {
+    let Ok(mut document) = read(text) else {
+        return text.clone();
+    };
+    document.blocks.push(model::Block::Image(image.clone()));
+    write(text.format(), &crate::normalize::canonicalize(document))
+}
+
 fn image_line(image: &Image) -> String {
     match image.alt.trim() {
         "" => "[image]".to_string(),

@@ -18,7 +18,8 @@
 //! Outside the subset, conversion keeps the words and loses the form: emoji, status, date and smart
 //! link nodes become text or links (see the `lossy` module), panels, expands, layouts, task and
 //! decision lists give up their content, unknown nodes keep their text, colours and other unsupported
-//! marks are dropped, media groups and inline media (file cards) are dropped. HTML is untrusted and sanitised with ammonia before it is read.
+//! marks are dropped, media groups and inline media (file cards) are dropped. HTML is untrusted and
+//! sanitised with ammonia before it is read.
 
 mod adf;
 mod any_format;
@@ -36,7 +37,7 @@ mod sanitize;
 use serde_json::Value;
 
 pub use any_format::{
-    canonical_form, convert, from_plain_text, images, map_images, map_mentions, mentions, plain_text,
+    append_image, canonical_form, convert, from_plain_text, images, map_images, map_mentions, mentions, plain_text,
     prepend_paragraph, remove_words, restore_mentions, stored_size,
 };
 pub use attribution::{
