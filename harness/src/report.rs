@@ -115,6 +115,8 @@ pub struct Verdict {
     pub duplicate_comments: u64,
     pub attachments_without_copy: u64,
     pub duplicate_attachments: u64,
+    /// Images in comment copies not shown from a file of the copy's own system.
+    pub images_not_rehosted: u64,
     pub echo_writes_after_quiescence: u64,
     pub conflicts_recorded: u64,
     pub changes_parked: u64,
@@ -140,6 +142,7 @@ impl Verdict {
             && self.duplicate_comments == 0
             && self.attachments_without_copy == 0
             && self.duplicate_attachments == 0
+            && self.images_not_rehosted == 0
             && self.echo_writes_after_quiescence == 0
             && self.poll_cycles_to_converge.is_some()
     }
@@ -204,6 +207,7 @@ impl Report {
                 duplicate_comments: figures.links.surplus_comment_copies,
                 attachments_without_copy: figures.links.attachments_without_copy,
                 duplicate_attachments: figures.links.surplus_attachment_copies,
+                images_not_rehosted: figures.links.images_not_rehosted,
                 echo_writes_after_quiescence: figures.echo_writes,
                 conflicts_recorded: figures.conflicts,
                 changes_parked: figures.parked,
@@ -297,8 +301,8 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  lost              {} field updates, {} items without copy, {} comments without copy, {} attachments without copy",
-            verdict.lost_updates, verdict.items_without_copy, verdict.comments_without_copy, verdict.attachments_without_copy
+            "  lost              {} field updates, {} items without copy, {} comments without copy, {} attachments without copy, {} images in comment copies not shown from their own system",
+            verdict.lost_updates, verdict.items_without_copy, verdict.comments_without_copy, verdict.attachments_without_copy, verdict.images_not_rehosted
         )?;
         writeln!(f, "  echo writes       {} after quiescence", verdict.echo_writes_after_quiescence)?;
         writeln!(

@@ -45,6 +45,8 @@ pub struct LinkCheck {
     pub surplus_comment_copies: u64,
     pub attachments_without_copy: u64,
     pub surplus_attachment_copies: u64,
+    /// Images in comment copies not shown from a file of the copy's own system.
+    pub images_not_rehosted: u64,
     pub missing_items: u64,
     /// The first few differences, for a reader to start from.
     pub examples: Vec<String>,
@@ -103,6 +105,7 @@ pub async fn check_links(engine: &Engine, titles: [&str; 2]) -> Result<LinkCheck
         check.surplus_comment_copies += audit.surplus_comment_copies as u64;
         check.attachments_without_copy += audit.attachments_without_copy as u64;
         check.surplus_attachment_copies += audit.surplus_attachment_copies as u64;
+        check.images_not_rehosted += audit.images_not_rehosted as u64;
         check.missing_items += u64::from(audit.missing_item);
         for difference in &audit.differing_fields {
             *check.differing_fields.entry(difference.field.clone()).or_default() += 1;

@@ -11,7 +11,7 @@ use crate::error::SyncError;
 use crate::images::attachments_of;
 use crate::ports::{ConnectorError, Link};
 use serde::Serialize;
-use tandem_model::{Comment, Item, Side};
+use tandem_model::{Comment, Item, RichText, Side};
 
 /// What an audit of one link found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -26,6 +26,9 @@ pub struct LinkAudit {
     pub attachments_without_copy: usize,
     /// Files the integration attached beyond one per original still attached.
     pub surplus_attachment_copies: usize,
+    /// Images in comment copies that are not shown from a file of the copy's own system although their
+    /// file was copied (a broken image, or a line naming it).
+    pub images_not_rehosted: usize,
     /// The integration's comments the link does not know ("side 2, item 7, comment 12"): where to look
     /// first for a surplus copy.
     pub unlinked_copies: Vec<String>,
@@ -40,6 +43,7 @@ impl LinkAudit {
             && self.surplus_comment_copies == 0
             && self.attachments_without_copy == 0
             && self.surplus_attachment_copies == 0
+            && self.images_not_rehosted == 0
             && !self.missing_item
     }
 }
@@ -125,6 +129,11 @@ impl Engine {
                 }
                 copies_found += 1;
                 let pair = link.attachments.iter().find(|pair| pair.id(from.other()) == Some(&found.id));
+                // The copy of a file only a text shows: expected while the link lives.
+                if pair.is_some_and(|pair| pair.inline && pair.origin == from) {
+                    copies_expected += 1;
+                    continue;
+                }
                 let original_there =
                     pair.is_some_and(|pair| on_from.iter().any(|original| original.id == pair.original));
                 if !original_there {
@@ -143,6 +152,24 @@ impl Engine {
             audit.surplus_attachment_copies += copies_found.saturating_sub(copies_expected);
         }
         Ok(())
+    }
+
+    /// How many images of `comment` whose file was copied its `copy` does not show from a file of its
+    /// own system.
+    fn images_missing(&self, link: &Link, from: Side, comment: &Comment, copy: &Comment, items: [&Item; 2]) -> usize {
+        let to = from.other();
+        let shown_files = |side: Side, body: &RichText| -> usize {
+            let connector = self.connector(side);
+            let files = tandem_rich_text::images(body)
+                .into_iter()
+                .filter_map(|image| connector.image_file(&image, &items[index(side)].attachments));
+            files
+                .filter(|file| {
+                    link.attachments.iter().any(|pair| pair.id(side) == Some(&file.id) && pair.copy.is_some())
+                })
+                .count()
+        };
+        shown_files(from, &comment.body).saturating_sub(shown_files(to, &copy.body))
     }
 
     async fn audit_comments(&self, link: &Link, items: [&Item; 2], audit: &mut LinkAudit) -> Result<(), SyncError> {
@@ -174,13 +201,14 @@ impl Engine {
                     continue;
                 }
                 copies_expected += 1;
-                let copied = link
+                let copy = link
                     .comments
                     .iter()
                     .find(|pair| pair.id(from) == &comment.id)
-                    .is_some_and(|pair| comments[index(to)].iter().any(|candidate| &candidate.id == pair.id(to)));
-                if !copied {
-                    audit.comments_without_copy += 1;
+                    .and_then(|pair| comments[index(to)].iter().find(|candidate| &candidate.id == pair.id(to)));
+                match copy {
+                    Some(copy) => audit.images_not_rehosted += self.images_missing(link, from, comment, copy, items),
+                    None => audit.comments_without_copy += 1,
                 }
             }
             let mut copies_found: usize = 0;
