@@ -81,8 +81,8 @@ async fn files_attached_on_either_side_are_copied_once_and_a_removal_follows() -
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_over_the_limit_is_recorded_in_the_history_and_not_copied() -> Result<()> {
-    let config = local_config(|text| format!("{text}\nattachments:\n  max_bytes: 500\n"))?;
+async fn files_over_the_limits_are_recorded_in_the_history_and_not_copied() -> Result<()> {
+    let config = local_config(|text| format!("{text}\nattachments:\n  max_bytes: 500\n  max_files: 1\n"))?;
     let world = World::with_config(config).await?;
     let (bug, copy) = world.linked_bug("Crash dump attached", "High").await?;
     world.jira_attach(&bug.item.id, "core.dump", "application/octet-stream", &[7u8; 2000]).await?;
@@ -108,6 +108,16 @@ async fn a_file_over_the_limit_is_recorded_in_the_history_and_not_copied() -> Re
     world.edit_in_jira(&bug.item.id, &[("summary", text("Crash dump attached (2 files)"))]).await?;
     world.settle().await?;
     assert_eq!(names(&world.ado_alice.get_item(&copy.item.id).await?), ["note.txt"]);
+
+    // Past `max_files` copied from the item, a file is recorded and left where it is.
+    world.jira_attach(&bug.item.id, "more.txt", "text/plain", b"one too many").await?;
+    world.settle().await?;
+    assert_eq!(names(&world.ado_alice.get_item(&copy.item.id).await?), ["note.txt"]);
+    let history =
+        tandem_cli::history::item_history(stores, &world.engine().config().name, Side::One, &bug.item.id, 20, now)
+            .await?;
+    let shown = history.to_string();
+    assert!(shown.contains("1 files of this item are copied, the limit (attachments.max_files)"), "{shown}");
     world.finish().await
 }
 

@@ -264,11 +264,23 @@ impl Engine {
         if let Some(size) = attachment.size.filter(|size| *size > limit) {
             return Ok(not_copied(size));
         }
+        let most = self.config.attachments.max_files();
+        let copied = link.attachments.iter().filter(|pair| pair.origin == from && pair.copy.is_some()).count();
+        if copied >= most as usize {
+            let place = where_original(attachment);
+            let reason = format!("{copied} files of this item are copied, the limit (attachments.max_files){place}");
+            return Ok(Ok(Copied::NotCopied { reason }));
+        }
         let content = match self.connector(from).download_attachment(&link.item(from).id, attachment, limit).await {
             Ok(content) => content,
             Err(ConnectorError::TooLarge { size, .. }) => return Ok(not_copied(size)),
             Err(error) => return Err(SyncError::Connector { side: from, source: error }),
         };
+        // A file only a text shows is copied to be shown as an image, and only as one.
+        if inline && !content.content_type.starts_with("image/") {
+            let reason = format!("a text shows it as an image but it is `{}`", content.content_type);
+            return Ok(Ok(Copied::NotCopied { reason }));
+        }
         let before = match self.renew_part_claim(from, claim).await? {
             Ok(before) => before,
             Err(until) => return Ok(Err(until)),

@@ -163,6 +163,10 @@ pub(crate) struct AttachmentsFile {
     /// The largest file copied, in bytes: default 10485760 (10 MB), at most 31457280 (30 MB).
     #[schemars(range(min = 1, max = 31457280))]
     pub max_bytes: Option<u64>,
+    /// The most files copied from one item to its copy (images in its texts included): default 100,
+    /// at most 1000. Files past it are recorded, not copied.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_files: Option<u32>,
 }
 
 /// Which comments flow one way: all of them, none, or `marked` ones.

@@ -42,9 +42,14 @@ pub struct AttachmentSettings {
     pub(crate) side1_to_side2: bool,
     pub(crate) side2_to_side1: bool,
     pub(crate) max_bytes: u64,
+    pub(crate) max_files: u32,
 }
 
 impl AttachmentSettings {
+    /// The default most files copied from one item: far past what people attach, well short of what
+    /// a text with pasted images could make a sync upload.
+    pub const DEFAULT_MAX_FILES: u32 = 100;
+    pub const LARGEST_MAX_FILES: u32 = 1000;
     /// The default largest file copied: Jira Cloud's own default limit, and what a function's memory
     /// carries comfortably.
     pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -63,11 +68,21 @@ impl AttachmentSettings {
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes
     }
+
+    /// The most files copied from one item to its copy; files past it are recorded and left where they are.
+    pub fn max_files(&self) -> u32 {
+        self.max_files
+    }
 }
 
 impl Default for AttachmentSettings {
     fn default() -> Self {
-        AttachmentSettings { side1_to_side2: true, side2_to_side1: true, max_bytes: Self::DEFAULT_MAX_BYTES }
+        AttachmentSettings {
+            side1_to_side2: true,
+            side2_to_side1: true,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_files: Self::DEFAULT_MAX_FILES,
+        }
     }
 }
 

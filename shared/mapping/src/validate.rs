@@ -688,10 +688,18 @@ fn attachments(problems: &mut Problems, file: AttachmentsFile) -> AttachmentSett
             format!("{max_bytes} is not between 1 and {} (30 MB)", AttachmentSettings::LARGEST_MAX_BYTES),
         );
     }
+    let max_files = file.max_files.unwrap_or(defaults.max_files);
+    if max_files == 0 || max_files > AttachmentSettings::LARGEST_MAX_FILES {
+        problems.value(
+            &ConfigPath::root().key("attachments").key("max_files"),
+            format!("{max_files} is not between 1 and {}", AttachmentSettings::LARGEST_MAX_FILES),
+        );
+    }
     AttachmentSettings {
         side1_to_side2: file.side1_to_side2.unwrap_or(defaults.side1_to_side2),
         side2_to_side1: file.side2_to_side1.unwrap_or(defaults.side2_to_side1),
         max_bytes: max_bytes.clamp(1, AttachmentSettings::LARGEST_MAX_BYTES),
+        max_files: max_files.clamp(1, AttachmentSettings::LARGEST_MAX_FILES),
     }
 }
 

@@ -273,4 +273,9 @@ fn attachments_flow_both_ways_by_default_and_a_limit_outside_its_range_is_refuse
     assert!(problems.to_string().contains("attachments.max_bytes"), "{problems}");
     let problems = load_str(&file("attachments: { max_bytes: 52428800 }"), "f.yaml", dir.path()).expect_err("refused");
     assert!(problems.to_string().contains("is not between 1 and 31457280"), "{problems}");
+    assert_eq!(config.attachments.max_files(), 100);
+    let config = load_str(&file("attachments: { max_files: 3 }"), "f.yaml", dir.path()).expect("loads");
+    assert_eq!(config.attachments.max_files(), 3);
+    let problems = load_str(&file("attachments: { max_files: 0 }"), "f.yaml", dir.path()).expect_err("refused");
+    assert!(problems.to_string().contains("attachments.max_files: 0 is not between 1 and 1000"), "{problems}");
 }

@@ -24,7 +24,9 @@ impl JiraConnector {
         let path = format!("/rest/api/3/attachment/content/{}", encode(&attachment.id.0));
         let bytes = self.client.get_file(&path, &[("redirect", "false")]).await?;
         ConnectorError::unless_within(JIRA, attachment, Some(bytes.len() as u64), max_bytes)?;
-        let content_type = attachment.content_type.clone().unwrap_or_else(|| UNKNOWN_TYPE.to_string());
+        // A file known only by its id (an image's address) has no recorded type: its name tells.
+        let guessed = || mime_guess::from_path(&attachment.name).first_raw().unwrap_or(UNKNOWN_TYPE).to_string();
+        let content_type = attachment.content_type.clone().unwrap_or_else(guessed);
         Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
     }
 
