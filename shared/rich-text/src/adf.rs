@@ -36,6 +36,21 @@ pub(crate) fn parse_block_node(node: &Value) -> Result<Vec<Block>, RichTextError
     Ok(sink.finish())
 }
 
+/// Whether a node of type `kind` is anywhere in `document` (walked without recursion: the document may
+/// nest arbitrarily deep).
+pub(crate) fn has_node(document: &Value, kind: &str) -> bool {
+    let mut stack = vec![document];
+    while let Some(node) = stack.pop() {
+        if node.get("type").and_then(Value::as_str) == Some(kind) {
+            return true;
+        }
+        if let Some(Value::Array(children)) = node.get("content") {
+            stack.extend(children);
+        }
+    }
+    false
+}
+
 fn describe(value: &Value) -> String {
     match value {
         Value::Object(object) => format!(

@@ -127,9 +127,18 @@ pub fn map_mentions(text: &RichText, map: &dyn Fn(&Mention) -> Option<Mention>) 
     }
 }
 
+/// Whether `text` may show an image: a look that parses nothing, since most texts show none.
+fn may_show_images(text: &RichText) -> bool {
+    match text {
+        RichText::Html(html) => html.as_bytes().windows(4).any(|window| window.eq_ignore_ascii_case(b"<img")),
+        RichText::Adf(document) => adf::has_node(document, "mediaSingle"),
+        RichText::Plain(_) => false,
+    }
+}
+
 /// The images `text` shows, in document order.
 pub fn images(text: &RichText) -> Vec<Image> {
-    if matches!(text, RichText::Plain(_)) {
+    if !may_show_images(text) {
         return Vec::new();
     }
     let Ok(mut document) = read(text) else {
@@ -148,7 +157,7 @@ pub fn images(text: &RichText) -> Vec<Image> {
 /// becomes a line naming it (`[image: screenshot.png]`), so a reader knows one was there rather than
 /// seeing a broken one. A text without images comes back as it is.
 pub fn map_images(text: &RichText, map: &dyn Fn(&Image) -> Option<Image>) -> RichText {
-    if matches!(text, RichText::Plain(_)) {
+    if !may_show_images(text) {
         return text.clone();
     }
     let Ok(mut document) = read(text) else {
