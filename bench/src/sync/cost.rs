@@ -17,7 +17,25 @@ pub struct CostAssumptions {
     pub vendor_call_ms: f64,
     pub dynamodb_usd_per_million_write_units: f64,
     pub dynamodb_usd_per_million_read_units: f64,
+    /// API Gateway HTTP API, per million requests (the webhook endpoint `template.yaml` deploys). A
+    /// Lambda function URL has no per-request charge.
+    pub http_api_usd_per_million_requests: f64,
+    /// CloudWatch Logs ingestion, per GB.
+    pub logs_usd_per_gb: f64,
+    /// Log bytes per delivery: Lambda's START/END/REPORT lines, tandem's metric lines (and warnings).
+    pub function_log_bytes_per_delivery: f64,
+    /// The HTTP API's access log line per request (`AccessLogSettings` in `template.yaml`).
+    pub access_log_bytes_per_request: f64,
+    /// Secrets Manager, per 10,000 API calls.
+    pub secrets_usd_per_10k_calls: f64,
+    /// Secrets read per cold start (both sides' credentials and the webhook secret; then cached).
+    pub secret_reads_per_cold_start: f64,
+    /// Deliveries per cold start (an execution environment serves many deliveries while it is warm).
+    pub deliveries_per_cold_start: f64,
 }
+
+/// The target the cost per million changes is held to (issue 13), every charge counted.
+pub const TARGET_USD_PER_MILLION_CHANGES: f64 = 3.00;
 
 impl Default for CostAssumptions {
     fn default() -> Self {
@@ -28,6 +46,13 @@ impl Default for CostAssumptions {
             vendor_call_ms: 150.0,
             dynamodb_usd_per_million_write_units: 0.625,
             dynamodb_usd_per_million_read_units: 0.125,
+            http_api_usd_per_million_requests: 1.00,
+            logs_usd_per_gb: 0.50,
+            function_log_bytes_per_delivery: 700.0,
+            access_log_bytes_per_request: 350.0,
+            secrets_usd_per_10k_calls: 0.05,
+            secret_reads_per_cold_start: 3.0,
+            deliveries_per_cold_start: 100.0,
         }
     }
 }
@@ -52,6 +77,19 @@ impl CostAssumptions {
             "every item is under 4 KB (reads) and 1 KB (writes): GetItem and Query = 1 read unit each (strongly \
              consistent), Put/Update/Delete = 1 write unit per item, transactions = 2 units per item"
                 .into(),
+            format!(
+                "request routing: HTTP API ${:.2} per million requests (deployed today, with a {} B access-log line \
+                 each), or a Lambda function URL at $0",
+                self.http_api_usd_per_million_requests, self.access_log_bytes_per_request
+            ),
+            format!(
+                "CloudWatch Logs ${:.2} per GB ingested, {} B per delivery from the function",
+                self.logs_usd_per_gb, self.function_log_bytes_per_delivery
+            ),
+            format!(
+                "Secrets Manager ${:.2} per 10,000 calls, {} reads per cold start, a cold start per {} deliveries",
+                self.secrets_usd_per_10k_calls, self.secret_reads_per_cold_start, self.deliveries_per_cold_start
+            ),
         ]
     }
 }
@@ -102,7 +140,22 @@ pub struct CostEstimate {
     pub lambda_compute_usd: f64,
     pub lambda_requests_usd: f64,
     pub dynamodb_usd: Option<f64>,
+    /// The HTTP API's requests; a function URL's are free.
+    pub routing_usd: f64,
+    /// Function logs, plus the HTTP API's access logs.
+    pub logs_usd: f64,
+    pub secrets_usd: f64,
+    /// Every charge, with the HTTP API as the webhook endpoint.
     pub total_usd: f64,
+    /// Every charge, with a Lambda function URL as the webhook endpoint (no routing charge, no access log).
+    pub total_with_function_url_usd: f64,
+}
+
+impl CostEstimate {
+    /// How far the total is from the target: 1.00 is on it, below is under it.
+    pub fn ratio_to_target(&self) -> f64 {
+        self.total_usd / TARGET_USD_PER_MILLION_CHANGES
+    }
 }
 
 pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimate {
@@ -116,12 +169,27 @@ pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimat
         units.read * assumptions.dynamodb_usd_per_million_read_units
             + units.write * assumptions.dynamodb_usd_per_million_write_units
     });
+    const GB: f64 = 1e9;
+    let routing_usd = work.deliveries * assumptions.http_api_usd_per_million_requests;
+    let function_logs_usd =
+        MILLION * work.deliveries * assumptions.function_log_bytes_per_delivery / GB * assumptions.logs_usd_per_gb;
+    let access_logs_usd =
+        MILLION * work.deliveries * assumptions.access_log_bytes_per_request / GB * assumptions.logs_usd_per_gb;
+    let secret_reads =
+        work.deliveries / assumptions.deliveries_per_cold_start * assumptions.secret_reads_per_cold_start;
+    let secrets_usd = secret_reads * 100.0 * assumptions.secrets_usd_per_10k_calls;
+    let shared =
+        lambda_compute_usd + lambda_requests_usd + dynamodb_usd.unwrap_or(0.0) + function_logs_usd + secrets_usd;
     CostEstimate {
         lambda_ms_per_change,
         lambda_compute_usd,
         lambda_requests_usd,
         dynamodb_usd,
-        total_usd: lambda_compute_usd + lambda_requests_usd + dynamodb_usd.unwrap_or(0.0),
+        routing_usd,
+        logs_usd: function_logs_usd + access_logs_usd,
+        secrets_usd,
+        total_usd: shared + routing_usd + access_logs_usd,
+        total_with_function_url_usd: shared,
     }
 }
 
@@ -160,7 +228,14 @@ mod tests {
         assert!(close(estimate.lambda_compute_usd, 62_500.0 * 0.000_013_333_4), "{estimate:?}");
         assert!(close(estimate.lambda_requests_usd, 0.40));
         assert!(close(estimate.dynamodb_usd.unwrap(), 2.0 * 0.125 + 4.0 * 0.625));
-        assert!(close(estimate.total_usd, 62_500.0 * 0.000_013_333_4 + 0.40 + 2.75));
+        // 2 deliveries: $2 of HTTP API requests; 2 × (700 + 350) B of logs per change; 2/100 × 3 secret reads.
+        assert!(close(estimate.routing_usd, 2.0));
+        assert!(close(estimate.logs_usd, 2.0 * 1050.0 / 1000.0 * 0.50));
+        assert!(close(estimate.secrets_usd, 0.06 * 100.0 * 0.05));
+        let shared = 62_500.0 * 0.000_013_333_4 + 0.40 + 2.75 + 2.0 * 700.0 / 1000.0 * 0.50 + 0.3;
+        assert!(close(estimate.total_with_function_url_usd, shared), "{estimate:?}");
+        assert!(close(estimate.total_usd, shared + 2.0 + 2.0 * 350.0 / 1000.0 * 0.50), "{estimate:?}");
+        assert!(close(estimate.ratio_to_target(), estimate.total_usd / 3.0));
     }
 
     #[test]
@@ -168,6 +243,7 @@ mod tests {
         let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, api_calls: 0.0, dynamodb: None };
         let estimate = estimate(&work, &CostAssumptions::default());
         assert_eq!(estimate.dynamodb_usd, None);
-        assert!(close(estimate.total_usd, 0.20));
+        let logs_and_secrets = 700.0 / 1000.0 * 0.50 + 0.03 * 100.0 * 0.05;
+        assert!(close(estimate.total_with_function_url_usd, 0.20 + logs_and_secrets), "{estimate:?}");
     }
 }

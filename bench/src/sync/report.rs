@@ -266,27 +266,46 @@ fn backfill_table(out: &mut String, runs: &[BackfillFigures]) {
 }
 
 fn cost_table(out: &mut String, cost: &CostReport) {
-    let _ = writeln!(out, "Cost per million synced changes, USD (measured on {})", cost.measured_on);
+    let target = super::cost::TARGET_USD_PER_MILLION_CHANGES;
+    let _ =
+        writeln!(out, "Cost per million synced changes, USD, every charge counted (measured on {})", cost.measured_on);
     let _ = writeln!(
         out,
-        "{:<17} {:<22} {:>10} {:>12} {:>12} {:>10} {:>10}",
-        "change", "direction", "lambda ms", "lambda GB-s$", "lambda req$", "dynamodb$", "total$"
+        "{:<17} {:<22} {:>9} {:>9} {:>8} {:>9} {:>8} {:>6} {:>8} {:>8} {:>13} {:>8}",
+        "change",
+        "direction",
+        "lambda ms",
+        "lambda$",
+        "req$",
+        "dynamodb$",
+        "routing$",
+        "logs$",
+        "secrets$",
+        "total$",
+        "function URL$",
+        "÷ target"
     );
     for change in &cost.per_million_changes {
         let estimate = &change.estimate;
         let dynamodb = estimate.dynamodb_usd.map_or_else(|| "not run".to_string(), |usd| format!("{usd:.2}"));
         let _ = writeln!(
             out,
-            "{:<17} {:<22} {:>10.1} {:>12.2} {:>12.2} {:>10} {:>10.2}",
+            "{:<17} {:<22} {:>9.1} {:>9.2} {:>8.2} {:>9} {:>8.2} {:>6.2} {:>8.3} {:>8.2} {:>13.2} {:>8.2}",
             change.change,
             change.direction,
             estimate.lambda_ms_per_change,
             estimate.lambda_compute_usd,
             estimate.lambda_requests_usd,
             dynamodb,
+            estimate.routing_usd,
+            estimate.logs_usd,
+            estimate.secrets_usd,
             estimate.total_usd,
+            estimate.total_with_function_url_usd,
+            estimate.ratio_to_target(),
         );
     }
+    let _ = writeln!(out, "target: ${target:.2} per million changes (÷ target: the total over it; 1.00 is on it)");
     let _ = writeln!(out, "assumptions:");
     for assumption in cost.assumptions.describe() {
         let _ = writeln!(out, "  - {assumption}");
