@@ -23,15 +23,31 @@ pub async fn handle(runtime: &Runtime, request: Request) -> Result<Response<Body
         .body(Body::Text(answer.body_text()))?)
 }
 
+/// The integration and system a delivery is addressed to: the HTTP API's route parameters, or, through a
+/// Lambda function URL (which has no routes), the path itself, `/hooks/{integration}/{system}`.
+fn addressed_to(request: &Request) -> Option<(String, String)> {
+    let parameters = request.path_parameters();
+    if let (Some(integration), Some(system)) = (parameters.first("integration"), parameters.first("system")) {
+        return Some((integration.to_owned(), system.to_owned()));
+    }
+    // Integration names and system slugs are plain words (a name that is not is refused downstream),
+    // so the segments are taken as they are.
+    let mut segments = request.uri().path().trim_matches('/').split('/');
+    match (segments.next(), segments.next(), segments.next(), segments.next()) {
+        (Some("hooks"), Some(integration), Some(system), None) if !integration.is_empty() && !system.is_empty() => {
+            Some((integration.to_owned(), system.to_owned()))
+        }
+        _ => None,
+    }
+}
+
 async fn answer(runtime: &Runtime, request: Request) -> WebhookAnswer {
     if request.method() != Method::POST {
         return WebhookAnswer::problem(405, format!("{} is not accepted; webhooks are POSTed", request.method()));
     }
-    let parameters = request.path_parameters();
-    let (Some(integration), Some(system)) = (parameters.first("integration"), parameters.first("system")) else {
+    let Some((integration, system)) = addressed_to(&request) else {
         return WebhookAnswer::not_acted_on("?", "webhooks are POSTed to /hooks/{integration}/{system}");
     };
-    let (integration, system) = (integration.to_owned(), system.to_owned());
     // A context without a deadline (deadline 0) only happens outside Lambda; the work limit applies.
     let invocation_deadline =
         request.lambda_context_ref().filter(|context| context.deadline > 0).map(|context| context.deadline());

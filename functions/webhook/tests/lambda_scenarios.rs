@@ -46,6 +46,23 @@ async fn a_signed_jira_event_creates_one_copy_and_repeats_write_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_through_the_function_url_is_addressed_by_its_path() {
+    let world = World::start().await;
+    let container = world.container().await;
+    let bug = world.create_jira_bug("Checkout fails on empty cart").await;
+    let event = world.jira_issue_created(&bug, "delivery-url-1", &world.webhook_secret).via_function_url();
+    let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!((status, &answer["synced"]), (200, &serde_json::json!(1)), "{answer}");
+    assert_eq!(world.ado_copies(), 1);
+    // A path that names no integration and system is answered, not acted on.
+    let stray = ApiRequest::post(&world.name, "", "{}".into()).via_function_url();
+    let (status, answer) = invoke_webhook(&container, stray.event(INVOCATION)).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(answer.to_string().contains("/hooks/{integration}/{system}"), "{answer}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_event_syncs_a_change_whose_webhook_never_came() {
     let world = World::start().await;
     let container = world.container().await;

@@ -204,6 +204,8 @@ pub struct ApiRequest {
     system: String,
     headers: serde_json::Map<String, Value>,
     body: String,
+    /// Sent to a Lambda function URL rather than the HTTP API: no route, no path parameters.
+    function_url: bool,
 }
 
 impl ApiRequest {
@@ -211,7 +213,14 @@ impl ApiRequest {
         let mut headers = serde_json::Map::new();
         headers.insert("content-type".into(), json!("application/json"));
         headers.insert("user-agent".into(), json!("Atlassian Webhook HTTP Client"));
-        ApiRequest { integration: integration.into(), system: system.into(), headers, body }
+        ApiRequest { integration: integration.into(), system: system.into(), headers, body, function_url: false }
+    }
+
+    /// The same request sent to the function's URL: the event has the same form (payload 2.0) without a
+    /// route or path parameters, as AWS documents function URL events.
+    pub fn via_function_url(mut self) -> ApiRequest {
+        self.function_url = true;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> ApiRequest {
@@ -224,6 +233,9 @@ impl ApiRequest {
     pub fn event(&self, remaining: Duration) -> Request {
         let path = format!("/hooks/{}/{}", self.integration, self.system);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970");
+        if self.function_url {
+            return self.function_url_event(&path, now, remaining);
+        }
         let text = json!({
             "version": "2.0",
             "routeKey": "POST /hooks/{integration}/{system}",
@@ -254,6 +266,41 @@ impl ApiRequest {
         })
         .to_string();
         let request = lambda_http::request::from_str(&text).expect("a valid API Gateway v2 event");
+        request.with_lambda_context(context(remaining))
+    }
+}
+
+impl ApiRequest {
+    fn function_url_event(&self, path: &str, now: Duration, remaining: Duration) -> Request {
+        let text = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": self.headers,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "a3zmxmplurl",
+                "domainName": "a3zmxmplurl.lambda-url.us-east-1.on.aws",
+                "domainPrefix": "a3zmxmplurl",
+                "http": {
+                    "method": "POST",
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "185.166.143.12",
+                    "userAgent": "Atlassian Webhook HTTP Client"
+                },
+                "requestId": "5c1d2a3b-0000-4000-8000-00000000000f",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "22/Nov/2026:10:00:00 +0000",
+                "timeEpoch": now.as_millis() as u64
+            },
+            "body": self.body,
+            "isBase64Encoded": false
+        })
+        .to_string();
+        let request = lambda_http::request::from_str(&text).expect("a valid function URL event");
         request.with_lambda_context(context(remaining))
     }
 }
