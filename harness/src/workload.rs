@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tandem_engine::ports::{Connector, LinkStore};
-use tandem_model::{Attachment, AttachmentContent, FieldMap, FieldValue, Image, ItemId, ItemVersion, Side};
+use tandem_model::{Attachment, AttachmentContent, FieldMap, FieldValue, Image, ItemId, ItemVersion, RichText, Side};
 
 const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
@@ -310,20 +310,34 @@ impl Workload {
             Some(target) => (side, target),
             None => (origin, id),
         };
+        if self.edit_description(side, &id, |current| tandem_rich_text::prepend_paragraph(current, &line)).await? {
+            self.counters.field_edits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Reads the description of `id` on `side` and writes back what `edit` makes of it, as a person edits
+    /// the text in front of them (the write is conditional on the state read); `false` where the side
+    /// maps no description.
+    async fn edit_description(
+        &self,
+        side: Side,
+        id: &ItemId,
+        edit: impl FnOnce(&RichText) -> RichText,
+    ) -> Result<bool> {
         let Some(field) = self.desk(side).field(Field::Description) else {
-            return Ok(());
+            return Ok(false);
         };
         let connector = &self.people.connectors[index(side)];
-        let item = connector.get_item(&id).await?;
+        let item = connector.get_item(id).await?;
         let current = match item.field(field) {
             FieldValue::RichText(text) => text.clone(),
             _ => tandem_rich_text::from_plain_text(connector.system().rich_text_format(), ""),
         };
-        let extended = FieldValue::RichText(tandem_rich_text::prepend_paragraph(&current, &line));
+        let edited = FieldValue::RichText(edit(&current));
         self.made().edits.push((side, id.clone(), Instant::now()));
-        connector.update_item(&id, &[(field.to_string(), extended)].into_iter().collect(), &item.version()).await?;
-        self.counters.field_edits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        connector.update_item(id, &[(field.to_string(), edited)].into_iter().collect(), &item.version()).await?;
+        Ok(true)
     }
 
     /// Whether both systems have attachments tandem copies.
@@ -353,17 +367,9 @@ impl Workload {
         let Some((side, id, image)) = self.screenshot(target, name, number).await? else {
             return Ok(());
         };
-        let field = self.desk(side).field(Field::Description).context("pasted where there is a description")?;
-        let connector = &self.people.connectors[index(side)];
-        let item = connector.get_item(&id).await?;
-        let current = match item.field(field) {
-            FieldValue::RichText(text) => text.clone(),
-            _ => tandem_rich_text::from_plain_text(connector.system().rich_text_format(), ""),
-        };
-        let pasted = FieldValue::RichText(tandem_rich_text::append_image(&current, &image));
-        self.made().edits.push((side, id.clone(), Instant::now()));
-        connector.update_item(&id, &[(field.to_string(), pasted)].into_iter().collect(), &item.version()).await?;
-        self.counters.screenshots.fetch_add(1, Ordering::Relaxed);
+        if self.edit_description(side, &id, |current| tandem_rich_text::append_image(current, &image)).await? {
+            self.counters.screenshots.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 

@@ -228,25 +228,32 @@ impl ApiRequest {
         self
     }
 
-    /// The event as API Gateway sends it, parsed the way `lambda_http` parses it, with a Lambda
-    /// context whose deadline is `remaining` away.
+    /// The event as API Gateway (or the function URL) sends it, parsed the way `lambda_http` parses it,
+    /// with a Lambda context whose deadline is `remaining` away.
     pub fn event(&self, remaining: Duration) -> Request {
         let path = format!("/hooks/{}/{}", self.integration, self.system);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970");
-        if self.function_url {
-            return self.function_url_event(&path, now, remaining);
-        }
-        let text = json!({
+        // What differs: a function URL has no route (`$default`), no path parameters, and its own host.
+        let (route, account, api, domain) = match self.function_url {
+            false => (
+                "POST /hooks/{integration}/{system}",
+                "123456789012",
+                "r3pmxmplak",
+                "execute-api.us-east-1.amazonaws.com",
+            ),
+            true => ("$default", "anonymous", "a3zmxmplurl", "lambda-url.us-east-1.on.aws"),
+        };
+        let mut event = json!({
             "version": "2.0",
-            "routeKey": "POST /hooks/{integration}/{system}",
+            "routeKey": route,
             "rawPath": path,
             "rawQueryString": "",
             "headers": self.headers,
             "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "r3pmxmplak",
-                "domainName": "r3pmxmplak.execute-api.us-east-1.amazonaws.com",
-                "domainPrefix": "r3pmxmplak",
+                "accountId": account,
+                "apiId": api,
+                "domainName": format!("{api}.{domain}"),
+                "domainPrefix": api,
                 "http": {
                     "method": "POST",
                     "path": path,
@@ -255,52 +262,18 @@ impl ApiRequest {
                     "userAgent": "Atlassian Webhook HTTP Client"
                 },
                 "requestId": "JKJaXmPLvHcESHA=",
-                "routeKey": "POST /hooks/{integration}/{system}",
-                "stage": "$default",
-                "time": "22/Nov/2026:10:00:00 +0000",
-                "timeEpoch": now.as_millis() as u64
-            },
-            "pathParameters": { "integration": self.integration, "system": self.system },
-            "body": self.body,
-            "isBase64Encoded": false
-        })
-        .to_string();
-        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway v2 event");
-        request.with_lambda_context(context(remaining))
-    }
-}
-
-impl ApiRequest {
-    fn function_url_event(&self, path: &str, now: Duration, remaining: Duration) -> Request {
-        let text = json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": self.headers,
-            "requestContext": {
-                "accountId": "anonymous",
-                "apiId": "a3zmxmplurl",
-                "domainName": "a3zmxmplurl.lambda-url.us-east-1.on.aws",
-                "domainPrefix": "a3zmxmplurl",
-                "http": {
-                    "method": "POST",
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "185.166.143.12",
-                    "userAgent": "Atlassian Webhook HTTP Client"
-                },
-                "requestId": "5c1d2a3b-0000-4000-8000-00000000000f",
-                "routeKey": "$default",
+                "routeKey": route,
                 "stage": "$default",
                 "time": "22/Nov/2026:10:00:00 +0000",
                 "timeEpoch": now.as_millis() as u64
             },
             "body": self.body,
             "isBase64Encoded": false
-        })
-        .to_string();
-        let request = lambda_http::request::from_str(&text).expect("a valid function URL event");
+        });
+        if !self.function_url {
+            event["pathParameters"] = json!({ "integration": self.integration, "system": self.system });
+        }
+        let request = lambda_http::request::from_str(&event.to_string()).expect("a valid payload 2.0 event");
         request.with_lambda_context(context(remaining))
     }
 }
