@@ -375,3 +375,25 @@ async fn an_edit_of_a_new_copy_before_tandem_reads_it_back_is_synced_by_the_next
     world.jira().webhooks().resume();
     world.finish().await
 }
+
+/// A delivery of the integration's own echoes only costs no store write: there is nothing a repeat of
+/// it could do twice, so its id is not recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_of_echoes_only_writes_nothing_to_the_store() -> Result<()> {
+    let world = World::start().await?;
+    let bug = new_jira_bug(&world, "Echo").await?;
+    world.settle().await?;
+    let mut echo = update_notice("echo-only", &bug.item.id);
+    echo.notices[0].actor = Some(world.engine().service_account(Side::One).await?.clone());
+    let outcome = world.engine().receive_delivery(Side::One, &echo).await?;
+    assert_eq!((outcome.echoes, outcome.synced, outcome.duplicate), (1, 0, false));
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::hours(1);
+    let deliveries = &world.engine().stores().deliveries;
+    assert!(deliveries.record_delivery(&world.config.name, Side::One, "echo-only", now, later).await?, "not recorded");
+    // A person's notice is recorded, so its repeat is dropped.
+    let person = update_notice("a-person", &bug.item.id);
+    assert!(!world.engine().receive_delivery(Side::One, &person).await?.duplicate);
+    assert!(world.engine().receive_delivery(Side::One, &person).await?.duplicate);
+    world.finish().await
+}

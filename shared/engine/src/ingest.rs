@@ -90,6 +90,11 @@ impl Engine {
                 Err(error) => changes.push(Change { item: &notice.item, noted: Err(error) }),
             }
         }
+        // Nothing to sync (the integration's own echoes, deletions, replays too old to trust): a repeat
+        // of this delivery would do nothing either, so its id is not worth a store write.
+        if changes.is_empty() {
+            return Ok(outcome);
+        }
         let now = self.clock.now();
         let first = self
             .stores
