@@ -38,6 +38,7 @@ say "sam build took $((SECONDS - started)) s"
 import io, os, sys, zipfile
 build = sys.argv[1]
 LIMIT = 50 * 1024 * 1024  # Lambda's zipped direct-upload limit
+TARGET = 5e6  # tandem's own target for a function's package (a smaller one starts faster)
 for function in sorted(os.listdir(build)):
     folder = os.path.join(build, function)
     if not os.path.isdir(folder):
@@ -49,5 +50,9 @@ for function in sorted(os.listdir(build)):
                 path = os.path.join(root, name)
                 archive.write(path, os.path.relpath(path, folder))
     size = len(buffer.getvalue())
-    print(f"{function}: {size / 1e6:.1f} MB zipped (arm64, as deployed); Lambda allows {LIMIT // 2**20} MiB")
+    verdict = "met" if size <= TARGET else "over"
+    print(
+        f"{function}: {size / 1e6:.1f} MB zipped (arm64, as deployed), target <= {TARGET / 1e6:.0f} MB: "
+        f"{size / TARGET:.2f}x ({verdict}); Lambda allows {LIMIT // 2**20} MiB"
+    )
 PY

@@ -80,6 +80,10 @@ impl Report {
                 scenario.peak_rss_mib.max
             );
         }
+        for scenario in self.scenarios.iter().filter(|scenario| scenario.name.ends_with("-cold")) {
+            let cold = crate::targets::beside(scenario.cold_start_ms.p50, crate::targets::COLD_START_MS, "ms", true);
+            let _ = writeln!(out, "{} cold start p50: {cold}", scenario.name);
+        }
         let _ = writeln!(out);
         for scenario in &self.scenarios {
             let _ = writeln!(out, "{}: {}", scenario.name, scenario.description);

@@ -11,6 +11,7 @@ pub mod events;
 pub mod figures;
 pub mod function;
 pub mod sync;
+pub mod targets;
 pub mod world;
 
 pub use error::BenchError;

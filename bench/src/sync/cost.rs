@@ -34,8 +34,8 @@ pub struct CostAssumptions {
     pub deliveries_per_cold_start: f64,
 }
 
-/// The target the cost per million changes is held to (issue 13), every charge counted.
-pub const TARGET_USD_PER_MILLION_CHANGES: f64 = 3.00;
+/// The target the cost per million changes is held to, every charge counted.
+pub const TARGET_USD_PER_MILLION_CHANGES: f64 = crate::targets::USD_PER_MILLION_CHANGES;
 
 impl Default for CostAssumptions {
     fn default() -> Self {

@@ -205,7 +205,12 @@ fn latency_table(out: &mut String, run: &LatencyRun) {
             figures.store_calls_per_edit,
         );
     }
-    let _ = writeln!(out, "tandem = total − http; engine = total − store − http\n");
+    let _ = writeln!(out, "tandem = total − http; engine = total − store − http");
+    if let Some(bare) = run.runs.iter().find(|figures| figures.injected_latency_ms == 0) {
+        let p99 = crate::targets::beside(bare.tandem_ms.p99, crate::targets::TANDEM_P99_MS, "ms", true);
+        let _ = writeln!(out, "tandem's own time p99, zero added latency: {p99}");
+    }
+    let _ = writeln!(out);
 }
 
 fn backfill_table(out: &mut String, runs: &[BackfillFigures]) {
@@ -253,14 +258,20 @@ fn backfill_table(out: &mut String, runs: &[BackfillFigures]) {
             ceiling,
             fraction,
         );
-        if let Some(quota) = &run.quota {
-            let _ = writeln!(
-                out,
-                "  quota refusals (429): {}; fraction of what the quota allowed over the run, burst included: {:.1}%",
-                quota.refusals,
-                quota.fraction_with_burst * 100.0
-            );
-        }
+        let target = match &run.quota {
+            Some(quota) => {
+                let _ = writeln!(
+                    out,
+                    "  quota refusals (429): {}; fraction of what the quota allowed over the run, burst included: {:.1}%",
+                    quota.refusals,
+                    quota.fraction_with_burst * 100.0
+                );
+                let fraction = quota.fraction_of_ceiling * 100.0;
+                crate::targets::beside(fraction, crate::targets::FRACTION_OF_CEILING * 100.0, "% of the ceiling", false)
+            }
+            None => crate::targets::beside(run.items_per_s, crate::targets::BACKFILL_ITEMS_PER_S, "items/s", false),
+        };
+        let _ = writeln!(out, "  against the target: {target}");
     }
     let _ = writeln!(out);
 }
