@@ -19,6 +19,7 @@ use crate::history;
 use crate::images::attachments_of;
 use crate::parts::{part_claim, NotNow};
 use crate::ports::{CommentLink, ConnectorError, Link};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use tandem_model::{Attachment, Comment, CommentId, Item, Restriction, RichText, Side, Timestamp};
 use tracing::{info, warn};
@@ -33,7 +34,7 @@ enum CommentSync {
 /// Both sides' comments, as listed at the start of a sync, and the files of both items (which images in
 /// comments may show).
 struct Listed<'a> {
-    comments: [Vec<Comment>; 2],
+    comments: [Cow<'a, [Comment]>; 2],
     attachments: [&'a [Attachment]; 2],
 }
 
@@ -60,13 +61,17 @@ impl Engine {
         if !settings.enabled(Side::One) && !settings.enabled(Side::Two) {
             return Ok(0);
         }
-        let mut listed = Listed { comments: [Vec::new(), Vec::new()], attachments: attachments_of(items) };
+        let mut listed =
+            Listed { comments: [Cow::Borrowed(&[]), Cow::Borrowed(&[])], attachments: attachments_of(items) };
         for side in Side::BOTH {
-            listed.comments[index(side)] = self
-                .connector(side)
-                .list_comments(&items[index(side)].item.id)
-                .await
-                .map_err(SyncError::connector(side))?;
+            let item = items[index(side)];
+            listed.comments[index(side)] = match &item.comments {
+                // The read showed them all: listing them again would cost a call and show nothing newer.
+                Some(comments) => Cow::Borrowed(comments.as_slice()),
+                None => Cow::Owned(
+                    self.connector(side).list_comments(&item.item.id).await.map_err(SyncError::connector(side))?,
+                ),
+            };
         }
         let mut written = 0;
         let mut held_elsewhere: Option<Timestamp> = None;

@@ -163,6 +163,11 @@ pub struct Item {
     /// The files attached to it, where the system has attachments and the read shows them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// All of its comments the reader may see, oldest first, when the read showed every one of them
+    /// (Jira's `comment` field); `None` when they must be listed. A sync uses them instead of listing
+    /// the comments again: the read is as recent as that list would be, and costs no call of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comments: Option<Vec<Comment>>,
 }
 
 impl Item {

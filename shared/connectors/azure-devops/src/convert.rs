@@ -199,9 +199,14 @@ pub fn item_from_wire(work_item: &wire::WorkItem, browse_base: &str) -> Result<I
         // Azure DevOps restricts whole area paths, which the service account either reads or does not.
         visibility: Visibility::Everyone,
         attachments: work_item.relations.iter().filter_map(attachment_of).collect(),
+        // The comments have an API of their own; a work item that counts none has none to list.
+        comments: (work_item.fields.get(COMMENT_COUNT).and_then(Value::as_u64) == Some(0)).then(Vec::new),
         fields,
     })
 }
+
+/// How many comments the work item has (deleted ones not counted).
+const COMMENT_COUNT: &str = "System.CommentCount";
 
 /// The relation name of a work item's attached file.
 pub const ATTACHED_FILE: &str = "AttachedFile";
@@ -334,5 +339,19 @@ mod tests {
         assert_eq!(item.updated_by.unwrap().email.as_deref(), Some("bob@example.com"));
         assert_eq!(item.item.url.as_deref(), Some("https://x/P/_workitems/edit/7"));
         assert_eq!(format_instant(item.updated), "2024-01-31T10:20:30.123Z");
+    }
+
+    #[test]
+    fn a_work_item_that_counts_no_comment_has_none_to_list() {
+        let read = |count: Value| {
+            let wire: wire::WorkItem = serde_json::from_value(json!({"id": 7, "rev": 2, "fields": {
+                "System.ChangedDate": "2024-01-31T10:20:30.123Z", "System.CommentCount": count
+            }}))
+            .unwrap();
+            item_from_wire(&wire, "https://x/P").unwrap().comments
+        };
+        assert_eq!(read(json!(0)), Some(Vec::new()));
+        assert_eq!(read(json!(2)), None, "listed on their own");
+        assert_eq!(read(Value::Null), None, "not read");
     }
 }

@@ -211,6 +211,7 @@ mod tests {
             visibility: Visibility::default(),
             attachments: Vec::new(),
             fields: FieldMap::new(),
+            comments: None,
         }
     }
 

@@ -17,8 +17,8 @@ use tandem_engine::ports::{
 };
 use tandem_http::{Repeat, RetryPolicy};
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Image, ImageSource, Item, ItemId,
-    ItemRef, ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Image, ImageSource, Item,
+    ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
 };
 
 /// Issues per search page; Jira may return fewer.
@@ -137,24 +137,28 @@ impl JiraConnector {
     }
 
     /// Moves the issue to `target` through the transition leading there; nothing when it is there already.
+    ///
+    /// The engine asks for a status only when the issue, as it read it, was in another one: so the
+    /// transitions are listed at once, and the status is read only when none leads there (someone may
+    /// have moved the issue there meanwhile).
     async fn transition_to(&self, id: &ItemId, target: &str) -> Result<(), ConnectorError> {
-        let current = self.current_status(id).await?;
-        if current.eq_ignore_ascii_case(target) {
-            return Ok(());
-        }
         let path = format!("{}/transitions", Self::issue_path(id));
         let available: wire::Transitions =
             self.client.get(&path, &[]).await.map_err(|error| not_found_as(error, id))?;
-        let transition = available
-            .transitions
-            .into_iter()
-            .find(|transition| transition.to.name.eq_ignore_ascii_case(target))
-            .ok_or_else(|| ConnectorError::NoTransition {
+        let Some(transition) =
+            available.transitions.into_iter().find(|transition| transition.to.name.eq_ignore_ascii_case(target))
+        else {
+            let current = self.current_status(id).await?;
+            if current.eq_ignore_ascii_case(target) {
+                return Ok(());
+            }
+            return Err(ConnectorError::NoTransition {
                 system: crate::JIRA,
                 item: id.to_string(),
                 from: current,
                 to: target.to_string(),
-            })?;
+            });
+        };
         let request = wire::DoTransition { transition: wire::TransitionRef { id: transition.id } };
         self.client
             .send_without_answer(Method::POST, &path, &request, Repeat::Unsafe)
@@ -274,9 +278,16 @@ impl Connector for JiraConnector {
             done: format!("issue {} was created", created.key),
             source: Box::new(source),
         };
-        if let Some(status) = writes.status {
-            self.transition_to(&id, &status).await.map_err(incomplete)?;
-        }
+        let created = self.get_item(&id).await.map_err(incomplete)?;
+        // A new issue starts in its workflow's first status: a copy meant to be there needs no move.
+        let status = writes.status.filter(|status| match created.field("status") {
+            FieldValue::Text(current) => !current.eq_ignore_ascii_case(status),
+            _ => true,
+        });
+        let Some(status) = status else {
+            return Ok(created);
+        };
+        self.transition_to(&id, &status).await.map_err(incomplete)?;
         self.get_item(&id).await.map_err(incomplete)
     }
 

@@ -50,7 +50,7 @@ pub(crate) fn time_field(issue: &wire::Issue, name: &str) -> Result<Timestamp, C
 pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<Item, ConnectorError> {
     let updated = time_field(issue, "updated")?;
     let mut fields = FieldMap::new();
-    for (name, value) in &issue.fields {
+    for (name, value) in issue.fields.iter().filter(|(name, _)| *name != COMMENT_FIELD) {
         fields.insert(name.clone(), field_from_wire(name, value)?);
     }
     Ok(Item {
@@ -69,8 +69,27 @@ pub fn item_from_wire(issue: &wire::Issue, config: &ValidJiraConfig) -> Result<I
         place: place_of(issue),
         visibility: security_of(issue),
         attachments: attachments_of(issue, config)?,
+        comments: comments_of(issue)?,
         fields,
     })
+}
+
+/// The issue field that holds its comments (a page of them, as `GET /issue/{id}/comment` answers).
+const COMMENT_FIELD: &str = "comment";
+
+/// The issue's comments from its `comment` field, when the read asked for it and it holds all of them
+/// (Jira pages long threads: then they are listed on their own).
+fn comments_of(issue: &wire::Issue) -> Result<Option<Vec<Comment>>, ConnectorError> {
+    let Some(page) = issue.fields.get(COMMENT_FIELD).filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let page: wire::CommentPage = serde_json::from_value(page.clone()).map_err(|error| {
+        invalid_response(format!("issue {}: `comment` is not a page of comments", issue.id), Some(Box::new(error)))
+    })?;
+    if page.start_at != 0 || (page.comments.len() as u64) < page.total {
+        return Ok(None);
+    }
+    page.comments.iter().map(comment_from_wire).collect::<Result<_, _>>().map(Some)
 }
 
 /// The issue's attachments (its `attachment` field; none when the read did not ask for it).
@@ -324,6 +343,29 @@ mod tests {
         assert_eq!(item.field("customfield_10011"), &FieldValue::Text("Blue".into()));
         let FieldValue::User(assignee) = item.field("assignee") else { panic!("assignee is not a user") };
         assert_eq!(assignee.email.as_deref(), Some("a@example.com"));
+    }
+
+    #[test]
+    fn the_comment_field_stands_for_the_list_only_when_it_holds_every_comment() {
+        let comment = |id: &str| {
+            json!({"id": id, "author": {"accountId": "a-1"}, "body": {"type": "doc", "version": 1, "content": []},
+                   "created": "2024-01-31T10:20:30.123+0000", "updated": "2024-01-31T10:20:30.123+0000"})
+        };
+        let issue = |page: Value| -> wire::Issue {
+            serde_json::from_value(
+                json!({"id": "1", "fields": {"updated": "2024-01-31T10:20:30.123+0000", "comment": page}}),
+            )
+            .unwrap()
+        };
+        let whole = issue(json!({"comments": [comment("7"), comment("9")], "maxResults": 2, "total": 2, "startAt": 0}));
+        let item = item_from_wire(&whole, &config()).unwrap();
+        let ids: Vec<&str> = item.comments.iter().flatten().map(|comment| comment.id.0.as_str()).collect();
+        assert_eq!(ids, ["7", "9"]);
+        assert_eq!(item.field("comment"), &FieldValue::Empty, "not a field to map");
+        let partial = issue(json!({"comments": [comment("7")], "maxResults": 1, "total": 2, "startAt": 0}));
+        assert_eq!(item_from_wire(&partial, &config()).unwrap().comments, None, "a long thread is listed on its own");
+        let unasked = issue(Value::Null);
+        assert_eq!(item_from_wire(&unasked, &config()).unwrap().comments, None);
     }
 
     #[test]

@@ -266,6 +266,7 @@ impl SalesforceConnector {
             visibility: Visibility::Everyone,
             // Salesforce files (ContentDocumentLink) are not synced yet.
             attachments: Vec::new(),
+            comments: None,
             fields: convert::read_fields(describe, &self.related(describe), &record),
         })
     }

@@ -181,7 +181,10 @@ async fn get_issue(
     visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let selection = FieldSelection::parse(params_named(&params, "fields"), FieldSelection::all());
-    Ok(json_response(StatusCode::OK, render::issue_json(&site, issue, &selection, ApiVersion::V3)))
+    Ok(json_response(
+        StatusCode::OK,
+        render::issue_json(&site, issue, &selection, ApiVersion::V3, Some(&caller.account_id)),
+    ))
 }
 
 /// 204, or with `returnIssue=true` 200 and the issue as `GET /issue/{key}` shows it (changed or not).
@@ -197,7 +200,9 @@ async fn edit_issue(
         let event = site.edit_issue(&caller.account_id, &key, &body)?;
         let shown = return_issue
             .then(|| {
-                site.issue(&key).map(|issue| render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V3))
+                site.issue(&key).map(|issue| {
+                    render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V3, Some(&caller.account_id))
+                })
             })
             .transpose()?;
         Ok((shown, event))
@@ -335,7 +340,7 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
             let mut shown = if selection.is_empty() {
                 json!({ "id": issue.id.to_string() })
             } else {
-                render::issue_json(site, issue, &selection, ApiVersion::V3)
+                render::issue_json(site, issue, &selection, ApiVersion::V3, Some(&caller.account_id))
             };
             if !properties.is_empty() {
                 shown["properties"] = render::properties_json(issue, &properties);
@@ -379,8 +384,10 @@ async fn bulk_fetch(
     };
     issues.sort_by_key(|issue| issue.id);
     issues.dedup_by_key(|issue| issue.id);
-    let rendered: Vec<Value> =
-        issues.iter().map(|issue| render::issue_json(&site, issue, &selection, ApiVersion::V3)).collect();
+    let rendered: Vec<Value> = issues
+        .iter()
+        .map(|issue| render::issue_json(&site, issue, &selection, ApiVersion::V3, Some(&caller.account_id)))
+        .collect();
     Ok(json_response(StatusCode::OK, json!({ "issues": rendered, "issueErrors": [] })))
 }
 

@@ -18,7 +18,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
                 "webhookEvent": "jira:issue_created",
                 "issue_event_type_name": "issue_created",
                 "user": user,
-                "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2),
+                "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2, None),
             }))
         }
         SiteEvent::IssueUpdated { issue, changelog_id, items, transition } => {
@@ -35,7 +35,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
                 "webhookEvent": "jira:issue_updated",
                 "issue_event_type_name": type_name,
                 "user": user,
-                "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2),
+                "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2, None),
                 "changelog": { "id": changelog_id.to_string(), "items": items.iter().map(change_item_json).collect::<Vec<_>>() },
             }))
         }
@@ -55,7 +55,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
             "webhookEvent": "jira:issue_deleted",
             "issue_event_type_name": "issue_deleted",
             "user": user,
-            "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2),
+            "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2, None),
         })),
     }
 }
@@ -68,7 +68,7 @@ fn comment_event(site: &Site, issue: u64, comment: &CommentRecord, name: &str, t
         "timestamp": timestamp,
         "webhookEvent": name,
         "comment": render::comment_json(site, record, comment, ApiVersion::V2, false),
-        "issue": render::issue_json(site, record, &summary, ApiVersion::V2),
+        "issue": render::issue_json(site, record, &summary, ApiVersion::V2, None),
     }))
 }
 

@@ -36,7 +36,7 @@ pub const CUSTOM_TEXT_FIELDS: [(&str, &str); 2] =
     [("customfield_10070", "Customer account"), ("customfield_10071", "Customer contact")];
 
 /// The fields every issue has, in the order Jira lists them (the custom ones last).
-pub const ISSUE_FIELDS: [&str; 16] = [
+pub const ISSUE_FIELDS: [&str; 17] = [
     "summary",
     "description",
     "priority",
@@ -51,6 +51,7 @@ pub const ISSUE_FIELDS: [&str; 16] = [
     "project",
     "security",
     "attachment",
+    "comment",
     CUSTOM_TEXT_FIELDS[0].0,
     CUSTOM_TEXT_FIELDS[1].0,
 ];
@@ -219,9 +220,10 @@ fn account_json(site: &Site, account: Option<&str>, api: ApiVersion) -> Value {
     account.and_then(|id| site.user(id)).map_or(Value::Null, |user| user_json(&site.base_url, user, api))
 }
 
-fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) -> Value {
+fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion, viewer: &str) -> Value {
     let base = &site.base_url;
     match field {
+        "comment" => comment_page_json(site, issue, api, viewer),
         "summary" => json!(issue.summary),
         "description" => match (&issue.description, api) {
             (None, _) => Value::Null,
@@ -246,16 +248,46 @@ fn field_json(site: &Site, issue: &IssueRecord, field: &str, api: ApiVersion) ->
     }
 }
 
-/// An issue as `GET /issue/{key}` and the search show it.
-pub fn issue_json(site: &Site, issue: &IssueRecord, selection: &FieldSelection, api: ApiVersion) -> Value {
-    let fields: Map<String, Value> =
-        selection.fields.iter().map(|field| (field.to_string(), field_json(site, issue, field, api))).collect();
+/// An issue as `GET /issue/{key}` and the search show it to `viewer` (an account id: the comments
+/// restricted to a role or group they are not in are left out of the `comment` field, as the comment
+/// list leaves them out). A webhook has no viewer and carries no `comment` field.
+pub fn issue_json(
+    site: &Site,
+    issue: &IssueRecord,
+    selection: &FieldSelection,
+    api: ApiVersion,
+    viewer: Option<&str>,
+) -> Value {
+    let fields: Map<String, Value> = selection
+        .fields
+        .iter()
+        .filter_map(|field| match (*field, viewer) {
+            ("comment", None) => None,
+            (field, viewer) => {
+                Some((field.to_string(), field_json(site, issue, field, api, viewer.unwrap_or_default())))
+            }
+        })
+        .collect();
     json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": issue.id.to_string(),
         "self": format!("{}/{}/issue/{}", site.base_url, api.prefix(), issue.id),
         "key": issue.key,
         "fields": fields,
+    })
+}
+
+/// The issue's `comment` field: every comment `viewer` may see, oldest first, as one page of
+/// `GET /issue/{key}/comment`.
+fn comment_page_json(site: &Site, issue: &IssueRecord, api: ApiVersion, viewer: &str) -> Value {
+    let comments: Vec<Value> =
+        site.comments_seen_by(viewer, issue).map(|comment| comment_json(site, issue, comment, api, false)).collect();
+    json!({
+        "comments": comments,
+        "self": format!("{}/{}/issue/{}/comment", site.base_url, api.prefix(), issue.id),
+        "maxResults": comments.len(),
+        "total": comments.len(),
+        "startAt": 0,
     })
 }
 
