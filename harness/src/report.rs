@@ -250,7 +250,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  faults injected   {} API calls during the storm: {} 5xx ({:.0}%), {} 429 ({:.0}%), {} timeouts ({:.0}%, {} after the write); webhooks {} dropped, {} duplicated, {} delayed",
+            "  faults injected   {} API calls during the storm: {} 5xx ({:.0}%), {} 429 ({:.0}%), {} timeouts ({:.0}%, {} after the write, {} of them after the 504); webhooks {} dropped, {} duplicated, {} delayed",
             storm_calls,
             jira.server_errors + ado.server_errors,
             share(jira.server_errors + ado.server_errors),
@@ -259,6 +259,7 @@ impl fmt::Display for Report {
             jira.timeouts + ado.timeouts,
             share(jira.timeouts + ado.timeouts),
             jira.timeouts_processed + ado.timeouts_processed,
+            jira.timeouts_processed_late + ado.timeouts_processed_late,
             jira.webhooks_dropped + ado.webhooks_dropped,
             jira.webhooks_duplicated + ado.webhooks_duplicated,
             jira.webhooks_delayed + ado.webhooks_delayed

@@ -132,11 +132,20 @@ impl Claiming {
         }
     }
 
-    /// How a send that came back with `error` ends, `before` being the window before it.
-    pub(crate) fn after_failed_send(error: &ConnectorError, lag: chrono::Duration, before: Option<SendWindow>) -> Self {
-        match error.made_nothing() {
-            true => Claiming::Withdraw { lag, before },
-            false => Claiming::Ended { lag },
+    /// How a send that came back with `error` ends, `before` being the window before it; `None` when
+    /// the system may still process it (no answer came): the window the send opened stands, to when the
+    /// call could have lasted longest, since a copy may appear after the error came back.
+    pub(crate) fn after_failed_send(
+        error: &ConnectorError,
+        lag: chrono::Duration,
+        before: Option<SendWindow>,
+    ) -> Option<Self> {
+        if error.made_nothing() {
+            Some(Claiming::Withdraw { lag, before })
+        } else if error.may_still_be_processed() {
+            None
+        } else {
+            Some(Claiming::Ended { lag })
         }
     }
 }
@@ -752,8 +761,9 @@ impl Engine {
         let copy = match self.connector(target).create_item(&fields, Some(&self.origin(from, item))).await {
             Ok(copy) => copy,
             Err(error) => {
-                let ending = Claiming::after_failed_send(&error, self.search_lag, before);
-                self.end_send(from, &item.item.id, ending).await;
+                if let Some(ending) = Claiming::after_failed_send(&error, self.search_lag, before) {
+                    self.end_send(from, &item.item.id, ending).await;
+                }
                 return Err(SyncError::Connector { side: target, source: error });
             }
         };

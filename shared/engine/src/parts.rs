@@ -106,7 +106,8 @@ impl Engine {
     }
 
     /// A send failed: the claim records whether it made nothing (so a retry sends at once) or may
-    /// have made a copy (so a retry first looks for it).
+    /// have made a copy (so a retry first looks for it); one that may still be processed keeps the
+    /// window it opened.
     pub(crate) async fn part_send_failed(
         &self,
         from: Side,
@@ -114,8 +115,9 @@ impl Engine {
         error: &crate::ports::ConnectorError,
         before: Option<SendWindow>,
     ) {
-        let ending = Claiming::after_failed_send(error, chrono::Duration::zero(), before);
-        self.end_send(from, claim, ending).await;
+        if let Some(ending) = Claiming::after_failed_send(error, chrono::Duration::zero(), before) {
+            self.end_send(from, claim, ending).await;
+        }
     }
 
     pub(crate) async fn release_part_claim(&self, from: Side, claim: &ItemId) {

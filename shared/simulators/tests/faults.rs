@@ -299,7 +299,7 @@ async fn shares_land_near_their_rates_and_a_seed_repeats_its_sequence() {
 }
 
 #[tokio::test]
-async fn a_timed_out_create_that_was_processed_exists_afterwards() {
+async fn a_timed_out_create_that_was_processed_exists_afterwards_even_one_made_after_its_answer() {
     let http = Client::new();
     for sim in Sim::both().await {
         let name = sim.name();
@@ -312,6 +312,12 @@ async fn a_timed_out_create_that_was_processed_exists_afterwards() {
         let stats = sim.fault_stats();
         assert_eq!(stats.timeouts, 12, "{name}");
         assert!((1..12).contains(&stats.timeouts_processed), "{name}: about half are processed: {stats:?}");
+        assert!(
+            (1..stats.timeouts_processed).contains(&stats.timeouts_processed_late),
+            "{name}: some only after their 504: {stats:?}"
+        );
+        // Those are made a hold after their answer.
+        tokio::time::sleep(Duration::from_millis(200)).await;
 
         sim.clear_fault_plan();
         let existing = sim.titles(&http).await;

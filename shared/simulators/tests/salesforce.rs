@@ -332,6 +332,29 @@ async fn oauth_flows_accept_the_app_and_refuse_the_rest() {
 }
 
 #[tokio::test]
+async fn injected_faults_answer_in_the_shape_of_the_endpoint_called() {
+    let org = org().await;
+    let api = Api::new(&org, &SalesforceUser::integration()).await;
+    let plan = |rates: Value| serde_json::from_value(rates).expect("a fault plan");
+    org.controls().set_fault_plan(plan(json!({"seed": 5, "rate_limit_rate": 1.0}))).expect("the plan is valid");
+    let (status, _, body) = api.call(reqwest::Method::GET, "/limits", None).await;
+    assert_eq!((status, body[0]["errorCode"].as_str()), (StatusCode::FORBIDDEN, Some("REQUEST_LIMIT_EXCEEDED")));
+    let form = [("grant_type", "client_credentials"), ("client_id", "x"), ("client_secret", "y")];
+    let token_url = format!("{}/services/oauth2/token", org.base_url());
+    let signing_in = Client::new().post(&token_url).form(&form).send().await.unwrap();
+    assert_eq!(signing_in.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = signing_in.json().await.unwrap();
+    assert_eq!(refused["error"], json!("rate_limit_exceeded"), "OAuth's shape, not the REST API's: {refused}");
+
+    org.controls().set_fault_plan(plan(json!({"seed": 5, "server_error_rate": 1.0}))).expect("the plan is valid");
+    let failing = Client::new().post(&token_url).form(&form).send().await.unwrap();
+    assert!(failing.status().is_server_error(), "{}", failing.status());
+    assert_eq!(failing.json::<Value>().await.unwrap()["error"], json!("unknown_error"));
+    org.controls().clear_fault_plan();
+    no_violations(&org);
+}
+
+#[tokio::test]
 async fn outbound_messages_are_sent_until_acknowledged() {
     let org = org().await;
     let received: Arc<Mutex<Vec<String>>> = Arc::default();

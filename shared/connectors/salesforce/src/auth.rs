@@ -114,9 +114,15 @@ struct OAuthRefusal {
     error_description: String,
 }
 
+const TOKEN_PATH: &str = "/services/oauth2/token";
+/// How soon a sign-in refused for too many sign-ins is tried again. Salesforce counts them per user
+/// and hour (3,600), so one more a few seconds later costs nothing against the limit, and a change
+/// that still fails waits in the failure log for its next try rather than being parked.
+const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Signs in at `my_domain` (`https://acme.my.salesforce.com`).
 pub(crate) async fn sign_in(transport: &Transport, my_domain: &str, grant: &Grant) -> Result<Session, ConnectorError> {
-    let url = format!("{my_domain}/services/oauth2/token");
+    let url = format!("{my_domain}{TOKEN_PATH}");
     let form = grant.form()?;
     let build =
         |http: &reqwest::Client| http.post(&url).header(CONTENT_TYPE, "application/x-www-form-urlencoded").form(&form);
@@ -143,20 +149,71 @@ pub(crate) async fn sign_in(transport: &Transport, my_domain: &str, grant: &Gran
 
 /// The token endpoint's refusal: a refused grant or client is a credential problem (the operator
 /// must fix the connected app, the user's approval or the key), told with Salesforce's own words.
+/// Too many sign-ins is a limit that frees up, never a credential problem; an answer in the REST
+/// API's error shape (a proxy in front of the org) is read as the API's.
 fn refusal(answer: &Answer) -> ConnectorError {
     let status = answer.status.as_u16();
     match serde_json::from_slice::<OAuthRefusal>(&answer.body) {
-        Ok(refused) if (400..500).contains(&status) => {
+        Ok(refused) if refused.error == "rate_limit_exceeded" => {
+            tracing::warn!(description = %refused.error_description, "Salesforce refused a sign-in: too many sign-ins");
+            ConnectorError::RateLimited { system: SYSTEM, status, retry_after: Some(SIGN_IN_WAIT) }
+        }
+        Ok(refused) if (400..500).contains(&status) && refused.error != "unknown_error" => {
             tracing::warn!(error = %refused.error, description = %refused.error_description, "Salesforce refused to sign the integration user in");
             ConnectorError::Unauthorized { system: SYSTEM, status: 401 }
+        }
+        Err(_) if answer.body.starts_with(b"[") => {
+            crate::client::error_for(answer, &reqwest::Method::POST, TOKEN_PATH, "the sign-in")
         }
         _ => ConnectorError::Http {
             system: SYSTEM,
             status,
             method: "POST".into(),
-            path: "/services/oauth2/token".into(),
+            path: TOKEN_PATH.into(),
             message: String::from_utf8_lossy(&answer.body).chars().take(300).collect(),
             retry_after: tandem_http::retry_after(&answer.headers),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderMap;
+    use reqwest::StatusCode;
+
+    fn refused(status: u16, body: &str) -> ConnectorError {
+        refusal(&Answer { status: StatusCode::from_u16(status).unwrap(), headers: HeaderMap::new(), body: body.into() })
+    }
+
+    #[test]
+    fn a_refused_grant_is_a_credential_problem() {
+        let error = refused(400, r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#);
+        assert!(matches!(error, ConnectorError::Unauthorized { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn too_many_sign_ins_is_a_limit_that_frees_up_not_a_credential_problem() {
+        let error =
+            refused(400, r#"{"error":"rate_limit_exceeded","error_description":"Number of login attempts exceeded"}"#);
+        assert!(
+            matches!(error, ConnectorError::RateLimited { retry_after: Some(wait), .. } if wait == SIGN_IN_WAIT),
+            "{error:?}"
+        );
+        assert!(error.is_retryable());
+    }
+
+    #[test]
+    fn a_server_failure_and_an_answer_in_the_rest_shape_are_retried() {
+        let failed = refused(503, r#"{"error":"unknown_error","error_description":"retry your request"}"#);
+        assert!(matches!(failed, ConnectorError::Http { status: 503, .. }), "{failed:?}");
+        let concurrent = refused(
+            403,
+            r#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#,
+        );
+        assert!(matches!(concurrent, ConnectorError::RateLimited { status: 403, .. }), "{concurrent:?}");
+        for error in [failed, concurrent] {
+            assert!(error.is_retryable(), "{error:?}");
+        }
     }
 }

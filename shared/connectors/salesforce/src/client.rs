@@ -282,7 +282,6 @@ fn api_usage(header: &str) -> Option<(u64, u64)> {
     Some((used.trim().parse().ok()?, allocation.trim().parse().ok()?))
 }
 
-/// Maps a failed answer to the engine's error, keeping Salesforce's code and message.
 /// One request, as [`SalesforceClient::send_as`] makes it.
 #[derive(Clone, Copy)]
 struct Request<'a> {
@@ -295,7 +294,8 @@ struct Request<'a> {
     unmodified_since: Option<&'a str>,
 }
 
-fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> ConnectorError {
+/// Maps a failed answer to the engine's error, keeping Salesforce's code and message.
+pub(crate) fn error_for(answer: &Answer, method: &Method, path: &str, what: &str) -> ConnectorError {
     let status = answer.status.as_u16();
     let errors: Vec<ApiError> = serde_json::from_slice(&answer.body).unwrap_or_default();
     let code = errors.first().map(|error| error.error_code.as_str()).unwrap_or_default();

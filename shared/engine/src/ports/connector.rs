@@ -177,6 +177,18 @@ impl ConnectorError {
             | ConnectorError::Incomplete { .. } => false,
         }
     }
+
+    /// Whether the request may still be processed after this error came back: no answer came (the
+    /// client gave up waiting, or the connection dropped), or a gateway gave up on the server behind it
+    /// (504). A server that answered otherwise is done with the request, whatever it made of it.
+    pub fn may_still_be_processed(&self) -> bool {
+        match self {
+            ConnectorError::Unreachable { .. } => true,
+            ConnectorError::Http { status, .. } => *status == 504,
+            ConnectorError::CutShort { source, .. } => source.may_still_be_processed(),
+            _ => false,
+        }
+    }
 }
 
 /// Which item a copy was made from. Connectors stamp it on the copy (a Jira issue property, an Azure

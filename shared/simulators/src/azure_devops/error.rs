@@ -105,7 +105,7 @@ pub fn expired_pat_response() -> Response {
 
 /// An injected failure in Azure DevOps' words. Statuses the service does not use for failures of its own
 /// are answered as unavailability, as one-off faults always were.
-pub fn fault_response(answer: FaultAnswer) -> Response {
+pub fn fault_response(_path: &str, answer: FaultAnswer) -> Response {
     let (status, type_key, message) = match answer.status {
         StatusCode::TOO_MANY_REQUESTS => (
             StatusCode::TOO_MANY_REQUESTS,

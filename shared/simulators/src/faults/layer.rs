@@ -2,7 +2,7 @@
 //! paths (`/_sim/…`) pass through both untouched.
 
 use super::rate_limit::name_quota_reason;
-use super::state::{CallFault, FaultAnswer, Faults};
+use super::state::{CallFault, FaultAnswer, Faults, Processed};
 use crate::recording::CONTROL_PREFIX;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -10,8 +10,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
 
-/// Words an injected answer in the vendor's error shape.
-pub(crate) type RenderFault = fn(FaultAnswer) -> Response;
+/// Words an injected answer in the vendor's error shape for the path called (an OAuth endpoint answers
+/// in another shape than the REST API behind it).
+pub(crate) type RenderFault = fn(&str, FaultAnswer) -> Response;
 
 /// Whether a call (method, path) creates an item, for the plan's throttling of creates.
 pub(crate) type IsCreate = fn(&str, &str) -> bool;
@@ -35,31 +36,41 @@ impl FaultLayer {
         if is_control(&request) {
             return next.run(request).await;
         }
-        let creates = (layer.is_create)(request.method().as_str(), request.uri().path());
+        let path = request.uri().path().to_string();
+        let creates = (layer.is_create)(request.method().as_str(), &path);
         let fate = layer.faults.next_call(creates);
         if !fate.latency.is_zero() {
             tokio::time::sleep(fate.latency).await;
         }
         match fate.fault {
             None => next.run(request).await,
-            Some(CallFault::Answer(answer)) => (layer.render)(answer),
-            Some(CallFault::CreateThrottled { retry_after_seconds }) => (layer.render)(FaultAnswer {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                retry_after_seconds: Some(retry_after_seconds),
-            }),
+            Some(CallFault::Answer(answer)) => (layer.render)(&path, answer),
+            Some(CallFault::CreateThrottled { retry_after_seconds }) => (layer.render)(
+                &path,
+                FaultAnswer { status: StatusCode::TOO_MANY_REQUESTS, retry_after_seconds: Some(retry_after_seconds) },
+            ),
             Some(CallFault::OverQuota { retry_after_seconds }) => {
                 let answer = FaultAnswer {
                     status: StatusCode::TOO_MANY_REQUESTS,
                     retry_after_seconds: Some(retry_after_seconds),
                 };
-                let mut response = (layer.render)(answer);
+                let mut response = (layer.render)(&path, answer);
                 name_quota_reason(&mut response);
                 response
+            }
+            Some(CallFault::Timeout { hold, processed: Processed::AfterTheAnswer }) => {
+                // The gateway gives up first; the server behind it makes the change a hold later.
+                tokio::spawn(async move {
+                    tokio::time::sleep(hold).await;
+                    next.run(request).await
+                });
+                tokio::time::sleep(hold).await;
+                (layer.render)(&path, FaultAnswer { status: StatusCode::GATEWAY_TIMEOUT, retry_after_seconds: None })
             }
             Some(CallFault::Timeout { hold, processed }) => {
                 // The change is made and its answer thrown away, as when a gateway gives up on a slow
                 // backend; who made it stays on the answer so that a recorder outside still counts it.
-                let processed_extensions = if processed {
+                let processed_extensions = if processed == Processed::BeforeTheAnswer {
                     let (mut parts, _) = next.run(request).await.into_parts();
                     parts.extensions.insert(crate::recording::LostAnswer(parts.status.as_u16()));
                     Some(parts.extensions)
@@ -67,8 +78,10 @@ impl FaultLayer {
                     None
                 };
                 tokio::time::sleep(hold).await;
-                let mut response =
-                    (layer.render)(FaultAnswer { status: StatusCode::GATEWAY_TIMEOUT, retry_after_seconds: None });
+                let mut response = (layer.render)(
+                    &path,
+                    FaultAnswer { status: StatusCode::GATEWAY_TIMEOUT, retry_after_seconds: None },
+                );
                 if let Some(extensions) = processed_extensions {
                     response.extensions_mut().extend(extensions);
                 }

@@ -39,8 +39,12 @@ pub struct FaultStats {
     pub rate_limit_refusals: u64,
     /// Calls answered 504 after the hold, processed or not.
     pub timeouts: u64,
-    /// Timed-out calls whose change was made before the answer was lost.
+    /// Timed-out calls whose change was made (before the answer was lost, or after it).
     pub timeouts_processed: u64,
+    /// Of those, the calls made only after their 504 went out (a gateway gave up on a server that
+    /// went on with the request).
+    #[serde(default)]
+    pub timeouts_processed_late: u64,
     pub injected_latency_ms: u64,
     pub webhooks_dropped: u64,
     /// Deliveries sent more than once (each counted once, whatever the number of copies).
@@ -66,6 +70,17 @@ pub struct FaultAnswer {
     pub retry_after_seconds: Option<u64>,
 }
 
+/// Whether and when a timed-out call is processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Processed {
+    Never,
+    /// Before the hold: the change is made and its answer lost.
+    BeforeTheAnswer,
+    /// A hold after the 504 went out, as a server behind a gateway that gave up goes on with the
+    /// request: the change appears after the caller was told the call failed.
+    AfterTheAnswer,
+}
+
 /// What happens to one API call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct CallFate {
@@ -79,8 +94,8 @@ pub(crate) enum CallFault {
     Answer(FaultAnswer),
     /// Beyond the plan's quota: answered 429 at once, not processed.
     OverQuota { retry_after_seconds: u64 },
-    /// Answered 504 after `hold`; processed first when `processed`.
-    Timeout { hold: Duration, processed: bool },
+    /// Answered 504 after `hold`; processed as `processed` says.
+    Timeout { hold: Duration, processed: Processed },
     /// A create call throttled by the plan: answered 429 at once, not processed.
     CreateThrottled { retry_after_seconds: u64 },
 }
@@ -297,7 +312,11 @@ fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
         return Some(CallFault::Answer(answer));
     }
     if roll < plan.server_error_rate + plan.rate_limit_rate + plan.timeout_rate {
-        let processed = rng.random_bool(0.5);
+        let processed = match rng.random_range(0..4) {
+            0 | 1 => Processed::Never,
+            2 => Processed::BeforeTheAnswer,
+            _ => Processed::AfterTheAnswer,
+        };
         return Some(CallFault::Timeout { hold: Duration::from_millis(plan.timeout_hold_ms), processed });
     }
     None
@@ -321,7 +340,8 @@ fn count_call_fault(stats: &mut FaultStats, fault: CallFault) {
         }
         CallFault::Timeout { processed, .. } => {
             stats.timeouts += 1;
-            stats.timeouts_processed += u64::from(processed);
+            stats.timeouts_processed += u64::from(processed != Processed::Never);
+            stats.timeouts_processed_late += u64::from(processed == Processed::AfterTheAnswer);
         }
         CallFault::CreateThrottled { .. } => {
             stats.rate_limited += 1;

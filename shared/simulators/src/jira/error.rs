@@ -59,7 +59,7 @@ pub fn authentication_failed_response() -> Response {
 }
 
 /// An injected failure in Jira's words; a 429 says why, as Jira's `RateLimit-Reason` does.
-pub fn fault_response(answer: FaultAnswer) -> Response {
+pub fn fault_response(_path: &str, answer: FaultAnswer) -> Response {
     let message = match answer.status {
         StatusCode::TOO_MANY_REQUESTS => "Rate limit exceeded.",
         StatusCode::SERVICE_UNAVAILABLE => "Service unavailable.",

@@ -467,8 +467,11 @@ fn maybe_meddle(shared: &Shared, rows: &[Value]) {
 }
 
 /// An injected fault in Salesforce's words: the concurrent-request limit for a rate limit, and the
-/// errors its servers give when they fail or time out.
-pub(crate) fn fault_response(answer: FaultAnswer) -> Response {
+/// errors its servers give when they fail or time out. The token endpoint answers in OAuth's shape.
+pub(crate) fn fault_response(path: &str, answer: FaultAnswer) -> Response {
+    if path.ends_with("/oauth2/token") {
+        return oauth_error(&OAuthError::fault(answer.status.as_u16()));
+    }
     let (status, code, message) = match answer.status.as_u16() {
         429 => (403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
         500 => (

@@ -79,6 +79,19 @@ impl OAuthError {
         OAuthError::grant("expired access/refresh token")
     }
 
+    /// An injected fault at the token endpoint: too many sign-ins (Salesforce limits them per user
+    /// and hour) for a rate limit, its servers' failure otherwise; the status stays the fault's.
+    pub(crate) fn fault(status: u16) -> OAuthError {
+        match status {
+            429 => OAuthError {
+                status: 400,
+                error: "rate_limit_exceeded",
+                description: "Number of login attempts exceeded".into(),
+            },
+            status => OAuthError { status, error: "unknown_error", description: "retry your request".into() },
+        }
+    }
+
     pub(crate) fn body(&self) -> Value {
         json!({ "error": self.error, "error_description": self.description })
     }
