@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::model::{Block, Document, Inline, Mark};
 use crate::normalize::{canonicalize, collapse_whitespace};
-use crate::{adf, html_in, html_out, plain_text};
+use crate::{adf, html_out, plain_text};
 
 fn attribution(text: &str) -> Option<Block> {
     let text = collapse_whitespace(text);
@@ -73,7 +73,7 @@ pub fn strip_leading_paragraph_adf(document: &Value, prefix: &str) -> Value {
 /// The HTML without its first paragraph if that paragraph's text starts with `prefix`, in canonical
 /// form; otherwise unchanged.
 pub fn strip_leading_paragraph_html(html: &str, prefix: &str) -> String {
-    let mut document = canonicalize(html_in::parse(html));
+    let mut document = crate::recent::read_html(html);
     if !starts_with_prefix(document.blocks.first(), prefix) {
         return html.to_owned();
     }

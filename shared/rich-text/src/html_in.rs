@@ -1,8 +1,14 @@
-//! Reading Azure DevOps HTML into the model. The HTML is sanitised first, then parsed as a browser would
-//! (entities decoded, misnested tags repaired) and walked: `div` and `span` are transparent, loose
-//! inline content between blocks becomes a paragraph (Azure DevOps wraps lines in `<div>` rather than
-//! `<p>`), and formatting elements apply to everything inside them. Whitespace is collapsed later, by
-//! the canonical form.
+//! Reading Azure DevOps HTML into the model. The HTML is parsed once, as a browser would (entities
+//! decoded, misnested tags repaired), and walked: `div`, `span` and every element without a meaning in
+//! the model are transparent, loose inline content between blocks becomes a paragraph (Azure DevOps
+//! wraps lines in `<div>` rather than `<p>`), and formatting elements apply to everything inside them.
+//! Whitespace is collapsed later, by the canonical form.
+//!
+//! The HTML is written by that system's users and so untrusted; the walk is its sanitiser. It builds
+//! only the model's nodes, reads only the attributes they need (a link's target, a mention's id, an
+//! image's address, a code block's language, a list's start, a cell's span), drops scripts and styles
+//! with their content, comments, and links and images whose address the sanitiser's rules refuse
+//! ([`sanitize`]). Every other element is read as its content.
 
 use std::mem;
 
@@ -21,7 +27,6 @@ use tandem_model::{Image, ImageSource};
 const MAX_DEPTH: usize = 96;
 
 pub(crate) fn parse(html: &str) -> Document {
-    let cleaned = sanitize::clean(html);
     let dom = parse_fragment(
         RcDom::default(),
         ParseOpts::default(),
@@ -29,7 +34,7 @@ pub(crate) fn parse(html: &str) -> Document {
         vec![],
         false,
     )
-    .one(cleaned);
+    .one(html);
     let mut reader = Reader::default();
     let mut sink = BlockSink::default();
     // Fragment parsing puts the fragment's nodes under a synthetic <html> element.
@@ -120,6 +125,12 @@ fn element_name(node: &Handle) -> Option<&str> {
     }
 }
 
+/// Whether an element is read at all. Scripts and styles hold code, SVG and MathML drawings and
+/// formulas (with scripts of their own): never text to show.
+fn is_read(name: &QualName) -> bool {
+    name.ns == ns!(html) && !sanitize::drops_content(&name.local)
+}
+
 fn heading_level(tag: &str) -> Option<u8> {
     tag.strip_prefix('h')?.parse::<u8>().ok().filter(|level| (1..=6).contains(level))
 }
@@ -132,7 +143,7 @@ fn text_content(node: &Handle) -> String {
     while let Some(node) = stack.pop() {
         match &node.data {
             NodeData::Text { contents } => out.push_str(&contents.borrow()),
-            NodeData::Element { name, .. } => {
+            NodeData::Element { name, .. } if is_read(name) => {
                 if &*name.local == "br" {
                     out.push('\n');
                 }
@@ -210,6 +221,7 @@ impl Reader {
     fn node(&mut self, node: &Handle, sink: &mut BlockSink, depth: usize) {
         match &node.data {
             NodeData::Text { contents } => sink.text(&contents.borrow(), &self.marks),
+            NodeData::Element { name, .. } if !is_read(name) => {}
             NodeData::Element { name, attrs, .. } => {
                 if depth > MAX_DEPTH {
                     sink.text(&text_content(node), &self.marks);
@@ -239,7 +251,7 @@ impl Reader {
                 let mention_id = attribute(attrs, "data-vss-mention").and_then(id_from_ado_attribute);
                 if let Some(id) = mention_id {
                     sink.inline(Inline::Mention(Mention { id, text: text_content(node) }));
-                } else if let Some(href) = attribute(attrs, "href") {
+                } else if let Some(href) = attribute(attrs, "href").filter(|href| sanitize::is_allowed_href(href)) {
                     let link = Mark::Link { href: href.to_owned() };
                     self.marked(link, node, sink, depth);
                 } else {

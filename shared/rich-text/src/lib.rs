@@ -32,6 +32,7 @@ mod mention;
 mod model;
 mod normalize;
 mod plain_text;
+mod recent;
 mod sanitize;
 
 use serde_json::Value;
@@ -51,7 +52,7 @@ fn canonical_adf(document: &Value) -> Result<model::Document, RichTextError> {
 }
 
 fn canonical_html(html: &str) -> model::Document {
-    normalize::canonicalize(html_in::parse(html))
+    recent::read_html(html)
 }
 
 /// An ADF document as Azure DevOps HTML.

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::model::{Document, Inline};
 use crate::normalize::{canonicalize, is_html_space};
-use crate::{adf, html_in, html_out};
+use crate::{adf, html_out, recent};
 
 /// A mentioned person: the id the system knows them by, and the text shown, like `@Jane Doe`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,13 +95,13 @@ fn document_mentions(mut document: Document) -> Vec<Mention> {
 
 /// The mentions in Azure DevOps HTML, in document order.
 pub fn html_mentions(html: &str) -> Vec<Mention> {
-    document_mentions(canonicalize(html_in::parse(html)))
+    document_mentions(recent::read_html(html))
 }
 
 /// The HTML, in its canonical form, with each mention replaced by what `map` makes of it; `None` turns
 /// the mention into its text.
 pub fn map_html_mentions(html: &str, map: &dyn Fn(&Mention) -> Option<Mention>) -> String {
-    let mut document = canonicalize(html_in::parse(html));
+    let mut document = recent::read_html(html);
     document.for_each_inline_mut(&mut |content| {
         for inline in content.iter_mut() {
             if let Inline::Mention(mention) = inline {
@@ -110,7 +110,11 @@ pub fn map_html_mentions(html: &str, map: &dyn Fn(&Mention) -> Option<Mention>) 
         }
     });
     // Mentions turned into text may now sit next to text they should merge with.
-    html_out::render(&canonicalize(document))
+    let document = canonicalize(document);
+    let html = html_out::render(&document);
+    // It is converted next, as a rule.
+    recent::remember(&html, &document);
+    html
 }
 
 /// Each literal occurrence of a mention's text (`@Carol Jira-only`) in `content`'s text turned back
