@@ -11,7 +11,8 @@
 //!
 //! | record       | `pk`                       | `sk`                     | other attributes                                   |
 //! |--------------|----------------------------|--------------------------|----------------------------------------------------|
-//! | link         | `LINK#{integration}`       | `{side}#{item id}`       | `record`, `version` (N), `partner` (other item id) |
+//! | link         | `LINK#{integration}`       | `1#{item id}`            | `record`, `version` (N), `partner` (other item id) |
+//! | link pointer | `LINK#{integration}`       | `2#{item id}`            | `partner` (the side-1 item id)                     |
 //! | claim        | `CLAIM#{integration}`      | `{side}#{item id}`       | `record`, `owner`, `until_us` (N), `expires_at`    |
 //! | watermark    | `WATERMARK#{integration}`  | `{side}`                 | `record`                                           |
 //! | delivery     | `DELIVERY#{integration}`   | `{side}#{delivery id}`   | `until_us` (N), `expires_at`                       |
@@ -26,11 +27,15 @@
 //!
 //! # Access paths
 //!
-//! - A link is stored whole under each of its two items, so "the link of this item on this side" is
-//!   one strongly consistent GetItem. `insert_link` is one TransactWriteItems: both copies, each on
+//! - A link is stored once, under its side-1 item; its side-2 item holds a pointer to it, written with
+//!   the link and never changed. "The link of this item" is one strongly consistent GetItem from side
+//!   1, two from side 2. `insert_link` is one TransactWriteItems: the link and the pointer, each on
 //!   `attribute_not_exists(pk)` (`AlreadyExists` if either item is linked), plus the removal of both
-//!   items' creation claims. `update_link` rewrites both copies on `version = :stored AND partner =
-//!   :partner` (`Conflict` otherwise). `list_links` queries side 1's copies of the integration.
+//!   items' creation claims. `update_link` is one PutItem of the link on `version = :stored AND partner
+//!   = :partner` (`Conflict` otherwise): one write unit per KB, where rewriting a copy under each item in
+//!   a transaction cost four. `list_links` queries the side-1 records of the integration. (A table
+//!   written by an earlier version holds a copy of the link under the side-2 item too; it is no longer
+//!   read or written.)
 //! - `claim_creation` is one TransactWriteItems: a condition check that the item's link does not exist
 //!   and the claim put on `attribute_not_exists(pk) OR owner = :owner OR until_us <= :now`. A claim
 //!   checked in the same transaction as the link cannot be taken after `insert_link` removed it.

@@ -1,9 +1,12 @@
-//! Entity links, stored once under each of their items, and creation claims.
+//! Entity links, stored once under their side-1 item with a pointer under the side-2 item, and creation
+//! claims.
 //!
-//! Every write that involves a link is one TransactWriteItems, so the two copies never disagree and a
-//! concurrent writer either sees the whole change or loses its condition. The SDK gives each
-//! transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry of a write that
-//! did land is answered as a success instead of failing its own condition.
+//! A new link is one TransactWriteItems (the link, the pointer, the claims' removal), so a concurrent
+//! writer either sees the whole link or loses its condition; an update is one conditional PutItem. The
+//! SDK gives each transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry
+//! of a write that did land is answered as a success instead of failing its own condition. An update
+//! the SDK retries after it landed fails its condition on its own write: a `Conflict`, after which the
+//! engine reads the link again and finds its own state (and its own announced writes, which it settles).
 
 use crate::error::{built, decode, encode, refusal, Refusal};
 use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, UNTIL_MICROS, VERSION};
@@ -59,33 +62,21 @@ fn describe_item(integration: &str, side: Side, item: &ItemId) -> String {
 }
 
 impl DynamoStore {
-    /// Both copies of `link`, each conditional: a new link only where neither item is linked yet, an
-    /// update only where the stored copy is at `replaces` and pairs the same two items.
-    fn link_puts(&self, link: &Link, replaces: Option<u64>) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let record = encode(link, "link")?;
-        let version = AttributeValue::N(link.version.to_string());
-        Side::BOTH
-            .into_iter()
-            .map(|side| {
-                let key = Key::link(&link.integration, side, &link.item(side).id);
-                let partner = AttributeValue::S(link.item(side.other()).id.as_str().to_owned());
-                let put = Put::builder().table_name(&self.table).set_item(Some(item_at(
-                    &key,
-                    [(RECORD, record.clone()), (VERSION, version.clone()), (PARTNER, partner.clone())],
-                )));
-                let put = match replaces {
-                    None => put.condition_expression("attribute_not_exists(pk)"),
-                    Some(stored) => put
-                        .condition_expression("#version = :stored AND #partner = :partner")
-                        .expression_attribute_names("#version", VERSION)
-                        .expression_attribute_names("#partner", PARTNER)
-                        .expression_attribute_values(":stored", AttributeValue::N(stored.to_string()))
-                        .expression_attribute_values(":partner", partner),
-                };
-                let put = built(put.build(), "the write of a link")?;
-                Ok(TransactWriteItem::builder().put(put).build())
-            })
-            .collect()
+    /// The writes of a new link: the link under its side-1 item and the side-2 item's pointer to it,
+    /// each only where that item is not linked yet.
+    fn new_link_puts(&self, link: &Link) -> Result<[TransactWriteItem; 2], StoreError> {
+        let record = [(RECORD, encode(link, "link")?), (VERSION, AttributeValue::N(link.version.to_string()))];
+        let put = |side: Side, attributes: Vec<(&'static str, AttributeValue)>| {
+            let key = Key::link(&link.integration, side, &link.item(side).id);
+            let partner = (PARTNER, AttributeValue::S(link.item(side.other()).id.as_str().to_owned()));
+            let item = item_at(&key, attributes.into_iter().chain([partner]));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)");
+            Ok::<_, StoreError>(TransactWriteItem::builder().put(built(put.build(), "the write of a link")?).build())
+        };
+        Ok([put(Side::One, record.to_vec())?, put(Side::Two, Vec::new())?])
     }
 
     /// One claim: a fresh one, or — when an earlier claim exists that is ours or has ended — a takeover
@@ -210,10 +201,37 @@ impl DynamoStore {
 #[async_trait]
 impl LinkStore for DynamoStore {
     async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError> {
-        self.get(&Key::link(integration, side, item), "reading a link")
-            .await?
-            .map(|item| decode(&item, "link"))
-            .transpose()
+        const DOING: &str = "reading a link";
+        let key = match side {
+            Side::One => {
+                let stored = self.get(&Key::link(integration, side, item), DOING).await?;
+                return stored.map(|stored| decode(&stored, "link")).transpose();
+            }
+            // A side-2 item holds only the id of the side-1 item its link is stored under. (A table
+            // written before links were stored once holds a copy of the link there too, which updates
+            // no longer keep: it is never read.)
+            Side::Two => {
+                let Some(pointer) = self.get(&Key::link(integration, side, item), DOING).await? else {
+                    return Ok(None);
+                };
+                let partner = match pointer.get(PARTNER) {
+                    Some(AttributeValue::S(partner)) => ItemId::new(partner.clone()),
+                    _ => return Err(StoreError::Corrupt { message: format!("the link of {item} names no partner") }),
+                };
+                Key::link(integration, Side::One, &partner)
+            }
+        };
+        let Some(stored) = self.get(&key, DOING).await? else {
+            return Err(StoreError::Corrupt {
+                message: format!("{} points at a link that is not stored", describe_item(integration, side, item)),
+            });
+        };
+        let link: Link = decode(&stored, "link")?;
+        // A pointer outliving a relink of its partner would name another pair.
+        match link.item(side).id == *item {
+            true => Ok(Some(link)),
+            false => Ok(None),
+        }
     }
 
     async fn claim_creation(
@@ -264,7 +282,7 @@ impl LinkStore for DynamoStore {
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };
-        let mut actions = self.link_puts(&link, None)?;
+        let mut actions = self.new_link_puts(&link)?.to_vec();
         for side in Side::BOTH {
             let claim = Key::claim(&link.integration, side, &link.item(side).id);
             let delete = Delete::builder().table_name(&self.table).set_key(Some(claim.attributes()));
@@ -312,20 +330,43 @@ impl LinkStore for DynamoStore {
             .checked_add(1)
             .ok_or_else(|| StoreError::Corrupt { message: format!("{} has run out of versions", describe(link)) })?;
         let updated = Link { version: next, ..link.clone() };
-        // The pair of items is the link's identity; only its sync state may change.
-        let actions = self.link_puts(&updated, Some(link.version))?;
-        let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
+        // One conditional put of the one stored link (the side-2 pointer never changes). The pair of
+        // items is the link's identity; only its sync state may change.
+        let key = Key::link(&link.integration, Side::One, &link.side1.id);
+        let partner = AttributeValue::S(link.side2.id.as_str().to_owned());
+        let item = item_at(
+            &key,
+            [
+                (RECORD, encode(&updated, "link")?),
+                (VERSION, AttributeValue::N(next.to_string())),
+                (PARTNER, partner.clone()),
+            ],
+        );
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#version = :stored AND #partner = :partner")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#partner", PARTNER)
+            .expression_attribute_values(":stored", AttributeValue::N(link.version.to_string()))
+            .expression_attribute_values(":partner", partner)
+            .send()
+            .await;
         match written {
             Ok(_) => Ok(updated),
-            Err(error) => match refusal("updating a link", &self.table, error) {
-                Refusal::Failed(error) => Err(error),
-                Refusal::ConditionsFailed(_) | Refusal::Contended => Err(StoreError::Conflict { what: describe(link) }),
-            },
+            Err(error)
+                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict { what: describe(link) })
+            }
+            Err(error) => Err(self.failed("updating a link", error)),
         }
     }
 
     async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError> {
-        // Each link is stored under both items; side 1's copies list every link once.
+        // Each link is stored once, under its side-1 item.
         self.query(keys::partition(Kind::Link, integration), Some(keys::side_prefix(Side::One)), "listing links")
             .await?
             .iter()

@@ -5,9 +5,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use std::sync::Arc;
-use tandem_engine::ports::{LinkStore, StoreError, WatermarkStore};
+use tandem_engine::ports::{Link, LinkStore, StoreError, WatermarkStore};
 use tandem_model::{ItemId, Side};
-use tandem_store::conformance::fixtures::{at, request, unique_integration};
+use tandem_store::conformance::fixtures::{at, link, request, unique_integration};
 use tandem_store::conformance::restart::{assert_sample, write_sample};
 use tandem_store_dynamodb::{DynamoStore, TableError};
 use tokio::sync::OnceCell;
@@ -123,6 +123,39 @@ async fn an_unreadable_link_is_corrupt_not_missing() {
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
     assert!(error.to_string().contains("link"), "{error}");
     assert!(!error.is_retryable());
+}
+
+/// Tables written before links were stored once hold a whole copy under each item. Updates now write
+/// only side 1's; a read from side 2 follows the pointer there, so it never sees the stale copy.
+#[tokio::test]
+async fn a_link_stored_under_both_items_by_an_earlier_version_reads_and_updates_from_side_1() {
+    let store = store().await;
+    let integration = unique_integration("legacy-link");
+    let stored = Link { version: 4, ..link(&integration, "10001", "42") };
+    let client = raw_client().await;
+    for (sort_key, partner) in [("1#10001", "42"), ("2#42", "10001")] {
+        client
+            .put_item()
+            .table_name(store.table())
+            .item("pk", AttributeValue::S(format!("LINK#{integration}")))
+            .item("sk", AttributeValue::S(sort_key.to_owned()))
+            .item("record", AttributeValue::S(serde_json::to_string(&stored).expect("a link")))
+            .item("version", AttributeValue::N("4".to_owned()))
+            .item("partner", AttributeValue::S(partner.to_owned()))
+            .send()
+            .await
+            .expect("write a link as an earlier version did");
+    }
+    let read = store.get_link(&integration, Side::Two, &ItemId::new("42")).await.expect("read");
+    assert_eq!(read.as_ref(), Some(&stored));
+
+    let changed = Link { synced_at: at(90), ..stored };
+    let updated = store.update_link(&changed).await.expect("update");
+    assert_eq!(updated.version, 5);
+    for (side, item) in [(Side::One, "10001"), (Side::Two, "42")] {
+        let read = store.get_link(&integration, side, &ItemId::new(item)).await.expect("read");
+        assert_eq!(read.as_ref(), Some(&updated), "from side {side}");
+    }
 }
 
 /// DynamoDB's TTL must not delete a dead attempt's claim soon after its lease: the claim is what makes
