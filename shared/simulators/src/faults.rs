@@ -32,10 +32,11 @@
 //! - one roll decides between a server error (`server_error_rate`: 500, 502 or 503, drawn), a rate limit
 //!   (`rate_limit_rate`: 429 with `Retry-After: retry_after_seconds`), a timeout (`timeout_rate`) and a
 //!   normal answer. Server errors and rate limits are answered without processing the call. A timeout holds
-//!   the answer for `timeout_hold_ms` and then answers 504; a quarter of the timeouts (drawn) are
-//!   processed first, so the change was made although its answer was lost, and another quarter a hold
-//!   after the 504 went out, so the change appears after the caller was told the call failed — the
-//!   hardest cases for exactly-once;
+//!   the answer for `timeout_hold_ms` and then answers 504; half of the timeouts (drawn) are processed
+//!   first, so the change was made although its answer was lost, except that half of those creates are
+//!   made a hold after the 504 went out, so the copy appears after the caller was told the call failed
+//!   — the hardest cases for exactly-once (an edit is never made late: on Jira, which has no
+//!   conditional edit, no client could keep it from undoing a newer one);
 //! - a create call (Jira `POST /rest/api/3/issue`, Azure DevOps `POST …/workitems/$Type`) that got
 //!   through is throttled at `create_throttle_rate`: answered 429 with
 //!   `Retry-After: create_retry_after_seconds` (60 by default, as the vendors throttle creation for long),

@@ -21,8 +21,8 @@ pub struct FaultPlan {
     pub rate_limit_rate: f64,
     pub retry_after_seconds: u64,
     /// Share of API calls whose answer never comes in time: held for `timeout_hold_ms`, then 504. Half of
-    /// them (drawn by the rng) are processed: a quarter first, so the write happened but its answer was
-    /// lost, and a quarter a hold after the 504, as a server behind a gateway that gave up.
+    /// them (drawn by the rng) are processed first, so the write happened but its answer was lost; a
+    /// create may instead be made a hold after its 504, as by a server behind a gateway that gave up.
     pub timeout_rate: f64,
     pub timeout_hold_ms: u64,
     /// Share of webhook deliveries never made.

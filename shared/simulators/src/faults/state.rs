@@ -216,9 +216,8 @@ impl Faults {
             }
             (None, Some(plan)) => match quota.as_mut().map(|bucket| bucket.take(now)) {
                 Some(Err(retry_after_seconds)) => Some(CallFault::OverQuota { retry_after_seconds }),
-                Some(Ok(())) | None => {
-                    draw_call_fault(plan, rng).or_else(|| creates.then(|| draw_create_throttle(plan, rng)).flatten())
-                }
+                Some(Ok(())) | None => draw_call_fault(plan, rng, creates)
+                    .or_else(|| creates.then(|| draw_create_throttle(plan, rng)).flatten()),
             },
             (None, None) => None,
         };
@@ -299,8 +298,10 @@ impl Faults {
     }
 }
 
-/// One roll against the three per-call rates, laid end to end in `[0, 1)`.
-fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
+/// One roll against the three per-call rates, laid end to end in `[0, 1)`. Only a create is made
+/// after its answer: an edit landing late could undo a newer one, which no client of a system without
+/// conditional edits (Jira) can prevent, while a late copy is one a client can wait for.
+fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng, creates: bool) -> Option<CallFault> {
     let roll: f64 = rng.random();
     if roll < plan.server_error_rate {
         let status = SERVER_ERRORS[rng.random_range(0..SERVER_ERRORS.len())];
@@ -314,8 +315,8 @@ fn draw_call_fault(plan: &FaultPlan, rng: &mut StdRng) -> Option<CallFault> {
     if roll < plan.server_error_rate + plan.rate_limit_rate + plan.timeout_rate {
         let processed = match rng.random_range(0..4) {
             0 | 1 => Processed::Never,
-            2 => Processed::BeforeTheAnswer,
-            _ => Processed::AfterTheAnswer,
+            3 if creates => Processed::AfterTheAnswer,
+            _ => Processed::BeforeTheAnswer,
         };
         return Some(CallFault::Timeout { hold: Duration::from_millis(plan.timeout_hold_ms), processed });
     }
