@@ -17,9 +17,36 @@ use aws_sdk_dynamodb::types::{
 };
 use backon::{ExponentialBuilder, Retryable};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, Link, LinkStore, SentRecord, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
+
+/// The side-2 items whose pointers were read, by integration and item: the side-1 item each link is
+/// stored under. Forgotten all at once past a bound, so a long-lived container's memory stays small.
+#[derive(Debug, Default)]
+pub(crate) struct Pointers(std::sync::Mutex<HashMap<(String, ItemId), ItemId>>);
+
+/// Pointers remembered before they are forgotten (about 100 bytes each).
+const POINTERS_KEPT: usize = 20_000;
+
+impl Pointers {
+    fn get(&self, integration: &str, item: &ItemId) -> Option<ItemId> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(integration.to_owned(), item.clone()))
+            .cloned()
+    }
+
+    fn note(&self, integration: &str, item: &ItemId, partner: &ItemId) {
+        let mut pointers = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if pointers.len() >= POINTERS_KEPT {
+            pointers.clear();
+        }
+        pointers.insert((integration.to_owned(), item.clone()), partner.clone());
+    }
+}
 
 /// What one conditional claim write found.
 enum Attempt {
@@ -210,16 +237,22 @@ impl LinkStore for DynamoStore {
             // A side-2 item holds only the id of the side-1 item its link is stored under. (A table
             // written before links were stored once holds a copy of the link there too, which updates
             // no longer keep: it is never read.)
-            Side::Two => {
-                let Some(pointer) = self.get(&Key::link(integration, side, item), DOING).await? else {
-                    return Ok(None);
-                };
-                let partner = match pointer.get(PARTNER) {
-                    Some(AttributeValue::S(partner)) => ItemId::new(partner.clone()),
-                    _ => return Err(StoreError::Corrupt { message: format!("the link of {item} names no partner") }),
-                };
-                Key::link(integration, Side::One, &partner)
-            }
+            Side::Two => match self.pointers.get(integration, item) {
+                Some(partner) => Key::link(integration, Side::One, &partner),
+                None => {
+                    let Some(pointer) = self.get(&Key::link(integration, side, item), DOING).await? else {
+                        return Ok(None);
+                    };
+                    let partner = match pointer.get(PARTNER) {
+                        Some(AttributeValue::S(partner)) => ItemId::new(partner.clone()),
+                        _ => {
+                            return Err(StoreError::Corrupt { message: format!("the link of {item} names no partner") })
+                        }
+                    };
+                    self.pointers.note(integration, item, &partner);
+                    Key::link(integration, Side::One, &partner)
+                }
+            },
         };
         let Some(stored) = self.get(&key, DOING).await? else {
             return Err(StoreError::Corrupt {

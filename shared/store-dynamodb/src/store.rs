@@ -17,11 +17,14 @@ const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// The side-1 item each side-2 item's link is stored under, as its pointer said: a pointer is
+    /// written with its link and never changed, so it is read once per container.
+    pub(crate) pointers: std::sync::Arc<crate::links::Pointers>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client, table: table.into(), pointers: Default::default() }
     }
 
     /// A store on `table` with the SDK's usual configuration from the environment: `AWS_REGION`,
