@@ -387,14 +387,9 @@ impl LinkStore for DynamoStore {
             .expression_attribute_values(":partner", partner)
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(updated),
-            Err(error)
-                if error.as_service_error().is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict { what: describe(link) })
-            }
-            Err(error) => Err(self.failed("updating a link", error)),
+        match self.written_if(written, "updating a link")? {
+            true => Ok(updated),
+            false => Err(StoreError::Conflict { what: describe(link) }),
         }
     }
 
