@@ -1,5 +1,5 @@
 //! A smaller run of the harness command, on both stores: the storm's faults and worker crashes, and
-//! still no duplicates, nothing lost, no echo writes, convergence within two poll cycles (four between
+//! still no duplicates, nothing lost, no echo writes, convergence within two poll cycles (six between
 //! Jira and Salesforce: see that test).
 
 use std::time::Duration;
@@ -66,7 +66,9 @@ async fn the_storm_between_jira_and_salesforce_converges_without_duplicates_loss
     // Salesforce's Outbound Messages arrive late (the storm delays a share of them), so in the settle
     // phase their syncs race with the polls' syncs of the same Cases. A comment whose copy was posted by
     // the loser of such a race is linked only once that post's lease has ended, a poll cycle later, and
-    // a Case can go through that more than once: two cycles usually, up to four seen on a loaded machine.
-    assert_kept_within(&report, 4);
+    // a Case can go through that more than once. A create that timed out without an answer is looked for
+    // only once its claim's lease has ended (the system may still make the copy until then), another
+    // cycle for an item whose create timed out last. Two cycles usually; five seen on a loaded machine.
+    assert_kept_within(&report, 6);
     assert!(report.changes_made.restricted_comments > 0, "people posted private comments");
 }

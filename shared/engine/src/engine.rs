@@ -602,8 +602,10 @@ impl Engine {
         let until = now + self.claim_lease;
         let send = match purpose {
             Claiming::Hold { .. } => SendUpdate::Nothing,
+            // The copy is made on the other side, by a call that system's connector bounds.
             Claiming::Send { lag } => {
-                SendUpdate::Started(SendWindow { first_sent: now, visible_by: now + self.longest_call + lag })
+                let longest = duration(self.connector(side.other()).max_call_duration());
+                SendUpdate::Started(SendWindow { first_sent: now, visible_by: now + longest + lag })
             }
             Claiming::Ended { lag } => SendUpdate::Ended { visible_by: now + lag },
             Claiming::Withdraw { before, .. } => SendUpdate::Withdrawn { before },
