@@ -2,8 +2,10 @@
 //! (`.xlsx`, `.xlsm`, `.xlsb`, `.xls` or `.ods`; the first sheet), both with the header `side1,side2` and
 //! one pair of e-mail addresses a row. A spreadsheet's problems name the sheet, the row and the column.
 
-use crate::users::{check_email, read_csv, CsvRow};
-use crate::UserPair;
+use crate::users::{read_csv, CsvRow};
+#[cfg(feature = "sheets")]
+use crate::{users::check_email, UserPair};
+#[cfg(feature = "sheets")]
 use calamine::{open_workbook_auto, Data, Reader};
 use std::path::Path;
 
@@ -20,6 +22,16 @@ pub(crate) fn read_users_file(path: &Path) -> Result<UsersFile, String> {
     Ok(read_csv(&text))
 }
 
+/// Without the `sheets` feature (the functions, which read stored configurations whose users are
+/// inline), a spreadsheet is refused with what to do instead.
+#[cfg(not(feature = "sheets"))]
+fn read_sheet(_path: &Path) -> Result<UsersFile, String> {
+    Err("this build reads users tables from CSV files only; save the sheet as CSV, or store the \
+         configuration with `tandem integrations put`, which moves the sheet's pairs inline"
+        .into())
+}
+
+#[cfg(feature = "sheets")]
 fn read_sheet(path: &Path) -> Result<UsersFile, String> {
     let mut workbook = open_workbook_auto(path).map_err(|error| format!("not a readable spreadsheet: {error}"))?;
     let sheet = workbook.sheet_names().first().cloned().ok_or("the workbook has no sheet")?;
@@ -81,6 +93,7 @@ fn read_sheet(path: &Path) -> Result<UsersFile, String> {
 }
 
 /// A cell as text: e-mail addresses are strings; anything else is shown as the sheet would show it.
+#[cfg(feature = "sheets")]
 fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
@@ -90,6 +103,7 @@ fn cell_text(cell: &Data) -> String {
 }
 
 /// `A` for the first column, `Z`, `AA`, … as spreadsheets name them.
+#[cfg(feature = "sheets")]
 fn column_name(index: usize) -> String {
     let mut name = Vec::new();
     let mut rest = index + 1;
@@ -101,7 +115,7 @@ fn column_name(index: usize) -> String {
     name.iter().rev().collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sheets"))]
 mod tests {
     use super::*;
     use rust_xlsxwriter::Workbook;
