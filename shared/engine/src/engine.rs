@@ -928,3 +928,45 @@ pub(crate) fn index(side: Side) -> usize {
 pub(crate) fn duration(from: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(from).unwrap_or(chrono::Duration::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_model::{InstantPrecision, RichTextFormat, SystemInfo, SystemKind};
+
+    const SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
+        slug: "test",
+        display_name: "Test",
+        rich_text_format: RichTextFormat::Html,
+        comment_format: RichTextFormat::Html,
+        change_instants: InstantPrecision::Millisecond,
+    });
+
+    fn http(status: u16) -> ConnectorError {
+        ConnectorError::Http {
+            system: SYSTEM,
+            status,
+            method: "POST".into(),
+            path: "/items".into(),
+            message: String::new(),
+            retry_after: None,
+        }
+    }
+
+    /// A refused send made nothing, an answered failure made what it made by now, and a send that got
+    /// no answer (the client gave up, or a gateway did) may still make its copy later.
+    #[test]
+    fn a_failed_send_ends_its_window_only_when_the_system_answered() {
+        let lag = chrono::Duration::seconds(2);
+        let ending = |error: &ConnectorError| Claiming::after_failed_send(error, lag, None);
+        assert!(matches!(ending(&http(400)), Some(Claiming::Withdraw { .. })));
+        assert!(matches!(ending(&http(503)), Some(Claiming::Withdraw { .. })));
+        assert!(matches!(ending(&http(500)), Some(Claiming::Ended { .. })));
+        let unanswered = ConnectorError::Unreachable { system: SYSTEM, message: "timeout".into(), source: None };
+        for error in [unanswered, http(504)] {
+            assert!(ending(&error).is_none(), "{error}");
+            let cut = ConnectorError::CutShort { system: SYSTEM, source: Box::new(error) };
+            assert!(ending(&cut).is_none(), "{cut}");
+        }
+    }
+}
