@@ -932,15 +932,9 @@ pub(crate) fn duration(from: std::time::Duration) -> chrono::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tandem_model::{InstantPrecision, RichTextFormat, SystemInfo, SystemKind};
+    use tandem_model::SystemKind;
 
-    const SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
-        slug: "test",
-        display_name: "Test",
-        rich_text_format: RichTextFormat::Html,
-        comment_format: RichTextFormat::Html,
-        change_instants: InstantPrecision::Millisecond,
-    });
+    const SYSTEM: SystemKind = SystemKind::UNKNOWN;
 
     fn http(status: u16) -> ConnectorError {
         ConnectorError::Http {

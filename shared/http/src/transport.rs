@@ -239,15 +239,8 @@ impl Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tandem_model::{RichTextFormat, SystemInfo};
 
-    const SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
-        slug: "test",
-        display_name: "Test",
-        rich_text_format: RichTextFormat::Html,
-        comment_format: RichTextFormat::Html,
-        change_instants: tandem_model::InstantPrecision::Millisecond,
-    });
+    const SYSTEM: SystemKind = SystemKind::UNKNOWN;
 
     fn http(status: u16, retry_after: Option<Duration>) -> ConnectorError {
         let (method, path, message) = ("POST".into(), "/".into(), String::new());

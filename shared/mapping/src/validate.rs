@@ -22,21 +22,11 @@ use crate::users::{check_email, UserMapping, UserPair};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
-use tandem_model::{FieldValue, RichTextFormat, Side, SystemInfo, SystemKind};
+use tandem_model::{FieldValue, Side, SystemKind};
 use url::{Host, Url};
 
 /// What a field mapping's side says: a field id, or `none`.
 const NO_FIELD: &str = "none";
-
-/// What a side's placeholder system is when its own is missing or unknown: that leaves a problem
-/// behind, so the placeholder only shapes defaults of a configuration that is refused anyway.
-const UNKNOWN_SYSTEM: SystemKind = SystemKind::new(&SystemInfo {
-    slug: "unknown",
-    display_name: "an unknown system",
-    rich_text_format: RichTextFormat::Html,
-    comment_format: RichTextFormat::Html,
-    change_instants: tandem_model::InstantPrecision::Millisecond,
-});
 
 /// Each side's keys that are not common ones, as written: set aside before the file is read, for the
 /// side's system to accept or refuse.
@@ -86,7 +76,7 @@ pub(crate) fn build(
     let [own1, own2] = own_keys;
     let side1 = side(problems, Side::One, file.side1, own1, systems);
     let side2 = side(problems, Side::Two, file.side2, own2, systems);
-    let systems = [&side1, &side2].map(|side| side.as_ref().map_or(UNKNOWN_SYSTEM, |side| side.system));
+    let systems = [&side1, &side2].map(|side| side.as_ref().map_or(SystemKind::UNKNOWN, |side| side.system));
     let fields = fields(problems, file.fields, systems);
     for (side, config) in [(Side::One, &side1), (Side::Two, &side2)] {
         if let Some(filter) = config.as_ref().and_then(|config| config.filter.as_ref()) {

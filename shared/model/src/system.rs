@@ -41,6 +41,17 @@ impl SystemKind {
         SystemKind(info)
     }
 
+    /// A system no side names: the placeholder for a side whose system is missing or unknown (which
+    /// leaves a problem behind, so it only shapes a configuration refused anyway), and the kind of
+    /// tests about what holds whatever the system.
+    pub const UNKNOWN: SystemKind = SystemKind::new(&SystemInfo {
+        slug: "unknown",
+        display_name: "an unknown system",
+        rich_text_format: RichTextFormat::Html,
+        comment_format: RichTextFormat::Html,
+        change_instants: InstantPrecision::Millisecond,
+    });
+
     /// The name users read in attribution lines and messages ("Azure DevOps").
     pub fn display_name(self) -> &'static str {
         self.0.display_name
