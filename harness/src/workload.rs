@@ -22,6 +22,9 @@ const WORDS: [&str; 12] = [
     "checkout", "cart", "login", "invoice", "export", "search", "upload", "refund", "report", "sync", "alert", "theme",
 ];
 
+/// How many times a person tries a change the system refused before giving up on it.
+const PERSISTENCE: u32 = 4;
+
 /// Alice, with an account in each system, and how she works in each.
 pub struct People {
     pub connectors: [Arc<dyn Connector>; 2],
@@ -445,13 +448,25 @@ impl Workload {
     }
 
     /// A comment only some people may read, on the pair's item in the system of `side`, or in the other
-    /// one where that system restricts no comments.
-    async fn restricted_comment(&self, (origin, id, side): (Side, ItemId, Side), words: String) -> Result<()> {
-        for side in [side, side.other()] {
-            let Some(item) = self.item_on(origin, &id, side).await? else {
+    /// one where that system restricts no comments. A person whose post failed tries again, as people do
+    /// when the page shows an error: the storm's faults would otherwise leave a short run without any
+    /// private comment, and then without the hazard it is there to test.
+    async fn restricted_comment(&self, target: (Side, ItemId, Side), words: String) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match self.post_restricted_comment(&target, &words).await {
+                Err(_) if attempt < PERSISTENCE => attempt += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn post_restricted_comment(&self, (origin, id, side): &(Side, ItemId, Side), words: &str) -> Result<()> {
+        for side in [*side, side.other()] {
+            let Some(item) = self.item_on(*origin, id, side).await? else {
                 continue;
             };
-            if self.desk(side).restricted_comment(&item, &words, words.len()).await? {
+            if self.desk(side).restricted_comment(&item, words, words.len()).await? {
                 self.counters.restricted_comments.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
