@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use support::{text, World};
-use tandem_engine::ports::Connector;
+use tandem_engine::ports::{Connector, Link};
 use tandem_engine::RetryPolicy;
 use tandem_model::{ChangeKind, ChangeNotice, Delivery, FieldValue, Item, ItemId, Side, UserRef};
 use tandem_simulators::azure_devops::WorkItemEdit;
@@ -376,24 +376,34 @@ async fn an_edit_of_a_new_copy_before_tandem_reads_it_back_is_synced_by_the_next
     world.finish().await
 }
 
-/// A delivery of the integration's own echoes only costs no store write: there is nothing a repeat of
-/// it could do twice, so its id is not recorded.
+/// A delivery costs no store request of its own: echoes and notices of nothing new write nothing, and
+/// a repeat is dropped by the link its first sync wrote, before any call to a system.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_of_echoes_only_writes_nothing_to_the_store() -> Result<()> {
+async fn deliveries_are_remembered_only_by_the_links_their_syncs_write() -> Result<()> {
     let world = World::start().await?;
     let bug = new_jira_bug(&world, "Echo").await?;
     world.settle().await?;
+    let version = |link: Option<Link>| link.map(|link| link.version);
+    let before = version(world.link_of(Side::One, &bug.item.id).await?);
     let mut echo = update_notice("echo-only", &bug.item.id);
     echo.notices[0].actor = Some(world.engine().service_account(Side::One).await?.clone());
     let outcome = world.engine().receive_delivery(Side::One, &echo).await?;
     assert_eq!((outcome.echoes, outcome.synced, outcome.duplicate), (1, 0, false));
-    let now = chrono::Utc::now();
-    let later = now + chrono::Duration::hours(1);
-    let deliveries = &world.engine().stores().deliveries;
-    assert!(deliveries.record_delivery(&world.config.name, Side::One, "echo-only", now, later).await?, "not recorded");
-    // A person's notice is recorded, so its repeat is dropped.
+    // A notice of nothing new is synced, writes nothing, and so is not remembered: its repeat reads again.
+    let idle = update_notice("nothing-new", &bug.item.id);
+    assert!(!world.engine().receive_delivery(Side::One, &idle).await?.duplicate);
+    assert!(!world.engine().receive_delivery(Side::One, &idle).await?.duplicate);
+    assert_eq!(version(world.link_of(Side::One, &bug.item.id).await?), before, "nothing written");
+    // A person's edit is written, and its delivery with it: the repeat is dropped without a read. (Jira's
+    // own webhook of the edit is held back: its sync would write the edit first.)
+    world.jira().webhooks().pause();
+    let edit = support::field_map(&[("summary", text("Echo, edited"))]);
+    world.jira_alice.update_item(&bug.item.id, &edit, &bug.version()).await?;
     let person = update_notice("a-person", &bug.item.id);
     assert!(!world.engine().receive_delivery(Side::One, &person).await?.duplicate);
+    let requests = world.jira().stats().requests;
     assert!(world.engine().receive_delivery(Side::One, &person).await?.duplicate);
+    assert_eq!(world.jira().stats().requests, requests, "the repeat asked Jira nothing");
+    world.jira().webhooks().resume();
     world.finish().await
 }

@@ -182,10 +182,18 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     assert!(failures[0].error.contains("In Progress"), "{}", failures[0].error);
     assert!(!failures[0].retryable);
 
-    // Reopening in Azure DevOps (New → To Do) is a transition Jira has: the link recovers.
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert!(link.failure_recorded, "the link says a failure is recorded for it");
+
+    // Reopening in Azure DevOps (New → To Do) is a transition Jira has: the link recovers, and the sync
+    // that brought it in line clears the record (its link said there was one).
     world.edit_in_ado(&copy.item.id, &[("System.State", text("New"))]).await?;
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("To Do"));
+    let failures = world.engine().stores().log.list_failures(&world.config.name).await?;
+    assert_eq!(failures, vec![], "cleared");
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert!(!link.failure_recorded);
     world.finish().await
 }
 

@@ -17,7 +17,7 @@ pub struct MethodTally {
     pub micros: u64,
 }
 
-/// Store calls per method name (`get_link`, `record_delivery`, …).
+/// Store calls per method name (`get_link`, `update_link`, …).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StoreTally {
     pub methods: BTreeMap<&'static str, MethodTally>,
@@ -137,6 +137,8 @@ mod tests {
             pending_writes: Default::default(),
             announced_by: None,
             seen: Default::default(),
+            deliveries: Vec::new(),
+            failure_recorded: false,
             created_at: at,
             synced_at: at,
             version: 0,

@@ -153,7 +153,7 @@ impl Engine {
             note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
         }
         link.attachments.retain(|pair| !gone(pair));
-        *link = self.stores.links.update_link(link).await?;
+        *link = self.write_link(link).await?;
         Ok(removed)
     }
 
@@ -187,7 +187,7 @@ impl Engine {
             note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
         }
         link.attachments.retain(|found| found != pair);
-        *link = self.stores.links.update_link(link).await?;
+        *link = self.write_link(link).await?;
         self.release_part_claim(from, &claim).await;
         Ok(if copy.is_some() { AttachmentSync::Written } else { AttachmentSync::Recorded })
     }
@@ -236,7 +236,7 @@ impl Engine {
             AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone(), sending: None, inline };
         link.attachments.push(settled_pair);
         // Stored after every file, so a crash between two never attaches one twice.
-        *link = self.stores.links.update_link(link).await?;
+        *link = self.write_link(link).await?;
         self.release_part_claim(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), attachment = %attachment.id, copy = ?copy, action, "attachment");
         note(to, action, &attachment.name, &attachment.id, copy.as_ref(), reason);
@@ -294,7 +294,7 @@ impl Engine {
                 sending,
                 inline,
             });
-            *link = self.stores.links.update_link(link).await?;
+            *link = self.write_link(link).await?;
         }
         match self.connector(to).upload_attachment(&link.item(to).id, &content, note_text).await {
             Ok(copy) => {

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
-    /// A delivery's id is recorded (so a repeat of it is dropped); nothing is synced yet.
-    DeliveryRecorded,
+    /// A delivery is taken in; nothing is recorded or synced yet (the sender's retry or the poller must
+    /// bring its changes).
+    DeliveryTaken,
     /// The creation of a copy is claimed; nothing is sent to the target yet.
     CreationClaimed,
     /// The target created the copy; the link is not stored.
@@ -39,7 +40,7 @@ pub enum Step {
 
 impl Step {
     pub const ALL: [Step; 10] = [
-        Step::DeliveryRecorded,
+        Step::DeliveryTaken,
         Step::CreationClaimed,
         Step::CopyCreated,
         Step::LinkInserted,

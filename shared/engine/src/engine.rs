@@ -1,9 +1,10 @@
 use crate::crash::Step;
 use crate::error::SyncError;
 use crate::history::{self, HistoryEntry, Trigger};
+use crate::marks;
 use crate::ports::{
-    ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, DeliveryStore, EarlierAttempt,
-    FieldSnapshot, Link, LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
+    ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, EarlierAttempt, FieldSnapshot, Link,
+    LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, StoreError, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -53,17 +54,16 @@ type ItemLock = Arc<ItemGate>;
 pub struct EngineStores {
     pub links: Arc<dyn LinkStore>,
     pub watermarks: Arc<dyn WatermarkStore>,
-    pub deliveries: Arc<dyn DeliveryStore>,
     pub log: Arc<dyn SyncLog>,
 }
 
 impl EngineStores {
-    /// All four from one adapter.
+    /// All three from one adapter.
     pub fn from_one<S>(store: Arc<S>) -> Self
     where
-        S: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static,
+        S: LinkStore + WatermarkStore + SyncLog + 'static,
     {
-        EngineStores { links: store.clone(), watermarks: store.clone(), deliveries: store.clone(), log: store }
+        EngineStores { links: store.clone(), watermarks: store.clone(), log: store }
     }
 }
 
@@ -89,6 +89,9 @@ pub enum SyncOutcome {
     /// Left to a sync of the same item that is waiting to read it afresh in this process: that read
     /// comes after this notice (replays and bursts of notices cost one read).
     Coalesced,
+    /// A webhook delivery the link's last writes already acted on (a sender's retry, a replay): dropped
+    /// before any call to a system.
+    Repeated,
 }
 
 impl SyncOutcome {
@@ -103,6 +106,7 @@ impl SyncOutcome {
             SyncOutcome::OutOfScope { reason } => format!("out of scope: {reason}"),
             SyncOutcome::AlreadySynced => "already synced".to_string(),
             SyncOutcome::Coalesced => "left to another sync".to_string(),
+            SyncOutcome::Repeated => "repeated delivery".to_string(),
         }
     }
 }
@@ -363,11 +367,49 @@ impl Engine {
     /// the sync did goes into the item's history.
     async fn sync(&self, side: Side, id: &ItemId, read: Read, trigger: Trigger) -> Result<SyncOutcome, SyncError> {
         let at = self.clock.now();
+        let delivery = match &trigger {
+            Trigger::Webhook { delivery } => Some(delivery.as_str()),
+            _ => None,
+        };
         // Boxed: a sync's future is large (merge, creation and comments nest), and the callers' stacks
         // (a poll's stream, a test's thread) should not have to hold it.
-        let (outcome, journal) = history::journaled(Box::pin(self.sync_under_lock(side, id, read))).await;
+        let journaled = history::journaled(Box::pin(self.sync_under_lock(side, id, read)));
+        let ((outcome, journal), failure_recorded) = marks::acting_on(delivery, journaled).await;
+        // Only a merge brings the pair in line: a page's read that showed nothing new, a repeat or a
+        // notice left to another sync says nothing of what failed.
+        if let (Ok(SyncOutcome::Updated { .. }), Some(side1)) = (&outcome, failure_recorded) {
+            self.settle_recorded_failure(&side1, at).await;
+        }
         self.keep_history(side, id, at, trigger, &outcome, journal).await;
         outcome
+    }
+
+    /// After a sync that succeeded, the failure its link said was recorded is cleared (unless a change
+    /// was noted on it after the sync began at `began`), and the link no longer says so. Neither is
+    /// the sync's outcome: what stays is cleared by the poller's retry.
+    async fn settle_recorded_failure(&self, side1: &ItemId, began: Timestamp) {
+        let name = &self.config.name;
+        let settled = async {
+            if !self.stores.log.clear_failure(name, Side::One, side1, began).await? {
+                return Ok(false);
+            }
+            let Some(mut link) = self.stores.links.get_link(name, Side::One, side1).await? else {
+                return Ok(true);
+            };
+            link.failure_recorded = false;
+            self.stores.links.update_link(&link).await.map(|_| true)
+        };
+        match settled.await {
+            Ok(true) => info!(item = %side1, "a recorded failure of this pair is cleared"),
+            Ok(false) => debug!(item = %side1, "a change was noted after this sync began; its record stays"),
+            Err(error) => debug!(%error, item = %side1, "the recorded failure stays for the poller's retry"),
+        }
+    }
+
+    /// Writes a link this sync changed, with the delivery it acts on.
+    pub(crate) async fn write_link(&self, link: &mut Link) -> Result<Link, StoreError> {
+        marks::stamp(link);
+        self.stores.links.update_link(link).await
     }
 
     async fn sync_under_lock(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {
@@ -389,7 +431,8 @@ impl Engine {
         // From here on, a notice needs a read of its own.
         gate.read_pending.store(false, Ordering::SeqCst);
         for attempt in 1..=MAX_LINK_RACES {
-            match self.sync_once(side, id, page.take()).await {
+            // Only the first read of the link tells a repeat: later ones may show this sync's own writes.
+            match self.sync_once(side, id, page.take(), attempt == 1).await {
                 // Someone else changed the link or the item meanwhile: start again from fresh state.
                 Err(error) if error.calls_for_a_fresh_read() && attempt < MAX_LINK_RACES => {
                     debug!(%error, "the state changed during the sync; reading it again");
@@ -453,8 +496,8 @@ impl Engine {
     async fn link_lock(&self, side: Side, id: &ItemId) -> Result<ItemLock, SyncError> {
         let key = match side {
             Side::One => (Side::One, id.clone()),
-            Side::Two => match self.stores.links.get_link(&self.config.name, side, id).await? {
-                Some(link) => (Side::One, link.side1.id),
+            Side::Two => match self.stores.links.side1_of(&self.config.name, id).await? {
+                Some(side1) => (Side::One, side1),
                 None => (Side::Two, id.clone()),
             },
         };
@@ -465,8 +508,21 @@ impl Engine {
     }
 
     #[instrument(level = "debug", skip_all, fields(%side, item = %id))]
-    async fn sync_once(&self, side: Side, id: &ItemId, page: Option<PageRead>) -> Result<SyncOutcome, SyncError> {
+    async fn sync_once(
+        &self,
+        side: Side,
+        id: &ItemId,
+        page: Option<PageRead>,
+        first: bool,
+    ) -> Result<SyncOutcome, SyncError> {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
+        if let Some(link) = &link {
+            if first && marks::is_repeat_for(link) {
+                info!("repeated delivery dropped");
+                return Ok(SyncOutcome::Repeated);
+            }
+            marks::read(link);
+        }
         let from_page = match (page, &link) {
             // Announced writes are settled from the items' current values, never from a search's.
             (Some(read), Some(link)) if link.pending_writes.is_empty() => {
@@ -641,7 +697,7 @@ impl Engine {
             }
             snapshots.insert(mapping.name.clone(), snapshot);
         }
-        let link = self.insert_link(from, &self.new_link(from, item, &copy, snapshots)).await?;
+        let link = self.insert_link(from, self.new_link(from, item, &copy, snapshots)).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "adopted a copy an earlier attempt created");
         history::note(|journal| journal.copy = Some(copy.item.id.clone()));
         self.point_at_each_other(from, item, &copy).await;
@@ -668,6 +724,8 @@ impl Engine {
             pending_writes: BTreeMap::new(),
             announced_by: None,
             seen,
+            deliveries: Vec::new(),
+            failure_recorded: false,
             created_at: now,
             synced_at: now,
             version: 0,
@@ -790,7 +848,7 @@ impl Engine {
         if !as_written {
             link.seen.forget(target);
         }
-        let link = self.insert_link(from, &link).await?;
+        let link = self.insert_link(from, link).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         history::note(|journal| {
             journal.copy = Some(copy.item.id.clone());
@@ -849,8 +907,9 @@ impl Engine {
     }
 
     /// Stores the link of a copy made (or adopted) under this worker's claim on the source item.
-    async fn insert_link(&self, from: Side, link: &Link) -> Result<Link, SyncError> {
-        Ok(self.stores.links.insert_link(link, from, &self.worker).await?)
+    async fn insert_link(&self, from: Side, mut link: Link) -> Result<Link, SyncError> {
+        marks::stamp(&mut link);
+        Ok(self.stores.links.insert_link(&link, from, &self.worker).await?)
     }
 
     /// A source value as the target should hold it: users resolved on the target, mentions re-pointed at

@@ -23,6 +23,7 @@ mod error;
 pub mod history;
 mod images;
 mod ingest;
+mod marks;
 mod merge;
 mod parts;
 pub mod plan;

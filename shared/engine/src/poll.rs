@@ -10,7 +10,7 @@ use crate::engine::duration;
 use crate::engine::{Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::Trigger;
-use crate::ports::{ChangedPage, FailureRecord, PageToken, SyncLog};
+use crate::ports::{ChangedPage, FailureRecord, Link, PageToken, StoreError, SyncLog};
 use crate::tally::{Counted, PollTally};
 use futures_util::future::join;
 use futures_util::{stream, StreamExt};
@@ -28,6 +28,10 @@ const FIRST_RUN_LOOKBACK: chrono::Duration = chrono::Duration::hours(26);
 /// How far another system's clock (and the precision of its instants) may be off tandem's when an
 /// item's change instant is compared with tandem's records.
 const CLOCK_ALLOWANCE: chrono::Duration = chrono::Duration::seconds(1);
+
+/// How many times a link is read and written again to mark a failure recorded, when other syncs keep
+/// writing it first.
+const MARKING_ATTEMPTS: u32 = 3;
 
 /// Whether `deadline` has passed.
 fn past(deadline: Option<Instant>) -> bool {
@@ -562,7 +566,31 @@ impl Engine {
             noted_at: previous.as_ref().map_or(now, |failure| failure.noted_at.max(now)),
         };
         self.stores.log.record_failure(&failure).await?;
+        if let Some(link) = linked {
+            self.say_failure_recorded(link).await?;
+        }
         Ok(failure)
+    }
+
+    /// Marks a link as having a failure recorded, so that the next sync that succeeds clears it (a sync
+    /// whose link says nothing of the kind does not spend a store request on it).
+    async fn say_failure_recorded(&self, mut link: Link) -> Result<(), SyncError> {
+        for _ in 0..MARKING_ATTEMPTS {
+            if link.failure_recorded {
+                return Ok(());
+            }
+            link.failure_recorded = true;
+            match self.stores.links.update_link(&link).await {
+                Err(StoreError::Conflict { .. }) => {}
+                written => return written.map(|_| ()).map_err(SyncError::from),
+            }
+            // Written meanwhile: mark what is stored now.
+            match self.stores.links.get_link(&self.config.name, Side::One, &link.side1.id).await? {
+                Some(stored) => link = stored,
+                None => return Ok(()),
+            }
+        }
+        Err(SyncError::TooMuchContention { attempts: MARKING_ATTEMPTS })
     }
 }
 

@@ -41,6 +41,7 @@ impl Counted {
             Ok(
                 SyncOutcome::Updated { .. }
                 | SyncOutcome::Coalesced
+                | SyncOutcome::Repeated
                 | SyncOutcome::OwnEcho
                 | SyncOutcome::AlreadySynced,
             ) => Counted::Unchanged,

@@ -82,7 +82,7 @@ impl Engine {
         if announced {
             link.announced_by =
                 Some(Announcer { worker: self.worker.clone(), until: self.clock.now() + self.claim_lease });
-            link = self.stores.links.update_link(&link).await?;
+            link = self.write_link(&mut link).await?;
             self.crash_point(Step::WritesAnnounced);
         }
         let mut written = 0;
@@ -129,7 +129,7 @@ impl Engine {
         // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
         if announced || (&link.fields, &link.pending_writes) != (&stored.0, &stored.1) {
             link.synced_at = self.clock.now();
-            link = self.stores.links.update_link(&link).await?;
+            link = self.write_link(&mut link).await?;
             self.crash_point(Step::LinkUpdated);
         }
         written += self.sync_attachments(&mut link, items).await?;
@@ -168,7 +168,7 @@ impl Engine {
             link.announced_by = None;
         }
         info!(to = %to, item = %link.item(to).label(), fields = ?names, "the item changed since it was read; nothing was written, merging again");
-        match self.stores.links.update_link(&link).await {
+        match self.write_link(&mut link).await {
             Ok(_) => error,
             Err(store) => SyncError::Store(store),
         }

@@ -18,7 +18,7 @@ pub(crate) const VERSION: &str = "version";
 pub(crate) const PARTNER: &str = "partner";
 /// Who holds a creation claim.
 pub(crate) const OWNER: &str = "owner";
-/// Until when a claim is held or a delivery counts as seen, in microseconds since the epoch.
+/// Until when a claim is held, in microseconds since the epoch.
 pub(crate) const UNTIL_MICROS: &str = "until_us";
 /// When a change of a failure record's item was last noted, in microseconds since the epoch: clears
 /// and rewrites are conditional on it.
@@ -32,7 +32,6 @@ pub(crate) enum Kind {
     Link,
     Claim,
     Watermark,
-    Delivery,
     Conflict,
     Failure,
     History,
@@ -44,7 +43,6 @@ impl Kind {
             Kind::Link => "LINK",
             Kind::Claim => "CLAIM",
             Kind::Watermark => "WATERMARK",
-            Kind::Delivery => "DELIVERY",
             Kind::Conflict => "CONFLICT",
             Kind::Failure => "FAILURE",
             Kind::History => "HISTORY",
@@ -87,10 +85,6 @@ impl Key {
 
     pub fn watermark(integration: &str, side: Side) -> Key {
         Key { pk: partition(Kind::Watermark, integration), sk: side.to_string() }
-    }
-
-    pub fn delivery(integration: &str, side: Side, delivery: &str) -> Key {
-        Key { pk: partition(Kind::Delivery, integration), sk: item_sort_key(side, delivery) }
     }
 
     /// A conflict, sorted by when it happened; `unique` keeps two conflicts of the same instant apart.

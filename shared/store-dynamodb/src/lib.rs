@@ -1,4 +1,4 @@
-//! DynamoDB adapter of the engine's store traits (`LinkStore`, `WatermarkStore`, `DeliveryStore`,
+//! DynamoDB adapter of the engine's store traits (`LinkStore`, `WatermarkStore`,
 //! `SyncLog`) on one on-demand table, for tandem on AWS Lambda.
 //!
 //! # Table layout
@@ -6,7 +6,7 @@
 //! One table with string keys `pk` (partition) and `sk` (sort), billed per request, with DynamoDB's
 //! time to live on the number attribute `expires_at`. Every record kind has a partition per
 //! integration, `{KIND}#{integration}`: the integration name is the whole remainder after a fixed
-//! prefix, and in sort keys the free-form id (item, delivery) comes last, so no name or id needs
+//! prefix, and in sort keys the free-form id comes last, so no name or id needs
 //! escaping and none can collide with another.
 //!
 //! | record       | `pk`                       | `sk`                     | other attributes                                   |
@@ -15,7 +15,6 @@
 //! | link pointer | `LINK#{integration}`       | `2#{item id}`            | `partner` (the side-1 item id)                     |
 //! | claim        | `CLAIM#{integration}`      | `{side}#{item id}`       | `record`, `owner`, `until_us` (N), `expires_at`    |
 //! | watermark    | `WATERMARK#{integration}`  | `{side}`                 | `record`                                           |
-//! | delivery     | `DELIVERY#{integration}`   | `{side}#{delivery id}`   | `until_us` (N), `expires_at`                       |
 //! | conflict     | `CONFLICT#{integration}`   | `{RFC 3339 at}#{random}` | `record`                                           |
 //! | failure      | `FAILURE#{integration}`    | `{side}#{item id}`       | `record`                                           |
 //! | integration  | `INTEGRATION`              | `{integration}`          | `yaml`, `active` (BOOL), `updated_at`              |
@@ -40,7 +39,6 @@
 //!   and the claim put on `attribute_not_exists(pk) OR owner = :owner OR until_us <= :now`. A claim
 //!   checked in the same transaction as the link cannot be taken after `insert_link` removed it.
 //!   Claims colliding at the same instant (DynamoDB cancels both) are retried with jittered backoff.
-//! - A delivery is new when its put on `attribute_not_exists(pk) OR until_us <= :now` succeeds.
 //! - Conflicts sort by time within their integration's partition; failures are replaced in place.
 //!   Listings are paginated strongly consistent Queries.
 //!
@@ -53,7 +51,6 @@
 //! `Unavailable` (retryable, after the SDK's own retries) with the SDK error as the source; a request
 //! DynamoDB refuses as invalid (an item over 400 KB) is `Corrupt`, since retrying cannot help.
 
-mod deliveries;
 mod error;
 mod keys;
 mod links;

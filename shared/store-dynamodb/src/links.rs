@@ -237,21 +237,9 @@ impl LinkStore for DynamoStore {
             // A side-2 item holds only the id of the side-1 item its link is stored under. (A table
             // written before links were stored once holds a copy of the link there too, which updates
             // no longer keep: it is never read.)
-            Side::Two => match self.pointers.get(integration, item) {
+            Side::Two => match self.side1_of(integration, item).await? {
                 Some(partner) => Key::link(integration, Side::One, &partner),
-                None => {
-                    let Some(pointer) = self.get(&Key::link(integration, side, item), DOING).await? else {
-                        return Ok(None);
-                    };
-                    let partner = match pointer.get(PARTNER) {
-                        Some(AttributeValue::S(partner)) => ItemId::new(partner.clone()),
-                        _ => {
-                            return Err(StoreError::Corrupt { message: format!("the link of {item} names no partner") })
-                        }
-                    };
-                    self.pointers.note(integration, item, &partner);
-                    Key::link(integration, Side::One, &partner)
-                }
+                None => return Ok(None),
             },
         };
         let Some(stored) = self.get(&key, DOING).await? else {
@@ -400,5 +388,23 @@ impl LinkStore for DynamoStore {
             .iter()
             .map(|item| decode(item, "link"))
             .collect()
+    }
+
+    /// From the pointer memory when this process read the pointer before (a pairing is never changed in
+    /// place; a pointer outliving a relink is caught when the link it names is read).
+    async fn side1_of(&self, integration: &str, item: &ItemId) -> Result<Option<ItemId>, StoreError> {
+        if let Some(partner) = self.pointers.get(integration, item) {
+            return Ok(Some(partner));
+        }
+        let Some(pointer) = self.get(&Key::link(integration, Side::Two, item), "reading a link's pointer").await?
+        else {
+            return Ok(None);
+        };
+        let partner = match pointer.get(PARTNER) {
+            Some(AttributeValue::S(partner)) => ItemId::new(partner.clone()),
+            _ => return Err(StoreError::Corrupt { message: format!("the link of {item} names no partner") }),
+        };
+        self.pointers.note(integration, item, &partner);
+        Ok(Some(partner))
     }
 }

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tandem_engine::history::HistoryEntry;
 use tandem_engine::ports::{
-    ClaimOutcome, ClaimRequest, ConflictRecord, DeliveryStore, FailureRecord, Link, LinkStore, Noted, StoreError,
-    SyncLog, WatermarkStore,
+    ClaimOutcome, ClaimRequest, ConflictRecord, FailureRecord, Link, LinkStore, Noted, StoreError, SyncLog,
+    WatermarkStore,
 };
 use tandem_engine::tally::PollTally;
 use tandem_model::{ItemId, Side, Timestamp};
@@ -71,6 +71,11 @@ impl<S: LinkStore, I: Interceptor> LinkStore for Intercepted<S, I> {
         self.interceptor.around(StoreCall::read("get_link"), work).await
     }
 
+    async fn side1_of(&self, integration: &str, item: &ItemId) -> Result<Option<ItemId>, StoreError> {
+        let work = self.inner.side1_of(integration, item);
+        self.interceptor.around(StoreCall::read("side1_of"), work).await
+    }
+
     async fn claim_creation(
         &self,
         integration: &str,
@@ -127,21 +132,6 @@ impl<S: WatermarkStore, I: Interceptor> WatermarkStore for Intercepted<S, I> {
     async fn poll_tally(&self, integration: &str, side: Side) -> Result<PollTally, StoreError> {
         let work = self.inner.poll_tally(integration, side);
         self.interceptor.around(StoreCall::read("poll_tally"), work).await
-    }
-}
-
-#[async_trait]
-impl<S: DeliveryStore, I: Interceptor> DeliveryStore for Intercepted<S, I> {
-    async fn record_delivery(
-        &self,
-        integration: &str,
-        side: Side,
-        delivery: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let work = self.inner.record_delivery(integration, side, delivery, now, expires_at);
-        self.interceptor.around(StoreCall::write("record_delivery"), work).await
     }
 }
 

@@ -1,10 +1,9 @@
 //! Embedded, file-backed store implementing the engine's store traits (`LinkStore`, `WatermarkStore`,
-//! `DeliveryStore`, `SyncLog`) on one redb file, for `tandem serve` and tests.
+//! `SyncLog`) on one redb file, for `tandem serve` and tests.
 //!
 //! With the `conformance` feature, [`conformance`] holds the checks every store implementation must
 //! pass; the DynamoDB store runs the same ones.
 
-mod deliveries;
 mod error;
 pub mod intercept;
 mod links;

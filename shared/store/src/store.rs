@@ -1,19 +1,17 @@
 //! The embedded store's handle: one redb file, opened once per process.
 
 use crate::error::{worker_failed, OrUnavailable};
-use crate::tables::{
-    CLAIMS, CONFLICTS, DELIVERIES, DELIVERY_EXPIRY, FAILURES, HISTORY, LINKS, LINK_INDEX, POLL_TALLIES, WATERMARKS,
-};
+use crate::tables::{CLAIMS, CONFLICTS, FAILURES, HISTORY, LINKS, LINK_INDEX, POLL_TALLIES, WATERMARKS};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tandem_engine::ports::StoreError;
 
-/// Links, watermarks, deliveries, conflicts and failures in one local file. Every write is one redb
+/// Links, watermarks, conflicts, failures and history in one local file. Every write is one redb
 /// transaction, committed durably before the call returns, so a killed and restarted `tandem serve`
 /// finds exactly what it had acknowledged. redb admits one write transaction at a time, which is what
-/// makes the conditional writes (claims, versioned updates, first-seen deliveries) atomic.
+/// makes the conditional writes (claims, versioned updates, noted changes) atomic.
 ///
 /// Cloning is cheap: clones share the open database.
 #[derive(Clone)]
@@ -122,8 +120,6 @@ fn create_tables(database: &Database) -> Result<(), redb::Error> {
     transaction.open_table(CLAIMS)?;
     transaction.open_table(WATERMARKS)?;
     transaction.open_table(POLL_TALLIES)?;
-    transaction.open_table(DELIVERIES)?;
-    transaction.open_table(DELIVERY_EXPIRY)?;
     transaction.open_table(CONFLICTS)?;
     transaction.open_table(FAILURES)?;
     transaction.open_table(HISTORY)?;

@@ -26,13 +26,6 @@ pub(crate) const WATERMARKS: TableDefinition<(&str, u8), &str> = TableDefinition
 /// (integration, side) → `PollTally`: what the side's polls made of the items they went through.
 pub(crate) const POLL_TALLIES: TableDefinition<(&str, u8), &str> = TableDefinition::new("poll_tallies");
 
-/// (integration, side, delivery id) → the timestamp until which the delivery counts as seen.
-pub(crate) const DELIVERIES: TableDefinition<(&str, u8, &str), &str> = TableDefinition::new("deliveries");
-
-/// (expiry in microseconds since the epoch, integration, side, delivery id): deliveries ordered by
-/// expiry, so purging the expired ones reads only those.
-pub(crate) const DELIVERY_EXPIRY: TableDefinition<(i64, &str, u8, &str), ()> = TableDefinition::new("delivery_expiry");
-
 /// (integration, sequence number) → `ConflictRecord`, in the order recorded.
 pub(crate) const CONFLICTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("conflicts");
 

@@ -202,6 +202,13 @@ pub struct Link {
     /// values the snapshots hold, and must never be written over them (a stale read).
     #[serde(default, skip_serializing_if = "SeenVersions::is_empty")]
     pub seen: SeenVersions,
+    /// Digests of the newest webhook deliveries whose syncs wrote this link: a repeat of one is dropped
+    /// once the link is read (see the engine's `marks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<String>,
+    /// Whether a failure is recorded in the sync log for this pair: the sync that next succeeds clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failure_recorded: bool,
     pub created_at: Timestamp,
     pub synced_at: Timestamp,
     /// Optimistic-concurrency counter: `update_link` succeeds only if the stored version is this one.
@@ -448,6 +455,13 @@ pub trait LinkStore: Send + Sync {
     /// The link of the item with this id on this side.
     async fn get_link(&self, integration: &str, side: Side, item: &ItemId) -> Result<Option<Link>, StoreError>;
 
+    /// The side-1 item linked with this side-2 item, if any: what both items' syncs in one process
+    /// queue on. Only a hint (every write is conditional on what is stored), so a store may answer
+    /// from memory what it read before.
+    async fn side1_of(&self, integration: &str, item: &ItemId) -> Result<Option<ItemId>, StoreError> {
+        Ok(self.get_link(integration, Side::Two, item).await?.map(|link| link.side1.id))
+    }
+
     /// Claims the right to create the copy of `item` (from `side`), or renews this owner's claim. A
     /// claim whose lease has ended may be taken over. Returns `Linked` when a link exists.
     async fn claim_creation(
@@ -493,20 +507,6 @@ pub trait WatermarkStore: Send + Sync {
 
     /// The side's running tally of poll outcomes (all zero before its first poll).
     async fn poll_tally(&self, integration: &str, side: Side) -> Result<PollTally, StoreError>;
-}
-
-/// Webhook delivery de-duplication.
-#[async_trait]
-pub trait DeliveryStore: Send + Sync {
-    /// Records a delivery id; `true` the first time it is seen (until `expires_at`), `false` after.
-    async fn record_delivery(
-        &self,
-        integration: &str,
-        side: Side,
-        delivery: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError>;
 }
 
 /// Both sides changed the same field since the last sync; what the policy chose.

@@ -103,6 +103,9 @@ pub fn link(integration: &str, side1: &str, side2: &str) -> Link {
             side1: Some(ItemVersion { updated: at(1), revision: None }),
             side2: Some(ItemVersion { updated: at(1), revision: Some(7) }),
         },
+        // Marks the engine keeps in the link: stores keep them as the rest.
+        deliveries: vec!["0123456789abcdef".to_owned()],
+        failure_recorded: true,
         created_at: at(0),
         synced_at: at(1),
         version: 0,

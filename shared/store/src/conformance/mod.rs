@@ -8,19 +8,18 @@
 //! tandem_store::conformance_tests!(std::sync::Arc::new(my_store().await));
 //! ```
 
-pub mod deliveries;
 pub mod fixtures;
 pub mod links;
 pub mod log;
 pub mod restart;
 pub mod watermarks;
 
-use tandem_engine::ports::{DeliveryStore, LinkStore, SyncLog, WatermarkStore};
+use tandem_engine::ports::{LinkStore, SyncLog, WatermarkStore};
 
 /// Everything a store implements.
-pub trait Store: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static {}
+pub trait Store: LinkStore + WatermarkStore + SyncLog + 'static {}
 
-impl<T: LinkStore + WatermarkStore + DeliveryStore + SyncLog + 'static> Store for T {}
+impl<T: LinkStore + WatermarkStore + SyncLog + 'static> Store for T {}
 
 /// One `#[tokio::test]` per conformance check, each on the store `$store` evaluates to (an
 /// `Arc<impl Store>`, evaluated once per test). Needs `tokio` among the calling crate's dependencies.
@@ -42,7 +41,6 @@ macro_rules! conformance_tests {
             watermarks::watermarks_are_kept_per_integration_side,
             watermarks::a_backfill_only_ever_moves_a_watermark_back,
             watermarks::a_side_keeps_a_running_tally_beside_its_watermark,
-            deliveries::deliveries_are_new_once_until_they_expire,
             log::conflicts_are_listed_per_integration,
             log::failures_are_kept_per_integration_side_and_item,
             log::noted_changes_keep_their_record,

@@ -19,7 +19,6 @@ pub async fn write_sample<S: Store>(store: &S, integration: &str) {
         .expect("claim");
     assert_eq!(claimed, ClaimOutcome::Claimed { earlier_attempt: None });
     store.set_watermark(integration, Side::Two, at(70)).await.expect("watermark");
-    assert!(store.record_delivery(integration, Side::One, "d-1", at(0), at(600)).await.expect("delivery"));
     store.record_conflict(&conflict(integration, "priority", 5)).await.expect("conflict");
     store.record_failure(&failure(integration, Side::Two, "42", 2)).await.expect("failure");
 }
@@ -43,10 +42,6 @@ pub async fn assert_sample<S: Store>(store: &S, integration: &str) {
     assert_eq!(claim, ClaimOutcome::HeldElsewhere { until: at(1000) }, "the claim survived");
 
     assert_eq!(store.get_watermark(integration, Side::Two).await.expect("watermark"), Some(at(70)));
-    assert!(
-        !store.record_delivery(integration, Side::One, "d-1", at(100), at(700)).await.expect("delivery"),
-        "a delivery seen before the restart is still a redelivery"
-    );
     assert_eq!(store.list_conflicts(integration).await.expect("conflicts"), vec![conflict(integration, "priority", 5)]);
     assert_eq!(
         store.list_failures(integration).await.expect("failures"),
