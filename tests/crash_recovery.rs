@@ -204,6 +204,39 @@ async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<(
     world.finish().await
 }
 
+/// A webhook's repeat is dropped only once its sync finished: a worker that died after updating the
+/// link, before the comments, left the link naming the delivery; the sender's retry of it still syncs
+/// the comment, and a repeat after that is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_retried_after_its_worker_died_mid_sync_is_synced_whole() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = linked_then_silenced(&world, "Edited and discussed").await?;
+    let renamed = text("Edited and discussed, again");
+    world.jira_alice.update_item(&bug.item.id, &field_map(&[("summary", renamed.clone())]), &bug.version()).await?;
+    let words = "Happens on every second login.";
+    let body = RichText::Adf(
+        json!({"version":1,"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":words}]}]}),
+    );
+    world.jira_alice.add_comment(&bug.item.id, &body).await?;
+    let delivery = support::update_notice("edit-and-comment", &bug.item.id);
+    let sent = delivery.clone();
+    die_at(&world, Step::LinkUpdated, move |worker| async move {
+        worker.receive_delivery(Side::One, &sent).await.map(|_| ())
+    })
+    .await?;
+    let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
+    assert!(!link.deliveries.is_empty(), "the dead worker's link update names the delivery");
+    assert_eq!(world.ado_alice.get_item(&copy.item.id).await?.field("System.Title"), &renamed);
+    assert!(world.ado_alice.list_comments(&copy.item.id).await?.is_empty(), "it died before the comments");
+
+    let retried = world.engine().receive_delivery(Side::One, &delivery).await?;
+    assert!(!retried.duplicate, "the retry of a delivery whose sync never finished is synced");
+    assert_eq!(world.ado_alice.list_comments(&copy.item.id).await?.len(), 1, "the comment is copied");
+    assert!(world.engine().receive_delivery(Side::One, &delivery).await?.duplicate, "a later repeat is dropped");
+    resume_webhooks(&world);
+    world.finish().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_attaching_a_copy_never_attaches_it_twice() -> Result<()> {
     let world = World::start().await?;

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{text, World};
+use support::{text, update_notice, World};
 use tandem_engine::ports::{Connector, Link};
 use tandem_engine::RetryPolicy;
-use tandem_model::{ChangeKind, ChangeNotice, Delivery, FieldValue, Item, ItemId, Side, UserRef};
+use tandem_model::{FieldValue, Item, ItemId, Side};
 use tandem_simulators::azure_devops::WorkItemEdit;
 use tandem_simulators::faults::{FaultPlan, LatencyRange};
 use tandem_simulators::jira::{PersonEdit, SimUser};
@@ -35,18 +35,6 @@ async fn new_jira_bug(world: &World, summary: &str) -> Result<Item> {
 async fn copy_of(world: &World, bug: &ItemId) -> Result<Item> {
     let link = world.link_of(Side::One, bug).await?.context("the bug is linked")?;
     Ok(world.ado_alice.get_item(&link.side2.id).await?)
-}
-
-/// A delivery of Alice's update of `item`, as a webhook would bring it.
-fn update_notice(id: &str, item: &ItemId) -> Delivery {
-    let alice = SimUser::alice();
-    let notice = ChangeNotice {
-        item: item.clone(),
-        kind: ChangeKind::ItemUpdated,
-        actor: Some(UserRef { id: alice.account_id, email: Some(alice.email), display_name: None }),
-        occurred_at: Some(chrono::Utc::now()),
-    };
-    Delivery { id: id.into(), notices: vec![notice] }
 }
 
 /// Writes the integration's service account made to Azure DevOps.

@@ -19,7 +19,10 @@ use tandem_engine::ports::{Connector, SystemClock};
 use tandem_engine::Engine;
 use tandem_jira::{JiraConfig, JiraConnector};
 use tandem_mapping::IntegrationConfig;
-use tandem_model::{Credentials, FieldMap, FieldValue, Item, ItemId, ItemVersion, SecretString, Side};
+use tandem_model::{
+    ChangeKind, ChangeNotice, Credentials, Delivery, FieldMap, FieldValue, Item, ItemId, ItemVersion, SecretString,
+    Side, UserRef,
+};
 use tandem_simulators::azure_devops::RunningAzureDevops;
 use tandem_simulators::jira::{PersonEdit, RunningJira, SimUser};
 
@@ -325,6 +328,18 @@ async fn answer(call: &str, response: reqwest::Response) -> Result<Value> {
         bail!("{call} answered {status}: {text}");
     }
     Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+}
+
+/// A delivery (with the sender's id `id`) of Alice's update of `item`, as a webhook would bring it.
+pub fn update_notice(id: &str, item: &ItemId) -> Delivery {
+    let alice = SimUser::alice();
+    let notice = ChangeNotice {
+        item: item.clone(),
+        kind: ChangeKind::ItemUpdated,
+        actor: Some(UserRef { id: alice.account_id, email: Some(alice.email), display_name: None }),
+        occurred_at: Some(chrono::Utc::now()),
+    };
+    Delivery { id: id.into(), notices: vec![notice] }
 }
 
 pub fn field_map(pairs: &[(&str, FieldValue)]) -> FieldMap {

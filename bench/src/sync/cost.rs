@@ -8,7 +8,7 @@ use serde::Serialize;
 /// Prices and the vendor latency the estimate assumes (us-east-1 list prices, no free tier).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CostAssumptions {
-    /// Lambda arm64 memory size.
+    /// Lambda arm64 memory size: the webhook function's in `template.yaml` (a test keeps them equal).
     pub lambda_memory_mb: u32,
     /// Lambda arm64 compute, per GB-second.
     pub lambda_usd_per_gb_second: f64,
@@ -40,7 +40,7 @@ pub const TARGET_USD_PER_MILLION_CHANGES: f64 = crate::targets::USD_PER_MILLION_
 impl Default for CostAssumptions {
     fn default() -> Self {
         CostAssumptions {
-            lambda_memory_mb: 128,
+            lambda_memory_mb: 256,
             lambda_usd_per_gb_second: 0.000_013_333_4,
             lambda_usd_per_million_requests: 0.20,
             vendor_call_ms: 150.0,
@@ -214,8 +214,21 @@ mod tests {
     }
 
     #[test]
+    fn the_memory_priced_is_the_webhook_functions_as_deployed() {
+        let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+            .expect("the template is readable");
+        let webhook = template.split("\n  WebhookFunction:\n").nth(1).expect("the template has a webhook function");
+        let memory = webhook
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("MemorySize:"))
+            .and_then(|size| size.trim().parse::<u32>().ok())
+            .expect("the webhook function sets its memory");
+        assert_eq!(CostAssumptions::default().lambda_memory_mb, memory);
+    }
+
+    #[test]
     fn a_million_changes_cost_what_the_prices_say() {
-        let assumptions = CostAssumptions::default();
+        let assumptions = CostAssumptions { lambda_memory_mb: 128, ..CostAssumptions::default() };
         // 3 calls at 150 ms + 50 ms of tandem = 500 ms at 0.125 GB: 0.0625 GB-s per change.
         let work = ChangeWork {
             deliveries: 2.0,

@@ -183,6 +183,10 @@ impl PageRead {
     }
 }
 
+/// How many of an item's newest history entries are looked through for a repeated delivery's: as many
+/// as the deliveries a link names, with room for the syncs of polls and retries between them.
+const REPEAT_LOOKBACK: usize = 8;
+
 /// The sync engine of one integration.
 pub struct Engine {
     pub(crate) config: Arc<IntegrationConfig>,
@@ -384,6 +388,24 @@ impl Engine {
         outcome
     }
 
+    /// Whether the delivery the running sync acts on was synced to the end before: its link names it
+    /// (see `marks`) and the item's history holds the entry its sync kept once it finished without an
+    /// error. Without history kept (a retention of zero) a repeat is synced again, which is safe.
+    async fn is_repeat(&self, side: Side, id: &ItemId) -> Result<bool, SyncError> {
+        let Some(delivery) = marks::delivery() else {
+            return Ok(false);
+        };
+        if self.history_retention <= chrono::Duration::zero() {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        let entries = self.stores.log.list_history(&self.config.name, side, id, REPEAT_LOOKBACK, now).await?;
+        Ok(entries.iter().any(|entry| {
+            entry.error.is_none()
+                && matches!(&entry.trigger, Trigger::Webhook { delivery: synced } if *synced == delivery)
+        }))
+    }
+
     /// After a sync that succeeded, the failure its link said was recorded is cleared (unless a change
     /// was noted on it after the sync began at `began`), and the link no longer says so. Neither is
     /// the sync's outcome: what stays is cleared by the poller's retry.
@@ -431,8 +453,7 @@ impl Engine {
         // From here on, a notice needs a read of its own.
         gate.read_pending.store(false, Ordering::SeqCst);
         for attempt in 1..=MAX_LINK_RACES {
-            // Only the first read of the link tells a repeat: later ones may show this sync's own writes.
-            match self.sync_once(side, id, page.take(), attempt == 1).await {
+            match self.sync_once(side, id, page.take()).await {
                 // Someone else changed the link or the item meanwhile: start again from fresh state.
                 Err(error) if error.calls_for_a_fresh_read() && attempt < MAX_LINK_RACES => {
                     debug!(%error, "the state changed during the sync; reading it again");
@@ -508,16 +529,15 @@ impl Engine {
     }
 
     #[instrument(level = "debug", skip_all, fields(%side, item = %id))]
-    async fn sync_once(
-        &self,
-        side: Side,
-        id: &ItemId,
-        page: Option<PageRead>,
-        first: bool,
-    ) -> Result<SyncOutcome, SyncError> {
+    async fn sync_once(&self, side: Side, id: &ItemId, page: Option<PageRead>) -> Result<SyncOutcome, SyncError> {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
         if let Some(link) = &link {
-            if first && marks::is_repeat_for(link) {
+            // Another worker's announced writes may still be landing: nothing read now could be merged.
+            // (It may be syncing this very delivery: once it is done, the history below tells.)
+            if let Some(until) = self.writes_in_progress_until(link) {
+                return Err(SyncError::WritesInProgress { until });
+            }
+            if marks::names_this_delivery(link) && self.is_repeat(side, id).await? {
                 info!("repeated delivery dropped");
                 return Ok(SyncOutcome::Repeated);
             }
@@ -540,20 +560,32 @@ impl Engine {
             (Some(read), None) if read.is_fresh(self.clock.now()) => Some(read.item),
             _ => None,
         };
-        let item = match from_page {
-            Some(item) => item,
-            None => match self.read(side, id).await? {
-                Some(item) => item,
-                None => return Ok(SyncOutcome::Gone),
+        let outcome = match (from_page, link) {
+            (Some(item), Some(link)) => self.merge(side, &item, link).await,
+            (Some(item), None) => self.sync_unlinked(side, &item).await,
+            (None, Some(link)) => self.read_pair_and_merge(side, id, link).await,
+            (None, None) => match self.read(side, id).await? {
+                Some(item) => self.sync_unlinked(side, &item).await,
+                None => Ok(SyncOutcome::Gone),
             },
-        };
-        debug!(version = ?item.version(), seen = ?link.as_ref().map(|link| link.seen), "syncing from this read");
-        let outcome = match link {
-            Some(link) => self.merge(side, &item, link).await,
-            None => self.sync_unlinked(side, &item).await,
         };
         debug!(?outcome, "synced");
         outcome
+    }
+
+    /// Reads both items of a pair at once (the merge needs both, and a function is billed for the time
+    /// it waits), then merges them.
+    async fn read_pair_and_merge(&self, side: Side, id: &ItemId, link: Link) -> Result<SyncOutcome, SyncError> {
+        let copy = &link.item(side.other()).id;
+        let (item, copy) = futures_util::future::join(self.read(side, id), self.read(side.other(), copy)).await;
+        let Some(item) = item? else {
+            return Ok(SyncOutcome::Gone);
+        };
+        let Some(copy) = copy? else {
+            return Ok(SyncOutcome::Gone);
+        };
+        debug!(version = ?item.version(), seen = ?link.seen, "syncing from this read");
+        self.merge_both(side, &item, copy, link).await
     }
 
     /// The item's current state; `None` when it no longer exists or is not visible.
@@ -667,7 +699,8 @@ impl Engine {
             Claiming::Withdraw { before, .. } => SendUpdate::Withdrawn { before },
         };
         let search_lag = purpose.lag();
-        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, send, search_lag };
+        let of_part = crate::parts::is_part_claim(item);
+        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, send, search_lag, of_part };
         let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &request).await?;
         let took = self.clock.now() - now;
         if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {

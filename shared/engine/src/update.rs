@@ -20,7 +20,7 @@ use crate::images::attachments_of;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
-use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side};
+use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side, Timestamp};
 use tracing::{info, warn};
 
 /// What the merge decided to write, per target side.
@@ -40,12 +40,23 @@ impl Plan {
 }
 
 impl Engine {
-    pub(crate) async fn merge(&self, side: Side, item: &Item, mut link: Link) -> Result<SyncOutcome, SyncError> {
+    pub(crate) async fn merge(&self, side: Side, item: &Item, link: Link) -> Result<SyncOutcome, SyncError> {
         let other = side.other();
-        history::note(|journal| journal.copy = Some(link.item(other).id.clone()));
-        let Some(other_item) = self.read(other, &link.item(other).id).await? else {
-            return Ok(SyncOutcome::Gone);
-        };
+        match self.read(other, &link.item(other).id).await? {
+            Some(other_item) => self.merge_both(side, item, other_item, link).await,
+            None => Ok(SyncOutcome::Gone),
+        }
+    }
+
+    /// As [`Engine::merge`], with the other item read already.
+    pub(crate) async fn merge_both(
+        &self,
+        side: Side,
+        item: &Item,
+        other_item: Item,
+        mut link: Link,
+    ) -> Result<SyncOutcome, SyncError> {
+        history::note(|journal| journal.copy = Some(link.item(side.other()).id.clone()));
         let items: [&Item; 2] = match side {
             Side::One => [item, &other_item],
             Side::Two => [&other_item, item],
@@ -56,11 +67,8 @@ impl Engine {
             info!(%reason, item1 = %link.side1.label(), item2 = %link.side2.label(), "a linked item is out of scope; the pair is not synced while it is");
             return Ok(SyncOutcome::OutOfScope { reason });
         }
-        // Another worker's announced writes may still be landing: wait for them (or their lease) first.
-        if let Some(announcer) = link.announced_by.as_ref().filter(|_| !link.pending_writes.is_empty()) {
-            if announcer.worker != self.worker && announcer.until > self.clock.now() {
-                return Err(SyncError::WritesInProgress { until: announcer.until });
-            }
+        if let Some(until) = self.writes_in_progress_until(&link) {
+            return Err(SyncError::WritesInProgress { until });
         }
         // A fresh read older than what the link has seen is a lagging answer: writing from it would undo
         // what was synced since.
@@ -138,6 +146,16 @@ impl Engine {
             Some(refusal) => Err(refusal),
             None => Ok(SyncOutcome::Updated { writes: written }),
         }
+    }
+
+    /// Until when another worker's announced writes may still be landing, if they may: a sync waits for
+    /// them (or their lease) first.
+    pub(crate) fn writes_in_progress_until(&self, link: &Link) -> Option<Timestamp> {
+        link.announced_by
+            .as_ref()
+            .filter(|announcer| !link.pending_writes.is_empty() && announcer.worker != self.worker)
+            .map(|announcer| announcer.until)
+            .filter(|until| *until > self.clock.now())
     }
 
     /// Copies the files shown by images in the texts each side's fields copy to the other; returns how

@@ -51,6 +51,7 @@
 //! `Unavailable` (retryable, after the SDK's own retries) with the SDK error as the source; a request
 //! DynamoDB refuses as invalid (an item over 400 KB) is `Corrupt`, since retrying cannot help.
 
+mod claims;
 mod error;
 mod keys;
 mod links;

@@ -9,18 +9,15 @@
 //! engine reads the link again and finds its own state (and its own announced writes, which it settles).
 
 use crate::error::{built, decode, encode, refusal, Refusal};
-use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, UNTIL_MICROS, VERSION};
+use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, VERSION};
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use backon::{ExponentialBuilder, Retryable};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
-use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, Link, LinkStore, SentRecord, StoreError};
-use tandem_model::{ItemId, Side, Timestamp};
+use tandem_engine::ports::{ClaimOutcome, ClaimRequest, Link, LinkStore, StoreError};
+use tandem_model::{ItemId, Side};
 
 /// The side-2 items whose pointers were read, by integration and item: the side-1 item each link is
 /// stored under. Forgotten all at once past a bound, so a long-lived container's memory stays small.
@@ -48,33 +45,6 @@ impl Pointers {
     }
 }
 
-/// What one conditional claim write found.
-enum Attempt {
-    Done(ClaimOutcome),
-    /// A claim exists that is ours or has ended: it may be taken over.
-    TakeOver(Claim),
-}
-
-/// Who may create the copy of an item, and until when; and when its holders sent the create.
-#[derive(Debug, Serialize, Deserialize)]
-struct Claim {
-    owner: String,
-    until: Timestamp,
-    #[serde(default)]
-    sent: SentRecord,
-}
-
-/// How long an unlinked claim is kept after its lease ends, before DynamoDB's TTL may delete it. A
-/// claim outliving its lease is what tells a later attempt that an earlier one may have made the copy
-/// and died (so it looks for that copy instead of making another): it must outlive every retry, and a
-/// parked change may be retried by an operator weeks later. Linked or released claims are deleted at
-/// once, so only dead attempts' claims wait this long.
-const UNLINKED_CLAIM_MEMORY: chrono::Duration = chrono::Duration::days(90);
-
-/// How often a claim is tried again when another claim of the same item was being written at the same
-/// moment (DynamoDB then cancels both transactions without deciding either).
-const CONTENDED_CLAIM_ATTEMPTS: usize = 6;
-
 fn describe(link: &Link) -> String {
     format!(
         "the link of {} (side 1) and {} (side 2) in integration {}",
@@ -84,7 +54,7 @@ fn describe(link: &Link) -> String {
     )
 }
 
-fn describe_item(integration: &str, side: Side, item: &ItemId) -> String {
+pub(crate) fn describe_item(integration: &str, side: Side, item: &ItemId) -> String {
     format!("item {item} on side {side} in integration {integration}")
 }
 
@@ -104,124 +74,6 @@ impl DynamoStore {
             Ok::<_, StoreError>(TransactWriteItem::builder().put(built(put.build(), "the write of a link")?).build())
         };
         Ok([put(Side::One, record.to_vec())?, put(Side::Two, Vec::new())?])
-    }
-
-    /// One claim: a fresh one, or — when an earlier claim exists that is ours or has ended — a takeover
-    /// of exactly that claim, so the caller learns that an earlier attempt may have created the copy.
-    async fn claim_once(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        request: &ClaimRequest<'_>,
-    ) -> Result<ClaimOutcome, StoreError> {
-        match self.try_claim(integration, side, item, request, None).await? {
-            Attempt::Done(outcome) => Ok(outcome),
-            Attempt::TakeOver(earlier) => {
-                match self.try_claim(integration, side, item, request, Some(earlier)).await? {
-                    Attempt::Done(outcome) => Ok(outcome),
-                    // The earlier claim changed between the two writes: start over.
-                    Attempt::TakeOver(_) => Err(StoreError::Conflict {
-                        what: format!("the creation claim of {}", describe_item(integration, side, item)),
-                    }),
-                }
-            }
-        }
-    }
-
-    /// One conditional write of a claim: the item must not be linked, and the claim must be absent
-    /// (`replacing` None) or still exactly `replacing`.
-    async fn try_claim(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        request: &ClaimRequest<'_>,
-        replacing: Option<Claim>,
-    ) -> Result<Attempt, StoreError> {
-        const DOING: &str = "claiming the creation of a copy";
-        let (owner, now, lease_until) = (request.owner, request.now, request.lease_until);
-        // The window merges with exactly the claim this write is conditional on.
-        let sent = match &replacing {
-            Some(earlier) => earlier.sent.renewed(earlier.until, request),
-            None => SentRecord::fresh(request),
-        };
-        let link_key = Key::link(integration, side, item);
-        let claim_key = Key::claim(integration, side, item);
-        let not_linked = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(link_key.attributes()))
-            .condition_expression("attribute_not_exists(pk)")
-            .build();
-        let not_linked = built(not_linked, "the check that an item is not linked")?;
-        let claim = item_at(
-            &claim_key,
-            [
-                (RECORD, encode(&Claim { owner: owner.to_owned(), until: lease_until, sent }, "creation claim")?),
-                (OWNER, AttributeValue::S(owner.to_owned())),
-                (UNTIL_MICROS, keys::micros(lease_until)),
-                (keys::EXPIRES_AT, keys::expires_at(lease_until + UNLINKED_CLAIM_MEMORY)),
-            ],
-        );
-        let take = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(claim))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let take = match &replacing {
-            None => take.condition_expression("attribute_not_exists(pk)"),
-            Some(earlier) => take
-                .condition_expression("#owner = :earlier_owner AND #until = :earlier_until")
-                .expression_attribute_names("#owner", OWNER)
-                .expression_attribute_names("#until", UNTIL_MICROS)
-                .expression_attribute_values(":earlier_owner", AttributeValue::S(earlier.owner.clone()))
-                .expression_attribute_values(":earlier_until", keys::micros(earlier.until)),
-        }
-        .build();
-        let take = built(take, "a creation claim")?;
-        let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(not_linked).build())
-            .transact_items(TransactWriteItem::builder().put(take).build())
-            .send()
-            .await;
-        let mut refused = match written {
-            Ok(_) => {
-                let earlier_attempt = replacing.map(|earlier| EarlierAttempt {
-                    lease_end: earlier.until,
-                    sent: earlier.sent.window(earlier.until),
-                });
-                return Ok(Attempt::Done(ClaimOutcome::Claimed { earlier_attempt }));
-            }
-            Err(error) => refusal(DOING, &self.table, error),
-        };
-        let what = describe_item(integration, side, item);
-        if refused.condition_failed(0) {
-            return match self.get_link(integration, side, item).await? {
-                Some(link) => Ok(Attempt::Done(ClaimOutcome::Linked(Box::new(link)))),
-                None => Err(StoreError::Conflict { what: format!("the link of {what}") }),
-            };
-        }
-        if refused.condition_failed(1) {
-            let holder = match refused.item_of(1) {
-                Some(item) => Some(item),
-                None => self.get(&claim_key, DOING).await?,
-            };
-            // Released between our write and this read: the claim is free again, so try again.
-            let Some(holder) = holder else {
-                return Err(StoreError::Conflict { what: format!("the creation claim of {what}") });
-            };
-            let holder: Claim = decode(&holder, "creation claim")?;
-            return Ok(if holder.owner != owner && holder.until > now {
-                Attempt::Done(ClaimOutcome::HeldElsewhere { until: holder.until })
-            } else {
-                Attempt::TakeOver(holder)
-            });
-        }
-        match refused {
-            Refusal::Failed(error) => Err(error),
-            _ => Err(StoreError::Conflict { what: format!("the creation claim of {what}") }),
-        }
     }
 }
 
@@ -266,7 +118,7 @@ impl LinkStore for DynamoStore {
         let backoff = ExponentialBuilder::new()
             .with_min_delay(Duration::from_millis(20))
             .with_max_delay(Duration::from_millis(500))
-            .with_max_times(CONTENDED_CLAIM_ATTEMPTS)
+            .with_max_times(crate::claims::CONTENDED_CLAIM_ATTEMPTS)
             .with_jitter_seed(uuid::Uuid::new_v4().as_u64_pair().0);
         (|| self.claim_once(integration, side, item, request))
             .retry(backoff)
@@ -278,6 +130,7 @@ impl LinkStore for DynamoStore {
     }
 
     async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError> {
+        self.held.forget(integration, side, item);
         let released = self
             .client
             .delete_item()
@@ -304,21 +157,20 @@ impl LinkStore for DynamoStore {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };
         let mut actions = self.new_link_puts(&link)?.to_vec();
-        for side in Side::BOTH {
-            let claim = Key::claim(&link.integration, side, &link.item(side).id);
-            let delete = Delete::builder().table_name(&self.table).set_key(Some(claim.attributes()));
-            // The claim on the copied item must still be this owner's: a worker whose lease ran out and
-            // was taken over must not link its copy.
-            let delete = match side == claimed_side {
-                true => delete
-                    .condition_expression("#owner = :owner")
-                    .expression_attribute_names("#owner", OWNER)
-                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned())),
-                false => delete,
-            };
-            let delete = built(delete.build(), "the removal of a creation claim")?;
-            actions.push(TransactWriteItem::builder().delete(delete).build());
-        }
+        // The claim on the copied item must still be this owner's: a worker whose lease ran out and was
+        // taken over must not link its copy. (A claim on the copy, had anyone taken one, is left to its
+        // expiry: once the link is stored no claim of either item can be taken, and a removal in the
+        // transaction would cost two write units on every create.)
+        let (integration, claimed) = (&link.integration, &link.item(claimed_side).id);
+        self.held.forget(integration, claimed_side, claimed);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::claim(integration, claimed_side, claimed).attributes()))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()));
+        let delete = built(delete.build(), "the removal of a creation claim")?;
+        actions.push(TransactWriteItem::builder().delete(delete).build());
         let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
         let refused = match written {
             Ok(_) => return Ok(link),
@@ -332,9 +184,8 @@ impl LinkStore for DynamoStore {
                 what: format!("a link of {}", describe_item(&link.integration, side, &link.item(side).id)),
             });
         }
-        // Then the claims' removals, side 1's then side 2's.
-        let claim_action = 2 + usize::from(claimed_side.number() - 1);
-        if refused.condition_failed(claim_action) {
+        // Then the claim's removal.
+        if refused.condition_failed(2) {
             return Err(StoreError::Conflict {
                 what: format!("the creation claim of {} (taken over by another worker)", describe(&link)),
             });

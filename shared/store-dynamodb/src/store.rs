@@ -20,11 +20,13 @@ pub struct DynamoStore {
     /// The side-1 item each side-2 item's link is stored under, as its pointer said: a pointer is
     /// written with its link and never changed, so it is read once per container.
     pub(crate) pointers: std::sync::Arc<crate::links::Pointers>,
+    /// The creation claims this process holds, as it wrote them (renewed on exactly that).
+    pub(crate) held: std::sync::Arc<crate::claims::HeldClaims>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), pointers: Default::default() }
+        DynamoStore { client, table: table.into(), pointers: Default::default(), held: Default::default() }
     }
 
     /// A store on `table` with the SDK's usual configuration from the environment: `AWS_REGION`,

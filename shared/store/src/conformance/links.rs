@@ -92,6 +92,36 @@ pub async fn claims_are_held_until_their_lease_ends<S: Store>(store: &Arc<S>) {
     assert_eq!(other_side, FRESH);
 }
 
+/// A claim of a part of an item (a comment's copy, a file's), which no link names, is held, renewed,
+/// taken over and released as an item's is, and remembers its sends.
+pub async fn part_claims_are_held_like_item_claims<S: Store>(store: &Arc<S>) {
+    let integration = unique_integration("part-claims");
+    let part = item("10001#comment:c-1");
+    let claim = |request: ClaimRequest<'static>| {
+        let (store, integration, part) = (Arc::clone(store), integration.clone(), part.clone());
+        async move {
+            let request = ClaimRequest { of_part: true, ..request };
+            store.claim_creation(&integration, Side::One, &part, &request).await.expect("claim")
+        }
+    };
+    assert_eq!(claim(request("worker-a", 0, 30)).await, FRESH);
+    assert_eq!(claim(request("worker-b", 10, 40)).await, ClaimOutcome::HeldElsewhere { until: at(30) });
+    assert_eq!(
+        claim(sending("worker-a", 20, 50, 45)).await,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(30), sent: None }) },
+        "the owner renews its claim right before the send"
+    );
+    let window = Some(SendWindow { first_sent: at(20), visible_by: at(45) });
+    assert_eq!(
+        claim(request("worker-b", 60, 90)).await,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(50), sent: window }) },
+        "an ended lease is taken over, with the send its holder made"
+    );
+    assert_eq!(claim(request("worker-a", 70, 100)).await, ClaimOutcome::HeldElsewhere { until: at(90) });
+    store.release_claim(&integration, Side::One, &part, "worker-b").await.expect("release");
+    assert_eq!(claim(request("worker-a", 71, 101)).await, FRESH, "released");
+}
+
 /// Releasing frees the claim at once, but only the owner's release counts.
 pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("release");

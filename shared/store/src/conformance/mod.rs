@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             links::claim_then_link,
             links::inserting_refuses_items_already_linked,
             links::claims_are_held_until_their_lease_ends,
+            links::part_claims_are_held_like_item_claims,
             links::only_the_owner_releases_a_claim,
             links::concurrent_claims_have_one_winner,
             links::updates_are_versioned,
