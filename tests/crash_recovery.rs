@@ -204,9 +204,9 @@ async fn a_crash_after_posting_a_comment_copy_never_posts_it_twice() -> Result<(
     world.finish().await
 }
 
-/// A webhook's repeat is dropped only once its sync finished: a worker that died after updating the
-/// link, before the comments, left the link naming the delivery; the sender's retry of it still syncs
-/// the comment, and a repeat after that is dropped.
+/// A webhook's repeat is dropped only once its sync finished: a worker that died after writing the
+/// fields, before the comments, left a link that does not name the delivery, so the sender's retry of it
+/// syncs the comment; a repeat after that is dropped without a call to either system.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_retried_after_its_worker_died_mid_sync_is_synced_whole() -> Result<()> {
     let world = World::start().await?;
@@ -219,20 +219,23 @@ async fn a_delivery_retried_after_its_worker_died_mid_sync_is_synced_whole() -> 
     );
     world.jira_alice.add_comment(&bug.item.id, &body).await?;
     let delivery = support::update_notice("edit-and-comment", &bug.item.id);
+    let named = world.link_of(Side::One, &bug.item.id).await?.context("linked")?.deliveries;
     let sent = delivery.clone();
-    die_at(&world, Step::LinkUpdated, move |worker| async move {
+    die_at(&world, Step::TargetUpdated, move |worker| async move {
         worker.receive_delivery(Side::One, &sent).await.map(|_| ())
     })
     .await?;
     let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
-    assert!(!link.deliveries.is_empty(), "the dead worker's link update names the delivery");
+    assert_eq!(link.deliveries, named, "a sync that did not finish does not name its delivery");
     assert_eq!(world.ado_alice.get_item(&copy.item.id).await?.field("System.Title"), &renamed);
     assert!(world.ado_alice.list_comments(&copy.item.id).await?.is_empty(), "it died before the comments");
 
     let retried = world.engine().receive_delivery(Side::One, &delivery).await?;
     assert!(!retried.duplicate, "the retry of a delivery whose sync never finished is synced");
     assert_eq!(world.ado_alice.list_comments(&copy.item.id).await?.len(), 1, "the comment is copied");
+    let calls = (world.jira().stats().requests, world.ado().stats().recording.requests);
     assert!(world.engine().receive_delivery(Side::One, &delivery).await?.duplicate, "a later repeat is dropped");
+    assert_eq!((world.jira().stats().requests, world.ado().stats().recording.requests), calls, "and costs no call");
     resume_webhooks(&world);
     world.finish().await
 }

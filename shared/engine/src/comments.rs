@@ -56,7 +56,7 @@ impl Engine {
     /// A restricted comment (a Jira comment visible to one role or group, an internal note) is never
     /// copied unless the side's `confidential.comments` names its restriction: the copy would show it to
     /// everyone who reads the other item.
-    pub(crate) async fn sync_comments(&self, mut link: Link, items: [&Item; 2]) -> Result<usize, SyncError> {
+    pub(crate) async fn sync_comments(&self, link: &mut Link, items: [&Item; 2]) -> Result<usize, SyncError> {
         let settings = &self.config.comments;
         if !settings.enabled(Side::One) && !settings.enabled(Side::Two) {
             return Ok(0);
@@ -79,15 +79,15 @@ impl Engine {
             if !settings.enabled(from) {
                 continue;
             }
-            written += self.withdraw_copies(&mut link, from, &listed).await?;
-            written += self.remove_surplus_copies(&link, from, &listed).await?;
+            written += self.withdraw_copies(link, from, &listed).await?;
+            written += self.remove_surplus_copies(link, from, &listed).await?;
             for comment in listed.on(from) {
                 // The integration's own comments are copies (or its own notes): never copied back, and
                 // their edits are not carried over either, so an original is never overwritten by its copy.
                 if self.is_service_account(from, comment.author.as_ref()).await? {
                     continue;
                 }
-                match self.sync_comment(&mut link, from, comment, &listed).await? {
+                match self.sync_comment(link, from, comment, &listed).await? {
                     CommentSync::Written => written += 1,
                     CommentSync::Nothing => {}
                     CommentSync::HeldElsewhere { until } => held_elsewhere = held_elsewhere.max(Some(until)),

@@ -26,9 +26,10 @@ pub enum Step {
     LinkInserted,
     /// The writes a merge will make are announced in the link; nothing is written to a target yet.
     WritesAnnounced,
-    /// Fields are written to a target; the link still holds them as announced, not as done.
+    /// Fields are written to a target; the link still holds them as announced, not as done, and the
+    /// files and comments are not synced.
     TargetUpdated,
-    /// The link is updated after a merge; comments are not synced.
+    /// The link is updated at the end of a merge, after its files and comments: the sync's last write.
     LinkUpdated,
     /// A comment's copy is posted; the link does not know it yet.
     CommentCopied,

@@ -183,10 +183,6 @@ impl PageRead {
     }
 }
 
-/// How many of an item's newest history entries are looked through for a repeated delivery's: as many
-/// as the deliveries a link names, with room for the syncs of polls and retries between them.
-const REPEAT_LOOKBACK: usize = 8;
-
 /// The sync engine of one integration.
 pub struct Engine {
     pub(crate) config: Arc<IntegrationConfig>,
@@ -388,24 +384,6 @@ impl Engine {
         outcome
     }
 
-    /// Whether the delivery the running sync acts on was synced to the end before: its link names it
-    /// (see `marks`) and the item's history holds the entry its sync kept once it finished without an
-    /// error. Without history kept (a retention of zero) a repeat is synced again, which is safe.
-    async fn is_repeat(&self, side: Side, id: &ItemId) -> Result<bool, SyncError> {
-        let Some(delivery) = marks::delivery() else {
-            return Ok(false);
-        };
-        if self.history_retention <= chrono::Duration::zero() {
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        let entries = self.stores.log.list_history(&self.config.name, side, id, REPEAT_LOOKBACK, now).await?;
-        Ok(entries.iter().any(|entry| {
-            entry.error.is_none()
-                && matches!(&entry.trigger, Trigger::Webhook { delivery: synced } if *synced == delivery)
-        }))
-    }
-
     /// After a sync that succeeded, the failure its link said was recorded is cleared (unless a change
     /// was noted on it after the sync began at `began`), and the link no longer says so. Neither is
     /// the sync's outcome: what stays is cleared by the poller's retry.
@@ -428,9 +406,8 @@ impl Engine {
         }
     }
 
-    /// Writes a link this sync changed, with the delivery it acts on.
+    /// Writes a link this sync changed (before its last write, which says which delivery it finished).
     pub(crate) async fn write_link(&self, link: &mut Link) -> Result<Link, StoreError> {
-        marks::stamp(link);
         self.stores.links.update_link(link).await
     }
 
@@ -537,7 +514,7 @@ impl Engine {
             if let Some(until) = self.writes_in_progress_until(link) {
                 return Err(SyncError::WritesInProgress { until });
             }
-            if marks::names_this_delivery(link) && self.is_repeat(side, id).await? {
+            if marks::names_this_delivery(link) {
                 info!("repeated delivery dropped");
                 return Ok(SyncOutcome::Repeated);
             }
@@ -881,6 +858,12 @@ impl Engine {
         if !as_written {
             link.seen.forget(target);
         }
+        // The link's insertion is the sync's last write when the item has no files or comments to copy
+        // (its read showed none): then it may say which delivery it finished (see `marks`).
+        let nothing_follows = item.attachments.is_empty() && item.comments.as_ref().is_some_and(Vec::is_empty);
+        if nothing_follows && !self.texts_await_images(from, item, &link) {
+            marks::stamp(&mut link);
+        }
         let link = self.insert_link(from, link).await?;
         info!(from = %from, source = %item.item.label(), copy = %copy.item.label(), "created copy");
         history::note(|journal| {
@@ -897,20 +880,24 @@ impl Engine {
         };
         let mut link = link;
         self.sync_attachments(&mut link, [item1, item2]).await?;
-        let images_to_come = self.config.fields.iter().any(|mapping| {
-            let (Some(field), Some(snapshot)) = (mapping.field(from), link.fields.get(&mapping.name)) else {
-                return false;
-            };
-            !snapshot.holds(from, item.field(field))
-        });
-        if images_to_come {
+        if self.texts_await_images(from, item, &link) {
             // Texts written before the files their images show were copied: a merge writes them whole.
             self.copy_image_files(&mut link, from, &self.field_texts(from, item), &item.attachments).await?;
             self.merge_read_again(from, &item.item.id, link).await?;
         } else {
-            self.sync_comments(link, [item1, item2]).await?;
+            self.sync_comments(&mut link, [item1, item2]).await?;
         }
         Ok(SyncOutcome::Created { copy: copy.item.id })
+    }
+
+    /// Whether a new link holds a text of `item` as not delivered yet, its images still to be copied.
+    fn texts_await_images(&self, from: Side, item: &Item, link: &Link) -> bool {
+        self.config.fields.iter().any(|mapping| {
+            let (Some(field), Some(snapshot)) = (mapping.field(from), link.fields.get(&mapping.name)) else {
+                return false;
+            };
+            !snapshot.holds(from, item.field(field))
+        })
     }
 
     /// Tells each item's system where the other lives, where it keeps such a pointer; a failure costs
@@ -940,8 +927,7 @@ impl Engine {
     }
 
     /// Stores the link of a copy made (or adopted) under this worker's claim on the source item.
-    async fn insert_link(&self, from: Side, mut link: Link) -> Result<Link, SyncError> {
-        marks::stamp(&mut link);
+    async fn insert_link(&self, from: Side, link: Link) -> Result<Link, SyncError> {
         Ok(self.stores.links.insert_link(&link, from, &self.worker).await?)
     }
 

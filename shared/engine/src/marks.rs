@@ -1,13 +1,13 @@
 //! What a sync carries in the links it writes besides the pair's state, so that neither costs a store
 //! request of its own:
 //!
-//! - **the webhook deliveries acted on.** A link written by the sync of a delivery names it (short
-//!   digests of the newest few, so the link stays small: a link over 1 KB costs a write unit more per
-//!   KB). A link naming a delivery is not proof that its sync finished — a worker may have died after
-//!   the link's update and before the comments — so a repeat is dropped only when the item's history
-//!   also holds that sync's entry, written once it finished (see `Engine::is_repeat`). A delivery whose
-//!   sync wrote nothing is not remembered: a repeat of it reads the items again and, finding them in
-//!   agreement, writes nothing either.
+//! - **the webhook deliveries finished.** The last write of a merge that finished — the link's update
+//!   after the fields, the files and the comments — names the delivery it acted on (short digests of
+//!   the newest few, so the link stays small: a link over 1 KB costs a write unit more per KB). A
+//!   repeat of it (a sender's retry, a replay) is dropped when the link is read, before any call to a
+//!   system. No earlier write names it: a worker that died mid-way leaves a link that does not, and the
+//!   sender's retry syncs again. A delivery whose sync wrote nothing is not remembered: a repeat of it
+//!   reads the items again and, finding them in agreement, writes nothing either.
 //! - **a failure recorded for the pair.** The failure log is a record of its own; a sync that succeeds
 //!   clears it only when its link says there is one, instead of a delete on every sync.
 
@@ -25,8 +25,8 @@ const DELIVERIES_REMEMBERED: usize = 4;
 /// The running sync's marks.
 #[derive(Debug, Default)]
 struct Marks {
-    /// The id of the delivery the sync acts on, if a webhook started it, and its digest.
-    delivery: Option<(String, String)>,
+    /// The digest of the delivery the sync acts on, if a webhook started it.
+    delivery: Option<String>,
     /// The side-1 item of a link the sync read with a failure recorded for it.
     failure_recorded: Option<ItemId>,
 }
@@ -38,8 +38,7 @@ tokio::task_local! {
 /// Runs a sync acting on `delivery` (if a webhook's), and returns its result with the side-1 item of
 /// a link it found a failure recorded for.
 pub(crate) async fn acting_on<F: Future>(delivery: Option<&str>, sync: F) -> (F::Output, Option<ItemId>) {
-    let delivery = delivery.map(|delivery| (delivery.to_owned(), digest(delivery)));
-    let marks = Marks { delivery, failure_recorded: None };
+    let marks = Marks { delivery: delivery.map(digest), failure_recorded: None };
     MARKS
         .scope(RefCell::new(marks), async {
             let output = sync.await;
@@ -52,13 +51,8 @@ pub(crate) async fn acting_on<F: Future>(delivery: Option<&str>, sync: F) -> (F:
 /// finished).
 pub(crate) fn names_this_delivery(link: &Link) -> bool {
     MARKS
-        .try_with(|marks| marks.borrow().delivery.as_ref().is_some_and(|(_, digest)| link.deliveries.contains(digest)))
+        .try_with(|marks| marks.borrow().delivery.as_ref().is_some_and(|delivery| link.deliveries.contains(delivery)))
         .unwrap_or(false)
-}
-
-/// The id of the delivery the running sync acts on, if a webhook started it.
-pub(crate) fn delivery() -> Option<String> {
-    MARKS.try_with(|marks| marks.borrow().delivery.as_ref().map(|(id, _)| id.clone())).ok().flatten()
 }
 
 /// Notes what the running sync must know of the link it read.
@@ -71,7 +65,7 @@ pub(crate) fn read(link: &Link) {
 /// Marks `link`, about to be written by the running sync, with the delivery the sync acts on.
 pub(crate) fn stamp(link: &mut Link) {
     let _ = MARKS.try_with(|marks| {
-        let Some((_, delivery)) = &marks.borrow().delivery else {
+        let Some(delivery) = &marks.borrow().delivery else {
             return;
         };
         if !link.deliveries.contains(delivery) {

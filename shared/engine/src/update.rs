@@ -17,6 +17,7 @@ use crate::engine::{index, Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::{self, ConflictDecision};
 use crate::images::attachments_of;
+use crate::marks;
 use crate::merge::{decide, FieldAction, FieldState};
 use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
@@ -132,20 +133,38 @@ impl Engine {
             });
             self.stores.log.record_conflict(conflict).await?;
         }
+        // Files and comments come before the link's update, so that the update is the sync's last write
+        // and may say which delivery it finished (see `marks`). They may read the link afresh (a claim
+        // does): the fields' state this merge reached is kept aside and put back.
+        let (fields, seen) = (link.fields.clone(), link.seen);
+        let parts = self.sync_parts(&mut link, items).await;
+        link.fields = fields;
+        for side in Side::BOTH {
+            if let Some(version) = seen.get(side) {
+                link.seen.saw(side, *version);
+            }
+        }
         link.pending_writes.clear();
         link.announced_by = None;
         // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
         if announced || (&link.fields, &link.pending_writes) != (&stored.0, &stored.1) {
             link.synced_at = self.clock.now();
-            link = self.write_link(&mut link).await?;
+            if parts.is_ok() && refusal.is_none() {
+                marks::stamp(&mut link);
+            }
+            self.stores.links.update_link(&link).await?;
             self.crash_point(Step::LinkUpdated);
         }
-        written += self.sync_attachments(&mut link, items).await?;
-        written += self.sync_comments(link, items).await?;
+        written += parts?;
         match refusal {
             Some(refusal) => Err(refusal),
             None => Ok(SyncOutcome::Updated { writes: written }),
         }
+    }
+
+    /// Copies the pair's new files and comments (and removes the copies of those gone); how many it wrote.
+    async fn sync_parts(&self, link: &mut Link, items: [&Item; 2]) -> Result<usize, SyncError> {
+        Ok(self.sync_attachments(link, items).await? + self.sync_comments(link, items).await?)
     }
 
     /// Until when another worker's announced writes may still be landing, if they may: a sync waits for
