@@ -50,11 +50,6 @@ pub struct Simulators<'a> {
 }
 
 impl Simulators<'_> {
-    /// Time both simulators spent answering API calls so far, in microseconds.
-    pub fn busy_micros(&self) -> u64 {
-        self.jira.fault_stats().handler_busy_micros + self.ado.fault_stats().handler_busy_micros
-    }
-
     /// Waits until neither simulator has a webhook delivery in flight; bounded, so that a delivery
     /// stuck in the sender's retries fails the measurement instead of hanging it.
     pub async fn webhooks_settled(&self, limit: Duration) -> Result<(), SyncBenchError> {
@@ -129,10 +124,9 @@ impl SyncWorld {
             wiring::receiver(&self.config, Side::One, secrets.as_ref()).await.map_err(SyncBenchError::wiring)?,
             wiring::receiver(&self.config, Side::Two, secrets.as_ref()).await.map_err(SyncBenchError::wiring)?,
         ];
-        let environment = self.environment.clone();
         let probes = Probes {
-            // The world checked at start that both simulators are there.
-            simulators_busy_micros: Box::new(move || simulators(&environment).map_or(0, |sims| sims.busy_micros())),
+            // The simulators' wall time, so that calls made at once (a pair's two reads) count once.
+            simulators_busy_micros: Box::new(tandem_simulators::faults::wall_busy_micros),
             store: self.store.clone(),
             dynamo: self.dynamo.clone(),
         };

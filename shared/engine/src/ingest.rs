@@ -6,8 +6,8 @@
 //! of a delivery that got no answer syncs it again, and the poller finds every change after its
 //! watermark that a sync did not write into its link. A delivery costs no store request of its own.
 //!
-//! Replays cost little: a delivery whose sync wrote is remembered by the link it wrote, and a repeat of
-//! it (a sender's retry, a replay of a signed body, whose delivery id is the body's digest) is dropped
+//! Replays cost little: a delivery whose merge finished is named by the link's last write, and a repeat
+//! of it (a sender's retry, a replay of a signed body, whose delivery id is the body's digest) is dropped
 //! once the link is read, before any call to a system; a notice older than a week is ignored; notices
 //! for an item whose sync is already waiting to read ride on that sync. A repeat of a delivery whose
 //! sync wrote nothing reads the items again, and writes nothing either.

@@ -384,6 +384,32 @@ async fn latency_is_added_to_every_call_and_counted_as_busy_time() {
     }
 }
 
+/// Calls made at once, to one simulator or to both, count once in the process's wall-busy time (what a
+/// benchmark subtracts), while each simulator's busy time adds them up.
+#[tokio::test]
+async fn calls_made_at_once_count_once_in_the_wall_busy_time() {
+    let http = Client::new();
+    let sims = Sim::both().await;
+    for sim in &sims {
+        let put = sim.put_plan(&http, &json!({"seed": 9, "latency_ms": {"min": 100, "max": 100}})).await;
+        assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    }
+    let (before_wall, before_summed) = (
+        tandem_simulators::faults::wall_busy_micros(),
+        sims.iter().map(|sim| sim.fault_stats().handler_busy_micros).sum::<u64>(),
+    );
+    let [one, two] = &sims;
+    let answers =
+        tokio::join!(one.read(&http).send(), one.read(&http).send(), two.read(&http).send(), two.read(&http).send());
+    for answer in [answers.0, answers.1, answers.2, answers.3] {
+        assert_eq!(answer.unwrap().status(), StatusCode::OK);
+    }
+    let wall = tandem_simulators::faults::wall_busy_micros() - before_wall;
+    let summed = sims.iter().map(|sim| sim.fault_stats().handler_busy_micros).sum::<u64>() - before_summed;
+    assert!(summed >= 400_000, "four calls of 100 ms: {summed} µs summed");
+    assert!((100_000..300_000).contains(&wall), "at once: {wall} µs of wall time");
+}
+
 /// Creates one item per title, in order, then waits for the simulator's deliveries to end.
 async fn create_and_settle(sim: &Sim, http: &Client, titles: &[String]) {
     for title in titles {

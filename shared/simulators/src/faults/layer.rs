@@ -97,7 +97,7 @@ pub(crate) async fn measure(State(faults): State<Faults>, request: Request, next
     if is_control(&request) {
         return next.run(request).await;
     }
-    let _busy = BusyTimer { faults, started: Instant::now() };
+    let _busy = BusyTimer::start(faults);
     next.run(request).await
 }
 
@@ -107,10 +107,52 @@ struct BusyTimer {
     started: Instant,
 }
 
+impl BusyTimer {
+    fn start(faults: Faults) -> Self {
+        let mut wall = wall();
+        if wall.in_flight == 0 {
+            wall.since = Some(Instant::now());
+        }
+        wall.in_flight += 1;
+        BusyTimer { faults, started: Instant::now() }
+    }
+}
+
 impl Drop for BusyTimer {
     fn drop(&mut self) {
         self.faults.record_call(self.started.elapsed());
+        let mut wall = wall();
+        wall.in_flight = wall.in_flight.saturating_sub(1);
+        if wall.in_flight == 0 {
+            if let Some(since) = wall.since.take() {
+                wall.busy += since.elapsed();
+            }
+        }
     }
+}
+
+/// The wall time during which any simulator of this process handled an API call.
+#[derive(Debug, Default)]
+struct WallClock {
+    in_flight: usize,
+    since: Option<Instant>,
+    busy: std::time::Duration,
+}
+
+static WALL: std::sync::Mutex<WallClock> =
+    std::sync::Mutex::new(WallClock { in_flight: 0, since: None, busy: std::time::Duration::ZERO });
+
+fn wall() -> std::sync::MutexGuard<'static, WallClock> {
+    WALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Microseconds of wall time during which at least one simulator in this process was handling an API
+/// call (calls made at once count once): what a benchmark subtracts from its end-to-end time, where
+/// the simulators' own `handler_busy_micros` would add overlapping calls up to more than they took.
+pub fn wall_busy_micros() -> u64 {
+    let wall = wall();
+    let running = wall.since.map_or(std::time::Duration::ZERO, |since| since.elapsed());
+    u64::try_from((wall.busy + running).as_micros()).unwrap_or(u64::MAX)
 }
 
 fn is_control(request: &Request) -> bool {
