@@ -153,7 +153,7 @@ impl Engine {
             note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
         }
         link.attachments.retain(|pair| !gone(pair));
-        *link = self.write_link(link).await?;
+        *link = self.stores.links.update_link(link).await?;
         Ok(removed)
     }
 
@@ -172,7 +172,7 @@ impl Engine {
         };
         let claim = part_claim(link, from, "attachment", &pair.original.0);
         let still_sending = |fresh: &Link| fresh.attachments.iter().any(|found| found == pair);
-        if let Err(not_now) = self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await?.go_on(link) {
+        if let Err(not_now) = self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await?.go_on() {
             return Ok(not_now.into());
         }
         let note_text = self.copy_note(from, &pair.original);
@@ -187,7 +187,7 @@ impl Engine {
             note(to, "removed", &copy.name, &pair.original, Some(&copy.id), reason);
         }
         link.attachments.retain(|found| found != pair);
-        *link = self.write_link(link).await?;
+        *link = self.stores.links.update_link(link).await?;
         self.release_part_claim(from, &claim).await;
         Ok(if copy.is_some() { AttachmentSync::Written } else { AttachmentSync::Recorded })
     }
@@ -205,7 +205,7 @@ impl Engine {
         let claim = part_claim(link, from, "attachment", &attachment.id.0);
         let settled =
             |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id) && pair.settled());
-        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await?.go_on(link) {
+        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await?.go_on() {
             Ok(look_for_earlier) => look_for_earlier,
             Err(not_now) => return Ok(not_now.into()),
         };
@@ -236,7 +236,7 @@ impl Engine {
             AttachmentLink { origin: from, original: attachment.id.clone(), copy: copy.clone(), sending: None, inline };
         link.attachments.push(settled_pair);
         // Stored after every file, so a crash between two never attaches one twice.
-        *link = self.write_link(link).await?;
+        *link = self.stores.links.update_link(link).await?;
         self.release_part_claim(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), attachment = %attachment.id, copy = ?copy, action, "attachment");
         note(to, action, &attachment.name, &attachment.id, copy.as_ref(), reason);
@@ -294,7 +294,7 @@ impl Engine {
                 sending,
                 inline,
             });
-            *link = self.write_link(link).await?;
+            *link = self.stores.links.update_link(link).await?;
         }
         match self.connector(to).upload_attachment(&link.item(to).id, &content, note_text).await {
             Ok(copy) => {

@@ -143,7 +143,7 @@ impl Engine {
         let pair = &mut link.comments[position];
         pair.set_fingerprint(from, fingerprint(&comment.body));
         pair.set_fingerprint(to, fingerprint(&copy.body));
-        *link = self.write_link(link).await?;
+        *link = self.stores.links.update_link(link).await?;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, "carried a comment edit");
         history::note(|journal| journal.comment(to, "edited", &comment.id, &copy_id));
         Ok(CommentSync::Written)
@@ -160,7 +160,7 @@ impl Engine {
         let to = from.other();
         let claim = part_claim(link, from, "comment", &comment.id.0);
         let known = |fresh: &Link| fresh.comments.iter().any(|pair| pair.id(from) == &comment.id);
-        let look_for_earlier = match self.claim_part(link, from, &claim, known).await?.go_on(link) {
+        let look_for_earlier = match self.claim_part(link, from, &claim, known).await?.go_on() {
             Ok(look_for_earlier) => look_for_earlier,
             Err(NotNow::HeldElsewhere { until }) => return Ok(CommentSync::HeldElsewhere { until }),
             Err(NotNow::Known) => return Ok(CommentSync::Nothing),
@@ -203,7 +203,7 @@ impl Engine {
         };
         link.comments.push(CommentLink { side1, side2, side1_fingerprint, side2_fingerprint, origin: Some(from) });
         // Stored after every copy, so a crash between two comments never posts one twice.
-        *link = self.write_link(link).await?;
+        *link = self.stores.links.update_link(link).await?;
         self.release_part_claim(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "copied comment");
         history::note(|journal| journal.comment(to, "copied", &comment.id, &copy.id));
@@ -239,7 +239,7 @@ impl Engine {
                 Err(error) => return Err(SyncError::Connector { side: to, source: error }),
             }
             link.comments.remove(position);
-            *link = self.write_link(link).await?;
+            *link = self.stores.links.update_link(link).await?;
             removed += 1;
             info!(
                 from = %from, item = %link.item(from).label(), comment = %original, copy_item = %link.item(to).label(),

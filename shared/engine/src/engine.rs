@@ -4,7 +4,7 @@ use crate::history::{self, HistoryEntry, Trigger};
 use crate::marks;
 use crate::ports::{
     ClaimOutcome, ClaimRequest, Clock, Connector, ConnectorError, CopyOrigin, EarlierAttempt, FieldSnapshot, Link,
-    LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, StoreError, SyncLog, WatermarkStore,
+    LinkStore, LinkedItem, News, SeenVersions, SendUpdate, SendWindow, SyncLog, WatermarkStore,
 };
 use crate::users::UserResolver;
 use std::collections::{BTreeMap, HashMap};
@@ -404,11 +404,6 @@ impl Engine {
             Ok(false) => debug!(item = %side1, "a change was noted after this sync began; its record stays"),
             Err(error) => debug!(%error, item = %side1, "the recorded failure stays for the poller's retry"),
         }
-    }
-
-    /// Writes a link this sync changed (before its last write, which says which delivery it finished).
-    pub(crate) async fn write_link(&self, link: &mut Link) -> Result<Link, StoreError> {
-        self.stores.links.update_link(link).await
     }
 
     async fn sync_under_lock(&self, side: Side, id: &ItemId, read: Read) -> Result<SyncOutcome, SyncError> {

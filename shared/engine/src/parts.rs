@@ -6,19 +6,18 @@
 
 use crate::engine::{Claiming, Engine};
 use crate::error::SyncError;
-use crate::ports::{ClaimOutcome, Link, SendWindow};
+use crate::ports::{ClaimOutcome, Link, SendWindow, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
 use tracing::warn;
 
 /// What to do about a part the link does not know yet.
 pub(crate) enum NewPart {
-    /// Send a copy; `look_for_earlier` when an earlier attempt may have sent one already. `fresh` is
-    /// the link as read after the claim (what "unlinked" and the next link update must go by).
-    Copy { look_for_earlier: bool, fresh: Option<Box<Link>> },
+    /// Send a copy; `look_for_earlier` when an earlier attempt may have sent one already.
+    Copy { look_for_earlier: bool },
     /// Another worker is copying it now, or an earlier attempt's send may still land.
     HeldElsewhere { until: Timestamp },
     /// Someone copied it meanwhile: the link (re-read) knows it.
-    Known(Box<Link>),
+    Known,
 }
 
 /// Why a sync does not copy a part now.
@@ -30,20 +29,12 @@ pub(crate) enum NotNow {
 }
 
 impl NewPart {
-    /// Takes the link as the claim found it; `Ok(look_for_earlier)` when this worker copies the part.
-    pub(crate) fn go_on(self, link: &mut Link) -> Result<bool, NotNow> {
+    /// `Ok(look_for_earlier)` when this worker copies the part.
+    pub(crate) fn go_on(self) -> Result<bool, NotNow> {
         match self {
-            NewPart::Copy { look_for_earlier, fresh } => {
-                if let Some(fresh) = fresh {
-                    *link = *fresh;
-                }
-                Ok(look_for_earlier)
-            }
+            NewPart::Copy { look_for_earlier } => Ok(look_for_earlier),
             NewPart::HeldElsewhere { until } => Err(NotNow::HeldElsewhere { until }),
-            NewPart::Known(fresh) => {
-                *link = *fresh;
-                Err(NotNow::Known)
-            }
+            NewPart::Known => Err(NotNow::Known),
         }
     }
 }
@@ -64,7 +55,8 @@ pub(crate) fn is_part_claim(claim: &ItemId) -> bool {
 
 impl Engine {
     /// Claims the copying of a new part, then re-reads the link: a worker that copied the part between
-    /// this worker's read of the link and its claim has linked it by now (`known` tells).
+    /// this worker's read of the link and its claim has written the link by then (the sync starts
+    /// again from it), or linked the part (`known` tells).
     pub(crate) async fn claim_part(
         &self,
         link: &Link,
@@ -90,11 +82,20 @@ impl Engine {
         };
         let fresh = self.stores.links.get_link(&self.config.name, from, &link.item(from).id).await?;
         match fresh {
+            // Written by another worker since this sync's read (or its own last write): what this sync
+            // holds is out of date (its fields too, which its last write would put back), so it starts
+            // again from what is stored.
+            Some(fresh) if fresh.version != link.version => {
+                self.release_part_claim(from, claim).await;
+                Err(SyncError::Store(StoreError::Conflict {
+                    what: format!("the link of {}, written meanwhile", link.item(from).label()),
+                }))
+            }
             Some(fresh) if known(&fresh) => {
                 self.release_part_claim(from, claim).await;
-                Ok(NewPart::Known(Box::new(fresh)))
+                Ok(NewPart::Known)
             }
-            fresh => Ok(NewPart::Copy { look_for_earlier, fresh: fresh.map(Box::new) }),
+            _ => Ok(NewPart::Copy { look_for_earlier }),
         }
     }
 

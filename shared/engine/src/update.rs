@@ -91,7 +91,7 @@ impl Engine {
         if announced {
             link.announced_by =
                 Some(Announcer { worker: self.worker.clone(), until: self.clock.now() + self.claim_lease });
-            link = self.write_link(&mut link).await?;
+            link = self.stores.links.update_link(&link).await?;
             self.crash_point(Step::WritesAnnounced);
         }
         let mut written = 0;
@@ -134,16 +134,9 @@ impl Engine {
             self.stores.log.record_conflict(conflict).await?;
         }
         // Files and comments come before the link's update, so that the update is the sync's last write
-        // and may say which delivery it finished (see `marks`). They may read the link afresh (a claim
-        // does): the fields' state this merge reached is kept aside and put back.
-        let (fields, seen) = (link.fields.clone(), link.seen);
+        // and may say which delivery it finished (see `marks`). Their writes carry this merge's state;
+        // a link another worker wrote meanwhile sends the whole sync back to a fresh read.
         let parts = self.sync_parts(&mut link, items).await;
-        link.fields = fields;
-        for side in Side::BOTH {
-            if let Some(version) = seen.get(side) {
-                link.seen.saw(side, *version);
-            }
-        }
         link.pending_writes.clear();
         link.announced_by = None;
         // An echo or a repeated notice changes nothing: leave the stored link alone (no store write).
@@ -205,7 +198,7 @@ impl Engine {
             link.announced_by = None;
         }
         info!(to = %to, item = %link.item(to).label(), fields = ?names, "the item changed since it was read; nothing was written, merging again");
-        match self.write_link(&mut link).await {
+        match self.stores.links.update_link(&link).await {
             Ok(_) => error,
             Err(store) => SyncError::Store(store),
         }
