@@ -89,8 +89,8 @@ pub enum SyncOutcome {
     /// Left to a sync of the same item that is waiting to read it afresh in this process: that read
     /// comes after this notice (replays and bursts of notices cost one read).
     Coalesced,
-    /// A webhook delivery the link's last writes already acted on (a sender's retry, a replay): dropped
-    /// before any call to a system.
+    /// A webhook delivery whose sync finished before (the link's last write names it: a sender's retry,
+    /// a replay): dropped before any call to a system.
     Repeated,
 }
 
@@ -505,7 +505,7 @@ impl Engine {
         let link = self.stores.links.get_link(&self.config.name, side, id).await?;
         if let Some(link) = &link {
             // Another worker's announced writes may still be landing: nothing read now could be merged.
-            // (It may be syncing this very delivery: once it is done, the history below tells.)
+            // (It may be syncing this very delivery: once it is done, its last write names it.)
             if let Some(until) = self.writes_in_progress_until(link) {
                 return Err(SyncError::WritesInProgress { until });
             }

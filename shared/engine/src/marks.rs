@@ -47,8 +47,7 @@ pub(crate) async fn acting_on<F: Future>(delivery: Option<&str>, sync: F) -> (F:
         .await
 }
 
-/// Whether `link` was written by a sync of the delivery the running sync acts on (which may not have
-/// finished).
+/// Whether `link`'s last write finished a sync of the delivery the running sync acts on.
 pub(crate) fn names_this_delivery(link: &Link) -> bool {
     MARKS
         .try_with(|marks| marks.borrow().delivery.as_ref().is_some_and(|delivery| link.deliveries.contains(delivery)))
@@ -62,7 +61,7 @@ pub(crate) fn read(link: &Link) {
     }
 }
 
-/// Marks `link`, about to be written by the running sync, with the delivery the sync acts on.
+/// Marks `link`, about to be written as the running sync's last write, with the delivery it finished.
 pub(crate) fn stamp(link: &mut Link) {
     let _ = MARKS.try_with(|marks| {
         let Some(delivery) = &marks.borrow().delivery else {

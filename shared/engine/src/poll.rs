@@ -572,8 +572,8 @@ impl Engine {
         Ok(failure)
     }
 
-    /// Marks a link as having a failure recorded, so that the next sync that succeeds clears it (a sync
-    /// whose link says nothing of the kind does not spend a store request on it).
+    /// Marks a link as having a failure recorded, so that the next merge of the pair that succeeds clears
+    /// it (a sync whose link says nothing of the kind spends no store request on it).
     async fn say_failure_recorded(&self, mut link: Link) -> Result<(), SyncError> {
         for _ in 0..MARKING_ATTEMPTS {
             if link.failure_recorded {

@@ -28,16 +28,18 @@
 //!
 //! - A link is stored once, under its side-1 item; its side-2 item holds a pointer to it, written with
 //!   the link and never changed. "The link of this item" is one strongly consistent GetItem from side
-//!   1, two from side 2. `insert_link` is one TransactWriteItems: the link and the pointer, each on
-//!   `attribute_not_exists(pk)` (`AlreadyExists` if either item is linked), plus the removal of both
-//!   items' creation claims. `update_link` is one PutItem of the link on `version = :stored AND partner
+//!   1, two from side 2 (one where this process read the pointer before). `insert_link` is one
+//!   TransactWriteItems: the link and the pointer, each on `attribute_not_exists(pk)` (`AlreadyExists`
+//!   if either item is linked), plus the removal of the claimed item's creation claim, on its owner. `update_link` is one PutItem of the link on `version = :stored AND partner
 //!   = :partner` (`Conflict` otherwise): one write unit per KB, where rewriting a copy under each item in
 //!   a transaction cost four. `list_links` queries the side-1 records of the integration. (A table
 //!   written by an earlier version holds a copy of the link under the side-2 item too; it is no longer
 //!   read or written.)
-//! - `claim_creation` is one TransactWriteItems: a condition check that the item's link does not exist
-//!   and the claim put on `attribute_not_exists(pk) OR owner = :owner OR until_us <= :now`. A claim
-//!   checked in the same transaction as the link cannot be taken after `insert_link` removed it.
+//! - An item's `claim_creation` is one TransactWriteItems: a condition check that the item's link does
+//!   not exist and the claim put on `attribute_not_exists(pk)`, or on exactly the earlier claim it takes
+//!   over. A claim checked in the same transaction as the link cannot be taken after `insert_link`
+//!   removed it. A part's claim (a comment, a file: never linked) is the conditional put alone, and a
+//!   claim this process holds is renewed on exactly what it wrote (see `claims.rs`).
 //!   Claims colliding at the same instant (DynamoDB cancels both) are retried with jittered backoff.
 //! - Conflicts sort by time within their integration's partition; failures are replaced in place.
 //!   Listings are paginated strongly consistent Queries.

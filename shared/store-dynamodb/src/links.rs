@@ -1,7 +1,7 @@
 //! Entity links, stored once under their side-1 item with a pointer under the side-2 item, and creation
 //! claims.
 //!
-//! A new link is one TransactWriteItems (the link, the pointer, the claims' removal), so a concurrent
+//! A new link is one TransactWriteItems (the link, the pointer, the claim's removal), so a concurrent
 //! writer either sees the whole link or loses its condition; an update is one conditional PutItem. The
 //! SDK gives each transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry
 //! of a write that did land is answered as a success instead of failing its own condition. An update
