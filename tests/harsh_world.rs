@@ -395,3 +395,41 @@ async fn deliveries_are_remembered_only_by_the_links_their_syncs_write() -> Resu
     world.jira().webhooks().resume();
     world.finish().await
 }
+
+/// Jira bugs filed while tandem was not listening, `count` of them, each a call of their own.
+async fn bugs_filed_unheard(world: &World, count: usize) -> Result<Vec<Item>> {
+    world.jira().webhooks().pause();
+    let mut bugs = Vec::with_capacity(count);
+    for number in 0..count {
+        bugs.push(new_jira_bug(world, &format!("Filed before tandem listened {number}")).await?);
+    }
+    Ok(bugs)
+}
+
+/// A poll paces itself: with nothing refused it syncs more items at once as items finish, and when
+/// Azure DevOps answers 429 it halves how many it sends at once. Every bug is copied once either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_syncs_more_at_once_while_nothing_is_refused_and_fewer_once_a_quota_refuses() -> Result<()> {
+    let world = World::start().await?;
+    world.engine().poll_side(Side::One).await?;
+    let free = bugs_filed_unheard(&world, 30).await?;
+    let unlimited = world.engine().poll_side(Side::One).await?;
+    assert_eq!(unlimited.pace.slow_downs, 0, "{:?}", unlimited.pace);
+    assert!(unlimited.pace.highest > tandem_engine::pace::STARTING_PACE, "it grew: {:?}", unlimited.pace);
+    assert!(unlimited.pace.highest <= world.config.polling.concurrency);
+
+    let quota = tandem_simulators::faults::RateLimit { requests_per_second: 8.0, burst: 2 };
+    world.ado().set_fault_plan(FaultPlan { rate_limit: Some(quota), ..FaultPlan::none() })?;
+    let limited = bugs_filed_unheard(&world, 12).await?;
+    let report = world.engine().poll_side(Side::One).await?;
+    assert!(report.pace.slow_downs > 0, "the quota refused calls: {:?}", report.pace);
+    assert!(report.pace.reached < tandem_engine::pace::STARTING_PACE, "it slowed down: {:?}", report.pace);
+    assert_eq!(report.failed, 0, "each refused call waited as asked and went through");
+    world.ado().clear_fault_plan();
+    for bug in free.iter().chain(&limited) {
+        copy_of(&world, &bug.item.id).await?;
+    }
+    assert_eq!(world.links().await?.len(), free.len() + limited.len(), "one copy each");
+    world.jira().webhooks().resume();
+    world.finish().await
+}

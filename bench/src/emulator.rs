@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -68,10 +68,12 @@ impl Answer {
     }
 }
 
-/// An answer and when it arrived.
+/// An answer, when it arrived, and when its event was handed out: what came before that is the
+/// runtime's initialisation (Lambda's "Init Duration").
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub answer: Answer,
+    pub handed_at: Instant,
     pub at: Instant,
 }
 
@@ -87,7 +89,7 @@ pub struct InitError {
 struct Queues {
     waiting: VecDeque<Invocation>,
     /// Handed out and not answered yet: the only ids an answer is accepted for.
-    in_flight: HashSet<String>,
+    in_flight: HashMap<String, Instant>,
     answers: HashMap<String, Recorded>,
     init_errors: Vec<InitError>,
 }
@@ -219,7 +221,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
 fn take_next(shared: &Shared) -> Option<Invocation> {
     let mut queues = shared.queues();
     let invocation = queues.waiting.pop_front()?;
-    queues.in_flight.insert(invocation.request_id.clone());
+    queues.in_flight.insert(invocation.request_id.clone(), Instant::now());
     Some(invocation)
 }
 
@@ -267,14 +269,14 @@ fn record(shared: &Shared, request_id: String, answer: Answer) -> Response {
     let at = Instant::now();
     {
         let mut queues = shared.queues();
-        if !queues.in_flight.remove(&request_id) {
+        let Some(handed_at) = queues.in_flight.remove(&request_id) else {
             return problem(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestID",
                 &format!("request {request_id} was not handed out or is already answered"),
             );
-        }
-        queues.answers.insert(request_id, Recorded { answer, at });
+        };
+        queues.answers.insert(request_id, Recorded { answer, handed_at, at });
     }
     shared.bump();
     accepted()

@@ -12,6 +12,10 @@ use tandem_store_dynamodb::TableError;
 pub enum BenchError {
     #[error("the Lambda Runtime API emulator could not listen on 127.0.0.1")]
     EmulatorBind(#[source] std::io::Error),
+    #[error("the relay timing moto's answers could not listen on 127.0.0.1")]
+    RelayBind(#[source] std::io::Error),
+    #[error("no free port on 127.0.0.1 for `tandem serve`")]
+    FreePort(#[source] std::io::Error),
     #[error(
         "cannot read the function binary {path}; build it first with `cargo build --release -p \
          tandem-webhook-function -p tandem-poller-function`"
@@ -95,7 +99,10 @@ impl BenchError {
     /// service that was busy. Missing binaries, settings and a function that fails are not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            BenchError::EmulatorBind(_) | BenchError::NoAnswer { .. } => true,
+            BenchError::EmulatorBind(_)
+            | BenchError::RelayBind(_)
+            | BenchError::FreePort(_)
+            | BenchError::NoAnswer { .. } => true,
             BenchError::Table { source, .. } => source.is_retryable(),
             BenchError::Registry { source, .. } => source.is_retryable(),
             BenchError::JiraSimulator(source) => source.is_retryable(),

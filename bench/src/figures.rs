@@ -1,6 +1,7 @@
 //! The figures a bench run reports: binary sizes, and per scenario the cold starts and peak memory of
 //! its runs, as a table for people and JSON for tools.
 
+use crate::backfill_memory::BackfillMemoryFigures;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -41,6 +42,13 @@ pub struct ScenarioFigures {
     pub runs: usize,
     /// Exec to the answer posted to the Runtime API.
     pub cold_start_ms: Spread,
+    /// Exec to the event handed out (Lambda's "Init Duration").
+    pub init_ms: Spread,
+    /// The wall time moto and the simulators spent answering the run's calls.
+    pub dependencies_ms: Spread,
+    /// Each run's cold start less its dependencies' time: the cold start with dependencies that answer
+    /// at once.
+    pub own_cold_start_ms: Spread,
     pub peak_rss_mib: Spread,
     /// What the function answered, one per distinct answer (status and body for webhooks).
     pub answers: Vec<String>,
@@ -50,6 +58,8 @@ pub struct ScenarioFigures {
 pub struct Report {
     pub binaries: Vec<BinaryFigures>,
     pub scenarios: Vec<ScenarioFigures>,
+    /// The memory of a large backfill, when measured (`--backfill-items`).
+    pub backfill_memory: Option<BackfillMemoryFigures>,
 }
 
 impl Report {
@@ -64,25 +74,44 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<22} {:>5} {:>11} {:>13} {:>13} {:>13} {:>13}",
-            "scenario", "runs", "event B", "cold p50 ms", "cold max ms", "RSS p50 MiB", "RSS max MiB"
+            "{:<22} {:>5} {:>11} {:>12} {:>12} {:>9} {:>9} {:>12} {:>12} {:>12} {:>12}",
+            "scenario",
+            "runs",
+            "event B",
+            "cold p50 ms",
+            "cold max ms",
+            "init p50",
+            "deps p50",
+            "own p50 ms",
+            "own max ms",
+            "RSS p50 MiB",
+            "RSS max MiB"
         );
         for scenario in &self.scenarios {
             let _ = writeln!(
                 out,
-                "{:<22} {:>5} {:>11} {:>13.1} {:>13.1} {:>13.1} {:>13.1}",
+                "{:<22} {:>5} {:>11} {:>12.1} {:>12.1} {:>9.1} {:>9.1} {:>12.1} {:>12.1} {:>12.1} {:>12.1}",
                 scenario.name,
                 scenario.runs,
                 scenario.event_bytes,
                 scenario.cold_start_ms.p50,
                 scenario.cold_start_ms.max,
+                scenario.init_ms.p50,
+                scenario.dependencies_ms.p50,
+                scenario.own_cold_start_ms.p50,
+                scenario.own_cold_start_ms.max,
                 scenario.peak_rss_mib.p50,
                 scenario.peak_rss_mib.max
             );
         }
+        let _ = writeln!(
+            out,
+            "(init: exec to the event handed out; deps: wall time moto and the simulators spent answering; own: \
+             the cold start less that, as with dependencies that answer at once)"
+        );
         for scenario in self.scenarios.iter().filter(|scenario| scenario.name.ends_with("-cold")) {
-            let cold = crate::targets::beside(scenario.cold_start_ms.p50, crate::targets::COLD_START_MS, "ms", true);
-            let _ = writeln!(out, "{} cold start p50: {cold}", scenario.name);
+            let own = crate::targets::beside(scenario.own_cold_start_ms.p50, crate::targets::COLD_START_MS, "ms", true);
+            let _ = writeln!(out, "{} cold start p50, zero-latency dependencies: {own}", scenario.name);
         }
         let _ = writeln!(out);
         for scenario in &self.scenarios {
@@ -90,6 +119,9 @@ impl Report {
             for answer in &scenario.answers {
                 let _ = writeln!(out, "  answered {answer}");
             }
+        }
+        if let Some(backfill) = &self.backfill_memory {
+            let _ = write!(out, "\n{}", backfill.table());
         }
         out
     }
@@ -142,13 +174,21 @@ mod tests {
                 event_bytes: 2048,
                 runs: 3,
                 cold_start_ms: Spread { p50: 41.2, max: 57.5 },
+                init_ms: Spread { p50: 3.1, max: 4.0 },
+                dependencies_ms: Spread { p50: 30.0, max: 41.0 },
+                own_cold_start_ms: Spread { p50: 11.2, max: 16.5 },
                 peak_rss_mib: Spread { p50: 12.0, max: 12.5 },
                 answers: vec!["200 {\"synced\":1}".into()],
             }],
+            backfill_memory: None,
         };
         let table = report.table();
         assert!(table.contains("webhook         3145728      3.00  target/release/webhook"), "{table}");
-        assert!(table.contains("webhook-cold               3        2048          41.2          57.5"), "{table}");
+        assert!(
+            table.contains("webhook-cold               3        2048         41.2         57.5       3.1      30.0         11.2         16.5"),
+            "{table}"
+        );
+        assert!(table.contains("webhook-cold cold start p50, zero-latency dependencies: 11.20 ms"), "{table}");
         assert!(table.contains("answered 200 {\"synced\":1}"), "{table}");
     }
 }

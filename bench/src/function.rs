@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tandem_simulators::faults::wall_busy_micros;
 
 /// How often a function that has not answered yet is checked for having exited.
 const EXIT_CHECK: Duration = Duration::from_millis(5);
@@ -31,6 +32,11 @@ pub struct Function {
 pub struct ColdRun {
     /// From just before exec to the answer arriving at the Runtime API.
     pub cold_start: Duration,
+    /// From just before exec to the event handed out: the runtime's initialisation (Lambda's "Init
+    /// Duration").
+    pub init: Duration,
+    /// Wall time in which moto (through the relay) or a simulator was answering a call of the run.
+    pub dependencies: Duration,
     /// VmHWM: the most resident memory the process had, in KiB.
     pub peak_rss_kib: u64,
     pub answer: Answer,
@@ -79,19 +85,10 @@ impl Function {
         let request_id = api.enqueue(&self.arn(), event, self.timeout);
         let mut command = Command::new(&self.binary);
         command.env_clear().envs(environment.iter().cloned()).envs(self.lambda_environment(api));
-        match log {
-            Some(path) => {
-                let file = File::create(path).map_err(|source| BenchError::Write { path: path.into(), source })?;
-                let copy = file.try_clone().map_err(|source| BenchError::Write { path: path.into(), source })?;
-                command.stdout(copy).stderr(file);
-            }
-            None => {
-                command.stdout(Stdio::null()).stderr(Stdio::null());
-            }
-        }
+        output_to(&mut command, log)?;
         let started = Instant::now();
-        let child = command.spawn().map_err(|source| BenchError::Spawn { path: self.binary.clone(), source })?;
-        let mut process = Running { child, function: self.name.clone() };
+        let busy_before = wall_busy_micros();
+        let mut process = Running::spawn(&mut command, &self.binary, &self.name)?;
         let hint = match log {
             Some(path) => format!("its output is in {}", path.display()),
             None => "run again with --logs DIR to keep its output".to_string(),
@@ -114,45 +111,79 @@ impl Function {
             }
         };
         // The process now waits for its next event: its high-water mark covers the whole invocation.
+        let dependencies = Duration::from_micros(wall_busy_micros().saturating_sub(busy_before));
         let peak_rss_kib = process.peak_rss_kib()?;
         process.stop()?;
         Ok(ColdRun {
             cold_start: recorded.at.saturating_duration_since(started),
+            init: recorded.handed_at.saturating_duration_since(started),
+            dependencies,
             peak_rss_kib,
             answer: recorded.answer,
         })
     }
 }
 
-/// A started function process; dropping it kills the process.
-struct Running {
+/// Sends `command`'s output (both streams) to the file `log`, or nowhere.
+pub fn output_to(command: &mut Command, log: Option<&Path>) -> Result<(), BenchError> {
+    match log {
+        Some(path) => {
+            let file = File::create(path).map_err(|source| BenchError::Write { path: path.into(), source })?;
+            let copy = file.try_clone().map_err(|source| BenchError::Write { path: path.into(), source })?;
+            command.stdout(copy).stderr(file);
+        }
+        None => {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+    Ok(())
+}
+
+/// A started process (a function, `tandem serve`); dropping it kills the process.
+pub struct Running {
     child: Child,
     function: String,
 }
 
 impl Running {
+    /// Starts `command` (running `binary`), known in errors as `name`.
+    pub fn spawn(command: &mut Command, binary: &Path, name: &str) -> Result<Running, BenchError> {
+        let child = command.spawn().map_err(|source| BenchError::Spawn { path: binary.to_path_buf(), source })?;
+        Ok(Running { child, function: name.to_string() })
+    }
+
     fn failed(&self, source: std::io::Error) -> BenchError {
         BenchError::Process { function: self.function.clone(), pid: self.child.id(), source }
     }
 
     /// The exit status, once the process has exited.
-    fn exited(&mut self) -> Result<Option<String>, BenchError> {
+    pub fn exited(&mut self) -> Result<Option<String>, BenchError> {
         match self.child.try_wait() {
             Ok(status) => Ok(status.map(|status| status.to_string())),
             Err(source) => Err(self.failed(source)),
         }
     }
 
-    fn peak_rss_kib(&self) -> Result<u64, BenchError> {
+    /// VmHWM: the most resident memory the process has had, in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64, BenchError> {
+        self.memory_kib("VmHWM")
+    }
+
+    /// VmRSS: the resident memory the process has now, in KiB.
+    pub fn rss_kib(&self) -> Result<u64, BenchError> {
+        self.memory_kib("VmRSS")
+    }
+
+    fn memory_kib(&self, line: &str) -> Result<u64, BenchError> {
         let pid = self.child.id();
         let memory_failed = |source| BenchError::PeakMemory { function: self.function.clone(), pid, source };
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(memory_failed)?;
-        vm_hwm_kib(&status).ok_or_else(|| {
-            memory_failed(std::io::Error::new(std::io::ErrorKind::InvalidData, "no readable VmHWM line"))
+        status_kib(&status, line).ok_or_else(|| {
+            memory_failed(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("no readable {line} line")))
         })
     }
 
-    fn stop(&mut self) -> Result<(), BenchError> {
+    pub fn stop(&mut self) -> Result<(), BenchError> {
         self.child.kill().map_err(|source| self.failed(source))?;
         self.child.wait().map_err(|source| self.failed(source))?;
         Ok(())
@@ -169,9 +200,9 @@ impl Drop for Running {
     }
 }
 
-/// The `VmHWM:   12345 kB` line of `/proc/<pid>/status`.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+/// A `VmHWM:   12345 kB` line of `/proc/<pid>/status` (`name` without the colon).
+fn status_kib(status: &str, name: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))?;
     let kib = line.trim().strip_suffix("kB")?;
     kib.trim().parse().ok()
 }
@@ -183,9 +214,10 @@ mod tests {
     #[test]
     fn reads_the_high_water_mark_in_kib() {
         let status = "Name:\twebhook\nVmPeak:\t  812340 kB\nVmHWM:\t   23456 kB\nVmRSS:\t   20000 kB\n";
-        assert_eq!(vm_hwm_kib(status), Some(23_456));
-        assert_eq!(vm_hwm_kib("Name:\twebhook\n"), None);
-        assert_eq!(vm_hwm_kib("VmHWM:\t lots kB\n"), None);
+        assert_eq!(status_kib(status, "VmHWM"), Some(23_456));
+        assert_eq!(status_kib(status, "VmRSS"), Some(20_000));
+        assert_eq!(status_kib("Name:\twebhook\n", "VmHWM"), None);
+        assert_eq!(status_kib("VmHWM:\t lots kB\n", "VmHWM"), None);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!
 //! The `function-bench` binary runs the scenarios; see the crate's README for how.
 
+pub mod aws_relay;
+pub mod backfill_memory;
 pub mod emulator;
 mod error;
 pub mod events;

@@ -9,6 +9,8 @@ pub const BACKFILL_ITEMS_PER_S: f64 = 200.0;
 pub const FRACTION_OF_CEILING: f64 = 0.90;
 /// Cold start, exec to first event handled.
 pub const COLD_START_MS: f64 = 20.0;
+/// Peak resident memory while backfilling 100,000 items, in MiB.
+pub const BACKFILL_PEAK_RSS_MIB: f64 = 64.0;
 /// Every charge per million synced changes, in US dollars.
 pub const USD_PER_MILLION_CHANGES: f64 = 3.00;
 

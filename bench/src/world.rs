@@ -2,6 +2,7 @@
 //! and secrets of the bench's own, the Jira and Azure DevOps simulators, and one active integration
 //! between them in the registry — as an operator sets up a deployment.
 
+use crate::aws_relay::AwsRelay;
 use crate::error::BenchError;
 use serde_json::{json, Value};
 use tandem_engine::ports::Connector;
@@ -11,6 +12,10 @@ use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator
 use tandem_simulators::jira::{JiraSimConfig, JiraSimulator, RunningJira, SimUser};
 use tandem_store_dynamodb::DynamoStore;
 
+/// Exchanges each simulator keeps.
+const RECORDED_EXCHANGES: usize = 100;
+/// Where the SDK sends its requests: moto, or the relay in front of it.
+const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
 /// The AWS settings a Lambda container gets from its environment (region, the role's credentials),
 /// passed on from the bench's own; `AWS_ENDPOINT_URL` points the SDK at moto.
 const AWS_VARIABLES: [&str; 5] =
@@ -45,24 +50,26 @@ impl World {
             .map_err(|source| BenchError::Table { table: table.clone(), source })?;
         // The bench measures the functions: the simulators skip checking every exchange against the
         // vendors' OpenAPI files, which would dominate the time of megabyte-sized requests.
-        let jira = JiraSimulator::start(JiraSimConfig { check_contract: false, ..JiraSimConfig::default() })
-            .await
-            .map_err(BenchError::JiraSimulator)?;
-        let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig { check_contract: false, ..Default::default() })
-            .await
-            .map_err(BenchError::AzureDevopsSimulator)?;
+        // Nor do they keep many exchanges: a backfill's search pages (up to a few MB each) would fill
+        // the memory.
+        let jira = JiraSimulator::start(JiraSimConfig {
+            check_contract: false,
+            recorded_exchanges: RECORDED_EXCHANGES,
+            ..JiraSimConfig::default()
+        })
+        .await
+        .map_err(BenchError::JiraSimulator)?;
+        let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig {
+            check_contract: false,
+            recorded_exchanges: RECORDED_EXCHANGES,
+            ..Default::default()
+        })
+        .await
+        .map_err(BenchError::AzureDevopsSimulator)?;
         let secret_prefix = format!("tandem-bench/{unique}/");
         let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
-        let service = SimUser::service_account();
-        let secrets = [
-            ("jira", json!({ "kind": "jira-api-token", "email": service.email, "api_token": service.api_token })),
-            ("ado", json!({ "kind": "azure-devops-pat", "pat": ado.service_account().pat })),
-            ("jira-webhook", json!({ "kind": "webhook-hmac", "secret": webhook_secret })),
-            ("ado-webhook", json!({ "kind": "webhook-basic", "username": "tandem", "password": webhook_secret })),
-        ];
         let client = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env(None).await);
-        for (secret, value) in secrets {
-            let name = format!("{secret_prefix}{secret}");
+        for (name, value) in secrets(&secret_prefix, &ado, &webhook_secret) {
             client
                 .create_secret()
                 .name(&name)
@@ -93,9 +100,14 @@ impl World {
         Ok(world)
     }
 
+    /// The secrets the integration names, as stored: name and credentials.
+    pub fn secrets(&self) -> [(String, Value); 4] {
+        secrets(&self.secret_prefix, &self.ado, &self.webhook_secret)
+    }
+
     /// The integration as an operator stores it: the simulators' URLs, users mapped inline (a
     /// stored configuration has no folder for a users file).
-    fn config_yaml(&self) -> String {
+    pub fn config_yaml(&self) -> String {
         format!(
             r#"
 name: {name}
@@ -164,19 +176,41 @@ fields:
 
     /// The functions' own settings (`TANDEM_*`, see `tandem_lambda_runtime::Runtime::from_env`) and
     /// the AWS settings a container gets.
-    pub fn function_environment(&self) -> Vec<(String, String)> {
+    pub fn function_environment(&self, relay: &AwsRelay) -> Vec<(String, String)> {
         let mut environment = vec![
             (tandem_lambda_runtime::TABLE_VARIABLE.to_string(), self.table.clone()),
             (tandem_lambda_runtime::SECRET_PREFIX_VARIABLE.to_string(), self.secret_prefix.clone()),
+            (ENDPOINT_VARIABLE.to_string(), relay.endpoint()),
         ];
         environment.extend(
-            AWS_VARIABLES.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))),
+            AWS_VARIABLES
+                .iter()
+                .filter(|name| **name != ENDPOINT_VARIABLE)
+                .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))),
         );
         environment
+    }
+
+    /// Moto's address, which the functions reach through a relay timing its answers.
+    pub async fn aws_relay(&self) -> Result<AwsRelay, BenchError> {
+        let moto = std::env::var(ENDPOINT_VARIABLE).map_err(|_| BenchError::LocalAwsMissing)?;
+        AwsRelay::start(&moto).await
     }
 
     pub async fn stop(self) {
         self.jira.stop().await;
         self.ado.stop().await;
     }
+}
+
+/// The service accounts' and the webhooks' secrets, named under `prefix`.
+fn secrets(prefix: &str, ado: &RunningAzureDevops, webhook_secret: &str) -> [(String, Value); 4] {
+    let service = SimUser::service_account();
+    [
+        ("jira", json!({ "kind": "jira-api-token", "email": service.email, "api_token": service.api_token })),
+        ("ado", json!({ "kind": "azure-devops-pat", "pat": ado.service_account().pat })),
+        ("jira-webhook", json!({ "kind": "webhook-hmac", "secret": webhook_secret })),
+        ("ado-webhook", json!({ "kind": "webhook-basic", "username": "tandem", "password": webhook_secret })),
+    ]
+    .map(|(name, value)| (format!("{prefix}{name}"), value))
 }

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use tandem_bench::backfill_memory::{self, BackfillMemorySettings};
 use tandem_bench::emulator::RuntimeApi;
 use tandem_bench::events::{
     adf_document, api_gateway_request, description_for_body, jira_description_updated, scheduled_event, JiraIssue,
@@ -51,6 +52,16 @@ struct Args {
     /// Keep each function run's output (JSON logs) in this folder.
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Also measure the memory of `tandem serve` backfilling this many existing Jira bugs (0: not
+    /// measured; the target is set at 100000, which takes several minutes).
+    #[arg(long, default_value_t = 0)]
+    backfill_items: u32,
+    /// The `tandem` binary the backfill runs (built beforehand, like the functions).
+    #[arg(long, default_value = "target/release/tandem")]
+    tandem: PathBuf,
+    /// The backfill is followed this long at most; the figures then say how many bugs were copied.
+    #[arg(long, default_value_t = 3600)]
+    backfill_limit_secs: u64,
 }
 
 #[tokio::main]
@@ -93,8 +104,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     let world = World::start().await?;
     let measured = measure(&world, &args, &webhook, &poller).await;
+    let backfill = match (&measured, args.backfill_items) {
+        (Ok(_), items @ 1..) => Some(backfill_memory::measure(&world, &backfill_settings(&args, items)).await),
+        _ => None,
+    };
     world.stop().await;
-    let report = Report { binaries, scenarios: measured? };
+    let report = Report { binaries, scenarios: measured?, backfill_memory: backfill.transpose()? };
     print!("{}", report.table());
     if let Some(path) = &args.json {
         let json =
@@ -103,6 +118,16 @@ async fn run(args: Args) -> Result<(), BenchError> {
         println!("\nfigures written to {}", path.display());
     }
     Ok(())
+}
+
+fn backfill_settings(args: &Args, items: u32) -> BackfillMemorySettings {
+    BackfillMemorySettings {
+        tandem: args.tandem.clone(),
+        items: items as usize,
+        seed_concurrency: 32,
+        limit: Duration::from_secs(args.backfill_limit_secs),
+        log: args.logs.as_ref().map(|folder| folder.join("backfill-serve.log")),
+    }
 }
 
 fn binary_figures(function: &Function) -> Result<BinaryFigures, BenchError> {
@@ -122,7 +147,8 @@ async fn measure(
     poller: &Function,
 ) -> Result<Vec<ScenarioFigures>, BenchError> {
     let api = RuntimeApi::start().await?;
-    let environment = world.function_environment();
+    let relay = world.aws_relay().await?;
+    let environment = world.function_environment(&relay);
     let bench = Bench { api: &api, environment: &environment, logs: args.logs.as_deref() };
 
     let small = description_for_body(SMALL_BODY_BYTES);
@@ -217,7 +243,10 @@ impl Bench<'_> {
         for run in 1..=runs {
             measured.push(self.invoke(function, name, &run.to_string(), event()).await?);
         }
-        let cold_start_ms: Vec<f64> = measured.iter().map(|run| run.cold_start.as_secs_f64() * 1000.0).collect();
+        let milliseconds = |time: fn(&ColdRun) -> Duration| {
+            let values: Vec<f64> = measured.iter().map(|run| time(run).as_secs_f64() * 1000.0).collect();
+            Spread::of(&values).unwrap_or(Spread { p50: 0.0, max: 0.0 })
+        };
         let peak_rss_mib: Vec<f64> = measured.iter().map(|run| run.peak_rss_kib as f64 * 1024.0 / MIB).collect();
         let none = Spread { p50: 0.0, max: 0.0 };
         Ok(ScenarioFigures {
@@ -226,7 +255,10 @@ impl Bench<'_> {
             description,
             event_bytes,
             runs: measured.len(),
-            cold_start_ms: Spread::of(&cold_start_ms).unwrap_or(none),
+            cold_start_ms: milliseconds(|run| run.cold_start),
+            init_ms: milliseconds(|run| run.init),
+            dependencies_ms: milliseconds(|run| run.dependencies),
+            own_cold_start_ms: milliseconds(|run| run.cold_start.saturating_sub(run.dependencies)),
             peak_rss_mib: Spread::of(&peak_rss_mib).unwrap_or(none),
             answers: tally(measured.iter().map(|run| run.answer.summary(ANSWER_SHOWN))),
         })

@@ -47,8 +47,8 @@ struct Args {
     /// Existing Jira bugs of the backfill under the quota (at a few dozen a second, 10,000 take minutes).
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..))]
     quota_backfill_items: u32,
-    /// Items the backfill's poll syncs at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    /// The most items the backfill's poll syncs at once (`polling.concurrency`; it paces itself below).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     poll_concurrency: u32,
     /// The Azure DevOps simulator's quota in the second backfill, requests per second.
     #[arg(long, default_value_t = 40.0)]

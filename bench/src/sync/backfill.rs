@@ -8,12 +8,14 @@ use super::world::{StoreKind, SyncWorld, WorldSettings};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::time::{Duration, Instant};
+use tandem_engine::pace::PaceReport;
 use tandem_model::Side;
 use tandem_simulators::faults::{FaultPlan, LatencyRange, RateLimit};
 
 #[derive(Debug, Clone)]
 pub struct BackfillSettings {
     pub items: usize,
+    /// The most items the poll syncs at once (`polling.concurrency`); it paces itself below.
     pub poll_concurrency: usize,
     /// Latency added to every API call of both simulators while tandem polls.
     pub latency_ms: u64,
@@ -35,6 +37,12 @@ pub struct BackfillFigures {
     pub wall_s: f64,
     pub items_per_s: f64,
     pub polls: usize,
+    /// The most items the polls synced at once, as they paced themselves.
+    pub pace_highest: usize,
+    /// Items synced at once when the last poll ended.
+    pub pace_reached: usize,
+    /// Calls the systems answered "slow down", as the polls heard them.
+    pub slow_downs: u64,
     /// Recorded failures the engine retried while the bench waited.
     pub failures_retried: usize,
     pub jira_calls_per_copy: f64,
@@ -114,9 +122,16 @@ async fn backfill(world: &SyncWorld, settings: &BackfillSettings) -> Result<Back
     let started = Instant::now();
     let mut polls = 0;
     let mut failures_retried = 0;
+    let mut pace = PaceReport::default();
     let linked = loop {
         polls += 1;
-        world.engine.poll_side(Side::One).await.map_err(SyncBenchError::sync(format!("poll {polls} of side 1")))?;
+        let report =
+            world.engine.poll_side(Side::One).await.map_err(SyncBenchError::sync(format!("poll {polls} of side 1")))?;
+        pace = PaceReport {
+            reached: report.pace.reached,
+            highest: pace.highest.max(report.pace.highest),
+            slow_downs: pace.slow_downs + report.pace.slow_downs,
+        };
         let linked = linked(world).await?;
         if linked >= settings.items {
             break linked;
@@ -152,6 +167,9 @@ async fn backfill(world: &SyncWorld, settings: &BackfillSettings) -> Result<Back
         wall_s: wall.as_secs_f64(),
         items_per_s,
         polls,
+        pace_highest: pace.highest,
+        pace_reached: pace.reached,
+        slow_downs: pace.slow_downs,
         failures_retried,
         jira_calls_per_copy,
         ado_calls_per_copy,

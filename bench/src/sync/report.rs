@@ -258,6 +258,11 @@ fn backfill_table(out: &mut String, runs: &[BackfillFigures]) {
             ceiling,
             fraction,
         );
+        let _ = writeln!(
+            out,
+            "  items at once: up to {} (at most {}), {} when the last poll ended; calls answered \"slow down\": {}",
+            run.pace_highest, run.poll_concurrency, run.pace_reached, run.slow_downs
+        );
         let target = match &run.quota {
             Some(quota) => {
                 let _ = writeln!(

@@ -36,7 +36,7 @@ pub enum StoreKind {
 #[derive(Debug, Clone)]
 pub struct WorldSettings {
     pub store: StoreKind,
-    /// Items one poll syncs at once (`Engine::with_poll_concurrency`).
+    /// The most items one poll syncs at once (`polling.concurrency`).
     pub poll_concurrency: usize,
     /// Whether the simulators deliver webhooks to the bench's endpoint.
     pub webhooks: bool,
@@ -76,7 +76,9 @@ pub struct SyncWorld {
 
 impl SyncWorld {
     pub async fn start(settings: &WorldSettings) -> Result<SyncWorld, SyncBenchError> {
-        let config = Arc::new(local_example()?);
+        let mut config = local_example()?;
+        config.polling.concurrency = settings.poll_concurrency;
+        let config = Arc::new(config);
         let environment = Arc::new(
             LocalEnvironment::prepare(&config, None).await.map_err(SyncBenchError::local("starting the simulators"))?,
         );
@@ -92,10 +94,7 @@ impl SyncWorld {
                 .await
                 .map_err(SyncBenchError::wiring)?,
         ];
-        let engine = Arc::new(
-            Engine::new(config.clone(), connectors, stores, Arc::new(SystemClock))
-                .with_poll_concurrency(settings.poll_concurrency),
-        );
+        let engine = Arc::new(Engine::new(config.clone(), connectors, stores, Arc::new(SystemClock)));
         let alice = Alice::new(&config, simulators.jira, simulators.ado)?;
         let mut world = SyncWorld {
             config,

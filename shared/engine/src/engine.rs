@@ -29,9 +29,6 @@ const LEASE_MARGIN: chrono::Duration = chrono::Duration::seconds(30);
 /// How far before an earlier attempt's first create the search for its copy starts: tandem's clock and
 /// the system's may disagree.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
-/// Items a poll syncs at once: enough to hide API latency in a backfill, few enough to stay polite to
-/// the systems' rate limits (each item takes several calls).
-pub const DEFAULT_POLL_CONCURRENCY: usize = 4;
 /// Optimistic-concurrency retries of one sync before giving up (the change stays recorded for the poller).
 const MAX_LINK_RACES: u32 = 4;
 /// How long a sync waits before looking again at a pair another worker is writing.
@@ -200,7 +197,6 @@ pub struct Engine {
     /// How long the systems' searches may lag behind their writes (`polling.search_lag`).
     pub(crate) search_lag: chrono::Duration,
     pub(crate) retry_policy: crate::RetryPolicy,
-    pub(crate) poll_concurrency: usize,
     /// How long items' history entries are kept; zero keeps none.
     pub(crate) history_retention: chrono::Duration,
     #[cfg(feature = "crash-points")]
@@ -234,7 +230,6 @@ impl Engine {
             clock,
             worker: uuid::Uuid::new_v4().to_string(),
             retry_policy: crate::RetryPolicy::default(),
-            poll_concurrency: DEFAULT_POLL_CONCURRENCY,
             history_retention: duration(crate::history::DEFAULT_HISTORY_RETENTION),
             #[cfg(feature = "crash-points")]
             crash_plan: None,
@@ -250,12 +245,6 @@ impl Engine {
         if self.claim_lease <= self.longest_call {
             warn!(lease = ?lease, longest_call = %self.longest_call, "the claim lease is shorter than the longest call a connector may make: a slow create could be made twice");
         }
-        self
-    }
-
-    /// How many changed items a poll syncs at once (at least one).
-    pub fn with_poll_concurrency(mut self, items: usize) -> Self {
-        self.poll_concurrency = items.max(1);
         self
     }
 

@@ -25,6 +25,7 @@ mod images;
 mod ingest;
 mod marks;
 mod merge;
+pub mod pace;
 mod parts;
 pub mod plan;
 mod poll;

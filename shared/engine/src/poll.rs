@@ -10,12 +10,14 @@ use crate::engine::duration;
 use crate::engine::{Engine, SyncOutcome};
 use crate::error::SyncError;
 use crate::history::Trigger;
+use crate::pace::{Pace, PaceReport};
 use crate::ports::{ChangedPage, FailureRecord, Link, PageToken, StoreError, SyncLog};
 use crate::tally::{Counted, PollTally};
 use futures_util::future::join;
 use futures_util::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tandem_model::{Item, ItemId, Side, Timestamp};
 use tokio::sync::mpsc;
@@ -88,6 +90,8 @@ pub struct PollReport {
     pub blocked: Option<String>,
     /// What became of the items this poll dealt with (added to the side's tally page by page).
     pub counted: PollTally,
+    /// How many items the poll synced at once, as it paced itself to the systems' rate limits.
+    pub pace: PaceReport,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +159,14 @@ impl PollWork {
     }
 }
 
+/// What each item of a poll answers to: the deadline, the poll's halt, and its pace.
+#[derive(Clone, Copy)]
+struct PollBounds<'a> {
+    deadline: Option<Instant>,
+    halt: &'a AtomicBool,
+    pace: &'a Pace,
+}
+
 /// A step of a poll's work, done.
 enum PollDone {
     Item { id: ItemId, updated: Timestamp, read_from: Timestamp, outcome: PollOutcome },
@@ -206,19 +218,23 @@ impl Engine {
             stopped_early: false,
             blocked: None,
             counted: PollTally::default(),
+            pace: PaceReport::default(),
         };
         let halt = AtomicBool::new(false);
+        let pace = Arc::new(Pace::new(self.config.polling.concurrency));
         let (pages, read_pages) = mpsc::channel(1);
         let reading = self.read_pages(side, since, deadline, &halt, pages);
-        let syncing = self.sync_pages(side, read_pages, &failures, deadline, &halt, &mut report);
-        let ((), synced) = join(reading, syncing).await;
+        let bounds = PollBounds { deadline, halt: &halt, pace: &pace };
+        let syncing = self.sync_pages(side, read_pages, &failures, bounds, &mut report);
+        let ((), synced) = pace.governing(join(reading, syncing)).await;
+        report.pace = pace.report();
         synced?;
         match &report.blocked {
             Some(problem) => {
                 error!(side = %side, %problem, watermark = %report.watermark, "poll stopped: the credentials were refused; nothing after the watermark is skipped")
             }
             None => {
-                info!(side = %side, items = report.items, failed = report.failed, counted = %report.counted, watermark = %report.watermark, "polled")
+                info!(side = %side, items = report.items, failed = report.failed, counted = %report.counted, watermark = %report.watermark, at_once = report.pace.reached, slow_downs = report.pace.slow_downs, "polled")
             }
         }
         Ok(report)
@@ -264,15 +280,16 @@ impl Engine {
         side: Side,
         read_pages: mpsc::Receiver<NextPage>,
         failures: &SideFailures,
-        deadline: Option<Instant>,
-        halt: &AtomicBool,
+        bounds: PollBounds<'_>,
         report: &mut PollReport,
     ) -> Result<(), SyncError> {
+        let PollBounds { halt, .. } = bounds;
         let received = stream::unfold(read_pages, |mut pages| async { pages.recv().await.map(|read| (read, pages)) });
+        // Items wait for their turn in the pace, so more are taken in than it allows at once.
         let outcomes = received
             .flat_map(|read| stream::iter(PollWork::of(read)))
-            .map(|work| self.do_poll_work(side, work, failures, deadline, halt))
-            .buffered(self.poll_concurrency);
+            .map(|work| self.do_poll_work(side, work, failures, bounds))
+            .buffered(self.config.polling.concurrency);
         let mut outcomes = std::pin::pin!(outcomes);
         // Where the poll stopped before the end: the watermark stays before this item's change.
         let mut stopped_before: Option<Timestamp> = None;
@@ -324,13 +341,15 @@ impl Engine {
         side: Side,
         work: PollWork,
         failures: &SideFailures,
-        deadline: Option<Instant>,
-        halt: &AtomicBool,
+        bounds: PollBounds<'_>,
     ) -> PollDone {
         let (item, read_at) = match work {
             PollWork::Item { item, read_at } => (item, read_at),
             PollWork::Marker(marker) => return PollDone::Marker(marker),
         };
+        let PollBounds { deadline, halt, pace } = bounds;
+        // Waiting for a turn ends at the deadline too; the item is then not started.
+        let _turn = within(deadline, pace.turn()).await;
         let (id, updated, read_from) = (item.item.id.clone(), item.updated, self.clock.now());
         let outcome = if past(deadline) || halt.load(Ordering::Relaxed) {
             PollOutcome::NotStarted

@@ -186,7 +186,10 @@ impl Transport {
         let outcome = self.call(build, refusal).await;
         match &outcome {
             Err(ConnectorError::Invalid { .. }) => {}
-            Err(ConnectorError::RateLimited { .. }) => crate::calls::record(self.system.slug(), true),
+            Err(error @ ConnectorError::RateLimited { .. }) => {
+                crate::calls::record(self.system.slug(), true);
+                tandem_engine::pace::slow_down_asked(error.retry_after());
+            }
             _ => crate::calls::record(self.system.slug(), false),
         }
         outcome

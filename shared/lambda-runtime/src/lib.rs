@@ -14,6 +14,7 @@ mod error;
 mod logs;
 pub mod metrics;
 mod poll;
+mod process;
 mod rotation;
 mod runtime;
 mod webhook;
@@ -24,6 +25,7 @@ pub use deadline::{deadline, poll_deadline, INVOCATION_MARGIN, POLL_MARGIN, WEBH
 pub use error::RuntimeError;
 pub use logs::init_json_logs;
 pub use poll::{run_poll, PollSummary};
+pub use process::run_main;
 pub use rotation::{RotatingConnector, RotatingReceiver, SecretCache};
 pub use runtime::{Runtime, ServedIntegration, Unserved, SECRET_PREFIX_VARIABLE, SECRET_TTL, TABLE_VARIABLE};
 pub use tandem_engine::ports::WebhookRequest;

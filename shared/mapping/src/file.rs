@@ -119,6 +119,10 @@ pub(crate) struct PollingFile {
     /// Default `60s`.
     #[schemars(regex(pattern = r"^\s*([0-9]+\s*(ms|s|m|h|d)\s*)+$"))]
     pub search_lag: Option<String>,
+    /// The most changed items a poll syncs at once, 1 to 64. A poll starts at 4 (or this, if fewer),
+    /// grows while the systems answer, and halves whenever one asks it to slow down (a 429). Default 16.
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: Option<u32>,
 }
 
 /// Conflict settings.

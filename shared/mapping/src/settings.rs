@@ -180,17 +180,26 @@ pub struct PollingSettings {
     /// WIQL are eventually consistent): polls read this far back past their watermark, and a worker
     /// that takes over an unfinished creation waits this long before it trusts a search for the copy.
     pub search_lag: Duration,
+    /// The most changed items a poll syncs at once; the poll paces itself below it (see the engine's
+    /// `pace`).
+    pub concurrency: usize,
 }
 
 impl PollingSettings {
     pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
     pub(crate) const DEFAULT_SEARCH_LAG: Duration = Duration::from_secs(60);
+    pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
+    pub(crate) const LARGEST_CONCURRENCY: usize = 64;
     const MINIMUM_INTERVAL: Duration = Duration::from_secs(1);
 }
 
 impl Default for PollingSettings {
     fn default() -> Self {
-        PollingSettings { interval: Self::DEFAULT_INTERVAL, search_lag: Self::DEFAULT_SEARCH_LAG }
+        PollingSettings {
+            interval: Self::DEFAULT_INTERVAL,
+            search_lag: Self::DEFAULT_SEARCH_LAG,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+        }
     }
 }
 

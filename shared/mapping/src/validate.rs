@@ -704,8 +704,14 @@ fn polling(problems: &mut Problems, file: PollingFile) -> PollingSettings {
             default
         })
     };
-    PollingSettings {
-        interval: read("interval", file.interval, parse_interval, defaults.interval),
-        search_lag: read("search_lag", file.search_lag, parse_duration, defaults.search_lag),
+    let interval = read("interval", file.interval, parse_interval, defaults.interval);
+    let search_lag = read("search_lag", file.search_lag, parse_duration, defaults.search_lag);
+    let concurrency = file.concurrency.map_or(defaults.concurrency, |most| most as usize);
+    if !(1..=PollingSettings::LARGEST_CONCURRENCY).contains(&concurrency) {
+        problems.value(
+            &ConfigPath::root().key("polling").key("concurrency"),
+            format!("{concurrency} is not between 1 and {}", PollingSettings::LARGEST_CONCURRENCY),
+        );
     }
+    PollingSettings { interval, search_lag, concurrency: concurrency.clamp(1, PollingSettings::LARGEST_CONCURRENCY) }
 }

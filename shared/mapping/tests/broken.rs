@@ -333,11 +333,14 @@ fn confidential_allowances_must_name_a_restriction() {
         "  webhook_secret: w1\n",
         "  webhook_secret: w1\n  confidential:\n    items: [\"security-level:Internal\"]\n    comments: [\"role:Developers\"]\n",
     );
-    let config = load_str(&format!("{allowed}polling:\n  search_lag: 0s\n"), "demo.yaml", dir.path()).expect("valid");
+    let config =
+        load_str(&format!("{allowed}polling:\n  search_lag: 0s\n  concurrency: 32\n"), "demo.yaml", dir.path())
+            .expect("valid");
     assert_eq!(config.side1.confidential.items, ["security-level:Internal"]);
     assert_eq!(config.side1.confidential.comments, ["role:Developers"]);
     assert!(config.side2.confidential.items.is_empty(), "nothing restricted is copied by default");
     assert_eq!(config.polling.search_lag, std::time::Duration::ZERO);
+    assert_eq!(config.polling.concurrency, 32);
 }
 
 #[test]
@@ -393,6 +396,16 @@ fn settings_problems() {
             "search lag that is not a duration",
             append("polling:\n  search_lag: a minute\n"),
             vec![(21, 15, "polling.search_lag", "not a duration")],
+        ),
+        (
+            "no item at once",
+            append("polling:\n  concurrency: 0\n"),
+            vec![(21, 16, "polling.concurrency", "0 is not between 1 and 64")],
+        ),
+        (
+            "more items at once than a poll may sync",
+            append("polling:\n  concurrency: 65\n"),
+            vec![(21, 16, "polling.concurrency", "65 is not between 1 and 64")],
         ),
     ];
     for (case, text, expected) in cases {

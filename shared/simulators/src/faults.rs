@@ -97,8 +97,8 @@ mod search_lag;
 mod state;
 
 pub(crate) use control::router as control_router;
-pub use layer::wall_busy_micros;
 pub(crate) use layer::{measure, FaultLayer};
+pub use layer::{wall_busy_micros, WallSpan};
 pub use plan::{FaultPlan, FaultPlanError, LatencyRange, MAX_DUPLICATE_COPIES};
 pub use rate_limit::RateLimit;
 pub(crate) use search_lag::SearchLag;

@@ -126,6 +126,10 @@ pub type CreationRule = Arc<dyn Fn(&str, &str, u16) -> bool + Send + Sync>;
 /// Decides whether a `POST` only reads (search, WIQL, batch reads), given its path.
 pub type ReadOnlyPost = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// Exchanges a simulator keeps by default: enough for a test to look back over, few enough that a
+/// long run's pages of search results do not fill the memory.
+pub const DEFAULT_RECORDED_EXCHANGES: usize = 10_000;
+
 /// Records one simulator's API traffic. Cheap to clone; clones share the log.
 #[derive(Clone)]
 pub struct Recorder {
@@ -170,7 +174,7 @@ impl Recorder {
             contract,
             read_only_post: Arc::new(read_only_post),
             creation: None,
-            capacity: 10_000,
+            capacity: DEFAULT_RECORDED_EXCHANGES,
             log: Arc::default(),
         }
     }

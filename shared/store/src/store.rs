@@ -2,11 +2,16 @@
 
 use crate::error::{worker_failed, OrUnavailable};
 use crate::tables::{CLAIMS, CONFLICTS, FAILURES, HISTORY, LINKS, LINK_INDEX, POLL_TALLIES, WATERMARKS};
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Builder, Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tandem_engine::ports::StoreError;
+
+/// The pages of the file kept in memory. redb's default (1 GiB) would let the cache grow with the
+/// file, a backfill's links and history with it; reads that miss still come from the operating
+/// system's page cache, not the disk.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Links, watermarks, conflicts, failures and history in one local file. Every write is one redb
 /// transaction, committed durably before the call returns, so a killed and restarted `tandem serve`
@@ -39,7 +44,7 @@ impl EmbeddedStore {
                 source: Some(Box::new(error)),
             })?;
         }
-        let database = Database::create(path).or_unavailable(&doing)?;
+        let database = Builder::new().set_cache_size(CACHE_BYTES).create(path).or_unavailable(&doing)?;
         create_tables(&database).or_unavailable(&doing)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {

@@ -382,27 +382,33 @@ impl Connector for AzureDevopsConnector {
         let (ids, as_of) = self.query_as_of(&window, &order, self.query_page).await?;
         let full_page = ids.len() >= self.query_page;
         let fresh: Vec<u32> = ids.into_iter().filter(|id| !from.returned.contains(id)).collect();
+        // A page is one batch read: the ids after it changed no earlier (the query ordered them), so
+        // the next page's query finds them again, and a poll holds a batch, not a query's thousands.
+        let batch = &fresh[..fresh.len().min(BATCH_SIZE)];
         let read_at = chrono::Utc::now();
         let mut items = self
-            .read_batch(&fresh, Some(wire::WorkItemExpand::Relations))
+            .read_batch(batch, Some(wire::WorkItemExpand::Relations))
             .await?
             .iter()
             .map(|work_item| self.to_item(work_item))
             .collect::<Result<Vec<_>, _>>()?;
         items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
         let next = from.after(&items, as_of);
-        if full_page && next == from {
-            return Err(ConnectorError::Invalid {
-                system: SYSTEM,
-                message: format!(
+        let unread = fresh.len() > batch.len();
+        if (full_page || unread) && next == from {
+            let message = match unread {
+                true => format!("work items {batch:?} were listed but could not be read; the next poll lists again"),
+                false => format!(
                     "more than {} work items have {CHANGED_DATE} {}; raise the query page size",
                     self.query_page,
                     convert::format_instant(from.boundary)
                 ),
-            });
+            };
+            return Err(ConnectorError::Invalid { system: SYSTEM, message });
         }
         let complete_before = next.boundary;
-        Ok(ChangedPage { items, complete_before, next: full_page.then(|| next.encode()), read_at: Some(read_at) })
+        let more = full_page || unread;
+        Ok(ChangedPage { items, complete_before, next: more.then(|| next.encode()), read_at: Some(read_at) })
     }
 
     fn max_call_duration(&self) -> Duration {

@@ -158,6 +158,31 @@ async fn changed_since_pages_beyond_200_ids_and_includes_the_watermark_instant()
     assert_no_violations(&simulator);
 }
 
+/// A page is one batch read (200 work items) however many the query lists, so a poll holds a batch:
+/// the next page's query lists the rest again, and nothing is returned twice or passed over.
+#[tokio::test]
+async fn a_page_holds_one_batch_read_however_many_the_query_lists() {
+    let simulator = simulator().await;
+    let connector = connector(&simulator);
+    let start = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for number in 0..230 {
+        connector.create_item(&fields(&[("System.Title", text(&format!("Item {number}")))]), None).await.unwrap();
+    }
+    let (mut token, mut sizes, mut ids) = (None, Vec::new(), std::collections::BTreeSet::new());
+    loop {
+        let page = connector.changed_page(start, token.as_ref()).await.unwrap();
+        sizes.push(page.items.len());
+        ids.extend(page.items.iter().map(|item| item.item.id.clone()));
+        match page.next {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    assert!(sizes.iter().all(|size| *size <= 200), "{sizes:?}");
+    assert_eq!((sizes.iter().sum::<usize>(), ids.len()), (230, 230), "{sizes:?}");
+    assert_no_violations(&simulator);
+}
+
 #[tokio::test]
 async fn an_empty_project_has_no_last_update() {
     let simulator = simulator().await;

@@ -7,8 +7,9 @@
 
 use chrono::Duration;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use tandem_engine::ports::{ChangedPage, ConnectorError, PageToken};
-use tandem_model::{Item, ItemId, Timestamp};
+use tandem_model::{Item, Timestamp};
 
 /// Extra minutes searched before `since`, so a small clock difference with Jira loses nothing; the
 /// client-side filter drops what is older.
@@ -31,13 +32,13 @@ pub(crate) struct Keyset {
     boundary: Timestamp,
     /// The issues fetched in this poll that a listing of the window may still show, with the change
     /// instant they had when fetched.
-    fetched: BTreeMap<ItemId, Timestamp>,
+    fetched: Fetched,
 }
 
 impl Keyset {
     /// The first page of a poll for changes at or after `since`, begun at `now`.
     pub(crate) fn start(since: Timestamp, now: Timestamp) -> Keyset {
-        Keyset { started: now - Duration::minutes(SEARCH_MARGIN_MINUTES), boundary: since, fetched: BTreeMap::new() }
+        Keyset { started: now - Duration::minutes(SEARCH_MARGIN_MINUTES), boundary: since, fetched: Fetched::default() }
     }
 
     /// The instant the next search starts from.
@@ -47,13 +48,13 @@ impl Keyset {
 
     /// Whether the issue `id` was fetched in this poll (and a listing should not fetch it again).
     pub(crate) fn has_fetched(&self, id: &str) -> bool {
-        self.fetched.contains_key(&ItemId::new(id))
+        self.fetched.get(id).is_some()
     }
 
     /// Whether a fetched item is news to this poll: changed at or after the boundary, and not
     /// returned before as it is now.
     fn admits(&self, item: &Item) -> bool {
-        item.updated >= self.boundary && self.fetched.get(&item.item.id) != Some(&item.updated)
+        item.updated >= self.boundary && self.fetched.get(item.item.id.as_str()) != Some(item.updated)
     }
 
     /// The page made of what was `fetched` (any order), read as `read` says, and where the next one
@@ -62,40 +63,34 @@ impl Keyset {
     /// The next window starts at the newest change among them that was surely made before the listing:
     /// the ids still unread came later in the listing, so they changed no earlier. One changed after
     /// the listing may be far newer than those, so it does not move the window.
-    pub(crate) fn next_page(&self, fetched: Vec<Item>, read: Read, more: bool) -> ChangedPage {
-        let mut next = self.clone();
+    pub(crate) fn next_page(mut self, fetched: Vec<Item>, read: Read, more: bool) -> ChangedPage {
+        let fetched_before = !self.fetched.is_empty();
         let mut items = Vec::new();
         for item in fetched {
-            next.fetched.insert(item.item.id.clone(), item.updated);
-            if self.admits(&item) && !items.iter().any(|taken: &Item| taken.item.id == item.item.id) {
+            let news = self.admits(&item) && !items.iter().any(|taken: &Item| taken.item.id == item.item.id);
+            self.fetched.insert(item.item.id.as_str(), item.updated);
+            if news {
                 items.push(item);
             }
         }
+        let mut next = self;
         items.sort_by(|left, right| left.updated.cmp(&right.updated).then_with(|| left.item.id.cmp(&right.item.id)));
         if let Some(newest) = items.iter().rev().find(|item| read.surely_as_listed(item)) {
             next.boundary = newest.updated;
         }
         // What a later listing's window cannot hold is dropped; if it changes, it is listed and fetched anew.
         let window_start = next.boundary - Duration::minutes(SEARCH_MARGIN_MINUTES + 1);
-        next.fetched.retain(|_, updated| *updated >= window_start);
+        next.fetched.retain_since(window_start);
         // More issues may share the boundary instant: only what came before it is complete. Once a
         // listing may have passed over an issue fetched earlier, nothing after the poll began is.
-        let complete_before = if self.fetched.is_empty() { next.boundary } else { next.boundary.min(self.started) };
+        let complete_before = if fetched_before { next.boundary.min(next.started) } else { next.boundary };
         ChangedPage { items, complete_before, next: more.then(|| next.encode()), read_at: read.fetched_at() }
     }
 
     fn encode(&self) -> PageToken {
-        let fetched: Vec<String> = self
-            .fetched
-            .iter()
-            .map(|(id, updated)| format!("{}:{}", id.as_str(), updated.timestamp_millis()))
-            .collect();
-        PageToken(format!(
-            "{}|{}|{}",
-            self.started.timestamp_millis(),
-            self.boundary.timestamp_millis(),
-            fetched.join(",")
-        ))
+        let mut token = format!("{}|{}|", self.started.timestamp_millis(), self.boundary.timestamp_millis());
+        self.fetched.encode_into(&mut token);
+        PageToken(token)
     }
 
     pub(crate) fn decode(token: &PageToken) -> Result<Keyset, ConnectorError> {
@@ -110,15 +105,66 @@ impl Keyset {
         else {
             return Err(invalid());
         };
-        let fetched = fetched
-            .split(',')
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                let (id, millis) = entry.rsplit_once(':').ok_or_else(invalid)?;
-                Ok((ItemId::new(id), instant(millis)?))
-            })
-            .collect::<Result<_, ConnectorError>>()?;
+        let fetched = Fetched::decode(fetched).ok_or_else(invalid)?;
         Ok(Keyset { started: instant(started)?, boundary: instant(boundary)?, fetched })
+    }
+}
+
+/// The issues a poll fetched, with the change instant (milliseconds) each had. Jira's issue ids are
+/// numbers and are kept as such: in a busy window (a bulk import changes many thousands of issues
+/// within the same minutes) this is the largest thing a poll holds, and every page token carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Fetched {
+    numbered: BTreeMap<u64, i64>,
+    /// Ids that are not numbers (Jira sends none), kept rather than fetched again and again.
+    named: BTreeMap<String, i64>,
+}
+
+impl Fetched {
+    fn get(&self, id: &str) -> Option<Timestamp> {
+        let millis = match id.parse::<u64>() {
+            Ok(number) => self.numbered.get(&number),
+            Err(_) => self.named.get(id),
+        };
+        millis.copied().and_then(Timestamp::from_timestamp_millis)
+    }
+
+    fn insert(&mut self, id: &str, updated: Timestamp) {
+        let millis = updated.timestamp_millis();
+        match id.parse::<u64>() {
+            Ok(number) => self.numbered.insert(number, millis),
+            Err(_) => self.named.insert(id.to_string(), millis),
+        };
+    }
+
+    fn is_empty(&self) -> bool {
+        self.numbered.is_empty() && self.named.is_empty()
+    }
+
+    /// Forgets the issues fetched as changed before `start`.
+    fn retain_since(&mut self, start: Timestamp) {
+        let start = start.timestamp_millis();
+        self.numbered.retain(|_, updated| *updated >= start);
+        self.named.retain(|_, updated| *updated >= start);
+    }
+
+    /// `id:millis` entries, comma-separated.
+    fn encode_into(&self, token: &mut String) {
+        let numbered = self.numbered.iter().map(|(id, millis)| (id as &dyn std::fmt::Display, millis));
+        let named = self.named.iter().map(|(id, millis)| (id as &dyn std::fmt::Display, millis));
+        for (index, (id, millis)) in numbered.chain(named).enumerate() {
+            let separator = if index == 0 { "" } else { "," };
+            let _ = write!(token, "{separator}{id}:{millis}");
+        }
+    }
+
+    fn decode(text: &str) -> Option<Fetched> {
+        let mut fetched = Fetched::default();
+        for entry in text.split(',').filter(|entry| !entry.is_empty()) {
+            let (id, millis) = entry.rsplit_once(':')?;
+            fetched.insert(id, millis.parse().ok().and_then(Timestamp::from_timestamp_millis)?);
+        }
+        Some(fetched)
     }
 }
 
@@ -149,11 +195,28 @@ impl Read {
     }
 }
 
+/// The ids a walk listed: numbers kept as such, as in [`Fetched`] (a walk may list a whole busy window).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ListedIds {
+    numbered: BTreeSet<u64>,
+    named: BTreeSet<String>,
+}
+
+impl ListedIds {
+    /// Adds `id`; false when it was listed already.
+    fn insert(&mut self, id: &str) -> bool {
+        match id.parse::<u64>() {
+            Ok(number) => self.numbered.insert(number),
+            Err(_) => self.named.insert(id.to_string()),
+        }
+    }
+}
+
 /// The ids one walk through a listing's pages found, in listing order.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Walk {
     /// Every id listed.
-    pub listed: BTreeSet<String>,
+    pub listed: ListedIds,
     /// The ids not fetched yet in this poll, oldest change first.
     pub unread: Vec<String>,
     pub pages: usize,
@@ -169,7 +232,7 @@ impl Walk {
     pub(crate) fn read<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, keyset: &Keyset) {
         self.pages += 1;
         for id in ids {
-            if !self.listed.insert(id.to_string()) {
+            if !self.listed.insert(id) {
                 self.shifted = true;
             } else if !keyset.has_fetched(id) {
                 self.unread.push(id.to_string());
@@ -189,7 +252,7 @@ impl Walk {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use tandem_model::{FieldMap, ItemPlace, ItemRef, Visibility};
+    use tandem_model::{FieldMap, ItemId, ItemPlace, ItemRef, Visibility};
 
     /// Fetched as soon as listed.
     fn after(listed_at: Timestamp) -> Read {
@@ -273,6 +336,19 @@ mod tests {
         for foreign in ["", "12|x", "1|2|3", "1|2|a:b", "1|2|3|4"] {
             assert!(Keyset::decode(&PageToken(foreign.into())).is_err(), "{foreign}");
         }
+    }
+
+    #[test]
+    fn ids_that_are_not_numbers_are_remembered_too() {
+        let fetched = vec![item("10001", at(5)), item("x-7", at(6))];
+        let page = Keyset::start(at(0), at(59)).next_page(fetched, Read::WithTheListing, true);
+        let token = page.next.unwrap();
+        let keyset = Keyset::decode(&token).unwrap();
+        assert!(keyset.has_fetched("10001") && keyset.has_fetched("x-7") && !keyset.has_fetched("10002"));
+        assert_eq!(keyset.encode(), token);
+        let mut walk = Walk::default();
+        walk.read(["x-7", "10002", "x-7"], &keyset);
+        assert_eq!((walk.unread.as_slice(), walk.shifted), (["10002".to_string()].as_slice(), true));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub use people::WorkItemEdit;
 use crate::credentials::ServiceCredentials;
 use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
 use crate::meddling::{ChangeAfter, PathCase};
-use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
+use crate::recording::{RecordedExchange, RecordedViolation, Recorder, DEFAULT_RECORDED_EXCHANGES};
 use crate::webhooks::DeliveryPolicy;
 use hooks::{HookEvent, ServiceHooks};
 use render::Renderer;
@@ -69,6 +69,9 @@ pub struct AzureDevopsSimConfig {
     pub users: Vec<SimUser>,
     /// Check every request and response against the vendor's contract (on by default).
     pub check_contract: bool,
+    /// Exchanges kept for [`RunningAzureDevops::exchanges`], the oldest dropped first (counters are
+    /// kept in full).
+    pub recorded_exchanges: usize,
     pub hook_delivery: DeliveryPolicy,
 }
 
@@ -85,6 +88,7 @@ impl Default for AzureDevopsSimConfig {
                 SimUser::new("Bob Roe", "bob@fabrikam.example", "bob-pat"),
             ],
             check_contract: true,
+            recorded_exchanges: DEFAULT_RECORDED_EXCHANGES,
             hook_delivery: DeliveryPolicy::default(),
         }
     }
@@ -156,7 +160,8 @@ impl AzureDevopsSimulator {
             let path = path.to_ascii_lowercase();
             path.ends_with("/wiql") || path.ends_with("/workitemsbatch")
         })
-        .with_creation_rule(|method, path, status| is_create(method, path) && status == 200);
+        .with_creation_rule(|method, path, status| is_create(method, path) && status == 200)
+        .with_capacity(config.recorded_exchanges);
         let credentials = ServiceCredentials::default();
         let shared = Arc::new(Shared {
             organization: Mutex::new(organization),

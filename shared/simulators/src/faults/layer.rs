@@ -105,22 +105,39 @@ pub(crate) async fn measure(State(faults): State<Faults>, request: Request, next
 struct BusyTimer {
     faults: Faults,
     started: Instant,
+    _wall: WallSpan,
 }
 
 impl BusyTimer {
     fn start(faults: Faults) -> Self {
-        let mut wall = wall();
-        if wall.in_flight == 0 {
-            wall.since = Some(Instant::now());
-        }
-        wall.in_flight += 1;
-        BusyTimer { faults, started: Instant::now() }
+        BusyTimer { faults, started: Instant::now(), _wall: WallSpan::start() }
     }
 }
 
 impl Drop for BusyTimer {
     fn drop(&mut self) {
         self.faults.record_call(self.started.elapsed());
+    }
+}
+
+/// A stretch of wall time spent answering a call, on the clock [`wall_busy_micros`] reads: a
+/// simulator's API call, or another dependency a benchmark stands in for (a relay to moto).
+#[must_use = "the span ends when dropped"]
+pub struct WallSpan(());
+
+impl WallSpan {
+    pub fn start() -> WallSpan {
+        let mut wall = wall();
+        if wall.in_flight == 0 {
+            wall.since = Some(Instant::now());
+        }
+        wall.in_flight += 1;
+        WallSpan(())
+    }
+}
+
+impl Drop for WallSpan {
+    fn drop(&mut self) {
         let mut wall = wall();
         wall.in_flight = wall.in_flight.saturating_sub(1);
         if wall.in_flight == 0 {
@@ -147,7 +164,7 @@ fn wall() -> std::sync::MutexGuard<'static, WallClock> {
 }
 
 /// Microseconds of wall time during which at least one simulator in this process was handling an API
-/// call (calls made at once count once): what a benchmark subtracts from its end-to-end time, where
+/// call, or a [`WallSpan`] was open (calls made at once count once): what a benchmark subtracts from its end-to-end time, where
 /// the simulators' own `handler_busy_micros` would add overlapping calls up to more than they took.
 pub fn wall_busy_micros() -> u64 {
     let wall = wall();

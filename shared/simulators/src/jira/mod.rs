@@ -44,7 +44,7 @@ pub use visibility::{DEFAULT_GROUPS, DEFAULT_PROJECT_ROLES};
 use crate::credentials::ServiceCredentials;
 use crate::faults::{FaultLayer, FaultPlan, FaultPlanError, FaultStats, Faults};
 use crate::meddling::{ChangeAfter, PathCase};
-use crate::recording::{RecordedExchange, RecordedViolation, Recorder};
+use crate::recording::{RecordedExchange, RecordedViolation, Recorder, DEFAULT_RECORDED_EXCHANGES};
 use crate::webhooks::{DeliveryPolicy, WebhookSender, WebhookStats};
 use serde::Serialize;
 use serde_json::Value;
@@ -178,6 +178,9 @@ pub struct JiraSimConfig {
     pub users: Vec<SimUser>,
     /// Check every request and response against Atlassian's OpenAPI file (recorded as violations).
     pub check_contract: bool,
+    /// Exchanges kept for [`RunningJira::exchanges`], the oldest dropped first (counters are kept in
+    /// full).
+    pub recorded_exchanges: usize,
     pub webhook_delivery: DeliveryPolicy,
 }
 
@@ -190,6 +193,7 @@ impl Default for JiraSimConfig {
             projects: vec![SimProject::new("10000", "OPS", "Operations"), SimProject::new("10001", "WEB", "Website")],
             users: vec![SimUser::service_account(), SimUser::alice(), SimUser::bob()],
             check_contract: true,
+            recorded_exchanges: DEFAULT_RECORDED_EXCHANGES,
             webhook_delivery: DeliveryPolicy::default(),
         }
     }
@@ -293,7 +297,8 @@ impl JiraSimulator {
         let base_url = format!("http://{address}");
 
         let recorder = Recorder::new(contract, is_read_only_post)
-            .with_creation_rule(|method, path, status| is_create(method, path) && status == 201);
+            .with_creation_rule(|method, path, status| is_create(method, path) && status == 201)
+            .with_capacity(config.recorded_exchanges);
         let faults = Faults::default();
         let credentials = ServiceCredentials::default();
         let account = |index: usize| config.users.get(index).map(|user| user.account_id.clone());
