@@ -418,7 +418,7 @@ async fn a_poll_syncs_more_at_once_while_nothing_is_refused_and_fewer_once_a_quo
     assert!(unlimited.pace.highest > tandem_engine::pace::STARTING_PACE, "it grew: {:?}", unlimited.pace);
     assert!(unlimited.pace.highest <= world.config.polling.concurrency);
 
-    let quota = tandem_simulators::faults::RateLimit { requests_per_second: 8.0, burst: 2 };
+    let quota = tandem_simulators::faults::RateLimit { requests_per_second: 4.0, burst: 1 };
     world.ado().set_fault_plan(FaultPlan { rate_limit: Some(quota), ..FaultPlan::none() })?;
     let limited = bugs_filed_unheard(&world, 12).await?;
     let report = world.engine().poll_side(Side::One).await?;
