@@ -1,6 +1,6 @@
 //! [`JiraConnector`]: the engine's `Connector` port for one Jira project and issue type.
 
-use crate::changes::{minutes_back, Keyset, Read, Walk, SEARCH_MARGIN_MINUTES};
+use crate::changes::{minutes_back, Keyset, Listed, Order, Read, SEARCH_MARGIN_MINUTES};
 use crate::client::JiraClient;
 use crate::config::ValidJiraConfig;
 use crate::convert::{adf_body, comment_from_wire, fields_to_wire, item_from_wire, time_field, user_ref};
@@ -23,7 +23,7 @@ use tandem_model::{
 
 /// Issues per search page; Jira may return fewer.
 const PAGE_SIZE: u32 = 100;
-/// Issue ids per listing: Jira returns up to 5000 when only ids are asked for.
+/// Issues per listing answer: Jira returns up to 5000 when only ids or keys are asked for.
 const LISTING_SIZE: u32 = 5000;
 /// Issues per bulk fetch, the most Jira allows.
 const FETCH_SIZE: usize = 100;
@@ -105,19 +105,36 @@ impl JiraConnector {
         fetched.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect()
     }
 
-    /// Lists the window's ids page by page until more than a fetch's worth are unread or the listing
-    /// ends.
-    async fn walk(&self, jql: &str, from: &Keyset) -> Result<Walk, ConnectorError> {
-        let mut walk = Walk::default();
-        let mut token = None;
+    /// A poll's page after the first: the next hundred ids a listing left unread, fetched whole; when
+    /// none is left, the window is listed again (see [`Keyset`] for the order and why).
+    async fn later_page(&self, mut from: Keyset) -> Result<ChangedPage, ConnectorError> {
         loop {
-            let listing = self.search_page(jql, LISTING_SIZE, &["id"], &[], token).await?;
-            walk.read(listing.issues.iter().map(|issue| issue.id.as_str()), from);
-            token = listing.next_page();
-            if token.is_none() || walk.unread.len() > FETCH_SIZE {
-                walk.stopped_early = token.is_some();
-                return Ok(walk);
+            if let Some((batch, listed_at)) = from.next_batch(FETCH_SIZE) {
+                let fetched_at = Utc::now();
+                let items = self.fetch_items(&batch).await?;
+                return Ok(from.next_page(items, Read::AfterListing { listed_at, fetched_at }));
             }
+            let listed_at = Utc::now();
+            let listing =
+                self.search_page(&self.listing_jql(&from, listed_at), LISTING_SIZE, &["key"], &[], None).await?;
+            let went_on = listing.next_page_token.is_some() && listing.is_last != Some(true);
+            let issues = listing.issues.iter().map(|issue| (issue.id.as_str(), issue.key.as_deref()));
+            match from.listed(listed_at, issues, went_on)? {
+                Listed::Queued | Listed::ListAgain => {}
+                Listed::Done => {
+                    return Ok(from.next_page(Vec::new(), Read::AfterListing { listed_at, fetched_at: listed_at }))
+                }
+            }
+        }
+    }
+
+    /// The search for the window's ids, in the keyset's order.
+    fn listing_jql(&self, from: &Keyset, now: Timestamp) -> String {
+        let window = format!("{} AND updated >= -{}m", self.scope(), minutes_back(now, from.boundary()));
+        match from.order() {
+            Order::ByChange => format!("{window} ORDER BY updated ASC"),
+            Order::ByKey(None) => format!("{window} ORDER BY key ASC"),
+            Order::ByKey(Some(after)) => format!("{window} AND key > {} ORDER BY key ASC", quote(after)),
         }
     }
 
@@ -209,38 +226,23 @@ impl Connector for JiraConnector {
     /// account's time zone and have minute precision; then keeps items updated at or after `since`.
     ///
     /// The first page is one search for whole issues, which is all a poll needs when little changed.
-    /// Later pages list the ids changed in the window (5000 a page, oldest change first) and fetch the
-    /// first hundred not fetched before in this poll; see [`Keyset`] for why this pages by the change
-    /// instant and when the window moves on.
+    /// Later pages list the ids changed in the window (5000 an answer) and fetch those not fetched
+    /// before in this poll, a hundred a page; see [`Keyset`] for the order they are listed in and when
+    /// the window moves on.
     async fn changed_page(&self, since: Timestamp, page: Option<&PageToken>) -> Result<ChangedPage, ConnectorError> {
-        let listed_at = Utc::now();
-        let from = match page {
-            Some(token) => Keyset::decode(token)?,
-            None => Keyset::start(since, listed_at),
-        };
+        if let Some(token) = page {
+            return self.later_page(Keyset::decode(token)?).await;
+        }
+        let from = Keyset::start(since, Utc::now());
         let jql = format!(
             "{} AND updated >= -{}m ORDER BY updated ASC",
             self.scope(),
-            minutes_back(listed_at, from.boundary())
+            minutes_back(Utc::now(), from.boundary())
         );
-        if page.is_none() {
-            let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], None).await?;
-            let items =
-                search.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect::<Result<_, _>>()?;
-            return Ok(from.next_page(items, Read::WithTheListing, search.next_page().is_some()));
-        }
-        let walk = self.walk(&jql, &from).await?;
-        if walk.unread.is_empty() {
-            let settled = walk.pages == 1 || walk.agrees_with(&self.walk(&jql, &from).await?);
-            let read = Read::AfterListing { listed_at, fetched_at: listed_at };
-            return Ok(from.next_page(Vec::new(), read, !settled));
-        }
-        let batch = &walk.unread[..walk.unread.len().min(FETCH_SIZE)];
-        let fetched_at = Utc::now();
-        let items = self.fetch_items(batch).await?;
-        // A walk of many pages is checked by the next one, which lists again.
-        let more = walk.stopped_early || walk.unread.len() > batch.len() || walk.pages > 1;
-        Ok(from.next_page(items, Read::AfterListing { listed_at, fetched_at }, more))
+        let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], None).await?;
+        let items = search.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect::<Result<_, _>>()?;
+        let more = search.next_page().is_some();
+        Ok(from.first_page(items, more))
     }
 
     fn max_call_duration(&self) -> Duration {

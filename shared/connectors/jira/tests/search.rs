@@ -70,6 +70,62 @@ async fn a_dense_window_is_read_once_in_few_calls() {
     assert_no_violations(&sim);
 }
 
+/// Thousands of issues changed within the same minutes (here: answers of 25 ids at most, 150 issues):
+/// a search answered page by page with Jira's tokens shifts as people edit and delete issues and as the
+/// window moves on with the clock, and would pass issues over, so no answer is read on with a token.
+/// Between every two pages here someone edits one issue and deletes another: every issue left is read,
+/// and every edit is read by this poll or by the next one, from where this one's pages ended.
+#[tokio::test]
+async fn a_busy_window_passes_over_nothing_whatever_changes_between_pages() {
+    let sim = simulator().await;
+    let jira = connector(&sim);
+    let alice = person(&sim, &SimUser::alice());
+    let before = chrono::Utc::now() - Duration::seconds(1);
+    let created = create_issues(&jira, 150).await;
+    sim.set_fault_plan(FaultPlan { search_page_limit: Some(25), ..FaultPlan::none() }).unwrap();
+    let (mut read, mut token, mut pages) = (Vec::new(), None, 0);
+    let (mut edited, mut deleted) = (Vec::new(), Vec::new());
+    let complete_before = loop {
+        let page = jira.changed_page(before, token.as_ref()).await.unwrap();
+        read.extend(page.items);
+        pages += 1;
+        let Some(next) = page.next else { break page.complete_before };
+        token = Some(next);
+        // The oldest issue not edited yet moves to the end of the order; one near the end goes.
+        let edit = &created[edited.len()].item.id;
+        let body = json!({"fields": {"summary": format!("{edit}, edited on page {pages}")}});
+        alice
+            .send_without_answer(reqwest::Method::PUT, &format!("/rest/api/3/issue/{edit}"), &body, Repeat::Safe)
+            .await
+            .unwrap();
+        edited.push(edit.clone());
+        let gone = &created[created.len() - 1 - deleted.len()].item.id;
+        alice.delete(&format!("/rest/api/3/issue/{gone}")).await.unwrap();
+        deleted.push(gone.clone());
+    };
+    assert!(pages > 2, "the window took {pages} pages");
+    let searches: Vec<_> =
+        sim.exchanges().into_iter().filter(|exchange| exchange.path == "/rest/api/3/search/jql").collect();
+    let tokens = searches
+        .iter()
+        .filter(|exchange| exchange.request_body.as_ref().is_some_and(|body| body.get("nextPageToken").is_some()));
+    assert_eq!(tokens.count(), 0, "a search answer is never read on with Jira's offset tokens");
+    let left: Vec<_> = created.iter().filter(|item| !deleted.contains(&item.item.id)).collect();
+    let read_ids: std::collections::BTreeSet<_> = read.iter().map(|item| &item.item.id).collect();
+    let passed_over: Vec<_> = left.iter().filter(|item| !read_ids.contains(&item.item.id)).collect();
+    assert!(passed_over.is_empty(), "{} issues passed over", passed_over.len());
+    let next_poll = jira.changed_since(complete_before).await.unwrap();
+    for id in &edited {
+        let latest = jira.get_item(id).await.unwrap();
+        let seen = read
+            .iter()
+            .chain(&next_poll)
+            .any(|item| item.item.id == *id && item.field("summary") == latest.field("summary"));
+        assert!(seen, "the edit of {id} was read by neither poll");
+    }
+    assert_no_violations(&sim);
+}
+
 /// `count` issues named "issue 0", "issue 1", … created one after the other.
 async fn create_issues(jira: &impl Connector, count: usize) -> Vec<tandem_model::Item> {
     let mut created = Vec::new();

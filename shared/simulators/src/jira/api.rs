@@ -309,6 +309,7 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
     let ids_only = !request.fields.is_empty()
         && request.fields.iter().flat_map(|field| field.split(',')).all(|field| matches!(field.trim(), "id" | "key"))
         && request.properties.is_empty();
+    let keys_asked = request.fields.iter().flat_map(|field| field.split(',')).any(|field| field.trim() == "key");
     let most = sim.faults.search_page_limit().map_or(usize::MAX, |limit| limit.max(1));
     let page_size = request.max_results.unwrap_or(50).clamp(1, if ids_only { MAX_ID_PAGE } else { MAX_PAGE }).min(most);
     let selection = FieldSelection::parse(request.fields.iter().map(String::as_str), FieldSelection::none());
@@ -338,7 +339,12 @@ fn search(sim: &Sim, caller: &Caller, request: SearchRequest) -> ApiResult {
         .take(page_size)
         .map(|issue| {
             let mut shown = if selection.is_empty() {
-                json!({ "id": issue.id.to_string() })
+                // `id` returns ids only; `key` the keys with them.
+                let mut shown = json!({ "id": issue.id.to_string() });
+                if keys_asked {
+                    shown["key"] = json!(issue.key);
+                }
+                shown
             } else {
                 render::issue_json(site, issue, &selection, ApiVersion::V3, Some(&caller.account_id))
             };

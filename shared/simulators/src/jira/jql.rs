@@ -1,7 +1,8 @@
 //! The JQL the simulator understands, as people commonly write it: clauses joined with `AND`, `OR`, `NOT`
 //! and parentheses; `=`, `!=`, `IN`, `NOT IN` on project, issue type, key, status, priority, labels,
 //! assignee, reporter and creator (an accountId, an e-mail address or `currentUser()`); `IS [NOT] EMPTY`;
-//! `>`, `>=`, `<`, `<=` on created and updated; text search with `~` and `!~` on summary, description,
+//! `>`, `>=`, `<`, `<=` on created and updated, and on key (`key > OPS-12`: the project's later issues;
+//! an issue id compares ids); text search with `~` and `!~` on summary, description,
 //! comment and text; and `ORDER BY`.
 //!
 //! Date literals behave as in Jira Cloud: minute precision (`"2024-01-31 10:20"`), read in the caller's
@@ -108,6 +109,39 @@ enum Clause {
     DescriptionEmpty {
         negated: bool,
     },
+    /// `key > OPS-12`, `id <= 10042`.
+    KeyRange(Operator, KeyBound),
+}
+
+/// What a key comparison compares with.
+#[derive(Debug, Clone, PartialEq)]
+enum KeyBound {
+    /// An issue id: ids compare as numbers.
+    Id(u64),
+    /// An issue key: issues of the same project compare by number; others never match.
+    Key { project: String, number: u64 },
+}
+
+impl KeyBound {
+    fn parse(value: &str) -> Option<KeyBound> {
+        if let Ok(id) = value.parse() {
+            return Some(KeyBound::Id(id));
+        }
+        let (project, number) = value.rsplit_once('-')?;
+        Some(KeyBound::Key { project: project.to_ascii_uppercase(), number: number.parse().ok()? })
+    }
+
+    /// How the issue compares with the bound, when it can.
+    fn compare(&self, issue: &IssueRecord) -> Option<Ordering> {
+        match self {
+            KeyBound::Id(id) => Some(issue.id.cmp(id)),
+            KeyBound::Key { project, number } => {
+                let (issue_project, issue_number) = issue.key.rsplit_once('-')?;
+                let issue_number: u64 = issue_number.parse().ok()?;
+                issue_project.eq_ignore_ascii_case(project).then(|| issue_number.cmp(number))
+            }
+        }
+    }
 }
 
 /// A condition on issues.
@@ -471,6 +505,7 @@ impl Clause {
             Clause::DescriptionEmpty { negated } => {
                 text_of(TextField::Description, issue).trim().is_empty() != *negated
             }
+            Clause::KeyRange(operator, bound) => bound.compare(issue).is_some_and(|ordering| operator.holds(ordering)),
         }
     }
 }
@@ -650,6 +685,13 @@ fn clause(field: &str, operator: Operator, value: String) -> Result<Clause, JqlE
     match operator {
         Operator::Equal | Operator::NotEqual => {
             Ok(Clause::Values { field: field_kind, values: vec![value], negated: operator == Operator::NotEqual })
+        }
+        Operator::Greater | Operator::GreaterOrEqual | Operator::Less | Operator::LessOrEqual
+            if field_kind == ValueField::Key =>
+        {
+            let bound = KeyBound::parse(&value)
+                .ok_or_else(|| JqlError(format!("The issue key '{value}' for field '{field}' is invalid.")))?;
+            Ok(Clause::KeyRange(operator, bound))
         }
         _ => Err(unsupported(operator, field)),
     }
@@ -887,5 +929,9 @@ mod tests {
         assert_eq!(found("NOT project = OPS"), ["WEB-1"]);
         assert_eq!(found("description is empty"), ["OPS-2"]);
         assert_eq!(found("key in (OPS-2, WEB-1) ORDER BY key DESC"), ["OPS-2", "WEB-1"]);
+        assert_eq!(found("key > OPS-1"), ["OPS-2"], "later issues of the same project only");
+        assert_eq!(found(r#"issuekey <= "ops-2" AND project = OPS"#), ["OPS-1", "OPS-2"]);
+        assert_eq!(found("id >= 10001"), ["OPS-2", "WEB-1"], "ids compare as numbers");
+        assert!(Jql::parse("key > OPS").is_err() && Jql::parse("summary > x").is_err());
     }
 }
