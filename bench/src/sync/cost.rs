@@ -74,8 +74,9 @@ impl CostAssumptions {
                 "DynamoDB on demand: ${} per million write units, ${} per million read units",
                 self.dynamodb_usd_per_million_write_units, self.dynamodb_usd_per_million_read_units
             ),
-            "every item is under 4 KB (reads) and 1 KB (writes): GetItem and Query = 1 read unit each (strongly \
-             consistent), Put/Update/Delete = 1 write unit per item, transactions = 2 units per item"
+            "DynamoDB units from the items' sizes as DynamoDB counts them: a write 1 unit per KB written (2 in a \
+             transaction), a strongly consistent read 1 per 4 KB read (half when eventually consistent); an update \
+             or delete, which does not show its item, as one under 1 KB"
                 .into(),
             format!(
                 "request routing: HTTP API ${:.2} per million requests (deployed today, with a {} B access-log line \
@@ -101,21 +102,13 @@ pub struct CapacityUnits {
     pub write: f64,
 }
 
-/// The units DynamoDB bills for `tally`, under the item-size assumptions of [`CostAssumptions`].
+/// The units DynamoDB bills for `tally`: measured from the items' sizes (see
+/// [`super::dynamo_calls::units`]).
 pub fn capacity_units(tally: &DynamoTally) -> CapacityUnits {
     let mut units = CapacityUnits::default();
-    for (operation, counted) in &tally.operations {
-        let (requests, items) = (counted.requests as f64, counted.items as f64);
-        match operation.as_str() {
-            "GetItem" | "Query" | "Scan" => units.read += requests,
-            "BatchGetItem" => units.read += items,
-            "TransactGetItems" => units.read += 2.0 * items,
-            "PutItem" | "UpdateItem" | "DeleteItem" => units.write += requests,
-            "BatchWriteItem" => units.write += items,
-            "TransactWriteItems" => units.write += 2.0 * items,
-            // Table management (CreateTable, DescribeTable, …) is not billed per request.
-            _ => {}
-        }
+    for counted in tally.operations.values() {
+        units.read += counted.read_units;
+        units.write += counted.write_units;
     }
     units
 }
@@ -196,21 +189,21 @@ pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::dynamo_calls::units::Billed;
 
     fn close(left: f64, right: f64) -> bool {
         (left - right).abs() < 1e-9 * right.abs().max(1.0)
     }
 
     #[test]
-    fn units_follow_the_item_size_assumptions() {
+    fn units_are_the_sum_of_what_each_operation_was_billed() {
         let mut tally = DynamoTally::default();
         tally.add("GetItem", 1);
-        tally.add("Query", 1);
-        tally.add("TransactWriteItems", 3);
+        tally.bill("GetItem", Billed { read: 1.0, write: 0.0 });
         tally.add("PutItem", 1);
-        tally.add("UpdateItem", 1);
+        tally.bill("PutItem", Billed { read: 0.0, write: 3.0 });
         tally.add("DescribeTable", 1);
-        assert_eq!(capacity_units(&tally), CapacityUnits { read: 2.0, write: 8.0 });
+        assert_eq!(capacity_units(&tally), CapacityUnits { read: 1.0, write: 3.0 });
     }
 
     #[test]

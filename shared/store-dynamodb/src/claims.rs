@@ -7,9 +7,10 @@
 //! costs four). The claims this process holds are remembered, so renewing one (right before the send)
 //! is one write conditional on exactly what it wrote, not a refused write and a second one.
 
-use crate::error::{built, decode, encode, refusal, Item, Refusal};
+use crate::error::{built, refusal, Item, Refusal};
 use crate::keys::{self, Key, OWNER, RECORD, UNTIL_MICROS};
 use crate::links::describe_item;
+use crate::record::{decode, encode};
 use crate::store::{item_at, DynamoStore};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{

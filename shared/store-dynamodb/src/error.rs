@@ -1,11 +1,8 @@
-//! How DynamoDB answers become the engine's `StoreError`, and records become attributes and back.
+//! How DynamoDB answers become the engine's `StoreError`.
 
-use crate::keys::RECORD;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use tandem_engine::ports::StoreError;
@@ -108,23 +105,6 @@ pub(crate) fn built<T>(part: Result<T, BuildError>, what: &str) -> Result<T, Sto
     part.map_err(|error| StoreError::Corrupt { message: format!("cannot build {what}: {error}") })
 }
 
-/// The `record` attribute holding `record` as JSON.
-pub(crate) fn encode<T: Serialize>(record: &T, what: &str) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(record)
-        .map(AttributeValue::S)
-        .map_err(|error| StoreError::Corrupt { message: format!("{what} cannot be written as JSON: {error}") })
-}
-
-/// The record a stored item holds in its `record` attribute.
-pub(crate) fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
-    let json = item
-        .get(RECORD)
-        .and_then(|value| value.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt { message: format!("stored {what} has no `{RECORD}` text attribute") })?;
-    serde_json::from_str(json)
-        .map_err(|error| StoreError::Corrupt { message: format!("stored {what} is not valid: {error}") })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,16 +187,5 @@ mod tests {
 
     fn refusal_of(codes: &[&str]) -> Refusal {
         refusal("updating a link", "tandem", cancelled(codes))
-    }
-
-    #[test]
-    fn records_without_valid_json_are_corrupt() {
-        let missing = decode::<u64>(&Item::new(), "watermark").unwrap_err();
-        assert!(matches!(missing, StoreError::Corrupt { .. }));
-        assert!(missing.to_string().contains("watermark"), "{missing}");
-
-        let item = Item::from([(RECORD.to_owned(), AttributeValue::S("{not json".into()))]);
-        let invalid = decode::<u64>(&item, "watermark").unwrap_err();
-        assert!(matches!(invalid, StoreError::Corrupt { .. }));
     }
 }

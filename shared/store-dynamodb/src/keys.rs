@@ -10,7 +10,7 @@ use tandem_model::{ItemId, Side, Timestamp};
 pub(crate) const PK: &str = "pk";
 /// Sort key: the record within its kind and integration.
 pub(crate) const SK: &str = "sk";
-/// The record as JSON, the source of truth for everything read back.
+/// The record as JSON (text, or deflated), the source of truth for everything read back.
 pub(crate) const RECORD: &str = "record";
 /// A link copy's optimistic-concurrency counter.
 pub(crate) const VERSION: &str = "version";

@@ -19,8 +19,9 @@
 //! | failure      | `FAILURE#{integration}`    | `{side}#{item id}`       | `record`                                           |
 //! | integration  | `INTEGRATION`              | `{integration}`          | `yaml`, `active` (BOOL), `updated_at`              |
 //!
-//! `record` is the record as JSON and the only attribute read back, so every field round-trips
-//! exactly. The other attributes exist for conditions and expiry: `until_us` is microseconds since the
+//! `record` is the record as JSON (deflated into a binary value for links and history entries, which
+//! DynamoDB would otherwise bill at two units a write: see `record.rs`) and the only attribute read
+//! back, so every field round-trips exactly. The other attributes exist for conditions and expiry: `until_us` is microseconds since the
 //! epoch (conditions compare at that precision), `expires_at` whole seconds rounded up (DynamoDB
 //! removes an item some time after it, never before).
 //!
@@ -57,6 +58,7 @@ mod claims;
 mod error;
 mod keys;
 mod links;
+mod record;
 mod registry;
 #[cfg(feature = "stack")]
 mod stack;

@@ -8,8 +8,9 @@
 //! the SDK retries after it landed fails its condition on its own write: a `Conflict`, after which the
 //! engine reads the link again and finds its own state (and its own announced writes, which it settles).
 
-use crate::error::{built, decode, encode, refusal, Refusal};
+use crate::error::{built, refusal, Refusal};
 use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, VERSION};
+use crate::record::{decode, encode_packed};
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -62,7 +63,7 @@ impl DynamoStore {
     /// The writes of a new link: the link under its side-1 item and the side-2 item's pointer to it,
     /// each only where that item is not linked yet.
     fn new_link_puts(&self, link: &Link) -> Result<[TransactWriteItem; 2], StoreError> {
-        let record = [(RECORD, encode(link, "link")?), (VERSION, AttributeValue::N(link.version.to_string()))];
+        let record = [(RECORD, encode_packed(link, "link")?), (VERSION, AttributeValue::N(link.version.to_string()))];
         let put = |side: Side, attributes: Vec<(&'static str, AttributeValue)>| {
             let key = Key::link(&link.integration, side, &link.item(side).id);
             let partner = (PARTNER, AttributeValue::S(link.item(side.other()).id.as_str().to_owned()));
@@ -209,7 +210,7 @@ impl LinkStore for DynamoStore {
         let item = item_at(
             &key,
             [
-                (RECORD, encode(&updated, "link")?),
+                (RECORD, encode_packed(&updated, "link")?),
                 (VERSION, AttributeValue::N(next.to_string())),
                 (PARTNER, partner.clone()),
             ],

@@ -1,7 +1,8 @@
 //! Conflicts (sorted by when they happened) and failures (one per integration, side and item).
 
-use crate::error::{decode, encode, Item};
+use crate::error::Item;
 use crate::keys::{self, Key, Kind, NOTED_MICROS, RECORD};
+use crate::record::{decode, encode, encode_packed};
 use crate::store::{is_condition_failure, item_at, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -116,7 +117,7 @@ impl SyncLog for DynamoStore {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let key = Key::history(&entry.integration, entry.side, &entry.item, entry.at, &unique[..8]);
         let attributes =
-            [(RECORD, encode(entry, "history entry")?), (keys::EXPIRES_AT, keys::expires_at(entry.expires_at))];
+            [(RECORD, encode_packed(entry, "history entry")?), (keys::EXPIRES_AT, keys::expires_at(entry.expires_at))];
         self.put(item_at(&key, attributes), "recording an item's history").await
     }
 

@@ -1,8 +1,8 @@
 //! Where polling resumes, one item per integration side, which also holds the side's running tally of
 //! poll outcomes as number attributes (added to in the write that moves the watermark).
 
-use crate::error::{decode, encode};
 use crate::keys::{Key, RECORD};
+use crate::record::{decode, encode};
 use crate::store::DynamoStore;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;

@@ -1,28 +1,36 @@
 //! Counts the DynamoDB operations a store makes, by name, from inside the AWS SDK: an interceptor on the
 //! client sees every request as sent (retries included), so the count is exact whatever the store does
-//! above it. It also counts the items each request touches, which is what DynamoDB bills.
+//! above it. It also counts the items each request touches and the capacity units DynamoDB bills for
+//! them, from the sizes of the items written and read (see [`units`]).
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+pub mod units;
+
 /// DynamoDB's JSON protocol names the operation in this header: `DynamoDB_20120810.GetItem`.
 const TARGET_HEADER: &str = "x-amz-target";
 
-/// Requests of one operation and the items they touched.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Requests of one operation, the items they touched and the capacity units they were billed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct OperationTally {
     pub requests: u64,
     /// Items in the request: 1 for single-item operations, the list's length for transactions and
     /// batches.
     pub items: u64,
+    pub read_units: f64,
+    pub write_units: f64,
 }
 
 /// DynamoDB requests per operation name (`GetItem`, `TransactWriteItems`, …).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DynamoTally {
     pub operations: BTreeMap<String, OperationTally>,
 }
@@ -40,8 +48,13 @@ impl DynamoTally {
             .filter_map(|(name, now)| {
                 let before = earlier.operations.get(name).copied().unwrap_or_default();
                 let requests = now.requests.saturating_sub(before.requests);
-                (requests > 0)
-                    .then(|| (name.clone(), OperationTally { requests, items: now.items.saturating_sub(before.items) }))
+                let between = OperationTally {
+                    requests,
+                    items: now.items.saturating_sub(before.items),
+                    read_units: now.read_units - before.read_units,
+                    write_units: now.write_units - before.write_units,
+                };
+                (requests > 0).then(|| (name.clone(), between))
             })
             .collect();
         DynamoTally { operations }
@@ -52,6 +65,22 @@ impl DynamoTally {
         tally.requests += 1;
         tally.items += items;
     }
+
+    /// Adds the capacity units an execution of `operation` was billed.
+    pub fn bill(&mut self, operation: &str, billed: units::Billed) {
+        let tally = self.operations.entry(operation.to_string()).or_default();
+        tally.read_units += billed.read;
+        tally.write_units += billed.write;
+    }
+}
+
+/// Whether the read being executed asked for strong consistency (kept from its input, which is gone
+/// once its answer is read).
+#[derive(Debug, Clone, Copy)]
+struct ConsistentRead(bool);
+
+impl Storable for ConsistentRead {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The interceptor (`aws_sdk_dynamodb::config::Builder::interceptor(counter.clone())`). Cheap to clone;
@@ -67,7 +96,11 @@ impl DynamoCalls {
     }
 
     fn count(&self, operation: &str, items: u64) {
-        self.tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).add(operation, items);
+        self.lock().add(operation, items);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DynamoTally> {
+        self.tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -90,6 +123,36 @@ impl Intercept for DynamoCalls {
             .map_or("unknown", |(_, operation)| operation);
         let items = request.body().bytes().map_or(1, |body| items_in(operation, body));
         self.count(operation, items);
+        Ok(())
+    }
+
+    /// Writes are billed by the items they send (once per execution: a throttled attempt is not billed).
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let input = context.input();
+        cfg.interceptor_state().store_put(ConsistentRead(units::asks_consistent_read(input)));
+        if let Some((operation, billed)) = units::billed_write(input) {
+            self.lock().bill(operation, billed);
+        }
+        Ok(())
+    }
+
+    /// Reads are billed by the items they answer.
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let consistent = cfg.load::<ConsistentRead>().is_some_and(|read| read.0);
+        if let Some(Ok(output)) = context.output_or_error() {
+            if let Some((operation, billed)) = units::billed_read(output, consistent) {
+                self.lock().bill(operation, billed);
+            }
+        }
         Ok(())
     }
 }
@@ -139,7 +202,10 @@ mod tests {
         later.add("TransactWriteItems", 3);
         let between = later.since(&earlier);
         assert_eq!(between.requests(), 2);
-        assert_eq!(between.operations["TransactWriteItems"], OperationTally { requests: 1, items: 3 });
+        assert_eq!(
+            between.operations["TransactWriteItems"],
+            OperationTally { requests: 1, items: 3, ..OperationTally::default() }
+        );
         assert_eq!(between.operations["GetItem"].requests, 1);
     }
 }
