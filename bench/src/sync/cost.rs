@@ -13,7 +13,8 @@ pub struct CostAssumptions {
     /// Lambda arm64 compute, per GB-second.
     pub lambda_usd_per_gb_second: f64,
     pub lambda_usd_per_million_requests: f64,
-    /// What one Jira or Azure DevOps API call takes in production; Lambda is billed while it waits.
+    /// What one Jira or Azure DevOps API call takes in production; Lambda is billed while it waits, once
+    /// for calls made at once.
     pub vendor_call_ms: f64,
     pub dynamodb_usd_per_million_write_units: f64,
     pub dynamodb_usd_per_million_read_units: f64,
@@ -67,8 +68,12 @@ impl CostAssumptions {
                 self.lambda_memory_mb, self.lambda_usd_per_gb_second, self.lambda_usd_per_million_requests
             ),
             format!(
-                "Lambda duration per change = tandem's measured own time + {} ms per vendor API call × the measured calls",
-                self.vendor_call_ms
+                "Lambda duration per change = tandem's measured own time + {} ms per vendor wait: the calls made one \
+                 after the other, those made at once counting once (measured: the simulators' wall time at {} ms a \
+                 call, divided by {} ms)",
+                self.vendor_call_ms,
+                super::per_change::WAIT_PROBE_LATENCY_MS,
+                super::per_change::WAIT_PROBE_LATENCY_MS
             ),
             format!(
                 "DynamoDB on demand: ${} per million write units, ${} per million read units",
@@ -120,7 +125,8 @@ pub struct ChangeWork {
     pub deliveries: f64,
     /// tandem's own time over those deliveries, in milliseconds.
     pub tandem_ms: f64,
-    pub api_calls: f64,
+    /// The vendor calls waited for one after the other (calls made at once count once).
+    pub vendor_waits: f64,
     /// `None` when the run did not use DynamoDB.
     pub dynamodb: Option<CapacityUnits>,
 }
@@ -153,7 +159,7 @@ impl CostEstimate {
 
 pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimate {
     const MILLION: f64 = 1_000_000.0;
-    let lambda_ms_per_change = work.tandem_ms + assumptions.vendor_call_ms * work.api_calls;
+    let lambda_ms_per_change = work.tandem_ms + assumptions.vendor_call_ms * work.vendor_waits;
     let gigabytes = f64::from(assumptions.lambda_memory_mb) / 1024.0;
     let lambda_compute_usd =
         MILLION * gigabytes * (lambda_ms_per_change / 1000.0) * assumptions.lambda_usd_per_gb_second;
@@ -222,11 +228,11 @@ mod tests {
     #[test]
     fn a_million_changes_cost_what_the_prices_say() {
         let assumptions = CostAssumptions { lambda_memory_mb: 128, ..CostAssumptions::default() };
-        // 3 calls at 150 ms + 50 ms of tandem = 500 ms at 0.125 GB: 0.0625 GB-s per change.
+        // 3 waits at 150 ms + 50 ms of tandem = 500 ms at 0.125 GB: 0.0625 GB-s per change.
         let work = ChangeWork {
             deliveries: 2.0,
             tandem_ms: 50.0,
-            api_calls: 3.0,
+            vendor_waits: 3.0,
             dynamodb: Some(CapacityUnits { read: 2.0, write: 4.0 }),
         };
         let estimate = estimate(&work, &assumptions);
@@ -246,7 +252,7 @@ mod tests {
 
     #[test]
     fn without_dynamodb_figures_the_estimate_says_so() {
-        let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, api_calls: 0.0, dynamodb: None };
+        let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, vendor_waits: 0.0, dynamodb: None };
         let estimate = estimate(&work, &CostAssumptions::default());
         assert_eq!(estimate.dynamodb_usd, None);
         let logs_and_secrets = 700.0 / 1000.0 * 0.50 + 0.03 * 100.0 * 0.05;

@@ -13,6 +13,7 @@ use super::world::SyncWorld;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tandem_model::{ItemId, Side};
+use tandem_simulators::faults::{FaultPlan, LatencyRange};
 use tandem_simulators::recording::RecordedExchange;
 
 /// The simulators' recorders keep this many exchanges (their default); a window that reaches it has
@@ -85,6 +86,9 @@ pub struct ChangeFigures {
     /// tandem's own time per change over all its deliveries (arrival to the end of `receive_delivery`,
     /// less the simulators' time), in milliseconds.
     pub tandem_ms: f64,
+    /// The vendor calls tandem waited for one after the other, per change: the simulators' wall time in
+    /// its deliveries over the latency each call was given (calls made at once count once).
+    pub vendor_waits: f64,
 }
 
 /// What one measured change cost.
@@ -96,13 +100,31 @@ struct ChangeSample {
     dynamo: Option<DynamoTally>,
     deliveries: usize,
     tandem_ms: f64,
+    /// The simulators' wall time within the deliveries.
+    vendor_wall_ms: f64,
     /// The item Alice created, for creates.
     created: Option<ItemId>,
 }
 
+/// The latency every simulator call is given while changes are measured, so that the simulators' wall
+/// time says how many calls were waited for one after the other. tandem's own time excludes it.
+pub const WAIT_PROBE_LATENCY_MS: u64 = 20;
+
 /// Measures `changes` changes of every kind in both directions, after one unmeasured change of each (the
 /// first calls of a process look up the service accounts and the people once).
 pub async fn measure(world: &SyncWorld, changes: usize) -> Result<Vec<ChangeFigures>, SyncBenchError> {
+    let sims = world.simulators()?;
+    let latency = LatencyRange { min: WAIT_PROBE_LATENCY_MS, max: WAIT_PROBE_LATENCY_MS };
+    let plan = FaultPlan { latency_ms: latency, ..FaultPlan::none() };
+    sims.jira.set_fault_plan(plan.clone()).map_err(SyncBenchError::FaultPlan)?;
+    sims.ado.set_fault_plan(plan).map_err(SyncBenchError::FaultPlan)?;
+    let measured = measure_each_kind(world, changes).await;
+    sims.jira.clear_fault_plan();
+    sims.ado.clear_fault_plan();
+    measured
+}
+
+async fn measure_each_kind(world: &SyncWorld, changes: usize) -> Result<Vec<ChangeFigures>, SyncBenchError> {
     let pair = linked_pair(world).await?;
     let mut figures = Vec::new();
     let mut number = 0;
@@ -191,6 +213,7 @@ async fn change(
         dynamo: world.dynamo.as_ref().zip(dynamo_before).map(|(calls, before)| calls.tally().since(&before)),
         deliveries: deliveries.len(),
         tandem_ms: deliveries.iter().map(|delivery| delivery.tandem().as_secs_f64() * 1000.0).sum(),
+        vendor_wall_ms: deliveries.iter().map(|delivery| delivery.simulators_busy.as_secs_f64() * 1000.0).sum(),
         created,
     })
 }
@@ -237,6 +260,7 @@ fn summarise(kind: ChangeKind, origin: Side, samples: &[ChangeSample]) -> Change
         dynamo,
         deliveries: mean(samples.iter().map(|sample| sample.deliveries as f64)),
         tandem_ms: mean(samples.iter().map(|sample| sample.tandem_ms)),
+        vendor_waits: mean(samples.iter().map(|sample| sample.vendor_wall_ms)) / WAIT_PROBE_LATENCY_MS as f64,
     }
 }
 

@@ -59,7 +59,7 @@ impl CostReport {
                 let work = ChangeWork {
                     deliveries: change.deliveries,
                     tandem_ms: change.tandem_ms,
-                    api_calls: change.api_calls.total(),
+                    vendor_waits: change.vendor_waits,
                     dynamodb: units,
                 };
                 ChangeCost {
@@ -112,7 +112,7 @@ fn per_change_table(out: &mut String, run: &PerChangeRun) {
     let _ = writeln!(out, "API and store calls per synced change ({} store; means)", run.store);
     let _ = writeln!(
         out,
-        "{:<17} {:<22} {:>5} {:>6} {:>6} {:>6} {:>6} {:>5} {:>6} {:>6} {:>7} {:>6} {:>6} {:>6} {:>9}",
+        "{:<17} {:<22} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>5} {:>6} {:>6} {:>7} {:>6} {:>6} {:>6} {:>9}",
         "change",
         "direction",
         "n",
@@ -120,6 +120,7 @@ fn per_change_table(out: &mut String, run: &PerChangeRun) {
         "ado",
         "reads",
         "writes",
+        "waits",
         "min",
         "ratio",
         "store",
@@ -141,7 +142,7 @@ fn per_change_table(out: &mut String, run: &PerChangeRun) {
         };
         let _ = writeln!(
             out,
-            "{:<17} {:<22} {:>5} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>5} {:>6.2} {:>6.1} {:>7} {:>6} {:>6} {:>6.1} {:>9.1}",
+            "{:<17} {:<22} {:>5} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>5} {:>6.2} {:>6.1} {:>7} {:>6} {:>6} {:>6.1} {:>9.1}",
             change.kind_label(),
             change.direction,
             change.changes,
@@ -149,6 +150,7 @@ fn per_change_table(out: &mut String, run: &PerChangeRun) {
             calls.azure_devops,
             calls.reads,
             calls.writes,
+            change.vendor_waits,
             change.minimum_calls,
             change.ratio,
             change.store_calls,
@@ -159,6 +161,10 @@ fn per_change_table(out: &mut String, run: &PerChangeRun) {
             change.tandem_ms,
         );
     }
+    let _ = writeln!(
+        out,
+        "(waits: the calls waited for one after the other, calls made at once counting once; the vendor time Lambda bills)"
+    );
     let _ = writeln!(out, "\nminimums and the calls seen (last measured change):");
     for change in &run.changes {
         let _ = writeln!(
