@@ -2,6 +2,7 @@
 //! conflicts and failures with every field filled in, so a store that drops a field is caught.
 
 use super::Store;
+use tandem_engine::history::{FieldWrite, HistoryEntry, Trigger};
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
 use tandem_engine::ports::{
@@ -179,5 +180,26 @@ pub fn failure(integration: &str, side: Side, item_id: &str, attempts: u32) -> F
         next_attempt_at: Some(at(100)),
         parked: false,
         noted_at: at(10),
+    }
+}
+
+/// A history entry of an update, at `seconds` and kept `keep` seconds.
+pub fn history_entry(integration: &str, side: Side, item_id: &str, seconds: i64, keep: i64) -> HistoryEntry {
+    HistoryEntry {
+        integration: integration.to_string(),
+        side,
+        item: item(item_id),
+        copy: Some(item("42")),
+        at: at(seconds),
+        expires_at: at(seconds + keep),
+        trigger: Trigger::Webhook { delivery: format!("delivery-{seconds}") },
+        worker: "worker-1".to_string(),
+        outcome: "updated (1 written)".to_string(),
+        writes: vec![FieldWrite { to: side.other(), field: "summary".into(), old: "Old".into(), new: "New".into() }],
+        conflicts: Vec::new(),
+        comments: Vec::new(),
+        attachments: Vec::new(),
+        omitted: 0,
+        error: None,
     }
 }

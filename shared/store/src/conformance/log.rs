@@ -1,9 +1,9 @@
 //! `SyncLog`: conflicts and failures, listed per integration.
 
-use super::fixtures::{at, conflict, failure, item, unique_integration};
+use super::fixtures::{at, conflict, failure, history_entry, item, unique_integration};
 use super::Store;
 use std::sync::Arc;
-use tandem_engine::history::{FieldWrite, HistoryEntry, Trigger};
+use tandem_engine::history::HistoryEntry;
 use tandem_engine::ports::{FailureRecord, Noted};
 use tandem_model::Side;
 
@@ -89,25 +89,6 @@ pub async fn noted_changes_keep_their_record<S: Store>(store: &Arc<S>) {
 }
 
 /// An entry of an item's history at `seconds`, kept for `keep` seconds.
-fn history_entry(integration: &str, side: Side, item_id: &str, seconds: i64, keep: i64) -> HistoryEntry {
-    HistoryEntry {
-        integration: integration.to_string(),
-        side,
-        item: item(item_id),
-        copy: Some(item("42")),
-        at: at(seconds),
-        expires_at: at(seconds + keep),
-        trigger: Trigger::Webhook { delivery: format!("delivery-{seconds}") },
-        worker: "worker-1".to_string(),
-        outcome: "updated (1 written)".to_string(),
-        writes: vec![FieldWrite { to: side.other(), field: "summary".into(), old: "Old".into(), new: "New".into() }],
-        conflicts: Vec::new(),
-        comments: Vec::new(),
-        attachments: Vec::new(),
-        omitted: 0,
-        error: None,
-    }
-}
 
 pub async fn an_items_history_is_listed_newest_first_without_expired_entries<S: Store>(store: &Arc<S>) {
     let ops = unique_integration("history-ops");
