@@ -190,7 +190,7 @@ impl LinkStore for EmbeddedStore {
 
     async fn list_links(&self, integration: &str) -> Result<Vec<Link>, StoreError> {
         let integration = integration.to_owned();
-        self.read("listing links", move |transaction| {
+        self.scan("listing links", move |transaction| {
             let links = transaction.open_table(LINKS).or_unavailable("opening the links")?;
             collect_while(&links, (integration.as_str(), ""), |key: (&str, &str)| key.0 == integration, "link")
         })

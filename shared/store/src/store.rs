@@ -2,7 +2,7 @@
 
 use crate::error::{worker_failed, OrUnavailable};
 use crate::tables::{CLAIMS, CONFLICTS, FAILURES, HISTORY, LINKS, LINK_INDEX, POLL_TALLIES, WATERMARKS};
-use redb::{Builder, Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Builder, Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +15,8 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Links, watermarks, conflicts, failures and history in one local file. Every write is one redb
 /// transaction, committed durably before the call returns, so a killed and restarted `tandem serve`
-/// finds exactly what it had acknowledged. redb admits one write transaction at a time, which is what
+/// finds exactly what it had acknowledged; an item's history, which only operators read, is flushed
+/// with the next durable commit instead (a process killed in between loses that entry). redb admits one write transaction at a time, which is what
 /// makes the conditional writes (claims, versioned updates, noted changes) atomic.
 ///
 /// Cloning is cheap: clones share the open database.
@@ -82,9 +83,22 @@ impl EmbeddedStore {
         &self.inner.path
     }
 
-    /// Runs `work` in a read transaction (a consistent snapshot) on a blocking thread, because redb
-    /// reads the file synchronously.
+    /// Runs `work`, a read of a few records by key, in a read transaction (a consistent snapshot) where
+    /// it is asked. It comes from the store's cache or the operating system's page cache in microseconds
+    /// and never waits for a writer (redb's readers see the last commit): handing it to a blocking thread
+    /// would cost more than the read, many times more on a busy machine, where waking that thread waits
+    /// for a core.
     pub(crate) async fn read<T, F>(&self, doing: &'static str, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&ReadTransaction) -> Result<T, StoreError>,
+    {
+        let transaction = self.inner.database.begin_read().or_unavailable(doing)?;
+        work(&transaction)
+    }
+
+    /// Runs `work`, a listing that may read many records, in a read transaction on a blocking thread, so
+    /// the async workers are not held while it reads.
+    pub(crate) async fn scan<T, F>(&self, doing: &'static str, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
@@ -98,22 +112,48 @@ impl EmbeddedStore {
         .map_err(|error| worker_failed(doing, error))?
     }
 
-    /// Runs `work` in a write transaction on a blocking thread and commits it when `work` succeeds. An
-    /// error from `work` aborts the transaction, so a refused conditional write leaves no trace.
+    /// Runs `work` in a write transaction on a blocking thread and commits it durably when `work`
+    /// succeeds. An error from `work` aborts the transaction, so a refused conditional write leaves no
+    /// trace.
     pub(crate) async fn write<T, F>(&self, doing: &'static str, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
+        self.commit(doing, Durability::Immediate, work).await
+    }
+
+    /// As [`write`](Self::write), for records only operators read (an item's history): the commit is
+    /// not flushed to the disk by itself but with the next durable one, which a sync's next link write
+    /// makes, so a sync pays one flush less. A process killed in between loses that entry, never a link.
+    pub(crate) async fn write_for_operators<T, F>(&self, doing: &'static str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.commit(doing, Durability::None, work).await
+    }
+
+    /// Commits on the calling thread when the runtime has others to take over its tasks meanwhile
+    /// (`block_in_place`: no other thread to wake for a commit of a fraction of a millisecond), on a
+    /// blocking thread otherwise.
+    async fn commit<T, F>(&self, doing: &'static str, durability: Durability, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let transaction = inner.database.begin_write().or_unavailable(doing)?;
+        let commit = move || {
+            let mut transaction = inner.database.begin_write().or_unavailable(doing)?;
+            transaction.set_durability(durability).or_unavailable(doing)?;
             let outcome = work(&transaction)?;
             transaction.commit().or_unavailable(doing)?;
             Ok(outcome)
-        })
-        .await
-        .map_err(|error| worker_failed(doing, error))?
+        };
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            return tokio::task::block_in_place(commit);
+        }
+        tokio::task::spawn_blocking(commit).await.map_err(|error| worker_failed(doing, error))?
     }
 }
 

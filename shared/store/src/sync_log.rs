@@ -34,7 +34,7 @@ impl SyncLog for EmbeddedStore {
 
     async fn list_conflicts(&self, integration: &str) -> Result<Vec<ConflictRecord>, StoreError> {
         let integration = integration.to_owned();
-        self.read("listing conflicts", move |transaction| {
+        self.scan("listing conflicts", move |transaction| {
             let conflicts = transaction.open_table(CONFLICTS).or_unavailable("opening the conflicts")?;
             collect_while(&conflicts, (integration.as_str(), 0), |key: (&str, u64)| key.0 == integration, "conflict")
         })
@@ -114,7 +114,7 @@ impl SyncLog for EmbeddedStore {
 
     async fn list_failures(&self, integration: &str) -> Result<Vec<FailureRecord>, StoreError> {
         let integration = integration.to_owned();
-        self.read("listing failures", move |transaction| {
+        self.scan("listing failures", move |transaction| {
             let failures = transaction.open_table(FAILURES).or_unavailable("opening the failures")?;
             collect_while(
                 &failures,
@@ -128,7 +128,7 @@ impl SyncLog for EmbeddedStore {
 
     async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
         let entry = entry.clone();
-        self.write("recording an item's history", move |transaction| {
+        self.write_for_operators("recording an item's history", move |transaction| {
             let mut history = transaction.open_table(HISTORY).or_unavailable("opening the history")?;
             let (integration, side, item) = (entry.integration.as_str(), side_key(entry.side), entry.item.as_str());
             let mut at = entry.at.timestamp_micros();
@@ -161,7 +161,7 @@ impl SyncLog for EmbeddedStore {
         now: Timestamp,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let (integration, item) = (integration.to_owned(), item.as_str().to_owned());
-        self.read("reading an item's history", move |transaction| {
+        self.scan("reading an item's history", move |transaction| {
             let history = transaction.open_table(HISTORY).or_unavailable("opening the history")?;
             let (integration, item) = (integration.as_str(), item.as_str());
             let mut entries = Vec::new();

@@ -2,9 +2,9 @@
 //! conflicts and failures with every field filled in, so a store that drops a field is caught.
 
 use super::Store;
-use tandem_engine::history::{FieldWrite, HistoryEntry, Trigger};
 use chrono::{DateTime, Duration};
 use std::collections::BTreeMap;
+use tandem_engine::history::{FieldWrite, HistoryEntry, Trigger};
 use tandem_engine::ports::{
     Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, FailureRecord, FieldSnapshot,
     Link, PendingWrite, SeenVersions, SendUpdate, SendWindow, SendingFile,

@@ -88,8 +88,6 @@ pub async fn noted_changes_keep_their_record<S: Store>(store: &Arc<S>) {
     assert_eq!(store.get_failure(&ops, Side::One, &item("10001")).await.expect("get"), None);
 }
 
-/// An entry of an item's history at `seconds`, kept for `keep` seconds.
-
 pub async fn an_items_history_is_listed_newest_first_without_expired_entries<S: Store>(store: &Arc<S>) {
     let ops = unique_integration("history-ops");
     let now = at(1_000);
