@@ -10,6 +10,8 @@ use serde::Serialize;
 pub struct CostAssumptions {
     /// Lambda arm64 memory size: the webhook function's in `template.yaml` (a test keeps them equal).
     pub lambda_memory_mb: u32,
+    /// The memory size at which Lambda gives a function one whole vCPU; below it, CPU in proportion.
+    pub lambda_memory_mb_per_vcpu: u32,
     /// Lambda arm64 compute, per GB-second.
     pub lambda_usd_per_gb_second: f64,
     pub lambda_usd_per_million_requests: f64,
@@ -42,6 +44,7 @@ impl Default for CostAssumptions {
     fn default() -> Self {
         CostAssumptions {
             lambda_memory_mb: 256,
+            lambda_memory_mb_per_vcpu: 1769,
             lambda_usd_per_gb_second: 0.000_013_333_4,
             lambda_usd_per_million_requests: 0.20,
             vendor_call_ms: 150.0,
@@ -59,6 +62,12 @@ impl Default for CostAssumptions {
 }
 
 impl CostAssumptions {
+    /// The share of a vCPU Lambda gives the function at its memory size: tandem's own time, measured on
+    /// a whole core here, takes that much longer there.
+    pub fn cpu_share(&self) -> f64 {
+        (f64::from(self.lambda_memory_mb) / f64::from(self.lambda_memory_mb_per_vcpu.max(1))).min(1.0)
+    }
+
     /// The assumptions in words, for the report.
     pub fn describe(&self) -> Vec<String> {
         vec![
@@ -68,9 +77,13 @@ impl CostAssumptions {
                 self.lambda_memory_mb, self.lambda_usd_per_gb_second, self.lambda_usd_per_million_requests
             ),
             format!(
-                "Lambda duration per change = tandem's measured own time + {} ms per vendor wait: the calls made one \
+                "Lambda duration per change = tandem's measured own time (one core here) ÷ its CPU share at {} MB \
+                 ({:.3} of a vCPU: a whole one at {} MB) + {} ms per vendor wait: the calls made one \
                  after the other, those made at once counting once (measured: the simulators' wall time at {} ms a \
                  call, divided by {} ms)",
+                self.lambda_memory_mb,
+                self.cpu_share(),
+                self.lambda_memory_mb_per_vcpu,
                 self.vendor_call_ms,
                 super::per_change::WAIT_PROBE_LATENCY_MS,
                 super::per_change::WAIT_PROBE_LATENCY_MS
@@ -159,7 +172,8 @@ impl CostEstimate {
 
 pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimate {
     const MILLION: f64 = 1_000_000.0;
-    let lambda_ms_per_change = work.tandem_ms + assumptions.vendor_call_ms * work.vendor_waits;
+    let lambda_ms_per_change =
+        work.tandem_ms / assumptions.cpu_share() + assumptions.vendor_call_ms * work.vendor_waits;
     let gigabytes = f64::from(assumptions.lambda_memory_mb) / 1024.0;
     let lambda_compute_usd =
         MILLION * gigabytes * (lambda_ms_per_change / 1000.0) * assumptions.lambda_usd_per_gb_second;
@@ -227,11 +241,12 @@ mod tests {
 
     #[test]
     fn a_million_changes_cost_what_the_prices_say() {
-        let assumptions = CostAssumptions { lambda_memory_mb: 128, ..CostAssumptions::default() };
-        // 3 waits at 150 ms + 50 ms of tandem = 500 ms at 0.125 GB: 0.0625 GB-s per change.
+        let assumptions =
+            CostAssumptions { lambda_memory_mb: 128, lambda_memory_mb_per_vcpu: 1280, ..CostAssumptions::default() };
+        // 3 waits at 150 ms + 5 ms of tandem on a tenth of a vCPU = 500 ms at 0.125 GB: 0.0625 GB-s per change.
         let work = ChangeWork {
             deliveries: 2.0,
-            tandem_ms: 50.0,
+            tandem_ms: 5.0,
             vendor_waits: 3.0,
             dynamodb: Some(CapacityUnits { read: 2.0, write: 4.0 }),
         };
@@ -248,6 +263,13 @@ mod tests {
         assert!(close(estimate.total_with_function_url_usd, shared), "{estimate:?}");
         assert!(close(estimate.total_usd, shared + 2.0 + 2.0 * 350.0 / 1000.0 * 0.50), "{estimate:?}");
         assert!(close(estimate.ratio_to_target(), estimate.total_usd / 3.0));
+    }
+
+    #[test]
+    fn below_a_vcpus_memory_tandems_own_time_takes_longer() {
+        let default = CostAssumptions::default();
+        assert!(close(default.cpu_share(), 256.0 / 1769.0));
+        assert!(close(CostAssumptions { lambda_memory_mb: 4096, ..default }.cpu_share(), 1.0));
     }
 
     #[test]

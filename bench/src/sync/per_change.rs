@@ -110,12 +110,17 @@ struct ChangeSample {
 /// time says how many calls were waited for one after the other. tandem's own time excludes it.
 pub const WAIT_PROBE_LATENCY_MS: u64 = 20;
 
+/// How long after a change its webhook is sent while changes are measured: the vendors send theirs
+/// seconds later, so the echo of tandem's own write does not arrive while that sync is still finishing
+/// (an instant echo would wait for it, time no deployment pays).
+const WEBHOOK_DELAY_MS: u64 = 100;
+
 /// Measures `changes` changes of every kind in both directions, after one unmeasured change of each (the
 /// first calls of a process look up the service accounts and the people once).
 pub async fn measure(world: &SyncWorld, changes: usize) -> Result<Vec<ChangeFigures>, SyncBenchError> {
     let sims = world.simulators()?;
     let latency = LatencyRange { min: WAIT_PROBE_LATENCY_MS, max: WAIT_PROBE_LATENCY_MS };
-    let plan = FaultPlan { latency_ms: latency, ..FaultPlan::none() };
+    let plan = FaultPlan { latency_ms: latency, webhook_delay_ms: WEBHOOK_DELAY_MS, ..FaultPlan::none() };
     sims.jira.set_fault_plan(plan.clone()).map_err(SyncBenchError::FaultPlan)?;
     sims.ado.set_fault_plan(plan).map_err(SyncBenchError::FaultPlan)?;
     let measured = measure_each_kind(world, changes).await;

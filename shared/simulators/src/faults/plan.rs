@@ -34,6 +34,9 @@ pub struct FaultPlan {
     /// Each delivery waits a random `0..window` milliseconds before it is sent, so later events overtake
     /// earlier ones.
     pub webhook_reorder_window_ms: u64,
+    /// Every delivery waits this long first, as the vendors send webhooks some time after the change
+    /// (seconds, in their documentation's words "near real time"); none by default.
+    pub webhook_delay_ms: u64,
     /// The vendor's request quota: calls beyond it are answered 429 with `Retry-After` until a token is
     /// free (see [`RateLimit`]); none by default.
     pub rate_limit: Option<RateLimit>,
@@ -127,6 +130,7 @@ impl FaultPlan {
             webhook_duplicate_rate: 0.0,
             webhook_duplicate_copies: 1,
             webhook_reorder_window_ms: 0,
+            webhook_delay_ms: 0,
             rate_limit: None,
             search_lag_ms: LatencyRange::default(),
             create_throttle_rate: 0.0,

@@ -245,12 +245,12 @@ impl Faults {
         } else {
             1
         };
-        let delay_ms =
+        let reordered_ms =
             if plan.webhook_reorder_window_ms > 0 { rng.random_range(0..plan.webhook_reorder_window_ms) } else { 0 };
-        if delay_ms > 0 {
+        if reordered_ms > 0 {
             stats.webhooks_delayed += 1;
         }
-        DeliveryFate::Deliver { copies, delay: Duration::from_millis(delay_ms) }
+        DeliveryFate::Deliver { copies, delay: Duration::from_millis(plan.webhook_delay_ms + reordered_ms) }
     }
 
     /// The plan's cap on search pages, if any.
