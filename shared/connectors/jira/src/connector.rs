@@ -296,26 +296,33 @@ impl Connector for JiraConnector {
     /// Searches the service account's issues created since `created_since` (relative date, as in
     /// `changed_since`), asking for the marker property, and keeps the first one carrying `origin`'s
     /// marker. JQL cannot search a property without an app declaring it searchable, so the marker is
-    /// compared here.
+    /// compared here. Pages go by key (`key > "OPS-12"`), not by Jira's offset tokens: an issue deleted
+    /// between two pages, or the window's start moving on with the clock, would shift the next page and
+    /// pass the copy over, and a copy not found is created twice.
     async fn find_copy(&self, origin: &CopyOrigin, created_since: Timestamp) -> Result<Option<Item>, ConnectorError> {
-        let jql = format!(
-            "{} AND creator = currentUser() AND created >= -{}m ORDER BY created ASC",
+        let window = format!(
+            "{} AND creator = currentUser() AND created >= -{}m",
             self.scope(),
             minutes_back(Utc::now(), created_since)
         );
         // Jira's clock is not ours: an issue created a little "before" created_since may still be the copy.
         let earliest = created_since - chrono::Duration::minutes(SEARCH_MARGIN_MINUTES);
-        let mut token = None;
+        let mut after: Option<String> = None;
         loop {
-            let page = self.search_page(&jql, PAGE_SIZE, &["created"], &[ORIGIN_PROPERTY], token).await?;
+            let jql = match &after {
+                None => format!("{window} ORDER BY key ASC"),
+                Some(key) => format!("{window} AND key > {} ORDER BY key ASC", quote(key)),
+            };
+            let page = self.search_page(&jql, PAGE_SIZE, &["created"], &[ORIGIN_PROPERTY], None).await?;
             for issue in &page.issues {
                 if is_copy_of(issue, origin) && time_field(issue, "created")? >= earliest {
                     return self.get_item(&ItemId::new(issue.id.clone())).await.map(Some);
                 }
             }
-            token = page.next_page();
-            if token.is_none() {
-                return Ok(None);
+            let went_on = page.next_page_token.is_some() && page.is_last != Some(true);
+            match page.issues.last().and_then(|issue| issue.key.clone()) {
+                Some(last) if went_on => after = Some(last),
+                _ => return Ok(None),
             }
         }
     }

@@ -122,7 +122,11 @@ async fn the_search_pages_through_the_service_accounts_recent_issues() {
 
     let found = jira.find_copy(&origin("42"), since).await.unwrap();
     assert_eq!(found.map(|item| item.item.id), Some(copy.item.id));
-    let searches = sim.exchanges().iter().filter(|exchange| exchange.path == "/rest/api/3/search/jql").count();
-    assert_eq!(searches, 2, "the copy is the 101st issue, on the second page");
+    let searches: Vec<_> =
+        sim.exchanges().into_iter().filter(|exchange| exchange.path == "/rest/api/3/search/jql").collect();
+    assert_eq!(searches.len(), 2, "the copy is the 101st issue, on the second page");
+    let second = searches[1].request_body.as_ref().expect("a search body");
+    assert!(second.get("nextPageToken").is_none(), "pages go by key, not by Jira's offset tokens: {second}");
+    assert!(second["jql"].as_str().is_some_and(|jql| jql.contains("key > ")), "{second}");
     assert_no_violations(&sim);
 }
