@@ -68,7 +68,7 @@ impl World {
         .map_err(BenchError::AzureDevopsSimulator)?;
         let secret_prefix = format!("tandem-bench/{unique}/");
         let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
-        let client = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env(None).await);
+        let client = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env().await);
         for (name, value) in secrets(&secret_prefix, &ado, &webhook_secret) {
             client
                 .create_secret()

@@ -43,7 +43,7 @@ async fn the_stack_name_finds_the_table() -> Result<()> {
         "Resources": { "Placeholder": { "Type": "AWS::CloudFormation::WaitConditionHandle" } },
         "Outputs": { "TableName": { "Value": table } }
     });
-    let cloudformation = aws_sdk_cloudformation::Client::new(&tandem_aws_config::from_env(None).await);
+    let cloudformation = aws_sdk_cloudformation::Client::new(&tandem_aws_config::from_env().await);
     cloudformation.create_stack().stack_name(&stack).template_body(template.to_string()).send().await?;
 
     let set = tandem(&[
@@ -93,7 +93,7 @@ async fn a_first_activation_with_backfill_syncs_the_items_already_there() -> Res
     let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await?;
     let prefix = format!("tandem-test/{}/", uuid::Uuid::new_v4().simple());
     let service = SimUser::service_account();
-    let secrets = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env(None).await);
+    let secrets = aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env().await);
     for (name, value) in [
         ("jira", json!({ "kind": "jira-api-token", "email": service.email, "api_token": service.api_token })),
         ("ado", json!({ "kind": "azure-devops-pat", "pat": ado.service_account().pat })),

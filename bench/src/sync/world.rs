@@ -202,7 +202,7 @@ async fn open_store(kind: &StoreKind) -> Result<OpenedStore, SyncBenchError> {
                 return Err(SyncBenchError::LocalAwsMissing);
             }
             let calls = DynamoCalls::default();
-            let shared = tandem_aws_config::from_env(None).await;
+            let shared = tandem_aws_config::from_env().await;
             let client_config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(calls.clone()).build();
             let dynamo =
                 tandem_store_dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(client_config), table);

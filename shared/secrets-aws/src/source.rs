@@ -25,9 +25,10 @@ impl SecretsManagerSource {
 
     /// A client configured the way every AWS SDK is: region, credentials and endpoint from the
     /// environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, …), the Lambda execution
-    /// role, or the shared config files.
+    /// role, or the shared config files; each attempt of a read limited to
+    /// `tandem_aws_config::ATTEMPT_TIMEOUT` (a stalled read would otherwise hold a function to its end).
     pub async fn from_env() -> SecretsManagerSource {
-        let config = tandem_aws_config::from_env(None).await;
+        let config = tandem_aws_config::from_env().await;
         SecretsManagerSource::new(Client::new(&config))
     }
 

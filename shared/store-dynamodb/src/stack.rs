@@ -21,7 +21,7 @@ pub enum StackError {
 /// The table of stack `stack` (its `TableName` output), with the SDK's configuration from the
 /// environment, as [`crate::DynamoStore::from_env`] has it.
 pub async fn table_of_stack(stack: &str) -> Result<String, StackError> {
-    let config = tandem_aws_config::from_env(None).await;
+    let config = tandem_aws_config::from_env().await;
     let described = Client::new(&config).describe_stacks().stack_name(stack).send().await.map_err(|error| {
         // CloudFormation answers an unknown stack with a ValidationError "Stack with id … does not exist".
         if error.code() == Some("ValidationError")

@@ -2,7 +2,6 @@
 
 use crate::error::{request_failed, Item};
 use crate::keys::{Key, PK, SK};
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -10,7 +9,6 @@ use tandem_engine::ports::StoreError;
 
 /// The longest one attempt of a DynamoDB call may take: far beyond DynamoDB's milliseconds, and beyond
 /// a local stand-in's seconds under load, yet short of any function's deadline.
-const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The engine's store traits on one DynamoDB table (see the crate documentation for its layout).
 #[derive(Debug, Clone)]
@@ -32,14 +30,11 @@ impl DynamoStore {
     /// A store on `table` with the SDK's usual configuration from the environment: `AWS_REGION`,
     /// credentials (variables, profile, or the Lambda role), and `AWS_ENDPOINT_URL` for a local server.
     ///
-    /// Each attempt of a call gets 10 s (`ATTEMPT_TIMEOUT`): the SDK sets none by default, and a call that
-    /// never answers (a stalled connection) would hold a function past its own deadline, where the
-    /// poller can no longer record where it stopped. A timed-out attempt is retried like any other
-    /// transient error: a write that landed meanwhile is either the same record written again or fails
-    /// its own condition, which the engine takes as a change to read again.
+    /// Each attempt of a call gets `tandem_aws_config::ATTEMPT_TIMEOUT`. A timed-out attempt is retried
+    /// like any other transient error: a write that landed meanwhile is either the same record written
+    /// again or fails its own condition, which the engine takes as a change to read again.
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let timeouts = TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).build();
-        let config = tandem_aws_config::from_env(Some(timeouts)).await;
+        let config = tandem_aws_config::from_env().await;
         DynamoStore::new(Client::new(&config), table)
     }
 

@@ -45,7 +45,7 @@ async fn store() -> DynamoStore {
 
 /// A client of the same server for writing what the store never would.
 async fn raw_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&tandem_aws_config::from_env(None).await)
+    aws_sdk_dynamodb::Client::new(&tandem_aws_config::from_env().await)
 }
 
 tandem_store::conformance_tests!(Arc::new(store().await));

@@ -195,7 +195,7 @@ fields:
 }
 
 async fn admin() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env(None).await)
+    aws_sdk_secretsmanager::Client::new(&tandem_aws_config::from_env().await)
 }
 
 /// An API Gateway HTTP API (payload format 2.0) request, written as the JSON Lambda receives.

@@ -117,7 +117,9 @@ impl JiraConnector {
             let listed_at = Utc::now();
             let listing =
                 self.search_page(&self.listing_jql(&from, listed_at), LISTING_SIZE, &["key"], &[], None).await?;
-            let went_on = listing.next_page_token.is_some() && listing.is_last != Some(true);
+            // An empty answer that says more follows would list the same again: taken as the end.
+            let went_on =
+                !listing.issues.is_empty() && listing.next_page_token.is_some() && listing.is_last != Some(true);
             let issues = listing.issues.iter().map(|issue| (issue.id.as_str(), issue.key.as_deref()));
             match from.listed(listed_at, issues, went_on)? {
                 Listed::Queued | Listed::ListAgain => {}

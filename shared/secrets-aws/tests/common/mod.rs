@@ -23,7 +23,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "AWS_ENDPOINT_URL is not set: these tests need the local Secrets Manager; \
          run `eval \"$(infra/local-aws.sh)\"` first"
     );
-    tandem_aws_config::from_env(None).await
+    tandem_aws_config::from_env().await
 }
 
 /// A client for setting up secrets (tests write them; tandem only reads).
