@@ -14,7 +14,9 @@ pub fn https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
-/// How long one attempt of an AWS call may take. The SDK sets no limit by default, and a call that never
+/// How long one attempt of an AWS call may take: far beyond DynamoDB's and Secrets Manager's
+/// milliseconds, and beyond a local stand-in's seconds under load, yet short of any function's deadline.
+/// The SDK sets no limit by default, and a call that never
 /// answers (a stalled connection) would hold a function past its own deadline, where the poller can no
 /// longer record where it stopped and a webhook's sender has given up: a timed-out attempt is retried
 /// like any other transient error, then reported.

@@ -7,9 +7,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use tandem_engine::ports::StoreError;
 
-/// The longest one attempt of a DynamoDB call may take: far beyond DynamoDB's milliseconds, and beyond
-/// a local stand-in's seconds under load, yet short of any function's deadline.
-
 /// The engine's store traits on one DynamoDB table (see the crate documentation for its layout).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
