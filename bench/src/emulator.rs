@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Notify};
@@ -98,6 +99,10 @@ struct Shared {
     queues: Mutex<Queues>,
     /// Wakes `next` requests held open on an empty queue.
     queued: Notify,
+    /// Bumped when the bench stops a process: a `next` request held open since before belongs to a
+    /// process that is gone (its connection is not noticed closed while the answer is pending), and
+    /// must not take the next process's event.
+    generation: AtomicU64,
     /// Bumped on every recorded answer or init error, for [`RuntimeApi::answer`] to wait on.
     recorded: watch::Sender<u64>,
 }
@@ -125,8 +130,12 @@ impl RuntimeApi {
     pub async fn start() -> Result<RuntimeApi, BenchError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(BenchError::EmulatorBind)?;
         let address = listener.local_addr().map_err(BenchError::EmulatorBind)?;
-        let shared =
-            Arc::new(Shared { queues: Mutex::default(), queued: Notify::new(), recorded: watch::Sender::new(0) });
+        let shared = Arc::new(Shared {
+            queues: Mutex::default(),
+            queued: Notify::new(),
+            generation: AtomicU64::new(0),
+            recorded: watch::Sender::new(0),
+        });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{request_id}/response", post(response))
@@ -160,7 +169,8 @@ impl RuntimeApi {
             payload: payload.into(),
         };
         self.shared.queues().waiting.push_back(invocation);
-        self.shared.queued.notify_one();
+        // Every request held open looks: one of a stopped process must not be the only one woken.
+        self.shared.queued.notify_waiters();
         request_id
     }
 
@@ -191,6 +201,14 @@ impl RuntimeApi {
     pub fn discard_waiting(&self) {
         self.shared.queues().waiting.clear();
     }
+
+    /// Ends the `next` requests held open so far: their process was stopped, and the next event is for
+    /// the next one (a request left open would take it and answer a closed connection, leaving the new
+    /// process waiting for an event that never comes).
+    pub fn end_requests_held_open(&self) {
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        self.shared.queued.notify_waiters();
+    }
 }
 
 impl Drop for RuntimeApi {
@@ -208,9 +226,15 @@ fn trace_id() -> String {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    let generation = shared.generation.load(Ordering::SeqCst);
     loop {
-        // Registered before looking, so an event queued in between still wakes this request.
         let queued = shared.queued.notified();
+        tokio::pin!(queued);
+        // Registered before looking, so an event queued in between still wakes this request.
+        queued.as_mut().enable();
+        if shared.generation.load(Ordering::SeqCst) != generation {
+            return problem(StatusCode::GONE, "Runtime.StaleRequest", "the process that asked was stopped");
+        }
         if let Some(invocation) = take_next(&shared) {
             return invocation_response(invocation);
         }
@@ -349,6 +373,22 @@ mod tests {
                 body: Bytes::from_static(br#"{"errorMessage":"boom"}"#)
             }
         );
+    }
+
+    /// A process the bench stopped leaves its `next` request open (the connection's close is not noticed
+    /// while the answer is pending): that request must not take the next process's event.
+    #[tokio::test]
+    async fn a_request_held_open_by_a_stopped_process_does_not_take_the_next_event() {
+        let api = RuntimeApi::start().await.unwrap();
+        let client = reqwest::Client::new();
+        let stale = tokio::spawn(client.get(url(&api, "invocation/next")).send());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        api.end_requests_held_open();
+        let ended = stale.await.unwrap().unwrap();
+        assert_eq!(ended.status(), 410);
+        let event = api.enqueue(ARN, r#"{"n":1}"#, Duration::from_secs(15));
+        let handed = client.get(url(&api, "invocation/next")).send().await.unwrap();
+        assert_eq!(header(&handed, "lambda-runtime-aws-request-id"), event, "the live process gets the event");
     }
 
     #[tokio::test]

@@ -107,6 +107,7 @@ impl Function {
             // The deadline plus a margin: a function past it is hung, not slow.
             if waited.elapsed() > self.timeout + Duration::from_secs(5) {
                 api.discard_waiting();
+                api.end_requests_held_open();
                 return Err(BenchError::NoAnswer { function: self.name.clone(), waited: waited.elapsed(), hint });
             }
         };
@@ -114,6 +115,7 @@ impl Function {
         let dependencies = Duration::from_micros(wall_busy_micros().saturating_sub(busy_before));
         let peak_rss_kib = process.peak_rss_kib()?;
         process.stop()?;
+        api.end_requests_held_open();
         Ok(ColdRun {
             cold_start: recorded.at.saturating_duration_since(started),
             init: recorded.handed_at.saturating_duration_since(started),
