@@ -85,14 +85,12 @@ impl JiraConnector {
         max_results: u32,
         fields: &[&str],
         properties: &[&str],
-        token: Option<String>,
     ) -> Result<wire::SearchPage, ConnectorError> {
         let request = wire::SearchRequest {
             jql: jql.to_string(),
             max_results,
             fields: fields.iter().map(|field| field.to_string()).collect(),
             properties: properties.iter().map(|key| key.to_string()).collect(),
-            next_page_token: token,
         };
         self.client.send(Method::POST, "/rest/api/3/search/jql", &request, Repeat::Safe).await
     }
@@ -115,11 +113,8 @@ impl JiraConnector {
                 return Ok(from.next_page(items, Read::AfterListing { listed_at, fetched_at }));
             }
             let listed_at = Utc::now();
-            let listing =
-                self.search_page(&self.listing_jql(&from, listed_at), LISTING_SIZE, &["key"], &[], None).await?;
-            // An empty answer that says more follows would list the same again: taken as the end.
-            let went_on =
-                !listing.issues.is_empty() && listing.next_page_token.is_some() && listing.is_last != Some(true);
+            let listing = self.search_page(&self.listing_jql(&from, listed_at), LISTING_SIZE, &["key"], &[]).await?;
+            let went_on = listing.goes_on();
             let issues = listing.issues.iter().map(|issue| (issue.id.as_str(), issue.key.as_deref()));
             match from.listed(listed_at, issues, went_on)? {
                 Listed::Queued | Listed::ListAgain => {}
@@ -135,8 +130,7 @@ impl JiraConnector {
         let window = format!("{} AND updated >= -{}m", self.scope(), minutes_back(now, from.boundary()));
         match from.order() {
             Order::ByChange => format!("{window} ORDER BY updated ASC"),
-            Order::ByKey(None) => format!("{window} ORDER BY key ASC"),
-            Order::ByKey(Some(after)) => format!("{window} AND key > {} ORDER BY key ASC", quote(after)),
+            Order::ByKey(after) => in_key_order(&window, after.as_deref()),
         }
     }
 
@@ -194,6 +188,15 @@ fn not_found_as(error: ConnectorError, id: &ItemId) -> ConnectorError {
     }
 }
 
+/// The issues `window` holds in key order, after the key `after` when given: an order no edit, deletion
+/// or moving window shifts, so asking again after the last key seen passes nothing over.
+fn in_key_order(window: &str, after: Option<&str>) -> String {
+    match after {
+        None => format!("{window} ORDER BY key ASC"),
+        Some(key) => format!("{window} AND key > {} ORDER BY key ASC", quote(key)),
+    }
+}
+
 /// A JQL string literal.
 fn quote(value: &str) -> String {
     format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
@@ -241,10 +244,9 @@ impl Connector for JiraConnector {
             self.scope(),
             minutes_back(Utc::now(), from.boundary())
         );
-        let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[], None).await?;
+        let search = self.search_page(&jql, PAGE_SIZE, &["*all"], &[]).await?;
         let items = search.issues.iter().map(|issue| item_from_wire(issue, &self.config)).collect::<Result<_, _>>()?;
-        let more = search.next_page().is_some();
-        Ok(from.first_page(items, more))
+        Ok(from.first_page(items, search.goes_on()))
     }
 
     fn max_call_duration(&self) -> Duration {
@@ -254,7 +256,7 @@ impl Connector for JiraConnector {
     /// The newest `updated` among the connector's issues (its project and issue type).
     async fn project_last_updated(&self) -> Result<Option<Timestamp>, ConnectorError> {
         let jql = format!("{} ORDER BY updated DESC", self.scope());
-        let page = self.search_page(&jql, 1, &["updated"], &[], None).await?;
+        let page = self.search_page(&jql, 1, &["updated"], &[]).await?;
         page.issues.first().map(|issue| time_field(issue, "updated")).transpose()
     }
 
@@ -311,19 +313,15 @@ impl Connector for JiraConnector {
         let earliest = created_since - chrono::Duration::minutes(SEARCH_MARGIN_MINUTES);
         let mut after: Option<String> = None;
         loop {
-            let jql = match &after {
-                None => format!("{window} ORDER BY key ASC"),
-                Some(key) => format!("{window} AND key > {} ORDER BY key ASC", quote(key)),
-            };
-            let page = self.search_page(&jql, PAGE_SIZE, &["created"], &[ORIGIN_PROPERTY], None).await?;
+            let jql = in_key_order(&window, after.as_deref());
+            let page = self.search_page(&jql, PAGE_SIZE, &["created"], &[ORIGIN_PROPERTY]).await?;
             for issue in &page.issues {
                 if is_copy_of(issue, origin) && time_field(issue, "created")? >= earliest {
                     return self.get_item(&ItemId::new(issue.id.clone())).await.map(Some);
                 }
             }
-            let went_on = page.next_page_token.is_some() && page.is_last != Some(true);
             match page.issues.last().and_then(|issue| issue.key.clone()) {
-                Some(last) if went_on => after = Some(last),
+                Some(last) if page.goes_on() => after = Some(last),
                 _ => return Ok(None),
             }
         }

@@ -121,11 +121,11 @@ pub struct SearchRequest {
     /// Issue property keys to return with each issue (at most 5).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_page_token: Option<String>,
 }
 
 /// One page of `POST /search/jql` (`SearchAndReconcileResults`): no `total`; `isLast` ends the pages.
+/// tandem never asks for the next page by its token (an offset into an answer that shifts between two
+/// requests): it asks again from where it stopped, so the token only says whether more follow.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchPage {
@@ -138,9 +138,10 @@ pub struct SearchPage {
 }
 
 impl SearchPage {
-    /// The token of the next page; `None` on the last page.
-    pub fn next_page(self) -> Option<String> {
-        self.next_page_token.filter(|_| self.is_last != Some(true))
+    /// Whether more issues follow this answer. An empty answer is the end, whatever it says: asking
+    /// again from where it stopped would get the same.
+    pub fn goes_on(&self) -> bool {
+        !self.issues.is_empty() && self.next_page_token.is_some() && self.is_last != Some(true)
     }
 }
 
