@@ -39,18 +39,10 @@ impl NewPart {
     }
 }
 
-/// What separates the item's id from the part in a part's claim key: no system's item ids have it.
-const PART_SEPARATOR: char = '#';
-
 /// The claim key of copying one part (`kind` names what it is): in the claims of the item it belongs
 /// to, under a name no item id can have.
 pub(crate) fn part_claim(link: &Link, from: Side, kind: &str, part: &str) -> ItemId {
-    ItemId::new(format!("{}{PART_SEPARATOR}{kind}:{part}", link.item(from).id))
-}
-
-/// Whether a claim key is a part's (see [`part_claim`]) rather than an item's.
-pub(crate) fn is_part_claim(claim: &ItemId) -> bool {
-    claim.as_str().contains(PART_SEPARATOR)
+    crate::ports::part_claim_key(&link.item(from).id, kind, part)
 }
 
 impl Engine {

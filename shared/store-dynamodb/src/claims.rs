@@ -1,21 +1,20 @@
 //! Creation claims: who may create the copy of an item (or post the copy of one of its parts, a comment
 //! or a file), until when, and when its holders sent the create.
 //!
-//! An item's claim is one TransactWriteItems: a check that the item is not linked and the claim's
-//! conditional put, so a claim cannot be taken once `insert_link` linked the item. A part's claim names
-//! no item a link could name, and is one conditional PutItem (one write unit where a transaction of two
-//! costs four). The claims this process holds are remembered, so renewing one (right before the send)
-//! is one write conditional on exactly what it wrote, not a refused write and a second one.
+//! An item's claim is kept at the key its link (side 1) or pointer (side 2) will have, so one
+//! conditional PutItem (one write unit) takes the claim and finds the item not linked: a record there
+//! that is not a claim is the link. `insert_link` writes the link over the claim, so no claim of a
+//! linked item is left behind to be taken again. A part's claim (no link names a part) is kept in the
+//! claims' own partition. The claims this process holds are remembered, so renewing one (right before
+//! the send) is one write conditional on exactly what it wrote, not a refused write and a second one.
 
-use crate::error::{built, refusal, Item, Refusal};
+use crate::error::Item;
 use crate::keys::{self, Key, OWNER, RECORD, UNTIL_MICROS};
 use crate::links::describe_item;
 use crate::record::{decode, encode};
 use crate::store::{item_at, DynamoStore};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, LinkStore, SentRecord, StoreError};
@@ -169,10 +168,7 @@ impl DynamoStore {
             ],
         );
         let condition = ClaimCondition::replacing(replacing.as_ref());
-        let written = match request.of_part {
-            true => self.put_part_claim(record, condition).await?,
-            false => self.put_item_claim(integration, side, item, record, condition).await?,
-        };
+        let written = self.put_claim(record, condition).await?;
         let what = describe_item(integration, side, item);
         match written {
             Written::Made => {
@@ -192,8 +188,9 @@ impl DynamoStore {
                     Some(item) => Some(item),
                     None => self.get(&Key::claim(integration, side, item), DOING).await?,
                 };
-                // Released between our write and this read: the claim is free again, so try again.
-                let Some(holder) = holder else {
+                // Released between our write and this read, or linked (the link replaced the claim):
+                // try again, which finds which.
+                let Some(holder) = holder.filter(keys::is_claim) else {
                     return Err(StoreError::Conflict { what: format!("the creation claim of {what}") });
                 };
                 let holder: Claim = decode(&holder, "creation claim")?;
@@ -206,55 +203,9 @@ impl DynamoStore {
         }
     }
 
-    /// An item's claim: in one transaction with the check that the item is not linked.
-    async fn put_item_claim(
-        &self,
-        integration: &str,
-        side: Side,
-        item: &ItemId,
-        record: Item,
-        condition: ClaimCondition,
-    ) -> Result<Written, StoreError> {
-        let not_linked = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(Key::link(integration, side, item).attributes()))
-            .condition_expression("attribute_not_exists(pk)")
-            .build();
-        let not_linked = built(not_linked, "the check that an item is not linked")?;
-        let take = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .condition_expression(condition.expression)
-            .set_expression_attribute_names(condition.names)
-            .set_expression_attribute_values(condition.values)
-            .build();
-        let take = built(take, "a creation claim")?;
-        let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(not_linked).build())
-            .transact_items(TransactWriteItem::builder().put(take).build())
-            .send()
-            .await;
-        let mut refused = match written {
-            Ok(_) => return Ok(Written::Made),
-            Err(error) => refusal(DOING, &self.table, error),
-        };
-        if refused.condition_failed(0) {
-            return Ok(Written::Linked);
-        }
-        if refused.condition_failed(1) {
-            return Ok(Written::ClaimStands(refused.item_of(1)));
-        }
-        match refused {
-            Refusal::Failed(error) => Err(error),
-            _ => Err(StoreError::Conflict { what: "a creation claim".to_owned() }),
-        }
-    }
-
-    /// A part's claim: one conditional put, since no link names a part.
-    async fn put_part_claim(&self, record: Item, condition: ClaimCondition) -> Result<Written, StoreError> {
+    /// A claim's conditional put. An item's claim is kept at its link's key, so the put is also the
+    /// check that the item is not linked: a record there that is not a claim is its link.
+    async fn put_claim(&self, record: Item, condition: ClaimCondition) -> Result<Written, StoreError> {
         let written = self
             .client
             .put_item()
@@ -269,9 +220,10 @@ impl DynamoStore {
         match written {
             Ok(_) => Ok(Written::Made),
             Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(Written::ClaimStands(failed.item().cloned()))
-                }
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => Ok(match failed.item() {
+                    Some(stored) if !keys::is_claim(stored) => Written::Linked,
+                    stored => Written::ClaimStands(stored.cloned()),
+                }),
                 _ => Err(self.failed(DOING, error)),
             },
         }

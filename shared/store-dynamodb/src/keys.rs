@@ -16,7 +16,7 @@ pub(crate) const RECORD: &str = "record";
 pub(crate) const VERSION: &str = "version";
 /// The id of the item on the other side of a link copy, so an update cannot re-pair a link.
 pub(crate) const PARTNER: &str = "partner";
-/// Who holds a creation claim.
+/// Who holds a creation claim: a record with it is a claim (an item's claim is kept at its link's key).
 pub(crate) const OWNER: &str = "owner";
 /// Until when a claim is held, in microseconds since the epoch.
 pub(crate) const UNTIL_MICROS: &str = "until_us";
@@ -79,8 +79,15 @@ impl Key {
         Key { pk: partition(Kind::Link, integration), sk: item_sort_key(side, item.as_str()) }
     }
 
+    /// Where the creation claim of `item` (or of a part of one) is kept. An item's claim is kept where
+    /// its link (or pointer) will be, so one conditional write both claims the item and finds it not
+    /// linked, and the link replaces the claim when it is written; a part's, which no link names, in
+    /// the claims' own partition.
     pub fn claim(integration: &str, side: Side, item: &ItemId) -> Key {
-        Key { pk: partition(Kind::Claim, integration), sk: item_sort_key(side, item.as_str()) }
+        match tandem_engine::ports::is_part_claim(item) {
+            true => Key { pk: partition(Kind::Claim, integration), sk: item_sort_key(side, item.as_str()) },
+            false => Key::link(integration, side, item),
+        }
     }
 
     pub fn watermark(integration: &str, side: Side) -> Key {
@@ -112,6 +119,11 @@ impl Key {
             (SK.to_owned(), AttributeValue::S(self.sk.clone())),
         ])
     }
+}
+
+/// Whether a stored record is a creation claim (at a link's key: the item is claimed, not linked).
+pub(crate) fn is_claim(item: &HashMap<String, AttributeValue>) -> bool {
+    item.contains_key(OWNER)
 }
 
 /// The sort-key prefix of one item's history: the id's length first, so that no id's prefix is

@@ -13,7 +13,8 @@
 //! |--------------|----------------------------|--------------------------|----------------------------------------------------|
 //! | link         | `LINK#{integration}`       | `1#{item id}`            | `record`, `version` (N), `partner` (other item id) |
 //! | link pointer | `LINK#{integration}`       | `2#{item id}`            | `partner` (the side-1 item id)                     |
-//! | claim        | `CLAIM#{integration}`      | `{side}#{item id}`       | `record`, `owner`, `until_us` (N), `expires_at`    |
+//! | item claim   | `LINK#{integration}`       | `{side}#{item id}`       | `record`, `owner`, `until_us` (N), `expires_at`    |
+//! | part claim   | `CLAIM#{integration}`      | `{side}#{part key}`      | `record`, `owner`, `until_us` (N), `expires_at`    |
 //! | watermark    | `WATERMARK#{integration}`  | `{side}`                 | `record`                                           |
 //! | conflict     | `CONFLICT#{integration}`   | `{RFC 3339 at}#{random}` | `record`                                           |
 //! | failure      | `FAILURE#{integration}`    | `{side}#{item id}`       | `record`                                           |
@@ -30,17 +31,20 @@
 //! - A link is stored once, under its side-1 item; its side-2 item holds a pointer to it, written with
 //!   the link and never changed. "The link of this item" is one strongly consistent GetItem from side
 //!   1, two from side 2 (one where this process read the pointer before). `insert_link` is one
-//!   TransactWriteItems: the link and the pointer, each on `attribute_not_exists(pk)` (`AlreadyExists`
-//!   if either item is linked), plus the removal of the claimed item's creation claim, on its owner. `update_link` is one PutItem of the link on `version = :stored AND partner
+//!   TransactWriteItems: the link and the pointer, the claimed item's written over its creation claim
+//!   on `owner = :owner` (`Conflict` when taken over), the other's where no link is (`AlreadyExists`). `update_link` is one PutItem of the link on `version = :stored AND partner
 //!   = :partner` (`Conflict` otherwise): one write unit per KB, where rewriting a copy under each item in
 //!   a transaction cost four. `list_links` queries the side-1 records of the integration. (A table
 //!   written by an earlier version holds a copy of the link under the side-2 item too; it is no longer
 //!   read or written.)
-//! - An item's `claim_creation` is one TransactWriteItems: a condition check that the item's link does
-//!   not exist and the claim put on `attribute_not_exists(pk)`, or on exactly the earlier claim it takes
-//!   over. A claim checked in the same transaction as the link cannot be taken after `insert_link`
-//!   removed it. A part's claim (a comment, a file: never linked) is the conditional put alone, and a
-//!   claim this process holds is renewed on exactly what it wrote (see `claims.rs`).
+//! - An item's claim is kept at its link's (or pointer's) key, so `claim_creation` is one PutItem on
+//!   `attribute_not_exists(pk)`, or on exactly the earlier claim it takes over: one write unit that
+//!   also finds the item not linked (a record there without `owner` is the link, returned with the
+//!   refusal). The link replaces the claim, so no claim of a linked item is left to be taken or
+//!   renewed. Reads of links pass claims over (an item being copied is not linked). A part's claim (a
+//!   comment, a file: never linked) is kept in the claims' partition; a claim this process holds is
+//!   renewed on exactly what it wrote (see `claims.rs`). (Item claims written by an earlier version,
+//!   in the claims' partition, are no longer read: they expire with their time to live.)
 //!   Claims colliding at the same instant (DynamoDB cancels both) are retried with jittered backoff.
 //! - Conflicts sort by time within their integration's partition; failures are replaced in place.
 //!   Listings are paginated strongly consistent Queries.

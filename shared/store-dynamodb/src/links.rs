@@ -1,8 +1,8 @@
 //! Entity links, stored once under their side-1 item with a pointer under the side-2 item, and creation
 //! claims.
 //!
-//! A new link is one TransactWriteItems (the link, the pointer, the claim's removal), so a concurrent
-//! writer either sees the whole link or loses its condition; an update is one conditional PutItem. The
+//! A new link is one TransactWriteItems (the link and the pointer, one of them over the claimed item's
+//! creation claim), so a concurrent writer either sees the whole link or loses its condition; an update is one conditional PutItem. The
 //! SDK gives each transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry
 //! of a write that did land is answered as a success instead of failing its own condition. An update
 //! the SDK retries after it landed fails its condition on its own write: a `Conflict`, after which the
@@ -13,7 +13,7 @@ use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, VERSION};
 use crate::record::{decode, encode_packed};
 use crate::store::{item_at, DynamoStore};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use backon::{ExponentialBuilder, Retryable};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -60,9 +60,11 @@ pub(crate) fn describe_item(integration: &str, side: Side, item: &ItemId) -> Str
 }
 
 impl DynamoStore {
-    /// The writes of a new link: the link under its side-1 item and the side-2 item's pointer to it,
-    /// each only where that item is not linked yet.
-    fn new_link_puts(&self, link: &Link) -> Result<[TransactWriteItem; 2], StoreError> {
+    /// The writes of a new link: the link under its side-1 item and the side-2 item's pointer to it.
+    /// The claimed item's key must hold `owner`'s claim, which the write replaces; the other item's
+    /// key must hold no link (a claim there, of someone about to copy the copy back, is replaced too:
+    /// its holder then finds the link). Each put returns what it found when its condition fails.
+    fn new_link_puts(&self, link: &Link, claimed: Side, owner: &str) -> Result<[TransactWriteItem; 2], StoreError> {
         let record = [(RECORD, encode_packed(link, "link")?), (VERSION, AttributeValue::N(link.version.to_string()))];
         let put = |side: Side, attributes: Vec<(&'static str, AttributeValue)>| {
             let key = Key::link(&link.integration, side, &link.item(side).id);
@@ -71,7 +73,14 @@ impl DynamoStore {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)");
+                .expression_attribute_names("#owner", OWNER)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            let put = match side == claimed {
+                true => put
+                    .condition_expression("#owner = :owner")
+                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned())),
+                false => put.condition_expression("attribute_not_exists(pk) OR attribute_exists(#owner)"),
+            };
             Ok::<_, StoreError>(TransactWriteItem::builder().put(built(put.build(), "the write of a link")?).build())
         };
         Ok([put(Side::One, record.to_vec())?, put(Side::Two, Vec::new())?])
@@ -84,8 +93,12 @@ impl LinkStore for DynamoStore {
         const DOING: &str = "reading a link";
         let key = match side {
             Side::One => {
+                // A claim kept there means the item is being copied, not linked yet.
                 let stored = self.get(&Key::link(integration, side, item), DOING).await?;
-                return stored.map(|stored| decode(&stored, "link")).transpose();
+                return stored
+                    .filter(|stored| !keys::is_claim(stored))
+                    .map(|stored| decode(&stored, "link"))
+                    .transpose();
             }
             // A side-2 item holds only the id of the side-1 item its link is stored under. (A table
             // written before links were stored once holds a copy of the link there too, which updates
@@ -95,7 +108,7 @@ impl LinkStore for DynamoStore {
                 None => return Ok(None),
             },
         };
-        let Some(stored) = self.get(&key, DOING).await? else {
+        let Some(stored) = self.get(&key, DOING).await?.filter(|stored| !keys::is_claim(stored)) else {
             return Err(StoreError::Corrupt {
                 message: format!("{} points at a link that is not stored", describe_item(integration, side, item)),
             });
@@ -157,38 +170,27 @@ impl LinkStore for DynamoStore {
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };
-        let mut actions = self.new_link_puts(&link)?.to_vec();
-        // The claim on the copied item must still be this owner's: a worker whose lease ran out and was
-        // taken over must not link its copy. (A claim on the copy, had anyone taken one, is left to its
-        // expiry: once the link is stored no claim of either item can be taken, and a removal in the
-        // transaction would cost two write units on every create.)
-        let (integration, claimed) = (&link.integration, &link.item(claimed_side).id);
-        self.held.forget(integration, claimed_side, claimed);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(Key::claim(integration, claimed_side, claimed).attributes()))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()));
-        let delete = built(delete.build(), "the removal of a creation claim")?;
-        actions.push(TransactWriteItem::builder().delete(delete).build());
+        // The link and the pointer replace the claim: the claimed item's key must still hold this
+        // owner's claim, so a worker whose lease ran out and was taken over cannot link its copy.
+        let actions = self.new_link_puts(&link, claimed_side, owner)?.to_vec();
+        self.held.forget(&link.integration, claimed_side, &link.item(claimed_side).id);
         let written = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
-        let refused = match written {
+        let mut refused = match written {
             Ok(_) => return Ok(link),
             Err(error) => refusal(DOING, &self.table, error),
         };
-        // The puts are the first two actions, side 1's then side 2's.
-        if let Some(side) =
-            Side::BOTH.into_iter().zip(0..).find_map(|(side, action)| refused.condition_failed(action).then_some(side))
-        {
-            return Err(StoreError::AlreadyExists {
-                what: format!("a link of {}", describe_item(&link.integration, side, &link.item(side).id)),
-            });
-        }
-        // Then the claim's removal.
-        if refused.condition_failed(2) {
-            return Err(StoreError::Conflict {
-                what: format!("the creation claim of {} (taken over by another worker)", describe(&link)),
+        // The puts are side 1's then side 2's. A record found that is not a claim is a link.
+        for (side, action) in Side::BOTH.into_iter().zip(0..) {
+            if !refused.condition_failed(action) {
+                continue;
+            }
+            return Err(match refused.item_of(action) {
+                Some(stored) if !keys::is_claim(&stored) => StoreError::AlreadyExists {
+                    what: format!("a link of {}", describe_item(&link.integration, side, &link.item(side).id)),
+                },
+                _ => StoreError::Conflict {
+                    what: format!("the creation claim of {} (taken over by another worker)", describe(&link)),
+                },
             });
         }
         match refused {
@@ -238,6 +240,7 @@ impl LinkStore for DynamoStore {
         self.query(keys::partition(Kind::Link, integration), Some(keys::side_prefix(Side::One)), "listing links")
             .await?
             .iter()
+            .filter(|item| !keys::is_claim(item))
             .map(|item| decode(item, "link"))
             .collect()
     }
@@ -248,8 +251,9 @@ impl LinkStore for DynamoStore {
         if let Some(partner) = self.pointers.get(integration, item) {
             return Ok(Some(partner));
         }
-        let Some(pointer) = self.get(&Key::link(integration, Side::Two, item), "reading a link's pointer").await?
-        else {
+        let pointer = self.get(&Key::link(integration, Side::Two, item), "reading a link's pointer").await?;
+        // A claim kept there means the item is being copied, not linked yet.
+        let Some(pointer) = pointer.filter(|pointer| !keys::is_claim(pointer)) else {
             return Ok(None);
         };
         let partner = match pointer.get(PARTNER) {

@@ -170,7 +170,7 @@ async fn an_unlinked_claim_outlives_its_lease_by_months() {
         .await
         .get_item()
         .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("CLAIM#{integration}")))
+        .key("pk", AttributeValue::S(format!("LINK#{integration}")))
         .key("sk", AttributeValue::S("1#7".to_owned()))
         .consistent_read(true)
         .send()
@@ -184,4 +184,32 @@ async fn an_unlinked_claim_outlives_its_lease_by_months() {
     };
     let kept = expires_at - lease_end.timestamp();
     assert!(kept >= 60 * 24 * 3600, "the claim may go {kept} s after its lease");
+}
+
+/// An item's claim is kept where its link will be, and the link replaces it whole: nothing of the
+/// claim (its owner, its time to live) is left on the link, which DynamoDB would otherwise delete.
+#[tokio::test]
+async fn the_link_replaces_the_claim_it_was_made_under() {
+    let store = store().await;
+    let integration = unique_integration("claim-replaced");
+    store.claim_creation(&integration, Side::Two, &ItemId::new("9"), &request("worker-a", 0, 60)).await.expect("claim");
+    store.insert_link(&link(&integration, "3", "9"), Side::Two, "worker-a").await.expect("insert");
+    for sort_key in ["1#3", "2#9"] {
+        let stored = raw_client()
+            .await
+            .get_item()
+            .table_name(store.table())
+            .key("pk", AttributeValue::S(format!("LINK#{integration}")))
+            .key("sk", AttributeValue::S(sort_key.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read the link")
+            .item
+            .expect("the link is stored");
+        for claim_attribute in ["owner", "until_us", "expires_at"] {
+            assert!(!stored.contains_key(claim_attribute), "{sort_key} kept the claim's {claim_attribute}");
+        }
+        assert!(stored.contains_key("partner"), "{sort_key} names its partner");
+    }
 }

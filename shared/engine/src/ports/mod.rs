@@ -13,7 +13,7 @@ pub use connector::{
 };
 pub use secrets::{SecretError, SecretSource};
 pub use store::{
-    Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord, EarlierAttempt, FailureRecord,
-    FieldSnapshot, Link, LinkStore, News, Noted, PendingWrite, SeenVersions, SendUpdate, SendWindow, SendingFile,
-    SentRecord, StoreError, SyncLog, WatermarkStore,
+    is_part_claim, part_claim_key, Announcer, AttachmentLink, ClaimOutcome, ClaimRequest, CommentLink, ConflictRecord,
+    EarlierAttempt, FailureRecord, FieldSnapshot, Link, LinkStore, News, Noted, PendingWrite, SeenVersions, SendUpdate,
+    SendWindow, SendingFile, SentRecord, StoreError, SyncLog, WatermarkStore,
 };

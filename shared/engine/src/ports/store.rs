@@ -434,6 +434,21 @@ pub enum SendUpdate {
     Withdrawn { before: Option<SendWindow> },
 }
 
+/// What separates an item's id from the part in a part's claim key: no system's item ids have it.
+const PART_SEPARATOR: char = '#';
+
+/// The claim key of copying one part of `item` (`kind` names what it is: a comment, a file), under a
+/// name no item id can have.
+pub fn part_claim_key(item: &ItemId, kind: &str, part: &str) -> ItemId {
+    ItemId::new(format!("{item}{PART_SEPARATOR}{kind}:{part}"))
+}
+
+/// Whether a claim key is a part's (see [`part_claim_key`]) rather than an item's: a store may keep
+/// an item's claim where its link will be, which no part has.
+pub fn is_part_claim(claim: &ItemId) -> bool {
+    claim.as_str().contains(PART_SEPARATOR)
+}
+
 /// A claim (or its renewal) as a worker asks for it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClaimRequest<'a> {

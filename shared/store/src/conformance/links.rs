@@ -15,6 +15,13 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
         store.claim_creation(&integration, Side::One, &source, &request("worker-a", 0, 30)).await.expect("claim");
     assert_eq!(claimed, FRESH);
     assert_eq!(store.get_link(&integration, Side::One, &source).await.expect("get"), None);
+    // Someone about to copy the copy back (its item unlinked yet) holds a claim on it meanwhile.
+    let copy_claim = request("worker-c", 1, 31);
+    let copy = item("42");
+    assert_eq!(store.claim_creation(&integration, Side::Two, &copy, &copy_claim).await.expect("claim"), FRESH);
+    assert_eq!(store.get_link(&integration, Side::Two, &copy).await.expect("get"), None);
+    assert_eq!(store.side1_of(&integration, &copy).await.expect("side 1"), None);
+    assert!(store.list_links(&integration).await.expect("list").is_empty(), "claimed items are not linked");
 
     let inserted = store.insert_link(&link(&integration, "10001", "42"), Side::One, "worker-a").await.expect("insert");
     assert_eq!(inserted.version, 1, "a new link has version 1");
@@ -36,6 +43,10 @@ pub async fn claim_then_link<S: Store>(store: &Arc<S>) {
             store.claim_creation(&integration, side, &item(id), &request("worker-b", 5, 35)).await.expect("claim");
         assert_eq!(outcome, ClaimOutcome::Linked(Box::new(inserted.clone())));
     }
+    // The claim on the copy cannot be renewed into a second copy either.
+    let renewed = store.claim_creation(&integration, Side::Two, &copy, &copy_claim).await.expect("renew");
+    assert_eq!(renewed, ClaimOutcome::Linked(Box::new(inserted.clone())));
+    assert_eq!(store.list_links(&integration).await.expect("list"), vec![inserted]);
 }
 
 /// No item is ever linked twice, whichever side the second link shares.
