@@ -50,7 +50,7 @@ async fn files_attached_on_either_side_are_copied_once_and_a_removal_follows() -
     let log = AttachmentContent {
         name: "server.log".into(),
         content_type: "text/plain".into(),
-        bytes: b"GET /export 500".to_vec(),
+        bytes: b"GET /export 500".as_slice().into(),
     };
     world.ado_alice.upload_attachment(&copy.item.id, &log, "").await?;
     world.settle().await?;

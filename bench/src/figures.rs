@@ -113,6 +113,11 @@ impl Report {
             let own = crate::targets::beside(scenario.own_cold_start_ms.p50, crate::targets::COLD_START_MS, "ms", true);
             let _ = writeln!(out, "{} cold start p50, zero-latency dependencies: {own}", scenario.name);
         }
+        for scenario in self.scenarios.iter().filter(|scenario| scenario.name == "webhook-largest-file") {
+            let rss = crate::targets::WEBHOOK_PEAK_RSS_MIB;
+            let peak = crate::targets::beside(scenario.peak_rss_mib.max, rss, "MiB", true);
+            let _ = writeln!(out, "{} peak RSS: {peak}", scenario.name);
+        }
         let _ = writeln!(out);
         for scenario in &self.scenarios {
             let _ = writeln!(out, "{}: {}", scenario.name, scenario.description);

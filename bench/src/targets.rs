@@ -11,6 +11,9 @@ pub const FRACTION_OF_CEILING: f64 = 0.90;
 pub const COLD_START_MS: f64 = 20.0;
 /// Peak resident memory while backfilling 100,000 items, in MiB.
 pub const BACKFILL_PEAK_RSS_MIB: f64 = 64.0;
+/// Peak resident memory of the webhook function copying the largest file an integration may copy (30
+/// MB): under its 128 MB in `template.yaml`, with a fifth left for what Lambda's sandbox takes besides.
+pub const WEBHOOK_PEAK_RSS_MIB: f64 = 102.0;
 /// Every charge per million synced changes, in US dollars.
 pub const USD_PER_MILLION_CHANGES: f64 = 3.00;
 

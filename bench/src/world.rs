@@ -7,13 +7,17 @@ use crate::error::BenchError;
 use serde_json::{json, Value};
 use tandem_engine::ports::Connector;
 use tandem_jira::{JiraConfig, JiraConnector};
-use tandem_model::{Credentials, FieldMap, FieldValue, Item, RichText, SecretString};
+use tandem_model::{AttachmentContent, Credentials, FieldMap, FieldValue, Item, RichText, SecretString};
 use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, RunningAzureDevops};
 use tandem_simulators::jira::{JiraSimConfig, JiraSimulator, RunningJira, SimUser};
 use tandem_store_dynamodb::DynamoStore;
 
 /// Exchanges each simulator keeps.
 const RECORDED_EXCHANGES: usize = 100;
+
+/// The largest file an integration may copy (`attachments.max_bytes` at its most, 30 MB): the
+/// integration here copies files up to it, and the file scenario attaches one that size.
+pub const LARGEST_FILE_BYTES: usize = 31_457_280;
 /// Where the SDK sends its requests: moto, or the relay in front of it.
 const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
 /// The AWS settings a Lambda container gets from its environment (region, the role's credentials),
@@ -144,7 +148,10 @@ fields:
     values: {{ Highest: 1, High: 2, Medium: 3, Low: 4, Lowest: 4 }}
     reverse: {{ 4: Low }}
     default: {{ side1: Medium, side2: 3 }}
+attachments:
+  max_bytes: {largest_file}
 "#,
+            largest_file = LARGEST_FILE_BYTES,
             name = self.integration,
             prefix = self.secret_prefix,
             jira = self.jira.base_url(),
@@ -157,6 +164,26 @@ fields:
         let failed = |source| BenchError::Registry { integration: self.integration.clone(), source };
         store.put_integration(&self.integration, &self.config_yaml()).await.map_err(failed)?;
         store.set_active(&self.integration, true).await.map_err(failed)?;
+        Ok(())
+    }
+
+    /// Alice attaches a file of `bytes` bytes to `bug` (bytes that do not compress, like most files).
+    pub async fn attach_file(&self, bug: &Item, bytes: usize) -> Result<(), BenchError> {
+        let mut content = vec![0u8; bytes];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for chunk in content.chunks_mut(8) {
+            // xorshift: cheap bytes that neither compress nor repeat.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        let file = AttachmentContent {
+            name: "capture.pcap".into(),
+            content_type: "application/octet-stream".into(),
+            bytes: content.into(),
+        };
+        self.alice.upload_attachment(&bug.item.id, &file, "").await.map_err(BenchError::JiraBug)?;
         Ok(())
     }
 

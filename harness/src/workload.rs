@@ -356,7 +356,7 @@ impl Workload {
         };
         let bytes =
             format!("log of event {number}\n").repeat(usize::try_from(number % 40).unwrap_or(1) + 1).into_bytes();
-        let content = AttachmentContent { name, content_type: "text/plain".into(), bytes };
+        let content = AttachmentContent { name, content_type: "text/plain".into(), bytes: bytes.into() };
         let attached = self.people.connectors[index(side)].upload_attachment(&id, &content, "").await?;
         self.attached.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((side, id, attached));
         self.counters.attachments.fetch_add(1, Ordering::Relaxed);
@@ -410,7 +410,7 @@ impl Workload {
         let connector = &self.people.connectors[index(side)];
         let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
         bytes.extend(format!("screenshot of event {number}").into_bytes());
-        let content = AttachmentContent { name: name.clone(), content_type: "image/png".into(), bytes };
+        let content = AttachmentContent { name: name.clone(), content_type: "image/png".into(), bytes: bytes.into() };
         let attached = connector.upload_attachment(&id, &content, "").await?;
         Ok(Some((side, id, Image { source: connector.image_source(&attached), alt: name })))
     }

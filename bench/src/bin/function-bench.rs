@@ -13,7 +13,7 @@ use tandem_bench::events::{
 };
 use tandem_bench::figures::{tally, BinaryFigures, Report, ScenarioFigures, Spread, MIB};
 use tandem_bench::function::{ColdRun, Function};
-use tandem_bench::world::World;
+use tandem_bench::world::{World, LARGEST_FILE_BYTES};
 use tandem_bench::BenchError;
 use tandem_lambda_runtime::MAX_WEBHOOK_BODY;
 use tandem_model::Item;
@@ -43,6 +43,9 @@ struct Args {
     /// Measured runs of the large-webhook scenario.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     large_runs: u32,
+    /// Measured runs of the largest-file scenario (a 30 MB file copied).
+    #[arg(long, default_value_t = 2)]
+    file_runs: u32,
     /// Body size of the large webhook, at most what the function accepts.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=MAX_WEBHOOK_BODY as u64))]
     large_body_bytes: u64,
@@ -204,7 +207,37 @@ async fn measure(
             large_event,
         )
         .await?;
-    Ok(vec![webhook_cold, poll, webhook_large])
+    let webhook_file = largest_file_scenario(world, &bench, webhook, args.file_runs).await?;
+    Ok(vec![webhook_cold, poll, webhook_large, webhook_file])
+}
+
+/// The most memory a delivery can take: a new bug with the largest file an integration may copy, whose
+/// copy is created and the file copied, each run for a bug of its own.
+async fn largest_file_scenario(
+    world: &World,
+    bench: &Bench<'_>,
+    webhook: &Function,
+    runs: u32,
+) -> Result<ScenarioFigures, BenchError> {
+    let text = description_for_body(SMALL_BODY_BYTES);
+    let mut bugs = Vec::new();
+    for _ in 0..=runs {
+        let bug = world.file_bug("Capture of the dropped rows attached", Some(adf_document(&text))).await?;
+        world.attach_file(&bug, LARGEST_FILE_BYTES).await?;
+        bugs.push(bug);
+    }
+    let text = text.join("\n\n");
+    let next_bug = Cell::new(0);
+    let event = || {
+        let bug = &bugs[next_bug.get() % bugs.len()];
+        next_bug.set(next_bug.get() + 1);
+        webhook_event(world, bug, &text)
+    };
+    let description = format!(
+        "a signed Jira `jira:issue_updated` for a new bug with a {LARGEST_FILE_BYTES} B file attached (the most \
+         `attachments.max_bytes` allows): the copy is created and the file copied"
+    );
+    bench.scenario(webhook, "webhook-largest-file", description, runs, event).await
 }
 
 /// A fresh delivery (its own identifier, so the engine never treats it as a repeat) of a description

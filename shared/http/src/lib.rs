@@ -49,10 +49,12 @@ impl BodyError {
 
 /// The body of `response`, refused once it passes `limit` bytes (read chunk by chunk, never more).
 pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if response.content_length().is_some_and(|length| length > limit as u64) {
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    let mut body = Vec::new();
+    // Sized once when the length is known: growing by doubling would hold a large file up to twice over.
+    let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Cut)? {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge { limit });

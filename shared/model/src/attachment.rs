@@ -73,12 +73,13 @@ pub enum ImageSource {
     Stored { id: String, collection: String },
 }
 
-/// A file's content, downloaded from one system to be attached in the other.
+/// A file's content, downloaded from one system to be attached in the other. The bytes are shared,
+/// not copied, by every attempt to send them: a file of tens of megabytes is held once.
 #[derive(Clone, PartialEq)]
 pub struct AttachmentContent {
     pub name: String,
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
 }
 
 impl fmt::Debug for AttachmentContent {
@@ -119,8 +120,11 @@ mod tests {
 
     #[test]
     fn content_is_never_printed() {
-        let content =
-            AttachmentContent { name: "a.txt".into(), content_type: "text/plain".into(), bytes: b"secret".to_vec() };
+        let content = AttachmentContent {
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            bytes: b"secret".as_slice().into(),
+        };
         assert!(!format!("{content:?}").contains("secret"));
     }
 }

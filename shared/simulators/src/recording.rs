@@ -23,8 +23,9 @@ use tandem_contract_check::{Contract, RecordedRequest, Violation};
 /// The prefix of a simulator's control endpoints, which are neither recorded nor checked.
 pub const CONTROL_PREFIX: &str = "/_sim/";
 
-/// Bodies above this size are refused; no API call tandem makes comes near it.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Bodies above this size are refused: the simulators hold what they are sent in memory. Azure DevOps's
+/// largest single upload (130 MB) fits, with room for its envelope.
+const MAX_BODY_BYTES: usize = 140 * 1024 * 1024;
 
 /// Who made a request, as the simulator's authentication decided (Jira accountId, Azure DevOps identity id).
 /// Handlers insert it into the response's extensions.

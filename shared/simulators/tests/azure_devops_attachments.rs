@@ -10,6 +10,34 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tandem_simulators::azure_devops::{AzureDevopsSimConfig, AzureDevopsSimulator, HookTarget};
 
+/// Files of tens of megabytes are common (logs, captures, videos): one upload takes them whole, and they
+/// come back as sent.
+#[tokio::test]
+async fn a_file_of_tens_of_megabytes_is_uploaded_in_one_request() {
+    let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await.expect("the simulator starts");
+    let file: Vec<u8> = (0..25 * 1024 * 1024_u32).map(|at| (at % 251) as u8).collect();
+    let http = reqwest::Client::new();
+    let pat = ado.service_account().pat.clone();
+    let uploaded = http
+        .post(format!(
+            "{}/Fabrikam/_apis/wit/attachments?fileName=capture.pcap&api-version=7.1",
+            ado.organization_url()
+        ))
+        .basic_auth("", Some(&pat))
+        .header("content-type", "application/octet-stream")
+        .body(file.clone())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let reference: serde_json::Value = uploaded.json().await.expect("JSON");
+    let url = reference["url"].as_str().expect("a URL");
+    let downloaded =
+        http.get(format!("{url}&api-version=7.1")).basic_auth("", Some(&pat)).send().await.expect("an answer");
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    assert!(downloaded.bytes().await.expect("the file").as_ref() == file.as_slice(), "the file comes back as sent");
+}
+
 #[tokio::test]
 async fn a_file_is_uploaded_attached_downloaded_and_detached() {
     let ado = AzureDevopsSimulator::start(AzureDevopsSimConfig::default()).await.expect("the simulator starts");

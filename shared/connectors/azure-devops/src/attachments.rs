@@ -38,7 +38,7 @@ impl AzureDevopsConnector {
         let bytes = self.client.get_file(url, &format!("attachment {}", attachment.id)).await?;
         ConnectorError::unless_within(SYSTEM, attachment, Some(bytes.len() as u64), max_bytes)?;
         let content_type = mime_guess::from_path(&attachment.name).first_raw().unwrap_or(UNKNOWN_TYPE).to_string();
-        Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
+        Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes: bytes.into() })
     }
 
     /// An image in a work item's HTML shows an upload of this organization by its address,

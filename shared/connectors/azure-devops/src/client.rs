@@ -32,8 +32,9 @@ pub enum Payload<'a, B: Serialize> {
     Json(&'a B),
     /// A JSON Patch document (`application/json-patch+json`).
     JsonPatch(&'a B),
-    /// A file's bytes (`application/octet-stream`), as an attachment upload takes them.
-    File(&'a [u8]),
+    /// A file's bytes (`application/octet-stream`), as an attachment upload takes them: shared with
+    /// every attempt, never copied.
+    File(&'a bytes::Bytes),
 }
 
 // Derived impls would demand `B: Copy`; a payload only holds a reference.
@@ -155,9 +156,9 @@ impl AzureDevopsClient {
     ) -> Result<Vec<u8>, ConnectorError> {
         let body = match payload {
             Payload::Empty => None,
-            Payload::Json(body) => Some(("application/json", encode(body)?)),
-            Payload::JsonPatch(body) => Some((JSON_PATCH, encode(body)?)),
-            Payload::File(bytes) => Some(("application/octet-stream", bytes.to_vec())),
+            Payload::Json(body) => Some(("application/json", encode(body)?.into())),
+            Payload::JsonPatch(body) => Some((JSON_PATCH, encode(body)?.into())),
+            Payload::File(bytes) => Some(("application/octet-stream", bytes::Bytes::clone(bytes))),
         };
         let path = url.path().to_string();
         let build = |http: &reqwest::Client| {

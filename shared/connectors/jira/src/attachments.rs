@@ -27,7 +27,7 @@ impl JiraConnector {
         // A file known only by its id (an image's address) has no recorded type: its name tells.
         let guessed = || mime_guess::from_path(&attachment.name).first_raw().unwrap_or(UNKNOWN_TYPE).to_string();
         let content_type = attachment.content_type.clone().unwrap_or_else(guessed);
-        Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes })
+        Ok(AttachmentContent { name: attachment.name.clone(), content_type, bytes: bytes.into() })
     }
 
     /// Jira keeps no note with an attachment: its copies are known by their author, the service account.

@@ -139,14 +139,15 @@ enum Body<'a> {
     File(&'a AttachmentContent),
 }
 
-/// A multipart form of one part, `file`, as Jira's upload takes it (made afresh for each attempt).
+/// A multipart form of one part, `file`, as Jira's upload takes it (made afresh for each attempt, on
+/// the file's bytes as they are held: never a copy).
 fn file_form(file: &AttachmentContent) -> reqwest::multipart::Form {
-    let part = reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.name.clone());
-    // A content type that does not parse is left out: Jira then guesses it from the name.
-    let part = match part.mime_str(&file.content_type) {
-        Ok(typed) => typed,
-        Err(_) => reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.name.clone()),
+    let part = || {
+        let length = file.bytes.len() as u64;
+        reqwest::multipart::Part::stream_with_length(file.bytes.clone(), length).file_name(file.name.clone())
     };
+    // A content type that does not parse is left out: Jira then guesses it from the name.
+    let part = part().mime_str(&file.content_type).unwrap_or_else(|_| part());
     reqwest::multipart::Form::new().part("file", part)
 }
 

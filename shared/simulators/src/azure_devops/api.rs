@@ -32,6 +32,9 @@ const COMMENTS_API_VERSION: &str = "7.1-preview.4";
 const JSON_PATCH: &str = "application/json-patch+json";
 /// The service refuses to read more work items than this in one call.
 const MAX_IDS: usize = 200;
+/// The largest file one upload takes ("On accounts with higher attachment upload limits (>130MB), you
+/// will need to use chunked upload").
+pub(crate) const MAX_UPLOAD_BYTES: usize = 130 * 1024 * 1024;
 /// The service refuses WIQL results larger than this (VS402337).
 const MAX_QUERY_RESULTS: usize = 20_000;
 
@@ -287,6 +290,16 @@ fn upload_attachment(shared: &Shared, call: &Call, project: &str) -> Result<Resp
         return Err(ApiError::bad_request(
             "InvalidContentTypeException",
             format!("The attachment must be sent as application/octet-stream, not `{sent_as}`."),
+        ));
+    }
+    if call.body.len() > MAX_UPLOAD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "VssRequestContentTooLargeException",
+            format!(
+                "The file is {} bytes; one upload takes at most 130 MB (larger files are uploaded in chunks).",
+                call.body.len()
+            ),
         ));
     }
     let file_name = call.param("fileName").filter(|name| !name.trim().is_empty()).unwrap_or("attachment").to_string();

@@ -181,6 +181,9 @@ impl AzureDevopsSimulator {
         let recorded = axum::Router::new()
             .fallback(api::serve)
             .with_state(Arc::clone(&shared))
+            // Axum takes 2 MB bodies by default; Azure DevOps takes a file up to 130 MB in one upload
+            // (a larger one is refused by the upload itself, as Azure DevOps does).
+            .layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD_BYTES + 1024 * 1024))
             .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
             .layer(axum::middleware::from_fn_with_state(recorder, Recorder::middleware));
         let app = axum::Router::new()

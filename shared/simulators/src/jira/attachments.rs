@@ -20,7 +20,7 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
     Router::new()
         .route(
             "/rest/api/3/issue/{issue}/attachments",
-            // Several files of up to 10 MB each may come in one request.
+            // Several files of up to the limit each may come in one request.
             post(add).layer(DefaultBodyLimit::max(4 * MAX_ATTACHMENT_BYTES)),
         )
         .route("/rest/api/3/attachment/{id}", get(metadata).delete(remove))
