@@ -81,10 +81,16 @@ impl Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Quiet unless asked (RUST_LOG=info shows what the engine does with each delivery).
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()))
-        .with_writer(std::io::stderr)
+    // Quiet unless asked (RUST_LOG=info shows what the engine does with each delivery); meanwhile what
+    // the functions would log is formatted as they format it and counted (the cost of their logs).
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::EnvFilter;
+    let shown = EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    let counted = EnvFilter::new(tandem_bench::sync::log_bytes::FILTER);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(shown))
+        .with(tandem_lambda_runtime::json_lines(tandem_bench::sync::log_bytes::Counter).with_filter(counted))
         .init();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,8 +25,10 @@ pub struct CostAssumptions {
     pub http_api_usd_per_million_requests: f64,
     /// CloudWatch Logs ingestion, per GB.
     pub logs_usd_per_gb: f64,
-    /// Log bytes per delivery: Lambda's START/END/REPORT lines, tandem's metric lines (and warnings).
-    pub function_log_bytes_per_delivery: f64,
+    /// Lambda's own log bytes per delivery: none at the template's `PlatformLogLevel` WARN, which leaves
+    /// out its START and REPORT lines (about 330 bytes an invocation at INFO). tandem's own lines are
+    /// measured ([`ChangeWork::log_bytes`]).
+    pub platform_log_bytes_per_delivery: f64,
     /// The HTTP API's access log line per request (`AccessLogSettings` in `template.yaml`).
     pub access_log_bytes_per_request: f64,
     /// Secrets Manager, per 10,000 API calls.
@@ -43,7 +45,7 @@ pub const TARGET_USD_PER_MILLION_CHANGES: f64 = crate::targets::USD_PER_MILLION_
 impl Default for CostAssumptions {
     fn default() -> Self {
         CostAssumptions {
-            lambda_memory_mb: 256,
+            lambda_memory_mb: 128,
             lambda_memory_mb_per_vcpu: 1769,
             lambda_usd_per_gb_second: 0.000_013_333_4,
             lambda_usd_per_million_requests: 0.20,
@@ -52,7 +54,7 @@ impl Default for CostAssumptions {
             dynamodb_usd_per_million_read_units: 0.125,
             http_api_usd_per_million_requests: 1.00,
             logs_usd_per_gb: 0.50,
-            function_log_bytes_per_delivery: 700.0,
+            platform_log_bytes_per_delivery: 0.0,
             access_log_bytes_per_request: 350.0,
             secrets_usd_per_10k_calls: 0.05,
             secret_reads_per_cold_start: 3.0,
@@ -102,8 +104,10 @@ impl CostAssumptions {
                 self.http_api_usd_per_million_requests, self.access_log_bytes_per_request
             ),
             format!(
-                "CloudWatch Logs ${:.2} per GB ingested, {} B per delivery from the function",
-                self.logs_usd_per_gb, self.function_log_bytes_per_delivery
+                "CloudWatch Logs ${:.2} per GB ingested: tandem's lines as measured (formatted as the functions \
+                 format them, each with Lambda's invocation span), and {} B per delivery of Lambda's own \
+                 (PlatformLogLevel WARN leaves out its START and REPORT lines)",
+                self.logs_usd_per_gb, self.platform_log_bytes_per_delivery
             ),
             format!(
                 "Secrets Manager ${:.2} per 10,000 calls, {} reads per cold start, a cold start per {} deliveries",
@@ -142,6 +146,8 @@ pub struct ChangeWork {
     pub vendor_waits: f64,
     /// `None` when the run did not use DynamoDB.
     pub dynamodb: Option<CapacityUnits>,
+    /// What tandem logged over those deliveries, in bytes, as a deployed function logs it.
+    pub log_bytes: f64,
 }
 
 /// Dollars per million changes.
@@ -184,8 +190,8 @@ pub fn estimate(work: &ChangeWork, assumptions: &CostAssumptions) -> CostEstimat
     });
     const GB: f64 = 1e9;
     let routing_usd = work.deliveries * assumptions.http_api_usd_per_million_requests;
-    let function_logs_usd =
-        MILLION * work.deliveries * assumptions.function_log_bytes_per_delivery / GB * assumptions.logs_usd_per_gb;
+    let function_log_bytes = work.log_bytes + work.deliveries * assumptions.platform_log_bytes_per_delivery;
+    let function_logs_usd = MILLION * function_log_bytes / GB * assumptions.logs_usd_per_gb;
     let access_logs_usd =
         MILLION * work.deliveries * assumptions.access_log_bytes_per_request / GB * assumptions.logs_usd_per_gb;
     let secret_reads =
@@ -234,9 +240,19 @@ mod tests {
         let memory = webhook
             .lines()
             .find_map(|line| line.trim().strip_prefix("MemorySize:"))
-            .and_then(|size| size.trim().parse::<u32>().ok())
-            .expect("the webhook function sets its memory");
-        assert_eq!(CostAssumptions::default().lambda_memory_mb, memory);
+            .expect("the webhook function sets its memory")
+            .trim();
+        // A parameter's default, as `sam deploy` takes it unless told otherwise.
+        let memory = match memory.strip_prefix("!Ref ") {
+            Some(parameter) => template
+                .split(&format!("\n  {parameter}:\n"))
+                .nth(1)
+                .and_then(|rest| rest.lines().find_map(|line| line.trim().strip_prefix("Default:")))
+                .expect("the parameter has a default")
+                .trim(),
+            None => memory,
+        };
+        assert_eq!(CostAssumptions::default().lambda_memory_mb, memory.parse::<u32>().expect("a number of MB"));
     }
 
     #[test]
@@ -249,17 +265,20 @@ mod tests {
             tandem_ms: 5.0,
             vendor_waits: 3.0,
             dynamodb: Some(CapacityUnits { read: 2.0, write: 4.0 }),
+            log_bytes: 500.0,
         };
+        let assumptions = CostAssumptions { platform_log_bytes_per_delivery: 100.0, ..assumptions };
         let estimate = estimate(&work, &assumptions);
         assert!(close(estimate.lambda_ms_per_change, 500.0));
         assert!(close(estimate.lambda_compute_usd, 62_500.0 * 0.000_013_333_4), "{estimate:?}");
         assert!(close(estimate.lambda_requests_usd, 0.40));
         assert!(close(estimate.dynamodb_usd.unwrap(), 2.0 * 0.125 + 4.0 * 0.625));
-        // 2 deliveries: $2 of HTTP API requests; 2 × (700 + 350) B of logs per change; 2/100 × 3 secret reads.
+        // 2 deliveries: $2 of HTTP API requests; 500 B of tandem's lines, 2 × (100 + 350) B of Lambda's and
+        // the HTTP API's per change; 2/100 × 3 secret reads.
         assert!(close(estimate.routing_usd, 2.0));
-        assert!(close(estimate.logs_usd, 2.0 * 1050.0 / 1000.0 * 0.50));
+        assert!(close(estimate.logs_usd, (500.0 + 2.0 * 450.0) / 1000.0 * 0.50));
         assert!(close(estimate.secrets_usd, 0.06 * 100.0 * 0.05));
-        let shared = 62_500.0 * 0.000_013_333_4 + 0.40 + 2.75 + 2.0 * 700.0 / 1000.0 * 0.50 + 0.3;
+        let shared = 62_500.0 * 0.000_013_333_4 + 0.40 + 2.75 + 700.0 / 1000.0 * 0.50 + 0.3;
         assert!(close(estimate.total_with_function_url_usd, shared), "{estimate:?}");
         assert!(close(estimate.total_usd, shared + 2.0 + 2.0 * 350.0 / 1000.0 * 0.50), "{estimate:?}");
         assert!(close(estimate.ratio_to_target(), estimate.total_usd / 3.0));
@@ -268,13 +287,13 @@ mod tests {
     #[test]
     fn below_a_vcpus_memory_tandems_own_time_takes_longer() {
         let default = CostAssumptions::default();
-        assert!(close(default.cpu_share(), 256.0 / 1769.0));
+        assert!(close(default.cpu_share(), 128.0 / 1769.0));
         assert!(close(CostAssumptions { lambda_memory_mb: 4096, ..default }.cpu_share(), 1.0));
     }
 
     #[test]
     fn without_dynamodb_figures_the_estimate_says_so() {
-        let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, vendor_waits: 0.0, dynamodb: None };
+        let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, vendor_waits: 0.0, dynamodb: None, log_bytes: 700.0 };
         let estimate = estimate(&work, &CostAssumptions::default());
         assert_eq!(estimate.dynamodb_usd, None);
         let logs_and_secrets = 700.0 / 1000.0 * 0.50 + 0.03 * 100.0 * 0.05;

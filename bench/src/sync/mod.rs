@@ -18,6 +18,7 @@ pub mod dynamo_calls;
 pub mod endpoint;
 mod error;
 pub mod latency;
+pub mod log_bytes;
 pub mod people;
 pub mod per_change;
 pub mod report;

@@ -89,6 +89,8 @@ pub struct ChangeFigures {
     /// The vendor calls tandem waited for one after the other, per change: the simulators' wall time in
     /// its deliveries over the latency each call was given (calls made at once count once).
     pub vendor_waits: f64,
+    /// What tandem logged per change over all its deliveries, in bytes, as a deployed function logs it.
+    pub log_bytes: f64,
 }
 
 /// What one measured change cost.
@@ -102,6 +104,8 @@ struct ChangeSample {
     tandem_ms: f64,
     /// The simulators' wall time within the deliveries.
     vendor_wall_ms: f64,
+    /// What the functions would have logged (see [`super::log_bytes`]).
+    log_bytes: f64,
     /// The item Alice created, for creates.
     created: Option<ItemId>,
 }
@@ -178,6 +182,7 @@ async fn change(
     let before = [sims.jira.exchanges().len(), sims.ado.exchanges().len()];
     let store_before = world.store.tally();
     let dynamo_before = world.dynamo.as_ref().map(|calls| calls.tally());
+    let logged_before = super::log_bytes::Logged::now();
 
     let created = match kind {
         ChangeKind::Create => Some(world.alice.create(origin, &format!("Bench bug {number}")).await?.item.id),
@@ -219,6 +224,7 @@ async fn change(
         deliveries: deliveries.len(),
         tandem_ms: deliveries.iter().map(|delivery| delivery.tandem().as_secs_f64() * 1000.0).sum(),
         vendor_wall_ms: deliveries.iter().map(|delivery| delivery.simulators_busy.as_secs_f64() * 1000.0).sum(),
+        log_bytes: super::log_bytes::Logged::now().deployed_bytes_since(&logged_before) as f64,
         created,
     })
 }
@@ -266,6 +272,7 @@ fn summarise(kind: ChangeKind, origin: Side, samples: &[ChangeSample]) -> Change
         deliveries: mean(samples.iter().map(|sample| sample.deliveries as f64)),
         tandem_ms: mean(samples.iter().map(|sample| sample.tandem_ms)),
         vendor_waits: mean(samples.iter().map(|sample| sample.vendor_wall_ms)) / WAIT_PROBE_LATENCY_MS as f64,
+        log_bytes: mean(samples.iter().map(|sample| sample.log_bytes)),
     }
 }
 

@@ -61,6 +61,7 @@ impl CostReport {
                     tandem_ms: change.tandem_ms,
                     vendor_waits: change.vendor_waits,
                     dynamodb: units,
+                    log_bytes: change.log_bytes,
                 };
                 ChangeCost {
                     change: change.kind_label().to_string(),

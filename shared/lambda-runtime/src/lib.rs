@@ -23,7 +23,7 @@ pub mod wiring;
 pub use answer::{WebhookAnswer, MAX_WEBHOOK_BODY};
 pub use deadline::{deadline, poll_deadline, INVOCATION_MARGIN, POLL_MARGIN, WEBHOOK_WORK_LIMIT};
 pub use error::RuntimeError;
-pub use logs::init_json_logs;
+pub use logs::{init_json_logs, json_lines};
 pub use poll::{run_poll, PollSummary};
 pub use process::run_main;
 pub use rotation::{RotatingConnector, RotatingReceiver, SecretCache};
