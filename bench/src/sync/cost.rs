@@ -33,7 +33,8 @@ pub struct CostAssumptions {
     pub access_log_bytes_per_request: f64,
     /// Secrets Manager, per 10,000 API calls.
     pub secrets_usd_per_10k_calls: f64,
-    /// Secrets read per cold start (both sides' credentials and the webhook secret; then cached).
+    /// Secrets Manager calls per cold start: one BatchGetSecretValue reads both sides' credentials and
+    /// webhook secrets (then cached).
     pub secret_reads_per_cold_start: f64,
     /// Deliveries per cold start (an execution environment serves many deliveries while it is warm).
     pub deliveries_per_cold_start: f64,
@@ -57,7 +58,7 @@ impl Default for CostAssumptions {
             platform_log_bytes_per_delivery: 0.0,
             access_log_bytes_per_request: 350.0,
             secrets_usd_per_10k_calls: 0.05,
-            secret_reads_per_cold_start: 3.0,
+            secret_reads_per_cold_start: 1.0,
             deliveries_per_cold_start: 100.0,
         }
     }
@@ -110,7 +111,8 @@ impl CostAssumptions {
                 self.logs_usd_per_gb, self.platform_log_bytes_per_delivery
             ),
             format!(
-                "Secrets Manager ${:.2} per 10,000 calls, {} reads per cold start, a cold start per {} deliveries",
+                "Secrets Manager ${:.2} per 10,000 calls, {} call per cold start (an integration's secrets read together), \
+                 a cold start per {} deliveries",
                 self.secrets_usd_per_10k_calls, self.secret_reads_per_cold_start, self.deliveries_per_cold_start
             ),
         ]
@@ -267,7 +269,8 @@ mod tests {
             dynamodb: Some(CapacityUnits { read: 2.0, write: 4.0 }),
             log_bytes: 500.0,
         };
-        let assumptions = CostAssumptions { platform_log_bytes_per_delivery: 100.0, ..assumptions };
+        let assumptions =
+            CostAssumptions { platform_log_bytes_per_delivery: 100.0, secret_reads_per_cold_start: 3.0, ..assumptions };
         let estimate = estimate(&work, &assumptions);
         assert!(close(estimate.lambda_ms_per_change, 500.0));
         assert!(close(estimate.lambda_compute_usd, 62_500.0 * 0.000_013_333_4), "{estimate:?}");
@@ -296,7 +299,7 @@ mod tests {
         let work = ChangeWork { deliveries: 1.0, tandem_ms: 0.0, vendor_waits: 0.0, dynamodb: None, log_bytes: 700.0 };
         let estimate = estimate(&work, &CostAssumptions::default());
         assert_eq!(estimate.dynamodb_usd, None);
-        let logs_and_secrets = 700.0 / 1000.0 * 0.50 + 0.03 * 100.0 * 0.05;
+        let logs_and_secrets = 700.0 / 1000.0 * 0.50 + 0.01 * 100.0 * 0.05;
         assert!(close(estimate.total_with_function_url_usd, 0.20 + logs_and_secrets), "{estimate:?}");
     }
 }

@@ -5,9 +5,11 @@
 mod support;
 
 use serde_json::json;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{invoke_poller, invoke_webhook, World};
-use tandem_engine::ports::{Connector, ConnectorError, SyncLog};
+use tandem_engine::ports::{Connector, ConnectorError, SecretError, SecretSource, SyncLog};
+use tandem_model::Credentials;
 use tandem_simulators::jira::SimUser;
 
 /// A Lambda invocation with the webhook function's usual timeout.
@@ -18,6 +20,41 @@ const POLL: Duration = Duration::from_secs(60);
 /// Jira's answers with status 401 so far.
 fn jira_refusals(world: &World) -> usize {
     world.jira.exchanges().iter().filter(|exchange| exchange.status == 401).count()
+}
+
+/// Secrets Manager as the functions read it, with every call counted: (one secret, several together).
+struct CountedReads {
+    inner: tandem_secrets_aws::SecretsManagerSource,
+    calls: Arc<Mutex<(usize, usize)>>,
+}
+
+#[async_trait::async_trait]
+impl SecretSource for CountedReads {
+    async fn credentials(&self, name: &str) -> Result<Credentials, SecretError> {
+        self.calls.lock().unwrap().0 += 1;
+        self.inner.credentials(name).await
+    }
+
+    async fn read_ahead(&self, names: &[String]) -> Vec<(String, Credentials)> {
+        self.calls.lock().unwrap().1 += 1;
+        self.inner.read_ahead(names).await
+    }
+}
+
+/// Secrets Manager bills by the call, and a cold container is slowed by each: an integration's four
+/// secrets (two services' credentials, two webhook secrets) are read in one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_container_reads_an_integrations_secrets_in_one_call() {
+    let world = World::start().await;
+    let calls = Arc::new(Mutex::new((0, 0)));
+    let inner = tandem_secrets_aws::SecretsManagerSource::from_env().await;
+    let container = world.container_reading(CountedReads { inner, calls: calls.clone() }).await;
+    let bug = world.create_jira_bug("Filed before the first delivery").await;
+    let event = world.jira_issue_created(&bug, "delivery-cold", &world.webhook_secret);
+    let (status, answer) = invoke_webhook(&container, event.event(INVOCATION)).await;
+    assert_eq!((status, &answer["synced"]), (200, &json!(1)), "{answer}");
+    assert_eq!(*calls.lock().unwrap(), (0, 1), "(single reads, reads together)");
+    world.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -209,6 +209,13 @@ impl Runtime {
         let integration = config.name.clone();
         let endpoints = Endpoints::from_config(&config)
             .map_err(|source| RuntimeError::Wiring { integration: integration.clone(), source })?;
+        // Both sides' credentials and webhook secrets in one read (Secrets Manager bills by the call),
+        // which the sides below then find cached.
+        let names: Vec<String> = Side::BOTH
+            .iter()
+            .flat_map(|side| [config.side(*side).secret.clone(), config.side(*side).webhook_secret.clone()])
+            .collect();
+        self.secrets.read_ahead(&names).await;
         let (connector1, receiver1) = self.side(&config, Side::One, &endpoints).await?;
         let (connector2, receiver2) = self.side(&config, Side::Two, &endpoints).await?;
         let stores = EngineStores::from_one(self.store.clone());

@@ -63,7 +63,40 @@ impl SecretSource for SecretsManagerSource {
         };
         credentials_from_text(text).map_err(malformed)
     }
+
+    /// One BatchGetSecretValue per 20 names (its most). A secret it reports an error for, or one whose
+    /// text is not credentials, is left out, as is every secret of a call that failed: read alone, it
+    /// says why. Only names and error codes are logged, never a value.
+    async fn read_ahead(&self, names: &[String]) -> Vec<(String, Credentials)> {
+        let mut read = Vec::new();
+        for chunk in names.chunks(BATCH_GET_MOST) {
+            let ids: Vec<String> = chunk.iter().map(|name| self.secret_id(name)).collect();
+            let answer = match self.client.batch_get_secret_value().set_secret_id_list(Some(ids.clone())).send().await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&error).unwrap_or("no answer");
+                    tracing::debug!(secrets = ?ids, code, "reading secrets together failed; each is read alone");
+                    continue;
+                }
+            };
+            for failed in answer.errors() {
+                tracing::debug!(secret = ?failed.secret_id(), code = ?failed.error_code(), "a secret read together failed; it is read alone");
+            }
+            for entry in answer.secret_values() {
+                let named = chunk.iter().zip(&ids).find(|(_, id)| entry.name() == Some(id.as_str()));
+                if let (Some((name, _)), Some(text)) = (named, entry.secret_string()) {
+                    if let Ok(credentials) = credentials_from_text(text) {
+                        read.push((name.clone(), credentials));
+                    }
+                }
+            }
+        }
+        read
+    }
 }
+
+/// The most secrets one BatchGetSecretValue reads by name.
+const BATCH_GET_MOST: usize = 20;
 
 impl fmt::Debug for SecretsManagerSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

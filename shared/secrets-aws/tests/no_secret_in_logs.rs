@@ -92,6 +92,9 @@ async fn no_secret_value_reaches_the_logs_or_printed_output() {
         .into_iter()
         .chain(malformed().map(|(name, ..)| name))
         .chain(["binary", "missing"]);
+    let all: Vec<String> = names.clone().map(String::from).collect();
+    let read_ahead = source.read_ahead(&all).with_subscriber(dispatch.clone()).await;
+    shown += &format!("{read_ahead:?}\n");
     for name in names {
         shown += &read_shown(&cached, name, &dispatch).await;
     }

@@ -35,6 +35,28 @@ impl<S: SecretSource> SecretSource for Counting<S> {
     }
 }
 
+/// An integration's secrets are read in one call; those that cannot be read (missing, not credentials)
+/// are left to be read alone, which says why.
+#[tokio::test]
+async fn secrets_are_read_ahead_together_and_the_unreadable_left_out() {
+    let admin = admin().await;
+    let prefix = unique_prefix();
+    for (name, text, _) in every_kind() {
+        create_secret(&admin, &format!("{prefix}{name}"), &text).await;
+    }
+    let (bad, text, _) = &malformed()[0];
+    create_secret(&admin, &format!("{prefix}{bad}"), text).await;
+    let source = SecretsManagerSource::from_env().await.with_prefix(&prefix);
+    let names: Vec<String> =
+        every_kind().iter().map(|(name, ..)| name.to_string()).chain([bad.to_string(), "missing".into()]).collect();
+    let mut read = source.read_ahead(&names).await;
+    read.sort_by(|left, right| left.0.cmp(&right.0));
+    let mut expected: Vec<(String, Credentials)> =
+        every_kind().into_iter().map(|(name, _, credentials)| (name.to_string(), credentials)).collect();
+    expected.sort_by(|left, right| left.0.cmp(&right.0));
+    assert_eq!(read, expected);
+}
+
 #[tokio::test]
 async fn every_kind_of_credentials_is_read() {
     let admin = admin().await;

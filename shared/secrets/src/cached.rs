@@ -60,9 +60,36 @@ impl<S: SecretSource> SecretSource for CachedSecrets<S> {
             return Ok(entry.credentials.clone());
         }
         let credentials = self.source.credentials(name).await?;
-        let fresh_until = now.checked_add_signed(self.ttl).unwrap_or(Timestamp::MAX_UTC);
-        self.entries().insert(name.to_owned(), Entry { credentials: credentials.clone(), fresh_until });
+        self.keep(name, credentials.clone(), now);
         Ok(credentials)
+    }
+
+    /// Reads the names not cached (or no longer fresh) ahead, together, and keeps what was read.
+    async fn read_ahead(&self, names: &[String]) -> Vec<(String, Credentials)> {
+        let now = self.clock.now();
+        let missing: Vec<String> = {
+            let entries = self.entries();
+            let fresh = |name: &String| entries.get(name).is_some_and(|entry| entry.fresh_until > now);
+            names.iter().filter(|name| !fresh(name)).cloned().collect()
+        };
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        let read = self.source.read_ahead(&missing).await;
+        for (name, credentials) in &read {
+            self.keep(name, credentials.clone(), now);
+        }
+        read
+    }
+}
+
+impl<S> CachedSecrets<S> {
+    fn keep(&self, name: &str, credentials: Credentials, read_at: Timestamp) {
+        let fresh_until = read_at.checked_add_signed(self.ttl).unwrap_or(Timestamp::MAX_UTC);
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), Entry { credentials, fresh_until });
     }
 }
 
@@ -85,11 +112,13 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tandem_model::SecretString;
 
-    /// A source whose current PAT can be rotated and which counts its reads.
+    /// A source whose current PAT can be rotated and which counts its reads (one secret each) and its
+    /// reads ahead (several at once; a secret named `unreadable` is always left out of them).
     #[derive(Default)]
     struct RotatingSource {
         pat: Mutex<Option<String>>,
         reads: AtomicUsize,
+        reads_ahead: Mutex<Vec<Vec<String>>>,
     }
 
     impl RotatingSource {
@@ -106,6 +135,18 @@ mod tests {
                 Some(pat) => Ok(Credentials::AzureDevopsPat { pat: SecretString::new(pat) }),
                 None => Err(SecretError::NotFound { name: name.to_owned() }),
             }
+        }
+
+        async fn read_ahead(&self, names: &[String]) -> Vec<(String, Credentials)> {
+            self.reads_ahead.lock().unwrap().push(names.to_vec());
+            let pat = self.pat.lock().unwrap().clone();
+            names
+                .iter()
+                .filter(|name| *name != "unreadable")
+                .filter_map(|name| {
+                    Some((name.clone(), Credentials::AzureDevopsPat { pat: SecretString::new(pat.as_deref()?) }))
+                })
+                .collect()
         }
     }
 
@@ -172,6 +213,31 @@ mod tests {
         assert!(matches!(missing, SecretError::NotFound { .. }), "{missing:?}");
         source.rotate("pat-3");
         assert_eq!(cached.credentials("ado").await.unwrap(), pat("pat-3"));
+    }
+
+    #[tokio::test]
+    async fn secrets_read_ahead_together_are_served_from_the_cache() {
+        let (cached, clock) = cache();
+        let source = &cached.source;
+        cached.credentials("jira").await.unwrap();
+        let names: Vec<String> = ["jira", "ado", "unreadable"].map(String::from).to_vec();
+        let read = cached.read_ahead(&names).await;
+        assert_eq!(read.len(), 1, "what was read ahead: {:?}", read.iter().map(|(name, _)| name).collect::<Vec<_>>());
+        assert_eq!(
+            *source.reads_ahead.lock().unwrap(),
+            [["ado", "unreadable"]],
+            "only what the cache lacks, in one read"
+        );
+        assert_eq!(cached.credentials("ado").await.unwrap(), pat("pat-1"));
+        assert_eq!(source.reads.load(Ordering::SeqCst), 1, "read ahead, not again");
+        assert_eq!(cached.credentials("unreadable").await.unwrap(), pat("pat-1"), "left out, then read alone");
+        assert_eq!(source.reads.load(Ordering::SeqCst), 2);
+
+        assert!(cached.read_ahead(&names).await.is_empty(), "everything is fresh");
+        assert_eq!(source.reads_ahead.lock().unwrap().len(), 1);
+        clock.advance(300);
+        cached.read_ahead(&names).await;
+        assert_eq!(source.reads_ahead.lock().unwrap().len(), 2, "expired entries are read ahead again");
     }
 
     #[test]

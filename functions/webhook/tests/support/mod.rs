@@ -143,7 +143,11 @@ fields:
     /// A function container's runtime, as `Runtime::from_env` builds it, on this world's table and
     /// secrets. Each call is another container (its own engines and secret cache).
     pub async fn container(&self) -> Runtime {
-        let source = SecretsManagerSource::from_env().await;
+        self.container_reading(SecretsManagerSource::from_env().await).await
+    }
+
+    /// A container like [`World::container`] whose secrets come through `source`.
+    pub async fn container_reading<S: tandem_engine::ports::SecretSource + 'static>(&self, source: S) -> Runtime {
         Runtime::new(self.store().await, Arc::new(CachedSecrets::new(source, SECRET_TTL)))
             .with_secret_prefix(self.secret_prefix.clone())
     }

@@ -25,4 +25,13 @@ impl SecretError {
 #[async_trait]
 pub trait SecretSource: Send + Sync {
     async fn credentials(&self, name: &str) -> Result<Credentials, SecretError>;
+
+    /// Reads several secrets at once where the source can (one call instead of one each), for a cache
+    /// to keep: the credentials it could read, by name. Best effort: a secret it could not read is
+    /// left out, and reading it alone with [`SecretSource::credentials`] says why. By default nothing
+    /// is read ahead.
+    async fn read_ahead(&self, names: &[String]) -> Vec<(String, Credentials)> {
+        let _ = names;
+        Vec::new()
+    }
 }
