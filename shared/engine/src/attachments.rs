@@ -237,7 +237,7 @@ impl Engine {
         link.attachments.push(settled_pair);
         // Stored after every file, so a crash between two never attaches one twice.
         *link = self.stores.links.update_link(link).await?;
-        self.release_part_claim(from, &claim).await;
+        self.part_claim_fulfilled(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), attachment = %attachment.id, copy = ?copy, action, "attachment");
         note(to, action, &attachment.name, &attachment.id, copy.as_ref(), reason);
         Ok(if copy.is_some() { AttachmentSync::Written } else { AttachmentSync::Recorded })

@@ -204,7 +204,7 @@ impl Engine {
         link.comments.push(CommentLink { side1, side2, side1_fingerprint, side2_fingerprint, origin: Some(from) });
         // Stored after every copy, so a crash between two comments never posts one twice.
         *link = self.stores.links.update_link(link).await?;
-        self.release_part_claim(from, &claim).await;
+        self.part_claim_fulfilled(from, &claim).await;
         info!(from = %from, item = %link.item(to).label(), comment = %comment.id, copy = %copy.id, "copied comment");
         history::note(|journal| journal.comment(to, "copied", &comment.id, &copy.id));
         Ok(CommentSync::Written)

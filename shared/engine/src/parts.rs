@@ -121,6 +121,14 @@ impl Engine {
         }
     }
 
+    /// The part is linked (the link's update is stored): its claim has done its work.
+    pub(crate) async fn part_claim_fulfilled(&self, from: Side, claim: &ItemId) {
+        let links = &self.stores.links;
+        if let Err(error) = links.part_claim_fulfilled(&self.config.name, from, claim, &self.worker).await {
+            warn!(%error, "could not let go of the claim on copying a comment or attachment; it expires with its lease");
+        }
+    }
+
     pub(crate) async fn release_part_claim(&self, from: Side, claim: &ItemId) {
         if let Err(error) = self.stores.links.release_claim(&self.config.name, from, claim, &self.worker).await {
             warn!(%error, "could not release the claim on copying a comment or attachment; it expires with its lease");

@@ -42,8 +42,9 @@
 //!   also finds the item not linked (a record there without `owner` is the link, returned with the
 //!   refusal). The link replaces the claim, so no claim of a linked item is left to be taken or
 //!   renewed. Reads of links pass claims over (an item being copied is not linked). A part's claim (a
-//!   comment, a file: never linked) is kept in the claims' partition; a claim this process holds is
-//!   renewed on exactly what it wrote (see `claims.rs`). (Item claims written by an earlier version,
+//!   comment, a file: never linked) is kept in the claims' partition, and left to its time to live once
+//!   its part is linked (`part_claim_fulfilled`: no write); a claim this process holds is renewed on
+//!   exactly what it wrote (see `claims.rs`). (Item claims written by an earlier version,
 //!   in the claims' partition, are no longer read: they expire with their time to live.)
 //!   Claims colliding at the same instant (DynamoDB cancels both) are retried with jittered backoff.
 //! - Conflicts sort by time within their integration's partition; failures are replaced in place.

@@ -167,6 +167,21 @@ impl LinkStore for DynamoStore {
         }
     }
 
+    /// Left to its time to live: a delete would cost a write unit and a request on every comment and
+    /// file copied, and nothing claims a linked part again. (Should the part ever be claimed again —
+    /// its copy removed with a restricted original, and the original made public — the claim, ended,
+    /// is taken over, and the worker first looks for a copy the earlier attempt may have sent.)
+    async fn part_claim_fulfilled(
+        &self,
+        integration: &str,
+        side: Side,
+        claim: &ItemId,
+        _owner: &str,
+    ) -> Result<(), StoreError> {
+        self.held.forget(integration, side, claim);
+        Ok(())
+    }
+
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use std::sync::Arc;
-use tandem_engine::ports::{Link, LinkStore, StoreError, WatermarkStore};
+use tandem_engine::ports::{ClaimOutcome, Link, LinkStore, StoreError, WatermarkStore};
 use tandem_model::{ItemId, Side};
 use tandem_store::conformance::fixtures::{at, link, request, unique_integration};
 use tandem_store::conformance::restart::{assert_sample, write_sample};
@@ -212,4 +212,31 @@ async fn the_link_replaces_the_claim_it_was_made_under() {
         }
         assert!(stored.contains_key("partner"), "{sort_key} names its partner");
     }
+}
+
+/// A part's claim whose part is linked is left to its time to live (a delete would cost a write unit
+/// and a request on every comment copied); should the part be claimed again, the ended claim is taken
+/// over like any other, telling the new holder that an earlier attempt may have sent a copy.
+#[tokio::test]
+async fn a_fulfilled_part_claim_is_left_to_its_time_to_live() {
+    let store = store().await;
+    let integration = unique_integration("part-fulfilled");
+    let part = tandem_engine::ports::part_claim_key(&ItemId::new("7"), "comment", "c1");
+    store.claim_creation(&integration, Side::One, &part, &request("worker-a", 0, 60)).await.expect("claim");
+    store.part_claim_fulfilled(&integration, Side::One, &part, "worker-a").await.expect("fulfilled");
+    let kept = raw_client()
+        .await
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("CLAIM#{integration}")))
+        .key("sk", AttributeValue::S(format!("1#{part}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read the claim")
+        .item;
+    assert!(kept.is_some_and(|claim| claim.contains_key("expires_at")), "the claim waits for its time to live");
+    let again =
+        store.claim_creation(&integration, Side::One, &part, &request("worker-b", 61, 120)).await.expect("claim");
+    assert!(matches!(again, ClaimOutcome::Claimed { earlier_attempt: Some(_) }), "{again:?}");
 }

@@ -92,6 +92,17 @@ impl<S: LinkStore, I: Interceptor> LinkStore for Intercepted<S, I> {
         self.interceptor.around(StoreCall::write("release_claim"), work).await
     }
 
+    async fn part_claim_fulfilled(
+        &self,
+        integration: &str,
+        side: Side,
+        claim: &ItemId,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let work = self.inner.part_claim_fulfilled(integration, side, claim, owner);
+        self.interceptor.around(StoreCall::write("part_claim_fulfilled"), work).await
+    }
+
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         let work = self.inner.insert_link(link, claimed_side, owner);
         self.interceptor.around(StoreCall::write("insert_link"), work).await

@@ -493,6 +493,19 @@ pub trait LinkStore: Send + Sync {
     /// Gives a claim up (the creation failed before anything was written).
     async fn release_claim(&self, integration: &str, side: Side, item: &ItemId, owner: &str) -> Result<(), StoreError>;
 
+    /// The part a claim was taken for (a comment, a file; see [`is_part_claim`]) is linked now: no
+    /// worker claims it again, and the claim is not needed. Released by default; a store whose claims
+    /// expire on their own may leave it to that instead of paying a write.
+    async fn part_claim_fulfilled(
+        &self,
+        integration: &str,
+        side: Side,
+        claim: &ItemId,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        self.release_claim(integration, side, claim, owner).await
+    }
+
     /// Stores a new link (version 1) under both items' ids and removes the creation claims, provided
     /// `owner` still holds the claim on the item of `claimed_side` (a worker whose lease ran out and was
     /// taken over must not link its copy: `Conflict`). `AlreadyExists` when either item is linked already.
