@@ -18,20 +18,7 @@ async fn a_file_of_tens_of_megabytes_is_uploaded_in_one_request() {
     let file: Vec<u8> = (0..25 * 1024 * 1024_u32).map(|at| (at % 251) as u8).collect();
     let http = reqwest::Client::new();
     let pat = ado.service_account().pat.clone();
-    let uploaded = http
-        .post(format!(
-            "{}/Fabrikam/_apis/wit/attachments?fileName=capture.pcap&api-version=7.1",
-            ado.organization_url()
-        ))
-        .basic_auth("", Some(&pat))
-        .header("content-type", "application/octet-stream")
-        .body(file.clone())
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(uploaded.status(), StatusCode::OK);
-    let reference: serde_json::Value = uploaded.json().await.expect("JSON");
-    let url = reference["url"].as_str().expect("a URL");
+    let url = upload(&ado, "capture.pcap", file.clone()).await;
     let downloaded =
         http.get(format!("{url}&api-version=7.1")).basic_auth("", Some(&pat)).send().await.expect("an answer");
     assert_eq!(downloaded.status(), StatusCode::OK);
@@ -48,20 +35,7 @@ async fn a_file_is_uploaded_attached_downloaded_and_detached() {
     let pat = ado.service_account().pat.clone();
     let png: &[u8] = b"\x89PNG\r\n\x1a\n pixels";
 
-    let uploaded = http
-        .post(format!(
-            "{}/Fabrikam/_apis/wit/attachments?fileName=crash%20log.png&api-version=7.1",
-            ado.organization_url()
-        ))
-        .basic_auth("", Some(&pat))
-        .header("content-type", "application/octet-stream")
-        .body(png.to_vec())
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(uploaded.status(), StatusCode::OK);
-    let reference: serde_json::Value = uploaded.json().await.expect("JSON");
-    let url = reference["url"].as_str().expect("a URL").to_string();
+    let url = upload(&ado, "crash log.png", png.to_vec()).await;
     assert!(url.contains("/_apis/wit/attachments/") && url.ends_with("fileName=crash+log.png"), "{url}");
 
     let attach = json!([{ "op": "add", "path": "/relations/-", "value": {
@@ -121,4 +95,20 @@ async fn a_deleted_work_item_is_gone_and_the_service_hook_says_so() {
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["resource"]["id"].as_u64(), Some(id));
     assert!(ado.violations().is_empty(), "{:#?}", ado.violations());
+}
+
+/// Uploads `file` as the service account, as `fileName` `name`; the URL the upload answers with.
+async fn upload(ado: &tandem_simulators::azure_devops::RunningAzureDevops, name: &str, file: Vec<u8>) -> String {
+    let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let uploaded = reqwest::Client::new()
+        .post(format!("{}/Fabrikam/_apis/wit/attachments?fileName={name}&api-version=7.1", ado.organization_url()))
+        .basic_auth("", Some(&ado.service_account().pat))
+        .header("content-type", "application/octet-stream")
+        .body(file)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let reference: serde_json::Value = uploaded.json().await.expect("JSON");
+    reference["url"].as_str().expect("a URL").to_string()
 }
