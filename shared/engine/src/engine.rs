@@ -660,8 +660,7 @@ impl Engine {
             Claiming::Withdraw { before, .. } => SendUpdate::Withdrawn { before },
         };
         let search_lag = purpose.lag();
-        let of_part = crate::ports::is_part_claim(item);
-        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, send, search_lag, of_part };
+        let request = ClaimRequest { owner: &self.worker, now, lease_until: until, send, search_lag };
         let outcome = self.stores.links.claim_creation(&self.config.name, side, item, &request).await?;
         let took = self.clock.now() - now;
         if matches!(outcome, ClaimOutcome::Claimed { .. }) && took * 2 > self.claim_lease {

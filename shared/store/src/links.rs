@@ -248,7 +248,6 @@ mod tests {
                     lease_until: Timestamp::MAX_UTC,
                     send: SendUpdate::Nothing,
                     search_lag: chrono::Duration::zero(),
-                    of_part: false,
                 },
             )
             .await

@@ -461,9 +461,6 @@ pub struct ClaimRequest<'a> {
     /// lease ended (its holder's calls ended by then) has its window end moved up to the lease end plus
     /// this.
     pub search_lag: chrono::Duration,
-    /// The claim is of a part of the item (a comment, a file; see the engine's `parts`), which no link
-    /// names: the store need not check in the same write that it is not linked.
-    pub of_part: bool,
 }
 
 /// Entity links and their sync state. Every write is conditional so two workers syncing the same item

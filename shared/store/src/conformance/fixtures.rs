@@ -121,7 +121,6 @@ pub fn request(owner: &str, now: i64, until: i64) -> ClaimRequest<'_> {
         lease_until: at(until),
         send: SendUpdate::Nothing,
         search_lag: chrono::Duration::zero(),
-        of_part: false,
     }
 }
 

@@ -111,7 +111,7 @@ pub async fn part_claims_are_held_like_item_claims<S: Store>(store: &Arc<S>) {
     let claim = |request: ClaimRequest<'static>| {
         let (store, integration, part) = (Arc::clone(store), integration.clone(), part.clone());
         async move {
-            let request = ClaimRequest { of_part: true, ..request };
+            // The key says it is a part's claim (`is_part_claim`).
             store.claim_creation(&integration, Side::One, &part, &request).await.expect("claim")
         }
     };
