@@ -11,8 +11,8 @@ use tracing_subscriber::fmt::MakeWriter;
 pub const LAMBDA_SPAN_BYTES_PER_LINE: u64 = 175;
 
 /// What the functions log at their default level (`RUST_LOG=info`), less the simulators, which only the
-/// bench runs.
-pub const FILTER: &str = "info,tandem_simulators=off,tower_http=off";
+/// bench runs, and the bench itself.
+pub const FILTER: &str = "info,tandem_simulators=off,tandem_bench=off,tower_http=off";
 
 static BYTES: AtomicU64 = AtomicU64::new(0);
 static LINES: AtomicU64 = AtomicU64::new(0);

@@ -211,10 +211,7 @@ impl Runtime {
             .map_err(|source| RuntimeError::Wiring { integration: integration.clone(), source })?;
         // Both sides' credentials and webhook secrets in one read (Secrets Manager bills by the call),
         // which the sides below then find cached.
-        let names: Vec<String> = Side::BOTH
-            .iter()
-            .flat_map(|side| [config.side(*side).secret.clone(), config.side(*side).webhook_secret.clone()])
-            .collect();
+        let names: Vec<String> = secret_names(&config).cloned().collect();
         self.secrets.read_ahead(&names).await;
         let (connector1, receiver1) = self.side(&config, Side::One, &endpoints).await?;
         let (connector2, receiver2) = self.side(&config, Side::Two, &endpoints).await?;
@@ -244,6 +241,11 @@ impl Runtime {
     }
 }
 
+/// Every secret an integration names: each side's credentials and webhook secret.
+fn secret_names(config: &IntegrationConfig) -> impl Iterator<Item = &String> {
+    Side::BOTH.into_iter().flat_map(move |side| [&config.side(side).secret, &config.side(side).webhook_secret])
+}
+
 /// The stored configuration, validated; `None` (its problems logged) when it fails validation or
 /// names another integration than the one it is stored as.
 /// The stored configuration, or what is wrong with it.
@@ -255,9 +257,7 @@ fn parse(stored: &StoredIntegration, secret_prefix: &str) -> Result<IntegrationC
     if config.name != stored.name {
         return Err(vec![format!("it is registered as `{}` but names itself `{}`", stored.name, config.name)]);
     }
-    let outside: Vec<String> = Side::BOTH
-        .iter()
-        .flat_map(|side| [&config.side(*side).secret, &config.side(*side).webhook_secret])
+    let outside: Vec<String> = secret_names(&config)
         .filter(|name| !name.starts_with(secret_prefix))
         .map(|name| format!("secret `{name}` is outside the prefix `{secret_prefix}` the functions may read"))
         .collect();

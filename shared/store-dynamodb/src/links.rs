@@ -2,11 +2,12 @@
 //! claims.
 //!
 //! A new link is one TransactWriteItems (the link and the pointer, one of them over the claimed item's
-//! creation claim), so a concurrent writer either sees the whole link or loses its condition; an update is one conditional PutItem. The
-//! SDK gives each transaction a `ClientRequestToken` once and reuses it on its own retries, so a retry
-//! of a write that did land is answered as a success instead of failing its own condition. An update
-//! the SDK retries after it landed fails its condition on its own write: a `Conflict`, after which the
-//! engine reads the link again and finds its own state (and its own announced writes, which it settles).
+//! creation claim), so a concurrent writer either sees the whole link or loses its condition; an
+//! update is one conditional PutItem. The SDK gives each transaction a `ClientRequestToken` once and
+//! reuses it on its own retries, so a retry of a write that did land is answered as a success instead
+//! of failing its own condition. An update the SDK retries after it landed fails its condition on its
+//! own write: a `Conflict`, after which the engine reads the link again and finds its own state (and
+//! its own announced writes, which it settles).
 
 use crate::error::{built, refusal, Refusal};
 use crate::keys::{self, Key, Kind, OWNER, PARTNER, RECORD, VERSION};
@@ -60,6 +61,12 @@ pub(crate) fn describe_item(integration: &str, side: Side, item: &ItemId) -> Str
 }
 
 impl DynamoStore {
+    /// The link or pointer at `key`, if one is stored there. A claim kept there means the item is
+    /// being copied, not linked yet.
+    async fn get_linked(&self, key: &Key, doing: &str) -> Result<Option<crate::error::Item>, StoreError> {
+        Ok(self.get(key, doing).await?.filter(|stored| !keys::is_claim(stored)))
+    }
+
     /// The writes of a new link: the link under its side-1 item and the side-2 item's pointer to it.
     /// The claimed item's key must hold `owner`'s claim, which the write replaces; the other item's
     /// key must hold no link (a claim there, of someone about to copy the copy back, is replaced too:
@@ -93,12 +100,8 @@ impl LinkStore for DynamoStore {
         const DOING: &str = "reading a link";
         let key = match side {
             Side::One => {
-                // A claim kept there means the item is being copied, not linked yet.
-                let stored = self.get(&Key::link(integration, side, item), DOING).await?;
-                return stored
-                    .filter(|stored| !keys::is_claim(stored))
-                    .map(|stored| decode(&stored, "link"))
-                    .transpose();
+                let stored = self.get_linked(&Key::link(integration, side, item), DOING).await?;
+                return stored.map(|stored| decode(&stored, "link")).transpose();
             }
             // A side-2 item holds only the id of the side-1 item its link is stored under. (A table
             // written before links were stored once holds a copy of the link there too, which updates
@@ -108,7 +111,7 @@ impl LinkStore for DynamoStore {
                 None => return Ok(None),
             },
         };
-        let Some(stored) = self.get(&key, DOING).await?.filter(|stored| !keys::is_claim(stored)) else {
+        let Some(stored) = self.get_linked(&key, DOING).await? else {
             return Err(StoreError::Corrupt {
                 message: format!("{} points at a link that is not stored", describe_item(integration, side, item)),
             });
@@ -266,9 +269,9 @@ impl LinkStore for DynamoStore {
         if let Some(partner) = self.pointers.get(integration, item) {
             return Ok(Some(partner));
         }
-        let pointer = self.get(&Key::link(integration, Side::Two, item), "reading a link's pointer").await?;
-        // A claim kept there means the item is being copied, not linked yet.
-        let Some(pointer) = pointer.filter(|pointer| !keys::is_claim(pointer)) else {
+        let Some(pointer) =
+            self.get_linked(&Key::link(integration, Side::Two, item), "reading a link's pointer").await?
+        else {
             return Ok(None);
         };
         let partner = match pointer.get(PARTNER) {
