@@ -170,6 +170,14 @@ async fn a_create_throttled_for_longer_than_a_call_may_wait_is_retried_after_the
     assert_eq!(creates, 1, "the create was not sent again within the call");
     assert!(!failure.parked);
     world.ado().clear_fault_plan();
+
+    // The item's next notice copies it; the record of the throttled attempt, kept under the item's own
+    // id while it had no link, goes with the copy.
+    let outcome = world.engine().receive_delivery(Side::One, &update_notice("after-the-wait", &bug.item.id)).await?;
+    assert_eq!((outcome.synced, outcome.failed), (1, 0), "{outcome:?}");
+    assert!(world.link_of(Side::One, &bug.item.id).await?.is_some(), "copied");
+    let log = &world.engine().stores().log;
+    assert_eq!(log.get_failure(&world.config.name, Side::One, &bug.item.id).await?, None, "the record went");
     world.stop().await;
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::crash::Step;
 use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history::{self, AttachmentAction};
-use crate::parts::{part_claim, NotNow};
+use crate::parts::{part_claim, NotNow, HOLD_PART};
 use crate::ports::{AttachmentLink, ConnectorError, Link, SendingFile};
 use tandem_model::{readable_size, Attachment, AttachmentId, Item, ItemId, Side, Timestamp};
 use tracing::{info, warn};
@@ -172,7 +172,9 @@ impl Engine {
         };
         let claim = part_claim(link, from, "attachment", &pair.original.0);
         let still_sending = |fresh: &Link| fresh.attachments.iter().any(|found| found == pair);
-        if let Err(not_now) = self.claim_part(link, from, &claim, |fresh| !still_sending(fresh)).await?.go_on() {
+        if let Err(not_now) =
+            self.claim_part(link, from, &claim, HOLD_PART, |fresh| !still_sending(fresh)).await?.go_on()
+        {
             return Ok(not_now.into());
         }
         let note_text = self.copy_note(from, &pair.original);
@@ -205,8 +207,8 @@ impl Engine {
         let claim = part_claim(link, from, "attachment", &attachment.id.0);
         let settled =
             |fresh: &Link| fresh.attachments.iter().any(|pair| pair.id(from) == Some(&attachment.id) && pair.settled());
-        let look_for_earlier = match self.claim_part(link, from, &claim, settled).await?.go_on() {
-            Ok(look_for_earlier) => look_for_earlier,
+        let look_for_earlier = match self.claim_part(link, from, &claim, HOLD_PART, settled).await?.go_on() {
+            Ok(copying) => copying.look_for_earlier,
             Err(not_now) => return Ok(not_now.into()),
         };
         // A pair left sending: an attempt may have attached the copy, whatever the claim remembers.

@@ -17,7 +17,7 @@ use crate::engine::{index, Engine};
 use crate::error::SyncError;
 use crate::history;
 use crate::images::attachments_of;
-use crate::parts::{part_claim, NotNow};
+use crate::parts::{part_claim, NotNow, HOLD_PART_TO_SEND};
 use crate::ports::{CommentLink, ConnectorError, Link};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -158,15 +158,16 @@ impl Engine {
         listed: &Listed<'_>,
     ) -> Result<CommentSync, SyncError> {
         let to = from.other();
+        // Made ready first, so that one write claims the comment and records the post right after.
+        let body = self.comment_copy_body(link, from, comment, listed).await?;
         let claim = part_claim(link, from, "comment", &comment.id.0);
         let known = |fresh: &Link| fresh.comments.iter().any(|pair| pair.id(from) == &comment.id);
-        let look_for_earlier = match self.claim_part(link, from, &claim, known).await?.go_on() {
-            Ok(look_for_earlier) => look_for_earlier,
+        let copying = match self.claim_part(link, from, &claim, HOLD_PART_TO_SEND, known).await?.go_on() {
+            Ok(copying) => copying,
             Err(NotNow::HeldElsewhere { until }) => return Ok(CommentSync::HeldElsewhere { until }),
             Err(NotNow::Known) => return Ok(CommentSync::Nothing),
         };
-        let body = self.comment_copy_body(link, from, comment, listed).await?;
-        let earlier = match look_for_earlier {
+        let earlier = match copying.look_for_earlier {
             // Listed again: the earlier attempt may have posted after this sync's list.
             true => {
                 let target_comments =
@@ -181,8 +182,7 @@ impl Engine {
                 copy
             }
             None => {
-                // Building the body may have outlasted the lease: renew it (recording the post), or give way.
-                let before = match self.renew_part_claim(from, &claim).await? {
+                let before = match self.ready_part_send(from, &claim, copying).await? {
                     Ok(before) => before,
                     Err(until) => return Ok(CommentSync::HeldElsewhere { until }),
                 };

@@ -117,6 +117,10 @@ pub(crate) enum Claiming {
     /// Right before the create (or the post) is sent: the claim remembers when a copy may have been
     /// made, for whoever takes it over.
     Send { lag: chrono::Duration },
+    /// To take the claim and send at once, the create (or the post) made ready before: as `Send`, unless
+    /// an earlier holder sent — then the claim is only held, while that copy is looked for, and renewed
+    /// with `Send` before this worker sends. One write instead of a claim and its renewal.
+    HoldToSend { lag: chrono::Duration },
     /// Right after the send came back failed: whatever it made shows `lag` after now.
     Ended { lag: chrono::Duration },
     /// Right after the system refused the send (it made nothing): the window goes back to `before`.
@@ -124,10 +128,16 @@ pub(crate) enum Claiming {
 }
 
 impl Claiming {
+    /// Whether the claim records a send (unless, for `HoldToSend`, an earlier holder's).
+    pub(crate) fn sends(self) -> bool {
+        matches!(self, Claiming::Send { .. } | Claiming::HoldToSend { .. })
+    }
+
     fn lag(self) -> chrono::Duration {
         match self {
             Claiming::Hold { lag }
             | Claiming::Send { lag }
+            | Claiming::HoldToSend { lag }
             | Claiming::Ended { lag }
             | Claiming::Withdraw { lag, .. } => lag,
         }
@@ -604,19 +614,27 @@ impl Engine {
                 return Ok(SyncOutcome::FilteredOut);
             }
         }
-        match self.claim(side, &item.item.id, Claiming::Hold { lag: self.search_lag }).await? {
+        // The copy's fields are made ready first (reading users and converting text may take long), so
+        // that one write takes the claim and records the create that follows at once.
+        let fields = self.copy_fields(side, item).await?;
+        match self.claim(side, &item.item.id, Claiming::HoldToSend { lag: self.search_lag }).await? {
+            ClaimOutcome::Claimed { earlier_attempt: None } => {
+                self.crash_point(Step::CreationClaimed);
+                self.create_and_link(side, item, fields, None).await
+            }
+            // An earlier attempt that never sent made nothing: the claim recorded this create.
+            ClaimOutcome::Claimed { earlier_attempt: Some(earlier) } if earlier.sent.is_none() => {
+                self.create_and_link(side, item, fields, None).await
+            }
             ClaimOutcome::Claimed { earlier_attempt } => {
-                if earlier_attempt.is_none() {
-                    self.crash_point(Step::CreationClaimed);
-                }
                 if let Some(copy) = self.earlier_copy(side, item, earlier_attempt).await? {
                     return self.adopt_copy(side, item, copy).await;
                 }
+                self.create_copy(side, item, fields).await
             }
-            ClaimOutcome::Linked(link) => return self.merge_read_again(side, &item.item.id, *link).await,
-            ClaimOutcome::HeldElsewhere { until } => return Err(SyncError::CreationInProgress { until }),
+            ClaimOutcome::Linked(link) => self.merge_read_again(side, &item.item.id, *link).await,
+            ClaimOutcome::HeldElsewhere { until } => Err(SyncError::CreationInProgress { until }),
         }
-        self.create_copy(side, item).await
     }
 
     /// The copy an earlier attempt at this creation may have made and not linked (it died, or its
@@ -652,10 +670,8 @@ impl Engine {
         let send = match purpose {
             Claiming::Hold { .. } => SendUpdate::Nothing,
             // The copy is made on the other side, by a call that system's connector bounds.
-            Claiming::Send { lag } => {
-                let longest = duration(self.connector(side.other()).max_call_duration());
-                SendUpdate::Started(SendWindow { first_sent: now, visible_by: now + longest + lag })
-            }
+            Claiming::Send { lag } => SendUpdate::Started(self.send_window(side, now, lag)),
+            Claiming::HoldToSend { lag } => SendUpdate::StartedUnlessSent(self.send_window(side, now, lag)),
             Claiming::Ended { lag } => SendUpdate::Ended { visible_by: now + lag },
             Claiming::Withdraw { before, .. } => SendUpdate::Withdrawn { before },
         };
@@ -667,6 +683,13 @@ impl Engine {
             return Err(SyncError::SlowClaim { took: took.to_std().unwrap_or_default() });
         }
         Ok(outcome)
+    }
+
+    /// The window of a send to the other side of `side` starting `now`: the copy is made, if at all, by
+    /// the time the other system's connector gives the call up, and a search shows it `lag` after.
+    fn send_window(&self, side: Side, now: Timestamp, lag: chrono::Duration) -> SendWindow {
+        let longest = duration(self.connector(side.other()).max_call_duration());
+        SendWindow { first_sent: now, visible_by: now + longest + lag }
     }
 
     fn origin(&self, side: Side, item: &Item) -> CopyOrigin {
@@ -735,27 +758,21 @@ impl Engine {
         }
     }
 
-    /// Creates the copy under the claim taken by the caller.
+    /// Creates the copy under the claim taken by the caller, after an earlier attempt's copy was looked
+    /// for and not found.
     ///
-    /// The claim is given up only when nothing was sent to the target yet. Once the create call has
-    /// been made it may have succeeded even if it reported an error (a timeout, a failed follow-up
-    /// transition), so the claim is kept until its lease ends rather than inviting a second copy.
-    async fn create_copy(&self, from: Side, item: &Item) -> Result<SyncOutcome, SyncError> {
-        let fields = match self.copy_fields(from, item).await {
-            Ok(fields) => fields,
-            Err(error) => {
-                let integration = &self.config.name;
-                if let Err(release) =
-                    self.stores.links.release_claim(integration, from, &item.item.id, &self.worker).await
-                {
-                    warn!(error = %release, "could not release a creation claim; it expires with its lease");
-                }
-                return Err(error);
-            }
-        };
-        // Reading users and converting text may have taken longer than the lease (retries, rate
-        // limits): renew the claim right before the create, or give way to whoever took it over. The
-        // renewal records the create, so a worker taking over knows to look for its copy, and when.
+    /// Once the create call has been made it may have succeeded even if it reported an error (a
+    /// timeout, a failed follow-up transition), so the claim is kept until its lease ends rather than
+    /// inviting a second copy.
+    async fn create_copy(
+        &self,
+        from: Side,
+        item: &Item,
+        fields: (FieldMap, BTreeMap<String, FieldSnapshot>),
+    ) -> Result<SyncOutcome, SyncError> {
+        // Looking may have taken longer than the lease: renew the claim right before the create, or give
+        // way to whoever took it over. The renewal records the create, so a worker taking over knows to
+        // look for its copy, and when.
         let before = match self.claim(from, &item.item.id, Claiming::Send { lag: self.search_lag }).await? {
             ClaimOutcome::Claimed { earlier_attempt } => earlier_attempt.and_then(|earlier| earlier.sent),
             ClaimOutcome::Linked(link) => return self.merge_read_again(from, &item.item.id, *link).await,

@@ -85,13 +85,13 @@ impl Engine {
             match synced {
                 Ok(SyncOutcome::OutOfScope { .. }) => {
                     // An item moved out of scope after its sync failed: its record goes too.
-                    self.clear_failure(side, &notice.item, read_from).await?;
+                    self.clear_failure_if_recorded(side, &notice.item, read_from).await?;
                     outcome.out_of_scope += 1;
                 }
                 Ok(SyncOutcome::Repeated) => repeats += 1,
                 Ok(SyncOutcome::Created { .. }) => {
                     // A failure recorded before the item was linked is under the item's own id.
-                    self.clear_failure(side, &notice.item, read_from).await?;
+                    self.clear_failure_if_recorded(side, &notice.item, read_from).await?;
                     outcome.synced += 1;
                 }
                 // A failure recorded for a linked pair is cleared by the sync itself (its link says so).
@@ -125,6 +125,22 @@ impl Engine {
     /// A notice older than the delivery memory may be a replay whose delivery id is forgotten.
     fn is_too_old(&self, notice: &ChangeNotice) -> bool {
         notice.occurred_at.is_some_and(|at| at < self.clock.now() - NOTICE_AGE_LIMIT)
+    }
+
+    /// As [`Engine::clear_failure`], for an item that seldom has a record (one just copied, one out of
+    /// scope): looked for first, since a store may bill removing nothing as a write (DynamoDB bills a
+    /// write unit for it, five times a strongly consistent read). A record written after the look is
+    /// left to the poller's retry, which clears it.
+    async fn clear_failure_if_recorded(
+        &self,
+        side: Side,
+        item: &ItemId,
+        read_from: Timestamp,
+    ) -> Result<(), SyncError> {
+        match self.stores.log.get_failure(&self.config.name, side, item).await? {
+            Some(_) => self.clear_failure(side, item, read_from).await,
+            None => Ok(()),
+        }
     }
 
     /// Clears the record of (side, item) unless a change was noted on it after `read_from`.

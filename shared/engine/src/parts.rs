@@ -1,8 +1,9 @@
 //! The parts of an item copied one by one — comments, attachments — each exactly once across workers
 //! and crashes, the way items are: a worker claims the copying of a part before sending it (another
-//! worker holding the claim means "not now"), renews the claim right before the send (recording when
-//! a copy may have been made), and a worker that takes over a claim whose holder never linked its copy
-//! first looks on the target for that copy and adopts it instead of sending again.
+//! worker holding the claim means "not now"), the claim records when a copy may have been made (taken
+//! with the copy ready, for a comment; renewed right before the send, for a file downloaded under it),
+//! and a worker that takes over a claim whose holder never linked its copy first looks on the target
+//! for that copy and adopts it instead of sending again.
 
 use crate::engine::{Claiming, Engine};
 use crate::error::SyncError;
@@ -10,10 +11,16 @@ use crate::ports::{ClaimOutcome, Link, SendWindow, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
 use tracing::warn;
 
+/// A part's claim while its copy is made ready. A listing (or an item read) shows a copy at once, so
+/// no search lag is waited for.
+pub(crate) const HOLD_PART: Claiming = Claiming::Hold { lag: chrono::Duration::zero() };
+/// A part's claim taken with its copy ready, to send right after.
+pub(crate) const HOLD_PART_TO_SEND: Claiming = Claiming::HoldToSend { lag: chrono::Duration::zero() };
+
 /// What to do about a part the link does not know yet.
 pub(crate) enum NewPart {
-    /// Send a copy; `look_for_earlier` when an earlier attempt may have sent one already.
-    Copy { look_for_earlier: bool },
+    /// Send a copy.
+    Copy(Copying),
     /// Another worker is copying it now, or an earlier attempt's send may still land.
     HeldElsewhere { until: Timestamp },
     /// Someone copied it meanwhile: the link (re-read) knows it.
@@ -28,11 +35,21 @@ pub(crate) enum NotNow {
     Known,
 }
 
+/// How this worker goes on copying a part it claimed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Copying {
+    /// An earlier attempt may have sent a copy already: look for it first.
+    pub look_for_earlier: bool,
+    /// When the claim recorded this worker's send (taken with [`Claiming::HoldToSend`], and no earlier
+    /// attempt sent): a send made soon after needs no renewal of the claim first.
+    pub send_recorded_at: Option<Timestamp>,
+}
+
 impl NewPart {
-    /// `Ok(look_for_earlier)` when this worker copies the part.
-    pub(crate) fn go_on(self) -> Result<bool, NotNow> {
+    /// How this worker copies the part, or why it does not now.
+    pub(crate) fn go_on(self) -> Result<Copying, NotNow> {
         match self {
-            NewPart::Copy { look_for_earlier } => Ok(look_for_earlier),
+            NewPart::Copy(copying) => Ok(copying),
             NewPart::HeldElsewhere { until } => Err(NotNow::HeldElsewhere { until }),
             NewPart::Known => Err(NotNow::Known),
         }
@@ -48,15 +65,18 @@ pub(crate) fn part_claim(link: &Link, from: Side, kind: &str, part: &str) -> Ite
 impl Engine {
     /// Claims the copying of a new part, then re-reads the link: a worker that copied the part between
     /// this worker's read of the link and its claim has written the link by then (the sync starts
-    /// again from it), or linked the part (`known` tells).
+    /// again from it), or linked the part (`known` tells). `purpose` is [`Claiming::Hold`] while the
+    /// copy is still to be made ready, [`Claiming::HoldToSend`] when it is sent right after.
     pub(crate) async fn claim_part(
         &self,
         link: &Link,
         from: Side,
         claim: &ItemId,
+        purpose: Claiming,
         known: impl Fn(&Link) -> bool,
     ) -> Result<NewPart, SyncError> {
-        let look_for_earlier = match self.claim(from, claim, Claiming::Hold { lag: chrono::Duration::zero() }).await? {
+        let claimed_at = self.clock.now();
+        let copying = match self.claim(from, claim, purpose).await? {
             // An earlier attempt that sent may have made the copy: once its send cannot land any more,
             // the target shows whether it did (a listing or an item read, unlike a search, is up to date).
             ClaimOutcome::Claimed { earlier_attempt } => {
@@ -65,12 +85,15 @@ impl Engine {
                     Some(visible_from) if now < visible_from => {
                         return Ok(NewPart::HeldElsewhere { until: visible_from })
                     }
-                    visible_from => visible_from.is_some(),
+                    Some(_) => Copying { look_for_earlier: true, send_recorded_at: None },
+                    None => {
+                        Copying { look_for_earlier: false, send_recorded_at: purpose.sends().then_some(claimed_at) }
+                    }
                 }
             }
             ClaimOutcome::HeldElsewhere { until } => return Ok(NewPart::HeldElsewhere { until }),
             // Claims of parts are never linked themselves; treat it as a fresh claim.
-            ClaimOutcome::Linked(_) => false,
+            ClaimOutcome::Linked(_) => Copying { look_for_earlier: false, send_recorded_at: None },
         };
         let fresh = self.stores.links.get_link(&self.config.name, from, &link.item(from).id).await?;
         match fresh {
@@ -87,7 +110,24 @@ impl Engine {
                 self.release_part_claim(from, claim).await;
                 Ok(NewPart::Known)
             }
-            _ => Ok(NewPart::Copy { look_for_earlier }),
+            _ => Ok(NewPart::Copy(copying)),
+        }
+    }
+
+    /// Readies the claim for this worker's send: the claim's send window before this send, or (as the
+    /// error) the lease end of whoever holds it instead. A send the claim recorded less than half a
+    /// lease ago goes as it is (nothing was sent before it); otherwise the claim is renewed, recording
+    /// the send, since making the copy ready (or looking for an earlier one) may have outlasted the lease.
+    pub(crate) async fn ready_part_send(
+        &self,
+        from: Side,
+        claim: &ItemId,
+        copying: Copying,
+    ) -> Result<Result<Option<SendWindow>, Timestamp>, SyncError> {
+        let recent = |at: Timestamp| (self.clock.now() - at) * 2 < self.claim_lease;
+        match copying.send_recorded_at {
+            Some(at) if recent(at) => Ok(Ok(None)),
+            _ => self.renew_part_claim(from, claim).await,
         }
     }
 

@@ -365,7 +365,8 @@ impl SentRecord {
         let sent = match (self.sent, send) {
             (sent, SendUpdate::Nothing) => sent,
             (Some(earlier), SendUpdate::Started(now)) => Some(earlier.merge(now)),
-            (None, SendUpdate::Started(now)) => Some(now),
+            (None, SendUpdate::Started(now) | SendUpdate::StartedUnlessSent(now)) => Some(now),
+            (Some(earlier), SendUpdate::StartedUnlessSent(_)) => Some(earlier),
             (Some(window), SendUpdate::Ended { visible_by }) => Some(SendWindow { visible_by, ..window }),
             (None, SendUpdate::Ended { .. }) => None,
             (_, SendUpdate::Withdrawn { before }) => before,
@@ -426,6 +427,10 @@ pub enum SendUpdate {
     /// It is about to send: the claim remembers the window (merged with those already recorded) for
     /// whoever takes it over.
     Started(SendWindow),
+    /// It is about to send unless an earlier holder may have: with no send recorded, as `Started`;
+    /// otherwise the recorded window stays as it is (the holder looks for that copy before sending, and
+    /// says `Started` then). One write both takes the claim and records the send that follows at once.
+    StartedUnlessSent(SendWindow),
     /// Its send came back failed: nothing it sent can appear later, so what it made shows in a search
     /// from `visible_by`.
     Ended { visible_by: Timestamp },

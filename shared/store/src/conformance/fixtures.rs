@@ -132,6 +132,14 @@ pub fn sending(owner: &str, now: i64, until: i64, visible_by: i64) -> ClaimReque
     }
 }
 
+/// As [`sending`], unless an earlier holder of the claim sent (then its window is kept as it is).
+pub fn sending_unless_sent(owner: &str, now: i64, until: i64, visible_by: i64) -> ClaimRequest<'_> {
+    ClaimRequest {
+        send: SendUpdate::StartedUnlessSent(SendWindow { first_sent: at(now), visible_by: at(visible_by) }),
+        ..request(owner, now, until)
+    }
+}
+
 /// Inserts `link` the way the engine does: under a claim on its side-1 item.
 pub async fn insert_claimed<S: Store>(store: &S, link: &Link) -> Result<Link, tandem_engine::ports::StoreError> {
     const OWNER: &str = "linking-worker";

@@ -1,6 +1,8 @@
 //! `LinkStore`: claims, conditional inserts, versioned updates, listings.
 
-use super::fixtures::{at, insert_claimed, item, link, request, sending, unique_integration, versioned};
+use super::fixtures::{
+    at, insert_claimed, item, link, request, sending, sending_unless_sent, unique_integration, versioned,
+};
 use super::Store;
 use std::sync::Arc;
 use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, SendUpdate, SendWindow, StoreError};
@@ -335,5 +337,28 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
     assert_eq!(
         after,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(198), sent: window(110, 170) }) }
+    );
+
+    // Taken to send at once: the window is recorded when nobody sent before, and an earlier holder's
+    // is kept as it was (not widened by a send that waits until its copy is looked for).
+    let third = item("10003");
+    let claim_third = |request| {
+        let (store, integration, third) = (Arc::clone(store), integration.clone(), third.clone());
+        async move { store.claim_creation(&integration, Side::One, &third, &request).await.expect("claim") }
+    };
+    let first = claim_third(sending_unless_sent("first", 200, 230, 260)).await;
+    assert_eq!(first, ClaimOutcome::Claimed { earlier_attempt: None });
+    let renewed = claim_third(request("first", 201, 231)).await;
+    assert_eq!(
+        renewed,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(230), sent: window(200, 260) }) },
+        "the send was recorded with the claim"
+    );
+    claim_third(sending_unless_sent("next", 240, 270, 300)).await;
+    let kept = claim_third(request("next", 241, 271)).await;
+    assert_eq!(
+        kept,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(270), sent: window(200, 231) }) },
+        "the earlier window stays, ended with its lease"
     );
 }
