@@ -111,15 +111,17 @@ impl SyncOutcome {
 /// Why a claim is taken or renewed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Claiming {
-    /// To hold the creation (or the comment's copying) while preparing it. `lag` is how long after a
-    /// create a search may not show its copy yet (zero for comments, whose listing is up to date).
+    /// To hold the copying of a file while downloading it (items and comments are made ready before
+    /// they are claimed: `HoldToSend`). `lag` is how long after a send a search may not show its copy
+    /// yet (zero for parts, whose listing is up to date).
     Hold { lag: chrono::Duration },
     /// Right before the create (or the post) is sent: the claim remembers when a copy may have been
     /// made, for whoever takes it over.
     Send { lag: chrono::Duration },
     /// To take the claim and send at once, the create (or the post) made ready before: as `Send`, unless
-    /// an earlier holder sent — then the claim is only held, while that copy is looked for, and renewed
-    /// with `Send` before this worker sends. One write instead of a claim and its renewal.
+    /// an earlier holder sent — then the claim keeps that holder's window (ended with its lease, when
+    /// taken over) while its copy is looked for, and is renewed with `Send` before this worker sends.
+    /// One write instead of a claim and its renewal.
     HoldToSend { lag: chrono::Duration },
     /// Right after the send came back failed: whatever it made shows `lag` after now.
     Ended { lag: chrono::Duration },

@@ -5,7 +5,7 @@
 //! and a worker that takes over a claim whose holder never linked its copy first looks on the target
 //! for that copy and adopts it instead of sending again.
 
-use crate::engine::{Claiming, Engine};
+use crate::engine::{duration, Claiming, Engine};
 use crate::error::SyncError;
 use crate::ports::{ClaimOutcome, Link, SendWindow, StoreError};
 use tandem_model::{ItemId, Side, Timestamp};
@@ -101,7 +101,12 @@ impl Engine {
             // holds is out of date (its fields too, which its last write would put back), so it starts
             // again from what is stored.
             Some(fresh) if fresh.version != link.version => {
-                self.release_part_claim(from, claim).await;
+                // A claim taken over from a holder that may have sent keeps that holder's window for the
+                // sync's fresh start (which takes the claim again, and looks first): released, it would
+                // be lost, and the copy it may have made sent a second time.
+                if !copying.look_for_earlier {
+                    self.release_part_claim(from, claim).await;
+                }
                 Err(SyncError::Store(StoreError::Conflict {
                     what: format!("the link of {}, written meanwhile", link.item(from).label()),
                 }))
@@ -115,18 +120,19 @@ impl Engine {
     }
 
     /// Readies the claim for this worker's send: the claim's send window before this send, or (as the
-    /// error) the lease end of whoever holds it instead. A send the claim recorded less than half a
-    /// lease ago goes as it is (nothing was sent before it); otherwise the claim is renewed, recording
-    /// the send, since making the copy ready (or looking for an earlier one) may have outlasted the lease.
+    /// error) the lease end of whoever holds it instead. A send the claim recorded goes as it is
+    /// (nothing was sent before it) while it would end within the claim's lease, which is when a worker
+    /// taking the claim over looks for its copy; otherwise the claim is renewed, recording the send.
     pub(crate) async fn ready_part_send(
         &self,
         from: Side,
         claim: &ItemId,
         copying: Copying,
     ) -> Result<Result<Option<SendWindow>, Timestamp>, SyncError> {
-        let recent = |at: Timestamp| (self.clock.now() - at) * 2 < self.claim_lease;
+        let longest = duration(self.connector(from.other()).max_call_duration());
+        let lands_within_lease = |at: Timestamp| self.clock.now() + longest < at + self.claim_lease;
         match copying.send_recorded_at {
-            Some(at) if recent(at) => Ok(Ok(None)),
+            Some(at) if lands_within_lease(at) => Ok(Ok(None)),
             _ => self.renew_part_claim(from, claim).await,
         }
     }

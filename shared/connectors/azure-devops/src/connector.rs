@@ -65,9 +65,10 @@ struct Keyset {
 
 impl Keyset {
     /// Where the page after `items` (read from a query run at `as_of`) starts: the newest `ChangedDate`
-    /// among items not changed since the query, which the query ordered by that very instant.
+    /// among items not changed since the query, which the query ordered by that very instant. Both are
+    /// whole milliseconds: an item stamped in the query's own millisecond may have changed after it.
     fn after(&self, items: &[Item], as_of: Option<Timestamp>) -> Keyset {
-        let settled = |item: &&Item| as_of.is_none_or(|as_of| item.updated <= as_of);
+        let settled = |item: &&Item| as_of.is_none_or(|as_of| item.updated < as_of);
         let boundary =
             items.iter().filter(settled).map(|item| item.updated).max().unwrap_or(self.boundary).max(self.boundary);
         let mut returned: BTreeSet<u32> = items

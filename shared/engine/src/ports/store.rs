@@ -428,8 +428,9 @@ pub enum SendUpdate {
     /// whoever takes it over.
     Started(SendWindow),
     /// It is about to send unless an earlier holder may have: with no send recorded, as `Started`;
-    /// otherwise the recorded window stays as it is (the holder looks for that copy before sending, and
-    /// says `Started` then). One write both takes the claim and records the send that follows at once.
+    /// otherwise the recorded window is kept, not widened (ended with its holder's lease, when taken
+    /// over, as always): the holder looks for that copy before sending, and says `Started` then. One
+    /// write both takes the claim and records the send that follows at once.
     StartedUnlessSent(SendWindow),
     /// Its send came back failed: nothing it sent can appear later, so what it made shows in a search
     /// from `visible_by`.

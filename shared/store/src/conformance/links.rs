@@ -354,11 +354,18 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(230), sent: window(200, 260) }) },
         "the send was recorded with the claim"
     );
+    claim_third(sending_unless_sent("first", 202, 232, 290)).await;
+    let held = claim_third(request("first", 203, 233)).await;
+    assert_eq!(
+        held,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(232), sent: window(200, 260) }) },
+        "the holder's own window is not widened"
+    );
     claim_third(sending_unless_sent("next", 240, 270, 300)).await;
     let kept = claim_third(request("next", 241, 271)).await;
     assert_eq!(
         kept,
-        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(270), sent: window(200, 231) }) },
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(270), sent: window(200, 233) }) },
         "the earlier window stays, ended with its lease"
     );
 }
