@@ -6,7 +6,7 @@ use super::fixtures::{
 use super::Store;
 use std::sync::Arc;
 use tandem_engine::ports::{ClaimOutcome, ClaimRequest, EarlierAttempt, SendUpdate, SendWindow, StoreError};
-use tandem_model::Side;
+use tandem_model::{ItemId, Side};
 use tokio::task::JoinSet;
 
 /// The creation path: claim, insert, then both items resolve to the stored link.
@@ -275,30 +275,39 @@ pub async fn only_the_claims_holder_links<S: Store>(store: &Arc<S>) {
     assert!(matches!(unclaimed, Err(StoreError::Conflict { .. })), "an insert without a claim: {unclaimed:?}");
 }
 
+/// The claims of one side-1 item, each taken as its request asks (the store must answer).
+struct ItemClaims<'a, S> {
+    store: &'a Arc<S>,
+    integration: &'a str,
+    item: ItemId,
+}
+
+impl<S: Store> ItemClaims<'_, S> {
+    async fn take(&self, request: ClaimRequest<'_>) -> ClaimOutcome {
+        self.store.claim_creation(self.integration, Side::One, &self.item, &request).await.expect("claim")
+    }
+}
+
 /// A claim remembers when its holders sent the create, across renewals and takeovers, so whoever takes
 /// it over knows whether (and from when) to look for a copy.
 pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("sent-window");
-    let source = item("10001");
-    let claim = |request| {
-        let (store, integration, source) = (Arc::clone(store), integration.clone(), source.clone());
-        async move { store.claim_creation(&integration, Side::One, &source, &request).await.expect("claim") }
-    };
-    assert_eq!(claim(request("worker-a", 0, 30)).await, FRESH);
-    let renewed = claim(sending("worker-a", 10, 40, 25)).await;
+    let claim = ItemClaims { store, integration: &integration, item: item("10001") };
+    assert_eq!(claim.take(request("worker-a", 0, 30)).await, FRESH);
+    let renewed = claim.take(sending("worker-a", 10, 40, 25)).await;
     assert_eq!(
         renewed,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(30), sent: None }) },
         "nothing was sent before this renewal"
     );
     let window = |first: i64, visible: i64| Some(SendWindow { first_sent: at(first), visible_by: at(visible) });
-    let taken = claim(request("worker-b", 50, 80)).await;
+    let taken = claim.take(request("worker-b", 50, 80)).await;
     assert_eq!(
         taken,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(40), sent: window(10, 25) }) }
     );
-    claim(sending("worker-b", 60, 90, 70)).await;
-    let again = claim(request("worker-c", 95, 120)).await;
+    claim.take(sending("worker-b", 60, 90, 70)).await;
+    let again = claim.take(request("worker-c", 95, 120)).await;
     assert_eq!(
         again,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(90), sent: window(10, 70) }) },
@@ -307,33 +316,29 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
 
     // A create whose call may last long (visible only from 500), taken over once its lease ended (at
     // 140): its call ended by then, so the window ends with the lease, plus the search lag asked for.
-    let other = item("10002");
-    let claim_other = |request| {
-        let (store, integration, other) = (Arc::clone(store), integration.clone(), other.clone());
-        async move { store.claim_creation(&integration, Side::One, &other, &request).await.expect("claim") }
-    };
-    claim_other(sending("slow", 110, 140, 500)).await;
+    let other = ItemClaims { store, integration: &integration, item: item("10002") };
+    other.take(sending("slow", 110, 140, 500)).await;
     let lagging = ClaimRequest { search_lag: chrono::Duration::seconds(5), ..request("taker", 150, 180) };
-    claim_other(lagging).await;
-    let next = claim_other(request("taker", 160, 190)).await;
+    other.take(lagging).await;
+    let next = other.take(request("taker", 160, 190)).await;
     assert_eq!(
         next,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(180), sent: window(110, 145) }) }
     );
     // The owner whose create came back failed records that it ended: a search shows its copy sooner.
     let ended = ClaimRequest { send: SendUpdate::Ended { visible_by: at(170) }, ..request("taker", 165, 195) };
-    claim_other(ended).await;
-    let last = claim_other(request("taker", 166, 196)).await;
+    other.take(ended).await;
+    let last = other.take(request("taker", 166, 196)).await;
     assert_eq!(
         last,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(195), sent: window(110, 170) }) }
     );
     // A send the system refused made nothing: the window goes back to what it was before it.
-    claim_other(sending("taker", 167, 197, 400)).await;
+    other.take(sending("taker", 167, 197, 400)).await;
     let refused =
         ClaimRequest { send: SendUpdate::Withdrawn { before: window(110, 170) }, ..request("taker", 168, 198) };
-    claim_other(refused).await;
-    let after = claim_other(request("taker", 169, 199)).await;
+    other.take(refused).await;
+    let after = other.take(request("taker", 169, 199)).await;
     assert_eq!(
         after,
         ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(198), sent: window(110, 170) }) }
@@ -341,31 +346,34 @@ pub async fn claims_remember_when_a_create_was_sent<S: Store>(store: &Arc<S>) {
 
     // Taken to send at once: the window is recorded when nobody sent before, and an earlier holder's
     // is kept as it was (not widened by a send that waits until its copy is looked for).
-    let third = item("10003");
-    let claim_third = |request| {
-        let (store, integration, third) = (Arc::clone(store), integration.clone(), third.clone());
-        async move { store.claim_creation(&integration, Side::One, &third, &request).await.expect("claim") }
-    };
-    let first = claim_third(sending_unless_sent("first", 200, 230, 260)).await;
-    assert_eq!(first, ClaimOutcome::Claimed { earlier_attempt: None });
-    let renewed = claim_third(request("first", 201, 231)).await;
-    assert_eq!(
-        renewed,
-        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(230), sent: window(200, 260) }) },
-        "the send was recorded with the claim"
-    );
-    claim_third(sending_unless_sent("first", 202, 232, 290)).await;
-    let held = claim_third(request("first", 203, 233)).await;
-    assert_eq!(
-        held,
-        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(232), sent: window(200, 260) }) },
-        "the holder's own window is not widened"
-    );
-    claim_third(sending_unless_sent("next", 240, 270, 300)).await;
-    let kept = claim_third(request("next", 241, 271)).await;
-    assert_eq!(
-        kept,
-        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(270), sent: window(200, 233) }) },
-        "the earlier window stays, ended with its lease"
-    );
+    let third = ItemClaims { store, integration: &integration, item: item("10003") };
+    assert_eq!(third.take(sending_unless_sent("first", 200, 230, 260)).await, FRESH);
+    let steps = [
+        (None, request("first", 201, 231), 230, window(200, 260), "the send was recorded with the claim"),
+        (
+            Some(sending_unless_sent("first", 202, 232, 290)),
+            request("first", 203, 233),
+            232,
+            window(200, 260),
+            "the holder's own window is not widened",
+        ),
+        (
+            Some(sending_unless_sent("next", 240, 270, 300)),
+            request("next", 241, 271),
+            270,
+            window(200, 233),
+            "the earlier window stays, ended with its lease",
+        ),
+    ];
+    for (taking, renewing, lease_end, sent, what) in steps {
+        if let Some(taking) = taking {
+            third.take(taking).await;
+        }
+        let found = third.take(renewing).await;
+        assert_eq!(
+            found,
+            ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(lease_end), sent }) },
+            "{what}"
+        );
+    }
 }
