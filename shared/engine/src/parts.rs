@@ -65,7 +65,9 @@ pub(crate) fn part_claim(link: &Link, from: Side, kind: &str, part: &str) -> Ite
 impl Engine {
     /// Claims the copying of a new part, then re-reads the link: a worker that copied the part between
     /// this worker's read of the link and its claim has written the link by then (the sync starts
-    /// again from it), or linked the part (`known` tells). `purpose` is [`Claiming::Hold`] while the
+    /// again from it), or linked the part (`known` tells). Where the store remembers parts' claims, a
+    /// claim that found none needs no second read: nobody copied the part meanwhile (see
+    /// [`crate::ports::LinkStore::remembers_part_claims`]). `purpose` is [`Claiming::Hold`] while the
     /// copy is still to be made ready, [`Claiming::HoldToSend`] when it is sent right after.
     pub(crate) async fn claim_part(
         &self,
@@ -76,7 +78,10 @@ impl Engine {
         known: impl Fn(&Link) -> bool,
     ) -> Result<NewPart, SyncError> {
         let claimed_at = self.clock.now();
-        let copying = match self.claim(from, claim, purpose).await? {
+        let outcome = self.claim(from, claim, purpose).await?;
+        let first_claim = matches!(outcome, ClaimOutcome::Claimed { earlier_attempt: None })
+            && self.stores.links.remembers_part_claims();
+        let copying = match outcome {
             // An earlier attempt that sent may have made the copy: once its send cannot land any more,
             // the target shows whether it did (a listing or an item read, unlike a search, is up to date).
             ClaimOutcome::Claimed { earlier_attempt } => {
@@ -95,6 +100,9 @@ impl Engine {
             // Claims of parts are never linked themselves; treat it as a fresh claim.
             ClaimOutcome::Linked(_) => Copying { look_for_earlier: false, send_recorded_at: None },
         };
+        if first_claim {
+            return Ok(NewPart::Copy(copying));
+        }
         let fresh = self.stores.links.get_link(&self.config.name, from, &link.item(from).id).await?;
         match fresh {
             // Written by another worker since this sync's read (or its own last write): what this sync
@@ -111,8 +119,10 @@ impl Engine {
                     what: format!("the link of {}, written meanwhile", link.item(from).label()),
                 }))
             }
+            // Kept where the store remembers claims: it carries the copier's send, which a worker whose
+            // read of the link is older still must find.
             Some(fresh) if known(&fresh) => {
-                self.release_part_claim(from, claim).await;
+                self.part_claim_fulfilled(from, claim).await;
                 Ok(NewPart::Known)
             }
             _ => Ok(NewPart::Copy(copying)),

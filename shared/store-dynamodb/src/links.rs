@@ -185,6 +185,12 @@ impl LinkStore for DynamoStore {
         Ok(())
     }
 
+    /// A part's claim stays for 90 days after its lease (`UNLINKED_CLAIM_MEMORY`), linked or not,
+    /// and only its own holder deletes one (before it sends, or once its part is gone).
+    fn remembers_part_claims(&self) -> bool {
+        true
+    }
+
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         const DOING: &str = "inserting a link";
         let link = Link { version: 1, ..link.clone() };

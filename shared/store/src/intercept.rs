@@ -103,6 +103,10 @@ impl<S: LinkStore, I: Interceptor> LinkStore for Intercepted<S, I> {
         self.interceptor.around(StoreCall::write("part_claim_fulfilled"), work).await
     }
 
+    fn remembers_part_claims(&self) -> bool {
+        self.inner.remembers_part_claims()
+    }
+
     async fn insert_link(&self, link: &Link, claimed_side: Side, owner: &str) -> Result<Link, StoreError> {
         let work = self.inner.insert_link(link, claimed_side, owner);
         self.interceptor.around(StoreCall::write("insert_link"), work).await

@@ -509,6 +509,13 @@ pub trait LinkStore: Send + Sync {
         self.release_claim(integration, side, claim, owner).await
     }
 
+    /// Whether a part's claim outlives its part's linking (left to a time to live far past its lease, as
+    /// [`LinkStore::part_claim_fulfilled`] may): then a claim that found no earlier claim of the part
+    /// proves that no worker has copied it lately, for every copy is made under a claim.
+    fn remembers_part_claims(&self) -> bool {
+        false
+    }
+
     /// Stores a new link (version 1) under both items' ids and removes the creation claims, provided
     /// `owner` still holds the claim on the item of `claimed_side` (a worker whose lease ran out and was
     /// taken over must not link its copy: `Conflict`). `AlreadyExists` when either item is linked already.

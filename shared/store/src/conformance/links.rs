@@ -135,6 +135,31 @@ pub async fn part_claims_are_held_like_item_claims<S: Store>(store: &Arc<S>) {
     assert_eq!(claim(request("worker-a", 71, 101)).await, FRESH, "released");
 }
 
+/// A part's claim whose part is linked: a store that says it remembers parts' claims keeps it, so no
+/// later claim of the part finds it unclaimed (the engine then skips reading the link again after a
+/// claim that did); any other store frees it.
+pub async fn a_fulfilled_part_claim_is_kept_where_the_store_remembers_claims<S: Store>(store: &Arc<S>) {
+    let integration = unique_integration("fulfilled-part-claims");
+    let part = item("10001#comment:c-2");
+    let claim = |request: ClaimRequest<'static>| {
+        let (store, integration, part) = (Arc::clone(store), integration.clone(), part.clone());
+        async move { store.claim_creation(&integration, Side::One, &part, &request).await.expect("claim") }
+    };
+    assert_eq!(claim(sending_unless_sent("worker-a", 0, 30, 25)).await, FRESH);
+    store.part_claim_fulfilled(&integration, Side::One, &part, "worker-a").await.expect("fulfilled");
+    if !store.remembers_part_claims() {
+        assert_eq!(claim(request("worker-b", 10, 40)).await, FRESH, "freed once its part is linked");
+        return;
+    }
+    assert_eq!(claim(request("worker-b", 10, 40)).await, ClaimOutcome::HeldElsewhere { until: at(30) });
+    let window = Some(SendWindow { first_sent: at(0), visible_by: at(25) });
+    assert_eq!(
+        claim(request("worker-b", 31, 61)).await,
+        ClaimOutcome::Claimed { earlier_attempt: Some(EarlierAttempt { lease_end: at(30), sent: window }) },
+        "taken over with the copier's send, never found unclaimed"
+    );
+}
+
 /// Releasing frees the claim at once, but only the owner's release counts.
 pub async fn only_the_owner_releases_a_claim<S: Store>(store: &Arc<S>) {
     let integration = unique_integration("release");

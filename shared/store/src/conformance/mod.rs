@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             links::inserting_refuses_items_already_linked,
             links::claims_are_held_until_their_lease_ends,
             links::part_claims_are_held_like_item_claims,
+            links::a_fulfilled_part_claim_is_kept_where_the_store_remembers_claims,
             links::only_the_owner_releases_a_claim,
             links::concurrent_claims_have_one_winner,
             links::updates_are_versioned,
