@@ -44,6 +44,9 @@ struct Call {
     segments: Vec<String>,
     query: Vec<(String, String)>,
     content_type: Option<String>,
+    /// The `api-version` an `Accept` header names (`application/json; api-version=7.1`), which the
+    /// service takes in place of the query parameter.
+    accepted_version: Option<String>,
     body: Bytes,
 }
 
@@ -72,9 +75,19 @@ impl Call {
         }
     }
 
+    /// The service serves every released version up to its own (7.1, and 7.2 in preview); a preview
+    /// resource needs the `-preview` flag, with or without its resource version (`7.1-preview`,
+    /// `7.1-preview.4`).
     fn require_api_version(&self, expected: &str) -> Result<(), ApiError> {
-        match self.param("api-version") {
+        let version = self.param("api-version").or(self.accepted_version.as_deref());
+        match version {
             Some(version) if version == expected => Ok(()),
+            Some(version)
+                if is_served(version)
+                    && (version.contains("-preview") || !expected.contains("preview")) =>
+            {
+                Ok(())
+            }
             None => Err(ApiError::bad_request(
                 "VssVersionNotSpecifiedException",
                 format!("VS800006: No api-version was supplied for the \"{}\" request. The version must be supplied either as part of the Accept header (e.g. \"application/json; api-version=1.0\") or as a query parameter (e.g. \"?api-version=1.0\").", self.method),
@@ -89,6 +102,41 @@ impl Call {
             )),
         }
     }
+}
+
+/// Whether `version` (`7.1`, `6.0`, `7.1-preview`, `7.1-preview.3`, `7.2-preview.1`) is one the service
+/// serves: 1.0 to 7.1, and 7.2 only in preview.
+fn is_served(version: &str) -> bool {
+    let (number, preview) = match version.split_once("-preview") {
+        Some((number, resource)) => {
+            let resource_ok = resource.is_empty()
+                || resource.strip_prefix('.').is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 1));
+            if !resource_ok {
+                return false;
+            }
+            (number, true)
+        }
+        None => (version, false),
+    };
+    let Some((major, minor)) = number.split_once('.') else {
+        return false;
+    };
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(major), Ok(minor)) => {
+            (1..=7).contains(&major) && ((major, minor) <= (7, 1) || (preview && (major, minor) == (7, 2)))
+        }
+        _ => false,
+    }
+}
+
+/// The `api-version` parameter of an `Accept` header, if it names one.
+fn accepted_version(headers: &HeaderMap) -> Option<String> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    accept
+        .split([';', ','])
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("api-version"))
+        .map(|(_, value)| value.trim().trim_matches('"').to_string())
 }
 
 /// The fallback handler that serves every API path.
@@ -111,6 +159,7 @@ pub async fn serve(
         segments,
         query,
         content_type: headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_string),
+        accepted_version: accepted_version(&headers),
         body,
     };
     let actor = match authenticate(&shared, &headers) {
@@ -213,21 +262,52 @@ fn route(shared: &Shared, call: &Call, actor: &SimIdentity) -> Result<Response, 
     let method = &call.method;
     match rest {
         ["_apis", identities] if is(identities, "identities") && method == Method::GET => identities_read(shared, call),
-        // The URL an upload answers with names no project.
-        ["_apis", wit, attachments, id]
-            if is(wit, "wit") && is(attachments, "attachments") && method == Method::GET =>
-        {
-            download_attachment(shared, call, id)
+        ["_apis", wit, rest @ ..] if is(wit, "wit") => {
+            organization_wit_route(shared, call, actor, rest).unwrap_or_else(|| Err(not_found()))
         }
         [project, "_apis", wit, rest @ ..] if is(wit, "wit") => {
             wit_route(shared, call, actor, project, rest).unwrap_or_else(|| Err(not_found()))
         }
         // WIQL may be addressed to a team; the simulator does not model teams.
         [project, _team, "_apis", wit, wiql] if is(wit, "wit") && is(wiql, "wiql") && method == Method::POST => {
-            query_by_wiql(shared, call, actor, project)
+            query_by_wiql(shared, call, actor, Some(project))
         }
         _ => Err(not_found()),
     }
+}
+
+/// The work item routes without a project, where the service takes them so: the URLs it answers with
+/// (a work item's `url` and `_links`, a comment's, an upload's, WIQL's) name none. A work item is found
+/// by its id in whichever project holds it; a read of several items, a query and an upload span the
+/// organization.
+fn organization_wit_route(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    rest: &[&str],
+) -> Option<Result<Response, ApiError>> {
+    let method = &call.method;
+    let result = match rest {
+        [workitems] if is(workitems, "workitems") && method == Method::GET => list_work_items(shared, call, None),
+        [batch] if is(batch, "workitemsbatch") && method == Method::POST => work_items_batch(shared, call, None),
+        [wiql] if is(wiql, "wiql") && method == Method::POST => query_by_wiql(shared, call, actor, None),
+        [attachments] if is(attachments, "attachments") && method == Method::POST => {
+            upload_attachment(shared, call, None)
+        }
+        [attachments, id] if is(attachments, "attachments") && method == Method::GET => {
+            download_attachment(shared, call, id)
+        }
+        [workitems, id, ..] if is(workitems, "workitems") && !id.starts_with('$') => {
+            let project =
+                parse_id(id).and_then(|id| Ok(shared.organization().item_in_any_project(id)?.project.clone()));
+            return match project {
+                Ok(project) => wit_route(shared, call, actor, &project, rest),
+                Err(error) => Some(Err(error)),
+            };
+        }
+        _ => return None,
+    };
+    Some(result)
 }
 
 fn wit_route(
@@ -239,11 +319,15 @@ fn wit_route(
 ) -> Option<Result<Response, ApiError>> {
     let method = &call.method;
     let result = match rest {
-        [workitems] if is(workitems, "workitems") && method == Method::GET => list_work_items(shared, call, project),
-        [batch] if is(batch, "workitemsbatch") && method == Method::POST => work_items_batch(shared, call, project),
-        [wiql] if is(wiql, "wiql") && method == Method::POST => query_by_wiql(shared, call, actor, project),
+        [workitems] if is(workitems, "workitems") && method == Method::GET => {
+            list_work_items(shared, call, Some(project))
+        }
+        [batch] if is(batch, "workitemsbatch") && method == Method::POST => {
+            work_items_batch(shared, call, Some(project))
+        }
+        [wiql] if is(wiql, "wiql") && method == Method::POST => query_by_wiql(shared, call, actor, Some(project)),
         [attachments] if is(attachments, "attachments") && method == Method::POST => {
-            upload_attachment(shared, call, project)
+            upload_attachment(shared, call, Some(project))
         }
         [attachments, id] if is(attachments, "attachments") && method == Method::GET => {
             // The project is checked under a lock released before the download takes it again.
@@ -262,6 +346,14 @@ fn wit_route(
             None if method == Method::DELETE => delete_work_item(shared, call, actor, project, target),
             _ => return None,
         },
+        [workitems, id, kind] if is(workitems, "workitems") && History::of(kind).is_some() && method == Method::GET => {
+            item_history(shared, call, project, id, History::of(kind)?, None)
+        }
+        [workitems, id, kind, number]
+            if is(workitems, "workitems") && History::of(kind).is_some() && method == Method::GET =>
+        {
+            item_history(shared, call, project, id, History::of(kind)?, Some(number))
+        }
         [workitems, id, comments] if is(workitems, "workitems") && is(comments, "comments") => match *method {
             Method::GET => list_comments(shared, call, project, id),
             Method::POST => add_comment(shared, call, actor, project, id),
@@ -281,9 +373,94 @@ fn wit_route(
     Some(result)
 }
 
+/// A work item's history as the service lists it: each revision whole, or what each changed.
+#[derive(Clone, Copy)]
+enum History {
+    Revisions,
+    Updates,
+}
+
+impl History {
+    fn of(segment: &str) -> Option<History> {
+        match segment.to_ascii_lowercase().as_str() {
+            "revisions" => Some(History::Revisions),
+            "updates" => Some(History::Updates),
+            _ => None,
+        }
+    }
+}
+
+/// `GET workItems/{id}/revisions[/{n}]` and `GET workItems/{id}/updates[/{n}]` (`$top`, `$skip`).
+fn item_history(
+    shared: &Shared,
+    call: &Call,
+    project: &str,
+    id: &str,
+    history: History,
+    number: Option<&str>,
+) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let item = organization.item(&project, parse_id(id)?)?;
+    let renderer = shared.renderer(&organization);
+    let render = |rev: usize| match history {
+        History::Revisions => renderer.revision(item, rev),
+        History::Updates => renderer.update(item, rev),
+    };
+    let revisions = item.revisions.len();
+    let Some(number) = number else {
+        let skip = count_param(call, "$skip")?.unwrap_or(0);
+        let top = count_param(call, "$top")?.unwrap_or(usize::MAX);
+        return Ok(collection((1..=revisions).skip(skip).take(top).map(render).collect()));
+    };
+    match number.parse::<usize>() {
+        Ok(rev) if (1..=revisions).contains(&rev) => Ok(Json(render(rev)).into_response()),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "WorkItemRevisionNotFoundException",
+            format!("TF401238: The revision {number} of work item {} does not exist.", item.id),
+        )),
+    }
+}
+
+/// A whole-number query parameter such as `$top`.
+fn count_param(call: &Call, name: &str) -> Result<Option<usize>, ApiError> {
+    call.param(name)
+        .map(|text| {
+            text.parse::<usize>()
+                .map_err(|_| ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid {name}.")))
+        })
+        .transpose()
+}
+
+/// The instant an `asOf` parameter names: reads show each work item as it stood then.
+fn as_of(text: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    text.map(|text| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .map_err(|_| ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid asOf date.")))
+    })
+    .transpose()
+}
+
+/// `item` as `asOf` asks for it: as it stood then (not found before it was created), or as it is.
+fn as_it_stood(
+    item: &WorkItem,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<std::borrow::Cow<'_, WorkItem>, ApiError> {
+    match at {
+        None => Ok(std::borrow::Cow::Borrowed(item)),
+        Some(at) => item
+            .as_of(at)
+            .map(std::borrow::Cow::Owned)
+            .ok_or_else(|| ApiError::work_item_not_found(&item.id.to_string())),
+    }
+}
+
 /// `POST {project}/_apis/wit/attachments?fileName=…`: the body is the file (`application/octet-stream`);
 /// the answer is its id and the URL an `AttachedFile` relation points at.
-fn upload_attachment(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+fn upload_attachment(shared: &Shared, call: &Call, project: Option<&str>) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let sent_as = call.content_type.as_deref().unwrap_or_default();
     if !sent_as.starts_with("application/octet-stream") {
@@ -305,7 +482,9 @@ fn upload_attachment(shared: &Shared, call: &Call, project: &str) -> Result<Resp
     let file_name = call.param("fileName").filter(|name| !name.trim().is_empty()).unwrap_or("attachment").to_string();
     let id = Uuid::new_v4();
     let mut organization = shared.organization();
-    organization.project(project)?;
+    if let Some(project) = project {
+        organization.project(project)?;
+    }
     let stored = state::StoredAttachment { file_name: file_name.clone(), content: Arc::new(call.body.to_vec()) };
     organization.attachments.insert(id, stored);
     let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
@@ -374,21 +553,23 @@ fn get_work_item(shared: &Shared, call: &Call, project: &str, id: &str) -> Resul
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let item = organization.item(&project, parse_id(id)?)?;
+    let item = as_it_stood(item, as_of(call.param("asOf"))?)?;
     let renderer = shared.renderer(&organization);
-    let mut body = renderer.work_item(item, only.as_deref(), expand);
-    body["_links"] = renderer.work_item_links(item);
+    let mut body = renderer.work_item(&item, only.as_deref(), expand);
+    body["_links"] = renderer.work_item_links(&item);
     Ok(Json(body).into_response())
 }
 
 /// Reads work items by id, for `GET workitems?ids=` and `POST workitemsbatch`.
-fn read_many(
-    shared: &Shared,
-    project: &str,
-    ids: &[u32],
-    only: Option<&[String]>,
+/// What a read of several work items asks for besides their ids.
+struct ManyRead<'a> {
+    only: Option<&'a [String]>,
     expand: Expand,
     omit_missing: bool,
-) -> Result<Response, ApiError> {
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn read_many(shared: &Shared, project: Option<&str>, ids: &[u32], read: ManyRead<'_>) -> Result<Response, ApiError> {
     if ids.is_empty() || ids.len() > MAX_IDS {
         return Err(ApiError::bad_request(
             "WorkItemTrackingArgumentException",
@@ -396,20 +577,24 @@ fn read_many(
         ));
     }
     let organization = shared.organization();
-    let project = organization.project(project)?.name.clone();
+    let project = project.map(|project| organization.project(project).map(|found| found.name.clone())).transpose()?;
     let renderer = shared.renderer(&organization);
     let mut values = Vec::with_capacity(ids.len());
     for id in ids {
-        match organization.item(&project, *id) {
-            Ok(item) => values.push(renderer.work_item(item, only, expand)),
-            Err(_) if omit_missing => values.push(Value::Null),
+        let found = match &project {
+            Some(project) => organization.item(project, *id),
+            None => organization.item_in_any_project(*id),
+        };
+        match found.and_then(|item| as_it_stood(item, read.as_of)) {
+            Ok(item) => values.push(renderer.work_item(&item, read.only, read.expand)),
+            Err(_) if read.omit_missing => values.push(Value::Null),
             Err(error) => return Err(error),
         }
     }
     Ok(collection(values))
 }
 
-fn list_work_items(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+fn list_work_items(shared: &Shared, call: &Call, project: Option<&str>) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let expand = parse_expand(call)?;
     let ids = call
@@ -418,11 +603,13 @@ fn list_work_items(shared: &Shared, call: &Call, project: &str) -> Result<Respon
         .split(',')
         .map(parse_id)
         .collect::<Result<Vec<_>, _>>()?;
-    let omit = call.param("errorPolicy").is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
-    read_many(shared, project, &ids, field_list(call.param("fields")).as_deref(), expand, omit)
+    let omit_missing = call.param("errorPolicy").is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
+    let only = field_list(call.param("fields"));
+    let read = ManyRead { only: only.as_deref(), expand, omit_missing, as_of: as_of(call.param("asOf"))? };
+    read_many(shared, project, &ids, read)
 }
 
-fn work_items_batch(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+fn work_items_batch(shared: &Shared, call: &Call, project: Option<&str>) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     call.require_content_type("application/json")?;
     let body = call.json_body()?;
@@ -441,9 +628,10 @@ fn work_items_batch(shared: &Shared, call: &Call, project: &str) -> Result<Respo
             ApiError::bad_request("ArgumentException", format!("`{text}` is not a valid $expand value."))
         })?,
     };
-    let omit =
+    let omit_missing =
         body.get("errorPolicy").and_then(Value::as_str).is_some_and(|policy| policy.eq_ignore_ascii_case("omit"));
-    read_many(shared, project, &ids, only.as_deref(), expand, omit)
+    let as_of = as_of(body.get("asOf").and_then(Value::as_str))?;
+    read_many(shared, project, &ids, ManyRead { only: only.as_deref(), expand, omit_missing, as_of })
 }
 
 fn patch_operations(call: &Call) -> Result<Vec<patch::PatchOperation>, ApiError> {
@@ -628,7 +816,7 @@ fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Resul
         comments.reverse();
     }
     let page: Vec<Value> = comments.iter().skip(start).take(top).map(|stored| renderer.comment(item, stored)).collect();
-    let url = format!("{}/comments", renderer.work_item_url(item.id));
+    let url = renderer.comments_url(item);
     let mut body = json!({"totalCount": comments.len(), "count": page.len(), "comments": page, "url": url});
     if start + top < comments.len() {
         let token = (start + top).to_string();
@@ -647,7 +835,12 @@ fn work_item_type(shared: &Shared, call: &Call, project: &str, name: &str) -> Re
     Ok(Json(shared.renderer(&organization).work_item_type(&project, name)).into_response())
 }
 
-fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &str) -> Result<Response, ApiError> {
+fn query_by_wiql(
+    shared: &Shared,
+    call: &Call,
+    actor: &SimIdentity,
+    project: Option<&str>,
+) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     call.require_content_type("application/json")?;
     let text = call
@@ -665,7 +858,14 @@ fn query_by_wiql(shared: &Shared, call: &Call, actor: &SimIdentity, project: &st
     };
     let query = wiql::parse(&text)?;
     let mut organization = shared.organization();
-    let project = organization.project(project)?.name.clone();
+    let project = match project {
+        Some(project) => organization.project(project)?.name.clone(),
+        None if text.to_lowercase().contains("@project") => return Err(ApiError::bad_request(
+            "WorkItemTrackingQueryException",
+            "TF51011: The @project macro needs a project: post the query to {organization}/{project}/_apis/wit/wiql.",
+        )),
+        None => String::new(),
+    };
     let me = actor.id.to_string();
     let identities = organization.identities.clone();
     let context = wiql::Context {

@@ -199,7 +199,7 @@ fn comment_version_ref(renderer: &Renderer<'_>, item: &WorkItem, comment: u32) -
         "createdInRevision": item.rev,
         "isDeleted": false,
         "text": stored.map(|stored| stored.text.clone()),
-        "url": format!("{}/comments/{comment}/versions/{}", renderer.work_item_url(item.id), stored.map_or(1, |stored| stored.version)),
+        "url": format!("{}/{comment}/versions/{}", renderer.comments_url(item), stored.map_or(1, |stored| stored.version)),
     })
 }
 

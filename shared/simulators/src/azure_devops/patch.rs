@@ -36,6 +36,23 @@ pub struct PatchContext<'a> {
     pub attachments: &'a BTreeMap<Uuid, StoredAttachment>,
 }
 
+/// Whether `operation` sets the field `reference_name` (`add` or `replace` of `/fields/{name}`).
+pub fn is_field(operation: &PatchOperation, reference_name: &str) -> bool {
+    let sets = operation.op.eq_ignore_ascii_case("add") || operation.op.eq_ignore_ascii_case("replace");
+    sets && strip_prefix_ignore_case(&operation.path, "/fields/")
+        .is_some_and(|name| name.eq_ignore_ascii_case(reference_name))
+}
+
+/// Splits an update's operations into those that move the work item — to another project
+/// (`System.TeamProject`) or type (`System.WorkItemType`), which the service allows on an update though
+/// neither field can be written otherwise — and the rest.
+pub fn split_moves(operations: &[PatchOperation]) -> (Vec<PatchOperation>, Vec<PatchOperation>) {
+    operations
+        .iter()
+        .cloned()
+        .partition(|operation| is_field(operation, fields::TEAM_PROJECT) || is_field(operation, fields::WORK_ITEM_TYPE))
+}
+
 /// Parses a request body as a JSON Patch document.
 pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, ApiError> {
     let operations: Vec<PatchOperation> = serde_json::from_value(body.clone()).map_err(|error| {

@@ -42,6 +42,13 @@ impl Renderer<'_> {
         format!("{}/_apis/wit/workItems/{id}", self.organization_url)
     }
 
+    /// Where a work item's comments are: under its project's id, as the service's comment URLs are (the
+    /// comments API takes no address without a project).
+    pub fn comments_url(&self, item: &WorkItem) -> String {
+        let project = self.organization.project(&item.project).map(|project| project.id.to_string());
+        format!("{}/{}/_apis/wit/workItems/{}/comments", self.organization_url, project.unwrap_or_default(), item.id)
+    }
+
     /// A field map for the wire: identity fields become `IdentityRef`s, optionally limited to `only`.
     pub fn fields(&self, stored: &BTreeMap<String, Value>, only: Option<&[String]>) -> Map<String, Value> {
         stored
@@ -79,13 +86,64 @@ impl Renderer<'_> {
         body
     }
 
+    /// Revision `rev` (from 1) of a work item, as `GET workItems/{id}/revisions/{rev}` shows it.
+    pub fn revision(&self, item: &WorkItem, rev: usize) -> Value {
+        json!({
+            "id": item.id,
+            "rev": rev,
+            "fields": self.fields(&item.revisions[rev - 1], None),
+            "url": format!("{}/revisions/{rev}", self.work_item_url(item.id)),
+        })
+    }
+
+    /// What revision `rev` (from 1) changed, as `GET workItems/{id}/updates/{rev}` shows it: each field
+    /// it set, changed or cleared, with its old and new value; who made it; and until when it was the
+    /// latest (`revisedDate`, the far future for the latest).
+    pub fn update(&self, item: &WorkItem, rev: usize) -> Value {
+        let after = &item.revisions[rev - 1];
+        let before = rev.checked_sub(2).map(|index| &item.revisions[index]);
+        let names: std::collections::BTreeSet<&String> =
+            after.keys().chain(before.into_iter().flat_map(|b| b.keys())).collect();
+        let mut changes = Map::new();
+        for name in names {
+            let (old, new) = (before.and_then(|before| before.get(name)), after.get(name));
+            if old == new {
+                continue;
+            }
+            let mut change = Map::new();
+            if let Some(old) = old {
+                change.insert("oldValue".into(), self.field_value(name, old));
+            }
+            if let Some(new) = new {
+                change.insert("newValue".into(), self.field_value(name, new));
+            }
+            changes.insert(name.clone(), Value::Object(change));
+        }
+        let revised_by =
+            after.get(fields::CHANGED_BY).map_or(Value::Null, |by| self.field_value(fields::CHANGED_BY, by));
+        let revised_date = item
+            .revisions
+            .get(rev)
+            .and_then(|next| next.get(fields::CHANGED_DATE).cloned())
+            .unwrap_or_else(|| Value::from("9999-01-01T00:00:00Z"));
+        json!({
+            "id": rev,
+            "workItemId": item.id,
+            "rev": rev,
+            "revisedBy": revised_by,
+            "revisedDate": revised_date,
+            "fields": changes,
+            "url": format!("{}/updates/{rev}", self.work_item_url(item.id)),
+        })
+    }
+
     pub fn work_item_links(&self, item: &WorkItem) -> Value {
         let url = self.work_item_url(item.id);
         json!({
             "self": {"href": url},
             "workItemUpdates": {"href": format!("{url}/updates")},
             "workItemRevisions": {"href": format!("{url}/revisions")},
-            "workItemComments": {"href": format!("{url}/comments")},
+            "workItemComments": {"href": self.comments_url(item)},
             "html": {"href": format!("{}/{}/_workitems/edit/{}", self.organization_url, item.project, item.id)},
             "workItemType": {"href": format!("{}/{}/_apis/wit/workItemTypes/{}", self.organization_url, item.project, item.work_item_type())},
             "fields": {"href": format!("{}/_apis/wit/fields", self.organization_url)},
@@ -112,7 +170,7 @@ impl Renderer<'_> {
             "modifiedDate": format_instant(comment.modified),
             "isDeleted": comment.is_deleted,
             "mentions": [],
-            "url": format!("{}/comments/{}", self.work_item_url(item.id), comment.id),
+            "url": format!("{}/{}", self.comments_url(item), comment.id),
         })
     }
 

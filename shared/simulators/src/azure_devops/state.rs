@@ -57,6 +57,19 @@ impl WorkItem {
         self.fields.get(fields::WORK_ITEM_TYPE).and_then(Value::as_str).unwrap_or_default()
     }
 
+    /// The work item as it stood at `at`: its latest revision changed by then (relations and comments as
+    /// they are now); `None` before it was created.
+    pub fn as_of(&self, at: DateTime<Utc>) -> Option<WorkItem> {
+        let changed_by_then = |revision: &&BTreeMap<String, Value>| {
+            let changed = revision.get(fields::CHANGED_DATE).and_then(Value::as_str);
+            changed.and_then(|text| DateTime::parse_from_rfc3339(text).ok()).is_some_and(|changed| changed <= at)
+        };
+        let (index, fields) =
+            self.revisions.iter().enumerate().rev().find(|(_, revision)| changed_by_then(revision))?;
+        let rev = u32::try_from(index + 1).ok()?;
+        Some(WorkItem { rev, fields: fields.clone(), ..self.clone() })
+    }
+
     /// The comments not deleted, oldest first.
     pub fn live_comments(&self) -> impl Iterator<Item = &StoredComment> {
         self.comments.iter().filter(|comment| !comment.is_deleted)
@@ -204,6 +217,11 @@ impl Organization {
             .ok_or_else(|| ApiError::work_item_not_found(&id.to_string()))
     }
 
+    /// A work item by id in whichever project holds it (a URL without a project addresses it so).
+    pub fn item_in_any_project(&self, id: u32) -> Result<&WorkItem, ApiError> {
+        self.items.get(&id).ok_or_else(|| ApiError::work_item_not_found(&id.to_string()))
+    }
+
     /// Brings what WIQL sees up to now.
     pub fn settle_query_view(&mut self) {
         self.search_lag.settle_now();
@@ -300,19 +318,25 @@ impl Organization {
         let mut before = current.fields.clone();
         before.remove(fields::HISTORY);
         let mut draft = Draft { fields: before.clone(), relations: current.relations.clone() };
+        let (moves, operations) = patch::split_moves(operations);
+        let destination = self.apply_moves(&mut draft, &moves, &project)?;
         let context = PatchContext {
             rev: current.rev,
-            project: &project,
+            project: &destination,
             identities: &self.identities,
             attachments: &self.attachments,
         };
-        patch::apply(&mut draft, operations, &context)?;
+        patch::apply(&mut draft, &operations, &context)?;
+        if destination != project {
+            keep_paths_in(&mut draft, &destination);
+        }
         if validate_only || (draft.fields == before && draft.relations == current.relations) {
             return Ok((current, None));
         }
         let at = self.next_instant();
         let history = draft.fields.get(fields::HISTORY).and_then(Value::as_str).map(str::to_string);
         let mut item = current.clone();
+        item.project = destination;
         commit(&mut item, draft, at, actor);
         if let Some(text) = history {
             self.attach_history_comment(&mut item, text, actor, at);
@@ -439,6 +463,40 @@ impl Organization {
         });
         item.count_comments();
         id
+    }
+}
+
+impl Organization {
+    /// Moves the draft to another project or changes its type, as `moves` (the operations on
+    /// `System.TeamProject` and `System.WorkItemType`) ask; returns the project it is in then.
+    fn apply_moves(&self, draft: &mut Draft, moves: &[PatchOperation], project: &str) -> Result<String, ApiError> {
+        let mut destination = project.to_string();
+        for operation in moves {
+            let value = operation.value.as_ref().and_then(Value::as_str).unwrap_or_default();
+            if patch::is_field(operation, fields::TEAM_PROJECT) {
+                destination = self.project(value)?.name.clone();
+                draft.fields.insert(fields::TEAM_PROJECT.into(), Value::from(destination.clone()));
+            } else {
+                let work_item_type = self.work_item_type(value)?.to_string();
+                draft.fields.insert(fields::WORK_ITEM_TYPE.into(), Value::from(work_item_type));
+            }
+        }
+        Ok(destination)
+    }
+}
+
+/// A work item moved to another project keeps area and iteration paths only inside it: a path left in
+/// the old project becomes the new project's root, where the service files a moved item not given one.
+fn keep_paths_in(draft: &mut Draft, project: &str) {
+    for path in [fields::AREA_PATH, fields::ITERATION_PATH] {
+        let inside = draft
+            .fields
+            .get(path)
+            .and_then(Value::as_str)
+            .is_some_and(|value| value.split('\\').next().is_some_and(|root| root.eq_ignore_ascii_case(project)));
+        if !inside {
+            draft.fields.insert(path.into(), Value::from(project));
+        }
     }
 }
 
