@@ -136,6 +136,53 @@ async fn a_case_is_created_read_updated_and_found_with_its_account_and_owner() {
 }
 
 #[tokio::test]
+async fn the_addresses_the_docs_print_are_served_with_or_without_a_trailing_slash() {
+    let org = org().await;
+    let api = Api::new(&org, &SalesforceUser::alice()).await;
+    let id = api.create_case(json!({"Subject": "Trailing slashes", "Status": "New"})).await;
+    let answer = api.client.get(format!("{}/services/data/", org.base_url())).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let versions: Value = answer.json().await.unwrap();
+    let listed = versions.as_array().unwrap();
+    assert_eq!(listed.len(), 19, "v46.0 to v64.0, each: {versions}");
+    assert!(listed.contains(&json!({"label": "Spring '24", "url": "/services/data/v60.0", "version": "60.0"})));
+    let (status, _, resources) = api.call(reqwest::Method::GET, "/", None).await;
+    assert_eq!(
+        (status, resources["sobjects"].clone()),
+        (StatusCode::OK, json!(format!("/services/data/v{API_VERSION}/sobjects")))
+    );
+    for path in ["/sobjects/", "/sobjects/Case/describe/", "/limits/", &format!("/sobjects/Case/{id}/")] {
+        let (status, _, body) = api.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, _, basic) = api.call(reqwest::Method::GET, "/sobjects/Case", None).await;
+    assert_eq!((status, basic["objectDescribe"]["name"].clone()), (StatusCode::OK, json!("Case")), "{basic}");
+    let answer = reqwest::Client::new()
+        .get(format!("{}/query/", api.base))
+        .query(&[("q", "SELECT Id FROM Case")])
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.json::<Value>().await.unwrap()["totalSize"], json!(1));
+    let (status, _, missing) = api.call(reqwest::Method::GET, "/sobjects/Case/500000000000099AAA", None).await;
+    assert_eq!(
+        (status, missing),
+        (
+            StatusCode::NOT_FOUND,
+            json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+        )
+    );
+    assert_eq!(
+        api.call(reqwest::Method::DELETE, &format!("/sobjects/Case/{id}"), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, _, deleted) = api.call(reqwest::Method::GET, &format!("/sobjects/Case/{id}"), None).await;
+    assert_eq!((status, deleted[0]["errorCode"].clone()), (StatusCode::NOT_FOUND, json!("ENTITY_IS_DELETED")));
+    no_violations(&org);
+}
+
+#[tokio::test]
 async fn writes_are_refused_as_salesforce_refuses_them() {
     let org = org().await;
     let alice = Api::new(&org, &SalesforceUser::alice()).await;

@@ -25,9 +25,10 @@ pub(crate) fn router(shared: Shared_) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
         .route("/services/data", get(versions))
+        .route("/services/data/{version}", get(resources_by_version))
         .route("/services/data/{version}/limits", get(limits))
         .route("/services/data/{version}/sobjects", get(describe_global))
-        .route("/services/data/{version}/sobjects/{object}", post(create))
+        .route("/services/data/{version}/sobjects/{object}", get(basic_information).post(create))
         .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
         .route("/services/data/{version}/sobjects/{object}/{id}", get(read).patch(update).delete(delete))
         .route("/services/data/{version}/sobjects/{object}/{field}/{value}", get(read_by_external_id).patch(upsert))
@@ -37,8 +38,34 @@ pub(crate) fn router(shared: Shared_) -> Router {
         .with_state(shared)
 }
 
-/// The versions the org serves.
-const VERSIONS: [&str; 6] = ["46.0", "48.0", "58.0", "62.0", "63.0", "64.0"];
+/// The oldest and the newest API version the org serves (every release between them too).
+const OLDEST_VERSION: u32 = 46;
+const NEWEST_VERSION: u32 = 64;
+
+/// Salesforce takes an address with or without a trailing slash, and its docs print both
+/// (`/services/data/`, `…/query/?q=…`, `…/sobjects/`): the slash is dropped before the call is routed.
+pub(crate) async fn without_trailing_slash(mut request: axum::extract::Request) -> axum::extract::Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let mended = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_string(),
+        };
+        if let Ok(uri) = mended.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The API version a `vXX.X` path segment names, if the org serves it.
+fn served_version(segment: &str) -> Option<&str> {
+    let number = segment.strip_prefix('v')?;
+    let (major, minor) = number.split_once('.')?;
+    let major: u32 = major.parse().ok()?;
+    ((OLDEST_VERSION..=NEWEST_VERSION).contains(&major) && minor == "0").then_some(number)
+}
 
 fn error(error: &ApiError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -85,10 +112,7 @@ macro_rules! admitted {
 
 /// Admits a call: a known version, a live session, and room in the org's allowance (the call is counted).
 fn admit(shared: &Shared, headers: &HeaderMap, version: &str) -> Result<Caller, Box<Response>> {
-    let version = version
-        .strip_prefix('v')
-        .filter(|number| VERSIONS.contains(number) || number.parse::<f64>().is_ok_and(|n| (46.0..=64.0).contains(&n)));
-    let Some(version) = version else {
+    let Some(version) = served_version(version) else {
         return Err(Box::new(error(&ApiError::new(404, "NOT_FOUND", "The requested resource does not exist"))));
     };
     let token = headers
@@ -149,12 +173,37 @@ async fn token(State(shared): State<Shared_>, headers: HeaderMap, body: axum::bo
     response
 }
 
+/// `GET /services/data`: every version the org serves, labelled with its release as Salesforce does.
 async fn versions(State(_shared): State<Shared_>) -> Response {
-    let listed: Vec<Value> = VERSIONS
-        .iter()
-        .map(|version| json!({"label": format!("API {version}"), "url": format!("/services/data/v{version}"), "version": version}))
+    let listed: Vec<Value> = (OLDEST_VERSION..=NEWEST_VERSION)
+        .map(|major| {
+            let version = format!("{major}.0");
+            json!({"label": release_name(major), "url": format!("/services/data/v{version}"), "version": version})
+        })
         .collect();
     Json(Value::Array(listed)).into_response()
+}
+
+/// The release an API version came with: three a year, v46.0 with Summer '19.
+fn release_name(major: u32) -> String {
+    let since = major.saturating_sub(46);
+    let season = ["Summer", "Winter", "Spring"][(since % 3) as usize];
+    format!("{season} '{}", 19 + (since + 2) / 3)
+}
+
+/// `GET /services/data/vXX.X`: the resources the version has (those the org serves).
+async fn resources_by_version(
+    State(shared): State<Shared_>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = admitted!(&shared, &headers, &version);
+    let base = format!("/services/data/v{}", caller.version);
+    let resources: Map<String, Value> = ["sobjects", "query", "queryAll", "limits"]
+        .into_iter()
+        .map(|name| (name.to_string(), Value::from(format!("{base}/{name}"))))
+        .collect();
+    caller.answer(Json(resources))
 }
 
 async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
@@ -170,19 +219,35 @@ async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, head
 async fn describe_global(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
     let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
-    let objects: Vec<Value> = org
-        .objects
-        .iter()
-        .map(|object| {
-            let base = format!("/services/data/v{}/sobjects/{}", caller.version, object.name);
-            json!({
-                "name": object.name, "label": object.label, "keyPrefix": object.key_prefix, "custom": false,
-                "createable": true, "updateable": true, "deletable": true, "queryable": true,
-                "urls": { "sobject": base, "describe": format!("{base}/describe"), "rowTemplate": format!("{base}/{{ID}}") }
-            })
-        })
-        .collect();
+    let objects: Vec<Value> = org.objects.iter().map(|object| object_summary(object, &caller.version)).collect();
     caller.answer(Json(json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects })))
+}
+
+/// An object as Describe Global and sObject Basic Information show it.
+fn object_summary(object: &schema::Object, version: &str) -> Value {
+    let base = format!("/services/data/v{version}/sobjects/{}", object.name);
+    json!({
+        "name": object.name, "label": object.label, "keyPrefix": object.key_prefix, "custom": false,
+        "createable": true, "updateable": true, "deletable": true, "queryable": true,
+        "urls": { "sobject": base, "describe": format!("{base}/describe"), "rowTemplate": format!("{base}/{{ID}}") }
+    })
+}
+
+/// `GET /services/data/vXX.X/sobjects/{Object}`: sObject Basic Information (the org keeps no recent
+/// items for the API).
+async fn basic_information(
+    State(shared): State<Shared_>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = admitted!(&shared, &headers, &version);
+    let org = shared.org();
+    match org.object(&object) {
+        Ok(object) => {
+            caller.answer(Json(json!({"objectDescribe": object_summary(object, &caller.version), "recentItems": []})))
+        }
+        Err(failure) => caller.failed(&failure),
+    }
 }
 
 async fn describe(

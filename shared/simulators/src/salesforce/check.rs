@@ -18,10 +18,13 @@ impl SalesforceContract {
 /// The resource a `/services/data/vXX.X/…` path names.
 #[derive(Debug, PartialEq)]
 enum Resource<'a> {
+    /// `/services/data/vXX.X`: the resources of a version.
+    Version,
     Limits,
     DescribeGlobal,
     Describe,
-    Create,
+    /// `sobjects/{Object}`: its basic information (GET), or a record created (POST).
+    Object,
     Record,
     ByExternalId(&'a str),
     Query,
@@ -30,14 +33,17 @@ enum Resource<'a> {
 
 fn resource(path: &str) -> Option<Resource<'_>> {
     let rest = path.strip_prefix("/services/data/v")?;
-    let (version, rest) = rest.split_once('/')?;
+    let Some((version, rest)) = rest.split_once('/') else {
+        rest.parse::<f64>().ok()?;
+        return Some(Resource::Version);
+    };
     version.parse::<f64>().ok()?;
     let segments: Vec<&str> = rest.split('/').collect();
     Some(match segments.as_slice() {
         ["limits"] => Resource::Limits,
         ["sobjects"] => Resource::DescribeGlobal,
         ["sobjects", _, "describe"] => Resource::Describe,
-        ["sobjects", _] => Resource::Create,
+        ["sobjects", _] => Resource::Object,
         ["sobjects", _, _] => Resource::Record,
         ["sobjects", _, field, _] => Resource::ByExternalId(field),
         ["query" | "queryAll"] => Resource::Query,
@@ -88,7 +94,7 @@ fn check_request(
 ) {
     let method = exchange.method.as_str();
     let allowed: &[&str] = match resource {
-        Resource::Create => &["POST"],
+        Resource::Object => &["GET", "POST"],
         Resource::Record => &["GET", "PATCH", "DELETE"],
         Resource::ByExternalId(_) => &["GET", "PATCH"],
         _ => &["GET"],
@@ -137,7 +143,7 @@ fn check_answer(
 ) {
     let body = exchange.response_body.as_ref();
     match (resource, exchange.method.as_str(), exchange.status) {
-        (Resource::Create, _, 201) | (Resource::ByExternalId(_), "PATCH", 200 | 201) => {
+        (Resource::Object, _, 201) | (Resource::ByExternalId(_), "PATCH", 200 | 201) => {
             let saved = body.is_some_and(|body| {
                 body["id"].is_string() && body["success"] == Value::Bool(true) && body["errors"].is_array()
             });

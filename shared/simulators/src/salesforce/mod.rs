@@ -183,11 +183,14 @@ impl SalesforceSimulator {
             .merge(crate::credentials::control_router(shared.credentials.clone()))
             .layer(axum::middleware::from_fn_with_state(fault_layer, FaultLayer::inject))
             .layer(axum::middleware::from_fn_with_state(faults, crate::faults::measure));
+        // Outside the router, so that the address is mended before it is routed.
+        let app = tower::Layer::layer(&axum::middleware::map_request(api::without_trailing_slash), app);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
+            let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
             if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(%error, "the Salesforce simulator stopped");
             }

@@ -37,8 +37,17 @@ impl ApiError {
         json!([error])
     }
 
+    /// A path segment that is no record id is read as the name of an External ID field.
     fn not_found(id: &str) -> ApiError {
         ApiError::new(404, "NOT_FOUND", format!("Provided external ID field does not exist or is not accessible: {id}"))
+    }
+
+    fn no_such_record() -> ApiError {
+        ApiError::new(404, "NOT_FOUND", "The requested resource does not exist")
+    }
+
+    fn deleted() -> ApiError {
+        ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted")
     }
 }
 
@@ -100,10 +109,11 @@ impl Org {
     pub(crate) fn record(&self, object: &str, id: &str) -> Result<&Record, ApiError> {
         let name = self.object_name(object)?;
         let id = ids::normalise(id).ok_or_else(|| ApiError::not_found(id))?;
-        self.records[name]
-            .get(&id)
-            .filter(|record| record["IsDeleted"] != json!(true))
-            .ok_or_else(|| ApiError::not_found(&id))
+        match self.records[name].get(&id) {
+            Some(record) if record["IsDeleted"] == json!(true) => Err(ApiError::deleted()),
+            Some(record) => Ok(record),
+            None => Err(ApiError::no_such_record()),
+        }
     }
 
     fn new_id(&mut self, key_prefix: &str) -> String {
