@@ -1,6 +1,6 @@
 //! The REST v3 endpoints: Basic authentication, then one handler per operation.
 
-use super::error::ApiError;
+use super::error::{ApiError, JiraJson};
 use super::jql::{Jql, JqlContext};
 use super::render::{self, ApiVersion, FieldSelection};
 use super::site::{Site, SiteEvent};
@@ -38,6 +38,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
         .route("/rest/api/3/issue/{issue}", get(get_issue).put(edit_issue).delete(delete_issue))
         .route("/rest/api/3/issue/{issue}/transitions", get(transitions).post(do_transition))
+        .route("/rest/api/3/issue/{issue}/changelog", get(changelog))
         .route("/rest/api/3/issue/{issue}/assignee", axum::routing::put(assign_issue))
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
         .route("/rest/api/3/issue/bulkfetch", axum::routing::post(bulk_fetch))
@@ -53,6 +54,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/rest/api/3/issue/{issue}/properties/{property}", get(get_property).put(set_property))
         .merge(super::discovery::routes())
         .merge(super::attachments::routes())
+        .merge(super::comment_properties::routes())
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), authenticate))
         .with_state(sim)
 }
@@ -157,16 +159,20 @@ async fn my_permissions(State(sim): Shared, Extension(caller): Extension<Caller>
     Ok(json_response(StatusCode::OK, json!({ "permissions": permissions })))
 }
 
-async fn create_issue(State(sim): Shared, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> ApiResult {
+async fn create_issue(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    JiraJson(body): JiraJson<Value>,
+) -> ApiResult {
     let created = sim.change(&caller.account_id, false, |site| {
-        let (id, event) = site.create_issue(&caller.account_id, &body)?;
+        let (id, events) = site.create_issue(&caller.account_id, &body)?;
         let issue = site.issue(&id.to_string())?;
         let created = json!({
             "id": id.to_string(),
             "key": issue.key,
             "self": format!("{}/rest/api/3/issue/{id}", site.base_url),
         });
-        Ok((created, Some(event)))
+        Ok((created, events))
     })?;
     Ok(json_response(StatusCode::CREATED, created))
 }
@@ -181,10 +187,56 @@ async fn get_issue(
     visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
     let selection = FieldSelection::parse(params_named(&params, "fields"), FieldSelection::all());
-    Ok(json_response(
-        StatusCode::OK,
-        render::issue_json(&site, issue, &selection, ApiVersion::V3, Some(&caller.account_id)),
-    ))
+    let mut shown = render::issue_json(&site, issue, &selection, ApiVersion::V3, Some(&caller.account_id));
+    if expands(&params, "changelog") {
+        // `PageOfChangelogs`: the whole history in one page.
+        let histories: Vec<Value> =
+            issue.changelog.iter().map(|history| render::history_json(&site, history)).collect();
+        shown["changelog"] =
+            json!({ "startAt": 0, "maxResults": histories.len(), "total": histories.len(), "histories": histories });
+    }
+    Ok(json_response(StatusCode::OK, shown))
+}
+
+/// `GET /issue/{key}/changelog`: the issue's changes, oldest first, paged by `startAt`/`maxResults`.
+async fn changelog(
+    State(sim): Shared,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    let site = sim.site();
+    visible(&site, &caller.account_id)?;
+    let issue = site.issue(&key)?;
+    let start_at = number_param(&params, "startAt", 0)?;
+    let max_results = number_param(&params, "maxResults", 100)?.clamp(1, 100);
+    let values: Vec<Value> = issue
+        .changelog
+        .iter()
+        .skip(start_at)
+        .take(max_results)
+        .map(|history| render::history_json(&site, history))
+        .collect();
+    let total = issue.changelog.len();
+    let is_last = start_at + values.len() >= total;
+    let page_url = |start_at: usize| {
+        format!(
+            "{}/rest/api/3/issue/{}/changelog?startAt={start_at}&maxResults={max_results}",
+            site.base_url, issue.key
+        )
+    };
+    let mut page = json!({
+        "self": page_url(start_at),
+        "maxResults": max_results,
+        "startAt": start_at,
+        "total": total,
+        "isLast": is_last,
+        "values": values,
+    });
+    if !is_last {
+        page["nextPage"] = json!(page_url(start_at + max_results));
+    }
+    Ok(json_response(StatusCode::OK, page))
 }
 
 /// 204, or with `returnIssue=true` 200 and the issue as `GET /issue/{key}` shows it (changed or not).
@@ -193,11 +245,11 @@ async fn edit_issue(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
     Query(params): Params,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     let return_issue = param(&params, "returnIssue").is_some_and(|value| value.eq_ignore_ascii_case("true"));
     let issue = sim.change(&caller.account_id, true, |site| {
-        let event = site.edit_issue(&caller.account_id, &key, &body)?;
+        let events = site.edit_issue(&caller.account_id, &key, &body)?;
         let shown = return_issue
             .then(|| {
                 site.issue(&key).map(|issue| {
@@ -205,7 +257,7 @@ async fn edit_issue(
                 })
             })
             .transpose()?;
-        Ok((shown, event))
+        Ok((shown, events))
     })?;
     Ok(match issue {
         Some(issue) => json_response(StatusCode::OK, issue),
@@ -224,7 +276,7 @@ async fn assign_issue(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     sim.change(&caller.account_id, true, |site| Ok(((), site.assign(&caller.account_id, &key, &body)?)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -244,7 +296,7 @@ async fn do_transition(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     sim.change(&caller.account_id, true, |site| Ok(((), site.transition(&caller.account_id, &key, &body)?)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -290,7 +342,7 @@ async fn search_get(State(sim): Shared, Extension(caller): Extension<Caller>, Qu
 async fn search_post(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
-    Json(request): Json<SearchRequest>,
+    JiraJson(request): JiraJson<SearchRequest>,
 ) -> ApiResult {
     search(&sim, &caller, request)
 }
@@ -376,7 +428,7 @@ struct BulkFetchRequest {
 async fn bulk_fetch(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
-    Json(request): Json<BulkFetchRequest>,
+    JiraJson(request): JiraJson<BulkFetchRequest>,
 ) -> ApiResult {
     if request.issue_ids_or_keys.is_empty() || request.issue_ids_or_keys.len() > MAX_BULK_FETCH {
         return Err(ApiError::bad_request(format!("Provide between 1 and {MAX_BULK_FETCH} issue ids or keys.")));
@@ -437,7 +489,12 @@ async fn comments(
 
 /// `expand=properties` (among others, comma-separated): show comments' entity properties.
 fn expands_properties(params: &[(String, String)]) -> bool {
-    params_named(params, "expand").flat_map(|value| value.split(',')).any(|item| item.trim() == "properties")
+    expands(params, "properties")
+}
+
+/// Whether `expand` (comma-separated, possibly repeated) names `part`.
+fn expands(params: &[(String, String)], part: &str) -> bool {
+    params_named(params, "expand").flat_map(|value| value.split(',')).any(|item| item.trim() == part)
 }
 
 /// A comment restricted to a role or group the caller is not in answers 404, as if it did not exist.
@@ -460,7 +517,7 @@ async fn add_comment(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
     Query(params): Params,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     let comment = sim.change(&caller.account_id, true, |site| {
         let (comment, event) = site.add_comment(&caller.account_id, &key, &body)?;
@@ -474,7 +531,7 @@ async fn update_comment(
     Extension(caller): Extension<Caller>,
     Path((key, comment)): Path<(String, String)>,
     Query(params): Params,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     let comment = sim.change(&caller.account_id, true, |site| {
         let (comment, event) = site.update_comment(&caller.account_id, &key, &comment, &body)?;
@@ -500,20 +557,34 @@ async fn delete_comment(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Matches the start of the e-mail address or of any word of the display name, case-insensitively.
+/// `accountId` finds that account only; `query` matches the start of the e-mail address or of any word
+/// of the display name, case-insensitively. One of them (or `property`, which no simulated user has)
+/// must be given, and not both, as Jira documents.
 async fn user_search(State(sim): Shared, Query(params): Params) -> ApiResult {
     let site = sim.site();
-    let query = param(&params, "query").unwrap_or_default().to_lowercase();
+    let given = |name| param(&params, name).filter(|value| !value.trim().is_empty());
+    let (account_id, query) = (given("accountId"), given("query").map(str::to_lowercase));
+    if account_id.is_none() && query.is_none() && given("property").is_none() {
+        return Err(ApiError::bad_request("One of 'accountId', 'query' or 'property' must be provided."));
+    }
+    if account_id.is_some() && query.is_some() {
+        return Err(ApiError::bad_request("The 'query' and 'accountId' parameters cannot be provided together."));
+    }
+    let start_at = number_param(&params, "startAt", 0)?;
     let max_results = number_param(&params, "maxResults", 50)?;
     let found: Vec<Value> = site
         .users
         .iter()
-        .filter(|user| {
-            !query.is_empty()
-                && (user.email.to_lowercase().starts_with(&query)
-                    || user.display_name.to_lowercase().starts_with(&query)
-                    || user.display_name.to_lowercase().split_whitespace().any(|word| word.starts_with(&query)))
+        .filter(|user| match (account_id, &query) {
+            (Some(account_id), _) => user.account_id == account_id,
+            (None, Some(query)) => {
+                user.email.to_lowercase().starts_with(query)
+                    || user.display_name.to_lowercase().starts_with(query)
+                    || user.display_name.to_lowercase().split_whitespace().any(|word| word.starts_with(query))
+            }
+            (None, None) => false,
         })
+        .skip(start_at)
         .take(max_results)
         .map(|user| render::user_json(&site.base_url, user, ApiVersion::V3))
         .collect();
@@ -548,7 +619,7 @@ async fn set_property(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path((key, property)): Path<(String, String)>,
-    Json(value): Json<Value>,
+    JiraJson(value): JiraJson<Value>,
 ) -> ApiResult {
     let mut site = sim.site();
     visible(&site, &caller.account_id)?;
@@ -608,7 +679,7 @@ async fn put_remote_link(
     State(sim): Shared,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    Json(body): Json<Value>,
+    JiraJson(body): JiraJson<Value>,
 ) -> ApiResult {
     let mut site = sim.site();
     let issue = linkable_issue(&site, &caller.account_id, &key)?;
@@ -630,29 +701,31 @@ async fn delete_remote_link(
 
 impl Sim {
     /// Applies one change to the site as `account_id` (who must see the project when `visible_only`),
-    /// then sends its webhook once the site's lock is released, so slow receivers never hold up the API.
-    pub(super) fn change<T>(
+    /// then sends its webhooks (none, one, or several: an edit may add comments) once the site's lock is
+    /// released, so slow receivers never hold up the API.
+    pub(super) fn change<T, Events: IntoIterator<Item = SiteEvent>>(
         &self,
         account_id: &str,
         visible_only: bool,
-        apply: impl FnOnce(&mut Site) -> Result<(T, Option<SiteEvent>), ApiError>,
+        apply: impl FnOnce(&mut Site) -> Result<(T, Events), ApiError>,
     ) -> Result<T, ApiError> {
-        let (answer, body) = {
+        let (answer, bodies) = {
             let mut site = self.site();
             if visible_only {
                 visible(&site, account_id)?;
             }
-            let (answer, event) = apply(&mut site)?;
-            (answer, event.and_then(|event| super::events::webhook_body(&site, &event, account_id, Utc::now())))
+            let (answer, events) = apply(&mut site)?;
+            let now = Utc::now();
+            let bodies: Vec<Value> = events
+                .into_iter()
+                .filter_map(|event| super::events::webhook_body(&site, &event, account_id, now))
+                .collect();
+            (answer, bodies)
         };
-        self.publish(body);
-        Ok(answer)
-    }
-
-    fn publish(&self, body: Option<Value>) {
-        if let Some(body) = body {
-            self.webhooks.send(&body);
+        for body in &bodies {
+            self.webhooks.send(body);
         }
+        Ok(answer)
     }
 }
 

@@ -1,13 +1,15 @@
 //! What a person configuring an integration looks up first: the projects (`GET /project/search`), the
-//! issue types (`GET /issuetype`), the fields (`GET /field`) and a project's issue security levels
-//! (`GET /project/{key}/securitylevel`).
+//! issue types (`GET /issuetype`), the fields (`GET /field`), a project's issue security levels
+//! (`GET /project/{key}/securitylevel`), and the values of priorities and statuses (`GET /priority`,
+//! `GET /status`, `GET /statuscategory`, each also one by one, so that the `self` links of an issue's
+//! fields resolve).
 
 use super::api::{json_response, number_param, param, params_named, ApiResult, Caller, Params, Shared};
 use super::error::ApiError;
 use super::render::{self, project_json_expanded};
 use super::security::level_json;
 use super::site::{ProjectRecord, Site};
-use super::workflow::ISSUE_TYPES;
+use super::workflow::{self, ISSUE_TYPES, PRIORITIES, STATUSES, STATUS_CATEGORIES};
 use super::Sim;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,6 +28,12 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
         .route("/rest/api/3/project/{project}/securitylevel", get(security_levels))
         .route("/rest/api/3/issuetype", get(issue_types))
         .route("/rest/api/3/field", get(fields))
+        .route("/rest/api/3/priority", get(priorities))
+        .route("/rest/api/3/priority/{id}", get(priority))
+        .route("/rest/api/3/status", get(statuses))
+        .route("/rest/api/3/status/{status}", get(status))
+        .route("/rest/api/3/statuscategory", get(status_categories))
+        .route("/rest/api/3/statuscategory/{category}", get(status_category))
 }
 
 /// Paged by `startAt`/`maxResults`, filtered by `keys`, `id` and `query` (key or name, any case), ordered
@@ -158,6 +166,46 @@ async fn issue_types(State(sim): Shared) -> ApiResult {
 /// The fields people can map: the system ones, then the site's custom fields.
 async fn fields() -> ApiResult {
     Ok(json_response(StatusCode::OK, render::fields_json()))
+}
+
+async fn priorities(State(sim): Shared) -> ApiResult {
+    let base = &sim.site().base_url;
+    let shown: Vec<Value> = PRIORITIES.iter().map(|priority| render::priority_details_json(base, *priority)).collect();
+    Ok(json_response(StatusCode::OK, Value::Array(shown)))
+}
+
+async fn priority(State(sim): Shared, Path(id): Path<String>) -> ApiResult {
+    let priority = workflow::find_priority(Some(&id), None)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("The priority with ID {id} does not exist.")))?;
+    Ok(json_response(StatusCode::OK, render::priority_details_json(&sim.site().base_url, priority)))
+}
+
+async fn statuses(State(sim): Shared) -> ApiResult {
+    let base = &sim.site().base_url;
+    let shown: Vec<Value> = STATUSES.iter().map(|status| render::status_json(base, *status)).collect();
+    Ok(json_response(StatusCode::OK, Value::Array(shown)))
+}
+
+/// By id or by name.
+async fn status(State(sim): Shared, Path(wanted): Path<String>) -> ApiResult {
+    let status = workflow::find_status(&wanted)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("The status with ID {wanted} does not exist.")))?;
+    Ok(json_response(StatusCode::OK, render::status_json(&sim.site().base_url, status)))
+}
+
+async fn status_categories(State(sim): Shared) -> ApiResult {
+    let base = &sim.site().base_url;
+    let shown: Vec<Value> =
+        STATUS_CATEGORIES.iter().map(|category| render::status_category_json(base, *category)).collect();
+    Ok(json_response(StatusCode::OK, Value::Array(shown)))
+}
+
+/// By id or by key.
+async fn status_category(State(sim): Shared, Path(wanted): Path<String>) -> ApiResult {
+    let category = workflow::find_status_category(&wanted).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("The status category with ID {wanted} does not exist."))
+    })?;
+    Ok(json_response(StatusCode::OK, render::status_category_json(&sim.site().base_url, category)))
 }
 
 async fn security_levels(

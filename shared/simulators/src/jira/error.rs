@@ -1,6 +1,8 @@
 //! Jira's error answers: an `ErrorCollection` (`errorMessages` and per-field `errors`) with a status.
 
 use crate::faults::FaultAnswer;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::FromRequest;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -48,6 +50,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "errorMessages": self.messages, "errors": self.errors });
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A JSON request body; one that is not JSON, or not sent as `application/json`, is refused with an
+/// `ErrorCollection` as Jira refuses it, not with axum's plain-text answer.
+#[derive(Debug, FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+pub struct JiraJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // Jira answers 400 to any body it cannot read, where axum tells syntax (400) from shape (422).
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, rejection.body_text())
     }
 }
 

@@ -2,7 +2,7 @@
 //! an admin webhook with a secret.
 
 use super::render::{self, ApiVersion, FieldSelection};
-use super::site::{ChangeItem, CommentRecord, Site, SiteEvent, Timestamp};
+use super::site::{CommentRecord, Site, SiteEvent, Timestamp};
 use crate::webhooks::{hmac_sha256_hex, WebhookSubscription};
 use serde_json::{json, Value};
 
@@ -23,6 +23,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
         }
         SiteEvent::IssueUpdated { issue, changelog_id, items, transition } => {
             let issue = site.issues.get(issue)?;
+            let changed: Vec<Value> = items.iter().map(render::change_item_json).collect();
             let type_name = if *transition {
                 "issue_generic"
             } else if items.iter().all(|item| item.field == "assignee") {
@@ -36,7 +37,7 @@ pub fn webhook_body(site: &Site, event: &SiteEvent, actor: &str, at: Timestamp) 
                 "issue_event_type_name": type_name,
                 "user": user,
                 "issue": render::issue_json(site, issue, &FieldSelection::all(), ApiVersion::V2, None),
-                "changelog": { "id": changelog_id.to_string(), "items": items.iter().map(change_item_json).collect::<Vec<_>>() },
+                "changelog": { "id": changelog_id.to_string(), "items": changed },
             }))
         }
         SiteEvent::CommentCreated { issue, comment } => {
@@ -70,18 +71,6 @@ fn comment_event(site: &Site, issue: u64, comment: &CommentRecord, name: &str, t
         "comment": render::comment_json(site, record, comment, ApiVersion::V2, false),
         "issue": render::issue_json(site, record, &summary, ApiVersion::V2, None),
     }))
-}
-
-fn change_item_json(item: &ChangeItem) -> Value {
-    json!({
-        "field": item.field,
-        "fieldtype": "jira",
-        "fieldId": item.field,
-        "from": item.from,
-        "fromString": item.from_string,
-        "to": item.to,
-        "toString": item.to_string,
-    })
 }
 
 /// An admin webhook: signed with `X-Hub-Signature` when it has a secret, identified by
@@ -121,9 +110,10 @@ mod tests {
         let description = json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Steps"}]}]});
         let create = json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"}, "summary": "Broken", "description": description}});
         let (id, _) = site.create_issue(&alice, &create).unwrap();
-        let event = site.transition(&alice, &id.to_string(), &json!({"transition": {"id": "11"}})).unwrap().unwrap();
+        let events = site.transition(&alice, &id.to_string(), &json!({"transition": {"id": "11"}})).unwrap();
+        let [event] = events.as_slice() else { panic!("one event expected: {events:?}") };
         let at = site.tick();
-        let body = webhook_body(&site, &event, &alice, at).unwrap();
+        let body = webhook_body(&site, event, &alice, at).unwrap();
 
         assert_eq!(body["webhookEvent"], "jira:issue_updated");
         assert_eq!(body["issue_event_type_name"], "issue_generic");

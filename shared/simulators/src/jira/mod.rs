@@ -7,10 +7,14 @@
 //! Besides issues, transitions, JQL search, issue properties and users, the site has:
 //! - comments with a visibility (a project role or a group: others neither list nor read them) and
 //!   entity properties (`sd.public.comment` `{"internal": true}` makes a Service Management comment
-//!   internal: `jsdPublic` false), whose creation, edit and deletion send `comment_*` webhooks;
+//!   internal: `jsdPublic` false; set with the comment or through `/comment/{id}/properties/{key}`), whose
+//!   creation, edit, deletion and property changes send `comment_*` webhooks; comments are also added by
+//!   an edit's or a transition's `update: {"comment": [{"add": …}]}`;
+//! - each issue's changelog (`GET /issue/{key}/changelog`, `expand=changelog`), the priorities, statuses
+//!   and status categories (`GET /priority`, `/status`, `/statuscategory`);
 //! - two projects by default (`OPS` and `WEB`, found with `GET /project/search`), the issue types Task,
-//!   Bug and Story (`GET /issuetype`), and issue security levels per project
-//!   (`GET /project/{key}/securitylevel`, the `security` field);
+//!   Bug and Story (`GET /issuetype`; an edit may change one to another), and issue security levels per
+//!   project (`GET /project/{key}/securitylevel`, the `security` field);
 //! - `PUT /issue/{key}?returnIssue=true`, answered with the issue;
 //! - the service account's credentials can expire ([`RunningJira::expire_credentials`]): its calls are
 //!   then answered 401 as Jira answers an invalid API token;
@@ -23,6 +27,7 @@
 
 mod api;
 mod attachments;
+mod comment_properties;
 mod control;
 mod discovery;
 mod error;

@@ -2,8 +2,8 @@
 //! text, what webhooks carry), in Jira's shapes and timestamp format.
 
 use super::security::level_json;
-use super::site::{AttachmentRecord, CommentRecord, IssueRecord, ProjectRecord, Site, Timestamp};
-use super::workflow::{IssueType, Priority, Status, Transition, ISSUE_TYPES};
+use super::site::{AttachmentRecord, ChangeItem, CommentRecord, History, IssueRecord, ProjectRecord, Site, Timestamp};
+use super::workflow::{IssueType, Priority, Status, StatusCategory, Transition, ISSUE_TYPES};
 use super::SimUser;
 use serde_json::{json, Map, Value};
 
@@ -126,20 +126,23 @@ fn avatar_urls(base: &str, id: &str) -> Value {
 }
 
 pub fn status_json(base: &str, status: Status) -> Value {
-    let category = status.category;
     json!({
         "self": format!("{base}/rest/api/3/status/{}", status.id),
         "description": "",
         "iconUrl": format!("{base}/images/icons/statuses/generic.png"),
         "name": status.name,
         "id": status.id,
-        "statusCategory": {
-            "self": format!("{base}/rest/api/3/statuscategory/{}", category.id),
-            "id": category.id,
-            "key": category.key,
-            "colorName": category.color_name,
-            "name": category.name,
-        },
+        "statusCategory": status_category_json(base, status.category),
+    })
+}
+
+pub fn status_category_json(base: &str, category: StatusCategory) -> Value {
+    json!({
+        "self": format!("{base}/rest/api/3/statuscategory/{}", category.id),
+        "id": category.id,
+        "key": category.key,
+        "colorName": category.color_name,
+        "name": category.name,
     })
 }
 
@@ -156,6 +159,7 @@ pub fn transition_json(base: &str, transition: &Transition) -> Value {
     })
 }
 
+/// A priority as an issue's `priority` field shows it.
 fn priority_json(base: &str, priority: Priority) -> Value {
     json!({
         "self": format!("{base}/rest/api/3/priority/{}", priority.id),
@@ -163,6 +167,14 @@ fn priority_json(base: &str, priority: Priority) -> Value {
         "name": priority.name,
         "id": priority.id,
     })
+}
+
+/// A priority as `GET /priority` shows it: with its description and colour.
+pub fn priority_details_json(base: &str, priority: Priority) -> Value {
+    let mut shown = priority_json(base, priority);
+    shown["description"] = json!(priority.description);
+    shown["statusColor"] = json!(priority.status_color);
+    shown
 }
 
 pub fn issue_type_json(base: &str, kind: IssueType) -> Value {
@@ -346,6 +358,38 @@ pub fn comment_json(
         shown["properties"] = Value::Array(properties);
     }
     shown
+}
+
+/// One change of an issue's history, as `GET /issue/{key}/changelog` lists it.
+pub fn history_json(site: &Site, history: &History) -> Value {
+    json!({
+        "id": history.id.to_string(),
+        "author": account_json(site, Some(&history.author), ApiVersion::V3),
+        "created": jira_time(history.created),
+        // Atlassian's schema types `from`, `to` and their strings as strings: an empty side is left out
+        // (a reader indexing it still finds nothing), where webhooks carry it as `null`.
+        "items": history.items.iter().map(|item| without_nulls(change_item_json(item))).collect::<Vec<_>>(),
+    })
+}
+
+fn without_nulls(mut object: Value) -> Value {
+    if let Some(members) = object.as_object_mut() {
+        members.retain(|_, value| !value.is_null());
+    }
+    object
+}
+
+/// One changed field, as changelogs (listed, expanded or in webhooks) show it.
+pub fn change_item_json(item: &ChangeItem) -> Value {
+    json!({
+        "field": item.field,
+        "fieldtype": "jira",
+        "fieldId": item.field,
+        "from": item.from,
+        "fromString": item.from_string,
+        "to": item.to,
+        "toString": item.to_string,
+    })
 }
 
 /// The plain text of an ADF document, as REST v2 shows rich text: blocks on their own lines, mentions

@@ -5,7 +5,9 @@ mod attachments;
 mod comments;
 
 pub use attachments::{AttachmentRecord, Upload, MAX_ATTACHMENT_BYTES};
-pub use comments::CommentRecord;
+pub use comments::{property_not_found, CommentRecord};
+
+use comments::NewComment;
 
 use super::error::ApiError;
 use super::security::{self, SimSecurityLevel};
@@ -55,6 +57,17 @@ pub struct IssueRecord {
     pub attachments: Vec<AttachmentRecord>,
     /// The values of the site's custom text fields, by field id.
     pub custom: BTreeMap<String, String>,
+    /// Every change made since creation, oldest first (`GET /issue/{key}/changelog`).
+    pub changelog: Vec<History>,
+}
+
+/// One change of an issue: who changed which fields when, as the changelog lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    pub id: u64,
+    pub author: String,
+    pub created: Timestamp,
+    pub items: Vec<ChangeItem>,
 }
 
 /// One changed field, as a webhook's `changelog.items` reports it.
@@ -207,8 +220,9 @@ impl Site {
             .ok_or_else(ApiError::issue_not_found)
     }
 
-    /// `POST /issue`: `fields` must name a project and an issue type and carry a summary.
-    pub fn create_issue(&mut self, actor: &str, body: &Value) -> Result<(u64, SiteEvent), ApiError> {
+    /// `POST /issue`: `fields` must name a project and an issue type and carry a summary; `update`
+    /// operations apply as on an edit (a creation has no changelog, so they report no change).
+    pub fn create_issue(&mut self, actor: &str, body: &Value) -> Result<(u64, Vec<SiteEvent>), ApiError> {
         let fields = fields_object(body)?;
         let project_key = {
             let project =
@@ -255,10 +269,12 @@ impl Site {
             comments: Vec::new(),
             attachments: Vec::new(),
             custom: BTreeMap::new(),
+            changelog: Vec::new(),
         };
         for (name, value) in fields.iter().filter(|(name, _)| !matches!(name.as_str(), "project" | "issuetype")) {
             self.apply_field(&mut issue, name, value)?;
         }
+        let (_, comments) = self.apply_updates(actor, &mut issue, body)?;
         let project = self
             .projects
             .iter_mut()
@@ -269,29 +285,73 @@ impl Site {
         self.next_issue_id += 1;
         let id = issue.id;
         self.store(issue);
-        Ok((id, SiteEvent::IssueCreated { issue: id }))
+        let mut events = vec![SiteEvent::IssueCreated { issue: id }];
+        events.extend(self.add_comments(actor, id, comments)?);
+        Ok((id, events))
     }
 
-    /// `PUT /issue/{key}`: sets the fields in `fields` and applies `update` operations; `None` when nothing
-    /// changed (no new `updated`, no webhook).
-    pub fn edit_issue(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
+    /// `PUT /issue/{key}`: sets the fields in `fields` and applies `update` operations (comments they add
+    /// included); no events when nothing changed (no new `updated`, no webhook).
+    pub fn edit_issue(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Vec<SiteEvent>, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "EDIT_ISSUES")?;
         let mut staged = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
+        let mut items = self.apply_fields(&mut staged, body)?;
+        let (updated, comments) = self.apply_updates(actor, &mut staged, body)?;
+        items.extend(updated);
+        self.commit_with_comments(actor, staged, items, false, comments)
+    }
+
+    /// The request's `fields`, set on a staged issue.
+    fn apply_fields(&self, staged: &mut IssueRecord, body: &Value) -> Result<Vec<ChangeItem>, ApiError> {
+        let Some(fields) = body.get("fields") else {
+            return Ok(Vec::new());
+        };
+        let fields = fields.as_object().ok_or_else(|| ApiError::bad_request("`fields` must be an object"))?;
         let mut items = Vec::new();
-        if let Some(fields) = body.get("fields") {
-            let fields = fields.as_object().ok_or_else(|| ApiError::bad_request("`fields` must be an object"))?;
-            for (name, value) in fields {
-                items.extend(self.apply_field(&mut staged, name, value)?);
+        for (name, value) in fields {
+            items.extend(self.apply_field(staged, name, value)?);
+        }
+        Ok(items)
+    }
+
+    /// The request's `update` operations, applied to a staged issue. The comments they add come back
+    /// apart: checked now, so that a bad one refuses the whole request, they are added once the issue's
+    /// own changes are stored (each with its `comment_created`, as Jira sends).
+    fn apply_updates(
+        &self,
+        actor: &str,
+        staged: &mut IssueRecord,
+        body: &Value,
+    ) -> Result<(Vec<ChangeItem>, Vec<NewComment>), ApiError> {
+        let Some(update) = body.get("update") else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let update = update.as_object().ok_or_else(|| ApiError::bad_request("`update` must be an object"))?;
+        let (mut items, mut comments) = (Vec::new(), Vec::new());
+        for (name, operations) in update {
+            if name == "comment" {
+                comments.extend(self.comment_operations(actor, operations)?);
+            } else {
+                items.extend(self.apply_operations(staged, name, operations)?);
             }
         }
-        if let Some(update) = body.get("update") {
-            let update = update.as_object().ok_or_else(|| ApiError::bad_request("`update` must be an object"))?;
-            for (name, operations) in update {
-                items.extend(self.apply_operations(&mut staged, name, operations)?);
-            }
-        }
-        Ok(self.commit(staged, items, false))
+        Ok((items, comments))
+    }
+
+    /// Commits a staged issue, then adds the comments the request carried.
+    fn commit_with_comments(
+        &mut self,
+        actor: &str,
+        staged: IssueRecord,
+        items: Vec<ChangeItem>,
+        transition: bool,
+        comments: Vec<NewComment>,
+    ) -> Result<Vec<SiteEvent>, ApiError> {
+        let id = staged.id;
+        let mut events: Vec<SiteEvent> = self.commit(actor, staged, items, transition).into_iter().collect();
+        events.extend(self.add_comments(actor, id, comments)?);
+        Ok(events)
     }
 
     /// `DELETE /issue/{key}`: the issue is gone for good (Jira Cloud has no recycle bin for issues).
@@ -316,12 +376,13 @@ impl Site {
             _ => return Err(ApiError::bad_request("accountId must be specified (a string, or null to unassign)")),
         };
         let items = self.apply_field(&mut staged, "assignee", &account)?.into_iter().collect();
-        Ok(self.commit(staged, items, false))
+        Ok(self.commit(actor, staged, items, false))
     }
 
-    /// `POST /issue/{key}/transitions`: moves the issue along the workflow; a transition not available from
-    /// its status is rejected as Jira does.
-    pub fn transition(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Option<SiteEvent>, ApiError> {
+    /// `POST /issue/{key}/transitions`: moves the issue along the workflow, setting its `fields` and applying
+    /// its `update` operations (comments they add included); a transition not available from its status
+    /// is rejected as Jira does.
+    pub fn transition(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<Vec<SiteEvent>, ApiError> {
         let id = self.issue_id(id_or_key)?;
         self.require(actor, "TRANSITION_ISSUES")?;
         let mut staged = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
@@ -340,23 +401,35 @@ impl Site {
             to_string: Some(transition.to.name.into()),
         }];
         staged.status = transition.to;
-        if let Some(fields) = body.get("fields").and_then(Value::as_object) {
-            for (name, value) in fields {
-                items.extend(self.apply_field(&mut staged, name, value)?);
-            }
-        }
-        Ok(self.commit(staged, items, true))
+        items.extend(self.apply_fields(&mut staged, body)?);
+        let (updated, comments) = self.apply_updates(actor, &mut staged, body)?;
+        items.extend(updated);
+        self.commit_with_comments(actor, staged, items, true, comments)
     }
 
-    fn commit(&mut self, mut staged: IssueRecord, items: Vec<ChangeItem>, transition: bool) -> Option<SiteEvent> {
+    /// Stores a staged issue changed by `actor`, its changes kept in its changelog; nothing when no field
+    /// changed.
+    fn commit(
+        &mut self,
+        actor: &str,
+        mut staged: IssueRecord,
+        items: Vec<ChangeItem>,
+        transition: bool,
+    ) -> Option<SiteEvent> {
         if items.is_empty() {
             return None;
         }
         staged.updated = self.tick();
-        let issue = staged.id;
-        self.store(staged);
         let changelog_id = self.next_changelog_id;
         self.next_changelog_id += 1;
+        staged.changelog.push(History {
+            id: changelog_id,
+            author: actor.to_string(),
+            created: staged.updated,
+            items: items.clone(),
+        });
+        let issue = staged.id;
+        self.store(staged);
         Some(SiteEvent::IssueUpdated { issue, changelog_id, items, transition })
     }
 
@@ -464,6 +537,23 @@ impl Site {
                 let level_id = |level: &Option<SimSecurityLevel>| level.as_ref().map(|level| level.id.clone());
                 let level_name = |level: &Option<SimSecurityLevel>| level.as_ref().map(|level| level.name.clone());
                 Ok(change(name, level_id(&old), level_name(&old), level_id(&level), level_name(&level)))
+            }
+            // Jira Cloud lets an edit change the type when both types share the workflow and the field
+            // configuration, as the site's types all do (a move to another project is another matter).
+            "issuetype" => {
+                let kind = workflow::find_issue_type(
+                    reference(value, "id").as_deref(),
+                    value.get("name").and_then(Value::as_str),
+                )
+                .ok_or_else(|| ApiError::field("issuetype", "The issue type selected is invalid."))?;
+                let old = std::mem::replace(&mut issue.issue_type, kind);
+                Ok(change(
+                    name,
+                    Some(old.id.into()),
+                    Some(old.name.into()),
+                    Some(kind.id.into()),
+                    Some(kind.name.into()),
+                ))
             }
             "status" => Err(ApiError::field(
                 "status",
@@ -669,14 +759,16 @@ mod tests {
         let id = create(&mut site).to_string();
         let actor = SimUser::service_account().account_id;
         let before = site.issue(&id).unwrap().updated;
-        let event = site
+        let events = site
             .edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken", "priority": {"name": "High"}}}))
             .unwrap();
-        let Some(SiteEvent::IssueUpdated { items, .. }) = event else { panic!("expected an update, got {event:?}") };
+        let [SiteEvent::IssueUpdated { items, .. }] = events.as_slice() else {
+            panic!("expected an update, got {events:?}")
+        };
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].to_string.as_deref(), Some("High"));
         assert!(site.issue(&id).unwrap().updated > before);
-        assert_eq!(site.edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken"}})).unwrap(), None);
+        assert_eq!(site.edit_issue(&actor, &id, &json!({"fields": {"summary": "Broken"}})).unwrap(), []);
         let refused = site.edit_issue(&actor, &id, &json!({"fields": {"status": {"name": "Done"}}})).unwrap_err();
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(refused.errors.contains_key("status"));

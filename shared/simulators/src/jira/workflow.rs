@@ -36,6 +36,28 @@ pub const DONE: Status = Status {
 /// The status a new issue starts in.
 pub const INITIAL_STATUS: Status = TO_DO;
 
+/// Every status of the workflow, as `GET /status` lists them.
+pub const STATUSES: [Status; 3] = [TO_DO, IN_PROGRESS, DONE];
+
+/// The category of a status without one; Jira lists it with the others.
+pub const NO_CATEGORY: StatusCategory =
+    StatusCategory { id: 1, key: "undefined", name: "No Category", color_name: "medium-gray" };
+
+/// Every status category, as `GET /statuscategory` lists them.
+pub const STATUS_CATEGORIES: [StatusCategory; 4] = [NO_CATEGORY, TO_DO.category, DONE.category, IN_PROGRESS.category];
+
+/// Finds a status by id or by name (any case), as `GET /status/{idOrName}` does.
+pub fn find_status(id_or_name: &str) -> Option<Status> {
+    STATUSES.into_iter().find(|status| status.id == id_or_name || status.name.eq_ignore_ascii_case(id_or_name))
+}
+
+/// Finds a status category by id or key, as `GET /statuscategory/{idOrKey}` does.
+pub fn find_status_category(id_or_key: &str) -> Option<StatusCategory> {
+    STATUS_CATEGORIES
+        .into_iter()
+        .find(|category| category.id.to_string() == id_or_key || category.key.eq_ignore_ascii_case(id_or_key))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
     pub id: &'static str,
@@ -61,14 +83,28 @@ pub fn transitions_from(status: Status) -> impl Iterator<Item = &'static Transit
 pub struct Priority {
     pub id: &'static str,
     pub name: &'static str,
+    pub description: &'static str,
+    /// The colour Jira draws the priority in.
+    pub status_color: &'static str,
 }
 
+/// Jira Cloud's default priorities, with their default descriptions and colours.
 pub const PRIORITIES: [Priority; 5] = [
-    Priority { id: "1", name: "Highest" },
-    Priority { id: "2", name: "High" },
-    Priority { id: "3", name: "Medium" },
-    Priority { id: "4", name: "Low" },
-    Priority { id: "5", name: "Lowest" },
+    Priority { id: "1", name: "Highest", description: "This problem will block progress.", status_color: "#d04437" },
+    Priority {
+        id: "2",
+        name: "High",
+        description: "Serious problem that could block progress.",
+        status_color: "#f15c75",
+    },
+    Priority { id: "3", name: "Medium", description: "Has the potential to affect progress.", status_color: "#f79232" },
+    Priority { id: "4", name: "Low", description: "Minor problem or easily worked around.", status_color: "#707070" },
+    Priority {
+        id: "5",
+        name: "Lowest",
+        description: "Trivial problem with little or no impact on progress.",
+        status_color: "#999999",
+    },
 ];
 
 /// The priority of an issue created without one.

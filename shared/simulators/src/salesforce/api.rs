@@ -188,7 +188,7 @@ async fn versions(State(_shared): State<Shared_>) -> Response {
 fn release_name(major: u32) -> String {
     let since = major.saturating_sub(46);
     let season = ["Summer", "Winter", "Spring"][(since % 3) as usize];
-    format!("{season} '{}", 19 + (since + 2) / 3)
+    format!("{season} '{}", 19 + since.div_ceil(3))
 }
 
 /// `GET /services/data/vXX.X`: the resources the version has (those the org serves).

@@ -76,7 +76,7 @@ impl Site {
             added.push(attachment.id);
             staged.attachments.push(attachment);
         }
-        Ok((added, self.commit(staged, items, false)))
+        Ok((added, self.commit(actor, staged, items, false)))
     }
 
     /// The attachment with `id` and the issue it is on, if the viewer may browse it.
@@ -104,6 +104,6 @@ impl Site {
             to: None,
             to_string: None,
         };
-        Ok(self.commit(staged, vec![item], false))
+        Ok(self.commit(actor, staged, vec![item], false))
     }
 }

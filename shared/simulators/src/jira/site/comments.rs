@@ -2,7 +2,7 @@
 //! role or a group) and their entity properties (`sd.public.comment` makes a Service Management comment
 //! internal).
 
-use super::{entity_properties, ApiError, IssueRecord, Site, SiteEvent, Timestamp};
+use super::{check_property_key, entity_properties, ApiError, IssueRecord, Site, SiteEvent, Timestamp};
 use crate::jira::visibility::{can_see, Visibility};
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -10,6 +10,17 @@ use std::collections::BTreeMap;
 
 /// The comment property Jira Service Management keeps a comment's audience in.
 const PUBLIC_COMMENT_PROPERTY: &str = "sd.public.comment";
+
+/// The longest property value Jira stores, in characters of its JSON.
+const MAX_PROPERTY_VALUE: usize = 32768;
+
+/// A comment a request adds, checked before anything changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewComment {
+    body: Value,
+    visibility: Option<Visibility>,
+    properties: BTreeMap<String, Value>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommentRecord {
@@ -38,28 +49,66 @@ impl Site {
     /// `POST /issue/{key}/comment`: `body` (ADF), optional `visibility` and `properties`.
     pub fn add_comment(&mut self, actor: &str, id_or_key: &str, body: &Value) -> Result<(u64, SiteEvent), ApiError> {
         let id = self.issue_id(id_or_key)?;
+        let comment = self.new_comment(actor, body)?;
+        self.push_comment(actor, id, comment)
+    }
+
+    /// A comment request by `actor` (who needs *Add comments*), checked: the same whether it comes to
+    /// `POST /issue/{key}/comment` or as an `add` of an edit's or a transition's `update.comment`.
+    fn new_comment(&self, actor: &str, body: &Value) -> Result<NewComment, ApiError> {
         self.require(actor, "ADD_COMMENTS")?;
-        let document = self.comment_body(body)?;
-        let visibility = self.comment_visibility(actor, body)?.flatten();
-        let properties = entity_properties(body)?;
+        Ok(NewComment {
+            body: self.comment_body(body)?,
+            visibility: self.comment_visibility(actor, body)?.flatten(),
+            properties: entity_properties(body)?,
+        })
+    }
+
+    /// `update: {"comment": [{"add": {"body": …, "visibility": …, "properties": …}}]}`: the comments to add
+    /// (Jira supports no other comment operation there).
+    pub(super) fn comment_operations(&self, actor: &str, operations: &Value) -> Result<Vec<NewComment>, ApiError> {
+        let operations =
+            operations.as_array().ok_or_else(|| ApiError::field("comment", "Update operations must be an array"))?;
+        operations
+            .iter()
+            .map(|operation| match operation.get("add") {
+                Some(added) if operation.as_object().is_some_and(|object| object.len() == 1) => {
+                    self.new_comment(actor, added)
+                }
+                _ => Err(ApiError::field("comment", "Unsupported update operation on 'comment'")),
+            })
+            .collect()
+    }
+
+    /// Adds checked comments to issue `id`, in order, each with its event.
+    pub(super) fn add_comments(
+        &mut self,
+        actor: &str,
+        id: u64,
+        comments: Vec<NewComment>,
+    ) -> Result<Vec<SiteEvent>, ApiError> {
+        comments.into_iter().map(|comment| Ok(self.push_comment(actor, id, comment)?.1)).collect()
+    }
+
+    fn push_comment(&mut self, actor: &str, id: u64, comment: NewComment) -> Result<(u64, SiteEvent), ApiError> {
         let mut issue = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
         let now = self.tick();
-        let comment = self.next_comment_id;
+        let comment_id = self.next_comment_id;
         self.next_comment_id += 1;
         issue.comments.push(CommentRecord {
-            id: comment,
+            id: comment_id,
             author: actor.to_string(),
             update_author: actor.to_string(),
-            body: document,
+            body: comment.body,
             created: now,
             updated: now,
-            visibility,
-            properties,
+            visibility: comment.visibility,
+            properties: comment.properties,
         });
         // Jira counts a new comment as a change of the issue.
         issue.updated = now;
         self.store(issue);
-        Ok((comment, SiteEvent::CommentCreated { issue: id, comment }))
+        Ok((comment_id, SiteEvent::CommentCreated { issue: id, comment: comment_id }))
     }
 
     /// `PUT /issue/{key}/comment/{id}`: a new `body`; `visibility` left out keeps it, `null` lifts it;
@@ -105,6 +154,64 @@ impl Site {
         issue.updated = self.tick();
         self.store(issue);
         Ok(SiteEvent::CommentDeleted { issue: id, comment: Box::new(deleted) })
+    }
+
+    /// `PUT /comment/{id}/properties/{key}`: whether the property is new. Needs the permission to edit the
+    /// comment, as Jira documents.
+    ///
+    /// Jira does not document a webhook for comment properties; the simulator sends `comment_updated`,
+    /// since `sd.public.comment` decides who sees the comment and a sync must notice that change.
+    pub fn set_comment_property(
+        &mut self,
+        actor: &str,
+        comment: &str,
+        key: &str,
+        value: Value,
+    ) -> Result<(bool, SiteEvent), ApiError> {
+        check_property_key(key)?;
+        if value.to_string().chars().count() > MAX_PROPERTY_VALUE {
+            return Err(ApiError::bad_request(format!(
+                "The property value is too long: it must be at most {MAX_PROPERTY_VALUE} characters."
+            )));
+        }
+        self.edit_comment_properties(actor, comment, |properties| {
+            Ok(properties.insert(key.to_string(), value).is_none())
+        })
+    }
+
+    /// `DELETE /comment/{id}/properties/{key}`: sends `comment_updated` as setting one does.
+    pub fn delete_comment_property(&mut self, actor: &str, comment: &str, key: &str) -> Result<SiteEvent, ApiError> {
+        let (_, event) = self.edit_comment_properties(actor, comment, |properties| {
+            properties.remove(key).map(|_| ()).ok_or_else(|| property_not_found(key))
+        })?;
+        Ok(event)
+    }
+
+    fn edit_comment_properties<T>(
+        &mut self,
+        actor: &str,
+        comment: &str,
+        edit: impl FnOnce(&mut BTreeMap<String, Value>) -> Result<T, ApiError>,
+    ) -> Result<(T, SiteEvent), ApiError> {
+        let (id, record) = self.find_comment_seen_by(actor, comment)?;
+        self.require(actor, if record.author == actor { "EDIT_OWN_COMMENTS" } else { "EDIT_ALL_COMMENTS" })?;
+        let mut issue = self.issues.get(&id).cloned().ok_or_else(ApiError::issue_not_found)?;
+        let record = issue.comments.iter_mut().find(|record| record.id.to_string() == comment).ok_or_else(not_found)?;
+        let answer = edit(&mut record.properties)?;
+        let comment = record.id;
+        self.store(issue);
+        Ok((answer, SiteEvent::CommentUpdated { issue: id, comment }))
+    }
+
+    /// A comment found by its id alone (comment ids are unique on the site), as `viewer` may see it, with
+    /// its issue's id.
+    pub fn find_comment_seen_by(&self, viewer: &str, comment: &str) -> Result<(u64, &CommentRecord), ApiError> {
+        let issue = self
+            .issues
+            .values()
+            .find(|issue| issue.comments.iter().any(|record| record.id.to_string() == comment))
+            .ok_or_else(not_found)?;
+        Ok((issue.id, self.comment_seen_by(viewer, issue.id, comment)?))
     }
 
     /// A comment, whoever may see it (for webhooks, which Jira sends whatever the visibility).
@@ -159,6 +266,10 @@ impl Site {
 
 fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Can not find a comment for the id.")
+}
+
+pub fn property_not_found(key: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("The property with key '{key}' does not exist."))
 }
 
 #[cfg(test)]
