@@ -309,6 +309,40 @@ async fn a_jira_bug_becomes_a_case_and_edits_and_comments_flow_both_ways() -> Re
     world.finish().await
 }
 
+/// A Case's Description holds 32,000 characters: a longer Jira description keeps the field out of the
+/// copy (recorded for an operator), not the whole bug; once it fits, it is written and the record goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_too_long_for_its_field_is_left_out_of_the_copy_and_recorded() -> Result<()> {
+    let world = World::start(config(|text| text)?).await?;
+    let long = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, &"x".repeat(32_500));
+    let bug_fields = fields(&[("summary", text("Crash on export")), ("description", FieldValue::RichText(long))]);
+    let bug = world.alice(Side::One).create_item(&bug_fields, None).await?;
+    let case = world.until("the Case", || world.copy_of(Side::One, &bug.item.id)).await?;
+    let read = world.read(Side::Two, &case).await;
+    assert_eq!(read.field("Subject"), &text("Crash on export"));
+    assert_eq!(read.field("Description"), &FieldValue::Empty, "the value that does not fit is left out");
+    let engine = &world.served.engine;
+    let failures = engine.stores().log.list_failures(&engine.config().name).await?;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].error.contains("Description holds at most 32000 characters"), "{}", failures[0].error);
+
+    let short = tandem_rich_text::from_plain_text(tandem_model::RichTextFormat::Adf, "Export a report of 40,000 rows");
+    let edit = fields(&[("description", FieldValue::RichText(short))]);
+    world.alice(Side::One).update_item(&bug.item.id, &edit, &ItemVersion::UNCHECKED).await?;
+    world
+        .until("the description that fits", || async {
+            let description = world.read(Side::Two, &case).await.field("Description").clone();
+            (words(&description) == "Export a report of 40,000 rows").then_some(())
+        })
+        .await?;
+    world
+        .until("the failure cleared", || async {
+            engine.stores().log.list_failures(&engine.config().name).await.ok()?.is_empty().then_some(())
+        })
+        .await?;
+    world.finish().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpublished_case_comments_stay_in_salesforce_unless_allowed() -> Result<()> {
     let world = World::start(config(|text| text)?).await?;

@@ -826,12 +826,12 @@ impl Engine {
         &self,
         from: Side,
         item: &Item,
-        (fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
+        (mut fields, mut snapshots): (FieldMap, BTreeMap<String, FieldSnapshot>),
         before: Option<SendWindow>,
     ) -> Result<SyncOutcome, SyncError> {
         let target = from.other();
-        let copy = match self.connector(target).create_item(&fields, Some(&self.origin(from, item))).await {
-            Ok(copy) => copy,
+        let (copy, refusal) = match self.create_without_refused(from, item, &mut fields, &mut snapshots).await {
+            Ok(created) => created,
             Err(error) => {
                 if let Some(ending) = Claiming::after_failed_send(&error, self.search_lag, before) {
                     self.end_send(from, &item.item.id, ending).await;
@@ -889,7 +889,47 @@ impl Engine {
         } else {
             self.sync_comments(&mut link, [item1, item2]).await?;
         }
-        Ok(SyncOutcome::Created { copy: copy.item.id })
+        match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(SyncOutcome::Created { copy: copy.item.id }),
+        }
+    }
+
+    /// Creates the copy. A field the target refuses before anything is sent (a value longer than the
+    /// field holds, one it does not take) is left out, as an update leaves it out, rather than keep the
+    /// whole item from being copied: its snapshot says nothing was delivered, so every later sync
+    /// writes it again (and is refused, and recorded, until the value fits). The first refusal is
+    /// returned beside the copy, to be the sync's error once the copy is linked.
+    async fn create_without_refused(
+        &self,
+        from: Side,
+        item: &Item,
+        fields: &mut FieldMap,
+        snapshots: &mut BTreeMap<String, FieldSnapshot>,
+    ) -> Result<(Item, Option<SyncError>), ConnectorError> {
+        let target = from.other();
+        let origin = self.origin(from, item);
+        let mut refusal = None;
+        loop {
+            let error = match self.connector(target).create_item(fields, Some(&origin)).await {
+                Ok(copy) => return Ok((copy, refusal)),
+                Err(error) => error,
+            };
+            let ConnectorError::FieldRefused { field, .. } = &error else {
+                return Err(error);
+            };
+            let Some(mapping) = self.config.fields.iter().find(|mapping| mapping.field(target) == Some(field.as_str()))
+            else {
+                return Err(error);
+            };
+            if fields.remove(field).is_none() {
+                return Err(error);
+            }
+            warn!(to = %target, source = %item.item.label(), field = %mapping.name, %error, "the target refused a field; the copy is made without it");
+            snapshots.insert(mapping.name.clone(), FieldSnapshot::default());
+            let name = mapping.name.clone();
+            refusal.get_or_insert(SyncError::FieldRefused { side: target, field: name, source: error });
+        }
     }
 
     /// Whether a new link holds a text of `item` as not delivered yet, its images still to be copied.

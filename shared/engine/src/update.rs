@@ -359,7 +359,9 @@ fn is_older(link: &Link, side: Side, item: &Item) -> bool {
 /// help, but writing the other fields can.
 fn is_refusal(error: &ConnectorError) -> bool {
     match error {
-        ConnectorError::NoTransition { .. } | ConnectorError::Invalid { .. } => true,
+        ConnectorError::NoTransition { .. } | ConnectorError::Invalid { .. } | ConnectorError::FieldRefused { .. } => {
+            true
+        }
         ConnectorError::Http { status, .. } => matches!(status, 400 | 409 | 422),
         _ => false,
     }

@@ -22,9 +22,14 @@ pub fn from_status(status: u16, method: &str, path: &str, headers: &HeaderMap, b
         404 => ConnectorError::NotFound { system, item: path.to_string() },
         429 => ConnectorError::RateLimited { system, status, retry_after },
         _ => {
-            let message = serde_json::from_slice::<ErrorCollection>(body)
+            let collection = serde_json::from_slice::<ErrorCollection>(body).ok();
+            // One field's value refused, and nothing else: the write can go without it.
+            if let Some(field) = collection.as_ref().filter(|_| status == 400).and_then(ErrorCollection::sole_field) {
+                let message = collection.as_ref().map(ErrorCollection::summary).unwrap_or_default();
+                return ConnectorError::FieldRefused { system, field: field.to_string(), message };
+            }
+            let message = collection
                 .map(|errors| errors.summary())
-                .ok()
                 .filter(|summary| !summary.is_empty())
                 .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
             ConnectorError::Http {
@@ -60,6 +65,22 @@ mod tests {
             ConnectorError::Unauthorized { status: 403, .. }
         ));
         assert!(matches!(from_status(404, "GET", "/x", &HeaderMap::new(), b""), ConnectorError::NotFound { .. }));
+    }
+
+    #[test]
+    fn a_bad_request_naming_one_field_only_is_that_fields_refusal() {
+        let body = br#"{"errorMessages":[],"errors":{"customfield_10070":"Value too long."}}"#;
+        match from_status(400, "POST", "/rest/api/3/issue", &HeaderMap::new(), body) {
+            ConnectorError::FieldRefused { field, message, .. } => {
+                assert_eq!(
+                    (field.as_str(), message.as_str()),
+                    ("customfield_10070", "customfield_10070: Value too long.")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let two = br#"{"errorMessages":[],"errors":{"summary":"Required.","priority":"Unknown."}}"#;
+        assert!(matches!(from_status(400, "POST", "/x", &HeaderMap::new(), two), ConnectorError::Http { .. }));
     }
 
     #[test]

@@ -256,6 +256,14 @@ impl ErrorCollection {
             .collect::<Vec<_>>()
             .join("; ")
     }
+
+    /// The one field refused, when the answer names one field and says nothing else.
+    pub fn sole_field(&self) -> Option<&str> {
+        match (self.error_messages.as_slice(), self.errors.len()) {
+            ([], 1) => self.errors.keys().next().map(String::as_str),
+            _ => None,
+        }
+    }
 }
 
 /// An admin webhook's body. `issue` is the REST v2 representation (links to `/rest/api/2/`, rich text as

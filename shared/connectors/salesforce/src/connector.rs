@@ -69,8 +69,9 @@ fn unreadable(message: impl Into<String>) -> ConnectorError {
     ConnectorError::InvalidResponse { system: SYSTEM, message: message.into(), source: None }
 }
 
-fn refused(error: ConvertError) -> ConnectorError {
-    invalid(error.to_string())
+/// `field`'s value refused before anything was sent: the other fields can go without it.
+fn field_refused(field: &str, message: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::FieldRefused { system: SYSTEM, field: field.to_string(), message: message.to_string() }
 }
 
 /// A create's or an upsert's answer.
@@ -316,8 +317,10 @@ impl SalesforceConnector {
                 body.insert(lookup, id);
                 continue;
             }
-            let field = describe.field(name).ok_or_else(|| refused(ConvertError::UnknownField(name.clone())))?;
-            body.insert(field.name.clone(), convert::write_value(field, value).map_err(refused)?);
+            let field =
+                describe.field(name).ok_or_else(|| field_refused(name, ConvertError::UnknownField(name.clone())))?;
+            let value = convert::write_value(field, value).map_err(|error| field_refused(name, error))?;
+            body.insert(field.name.clone(), value);
         }
         Ok(Value::Object(body))
     }
@@ -342,7 +345,7 @@ impl SalesforceConnector {
             _ => None,
         });
         let (Some(lookup), Some(target), false) = (lookup, target, key.contains('.')) else {
-            return Err(refused(ConvertError::Related(path.to_string())));
+            return Err(field_refused(path, ConvertError::Related(path.to_string())));
         };
         let Some(wanted) = value.as_text().filter(|text| !text.is_empty()) else {
             return Ok((lookup.name.clone(), Value::Null));
@@ -351,8 +354,11 @@ impl SalesforceConnector {
         let found = self.client.query(&soql).await?;
         match found.as_slice() {
             [record] => Ok((lookup.name.clone(), record.get("Id").cloned().unwrap_or(Value::Null))),
-            [] => Err(invalid(format!("{path}: no {target} has {key} `{wanted}`"))),
-            _ => Err(invalid(format!("{path}: several {target} records have {key} `{wanted}`; map a unique field"))),
+            [] => Err(field_refused(path, format!("{path}: no {target} has {key} `{wanted}`"))),
+            _ => Err(field_refused(
+                path,
+                format!("{path}: several {target} records have {key} `{wanted}`; map a unique field"),
+            )),
         }
     }
 

@@ -50,6 +50,11 @@ pub enum ConnectorError {
     },
     #[error("{system}: {message}")]
     Invalid { system: SystemKind, message: String },
+    /// One field's value the system does not take (longer than the field holds, not one it accepts),
+    /// and nothing else: nothing was made, and the other fields can be written without it. `field` is
+    /// the field's name as it was written.
+    #[error("{system}: {message}")]
+    FieldRefused { system: SystemKind, field: String, message: String },
     /// A file is larger than what may be copied: the integration's limit, or the target's own.
     #[error("{system}: {what} is {size} bytes, more than the {limit} allowed")]
     TooLarge { system: SystemKind, what: String, size: u64, limit: u64 },
@@ -166,6 +171,7 @@ impl ConnectorError {
             | ConnectorError::Unauthorized { .. }
             | ConnectorError::NotFound { .. }
             | ConnectorError::Invalid { .. }
+            | ConnectorError::FieldRefused { .. }
             | ConnectorError::TooLarge { .. }
             | ConnectorError::Unsupported { .. }
             | ConnectorError::Changed { .. } => true,
