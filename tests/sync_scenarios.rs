@@ -581,3 +581,28 @@ async fn a_users_template_lists_the_people_seen_on_each_side_for_a_person_to_pai
     assert!(problems.contains("sheet `Users`, row 3, column A"), "{problems}");
     world.finish().await
 }
+
+/// A copy deleted by a person leaves its item linked but unsynced: the item's next sync says so in its
+/// history (and the log), so an operator sees why its changes stopped flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_whose_copy_was_deleted_says_so_in_its_history() -> Result<()> {
+    let world = World::start().await?;
+    let (bug, copy) = world.linked_bug("Logout hangs", "Medium").await?;
+    world.ado_rest(reqwest::Method::DELETE, &format!("Fabrikam/_apis/wit/workitems/{}", copy.item.id), None).await?;
+    world.edit_in_jira(&bug.item.id, &[("summary", text("Logout hangs on Safari"))]).await?;
+    world.settle().await?;
+
+    let engine = world.engine();
+    let history = engine
+        .stores()
+        .log
+        .list_history(&engine.config().name, Side::One, &bug.item.id, 10, chrono::Utc::now())
+        .await?;
+    let latest = history.first().context("the sync after the deletion is kept")?;
+    assert!(latest.outcome.contains(&format!("its copy {} is gone", copy.item.id)), "{latest:?}");
+    assert!(
+        world.link_of(Side::One, &bug.item.id).await?.is_some(),
+        "the pair stays linked, should the copy come back"
+    );
+    world.finish().await
+}

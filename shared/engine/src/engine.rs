@@ -75,6 +75,10 @@ pub enum SyncOutcome {
     FilteredOut,
     /// Not synced: the item no longer exists or is not visible.
     Gone,
+    /// Not synced: the item's copy no longer exists or is not visible to the service account (deleted,
+    /// moved where it cannot be read). Kept in the item's history, so an operator sees why its changes
+    /// stopped flowing; the link stays, should the copy come back (restored from a recycle bin).
+    CopyGone { copy: ItemId },
     /// An unlinked item the integration created or last changed (a copy whose link is being stored).
     OwnEcho,
     /// Not synced: the item, or its copy, is outside the side's project or item type, or restricted in a
@@ -99,6 +103,9 @@ impl SyncOutcome {
             SyncOutcome::Updated { writes } => format!("updated ({writes} written)"),
             SyncOutcome::FilteredOut => "filtered out".to_string(),
             SyncOutcome::Gone => "gone".to_string(),
+            SyncOutcome::CopyGone { copy } => {
+                format!("its copy {copy} is gone (deleted, or hidden from the service account): not synced")
+            }
             SyncOutcome::OwnEcho => "own change".to_string(),
             SyncOutcome::OutOfScope { reason } => format!("out of scope: {reason}"),
             SyncOutcome::AlreadySynced => "already synced".to_string(),
@@ -441,8 +448,8 @@ impl Engine {
         Err(SyncError::TooMuchContention { attempts: MAX_LINK_RACES })
     }
 
-    /// Records a sync in its item's history when it wrote something, decided a conflict or failed; an
-    /// echo or a repeated notice leaves none. History is for people: failing to keep it is logged, and
+    /// Records a sync in its item's history when it wrote something, decided a conflict, failed or found
+    /// the item's copy gone; an echo or a repeated notice leaves none. History is for people: failing to keep it is logged, and
     /// never fails the sync.
     async fn keep_history(
         &self,
@@ -453,9 +460,9 @@ impl Engine {
         outcome: &Result<SyncOutcome, SyncError>,
         journal: history::Journal,
     ) {
-        let created = matches!(outcome, Ok(SyncOutcome::Created { .. }));
+        let told = matches!(outcome, Ok(SyncOutcome::Created { .. } | SyncOutcome::CopyGone { .. }));
         let failed = outcome.as_ref().is_err_and(|error| !error.is_waiting());
-        if self.history_retention <= chrono::Duration::zero() || !(created || failed || !journal.is_empty()) {
+        if self.history_retention <= chrono::Duration::zero() || !(told || failed || !journal.is_empty()) {
             return;
         }
         let entry = HistoryEntry {
@@ -546,6 +553,13 @@ impl Engine {
         outcome
     }
 
+    /// The outcome of a sync whose item's copy cannot be read any more.
+    pub(crate) fn copy_gone(&self, side: Side, link: &Link) -> SyncOutcome {
+        let copy = link.item(side.other());
+        warn!(item = %link.item(side).label(), copy = %copy.label(), "the copy is gone (deleted, or hidden from the service account); the item is not synced");
+        SyncOutcome::CopyGone { copy: copy.id.clone() }
+    }
+
     /// Reads both items of a pair at once (the merge needs both, and a function is billed for the time
     /// it waits), then merges them.
     async fn read_pair_and_merge(&self, side: Side, id: &ItemId, link: Link) -> Result<SyncOutcome, SyncError> {
@@ -555,7 +569,7 @@ impl Engine {
             return Ok(SyncOutcome::Gone);
         };
         let Some(copy) = copy? else {
-            return Ok(SyncOutcome::Gone);
+            return Ok(self.copy_gone(side, &link));
         };
         debug!(version = ?item.version(), seen = ?link.seen, "syncing from this read");
         self.merge_both(side, &item, copy, link).await

@@ -45,7 +45,12 @@ impl Counted {
                 | SyncOutcome::OwnEcho
                 | SyncOutcome::AlreadySynced,
             ) => Counted::Unchanged,
-            Ok(SyncOutcome::FilteredOut | SyncOutcome::OutOfScope { .. } | SyncOutcome::Gone) => Counted::Skipped,
+            Ok(
+                SyncOutcome::FilteredOut
+                | SyncOutcome::OutOfScope { .. }
+                | SyncOutcome::Gone
+                | SyncOutcome::CopyGone { .. },
+            ) => Counted::Skipped,
             Err(_) => Counted::Failed,
         }
     }

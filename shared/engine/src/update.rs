@@ -45,7 +45,7 @@ impl Engine {
         let other = side.other();
         match self.read(other, &link.item(other).id).await? {
             Some(other_item) => self.merge_both(side, item, other_item, link).await,
-            None => Ok(SyncOutcome::Gone),
+            None => Ok(self.copy_gone(side, &link)),
         }
     }
 
