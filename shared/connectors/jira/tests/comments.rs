@@ -60,7 +60,7 @@ async fn invalid_bodies_and_unknown_comments_are_refused() {
     assert!(matches!(html, ConnectorError::Invalid { .. }), "{html:?}");
     let not_adf = RichText::Adf(serde_json::json!({"type": "paragraph"}));
     let refused = jira.add_comment(&item.item.id, &not_adf).await.unwrap_err();
-    assert!(matches!(refused, ConnectorError::Http { status: 400, .. }), "{refused:?}");
+    assert!(matches!(&refused, ConnectorError::FieldRefused { field, .. } if field == "comment"), "{refused:?}");
     let missing = jira.update_comment(&item.item.id, &CommentId("1".into()), &rich("x")).await.unwrap_err();
     assert!(matches!(missing, ConnectorError::NotFound { .. }), "{missing:?}");
     let no_issue = jira.list_comments(&ItemId::new("424242")).await.unwrap_err();

@@ -22,7 +22,7 @@ use super::identity::SimIdentity;
 use super::patch;
 use super::people;
 use super::render::Expand;
-use super::state::{self, format_instant, Change, Organization, WorkItem};
+use super::state::{self, format_instant, Change, Organization, WorkItem, WriteOptions};
 use super::wiql;
 use super::Shared;
 use crate::recording::AuthenticatedUser;
@@ -297,6 +297,8 @@ fn organization_wit_route(
         [attachments, id] if is(attachments, "attachments") && method == Method::GET => {
             download_attachment(shared, call, id)
         }
+        [fields] if is(fields, "fields") && method == Method::GET => list_fields(shared, call, None),
+        [fields, name] if is(fields, "fields") && method == Method::GET => get_field(shared, call, None, name),
         [workitems, id, ..] if is(workitems, "workitems") && !id.starts_with('$') => {
             let project =
                 parse_id(id).and_then(|id| Ok(shared.organization().item_in_any_project(id)?.project.clone()));
@@ -334,9 +336,17 @@ fn wit_route(
             let known = shared.organization().project(project).map(|_| ());
             known.and_then(|()| download_attachment(shared, call, id))
         }
+        [types] if is(types, "workitemtypes") && method == Method::GET => work_item_types(shared, call, project),
         [types, name] if is(types, "workitemtypes") && method == Method::GET => {
             work_item_type(shared, call, project, name)
         }
+        [types, name, states] if is(types, "workitemtypes") && is(states, "states") && method == Method::GET => {
+            work_item_type_states(shared, call, project, name)
+        }
+        [fields] if is(fields, "fields") && method == Method::GET => list_fields(shared, call, Some(project)),
+        [fields, name] if is(fields, "fields") && method == Method::GET => get_field(shared, call, Some(project), name),
+        [tags] if is(tags, "tags") && method == Method::GET => list_tags(shared, call, project),
+        [tags, name] if is(tags, "tags") && method == Method::GET => get_tag(shared, call, project, name),
         [workitems, target] if is(workitems, "workitems") => match target.strip_prefix('$') {
             Some(work_item_type) if method == Method::POST => {
                 create_work_item(shared, call, actor, project, work_item_type)
@@ -644,6 +654,11 @@ fn is_true(call: &Call, name: &str) -> bool {
     call.param(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
+/// `validateOnly` and `bypassRules`, as a create or update sends them.
+fn write_options(call: &Call) -> WriteOptions {
+    WriteOptions { validate_only: is_true(call, "validateOnly"), bypass_rules: is_true(call, "bypassRules") }
+}
+
 fn create_work_item(
     shared: &Shared,
     call: &Call,
@@ -653,8 +668,7 @@ fn create_work_item(
 ) -> Result<Response, ApiError> {
     let operations = patch_operations(call)?;
     let mut organization = shared.organization();
-    let (item, change) =
-        organization.create(project, work_item_type, &operations, actor, is_true(call, "validateOnly"))?;
+    let (item, change) = organization.create(project, work_item_type, &operations, actor, write_options(call))?;
     Ok(respond_with_item(shared, &organization, item, change))
 }
 
@@ -668,7 +682,7 @@ fn update_work_item(
     let id = parse_id(id)?;
     let operations = patch_operations(call)?;
     let mut organization = shared.organization();
-    let (item, change) = organization.update(project, id, &operations, actor, is_true(call, "validateOnly"))?;
+    let (item, change) = organization.update(project, id, &operations, actor, write_options(call))?;
     Ok(respond_with_item(shared, &organization, item, change))
 }
 
@@ -791,9 +805,13 @@ fn delete_comment(shared: &Shared, call: &Call, actor: &SimIdentity, path: &Comm
 }
 
 /// Comments, oldest first unless `order=desc`, in pages of `$top` (at most 200) with a continuation token;
-/// deleted ones only with `includeDeleted=true`.
+/// deleted ones only with `includeDeleted=true`. With `ids` it is the contract's other operation, "Get
+/// Comments Batch": just those comments.
 fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Result<Response, ApiError> {
     call.require_api_version(COMMENTS_API_VERSION)?;
+    if let Some(ids) = call.param("ids") {
+        return comments_by_ids(shared, call, project, id, ids);
+    }
     let top = match call.param("$top") {
         None => MAX_IDS,
         Some(text) => text.parse::<usize>().ok().filter(|top| (1..=MAX_IDS).contains(top)).ok_or_else(|| {
@@ -827,12 +845,103 @@ fn list_comments(shared: &Shared, call: &Call, project: &str, id: &str) -> Resul
     Ok(Json(body).into_response())
 }
 
+/// `GET …/comments?ids=2,3`: the comments asked for, in the order asked; an id the work item has no
+/// (live) comment under is left out, as the vendor's batch reads leave out what they do not find.
+fn comments_by_ids(shared: &Shared, call: &Call, project: &str, id: &str, ids: &str) -> Result<Response, ApiError> {
+    let wanted =
+        ids.split(',')
+            .map(|comment| {
+                comment.trim().parse::<u32>().map_err(|_| {
+                    ApiError::bad_request("ArgumentException", format!("`{comment}` is not a comment id."))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let item = organization.item(&project, parse_id(id)?)?;
+    let renderer = shared.renderer(&organization);
+    let include_deleted = is_true(call, "includeDeleted");
+    let found: Vec<Value> = wanted
+        .iter()
+        .filter_map(|comment| organization.comment(item, *comment, include_deleted).ok())
+        .map(|stored| renderer.comment(item, stored))
+        .collect();
+    let body =
+        json!({"totalCount": found.len(), "count": found.len(), "comments": found, "url": renderer.comments_url(item)});
+    Ok(Json(body).into_response())
+}
+
 fn work_item_type(shared: &Shared, call: &Call, project: &str, name: &str) -> Result<Response, ApiError> {
     call.require_api_version(API_VERSION)?;
     let organization = shared.organization();
     let project = organization.project(project)?.name.clone();
     let name = organization.work_item_type(name)?;
     Ok(Json(shared.renderer(&organization).work_item_type(&project, name)).into_response())
+}
+
+/// `GET {project}/_apis/wit/workitemtypes`: every work item type of the project's process.
+fn work_item_types(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let renderer = shared.renderer(&organization);
+    Ok(collection(organization.work_item_types.iter().map(|name| renderer.work_item_type(&project, name)).collect()))
+}
+
+/// `GET {project}/_apis/wit/workitemtypes/{type}/states`.
+fn work_item_type_states(shared: &Shared, call: &Call, project: &str, name: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    organization.project(project)?;
+    organization.work_item_type(name)?;
+    Ok(collection(shared.renderer(&organization).states()))
+}
+
+/// `GET [{project}/]_apis/wit/fields`: the fields the organization's work items have.
+fn list_fields(shared: &Shared, call: &Call, project: Option<&str>) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    if let Some(project) = project {
+        organization.project(project)?;
+    }
+    let renderer = shared.renderer(&organization);
+    Ok(collection(fields::DEFINITIONS.iter().map(|definition| renderer.field(definition)).collect()))
+}
+
+/// `GET [{project}/]_apis/wit/fields/{fieldNameOrRefName}`.
+fn get_field(shared: &Shared, call: &Call, project: Option<&str>, name: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    if let Some(project) = project {
+        organization.project(project)?;
+    }
+    let definition = fields::by_either_name(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "WorkItemTrackingFieldDefinitionNotFoundException",
+            format!("TF51535: Cannot find field {name}."),
+        )
+    })?;
+    Ok(Json(shared.renderer(&organization).field(definition)).into_response())
+}
+
+/// `GET {project}/_apis/wit/tags`: the tags the project's work items have carried.
+fn list_tags(shared: &Shared, call: &Call, project: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let renderer = shared.renderer(&organization);
+    let tags = organization.tags.iter().filter(|tag| tag.project == project).map(|tag| renderer.tag(tag)).collect();
+    Ok(collection(tags))
+}
+
+/// `GET {project}/_apis/wit/tags/{tagIdOrName}`.
+fn get_tag(shared: &Shared, call: &Call, project: &str, id_or_name: &str) -> Result<Response, ApiError> {
+    call.require_api_version(API_VERSION)?;
+    let organization = shared.organization();
+    let project = organization.project(project)?.name.clone();
+    let tag = organization.tag(&project, id_or_name)?;
+    Ok(Json(shared.renderer(&organization).tag(tag)).into_response())
 }
 
 fn query_by_wiql(

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::identity::SimIdentity;
+use super::patch::PatchContext;
 
 pub const ID: &str = "System.Id";
 pub const REV: &str = "System.Rev";
@@ -87,14 +87,78 @@ pub fn definition(reference_name: &str) -> Option<&'static FieldDefinition> {
     DEFINITIONS.iter().find(|definition| definition.reference_name.eq_ignore_ascii_case(reference_name))
 }
 
+/// A field by reference name or friendly name (`System.AssignedTo` or `Assigned To`), as the fields API
+/// takes either.
+pub fn by_either_name(name: &str) -> Option<&'static FieldDefinition> {
+    definition(name).or_else(|| DEFINITIONS.iter().find(|definition| definition.name.eq_ignore_ascii_case(name)))
+}
+
+/// The field's `type` as the fields API shows it; identity fields are strings marked `isIdentity`
+/// (as in the vendor's example).
+pub fn wire_type(definition: &FieldDefinition) -> &'static str {
+    match (definition.reference_name, definition.kind) {
+        (TAGS, _) => "plainText",
+        (HISTORY, _) => "history",
+        (_, FieldKind::String | FieldKind::Identity) => "string",
+        (_, FieldKind::Html) => "html",
+        (_, FieldKind::Integer) => "integer",
+        (_, FieldKind::DateTime) => "dateTime",
+        (_, FieldKind::TreePath) => "treePath",
+    }
+}
+
+/// The WIQL operators a field of this `type` supports, as `(reference name suffix, friendly name)`.
+pub fn supported_operations(wire_type: &str) -> &'static [(&'static str, &'static str)] {
+    const COMPARISONS: &[(&str, &str)] = &[
+        ("Equals", "="),
+        ("NotEquals", "<>"),
+        ("GreaterThan", ">"),
+        ("LessThan", "<"),
+        ("GreaterThanEquals", ">="),
+        ("LessThanEquals", "<="),
+        ("In", "In"),
+        ("EqualsField", "= [Field]"),
+        ("NotEqualsField", "<> [Field]"),
+        ("GreaterThanField", "> [Field]"),
+        ("LessThanField", "< [Field]"),
+        ("GreaterThanEqualsField", ">= [Field]"),
+        ("LessThanEqualsField", "<= [Field]"),
+    ];
+    const STRINGS: &[(&str, &str)] = &[
+        ("Equals", "="),
+        ("NotEquals", "<>"),
+        ("GreaterThan", ">"),
+        ("LessThan", "<"),
+        ("GreaterThanEquals", ">="),
+        ("LessThanEquals", "<="),
+        ("Contains", "Contains"),
+        ("NotContains", "Does Not Contain"),
+        ("In", "In"),
+        ("InGroup", "In Group"),
+        ("NotInGroup", "Not In Group"),
+        ("Ever", "Was Ever"),
+        ("EqualsField", "= [Field]"),
+        ("NotEqualsField", "<> [Field]"),
+        ("GreaterThanField", "> [Field]"),
+        ("LessThanField", "< [Field]"),
+        ("GreaterThanEqualsField", ">= [Field]"),
+        ("LessThanEqualsField", "<= [Field]"),
+    ];
+    const TREE_PATHS: &[(&str, &str)] =
+        &[("Under", "Under"), ("NotUnder", "Not Under"), ("Equals", "="), ("NotEquals", "<>"), ("In", "In")];
+    const TEXTS: &[(&str, &str)] = &[("Contains", "Contains"), ("NotContains", "Does Not Contain")];
+    match wire_type {
+        "string" => STRINGS,
+        "treePath" => TREE_PATHS,
+        "plainText" | "html" | "history" => TEXTS,
+        _ => COMPARISONS,
+    }
+}
+
 /// Checks and normalises a value written to a field: what the service would store, or its refusal.
-/// `project` is the work item's project (area and iteration paths must lie inside it).
-pub fn validate(
-    definition: &FieldDefinition,
-    value: &Value,
-    project: &str,
-    identities: &[SimIdentity],
-) -> Result<Value, ApiError> {
+/// Area and iteration paths must lie inside the work item's project.
+pub fn validate(definition: &FieldDefinition, value: &Value, context: &PatchContext<'_>) -> Result<Value, ApiError> {
+    let project = context.project;
     if definition.read_only {
         return Err(ApiError::rule(definition.name, "ReadOnly"));
     }
@@ -117,22 +181,7 @@ pub fn validate(
             }
             Ok(Value::from(number))
         }
-        FieldKind::Identity => {
-            let text = text()?;
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            identities
-                .iter()
-                .find(|identity| identity.is_named_by(&text))
-                .map(|identity| Value::String(identity.id.to_string()))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "WorkItemFieldInvalidIdentityException",
-                        format!("The identity value '{text}' for field '{}' is an unknown identity.", definition.name),
-                    )
-                })
-        }
+        FieldKind::Identity => identity_value(definition, value, context),
         FieldKind::TreePath => {
             let path = text()?;
             let inside = path == project || path.starts_with(&format!("{project}\\"));
@@ -162,6 +211,43 @@ pub fn validate(
     }
 }
 
+/// An identity field takes a person as text (`Name <e-mail>`, the e-mail, the display name or the id) or
+/// as the `IdentityRef` the service itself answers with (found by its `id`, `uniqueName` or
+/// `descriptor`), and keeps the person's id. Text naming no one is refused, unless `bypassRules` asks to
+/// keep it as written (the vendor's bypassRules example stores "Invalid Value" so).
+fn identity_value(definition: &FieldDefinition, value: &Value, context: &PatchContext<'_>) -> Result<Value, ApiError> {
+    let (found, text) = match value {
+        Value::String(text) => {
+            (context.identities.iter().find(|identity| identity.is_named_by(text)), text.trim().to_string())
+        }
+        Value::Object(reference) => {
+            let named = |key: &str| reference.get(key).and_then(Value::as_str).map(str::trim);
+            let found = context.identities.iter().find(|identity| {
+                named("id").is_some_and(|id| id.eq_ignore_ascii_case(&identity.id.to_string()))
+                    || named("uniqueName").is_some_and(|name| identity.is_named_by(name))
+                    || named("descriptor").is_some_and(|descriptor| descriptor == identity.descriptor())
+            });
+            let text = ["uniqueName", "displayName", "id", "descriptor"]
+                .into_iter()
+                .find_map(|key| named(key).filter(|text| !text.is_empty()))
+                .unwrap_or_default()
+                .to_string();
+            (found, text)
+        }
+        Value::Null => return Ok(Value::Null),
+        _ => return Err(ApiError::rule(definition.name, "InvalidType")),
+    };
+    match found {
+        Some(identity) => Ok(Value::String(identity.id.to_string())),
+        None if text.is_empty() => Ok(Value::Null),
+        None if context.bypass_rules => Ok(Value::String(text)),
+        None => Err(ApiError::bad_request(
+            "WorkItemFieldInvalidIdentityException",
+            format!("The identity value '{text}' for field '{}' is an unknown identity.", definition.name),
+        )),
+    }
+}
+
 /// Tags are kept as Azure DevOps shows them: trimmed, without empties, joined by `"; "`.
 fn normalise_tags(text: &str) -> String {
     text.split(';').map(str::trim).filter(|tag| !tag.is_empty()).collect::<Vec<_>>().join("; ")
@@ -170,12 +256,20 @@ fn normalise_tags(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure_devops::identity::SimUser;
+    use crate::azure_devops::identity::{SimIdentity, SimUser};
     use serde_json::json;
 
     fn check(reference_name: &str, value: Value) -> Result<Value, ApiError> {
         let alice = SimIdentity::new(SimUser::new("Alice", "alice@example.com", "pat"));
-        validate(definition(reference_name).expect("known field"), &value, "Fabrikam", &[alice])
+        let attachments = std::collections::BTreeMap::new();
+        let context = PatchContext {
+            rev: 1,
+            project: "Fabrikam",
+            identities: std::slice::from_ref(&alice),
+            attachments: &attachments,
+            bypass_rules: false,
+        };
+        validate(definition(reference_name).expect("known field"), &value, &context)
     }
 
     #[test]

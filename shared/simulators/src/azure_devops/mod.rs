@@ -4,7 +4,8 @@
 //! Besides work items, revisions, WIQL, identities and service hooks, the organization has:
 //! - comments that can be added, edited and deleted (a deleted one is left out of reads unless they ask
 //!   for it with `includeDeleted=true`);
-//! - two projects (`Fabrikam`, `Contoso`) and the work item types Bug and Task by default;
+//! - two projects (`Fabrikam`, `Contoso`) and the work item types Bug and Task by default, readable with
+//!   their states, fields and the tags work items carry through the metadata reads;
 //! - the service account's PAT can expire ([`RunningAzureDevops::expire_credentials`]): its calls are
 //!   then answered 401 as Azure DevOps answers an expired PAT;
 //! - people editing between a reader's read and its write: the fault plan's `meddle_rate`, and one-shot
@@ -25,6 +26,7 @@ mod error;
 mod fields;
 mod hooks;
 mod identity;
+mod mentions;
 mod patch;
 mod people;
 mod render;

@@ -34,6 +34,8 @@ pub struct PatchContext<'a> {
     pub identities: &'a [SimIdentity],
     /// What an `AttachedFile` relation may point at.
     pub attachments: &'a BTreeMap<Uuid, StoredAttachment>,
+    /// `bypassRules=true`: keep values the work item type's rules would refuse.
+    pub bypass_rules: bool,
 }
 
 /// Whether `operation` sets the field `reference_name` (`add` or `replace` of `/fields/{name}`).
@@ -92,7 +94,7 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         return match op.as_str() {
             "add" | "replace" => {
                 let value = operation.value.as_ref().ok_or_else(|| missing_value(&operation.path))?;
-                let stored = fields::validate(definition, value, context.project, context.identities)?;
+                let stored = fields::validate(definition, value, context)?;
                 if stored.is_null() {
                     draft.fields.remove(&key);
                 } else {
@@ -116,6 +118,9 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         };
     }
     if let Some(position) = strip_prefix_ignore_case(&operation.path, "/relations/") {
+        if let Some((index, name)) = position.split_once('/') {
+            return apply_to_attribute(draft, operation, &op, index, name);
+        }
         return match op.as_str() {
             "add" => {
                 let mut relation = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
@@ -125,11 +130,7 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
                 Ok(())
             }
             "remove" => {
-                let index = position
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|index| *index < draft.relations.len())
-                    .ok_or_else(|| invalid_path(&operation.path))?;
+                let index = relation_index(draft, position, &operation.path)?;
                 draft.relations.remove(index);
                 Ok(())
             }
@@ -137,6 +138,40 @@ fn apply_one(draft: &mut Draft, operation: &PatchOperation, context: &PatchConte
         };
     }
     Err(invalid_path(&operation.path))
+}
+
+/// The index of an existing relation, as the path names it.
+fn relation_index(draft: &Draft, position: &str, path: &str) -> Result<usize, ApiError> {
+    position.parse::<usize>().ok().filter(|index| *index < draft.relations.len()).ok_or_else(|| invalid_path(path))
+}
+
+/// `/relations/{n}/attributes/{name}`: sets (`add`, `replace`) or clears (`remove`) one attribute of an
+/// existing relation, such as its `comment` (the vendor's example edits a link's comment so).
+fn apply_to_attribute(
+    draft: &mut Draft,
+    operation: &PatchOperation,
+    op: &str,
+    position: &str,
+    rest: &str,
+) -> Result<(), ApiError> {
+    let name = strip_prefix_ignore_case(rest, "attributes/")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .ok_or_else(|| invalid_path(&operation.path))?;
+    let index = relation_index(draft, position, &operation.path)?;
+    let relation = draft.relations[index].as_object_mut().ok_or_else(|| invalid_path(&operation.path))?;
+    let attributes = relation.entry("attributes").or_insert_with(|| Value::Object(Default::default()));
+    let attributes = attributes.as_object_mut().ok_or_else(|| invalid_path(&operation.path))?;
+    match op {
+        "add" | "replace" => {
+            let value = operation.value.clone().ok_or_else(|| missing_value(&operation.path))?;
+            attributes.insert(name.to_string(), value);
+        }
+        "remove" => {
+            attributes.remove(name);
+        }
+        _ => return Err(unsupported(op)),
+    }
+    Ok(())
 }
 
 /// An `AttachedFile` relation must point at an uploaded attachment; the service adds the file's name and
@@ -267,6 +302,7 @@ mod tests {
             project: "Fabrikam",
             identities: std::slice::from_ref(&alice),
             attachments: &attachments,
+            bypass_rules: false,
         };
         apply(draft, &parse(&body)?, &context)
     }

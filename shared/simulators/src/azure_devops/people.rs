@@ -6,6 +6,7 @@
 use super::api::hook_event;
 use super::identity::SimIdentity;
 use super::patch;
+use super::state::WriteOptions;
 use super::{fields, Shared};
 use crate::meddling::meddled_title;
 use axum::http::{Method, StatusCode};
@@ -73,8 +74,9 @@ fn try_person_edit(shared: &Shared, edit: &WorkItemEdit) -> Result<(), String> {
         .cloned()
         .ok_or_else(|| format!("nobody has the e-mail {}", edit.email))?;
     let project = organization.items.get(&edit.id).map(|item| item.project.clone()).ok_or("no such work item")?;
-    let (item, change) =
-        organization.update(&project, edit.id, &operations, &person, false).map_err(|error| error.message)?;
+    let (item, change) = organization
+        .update(&project, edit.id, &operations, &person, WriteOptions::default())
+        .map_err(|error| error.message)?;
     if let Some(change) = change {
         shared.publish(&hook_event(shared, &organization, &change, &item));
     }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::fields::{self, FieldKind};
 use super::identity::SimIdentity;
-use super::state::{format_instant, Organization, StoredComment, WorkItem};
+use super::mentions;
+use super::state::{format_instant, Organization, StoredComment, TagDefinition, WorkItem};
 
 /// What a read asks for: all fields or some, and which extras (`$expand`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,7 +78,8 @@ impl Renderer<'_> {
             "fields": self.fields(&item.fields, only),
             "url": self.work_item_url(item.id),
         });
-        if matches!(expand, Expand::Relations | Expand::All) {
+        // The service leaves `relations` out when there are none, even when asked to expand them.
+        if matches!(expand, Expand::Relations | Expand::All) && !item.relations.is_empty() {
             body["relations"] = Value::Array(item.relations.clone());
         }
         if matches!(expand, Expand::Links | Expand::All) {
@@ -169,17 +171,75 @@ impl Renderer<'_> {
             "modifiedBy": person(&comment.modified_by),
             "modifiedDate": format_instant(comment.modified),
             "isDeleted": comment.is_deleted,
-            "mentions": [],
+            "mentions": self.mentions(comment),
             "url": format!("{}/{}", self.comments_url(item), comment.id),
         })
     }
 
-    pub fn work_item_type(&self, project: &str, name: &str) -> Value {
-        let states: Vec<Value> = fields::STATES
+    /// The people a comment mentions, as `CommentMention`s: the id as the text gives it
+    /// (`artifactId`), and the identity it resolves to (`targetId`, a person's id).
+    fn mentions(&self, comment: &StoredComment) -> Vec<Value> {
+        mentions::mentioned_ids(&comment.text)
+            .into_iter()
+            .map(|id| {
+                let target = self.organization.identity(&id).map_or_else(|| id.clone(), |person| person.id.to_string());
+                json!({"artifactId": id, "artifactType": "Person", "commentId": comment.id, "targetId": target})
+            })
+            .collect()
+    }
+
+    /// A work item type's states as `WorkItemStateColor`s, with the Agile process's colors and
+    /// categories.
+    pub fn states(&self) -> Vec<Value> {
+        fields::STATES
             .iter()
+            .zip(["b2b2b2", "007acc", "ff9d00", "339933"])
             .zip(["Proposed", "InProgress", "Resolved", "Completed"])
-            .map(|(state, category)| json!({"name": state, "color": "b2b2b2", "category": category}))
+            .map(|((state, color), category)| json!({"name": state, "color": color, "category": category}))
+            .collect()
+    }
+
+    /// A field as the fields API shows it (`WorkItemField2`).
+    pub fn field(&self, definition: &fields::FieldDefinition) -> Value {
+        let wire_type = fields::wire_type(definition);
+        let operations: Vec<Value> = fields::supported_operations(wire_type)
+            .iter()
+            .map(|(reference, name)| json!({"referenceName": format!("SupportedOperations.{reference}"), "name": name}))
             .collect();
+        let mut body = json!({
+            "name": definition.name,
+            "referenceName": definition.reference_name,
+            "type": wire_type,
+            "usage": "workItem",
+            "readOnly": definition.read_only,
+            "canSortBy": wire_type != "html" && wire_type != "history" && wire_type != "plainText",
+            "isQueryable": true,
+            "supportedOperations": operations,
+            "isPicklist": false,
+            "isPicklistSuggested": false,
+            "isLocked": false,
+            "url": format!("{}/_apis/wit/fields/{}", self.organization_url, definition.reference_name),
+        });
+        if definition.kind == FieldKind::Identity {
+            body["isIdentity"] = Value::Bool(true);
+        }
+        body
+    }
+
+    /// A tag of the project (`WorkItemTagDefinition`).
+    pub fn tag(&self, tag: &TagDefinition) -> Value {
+        let project = self.organization.project(&tag.project).map(|project| project.id.to_string());
+        json!({
+            "id": tag.id,
+            "name": tag.name,
+            "lastUpdated": format_instant(tag.last_updated),
+            "url": format!("{}/{}/_apis/wit/tags/{}", self.organization_url, project.unwrap_or_default(), tag.id),
+        })
+    }
+
+    pub fn work_item_type(&self, project: &str, name: &str) -> Value {
+        let states = self.states();
+        let (color, icon) = type_look(name);
         let field_list: Vec<Value> = fields::DEFINITIONS
             .iter()
             .map(|definition| {
@@ -203,8 +263,8 @@ impl Renderer<'_> {
             "name": name,
             "referenceName": format!("Microsoft.VSTS.WorkItemTypes.{}", name.replace(' ', "")),
             "description": format!("Tracks a {name}."),
-            "color": "CC293D",
-            "icon": {"id": "icon_insect", "url": format!("{}/_apis/wit/workItemIcons/icon_insect", self.organization_url)},
+            "color": color,
+            "icon": {"id": icon, "url": format!("{}/_apis/wit/workItemIcons/{icon}?color={color}&v=2", self.organization_url)},
             "isDisabled": false,
             "states": states,
             "fields": field_list.clone(),
@@ -212,5 +272,18 @@ impl Renderer<'_> {
             "transitions": transitions,
             "url": format!("{}/{project}/_apis/wit/workItemTypes/{name}", self.organization_url),
         })
+    }
+}
+
+/// The color and icon the Agile process gives a work item type.
+fn type_look(name: &str) -> (&'static str, &'static str) {
+    match name.to_ascii_lowercase().as_str() {
+        "bug" => ("CC293D", "icon_insect"),
+        "task" => ("F2CB1D", "icon_clipboard"),
+        "user story" => ("009CCC", "icon_book"),
+        "feature" => ("773B93", "icon_trophy"),
+        "epic" => ("FF7B00", "icon_crown"),
+        "issue" => ("B4009E", "icon_traffic_cone"),
+        _ => ("B2B2B2", "icon_clipboard"),
     }
 }

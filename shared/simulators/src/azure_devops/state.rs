@@ -112,6 +112,23 @@ pub struct StoredAttachment {
     pub content: std::sync::Arc<Vec<u8>>,
 }
 
+/// A tag a project's work items have carried (the tags API lists them; a tag stays once made).
+#[derive(Debug, Clone)]
+pub struct TagDefinition {
+    pub id: Uuid,
+    pub project: String,
+    pub name: String,
+    pub last_updated: DateTime<Utc>,
+}
+
+/// How a create or update is made: `validateOnly` checks without saving; `bypassRules` keeps what the
+/// work item type's rules would refuse (see [`fields::validate`] for which).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    pub validate_only: bool,
+    pub bypass_rules: bool,
+}
+
 /// The organization behind one simulator.
 #[derive(Debug)]
 pub struct Organization {
@@ -122,6 +139,8 @@ pub struct Organization {
     pub items: BTreeMap<u32, WorkItem>,
     /// Uploaded attachments, by id; a work item holds one through an `AttachedFile` relation to its URL.
     pub attachments: BTreeMap<Uuid, StoredAttachment>,
+    /// The tags work items have carried, in the order they were first used.
+    pub tags: Vec<TagDefinition>,
     /// What WIQL sees: changes show after the fault plan's `search_lag_ms`.
     search_lag: SearchLag<WorkItem>,
     next_item_id: u32,
@@ -138,6 +157,7 @@ impl Organization {
             identities: users.into_iter().map(SimIdentity::new).collect(),
             items: BTreeMap::new(),
             attachments: BTreeMap::new(),
+            tags: Vec::new(),
             search_lag: SearchLag::default(),
             next_item_id: 1,
             next_comment_id: 1,
@@ -154,7 +174,43 @@ impl Organization {
 
     /// Keeps `item` as the work item's current state (WIQL may see the change later).
     fn store(&mut self, item: WorkItem) {
+        self.register_tags(&item);
         self.search_lag.store(&mut self.items, item.id, item);
+    }
+
+    /// Makes each tag the work item carries a tag of its project, as the service does when a work item
+    /// is saved with a new tag.
+    fn register_tags(&mut self, item: &WorkItem) {
+        let tags = item.fields.get(fields::TAGS).and_then(Value::as_str).unwrap_or_default();
+        for name in tags.split(';').map(str::trim).filter(|name| !name.is_empty()) {
+            let known = self.tags.iter().any(|tag| tag.project == item.project && tag.name.eq_ignore_ascii_case(name));
+            if !known {
+                let tag = TagDefinition {
+                    id: Uuid::new_v4(),
+                    project: item.project.clone(),
+                    name: name.to_string(),
+                    last_updated: item.changed,
+                };
+                self.tags.push(tag);
+            }
+        }
+    }
+
+    /// A project's tag by id or name.
+    pub fn tag(&self, project: &str, id_or_name: &str) -> Result<&TagDefinition, ApiError> {
+        self.tags
+            .iter()
+            .filter(|tag| tag.project == project)
+            .find(|tag| {
+                tag.name.eq_ignore_ascii_case(id_or_name) || tag.id.to_string().eq_ignore_ascii_case(id_or_name)
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "WorkItemTagNotFoundException",
+                    format!("The tag {id_or_name} does not exist in project {project}."),
+                )
+            })
     }
 
     /// A strictly increasing instant with millisecond precision, so that every change has its own
@@ -240,14 +296,19 @@ impl Organization {
         work_item_type: &str,
         operations: &[PatchOperation],
         actor: &SimIdentity,
-        validate_only: bool,
+        options: WriteOptions,
     ) -> Result<(WorkItem, Option<Change>), ApiError> {
         let project = self.project(project)?.name.clone();
         let work_item_type = self.work_item_type(work_item_type)?.to_string();
         refuse_read_only(actor)?;
         let mut draft = Draft { fields: BTreeMap::new(), relations: Vec::new() };
-        let context =
-            PatchContext { rev: 0, project: &project, identities: &self.identities, attachments: &self.attachments };
+        let context = PatchContext {
+            rev: 0,
+            project: &project,
+            identities: &self.identities,
+            attachments: &self.attachments,
+            bypass_rules: options.bypass_rules,
+        };
         patch::apply(&mut draft, operations, &context)?;
         if !draft.fields.contains_key(fields::TITLE) {
             return Err(ApiError::rule("Title", "Required, InvalidEmpty"));
@@ -262,7 +323,11 @@ impl Organization {
         for (name, value) in defaults {
             draft.fields.entry(name.to_string()).or_insert(value);
         }
-        let id = if validate_only { 0 } else { self.next_item_id };
+        // The Agile process gives a new Bug its default severity (the vendor's Bug examples show it).
+        if work_item_type.eq_ignore_ascii_case("Bug") {
+            draft.fields.entry(fields::SEVERITY.to_string()).or_insert_with(|| Value::from(fields::SEVERITIES[2]));
+        }
+        let id = if options.validate_only { 0 } else { self.next_item_id };
         let at = self.next_instant();
         let mut item = WorkItem {
             id,
@@ -282,7 +347,7 @@ impl Organization {
         draft.fields.insert(fields::COMMENT_COUNT.into(), Value::from(0));
         let history = draft.fields.get(fields::HISTORY).and_then(Value::as_str).map(str::to_string);
         commit(&mut item, draft, at, actor);
-        if validate_only {
+        if options.validate_only {
             return Ok((item, None));
         }
         if let Some(text) = history {
@@ -309,7 +374,7 @@ impl Organization {
         id: u32,
         operations: &[PatchOperation],
         actor: &SimIdentity,
-        validate_only: bool,
+        options: WriteOptions,
     ) -> Result<(WorkItem, Option<Change>), ApiError> {
         let project = self.project(project)?.name.clone();
         let current = self.item(&project, id)?.clone();
@@ -325,12 +390,13 @@ impl Organization {
             project: &destination,
             identities: &self.identities,
             attachments: &self.attachments,
+            bypass_rules: options.bypass_rules,
         };
         patch::apply(&mut draft, &operations, &context)?;
         if destination != project {
             keep_paths_in(&mut draft, &destination);
         }
-        if validate_only || (draft.fields == before && draft.relations == current.relations) {
+        if options.validate_only || (draft.fields == before && draft.relations == current.relations) {
             return Ok((current, None));
         }
         let at = self.next_instant();
@@ -561,17 +627,17 @@ mod tests {
                 "bug",
                 &ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}])),
                 &alice,
-                false,
+                WriteOptions::default(),
             )
             .unwrap();
         assert_eq!((created.id, created.rev), (1, 1));
         assert_eq!(created.fields[fields::STATE], json!("New"));
         let retitle = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "U"}]));
-        let (updated, change) = org.update("Fabrikam", 1, &retitle, &alice, false).unwrap();
+        let (updated, change) = org.update("Fabrikam", 1, &retitle, &alice, WriteOptions::default()).unwrap();
         assert_eq!(updated.rev, 2);
         assert!(updated.changed > created.changed);
         assert!(matches!(change, Some(Change::Updated { .. })));
-        let (again, change) = org.update("Fabrikam", 1, &retitle, &alice, false).unwrap();
+        let (again, change) = org.update("Fabrikam", 1, &retitle, &alice, WriteOptions::default()).unwrap();
         assert_eq!(again.rev, 2);
         assert!(change.is_none());
     }
@@ -581,15 +647,15 @@ mod tests {
         let mut org = organization();
         let alice = org.identities[0].clone();
         let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
-        org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
+        org.create("Fabrikam", "Bug", &title, &alice, WriteOptions::default()).unwrap();
         let link = ops(
             json!([{"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://x.example/1"}}]),
         );
-        let (linked, change) = org.update("Fabrikam", 1, &link, &alice, false).unwrap();
+        let (linked, change) = org.update("Fabrikam", 1, &link, &alice, WriteOptions::default()).unwrap();
         assert_eq!((linked.rev, linked.relations.len()), (2, 1));
         assert!(matches!(change, Some(Change::Updated { .. })));
         let unlink = ops(json!([{"op": "remove", "path": "/relations/0"}]));
-        let (unlinked, _) = org.update("Fabrikam", 1, &unlink, &alice, false).unwrap();
+        let (unlinked, _) = org.update("Fabrikam", 1, &unlink, &alice, WriteOptions::default()).unwrap();
         assert_eq!((unlinked.rev, unlinked.relations.len()), (3, 0));
     }
 
@@ -599,9 +665,9 @@ mod tests {
         let alice = org.identities[0].clone();
         let bob = org.add_identity(SimUser::new("Bob", "bob@example.com", "pat-b"));
         let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
-        let (early, _) = org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
-        let (late, _) = org.create("Fabrikam", "Bug", &title, &alice, false).unwrap();
-        org.create("Fabrikam", "Bug", &title, &bob, false).unwrap();
+        let (early, _) = org.create("Fabrikam", "Bug", &title, &alice, WriteOptions::default()).unwrap();
+        let (late, _) = org.create("Fabrikam", "Bug", &title, &alice, WriteOptions::default()).unwrap();
+        org.create("Fabrikam", "Bug", &title, &bob, WriteOptions::default()).unwrap();
         let query = wiql::parse(&format!(
             "SELECT [System.Id] FROM WorkItems WHERE [System.CreatedBy] = @me AND [System.CreatedDate] >= '{}'",
             format_instant(late.changed)
@@ -633,7 +699,7 @@ mod tests {
             "Task",
             &ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}])),
             &alice,
-            false,
+            WriteOptions::default(),
         )
         .unwrap();
         let (item, comment, _) = org.add_comment("Fabrikam", 1, "<p>hi</p>".into(), &alice).unwrap();
@@ -651,11 +717,13 @@ mod tests {
         let reader = org.add_identity(SimUser { read_only: true, ..SimUser::new("R", "r@example.com", "pat-r") });
         let alice = org.identities[0].clone();
         let title = ops(json!([{"op": "add", "path": "/fields/System.Title", "value": "T"}]));
-        let (item, change) = org.create("Fabrikam", "Bug", &title, &alice, true).unwrap();
+        let (item, change) = org
+            .create("Fabrikam", "Bug", &title, &alice, WriteOptions { validate_only: true, ..WriteOptions::default() })
+            .unwrap();
         assert_eq!(item.id, 0);
         assert!(change.is_none());
         assert!(org.items.is_empty());
-        let refused = org.create("Fabrikam", "Bug", &title, &reader, false).unwrap_err();
+        let refused = org.create("Fabrikam", "Bug", &title, &reader, WriteOptions::default()).unwrap_err();
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }

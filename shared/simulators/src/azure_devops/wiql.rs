@@ -593,7 +593,7 @@ mod tests {
 
     /// Work items as people file them, and the ids a query finds among them.
     fn found(query: &str) -> Vec<u32> {
-        use crate::azure_devops::state::Organization;
+        use crate::azure_devops::state::{Organization, WriteOptions};
         use crate::azure_devops::SimUser;
         let mut org = Organization::new(
             "fabrikam".into(),
@@ -620,7 +620,7 @@ mod tests {
                 );
             }
             let operations = crate::azure_devops::patch::parse(&Value::Array(operations)).unwrap();
-            org.create("Fabrikam", kind, &operations, &alice, false).unwrap();
+            org.create("Fabrikam", kind, &operations, &alice, WriteOptions::default()).unwrap();
         }
         let query = parse(query).unwrap();
         let me = alice.id.to_string();

@@ -1,6 +1,8 @@
 //! The REST endpoints: `/services/oauth2/token`, and under `/services/data/vXX.X/`: `limits`,
 //! `sobjects` (describe global), `sobjects/{Object}/describe`, record create, read, update and delete,
-//! upsert and read by an External ID, `query`, `queryAll` and the next batches of a query.
+//! upsert, read and delete by an External ID, `query`, `queryAll` and the next batches of a query; the
+//! identity URL, `/services/oauth2/userinfo` and `/services/oauth2/revoke`. Other methods and addresses
+//! are answered as Salesforce answers them: 405 `METHOD_NOT_ALLOWED` and 404 `NOT_FOUND`.
 
 use super::auth::{self, OAuthError};
 use super::org::{ApiError, Upserted};
@@ -9,9 +11,9 @@ use crate::faults::FaultAnswer;
 use crate::meddling::meddled_title;
 use crate::recording::AuthenticatedUser;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -24,17 +26,27 @@ type Shared_ = Arc<Shared>;
 pub(crate) fn router(shared: Shared_) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
+        .route("/services/oauth2/revoke", post(revoke).get(revoke_by_query))
+        .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/id/{org}/{user}", get(identity))
         .route("/services/data", get(versions))
-        .route("/services/data/{version}", get(resources_by_version))
-        .route("/services/data/{version}/limits", get(limits))
-        .route("/services/data/{version}/sobjects", get(describe_global))
-        .route("/services/data/{version}/sobjects/{object}", get(basic_information).post(create))
-        .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
-        .route("/services/data/{version}/sobjects/{object}/{id}", get(read).patch(update).delete(delete))
-        .route("/services/data/{version}/sobjects/{object}/{field}/{value}", get(read_by_external_id).patch(upsert))
-        .route("/services/data/{version}/query", get(query))
-        .route("/services/data/{version}/queryAll", get(query_all))
-        .route("/services/data/{version}/query/{locator}", get(next_batch))
+        .route("/services/data/{version}", only(get(resources_by_version), "GET"))
+        .route("/services/data/{version}/limits", only(get(limits), "GET"))
+        .route("/services/data/{version}/sobjects", only(get(describe_global), "GET"))
+        .route("/services/data/{version}/sobjects/{object}", only(get(basic_information).post(create), "GET,POST"))
+        .route("/services/data/{version}/sobjects/{object}/describe", only(get(describe), "GET"))
+        .route(
+            "/services/data/{version}/sobjects/{object}/{id}",
+            only(get(read).patch(update).delete(delete).post(create_by_field), "GET,PATCH,DELETE"),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{field}/{value}",
+            only(get(read_by_external_id).patch(upsert).delete(delete_by_external_id), "GET,PATCH,DELETE"),
+        )
+        .route("/services/data/{version}/query", only(get(query), "GET"))
+        .route("/services/data/{version}/queryAll", only(get(query_all), "GET"))
+        .route("/services/data/{version}/query/{locator}", only(get(next_batch), "GET"))
+        .fallback(no_such_resource)
         .with_state(shared)
 }
 
@@ -158,7 +170,7 @@ async fn token(State(shared): State<Shared_>, headers: HeaderMap, body: axum::bo
     let access_token = shared.sessions().open(&shared.org_id, &user);
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
     let id = format!("{}/id/{}/{user}", shared.base_url, shared.org_id);
-    let signature = base64::engine::general_purpose::STANDARD.encode(format!("{id}{issued_at}").as_bytes());
+    let signature = auth::signature(&shared.app.consumer_secret, &id, &issued_at);
     let mut response = Json(json!({
         "access_token": access_token,
         "signature": signature,
@@ -170,6 +182,187 @@ async fn token(State(shared): State<Shared_>, headers: HeaderMap, body: axum::bo
     }))
     .into_response();
     response.extensions_mut().insert(AuthenticatedUser(user));
+    response
+}
+
+/// `POST /services/oauth2/revoke` with `token=…` (form): ends that session; 200 with no body.
+async fn revoke(State(shared): State<Shared_>, body: axum::body::Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    revoked(&shared, form.get("token"))
+}
+
+/// `GET /services/oauth2/revoke?token=…`, which Salesforce takes as well.
+async fn revoke_by_query(State(shared): State<Shared_>, Query(query): Query<HashMap<String, String>>) -> Response {
+    revoked(&shared, query.get("token"))
+}
+
+fn revoked(shared: &Shared, token: Option<&String>) -> Response {
+    match token {
+        Some(token) if shared.sessions().revoke(token.trim()) => StatusCode::OK.into_response(),
+        // Salesforce answers every refusal of the revocation endpoint with 400 and an OAuth error.
+        _ => oauth_error(&OAuthError { status: 400, error: "invalid_token", description: "Token was invalid".into() }),
+    }
+}
+
+/// The user of a call to the identity service: the bearer token (or `oauth_token=`); refusals are 403
+/// with the identity service's code as plain text.
+fn identified(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<String, (StatusCode, &'static str)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("OAuth ")))
+        .or_else(|| query.get("oauth_token").map(String::as_str))
+        .map(str::trim);
+    let Some(token) = token.filter(|token| !token.is_empty()) else {
+        return Err((StatusCode::FORBIDDEN, "Missing_OAuth_Token"));
+    };
+    let user = shared.sessions().user(token).map(str::to_string);
+    user.filter(|user| !shared.credentials.refuses(user == shared.integration_user()))
+        .ok_or((StatusCode::FORBIDDEN, "Bad_OAuth_Token"))
+}
+
+/// What the identity URL and userinfo tell of a user: `(identity URL, user, urls)`; `version` fills
+/// the URLs' `{version}` (`latest`: the newest), as the identity URL's `version` parameter does.
+fn identity_parts<'a>(
+    shared: &'a Shared,
+    user_id: &str,
+    version: Option<&String>,
+) -> Option<(String, &'a super::SalesforceUser, Value)> {
+    let (id, user) = shared.users.iter().find(|(id, _)| id == user_id)?;
+    let base = &shared.base_url;
+    let org = &shared.org_id;
+    let urls = json!({
+        "enterprise": format!("{base}/services/Soap/c/{{version}}/{org}"),
+        "metadata": format!("{base}/services/Soap/m/{{version}}/{org}"),
+        "partner": format!("{base}/services/Soap/u/{{version}}/{org}"),
+        "rest": format!("{base}/services/data/v{{version}}/"),
+        "sobjects": format!("{base}/services/data/v{{version}}/sobjects/"),
+        "search": format!("{base}/services/data/v{{version}}/search/"),
+        "query": format!("{base}/services/data/v{{version}}/query/"),
+        "recent": format!("{base}/services/data/v{{version}}/recent/"),
+        "tooling_soap": format!("{base}/services/Soap/T/{{version}}/{org}"),
+        "tooling_rest": format!("{base}/services/data/v{{version}}/tooling/"),
+        "profile": format!("{base}/{id}"),
+        "feeds": format!("{base}/services/data/v{{version}}/chatter/feeds"),
+        "groups": format!("{base}/services/data/v{{version}}/chatter/groups"),
+        "users": format!("{base}/services/data/v{{version}}/chatter/users"),
+        "feed_items": format!("{base}/services/data/v{{version}}/chatter/feed-items"),
+        "feed_elements": format!("{base}/services/data/v{{version}}/chatter/feed-elements"),
+        "custom_domain": base,
+    });
+    let urls = match version {
+        Some(version) => {
+            let number = match version.as_str() {
+                "latest" => format!("{NEWEST_VERSION}.0"),
+                other => other.trim_start_matches('v').to_string(),
+            };
+            serde_json::from_str(&urls.to_string().replace("{version}", &number)).unwrap_or(urls)
+        }
+        None => urls,
+    };
+    Some((format!("{base}/id/{org}/{id}"), user, urls))
+}
+
+/// `GET /id/{orgId}/{userId}`: the identity URL a token answer's `id` names.
+async fn identity(
+    State(shared): State<Shared_>,
+    Path((org, user_id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match identified(&shared, &headers, &query) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    if super::ids::normalise(&org).as_deref() != Some(shared.org_id.as_str()) {
+        return (StatusCode::FORBIDDEN, "Wrong_Org").into_response();
+    }
+    let user_id = super::ids::normalise(&user_id).unwrap_or(user_id);
+    let Some((id, user, urls)) = identity_parts(&shared, &user_id, query.get("version")) else {
+        return (StatusCode::NOT_FOUND, "Bad_Id").into_response();
+    };
+    let display_name = format!("{} {}", user.first_name, user.last_name);
+    let mut response = Json(json!({
+        "id": id,
+        "asserted_user": caller == user_id,
+        "user_id": user_id,
+        "organization_id": shared.org_id,
+        "username": user.username,
+        "nick_name": user.email.split('@').next().unwrap_or_default(),
+        "display_name": display_name,
+        "email": user.email,
+        "email_verified": true,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "timezone": "GMT",
+        "photos": photos(&shared.base_url),
+        "addr_street": null, "addr_city": null, "addr_state": null, "addr_country": null, "addr_zip": null,
+        "mobile_phone": null,
+        "mobile_phone_verified": false,
+        "is_lightning_login_user": false,
+        "status": {"created_date": null, "body": null},
+        "urls": urls,
+        "active": true,
+        "user_type": "STANDARD",
+        "language": "en_US",
+        "locale": "en_US",
+        "utcOffset": 0,
+        "last_modified_date": super::org::timestamp(shared.started),
+        "is_app_installed": true,
+    }))
+    .into_response();
+    response.extensions_mut().insert(AuthenticatedUser(caller));
+    response
+}
+
+fn photos(base: &str) -> Value {
+    json!({"picture": format!("{base}/profilephoto/005/F"), "thumbnail": format!("{base}/profilephoto/005/T")})
+}
+
+/// `GET` or `POST /services/oauth2/userinfo`: the caller as OpenID Connect's UserInfo endpoint tells.
+async fn userinfo(
+    State(shared): State<Shared_>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match identified(&shared, &headers, &query) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some((id, user, urls)) = identity_parts(&shared, &caller, query.get("version")) else {
+        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
+    };
+    let mut response = Json(json!({
+        "sub": id,
+        "user_id": caller,
+        "organization_id": shared.org_id,
+        "preferred_username": user.username,
+        "nickname": user.email.split('@').next().unwrap_or_default(),
+        "name": format!("{} {}", user.first_name, user.last_name),
+        "email": user.email,
+        "email_verified": true,
+        "given_name": user.first_name,
+        "family_name": user.last_name,
+        "zoneinfo": "GMT",
+        "photos": photos(&shared.base_url),
+        "profile": format!("{}/{caller}", shared.base_url),
+        "picture": format!("{}/profilephoto/005/F", shared.base_url),
+        "address": {},
+        "is_salesforce_integration_user": caller == shared.integration_user(),
+        "urls": urls,
+        "active": true,
+        "user_type": "STANDARD",
+        "language": "en_US",
+        "locale": "en_US",
+        "utcOffset": 0,
+        "updated_at": shared.started.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    }))
+    .into_response();
+    response.extensions_mut().insert(AuthenticatedUser(caller));
     response
 }
 
@@ -218,9 +411,28 @@ async fn limits(State(shared): State<Shared_>, Path(version): Path<String>, head
 
 async fn describe_global(State(shared): State<Shared_>, Path(version): Path<String>, headers: HeaderMap) -> Response {
     let caller = admitted!(&shared, &headers, &version);
+    if schema_unchanged_since(&shared, &headers) {
+        return caller.answer(StatusCode::NOT_MODIFIED);
+    }
     let org = shared.org();
     let objects: Vec<Value> = org.objects.iter().map(|object| object_summary(object, &caller.version)).collect();
-    caller.answer(Json(json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects })))
+    let answer = Json(json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects }));
+    caller.answer(([(header::LAST_MODIFIED, http_date(shared.started))], answer))
+}
+
+/// `If-Modified-Since` on describe: the org's schema never changes after it started, so it is
+/// unchanged since any date from then on (a date that is no HTTP date is ignored, as HTTP says).
+fn schema_unchanged_since(shared: &Shared, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| chrono::DateTime::parse_from_rfc2822(text).ok())
+        .is_some_and(|since| since >= shared.started)
+}
+
+/// An HTTP date (`Last-Modified`): `Tue, 05 Nov 2024 08:12:31 GMT`.
+fn http_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// An object as Describe Global and sObject Basic Information show it.
@@ -258,7 +470,11 @@ async fn describe(
     let caller = admitted!(&shared, &headers, &version);
     let org = shared.org();
     match org.object(&object) {
-        Ok(object) => caller.answer(Json(schema::describe(object, &caller.version))),
+        Ok(_) if schema_unchanged_since(&shared, &headers) => caller.answer(StatusCode::NOT_MODIFIED),
+        Ok(object) => caller.answer((
+            [(header::LAST_MODIFIED, http_date(shared.started))],
+            Json(schema::describe(object, &caller.version)),
+        )),
         Err(failure) => caller.failed(&failure),
     }
 }
@@ -278,7 +494,8 @@ async fn create(
     body: axum::body::Bytes,
 ) -> Response {
     let caller = admitted!(&shared, &headers, &version);
-    let created = body_object(&body).and_then(|values| shared.org().create(&object, &values, &caller.user));
+    let created =
+        body_object(&body).and_then(|values| shared.org().create(&object, &values, &caller.user, &caller.version));
     match created {
         Ok(id) => {
             shared.notify(&object, &id);
@@ -290,6 +507,79 @@ async fn create(
             ))
         }
         Err(failure) => caller.failed(&failure),
+    }
+}
+
+/// `POST /sobjects/{Object}/Id` (API 37.0 and later): creates the record, as a POST to the object does,
+/// and says so as an upsert would. `POST /sobjects/{Object}/{ExternalIdField}` upserts by the value the
+/// body gives that field.
+async fn create_by_field(
+    State(shared): State<Shared_>,
+    Path((version, object, field)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = admitted!(&shared, &headers, &version);
+    let outcome = body_object(&body).and_then(|mut values| {
+        let mut org = shared.org();
+        if field.eq_ignore_ascii_case("Id") {
+            return org.create(&object, &values, &caller.user, &caller.version).map(Upserted::Created);
+        }
+        let key = org.object(&object)?.field(&field).filter(|key| key.external_id).map(|key| key.name);
+        let value = key.and_then(|key| values.remove(key)).and_then(|value| value.as_str().map(str::to_string));
+        let (Some(key), Some(value)) = (key, value) else {
+            return Err(ApiError::new(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE",
+            ));
+        };
+        org.upsert(&object, (key, &value), &values, false, &caller.user, &caller.version)
+    });
+    upserted(&shared, &caller, &object, outcome)
+}
+
+/// An upsert's answer: 201 created, 200 updated, 300 with the records' addresses when several match.
+fn upserted(shared: &Shared, caller: &Caller, object: &str, outcome: Result<Upserted, ApiError>) -> Response {
+    match outcome {
+        Ok(Upserted::Created(id)) => {
+            shared.notify(object, &id);
+            caller
+                .answer((StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": [], "created": true}))))
+        }
+        Ok(Upserted::Updated(id)) => {
+            shared.notify(object, &id);
+            caller.answer((StatusCode::OK, Json(json!({"id": id, "success": true, "errors": [], "created": false}))))
+        }
+        Ok(Upserted::Ambiguous(ids)) => ambiguous(caller, object, &ids),
+        Err(failure) => caller.failed(&failure),
+    }
+}
+
+/// 300 Multiple Choices: the addresses of the records an External ID value matches.
+fn ambiguous(caller: &Caller, object: &str, ids: &[String]) -> Response {
+    let urls: Vec<String> =
+        ids.iter().map(|id| format!("/services/data/v{}/sobjects/{object}/{id}", caller.version)).collect();
+    caller.answer((StatusCode::MULTIPLE_CHOICES, Json(json!(urls))))
+}
+
+/// `DELETE /sobjects/{Object}/{ExternalIdField}/{value}`: deletes the one record holding the value.
+async fn delete_by_external_id(
+    State(shared): State<Shared_>,
+    Path((version, object, field, value)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = admitted!(&shared, &headers, &version);
+    let mut org = shared.org();
+    let found = org.by_external_id(&object, &field, &value);
+    match found.as_deref() {
+        Ok([id]) => match org.delete(&object, id, &caller.user) {
+            Ok(()) => caller.answer(StatusCode::NO_CONTENT),
+            Err(failure) => caller.failed(&failure),
+        },
+        Ok([]) => caller.failed(&ApiError::new(404, "NOT_FOUND", "The requested resource does not exist")),
+        Ok(several) => ambiguous(&caller, &object, several),
+        Err(failure) => caller.failed(failure),
     }
 }
 
@@ -309,7 +599,8 @@ async fn read(
     let rendered = org.object(&object).and_then(|meta| {
         let record = org.record(meta.name, &id)?;
         let fields = fields_asked(&query);
-        if let Some(unknown) = fields.iter().flatten().find(|name| meta.field(name).is_none()) {
+        let known = |name: &String| meta.field(name).is_some_and(|field| field.exists_in(&caller.version));
+        if let Some(unknown) = fields.iter().flatten().find(|name| !known(name)) {
             return Err(ApiError::new(
                 400,
                 "INVALID_FIELD",
@@ -334,7 +625,7 @@ async fn update(
     let updated = body_object(&body).and_then(|values| {
         let mut org = shared.org();
         unmodified_since(&headers, org.record(&object, &id)?)?;
-        org.update(&object, &id, &values, &caller.user)
+        org.update(&object, &id, &values, &caller.user, &caller.version)
     });
     match updated {
         Ok(()) => {
@@ -402,25 +693,10 @@ async fn upsert(
 ) -> Response {
     let caller = admitted!(&shared, &headers, &version);
     let update_only = query.get("updateOnly").is_some_and(|flag| flag == "true");
-    let outcome = body_object(&body)
-        .and_then(|values| shared.org().upsert(&object, (&field, &value), &values, update_only, &caller.user));
-    match outcome {
-        Ok(Upserted::Created(id)) => {
-            shared.notify(&object, &id);
-            caller
-                .answer((StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": [], "created": true}))))
-        }
-        Ok(Upserted::Updated(id)) => {
-            shared.notify(&object, &id);
-            caller.answer((StatusCode::OK, Json(json!({"id": id, "success": true, "errors": [], "created": false}))))
-        }
-        Ok(Upserted::Ambiguous(ids)) => {
-            let urls: Vec<String> =
-                ids.iter().map(|id| format!("/services/data/v{}/sobjects/{object}/{id}", caller.version)).collect();
-            caller.answer((StatusCode::MULTIPLE_CHOICES, Json(json!(urls))))
-        }
-        Err(failure) => caller.failed(&failure),
-    }
+    let outcome = body_object(&body).and_then(|values| {
+        shared.org().upsert(&object, (&field, &value), &values, update_only, &caller.user, &caller.version)
+    });
+    upserted(&shared, &caller, &object, outcome)
 }
 
 async fn query(
@@ -524,7 +800,7 @@ fn maybe_meddle(shared: &Shared, rows: &[Value]) {
         let subject = org.record("Case", id).ok().and_then(|case| case["Subject"].as_str().map(str::to_string));
         let values =
             Map::from_iter([("Subject".to_string(), json!(meddled_title(&subject.unwrap_or_default(), number)))]);
-        org.update("Case", id, &values, meddler)
+        org.update("Case", id, &values, meddler, super::API_VERSION)
     };
     if edited.is_ok() {
         shared.notify("Case", id);
@@ -548,4 +824,29 @@ pub(crate) fn fault_response(path: &str, answer: FaultAnswer) -> Response {
         other => (other, "SERVER_UNAVAILABLE", "Server is unavailable, please try again later."),
     };
     error(&ApiError::new(status, code, message))
+}
+
+/// A resource's methods; any other is answered 405 `METHOD_NOT_ALLOWED`, naming the allowed ones.
+fn only(methods: MethodRouter<Shared_>, allowed: &'static str) -> MethodRouter<Shared_> {
+    methods.fallback(move |State(shared): State<Shared_>, method: Method, uri: Uri, headers: HeaderMap| async move {
+        let caller = admitted!(&shared, &headers, version_segment(&uri));
+        let message = format!("HTTP Method '{method}' not allowed. Allowed are {allowed}");
+        caller.failed(&ApiError::new(405, "METHOD_NOT_ALLOWED", message))
+    })
+}
+
+/// The `vXX.X` segment of a `/services/data/vXX.X/…` address.
+fn version_segment(uri: &Uri) -> &str {
+    uri.path().strip_prefix("/services/data/").and_then(|rest| rest.split('/').next()).unwrap_or_default()
+}
+
+/// An address the org has no resource at: 404 `NOT_FOUND` in Salesforce's error array (a call under a
+/// version is admitted first, as any other).
+async fn no_such_resource(State(shared): State<Shared_>, uri: Uri, headers: HeaderMap) -> Response {
+    let missing = ApiError::new(404, "NOT_FOUND", "The requested resource does not exist");
+    if !uri.path().starts_with("/services/data/") {
+        return error(&missing);
+    }
+    let caller = admitted!(&shared, &headers, version_segment(&uri));
+    caller.failed(&missing)
 }

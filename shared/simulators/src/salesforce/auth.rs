@@ -5,9 +5,12 @@
 //! the caller gets a new token.
 
 use super::key::PUBLIC_KEY_PEM;
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Sha256;
 use std::collections::HashMap;
 
 /// A person or integration user of the org.
@@ -95,6 +98,37 @@ impl OAuthError {
     pub(crate) fn body(&self) -> Value {
         json!({ "error": self.error, "error_description": self.description })
     }
+
+    /// A `client_id` that names no connected app of the org.
+    fn unknown_client() -> OAuthError {
+        OAuthError { status: 400, error: "invalid_client_id", description: "client identifier invalid".into() }
+    }
+
+    /// A known connected app with the wrong secret.
+    fn wrong_secret() -> OAuthError {
+        OAuthError { status: 400, error: "invalid_client", description: "invalid client credentials".into() }
+    }
+}
+
+/// A token answer's `signature`: Base64 of the HMAC-SHA256 of `id` followed by `issued_at`, keyed
+/// with the connected app's consumer secret, so that the app can tell the answer came from the org.
+pub(crate) fn signature(consumer_secret: &str, id: &str, issued_at: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(consumer_secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(issued_at.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks a connected app's key and secret: an unknown key and a wrong secret are refused apart.
+fn check_client(app: &ConnectedApp, id: &str, secret: &str) -> Result<(), OAuthError> {
+    if id != app.consumer_key {
+        return Err(OAuthError::unknown_client());
+    }
+    if secret != app.consumer_secret {
+        return Err(OAuthError::wrong_secret());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,11 +171,7 @@ pub(crate) fn authenticate(
                 }
             })?;
             if claims.claims.iss != app.consumer_key {
-                return Err(OAuthError {
-                    status: 400,
-                    error: "invalid_client_id",
-                    description: "client identifier invalid".into(),
-                });
+                return Err(OAuthError::unknown_client());
             }
             user_named(&claims.claims.sub)
                 .map(|(id, _)| id)
@@ -150,23 +180,11 @@ pub(crate) fn authenticate(
         "client_credentials" => {
             let (id, secret) =
                 basic.unwrap_or_else(|| (field("client_id").to_string(), field("client_secret").to_string()));
-            if id != app.consumer_key || secret != app.consumer_secret {
-                return Err(OAuthError {
-                    status: 400,
-                    error: "invalid_client",
-                    description: "invalid client credentials".into(),
-                });
-            }
+            check_client(app, &id, &secret)?;
             Ok(run_as.to_string())
         }
         "password" => {
-            if field("client_id") != app.consumer_key || field("client_secret") != app.consumer_secret {
-                return Err(OAuthError {
-                    status: 400,
-                    error: "invalid_client",
-                    description: "invalid client credentials".into(),
-                });
-            }
+            check_client(app, field("client_id"), field("client_secret"))?;
             match user_named(field("username")) {
                 Some((id, user)) if user.password == field("password") => Ok(id),
                 _ => Err(OAuthError::grant("authentication failure")),
@@ -199,6 +217,11 @@ impl Sessions {
     /// The user of a valid token.
     pub(crate) fn user(&self, token: &str) -> Option<&str> {
         self.tokens.get(token).map(String::as_str)
+    }
+
+    /// Ends one session (`/services/oauth2/revoke`); whether the token was a live one.
+    pub(crate) fn revoke(&mut self, token: &str) -> bool {
+        self.tokens.remove(token).is_some()
     }
 
     /// Ends every session, as a session timeout or an administrator does.

@@ -25,7 +25,8 @@ enum Resource<'a> {
     Describe,
     /// `sobjects/{Object}`: its basic information (GET), or a record created (POST).
     Object,
-    Record,
+    /// `sobjects/{Object}/{id}`; POST when the segment is `Id` or an External ID field (a create).
+    Record(&'a str),
     ByExternalId(&'a str),
     Query,
     NextBatch,
@@ -44,7 +45,7 @@ fn resource(path: &str) -> Option<Resource<'_>> {
         ["sobjects"] => Resource::DescribeGlobal,
         ["sobjects", _, "describe"] => Resource::Describe,
         ["sobjects", _] => Resource::Object,
-        ["sobjects", _, _] => Resource::Record,
+        ["sobjects", _, segment] => Resource::Record(segment),
         ["sobjects", _, field, _] => Resource::ByExternalId(field),
         ["query" | "queryAll"] => Resource::Query,
         ["query", _] => Resource::NextBatch,
@@ -73,6 +74,12 @@ impl ExchangeCheck for SalesforceContract {
         if exchange.path == "/services/data" {
             return found;
         }
+        if let Some(allowed) = identity_methods(&exchange.path) {
+            if !allowed.contains(&method) {
+                violation("request", format!("{method} is not a method of this resource ({})", allowed.join(", ")));
+            }
+            return found;
+        }
         let Some(resource) = resource(&exchange.path) else {
             violation("request", "no such REST resource".into());
             return found;
@@ -87,6 +94,17 @@ impl ExchangeCheck for SalesforceContract {
     }
 }
 
+/// The methods of the identity service's and OAuth's other endpoints, which answer in their own
+/// shapes (a document, an empty 200, plain-text or OAuth refusals).
+fn identity_methods(path: &str) -> Option<&'static [&'static str]> {
+    match path {
+        "/services/oauth2/revoke" => Some(&["POST", "GET"]),
+        "/services/oauth2/userinfo" => Some(&["GET", "POST"]),
+        _ if path.starts_with("/id/") => Some(&["GET"]),
+        _ => None,
+    }
+}
+
 fn check_request(
     resource: &Resource<'_>,
     exchange: &RecordedExchange,
@@ -95,8 +113,9 @@ fn check_request(
     let method = exchange.method.as_str();
     let allowed: &[&str] = match resource {
         Resource::Object => &["GET", "POST"],
-        Resource::Record => &["GET", "PATCH", "DELETE"],
-        Resource::ByExternalId(_) => &["GET", "PATCH"],
+        Resource::Record(segment) if super::ids::normalise(segment).is_none() => &["GET", "PATCH", "DELETE", "POST"],
+        Resource::Record(_) => &["GET", "PATCH", "DELETE"],
+        Resource::ByExternalId(_) => &["GET", "PATCH", "DELETE"],
         _ => &["GET"],
     };
     if !allowed.contains(&method) {
@@ -130,7 +149,9 @@ fn check_request(
 fn check_attributes(record: &Value, at: &str, violation: &mut impl FnMut(&'static str, String)) {
     let attributes = record.get("attributes");
     let typed = attributes.and_then(|attributes| attributes.get("type")).is_some_and(Value::is_string);
-    let located = attributes.and_then(|attributes| attributes.get("url")).is_some_and(Value::is_string);
+    // An aggregate query's row is no record and has no address.
+    let aggregate = attributes.and_then(|attributes| attributes.get("type")) == Some(&Value::from("AggregateResult"));
+    let located = aggregate || attributes.and_then(|attributes| attributes.get("url")).is_some_and(Value::is_string);
     if !typed || !located {
         violation("response", format!("{at}: a record carries `attributes` with `type` and `url`"));
     }
@@ -143,7 +164,9 @@ fn check_answer(
 ) {
     let body = exchange.response_body.as_ref();
     match (resource, exchange.method.as_str(), exchange.status) {
-        (Resource::Object, _, 201) | (Resource::ByExternalId(_), "PATCH", 200 | 201) => {
+        (Resource::Object, _, 201)
+        | (Resource::Record(_), "POST", 200 | 201)
+        | (Resource::ByExternalId(_), "PATCH", 200 | 201) => {
             let saved = body.is_some_and(|body| {
                 body["id"].is_string() && body["success"] == Value::Bool(true) && body["errors"].is_array()
             });
@@ -151,16 +174,18 @@ fn check_answer(
                 violation("response", "a save result is `{id, success: true, errors: []}`".into());
             }
         }
-        (Resource::ByExternalId(_), "PATCH", 300)
+        (Resource::ByExternalId(_), "PATCH" | "DELETE", 300)
             if !body.is_some_and(|body| body.as_array().is_some_and(|urls| urls.iter().all(Value::is_string))) =>
         {
             violation("response", "several matches are answered with a list of record URLs".into());
         }
-        (Resource::Record | Resource::ByExternalId(_), "GET", 200) => match body {
+        (Resource::Record(_) | Resource::ByExternalId(_), "GET", 200) => match body {
             Some(record) => check_attributes(record, "record", violation),
             None => violation("response", "a record is JSON".into()),
         },
-        (Resource::Record, "PATCH" | "DELETE", status) if status != 204 => {
+        (Resource::Record(_), "PATCH" | "DELETE", status) | (Resource::ByExternalId(_), "DELETE", status)
+            if status != 204 && status != 300 =>
+        {
             violation("response", format!("an update or delete is answered 204, not {status}"));
         }
         (Resource::Query | Resource::NextBatch, _, 200) => check_query_batch(body, violation),

@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     base_url: String,
     org_id: String,
     app: ConnectedApp,
+    /// When the org started: its schema never changes after, so describe is last modified then.
+    started: chrono::DateTime<chrono::Utc>,
     /// `(user id, user)`, the integration user first.
     users: Vec<(String, SalesforceUser)>,
     api_used: AtomicU64,
@@ -155,7 +157,7 @@ impl SalesforceSimulator {
         let mut org = Org::new();
         let users = seed(&mut org, &config.users);
         let recorder = Recorder::with_check(config.check_contract.then(check::SalesforceContract::new), |path| {
-            path.ends_with("/oauth2/token")
+            path.ends_with("/oauth2/token") || path.ends_with("/oauth2/userinfo")
         })
         .with_creation_rule(creates_a_case);
         let faults = Faults::default();
@@ -165,6 +167,7 @@ impl SalesforceSimulator {
             base_url: base_url.clone(),
             org_id: config.org_id.clone(),
             app: config.app,
+            started: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0),
             users,
             api_used: AtomicU64::new(0),
             api_allowance: AtomicU64::new(config.api_allowance),
@@ -204,9 +207,9 @@ impl SalesforceSimulator {
 fn creates_a_case(method: &str, path: &str, status: u16) -> bool {
     let Some((_, after)) = path.split_once("/sobjects/Case") else { return false };
     let segments: Vec<&str> = after.split('/').filter(|segment| !segment.is_empty()).collect();
-    // `…/sobjects/Case` itself, or `…/sobjects/Case/{field}/{value}` (not `CaseComment`).
+    // `…/sobjects/Case` itself or `…/Case/Id`, or `…/sobjects/Case/{field}/{value}` (not `CaseComment`).
     let on_case = after.is_empty() || after.starts_with('/');
-    status == 201 && on_case && matches!((method, segments.len()), ("POST", 0) | ("PATCH", 2))
+    status == 201 && on_case && matches!((method, segments.len()), ("POST", 0 | 1) | ("PATCH", 2))
 }
 
 /// The users, a queue, and two accounts with a contact each.

@@ -4,7 +4,7 @@
 
 use super::ids;
 use super::schema::{self, Field, FieldType, Object, NAME_ENTITY_FIELDS};
-use super::soql::{self, Condition, Literal, Operator, Query, Selected};
+use super::soql::{self, Aggregate, Condition, Literal, Operator, Query, Selected};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
@@ -169,14 +169,20 @@ impl Org {
     }
 
     /// Checks the values written to `object`: known fields, writable now, of the right form.
-    fn check_values(&self, object: &Object, values: &Map<String, Value>, creating: bool) -> Result<Record, ApiError> {
+    fn check_values(
+        &self,
+        object: &Object,
+        values: &Map<String, Value>,
+        creating: bool,
+        version: &str,
+    ) -> Result<Record, ApiError> {
         let mut checked = Record::new();
         let mut refused = Vec::new();
         for (name, value) in values {
             if name == "attributes" {
                 continue;
             }
-            let field = object.field(name).ok_or_else(|| {
+            let field = object.field(name).filter(|field| field.exists_in(version)).ok_or_else(|| {
                 ApiError::new(
                     400,
                     "INVALID_FIELD",
@@ -276,7 +282,7 @@ impl Org {
             .fields
             .iter()
             .filter(|field| field.createable && !field.nillable && field.kind != FieldType::Boolean)
-            .filter(|field| field.name != "OwnerId")
+            .filter(|field| !field.filled_on_create)
             .filter(|field| record.get(field.name).is_none_or(Value::is_null))
             .map(|field| field.name)
             .collect();
@@ -295,13 +301,23 @@ impl Org {
     }
 
     /// `POST /sobjects/{object}`: the new record's id.
-    pub(crate) fn create(&mut self, object: &str, values: &Map<String, Value>, by: &str) -> Result<String, ApiError> {
+    pub(crate) fn create(
+        &mut self,
+        object: &str,
+        values: &Map<String, Value>,
+        by: &str,
+        version: &str,
+    ) -> Result<String, ApiError> {
         let meta = self.object(object)?;
         let name = meta.name;
-        let mut record = self.check_values(meta, values, true)?;
+        let mut record = self.check_values(meta, values, true, version)?;
         self.check_required(meta, &record)?;
         self.check_unique(meta, &record, None)?;
         for field in &meta.fields {
+            // A picklist left out (or sent empty) gets its default, as Status New and Priority Medium.
+            if let Some(default) = field.default.filter(|_| record.get(field.name).is_none_or(Value::is_null)) {
+                record.insert(field.name.to_string(), json!(default));
+            }
             if field.kind == FieldType::Boolean && !record.contains_key(field.name) {
                 record.insert(field.name.to_string(), json!(false));
             }
@@ -315,11 +331,6 @@ impl Org {
         if name == "Case" {
             self.case_number += 1;
             record.insert("CaseNumber".into(), json!(format!("{:08}", self.case_number)));
-            record.entry("Status").or_insert(json!("New"));
-            record.entry("Priority").or_insert(json!("Medium"));
-            if record["Status"].is_null() {
-                record.insert("Status".into(), json!("New"));
-            }
         }
         let prefix = self.object(object)?.key_prefix;
         let id = self.new_id(prefix);
@@ -359,11 +370,12 @@ impl Org {
         id: &str,
         values: &Map<String, Value>,
         by: &str,
+        version: &str,
     ) -> Result<(), ApiError> {
         let name = self.object_name(object)?;
         let id = self.record(name, id)?["Id"].as_str().unwrap_or_default().to_string();
         let meta = self.object(name)?;
-        let checked = self.check_values(meta, values, false)?;
+        let checked = self.check_values(meta, values, false, version)?;
         let mut record = self.records[name][&id].clone();
         record.extend(checked);
         self.check_unique(self.object(name)?, &record, Some(&id))?;
@@ -384,6 +396,26 @@ impl Org {
         Ok(())
     }
 
+    /// The ids of the live records whose External ID `field` holds `value` (ignoring case).
+    pub(crate) fn by_external_id(&self, object: &str, field: &str, value: &str) -> Result<Vec<String>, ApiError> {
+        let meta = self.object(object)?;
+        let key = meta.field(field).filter(|key| key.external_id || key.kind == FieldType::Id).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            )
+        })?;
+        Ok(self.records[meta.name]
+            .iter()
+            .filter(|(_, record)| record["IsDeleted"] != json!(true))
+            .filter(|(_, record)| {
+                record.get(key.name).and_then(Value::as_str).is_some_and(|found| found.eq_ignore_ascii_case(value))
+            })
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
     /// `PATCH /sobjects/{object}/{field}/{value}`: updates the record whose External ID `field` holds
     /// `value` (ignoring case), or creates one holding it; with `update_only` (`?updateOnly=true`), no
     /// record is created.
@@ -394,6 +426,7 @@ impl Org {
         values: &Map<String, Value>,
         update_only: bool,
         by: &str,
+        version: &str,
     ) -> Result<Upserted, ApiError> {
         let meta = self.object(object)?;
         let name = meta.name;
@@ -425,11 +458,11 @@ impl Org {
             [] => {
                 let mut values = values.clone();
                 values.insert(key_name.to_string(), json!(value));
-                self.create(name, &values, by).map(Upserted::Created)
+                self.create(name, &values, by, version).map(Upserted::Created)
             }
             [id] => {
                 let id = id.clone();
-                self.update(name, &id, values, by).map(|()| Upserted::Updated(id))
+                self.update(name, &id, values, by, version).map(|()| Upserted::Updated(id))
             }
             several => Ok(Upserted::Ambiguous(several.to_vec())),
         }
@@ -439,7 +472,7 @@ impl Org {
     pub(crate) fn render(&self, object: &Object, record: &Record, fields: Option<&[String]>, version: &str) -> Value {
         let mut out = Map::new();
         out.insert("attributes".into(), attributes(object.name, record, version));
-        for field in &object.fields {
+        for field in object.fields.iter().filter(|field| field.exists_in(version)) {
             if fields.is_some_and(|wanted| !wanted.iter().any(|name| name.eq_ignore_ascii_case(field.name))) {
                 continue;
             }
@@ -450,15 +483,111 @@ impl Org {
 
     /// `GET /query?q=…`: every matching row (the caller pages them).
     pub(crate) fn query(&self, text: &str, version: &str, all_rows: bool) -> Result<QueryRows, ApiError> {
-        let query = soql::parse(text).map_err(|error| {
-            ApiError::new(400, "MALFORMED_QUERY", format!("\n{text}\n^\nERROR at Row:1:Column:1\n{}", error.message))
-        })?;
+        let query = soql::parse(text)
+            .map_err(|error| ApiError::new(400, "MALFORMED_QUERY", soql::located(text, error.at, &error.message)))?;
         let object = self.objects.iter().find(|object| object.name.eq_ignore_ascii_case(&query.from)).ok_or_else(|| {
-            ApiError::new(400, "INVALID_TYPE", format!("\n{text}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", query.from))
+            ApiError::new(400, "INVALID_TYPE", soql::located(text, query.from_at, &format!("sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", query.from)))
         })?;
+        if let Some(condition) = &query.filter {
+            self.check_ids(object, condition, text)?;
+        }
+        if query.select.iter().any(|selected| matches!(selected, Selected::Aggregate { .. })) {
+            let row = self.aggregate(object, &query, version, all_rows, text)?;
+            return Ok(QueryRows { total: 1, rows: vec![row] });
+        }
         let rows = self.select(object, &query, version, all_rows, None)?;
         let count_only = query.select == vec![Selected::Count];
         Ok(QueryRows { total: rows.len(), rows: if count_only { Vec::new() } else { rows } })
+    }
+
+    /// An id compared with an Id or lookup field must be one: Salesforce refuses the query otherwise,
+    /// pointing at the value.
+    fn check_ids(&self, object: &Object, condition: &Condition, text: &str) -> Result<(), ApiError> {
+        let (path, values): (&[String], Vec<&Literal>) = match condition {
+            Condition::And(left, right) | Condition::Or(left, right) => {
+                self.check_ids(object, left, text)?;
+                return self.check_ids(object, right, text);
+            }
+            Condition::Not(inner) => return self.check_ids(object, inner, text),
+            Condition::Compare { path, value, .. } => (path, vec![value]),
+            Condition::In { path, values, .. } => (path, values.iter().collect()),
+            Condition::Like { .. } => return Ok(()),
+        };
+        let is_id =
+            self.field_at(object, path).is_some_and(|field| matches!(field.kind, FieldType::Id | FieldType::Reference));
+        let malformed = values.into_iter().find_map(|value| match value {
+            Literal::Text(id) if is_id && !id.is_empty() && ids::normalise(id).is_none() => Some(id),
+            _ => None,
+        });
+        let Some(id) = malformed else { return Ok(()) };
+        let at = text.find(&format!("'{id}'")).map_or(0, |at| text[..at].chars().count());
+        Err(ApiError::new(
+            400,
+            "INVALID_QUERY_FILTER_OPERATOR",
+            soql::located(text, at, &format!("invalid ID field: {id}")),
+        ))
+    }
+
+    /// The field a path ends at, read through single-object relationships.
+    fn field_at<'a>(&'a self, object: &'a Object, path: &[String]) -> Option<&'a Field> {
+        match path {
+            [] => None,
+            [name] => object.field(name),
+            [relationship, rest @ ..] => {
+                let reference = object.relationship(relationship)?;
+                let [target] = reference.reference_to else { return None };
+                self.field_at(self.object(target).ok()?, rest)
+            }
+        }
+    }
+
+    /// An aggregate query without `GROUP BY`: one row of type `AggregateResult`, each aggregate under
+    /// its alias or `expr0`, `expr1`… in order.
+    fn aggregate(
+        &self,
+        object: &Object,
+        query: &Query,
+        version: &str,
+        all_rows: bool,
+        text: &str,
+    ) -> Result<Value, ApiError> {
+        let records = self.matching(object, query, version, all_rows, None)?;
+        let mut row = Map::new();
+        row.insert("attributes".into(), json!({"type": "AggregateResult"}));
+        let mut unnamed = 0;
+        for selected in &query.select {
+            let Selected::Aggregate { function, path, alias } = selected else {
+                let name = match selected {
+                    Selected::Path(path) => path.join("."),
+                    _ => "COUNT()".into(),
+                };
+                let at = text.find(&name).map_or(0, |at| text[..at].chars().count());
+                let message = format!("Field must be grouped or aggregated: {name}");
+                return Err(ApiError::new(400, "MALFORMED_QUERY", soql::located(text, at, &message)));
+            };
+            self.resolve_meta(object, path, version)?;
+            let values: Vec<Value> = records
+                .iter()
+                .map(|record| self.value_at(object, record, path))
+                .filter(|value| !value.is_null())
+                .collect();
+            let value = match function {
+                Aggregate::Count => json!(values.len()),
+                Aggregate::CountDistinct => {
+                    let distinct: std::collections::BTreeSet<String> =
+                        values.iter().map(|value| value.to_string().to_lowercase()).collect();
+                    json!(distinct.len())
+                }
+                Aggregate::Min => values.into_iter().min_by(compare_values).unwrap_or(Value::Null),
+                Aggregate::Max => values.into_iter().max_by(compare_values).unwrap_or(Value::Null),
+            };
+            let name = alias.clone().unwrap_or_else(|| {
+                unnamed += 1;
+                format!("expr{}", unnamed - 1)
+            });
+            row.insert(name, value);
+        }
+        Ok(Value::Object(row))
     }
 
     fn select(
@@ -471,9 +600,22 @@ impl Org {
     ) -> Result<Vec<Value>, ApiError> {
         for selected in &query.select {
             if let Selected::Path(path) = selected {
-                self.resolve_meta(object, path)?;
+                self.resolve_meta(object, path, version)?;
             }
         }
+        let matched = self.matching(object, query, version, all_rows, parent)?;
+        matched.into_iter().map(|record| self.row(object, record, query, version, all_rows)).collect()
+    }
+
+    /// The records a query's `WHERE` keeps, in its order, its `OFFSET` and `LIMIT` applied.
+    fn matching(
+        &self,
+        object: &Object,
+        query: &Query,
+        version: &str,
+        all_rows: bool,
+        parent: Option<(&str, &str)>,
+    ) -> Result<Vec<&Record>, ApiError> {
         let mut matched: Vec<&Record> = Vec::new();
         for record in self.records[object.name].values() {
             if !all_rows && record["IsDeleted"] == json!(true) {
@@ -485,7 +627,7 @@ impl Org {
                 }
             }
             let keep = match &query.filter {
-                Some(condition) => self.holds(object, record, condition)?,
+                Some(condition) => self.holds(object, record, condition, version)?,
                 None => true,
             };
             if keep {
@@ -493,7 +635,7 @@ impl Org {
             }
         }
         for ordering in query.order.iter().rev() {
-            self.resolve_meta(object, &ordering.path)?;
+            self.resolve_meta(object, &ordering.path, version)?;
             matched.sort_by(|left, right| {
                 let (left, right) =
                     (self.value_at(object, left, &ordering.path), self.value_at(object, right, &ordering.path));
@@ -524,8 +666,7 @@ impl Org {
                 }
             });
         }
-        let rows = matched.into_iter().skip(query.offset).take(query.limit.unwrap_or(usize::MAX));
-        rows.map(|record| self.row(object, record, query, version, all_rows)).collect()
+        Ok(matched.into_iter().skip(query.offset).take(query.limit.unwrap_or(usize::MAX)).collect())
     }
 
     fn row(
@@ -540,7 +681,7 @@ impl Org {
         out.insert("attributes".into(), attributes(object.name, record, version));
         for selected in &query.select {
             match selected {
-                Selected::Count => {}
+                Selected::Count | Selected::Aggregate { .. } => {}
                 Selected::Path(path) if path.len() == 1 => {
                     let field = object.field(&path[0]).map_or(path[0].as_str(), |field| field.name);
                     out.insert(field.to_string(), record.get(field).cloned().unwrap_or(Value::Null));
@@ -616,7 +757,7 @@ impl Org {
     }
 
     /// Checks that a path names a field, reading through relationships.
-    fn resolve_meta(&self, object: &Object, path: &[String]) -> Result<(), ApiError> {
+    fn resolve_meta(&self, object: &Object, path: &[String], version: &str) -> Result<(), ApiError> {
         let invalid = || {
             ApiError::new(400, "INVALID_FIELD", format!(
                 "No such column '{}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
@@ -625,7 +766,7 @@ impl Org {
         };
         match path {
             [] => Err(invalid()),
-            [name] => object.field(name).map(|_| ()).ok_or_else(invalid),
+            [name] => object.field(name).filter(|field| field.exists_in(version)).map(|_| ()).ok_or_else(invalid),
             [relationship, rest @ ..] => {
                 let reference = object.relationship(relationship).ok_or_else(invalid)?;
                 if reference.reference_to.len() > 1 {
@@ -635,7 +776,7 @@ impl Org {
                     };
                 }
                 let target = self.object(reference.reference_to[0]).map_err(|_| invalid())?;
-                self.resolve_meta(target, rest)
+                self.resolve_meta(target, rest, version)
             }
         }
     }
@@ -660,23 +801,27 @@ impl Org {
         }
     }
 
-    fn holds(&self, object: &Object, record: &Record, condition: &Condition) -> Result<bool, ApiError> {
+    fn holds(&self, object: &Object, record: &Record, condition: &Condition, version: &str) -> Result<bool, ApiError> {
         Ok(match condition {
-            Condition::And(left, right) => self.holds(object, record, left)? && self.holds(object, record, right)?,
-            Condition::Or(left, right) => self.holds(object, record, left)? || self.holds(object, record, right)?,
-            Condition::Not(inner) => !self.holds(object, record, inner)?,
+            Condition::And(left, right) => {
+                self.holds(object, record, left, version)? && self.holds(object, record, right, version)?
+            }
+            Condition::Or(left, right) => {
+                self.holds(object, record, left, version)? || self.holds(object, record, right, version)?
+            }
+            Condition::Not(inner) => !self.holds(object, record, inner, version)?,
             Condition::Compare { path, operator, value } => {
-                self.resolve_meta(object, path)?;
+                self.resolve_meta(object, path, version)?;
                 let found = self.value_at(object, record, path);
                 compares(&found, *operator, value)
             }
             Condition::In { path, values, negated } => {
-                self.resolve_meta(object, path)?;
+                self.resolve_meta(object, path, version)?;
                 let found = self.value_at(object, record, path);
                 values.iter().any(|value| compares(&found, Operator::Equal, value)) != *negated
             }
             Condition::Like { path, pattern } => {
-                self.resolve_meta(object, path)?;
+                self.resolve_meta(object, path, version)?;
                 self.value_at(object, record, path).as_str().is_some_and(|text| soql::like(text, pattern))
             }
         })
@@ -737,6 +882,17 @@ fn compare_values(left: &Value, right: &Value) -> Ordering {
     }
 }
 
+/// Where an instant is against a date literal's range: `Equal` within it.
+fn in_range(found: DateTime<Utc>, start: DateTime<Utc>, end: DateTime<Utc>) -> Ordering {
+    if found < start {
+        Ordering::Less
+    } else if found >= end {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
 fn compares(found: &Value, operator: Operator, literal: &Literal) -> bool {
     let order = match (found, literal) {
         (Value::Null, Literal::Null) => Some(Ordering::Equal),
@@ -753,6 +909,12 @@ fn compares(found: &Value, operator: Operator, literal: &Literal) -> bool {
             number.as_f64().and_then(|number| number.partial_cmp(wanted))
         }
         (Value::Bool(flag), Literal::Bool(wanted)) => Some(flag.cmp(wanted)),
+        (Value::String(text), Literal::Range { start, end }) => soql::parse_datetime(text)
+            .or_else(|| {
+                let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+                Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+            })
+            .map(|found| in_range(found, *start, *end)),
         _ => None,
     };
     match (operator, order) {

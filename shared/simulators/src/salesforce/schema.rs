@@ -67,6 +67,12 @@ pub(crate) struct Field {
     pub external_id: bool,
     pub unique: bool,
     pub picklist: &'static [&'static str],
+    /// The picklist value a create that leaves the field out gets (describe's `defaultValue`).
+    pub default: Option<&'static str>,
+    /// The org fills the field in on create when it is left out (the owner: the creating user).
+    pub filled_on_create: bool,
+    /// The API version the field appeared in (0: every version served).
+    pub since: u32,
     pub custom: bool,
 }
 
@@ -85,11 +91,27 @@ const fn field(name: &'static str, label: &'static str, kind: FieldType) -> Fiel
         external_id: false,
         unique: false,
         picklist: &[],
+        default: None,
+        filled_on_create: false,
+        since: 0,
         custom: false,
     }
 }
 
 impl Field {
+    /// Whether the field exists in this API version (`64.0`).
+    pub(crate) fn exists_in(&self, version: &str) -> bool {
+        major(version) >= self.since
+    }
+
+    /// Describe's `defaultedOnCreate`: the org gives the field a value when a create leaves it out,
+    /// as it does for what it computes, for booleans, for picklists with a default and for the owner.
+    fn defaulted_on_create(&self) -> bool {
+        let computed = !self.createable && !self.nillable;
+        let boolean = self.kind == FieldType::Boolean && !self.nillable;
+        computed || boolean || self.default.is_some() || self.filled_on_create
+    }
+
     const fn text(mut self, length: usize, bytes_per_character: usize) -> Field {
         self.length = length;
         self.byte_length = length * bytes_per_character;
@@ -119,6 +141,24 @@ impl Field {
 
     const fn values(mut self, values: &'static [&'static str]) -> Field {
         self.picklist = values;
+        self
+    }
+
+    /// The picklist value a create that leaves the field out gets.
+    const fn defaulting_to(mut self, value: &'static str) -> Field {
+        self.default = Some(value);
+        self
+    }
+
+    /// The org fills the field in on create when it is left out.
+    const fn filled_on_create(mut self) -> Field {
+        self.filled_on_create = true;
+        self
+    }
+
+    /// The field exists from this API version on.
+    const fn since(mut self, major: u32) -> Field {
+        self.since = major;
         self
     }
 
@@ -203,7 +243,11 @@ fn case() -> Object {
             "Structural",
             "Other",
         ]),
-        field("Status", "Status", Picklist).text(40, 3).editable().values(&["New", "Working", "Escalated", "Closed"]),
+        field("Status", "Status", Picklist)
+            .text(40, 3)
+            .editable()
+            .values(&["New", "Working", "Escalated", "Closed"])
+            .defaulting_to("New"),
         field("Reason", "Case Reason", Picklist).text(40, 3).editable().values(&[
             "Installation",
             "Equipment Complexity",
@@ -211,15 +255,24 @@ fn case() -> Object {
             "Breakdown",
             "Equipment Design",
             "Feedback",
+            "Other",
         ]),
         field("Origin", "Case Origin", Picklist).text(40, 3).editable().values(&["Phone", "Email", "Web"]),
         field("Subject", "Subject", String).text(255, 3).editable(),
-        field("Priority", "Priority", Picklist).text(40, 3).editable().values(&["High", "Medium", "Low"]),
+        field("Priority", "Priority", Picklist)
+            .text(40, 3)
+            .editable()
+            .values(&["High", "Medium", "Low"])
+            .defaulting_to("Medium"),
         field("Description", "Description", TextArea).text(32000, 3).editable(),
         field("IsClosed", "Closed", Boolean),
         field("ClosedDate", "Closed Date", DateTime).nillable(),
         field("IsEscalated", "Escalated", Boolean).editable().required(),
-        field("OwnerId", "Owner ID", Reference).refers(&["Group", "User"], "Owner").editable().required(),
+        field("OwnerId", "Owner ID", Reference)
+            .refers(&["Group", "User"], "Owner")
+            .editable()
+            .required()
+            .filled_on_create(),
         field("Comments", "Internal Comments", TextArea).text(4000, 1).editable(),
         field(CASE_EXTERNAL_ID, "Tandem Sync ID", String).text(255, 3).editable().custom_external_id(),
         Field { custom: true, ..field(CASE_LINK_URL, "Engineering Issue", Url).text(255, 3).editable() },
@@ -242,8 +295,8 @@ fn case_comment() -> Object {
         field("IsPublished", "Published", Boolean).editable().required(),
         // 4,000 bytes, not characters.
         field("CommentBody", "Body", TextArea).text(4000, 1).editable(),
-        // From API 63.0: the HTML body, shown formatted (the simulator serves it on every version).
-        field("CommentBodyRichtext", "Rich-Text Body", TextArea).text(131_072, 1).editable(),
+        // From API 63.0 (the 2026 describe has it, the field reference dates it): the HTML body.
+        field("CommentBodyRichtext", "Rich-Text Body", TextArea).text(131_072, 1).editable().since(63),
     ]);
     Object { name: "CaseComment", label: "Case Comment", key_prefix: "00a", fields, children: &[] }
 }
@@ -256,7 +309,7 @@ fn account() -> Object {
         field("AccountNumber", "Account Number", String).text(40, 3).editable(),
         field("Website", "Website", Url).text(255, 3).editable(),
         field("Phone", "Account Phone", Phone).text(40, 3).editable(),
-        field("OwnerId", "Owner ID", Reference).refers(&["User"], "Owner").editable().required(),
+        field("OwnerId", "Owner ID", Reference).refers(&["User"], "Owner").editable().required().filled_on_create(),
     ]);
     Object { name: "Account", label: "Account", key_prefix: "001", fields, children: &[] }
 }
@@ -272,7 +325,7 @@ fn contact() -> Object {
         field("Email", "Email", Email).text(80, 3).editable(),
         field("Phone", "Business Phone", Phone).text(40, 3).editable(),
         field("Title", "Title", String).text(128, 3).editable(),
-        field("OwnerId", "Owner ID", Reference).refers(&["User"], "Owner").editable().required(),
+        field("OwnerId", "Owner ID", Reference).refers(&["User"], "Owner").editable().required().filled_on_create(),
     ]);
     Object { name: "Contact", label: "Contact", key_prefix: "003", fields, children: &[] }
 }
@@ -316,7 +369,8 @@ pub(crate) fn objects() -> Vec<Object> {
 /// `GET /sobjects/{Object}/describe`, in the recorded shape (the keys a connector reads).
 pub(crate) fn describe(object: &Object, version: &str) -> Value {
     let base = format!("/services/data/v{version}/sobjects/{}", object.name);
-    let fields: Vec<Value> = object.fields.iter().map(describe_field).collect();
+    let fields: Vec<Value> =
+        object.fields.iter().filter(|field| field.exists_in(version)).map(describe_field).collect();
     let children: Vec<Value> = object
         .children
         .iter()
@@ -359,9 +413,17 @@ fn describe_field(field: &Field) -> Value {
     let picklist: Vec<Value> = field
         .picklist
         .iter()
-        .enumerate()
-        .map(|(index, value)| json!({"active": true, "defaultValue": index == 0, "label": value, "validFor": null, "value": value}))
+        .map(|value| {
+            let default = field.default == Some(*value);
+            json!({"active": true, "defaultValue": default, "label": value, "validFor": null, "value": value})
+        })
         .collect();
+    // A boolean's default is false; a picklist's is its default value; other fields have none.
+    let default_value = match (field.kind, field.default) {
+        (FieldType::Boolean, _) => json!(false),
+        (_, Some(value)) => json!(value),
+        _ => Value::Null,
+    };
     json!({
         "name": field.name,
         "label": field.label,
@@ -377,13 +439,19 @@ fn describe_field(field: &Field) -> Value {
         "idLookup": field.kind == FieldType::Id || field.external_id,
         "filterable": field.kind != FieldType::TextArea,
         "sortable": field.kind != FieldType::TextArea,
-        "defaultedOnCreate": !field.nillable && !field.createable,
+        "defaultValue": default_value,
+        "defaultedOnCreate": field.defaulted_on_create(),
         "referenceTo": field.reference_to,
         "relationshipName": field.relationship_name,
         "polymorphicForeignKey": field.reference_to.len() > 1,
         "picklistValues": picklist,
         "soapType": soap_type(field.kind),
     })
+}
+
+/// The major number of an API version (`64.0` → 64).
+pub(crate) fn major(version: &str) -> u32 {
+    version.split('.').next().and_then(|major| major.parse().ok()).unwrap_or(0)
 }
 
 fn soap_type(kind: FieldType) -> &'static str {

@@ -174,6 +174,20 @@ impl AdoAs {
         created.body
     }
 
+    /// Applies `operations` to work item `id` of project Fabrikam; `query` is added to the URL
+    /// (`&bypassRules=true`, say).
+    pub async fn update(&self, id: u64, query: &str, operations: &Value) -> Answer {
+        self.patch(&format!("Fabrikam/_apis/wit/workitems/{id}?api-version=7.1{query}"), operations).await
+    }
+
+    /// Adds a comment to work item `id` of project Fabrikam and returns it.
+    pub async fn comment(&self, id: u64, text: &str) -> Value {
+        let path = format!("Fabrikam/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4");
+        let added = self.post(&path, &json!({ "text": text })).await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        added.body
+    }
+
     /// Sets a work item's title.
     pub async fn retitle(&self, id: u64, title: &str) -> Answer {
         let operations = json!([{"op": "add", "path": "/fields/System.Title", "value": title}]);
