@@ -210,3 +210,31 @@ async fn a_security_level_the_configuration_allows_is_copied() -> Result<()> {
 fn plain(body: &tandem_model::RichText) -> String {
     tandem_rich_text::plain_text(body)
 }
+
+/// People move items out of scope through the REST APIs: a Jira issue retyped to a Task, an Azure
+/// DevOps work item moved to another project. The pairs stay linked and are left alone both ways, and
+/// the item's history says why; retyped back, the Jira pair syncs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_retyped_or_a_work_item_moved_away_is_left_alone_until_it_is_back() -> Result<()> {
+    let world = World::start().await?;
+    let (retyped, retyped_copy) = linked_bug(&world, "Retyped later").await?;
+    let (kept, moved) = linked_bug(&world, "Moved later").await?;
+    let retype = |kind: &str| json!({"fields": {"issuetype": {"name": kind}}});
+    world.jira_rest(Method::PUT, &format!("/rest/api/3/issue/{retyped}"), Some(retype("Task"))).await?;
+    let to_contoso = json!([{"op": "add", "path": "/fields/System.TeamProject", "value": "Contoso"}]);
+    world.ado_rest(Method::PATCH, &format!("Fabrikam/_apis/wit/workitems/{}", moved.item.id), Some(to_contoso)).await?;
+    world.edit_in_jira(&retyped, &[("summary", text("A task now"))]).await?;
+    world.edit_in_jira(&kept, &[("summary", text("Its copy is in Contoso"))]).await?;
+    world.settle().await?;
+    assert_eq!(world.ado_field(&retyped_copy.item.id, "System.Title").await?, text("Retyped later"));
+    assert_eq!(world.ado_field(&moved.item.id, "System.Title").await?, text("Moved later"));
+    let engine = world.engine();
+    let history = engine.stores().log.list_history(&engine.config().name, Side::One, &kept, 5, chrono::Utc::now());
+    let latest = history.await?.into_iter().next().context("the sync after the move is kept")?;
+    assert!(latest.outcome.contains("out of scope") && latest.outcome.contains("Contoso"), "{latest:?}");
+
+    world.jira_rest(Method::PUT, &format!("/rest/api/3/issue/{retyped}"), Some(retype("Bug"))).await?;
+    world.settle().await?;
+    assert_eq!(world.ado_field(&retyped_copy.item.id, "System.Title").await?, text("A task now"), "back in scope");
+    world.finish().await
+}

@@ -448,8 +448,9 @@ impl Engine {
         Err(SyncError::TooMuchContention { attempts: MAX_LINK_RACES })
     }
 
-    /// Records a sync in its item's history when it wrote something, decided a conflict, failed or found
-    /// the item's copy gone; an echo or a repeated notice leaves none. History is for people: failing to keep it is logged, and
+    /// Records a sync in its item's history when it wrote something, decided a conflict, failed, or found
+    /// the item's pair not synced (its copy gone, or either item out of scope); an echo or a repeated
+    /// notice leaves none. History is for people: failing to keep it is logged, and
     /// never fails the sync.
     async fn keep_history(
         &self,
@@ -460,7 +461,11 @@ impl Engine {
         outcome: &Result<SyncOutcome, SyncError>,
         journal: history::Journal,
     ) {
-        let told = matches!(outcome, Ok(SyncOutcome::Created { .. } | SyncOutcome::CopyGone { .. }));
+        // A linked pair no longer synced says why each time (an operator looking at the item's history
+        // sees it); an unlinked item of another type or project, which many notices are about, does not.
+        let linked_left_alone = matches!(outcome, Ok(SyncOutcome::OutOfScope { .. })) && journal.copy.is_some();
+        let told =
+            linked_left_alone || matches!(outcome, Ok(SyncOutcome::Created { .. } | SyncOutcome::CopyGone { .. }));
         let failed = outcome.as_ref().is_err_and(|error| !error.is_waiting());
         if self.history_retention <= chrono::Duration::zero() || !(told || failed || !journal.is_empty()) {
             return;

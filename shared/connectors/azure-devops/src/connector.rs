@@ -150,9 +150,13 @@ impl AzureDevopsConnector {
         url.to_string()
     }
 
+    /// A work item read by its id alone, in whichever project holds it now (ids are the organization's):
+    /// one moved to another project is read, and found out of scope by its `System.TeamProject`, rather
+    /// than taken for deleted.
     pub(crate) async fn read_with_relations(&self, id: &ItemId) -> Result<wire::WorkItem, ConnectorError> {
         let query = [("$expand", "relations")];
-        let url = self.project_url(&["_apis", "wit", "workitems", id.as_str()], &query, API_VERSION);
+        let segments = ["_apis", "wit", "workitems", id.as_str()];
+        let url = AzureDevopsClient::url(self.config.organization_url(), &segments, &query, API_VERSION);
         self.client.send(Method::GET, url, EMPTY, &format!("work item {id}")).await
     }
 
