@@ -103,6 +103,8 @@ impl SyncError {
                 | SyncError::WritesInProgress { .. }
                 | SyncError::DeadlineReached
                 | SyncError::SlowClaim { .. }
+                // A store throttling or out of reach fails every item alike until it answers again.
+                | SyncError::Store(StoreError::Unavailable { .. })
         ) || self.is_credential_problem()
             || self.is_rate_limited()
             || self.was_cut_short()
@@ -133,5 +135,18 @@ impl SyncError {
             SyncError::Connector { source, .. } | SyncError::FieldRefused { source, .. } => source.retry_after(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_store_is_a_wait_not_a_failed_attempt_of_the_item() {
+        let throttled = SyncError::Store(StoreError::Unavailable { message: "throttled".into(), source: None });
+        assert!(throttled.is_waiting(), "counting it would park a healthy item while the store is busy");
+        let corrupt = SyncError::Store(StoreError::Corrupt { message: "bad record".into() });
+        assert!(!corrupt.is_waiting());
     }
 }
