@@ -399,13 +399,7 @@ impl Org {
     /// The ids of the live records whose External ID `field` holds `value` (ignoring case).
     pub(crate) fn by_external_id(&self, object: &str, field: &str, value: &str) -> Result<Vec<String>, ApiError> {
         let meta = self.object(object)?;
-        let key = meta.field(field).filter(|key| key.external_id || key.kind == FieldType::Id).ok_or_else(|| {
-            ApiError::new(
-                404,
-                "NOT_FOUND",
-                format!("Provided external ID field does not exist or is not accessible: {field}"),
-            )
-        })?;
+        let key = external_id_field(meta, field)?;
         Ok(self.records[meta.name]
             .iter()
             .filter(|(_, record)| record["IsDeleted"] != json!(true))
@@ -430,13 +424,7 @@ impl Org {
     ) -> Result<Upserted, ApiError> {
         let meta = self.object(object)?;
         let name = meta.name;
-        let key = meta.field(field).filter(|key| key.external_id || key.kind == FieldType::Id).ok_or_else(|| {
-            ApiError::new(
-                404,
-                "NOT_FOUND",
-                format!("Provided external ID field does not exist or is not accessible: {field}"),
-            )
-        })?;
+        let key = external_id_field(meta, field)?;
         let key_name = key.name;
         if values.keys().any(|name| name.eq_ignore_ascii_case(key_name)) {
             return Err(ApiError::new(
@@ -841,6 +829,14 @@ pub(crate) struct QueryRows {
 fn attributes(object: &str, record: &Record, version: &str) -> Value {
     let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
     json!({ "type": object, "url": format!("/services/data/v{version}/sobjects/{object}/{id}") })
+}
+
+/// The field of `object` an address names as an External ID (or `Id`), as upserts and reads by one take it.
+fn external_id_field<'a>(object: &'a Object, field: &str) -> Result<&'a Field, ApiError> {
+    object
+        .field(field)
+        .filter(|key| key.external_id || key.kind == FieldType::Id)
+        .ok_or_else(|| ApiError::not_found(field))
 }
 
 fn invalid_value(field: &Field, value: &Value) -> ApiError {
