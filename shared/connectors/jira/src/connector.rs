@@ -149,35 +149,98 @@ impl JiraConnector {
             .ok_or_else(|| invalid_response(format!("issue {id} has no status"), None))
     }
 
-    /// Moves the issue to `target` through the transition leading there; nothing when it is there already.
-    ///
-    /// The engine asks for a status only when the issue, as it read it, was in another one: so the
-    /// transitions are listed at once, and the status is read only when none leads there (someone may
-    /// have moved the issue there meanwhile).
+    /// Moves the issue to `target`; nothing when it is there already. Jira sets a status only through a
+    /// transition from the current one, and a workflow often has none straight to where a change asks
+    /// (Done → In Progress goes through Reopen → To Do): with none, the issue is walked there as a person
+    /// would, one transition at a time to a status it has not been in yet, at most [`MAX_TRANSITION_STEPS`]
+    /// of them. A walk that finds no way takes the issue back to where it was.
     async fn transition_to(&self, id: &ItemId, target: &str) -> Result<(), ConnectorError> {
+        // The statuses the issue has been in, from where it started; read only when no transition leads
+        // straight to the target (the common case costs the listing and the transition alone).
+        let mut visited: Vec<String> = Vec::new();
+        for _ in 0..MAX_TRANSITION_STEPS {
+            let available = self.transitions(id).await?;
+            if let Some(direct) = available.iter().find(|transition| transition.to.name.eq_ignore_ascii_case(target)) {
+                return self.take_transition(id, direct).await;
+            }
+            if visited.is_empty() {
+                let current = self.current_status(id).await?;
+                // A status the site does not have is not walked towards: the issue would go round.
+                if !current.eq_ignore_ascii_case(target) && !self.status_exists(target).await? {
+                    return Err(no_transition(id, current, target));
+                }
+                visited.push(current);
+            }
+            if visited.last().is_some_and(|current| current.eq_ignore_ascii_case(target)) {
+                return Ok(());
+            }
+            let unvisited = |transition: &&wire::Transition| {
+                !visited.iter().any(|status| status.eq_ignore_ascii_case(&transition.to.name))
+            };
+            let Some(step) = available.iter().find(unvisited) else {
+                break;
+            };
+            self.take_transition(id, step).await?;
+            visited.push(step.to.name.clone());
+        }
+        let (start, current) =
+            (visited.first().cloned().unwrap_or_default(), visited.last().cloned().unwrap_or_default());
+        if current.eq_ignore_ascii_case(target) {
+            return Ok(());
+        }
+        if !current.eq_ignore_ascii_case(&start) {
+            self.walk_back(id, &start).await;
+        }
+        Err(no_transition(id, start, target))
+    }
+
+    /// Whether the site has a status of that name (`GET /status/{idOrName}`).
+    async fn status_exists(&self, name: &str) -> Result<bool, ConnectorError> {
+        match self.client.get::<Value>(&format!("/rest/api/3/status/{}", encode(name)), &[]).await {
+            Ok(_) => Ok(true),
+            Err(ConnectorError::NotFound { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Takes the issue back to `status` after a walk that found no way, if a transition leads there.
+    async fn walk_back(&self, id: &ItemId, status: &str) {
+        let back = match self.transitions(id).await {
+            Ok(available) => available.into_iter().find(|transition| transition.to.name.eq_ignore_ascii_case(status)),
+            Err(_) => None,
+        };
+        let taken = match back {
+            Some(back) => self.take_transition(id, &back).await.is_ok(),
+            None => false,
+        };
+        if !taken {
+            tracing::warn!(issue = %id, %status, "a status walk that found no way could not go back to where it started");
+        }
+    }
+
+    /// The transitions the issue can take from its current status.
+    async fn transitions(&self, id: &ItemId) -> Result<Vec<wire::Transition>, ConnectorError> {
         let path = format!("{}/transitions", Self::issue_path(id));
         let available: wire::Transitions =
             self.client.get(&path, &[]).await.map_err(|error| not_found_as(error, id))?;
-        let Some(transition) =
-            available.transitions.into_iter().find(|transition| transition.to.name.eq_ignore_ascii_case(target))
-        else {
-            let current = self.current_status(id).await?;
-            if current.eq_ignore_ascii_case(target) {
-                return Ok(());
-            }
-            return Err(ConnectorError::NoTransition {
-                system: crate::JIRA,
-                item: id.to_string(),
-                from: current,
-                to: target.to_string(),
-            });
-        };
-        let request = wire::DoTransition { transition: wire::TransitionRef { id: transition.id } };
+        Ok(available.transitions)
+    }
+
+    async fn take_transition(&self, id: &ItemId, transition: &wire::Transition) -> Result<(), ConnectorError> {
+        let path = format!("{}/transitions", Self::issue_path(id));
+        let request = wire::DoTransition { transition: wire::TransitionRef { id: transition.id.clone() } };
         self.client
             .send_without_answer(Method::POST, &path, &request, Repeat::Unsafe)
             .await
             .map_err(|error| not_found_as(error, id))
     }
+}
+
+/// The most transitions a status change takes, where none leads straight to the status asked for.
+const MAX_TRANSITION_STEPS: usize = 3;
+
+fn no_transition(id: &ItemId, from: String, to: &str) -> ConnectorError {
+    ConnectorError::NoTransition { system: crate::JIRA, item: id.to_string(), from, to: to.to_string() }
 }
 
 /// A 404 about an issue names the issue rather than the URL path.

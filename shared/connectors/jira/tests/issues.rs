@@ -110,6 +110,22 @@ async fn a_status_no_transition_leads_to_is_a_no_transition_error() {
         other => panic!("expected NoTransition, got {other:?}"),
     }
     assert!(!error.is_retryable());
+    let after = jira.get_item(&item.item.id).await.unwrap();
+    assert_eq!(after.field("status"), &text("To Do"), "a walk that found no way goes back to where it started");
+    assert_no_violations(&sim);
+}
+
+/// Done has no transition to In Progress in the workflow: the issue is reopened, then started, as a
+/// person would move it.
+#[tokio::test]
+async fn a_status_no_transition_leads_to_straight_is_reached_through_the_workflow() {
+    let sim = simulator().await;
+    let jira = connector(&sim);
+    let item = jira.create_item(&fields(&[("summary", text("Reopened"))]), None).await.unwrap();
+    let id = &item.item.id;
+    jira.update_item(id, &fields(&[("status", text("Done"))]), &ItemVersion::UNCHECKED).await.unwrap();
+    jira.update_item(id, &fields(&[("status", text("In Progress"))]), &ItemVersion::UNCHECKED).await.unwrap();
+    assert_eq!(jira.get_item(id).await.unwrap().field("status"), &text("In Progress"));
     assert_no_violations(&sim);
 }
 
