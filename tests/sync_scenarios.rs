@@ -606,3 +606,34 @@ async fn an_item_whose_copy_was_deleted_says_so_in_its_history() -> Result<()> {
     );
     world.finish().await
 }
+
+fn list(items: &[&str]) -> FieldValue {
+    FieldValue::List(items.iter().map(|item| item.to_string()).collect())
+}
+
+/// Azure DevOps tags often hold spaces, which a Jira label cannot: they arrive as `Needs_Triage`. A
+/// label added or removed on one side is added or removed on the other, rather than the whole list
+/// written over it, so no tag is renamed or lost by a change elsewhere in the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_with_spaces_arrive_as_labels_and_each_side_keeps_what_the_other_changed() -> Result<()> {
+    let world = World::start().await?;
+    let patch = json!([
+        {"op": "add", "path": "/fields/System.Title", "value": "Export hangs"},
+        {"op": "add", "path": "/fields/System.Tags", "value": "Needs Triage; ok"},
+    ]);
+    let created = world.ado_rest(reqwest::Method::POST, "Fabrikam/_apis/wit/workitems/$Bug", Some(patch)).await?;
+    let work_item = ItemId::new(created["id"].as_u64().context("an id")?.to_string());
+    world.settle().await?;
+    let bug = world.link_of(Side::Two, &work_item).await?.context("copied to Jira")?.side1.id;
+    assert_eq!(world.jira_field(&bug, "labels").await?, list(&["Needs_Triage", "ok"]));
+
+    world.edit_in_jira(&bug, &[("labels", list(&["Needs_Triage", "ok", "triaged"]))]).await?;
+    world.settle().await?;
+    assert_eq!(world.ado_field(&work_item, "System.Tags").await?, list(&["Needs Triage", "ok", "triaged"]));
+
+    world.edit_in_ado(&work_item, &[("System.Tags", list(&["Needs Triage", "triaged"]))]).await?;
+    world.settle().await?;
+    assert_eq!(world.jira_field(&bug, "labels").await?, list(&["Needs_Triage", "triaged"]));
+    assert_eq!(world.ado_field(&work_item, "System.Tags").await?, list(&["Needs Triage", "triaged"]));
+    world.finish().await
+}

@@ -825,6 +825,7 @@ impl Engine {
             let mut attachments: [&[_]; 2] = [&[], &[]];
             attachments[index(from)] = &item.attachments;
             let shown = self.with_images_repointed(&[], from, value.clone(), attachments, &FieldValue::Empty);
+            let shown = self.connector(target).as_stored(target_field, shown);
             if !shown.is_empty() {
                 fields.insert(target_field.to_string(), shown.clone());
             }

@@ -19,8 +19,9 @@ use crate::history::{self, ConflictDecision};
 use crate::images::attachments_of;
 use crate::marks;
 use crate::merge::{decide, FieldAction, FieldState};
-use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
+use crate::ports::{Announcer, ConflictRecord, ConnectorError, FieldSnapshot, Link, PendingWrite};
 use std::collections::BTreeMap;
+use tandem_mapping::{FieldKind, FieldMapping};
 use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side, Timestamp};
 use tracing::{info, warn};
 
@@ -244,6 +245,7 @@ impl Engine {
             let state = FieldState { snapshot: link.fields.get(&mapping.name), side1: &value1, side2: &value2 };
             let action = decide(mapping, &state, self.config.conflicts, [items[0].updated, items[1].updated]);
             let before = link.fields.get(&mapping.name).cloned();
+            let one_side_changed = matches!(action, FieldAction::Propagate { .. });
             let from = match action {
                 FieldAction::Unchanged => continue,
                 FieldAction::Accept { side } => {
@@ -277,6 +279,11 @@ impl Engine {
             let Some(target_field) = mapping.field(to) else {
                 continue;
             };
+            let value = self.connector(to).as_stored(target_field, value);
+            let value = match one_side_changed && mapping.kind == FieldKind::List {
+                true => self.list_change_applied(mapping, from, before.as_ref(), value, &target_now).await?,
+                false => value,
+            };
             let snapshot = link.fields.entry(mapping.name.clone()).or_default();
             snapshot.set(from, source);
             if same_value(&value, &target_now) {
@@ -291,6 +298,39 @@ impl Engine {
             }
         }
         Ok(plan)
+    }
+
+    /// A list changed on one side only (labels, tags): its additions and removals are made to the other
+    /// side's list as it is, rather than the whole list written over it, so that what the other side
+    /// holds and cannot come across (a tag with spaces, which a Jira label cannot be) is not lost.
+    /// `changed` is the changed list in the target's form; `before` the field's last-synced values.
+    async fn list_change_applied(
+        &self,
+        mapping: &FieldMapping,
+        from: Side,
+        before: Option<&FieldSnapshot>,
+        changed: FieldValue,
+        target_now: &FieldValue,
+    ) -> Result<FieldValue, SyncError> {
+        let to = from.other();
+        let (Some(was), Some(target_field)) = (before.and_then(|snapshot| snapshot.value(from)), mapping.field(to))
+        else {
+            return Ok(changed);
+        };
+        let was = self.connector(to).as_stored(target_field, self.translate(mapping, from, was).await?);
+        let (Some(was), Some(now), Some(target)) = (list_items(&was), list_items(&changed), list_items(target_now))
+        else {
+            return Ok(changed);
+        };
+        let holds = |list: &[String], item: &String| list.iter().any(|other| other.eq_ignore_ascii_case(item));
+        let mut merged: Vec<String> =
+            target.iter().filter(|item| !holds(&was, item) || holds(&now, item)).cloned().collect();
+        for added in now.iter().filter(|item| !holds(&was, item)) {
+            if !holds(&merged, added) {
+                merged.push(added.clone());
+            }
+        }
+        Ok(if merged.is_empty() { FieldValue::Empty } else { FieldValue::List(merged) })
     }
 
     /// Writes `fields` to the item read at `read`. Only refusals of a value are taken field by field;
@@ -338,6 +378,15 @@ struct WriteOutcome {
     refused: Vec<(String, ConnectorError)>,
     /// The state the last write made, when the system said.
     version: Option<ItemVersion>,
+}
+
+/// A list field's items; none for a value of another kind.
+fn list_items(value: &FieldValue) -> Option<Vec<String>> {
+    match value {
+        FieldValue::List(items) => Some(items.clone()),
+        FieldValue::Empty => Some(Vec::new()),
+        _ => None,
+    }
 }
 
 /// Puts a field's snapshot back to what it was before this sync announced a write of it.

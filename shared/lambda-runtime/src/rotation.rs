@@ -17,8 +17,8 @@ use tandem_engine::ports::{
 };
 use tandem_mapping::IntegrationConfig;
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, Image, ImageSource, Item, ItemId, ItemRef,
-    ItemVersion, RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Delivery, FieldMap, FieldValue, Image, ImageSource, Item,
+    ItemId, ItemRef, ItemVersion, RelatedRecord, RichText, Side, SystemKind, Timestamp, UserRef,
 };
 use tandem_secrets::CachedSecrets;
 use tokio::time::Instant;
@@ -163,6 +163,10 @@ impl Connector for RotatingConnector {
 
     async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError> {
         self.call(|connector| async move { connector.delete_comment(item, comment).await }).await
+    }
+
+    fn as_stored(&self, field: &str, value: FieldValue) -> FieldValue {
+        self.current().as_stored(field, value)
     }
 
     fn keeps_attachments(&self) -> bool {

@@ -10,8 +10,8 @@ use tandem_engine::ports::{
     AccessCheck, AccessNeeds, ChangedPage, Connector, ConnectorError, CopyOrigin, LinkedItem, PageToken,
 };
 use tandem_model::{
-    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, Image, ImageSource, Item, ItemId,
-    ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
+    Attachment, AttachmentContent, Comment, CommentId, Credentials, FieldMap, FieldValue, Image, ImageSource, Item,
+    ItemId, ItemVersion, RelatedRecord, RichText, SystemKind, Timestamp, UserRef,
 };
 use url::Url;
 
@@ -486,6 +486,11 @@ impl Connector for AzureDevopsConnector {
         let written: wire::WorkItem =
             self.client.send(Method::PATCH, url, Payload::JsonPatch(&operations), &format!("work item {id}")).await?;
         Ok(Some(self.to_item(&written)?.version()))
+    }
+
+    /// Every value is kept as written.
+    fn as_stored(&self, _field: &str, value: FieldValue) -> FieldValue {
+        value
     }
 
     fn keeps_attachments(&self) -> bool {

@@ -468,6 +468,10 @@ impl Connector for JiraConnector {
         }
     }
 
+    fn as_stored(&self, field: &str, value: FieldValue) -> FieldValue {
+        crate::convert::as_stored(field, value)
+    }
+
     fn keeps_attachments(&self) -> bool {
         true
     }

@@ -202,6 +202,21 @@ pub struct FieldWrites {
     pub status: Option<String>,
 }
 
+/// A value as Jira keeps it once written to `field`: a label holds no spaces (Jira refuses one that
+/// does), so each run of spaces in a label is written as `_`, the way people spell one (`Needs_Triage`).
+pub fn as_stored(field: &str, value: FieldValue) -> FieldValue {
+    match (field, value) {
+        ("labels", FieldValue::List(labels)) => FieldValue::List(
+            labels
+                .iter()
+                .map(|label| label.split_whitespace().collect::<Vec<_>>().join("_"))
+                .filter(|label| !label.is_empty())
+                .collect(),
+        ),
+        (_, value) => value,
+    }
+}
+
 /// Translates tandem field values into Jira's edit format.
 pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> {
     let mut writes = FieldWrites::default();
@@ -233,6 +248,10 @@ pub fn fields_to_wire(fields: &FieldMap) -> Result<FieldWrites, ConnectorError> 
             (_, FieldValue::Number(number)) => json!(number),
             (_, FieldValue::Bool(flag)) => json!(flag),
             (_, FieldValue::DateTime(at)) => json!(format_jira_time(*at)),
+            ("labels", FieldValue::List(_)) => match as_stored(name, value.clone()) {
+                FieldValue::List(labels) => json!(labels),
+                _ => json!([]),
+            },
             (_, FieldValue::List(values)) => json!(values),
         };
         writes.fields.insert(name.clone(), wire);

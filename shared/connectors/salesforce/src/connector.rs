@@ -671,6 +671,11 @@ impl Connector for SalesforceConnector {
 
     // Salesforce files (ContentVersion linked by ContentDocumentLink) are not synced yet: items read
     // with no attachments, so the engine never asks for these.
+    /// Every value is kept as written.
+    fn as_stored(&self, _field: &str, value: FieldValue) -> FieldValue {
+        value
+    }
+
     fn keeps_attachments(&self) -> bool {
         false
     }

@@ -331,6 +331,12 @@ pub trait Connector: Send + Sync {
     /// one that is gone already is not an error.
     async fn delete_comment(&self, item: &ItemId, comment: &CommentId) -> Result<(), ConnectorError>;
 
+    /// `value` as the system keeps it once written to `field`. A system that cannot hold some values as
+    /// they are (a Jira label holds no spaces) writes them in a form it can and says which here, so that
+    /// the snapshot is what the next read shows, and the stored form is not taken for a person's edit.
+    /// No default, like the calls below: a connector wrapping another must not drop it by omission.
+    fn as_stored(&self, field: &str, value: tandem_model::FieldValue) -> tandem_model::FieldValue;
+
     /// Whether this connector reads its items' attachments (`Item::attachments`) and writes them. No
     /// default, like the calls below: a connector wrapping another must not drop them by omission.
     fn keeps_attachments(&self) -> bool;
