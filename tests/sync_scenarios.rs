@@ -155,7 +155,7 @@ async fn a_mention_of_someone_only_in_jira_reads_as_their_name_and_survives_an_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_devops_state_change_transitions_jira() -> Result<()> {
-    let world = World::start().await?;
+    let world = World::with_config(resolved_as_verified()?).await?;
     let (bug, copy) = world.linked_bug("Payment page times out", "Medium").await?;
     assert_eq!(copy.field("System.State"), &text("New"));
 
@@ -163,23 +163,27 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("In Progress"));
 
-    // Resolved maps one way (reverse) to Done.
-    world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved"))]).await?;
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Closed"))]).await?;
     world.settle().await?;
     assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("Done"));
 
-    // Jira's workflow has no way from Done to In Progress: a clear error, recorded for operators. The
-    // title changed in the same edit is not held back by it.
-    let renamed = text("Payment page times out again");
-    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active")), ("System.Title", renamed.clone())]).await?;
+    // Jira's workflow has no transition from Done to In Progress: the issue is reopened, then started.
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
     world.settle().await?;
-    assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("Done"));
+    assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("In Progress"));
+
+    // Resolved maps to a status this Jira site does not have: a clear error, recorded for
+    // operators. The title changed in the same edit is not held back by it.
+    let renamed = text("Payment page times out again");
+    world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved")), ("System.Title", renamed.clone())]).await?;
+    world.settle().await?;
+    assert_eq!(world.jira_field(&bug.item.id, "status").await?, text("In Progress"));
     assert_eq!(world.jira_field(&bug.item.id, "summary").await?, renamed);
     let failures = world.engine().stores().log.list_failures(&world.config.name).await?;
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].error.contains("`status`"), "{}", failures[0].error);
     assert!(failures[0].error.contains("no workflow transition"), "{}", failures[0].error);
-    assert!(failures[0].error.contains("In Progress"), "{}", failures[0].error);
+    assert!(failures[0].error.contains("Verified"), "{}", failures[0].error);
     assert!(!failures[0].retryable);
 
     let link = world.link_of(Side::One, &bug.item.id).await?.context("linked")?;
@@ -197,13 +201,19 @@ async fn azure_devops_state_change_transitions_jira() -> Result<()> {
     world.finish().await
 }
 
-/// A linked bug whose Azure DevOps copy moved to a status Jira's workflow refuses, the refusal
-/// recorded and made due now for the returned worker, which parks it after three attempts.
+/// The example's mapping with Azure DevOps' Resolved paired with `Verified`, a status this Jira site does
+/// not have: the status write a scenario needs refused.
+fn resolved_as_verified() -> Result<tandem_mapping::IntegrationConfig> {
+    let resolved =
+        ("      Done: Closed\n    reverse:\n      Resolved: Done", "      Done: Closed\n      Verified: Resolved");
+    local_config(|text| text.replace(resolved.0, resolved.1))
+}
+
+/// A linked bug whose Azure DevOps copy moved to a state whose Jira status the site does not have, the
+/// refusal recorded and made due now for the returned worker, which parks it after three attempts.
 async fn a_refused_status(world: &World) -> Result<(Item, Item, tandem_engine::Engine)> {
     let (bug, copy) = world.linked_bug("Refund button does nothing", "Medium").await?;
     world.edit_in_ado(&copy.item.id, &[("System.State", text("Resolved"))]).await?;
-    world.settle().await?;
-    world.edit_in_ado(&copy.item.id, &[("System.State", text("Active"))]).await?;
     world.settle().await?;
     let impatient = RetryPolicy { base: Duration::ZERO, max_delay: Duration::ZERO, max_attempts: 3 };
     let worker = world.another_worker().await?.with_retry_policy(impatient);
@@ -232,7 +242,7 @@ async fn retry_until_parked(world: &World, worker: &tandem_engine::Engine, attem
 /// made after the failure, and clears the failure once a sync of the item succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
-    let world = World::start().await?;
+    let world = World::with_config(resolved_as_verified()?).await?;
     let (bug, copy, worker) = a_refused_status(&world).await?;
     assert!(retry_until_parked(&world, &worker, 4).await?, "a refused status parks after 3 attempts");
     let log = &world.engine().stores().log;
@@ -259,7 +269,7 @@ async fn a_parked_item_still_syncs_its_later_changes() -> Result<()> {
 /// the poll that finds it syncs it rather than leave it to the parked record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_made_during_the_attempt_that_parks_an_item_is_synced_by_the_next_poll() -> Result<()> {
-    let world = World::start().await?;
+    let world = World::with_config(resolved_as_verified()?).await?;
     let (bug, copy, worker) = a_refused_status(&world).await?;
     assert!(!retry_until_parked(&world, &worker, 2).await?, "two attempts do not park it");
 
