@@ -621,11 +621,11 @@ fn list(items: &[&str]) -> FieldValue {
     FieldValue::List(items.iter().map(|item| item.to_string()).collect())
 }
 
-/// Azure DevOps tags often hold spaces, which a Jira label cannot: they arrive as `Needs_Triage`. A
-/// label added or removed on one side is added or removed on the other, rather than the whole list
-/// written over it, so no tag is renamed or lost by a change elsewhere in the list.
+/// Azure DevOps tags often hold spaces, which a Jira label cannot: they arrive as `Needs_Triage`, and a
+/// change of Jira's labels written back keeps the tag as Azure DevOps spells it (never renamed, never
+/// lost), while the lists stay the same items.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tags_with_spaces_arrive_as_labels_and_each_side_keeps_what_the_other_changed() -> Result<()> {
+async fn tags_with_spaces_arrive_as_labels_and_keep_their_spelling_when_labels_change() -> Result<()> {
     let world = World::start().await?;
     let patch = json!([
         {"op": "add", "path": "/fields/System.Title", "value": "Export hangs"},

@@ -19,7 +19,7 @@ use crate::history::{self, ConflictDecision};
 use crate::images::attachments_of;
 use crate::marks;
 use crate::merge::{decide, FieldAction, FieldState};
-use crate::ports::{Announcer, ConflictRecord, ConnectorError, FieldSnapshot, Link, PendingWrite};
+use crate::ports::{Announcer, ConflictRecord, ConnectorError, Link, PendingWrite};
 use std::collections::BTreeMap;
 use tandem_mapping::{FieldKind, FieldMapping};
 use tandem_model::{FieldMap, FieldValue, Item, ItemId, ItemVersion, Side, Timestamp};
@@ -245,7 +245,6 @@ impl Engine {
             let state = FieldState { snapshot: link.fields.get(&mapping.name), side1: &value1, side2: &value2 };
             let action = decide(mapping, &state, self.config.conflicts, [items[0].updated, items[1].updated]);
             let before = link.fields.get(&mapping.name).cloned();
-            let one_side_changed = matches!(action, FieldAction::Propagate { .. });
             let from = match action {
                 FieldAction::Unchanged => continue,
                 FieldAction::Accept { side } => {
@@ -280,8 +279,8 @@ impl Engine {
                 continue;
             };
             let value = self.connector(to).as_stored(target_field, value);
-            let value = match one_side_changed && mapping.kind == FieldKind::List {
-                true => self.list_change_applied(mapping, from, before.as_ref(), value, &target_now).await?,
+            let value = match mapping.kind == FieldKind::List {
+                true => self.in_target_spelling(mapping, from, value, &target_now),
                 false => value,
             };
             let snapshot = link.fields.entry(mapping.name.clone()).or_default();
@@ -300,37 +299,28 @@ impl Engine {
         Ok(plan)
     }
 
-    /// A list changed on one side only (labels, tags): its additions and removals are made to the other
-    /// side's list as it is, rather than the whole list written over it, so that what the other side
-    /// holds and cannot come across (a tag with spaces, which a Jira label cannot be) is not lost.
-    /// `changed` is the changed list in the target's form; `before` the field's last-synced values.
-    async fn list_change_applied(
+    /// A list written to the other side keeps that side's spelling of each item the source holds in its
+    /// own form: an Azure DevOps tag `Needs Triage` is the Jira label `Needs_Triage`, and Jira's list
+    /// written back must not rename the tag. The lists stay the same items, so the pair converges.
+    fn in_target_spelling(
         &self,
         mapping: &FieldMapping,
         from: Side,
-        before: Option<&FieldSnapshot>,
-        changed: FieldValue,
+        value: FieldValue,
         target_now: &FieldValue,
-    ) -> Result<FieldValue, SyncError> {
-        let to = from.other();
-        let (Some(was), Some(target_field)) = (before.and_then(|snapshot| snapshot.value(from)), mapping.field(to))
+    ) -> FieldValue {
+        let (Some(source_field), FieldValue::List(items), FieldValue::List(current)) =
+            (mapping.field(from), &value, target_now)
         else {
-            return Ok(changed);
+            return value;
         };
-        let was = self.connector(to).as_stored(target_field, self.translate(mapping, from, was).await?);
-        let (Some(was), Some(now), Some(target)) = (list_items(&was), list_items(&changed), list_items(target_now))
-        else {
-            return Ok(changed);
-        };
-        let holds = |list: &[String], item: &String| list.iter().any(|other| other.eq_ignore_ascii_case(item));
-        let mut merged: Vec<String> =
-            target.iter().filter(|item| !holds(&was, item) || holds(&now, item)).cloned().collect();
-        for added in now.iter().filter(|item| !holds(&was, item)) {
-            if !holds(&merged, added) {
-                merged.push(added.clone());
-            }
-        }
-        Ok(if merged.is_empty() { FieldValue::Empty } else { FieldValue::List(merged) })
+        let source = self.connector(from);
+        let as_source_keeps = |item: &String| source.as_stored(source_field, FieldValue::List(vec![item.clone()]));
+        let spelled = items.iter().map(|item| {
+            let same = FieldValue::List(vec![item.clone()]);
+            current.iter().find(|kept| as_source_keeps(kept) == same).cloned().unwrap_or_else(|| item.clone())
+        });
+        FieldValue::List(spelled.collect())
     }
 
     /// Writes `fields` to the item read at `read`. Only refusals of a value are taken field by field;
@@ -378,15 +368,6 @@ struct WriteOutcome {
     refused: Vec<(String, ConnectorError)>,
     /// The state the last write made, when the system said.
     version: Option<ItemVersion>,
-}
-
-/// A list field's items; none for a value of another kind.
-fn list_items(value: &FieldValue) -> Option<Vec<String>> {
-    match value {
-        FieldValue::List(items) => Some(items.clone()),
-        FieldValue::Empty => Some(Vec::new()),
-        _ => None,
-    }
 }
 
 /// Puts a field's snapshot back to what it was before this sync announced a write of it.

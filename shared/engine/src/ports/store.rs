@@ -74,15 +74,6 @@ impl FieldSnapshot {
         }
     }
 
-    /// The value last synced on `side`, unless it is kept only as a fingerprint.
-    pub fn value(&self, side: Side) -> Option<&FieldValue> {
-        let (value, fingerprint) = match side {
-            Side::One => (&self.side1, &self.side1_fingerprint),
-            Side::Two => (&self.side2, &self.side2_fingerprint),
-        };
-        fingerprint.is_none().then_some(value)
-    }
-
     /// Whether `current` is, by meaning, the value this snapshot holds for `side`.
     pub fn holds(&self, side: Side, current: &FieldValue) -> bool {
         let (value, fingerprint) = match side {
