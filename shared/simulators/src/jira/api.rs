@@ -108,6 +108,16 @@ pub(super) fn number_param(params: &[(String, String)], name: &str, default: usi
     })
 }
 
+/// A page's `startAt` and `maxResults`: `maxResults` defaults to `default` and is kept within 1..=`most`,
+/// as Jira caps what one page holds.
+pub(super) fn page_params(
+    params: &[(String, String)],
+    default: usize,
+    most: usize,
+) -> Result<(usize, usize), ApiError> {
+    Ok((number_param(params, "startAt", 0)?, number_param(params, "maxResults", default)?.clamp(1, most)))
+}
+
 pub(super) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
@@ -208,8 +218,7 @@ async fn changelog(
     let site = sim.site();
     visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
-    let start_at = number_param(&params, "startAt", 0)?;
-    let max_results = number_param(&params, "maxResults", 100)?.clamp(1, 100);
+    let (start_at, max_results) = page_params(&params, 100, 100)?;
     let values: Vec<Value> = issue
         .changelog
         .iter()
@@ -467,8 +476,7 @@ async fn comments(
     let site = sim.site();
     visible(&site, &caller.account_id)?;
     let issue = site.issue(&key)?;
-    let start_at = number_param(&params, "startAt", 0)?;
-    let max_results = number_param(&params, "maxResults", 100)?.clamp(1, 5000);
+    let (start_at, max_results) = page_params(&params, 100, 5000)?;
     let with_properties = expands_properties(&params);
     // Comments restricted to a role or group the caller is not in are neither listed nor counted.
     let mut ordered: Vec<_> = site.comments_seen_by(&caller.account_id, issue).collect();
@@ -570,8 +578,7 @@ async fn user_search(State(sim): Shared, Query(params): Params) -> ApiResult {
     if account_id.is_some() && query.is_some() {
         return Err(ApiError::bad_request("The 'query' and 'accountId' parameters cannot be provided together."));
     }
-    let start_at = number_param(&params, "startAt", 0)?;
-    let max_results = number_param(&params, "maxResults", 50)?;
+    let (start_at, max_results) = page_params(&params, 50, 1000)?;
     let found: Vec<Value> = site
         .users
         .iter()

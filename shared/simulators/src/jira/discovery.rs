@@ -4,7 +4,7 @@
 //! `GET /status`, `GET /statuscategory`, each also one by one, so that the `self` links of an issue's
 //! fields resolve).
 
-use super::api::{json_response, number_param, param, params_named, ApiResult, Caller, Params, Shared};
+use super::api::{json_response, page_params, param, params_named, ApiResult, Caller, Params, Shared};
 use super::error::ApiError;
 use super::render::{self, project_json_expanded};
 use super::security::level_json;
@@ -40,8 +40,7 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
 /// by `orderBy` (`key`, `name` or `id`, `-` for descending).
 async fn project_search(State(sim): Shared, Extension(caller): Extension<Caller>, Query(params): Params) -> ApiResult {
     let site = sim.site();
-    let start_at = number_param(&params, "startAt", 0)?;
-    let max_results = number_param(&params, "maxResults", 50)?.clamp(1, MAX_PAGE);
+    let (start_at, max_results) = page_params(&params, 50, MAX_PAGE)?;
     let order = ProjectOrder::parse(param(&params, "orderBy").unwrap_or("key"))?;
     let filter = ProjectFilter::from_params(&params);
     let mut found: Vec<&ProjectRecord> = if site.require(&caller.account_id, "BROWSE_PROJECTS").is_ok() {
