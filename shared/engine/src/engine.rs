@@ -952,13 +952,15 @@ impl Engine {
         }
     }
 
-    /// Whether a new link holds a text of `item` as not delivered yet, its images still to be copied.
+    /// Whether a new link holds a text of `item` as not delivered yet, its images still to be copied: the
+    /// copy holds the text (with lines naming the images) while the snapshot says it is still to come. A
+    /// field the target refused holds nothing on either side; the next sync writes it, not this one.
     fn texts_await_images(&self, from: Side, item: &Item, link: &Link) -> bool {
         self.config.fields.iter().any(|mapping| {
             let (Some(field), Some(snapshot)) = (mapping.field(from), link.fields.get(&mapping.name)) else {
                 return false;
             };
-            !snapshot.holds(from, item.field(field))
+            !snapshot.holds(from, item.field(field)) && !snapshot.holds(from.other(), &FieldValue::Empty)
         })
     }
 
